@@ -1,0 +1,306 @@
+//! libbpf `SEC()` names → what a program hooks into.
+//!
+//! aya 0.14 knows only some of libbpf's names and ignores what follows the
+//! prefix, so bpfkit parses them itself and keeps the attach target.
+
+use std::fmt;
+
+/// What a program attaches to, as its `SEC()` name says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hook {
+    /// `tp/CAT/NAME`, `tracepoint/CAT/NAME`.
+    Tracepoint { category: String, name: String },
+    /// `raw_tp/NAME`, `raw_tracepoint/NAME`.
+    RawTracepoint { name: String },
+    /// `tp_btf/NAME`.
+    BtfTracepoint { name: String },
+    /// `uprobe[/PATH:SYMBOL[+OFF]]`, `uretprobe[...]`; bare when the target
+    /// is given at run time.
+    Uprobe {
+        ret: bool,
+        target: Option<UprobeTarget>,
+    },
+    /// `kprobe/FUNC`, `kretprobe/FUNC`.
+    Kprobe { ret: bool, function: Option<String> },
+    /// `ksyscall/NAME`, `kretsyscall/NAME`.
+    Ksyscall { ret: bool, syscall: String },
+    /// `fentry/FUNC`, `fexit/FUNC`.
+    Fentry { exit: bool, function: String },
+    /// `lsm/HOOK`.
+    Lsm { hook: String },
+    /// `perf_event`.
+    PerfEvent,
+    /// `xdp`.
+    Xdp,
+    /// `tc`, `classifier`, `tc/ingress`, `tcx/ingress`, `tcx/egress`.
+    Tc { direction: TcDirection },
+    /// `socket`.
+    SocketFilter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UprobeTarget {
+    /// Path of the binary or library (absolute, or a name resolved at attach).
+    pub binary: String,
+    /// Function symbol; `None` with an offset means a raw address.
+    pub symbol: Option<String>,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcDirection {
+    #[default]
+    Ingress,
+    Egress,
+}
+
+impl fmt::Display for TcDirection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TcDirection::Ingress => "ingress",
+            TcDirection::Egress => "egress",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SectionError {
+    #[error("section '{0}': no loader knows this SEC() name")]
+    Unknown(String),
+    #[error("section '{section}': {why}")]
+    Malformed { section: String, why: String },
+}
+
+impl Hook {
+    /// A short name of the hook kind, as users write it (`tracepoint`, `uprobe`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Hook::Tracepoint { .. } => "tracepoint",
+            Hook::RawTracepoint { .. } => "raw_tracepoint",
+            Hook::BtfTracepoint { .. } => "tp_btf",
+            Hook::Uprobe { ret: false, .. } => "uprobe",
+            Hook::Uprobe { ret: true, .. } => "uretprobe",
+            Hook::Kprobe { ret: false, .. } => "kprobe",
+            Hook::Kprobe { ret: true, .. } => "kretprobe",
+            Hook::Ksyscall { ret: false, .. } => "ksyscall",
+            Hook::Ksyscall { ret: true, .. } => "kretsyscall",
+            Hook::Fentry { exit: false, .. } => "fentry",
+            Hook::Fentry { exit: true, .. } => "fexit",
+            Hook::Lsm { .. } => "lsm",
+            Hook::PerfEvent => "perf_event",
+            Hook::Xdp => "xdp",
+            Hook::Tc { .. } => "tc",
+            Hook::SocketFilter => "socket",
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = self.kind_name();
+        match self {
+            Hook::Tracepoint { category, name } => write!(f, "{kind}:{category}:{name}"),
+            Hook::RawTracepoint { name } | Hook::BtfTracepoint { name } => {
+                write!(f, "{kind}:{name}")
+            }
+            Hook::Uprobe {
+                target: Some(t), ..
+            } => {
+                write!(f, "{kind}:{}", t.binary)?;
+                if let Some(s) = &t.symbol {
+                    write!(f, ":{s}")?;
+                }
+                if t.offset != 0 {
+                    write!(f, "+{:#x}", t.offset)?;
+                }
+                Ok(())
+            }
+            Hook::Kprobe {
+                function: Some(func),
+                ..
+            } => write!(f, "{kind}:{func}"),
+            Hook::Ksyscall { syscall, .. } => write!(f, "{kind}:{syscall}"),
+            Hook::Fentry { function, .. } => write!(f, "{kind}:{function}"),
+            Hook::Lsm { hook } => write!(f, "{kind}:{hook}"),
+            Hook::Tc { direction } => write!(f, "{kind}:{direction}"),
+            _ => f.write_str(kind),
+        }
+    }
+}
+
+/// Parses a libbpf `SEC()` name.
+pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
+    let (prefix, rest) = match section.split_once('/') {
+        Some((p, r)) => (p, Some(r)),
+        None => (section, None),
+    };
+    let malformed = |why: &str| SectionError::Malformed {
+        section: section.to_string(),
+        why: why.to_string(),
+    };
+    let required = |what: &str| -> Result<String, SectionError> {
+        match rest {
+            Some(r) if !r.is_empty() => Ok(r.to_string()),
+            _ => Err(malformed(&format!("expected {prefix}/{what}"))),
+        }
+    };
+    // Sleepable variants (".s") attach the same way.
+    let base = prefix.strip_suffix(".s").unwrap_or(prefix);
+    Ok(match base {
+        "tp" | "tracepoint" => {
+            let target = required("CATEGORY/NAME")?;
+            let (category, name) = target
+                .split_once('/')
+                .filter(|(c, n)| !c.is_empty() && !n.is_empty() && !n.contains('/'))
+                .ok_or_else(|| malformed(&format!("expected {prefix}/CATEGORY/NAME")))?;
+            Hook::Tracepoint {
+                category: category.to_string(),
+                name: name.to_string(),
+            }
+        }
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => Hook::RawTracepoint {
+            name: required("NAME")?,
+        },
+        "tp_btf" => Hook::BtfTracepoint {
+            name: required("NAME")?,
+        },
+        "uprobe" | "uretprobe" => Hook::Uprobe {
+            ret: base == "uretprobe",
+            target: rest
+                .filter(|r| !r.is_empty())
+                .map(|r| parse_uprobe_target(r).map_err(|why| malformed(&why)))
+                .transpose()?,
+        },
+        "kprobe" | "kretprobe" => Hook::Kprobe {
+            ret: base == "kretprobe",
+            function: rest.filter(|r| !r.is_empty()).map(str::to_string),
+        },
+        "ksyscall" | "kretsyscall" => Hook::Ksyscall {
+            ret: base == "kretsyscall",
+            syscall: required("SYSCALL")?,
+        },
+        "fentry" | "fexit" => Hook::Fentry {
+            exit: base == "fexit",
+            function: required("FUNCTION")?,
+        },
+        "lsm" => Hook::Lsm {
+            hook: required("HOOK")?,
+        },
+        "perf_event" => Hook::PerfEvent,
+        "xdp" | "xdp.frags" => Hook::Xdp,
+        "tc" | "classifier" | "tcx" => Hook::Tc {
+            direction: match rest {
+                None | Some("") | Some("ingress") => TcDirection::Ingress,
+                Some("egress") => TcDirection::Egress,
+                // `classifier/NAME` is an old spelling that names the program.
+                Some(_) if base == "classifier" => TcDirection::Ingress,
+                Some(other) => {
+                    return Err(malformed(&format!(
+                        "unknown direction '{other}' (expected ingress or egress)"
+                    )));
+                }
+            },
+        },
+        "socket" => Hook::SocketFilter,
+        _ => return Err(SectionError::Unknown(section.to_string())),
+    })
+}
+
+/// `/PATH:SYMBOL[+OFF]`, `PATH:OFF` (libbpf writes `uprobe//bin/bash:readline`,
+/// so the path keeps its leading slash after the prefix's).
+pub fn parse_uprobe_target(target: &str) -> Result<UprobeTarget, String> {
+    let (binary, func) = target
+        .rsplit_once(':')
+        .ok_or_else(|| format!("expected BINARY:SYMBOL, got '{target}'"))?;
+    if binary.is_empty() || func.is_empty() {
+        return Err(format!("expected BINARY:SYMBOL, got '{target}'"));
+    }
+    let (symbol, offset) = match func.split_once('+') {
+        Some((sym, off)) => (Some(sym.to_string()), parse_offset(off)?),
+        None => match parse_offset(func) {
+            Ok(addr) if func.starts_with("0x") || func.chars().all(|c| c.is_ascii_digit()) => {
+                (None, addr)
+            }
+            _ => (Some(func.to_string()), 0),
+        },
+    };
+    Ok(UprobeTarget {
+        binary: binary.to_string(),
+        symbol: symbol.filter(|s| !s.is_empty()),
+        offset,
+    })
+}
+
+fn parse_offset(s: &str) -> Result<u64, String> {
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("bad offset '{s}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libbpf_names() {
+        assert_eq!(
+            parse_section("tp/syscalls/sys_enter_openat").unwrap(),
+            Hook::Tracepoint {
+                category: "syscalls".into(),
+                name: "sys_enter_openat".into()
+            }
+        );
+        assert_eq!(
+            parse_section("uretprobe//bin/bash:readline").unwrap(),
+            Hook::Uprobe {
+                ret: true,
+                target: Some(UprobeTarget {
+                    binary: "/bin/bash".into(),
+                    symbol: Some("readline".into()),
+                    offset: 0
+                })
+            }
+        );
+        assert_eq!(
+            parse_section("uprobe").unwrap(),
+            Hook::Uprobe {
+                ret: false,
+                target: None
+            }
+        );
+        assert_eq!(
+            parse_section("tcx/egress").unwrap(),
+            Hook::Tc {
+                direction: TcDirection::Egress
+            }
+        );
+        assert_eq!(
+            parse_section("tc").unwrap(),
+            Hook::Tc {
+                direction: TcDirection::Ingress
+            }
+        );
+        assert!(matches!(
+            parse_section("ksyscall/kill").unwrap(),
+            Hook::Ksyscall { .. }
+        ));
+        assert!(matches!(
+            parse_section("fexit/do_unlinkat").unwrap(),
+            Hook::Fentry { exit: true, .. }
+        ));
+        assert_eq!(parse_section("perf_event").unwrap(), Hook::PerfEvent);
+        let t = parse_uprobe_target("/lib/libc.so.6:malloc+0x10").unwrap();
+        assert_eq!((t.symbol.as_deref(), t.offset), (Some("malloc"), 16));
+    }
+
+    #[test]
+    fn errors_name_the_section() {
+        let e = parse_section("usdt/foo").unwrap_err().to_string();
+        assert!(e.contains("usdt/foo"), "{e}");
+        assert!(parse_section("tp/only_one_part").is_err());
+        assert!(parse_section("tcx/sideways").is_err());
+        assert!(parse_section("fentry").is_err());
+    }
+}
