@@ -1,3 +1,33 @@
-fn main() {
-    println!("bpfkit");
+//! `bpfkit`: one binary, subcommands in bpftool's grammar.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "bpfkit", version, about = "Compile, load, run and inspect eBPF programs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect BTF: list what the kernel has loaded, dump types as text, C or JSON.
+    Btf(cmd::btf::BtfArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Btf(args) => cmd::btf::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("bpfkit: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,4 @@
+//! One module per subcommand; each parses its own arguments and calls into
+//! the library crates, which hold all the logic.
+
+pub mod btf;

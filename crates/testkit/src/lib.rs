@@ -1,0 +1,75 @@
+//! Test helpers shared by every bpfkit crate.
+//!
+//! Tests that need root (to load BPF) or clang (to build objects) call
+//! [`privileged`] / [`clang`] first. Outside CI a missing requirement skips
+//! the test with a message; CI sets `BPFKIT_REQUIRE_PRIVILEGED=1` and
+//! `BPFKIT_REQUIRE_CLANG=1`, and then a missing requirement fails the test,
+//! so nothing silently skips there.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn required(var: &str) -> bool {
+    std::env::var(var).is_ok_and(|v| v == "1")
+}
+
+/// True when the test may load BPF programs. Prints why when it may not;
+/// panics instead when `BPFKIT_REQUIRE_PRIVILEGED=1`.
+pub fn privileged(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        return true;
+    }
+    if required("BPFKIT_REQUIRE_PRIVILEGED") {
+        panic!("{test}: needs root but BPFKIT_REQUIRE_PRIVILEGED=1");
+    }
+    eprintln!("skipping {test}: needs root to load BPF programs");
+    false
+}
+
+/// The clang to build BPF objects with: `$BPFKIT_CLANG`, else the first of
+/// clang, clang-19, clang-16, clang-14 on PATH. `None` (with a message) when
+/// there is none; panics when `BPFKIT_REQUIRE_CLANG=1`.
+pub fn clang(test: &str) -> Option<PathBuf> {
+    let found = find_clang();
+    if found.is_none() {
+        if required("BPFKIT_REQUIRE_CLANG") {
+            panic!("{test}: needs clang but BPFKIT_REQUIRE_CLANG=1");
+        }
+        eprintln!("skipping {test}: clang not found (apt-get install clang-16)");
+    }
+    found
+}
+
+fn find_clang() -> Option<PathBuf> {
+    if let Some(c) = std::env::var_os("BPFKIT_CLANG") {
+        return Some(PathBuf::from(c));
+    }
+    ["clang", "clang-19", "clang-16", "clang-14"]
+        .iter()
+        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .map(PathBuf::from)
+}
+
+/// A tool a test compares against (bpftool, a libbpf-tools binary), with the
+/// same skip-or-fail rule under `BPFKIT_REQUIRE_CLANG` (CI installs peers
+/// together with clang).
+pub fn peer_tool(test: &str, name: &str) -> Option<PathBuf> {
+    let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| PathBuf::from(d).join(name))
+        .find(|p| p.exists());
+    if found.is_none() {
+        if required("BPFKIT_REQUIRE_CLANG") {
+            panic!("{test}: needs {name} but BPFKIT_REQUIRE_CLANG=1");
+        }
+        eprintln!("skipping {test}: {name} not installed");
+    }
+    found
+}
+
+/// Path of a file in the repository, from any crate's tests.
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
