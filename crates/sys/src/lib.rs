@@ -1,0 +1,1 @@
+//! bpfkit-sys: raw bpf(2) syscall wrappers.
