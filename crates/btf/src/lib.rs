@@ -7,10 +7,15 @@
 //! handed out by this crate always resolves, and reference chains are
 //! acyclic.
 
+pub mod c;
 pub mod elf;
+pub mod encode;
 pub mod ext;
+pub mod json;
 mod parse;
+pub mod raw;
 pub mod types;
+pub mod value;
 
 pub use types::*;
 
