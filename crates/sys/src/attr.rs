@@ -1,0 +1,168 @@
+//! The `bpf(2)` call itself: command numbers, the `union bpf_attr` variants
+//! this crate uses, and the one unsafe syscall wrapper everything goes through.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+use crate::{Result, SysError};
+
+/// `enum bpf_cmd` values (uapi/linux/bpf.h); these never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Cmd {
+    MapCreate = 0,
+    MapLookupElem = 1,
+    MapUpdateElem = 2,
+    MapDeleteElem = 3,
+    MapGetNextKey = 4,
+    ProgGetNextId = 11,
+    MapGetNextId = 12,
+    ProgGetFdById = 13,
+    MapGetFdById = 14,
+    ObjGetInfoByFd = 15,
+    BtfGetFdById = 19,
+    BtfGetNextId = 23,
+    LinkGetFdById = 30,
+    LinkGetNextId = 31,
+    EnableStats = 32,
+}
+
+impl Cmd {
+    /// The uapi name, for error messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Cmd::MapCreate => "BPF_MAP_CREATE",
+            Cmd::MapLookupElem => "BPF_MAP_LOOKUP_ELEM",
+            Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
+            Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
+            Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::ProgGetNextId => "BPF_PROG_GET_NEXT_ID",
+            Cmd::MapGetNextId => "BPF_MAP_GET_NEXT_ID",
+            Cmd::ProgGetFdById => "BPF_PROG_GET_FD_BY_ID",
+            Cmd::MapGetFdById => "BPF_MAP_GET_FD_BY_ID",
+            Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
+            Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
+            Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
+            Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
+            Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
+            Cmd::EnableStats => "BPF_ENABLE_STATS",
+        }
+    }
+}
+
+/// `BPF_MAP_CREATE` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MapCreateAttr {
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub inner_map_fd: u32,
+    pub numa_node: u32,
+    pub map_name: [u8; 16],
+}
+
+/// `BPF_MAP_*_ELEM` / `BPF_MAP_GET_NEXT_KEY` part: `value` doubles as `next_key`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct MapElemAttr {
+    pub map_fd: u32,
+    pub _pad: u32,
+    pub key: u64,
+    pub value: u64,
+    pub flags: u64,
+}
+
+/// `BPF_*_GET_NEXT_ID` and `BPF_*_GET_FD_BY_ID` part: `id` is `start_id` or
+/// the object id; the kernel writes `next_id`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IdAttr {
+    pub id: u32,
+    pub next_id: u32,
+    pub open_flags: u32,
+}
+
+/// `BPF_OBJ_GET_INFO_BY_FD` part; the kernel writes back `info_len`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct InfoAttr {
+    pub bpf_fd: u32,
+    pub info_len: u32,
+    pub info: u64,
+}
+
+/// `BPF_ENABLE_STATS` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct EnableStatsAttr {
+    pub stats_type: u32,
+}
+
+/// `union bpf_attr`, zero-filled to a size at least as large as any 6.x
+/// kernel's, so fields we do not set are zero as the kernel demands
+/// (it rejects non-zero bytes past the fields a command uses).
+#[repr(C)]
+pub(crate) union BpfAttr {
+    pub map_create: MapCreateAttr,
+    pub map_elem: MapElemAttr,
+    pub id: IdAttr,
+    pub info: InfoAttr,
+    pub enable_stats: EnableStatsAttr,
+    _size: [u64; 20],
+}
+
+impl BpfAttr {
+    pub(crate) fn zeroed() -> Self {
+        BpfAttr { _size: [0; 20] }
+    }
+}
+
+/// Issues `bpf(cmd, attr, sizeof attr)` and returns its non-negative result.
+pub(crate) fn sys_bpf(cmd: Cmd, attr: &mut BpfAttr) -> Result<i64> {
+    // SAFETY: `attr` is a valid, writable, fully initialised `union bpf_attr`
+    // of the size we pass; any pointers inside it were set by our callers
+    // from live slices whose lengths match what the kernel will access.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            cmd as u32 as libc::c_long,
+            attr as *mut BpfAttr,
+            size_of::<BpfAttr>() as libc::c_long,
+        )
+    };
+    if ret < 0 {
+        return Err(SysError::new(cmd, io::Error::last_os_error()));
+    }
+    Ok(ret)
+}
+
+/// Like [`sys_bpf`] for commands that return a new file descriptor.
+pub(crate) fn sys_bpf_fd(cmd: Cmd, attr: &mut BpfAttr) -> Result<OwnedFd> {
+    let fd = sys_bpf(cmd, attr)?;
+    let fd = RawFd::try_from(fd).map_err(|_| SysError::invalid(cmd, "fd out of range"))?;
+    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Kernel-ABI representation of a user pointer.
+pub(crate) fn ptr_u64<T>(p: *const T) -> u64 {
+    p as usize as u64
+}
+
+/// Copies `name` into a NUL-terminated fixed array, truncating like libbpf.
+pub(crate) fn obj_name(name: &str) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let bytes = name.as_bytes();
+    let n = bytes.len().min(out.len() - 1);
+    out[..n].copy_from_slice(&bytes[..n]);
+    out
+}
+
+/// Reads a NUL-terminated fixed array as text.
+pub(crate) fn c_name(raw: &[u8]) -> String {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}

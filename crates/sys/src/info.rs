@@ -1,0 +1,343 @@
+//! Kernel object enumeration (`BPF_*_GET_NEXT_ID`), fds by id, and
+//! `BPF_OBJ_GET_INFO_BY_FD` decoded into plain Rust structs.
+
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::Result;
+use crate::attr::{BpfAttr, Cmd, IdAttr, InfoAttr, c_name, ptr_u64, sys_bpf, sys_bpf_fd};
+
+fn next_ids(cmd: Cmd) -> Result<Vec<u32>> {
+    let mut ids = Vec::new();
+    let mut start = 0u32;
+    loop {
+        let mut attr = BpfAttr::zeroed();
+        attr.id = IdAttr {
+            id: start,
+            ..Default::default()
+        };
+        match sys_bpf(cmd, &mut attr) {
+            Ok(_) => {}
+            Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(ids),
+            Err(e) => return Err(e),
+        }
+        // SAFETY: the kernel filled `next_id` of the variant we wrote.
+        let next = unsafe { attr.id.next_id };
+        if next <= start {
+            // Ids only grow; anything else would loop forever.
+            return Ok(ids);
+        }
+        ids.push(next);
+        start = next;
+    }
+}
+
+fn fd_by_id(cmd: Cmd, id: u32) -> Result<OwnedFd> {
+    let mut attr = BpfAttr::zeroed();
+    attr.id = IdAttr {
+        id,
+        ..Default::default()
+    };
+    sys_bpf_fd(cmd, &mut attr)
+}
+
+/// Ids of all loaded BPF programs, ascending.
+pub fn prog_ids() -> Result<Vec<u32>> {
+    next_ids(Cmd::ProgGetNextId)
+}
+/// Ids of all BPF maps, ascending.
+pub fn map_ids() -> Result<Vec<u32>> {
+    next_ids(Cmd::MapGetNextId)
+}
+/// Ids of all loaded BTF objects (vmlinux, modules, programs'), ascending.
+pub fn btf_ids() -> Result<Vec<u32>> {
+    next_ids(Cmd::BtfGetNextId)
+}
+/// Ids of all BPF links, ascending.
+pub fn link_ids() -> Result<Vec<u32>> {
+    next_ids(Cmd::LinkGetNextId)
+}
+/// Opens program `id` (ENOENT if it went away).
+pub fn prog_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::ProgGetFdById, id)
+}
+/// Opens map `id`.
+pub fn map_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::MapGetFdById, id)
+}
+/// Opens BTF object `id`.
+pub fn btf_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::BtfGetFdById, id)
+}
+/// Opens link `id`.
+pub fn link_fd_by_id(id: u32) -> Result<OwnedFd> {
+    fd_by_id(Cmd::LinkGetFdById, id)
+}
+
+/// Runs `BPF_OBJ_GET_INFO_BY_FD` into `info`, one of the `Raw*Info` structs
+/// below (all plain integers, so any bytes the kernel writes are valid).
+pub(crate) fn get_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> Result<()> {
+    let mut attr = BpfAttr::zeroed();
+    attr.info = InfoAttr {
+        bpf_fd: fd.as_raw_fd() as u32,
+        info_len: size_of::<T>() as u32,
+        info: ptr_u64(info as *mut T),
+    };
+    sys_bpf(Cmd::ObjGetInfoByFd, &mut attr)?;
+    Ok(())
+}
+
+/// `struct bpf_prog_info` (uapi, 6.x).
+#[repr(C)]
+#[derive(Default)]
+struct RawProgInfo {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+    jited_prog_len: u32,
+    xlated_prog_len: u32,
+    jited_prog_insns: u64,
+    xlated_prog_insns: u64,
+    load_time: u64,
+    created_by_uid: u32,
+    nr_map_ids: u32,
+    map_ids: u64,
+    name: [u8; 16],
+    ifindex: u32,
+    gpl_compatible: u32,
+    netns_dev: u64,
+    netns_ino: u64,
+    nr_jited_ksyms: u32,
+    nr_jited_func_lens: u32,
+    jited_ksyms: u64,
+    jited_func_lens: u64,
+    btf_id: u32,
+    func_info_rec_size: u32,
+    func_info: u64,
+    nr_func_info: u32,
+    nr_line_info: u32,
+    line_info: u64,
+    jited_line_info: u64,
+    nr_jited_line_info: u32,
+    line_info_rec_size: u32,
+    jited_line_info_rec_size: u32,
+    nr_prog_tags: u32,
+    prog_tags: u64,
+    run_time_ns: u64,
+    run_cnt: u64,
+    recursion_misses: u64,
+    verified_insns: u32,
+    attach_btf_obj_id: u32,
+    attach_btf_id: u32,
+    _pad: u32,
+}
+
+/// What the kernel reports about a loaded program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgInfo {
+    pub id: u32,
+    /// `enum bpf_prog_type`.
+    pub prog_type: u32,
+    /// Up to 15 bytes of the program name (the kernel truncates).
+    pub name: String,
+    /// SHA-1 based tag of the instructions, as `bpftool` prints it (hex).
+    pub tag: [u8; 8],
+    /// BTF object of the program (0 if none).
+    pub btf_id: u32,
+    pub map_ids: Vec<u32>,
+    /// Only counted while stats are enabled (see [`crate::enable_stats`]).
+    pub run_time_ns: u64,
+    pub run_cnt: u64,
+    pub recursion_misses: u64,
+    pub verified_insns: u32,
+    /// Nanoseconds since boot (CLOCK_BOOTTIME) when the program was loaded.
+    pub load_time: u64,
+    pub created_by_uid: u32,
+    pub gpl_compatible: bool,
+    pub jited_prog_len: u32,
+    pub xlated_prog_len: u32,
+    pub attach_btf_obj_id: u32,
+    pub attach_btf_id: u32,
+    pub ifindex: u32,
+}
+
+impl ProgInfo {
+    /// The tag as 16 hex digits, like `bpftool prog show`.
+    pub fn tag_hex(&self) -> String {
+        self.tag.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Info about the program behind `fd`, including its map ids.
+pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
+    let mut raw = RawProgInfo::default();
+    get_info(fd, &mut raw)?;
+    let mut map_ids = vec![0u32; raw.nr_map_ids as usize];
+    if !map_ids.is_empty() {
+        // Second call asks only for the map ids, sized by the first answer.
+        let mut ids_only = RawProgInfo {
+            nr_map_ids: map_ids.len() as u32,
+            map_ids: ptr_u64(map_ids.as_mut_ptr()),
+            ..Default::default()
+        };
+        get_info(fd, &mut ids_only)?;
+        // Maps can only be added (prog_bind_map), never grow past our buffer:
+        // the kernel copies at most nr_map_ids entries.
+        map_ids.truncate(ids_only.nr_map_ids.min(map_ids.len() as u32) as usize);
+    }
+    Ok(ProgInfo {
+        id: raw.id,
+        prog_type: raw.prog_type,
+        name: c_name(&raw.name),
+        tag: raw.tag,
+        btf_id: raw.btf_id,
+        map_ids,
+        run_time_ns: raw.run_time_ns,
+        run_cnt: raw.run_cnt,
+        recursion_misses: raw.recursion_misses,
+        verified_insns: raw.verified_insns,
+        load_time: raw.load_time,
+        created_by_uid: raw.created_by_uid,
+        gpl_compatible: raw.gpl_compatible & 1 != 0,
+        jited_prog_len: raw.jited_prog_len,
+        xlated_prog_len: raw.xlated_prog_len,
+        attach_btf_obj_id: raw.attach_btf_obj_id,
+        attach_btf_id: raw.attach_btf_id,
+        ifindex: raw.ifindex,
+    })
+}
+
+/// `struct bpf_map_info` (uapi, 6.x).
+#[repr(C)]
+#[derive(Default)]
+struct RawMapInfo {
+    map_type: u32,
+    id: u32,
+    key_size: u32,
+    value_size: u32,
+    max_entries: u32,
+    map_flags: u32,
+    name: [u8; 16],
+    ifindex: u32,
+    btf_vmlinux_value_type_id: u32,
+    netns_dev: u64,
+    netns_ino: u64,
+    btf_id: u32,
+    btf_key_type_id: u32,
+    btf_value_type_id: u32,
+    _pad: u32,
+    map_extra: u64,
+}
+
+/// What the kernel reports about a map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapInfo {
+    pub id: u32,
+    /// `enum bpf_map_type`.
+    pub map_type: u32,
+    pub name: String,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    /// BTF object describing key and value (0 if none).
+    pub btf_id: u32,
+    pub btf_key_type_id: u32,
+    pub btf_value_type_id: u32,
+    pub btf_vmlinux_value_type_id: u32,
+    pub map_extra: u64,
+    pub ifindex: u32,
+}
+
+/// Info about the map behind `fd`.
+pub fn map_info(fd: BorrowedFd<'_>) -> Result<MapInfo> {
+    let mut raw = RawMapInfo::default();
+    get_info(fd, &mut raw)?;
+    Ok(MapInfo {
+        id: raw.id,
+        map_type: raw.map_type,
+        name: c_name(&raw.name),
+        key_size: raw.key_size,
+        value_size: raw.value_size,
+        max_entries: raw.max_entries,
+        map_flags: raw.map_flags,
+        btf_id: raw.btf_id,
+        btf_key_type_id: raw.btf_key_type_id,
+        btf_value_type_id: raw.btf_value_type_id,
+        btf_vmlinux_value_type_id: raw.btf_vmlinux_value_type_id,
+        map_extra: raw.map_extra,
+        ifindex: raw.ifindex,
+    })
+}
+
+/// `struct bpf_btf_info`.
+#[repr(C)]
+#[derive(Default)]
+pub(crate) struct RawBtfInfo {
+    pub btf: u64,
+    pub btf_size: u32,
+    pub id: u32,
+    pub name: u64,
+    pub name_len: u32,
+    pub kernel_btf: u32,
+}
+
+/// What the kernel reports about a BTF object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BtfInfo {
+    pub id: u32,
+    /// `vmlinux`, a module name, or empty for program BTF.
+    pub name: String,
+    /// Size of the raw BTF blob in bytes.
+    pub size: u32,
+    /// True for vmlinux and module BTF.
+    pub kernel_btf: bool,
+}
+
+/// Info about the BTF object behind `fd`.
+pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BtfInfo> {
+    // Module names are at most MODULE_NAME_LEN (56) bytes.
+    let mut name = [0u8; 64];
+    let mut raw = RawBtfInfo {
+        name: ptr_u64(name.as_mut_ptr()),
+        name_len: name.len() as u32,
+        ..Default::default()
+    };
+    get_info(fd, &mut raw)?;
+    Ok(BtfInfo {
+        id: raw.id,
+        name: c_name(&name),
+        size: raw.btf_size,
+        kernel_btf: raw.kernel_btf != 0,
+    })
+}
+
+/// Fixed head of `struct bpf_link_info`, plus room for its union.
+#[repr(C)]
+#[derive(Default)]
+struct RawLinkInfo {
+    link_type: u32,
+    id: u32,
+    prog_id: u32,
+    _pad: u32,
+    _union: [u64; 8],
+}
+
+/// What the kernel reports about a link (the type-specific part is not decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub id: u32,
+    /// `enum bpf_link_type`.
+    pub link_type: u32,
+    pub prog_id: u32,
+}
+
+/// Info about the link behind `fd`.
+pub fn link_info(fd: BorrowedFd<'_>) -> Result<LinkInfo> {
+    let mut raw = RawLinkInfo::default();
+    get_info(fd, &mut raw)?;
+    Ok(LinkInfo {
+        id: raw.id,
+        link_type: raw.link_type,
+        prog_id: raw.prog_id,
+    })
+}
