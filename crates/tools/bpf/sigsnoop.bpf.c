@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* sigsnoop: trace every signal the kernel generates (signal:signal_generate),
+ * or with -k only those sent by the kill syscalls. */
+#include "signal_syscalls.h"
+
+SEC("tracepoint/signal/signal_generate")
+int sig_trace(struct trace_event_raw_signal_generate *ctx)
+{
+	u32 pid = bpf_get_current_pid_tgid() >> 32;
+	struct event *e;
+	int ret = ctx->result;
+	int sig = ctx->sig;
+
+	if (failed_only && ret == 0)
+		return 0;
+	if (!signal_wanted(pid, sig))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->pid = pid;
+	e->tpid = ctx->pid;
+	e->sig = sig;
+	e->ret = ret;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
