@@ -4,6 +4,172 @@
 //! `const volatile` parameters, global counters, event struct types, and the
 //! rewritten bytes that aya 0.14 can load.
 
+mod btf_fixup;
+mod elf_view;
+mod events;
+mod maps;
+pub mod map_type;
+mod programs;
+mod raw_btf;
+mod rewrite;
 pub mod section;
+mod vars;
 
+use std::sync::Arc;
+
+use bpfkit_btf::{Btf, TypeId, ext::BtfExt};
+
+pub use events::event_type_hint;
+pub use map_type::map_type_name;
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
+
+/// Everything bpfkit needs to know about a BPF object before loading it.
+#[derive(Debug)]
+pub struct Object {
+    /// The object's `.BTF`, with DATASEC sizes and variable offsets filled in
+    /// from the ELF symbol table (clang leaves them 0; libbpf fixes them the
+    /// same way).
+    pub btf: Arc<Btf>,
+    pub ext: Option<BtfExt>,
+    pub programs: Vec<Program>,
+    /// User maps: BTF-defined (`.maps`) and legacy (`maps`, `struct bpf_map_def`).
+    pub maps: Vec<MapDef>,
+    /// `const volatile` globals in `.rodata*`: run-time parameters.
+    pub params: Vec<Param>,
+    /// Writable globals in `.bss*` / `.data*` (counters printed at exit).
+    pub globals: Vec<Global>,
+    /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
+    pub uses_printk: bool,
+    /// The ELF rewritten so that aya 0.14 accepts it (see [`rewrite`](crate)).
+    pub loadable_elf: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// Function symbol name; aya keys programs by this.
+    pub name: String,
+    /// The original `SEC()` name.
+    pub section: String,
+    pub hook: Hook,
+    pub insn_count: usize,
+    pub section_index: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapDef {
+    pub name: String,
+    /// `BPF_MAP_TYPE_*` number, see [`map_type`].
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub map_flags: u32,
+    pub key_type: Option<TypeId>,
+    pub value_type: Option<TypeId>,
+    /// For RINGBUF / PERF_EVENT_ARRAY maps: the struct of the records the
+    /// programs send, when it could be found (see [`events`](crate)).
+    pub event_type: Option<TypeId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Param {
+    pub name: String,
+    pub ty: TypeId,
+    pub section: String,
+    pub offset: u32,
+    pub size: u32,
+    /// Initial bytes from the ELF.
+    pub default: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    pub name: String,
+    pub ty: TypeId,
+    pub section: String,
+    pub offset: u32,
+    pub size: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("not a BPF ELF object: {0}")]
+    Elf(String),
+    #[error("object has no .BTF section (build it with clang -g)")]
+    NoBtf,
+    #[error("{section}: {source}")]
+    Btf {
+        section: &'static str,
+        #[source]
+        source: bpfkit_btf::Error,
+    },
+    #[error("section '{section}' (program '{program}'): no loader knows this SEC() name")]
+    UnknownSection { section: String, program: String },
+    #[error("section '{section}' (program '{program}'): {why}")]
+    BadSection {
+        section: String,
+        program: String,
+        why: String,
+    },
+    #[error("map '{map}': {why}")]
+    Map { map: String, why: String },
+    #[error("variable '{var}' in {section}: {why}")]
+    Var {
+        var: String,
+        section: String,
+        why: String,
+    },
+    #[error("unsupported object: {0}")]
+    Unsupported(String),
+}
+
+/// Reads a BPF ELF object: programs, maps, parameters, globals, event types,
+/// and an aya-loadable copy.
+pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
+    let view = elf_view::ElfView::read(elf)?;
+    let btf_section = view.section_by_name(".BTF").ok_or(ObjectError::NoBtf)?;
+    let btf_error = |source| ObjectError::Btf {
+        section: ".BTF",
+        source,
+    };
+    // Validate before touching raw bytes.
+    let original = Btf::parse(btf_section.data).map_err(btf_error)?;
+    let raw = raw_btf::RawBtf::split(btf_section.data).map_err(ObjectError::Unsupported)?;
+    let fixed = btf_fixup::fix_datasecs(&raw, &original, &view);
+    let btf = Arc::new(Btf::parse(&fixed.encode()).map_err(btf_error)?);
+    let ext = bpfkit_btf::elf::btf_ext_from_elf(elf, &btf).map_err(|source| ObjectError::Btf {
+        section: ".BTF.ext",
+        source,
+    })?;
+
+    let programs = programs::find(&view)?;
+    let uses_printk = programs::uses_printk(&view);
+    let mut maps = maps::find(&btf, &view)?;
+    let hidden_values = events::assign(&btf, &mut maps);
+    let (params, globals) = vars::find(&btf, &view)?;
+    let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &hidden_values)?;
+    Ok(Object {
+        btf,
+        ext,
+        programs,
+        maps,
+        params,
+        globals,
+        uses_printk,
+        loadable_elf,
+    })
+}
+
+impl Object {
+    pub fn program(&self, name: &str) -> Option<&Program> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+
+    pub fn map(&self, name: &str) -> Option<&MapDef> {
+        self.maps.iter().find(|m| m.name == name)
+    }
+
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+}

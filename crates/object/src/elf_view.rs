@@ -1,0 +1,91 @@
+//! The parts of the ELF file that the analysis needs, read once with the
+//! `object` crate.
+
+use object::{Object as _, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
+
+use crate::ObjectError;
+
+pub(crate) struct Section<'a> {
+    pub index: usize,
+    pub name: String,
+    /// Empty for NOBITS sections (`.bss`).
+    pub data: &'a [u8],
+    pub size: u64,
+    pub executable: bool,
+}
+
+pub(crate) struct Symbol {
+    pub name: String,
+    pub section: Option<usize>,
+    pub address: u64,
+    pub size: u64,
+    pub is_function: bool,
+}
+
+pub(crate) struct ElfView<'a> {
+    pub sections: Vec<Section<'a>>,
+    pub symbols: Vec<Symbol>,
+}
+
+impl<'a> ElfView<'a> {
+    pub(crate) fn read(elf: &'a [u8]) -> Result<ElfView<'a>, ObjectError> {
+        let bad = |why: String| ObjectError::Elf(why);
+        let file = object::File::parse(elf).map_err(|e| bad(e.to_string()))?;
+        if file.architecture() != object::Architecture::Bpf {
+            return Err(bad(format!(
+                "machine is {:?}, not BPF (compile with clang -target bpf)",
+                file.architecture()
+            )));
+        }
+        if !file.is_little_endian() || !file.is_64() {
+            return Err(ObjectError::Unsupported(
+                "only 64-bit little-endian BPF objects (bpfel) are supported".into(),
+            ));
+        }
+        let mut sections = Vec::new();
+        for s in file.sections() {
+            let name = s.name().map_err(|e| bad(format!("section {}: {e}", s.index().0)))?;
+            let data = if s.kind() == SectionKind::UninitializedData {
+                &[][..]
+            } else {
+                s.data().map_err(|e| bad(format!("section '{name}': {e}")))?
+            };
+            sections.push(Section {
+                index: s.index().0,
+                name: name.to_string(),
+                data,
+                size: s.size(),
+                executable: s.kind() == SectionKind::Text,
+            });
+        }
+        let symbols = file
+            .symbols()
+            .filter_map(|sym| {
+                let name = sym.name().ok()?.to_string();
+                Some(Symbol {
+                    name,
+                    section: sym.section().index().map(|i| i.0),
+                    address: sym.address(),
+                    size: sym.size(),
+                    is_function: sym.kind() == SymbolKind::Text,
+                })
+            })
+            .collect();
+        Ok(ElfView { sections, symbols })
+    }
+
+    pub(crate) fn section_by_name(&self, name: &str) -> Option<&Section<'a>> {
+        self.sections.iter().find(|s| s.name == name)
+    }
+
+    pub(crate) fn section(&self, index: usize) -> Option<&Section<'a>> {
+        self.sections.iter().find(|s| s.index == index)
+    }
+
+    /// The symbol named `name` defined in section `section`.
+    pub(crate) fn symbol_in(&self, section: usize, name: &str) -> Option<&Symbol> {
+        self.symbols
+            .iter()
+            .find(|s| s.section == Some(section) && s.name == name)
+    }
+}

@@ -1,0 +1,118 @@
+//! Which struct a ring buffer or perf event array carries. The map
+//! definition itself does not say (the kernel forbids a value type on a
+//! ring buffer), so bpfkit looks, in this order, for:
+//!
+//! 1. `__type(value, struct T)` written in the map definition. The rewrite
+//!    hides that member from aya (see `rewrite`), so the kernel never sees it.
+//! 2. The `BPFKIT_EVENT(map, struct T)` marker from `include/bpfkit.h`: a
+//!    global `struct T *____bpfkit_event__<map>` in section `.bpfkit`.
+//! 3. A struct named `<map>_event` (`events` → `events_event` is unlikely;
+//!    `exec` → `exec_event` is the idea).
+//! 4. If exactly one event map is still unresolved: a struct named `event`,
+//!    else the one struct type that global variables point to or hold
+//!    (libbpf-tools' `const struct event *unused;` idiom), if there is
+//!    exactly one.
+//!
+//! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
+
+use bpfkit_btf::{Btf, Kind, TypeId};
+
+use crate::MapDef;
+use crate::map_type::{PERF_EVENT_ARRAY, is_event_stream};
+
+/// Prefix of the variables `BPFKIT_EVENT()` declares.
+pub(crate) const MARKER_PREFIX: &str = "____bpfkit_event__";
+
+/// A `__type(value, T)` on an event map that the rewrite must hide.
+#[derive(Debug, Clone)]
+pub(crate) struct HiddenValue {
+    pub map: String,
+    pub map_type: u32,
+}
+
+/// Fills in `event_type` of every ring buffer and perf event array and
+/// returns the maps whose `value` member the rewrite must hide.
+pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
+    let mut hidden = Vec::new();
+    for map in maps.iter_mut().filter(|m| is_event_stream(m.map_type)) {
+        if let Some(ty) = map.value_type.filter(|&t| is_struct(btf, t)) {
+            map.event_type = Some(ty);
+            map.value_type = None;
+            map.value_size = if map.map_type == PERF_EVENT_ARRAY { 4 } else { 0 };
+            hidden.push(HiddenValue {
+                map: map.name.clone(),
+                map_type: map.map_type,
+            });
+            continue;
+        }
+        map.event_type = marker(btf, &map.name)
+            .or_else(|| named_struct(btf, &format!("{}_event", map.name)));
+    }
+    let mut unresolved = maps
+        .iter_mut()
+        .filter(|m| is_event_stream(m.map_type) && m.event_type.is_none());
+    if let (Some(only), None) = (unresolved.next(), unresolved.next()) {
+        only.event_type = named_struct(btf, "event").or_else(|| global_struct(btf));
+    }
+    hidden
+}
+
+/// The one line to add to the BPF source so that bpfkit knows the event
+/// struct of `map`.
+pub fn event_type_hint(map: &MapDef) -> String {
+    format!(
+        "__type(value, struct event);  /* in the definition of map '{}' (or: BPFKIT_EVENT({}, struct event); from bpfkit.h) */",
+        map.name, map.name
+    )
+}
+
+fn is_struct(btf: &Btf, ty: TypeId) -> bool {
+    btf.resolve(ty)
+        .ok()
+        .and_then(|id| btf.get(id))
+        .is_some_and(|t| matches!(t.kind, Kind::Struct(_) | Kind::Union(_)))
+}
+
+fn named_struct(btf: &Btf, name: &str) -> Option<TypeId> {
+    btf.find(name, |k| matches!(k, Kind::Struct(c) if !c.members.is_empty()))
+}
+
+/// Global variables (not map definitions) with their types.
+fn global_vars(btf: &Btf) -> impl Iterator<Item = (&str, TypeId)> {
+    btf.iter().filter_map(|(id, t)| match t.kind {
+        Kind::Var { ty, .. } => Some((btf.name_of(id), ty)),
+        _ => None,
+    })
+}
+
+/// The struct `T` of `T *____bpfkit_event__<map>`.
+fn marker(btf: &Btf, map: &str) -> Option<TypeId> {
+    let wanted = format!("{MARKER_PREFIX}{map}");
+    let (_, ty) = global_vars(btf).find(|(name, _)| *name == wanted)?;
+    pointee_struct(btf, ty)
+}
+
+fn pointee_struct(btf: &Btf, ty: TypeId) -> Option<TypeId> {
+    let ty = btf.skip_qualifiers(ty).ok()?;
+    let target = match btf.get(ty)?.kind {
+        Kind::Ptr(target) => btf.skip_qualifiers(target).ok()?,
+        _ => ty,
+    };
+    is_struct(btf, target).then_some(target)
+}
+
+/// The struct that global variables hold or point to, if there is exactly one.
+fn global_struct(btf: &Btf) -> Option<TypeId> {
+    let maps: Vec<TypeId> = crate::maps::map_vars(btf).iter().map(|(_, t)| *t).collect();
+    let mut found: Vec<TypeId> = global_vars(btf)
+        .filter(|(_, ty)| !maps.contains(ty))
+        .filter_map(|(_, ty)| pointee_struct(btf, ty))
+        .filter_map(|ty| btf.resolve(ty).ok())
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    match found.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    }
+}

@@ -1,0 +1,296 @@
+//! The aya-loadable copy of an object.
+//!
+//! aya 0.14 rejects `SEC()` names it does not know (`tc`, `tcx/*`,
+//! `ksyscall/*`, `raw_tp.w/*`) and gives a ring buffer the value type of a
+//! `__type(value, ...)` member, which the kernel refuses. Instead of
+//! re-encoding the ELF, the rewrite appends new bytes and repoints headers:
+//!
+//! * a new section-header string table with the renamed sections (and their
+//!   `.rel*` companions) is appended, and `e_shstrndx`'s header points at it;
+//! * a new `.BTF` is appended: the old one plus the new section names as
+//!   strings (aya finds func/line info and CO-RE relocations by the section
+//!   name written in `.BTF.ext`) and with hidden map members; `.BTF.ext`
+//!   section-name offsets are patched in place (same size).
+//!
+//! Every other byte stays where it was, so symbol values, relocations and
+//! instruction offsets stay valid.
+
+use std::collections::HashMap;
+
+use bpfkit_btf::{Btf, Kind, kind_no};
+
+use crate::ObjectError;
+use crate::elf_view::ElfView;
+use crate::events::HiddenValue;
+use crate::map_type::PERF_EVENT_ARRAY;
+use crate::raw_btf::{RawBtf, info};
+
+/// Name of the map-definition member that used to be `value`: aya skips
+/// members it does not know.
+const HIDDEN_MEMBER: &str = "bpfkit_event_type";
+
+const SHDR_SIZE: usize = 64;
+
+/// The `SEC()` name aya 0.14 accepts for `section`, if it needs one. aya
+/// ignores what follows the first `/` for these kinds, so the original name
+/// can be kept after it to keep names unique.
+pub(crate) fn aya_section_name(section: &str) -> Option<String> {
+    let (prefix, rest) = section.split_once('/').unwrap_or((section, ""));
+    let kind = match prefix {
+        "tc" | "tcx" => "classifier",
+        "ksyscall" => "kprobe",
+        "kretsyscall" => "kretprobe",
+        "raw_tp.w" => "raw_tp",
+        "raw_tracepoint.w" => "raw_tracepoint",
+        _ => return None,
+    };
+    Some(match (prefix, rest) {
+        (_, "") => format!("{kind}/{prefix}"),
+        ("tc" | "tcx", dir) => format!("{kind}/{prefix}_{dir}"),
+        (_, target) => format!("{kind}/{target}"),
+    })
+}
+
+pub(crate) fn loadable(
+    elf: &[u8],
+    view: &ElfView,
+    raw: &RawBtf,
+    btf: &Btf,
+    hidden: &[HiddenValue],
+) -> Result<Vec<u8>, ObjectError> {
+    let renames = renames(view);
+    if renames.is_empty() && hidden.is_empty() {
+        return Ok(elf.to_vec());
+    }
+    let headers = SectionHeaders::read(elf)?;
+    let mut out = elf.to_vec();
+
+    let mut new_btf = raw.clone();
+    for new_name in renames.values() {
+        new_btf.add_string(new_name);
+    }
+    for h in hidden {
+        hide_value(&mut new_btf, btf, h)?;
+    }
+    patch_btf_ext(&mut out, view, &headers, &new_btf, &renames, btf);
+    if let Some(btf_section) = view.section_by_name(".BTF") {
+        append_section(&mut out, &headers, btf_section.index, &new_btf.encode());
+    }
+    let shstrtab = new_shstrtab(&mut out, view, &headers, &renames);
+    append_section(&mut out, &headers, headers.shstrndx, &shstrtab);
+    Ok(out)
+}
+
+/// Section index → new name, for program sections and their `.rel` sections.
+fn renames(view: &ElfView) -> HashMap<usize, String> {
+    let taken: Vec<&str> = view.sections.iter().map(|s| s.name.as_str()).collect();
+    let mut out = HashMap::new();
+    for s in view.sections.iter().filter(|s| s.executable) {
+        let Some(mut name) = aya_section_name(&s.name) else {
+            continue;
+        };
+        while taken.contains(&name.as_str()) || out.values().any(|n| *n == name) {
+            name.push('_');
+        }
+        if let Some(rel) = view.section_by_name(&format!(".rel{}", s.name)) {
+            out.insert(rel.index, format!(".rel{name}"));
+        }
+        out.insert(s.index, name);
+    }
+    out
+}
+
+/// Renames the `value` member of an event map's definition so aya ignores
+/// it; a perf event array gets `__uint(value_size, 4)` in its place.
+fn hide_value(raw: &mut RawBtf, btf: &Btf, h: &HiddenValue) -> Result<(), ObjectError> {
+    let err = |why: &str| ObjectError::Map {
+        map: h.map.clone(),
+        why: why.to_string(),
+    };
+    let (struct_id, def) =
+        crate::maps::map_struct(btf, &h.map).ok_or_else(|| err("definition not found in BTF"))?;
+    let member_name = |name: &str| def.members.iter().position(|m| btf.str_at(m.name_off) == name);
+    let index = member_name("value").ok_or_else(|| err("no 'value' member"))?;
+    let member = def.members[index];
+    if h.map_type == PERF_EVENT_ARRAY && member_name("value_size").is_none() {
+        let int = btf
+            .iter()
+            .find(|(_, t)| matches!(t.kind, Kind::Int(_)))
+            .map(|(id, _)| id)
+            .ok_or_else(|| err("BTF has no integer type to describe value_size"))?;
+        let array = raw.add_type(&[0, info(kind_no::ARRAY, 0), 0, int, int, 4]);
+        let ptr = raw.add_type(&[0, info(kind_no::PTR, 0), array]);
+        let name = raw.add_string("value_size");
+        raw.set_member(struct_id, index, name, ptr);
+    } else {
+        let name = raw.add_string(HIDDEN_MEMBER);
+        raw.set_member(struct_id, index, name, member.ty);
+    }
+    Ok(())
+}
+
+/// Points `.BTF.ext` section-name offsets of renamed sections at the new
+/// names (which `new_btf` holds).
+fn patch_btf_ext(
+    out: &mut [u8],
+    view: &ElfView,
+    headers: &SectionHeaders,
+    new_btf: &RawBtf,
+    renames: &HashMap<usize, String>,
+    btf: &Btf,
+) {
+    let Some(ext) = view.section_by_name(".BTF.ext") else {
+        return;
+    };
+    let Some(base) = headers.data_offset(out, ext.index) else {
+        return;
+    };
+    let by_old_name: HashMap<&str, &String> = renames
+        .iter()
+        .filter_map(|(i, new)| Some((view.section(*i)?.name.as_str(), new)))
+        .collect();
+    for at in ext_name_slots(ext.data) {
+        let Some(old) = read_u32(ext.data, at) else {
+            continue;
+        };
+        let new_off = by_old_name
+            .get(btf.str_at(old))
+            .and_then(|new| new_btf.find_string(new));
+        if let Some(off) = new_off {
+            put_u32(out, base + at, off);
+        }
+    }
+}
+
+/// Byte offsets inside `.BTF.ext` of every `sec_name_off` field.
+fn ext_name_slots(data: &[u8]) -> Vec<usize> {
+    let mut slots = Vec::new();
+    let Some(hdr_len) = read_u32(data, 4).map(|v| v as usize) else {
+        return slots;
+    };
+    // func_info, line_info, and (with a 32-byte header) core_relo.
+    let subsections = if hdr_len >= 32 { 3 } else { 2 };
+    for i in 0..subsections {
+        let (Some(off), Some(len)) = (read_u32(data, 8 + 8 * i), read_u32(data, 12 + 8 * i)) else {
+            continue;
+        };
+        let start = hdr_len + off as usize;
+        let end = (start + len as usize).min(data.len());
+        let Some(rec_size) = read_u32(data, start).filter(|&r| r > 0) else {
+            continue;
+        };
+        let mut at = start + 4;
+        while at + 8 <= end {
+            slots.push(at);
+            let count = read_u32(data, at + 4).unwrap_or(0) as usize;
+            at += 8 + count.saturating_mul(rec_size as usize);
+        }
+    }
+    slots
+}
+
+/// Builds the new section-header string table and patches every `sh_name`.
+fn new_shstrtab(
+    out: &mut [u8],
+    view: &ElfView,
+    headers: &SectionHeaders,
+    renames: &HashMap<usize, String>,
+) -> Vec<u8> {
+    let mut table = vec![0u8];
+    for s in &view.sections {
+        let name = renames.get(&s.index).unwrap_or(&s.name);
+        let off = table.len() as u32;
+        table.extend_from_slice(name.as_bytes());
+        table.push(0);
+        headers.set_name(out, s.index, off);
+    }
+    table
+}
+
+/// Appends `data` at the (8-aligned) end of the file and points section
+/// `index`'s header at it.
+fn append_section(out: &mut Vec<u8>, headers: &SectionHeaders, index: usize, data: &[u8]) {
+    out.resize(out.len().next_multiple_of(8), 0);
+    let offset = out.len() as u64;
+    out.extend_from_slice(data);
+    headers.set_location(out, index, offset, data.len() as u64);
+}
+
+/// Where the ELF64 section headers are.
+struct SectionHeaders {
+    table: usize,
+    count: usize,
+    shstrndx: usize,
+}
+
+impl SectionHeaders {
+    fn read(elf: &[u8]) -> Result<SectionHeaders, ObjectError> {
+        let bad = |why: &str| ObjectError::Elf(why.to_string());
+        let u16_at = |at: usize| {
+            elf.get(at..at + 2)
+                .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+                .ok_or_else(|| bad("ELF header truncated"))
+        };
+        let table = elf
+            .get(0x28..0x30)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize)
+            .ok_or_else(|| bad("ELF header truncated"))?;
+        if u16_at(0x3a)? != SHDR_SIZE {
+            return Err(bad("unexpected section header size"));
+        }
+        let headers = SectionHeaders {
+            table,
+            count: u16_at(0x3c)?,
+            shstrndx: u16_at(0x3e)?,
+        };
+        let end = headers
+            .count
+            .checked_mul(SHDR_SIZE)
+            .and_then(|n| n.checked_add(table));
+        if end.is_none_or(|end| end > elf.len()) || headers.shstrndx >= headers.count {
+            return Err(bad("section header table out of bounds"));
+        }
+        Ok(headers)
+    }
+
+    fn header(&self, index: usize) -> Option<usize> {
+        (index < self.count).then(|| self.table + index * SHDR_SIZE)
+    }
+
+    /// The file offset of section `index`'s data (`sh_offset`).
+    fn data_offset(&self, elf: &[u8], index: usize) -> Option<usize> {
+        let h = self.header(index)?;
+        let b = elf.get(h + 24..h + 32)?;
+        usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok()
+    }
+
+    fn set_name(&self, out: &mut [u8], index: usize, name_off: u32) {
+        if let Some(h) = self.header(index) {
+            put_u32(out, h, name_off);
+        }
+    }
+
+    fn set_location(&self, out: &mut [u8], index: usize, offset: u64, size: u64) {
+        if let Some(h) = self.header(index) {
+            put_u64(out, h + 24, offset);
+            put_u64(out, h + 32, size);
+        }
+    }
+}
+
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn put_u32(out: &mut [u8], at: usize, value: u32) {
+    if let Some(b) = out.get_mut(at..at + 4) {
+        b.copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+fn put_u64(out: &mut [u8], at: usize, value: u64) {
+    if let Some(b) = out.get_mut(at..at + 8) {
+        b.copy_from_slice(&value.to_le_bytes());
+    }
+}
