@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* runqslower: report tasks that waited on the run queue longer than min_us.
+ * Same handlers under tp_btf and, for older kernels, raw_tp. */
+#include "sched.h"
+
+const volatile u64 min_us = 10000;
+const volatile pid_t targ_pid = 0;
+const volatile pid_t targ_tgid = 0;
+
+struct event {
+	u64 delta_us;
+	pid_t pid;
+	pid_t prev_pid;
+	char task[TASK_COMM_LEN];
+	char prev_task[TASK_COMM_LEN];
+};
+
+DEFINE_EVENTS_RINGBUF();
+
+static __always_inline bool traced(struct task_struct *t)
+{
+	if (targ_tgid && targ_tgid != BPF_CORE_READ(t, tgid))
+		return false;
+	if (targ_pid && targ_pid != BPF_CORE_READ(t, pid))
+		return false;
+	return true;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p)
+{
+	if (traced(p))
+		remember_wakeup(BPF_CORE_READ(p, pid));
+	return 0;
+}
+
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next)
+{
+	struct event *e;
+	s64 delta;
+	u64 delta_us;
+
+	if (task_state(prev) == TASK_RUNNING && traced(prev))
+		remember_wakeup(BPF_CORE_READ(prev, pid));
+
+	delta = take_wait_ns(BPF_CORE_READ(next, pid));
+	if (delta < 0)
+		return 0;
+	delta_us = delta / 1000U;
+	if (delta_us <= min_us)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return 0;
+	e->delta_us = delta_us;
+	e->pid = BPF_CORE_READ(next, pid);
+	e->prev_pid = BPF_CORE_READ(prev, pid);
+	bpf_probe_read_kernel_str(e->task, sizeof(e->task), next->comm);
+	bpf_probe_read_kernel_str(e->prev_task, sizeof(e->prev_task), prev->comm);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(sched_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, next);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(handle_sched_wakeup_new, struct task_struct *p)
+{
+	return on_wakeup(p);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return on_switch(prev, next);
+}
+
+char LICENSE[] SEC("license") = "GPL";
