@@ -1,0 +1,92 @@
+//! Which capabilities this process has, to explain an `EPERM`.
+
+use std::fmt;
+
+/// The capabilities that BPF loading and attaching can need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    NetAdmin,
+    SysAdmin,
+    Perfmon,
+    Bpf,
+}
+
+impl Capability {
+    fn bit(self) -> u32 {
+        match self {
+            Capability::NetAdmin => 12,
+            Capability::SysAdmin => 21,
+            Capability::Perfmon => 38,
+            Capability::Bpf => 39,
+        }
+    }
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Capability::NetAdmin => "CAP_NET_ADMIN",
+            Capability::SysAdmin => "CAP_SYS_ADMIN",
+            Capability::Perfmon => "CAP_PERFMON",
+            Capability::Bpf => "CAP_BPF",
+        })
+    }
+}
+
+/// The effective capability set (`CapEff` of `/proc/self/status`).
+fn effective() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// Of `needed`, the capabilities this process lacks. CAP_SYS_ADMIN stands in
+/// for CAP_BPF and CAP_PERFMON (as on kernels before 5.8).
+pub fn missing(needed: &[Capability]) -> Vec<Capability> {
+    let Some(eff) = effective() else {
+        return Vec::new();
+    };
+    let has = |c: Capability| eff & (1u64 << c.bit()) != 0;
+    needed
+        .iter()
+        .copied()
+        .filter(|&c| {
+            let covered_by_admin =
+                matches!(c, Capability::Bpf | Capability::Perfmon) && has(Capability::SysAdmin);
+            !has(c) && !covered_by_admin
+        })
+        .collect()
+}
+
+/// A sentence on why the kernel said `EPERM` to something that needs `needed`.
+pub fn explain_eperm(needed: &[Capability]) -> String {
+    let lacking = missing(needed);
+    if lacking.is_empty() {
+        return "permission denied although this process has the needed capabilities \
+                (check kernel.unprivileged_bpf_disabled, kernel lockdown, or whether this \
+                kernel allows this program type at all)"
+            .to_string();
+    }
+    let names: Vec<String> = lacking.iter().map(ToString::to_string).collect();
+    format!(
+        "permission denied: this process lacks {} (run as root, or grant it with \
+         `setcap {}+ep <binary>`)",
+        names.join(", "),
+        lacking
+            .iter()
+            .map(|c| c.to_string().to_lowercase())
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explains_something_either_way() {
+        let msg = explain_eperm(&[Capability::Bpf, Capability::NetAdmin]);
+        assert!(msg.starts_with("permission denied"), "{msg}");
+    }
+}

@@ -1,0 +1,276 @@
+//! Event sources (ring buffers, perf buffers on every online CPU) and the
+//! epoll set the run loop waits on.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use aya::maps::perf::PerfEvent as PerfRecord;
+use aya::maps::perf::{PerfEventArray, PerfEventArrayBuffer};
+use aya::maps::{Map, MapData, RingBuf};
+
+use crate::error::{Result, RuntimeError};
+use crate::load::error_chain;
+
+/// Pages per CPU for perf buffers unless told otherwise (256 KiB with 4 KiB
+/// pages: what libbpf-tools and bpftrace use).
+pub const DEFAULT_PERF_PAGES: usize = 64;
+
+/// What the run loop calls back with.
+pub(crate) trait Sink {
+    /// Returns false to stop reading.
+    fn event(&mut self, map: &str, data: &[u8]) -> bool;
+    fn lost(&mut self, map: &str, cpu: u32, count: u64);
+}
+
+struct RingSource {
+    map: String,
+    ring: RingBuf<MapData>,
+}
+
+struct PerfSource {
+    map: String,
+    cpu: u32,
+    buffer: PerfEventArrayBuffer<MapData>,
+}
+
+/// All ring and perf buffers of a session.
+#[derive(Default)]
+pub(crate) struct EventSources {
+    rings: Vec<RingSource>,
+    perfs: Vec<PerfSource>,
+    /// Where samples that wrap around a perf buffer's end are joined.
+    scratch: Vec<u8>,
+}
+
+/// What a readable fd in the epoll set is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Token {
+    Ring(usize),
+    Perf(usize),
+    Stop,
+    Printk,
+}
+
+impl Token {
+    fn encode(self) -> u64 {
+        match self {
+            Token::Ring(i) => i as u64,
+            Token::Perf(i) => (1 << 32) | i as u64,
+            Token::Stop => 2 << 32,
+            Token::Printk => 3 << 32,
+        }
+    }
+
+    fn decode(v: u64) -> Token {
+        let index = (v & 0xFFFF_FFFF) as usize;
+        match v >> 32 {
+            0 => Token::Ring(index),
+            1 => Token::Perf(index),
+            2 => Token::Stop,
+            _ => Token::Printk,
+        }
+    }
+}
+
+impl EventSources {
+    pub fn is_empty(&self) -> bool {
+        self.rings.is_empty() && self.perfs.is_empty()
+    }
+
+    /// Names of the maps events are read from.
+    pub fn map_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.rings.iter().map(|r| r.map.as_str()).collect();
+        for p in &self.perfs {
+            if !names.contains(&p.map.as_str()) {
+                names.push(&p.map);
+            }
+        }
+        names
+    }
+
+    pub fn add_ring(&mut self, name: &str, map: Map) -> Result<()> {
+        let ring = RingBuf::try_from(map).map_err(|e| RuntimeError::Map {
+            map: name.into(),
+            message: format!("opening the ring buffer: {}", error_chain(&e)),
+        })?;
+        self.rings.push(RingSource {
+            map: name.into(),
+            ring,
+        });
+        Ok(())
+    }
+
+    /// Opens a perf buffer of `pages` pages on every online CPU.
+    pub fn add_perf(&mut self, name: &str, map: Map, pages: usize) -> Result<()> {
+        let map_error = |what: &str, e: &dyn std::error::Error| RuntimeError::Map {
+            map: name.into(),
+            message: format!("{what}: {}", error_chain(e)),
+        };
+        let mut array = PerfEventArray::try_from(map)
+            .map_err(|e| map_error("opening the perf event array", &e))?;
+        let cpus = aya::util::online_cpus()
+            .map_err(|(path, e)| RuntimeError::io(format!("reading {path}"), e))?;
+        for cpu in cpus {
+            let buffer = array
+                .open(cpu, Some(pages))
+                .map_err(|e| map_error(&format!("opening the perf buffer of CPU {cpu}"), &e))?;
+            self.perfs.push(PerfSource {
+                map: name.into(),
+                cpu,
+                buffer,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds every buffer's fd to `poller`.
+    pub fn register(&self, poller: &Poller) -> Result<()> {
+        for (i, r) in self.rings.iter().enumerate() {
+            poller.add(r.ring.as_fd(), Token::Ring(i))?;
+        }
+        for (i, p) in self.perfs.iter().enumerate() {
+            poller.add(p.buffer.as_fd(), Token::Perf(i))?;
+        }
+        Ok(())
+    }
+
+    /// Hands out everything buffered in source `token`. Returns the number
+    /// of events, and false when the sink asked to stop.
+    pub fn drain(&mut self, token: Token, sink: &mut dyn Sink) -> (u64, bool) {
+        match token {
+            Token::Ring(i) => self.drain_ring(i, sink),
+            Token::Perf(i) => self.drain_perf(i, sink),
+            Token::Stop | Token::Printk => (0, true),
+        }
+    }
+
+    /// Drains every source (at the end, so nothing already sent is missed).
+    pub fn drain_all(&mut self, sink: &mut dyn Sink) -> (u64, bool) {
+        let tokens = (0..self.rings.len())
+            .map(Token::Ring)
+            .chain((0..self.perfs.len()).map(Token::Perf));
+        let mut total = 0;
+        for token in tokens.collect::<Vec<_>>() {
+            let (n, go_on) = self.drain(token, sink);
+            total += n;
+            if !go_on {
+                return (total, false);
+            }
+        }
+        (total, true)
+    }
+
+    fn drain_ring(&mut self, i: usize, sink: &mut dyn Sink) -> (u64, bool) {
+        let Some(RingSource { map, ring }) = self.rings.get_mut(i) else {
+            return (0, true);
+        };
+        let mut count = 0;
+        while let Some(item) = ring.next() {
+            count += 1;
+            if !sink.event(map, &item) {
+                return (count, false);
+            }
+        }
+        (count, true)
+    }
+
+    fn drain_perf(&mut self, i: usize, sink: &mut dyn Sink) -> (u64, bool) {
+        let Some(PerfSource { map, cpu, buffer }) = self.perfs.get_mut(i) else {
+            return (0, true);
+        };
+        let scratch = &mut self.scratch;
+        let mut count = 0;
+        let mut go_on = true;
+        buffer.for_each(|record| match record {
+            // After a stop request the rest of the buffer is skipped (its
+            // records are consumed, as the stop asked).
+            _ if !go_on => {}
+            PerfRecord::Sample { head, tail } => {
+                count += 1;
+                go_on = if tail.is_empty() {
+                    sink.event(map, head)
+                } else {
+                    scratch.clear();
+                    scratch.extend_from_slice(head);
+                    scratch.extend_from_slice(tail);
+                    sink.event(map, scratch)
+                };
+            }
+            PerfRecord::Lost { count: lost } => sink.lost(map, *cpu, lost),
+        });
+        (count, go_on)
+    }
+}
+
+/// An epoll instance.
+pub(crate) struct Poller {
+    epoll: OwnedFd,
+}
+
+impl Poller {
+    pub fn new() -> Result<Poller> {
+        // SAFETY: plain epoll_create1; the fd is owned right away.
+        let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        if fd < 0 {
+            return Err(RuntimeError::io("epoll_create1", io::Error::last_os_error()));
+        }
+        // SAFETY: fd is fresh and owned by nobody else.
+        Ok(Poller {
+            epoll: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    pub fn add(&self, fd: BorrowedFd<'_>, token: Token) -> Result<()> {
+        self.add_raw(fd.as_raw_fd(), token)
+    }
+
+    fn add_raw(&self, fd: RawFd, token: Token) -> Result<()> {
+        let mut event = libc::epoll_event {
+            events: libc::EPOLLIN as u32,
+            u64: token.encode(),
+        };
+        // SAFETY: both fds are valid; event is a valid epoll_event.
+        let rc = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
+        if rc != 0 {
+            return Err(RuntimeError::io("epoll_ctl", io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Waits up to `timeout_ms` (-1: forever) and returns the ready tokens.
+    pub fn wait(&self, ready: &mut Vec<Token>, timeout_ms: i32) -> Result<()> {
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; 64];
+        // SAFETY: events is a valid array of the given length.
+        let n = unsafe {
+            libc::epoll_wait(
+                self.epoll.as_raw_fd(),
+                events.as_mut_ptr(),
+                events.len() as i32,
+                timeout_ms,
+            )
+        };
+        ready.clear();
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            // A signal interrupted the wait: the caller checks its flags.
+            if err.kind() == io::ErrorKind::Interrupted {
+                return Ok(());
+            }
+            return Err(RuntimeError::io("epoll_wait", err));
+        }
+        ready.extend(events[..n as usize].iter().map(|e| Token::decode(e.u64)));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        for t in [Token::Ring(0), Token::Ring(7), Token::Perf(3), Token::Stop, Token::Printk] {
+            assert_eq!(Token::decode(t.encode()), t);
+        }
+    }
+}

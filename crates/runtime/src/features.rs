@@ -1,0 +1,161 @@
+//! What the running kernel can attach to. Probed once, from files in /sys and
+//! /proc; nothing is loaded except for the trampoline probe, and that only
+//! when a program needs it.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::error::{Result, RuntimeError};
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+pub const DEBUGFS: &str = "/sys/kernel/debug";
+pub const BPFFS: &str = "/sys/fs/bpf";
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// The hooks this kernel provides.
+#[derive(Debug, Clone)]
+pub struct KernelFeatures {
+    /// `uname -r`.
+    pub release: String,
+    /// (major, minor) of the release.
+    pub version: (u32, u32),
+    /// kprobes/kretprobes (a kprobe PMU or tracefs `kprobe_events`).
+    pub kprobes: bool,
+    /// uprobes/uretprobes.
+    pub uprobes: bool,
+    /// `tp/` programs (tracefs `events/` is there).
+    pub tracepoints: bool,
+    /// Kernel BTF, needed for `tp_btf/`, fentry and CO-RE.
+    pub btf: bool,
+    /// tcx links (6.6+); older kernels need a clsact qdisc.
+    pub tcx: bool,
+    /// BPF LSM (`bpf` in the active LSM list).
+    pub bpf_lsm: bool,
+}
+
+/// The running kernel's features, probed on first use.
+pub fn kernel() -> &'static KernelFeatures {
+    static FEATURES: OnceLock<KernelFeatures> = OnceLock::new();
+    FEATURES.get_or_init(probe)
+}
+
+fn probe() -> KernelFeatures {
+    // Tracepoint and kprobe checks look in tracefs; mounting it is harmless.
+    let _ = ensure_tracefs();
+    let release = uname_release();
+    let version = parse_version(&release);
+    let pmu = |name: &str| Path::new("/sys/bus/event_source/devices").join(name).exists();
+    KernelFeatures {
+        kprobes: pmu("kprobe") || Path::new(TRACEFS).join("kprobe_events").exists(),
+        uprobes: pmu("uprobe") || Path::new(TRACEFS).join("uprobe_events").exists(),
+        tracepoints: Path::new(TRACEFS).join("events").is_dir(),
+        btf: Path::new(VMLINUX_BTF).exists(),
+        tcx: version >= (6, 6),
+        bpf_lsm: std::fs::read_to_string("/sys/kernel/security/lsm")
+            .is_ok_and(|l| l.trim().split(',').any(|m| m == "bpf")),
+        release,
+        version,
+    }
+}
+
+/// Whether BPF trampolines work (fentry/fexit/fmod_ret). This loads a probe
+/// program, so it runs only when an object has such a program.
+pub fn trampolines() -> bool {
+    static TRAMPOLINES: OnceLock<bool> = OnceLock::new();
+    *TRAMPOLINES.get_or_init(|| {
+        kernel().btf
+            && aya::sys::is_program_supported(aya::programs::ProgramType::Tracing).unwrap_or(false)
+    })
+}
+
+/// Whether tracefs has `events/CATEGORY/NAME`.
+pub fn tracepoint_exists(category: &str, name: &str) -> bool {
+    let _ = ensure_tracefs();
+    Path::new(TRACEFS)
+        .join("events")
+        .join(category)
+        .join(name)
+        .is_dir()
+}
+
+fn uname_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn parse_version(release: &str) -> (u32, u32) {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
+/// Mounts tracefs at /sys/kernel/tracing unless it is there.
+pub fn ensure_tracefs() -> Result<PathBuf> {
+    ensure_mounted(TRACEFS, "tracefs", "events")
+}
+
+/// Mounts debugfs at /sys/kernel/debug unless it is there.
+pub fn ensure_debugfs() -> Result<PathBuf> {
+    ensure_mounted(DEBUGFS, "debugfs", "")
+}
+
+/// Mounts the BPF filesystem at /sys/fs/bpf unless it is there.
+pub fn ensure_bpffs() -> Result<PathBuf> {
+    ensure_mounted(BPFFS, "bpf", "")
+}
+
+/// Mounts `fstype` on `dir` unless it already is. `marker` is a file that
+/// only the mounted filesystem has (empty: compare device numbers with the
+/// parent directory, which differ on a mount point).
+fn ensure_mounted(dir: &str, fstype: &str, marker: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(dir);
+    if is_mounted(&path, marker) {
+        return Ok(path);
+    }
+    let c = |s: &str| CString::new(s).map_err(|_| RuntimeError::Usage(format!("bad path {s}")));
+    let (source, target, kind) = (c("nodev")?, c(dir)?, c(fstype)?);
+    // SAFETY: all pointers are valid NUL-terminated strings; data is null.
+    let rc = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            kind.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        return Err(RuntimeError::io(format!("mounting {fstype} on {dir}"), err));
+    }
+    Ok(path)
+}
+
+fn is_mounted(path: &Path, marker: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !marker.is_empty() {
+        return path.join(marker).exists();
+    }
+    let (Ok(here), Some(Ok(parent))) = (
+        std::fs::metadata(path),
+        path.parent().map(std::fs::metadata),
+    ) else {
+        return false;
+    };
+    here.dev() != parent.dev()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(parse_version("6.18.44"), (6, 18));
+        assert_eq!(parse_version("5.15.0-91-generic"), (5, 15));
+        assert_eq!(parse_version(""), (0, 0));
+    }
+}

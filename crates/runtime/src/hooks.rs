@@ -1,0 +1,221 @@
+//! Which hook a program gets (its `SEC()` name, or `--attach PROG=TARGET`),
+//! and whether this kernel can provide it.
+
+use bpfkit_object::{Hook, TcDirection, section::parse_uprobe_target};
+
+use crate::error::{Result, RuntimeError};
+use crate::features;
+
+/// Where a program attaches, after overrides.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub hook: Hook,
+    /// Interface for xdp/tc/socket programs.
+    pub iface: Option<String>,
+    /// Sampling frequency (Hz) for perf_event programs.
+    pub sample_freq: u64,
+}
+
+/// The defaults that `--attach` overrides per program.
+pub struct TargetDefaults<'a> {
+    pub iface: Option<&'a str>,
+    pub sample_freq: u64,
+}
+
+/// Applies `--attach PROG=TARGET` (when given) to a program's hook.
+/// TARGET is what the `SEC()` name would have after its prefix:
+/// `CAT/NAME` for tracepoints, `BINARY:SYMBOL` for uprobes, a function for
+/// kprobes/fentry, an interface for xdp/tc/socket, a frequency in Hz for
+/// perf_event.
+pub fn resolve_target(
+    program: &str,
+    hook: &Hook,
+    over: Option<&str>,
+    defaults: &TargetDefaults,
+) -> Result<Target> {
+    let mut target = Target {
+        hook: hook.clone(),
+        iface: defaults.iface.map(str::to_string),
+        sample_freq: defaults.sample_freq,
+    };
+    let Some(over) = over.map(str::trim) else {
+        return Ok(target);
+    };
+    let bad = |why: String| {
+        RuntimeError::Usage(format!("--attach {program}={over}: {why}"))
+    };
+    if over.is_empty() {
+        return Err(bad("empty target".into()));
+    }
+    target.hook = match hook {
+        Hook::Tracepoint { .. } => {
+            let (category, name) = over
+                .split_once(['/', ':'])
+                .filter(|(c, n)| !c.is_empty() && !n.is_empty())
+                .ok_or_else(|| bad("expected CATEGORY/NAME".into()))?;
+            Hook::Tracepoint {
+                category: category.into(),
+                name: name.into(),
+            }
+        }
+        Hook::RawTracepoint { .. } => Hook::RawTracepoint { name: over.into() },
+        Hook::BtfTracepoint { .. } => Hook::BtfTracepoint { name: over.into() },
+        Hook::Uprobe { ret, .. } => Hook::Uprobe {
+            ret: *ret,
+            target: Some(parse_uprobe_target(over).map_err(bad)?),
+        },
+        Hook::Kprobe { ret, .. } => Hook::Kprobe {
+            ret: *ret,
+            function: Some(over.into()),
+        },
+        Hook::Ksyscall { ret, .. } => Hook::Ksyscall {
+            ret: *ret,
+            syscall: over.into(),
+        },
+        Hook::Fentry { exit, .. } => Hook::Fentry {
+            exit: *exit,
+            function: over.into(),
+        },
+        Hook::Lsm { .. } => Hook::Lsm { hook: over.into() },
+        Hook::PerfEvent => {
+            let hz = over.trim_end_matches("hz").trim_end_matches("Hz");
+            target.sample_freq = hz
+                .parse()
+                .ok()
+                .filter(|&f: &u64| f > 0)
+                .ok_or_else(|| bad("expected a sampling frequency in Hz".into()))?;
+            Hook::PerfEvent
+        }
+        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
+            target.iface = Some(over.into());
+            hook.clone()
+        }
+    };
+    Ok(target)
+}
+
+/// An error when this kernel cannot provide `hook`.
+pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> {
+    let k = features::kernel();
+    let missing = |feature: &str, hint: Option<String>| {
+        Err(RuntimeError::MissingFeature {
+            program: program.into(),
+            section: section.into(),
+            feature: feature.into(),
+            hint,
+        })
+    };
+    match hook {
+        Hook::Kprobe { ret, function } if !k.kprobes => {
+            let hint = function
+                .as_deref()
+                .and_then(syscall_of_kernel_function)
+                .and_then(|sys| syscall_tracepoint_hint(sys, *ret));
+            missing(KPROBE_FEATURE, hint.or_else(|| Some(NO_KPROBE_HINT.into())))
+        }
+        Hook::Ksyscall { ret, syscall } if !k.kprobes => missing(
+            KPROBE_FEATURE,
+            syscall_tracepoint_hint(syscall, *ret).or_else(|| Some(NO_KPROBE_HINT.into())),
+        ),
+        Hook::Fentry { exit, function } if !features::trampolines() => {
+            let hint = syscall_of_kernel_function(function)
+                .and_then(|sys| syscall_tracepoint_hint(sys, *exit));
+            missing(
+                "BPF trampolines (fentry/fexit programs do not load here)",
+                hint.or_else(|| Some("use a tracepoint or raw_tp/tp_btf instead".into())),
+            )
+        }
+        Hook::Lsm { .. } if !k.bpf_lsm => missing(
+            "BPF LSM (\"bpf\" is not in /sys/kernel/security/lsm)",
+            Some("boot with lsm=...,bpf and CONFIG_BPF_LSM=y".into()),
+        ),
+        Hook::BtfTracepoint { .. } if !k.btf => missing(
+            "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
+            Some("use SEC(\"raw_tp/NAME\") instead".into()),
+        ),
+        Hook::Uprobe { .. } if !k.uprobes => missing("uprobe support (CONFIG_UPROBE_EVENTS)", None),
+        Hook::Tracepoint { .. } if !k.tracepoints => {
+            missing("tracepoints (no tracefs events directory)", None)
+        }
+        _ => Ok(()),
+    }
+}
+
+const KPROBE_FEATURE: &str = "kprobe support (CONFIG_KPROBE_EVENTS is not set)";
+const NO_KPROBE_HINT: &str =
+    "look for a tracepoint covering the same code: ls /sys/kernel/tracing/events";
+
+/// `kill` for the kernel's syscall entry functions (`__x64_sys_kill`,
+/// `__se_sys_kill`, `__do_sys_kill`, `sys_kill`).
+fn syscall_of_kernel_function(function: &str) -> Option<&str> {
+    ["__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "sys_"]
+        .iter()
+        .find_map(|p| function.strip_prefix(p))
+        .filter(|s| !s.is_empty())
+}
+
+/// `use SEC("tp/syscalls/sys_enter_kill") instead`, when that tracepoint exists.
+fn syscall_tracepoint_hint(syscall: &str, exit: bool) -> Option<String> {
+    let name = format!("sys_{}_{syscall}", if exit { "exit" } else { "enter" });
+    features::tracepoint_exists("syscalls", &name)
+        .then(|| format!("use SEC(\"tp/syscalls/{name}\") instead"))
+}
+
+/// A short description of where a program got attached.
+pub fn describe(target: &Target) -> String {
+    match &target.hook {
+        Hook::Tracepoint { category, name } => format!("tracepoint {category}:{name}"),
+        Hook::RawTracepoint { name } => format!("raw_tracepoint {name}"),
+        Hook::BtfTracepoint { name } => format!("tp_btf {name}"),
+        Hook::Tc { direction } => format!(
+            "tc {} on {}",
+            match direction {
+                TcDirection::Ingress => "ingress",
+                TcDirection::Egress => "egress",
+            },
+            target.iface.as_deref().unwrap_or("?")
+        ),
+        Hook::Xdp => format!("xdp on {}", target.iface.as_deref().unwrap_or("?")),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaults() -> TargetDefaults<'static> {
+        TargetDefaults {
+            iface: Some("lo"),
+            sample_freq: 49,
+        }
+    }
+
+    #[test]
+    fn overrides() {
+        let tp = Hook::Tracepoint {
+            category: "a".into(),
+            name: "b".into(),
+        };
+        let t = resolve_target("p", &tp, Some("sched:sched_switch"), &defaults()).unwrap();
+        assert_eq!(describe(&t), "tracepoint sched:sched_switch");
+        let t = resolve_target("p", &Hook::PerfEvent, Some("99"), &defaults()).unwrap();
+        assert_eq!(t.sample_freq, 99);
+        let t = resolve_target("p", &Hook::Xdp, None, &defaults()).unwrap();
+        assert_eq!(t.iface.as_deref(), Some("lo"));
+        let up = Hook::Uprobe {
+            ret: true,
+            target: None,
+        };
+        let t = resolve_target("p", &up, Some("libc:getpid"), &defaults()).unwrap();
+        assert_eq!(t.hook.to_string(), "uretprobe:libc:getpid");
+        let e = resolve_target("p", &tp, Some("nocolon"), &defaults()).unwrap_err();
+        assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
+    }
+
+    #[test]
+    fn syscall_names() {
+        assert_eq!(syscall_of_kernel_function("__x64_sys_kill"), Some("kill"));
+        assert_eq!(syscall_of_kernel_function("do_unlinkat"), None);
+    }
+}

@@ -1,0 +1,246 @@
+//! Creating the object's maps and loading its programs one by one, with
+//! aya, turning failures into errors that say what to change.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::io;
+use std::sync::OnceLock;
+
+use aya::programs::{Program, ProgramError};
+use aya::{Ebpf, EbpfLoader};
+use bpfkit_object::{Hook, Object};
+
+use crate::caps::Capability;
+use crate::error::{Result, RuntimeError, SourceLine, VerifierRejection, failing_insn};
+use crate::session::LoadOptions;
+
+/// The running kernel's BTF, parsed once per process (it is 5 MB).
+pub(crate) fn kernel_btf() -> Option<&'static aya::Btf> {
+    static BTF: OnceLock<Option<aya::Btf>> = OnceLock::new();
+    BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
+}
+
+/// `e` and its sources, joined with ": " (aya's messages are terse on
+/// their own: "error relocating function").
+pub(crate) fn error_chain(e: &dyn StdError) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The first `io::Error` in `e`'s source chain.
+pub(crate) fn find_io_error<'e>(e: &'e (dyn StdError + 'static)) -> Option<&'e io::Error> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// Creates the object's maps (with parameter values and map sizes applied);
+/// programs are loaded later, one by one, by [`load_program`].
+pub(crate) fn open_object(object: &Object, opts: &LoadOptions) -> Result<Ebpf> {
+    check_params(object, &opts.params)?;
+    check_map_sizes(object, &opts.map_max_entries)?;
+    let mut loader = EbpfLoader::new();
+    loader.btf(kernel_btf()).allow_unsupported_maps();
+    for (name, bytes) in &opts.params {
+        loader.override_global(name.as_str(), bytes.as_slice(), true);
+    }
+    for (name, &size) in &opts.map_max_entries {
+        loader.map_max_entries(name.as_str(), size);
+    }
+    loader.load(&object.loadable_elf).map_err(|e| {
+        let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
+        if eperm {
+            RuntimeError::Permission {
+                what: "creating the object's maps".into(),
+                needed: vec![Capability::Bpf],
+            }
+        } else {
+            RuntimeError::Object {
+                message: error_chain(&e),
+            }
+        }
+    })
+}
+
+fn check_params(object: &Object, params: &HashMap<String, Vec<u8>>) -> Result<()> {
+    for (name, bytes) in params {
+        let Some(param) = object.params.iter().find(|p| &p.name == name) else {
+            let known: Vec<&str> = object.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(RuntimeError::Usage(format!(
+                "unknown parameter '{name}' (this object has: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        };
+        if bytes.len() != param.size as usize {
+            return Err(RuntimeError::Usage(format!(
+                "parameter '{name}' is {} bytes, got a value of {} bytes",
+                param.size,
+                bytes.len()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_map_sizes(object: &Object, sizes: &HashMap<String, u32>) -> Result<()> {
+    for (name, &size) in sizes {
+        if !object.maps.iter().any(|m| &m.name == name) {
+            return Err(RuntimeError::NoSuchMap(name.clone()));
+        }
+        if size == 0 {
+            return Err(RuntimeError::Usage(format!(
+                "map '{name}': max_entries must be at least 1"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// What [`load_program`] needs to know about a program.
+#[derive(Debug, Clone)]
+pub struct ProgramInfo {
+    pub name: String,
+    pub section: String,
+    /// The hook after `--attach` overrides.
+    pub hook: Hook,
+}
+
+/// Loads one program into the kernel (runs the verifier).
+pub(crate) fn load_program(ebpf: &mut Ebpf, prog: &ProgramInfo, object: &Object) -> Result<()> {
+    let program = ebpf.program_mut(&prog.name).ok_or_else(|| {
+        RuntimeError::Usage(format!(
+            "program '{}' is not in the loadable object (bpfkit-object dropped it?)",
+            prog.name
+        ))
+    })?;
+    load_by_type(program, &prog.hook)
+        .map_err(|e| load_error(e, prog, object))
+}
+
+fn load_by_type(program: &mut Program, hook: &Hook) -> Result<(), ProgramError> {
+    let btf = || {
+        kernel_btf().ok_or(ProgramError::SyscallError(aya::sys::SyscallError {
+            call: "reading /sys/kernel/btf/vmlinux",
+            io_error: io::Error::from_raw_os_error(libc::ENOENT),
+        }))
+    };
+    match (program, hook) {
+        (Program::TracePoint(p), _) => p.load(),
+        (Program::RawTracePoint(p), _) => p.load(),
+        (Program::BtfTracePoint(p), Hook::BtfTracepoint { name }) => p.load(name, btf()?),
+        (Program::UProbe(p), _) => p.load(),
+        (Program::KProbe(p), _) => p.load(),
+        (Program::PerfEvent(p), _) => p.load(),
+        (Program::Xdp(p), _) => p.load(),
+        (Program::SchedClassifier(p), _) => p.load(),
+        (Program::SocketFilter(p), _) => p.load(),
+        (Program::FEntry(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
+        (Program::FExit(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
+        (Program::Lsm(p), Hook::Lsm { hook }) => p.load(hook, btf()?),
+        _ => Err(ProgramError::UnexpectedProgramType),
+    }
+}
+
+fn load_error(e: ProgramError, prog: &ProgramInfo, object: &Object) -> RuntimeError {
+    match e {
+        ProgramError::LoadError {
+            io_error,
+            verifier_log,
+        } => {
+            let log = verifier_log.to_string();
+            if crate::error::is_permission(&io_error) && log.trim().is_empty() {
+                return RuntimeError::Permission {
+                    what: format!("loading program '{}' ({})", prog.name, prog.section),
+                    needed: needed_caps(&prog.hook),
+                };
+            }
+            RuntimeError::Verifier(Box::new(rejection(prog, object, io_error, log)))
+        }
+        ProgramError::UnexpectedProgramType => RuntimeError::Usage(format!(
+            "program '{}' ({}): aya loaded it as a different program type than its \
+             section says",
+            prog.name, prog.section
+        )),
+        other => {
+            if find_io_error(&other).is_some_and(crate::error::is_permission) {
+                return RuntimeError::Permission {
+                    what: format!("loading program '{}' ({})", prog.name, prog.section),
+                    needed: needed_caps(&prog.hook),
+                };
+            }
+            RuntimeError::Attach {
+                program: prog.name.clone(),
+                hook: prog.section.clone(),
+                message: format!("loading failed: {}", error_chain(&other)),
+            }
+        }
+    }
+}
+
+fn rejection(
+    prog: &ProgramInfo,
+    object: &Object,
+    errno: io::Error,
+    log: String,
+) -> VerifierRejection {
+    let insn = failing_insn(&log);
+    let source_line = insn.and_then(|i| source_line(object, prog, i));
+    VerifierRejection {
+        program: prog.name.clone(),
+        section: prog.section.clone(),
+        errno,
+        insn,
+        source_line,
+        log,
+    }
+}
+
+/// The C line of instruction `insn` of `prog`, from `.BTF.ext` line info.
+/// The verifier counts from the program's first instruction, which is not
+/// the section's first when a section holds several programs.
+fn source_line(object: &Object, prog: &ProgramInfo, insn: usize) -> Option<SourceLine> {
+    let ext = object.ext.as_ref()?;
+    let start = ext
+        .func_info
+        .iter()
+        .find(|s| s.section == prog.section)
+        .and_then(|s| {
+            s.records
+                .iter()
+                .find(|f| object.btf.name_of(f.type_id) == prog.name)
+        })
+        .map_or(0, |f| f.insn_off as usize / 8);
+    let line = ext.line_for_insn(&prog.section, start + insn)?;
+    Some(SourceLine {
+        file: line.file.clone(),
+        line: line.line,
+        text: line.source.clone(),
+    })
+}
+
+/// The capabilities a program's hook needs (for EPERM messages).
+pub(crate) fn needed_caps(hook: &Hook) -> Vec<Capability> {
+    match hook {
+        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
+            vec![Capability::Bpf, Capability::NetAdmin]
+        }
+        Hook::Fentry { .. } | Hook::Lsm { .. } => {
+            vec![Capability::Bpf, Capability::Perfmon, Capability::SysAdmin]
+        }
+        _ => vec![Capability::Bpf, Capability::Perfmon],
+    }
+}

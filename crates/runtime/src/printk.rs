@@ -1,0 +1,90 @@
+//! `bpf_printk()` output: lines of tracefs `trace_pipe`, read without
+//! blocking from the run loop's epoll set.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::fs::OpenOptionsExt;
+
+use crate::error::{Result, RuntimeError};
+use crate::features;
+
+/// What `bpf_trace_printk` lines carry in trace_pipe (other tracers' lines
+/// do not).
+const PRINTK_MARKER: &str = "bpf_trace_printk: ";
+
+pub(crate) struct TracePipe {
+    file: File,
+    /// A line read only in part so far.
+    pending: Vec<u8>,
+}
+
+impl TracePipe {
+    pub fn open() -> Result<TracePipe> {
+        let dir = features::ensure_tracefs()?;
+        let path = dir.join("trace_pipe");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&path)
+            .map_err(|e| RuntimeError::io(format!("opening {}", path.display()), e))?;
+        Ok(TracePipe {
+            file,
+            pending: Vec::new(),
+        })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// Reads what is there and calls `on_line` for each complete
+    /// `bpf_printk` line (without the trailing newline).
+    pub fn read_lines(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+        let mut buf = [0u8; 16384];
+        loop {
+            match self.file.read(&mut buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => {
+                    self.pending.extend_from_slice(&buf[..n]);
+                    self.emit_complete_lines(on_line);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(RuntimeError::io("reading trace_pipe", e)),
+            }
+        }
+    }
+
+    fn emit_complete_lines(&mut self, on_line: &mut dyn FnMut(&str)) {
+        let Some(last_newline) = self.pending.iter().rposition(|&b| b == b'\n') else {
+            return;
+        };
+        let rest = self.pending.split_off(last_newline + 1);
+        let complete = std::mem::replace(&mut self.pending, rest);
+        for line in String::from_utf8_lossy(&complete).lines() {
+            if line.contains(PRINTK_MARKER) {
+                on_line(line.trim_end());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_filters() {
+        let mut pipe = TracePipe {
+            file: File::open("/dev/null").unwrap(),
+            pending: Vec::new(),
+        };
+        let mut seen = Vec::new();
+        pipe.pending
+            .extend_from_slice(b"  sh-1 [000] d..31 1.0: bpf_trace_printk: hi\n  x-2 [001] 2.0: sched_switch: a\n  sh-1 [000] 3.0: bpf_trace_printk: par");
+        pipe.emit_complete_lines(&mut |l| seen.push(l.to_string()));
+        assert_eq!(seen, vec!["  sh-1 [000] d..31 1.0: bpf_trace_printk: hi"]);
+        assert!(pipe.pending.ends_with(b"par"));
+    }
+}

@@ -1,0 +1,245 @@
+//! The run loop: one thread, one epoll set with every ring/perf buffer, the
+//! stop eventfd and (when the object prints) trace_pipe.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::events::{Poller, Sink, Token};
+use crate::maps::Maps;
+use crate::printk::TracePipe;
+use crate::session::Session;
+use crate::stop::SignalGuard;
+
+/// What a run calls back with. Only `on_event` is required.
+pub trait EventHandler {
+    /// One record from ring buffer or perf buffer `map`: raw bytes, as the
+    /// program sent them (perf records may carry trailing alignment bytes).
+    fn on_event(&mut self, map: &str, data: &[u8]) -> ControlFlow<()>;
+
+    /// The kernel dropped `count` records of perf buffer `map` on `cpu`
+    /// because the buffer was full.
+    fn on_lost(&mut self, _map: &str, _cpu: u32, _count: u64) {}
+
+    /// One `bpf_printk` line from trace_pipe.
+    fn on_printk(&mut self, _line: &str) {}
+
+    /// Every [`RunOptions::interval`]: print and maybe clear maps.
+    fn on_interval(&mut self, _maps: &Maps<'_>) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Return after this long.
+    pub duration: Option<Duration>,
+    /// Call [`EventHandler::on_interval`] this often.
+    pub interval: Option<Duration>,
+    /// Return on SIGINT / SIGTERM (handlers installed for the run only).
+    pub handle_signals: bool,
+    /// Return after this many events.
+    pub max_events: Option<u64>,
+    /// Stream `bpf_printk` output (when the object calls it).
+    pub printk: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            duration: None,
+            interval: None,
+            handle_signals: true,
+            max_events: None,
+            printk: true,
+        }
+    }
+}
+
+/// Why [`Session::run`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// SIGINT or SIGTERM (the signal number).
+    Signal(i32),
+    /// [`RunOptions::duration`] passed.
+    Duration,
+    /// The handler returned `ControlFlow::Break`.
+    Handler,
+    /// [`RunOptions::max_events`] reached.
+    EventLimit,
+    /// A [`crate::StopHandle`] was used.
+    Stopped,
+    /// There is nothing to wait for: no event maps, no interval, no
+    /// duration, no printk, and no signal handling.
+    NothingToDo,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub exit: ExitReason,
+    pub events: u64,
+    /// Records the kernel dropped, per perf buffer map.
+    pub lost: BTreeMap<String, u64>,
+    pub elapsed: Duration,
+}
+
+/// Counts events and losses on their way to the user's handler.
+struct Counting<'h> {
+    handler: &'h mut dyn EventHandler,
+    events: u64,
+    limit: u64,
+    lost: BTreeMap<String, u64>,
+    handler_stopped: bool,
+}
+
+impl Sink for Counting<'_> {
+    fn event(&mut self, map: &str, data: &[u8]) -> bool {
+        self.events += 1;
+        if self.handler.on_event(map, data).is_break() {
+            self.handler_stopped = true;
+            return false;
+        }
+        self.events < self.limit
+    }
+
+    fn lost(&mut self, map: &str, cpu: u32, count: u64) {
+        *self.lost.entry(map.to_string()).or_default() += count;
+        self.handler.on_lost(map, cpu, count);
+    }
+}
+
+impl Session {
+    /// Reads events until a signal, the duration, the event limit, a stop
+    /// handle or the handler ends it. Programs stay attached afterwards, so
+    /// the caller can print final map contents.
+    pub fn run(&mut self, opts: &RunOptions, handler: &mut dyn EventHandler) -> Result<RunSummary> {
+        let start = Instant::now();
+        self.stop.reset();
+        let poller = Poller::new()?;
+        self.sources.register(&poller)?;
+        poller.add(self.stop.fd(), Token::Stop)?;
+        let mut pipe = self.open_trace_pipe(opts, &poller)?;
+        let signals = opts.handle_signals.then(|| SignalGuard::install(&self.stop)).transpose()?;
+        let mut sink = Counting {
+            handler,
+            events: 0,
+            limit: opts.max_events.unwrap_or(u64::MAX),
+            lost: BTreeMap::new(),
+            handler_stopped: false,
+        };
+        let nothing_to_wait_for = self.sources.is_empty()
+            && pipe.is_none()
+            && opts.interval.is_none()
+            && opts.duration.is_none()
+            && !opts.handle_signals;
+        let exit = if nothing_to_wait_for {
+            ExitReason::NothingToDo
+        } else {
+            self.event_loop(opts, &poller, &mut pipe, &mut sink, start)?
+        };
+        let exit = match (exit, signals.as_ref().and_then(SignalGuard::received)) {
+            (ExitReason::Stopped, Some(signal)) => ExitReason::Signal(signal),
+            (exit, _) => exit,
+        };
+        Ok(RunSummary {
+            exit,
+            events: sink.events,
+            lost: sink.lost,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    fn open_trace_pipe(&self, opts: &RunOptions, poller: &Poller) -> Result<Option<TracePipe>> {
+        if !(opts.printk && self.uses_printk) {
+            return Ok(None);
+        }
+        let pipe = TracePipe::open()?;
+        poller.add(pipe.fd(), Token::Printk)?;
+        Ok(Some(pipe))
+    }
+
+    fn event_loop(
+        &mut self,
+        opts: &RunOptions,
+        poller: &Poller,
+        pipe: &mut Option<TracePipe>,
+        sink: &mut Counting,
+        start: Instant,
+    ) -> Result<ExitReason> {
+        let deadline = opts.duration.map(|d| start + d);
+        let mut next_tick = opts.interval.map(|i| start + i);
+        let mut ready = Vec::with_capacity(64);
+        loop {
+            let wake_at = [deadline, next_tick].into_iter().flatten().min();
+            poller.wait(&mut ready, timeout_ms(wake_at))?;
+            let mut stop_requested = false;
+            for &token in &ready {
+                match token {
+                    Token::Stop => stop_requested = true,
+                    Token::Printk => read_printk(pipe, sink)?,
+                    source => {
+                        if let Some(reason) = self.drain(source, sink) {
+                            return Ok(reason);
+                        }
+                    }
+                }
+            }
+            if stop_requested {
+                return Ok(self.final_drain(sink, pipe, ExitReason::Stopped));
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Ok(self.final_drain(sink, pipe, ExitReason::Duration));
+            }
+            if let (Some(tick), Some(interval)) = (next_tick, opts.interval)
+                && now >= tick
+            {
+                next_tick = Some(tick + interval);
+                if sink.handler.on_interval(&self.maps()).is_break() {
+                    return Ok(ExitReason::Handler);
+                }
+            }
+        }
+    }
+
+    /// Drains one source; `Some(reason)` when reading must stop.
+    fn drain(&mut self, token: Token, sink: &mut Counting) -> Option<ExitReason> {
+        let (_, go_on) = self.sources.drain(token, sink);
+        match (go_on, sink.handler_stopped) {
+            (true, _) => None,
+            (false, true) => Some(ExitReason::Handler),
+            (false, false) => Some(ExitReason::EventLimit),
+        }
+    }
+
+    /// Hands out what is already buffered before returning `reason`.
+    fn final_drain(&mut self, sink: &mut Counting, pipe: &mut Option<TracePipe>, reason: ExitReason) -> ExitReason {
+        let _ = read_printk(pipe, sink);
+        match self.sources.drain_all(sink) {
+            (_, true) => reason,
+            (_, false) if sink.handler_stopped => ExitReason::Handler,
+            (_, false) => ExitReason::EventLimit,
+        }
+    }
+}
+
+fn read_printk(pipe: &mut Option<TracePipe>, sink: &mut Counting) -> Result<()> {
+    match pipe {
+        Some(pipe) => pipe.read_lines(&mut |line| sink.handler.on_printk(line)),
+        None => Ok(()),
+    }
+}
+
+/// Milliseconds until `at` (rounded up, so we never wake just early), or
+/// -1 to wait forever.
+fn timeout_ms(at: Option<Instant>) -> i32 {
+    match at {
+        None => -1,
+        Some(at) => {
+            let left = at.saturating_duration_since(Instant::now());
+            let ms = left.as_micros().div_ceil(1000);
+            ms.min(i32::MAX as u128) as i32
+        }
+    }
+}

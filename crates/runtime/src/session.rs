@@ -1,0 +1,278 @@
+//! A loaded, attached object: what `bpfkit run` holds while it runs.
+
+use std::collections::{HashMap, HashSet};
+
+use aya::Ebpf;
+use bpfkit_object::{Object, map_type};
+
+use crate::attach::{self, CreatedQdisc, OwnedLink};
+use crate::error::{Result, RuntimeError};
+use crate::events::{DEFAULT_PERF_PAGES, EventSources};
+use crate::hooks::{self, Target, TargetDefaults};
+use crate::load::{self, ProgramInfo};
+use crate::maps::{GlobalInfo, Maps};
+use crate::stop::StopHandle;
+
+/// Default perf_event sampling frequency (Hz): a prime, so sampling does
+/// not beat with periodic kernel work.
+pub const DEFAULT_SAMPLE_FREQ: u64 = 99;
+
+/// How to load and attach an object.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// `const volatile` parameters by name: the bytes to put in `.rodata`
+    /// (exactly the parameter's size).
+    pub params: HashMap<String, Vec<u8>>,
+    /// Programs (function names) not to load.
+    pub disabled: HashSet<String>,
+    /// Skip (and report in [`Session::skipped`]) programs whose hook this
+    /// kernel lacks, instead of failing.
+    pub skip_unsupported: bool,
+    /// `max_entries` overrides by map name.
+    pub map_max_entries: HashMap<String, u32>,
+    /// `--attach PROG=TARGET`: per-program attach targets.
+    pub attach_overrides: HashMap<String, String>,
+    /// Interface for xdp / tc / socket programs.
+    pub iface: Option<String>,
+    /// Only this process, for uprobes and perf_event programs.
+    pub pid: Option<u32>,
+    /// perf_event sampling frequency in Hz.
+    pub sample_freq: u64,
+    /// Pages per CPU of each perf buffer (a power of two).
+    pub perf_pages: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            params: HashMap::new(),
+            disabled: HashSet::new(),
+            skip_unsupported: false,
+            map_max_entries: HashMap::new(),
+            attach_overrides: HashMap::new(),
+            iface: None,
+            pid: None,
+            sample_freq: DEFAULT_SAMPLE_FREQ,
+            perf_pages: DEFAULT_PERF_PAGES,
+        }
+    }
+}
+
+/// A program and where it got attached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub program: String,
+    /// E.g. `tracepoint syscalls:sys_enter_execve`, `xdp on veth0 (native mode)`.
+    pub hook: String,
+}
+
+/// A program that was not loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub program: String,
+    pub reason: String,
+}
+
+/// A loaded object with its programs attached. Dropping it detaches every
+/// program, deletes qdiscs it created and unloads everything.
+pub struct Session {
+    // Field order is drop order: links before the programs they hold.
+    pub(crate) links: Vec<OwnedLink>,
+    pub(crate) qdiscs: Vec<CreatedQdisc>,
+    pub(crate) sources: EventSources,
+    pub(crate) ebpf: Ebpf,
+    pub(crate) globals: Vec<GlobalInfo>,
+    pub(crate) attachments: Vec<Attachment>,
+    pub(crate) skipped: Vec<Skipped>,
+    pub(crate) uses_printk: bool,
+    pub(crate) stop: StopHandle,
+}
+
+impl Session {
+    /// Loads `object` and attaches all its programs. On any error, whatever
+    /// was attached or created is removed again before the error returns.
+    pub fn load(object: &Object, opts: &LoadOptions) -> Result<Session> {
+        let plan = plan_programs(object, opts)?;
+        let ebpf = load::open_object(object, opts)?;
+        let mut session = Session {
+            links: Vec::new(),
+            qdiscs: Vec::new(),
+            sources: EventSources::default(),
+            ebpf,
+            globals: global_infos(object),
+            attachments: Vec::new(),
+            skipped: plan.skipped,
+            uses_printk: object.uses_printk,
+            stop: StopHandle::new()?,
+        };
+        for (prog, _) in &plan.programs {
+            load::load_program(&mut session.ebpf, prog, object)?;
+        }
+        // Perf buffers must exist before programs run, or early events are lost.
+        session.open_event_sources(object, opts.perf_pages)?;
+        for (prog, target) in &plan.programs {
+            session.attach_one(prog, target, opts.pid)?;
+        }
+        Ok(session)
+    }
+
+    /// Programs and where they are attached, in object order.
+    pub fn attachments(&self) -> &[Attachment] {
+        &self.attachments
+    }
+
+    /// Programs not loaded (disabled, or hook missing with
+    /// `skip_unsupported`).
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    /// Map names events are read from by [`Session::run`].
+    pub fn event_maps(&self) -> Vec<&str> {
+        self.sources.map_names()
+    }
+
+    /// Reading, clearing and global variables of the other maps.
+    pub fn maps(&self) -> Maps<'_> {
+        Maps {
+            ebpf: &self.ebpf,
+            globals: &self.globals,
+        }
+    }
+
+    /// A handle that makes [`Session::run`] return, from any thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The aya object, for what this crate does not cover.
+    pub fn ebpf(&mut self) -> &mut Ebpf {
+        &mut self.ebpf
+    }
+
+    fn open_event_sources(&mut self, object: &Object, perf_pages: usize) -> Result<()> {
+        let pages = perf_pages.max(1).next_power_of_two();
+        for def in &object.maps {
+            let is_ring = def.map_type == map_type::RINGBUF;
+            let is_perf = def.map_type == map_type::PERF_EVENT_ARRAY && def.event_type.is_some();
+            if !is_ring && !is_perf {
+                continue;
+            }
+            let map = self
+                .ebpf
+                .take_map(&def.name)
+                .ok_or_else(|| RuntimeError::NoSuchMap(def.name.clone()))?;
+            if is_ring {
+                self.sources.add_ring(&def.name, map)?;
+            } else {
+                self.sources.add_perf(&def.name, map, pages)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn attach_one(&mut self, prog: &ProgramInfo, target: &Target, pid: Option<u32>) -> Result<()> {
+        let program = self.ebpf.program_mut(&prog.name).ok_or_else(|| {
+            RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
+        })?;
+        let attached = attach::attach(program, prog, target, pid, &mut self.qdiscs)?;
+        self.links.extend(attached.links);
+        self.attachments.push(Attachment {
+            program: prog.name.clone(),
+            hook: attached.description,
+        });
+        Ok(())
+    }
+
+    /// Detaches everything now (also done on drop).
+    pub fn detach_all(&mut self) {
+        self.links.clear();
+        for qdisc in self.qdiscs.drain(..) {
+            // Best effort: the interface may be gone (a deleted veth).
+            let _ = crate::netlink::delete_clsact(qdisc.ifindex);
+        }
+        self.attachments.clear();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.detach_all();
+    }
+}
+
+struct Plan {
+    programs: Vec<(ProgramInfo, Target)>,
+    skipped: Vec<Skipped>,
+}
+
+/// Which programs to load and where each attaches; checks the hooks against
+/// the kernel before anything is loaded.
+fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
+    check_names(object, opts)?;
+    let defaults = TargetDefaults {
+        iface: opts.iface.as_deref(),
+        sample_freq: opts.sample_freq,
+    };
+    let mut plan = Plan {
+        programs: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for p in &object.programs {
+        if opts.disabled.contains(&p.name) {
+            plan.skipped.push(Skipped {
+                program: p.name.clone(),
+                reason: "disabled".into(),
+            });
+            continue;
+        }
+        let over = opts.attach_overrides.get(&p.name).map(String::as_str);
+        let target = hooks::resolve_target(&p.name, &p.hook, over, &defaults)?;
+        match hooks::check_supported(&p.name, &p.section, &target.hook) {
+            Ok(()) => {}
+            Err(e) if opts.skip_unsupported => {
+                plan.skipped.push(Skipped {
+                    program: p.name.clone(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let info = ProgramInfo {
+            name: p.name.clone(),
+            section: p.section.clone(),
+            hook: target.hook.clone(),
+        };
+        plan.programs.push((info, target));
+    }
+    Ok(plan)
+}
+
+/// `--disable` / `--attach` must name programs the object has.
+fn check_names(object: &Object, opts: &LoadOptions) -> Result<()> {
+    let named = opts.disabled.iter().chain(opts.attach_overrides.keys());
+    for name in named {
+        if !object.programs.iter().any(|p| &p.name == name) {
+            let known: Vec<&str> = object.programs.iter().map(|p| p.name.as_str()).collect();
+            return Err(RuntimeError::Usage(format!(
+                "no program named '{name}' (this object has: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn global_infos(object: &Object) -> Vec<GlobalInfo> {
+    object
+        .globals
+        .iter()
+        .map(|g| GlobalInfo {
+            name: g.name.clone(),
+            section: g.section.clone(),
+            offset: g.offset,
+            size: g.size,
+        })
+        .collect()
+}
