@@ -44,11 +44,14 @@ impl<'a> ElfView<'a> {
         }
         let mut sections = Vec::new();
         for s in file.sections() {
-            let name = s.name().map_err(|e| bad(format!("section {}: {e}", s.index().0)))?;
+            let name = s
+                .name()
+                .map_err(|e| bad(format!("section {}: {e}", s.index().0)))?;
             let data = if s.kind() == SectionKind::UninitializedData {
                 &[][..]
             } else {
-                s.data().map_err(|e| bad(format!("section '{name}': {e}")))?
+                s.data()
+                    .map_err(|e| bad(format!("section '{name}': {e}")))?
             };
             sections.push(Section {
                 index: s.index().0,

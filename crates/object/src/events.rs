@@ -38,15 +38,19 @@ pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
         if let Some(ty) = map.value_type.filter(|&t| is_struct(btf, t)) {
             map.event_type = Some(ty);
             map.value_type = None;
-            map.value_size = if map.map_type == PERF_EVENT_ARRAY { 4 } else { 0 };
+            map.value_size = if map.map_type == PERF_EVENT_ARRAY {
+                4
+            } else {
+                0
+            };
             hidden.push(HiddenValue {
                 map: map.name.clone(),
                 map_type: map.map_type,
             });
             continue;
         }
-        map.event_type = marker(btf, &map.name)
-            .or_else(|| named_struct(btf, &format!("{}_event", map.name)));
+        map.event_type =
+            marker(btf, &map.name).or_else(|| named_struct(btf, &format!("{}_event", map.name)));
     }
     let mut unresolved = maps
         .iter_mut()
@@ -74,7 +78,10 @@ fn is_struct(btf: &Btf, ty: TypeId) -> bool {
 }
 
 fn named_struct(btf: &Btf, name: &str) -> Option<TypeId> {
-    btf.find(name, |k| matches!(k, Kind::Struct(c) if !c.members.is_empty()))
+    btf.find(
+        name,
+        |k| matches!(k, Kind::Struct(c) if !c.members.is_empty()),
+    )
 }
 
 /// Global variables (not map definitions) with their types.

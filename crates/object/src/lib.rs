@@ -7,8 +7,8 @@
 mod btf_fixup;
 mod elf_view;
 mod events;
-mod maps;
 pub mod map_type;
+mod maps;
 mod programs;
 mod raw_btf;
 mod rewrite;

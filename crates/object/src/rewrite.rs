@@ -5,8 +5,10 @@
 //! `__type(value, ...)` member, which the kernel refuses. Instead of
 //! re-encoding the ELF, the rewrite appends new bytes and repoints headers:
 //!
-//! * a new section-header string table with the renamed sections (and their
-//!   `.rel*` companions) is appended, and `e_shstrndx`'s header points at it;
+//! * a copy of the section-header string table with the new names of the
+//!   renamed sections (and their `.rel*` companions) added is appended, and
+//!   `e_shstrndx`'s header points at it (the old strings stay: clang's
+//!   `.strtab` holds symbol names too);
 //! * a new `.BTF` is appended: the old one plus the new section names as
 //!   strings (aya finds func/line info and CO-RE relocations by the section
 //!   name written in `.BTF.ext`) and with hidden map members; `.BTF.ext`
@@ -76,7 +78,8 @@ pub(crate) fn loadable(
     if let Some(btf_section) = view.section_by_name(".BTF") {
         append_section(&mut out, &headers, btf_section.index, &new_btf.encode());
     }
-    let shstrtab = new_shstrtab(&mut out, view, &headers, &renames);
+    let old_table = view.section(headers.shstrndx).map_or(&[][..], |s| s.data);
+    let shstrtab = new_shstrtab(&mut out, old_table, &headers, &renames);
     append_section(&mut out, &headers, headers.shstrndx, &shstrtab);
     Ok(out)
 }
@@ -109,7 +112,11 @@ fn hide_value(raw: &mut RawBtf, btf: &Btf, h: &HiddenValue) -> Result<(), Object
     };
     let (struct_id, def) =
         crate::maps::map_struct(btf, &h.map).ok_or_else(|| err("definition not found in BTF"))?;
-    let member_name = |name: &str| def.members.iter().position(|m| btf.str_at(m.name_off) == name);
+    let member_name = |name: &str| {
+        def.members
+            .iter()
+            .position(|m| btf.str_at(m.name_off) == name)
+    };
     let index = member_name("value").ok_or_else(|| err("no 'value' member"))?;
     let member = def.members[index];
     if h.map_type == PERF_EVENT_ARRAY && member_name("value_size").is_none() {
@@ -189,20 +196,21 @@ fn ext_name_slots(data: &[u8]) -> Vec<usize> {
     slots
 }
 
-/// Builds the new section-header string table and patches every `sh_name`.
+/// The new section-header string table: the old one (clang shares it with
+/// the symbol table, so its offsets must stay valid) plus the new names,
+/// with `sh_name` of renamed sections patched.
 fn new_shstrtab(
     out: &mut [u8],
-    view: &ElfView,
+    old_table: &[u8],
     headers: &SectionHeaders,
     renames: &HashMap<usize, String>,
 ) -> Vec<u8> {
-    let mut table = vec![0u8];
-    for s in &view.sections {
-        let name = renames.get(&s.index).unwrap_or(&s.name);
+    let mut table = old_table.to_vec();
+    for (&index, name) in renames {
         let off = table.len() as u32;
         table.extend_from_slice(name.as_bytes());
         table.push(0);
-        headers.set_name(out, s.index, off);
+        headers.set_name(out, index, off);
     }
     table
 }

@@ -54,7 +54,8 @@ fn user_var<'b>(btf: &'b Btf, entry: &VarSecinfo) -> Option<Var<'b>> {
         return None;
     };
     let name = btf.name_of(entry.ty);
-    let wanted = linkage == Linkage::Global && !name.contains('.') && !name.starts_with(MARKER_PREFIX);
+    let wanted =
+        linkage == Linkage::Global && !name.contains('.') && !name.starts_with(MARKER_PREFIX);
     wanted.then_some(Var { name, ty })
 }
 
@@ -62,14 +63,21 @@ fn is_volatile(btf: &Btf, mut ty: TypeId) -> bool {
     for _ in 0..16 {
         match btf.get(ty).map(|t| &t.kind) {
             Some(Kind::Volatile(_)) => return true,
-            Some(Kind::Const(t) | Kind::Typedef(t) | Kind::Restrict(t) | Kind::TypeTag(t)) => ty = *t,
+            Some(Kind::Const(t) | Kind::Typedef(t) | Kind::Restrict(t) | Kind::TypeTag(t)) => {
+                ty = *t
+            }
             _ => return false,
         }
     }
     false
 }
 
-fn param(var: &Var, entry: &VarSecinfo, section: &str, view: &ElfView) -> Result<Param, ObjectError> {
+fn param(
+    var: &Var,
+    entry: &VarSecinfo,
+    section: &str,
+    view: &ElfView,
+) -> Result<Param, ObjectError> {
     let err = |why: String| ObjectError::Var {
         var: var.name.to_string(),
         section: section.to_string(),
