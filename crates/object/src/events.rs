@@ -8,10 +8,16 @@
 //!    global `struct T *____bpfkit_event__<map>` in section `.bpfkit`.
 //! 3. A struct named `<map>_event` (`events` → `events_event` is unlikely;
 //!    `exec` → `exec_event` is the idea).
-//! 4. If exactly one event map is still unresolved: a struct named `event`,
-//!    else the one struct type that global variables point to or hold
-//!    (libbpf-tools' `const struct event *unused;` idiom), if there is
-//!    exactly one.
+//! 4. If exactly one event map is still unresolved, for it:
+//!    a. a struct named `event` (or a typedef `event_t` of a struct);
+//!    b. else the one struct type that global variables (other than maps)
+//!       point to or hold: libbpf-tools' `const struct event *unused;` idiom;
+//!    c. else the one named struct (or typedef of one) that no other BTF type
+//!       refers to: bpfkit-build appends the program's own types that clang
+//!       left out, and those are exactly such roots. Kernel context types
+//!       are referenced by program signatures, map keys and values by the
+//!       map definitions, so they do not count.
+//!    Each of b and c only answers when there is exactly one candidate.
 //!
 //! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
 
@@ -56,7 +62,10 @@ pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
         .iter_mut()
         .filter(|m| is_event_stream(m.map_type) && m.event_type.is_none());
     if let (Some(only), None) = (unresolved.next(), unresolved.next()) {
-        only.event_type = named_struct(btf, "event").or_else(|| global_struct(btf));
+        only.event_type = named_struct(btf, "event")
+            .or_else(|| typedef_struct(btf, "event_t"))
+            .or_else(|| global_struct(btf))
+            .or_else(|| unreferenced_struct(btf));
     }
     hidden
 }
@@ -82,6 +91,31 @@ fn named_struct(btf: &Btf, name: &str) -> Option<TypeId> {
         name,
         |k| matches!(k, Kind::Struct(c) if !c.members.is_empty()),
     )
+}
+
+fn typedef_struct(btf: &Btf, name: &str) -> Option<TypeId> {
+    btf.find(name, |k| matches!(k, Kind::Typedef(_)))
+        .filter(|&id| is_struct(btf, id))
+}
+
+/// The one named struct, or typedef of a struct, that no type refers to.
+fn unreferenced_struct(btf: &Btf) -> Option<TypeId> {
+    let mut referenced = std::collections::HashSet::new();
+    for (_, t) in btf.iter() {
+        referenced.extend(t.kind.type_refs());
+    }
+    let mut roots = btf.iter().filter(|(id, t)| {
+        let candidate = match t.kind {
+            Kind::Struct(_) | Kind::Union(_) => true,
+            Kind::Typedef(_) => is_struct(btf, *id),
+            _ => false,
+        };
+        candidate && t.name_off != 0 && !referenced.contains(id)
+    });
+    match (roots.next(), roots.next()) {
+        (Some((id, _)), None) => Some(id),
+        _ => None,
+    }
 }
 
 /// Global variables (not map definitions) with their types.

@@ -47,15 +47,18 @@ struct Var<'b> {
     ty: TypeId,
 }
 
-/// A variable the user declared: not static (clang's `func.____fmt`
-/// strings), not extern, not a bpfkit marker.
+/// A variable the user declared: not extern, not one clang made up (a
+/// function's `static` locals and printk formats are `func.name`), not a
+/// bpfkit marker. File-scope `static` variables count.
 fn user_var<'b>(btf: &'b Btf, entry: &VarSecinfo) -> Option<Var<'b>> {
     let Kind::Var { ty, linkage } = btf.get(entry.ty)?.kind else {
         return None;
     };
     let name = btf.name_of(entry.ty);
-    let wanted =
-        linkage == Linkage::Global && !name.contains('.') && !name.starts_with(MARKER_PREFIX);
+    let wanted = linkage != Linkage::Extern
+        && !name.is_empty()
+        && !name.contains('.')
+        && !name.starts_with(MARKER_PREFIX);
     wanted.then_some(Var { name, ty })
 }
 

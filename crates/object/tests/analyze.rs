@@ -459,3 +459,57 @@ fn map_type_names() {
     );
     assert_eq!(bpfkit_object::map_type_name(999), "unknown");
 }
+
+#[test]
+fn event_type_from_the_only_unreferenced_struct() {
+    // bpfkit-build appends the program's own types to BTF unreferenced; a
+    // CO-RE type-existence check makes clang emit one the same way.
+    let decls = format!(
+        "struct sample {{ int a; }};\n{RINGBUF}\nint has_sample(void) {{ return __builtin_preserve_type_info(*(struct sample *)0, 0); }}"
+    );
+    if let Some(name) = event_name("event_type_from_the_only_unreferenced_struct", &decls) {
+        assert_eq!(name.as_deref(), Some("sample"));
+    }
+}
+
+#[test]
+fn legacy_maps_and_static_globals() {
+    let body = r#"
+struct bpf_map_def { unsigned int type, key_size, value_size, max_entries, map_flags; };
+struct bpf_map_def SEC("maps") legacy = { .type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 8, .max_entries = 16 };
+static long counter;
+static const volatile int level = 2;
+SEC("socket") int filter(void *ctx) {
+    static int calls;
+    int k = 0;
+    long *v = bpf_map_lookup_elem(&legacy, &k);
+    if (v) *v += level;
+    counter++; calls++;
+    return 0;
+}"#;
+    let Some(elf) = build_g("legacy_maps_and_static_globals", body) else {
+        return;
+    };
+    let obj = analyze(&elf).expect("analyze");
+    let legacy = map(&obj.maps, "legacy");
+    assert_eq!(
+        (
+            legacy.map_type,
+            legacy.key_size,
+            legacy.value_size,
+            legacy.max_entries
+        ),
+        (map_type::ARRAY, 4, 8, 16)
+    );
+    let globals: Vec<&str> = obj.globals.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(
+        globals,
+        ["counter"],
+        "function-local statics are not listed"
+    );
+    assert_eq!(
+        obj.param("level").map(|p| p.default.clone()),
+        Some(2i32.to_le_bytes().to_vec())
+    );
+    assert_eq!(obj.programs[0].hook, Hook::SocketFilter);
+}
