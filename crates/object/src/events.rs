@@ -8,16 +8,17 @@
 //!    global `struct T *____bpfkit_event__<map>` in section `.bpfkit`.
 //! 3. A struct named `<map>_event` (`events` → `events_event` is unlikely;
 //!    `exec` → `exec_event` is the idea).
-//! 4. If exactly one event map is still unresolved, for it:
-//!    a. a struct named `event` (or a typedef `event_t` of a struct);
-//!    b. else the one struct type that global variables (other than maps)
-//!       point to or hold: libbpf-tools' `const struct event *unused;` idiom;
-//!    c. else the one named struct (or typedef of one) that no other BTF type
-//!       refers to: bpfkit-build appends the program's own types that clang
-//!       left out, and those are exactly such roots. Kernel context types
-//!       are referenced by program signatures, map keys and values by the
-//!       map definitions, so they do not count.
-//!    Each of b and c only answers when there is exactly one candidate.
+//! 4. If exactly one event map is still unresolved, for it, in order:
+//!    - a struct named `event` (or a typedef `event_t` of a struct);
+//!    - the one struct type that global variables (other than maps) point
+//!      to or hold: libbpf-tools' `const struct event *unused;` idiom;
+//!    - the one named struct (or typedef of one) that no other BTF type
+//!      refers to: bpfkit-build appends the program's own types that clang
+//!      left out, and those are exactly such roots. Kernel context types are
+//!      referenced by program signatures, map keys and values by the map
+//!      definitions, so they do not count.
+//!
+//!    The last two only answer when there is exactly one candidate.
 //!
 //! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
 

@@ -40,7 +40,12 @@ pub struct Object {
     pub globals: Vec<Global>,
     /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
     pub uses_printk: bool,
-    /// The ELF rewritten so that aya 0.14 accepts it (see [`rewrite`](crate)).
+    /// The ELF rewritten so that aya 0.14 accepts it: `SEC()` names aya does
+    /// not know are renamed (`tc` → `classifier/tc`, `tcx/egress` →
+    /// `classifier/tcx_egress`, `ksyscall/X` → `kprobe/X`, `kretsyscall/X` →
+    /// `kretprobe/X`, `raw_tp.w/X` → `raw_tp/X`; [`Program::section`] keeps
+    /// the original), and `__type(value, ...)` on event maps is hidden. The
+    /// same bytes as the input when nothing needed changing.
     pub loadable_elf: Vec<u8>,
 }
 
@@ -67,7 +72,12 @@ pub struct MapDef {
     pub key_type: Option<TypeId>,
     pub value_type: Option<TypeId>,
     /// For RINGBUF / PERF_EVENT_ARRAY maps: the struct of the records the
-    /// programs send, when it could be found (see [`events`](crate)).
+    /// programs send, when it could be found. Rules, in order: `__type(value,
+    /// struct T)` in the map definition; `BPFKIT_EVENT(map, struct T)` from
+    /// `bpfkit.h`; a struct named `<map>_event`; and, when only one event map
+    /// is unresolved, a struct named `event`, the single struct that global
+    /// variables point to, or the single unreferenced named struct. `None`
+    /// otherwise: see [`event_type_hint`].
     pub event_type: Option<TypeId>,
 }
 
