@@ -181,16 +181,18 @@ fn ext_name_slots(data: &[u8]) -> Vec<usize> {
         let (Some(off), Some(len)) = (read_u32(data, 8 + 8 * i), read_u32(data, 12 + 8 * i)) else {
             continue;
         };
-        let start = hdr_len + off as usize;
-        let end = (start + len as usize).min(data.len());
+        let start = hdr_len.saturating_add(off as usize);
+        let end = start.saturating_add(len as usize).min(data.len());
         let Some(rec_size) = read_u32(data, start).filter(|&r| r > 0) else {
             continue;
         };
         let mut at = start + 4;
-        while at + 8 <= end {
+        while at.saturating_add(8) <= end {
             slots.push(at);
             let count = read_u32(data, at + 4).unwrap_or(0) as usize;
-            at += 8 + count.saturating_mul(rec_size as usize);
+            at = at
+                .saturating_add(8)
+                .saturating_add(count.saturating_mul(rec_size as usize));
         }
     }
     slots
