@@ -1,0 +1,889 @@
+//! C header generation: vmlinux.h must compile with clang for BPF, reproduce
+//! every struct layout exactly, and agree with bpftool; small hand-built
+//! BTF checks the individual C constructs.
+
+use bpfkit_btf::c::{CDumpError, CDumpOptions, dump_c, find_roots, type_closure, type_decl};
+use bpfkit_btf::{Btf, Kind, TypeId, kind_no};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// A scratch directory removed on drop, also when a test fails.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("bpfkit-c-dump-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn vmlinux(test: &str) -> Option<Btf> {
+    if !Path::new(bpfkit_btf::VMLINUX_PATH).exists() {
+        eprintln!("skipping {test}: {} not present", bpfkit_btf::VMLINUX_PATH);
+        return None;
+    }
+    Some(Btf::vmlinux().expect("parse vmlinux BTF"))
+}
+
+fn dump(btf: &Btf, opts: &CDumpOptions) -> String {
+    let mut out = Vec::new();
+    dump_c(btf, opts, &mut out).expect("dump_c");
+    String::from_utf8(out).expect("C header is UTF-8")
+}
+
+/// Compiles `file` in `dir` for the BPF target, panicking with clang's
+/// diagnostics on failure. `extra` adds flags (`-c -o x.o`, `-fsyntax-only`).
+fn clang_bpf(clang: &Path, dir: &TempDir, file: &Path, extra: &[&str]) {
+    let out = Command::new(clang)
+        .args(["-target", "bpf", "-O2", "-g", "-D__TARGET_ARCH_x86"])
+        .arg("-I")
+        .arg(&dir.0)
+        .args(["-I", "/usr/include"])
+        .args(extra)
+        .arg(file)
+        .current_dir(&dir.0)
+        .output()
+        .expect("run clang");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "clang failed on {}:\n{}",
+        file.display(),
+        stderr.lines().take(60).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// Tag names (struct/union/enum) that only one type uses, so that the C
+/// name equals the BTF name (no `___N` suffix).
+fn unique_tags(btf: &Btf) -> HashMap<&str, usize> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for id in 1..btf.next_id() {
+        let t = btf.get(id).expect("valid id");
+        let tagged = match &t.kind {
+            Kind::Struct(_) | Kind::Union(_) => true,
+            Kind::Enum(e) => !e.values.is_empty(),
+            _ => false,
+        };
+        if tagged && t.name_off != 0 {
+            *count.entry(btf.str_at(t.name_off)).or_default() += 1;
+        }
+    }
+    count
+}
+
+/// Whether `id` holds a `__builtin_va_list` by value: that is a compiler
+/// built-in whose size differs between the kernel's target (24 bytes on
+/// x86-64) and BPF (8), so no header can reproduce such a layout.
+fn embeds_va_list(btf: &Btf, id: TypeId, depth: usize) -> bool {
+    let Some(t) = btf.get(id) else { return false };
+    if depth > 32 {
+        return false;
+    }
+    match &t.kind {
+        Kind::Typedef(_) if btf.str_at(t.name_off) == "__builtin_va_list" => true,
+        Kind::Ptr(_) => false,
+        Kind::Struct(c) | Kind::Union(c) => c
+            .members
+            .iter()
+            .any(|m| embeds_va_list(btf, m.ty, depth + 1)),
+        Kind::Array(a) => embeds_va_list(btf, a.elem, depth + 1),
+        k => k
+            .referenced()
+            .is_some_and(|r| embeds_va_list(btf, r, depth + 1)),
+    }
+}
+
+/// `_Static_assert`s on the size of each named struct/union in `ids` and
+/// the offset of each of its named, non-bitfield members, from BTF.
+fn layout_asserts(btf: &Btf, ids: impl IntoIterator<Item = TypeId>) -> (String, usize) {
+    let tags = unique_tags(btf);
+    let mut src = String::new();
+    let mut checked = 0;
+    for id in ids {
+        let t = btf.get(id).expect("valid id");
+        let (word, c) = match &t.kind {
+            Kind::Struct(c) => ("struct", c),
+            Kind::Union(c) => ("union", c),
+            _ => continue,
+        };
+        let name = btf.str_at(t.name_off);
+        if name.is_empty() || tags.get(name) != Some(&1) || embeds_va_list(btf, id, 0) {
+            continue;
+        }
+        checked += 1;
+        src += &format!(
+            "_Static_assert(sizeof({word} {name}) == {}, \"{name} size\");\n",
+            c.size
+        );
+        for m in &c.members {
+            let field = btf.str_at(m.name_off);
+            if field.is_empty() || m.bitfield_size != 0 {
+                continue;
+            }
+            src += &format!(
+                "_Static_assert(__builtin_offsetof({word} {name}, {field}) == {}, \"{name}.{field}\");\n",
+                m.bit_offset / 8
+            );
+        }
+    }
+    (src, checked)
+}
+
+const BPF_PROG: &str = r#"
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile pid_t target_pid = 0;
+
+struct event {
+    u32 pid;
+    u32 ppid;
+    u64 start;
+    char comm[16];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 1 << 16);
+} events SEC(".maps");
+
+SEC("tp/syscalls/sys_enter_execve")
+int handle_exec(struct trace_event_raw_sys_enter *ctx)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+    if (!e)
+        return 0;
+    e->pid = BPF_CORE_READ(task, tgid);
+    e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+    e->start = BPF_CORE_READ(task, start_time);
+    bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+    if (target_pid && e->pid != target_pid) {
+        bpf_ringbuf_discard(e, 0);
+        return 0;
+    }
+    bpf_ringbuf_submit(e, 0);
+    return (int)ctx->args[0] & 0;
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+    struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(next);
+    return bpf_core_field_exists(prev->pid) && regs ? 0 : 1;
+}
+
+SEC("xdp")
+int pass(struct xdp_md *ctx)
+{
+    return XDP_PASS;
+}
+"#;
+
+// ---------------------------------------------------------------------------
+// vmlinux
+
+#[test]
+fn vmlinux_h_compiles_with_a_bpf_program() {
+    let Some(btf) = vmlinux("vmlinux_h_compiles_with_a_bpf_program") else {
+        return;
+    };
+    let Some(clang) = bpfkit_testkit::clang("vmlinux_h_compiles_with_a_bpf_program") else {
+        return;
+    };
+    let header = dump(&btf, &CDumpOptions::default());
+    assert!(header.starts_with("#ifndef __VMLINUX_H__\n#define __VMLINUX_H__\n"));
+    assert!(header.contains(
+        "#pragma clang attribute push (__attribute__((preserve_access_index)), apply_to = record)"
+    ));
+    assert!(header.ends_with("#endif /* __VMLINUX_H__ */\n"));
+    assert!(header.contains("struct task_struct {"));
+    let dir = TempDir::new("prog");
+    dir.write("vmlinux.h", &header);
+    let prog = dir.write("prog.c", BPF_PROG);
+    clang_bpf(&clang, &dir, &prog, &["-c", "-o", "prog.o"]);
+    assert!(dir.0.join("prog.o").exists());
+}
+
+#[test]
+fn vmlinux_layouts_are_exact() {
+    let Some(btf) = vmlinux("vmlinux_layouts_are_exact") else {
+        return;
+    };
+    let Some(clang) = bpfkit_testkit::clang("vmlinux_layouts_are_exact") else {
+        return;
+    };
+    let must = [
+        "task_struct",
+        "sk_buff",
+        "sock",
+        "file",
+        "inode",
+        "mm_struct",
+        "pt_regs",
+        "trace_event_raw_sys_enter",
+    ];
+    let mut ids: Vec<TypeId> = (1..btf.next_id())
+        .filter(|&id| {
+            matches!(
+                btf.get(id).map(|t| &t.kind),
+                Some(Kind::Struct(_) | Kind::Union(_))
+            )
+        })
+        .filter(|&id| !btf.name_of(id).is_empty())
+        .collect();
+    for name in must {
+        ids.push(
+            btf.find_struct(name)
+                .unwrap_or_else(|| panic!("no struct {name}")),
+        );
+    }
+    // Every named struct and union, not a sample: it costs clang ~2 s.
+    let (asserts, checked) = layout_asserts(&btf, ids);
+    assert!(checked > 5000, "only {checked} structs checked");
+    for name in must {
+        assert!(
+            asserts.contains(&format!("sizeof(struct {name})")),
+            "{name} not checked"
+        );
+    }
+    let dir = TempDir::new("layout");
+    dir.write("vmlinux.h", &dump(&btf, &CDumpOptions::default()));
+    let src = dir.write("layout.c", &format!("#include \"vmlinux.h\"\n{asserts}"));
+    clang_bpf(&clang, &dir, &src, &["-fsyntax-only"]);
+}
+
+#[test]
+fn single_type_closure_compiles_on_its_own() {
+    let Some(btf) = vmlinux("single_type_closure_compiles_on_its_own") else {
+        return;
+    };
+    let roots = find_roots(&btf, &["task_struct"]).expect("task_struct");
+    let header = dump(&btf, &CDumpOptions::for_roots(roots.clone()));
+    let full_lines = dump(&btf, &CDumpOptions::default()).lines().count();
+    let lines = header.lines().count();
+    assert!(header.contains("struct task_struct {"));
+    assert!(
+        !header.contains("BPF kfuncs"),
+        "kfuncs belong to full dumps only"
+    );
+    assert!(
+        lines < full_lines / 2,
+        "{lines} of {full_lines} lines for one struct"
+    );
+    // Everything the header defines is in the type closure.
+    let closure = type_closure(&btf, &roots);
+    assert!(closure.contains(&roots[0]));
+    assert!(closure.len() < btf.next_id() as usize);
+
+    let Some(clang) = bpfkit_testkit::clang("single_type_closure_compiles_on_its_own") else {
+        return;
+    };
+    let (asserts, _) = layout_asserts(&btf, roots);
+    let dir = TempDir::new("closure");
+    dir.write("task.h", &header);
+    let src = dir.write(
+        "use.c",
+        &format!(
+            "#include \"task.h\"\nint pid_of(struct task_struct *t) {{ return t->pid; }}\n{asserts}"
+        ),
+    );
+    clang_bpf(&clang, &dir, &src, &["-fsyntax-only"]);
+}
+
+#[test]
+fn find_roots_understands_tags_and_typedefs() {
+    let Some(btf) = vmlinux("find_roots_understands_tags_and_typedefs") else {
+        return;
+    };
+    let s = find_roots(&btf, &["struct sk_buff"]).unwrap();
+    assert_eq!(s, vec![btf.find_struct("sk_buff").unwrap()]);
+    let u = find_roots(&btf, &["union bpf_attr"]).unwrap();
+    assert!(matches!(btf.get(u[0]).unwrap().kind, Kind::Union(_)));
+    let t = find_roots(&btf, &["u64"]).unwrap();
+    assert!(matches!(btf.get(t[0]).unwrap().kind, Kind::Typedef(_)));
+    assert!(matches!(
+        find_roots(&btf, &["no_such_type_anywhere"]),
+        Err(CDumpError::NoSuchName(_))
+    ));
+    let id = btf.find_struct("task_struct").unwrap();
+    assert_eq!(type_decl(&btf, id, "t").unwrap(), "struct task_struct t");
+}
+
+#[test]
+fn agrees_with_bpftool() {
+    let Some(btf) = vmlinux("agrees_with_bpftool") else {
+        return;
+    };
+    let Some(bpftool) = bpfkit_testkit::peer_tool("agrees_with_bpftool", "bpftool") else {
+        return;
+    };
+    let Some(clang) = bpfkit_testkit::clang("agrees_with_bpftool") else {
+        return;
+    };
+    let theirs = Command::new(&bpftool)
+        .args([
+            "btf",
+            "dump",
+            "file",
+            bpfkit_btf::VMLINUX_PATH,
+            "format",
+            "c",
+        ])
+        .output()
+        .expect("run bpftool");
+    assert!(theirs.status.success(), "bpftool failed");
+    let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+    let ours = dump(&btf, &CDumpOptions::default());
+
+    // Both headers compile.
+    for (name, header) in [("ours", &ours), ("bpftool", &theirs)] {
+        let dir = TempDir::new(&format!("peer-{name}"));
+        dir.write("vmlinux.h", header);
+        let prog = dir.write("prog.c", BPF_PROG);
+        clang_bpf(&clang, &dir, &prog, &["-c", "-o", "prog.o"]);
+    }
+
+    // The same type definitions, under the same (possibly ___N) names.
+    let defs = |h: &str| -> Vec<String> {
+        let mut v: Vec<String> = h
+            .lines()
+            .filter(|l| {
+                (l.starts_with("struct ") || l.starts_with("union ") || l.starts_with("enum "))
+                    && l.ends_with(" {")
+                    || l.starts_with("typedef ")
+            })
+            .map(str::to_owned)
+            .collect();
+        v.sort();
+        v
+    };
+    let (d_ours, d_theirs) = (defs(&ours), defs(&theirs));
+    assert_eq!(
+        d_ours.len(),
+        d_theirs.len(),
+        "number of definitions differs"
+    );
+    let differing = d_ours.iter().zip(&d_theirs).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 0, "definitions differ from bpftool's");
+    eprintln!(
+        "ours: {} lines, bpftool: {} lines, {} definitions each",
+        ours.lines().count(),
+        theirs.lines().count(),
+        d_ours.len()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Hand-built BTF
+
+/// Builds raw BTF type by type; `add_*` return the new type's id.
+#[derive(Default)]
+struct Builder {
+    strings: Vec<u8>,
+    types: Vec<u32>,
+    count: u32,
+}
+
+fn info(kind: u8, vlen: usize, kind_flag: bool) -> u32 {
+    (kind as u32) << 24 | vlen as u32 | (kind_flag as u32) << 31
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            strings: vec![0],
+            ..Builder::default()
+        }
+    }
+
+    fn s(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let off = self.strings.len() as u32;
+        self.strings.extend_from_slice(s.as_bytes());
+        self.strings.push(0);
+        off
+    }
+
+    fn add(&mut self, name: &str, info: u32, size_or_type: u32, extra: &[u32]) -> TypeId {
+        let name = self.s(name);
+        self.types.extend([name, info, size_or_type]);
+        self.types.extend_from_slice(extra);
+        self.count += 1;
+        self.count
+    }
+
+    fn int(&mut self, name: &str, size: u32, signed: bool) -> TypeId {
+        let enc = if signed { 1 } else { 0 };
+        self.add(
+            name,
+            info(kind_no::INT, 0, false),
+            size,
+            &[enc << 24 | size * 8],
+        )
+    }
+
+    fn ptr(&mut self, to: TypeId) -> TypeId {
+        self.add("", info(kind_no::PTR, 0, false), to, &[])
+    }
+
+    fn typedef(&mut self, name: &str, to: TypeId) -> TypeId {
+        self.add(name, info(kind_no::TYPEDEF, 0, false), to, &[])
+    }
+
+    fn array(&mut self, elem: TypeId, index: TypeId, len: u32) -> TypeId {
+        self.add("", info(kind_no::ARRAY, 0, false), 0, &[elem, index, len])
+    }
+
+    /// Members are (name, type, bit offset, bitfield bits).
+    fn composite(
+        &mut self,
+        kind: u8,
+        name: &str,
+        size: u32,
+        members: &[(&str, TypeId, u32, u32)],
+    ) -> TypeId {
+        let mut extra = Vec::new();
+        for &(m, ty, off, bits) in members {
+            extra.extend([self.s(m), ty, bits << 24 | off]);
+        }
+        self.add(name, info(kind, members.len(), true), size, &extra)
+    }
+
+    fn structure(&mut self, name: &str, size: u32, members: &[(&str, TypeId, u32, u32)]) -> TypeId {
+        self.composite(kind_no::STRUCT, name, size, members)
+    }
+
+    fn union(&mut self, name: &str, size: u32, members: &[(&str, TypeId, u32, u32)]) -> TypeId {
+        self.composite(kind_no::UNION, name, size, members)
+    }
+
+    fn enumeration(
+        &mut self,
+        name: &str,
+        size: u32,
+        signed: bool,
+        values: &[(&str, i64)],
+    ) -> TypeId {
+        let mut extra = Vec::new();
+        for &(v, val) in values {
+            extra.extend([self.s(v), val as u32]);
+        }
+        self.add(
+            name,
+            info(kind_no::ENUM, values.len(), signed),
+            size,
+            &extra,
+        )
+    }
+
+    fn enum64(&mut self, name: &str, signed: bool, values: &[(&str, u64)]) -> TypeId {
+        let mut extra = Vec::new();
+        for &(v, val) in values {
+            extra.extend([self.s(v), val as u32, (val >> 32) as u32]);
+        }
+        self.add(name, info(kind_no::ENUM64, values.len(), signed), 8, &extra)
+    }
+
+    fn proto(&mut self, ret: TypeId, params: &[(&str, TypeId)]) -> TypeId {
+        let mut extra = Vec::new();
+        for &(p, ty) in params {
+            extra.extend([self.s(p), ty]);
+        }
+        self.add(
+            "",
+            info(kind_no::FUNC_PROTO, params.len(), false),
+            ret,
+            &extra,
+        )
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let types: Vec<u8> = self.types.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut out = Vec::new();
+        out.extend_from_slice(&0xeb9fu16.to_le_bytes());
+        out.extend_from_slice(&[1, 0]);
+        let header = [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            self.strings.len() as u32,
+        ];
+        out.extend(header.iter().flat_map(|w| w.to_le_bytes()));
+        out.extend_from_slice(&types);
+        out.extend_from_slice(&self.strings);
+        out
+    }
+
+    fn build(&self) -> Btf {
+        Btf::parse(&self.bytes()).expect("hand-built BTF parses")
+    }
+}
+
+/// The dump without header guard.
+fn body(btf: &Btf) -> String {
+    dump(
+        btf,
+        &CDumpOptions {
+            header_guard: false,
+            ..CDumpOptions::default()
+        },
+    )
+}
+
+/// Compiles the dump of `btf` plus layout assertions for all its structs.
+fn assert_compiles_with_exact_layout(test: &str, btf: &Btf, extra_c: &str) {
+    let Some(clang) = bpfkit_testkit::clang(test) else {
+        return;
+    };
+    let (asserts, _) = layout_asserts(btf, 1..btf.next_id());
+    let dir = TempDir::new(test);
+    dir.write("types.h", &dump(btf, &CDumpOptions::default()));
+    let src = dir.write(
+        "check.c",
+        &format!("#include \"types.h\"\n{asserts}{extra_c}"),
+    );
+    clang_bpf(&clang, &dir, &src, &["-fsyntax-only"]);
+}
+
+#[test]
+fn bitfields_keep_their_offsets() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let uchar = b.int("unsigned char", 1, false); // 2
+    let bf = b.structure(
+        "bf",
+        12,
+        &[
+            ("a", int, 0, 3),
+            ("b", int, 3, 5),
+            ("c", uchar, 8, 0),
+            ("d", int, 32, 12),
+            ("e", int, 64, 20),
+        ],
+    );
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(
+        text.contains("\tint a: 3;\n\tint b: 5;\n\tunsigned char c;\n"),
+        "{text}"
+    );
+    assert!(text.contains("\tint d: 12;\n"), "{text}");
+    assert!(text.contains("\tint e: 20;\n"), "{text}");
+    assert_eq!(bf, 3);
+    // Reading the bitfields back through a union with raw words checks
+    // their bit positions, not just the struct size.
+    assert_compiles_with_exact_layout("bitfields", &btf, "");
+}
+
+#[test]
+fn packed_and_padded_structs() {
+    let mut b = Builder::new();
+    let chr = b.int("char", 1, true); // 1
+    let int = b.int("int", 4, true); // 2
+    let long = b.int("long", 8, true); // 3
+    // Member b at byte 1 needs `packed`.
+    b.structure("pk", 5, &[("a", chr, 0, 0), ("b", int, 8, 0)]);
+    // Member b at byte 16 (aligned(16) in the source) needs padding; the
+    // size of 32 needs tail padding.
+    b.structure("gap", 32, &[("a", chr, 0, 0), ("b", long, 128, 0)]);
+    // A packed struct embedded at an odd offset.
+    b.structure(
+        "outer",
+        7,
+        &[("x", chr, 0, 0), ("p", 4, 8, 0), ("y", chr, 48, 0)],
+    );
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(
+        text.contains("struct pk {\n\tchar a;\n\tint b;\n} __attribute__((packed));"),
+        "{text}"
+    );
+    assert!(
+        text.contains("struct gap {\n\tchar a;\n\tlong: 64;\n\tlong b;\n\tlong: 64;\n};"),
+        "{text}"
+    );
+    assert_compiles_with_exact_layout("packed", &btf, "");
+}
+
+#[test]
+fn anonymous_members_are_inlined() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let long = b.int("long", 8, true); // 2
+    let u = b.union("", 8, &[("i", int, 0, 0), ("l", long, 0, 0)]); // 3
+    let s = b.structure("", 8, &[("lo", int, 0, 0), ("hi", int, 32, 0)]); // 4
+    b.structure(
+        "outer",
+        24,
+        &[("x", int, 0, 0), ("", u, 64, 0), ("", s, 128, 0)],
+    ); // 5
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(
+        text.contains("struct outer {\n\tint x;\n\tunion {\n\t\tint i;\n\t\tlong l;\n\t};\n\tstruct {\n\t\tint lo;\n\t\tint hi;\n\t};\n};"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\nunion {"),
+        "anonymous types are not top-level: {text}"
+    );
+    assert_compiles_with_exact_layout(
+        "anon",
+        &btf,
+        "_Static_assert(__builtin_offsetof(struct outer, l) == 8, \"\");\n\
+         _Static_assert(__builtin_offsetof(struct outer, hi) == 20, \"\");\n",
+    );
+}
+
+#[test]
+fn enums_of_every_flavor() {
+    let mut b = Builder::new();
+    b.enumeration("color", 4, false, &[("RED", 0), ("BIG", 0xffff_fff0)]);
+    b.enumeration("sgn", 4, true, &[("NEG", -1), ("POS", 7)]);
+    b.enumeration("tiny", 1, false, &[("T0", 0), ("T1", 1)]);
+    b.enum64("wide", false, &[("W1", 1 << 40), ("WMAX", u64::MAX)]);
+    b.enum64("swide", true, &[("S1", (-5i64) as u64), ("S2", 1 << 35)]);
+    b.enum64("narrow64", false, &[("N1", 1)]);
+    // Anonymous, unreferenced: a top-level list of constants.
+    b.enumeration("", 4, false, &[("CONST_A", 3)]);
+    let btf = b.build();
+    let text = body(&btf);
+    for want in [
+        "enum color {\n\tRED = 0,\n\tBIG = 4294967280,\n};",
+        "enum sgn {\n\tNEG = -1,\n\tPOS = 7,\n};",
+        "enum tiny {\n\tT0 = 0,\n\tT1 = 1,\n} __attribute__((mode(byte)));",
+        "enum wide {\n\tW1 = 1099511627776ULL,\n\tWMAX = 18446744073709551615ULL,\n};",
+        "enum swide {\n\tS1 = -5LL,\n\tS2 = 34359738368LL,\n};",
+        "enum narrow64 {\n\tN1 = 1ULL,\n} __attribute__((mode(word)));",
+        "enum {\n\tCONST_A = 3,\n};",
+    ] {
+        assert!(text.contains(want), "missing\n{want}\nin\n{text}");
+    }
+    assert_compiles_with_exact_layout(
+        "enums",
+        &btf,
+        "_Static_assert(sizeof(enum tiny) == 1, \"\");\n\
+         _Static_assert(sizeof(enum wide) == 8, \"\");\n\
+         _Static_assert(sizeof(enum narrow64) == 8, \"\");\n\
+         _Static_assert(CONST_A == 3, \"\");\n",
+    );
+}
+
+#[test]
+fn function_pointers_and_arrays() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let chr = b.int("char", 1, true); // 2
+    let pchar = b.ptr(chr); // 3
+    let proto = b.proto(int, &[("x", int), ("buf", pchar)]); // 4
+    let pproto = b.ptr(proto); // 5
+    b.typedef("handler_t", pproto); // 6
+    let void_proto = b.proto(int, &[]); // 7
+    let pvoid_proto = b.ptr(void_proto); // 8
+    let arr4 = b.array(pvoid_proto, int, 4); // 9
+    let row = b.array(int, int, 3); // 10
+    let grid = b.array(row, int, 2); // 11
+    let prow = b.ptr(row); // 12
+    let varargs = b.proto(int, &[("fmt", pchar), ("", 0)]); // 13
+    let pvarargs = b.ptr(varargs); // 14
+    b.structure(
+        "ops",
+        88,
+        &[
+            ("h", 6, 0, 0),
+            ("table", arr4, 64, 0),
+            ("grid", grid, 320, 0),
+            ("rowp", prow, 512, 0),
+            ("log", pvarargs, 576, 0),
+            ("cb", pvoid_proto, 640, 0),
+        ],
+    );
+    let btf = b.build();
+    let text = body(&btf);
+    for want in [
+        "typedef int (*handler_t)(int x, char *buf);",
+        "\thandler_t h;\n",
+        "\tint (*table[4])(void);\n",
+        "\tint grid[2][3];\n",
+        "\tint (*rowp)[3];\n",
+        "\tint (*log)(char *fmt, ...);\n",
+        "\tint (*cb)(void);\n",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert_eq!(type_decl(&btf, 6, "").unwrap(), "handler_t");
+    assert_eq!(
+        type_decl(&btf, 5, "f").unwrap(),
+        "int (*f)(int x, char *buf)"
+    );
+    assert_compiles_with_exact_layout("funcs", &btf, "");
+}
+
+#[test]
+fn conflicting_names_get_suffixes() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let long = b.int("long", 8, true); // 2
+    b.structure("dup", 4, &[("a", int, 0, 0)]); // 3
+    b.structure("dup", 8, &[("b", long, 0, 0)]); // 4
+    b.structure("user", 16, &[("one", 3, 0, 0), ("two", 4, 64, 0)]); // 5
+    b.enumeration("e1", 4, false, &[("X", 1)]); // 6
+    b.enumeration("e2", 4, false, &[("X", 2)]); // 7
+    b.typedef("dup_t", 3); // 8
+    b.typedef("dup_t", 4); // 9
+    let btf = b.build();
+    let text = body(&btf);
+    for want in [
+        "struct dup {\n\tint a;\n};",
+        "struct dup___2 {\n\tlong b;\n};",
+        "\tstruct dup one;\n\tstruct dup___2 two;\n",
+        "enum e2 {\n\tX___2 = 2,\n};",
+        "typedef struct dup dup_t;",
+        "typedef struct dup___2 dup_t___2;",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert_compiles_with_exact_layout(
+        "names",
+        &btf,
+        "_Static_assert(sizeof(struct dup___2) == 8, \"\");\n\
+         _Static_assert(__builtin_offsetof(struct user, two) == 8, \"\");\n",
+    );
+}
+
+#[test]
+fn pointers_need_only_forward_declarations() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    b.structure("a", 8, &[("b", 3, 0, 0)]); // 2: struct a { struct b *b; }
+    b.ptr(4); // 3
+    b.structure("b", 16, &[("a", 2, 0, 0), ("x", int, 64, 0)]); // 4: struct b { struct a a; int x; }
+    b.add("opaque", info(kind_no::FWD, 0, false), 0, &[]); // 5
+    let p_opaque = b.ptr(5); // 6
+    b.structure("holder", 8, &[("o", p_opaque, 0, 0)]); // 7
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(
+        text.contains(
+            "struct b;\n\nstruct a {\n\tstruct b *b;\n};\n\nstruct b {\n\tstruct a a;\n\tint x;\n};"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("struct opaque;\n\nstruct holder {\n\tstruct opaque *o;\n};"),
+        "{text}"
+    );
+    assert_compiles_with_exact_layout("fwd", &btf, "");
+}
+
+#[test]
+fn type_tags_and_qualifiers() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let c = b.add("", info(kind_no::CONST, 0, false), int, &[]); // 2: const int
+    let tag = b.add("rcu", info(kind_no::TYPE_TAG, 0, false), c, &[]); // 3
+    let p = b.ptr(tag); // 4
+    let v = b.add("", info(kind_no::VOLATILE, 0, false), p, &[]); // 5: int *volatile
+    let f = b.add("float", info(kind_no::FLOAT, 0, false), 4, &[]); // 6
+    b.structure("q", 16, &[("p", v, 0, 0), ("f", f, 64, 0)]); // 7
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(
+        text.contains(
+            "\tconst int __attribute__((btf_type_tag(\"rcu\"))) * volatile p;\n\tfloat f;\n"
+        ),
+        "{text}"
+    );
+    assert_compiles_with_exact_layout("tags", &btf, "");
+}
+
+#[test]
+fn roots_outside_the_btf_are_an_error() {
+    let mut b = Builder::new();
+    b.int("int", 4, true);
+    let btf = b.build();
+    let mut out = Vec::new();
+    let err = dump_c(&btf, &CDumpOptions::for_roots(vec![99]), &mut out).unwrap_err();
+    assert!(matches!(err, CDumpError::NoSuchType(99)), "{err}");
+}
+
+#[test]
+fn unprintable_loops_are_errors_not_crashes() {
+    // typedef f_t (*f_t)(void): a pointer loop through a prototype, which
+    // validation allows but C cannot express.
+    let mut b = Builder::new();
+    b.typedef("f_t", 2); // 1
+    b.ptr(3); // 2
+    b.proto(1, &[]); // 3
+    let btf = b.build();
+    let mut out = Vec::new();
+    assert!(dump_c(&btf, &CDumpOptions::default(), &mut out).is_err());
+
+    // An anonymous struct that points to itself cannot be named.
+    let mut b = Builder::new();
+    b.structure("", 8, &[("self", 2, 0, 0)]); // 1
+    b.ptr(1); // 2
+    b.structure("holder", 8, &[("s", 1, 0, 0)]); // 3
+    let btf = b.build();
+    let _ = dump_c(&btf, &CDumpOptions::default(), &mut Vec::new()); // no panic
+
+    // Deep by-value nesting of anonymous structs hits the depth limit.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    let mut inner = int;
+    for _ in 0..2000 {
+        inner = b.structure("", 4, &[("x", inner, 0, 0)]);
+    }
+    b.structure("deep", 4, &[("x", inner, 0, 0)]);
+    let btf = b.build();
+    let err = dump_c(&btf, &CDumpOptions::default(), &mut Vec::new()).unwrap_err();
+    assert!(matches!(err, CDumpError::TooDeep(_)), "{err}");
+}
+
+#[test]
+fn corrupted_btf_never_panics_the_dumper() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    let p = b.ptr(3);
+    b.structure("s", 16, &[("a", int, 0, 3), ("p", p, 64, 0)]);
+    b.enum64("e", true, &[("A", 1)]);
+    let data = b.bytes();
+    for i in 0..data.len() {
+        for v in [0u8, 1, 0x7f, 0x80, 0xff] {
+            let mut d = data.clone();
+            d[i] = v;
+            if let Ok(btf) = Btf::parse(&d) {
+                let _ = dump_c(&btf, &CDumpOptions::default(), &mut Vec::new());
+                for id in 0..btf.next_id() {
+                    let _ = type_decl(&btf, id, "x");
+                }
+            }
+        }
+    }
+}
