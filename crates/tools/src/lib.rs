@@ -1,1 +1,405 @@
-//! bpfkit-tools
+//! bpfkit-tools: the built-in tools, each a kernel half (`bpf/<tool>.bpf.c`,
+//! built into the committed `bpf/<tool>.bpf.o`) plus the declarative
+//! [`ToolSpec`] below. Nothing here runs anything: the generic runtime loads
+//! the object, picks the first [`Variant`] the kernel supports, turns
+//! [`Flag`]s into `const volatile` values or runtime options, and renders the
+//! chosen [`Output`].
+//!
+//! Flags, columns and examples follow libbpf-tools; where a tool differs,
+//! its spec file says why.
+
+mod specs;
+
+/// One built-in tool.
+#[derive(Debug)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    /// One line, like the first line of libbpf-tools' `--help`.
+    pub summary: &'static str,
+    /// The compiled kernel half, holding the programs of every variant.
+    pub object: &'static [u8],
+    /// Hook variants, best first. Programs of variants not chosen are not loaded.
+    pub variants: &'static [Variant],
+    /// Options and positional arguments, in `--help` order.
+    pub flags: &'static [Flag],
+    /// How results are shown; the first output whose `when` holds is used.
+    pub outputs: &'static [Output],
+    /// The EXAMPLES block of `--help`.
+    pub examples: &'static str,
+}
+
+/// A set of programs that together implement the tool with one kind of hook.
+#[derive(Debug)]
+pub struct Variant {
+    /// `tracepoint`, `tp_btf`, `raw_tp`, `kprobe`, `fentry`, `uprobe`, `perf_event`,
+    /// or a name for a flag-selected mode (sigsnoop's `kill`).
+    pub label: &'static str,
+    /// Program (function) names in the object.
+    pub programs: &'static [&'static str],
+    /// `Some(long)`: used only, and then always, when that flag is given;
+    /// such variants are never picked automatically.
+    pub only_with: Option<&'static str>,
+}
+
+/// A command-line option or positional argument.
+#[derive(Debug)]
+pub struct Flag {
+    pub short: Option<char>,
+    /// The long name (`--long`), or the name of a positional argument. Other
+    /// parts of the spec refer to flags by this name.
+    pub long: &'static str,
+    pub value: Value,
+    pub help: &'static str,
+    /// Value used when the flag is not given (shown in `--help`).
+    pub default: Option<&'static str>,
+    /// What giving the flag does, in order.
+    pub effects: &'static [Effect],
+}
+
+/// Whether and how a flag takes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value {
+    /// A switch; its parameters are set to true (1).
+    Switch,
+    /// `--long VALUE` / `-s VALUE`; the string is the metavar.
+    Named(&'static str, Parse),
+    /// A positional argument, in the order the flags list them.
+    Positional(&'static str, Parse),
+}
+
+/// How a flag's text becomes a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parse {
+    /// A decimal integer.
+    Int,
+    /// Free text, used by user-space filters.
+    Text,
+    /// A file system path.
+    Path,
+    /// An errno, as a number or a name (`ENOENT`).
+    Errno,
+    /// A signal, as a number or a name (`KILL`, `SIGKILL`).
+    Signal,
+    /// A disk name (`sda`), turned into the kernel's dev_t
+    /// (`major << 20 | minor`, from `/sys/block/NAME/dev`).
+    Disk,
+}
+
+/// One thing a flag does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Sets `const volatile NAME` to the flag's value (a switch: to true).
+    Param(&'static str),
+    /// Sets `const volatile NAME` to true, for valued flags that also need an
+    /// enable bit (`-d DISK` sets `targ_dev` and enables `filter_dev`).
+    Enable(&'static str),
+    /// Changes what the runtime does, not what the kernel half does.
+    Runtime(Runtime),
+}
+
+/// Generic runtime behaviour a flag can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// Print (and clear) map outputs every VALUE seconds.
+    Interval,
+    /// Stop after VALUE intervals.
+    Count,
+    /// Stop after VALUE seconds.
+    Duration,
+    /// Prefix a `TIME(s)` column: seconds since tracing started.
+    Timestamp,
+    /// Prefix a `TIME` column: wall clock `HH:MM:SS` (map outputs: a time line per interval).
+    WallTime,
+    /// Show times in this unit instead of the output's default (`msecs`, `nsecs`).
+    Unit(&'static str),
+    /// Print only the first VALUE rows of a table.
+    Top,
+    /// Keep only events whose field (an event member name) contains VALUE.
+    Contains(&'static str),
+    /// Put `"` around the items of [`Format::ArgList`] columns.
+    Quote,
+    /// Open the cgroup at VALUE and store its fd at index 0 of this
+    /// `BPF_MAP_TYPE_CGROUP_ARRAY` map (with [`Effect::Enable`]`("filter_cg")`).
+    CgroupMap(&'static str),
+    /// Attach uprobes to the binary or library at VALUE instead of the one in SEC().
+    UprobeBinary,
+    /// Sample perf_event programs at VALUE Hz (software CPU clock, every CPU).
+    SampleFrequency,
+    /// Print each event as `field: value` lines instead of a table row.
+    Detailed,
+    /// Print the names of the syscalls this machine knows, and exit.
+    ListSyscalls,
+}
+
+/// A condition on which flags were given, by long name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    Always,
+    With(&'static str),
+    Without(&'static str),
+    WithAny(&'static [&'static str]),
+}
+
+impl When {
+    /// Whether the condition holds, `given(long)` telling whether a flag was given.
+    pub fn holds(&self, given: &dyn Fn(&str) -> bool) -> bool {
+        match self {
+            When::Always => true,
+            When::With(flag) => given(flag),
+            When::Without(flag) => !given(flag),
+            When::WithAny(flags) => flags.iter().any(|f| given(f)),
+        }
+    }
+}
+
+/// How results are shown.
+#[derive(Debug)]
+pub enum Output {
+    /// One row per `struct event` from the ring buffer `events`.
+    Events {
+        when: When,
+        columns: &'static [Column],
+        /// Runtime options on without a flag (sigsnoop always shows `TIME`).
+        defaults: &'static [Runtime],
+    },
+    /// One histogram per key of `map`, its buckets in the value member `slots`.
+    /// `keys` label each histogram (`pid = 42 (bash)`); when none of them is
+    /// shown the map holds a single histogram.
+    Histogram {
+        when: When,
+        map: &'static str,
+        slots: &'static str,
+        scale: Scale,
+        /// The unit of the bucket values (`usecs`); [`Runtime::Unit`] replaces it.
+        unit: &'static str,
+        keys: &'static [Column],
+    },
+    /// One row per key of `map`, sorted (descending) by the first sort field
+    /// whose `when` holds.
+    Table {
+        when: When,
+        map: &'static str,
+        /// Time unit for `{unit}` headers and [`Format::Nanos`]; [`Runtime::Unit`] replaces it.
+        unit: &'static str,
+        columns: &'static [Column],
+        sort: &'static [(When, &'static str)],
+    },
+}
+
+impl Output {
+    pub fn when(&self) -> When {
+        match self {
+            Output::Events { when, .. }
+            | Output::Histogram { when, .. }
+            | Output::Table { when, .. } => *when,
+        }
+    }
+}
+
+/// Histogram bucket layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Slot i counts values in [2^i, 2^(i+1)); slot 0 also counts 0.
+    Log2,
+    /// Slot i counts the value i; the last slot also counts everything above.
+    Linear,
+}
+
+/// A column of an event row or table, or a histogram key label.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Header text; `{unit}` is replaced by the current time unit.
+    pub header: &'static str,
+    /// Member of the event struct; in tables and histogram labels `key` is a
+    /// scalar key, `key.NAME` a member of the key struct and a bare `NAME` a
+    /// member of the value struct.
+    pub field: &'static str,
+    pub width: u8,
+    pub align: Align,
+    pub format: Format,
+    pub when: When,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// How a field's value is written, beyond what its BTF type says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// By BTF type: integers in decimal, `char[]` as a string, enums by name.
+    Plain,
+    /// Octal with a leading 0 (open flags).
+    Octal,
+    /// Hexadecimal with 0x.
+    Hex,
+    /// An errno as its name (`ENOENT`); a negative value (a kernel return)
+    /// is negated first; 0 and positive values stay numbers.
+    Errno,
+    /// A signal number as its name (`SIGKILL`); 0 as `-`.
+    Signal,
+    /// An x86_64 syscall number as its name.
+    Syscall,
+    /// A kernel dev_t as a disk name (`vda`); 0 as `?`.
+    Disk,
+    /// Nanoseconds in the current time unit, with this many decimals.
+    Nanos(u8),
+    /// value / divisor, with this many decimals (`AGE(s)`: 1e9, 2).
+    Scaled(u64, u8),
+    /// The value as a percentage of the sum of these fields.
+    PercentOf(&'static [&'static str]),
+    /// The sum of these fields (the column's own field is ignored).
+    SumOf(&'static [&'static str]),
+    /// The value as an index into this table of names.
+    Names(&'static [&'static str]),
+    /// NUL-separated strings, joined with spaces. `count` names the member
+    /// holding how many there are; a count of `max_param` + 1 means the list
+    /// was cut short and is shown with a trailing ` ...`.
+    ArgList {
+        count: &'static str,
+        max_param: &'static str,
+    },
+}
+
+impl Column {
+    /// A left-aligned, plain, always shown column.
+    pub const fn new(header: &'static str, field: &'static str, width: u8) -> Column {
+        Column {
+            header,
+            field,
+            width,
+            align: Align::Left,
+            format: Format::Plain,
+            when: When::Always,
+        }
+    }
+
+    pub const fn right(mut self) -> Column {
+        self.align = Align::Right;
+        self
+    }
+
+    pub const fn fmt(mut self, format: Format) -> Column {
+        self.format = format;
+        self
+    }
+
+    pub const fn when(mut self, when: When) -> Column {
+        self.when = when;
+        self
+    }
+}
+
+impl Flag {
+    /// A switch (no value) with these effects.
+    pub const fn switch(
+        short: Option<char>,
+        long: &'static str,
+        help: &'static str,
+        effects: &'static [Effect],
+    ) -> Flag {
+        Flag {
+            short,
+            long,
+            value: Value::Switch,
+            help,
+            default: None,
+            effects,
+        }
+    }
+
+    /// An option taking a value.
+    pub const fn named(
+        short: Option<char>,
+        long: &'static str,
+        metavar: &'static str,
+        parse: Parse,
+        help: &'static str,
+        effects: &'static [Effect],
+    ) -> Flag {
+        Flag {
+            short,
+            long,
+            value: Value::Named(metavar, parse),
+            help,
+            default: None,
+            effects,
+        }
+    }
+
+    /// A positional argument, referred to as `long` in the spec and shown as
+    /// `metavar` in help.
+    pub const fn positional(
+        long: &'static str,
+        metavar: &'static str,
+        parse: Parse,
+        help: &'static str,
+        effects: &'static [Effect],
+    ) -> Flag {
+        Flag {
+            short: None,
+            long,
+            value: Value::Positional(metavar, parse),
+            help,
+            default: None,
+            effects,
+        }
+    }
+
+    pub const fn default(mut self, value: &'static str) -> Flag {
+        self.default = Some(value);
+        self
+    }
+
+    /// The `const volatile` variables this flag sets.
+    pub fn params(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.effects.iter().filter_map(|e| match e {
+            Effect::Param(name) | Effect::Enable(name) => Some(*name),
+            Effect::Runtime(_) => None,
+        })
+    }
+}
+
+impl ToolSpec {
+    pub fn flag(&self, long: &str) -> Option<&'static Flag> {
+        self.flags.iter().find(|f| f.long == long)
+    }
+
+    pub fn variant(&self, label: &str) -> Option<&'static Variant> {
+        self.variants.iter().find(|v| v.label == label)
+    }
+
+    /// Variants to try, best first, for the flags given: the flag-selected
+    /// ones if such a flag was given, otherwise the automatic ones.
+    pub fn candidate_variants(&self, given: &dyn Fn(&str) -> bool) -> Vec<&'static Variant> {
+        let selected: Vec<_> = self
+            .variants
+            .iter()
+            .filter(|v| v.only_with.is_some_and(|f| given(f)))
+            .collect();
+        if !selected.is_empty() {
+            return selected;
+        }
+        self.variants
+            .iter()
+            .filter(|v| v.only_with.is_none())
+            .collect()
+    }
+
+    /// The output to use for the flags given.
+    pub fn output(&self, given: &dyn Fn(&str) -> bool) -> Option<&'static Output> {
+        self.outputs.iter().find(|o| o.when().holds(given))
+    }
+}
+
+/// Every built-in tool, in the order `bpfkit tools` lists them.
+pub fn all() -> &'static [ToolSpec] {
+    specs::ALL
+}
+
+/// The built-in tool with this name.
+pub fn find(name: &str) -> Option<&'static ToolSpec> {
+    all().iter().find(|t| t.name == name)
+}

@@ -1,0 +1,52 @@
+use super::{COUNT, DISK, INTERVAL, object};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+
+const BOTH: &[&str] = &["random", "sequential"];
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "biopattern",
+    summary: "Show block device I/O pattern.",
+    object: object!("biopattern"),
+    variants: &[Variant {
+        label: "tracepoint",
+        programs: &["handle__block_rq_complete"],
+        only_with: None,
+    }],
+    flags: &[
+        DISK,
+        Flag::switch(
+            Some('T'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        INTERVAL,
+        COUNT,
+    ],
+    outputs: &[Output::Table {
+        when: When::Always,
+        map: "counters",
+        unit: "usecs",
+        columns: &[
+            Column::new("DISK", "key", 7).fmt(Format::Disk),
+            Column::new("%RND", "random", 5)
+                .right()
+                .fmt(Format::PercentOf(BOTH)),
+            Column::new("%SEQ", "sequential", 5)
+                .right()
+                .fmt(Format::PercentOf(BOTH)),
+            Column::new("COUNT", "random", 8)
+                .right()
+                .fmt(Format::SumOf(BOTH)),
+            Column::new("KBYTES", "bytes", 8)
+                .right()
+                .fmt(Format::Scaled(1024, 0)),
+        ],
+        sort: &[],
+    }],
+    examples: "\
+    biopattern              # show block I/O pattern
+    biopattern 1 10         # print 1 second summaries, 10 times
+    biopattern -T 1         # 1s summaries with timestamps
+    biopattern -d sdc       # trace sdc only",
+};

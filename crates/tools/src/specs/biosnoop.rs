@@ -1,0 +1,83 @@
+use super::{CGROUP, DISK, object};
+use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+
+const MS: Format = Format::Scaled(1_000_000, 3);
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "biosnoop",
+    summary: "Trace block I/O.",
+    object: object!("biosnoop"),
+    variants: &[
+        Variant {
+            label: "tp_btf",
+            programs: &[
+                "block_io_start_btf",
+                "block_rq_insert_btf",
+                "block_rq_issue_btf",
+                "block_rq_complete_btf",
+            ],
+            only_with: None,
+        },
+        Variant {
+            label: "raw_tp",
+            programs: &[
+                "block_io_start",
+                "block_rq_insert",
+                "block_rq_issue",
+                "block_rq_complete",
+            ],
+            only_with: None,
+        },
+        // Before 6.5 there is no block_io_start tracepoint.
+        Variant {
+            label: "kprobe",
+            programs: &[
+                "blk_account_io_start",
+                "block_rq_insert",
+                "block_rq_issue",
+                "block_rq_complete",
+            ],
+            only_with: None,
+        },
+    ],
+    flags: &[
+        DISK,
+        Flag::switch(
+            Some('Q'),
+            "queued",
+            "Include OS queued time in I/O time",
+            &[Effect::Param("targ_queued")],
+        ),
+        CGROUP,
+        Flag::positional(
+            "duration",
+            "duration",
+            Parse::Int,
+            "Trace for this many seconds",
+            &[Effect::Runtime(Runtime::Duration)],
+        ),
+    ],
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: &[
+            Column::new("COMM", "comm", 14),
+            Column::new("PID", "pid", 7),
+            Column::new("DISK", "dev", 7).fmt(Format::Disk),
+            Column::new("T", "rwbs", 4),
+            Column::new("SECTOR", "sector", 10).right(),
+            Column::new("BYTES", "len", 7).right(),
+            Column::new("QUE(ms)", "qdelta_ns", 7)
+                .right()
+                .fmt(MS)
+                .when(When::With("queued")),
+            Column::new("LAT(ms)", "delta_ns", 7).right().fmt(MS),
+        ],
+        defaults: &[Runtime::Timestamp],
+    }],
+    examples: "\
+    biosnoop              # trace all block I/O
+    biosnoop -Q           # include OS queued time in I/O time
+    biosnoop 10           # trace for 10 seconds only
+    biosnoop -d sdc       # trace sdc only
+    biosnoop -c CG        # Trace process under cgroupsPath CG",
+};

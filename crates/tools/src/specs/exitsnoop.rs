@@ -1,0 +1,67 @@
+use super::{CGROUP, object};
+use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "exitsnoop",
+    summary: "Trace process termination.",
+    object: object!("exitsnoop"),
+    variants: &[Variant {
+        label: "tracepoint",
+        programs: &["sched_process_exit"],
+        only_with: None,
+    }],
+    flags: &[
+        Flag::switch(
+            Some('t'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        Flag::switch(
+            Some('x'),
+            "failed",
+            "Trace error exits only.",
+            &[Effect::Param("trace_failed_only")],
+        ),
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "Process ID to trace",
+            &[Effect::Param("target_pid")],
+        ),
+        Flag::switch(
+            Some('T'),
+            "threaded",
+            "Trace by thread.",
+            &[Effect::Param("trace_threads")],
+        ),
+        CGROUP,
+    ],
+    // libbpf-tools prints one EXIT_CODE text ("code 1", "signal 9 (KILL)");
+    // here the code, the signal and the core dump are separate columns.
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: &[
+            Column::new("PCOMM", "comm", 16),
+            Column::new("PID", "pid", 7),
+            Column::new("PPID", "ppid", 7),
+            Column::new("TID", "tid", 7),
+            Column::new("AGE(s)", "age_ns", 7)
+                .right()
+                .fmt(Format::Scaled(1_000_000_000, 2)),
+            Column::new("EXIT_CODE", "exit_code", 9).right(),
+            Column::new("SIGNAL", "sig", 8).fmt(Format::Signal),
+            Column::new("CORE", "core_dumped", 4),
+        ],
+        defaults: &[],
+    }],
+    examples: "\
+    exitsnoop             # trace process exit events
+    exitsnoop -t          # include timestamps
+    exitsnoop -x          # trace error exits only
+    exitsnoop -p 1216     # only trace PID 1216
+    exitsnoop -T          # trace by thread
+    exitsnoop -c CG       # Trace process under cgroupsPath CG",
+};

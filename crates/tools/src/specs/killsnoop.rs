@@ -1,0 +1,25 @@
+use super::object;
+use super::signals::{COLUMNS, FAILED, KILL_PROGRAMS, NAME, PID, SIGNAL};
+use crate::{Output, Runtime, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "killsnoop",
+    summary: "Trace signals issued by the kill() syscall.",
+    object: object!("killsnoop"),
+    variants: &[Variant {
+        label: "tracepoint",
+        programs: KILL_PROGRAMS,
+        only_with: None,
+    }],
+    flags: &[FAILED, NAME, PID, SIGNAL],
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: COLUMNS,
+        defaults: &[Runtime::WallTime],
+    }],
+    examples: "\
+    killsnoop             # trace all kill() signals
+    killsnoop -x          # only show failed kills
+    killsnoop -p 181      # only trace PID 181
+    killsnoop -s 9        # only trace signal 9",
+};

@@ -1,0 +1,119 @@
+//! One file per tool; shared flags and columns here.
+
+use crate::{Column, Effect, Flag, Parse, Runtime, ToolSpec, When};
+
+mod bashreadline;
+mod biolatency;
+mod biopattern;
+mod biosnoop;
+mod execsnoop;
+mod exitsnoop;
+mod hardirqs;
+mod killsnoop;
+mod mountsnoop;
+mod oomkill;
+mod opensnoop;
+mod runqlat;
+mod runqlen;
+mod runqslower;
+mod signals;
+mod sigsnoop;
+mod softirqs;
+mod statsnoop;
+mod syscount;
+
+pub(crate) static ALL: &[ToolSpec] = &[
+    execsnoop::SPEC,
+    exitsnoop::SPEC,
+    opensnoop::SPEC,
+    statsnoop::SPEC,
+    mountsnoop::SPEC,
+    sigsnoop::SPEC,
+    killsnoop::SPEC,
+    bashreadline::SPEC,
+    syscount::SPEC,
+    runqlat::SPEC,
+    runqlen::SPEC,
+    runqslower::SPEC,
+    hardirqs::SPEC,
+    softirqs::SPEC,
+    biolatency::SPEC,
+    biopattern::SPEC,
+    biosnoop::SPEC,
+    oomkill::SPEC,
+];
+
+/// The compiled kernel half of a tool.
+macro_rules! object {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/bpf/",
+            $name,
+            ".bpf.o"
+        ))
+    };
+}
+pub(crate) use object;
+
+/// The programs of the tp_btf and raw_tp variants, which share handler
+/// names: `NAME_btf` under tp_btf and `NAME` under raw_tp.
+macro_rules! btf_and_raw_variants {
+    ($($prog:literal),+ $(,)?) => {
+        &[
+            crate::Variant {
+                label: "tp_btf",
+                programs: &[$(concat!($prog, "_btf")),+],
+                only_with: None,
+            },
+            crate::Variant {
+                label: "raw_tp",
+                programs: &[$($prog),+],
+                only_with: None,
+            },
+        ]
+    };
+}
+pub(crate) use btf_and_raw_variants;
+
+/// `[interval]`, the first positional argument of the summarizing tools.
+pub(crate) const INTERVAL: Flag = Flag::positional(
+    "interval",
+    "interval",
+    Parse::Int,
+    "Print a summary every INTERVAL seconds (default: once, at the end)",
+    &[Effect::Runtime(Runtime::Interval)],
+);
+
+/// `[count]`, after `[interval]` (named `times` because hardirqs has `--count`).
+pub(crate) const COUNT: Flag = Flag::positional(
+    "times",
+    "count",
+    Parse::Int,
+    "Stop after COUNT summaries",
+    &[Effect::Runtime(Runtime::Count)],
+);
+
+pub(crate) const CGROUP: Flag = Flag::named(
+    Some('c'),
+    "cgroup",
+    "/sys/fs/cgroup/unified",
+    Parse::Path,
+    "Trace process in cgroup path",
+    &[
+        Effect::Enable("filter_cg"),
+        Effect::Runtime(Runtime::CgroupMap("cgroup_map")),
+    ],
+);
+
+pub(crate) const DISK: Flag = Flag::named(
+    Some('d'),
+    "disk",
+    "DISK",
+    Parse::Disk,
+    "Trace this disk only",
+    &[Effect::Param("targ_dev"), Effect::Enable("filter_dev")],
+);
+
+/// A `UID` column shown with `--print-uid`.
+pub(crate) const UID: Column = Column::new("UID", "uid", 7).when(When::With("print-uid"));

@@ -1,0 +1,54 @@
+use super::{COUNT, INTERVAL, object};
+use crate::{Column, Effect, Flag, Output, Parse, Runtime, Scale, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "runqlen",
+    summary: "Summarize scheduler run queue length as a histogram.",
+    object: object!("runqlen"),
+    variants: &[Variant {
+        label: "perf_event",
+        programs: &["do_sample"],
+        only_with: None,
+    }],
+    // libbpf-tools' -O (run queue occupancy) is not offered: it is a
+    // summary of the histogram, not a different kernel half.
+    flags: &[
+        Flag::switch(
+            Some('C'),
+            "cpus",
+            "Print output for each CPU separately",
+            &[Effect::Param("targ_per_cpu")],
+        ),
+        Flag::named(
+            Some('f'),
+            "frequency",
+            "FREQUENCY",
+            Parse::Int,
+            "Sample with a certain frequency",
+            &[Effect::Runtime(Runtime::SampleFrequency)],
+        )
+        .default("99"),
+        Flag::switch(
+            Some('T'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        INTERVAL,
+        COUNT,
+    ],
+    outputs: &[Output::Histogram {
+        when: When::Always,
+        map: "hists",
+        slots: "slots",
+        scale: Scale::Linear,
+        unit: "runqlen",
+        keys: &[Column::new("cpu", "key", 0).when(When::With("cpus"))],
+    }],
+    examples: "\
+    runqlen         # summarize run queue length as a histogram
+    runqlen 1 10    # print 1 second summaries, 10 times
+    runqlen -T 1    # 1s summaries and timestamps
+    runqlen -C      # show each CPU separately
+    runqlen -f 199  # sample at 199HZ",
+};

@@ -1,0 +1,53 @@
+//! What sigsnoop and killsnoop share: their kernel halves share
+//! `bpf/signal_syscalls.h`, hence the same parameters and event.
+
+use crate::{Column, Effect, Flag, Format, Parse, When};
+
+pub(crate) const KILL_PROGRAMS: &[&str] = &[
+    "kill_entry_tp",
+    "kill_exit_tp",
+    "tkill_entry_tp",
+    "tkill_exit_tp",
+    "tgkill_entry_tp",
+    "tgkill_exit_tp",
+];
+
+pub(crate) const FAILED: Flag = Flag::switch(
+    Some('x'),
+    "failed",
+    "Trace failed signals only.",
+    &[Effect::Param("failed_only")],
+);
+pub(crate) const PID: Flag = Flag::named(
+    Some('p'),
+    "pid",
+    "PID",
+    Parse::Int,
+    "Process ID to trace",
+    &[Effect::Param("filtered_pid")],
+);
+pub(crate) const SIGNAL: Flag = Flag::named(
+    Some('s'),
+    "signal",
+    "SIGNAL",
+    Parse::Signal,
+    "Signal to trace.",
+    &[Effect::Param("target_signal")],
+);
+pub(crate) const NAME: Flag = Flag::switch(
+    Some('n'),
+    "name",
+    "Output signal name instead of signal number.",
+    &[],
+);
+
+pub(crate) const COLUMNS: &[Column] = &[
+    Column::new("PID", "pid", 7),
+    Column::new("COMM", "comm", 16),
+    Column::new("SIG", "sig", 9).when(When::Without("name")),
+    Column::new("SIG", "sig", 9)
+        .fmt(Format::Signal)
+        .when(When::With("name")),
+    Column::new("TPID", "tpid", 7),
+    Column::new("RESULT", "ret", 6),
+];

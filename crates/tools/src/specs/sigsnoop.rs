@@ -1,0 +1,46 @@
+use super::object;
+use super::signals::{COLUMNS, FAILED, KILL_PROGRAMS, NAME, PID, SIGNAL};
+use crate::{Flag, Output, Runtime, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "sigsnoop",
+    summary: "Trace standard and real-time signals.",
+    object: object!("sigsnoop"),
+    variants: &[
+        Variant {
+            label: "tracepoint",
+            programs: &["sig_trace"],
+            only_with: None,
+        },
+        Variant {
+            label: "kill",
+            programs: KILL_PROGRAMS,
+            only_with: Some("kill"),
+        },
+    ],
+    flags: &[
+        FAILED,
+        Flag::switch(
+            Some('k'),
+            "kill",
+            "Trace signals issued by kill syscall only.",
+            &[],
+        ),
+        NAME,
+        PID,
+        SIGNAL,
+    ],
+    // RESULT is the signal_generate result (0 delivered, 1 ignored, 2 already
+    // pending, 3 overflow, 4 info lost), or with -k the syscall's -errno.
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: COLUMNS,
+        defaults: &[Runtime::WallTime],
+    }],
+    examples: "\
+    sigsnoop             # trace signals system-wide
+    sigsnoop -k          # trace signals issued by kill syscall only
+    sigsnoop -x          # trace failed signals only
+    sigsnoop -p 1216     # only trace PID 1216
+    sigsnoop -s 9        # only trace signal 9",
+};

@@ -1,0 +1,66 @@
+use super::{COUNT, INTERVAL, btf_and_raw_variants, object};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, Scale, ToolSpec, When};
+
+/// Softirq vectors in kernel order (`enum { HI_SOFTIRQ, ... }`).
+const VECTORS: Format = Format::Names(&[
+    "hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu",
+]);
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "softirqs",
+    summary: "Summarize soft irq event time as histograms.",
+    object: object!("softirqs"),
+    variants: btf_and_raw_variants!("softirq_entry", "softirq_exit"),
+    flags: &[
+        Flag::switch(
+            Some('d'),
+            "distributed",
+            "Show distributions as histograms",
+            &[Effect::Param("targ_dist")],
+        ),
+        Flag::switch(
+            Some('N'),
+            "nanoseconds",
+            "Output in nanoseconds",
+            &[
+                Effect::Param("targ_ns"),
+                Effect::Runtime(Runtime::Unit("nsecs")),
+            ],
+        ),
+        Flag::switch(
+            Some('T'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        INTERVAL,
+        COUNT,
+    ],
+    // `infos` is an array with every vector; rows and histograms that are
+    // all zero are not shown.
+    outputs: &[
+        Output::Histogram {
+            when: When::With("distributed"),
+            map: "infos",
+            slots: "slots",
+            scale: Scale::Log2,
+            unit: "usecs",
+            keys: &[Column::new("softirq", "key", 0).fmt(VECTORS)],
+        },
+        Output::Table {
+            when: When::Always,
+            map: "infos",
+            unit: "usecs",
+            columns: &[
+                Column::new("SOFTIRQ", "key", 10).fmt(VECTORS),
+                Column::new("TOTAL_{unit}", "count", 11).right(),
+            ],
+            sort: &[(When::Always, "count")],
+        },
+    ],
+    examples: "\
+    softirqs            # sum soft irq event time
+    softirqs -d         # show soft irq event time as histograms
+    softirqs 1 10       # print 1 second summaries, 10 times
+    softirqs -NT 1      # 1s summaries, nanoseconds, and timestamps",
+};

@@ -1,0 +1,62 @@
+use super::object;
+use crate::{Column, Effect, Flag, Output, Parse, Runtime, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "statsnoop",
+    summary: "Trace stat syscalls.",
+    object: object!("statsnoop"),
+    variants: &[Variant {
+        label: "tracepoint",
+        programs: &[
+            "handle_statfs_entry",
+            "handle_statfs_return",
+            "handle_newstat_entry",
+            "handle_newstat_return",
+            "handle_newlstat_entry",
+            "handle_newlstat_return",
+            "handle_newfstatat_entry",
+            "handle_newfstatat_return",
+            "handle_statx_entry",
+            "handle_statx_return",
+        ],
+        only_with: None,
+    }],
+    flags: &[
+        Flag::switch(
+            Some('t'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::Timestamp)],
+        ),
+        Flag::switch(
+            Some('x'),
+            "failed",
+            "Only show failed stats",
+            &[Effect::Param("trace_failed_only")],
+        ),
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "Process ID to trace",
+            &[Effect::Param("target_pid")],
+        ),
+    ],
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: &[
+            Column::new("PID", "pid", 7),
+            Column::new("COMM", "comm", 20),
+            Column::new("RET", "ret", 4),
+            Column::new("ERR", "err", 4),
+            Column::new("PATH", "pathname", 0),
+        ],
+        defaults: &[],
+    }],
+    examples: "\
+    statsnoop             # trace all stat syscalls
+    statsnoop -t          # include timestamps
+    statsnoop -x          # only show failed stats
+    statsnoop -p 1216     # only trace PID 1216",
+};
