@@ -10,7 +10,7 @@ use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
 use aya::programs::{
     BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, PerfEvent, Program, ProgramError,
-    RawTracePoint, SchedClassifier, SocketFilter, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
+    RawTracePoint, SchedClassifier, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
 use bpfkit_object::{Hook, TcDirection, UprobeTarget};
 
@@ -19,6 +19,12 @@ use crate::features;
 use crate::hooks::{Target, describe};
 use crate::load::{ProgramInfo, error_chain, find_io_error, needed_caps};
 use crate::resolve::resolve_binary;
+
+/// The kernel's syscall entry symbols are `PREFIX` + the syscall name.
+#[cfg(target_arch = "aarch64")]
+const SYSCALL_PREFIX: &str = "__arm64_sys_";
+#[cfg(not(target_arch = "aarch64"))]
+const SYSCALL_PREFIX: &str = "__x64_sys_";
 
 /// A link (or socket) whose drop detaches the program.
 pub(crate) type OwnedLink = Box<dyn Any + Send>;
@@ -80,9 +86,7 @@ pub(crate) fn attach(
             vec![kprobe(p, function).map_err(fail)?]
         }
         (Hook::Ksyscall { syscall, .. }, Program::KProbe(p)) => {
-            let prefix = aya::util::syscall_prefix()
-                .map_err(|e| RuntimeError::io("finding the syscall symbol prefix", e))?;
-            vec![kprobe(p, &format!("{prefix}{syscall}")).map_err(fail)?]
+            vec![kprobe(p, &format!("{SYSCALL_PREFIX}{syscall}")).map_err(fail)?]
         }
         (Hook::Fentry { exit: false, .. }, Program::FEntry(p)) => vec![fentry(p).map_err(fail)?],
         (Hook::Fentry { exit: true, .. }, Program::FExit(p)) => vec![fexit(p).map_err(fail)?],

@@ -74,18 +74,6 @@ impl RuntimeError {
             source,
         }
     }
-
-    /// An `Io` error, or `Permission` when the kernel said EPERM/EACCES.
-    pub(crate) fn from_os(what: impl Into<String>, source: io::Error, needed: &[Capability]) -> Self {
-        if is_permission(&source) {
-            RuntimeError::Permission {
-                what: what.into(),
-                needed: needed.to_vec(),
-            }
-        } else {
-            RuntimeError::io(what, source)
-        }
-    }
 }
 
 pub(crate) fn is_permission(e: &io::Error) -> bool {
