@@ -34,7 +34,6 @@ pub(crate) const MARKER_PREFIX: &str = "____bpfkit_event__";
 #[derive(Debug, Clone)]
 pub(crate) struct HiddenValue {
     pub map: String,
-    pub map_type: u32,
 }
 
 /// Fills in `event_type` of every ring buffer and perf event array and
@@ -52,7 +51,6 @@ pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
             };
             hidden.push(HiddenValue {
                 map: map.name.clone(),
-                map_type: map.map_type,
             });
             continue;
         }

@@ -44,8 +44,9 @@ pub struct Object {
     /// not know are renamed (`tc` → `classifier/tc`, `tcx/egress` →
     /// `classifier/tcx_egress`, `ksyscall/X` → `kprobe/X`, `kretsyscall/X` →
     /// `kretprobe/X`, `raw_tp.w/X` → `raw_tp/X`; [`Program::section`] keeps
-    /// the original), and `__type(value, ...)` on event maps is hidden. The
-    /// same bytes as the input when nothing needed changing.
+    /// the original), `__type(value, ...)` on event maps is hidden, and perf
+    /// event arrays get the `key_size`/`value_size` of 4 that libbpf would
+    /// fill in. The same bytes as the input when nothing needed changing.
     pub loadable_elf: Vec<u8>,
 }
 
@@ -157,7 +158,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let mut maps = maps::find(&btf, &view)?;
     let hidden_values = events::assign(&btf, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
-    let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &hidden_values)?;
+    let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
     Ok(Object {
         btf,
         ext,

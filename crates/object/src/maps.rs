@@ -4,6 +4,7 @@
 use bpfkit_btf::{Btf, Composite, Kind, TypeId};
 
 use crate::elf_view::ElfView;
+use crate::map_type::PERF_EVENT_ARRAY;
 use crate::{MapDef, ObjectError};
 
 pub(crate) fn find(btf: &Btf, view: &ElfView) -> Result<Vec<MapDef>, ObjectError> {
@@ -94,7 +95,16 @@ fn parse_def(btf: &Btf, name: &str, def: &Composite) -> Result<MapDef, String> {
     if map.map_type == 0 {
         return Err("no __uint(type, ...) in the definition".into());
     }
+    if map.map_type == PERF_EVENT_ARRAY {
+        // What libbpf (and bpfkit's rewrite) fill in when left out.
+        map.key_size = nonzero_or(map.key_size, 4);
+        map.value_size = nonzero_or(map.value_size, 4);
+    }
     Ok(map)
+}
+
+fn nonzero_or(value: u32, default: u32) -> u32 {
+    if value == 0 { default } else { value }
 }
 
 /// `__uint(name, N)` is `int (*name)[N]`.

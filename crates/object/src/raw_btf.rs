@@ -100,6 +100,38 @@ impl RawBtf {
         put_u32(&mut self.types, member + 4, ty);
     }
 
+    /// Appends a pointer-sized member named `name_off` of type `ty` to
+    /// struct `id`, overlapping its last 8 bytes: the struct keeps its size,
+    /// so the DATASEC entry of its variable stays valid (the kernel allows
+    /// members at equal offsets, only not decreasing ones). Later types move
+    /// in the byte stream, but type ids (positions) do not change.
+    pub(crate) fn append_member(&mut self, id: u32, name_off: u32, ty: u32) {
+        let Some(at) = self.type_at(id) else { return };
+        let (Some(info), Some(size)) = (u32_at(&self.types, at + 4), u32_at(&self.types, at + 8))
+        else {
+            return;
+        };
+        let vlen = info & 0xffff;
+        let end = at + TYPE_HEADER_LEN + 12 * vlen as usize;
+        let last_offset = match vlen {
+            0 => 0,
+            _ => u32_at(&self.types, end - 4).unwrap_or(0) & 0xff_ffff,
+        };
+        let offset = last_offset.max(size.saturating_sub(8) * 8);
+        let mut member = Vec::with_capacity(12);
+        for word in [name_off, ty, offset] {
+            member.extend_from_slice(&word.to_le_bytes());
+        }
+        self.types.splice(end..end, member);
+        put_u32(&mut self.types, at + 4, (info & !0xffff) | (vlen + 1));
+        if size < 8 {
+            put_u32(&mut self.types, at + 8, 8);
+        }
+        for off in self.offsets.iter_mut().filter(|o| **o > at) {
+            *off += 12;
+        }
+    }
+
     /// Appends a string (or finds it) and returns its offset.
     pub(crate) fn add_string(&mut self, s: &str) -> u32 {
         if let Some(off) = self.find_string(s) {

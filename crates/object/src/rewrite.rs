@@ -11,21 +11,25 @@
 //!   `.strtab` holds symbol names too);
 //! * a new `.BTF` is appended: the old one plus the new section names as
 //!   strings (aya finds func/line info and CO-RE relocations by the section
-//!   name written in `.BTF.ext`) and with hidden map members; `.BTF.ext`
-//!   section-name offsets are patched in place (same size).
+//!   name written in `.BTF.ext`), with `value` members of event maps renamed
+//!   so aya skips them, and with `key_size`/`value_size` members (4) added
+//!   to perf event arrays that leave them out (libbpf does that, aya does
+//!   not); `.BTF.ext` section-name offsets are patched in place (same size).
+//!   Types and strings are only appended or patched, never moved in id or
+//!   offset, so `.BTF.ext` and relocations stay valid.
 //!
 //! Every other byte stays where it was, so symbol values, relocations and
 //! instruction offsets stay valid.
 
 use std::collections::HashMap;
 
-use bpfkit_btf::{Btf, Kind, kind_no};
+use bpfkit_btf::{Btf, Composite, Kind, kind_no};
 
-use crate::ObjectError;
 use crate::elf_view::ElfView;
 use crate::events::HiddenValue;
 use crate::map_type::PERF_EVENT_ARRAY;
 use crate::raw_btf::{RawBtf, info};
+use crate::{MapDef, ObjectError};
 
 /// Name of the map-definition member that used to be `value`: aya skips
 /// members it does not know.
@@ -58,10 +62,12 @@ pub(crate) fn loadable(
     view: &ElfView,
     raw: &RawBtf,
     btf: &Btf,
+    maps: &[MapDef],
     hidden: &[HiddenValue],
 ) -> Result<Vec<u8>, ObjectError> {
     let renames = renames(view);
-    if renames.is_empty() && hidden.is_empty() {
+    let missing = missing_perf_sizes(btf, maps, hidden);
+    if renames.is_empty() && hidden.is_empty() && missing.is_empty() {
         return Ok(elf.to_vec());
     }
     let headers = SectionHeaders::read(elf)?;
@@ -74,6 +80,7 @@ pub(crate) fn loadable(
     for h in hidden {
         hide_value(&mut new_btf, btf, h)?;
     }
+    add_perf_sizes(&mut new_btf, btf, &missing)?;
     patch_btf_ext(&mut out, view, &headers, &new_btf, &renames, btf);
     if let Some(btf_section) = view.section_by_name(".BTF") {
         append_section(&mut out, &headers, btf_section.index, &new_btf.encode());
@@ -104,36 +111,78 @@ fn renames(view: &ElfView) -> HashMap<usize, String> {
 }
 
 /// Renames the `value` member of an event map's definition so aya ignores
-/// it; a perf event array gets `__uint(value_size, 4)` in its place.
+/// it (the kernel refuses a value type on a ring buffer, and a perf event
+/// array's values are 4-byte fds, not events).
 fn hide_value(raw: &mut RawBtf, btf: &Btf, h: &HiddenValue) -> Result<(), ObjectError> {
-    let err = |why: &str| ObjectError::Map {
-        map: h.map.clone(),
-        why: why.to_string(),
+    let (struct_id, def) = map_struct(btf, &h.map)?;
+    let index = def
+        .members
+        .iter()
+        .position(|m| btf.str_at(m.name_off) == "value")
+        .ok_or_else(|| map_error(&h.map, "no 'value' member"))?;
+    let name = raw.add_string(HIDDEN_MEMBER);
+    raw.set_member(struct_id, index, name, def.members[index].ty);
+    Ok(())
+}
+
+/// Perf event arrays whose definition leaves out `key_size` or
+/// `value_size`: libbpf fills in 4 (an fd per CPU), aya 0.14 does not.
+fn missing_perf_sizes(
+    btf: &Btf,
+    maps: &[MapDef],
+    hidden: &[HiddenValue],
+) -> Vec<(String, &'static str)> {
+    let mut missing = Vec::new();
+    for map in maps.iter().filter(|m| m.map_type == PERF_EVENT_ARRAY) {
+        let Some((_, def)) = crate::maps::map_struct(btf, &map.name) else {
+            continue; // a legacy definition carries its sizes itself
+        };
+        let value_hidden = hidden.iter().any(|h| h.map == map.name);
+        let has = |field: &str| def.members.iter().any(|m| btf.str_at(m.name_off) == field);
+        if !has("key_size") && !has("key") {
+            missing.push((map.name.clone(), "key_size"));
+        }
+        if !has("value_size") && (!has("value") || value_hidden) {
+            missing.push((map.name.clone(), "value_size"));
+        }
+    }
+    missing
+}
+
+/// Adds `__uint(field, 4)` members to map definitions.
+fn add_perf_sizes(
+    raw: &mut RawBtf,
+    btf: &Btf,
+    missing: &[(String, &'static str)],
+) -> Result<(), ObjectError> {
+    let Some((first_map, _)) = missing.first() else {
+        return Ok(());
     };
-    let (struct_id, def) =
-        crate::maps::map_struct(btf, &h.map).ok_or_else(|| err("definition not found in BTF"))?;
-    let member_name = |name: &str| {
-        def.members
-            .iter()
-            .position(|m| btf.str_at(m.name_off) == name)
-    };
-    let index = member_name("value").ok_or_else(|| err("no 'value' member"))?;
-    let member = def.members[index];
-    if h.map_type == PERF_EVENT_ARRAY && member_name("value_size").is_none() {
-        let int = btf
-            .iter()
-            .find(|(_, t)| matches!(t.kind, Kind::Int(_)))
-            .map(|(id, _)| id)
-            .ok_or_else(|| err("BTF has no integer type to describe value_size"))?;
-        let array = raw.add_type(&[0, info(kind_no::ARRAY, 0), 0, int, int, 4]);
-        let ptr = raw.add_type(&[0, info(kind_no::PTR, 0), array]);
-        let name = raw.add_string("value_size");
-        raw.set_member(struct_id, index, name, ptr);
-    } else {
-        let name = raw.add_string(HIDDEN_MEMBER);
-        raw.set_member(struct_id, index, name, member.ty);
+    // `int (*field)[4]`: a pointer to an array of 4 ints.
+    let int = btf
+        .iter()
+        .find(|(_, t)| matches!(t.kind, Kind::Int(_)))
+        .map(|(id, _)| id)
+        .ok_or_else(|| map_error(first_map, "BTF has no integer type for __uint(..., 4)"))?;
+    let array = raw.add_type(&[0, info(kind_no::ARRAY, 0), 0, int, int, 4]);
+    let four = raw.add_type(&[0, info(kind_no::PTR, 0), array]);
+    for (map, field) in missing {
+        let (struct_id, _) = map_struct(btf, map)?;
+        let name = raw.add_string(field);
+        raw.append_member(struct_id, name, four);
     }
     Ok(())
+}
+
+fn map_struct<'b>(btf: &'b Btf, map: &str) -> Result<(u32, &'b Composite), ObjectError> {
+    crate::maps::map_struct(btf, map).ok_or_else(|| map_error(map, "definition not found in BTF"))
+}
+
+fn map_error(map: &str, why: &str) -> ObjectError {
+    ObjectError::Map {
+        map: map.to_string(),
+        why: why.to_string(),
+    }
 }
 
 /// Points `.BTF.ext` section-name offsets of renamed sections at the new

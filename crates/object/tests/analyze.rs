@@ -341,6 +341,7 @@ struct event { int pid; long ts; };
 struct task_struct { int pid; } __attribute__((preserve_access_index));
 struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); __type(value, struct event); } events SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); __uint(key_size, 4); __type(value, struct event); } perf SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY); } perf2 SEC(".maps");
 const volatile int target = 3;
 long seen;
 SEC("tc") int cls(struct __sk_buff *skb) { seen++; bpf_printk("tc %d", target); return 0; }
@@ -354,8 +355,27 @@ SEC("raw_tp.w/sys_enter") int on_enter(void *ctx) {
     if (e) { e->pid = pid + target; bpf_ringbuf_submit(e, 0); }
     struct event ev = { .pid = 1 };
     bpf_perf_event_output(ctx, &perf, BPF_F_CURRENT_CPU, &ev, sizeof(ev));
+    bpf_perf_event_output(ctx, &perf2, BPF_F_CURRENT_CPU, &ev, sizeof(ev));
     return 0;
 }"#;
+
+/// Member names of the definition of map `name`, as the BTF says.
+fn map_members(btf: &bpfkit_btf::Btf, name: &str) -> Vec<String> {
+    use bpfkit_btf::Kind;
+    let var = btf
+        .find(name, |k| matches!(k, Kind::Var { .. }))
+        .expect("map variable");
+    let Some(Kind::Var { ty, .. }) = btf.get(var).map(|t| &t.kind) else {
+        unreachable!()
+    };
+    let Some(Kind::Struct(def)) = btf.get(btf.resolve(*ty).unwrap()).map(|t| &t.kind) else {
+        panic!("map {name} is not a struct")
+    };
+    def.members
+        .iter()
+        .map(|m| btf.str_at(m.name_off).to_string())
+        .collect()
+}
 
 #[test]
 fn rewrite_renames_sections_and_hides_event_values() {
@@ -418,6 +438,22 @@ fn rewrite_renames_sections_and_hides_event_values() {
         (perf.key_size, perf.value_size, perf.value_type),
         (4, 4, None)
     );
+    assert_eq!(
+        map_members(&again.btf, "events"),
+        ["type", "max_entries", "bpfkit_event_type"]
+    );
+    assert_eq!(
+        map_members(&again.btf, "perf"),
+        ["type", "key_size", "bpfkit_event_type", "value_size"]
+    );
+    assert_eq!(
+        map_members(&again.btf, "perf2"),
+        ["type", "key_size", "value_size"]
+    );
+    let perf2 = map(&obj.maps, "perf2");
+    assert_eq!((perf2.key_size, perf2.value_size), (4, 4));
+    // The only event map without a declared type gets `struct event`.
+    assert_eq!(obj.btf.name_of(perf2.event_type.unwrap()), "event");
 
     if bpfkit_testkit::privileged("rewrite_renames_sections_and_hides_event_values") {
         assert!(
