@@ -147,6 +147,108 @@ fn layout_asserts(btf: &Btf, ids: impl IntoIterator<Item = TypeId>) -> (String, 
     (src, checked)
 }
 
+/// Whether a value of type `id` can be assigned to (no `const` on the way
+/// to its underlying type).
+fn assignable(btf: &Btf, mut id: TypeId) -> bool {
+    for _ in 0..64 {
+        match btf.get(id).map(|t| &t.kind) {
+            Some(Kind::Const(_)) | None => return false,
+            Some(k) if k.is_modifier() => id = k.referenced().unwrap_or(0),
+            Some(_) => return true,
+        }
+    }
+    false
+}
+
+/// A host C program that sets each named bitfield of the structs in `ids`
+/// to all ones in an otherwise zeroed value and prints where the set bits
+/// are, plus the positions BTF gives for them.
+fn bitfield_probe(btf: &Btf, ids: impl IntoIterator<Item = TypeId>) -> (String, Vec<String>) {
+    let tags = unique_tags(btf);
+    let mut src = String::from(
+        "#define BPF_NO_PRESERVE_ACCESS_INDEX\n#define BPF_NO_KFUNC_PROTOTYPES\n\
+         #include \"types.h\"\nint printf(const char *, ...);\n\
+         static void where(const char *what, const unsigned char *p, unsigned long n)\n{\n\
+         \tint lo = -1, bits = 0;\n\
+         \tfor (unsigned long i = 0; i < n * 8; i++)\n\
+         \t\tif (p[i / 8] >> (i % 8) & 1) { if (lo < 0) lo = i; bits++; }\n\
+         \tprintf(\"%s %d %d\\n\", what, lo, bits);\n}\n\
+         int main(void)\n{\n",
+    );
+    let mut expected = Vec::new();
+    for id in ids {
+        let t = btf.get(id).expect("valid id");
+        let (word, c) = match &t.kind {
+            Kind::Struct(c) => ("struct", c),
+            Kind::Union(c) => ("union", c),
+            _ => continue,
+        };
+        let name = btf.str_at(t.name_off);
+        if name.is_empty() || tags.get(name) != Some(&1) {
+            continue;
+        }
+        for m in c.members.iter().filter(|m| m.bitfield_size != 0) {
+            let field = btf.str_at(m.name_off);
+            if field.is_empty() || !assignable(btf, m.ty) {
+                continue;
+            }
+            src += &format!(
+                "\t{{ {word} {name} v; __builtin_memset(&v, 0, sizeof(v)); v.{field} = -1; \
+                 where(\"{name}.{field}\", (const unsigned char *)&v, sizeof(v)); }}\n"
+            );
+            expected.push(format!(
+                "{name}.{field} {} {}",
+                m.bit_offset, m.bitfield_size
+            ));
+        }
+    }
+    src += "\treturn 0;\n}\n";
+    (src, expected)
+}
+
+/// Compiles and runs `bitfield_probe` output natively (the kernel's BTF
+/// describes the host, so its bitfields must land where BTF says).
+fn assert_bitfields_in_place(
+    test: &str,
+    btf: &Btf,
+    ids: impl IntoIterator<Item = TypeId>,
+) -> usize {
+    if !cfg!(all(target_arch = "x86_64", target_endian = "little")) {
+        eprintln!("skipping bitfield probe of {test}: not an x86-64 host");
+        return 0;
+    }
+    let Some(clang) = bpfkit_testkit::clang(test) else {
+        return 0;
+    };
+    let (src, expected) = bitfield_probe(btf, ids);
+    let dir = TempDir::new(&format!("{test}-bits"));
+    dir.write("types.h", &dump(btf, &CDumpOptions::default()));
+    let c = dir.write("probe.c", &src);
+    let exe = dir.0.join("probe");
+    let out = Command::new(&clang)
+        .args(["-O0", "-w", "-o"])
+        .arg(&exe)
+        .arg(&c)
+        .output()
+        .expect("run clang");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run = Command::new(&exe).output().expect("run probe");
+    assert!(run.status.success(), "bitfield probe failed");
+    let got: Vec<String> = String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        assert_eq!(g, e, "bitfield misplaced (got vs BTF)");
+    }
+    expected.len()
+}
+
 const BPF_PROG: &str = r#"
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -273,6 +375,16 @@ fn vmlinux_layouts_are_exact() {
     dir.write("vmlinux.h", &dump(&btf, &CDumpOptions::default()));
     let src = dir.write("layout.c", &format!("#include \"vmlinux.h\"\n{asserts}"));
     clang_bpf(&clang, &dir, &src, &["-fsyntax-only"]);
+}
+
+#[test]
+fn vmlinux_bitfields_land_where_btf_says() {
+    let Some(btf) = vmlinux("vmlinux_bitfields_land_where_btf_says") else {
+        return;
+    };
+    let n = assert_bitfields_in_place("vmlinux_bitfields", &btf, 1..btf.next_id());
+    assert!(n == 0 || n > 1000, "only {n} bitfields probed");
+    eprintln!("{n} bitfields probed");
 }
 
 #[test]
@@ -443,7 +555,7 @@ impl Builder {
             name,
             info(kind_no::INT, 0, false),
             size,
-            &[enc << 24 | size * 8],
+            &[(enc << 24) | (size * 8)],
         )
     }
 
@@ -595,10 +707,23 @@ fn bitfields_keep_their_offsets() {
     );
     assert!(text.contains("\tint d: 12;\n"), "{text}");
     assert!(text.contains("\tint e: 20;\n"), "{text}");
-    assert_eq!(bf, 3);
-    // Reading the bitfields back through a union with raw words checks
-    // their bit positions, not just the struct size.
+    // After the plain `c`, `d` would pack right behind it without padding.
+    assert!(
+        text.contains("\tunsigned char c;\n\tint: 16;\n\tint d: 12;\n"),
+        "{text}"
+    );
     assert_compiles_with_exact_layout("bitfields", &btf, "");
+    // Setting each bitfield in a real value checks its bit position too.
+    assert_bitfields_in_place("bitfields", &btf, [bf]);
+
+    // A bitfield straddling an int boundary only exists in packed structs.
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true);
+    let st = b.structure("straddle", 5, &[("a", int, 0, 30), ("b", int, 30, 4)]);
+    let btf = b.build();
+    assert!(body(&btf).contains("} __attribute__((packed));"));
+    assert_compiles_with_exact_layout("straddle", &btf, "");
+    assert_bitfields_in_place("straddle", &btf, [st]);
 }
 
 #[test]

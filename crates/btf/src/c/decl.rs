@@ -112,7 +112,12 @@ impl<'a> Dumper<'a> {
             } else {
                 self.align_of(m.ty)? as i64
             };
-            self.emit_padding(off, m_off, m_align, prev_bitfield && bits != 0, lvl + 1);
+            // libbpf only forces bitfield padding after another bitfield;
+            // a bitfield after a plain member is not aligned by the
+            // compiler either, so force it whenever it would land early.
+            let in_bitfield = bits != 0
+                && (prev_bitfield || self.bitfield_lands_at(off, bits, m.ty, packed) != m_off);
+            self.emit_padding(off, m_off, m_align, in_bitfield, lvl + 1);
             self.out.line(lvl + 1);
             self.emit_type_decl(m.ty, self.name(m.name_off), lvl + 1)?;
             if bits != 0 {
@@ -138,6 +143,18 @@ impl<'a> Dumper<'a> {
             self.out.s(" __attribute__((packed))");
         }
         Ok(())
+    }
+
+    /// Where the compiler puts a `bits`-wide bitfield of type `ty` that
+    /// follows bit `cur`: right there, unless it would straddle a storage
+    /// unit of its type (never in packed structs).
+    fn bitfield_lands_at(&self, cur: i64, bits: i64, ty: TypeId, packed: bool) -> i64 {
+        let unit = self.btf.size_of(ty).unwrap_or(0) as i64 * 8;
+        if packed || unit == 0 || cur / unit == (cur + bits - 1) / unit {
+            cur
+        } else {
+            round_up(cur, unit)
+        }
     }
 
     /// Fills the bits from `cur` to `next` with unnamed bitfields so that
@@ -527,13 +544,18 @@ impl<'a> Dumper<'a> {
     }
 
     /// Whether the layout only comes out right with `packed`: some member
-    /// is not naturally aligned, or the size is not a multiple of the
-    /// alignment.
+    /// is not naturally aligned, some bitfield straddles a storage unit of
+    /// its type (libbpf misses this one), or the size is not a multiple of
+    /// the alignment.
     fn is_packed(&mut self, c: &Composite) -> Result<bool> {
         let mut max_align = 1;
         for m in &c.members {
             let align = self.align_of(m.ty)?;
             if align != 0 && m.bitfield_size == 0 && !m.bit_offset.is_multiple_of(8 * align) {
+                return Ok(true);
+            }
+            let (off, bits) = (m.bit_offset as i64, m.bitfield_size as i64);
+            if bits != 0 && self.bitfield_lands_at(off, bits, m.ty, false) != off {
                 return Ok(true);
             }
             max_align = max_align.max(align);
