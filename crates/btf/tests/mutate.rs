@@ -1,0 +1,189 @@
+//! Deterministic mutation testing (the CI-friendly sibling of the cargo-fuzz
+//! target in `crates/btf/fuzz`): real BTF is corrupted thousands of times
+//! with a fixed-seed PRNG and every result goes through the parser, both
+//! dumps, `size_of` and `resolve`. Any panic fails the test; a hang would
+//! show as a test that never ends.
+
+mod raw_common;
+
+use std::sync::Arc;
+
+use bpfkit_btf::{Btf, VMLINUX_PATH};
+use raw_common::{TempDir, btf_section, build_kinds_object};
+
+/// xorshift64*: tiny, deterministic, good enough to pick positions.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// Values that tend to sit on boundaries: counts, ids, offsets, kinds.
+const INTERESTING: [u32; 12] = [
+    0,
+    1,
+    2,
+    0x7f,
+    0x80,
+    0xff,
+    0xffff,
+    0x1_0000,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_ffff,
+    24,
+];
+
+fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut data = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        if data.is_empty() {
+            break;
+        }
+        let at = rng.below(data.len());
+        match rng.below(6) {
+            0 => data[at] ^= 1 << rng.below(8),
+            1 => data[at] = INTERESTING[rng.below(INTERESTING.len())] as u8,
+            2 => {
+                // An aligned word: names, infos, sizes, ids, header fields.
+                let at = at & !3;
+                if at + 4 <= data.len() {
+                    let v = INTERESTING[rng.below(INTERESTING.len())];
+                    data[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                }
+            }
+            3 => data.truncate(at),
+            4 => {
+                // The kind byte of a word-aligned type info (bits 24..29).
+                let at = (at & !3) + 3;
+                if at < data.len() {
+                    data[at] = (data[at] & 0x80) | rng.below(21) as u8;
+                }
+            }
+            _ => {
+                let len = rng.below(64).min(data.len() - at);
+                let chunk = data[at..at + len].to_vec();
+                let to = rng.below(data.len());
+                data.splice(to..to, chunk);
+            }
+        }
+    }
+    data
+}
+
+fn walk(btf: &Btf) {
+    let _ = bpfkit_btf::raw::dump_raw(btf, None, &mut std::io::sink());
+    let _ = bpfkit_btf::json::dump_json(btf, None, &mut std::io::sink());
+    for id in 0..btf.next_id() {
+        let _ = btf.size_of(id);
+        let _ = btf.resolve(id);
+    }
+}
+
+/// What the fuzz target does with one input. Returns whether it parsed.
+fn exercise(data: &[u8]) -> bool {
+    let Ok(btf) = Btf::parse(data) else {
+        return false;
+    };
+    walk(&btf);
+    if let Ok(split) = Btf::parse_split(data, Arc::new(btf)) {
+        walk(&split);
+    }
+    true
+}
+
+fn run(seed: &[u8], iterations: usize, rng_seed: u64) {
+    assert!(exercise(seed), "the unmutated seed must parse");
+    let mut rng = Rng(rng_seed);
+    let mut parsed = 0;
+    for _ in 0..iterations {
+        parsed += exercise(&mutate(seed, &mut rng)) as usize;
+    }
+    // Make sure mutations are not all rejected at the header.
+    assert!(
+        parsed > iterations / 20,
+        "only {parsed} of {iterations} mutants parsed"
+    );
+}
+
+#[test]
+fn mutated_clang_object_btf_never_panics() {
+    let test = "mutated_clang_object_btf_never_panics";
+    let dir = TempDir::new(test);
+    let Some(obj) = build_kinds_object(test, &dir) else {
+        return;
+    };
+    run(&btf_section(&obj), 10_000, 0x5eed_0001);
+}
+
+#[test]
+fn mutated_vmlinux_slice_never_panics() {
+    let data = std::fs::read(VMLINUX_PATH).unwrap();
+    run(&vmlinux_slice(&data, 1000), 1_500, 0x5eed_0002);
+}
+
+/// The first `n` types of (little-endian) vmlinux BTF with its full string
+/// section, references past the slice redirected to type 1 so it validates.
+fn vmlinux_slice(data: &[u8], n: u32) -> Vec<u8> {
+    let word = |at: usize| u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+    let (hdr_len, type_off, str_off, str_len) = (word(4), word(8), word(16), word(20));
+    let types_at = (hdr_len + type_off) as usize;
+    let mut types: Vec<u32> = Vec::new();
+    let mut at = types_at;
+    for _ in 0..n {
+        let (info, size_or_type) = (word(at + 4), word(at + 8));
+        let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
+        // (words after the 3-word header, which of them are type ids)
+        let (extra, refs): (usize, Vec<usize>) = match kind {
+            1 | 14 | 17 => (1, vec![]),
+            3 => (3, vec![0, 1]),
+            4 | 5 => (3 * vlen, (0..vlen).map(|i| 3 * i + 1).collect()),
+            6 => (2 * vlen, vec![]),
+            13 => (2 * vlen, (0..vlen).map(|i| 2 * i + 1).collect()),
+            15 => (3 * vlen, (0..vlen).map(|i| 3 * i).collect()),
+            19 => (3 * vlen, vec![]),
+            _ => (0, vec![]),
+        };
+        let fix = |id: u32| if id > n { 1 } else { id };
+        let head_ref = matches!(kind, 2 | 8..=14 | 17 | 18);
+        types.extend([
+            word(at),
+            info,
+            if head_ref {
+                fix(size_or_type)
+            } else {
+                size_or_type
+            },
+        ]);
+        let mut rest: Vec<u32> = (0..extra).map(|i| word(at + 12 + 4 * i)).collect();
+        for i in refs {
+            rest[i] = fix(rest[i]);
+        }
+        types.extend(rest);
+        at += 12 + 4 * extra;
+    }
+    let type_bytes: Vec<u8> = types.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let strings = &data[(hdr_len + str_off) as usize..(hdr_len + str_off + str_len) as usize];
+    let mut out = data[..4].to_vec();
+    for w in [
+        24u32,
+        0,
+        type_bytes.len() as u32,
+        type_bytes.len() as u32,
+        str_len,
+    ] {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    out.extend_from_slice(&type_bytes);
+    out.extend_from_slice(strings);
+    out
+}
