@@ -16,12 +16,16 @@
 //!      refers to: bpfkit-build appends the program's own types that clang
 //!      left out, and those are exactly such roots. Kernel context types are
 //!      referenced by program signatures, map keys and values by the map
-//!      definitions, so they do not count.
+//!      definitions, so they do not count; neither do types only CO-RE
+//!      relocations name, nor CO-RE flavors (`task_struct___o`).
 //!
 //!    The last two only answer when there is exactly one candidate.
 //!
 //! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
 
+use std::collections::HashSet;
+
+use bpfkit_btf::ext::BtfExt;
 use bpfkit_btf::{Btf, Kind, TypeId};
 
 use crate::MapDef;
@@ -38,7 +42,7 @@ pub(crate) struct HiddenValue {
 
 /// Fills in `event_type` of every ring buffer and perf event array and
 /// returns the maps whose `value` member the rewrite must hide.
-pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
+pub(crate) fn assign(btf: &Btf, ext: Option<&BtfExt>, maps: &mut [MapDef]) -> Vec<HiddenValue> {
     let mut hidden = Vec::new();
     for map in maps.iter_mut().filter(|m| is_event_stream(m.map_type)) {
         if let Some(ty) = map.value_type.filter(|&t| is_struct(btf, t)) {
@@ -64,7 +68,7 @@ pub(crate) fn assign(btf: &Btf, maps: &mut [MapDef]) -> Vec<HiddenValue> {
         only.event_type = named_struct(btf, "event")
             .or_else(|| typedef_struct(btf, "event_t"))
             .or_else(|| global_struct(btf))
-            .or_else(|| unreferenced_struct(btf));
+            .or_else(|| unreferenced_struct(btf, &core_types(btf, ext)));
     }
     hidden
 }
@@ -98,8 +102,11 @@ fn typedef_struct(btf: &Btf, name: &str) -> Option<TypeId> {
 }
 
 /// The one named struct, or typedef of a struct, that no type refers to.
-fn unreferenced_struct(btf: &Btf) -> Option<TypeId> {
-    let mut referenced = std::collections::HashSet::new();
+/// Types that CO-RE relocations name (`bpf_core_type_exists()`, flavors
+/// like `task_struct___o`) are roots too, but never events, so they do not
+/// count.
+fn unreferenced_struct(btf: &Btf, core_types: &HashSet<TypeId>) -> Option<TypeId> {
+    let mut referenced: HashSet<TypeId> = core_types.clone();
     for (_, t) in btf.iter() {
         referenced.extend(t.kind.type_refs());
     }
@@ -109,12 +116,29 @@ fn unreferenced_struct(btf: &Btf) -> Option<TypeId> {
             Kind::Typedef(_) => is_struct(btf, *id),
             _ => false,
         };
-        candidate && t.name_off != 0 && !referenced.contains(id)
+        let name = btf.str_at(t.name_off);
+        candidate && !name.is_empty() && !name.contains("___") && !referenced.contains(id)
     });
     match (roots.next(), roots.next()) {
         (Some((id, _)), None) => Some(id),
         _ => None,
     }
+}
+
+/// Types named by CO-RE relocations, and the types they refer to.
+fn core_types(btf: &Btf, ext: Option<&BtfExt>) -> HashSet<TypeId> {
+    let mut out = HashSet::new();
+    for relo in ext
+        .iter()
+        .flat_map(|e| &e.core_relos)
+        .flat_map(|s| &s.records)
+    {
+        out.insert(relo.type_id);
+        if let Ok(id) = btf.resolve(relo.type_id) {
+            out.insert(id);
+        }
+    }
+    out
 }
 
 /// Global variables (not map definitions) with their types.
@@ -154,5 +178,69 @@ fn global_struct(btf: &Btf) -> Option<TypeId> {
     match found.as_slice() {
         [only] => Some(*only),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpfkit_btf::encode::BtfBuilder;
+    use bpfkit_btf::{Composite, Int, Member, Type};
+
+    /// An `int` and one `struct NAME { int a; }` per name.
+    fn btf_with_structs(names: &[&str]) -> (Btf, Vec<TypeId>) {
+        let mut b = BtfBuilder::new();
+        let int_name = b.add_string("int");
+        let int = b.add_type(Type {
+            name_off: int_name,
+            kind: Kind::Int(Int {
+                size: 4,
+                signed: true,
+                char: false,
+                bool: false,
+                offset: 0,
+                bits: 32,
+            }),
+        });
+        let a = b.add_string("a");
+        let ids = names
+            .iter()
+            .map(|name| {
+                let name_off = b.add_string(name);
+                b.add_type(Type {
+                    name_off,
+                    kind: Kind::Struct(Composite {
+                        size: 4,
+                        kind_flag: false,
+                        members: vec![Member {
+                            name_off: a,
+                            ty: int,
+                            bit_offset: 0,
+                            bitfield_size: 0,
+                        }],
+                    }),
+                })
+            })
+            .collect();
+        (b.build().expect("valid BTF"), ids)
+    }
+
+    #[test]
+    fn unreferenced_root_struct() {
+        let (btf, ids) = btf_with_structs(&["sample", "task_struct___o"]);
+        assert_eq!(unreferenced_struct(&btf, &HashSet::new()), Some(ids[0]));
+
+        let (btf, ids) = btf_with_structs(&["sample", "open_how"]);
+        assert_eq!(
+            unreferenced_struct(&btf, &HashSet::new()),
+            None,
+            "two roots"
+        );
+        let core = HashSet::from([ids[1]]);
+        assert_eq!(
+            unreferenced_struct(&btf, &core),
+            Some(ids[0]),
+            "CO-RE types skipped"
+        );
     }
 }

@@ -156,7 +156,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let programs = programs::find(&view)?;
     let uses_printk = programs::uses_printk(&view);
     let mut maps = maps::find(&btf, &view)?;
-    let hidden_values = events::assign(&btf, &mut maps);
+    let hidden_values = events::assign(&btf, ext.as_ref(), &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
     Ok(Object {
