@@ -743,6 +743,9 @@ fn packed_and_padded_structs() {
         7,
         &[("x", chr, 0, 0), ("p", 4, 8, 0), ("y", chr, 48, 0)],
     );
+    // A union bigger than its members (`__aligned(16)` in the source).
+    let au = b.union("au", 16, &[("i", int, 0, 0), ("c", chr, 0, 0)]);
+    b.structure("holds_au", 32, &[("x", chr, 0, 0), ("u", au, 128, 0)]);
     let btf = b.build();
     let text = body(&btf);
     assert!(
@@ -751,6 +754,10 @@ fn packed_and_padded_structs() {
     );
     assert!(
         text.contains("struct gap {\n\tchar a;\n\tlong: 64;\n\tlong b;\n\tlong: 64;\n};"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\tchar c;\n} __attribute__((aligned(16)));"),
         "{text}"
     );
     assert_compiles_with_exact_layout("packed", &btf, "");

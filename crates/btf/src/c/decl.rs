@@ -141,8 +141,37 @@ impl<'a> Dumper<'a> {
         self.out.s("}");
         if packed {
             self.out.s(" __attribute__((packed))");
+        } else if !is_struct && let Some(n) = self.union_overalignment(c)? {
+            self.out.s(" __attribute__((aligned(");
+            self.out.u64(n as u64);
+            self.out.s(")))");
         }
         Ok(())
+    }
+
+    /// A union cannot be padded with members (they all start at 0), so one
+    /// larger than its biggest member (`__aligned` in the kernel source)
+    /// gets the alignment that rounds it up to its BTF size. Libbpf leaves
+    /// such unions too small.
+    fn union_overalignment(&mut self, c: &Composite) -> Result<Option<u32>> {
+        let mut natural_align = 1;
+        let mut max_bytes = 0u64;
+        for m in &c.members {
+            natural_align = natural_align.max(self.align_of(m.ty)?);
+            let bytes = if c.kind_flag && m.bitfield_size != 0 {
+                (m.bit_offset as u64 + m.bitfield_size as u64).div_ceil(8)
+            } else {
+                self.btf.size_of(m.ty).unwrap_or(0) + m.bit_offset as u64 / 8
+            };
+            max_bytes = max_bytes.max(bytes);
+        }
+        let size = c.size as u64;
+        if c.members.is_empty() || max_bytes.next_multiple_of(natural_align as u64) >= size {
+            return Ok(None);
+        }
+        Ok((natural_align..=c.size)
+            .filter(|n| n.is_power_of_two())
+            .find(|&n| max_bytes.next_multiple_of(n as u64) == size))
     }
 
     /// Where the compiler puts a `bits`-wide bitfield of type `ty` that
@@ -536,6 +565,11 @@ impl<'a> Dumper<'a> {
                 }
                 if !c.size.is_multiple_of(max_align) {
                     return Ok(1);
+                }
+                if matches!(self.ty(id).kind, Kind::Union(_))
+                    && let Some(n) = self.union_overalignment(c)?
+                {
+                    return Ok(n);
                 }
                 max_align
             }

@@ -42,7 +42,8 @@ pub struct CDumpOptions {
     /// like bpftool.
     pub header_guard: bool,
     /// Append `extern` prototypes of the kernel's kfuncs (functions with a
-    /// `bpf_kfunc` decl tag), like bpftool 7.5+. Only for full dumps.
+    /// `bpf_kfunc` decl tag), like bpftool 7.5+. Only for full dumps with
+    /// `header_guard`, which defines the `__ksym`/`__weak` they use.
     pub kfuncs: bool,
 }
 
@@ -103,7 +104,7 @@ pub fn dump_c(btf: &Btf, opts: &CDumpOptions, out: &mut dyn Write) -> Result<()>
                 d.dump_type(id)?;
                 d.out.maybe_flush(out)?;
             }
-            if opts.kfuncs {
+            if opts.kfuncs && opts.header_guard {
                 d.dump_kfuncs()?;
             }
         }
