@@ -152,17 +152,15 @@ pub fn typedef_chain(btf: &Btf, ty: TypeId) -> Vec<&str> {
 }
 
 /// True when arrays of `elem` are C strings: the element is a one-byte int
-/// that is `char` itself or carries the CHAR encoding (like bpftool, a
-/// typedef such as `__u8` does not count).
+/// that is `char` or carries the CHAR encoding, possibly behind typedefs
+/// (`typedef char bpfkit_argv_t`). `unsigned char`, and so `__u8`, is not.
 pub fn is_char_type(btf: &Btf, elem: TypeId) -> bool {
-    let Ok(id) = btf.skip_qualifiers(elem) else {
+    let Ok(id) = btf.resolve(elem) else {
         return false;
     };
     let Some(t) = btf.get(id) else { return false };
     match t.kind {
-        Kind::Int(i) if i.size == 1 => {
-            i.char || matches!(btf.str_at(t.name_off), "char" | "signed char")
-        }
+        Kind::Int(i) if i.size == 1 => i.char || btf.str_at(t.name_off) == "char",
         _ => false,
     }
 }

@@ -634,7 +634,12 @@ fn address_union(btf: &Btf, id: TypeId) -> Result<Option<(String, TypeId)>> {
 
 fn classify(btf: &Btf, m: &RawMember, struct_name: &str, has_family: bool, depth: usize) -> Result<Column> {
     let leaf = leaf_of(btf, m, depth)?;
-    let typedefs = typedef_chain(btf, m.ty);
+    // Hints sit on the member (`bpfkit_comm_t comm`) or, for arrays, on the
+    // element (`bpfkit_hist_slots_t slots[26]`).
+    let mut typedefs = typedef_chain(btf, m.ty);
+    if let Kind::Array(a) = btf.type_by_id(btf.resolve(m.ty)?)?.kind {
+        typedefs.extend(typedef_chain(btf, a.elem));
+    }
     let mut render = semantic::choose(&FieldContext {
         struct_name,
         member: &m.name,
