@@ -25,10 +25,11 @@ impl<'a> Dumper<'a> {
             return;
         }
         let name = self.name(t.name_off);
-        // Forward declarations and empty enums may legally repeat.
+        // Forward declarations and empty (32-bit, as in libbpf) enums may
+        // legally repeat.
         let counted = match &t.kind {
             Kind::Fwd { .. } => false,
-            Kind::Enum(e) => !e.values.is_empty(),
+            Kind::Enum(e) => e.is_64 || !e.values.is_empty(),
             _ => true,
         };
         let n = self.names.resolve(id as usize, name, ns, counted);
@@ -65,13 +66,17 @@ impl<'a> Dumper<'a> {
             return Ok(());
         }
         self.out.s("typedef ");
+        // The suffixed name is the declarator: render it into the output,
+        // then move it to a reused buffer so no typedef allocates.
         let start = self.out.buf.len();
         self.put_name(id, Namespace::Ident);
-        // The suffixed name is needed as the declarator; take it back out
-        // of the buffer rather than allocating it separately.
-        let declarator: String = String::from_utf8_lossy(&self.out.buf[start..]).into_owned();
+        let mut declarator = std::mem::take(&mut self.scratch);
+        declarator.clear();
+        declarator.push_str(&String::from_utf8_lossy(&self.out.buf[start..]));
         self.out.buf.truncate(start);
-        self.emit_type_decl(target, &declarator, lvl)
+        let result = self.emit_type_decl(target, &declarator, lvl);
+        self.scratch = declarator;
+        result
     }
 
     pub(super) fn emit_struct_def(

@@ -259,6 +259,8 @@ struct Dumper<'a> {
     queue: Vec<TypeId>,
     ptr_size: u32,
     depth: u32,
+    /// Reused for typedef names (see `emit_typedef_def`).
+    scratch: String,
 }
 
 impl<'a> Dumper<'a> {
@@ -274,6 +276,7 @@ impl<'a> Dumper<'a> {
             queue: Vec::with_capacity(64),
             ptr_size: pointer_size(btf),
             depth: 0,
+            scratch: String::new(),
         };
         d.state[0].order = Progress::Done;
         d.state[0].emit = Progress::Done;
