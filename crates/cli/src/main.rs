@@ -1,6 +1,7 @@
 //! `bpfkit`: one binary, subcommands in bpftool's grammar.
 
 mod cmd;
+mod params;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
