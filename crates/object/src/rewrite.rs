@@ -21,7 +21,7 @@
 //! Every other byte stays where it was, so symbol values, relocations and
 //! instruction offsets stay valid.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use bpfkit_btf::{Btf, Composite, Kind, kind_no};
 
@@ -92,9 +92,9 @@ pub(crate) fn loadable(
 }
 
 /// Section index → new name, for program sections and their `.rel` sections.
-fn renames(view: &ElfView) -> HashMap<usize, String> {
+fn renames(view: &ElfView) -> BTreeMap<usize, String> {
     let taken: Vec<&str> = view.sections.iter().map(|s| s.name.as_str()).collect();
-    let mut out = HashMap::new();
+    let mut out = BTreeMap::new();
     for s in view.sections.iter().filter(|s| s.executable) {
         let Some(mut name) = aya_section_name(&s.name) else {
             continue;
@@ -192,7 +192,7 @@ fn patch_btf_ext(
     view: &ElfView,
     headers: &SectionHeaders,
     new_btf: &RawBtf,
-    renames: &HashMap<usize, String>,
+    renames: &BTreeMap<usize, String>,
     btf: &Btf,
 ) {
     let Some(ext) = view.section_by_name(".BTF.ext") else {
@@ -254,7 +254,7 @@ fn new_shstrtab(
     out: &mut [u8],
     old_table: &[u8],
     headers: &SectionHeaders,
-    renames: &HashMap<usize, String>,
+    renames: &BTreeMap<usize, String>,
 ) -> Vec<u8> {
     let mut table = old_table.to_vec();
     for (&index, name) in renames {

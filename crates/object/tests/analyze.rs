@@ -394,6 +394,12 @@ fn rewrite_renames_sections_and_hides_event_values() {
     );
     assert_eq!(obj.btf.name_of(perf.event_type.unwrap()), "event");
 
+    let twice = analyze(&elf).expect("analyze again");
+    assert!(
+        twice.loadable_elf == obj.loadable_elf,
+        "the rewrite is deterministic"
+    );
+
     // The rewrite, read back: new names, func/line info and CO-RE records
     // under those names, maps as the kernel wants them.
     let again = analyze(&obj.loadable_elf).expect("analyze the rewrite");
