@@ -76,37 +76,37 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 }
 
 SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
+int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
 {
 	return on_wakeup(p);
 }
 
 SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
+int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
 {
 	return on_wakeup(p);
 }
 
 SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	return on_switch(prev, next);
 }
 
 SEC("raw_tp/sched_wakeup")
-int BPF_PROG(handle_sched_wakeup, struct task_struct *p)
+int BPF_PROG(sched_wakeup, struct task_struct *p)
 {
 	return on_wakeup(p);
 }
 
 SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(handle_sched_wakeup_new, struct task_struct *p)
+int BPF_PROG(sched_wakeup_new, struct task_struct *p)
 {
 	return on_wakeup(p);
 }
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(handle_sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	return on_switch(prev, next);
 }

@@ -377,7 +377,7 @@ impl ToolSpec {
         let selected: Vec<_> = self
             .variants
             .iter()
-            .filter(|v| v.only_with.is_some_and(|f| given(f)))
+            .filter(|v| v.only_with.is_some_and(given))
             .collect();
         if !selected.is_empty() {
             return selected;

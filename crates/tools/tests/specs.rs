@@ -1,0 +1,301 @@
+//! Every spec agrees with its object: programs, parameters, event members and
+//! map types exist, and the flags it refers to are declared.
+
+mod common;
+
+use std::collections::HashSet;
+
+use bpfkit_btf::Kind;
+use bpfkit_tools::{Column, Format, Output, Value, When};
+use common::{ObjectInfo, object_info, working_variant};
+
+fn flag_names(spec: &bpfkit_tools::ToolSpec) -> HashSet<&'static str> {
+    spec.flags.iter().map(|f| f.long).collect()
+}
+
+#[test]
+fn names_are_unique_and_findable() {
+    let mut seen = HashSet::new();
+    for spec in bpfkit_tools::all() {
+        assert!(seen.insert(spec.name), "{} listed twice", spec.name);
+        assert_eq!(
+            bpfkit_tools::find(spec.name).map(|s| s.name),
+            Some(spec.name)
+        );
+        assert!(!spec.summary.is_empty() && !spec.summary.contains('\n'));
+        assert!(spec.examples.contains(spec.name), "{}: examples", spec.name);
+    }
+    assert!(bpfkit_tools::find("nosuchtool").is_none());
+    assert_eq!(bpfkit_tools::all().len(), 18);
+}
+
+#[test]
+fn variants_name_programs_of_the_object() {
+    for spec in bpfkit_tools::all() {
+        let info = object_info(spec);
+        assert!(!spec.variants.is_empty(), "{}: no variant", spec.name);
+        for variant in spec.variants {
+            assert!(!variant.programs.is_empty());
+            // Panics with the tool and program when missing or unparsable.
+            let kinds: Vec<&str> = variant
+                .programs
+                .iter()
+                .map(|p| info.hook(p).kind_name())
+                .collect();
+            // A variant is named after its distinctive hook (biosnoop's kprobe
+            // variant also uses raw tracepoints).
+            assert!(
+                variant.label == "kill"
+                    || kinds
+                        .iter()
+                        .any(|k| k.starts_with(variant_kind(variant.label))),
+                "{}: variant {} has hooks {kinds:?}",
+                spec.name,
+                variant.label
+            );
+            if let Some(flag) = variant.only_with {
+                assert!(
+                    spec.flag(flag).is_some(),
+                    "{}: variant needs unknown --{flag}",
+                    spec.name
+                );
+            }
+        }
+    }
+}
+
+/// The hook kind name a variant label stands for.
+fn variant_kind(label: &str) -> &str {
+    match label {
+        "raw_tp" => "raw_tracepoint",
+        "uprobe" => "u", // uprobe or uretprobe
+        other => other,
+    }
+}
+
+#[test]
+fn every_tool_has_a_variant_that_works_on_this_kernel() {
+    for spec in bpfkit_tools::all() {
+        let info = object_info(spec);
+        assert!(
+            working_variant(spec, &info).is_some(),
+            "{}: no usable variant",
+            spec.name
+        );
+    }
+}
+
+#[test]
+fn flags_set_existing_parameters() {
+    for spec in bpfkit_tools::all() {
+        let params = object_info(spec).params();
+        let mut longs = HashSet::new();
+        for flag in spec.flags {
+            assert!(
+                longs.insert(flag.long),
+                "{}: --{} twice",
+                spec.name,
+                flag.long
+            );
+            for param in flag.params() {
+                assert!(
+                    params.iter().any(|p| p == param),
+                    "{}: --{} sets {param}, not a const volatile in .rodata (has {params:?})",
+                    spec.name,
+                    flag.long
+                );
+            }
+        }
+        let shorts: Vec<char> = spec.flags.iter().filter_map(|f| f.short).collect();
+        let unique: HashSet<_> = shorts.iter().collect();
+        assert_eq!(
+            unique.len(),
+            shorts.len(),
+            "{}: a short flag twice",
+            spec.name
+        );
+        // Positionals come last, so that `runqlat -m 1 10` reads naturally.
+        let first_positional = spec
+            .flags
+            .iter()
+            .position(|f| matches!(f.value, Value::Positional(..)));
+        if let Some(i) = first_positional {
+            assert!(
+                spec.flags[i..]
+                    .iter()
+                    .all(|f| matches!(f.value, Value::Positional(..)))
+            );
+        }
+    }
+}
+
+fn check_when(spec: &bpfkit_tools::ToolSpec, when: When) {
+    let flags = flag_names(spec);
+    let named: Vec<&str> = match when {
+        When::Always => Vec::new(),
+        When::With(f) | When::Without(f) => vec![f],
+        When::WithAny(fs) => fs.to_vec(),
+    };
+    for f in named {
+        assert!(
+            flags.contains(f),
+            "{}: condition on unknown --{f}",
+            spec.name
+        );
+    }
+}
+
+/// Checks a column's field against the event struct or a map's key/value.
+fn check_column(
+    spec: &bpfkit_tools::ToolSpec,
+    info: &ObjectInfo,
+    col: &Column,
+    key: u32,
+    value: u32,
+) {
+    check_when(spec, col.when);
+    let field_exists = |field: &str| match field {
+        "key" => info.members(key).is_empty(), // a scalar key
+        f if f.starts_with("key.") => info.has_member(key, &f[4..]),
+        f => info.has_member(value, f),
+    };
+    assert!(
+        field_exists(col.field),
+        "{}: column {} reads missing {}",
+        spec.name,
+        col.header,
+        col.field
+    );
+    match col.format {
+        Format::PercentOf(fields) | Format::SumOf(fields) => {
+            for f in fields {
+                assert!(
+                    field_exists(f),
+                    "{}: {} sums missing {f}",
+                    spec.name,
+                    col.header
+                );
+            }
+        }
+        Format::ArgList { count, max_param } => {
+            assert!(field_exists(count));
+            assert!(info.params().iter().any(|p| p == max_param));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn outputs_read_existing_fields() {
+    for spec in bpfkit_tools::all() {
+        let info = object_info(spec);
+        assert!(!spec.outputs.is_empty());
+        assert_eq!(
+            spec.outputs.last().map(|o| o.when()),
+            Some(When::Always),
+            "{}: an output for no flags",
+            spec.name
+        );
+        for output in spec.outputs {
+            check_when(spec, output.when());
+            match output {
+                Output::Events { columns, .. } => {
+                    let event = info
+                        .btf
+                        .find_struct("event")
+                        .unwrap_or_else(|| panic!("{}: no struct event", spec.name));
+                    assert!(
+                        info.map_types("events").is_none()
+                            || info
+                                .datasec_vars(".maps")
+                                .iter()
+                                .any(|(n, _)| n == "events")
+                    );
+                    assert!(
+                        info.datasec_vars(".maps")
+                            .iter()
+                            .any(|(n, _)| n == "events"),
+                        "{}: no events map",
+                        spec.name
+                    );
+                    for col in *columns {
+                        check_column(spec, &info, col, 0, event);
+                    }
+                }
+                Output::Histogram {
+                    map, slots, keys, ..
+                } => {
+                    let (key, value) = info
+                        .map_types(map)
+                        .unwrap_or_else(|| panic!("{}: no map {map}", spec.name));
+                    let (_, slots_ty) = info
+                        .members(value)
+                        .into_iter()
+                        .find(|(n, _)| n == slots)
+                        .expect("slots");
+                    let resolved = info.btf.resolve(slots_ty).unwrap();
+                    assert!(
+                        matches!(info.btf.get(resolved).unwrap().kind, Kind::Array(_)),
+                        "{}: slots",
+                        spec.name
+                    );
+                    for col in *keys {
+                        check_column(spec, &info, col, key, value);
+                    }
+                }
+                Output::Table {
+                    map, columns, sort, ..
+                } => {
+                    let (key, value) = info
+                        .map_types(map)
+                        .unwrap_or_else(|| panic!("{}: no map {map}", spec.name));
+                    for col in *columns {
+                        check_column(spec, &info, col, key, value);
+                    }
+                    for (when, field) in *sort {
+                        check_when(spec, *when);
+                        assert!(
+                            info.has_member(value, field),
+                            "{}: sorts by missing {field}",
+                            spec.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn candidate_variants_follow_flags() {
+    let sigsnoop = bpfkit_tools::find("sigsnoop").unwrap();
+    let labels = |given: &dyn Fn(&str) -> bool| -> Vec<&str> {
+        sigsnoop
+            .candidate_variants(given)
+            .iter()
+            .map(|v| v.label)
+            .collect()
+    };
+    assert_eq!(labels(&|_| false), ["tracepoint"]);
+    assert_eq!(labels(&|f| f == "kill"), ["kill"]);
+    let runqlat = bpfkit_tools::find("runqlat").unwrap();
+    let all: Vec<_> = runqlat
+        .candidate_variants(&|_| false)
+        .iter()
+        .map(|v| v.label)
+        .collect();
+    assert_eq!(all, ["tp_btf", "raw_tp"]);
+}
+
+#[test]
+fn output_follows_flags() {
+    let hardirqs = bpfkit_tools::find("hardirqs").unwrap();
+    assert!(matches!(
+        hardirqs.output(&|f| f == "distributed"),
+        Some(Output::Histogram { .. })
+    ));
+    assert!(matches!(
+        hardirqs.output(&|_| false),
+        Some(Output::Table { .. })
+    ));
+}
