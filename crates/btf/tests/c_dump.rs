@@ -746,6 +746,9 @@ fn packed_and_padded_structs() {
     // A union bigger than its members (`__aligned(16)` in the source).
     let au = b.union("au", 16, &[("i", int, 0, 0), ("c", chr, 0, 0)]);
     b.structure("holds_au", 32, &[("x", chr, 0, 0), ("u", au, 128, 0)]);
+    // A packed union: 5 bytes although it holds an int.
+    let five = b.array(chr, int, 5);
+    b.union("pu", 5, &[("i", int, 0, 0), ("b", five, 0, 0)]);
     let btf = b.build();
     let text = body(&btf);
     assert!(
@@ -758,6 +761,10 @@ fn packed_and_padded_structs() {
     );
     assert!(
         text.contains("\tchar c;\n} __attribute__((aligned(16)));"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\tchar b[5];\n} __attribute__((packed));"),
         "{text}"
     );
     assert_compiles_with_exact_layout("packed", &btf, "");

@@ -100,7 +100,9 @@ impl<'a> Dumper<'a> {
         lvl: usize,
     ) -> Result<()> {
         let align = self.align_of(id)? as i64;
-        let packed = is_struct && self.is_packed(c)?;
+        // libbpf never packs unions, but one whose size is not a multiple
+        // of its members' alignment needs it as much as a struct does.
+        let packed = self.is_packed(c)?;
         self.emit_struct_fwd(id, !is_struct);
         self.out.s(" {");
         let mut off: i64 = 0;
