@@ -426,6 +426,40 @@ fn single_type_closure_compiles_on_its_own() {
 }
 
 #[test]
+fn headers_for_single_types_are_self_contained() {
+    let Some(btf) = vmlinux("headers_for_single_types_are_self_contained") else {
+        return;
+    };
+    let Some(clang) = bpfkit_testkit::clang("headers_for_single_types_are_self_contained") else {
+        return;
+    };
+    // A spread of named structs, unions, enums and typedefs across the ids.
+    let candidates: Vec<TypeId> = (1..btf.next_id())
+        .filter(|&id| {
+            !btf.name_of(id).is_empty()
+                && matches!(
+                    btf.get(id).map(|t| &t.kind),
+                    Some(Kind::Struct(_) | Kind::Union(_) | Kind::Enum(_) | Kind::Typedef(_))
+                )
+        })
+        .collect();
+    let step = (candidates.len() / 24).max(1);
+    let dir = TempDir::new("single-types");
+    for &id in candidates.iter().step_by(step) {
+        let header = dump(&btf, &CDumpOptions::for_roots(vec![id]));
+        dir.write("one.h", &header);
+        let src = dir.write(
+            "one.c",
+            &format!(
+                "#include \"one.h\"\n{} *use_it;\n",
+                type_decl(&btf, id, "").expect("decl")
+            ),
+        );
+        clang_bpf(&clang, &dir, &src, &["-fsyntax-only"]);
+    }
+}
+
+#[test]
 fn find_roots_understands_tags_and_typedefs() {
     let Some(btf) = vmlinux("find_roots_understands_tags_and_typedefs") else {
         return;
