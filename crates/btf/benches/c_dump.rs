@@ -1,22 +1,31 @@
 //! Times `vmlinux.h` generation: `cargo bench -p bpfkit-btf --bench c_dump`.
-//! With a path argument (`-- /path/out.h`) it writes the header there once,
-//! for comparing wall time against `bpftool btf dump ... format c`.
+//! With a path argument (`-- /path/out.h [TYPE...]`) it writes the header
+//! (of just those types, if given) there once, for comparing wall time
+//! against `bpftool btf dump ... format c`.
 
 use bpfkit_btf::Btf;
-use bpfkit_btf::c::{CDumpOptions, dump_c};
+use bpfkit_btf::c::{CDumpOptions, dump_c, find_roots};
 use std::io::BufWriter;
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if !std::path::Path::new(bpfkit_btf::VMLINUX_PATH).exists() {
         eprintln!("no {}; nothing to measure", bpfkit_btf::VMLINUX_PATH);
         return Ok(());
     }
-    if let Some(path) = path {
+    if let Some((path, types)) = args.split_first() {
         let btf = Btf::vmlinux()?;
+        let opts = if types.is_empty() {
+            CDumpOptions::default()
+        } else {
+            CDumpOptions::for_roots(find_roots(&btf, types)?)
+        };
         let mut out = BufWriter::new(std::fs::File::create(path)?);
-        dump_c(&btf, &CDumpOptions::default(), &mut out)?;
+        dump_c(&btf, &opts, &mut out)?;
         return Ok(());
     }
     let mut parse = Vec::new();
