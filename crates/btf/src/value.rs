@@ -49,11 +49,17 @@ pub enum Value {
     Float(f64),
     /// A `char` array: `text` up to the first NUL (invalid UTF-8 escaped as
     /// `\xNN`), `raw` all bytes of the array.
-    Str { text: String, raw: Vec<u8> },
+    Str {
+        text: String,
+        raw: Vec<u8>,
+    },
     /// An array of non-char one-byte integers (`__u8 addr[16]`).
     Bytes(Vec<u8>),
     /// An enum: the enumerator's name when the value has one.
-    Enum { name: Option<String>, value: i128 },
+    Enum {
+        name: Option<String>,
+        value: i128,
+    },
     /// A pointer, as the address it holds.
     Ptr(u64),
     Array(Vec<Value>),
@@ -75,7 +81,9 @@ pub struct Field {
 impl Value {
     /// The member `name`, looking through anonymous members.
     pub fn field(&self, name: &str) -> Option<&Value> {
-        self.fields_flat().find(|f| f.name == name).map(|f| &f.value)
+        self.fields_flat()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
     }
 
     /// Members of a struct/union with anonymous members replaced by their
@@ -142,9 +150,10 @@ pub fn typedef_chain(btf: &Btf, ty: TypeId) -> Vec<&str> {
                 names.push(btf.str_at(t.name_off));
                 id = next;
             }
-            Kind::Const(next) | Kind::Volatile(next) | Kind::Restrict(next) | Kind::TypeTag(next) => {
-                id = next
-            }
+            Kind::Const(next)
+            | Kind::Volatile(next)
+            | Kind::Restrict(next)
+            | Kind::TypeTag(next) => id = next,
             _ => break,
         }
     }
@@ -201,7 +210,14 @@ impl Decoder<'_> {
         Ok(match &t.kind {
             Kind::Int(i) => {
                 let raw = self.read_uint(&bytes[..i.size as usize]);
-                int_value(raw, i.offset as u32, i.bits as u32, i.signed, i.bool, i.char)
+                int_value(
+                    raw,
+                    i.offset as u32,
+                    i.bits as u32,
+                    i.signed,
+                    i.bool,
+                    i.char,
+                )
             }
             Kind::Ptr(_) => Value::Ptr(self.read_uint(&bytes[..8]) as u64),
             Kind::Float { size } => float_value(self.read_uint(&bytes[..*size as usize]), *size),
@@ -211,7 +227,9 @@ impl Decoder<'_> {
                 self.enum_value(id, value)
             }
             Kind::Array(a) => self.array(a.elem, a.len, bytes, depth)?,
-            Kind::Struct(c) => Value::Struct(self.members(&c.members, c.kind_flag, bytes, depth)?),
+            Kind::Struct(c) => {
+                Value::Struct(self.members(&c.members, c.kind_flag, bytes, depth)?)
+            }
             Kind::Union(c) => Value::Union(self.members(&c.members, c.kind_flag, bytes, depth)?),
             other => {
                 return Err(DecodeError::NotAValue {
@@ -222,7 +240,13 @@ impl Decoder<'_> {
         })
     }
 
-    fn array(&self, elem: TypeId, len: u32, bytes: &[u8], depth: usize) -> Result<Value, DecodeError> {
+    fn array(
+        &self,
+        elem: TypeId,
+        len: u32,
+        bytes: &[u8],
+        depth: usize,
+    ) -> Result<Value, DecodeError> {
         let elem_size = self.btf.size_of(elem)?;
         let len = len as u64;
         let total = (elem_size * len) as usize; // size_of(array) was checked
@@ -282,7 +306,7 @@ impl Decoder<'_> {
     fn member_value(&self, m: &Member, rest: &[u8], depth: usize) -> Result<Value, DecodeError> {
         let id = self.btf.resolve(m.ty)?;
         if let Kind::Int(i) = self.btf.type_by_id(id)?.kind
-            && (m.bit_offset % 8 != 0 || i.offset != 0 || i.bits as u32 != i.size * 8)
+            && (!m.bit_offset.is_multiple_of(8) || i.offset != 0 || i.bits as u32 != i.size * 8)
             && !i.bool
         {
             let bit_in_byte = m.bit_offset % 8 + i.offset as u32;
@@ -293,7 +317,13 @@ impl Decoder<'_> {
 
     /// Reads `bits` bits at `bit_offset` of `bytes` as a value of `ty`
     /// (an int or an enum).
-    fn bitfield(&self, ty: TypeId, bit_offset: u32, bits: u32, bytes: &[u8]) -> Result<Value, DecodeError> {
+    fn bitfield(
+        &self,
+        ty: TypeId,
+        bit_offset: u32,
+        bits: u32,
+        bytes: &[u8],
+    ) -> Result<Value, DecodeError> {
         let first = (bit_offset / 8) as usize;
         let last = (bit_offset + bits).div_ceil(8) as usize;
         let Some(span) = bytes.get(first..last).filter(|s| s.len() <= 16) else {
@@ -361,7 +391,11 @@ pub fn read_uint(bytes: &[u8], big_endian: bool) -> u128 {
 
 fn extract(raw: u128, shift: u32, bits: u32) -> u128 {
     let v = raw.checked_shr(shift).unwrap_or(0);
-    if bits >= 128 { v } else { v & ((1u128 << bits) - 1) }
+    if bits >= 128 {
+        v
+    } else {
+        v & ((1u128 << bits) - 1)
+    }
 }
 
 /// Sign-extends the low `bits` bits of `raw` when `signed`.
@@ -373,7 +407,14 @@ fn extend(raw: u128, bits: u32, signed: bool) -> i128 {
     ((raw << unused) as i128) >> unused
 }
 
-fn int_value(raw: u128, shift: u32, bits: u32, signed: bool, is_bool: bool, is_char: bool) -> Value {
+fn int_value(
+    raw: u128,
+    shift: u32,
+    bits: u32,
+    signed: bool,
+    is_bool: bool,
+    is_char: bool,
+) -> Value {
     let field = extract(raw, shift, bits);
     if is_bool {
         Value::Bool(field != 0)
@@ -476,7 +517,10 @@ impl fmt::Display for Value {
     }
 }
 
-fn write_list<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: impl Iterator<Item = T>) -> fmt::Result {
+fn write_list<T: fmt::Display>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl Iterator<Item = T>,
+) -> fmt::Result {
     f.write_str("[")?;
     for (i, item) in items.enumerate() {
         if i > 0 {

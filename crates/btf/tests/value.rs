@@ -34,7 +34,15 @@ impl Builder {
         off
     }
 
-    fn add(&mut self, name: &str, kind: u8, vlen: u32, kind_flag: bool, size: u32, extra: &[u32]) -> TypeId {
+    fn add(
+        &mut self,
+        name: &str,
+        kind: u8,
+        vlen: u32,
+        kind_flag: bool,
+        size: u32,
+        extra: &[u32],
+    ) -> TypeId {
         let name = self.name(name);
         let info = (kind as u32) << 24 | vlen | (kind_flag as u32) << 31;
         for w in [name, info, size].iter().chain(extra) {
@@ -53,7 +61,13 @@ impl Builder {
     }
 
     /// Members are (name, type, bit offset, bitfield size).
-    fn composite(&mut self, kind: u8, name: &str, size: u32, members: &[(&str, TypeId, u32, u32)]) -> TypeId {
+    fn composite(
+        &mut self,
+        kind: u8,
+        name: &str,
+        size: u32,
+        members: &[(&str, TypeId, u32, u32)],
+    ) -> TypeId {
         let kind_flag = members.iter().any(|m| m.3 > 0);
         let mut extra = Vec::new();
         for &(n, ty, off, bits) in members {
@@ -130,7 +144,12 @@ fn event_btf() -> Event {
     let dbl = b.add("double", kind_no::FLOAT, 0, false, 8, &[]);
     let flt = b.add("float", kind_no::FLOAT, 0, false, 4, &[]);
     let halves = b.array(ushort, 2, int);
-    let anon = b.composite(kind_no::UNION, "", 4, &[("v4", uint, 0, 0), ("half", halves, 0, 0)]);
+    let anon = b.composite(
+        kind_no::UNION,
+        "",
+        4,
+        &[("v4", uint, 0, 0), ("half", halves, 0, 0)],
+    );
     let row = b.array(int, 2, int);
     let grid = b.array(row, 2, int);
     let cst = b.add("", kind_no::CONST, 0, false, pid_t, &[]);
@@ -158,7 +177,10 @@ fn event_btf() -> Event {
             ("c", ch, 704, 0),
         ],
     );
-    Event { btf: b.finish(), ty }
+    Event {
+        btf: b.finish(),
+        ty,
+    }
 }
 
 fn event_bytes() -> Vec<u8> {
@@ -234,7 +256,14 @@ fn keeps_typedef_names() {
     let Value::Struct(fields) = &v else {
         panic!("not a struct: {v:?}")
     };
-    let type_of = |name: &str| fields.iter().find(|f| f.name == name).unwrap().type_name.clone();
+    let type_of = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .type_name
+            .clone()
+    };
     assert_eq!(type_of("pid").as_deref(), Some("pid_t"));
     assert_eq!(type_of("ts").as_deref(), Some("__u64"));
     assert_eq!(type_of("neg"), None);
@@ -296,7 +325,14 @@ fn enum64_and_unknown_enumerators() {
     let mut b = Builder::new();
     let big = b.name("BIG");
     let small = b.name("SMALL");
-    let ty = b.add("e64", kind_no::ENUM64, 2, false, 8, &[small, 1, 0, big, 0, 0x8000_0000]);
+    let ty = b.add(
+        "e64",
+        kind_no::ENUM64,
+        2,
+        false,
+        8,
+        &[small, 1, 0, big, 0, 0x8000_0000],
+    );
     let btf = b.finish();
     let v = decode(&btf, ty, &(0x8000_0000u64 << 32).to_le_bytes()).unwrap();
     assert_eq!(
@@ -307,7 +343,13 @@ fn enum64_and_unknown_enumerators() {
         }
     );
     let v = decode(&btf, ty, &7u64.to_le_bytes()).unwrap();
-    assert_eq!(v, Value::Enum { name: None, value: 7 });
+    assert_eq!(
+        v,
+        Value::Enum {
+            name: None,
+            value: 7
+        }
+    );
     assert_eq!(to_json(&v), serde_json::json!(7));
 }
 
@@ -344,7 +386,12 @@ fn old_style_bitfields_in_int_type() {
     let mut b = Builder::new();
     let a = b.int("int", 4, SIGNED, 4);
     let bt = b.int("unsigned int", 4, 0, 12);
-    let ty = b.composite(kind_no::STRUCT, "old", 4, &[("a", a, 0, 0), ("b", bt, 4, 0)]);
+    let ty = b.composite(
+        kind_no::STRUCT,
+        "old",
+        4,
+        &[("a", a, 0, 0), ("b", bt, 4, 0)],
+    );
     let btf = b.finish();
     let word: u32 = 0xabc << 4 | 0b1000; // a = -8, b = 0xabc
     let v = decode(&btf, ty, &word.to_le_bytes()).unwrap();
@@ -364,9 +411,20 @@ fn vmlinux_task_struct_zeroed_with_pid() {
     let bpfkit_btf::Kind::Struct(c) = &btf.get(task).unwrap().kind else {
         panic!()
     };
-    let pid = c.members.iter().find(|m| btf.str_at(m.name_off) == "pid").unwrap();
-    let comm = c.members.iter().find(|m| btf.str_at(m.name_off) == "comm").unwrap();
-    let (p, cm) = ((pid.bit_offset / 8) as usize, (comm.bit_offset / 8) as usize);
+    let pid = c
+        .members
+        .iter()
+        .find(|m| btf.str_at(m.name_off) == "pid")
+        .unwrap();
+    let comm = c
+        .members
+        .iter()
+        .find(|m| btf.str_at(m.name_off) == "comm")
+        .unwrap();
+    let (p, cm) = (
+        (pid.bit_offset / 8) as usize,
+        (comm.bit_offset / 8) as usize,
+    );
     bytes[p..p + 4].copy_from_slice(&4321i32.to_le_bytes());
     bytes[cm..cm + 4].copy_from_slice(b"init");
     let v = decode(&btf, task, &bytes).unwrap();

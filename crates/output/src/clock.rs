@@ -150,7 +150,10 @@ mod tests {
         let real = clock_ns(libc::CLOCK_REALTIME);
         let converted = c.to_unix_ns(KernelClock::Monotonic, mono as u64);
         // Same instant up to scheduling noise; one second is generous.
-        assert!((converted - real).abs() < 1_000_000_000, "{converted} vs {real}");
+        assert!(
+            (converted - real).abs() < 1_000_000_000,
+            "{converted} vs {real}"
+        );
     }
 
     #[test]

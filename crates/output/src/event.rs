@@ -121,16 +121,21 @@ pub struct EventFormatter {
 impl EventFormatter {
     pub fn new(btf: &Btf, ty: TypeId, opts: &FormatOptions) -> Result<EventFormatter> {
         let mut plan = Plan::new(btf, ty)?;
-        let overrides = opts
-            .renders
-            .iter()
-            .map(|(f, r)| (f.as_str(), *r))
-            .chain(opts.table.columns.iter().flatten().filter_map(|c| Some((c.field.as_str(), c.render?))));
+        let overrides = opts.renders.iter().map(|(f, r)| (f.as_str(), *r)).chain(
+            opts.table
+                .columns
+                .iter()
+                .flatten()
+                .filter_map(|c| Some((c.field.as_str(), c.render?))),
+        );
         for (field, render) in overrides {
             let i = plan.column_index(field)?;
             let col = &mut plan.columns[i];
             if !render_fits(col, render) {
-                return Err(Error::Unformattable(ty, format!("field '{field}' cannot be shown as {render:?}")));
+                return Err(Error::Unformattable(
+                    ty,
+                    format!("field '{field}' cannot be shown as {render:?}"),
+                ));
             }
             col.render = render;
         }
@@ -244,7 +249,12 @@ impl EventFormatter {
         if self.elapsed {
             let secs = self.start.elapsed().as_secs_f64();
             n += 1;
-            push_cell(line, format!("{secs:.3}").as_bytes(), 8, last_unpadded && n == total);
+            push_cell(
+                line,
+                format!("{secs:.3}").as_bytes(),
+                8,
+                last_unpadded && n == total,
+            );
         }
         for tc in &self.table {
             n += 1;
@@ -257,7 +267,10 @@ impl EventFormatter {
 
     /// The table header cells' text and widths (for map tables).
     pub(crate) fn header_cells(&self) -> Vec<(String, usize)> {
-        self.table.iter().map(|c| (c.header.clone(), c.width)).collect()
+        self.table
+            .iter()
+            .map(|c| (c.header.clone(), c.width))
+            .collect()
     }
 
     pub(crate) fn plan(&self) -> &Plan {
@@ -277,7 +290,8 @@ fn pad_from(line: &mut Vec<u8>, start: usize, width: usize, last: bool) {
     if last {
         return;
     }
-    let written = std::str::from_utf8(&line[start..]).map_or(line.len() - start, |s| s.chars().count());
+    let written =
+        std::str::from_utf8(&line[start..]).map_or(line.len() - start, |s| s.chars().count());
     for _ in written..width {
         line.push(b' ');
     }
@@ -303,7 +317,8 @@ fn render_fits(col: &Column, render: Render) -> bool {
         semantic::Shape::Other => None,
     };
     // Errno on an unsigned int is a deliberate choice by the caller.
-    render == Render::Errno && matches!(shape, semantic::Shape::Int { .. }) || semantic::fits(render, shape, len)
+    render == Render::Errno && matches!(shape, semantic::Shape::Int { .. })
+        || semantic::fits(render, shape, len)
 }
 
 fn table_columns(plan: &Plan, spec: &TableSpec) -> Result<Vec<TableColumn>> {
@@ -324,13 +339,21 @@ fn table_columns(plan: &Plan, spec: &TableSpec) -> Result<Vec<TableColumn>> {
             let width = spec
                 .and_then(|s| s.width)
                 .unwrap_or_else(|| default_width(col).max(header.chars().count()));
-            TableColumn { index, header, width }
+            TableColumn {
+                index,
+                header,
+                width,
+            }
         })
         .collect())
 }
 
 fn default_header(name: &str) -> String {
-    if name.is_empty() { "VALUE".into() } else { name.to_uppercase() }
+    if name.is_empty() {
+        "VALUE".into()
+    } else {
+        name.to_uppercase()
+    }
 }
 
 /// Column widths in the spirit of libbpf-tools' printf formats.

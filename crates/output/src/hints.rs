@@ -63,7 +63,10 @@ pub const ARGV: &str = "bpfkit_argv_t";
 pub const ALL: &[(&str, &str)] = &[
     (IPV4, "__u32 IPv4 address, network byte order"),
     (IPV6, "__u8[16] IPv6 address"),
-    (IP_ADDR, "__u8[16] IPv4/IPv6 address chosen by the family/af field"),
+    (
+        IP_ADDR,
+        "__u8[16] IPv4/IPv6 address chosen by the family/af field",
+    ),
     (PORT, "__u16 port, network byte order"),
     (PORT_HOST, "__u16 port, host byte order"),
     (FAMILY, "__u16 address family"),

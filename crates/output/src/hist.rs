@@ -12,7 +12,11 @@ use std::io::{self, Write};
 const STARS_MAX: u64 = 40;
 
 fn write_stars(out: &mut dyn Write, val: u64, val_max: u64, width: u64) -> io::Result<()> {
-    let stars = if val_max == 0 { 0 } else { (val.min(val_max) as u128 * width as u128 / val_max as u128) as u64 };
+    let stars = if val_max == 0 {
+        0
+    } else {
+        (val.min(val_max) as u128 * width as u128 / val_max as u128) as u64
+    };
     let mut line = Vec::with_capacity(width as usize + 1);
     line.resize(stars as usize, b'*');
     line.resize(width as usize, b' ');
@@ -24,9 +28,17 @@ fn write_stars(out: &mut dyn Write, val: u64, val_max: u64, width: u64) -> io::R
 
 /// The inclusive value range of log2 slot `i`: 0 → 1, 2 → 3, 4 → 7...
 pub fn log2_range(i: usize) -> (u64, u64) {
-    let high = if i >= 63 { u64::MAX } else { (1u64 << (i + 1)) - 1 };
+    let high = if i >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (i + 1)) - 1
+    };
     let low = if i >= 64 { u64::MAX } else { 1u64 << i };
-    if low == high { (low.saturating_sub(1), high) } else { (low, high) }
+    if low == high {
+        (low.saturating_sub(1), high)
+    } else {
+        (low, high)
+    }
 }
 
 /// `print_log2_hist(vals, vals_size, val_type)` of libbpf-tools.
@@ -36,7 +48,11 @@ pub fn print_log2_hist(slots: &[u64], unit: &str, out: &mut dyn Write) -> io::Re
     };
     let val_max = slots.iter().copied().max().unwrap_or(0);
     let wide = idx_max > 32;
-    let (pad, label_w, width, stars) = if wide { (15, 29, 20, STARS_MAX / 2) } else { (5, 19, 10, STARS_MAX) };
+    let (pad, label_w, width, stars) = if wide {
+        (15, 29, 20, STARS_MAX / 2)
+    } else {
+        (5, 19, 10, STARS_MAX)
+    };
     writeln!(out, "{:pad$}{unit:<label_w$} : count    distribution", "")?;
     for (i, &val) in slots.iter().enumerate().take(idx_max + 1) {
         let (low, high) = log2_range(i);
@@ -49,7 +65,13 @@ pub fn print_log2_hist(slots: &[u64], unit: &str, out: &mut dyn Write) -> io::Re
 
 /// `print_linear_hist(vals, vals_size, base, step, val_type)` of libbpf-tools:
 /// bucket `i` is the value `base + i * step`; empty buckets are skipped.
-pub fn print_linear_hist(slots: &[u64], base: u64, step: u64, unit: &str, out: &mut dyn Write) -> io::Result<()> {
+pub fn print_linear_hist(
+    slots: &[u64],
+    base: u64,
+    step: u64,
+    unit: &str,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let Some(idx_max) = slots.iter().rposition(|&v| v > 0) else {
         return Ok(());
     };
@@ -76,7 +98,14 @@ pub enum HistKind {
 
 /// `{"type":"hist","map":..,"key":..,"unit":..,"buckets":[{"low":0,"high":1,"count":3},...]}`
 /// with buckets up to the last non-empty one; `key_json` is already JSON.
-pub fn write_hist_json(map: &str, key_json: Option<&[u8]>, unit: &str, kind: HistKind, slots: &[u64], out: &mut Vec<u8>) {
+pub fn write_hist_json(
+    map: &str,
+    key_json: Option<&[u8]>,
+    unit: &str,
+    kind: HistKind,
+    slots: &[u64],
+    out: &mut Vec<u8>,
+) {
     let end = slots.iter().rposition(|&v| v > 0).map_or(0, |i| i + 1);
     out.extend_from_slice(b"{\"type\":\"hist\",\"map\":");
     json::write_str(out, map.as_bytes());
@@ -161,10 +190,20 @@ mod tests {
         slots[0] = 1;
         let text = log2(&slots, "nsecs");
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], format!("{:15}{:<29} : count    distribution", "", "nsecs"));
-        assert_eq!(lines[1], format!("{:>20} -> {:<20} : 1        |{:20}|", 0, 1, "**********"));
+        assert_eq!(
+            lines[0],
+            format!("{:15}{:<29} : count    distribution", "", "nsecs")
+        );
+        assert_eq!(
+            lines[1],
+            format!("{:>20} -> {:<20} : 1        |{:20}|", 0, 1, "**********")
+        );
         assert_eq!(lines.len(), 36);
-        assert!(lines[35].ends_with(": 2        |********************|"), "{}", lines[35]);
+        assert!(
+            lines[35].ends_with(": 2        |********************|"),
+            "{}",
+            lines[35]
+        );
     }
 
     #[test]
@@ -181,12 +220,25 @@ mod tests {
     #[test]
     fn json_buckets() {
         let mut out = Vec::new();
-        write_hist_json("hists", Some(b"42"), "usecs", HistKind::Log2, &[1, 0, 2, 0, 0], &mut out);
+        write_hist_json(
+            "hists",
+            Some(b"42"),
+            "usecs",
+            HistKind::Log2,
+            &[1, 0, 2, 0, 0],
+            &mut out,
+        );
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["type"], "hist");
         assert_eq!(v["key"], 42);
         assert_eq!(v["buckets"].as_array().unwrap().len(), 3);
-        assert_eq!(v["buckets"][2], serde_json::json!({"low": 4, "high": 7, "count": 2}));
-        assert_eq!(v["buckets"][0], serde_json::json!({"low": 0, "high": 1, "count": 1}));
+        assert_eq!(
+            v["buckets"][2],
+            serde_json::json!({"low": 4, "high": 7, "count": 2})
+        );
+        assert_eq!(
+            v["buckets"][0],
+            serde_json::json!({"low": 0, "high": 1, "count": 1})
+        );
     }
 }

@@ -6,7 +6,9 @@ use bpfkit_btf::value::JSON_SAFE_INT;
 /// `\xNN` (JSON strings must be valid UTF-8).
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
-    if s.iter().all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+    if s.iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
         out.extend_from_slice(s);
     } else {
         for chunk in s.utf8_chunks() {
@@ -106,6 +108,9 @@ mod tests {
         write_uint(&mut out, (1 << 53) + 1);
         out.push(b' ');
         write_int(&mut out, -(1 << 60));
-        assert_eq!(String::from_utf8(out).unwrap(), "9007199254740992 \"9007199254740993\" \"-1152921504606846976\"");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "9007199254740992 \"9007199254740993\" \"-1152921504606846976\""
+        );
     }
 }

@@ -640,10 +640,38 @@ const KERNEL_ERRNO: &[(i64, &str)] = &[
 
 /// Signal names indexed by number (x86-64); 32.. are real-time signals.
 const SIGNALS: &[&str] = &[
-    "", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
-    "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT",
-    "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU",
-    "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS",
+    "",
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
 ];
 
 /// The name of errno `e` (positive, e.g. 2 → `ENOENT`).
@@ -651,7 +679,10 @@ pub fn errno_name(e: i64) -> Option<&'static str> {
     if let Some(name) = usize::try_from(e).ok().and_then(|i| ERRNO.get(i)) {
         return Some(*name).filter(|n| !n.is_empty());
     }
-    KERNEL_ERRNO.iter().find(|(n, _)| *n == e).map(|(_, name)| *name)
+    KERNEL_ERRNO
+        .iter()
+        .find(|(n, _)| *n == e)
+        .map(|(_, name)| *name)
 }
 
 /// The errno value for a name (`ENOENT` → 2).
@@ -659,7 +690,10 @@ pub fn errno_by_name(name: &str) -> Option<i64> {
     if let Some(i) = ERRNO.iter().position(|n| !n.is_empty() && *n == name) {
         return Some(i as i64);
     }
-    KERNEL_ERRNO.iter().find(|(_, n)| *n == name).map(|(e, _)| *e)
+    KERNEL_ERRNO
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(e, _)| *e)
 }
 
 /// Signal name for `sig` (9 → `SIGKILL`, 34 → `SIGRTMIN`, 36 → `SIGRTMIN+2`).
@@ -684,7 +718,10 @@ pub fn syscall_name(nr: i64) -> Option<&'static str> {
 
 /// x86-64 system call number for a name (`execve` → 59).
 pub fn syscall_by_name(name: &str) -> Option<i64> {
-    SYSCALLS.iter().position(|n| !n.is_empty() && *n == name).map(|i| i as i64)
+    SYSCALLS
+        .iter()
+        .position(|n| !n.is_empty() && *n == name)
+        .map(|i| i as i64)
 }
 
 #[cfg(test)]

@@ -24,21 +24,46 @@ const MAX_ARRAY_ELEMENTS: usize = 1 << 16;
 /// How to read a column's bytes.
 #[derive(Debug, Clone)]
 pub(crate) enum Leaf {
-    Int { size: usize, signed: bool },
+    Int {
+        size: usize,
+        signed: bool,
+    },
     /// A bitfield: `bits` bits, `shift` bits into the `span` bytes at the
     /// column offset.
-    Bits { span: usize, shift: u32, bits: u32, signed: bool },
+    Bits {
+        span: usize,
+        shift: u32,
+        bits: u32,
+        signed: bool,
+    },
     Bool,
-    Str { len: usize },
-    Bytes { len: usize },
-    IntArray { elem_size: usize, len: usize, signed: bool },
-    Enum { size: usize, signed: bool, names: Vec<(i128, String)> },
-    Float { size: usize },
+    Str {
+        len: usize,
+    },
+    Bytes {
+        len: usize,
+    },
+    IntArray {
+        elem_size: usize,
+        len: usize,
+        signed: bool,
+    },
+    Enum {
+        size: usize,
+        signed: bool,
+        names: Vec<(i128, String)>,
+    },
+    Float {
+        size: usize,
+    },
     Ptr,
     /// A named nested struct or union, with its own plan.
     Struct(Box<Plan>),
     /// An array of anything but plain integers (structs, nested arrays).
-    Array { elem: Box<Plan>, len: usize },
+    Array {
+        elem: Box<Plan>,
+        len: usize,
+    },
 }
 
 impl Leaf {
@@ -130,7 +155,9 @@ impl Plan {
                 true,
             ),
         };
-        let has_family = members.iter().any(|m| semantic::is_family_name(&m.name.to_ascii_lowercase()));
+        let has_family = members
+            .iter()
+            .any(|m| semantic::is_family_name(&m.name.to_ascii_lowercase()));
         let mut columns = Vec::with_capacity(members.len());
         for m in &members {
             columns.push(classify(btf, m, &struct_name, has_family, depth)?);
@@ -200,11 +227,19 @@ impl Plan {
     }
 
     pub fn column_index(&self, name: &str) -> Result<usize> {
-        self.columns.iter().position(|c| c.name == name).ok_or_else(|| Error::NoSuchField {
-            field: name.to_string(),
-            ty: self.type_name.clone(),
-            known: self.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", "),
-        })
+        self.columns
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or_else(|| Error::NoSuchField {
+                field: name.to_string(),
+                ty: self.type_name.clone(),
+                known: self
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
     }
 
     pub fn check_len(&self, bytes: &[u8]) -> Result<()> {
@@ -219,7 +254,9 @@ impl Plan {
     }
 
     fn uint(&self, bytes: &[u8], off: usize, size: usize) -> u128 {
-        bytes.get(off..off + size).map_or(0, |b| read_uint(b, self.big_endian))
+        bytes
+            .get(off..off + size)
+            .map_or(0, |b| read_uint(b, self.big_endian))
     }
 
     /// The numeric value of an integer-like column.
@@ -227,17 +264,38 @@ impl Plan {
         Some(match col.leaf {
             Leaf::Int { size, signed } => {
                 let raw = self.uint(bytes, col.offset, size);
-                if signed { Num::I(sign_extend(raw, size as u32 * 8)) } else { Num::U(raw) }
+                if signed {
+                    Num::I(sign_extend(raw, size as u32 * 8))
+                } else {
+                    Num::U(raw)
+                }
             }
-            Leaf::Bits { span, shift, bits, signed } => {
+            Leaf::Bits {
+                span,
+                shift,
+                bits,
+                signed,
+            } => {
                 let raw = self.uint(bytes, col.offset, span);
-                let shift = if self.big_endian { span as u32 * 8 - shift - bits } else { shift };
+                let shift = if self.big_endian {
+                    span as u32 * 8 - shift - bits
+                } else {
+                    shift
+                };
                 let v = (raw >> shift) & mask(bits);
-                if signed { Num::I(sign_extend(v, bits)) } else { Num::U(v) }
+                if signed {
+                    Num::I(sign_extend(v, bits))
+                } else {
+                    Num::U(v)
+                }
             }
             Leaf::Enum { size, signed, .. } => {
                 let raw = self.uint(bytes, col.offset, size);
-                if signed { Num::I(sign_extend(raw, size as u32 * 8)) } else { Num::U(raw) }
+                if signed {
+                    Num::I(sign_extend(raw, size as u32 * 8))
+                } else {
+                    Num::U(raw)
+                }
             }
             Leaf::Bool => Num::U(self.uint(bytes, col.offset, 1)),
             Leaf::Ptr => Num::U(self.uint(bytes, col.offset, 8)),
@@ -247,7 +305,10 @@ impl Plan {
 
     /// A number used for sorting map entries (first numeric column).
     pub fn sort_key(&self, bytes: &[u8]) -> i128 {
-        self.columns.iter().find_map(|c| self.num(c, bytes)).map_or(0, |n| n.i128())
+        self.columns
+            .iter()
+            .find_map(|c| self.num(c, bytes))
+            .map_or(0, |n| n.i128())
     }
 
     fn family_of(&self, bytes: &[u8]) -> Option<u64> {
@@ -273,15 +334,25 @@ impl Plan {
                     out.extend_from_slice(value::c_string_text(raw).as_bytes());
                 }
             }
-            Leaf::Bytes { len } | Leaf::IntArray { len, .. } if self.write_address(col, bytes, *len, out) => {}
-            Leaf::Bytes { len } => write_list(out, self.raw(col, bytes, *len).iter().map(|&b| Num::U(b as u128))),
-            Leaf::IntArray { elem_size, len, signed } => {
-                write_list(out, self.int_array(col, bytes, *elem_size, *len, *signed))
-            }
+            Leaf::Bytes { len } | Leaf::IntArray { len, .. }
+                if self.write_address(col, bytes, *len, out) => {}
+            Leaf::Bytes { len } => write_list(
+                out,
+                self.raw(col, bytes, *len)
+                    .iter()
+                    .map(|&b| Num::U(b as u128)),
+            ),
+            Leaf::IntArray {
+                elem_size,
+                len,
+                signed,
+            } => write_list(out, self.int_array(col, bytes, *elem_size, *len, *signed)),
             Leaf::Float { size } => {
                 let _ = write!(out, "{}", self.float(col, bytes, *size));
             }
-            Leaf::Struct(sub) => sub.write_text_object(&bytes[col.offset.min(bytes.len())..], ctx, out),
+            Leaf::Struct(sub) => {
+                sub.write_text_object(&bytes[col.offset.min(bytes.len())..], ctx, out)
+            }
             Leaf::Array { elem, len } => {
                 out.push(b'[');
                 for i in 0..*len {
@@ -302,12 +373,16 @@ impl Plan {
         match col.render {
             Render::Ipv4 => {
                 let raw = self.raw(col, bytes, 4);
-                let Ok(b) = <[u8; 4]>::try_from(raw) else { return false };
+                let Ok(b) = <[u8; 4]>::try_from(raw) else {
+                    return false;
+                };
                 semantic::write_ipv4(out, b);
             }
             Render::Ipv6 | Render::IpByFamily => {
                 let raw = self.raw(col, bytes, 16);
-                let Ok(b) = <[u8; 16]>::try_from(raw) else { return false };
+                let Ok(b) = <[u8; 16]>::try_from(raw) else {
+                    return false;
+                };
                 if col.render == Render::Ipv6 {
                     semantic::write_ipv6(out, b);
                 } else {
@@ -319,13 +394,24 @@ impl Plan {
         true
     }
 
-    fn write_num_text(&self, col: &Column, n: Num, bytes: &[u8], ctx: &mut RenderCtx, out: &mut Vec<u8>) {
+    fn write_num_text(
+        &self,
+        col: &Column,
+        n: Num,
+        bytes: &[u8],
+        ctx: &mut RenderCtx,
+        out: &mut Vec<u8>,
+    ) {
         let mut buf = itoa::Buffer::new();
         match col.render {
             Render::Errno => semantic::write_errno(out, n.i128()),
             Render::Signal => semantic::write_named(out, n.i128(), names::signal_name),
-            Render::Syscall => semantic::write_named(out, n.i128(), |nr| names::syscall_name(nr).map(Into::into)),
-            Render::Family => semantic::write_named(out, n.i128(), |af| semantic::family_name(af as u64).map(Into::into)),
+            Render::Syscall => {
+                semantic::write_named(out, n.i128(), |nr| names::syscall_name(nr).map(Into::into))
+            }
+            Render::Family => semantic::write_named(out, n.i128(), |af| {
+                semantic::family_name(af as u64).map(Into::into)
+            }),
             Render::Ipv4 | Render::Ipv6 | Render::IpByFamily => {
                 let len = col.leaf.byte_len_hint();
                 if !self.write_address(col, bytes, len, out) {
@@ -340,7 +426,9 @@ impl Plan {
                 _ => semantic::write_duration(out, n.i128() as u128, unit),
             },
             Render::Timestamp { clock, unit } => {
-                let ns = (n.i128() as u128).saturating_mul(unit.nanos()).min(u64::MAX as u128) as u64;
+                let ns = (n.i128() as u128)
+                    .saturating_mul(unit.nanos())
+                    .min(u64::MAX as u128) as u64;
                 let unix = ctx.clock.to_unix_ns(clock, ns);
                 ctx.clock.write_local_time(unix, out);
             }
@@ -371,22 +459,36 @@ impl Plan {
 
     fn port(&self, col: &Column, bytes: &[u8], network: bool) -> u16 {
         let raw = self.raw(col, bytes, 2);
-        let b = [raw.first().copied().unwrap_or(0), raw.get(1).copied().unwrap_or(0)];
-        if network || self.big_endian { u16::from_be_bytes(b) } else { u16::from_le_bytes(b) }
+        let b = [
+            raw.first().copied().unwrap_or(0),
+            raw.get(1).copied().unwrap_or(0),
+        ];
+        if network || self.big_endian {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        }
     }
 
     /// Appends the JSON value of column `col`.
     pub fn write_json(&self, col: &Column, bytes: &[u8], out: &mut Vec<u8>) {
         match (col.render, &col.leaf) {
             (Render::Ipv4 | Render::Ipv6 | Render::IpByFamily, _) => {
-                let mut text = Vec::with_capacity(40);
-                if self.write_address(col, bytes, 0, &mut text) {
-                    json::write_str(out, &text);
+                // Address text never needs JSON escaping.
+                let start = out.len();
+                out.push(b'"');
+                if self.write_address(col, bytes, 0, out) {
+                    out.push(b'"');
                     return;
                 }
+                out.truncate(start);
             }
             (Render::Port { network }, _) => {
-                out.extend_from_slice(itoa::Buffer::new().format(self.port(col, bytes, network)).as_bytes());
+                out.extend_from_slice(
+                    itoa::Buffer::new()
+                        .format(self.port(col, bytes, network))
+                        .as_bytes(),
+                );
                 return;
             }
             (Render::Hex, _) => {
@@ -422,15 +524,23 @@ impl Plan {
                     json::write_str(out, &raw[..end]);
                 }
             }
-            Leaf::Bytes { len } => {
-                write_json_list(out, self.raw(col, bytes, *len).iter().map(|&b| Num::U(b as u128)))
-            }
-            Leaf::IntArray { elem_size, len, signed } => {
-                write_json_list(out, self.int_array(col, bytes, *elem_size, *len, *signed))
-            }
+            Leaf::Bytes { len } => write_json_list(
+                out,
+                self.raw(col, bytes, *len)
+                    .iter()
+                    .map(|&b| Num::U(b as u128)),
+            ),
+            Leaf::IntArray {
+                elem_size,
+                len,
+                signed,
+            } => write_json_list(out, self.int_array(col, bytes, *elem_size, *len, *signed)),
             Leaf::Float { size } => {
                 let f = self.float(col, bytes, *size);
-                json::write_value(out, &serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into));
+                json::write_value(
+                    out,
+                    &serde_json::Number::from_f64(f).map_or(serde_json::Value::Null, Into::into),
+                );
             }
             Leaf::Struct(sub) => sub.write_json_object(&bytes[col.offset.min(bytes.len())..], out),
             Leaf::Array { elem, len } => {
@@ -459,7 +569,11 @@ impl Plan {
     ) -> impl Iterator<Item = Num> + 's {
         (0..len).map(move |i| {
             let raw = self.uint(bytes, col.offset + i * elem_size, elem_size);
-            if signed { Num::I(sign_extend(raw, elem_size as u32 * 8)) } else { Num::U(raw) }
+            if signed {
+                Num::I(sign_extend(raw, elem_size as u32 * 8))
+            } else {
+                Num::U(raw)
+            }
         })
     }
 
@@ -523,7 +637,11 @@ impl Num {
 }
 
 fn mask(bits: u32) -> u128 {
-    if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 }
+    if bits >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    }
 }
 
 fn sign_extend(raw: u128, bits: u32) -> i128 {
@@ -563,7 +681,10 @@ fn write_json_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
 /// NUL-separated strings, space-separated, up to the last non-NUL byte.
 fn write_argv(out: &mut Vec<u8>, raw: &[u8]) {
     let end = raw.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    let text: Vec<u8> = raw[..end].iter().map(|&b| if b == 0 { b' ' } else { b }).collect();
+    let text: Vec<u8> = raw[..end]
+        .iter()
+        .map(|&b| if b == 0 { b' ' } else { b })
+        .collect();
     out.extend_from_slice(value::c_string_text(&text).as_bytes());
 }
 
@@ -588,7 +709,10 @@ fn flatten(btf: &Btf, id: TypeId, base_bits: u64, out: &mut Vec<RawMember>) -> R
         let name = btf.str_at(m.name_off);
         let bit_offset = base_bits + m.bit_offset as u64;
         let inner = btf.resolve(m.ty)?;
-        let is_composite = matches!(btf.type_by_id(inner)?.kind, Kind::Struct(_) | Kind::Union(_));
+        let is_composite = matches!(
+            btf.type_by_id(inner)?.kind,
+            Kind::Struct(_) | Kind::Union(_)
+        );
         if name.is_empty() && is_composite {
             if let Some(addr) = address_union(btf, inner)? {
                 out.push(RawMember {
@@ -609,7 +733,11 @@ fn flatten(btf: &Btf, id: TypeId, base_bits: u64, out: &mut Vec<RawMember>) -> R
             name: name.to_string(),
             ty: m.ty,
             bit_offset,
-            bitfield: if c.kind_flag { m.bitfield_size as u32 } else { 0 },
+            bitfield: if c.kind_flag {
+                m.bitfield_size as u32
+            } else {
+                0
+            },
         });
     }
     Ok(())
@@ -621,18 +749,30 @@ fn address_union(btf: &Btf, id: TypeId) -> Result<Option<(String, TypeId)>> {
     let Kind::Union(c) = &btf.type_by_id(id)?.kind else {
         return Ok(None);
     };
-    let named: Vec<(&str, TypeId)> = c.members.iter().map(|m| (btf.str_at(m.name_off), m.ty)).collect();
+    let named: Vec<(&str, TypeId)> = c
+        .members
+        .iter()
+        .map(|m| (btf.str_at(m.name_off), m.ty))
+        .collect();
     let v4 = named.iter().find_map(|(n, _)| n.strip_suffix("_v4"));
     let v6 = named.iter().find(|(n, _)| n.ends_with("_v6"));
     match (v4, v6) {
-        (Some(stem), Some((n6, ty6))) if n6.strip_suffix("_v6") == Some(stem) && btf.size_of(*ty6)? == 16 => {
+        (Some(stem), Some((n6, ty6)))
+            if n6.strip_suffix("_v6") == Some(stem) && btf.size_of(*ty6)? == 16 =>
+        {
             Ok(Some((stem.to_string(), *ty6)))
         }
         _ => Ok(None),
     }
 }
 
-fn classify(btf: &Btf, m: &RawMember, struct_name: &str, has_family: bool, depth: usize) -> Result<Column> {
+fn classify(
+    btf: &Btf,
+    m: &RawMember,
+    struct_name: &str,
+    has_family: bool,
+    depth: usize,
+) -> Result<Column> {
     let leaf = leaf_of(btf, m, depth)?;
     // Hints sit on the member (`bpfkit_comm_t comm`) or, for arrays, on the
     // element (`bpfkit_hist_slots_t slots[26]`).
@@ -650,7 +790,11 @@ fn classify(btf: &Btf, m: &RawMember, struct_name: &str, has_family: bool, depth
     // An address union member is IPv4-or-IPv6 whatever its name says.
     if m.name.is_empty() {
         render = Render::Plain;
-    } else if matches!(leaf, Leaf::Bytes { len: 16 }) && render == Render::Ipv6 && has_family && is_union_stem(btf, m) {
+    } else if matches!(leaf, Leaf::Bytes { len: 16 })
+        && render == Render::Ipv6
+        && has_family
+        && is_union_stem(btf, m)
+    {
         render = Render::IpByFamily;
     }
     let mut json_key = Vec::with_capacity(m.name.len() + 3);
@@ -676,13 +820,21 @@ fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
     let bitfield = match kind {
         Kind::Int(i) if m.bitfield > 0 => Some((m.bitfield, i.signed)),
         Kind::Enum(e) if m.bitfield > 0 => Some((m.bitfield, e.signed)),
-        Kind::Int(i) if !i.bool && (bit_in_byte != 0 || i.offset != 0 || i.bits as u32 != i.size * 8) => {
+        Kind::Int(i)
+            if !i.bool && (bit_in_byte != 0 || i.offset != 0 || i.bits as u32 != i.size * 8) =>
+        {
             Some((i.bits as u32, i.signed))
         }
         _ => None,
     };
     if let Some((bits, signed)) = bitfield {
-        let extra = if let Kind::Int(i) = kind && m.bitfield == 0 { i.offset as u32 } else { 0 };
+        let extra = if let Kind::Int(i) = kind
+            && m.bitfield == 0
+        {
+            i.offset as u32
+        } else {
+            0
+        };
         let shift = bit_in_byte + extra;
         return Ok(Leaf::Bits {
             span: (shift + bits).div_ceil(8) as usize,
@@ -698,7 +850,9 @@ fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
             signed: i.signed,
         },
         Kind::Ptr(_) => Leaf::Ptr,
-        Kind::Float { size } if matches!(size, 4 | 8) => Leaf::Float { size: *size as usize },
+        Kind::Float { size } if matches!(size, 4 | 8) => Leaf::Float {
+            size: *size as usize,
+        },
         Kind::Enum(e) => Leaf::Enum {
             size: e.size as usize,
             signed: e.signed,
@@ -706,13 +860,19 @@ fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
                 .values
                 .iter()
                 .map(|v| {
-                    let value = if e.signed { v.value as i64 as i128 } else { v.value as i128 };
+                    let value = if e.signed {
+                        v.value as i64 as i128
+                    } else {
+                        v.value as i128
+                    };
                     (value, btf.str_at(v.name_off).to_string())
                 })
                 .collect(),
         },
         Kind::Array(a) => array_leaf(btf, a.elem, a.len as usize, depth)?,
-        Kind::Struct(_) | Kind::Union(_) => Leaf::Struct(Box::new(Plan::build(btf, m.ty, depth + 1)?)),
+        Kind::Struct(_) | Kind::Union(_) => {
+            Leaf::Struct(Box::new(Plan::build(btf, m.ty, depth + 1)?))
+        }
         other => {
             return Err(Error::Unformattable(
                 m.ty,

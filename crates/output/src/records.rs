@@ -41,7 +41,13 @@ fn text_line(out: &mut dyn Sink, text: &str) -> io::Result<()> {
 /// Events the kernel dropped: `lost 3 events on CPU #1` /
 /// `{"type":"lost","map":"events","cpu":1,"count":3}`. `cpu` is `None`
 /// for ring buffers (their drops are counted by the program, not per CPU).
-pub fn write_lost(mode: Mode, map: &str, cpu: Option<u32>, count: u64, out: &mut dyn Sink) -> io::Result<()> {
+pub fn write_lost(
+    mode: Mode,
+    map: &str,
+    cpu: Option<u32>,
+    count: u64,
+    out: &mut dyn Sink,
+) -> io::Result<()> {
     match mode {
         Mode::Table => {
             let text = match cpu {
@@ -102,7 +108,11 @@ pub fn write_exit(mode: Mode, reason: &str, code: i32, out: &mut dyn Sink) -> io
 }
 
 /// Any other record type as one JSON line: `{"type":kind, ...fields}`.
-pub fn write_record(kind: &str, fields: &serde_json::Map<String, serde_json::Value>, out: &mut dyn Sink) -> io::Result<()> {
+pub fn write_record(
+    kind: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    out: &mut dyn Sink,
+) -> io::Result<()> {
     let mut line = start(kind);
     for (k, v) in fields {
         line.push(b',');
@@ -125,7 +135,10 @@ mod tests {
 
     #[test]
     fn lost_lines() {
-        assert_eq!(run(|o| write_lost(Mode::Table, "events", Some(1), 3, o)), "lost 3 events on CPU #1\n");
+        assert_eq!(
+            run(|o| write_lost(Mode::Table, "events", Some(1), 3, o)),
+            "lost 3 events on CPU #1\n"
+        );
         assert_eq!(
             run(|o| write_lost(Mode::Json, "events", Some(1), 3, o)),
             "{\"type\":\"lost\",\"map\":\"events\",\"cpu\":1,\"count\":3}\n"
@@ -140,7 +153,14 @@ mod tests {
     fn other_records_parse_as_json() {
         for line in [
             run(|o| write_printk(Mode::Json, "bash-1 [000] hello \"x\"\n", o)),
-            run(|o| write_attached(Mode::Json, "handle_exec", "tracepoint/sched/sched_process_exec", o)),
+            run(|o| {
+                write_attached(
+                    Mode::Json,
+                    "handle_exec",
+                    "tracepoint/sched/sched_process_exec",
+                    o,
+                )
+            }),
             run(|o| write_exit(Mode::Json, "signal", 0, o)),
             run(|o| {
                 let mut m = serde_json::Map::new();

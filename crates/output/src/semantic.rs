@@ -96,11 +96,16 @@ pub enum Render {
     /// 16 bytes, IPv4 (first 4 bytes) or IPv6 by the struct's family field.
     IpByFamily,
     /// A 16-bit port; `network` when stored in network byte order.
-    Port { network: bool },
+    Port {
+        network: bool,
+    },
     /// Address family number → `AF_INET`...
     Family,
     Duration(TimeUnit),
-    Timestamp { clock: KernelClock, unit: TimeUnit },
+    Timestamp {
+        clock: KernelClock,
+        unit: TimeUnit,
+    },
     Hex,
     /// Log2 histogram slots.
     Log2Hist,
@@ -111,12 +116,22 @@ pub enum Render {
 /// The shape of a member, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {
-    Int { size: usize, signed: bool },
-    CharArray { len: usize },
+    Int {
+        size: usize,
+        signed: bool,
+    },
+    CharArray {
+        len: usize,
+    },
     /// `__u8[len]` (or any one-byte non-char integer array).
-    Bytes { len: usize },
+    Bytes {
+        len: usize,
+    },
     /// An array of wider integers (`__u32 addr[4]`, `__u64 slots[26]`).
-    IntArray { elem_size: usize, len: usize },
+    IntArray {
+        elem_size: usize,
+        len: usize,
+    },
     Other,
 }
 
@@ -204,9 +219,22 @@ pub fn fits(r: Render, shape: Shape, len: Option<usize>) -> bool {
         Render::Comm | Render::Argv => shape.is_text(),
         Render::Ipv4 => len == Some(4) && !shape.is_text(),
         Render::Ipv6 | Render::IpByFamily => len == Some(16) && !shape.is_text(),
-        Render::Port { .. } => shape == Shape::Int { size: 2, signed: false } || shape == Shape::Int { size: 2, signed: true },
+        Render::Port { .. } => {
+            shape
+                == Shape::Int {
+                    size: 2,
+                    signed: false,
+                }
+                || shape
+                    == Shape::Int {
+                        size: 2,
+                        signed: true,
+                    }
+        }
         Render::Errno => shape.is_signed_int(),
-        Render::Log2Hist | Render::LinearHist => matches!(shape, Shape::IntArray { .. } | Shape::Bytes { .. }),
+        Render::Log2Hist | Render::LinearHist => {
+            matches!(shape, Shape::IntArray { .. } | Shape::Bytes { .. })
+        }
         _ => shape.is_int(),
     }
 }
@@ -256,18 +284,27 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
         out.push(Render::Uid);
     }
     if is_timestamp_name(n) {
-        let clock = if n.contains("boot") { KernelClock::Boot } else { KernelClock::Monotonic };
+        let clock = if n.contains("boot") {
+            KernelClock::Boot
+        } else {
+            KernelClock::Monotonic
+        };
         out.push(timestamp(clock, unit_suffix(n).unwrap_or(TimeUnit::Ns)));
     }
-    if matches!(n, "ret" | "retval" | "err" | "errno" | "error" | "rc") || ends("_ret") || ends("_err") {
+    if matches!(n, "ret" | "retval" | "err" | "errno" | "error" | "rc")
+        || ends("_ret")
+        || ends("_err")
+    {
         out.push(Render::Errno);
     }
     if matches!(n, "sig" | "signal" | "signo" | "signum") || ends("_sig") {
         out.push(Render::Signal);
     }
     let syscall_ctx = ctx.struct_name.to_ascii_lowercase().contains("sys");
-    if matches!(n, "syscall" | "syscall_id" | "syscall_nr" | "sysno" | "sys_nr" | "syscall_no")
-        || (syscall_ctx && matches!(n, "id" | "nr"))
+    if matches!(
+        n,
+        "syscall" | "syscall_id" | "syscall_nr" | "sysno" | "sys_nr" | "syscall_no"
+    ) || (syscall_ctx && matches!(n, "id" | "nr"))
     {
         out.push(Render::Syscall);
     }
@@ -276,7 +313,11 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
             out.push(Render::Ipv6);
         }
         out.push(Render::Ipv4);
-        out.push(if ctx.has_family { Render::IpByFamily } else { Render::Ipv6 });
+        out.push(if ctx.has_family {
+            Render::IpByFamily
+        } else {
+            Render::Ipv6
+        });
         if ends("addr") {
             out.push(Render::Hex);
         }
@@ -405,7 +446,11 @@ pub fn write_duration(out: &mut Vec<u8>, value: u128, unit: TimeUnit) {
 
 /// A return value: `-ENOENT`-style values by name, others as numbers.
 pub fn write_errno(out: &mut Vec<u8>, v: i128) {
-    match i64::try_from(-v).ok().filter(|_| v < 0).and_then(names::errno_name) {
+    match i64::try_from(-v)
+        .ok()
+        .filter(|_| v < 0)
+        .and_then(names::errno_name)
+    {
         Some(name) => {
             out.push(b'-');
             out.extend_from_slice(name.as_bytes());
@@ -415,7 +460,11 @@ pub fn write_errno(out: &mut Vec<u8>, v: i128) {
 }
 
 /// A number by its name from `lookup`, else the number.
-pub fn write_named(out: &mut Vec<u8>, v: i128, lookup: impl Fn(i64) -> Option<std::borrow::Cow<'static, str>>) {
+pub fn write_named(
+    out: &mut Vec<u8>,
+    v: i128,
+    lookup: impl Fn(i64) -> Option<std::borrow::Cow<'static, str>>,
+) {
     match i64::try_from(v).ok().and_then(lookup) {
         Some(name) => out.extend_from_slice(name.as_bytes()),
         None => out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
@@ -436,10 +485,22 @@ mod tests {
         }
     }
 
-    const U32: Shape = Shape::Int { size: 4, signed: false };
-    const I32: Shape = Shape::Int { size: 4, signed: true };
-    const U64: Shape = Shape::Int { size: 8, signed: false };
-    const U16: Shape = Shape::Int { size: 2, signed: false };
+    const U32: Shape = Shape::Int {
+        size: 4,
+        signed: false,
+    };
+    const I32: Shape = Shape::Int {
+        size: 4,
+        signed: true,
+    };
+    const U64: Shape = Shape::Int {
+        size: 8,
+        signed: false,
+    };
+    const U16: Shape = Shape::Int {
+        size: 2,
+        signed: false,
+    };
 
     #[test]
     fn name_rules() {
@@ -453,7 +514,16 @@ mod tests {
         assert_eq!(r("sig", I32), Render::Signal);
         assert_eq!(r("saddr", U32), Render::Ipv4);
         assert_eq!(r("daddr", Shape::Bytes { len: 16 }), Render::Ipv6);
-        assert_eq!(r("daddr_v6", Shape::IntArray { elem_size: 4, len: 4 }), Render::Ipv6);
+        assert_eq!(
+            r(
+                "daddr_v6",
+                Shape::IntArray {
+                    elem_size: 4,
+                    len: 4
+                }
+            ),
+            Render::Ipv6
+        );
         assert_eq!(r("addr", U64), Render::Hex);
         assert_eq!(r("dport", U16), Render::Port { network: true });
         assert_eq!(r("lport", U16), Render::Port { network: false });
@@ -461,14 +531,35 @@ mod tests {
         assert_eq!(r("delta_us", U64), Render::Duration(TimeUnit::Us));
         assert_eq!(r("latency", U64), Render::Duration(TimeUnit::Ns));
         assert_eq!(r("duration_ms", U64), Render::Duration(TimeUnit::Ms));
-        assert_eq!(r("ts", U64), timestamp(KernelClock::Monotonic, TimeUnit::Ns));
-        assert_eq!(r("ts_us", U64), timestamp(KernelClock::Monotonic, TimeUnit::Us));
-        assert_eq!(r("start_ts", U64), timestamp(KernelClock::Monotonic, TimeUnit::Ns));
-        assert_eq!(r("boot_ns", U64), timestamp(KernelClock::Boot, TimeUnit::Ns));
+        assert_eq!(
+            r("ts", U64),
+            timestamp(KernelClock::Monotonic, TimeUnit::Ns)
+        );
+        assert_eq!(
+            r("ts_us", U64),
+            timestamp(KernelClock::Monotonic, TimeUnit::Us)
+        );
+        assert_eq!(
+            r("start_ts", U64),
+            timestamp(KernelClock::Monotonic, TimeUnit::Ns)
+        );
+        assert_eq!(
+            r("boot_ns", U64),
+            timestamp(KernelClock::Boot, TimeUnit::Ns)
+        );
         assert_eq!(r("syscall_id", U32), Render::Syscall);
         assert_eq!(r("id", U32), Render::Plain, "id outside a syscall struct");
         assert_eq!(r("af", U16), Render::Family);
-        assert_eq!(r("slots", Shape::IntArray { elem_size: 4, len: 26 }), Render::Log2Hist);
+        assert_eq!(
+            r(
+                "slots",
+                Shape::IntArray {
+                    elem_size: 4,
+                    len: 26
+                }
+            ),
+            Render::Log2Hist
+        );
         assert_eq!(r("uid", U32), Render::Uid);
         assert_eq!(r("args", Shape::CharArray { len: 128 }), Render::Argv);
         let mut c = ctx("id", &[], U64);
@@ -482,9 +573,15 @@ mod tests {
     #[test]
     fn typedef_hints_win_over_names() {
         let hinted = ["bpfkit_duration_us_t", "__u64"];
-        assert_eq!(choose(&ctx("pid", &hinted, U64)), Render::Duration(TimeUnit::Us));
+        assert_eq!(
+            choose(&ctx("pid", &hinted, U64)),
+            Render::Duration(TimeUnit::Us)
+        );
         assert_eq!(choose(&ctx("x", &[hints::IPV4], U32)), Render::Ipv4);
-        assert_eq!(choose(&ctx("sport", &[hints::PORT_HOST], U16)), Render::Port { network: false });
+        assert_eq!(
+            choose(&ctx("sport", &[hints::PORT_HOST], U16)),
+            Render::Port { network: false }
+        );
         assert_eq!(choose(&ctx("x", &[hints::ERRNO], I32)), Render::Errno);
         // A hint whose shape does not fit is ignored.
         assert_eq!(choose(&ctx("x", &[hints::IPV6], U32)), Render::Plain);
@@ -509,9 +606,15 @@ mod tests {
         assert_eq!(text(|o| write_ipv6(o, fe80)), "fe80::42");
         let mut mixed = [0u8; 16];
         mixed[..4].copy_from_slice(&[192, 168, 0, 1]);
-        assert_eq!(text(|o| write_ip_by_family(o, mixed, Some(AF_INET))), "192.168.0.1");
+        assert_eq!(
+            text(|o| write_ip_by_family(o, mixed, Some(AF_INET))),
+            "192.168.0.1"
+        );
         assert_eq!(text(|o| write_ip_by_family(o, mixed, None)), "192.168.0.1");
-        assert_eq!(text(|o| write_ip_by_family(o, mixed, Some(AF_INET6))), "c0a8:1::");
+        assert_eq!(
+            text(|o| write_ip_by_family(o, mixed, Some(AF_INET6))),
+            "c0a8:1::"
+        );
     }
 
     #[test]

@@ -77,29 +77,36 @@ fn formatter(btf: &Btf, ty: TypeId, scalar_header: &str) -> Result<EventFormatte
 /// The index of the histogram slots column, if the value is a histogram.
 fn slots_column(plan: &Plan, map_name: &str) -> Option<usize> {
     let is_array = |leaf: &Leaf| matches!(leaf, Leaf::IntArray { .. } | Leaf::Bytes { .. });
-    if let Some(i) = plan
-        .columns
-        .iter()
-        .position(|c| matches!(c.render, Render::Log2Hist | Render::LinearHist) && is_array(&c.leaf))
-    {
+    if let Some(i) = plan.columns.iter().position(|c| {
+        matches!(c.render, Render::Log2Hist | Render::LinearHist) && is_array(&c.leaf)
+    }) {
         return Some(i);
     }
     let name = map_name.to_ascii_lowercase();
-    (plan.scalar && is_array(&plan.columns[0].leaf) && (name.contains("hist") || name.contains("slots"))).then_some(0)
+    (plan.scalar
+        && is_array(&plan.columns[0].leaf)
+        && (name.contains("hist") || name.contains("slots")))
+    .then_some(0)
 }
 
 fn unit_for(view: &MapView, plan: &Plan, opts: &SnapshotOptions) -> String {
     if let Some(u) = &opts.unit {
         return u.clone();
     }
-    let mut names = vec![view.name.to_ascii_lowercase(), plan.type_name.to_ascii_lowercase()];
+    let mut names = vec![
+        view.name.to_ascii_lowercase(),
+        plan.type_name.to_ascii_lowercase(),
+    ];
     names.extend(plan.columns.iter().map(|c| c.name.to_ascii_lowercase()));
     for (unit, hints) in [
         ("usecs", ["usec", "_us", "micro"]),
         ("nsecs", ["nsec", "_ns", "nano"]),
         ("msecs", ["msec", "_ms", "milli"]),
     ] {
-        if names.iter().any(|n| hints.iter().any(|h| n.contains(h) || n.ends_with(h))) {
+        if names
+            .iter()
+            .any(|n| hints.iter().any(|h| n.contains(h) || n.ends_with(h)))
+        {
             return unit.to_string();
         }
     }
@@ -109,8 +116,20 @@ fn unit_for(view: &MapView, plan: &Plan, opts: &SnapshotOptions) -> String {
 fn slots_of(plan: &Plan, col: usize, bytes: &[u8]) -> Vec<u64> {
     let c = &plan.columns[col];
     match c.leaf {
-        Leaf::IntArray { elem_size, len, signed } => plan.int_array(c, bytes, elem_size, len, signed).map(|n| n.u64()).collect(),
-        Leaf::Bytes { len } => bytes.get(c.offset..c.offset + len).unwrap_or(&[]).iter().map(|&b| b as u64).collect(),
+        Leaf::IntArray {
+            elem_size,
+            len,
+            signed,
+        } => plan
+            .int_array(c, bytes, elem_size, len, signed)
+            .map(|n| n.u64())
+            .collect(),
+        Leaf::Bytes { len } => bytes
+            .get(c.offset..c.offset + len)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&b| b as u64)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -163,7 +182,9 @@ fn render_hists(
                 }
                 match kind {
                     HistKind::Log2 => hist::print_log2_hist(&slots, &unit, buf)?,
-                    HistKind::Linear { base, step } => hist::print_linear_hist(&slots, base, step, &unit, buf)?,
+                    HistKind::Linear { base, step } => {
+                        hist::print_linear_hist(&slots, base, step, &unit, buf)?
+                    }
                 }
             }
         }
@@ -211,7 +232,11 @@ fn write_label(
         let kp = k.plan();
         kp.check_len(kb)?;
         for c in &kp.columns {
-            let mut part = if c.name.is_empty() { b"key".to_vec() } else { c.name.as_bytes().to_vec() };
+            let mut part = if c.name.is_empty() {
+                b"key".to_vec()
+            } else {
+                c.name.as_bytes().to_vec()
+            };
             part.extend_from_slice(b" = ");
             kp.write_text(c, kb, ctx, &mut part);
             parts.push(part);

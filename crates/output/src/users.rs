@@ -22,7 +22,8 @@ impl Users {
         let mut names = HashMap::new();
         for line in text.lines() {
             let mut parts = line.split(':');
-            let (Some(name), Some(_), Some(uid)) = (parts.next(), parts.next(), parts.next()) else {
+            let (Some(name), Some(_), Some(uid)) = (parts.next(), parts.next(), parts.next())
+            else {
                 continue;
             };
             if let Ok(uid) = uid.parse() {
@@ -43,7 +44,9 @@ mod tests {
 
     #[test]
     fn parses_passwd() {
-        let u = Users::parse("root:x:0:0:root:/root:/bin/bash\nbroken\nnobody:x:65534:65534::/:/sbin/nologin\n");
+        let u = Users::parse(
+            "root:x:0:0:root:/root:/bin/bash\nbroken\nnobody:x:65534:65534::/:/sbin/nologin\n",
+        );
         assert_eq!(u.name(0), Some("root"));
         assert_eq!(u.name(65534), Some("nobody"));
         assert_eq!(u.name(1000), None);

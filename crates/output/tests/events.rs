@@ -33,10 +33,15 @@ fn run(f: &mut EventFormatter, events: &[Vec<u8>]) -> String {
 
 #[test]
 fn execsnoop_table() {
-    let Some(btf) = common::btf("execsnoop_table") else { return };
+    let Some(btf) = common::btf("execsnoop_table") else {
+        return;
+    };
     let ty = common::ty(btf, "exec_event");
     let mut f = EventFormatter::new(btf, ty, &FormatOptions::default()).unwrap();
-    let text = run(&mut f, &[exec_event(1234, -2, b"bash"), exec_event(7, 0, b"true")]);
+    let text = run(
+        &mut f,
+        &[exec_event(1234, -2, b"bash"), exec_event(7, 0, b"true")],
+    );
     assert_eq!(
         text,
         "PID     PPID    UID    RETVAL  IS_EXIT COMM\n\
@@ -47,7 +52,9 @@ fn execsnoop_table() {
 
 #[test]
 fn execsnoop_json() {
-    let Some(btf) = common::btf("execsnoop_json") else { return };
+    let Some(btf) = common::btf("execsnoop_json") else {
+        return;
+    };
     let ty = common::ty(btf, "exec_event");
     let mut f = EventFormatter::new(btf, ty, &json_opts()).unwrap();
     let text = run(&mut f, &[exec_event(1234, -2, b"bash")]);
@@ -59,7 +66,9 @@ fn execsnoop_json() {
 
 #[test]
 fn table_spec_picks_renames_and_orders_columns() {
-    let Some(btf) = common::btf("table_spec") else { return };
+    let Some(btf) = common::btf("table_spec") else {
+        return;
+    };
     let ty = common::ty(btf, "exec_event");
     let opts = FormatOptions {
         table: TableSpec {
@@ -67,27 +76,41 @@ fn table_spec_picks_renames_and_orders_columns() {
                 ColumnSpec::new("comm").header("PCOMM"),
                 ColumnSpec::new("pid"),
                 ColumnSpec::new("ppid"),
-                ColumnSpec::new("retval").header("RET").width(3).render(Render::Plain),
+                ColumnSpec::new("retval")
+                    .header("RET")
+                    .width(3)
+                    .render(Render::Plain),
             ]),
         },
         ..FormatOptions::default()
     };
     let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
     let text = run(&mut f, &[exec_event(1234, -2, b"bash")]);
-    assert_eq!(text, "PCOMM            PID     PPID    RET\nbash             1234    1       -2\n");
+    assert_eq!(
+        text,
+        "PCOMM            PID     PPID    RET\nbash             1234    1       -2\n"
+    );
     let bad = FormatOptions {
         table: TableSpec {
             columns: Some(vec![ColumnSpec::new("nope")]),
         },
         ..FormatOptions::default()
     };
-    let err = EventFormatter::new(btf, ty, &bad).err().expect("unknown field").to_string();
-    assert!(err.contains("no field 'nope'") && err.contains("retval"), "{err}");
+    let err = EventFormatter::new(btf, ty, &bad)
+        .err()
+        .expect("unknown field")
+        .to_string();
+    assert!(
+        err.contains("no field 'nope'") && err.contains("retval"),
+        "{err}"
+    );
 }
 
 #[test]
 fn time_column_and_short_events() {
-    let Some(btf) = common::btf("time_column") else { return };
+    let Some(btf) = common::btf("time_column") else {
+        return;
+    };
     let ty = common::ty(btf, "exec_event");
     let opts = FormatOptions {
         time: true,
@@ -98,7 +121,10 @@ fn time_column_and_short_events() {
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("TIME     PID"), "{text}");
     let hms = &lines[1][..8];
-    assert!(hms.as_bytes()[2] == b':' && hms.as_bytes()[5] == b':', "{text}");
+    assert!(
+        hms.as_bytes()[2] == b':' && hms.as_bytes()[5] == b':',
+        "{text}"
+    );
     let err = f.format_event(&[0u8; 35]).unwrap_err().to_string();
     assert!(err.contains("needs 36 bytes, got 35"), "{err}");
 }
@@ -118,17 +144,33 @@ fn tcp_event(af: u32, saddr: &[u8], daddr: &[u8]) -> Vec<u8> {
 
 #[test]
 fn tcpconnect_addresses_by_family() {
-    let Some(btf) = common::btf("tcpconnect") else { return };
+    let Some(btf) = common::btf("tcpconnect") else {
+        return;
+    };
     let ty = common::ty(btf, "tcp_event");
     let mut f = EventFormatter::new(btf, ty, &json_opts()).unwrap();
-    assert_eq!(f.fields(), ["saddr", "daddr", "task", "ts_us", "af", "pid", "uid", "lport", "dport"]);
+    assert_eq!(
+        f.fields(),
+        [
+            "saddr", "daddr", "task", "ts_us", "af", "pid", "uid", "lport", "dport"
+        ]
+    );
     let mut v6 = [0u8; 16];
     v6[15] = 1;
     let mut fe80 = [0u8; 16];
     fe80[..2].copy_from_slice(&[0xfe, 0x80]);
     fe80[15] = 2;
-    let text = run(&mut f, &[tcp_event(2, &[10, 0, 0, 1], &[10, 0, 0, 2]), tcp_event(10, &v6, &fe80)]);
-    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let text = run(
+        &mut f,
+        &[
+            tcp_event(2, &[10, 0, 0, 1], &[10, 0, 0, 2]),
+            tcp_event(10, &v6, &fe80),
+        ],
+    );
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(
         lines[0]["data"],
         serde_json::json!({"saddr": "10.0.0.1", "daddr": "10.0.0.2", "task": "curl", "ts_us": 5,
@@ -140,7 +182,10 @@ fn tcpconnect_addresses_by_family() {
     let mut t = EventFormatter::new(btf, ty, &FormatOptions::default()).unwrap();
     let text = run(&mut t, &[tcp_event(2, &[10, 0, 0, 1], &[10, 0, 0, 2])]);
     let row = text.lines().nth(1).unwrap();
-    assert!(row.starts_with("10.0.0.1                  10.0.0.2                  curl"), "{row}");
+    assert!(
+        row.starts_with("10.0.0.1                  10.0.0.2                  curl"),
+        "{row}"
+    );
     assert!(row.contains(" AF_INET "), "{row}");
     assert!(row.ends_with("42      0      4000  80"), "{row}");
 }
@@ -156,7 +201,11 @@ fn hinted_event() -> Vec<u8> {
     put(&mut b, 32, &1500u64.to_le_bytes());
     put(&mut b, 40, &1_000_000_000u64.to_le_bytes());
     put(&mut b, 48, &0xffff_ffff_8100_0000u64.to_le_bytes());
-    put(&mut b, 56, &[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    put(
+        &mut b,
+        56,
+        &[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    );
     put(&mut b, 72, b"ls\0-l\0/tmp\0");
     put(&mut b, 104, b"ls");
     b
@@ -164,7 +213,9 @@ fn hinted_event() -> Vec<u8> {
 
 #[test]
 fn typedef_hints_json() {
-    let Some(btf) = common::btf("hints_json") else { return };
+    let Some(btf) = common::btf("hints_json") else {
+        return;
+    };
     let ty = common::ty(btf, "hinted");
     let mut f = EventFormatter::new(btf, ty, &json_opts()).unwrap();
     let v: serde_json::Value = serde_json::from_str(&run(&mut f, &[hinted_event()])).unwrap();
@@ -178,7 +229,9 @@ fn typedef_hints_json() {
 
 #[test]
 fn typedef_hints_table() {
-    let Some(btf) = common::btf("hints_table") else { return };
+    let Some(btf) = common::btf("hints_table") else {
+        return;
+    };
     let ty = common::ty(btf, "hinted");
     let mut f = EventFormatter::new(btf, ty, &FormatOptions::default()).unwrap();
     f.set_clock(WallClock::with_offsets(1_700_000_000_000_000_000, 0));
@@ -212,14 +265,16 @@ fn typedef_hints_table() {
 
 #[test]
 fn nested_structs_enums_bitfields() {
-    let Some(btf) = common::btf("nested") else { return };
+    let Some(btf) = common::btf("nested") else {
+        return;
+    };
     let ty = common::ty(btf, "mixed");
     let mut b = vec![0u8; 48];
     put(&mut b, 0, &7i32.to_le_bytes());
     put(&mut b, 4, b"ab");
     put(&mut b, 8, &(-1i32).to_le_bytes());
     // low:3 = 5, high:5 = -3 (0b11101) at bits 96..104.
-    b[12] = 0b11101_101;
+    b[12] = 0b1110_1101;
     put(&mut b, 16, &1i32.to_le_bytes());
     put(&mut b, 20, b"x");
     put(&mut b, 24, &2i32.to_le_bytes());
@@ -228,7 +283,8 @@ fn nested_structs_enums_bitfields() {
         put(&mut b, 32 + 4 * i, &w.to_le_bytes());
     }
     let mut f = EventFormatter::new(btf, ty, &json_opts()).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&run(&mut f, std::slice::from_ref(&b))).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&mut f, std::slice::from_ref(&b))).unwrap();
     assert_eq!(
         v["data"],
         serde_json::json!({"in": {"a": 7, "tag": "ab"}, "st": "DEAD", "low": 5, "high": -3,
@@ -245,8 +301,15 @@ fn nested_structs_enums_bitfields() {
 
 #[test]
 fn every_truncation_is_an_error_not_a_panic() {
-    let Some(btf) = common::btf("truncation") else { return };
-    for (name, size) in [("exec_event", 36), ("tcp_event", 72), ("hinted", 120), ("mixed", 48)] {
+    let Some(btf) = common::btf("truncation") else {
+        return;
+    };
+    for (name, size) in [
+        ("exec_event", 36),
+        ("tcp_event", 72),
+        ("hinted", 120),
+        ("mixed", 48),
+    ] {
         let ty = common::ty(btf, name);
         for mode in [Mode::Json, Mode::Table] {
             let opts = FormatOptions {
