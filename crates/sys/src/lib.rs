@@ -1,7 +1,7 @@
 //! bpfkit-sys: raw bpf(2) syscall wrappers that aya does not expose.
 //!
 //! - generic map access by fd with byte buffers ([`map_lookup`],
-//!   [`map_get_next_key`], [`map_update`], [`map_delete`]), so maps can be
+//!   [`map_get_next_key`], [`map_update`], [`map_delete`], [`map_entries`]), so maps can be
 //!   dumped without compile-time key/value types;
 //! - kernel object enumeration ([`prog_ids`], [`map_ids`], [`btf_ids`],
 //!   [`link_ids`]), fds by id, and decoded `bpf_*_info` ([`prog_info`], ...);
@@ -22,8 +22,8 @@ pub use info::{
     link_info, map_fd_by_id, map_ids, map_info, prog_fd_by_id, prog_ids, prog_info,
 };
 pub use map::{
-    MapType, enable_stats, is_percpu, map_create, map_delete, map_get_next_key, map_lookup,
-    map_update, percpu_value_size, possible_cpus,
+    MapEntry, MapType, enable_stats, is_percpu, map_create, map_delete, map_entries,
+    map_get_next_key, map_lookup, map_update, percpu_value_size, possible_cpus,
 };
 
 /// `BPF_ANY`: create a new element or update an existing one.

@@ -62,6 +62,7 @@ pub fn map_create(
 struct ElemSizes {
     key: usize,
     value: usize,
+    max_entries: u32,
 }
 
 /// Asks the kernel for the map's key and value sizes, so a short buffer is
@@ -79,6 +80,7 @@ fn elem_sizes(cmd: Cmd, fd: BorrowedFd<'_>) -> Result<ElemSizes> {
     Ok(ElemSizes {
         key: map.key_size as usize,
         value,
+        max_entries: map.max_entries,
     })
 }
 
@@ -173,6 +175,44 @@ pub fn map_update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> R
         flags,
     )?;
     Ok(())
+}
+
+/// One key/value pair read from a map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapEntry {
+    pub key: Vec<u8>,
+    /// For per-CPU maps, [`percpu_value_size`] bytes: one 8-byte aligned
+    /// slot per possible CPU.
+    pub value: Vec<u8>,
+}
+
+/// Reads every entry of the map behind `fd`, in the kernel's key order.
+/// Keys deleted while walking are skipped; the walk stops after
+/// `max_entries` keys, because on a hash map whose keys are being deleted
+/// concurrently, get-next-key restarts from the first key and could
+/// otherwise go on forever.
+pub fn map_entries(fd: BorrowedFd<'_>) -> Result<Vec<MapEntry>> {
+    let sizes = elem_sizes(Cmd::MapGetNextKey, fd)?;
+    let mut entries = Vec::new();
+    let mut key: Option<Vec<u8>> = None;
+    let mut next = vec![0u8; sizes.key];
+    for _ in 0..sizes.max_entries {
+        let key_ptr = key.as_ref().map_or(0, |k| ptr_u64(k.as_ptr()));
+        let next_ptr = ptr_u64(next.as_mut_ptr());
+        if !found(elem_op(Cmd::MapGetNextKey, fd, key_ptr, next_ptr, 0))? {
+            break;
+        }
+        let mut value = vec![0u8; sizes.value];
+        let value_ptr = ptr_u64(value.as_mut_ptr());
+        if found(elem_op(Cmd::MapLookupElem, fd, next_ptr, value_ptr, 0))? {
+            entries.push(MapEntry {
+                key: next.clone(),
+                value,
+            });
+        }
+        key = Some(next.clone());
+    }
+    Ok(entries)
 }
 
 /// Number of possible CPUs, from `/sys/devices/system/cpu/possible`

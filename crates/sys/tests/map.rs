@@ -45,6 +45,17 @@ fn hash_map_round_trip() {
     keys.sort();
     assert_eq!(keys, vec![1, 3]);
 
+    let mut entries: Vec<(u32, u64)> = bpfkit_sys::map_entries(fd)
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let k = u32::from_ne_bytes(e.key[..].try_into().unwrap());
+            (k, u64::from_ne_bytes(e.value[..].try_into().unwrap()))
+        })
+        .collect();
+    entries.sort();
+    assert_eq!(entries, vec![(1, 7), (3, 300)]);
+
     let info = map_info(fd).unwrap();
     assert_eq!(
         (
@@ -116,6 +127,10 @@ fn percpu_array_has_one_slot_per_possible_cpu() {
     // A buffer for a single value is too small for a per-CPU map.
     assert!(map_lookup(fd, &1u32.to_ne_bytes(), &mut [0u8; 8]).is_err() || cpus == 1);
     assert_eq!(all_keys(fd, 4), vec![0, 1]);
+    let entries = bpfkit_sys::map_entries(fd).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].key, 1u32.to_ne_bytes());
+    assert_eq!(entries[1].value, value);
 }
 
 #[test]
