@@ -1040,6 +1040,24 @@ fn unprintable_loops_are_errors_not_crashes() {
 }
 
 #[test]
+fn hostile_sizes_give_bounded_output() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    b.union("huge_u", 0xffff_fff0, &[("a", int, 0, 0)]); // 2
+    b.structure(
+        "huge_s",
+        0xffff_ffff,
+        &[("a", int, 0, 0), ("b", int, 0xffff_0000, 0)],
+    ); // 3
+    let big = b.array(2, int, u32::MAX); // 4: 2^32 unions of ~2^32 bytes
+    b.structure("holder", 16, &[("x", big, 0, 0), ("y", 3, 64, 0)]); // 5
+    let btf = b.build();
+    let text = body(&btf);
+    assert!(text.len() < 10_000, "{} bytes of output", text.len());
+    assert!(text.contains("unsigned char __pad_"), "{text}");
+}
+
+#[test]
 fn corrupted_btf_never_panics_the_dumper() {
     let mut b = Builder::new();
     let int = b.int("int", 4, true);

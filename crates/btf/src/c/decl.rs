@@ -6,7 +6,11 @@ use super::names::Namespace;
 use super::{CDumpError, Dumper, Result};
 use crate::{Composite, Enum, Kind, TypeId};
 
-pub(super) const ALIGN_UNKNOWN: u8 = u8::MAX;
+pub(super) const ALIGN_UNKNOWN: u32 = u32::MAX;
+
+/// The largest `aligned(N)` given to an over-sized union (a page); larger
+/// sizes are hostile input, and the bound keeps `8 * align` in range.
+const MAX_UNION_ALIGN: u32 = 1 << 12;
 
 /// A declarator chain longer than this can only come from a pointer loop
 /// through function prototypes (`typedef T (*T)(void)`), not from C.
@@ -133,7 +137,7 @@ impl<'a> Dumper<'a> {
                 off = m_off + bits;
                 prev_bitfield = true;
             } else {
-                off = m_off + self.btf.size_of(m.ty).unwrap_or(0) as i64 * 8;
+                off = m_off + self.bits_of(m.ty);
                 prev_bitfield = false;
             }
             self.out.s(";");
@@ -168,24 +172,40 @@ impl<'a> Dumper<'a> {
             let bytes = if c.kind_flag && m.bitfield_size != 0 {
                 (m.bit_offset as u64 + m.bitfield_size as u64).div_ceil(8)
             } else {
-                self.btf.size_of(m.ty).unwrap_or(0) + m.bit_offset as u64 / 8
+                (self.btf.size_of(m.ty).unwrap_or(0)).saturating_add(m.bit_offset as u64 / 8)
             };
             max_bytes = max_bytes.max(bytes);
         }
         let size = c.size as u64;
-        if c.members.is_empty() || max_bytes.next_multiple_of(natural_align as u64) >= size {
+        let rounds_to = |n: u32| max_bytes.checked_next_multiple_of(n as u64);
+        if c.members.is_empty() || rounds_to(natural_align).is_none_or(|s| s >= size) {
             return Ok(None);
         }
-        Ok((natural_align..=c.size)
-            .filter(|n| n.is_power_of_two())
-            .find(|&n| max_bytes.next_multiple_of(n as u64) == size))
+        let mut n = natural_align.next_power_of_two();
+        while n <= MAX_UNION_ALIGN {
+            if rounds_to(n) == Some(size) {
+                return Ok(Some(n));
+            }
+            n *= 2;
+        }
+        Ok(None)
+    }
+
+    /// Size of type `id` in bits, 0 when it has none, capped so that
+    /// hostile sizes cannot overflow offset arithmetic.
+    fn bits_of(&self, id: TypeId) -> i64 {
+        let bytes = self.btf.size_of(id).unwrap_or(0);
+        i64::try_from(bytes)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(8)
+            .min(1 << 40)
     }
 
     /// Where the compiler puts a `bits`-wide bitfield of type `ty` that
     /// follows bit `cur`: right there, unless it would straddle a storage
     /// unit of its type (never in packed structs).
     fn bitfield_lands_at(&self, cur: i64, bits: i64, ty: TypeId, packed: bool) -> i64 {
-        let unit = self.btf.size_of(ty).unwrap_or(0) as i64 * 8;
+        let unit = self.bits_of(ty);
         if packed || unit == 0 || cur / unit == (cur + bits - 1) / unit {
             cur
         } else {
@@ -536,13 +556,13 @@ impl<'a> Dumper<'a> {
     pub(super) fn align_of(&mut self, id: TypeId) -> Result<u32> {
         let memo = self.align[id as usize];
         if memo != ALIGN_UNKNOWN {
-            return Ok(memo as u32);
+            return Ok(memo);
         }
         self.enter(id)?;
         let result = self.compute_align(id);
         self.leave();
         let align = result?;
-        self.align[id as usize] = align.min(ALIGN_UNKNOWN as u32 - 1) as u8;
+        self.align[id as usize] = align;
         Ok(align)
     }
 

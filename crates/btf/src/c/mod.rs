@@ -252,7 +252,7 @@ struct Dumper<'a> {
     state: Vec<TypeState>,
     names: Names<'a>,
     /// Memoized `align_of`, `ALIGN_UNKNOWN` until computed.
-    align: Vec<u8>,
+    align: Vec<u32>,
     /// Shared stack of declarator chains (see `emit_type_decl`).
     decl_stack: Vec<TypeId>,
     /// Definitions to emit for the type being dumped, in order.
