@@ -1,0 +1,674 @@
+//! The kernel halves in the running kernel: every tool's best usable variant
+//! passes the verifier and attaches, kprobe variants pass the verifier, and
+//! the tools report what the tests themselves cause (an exec, an open, a
+//! signal, a mount, disk reads...). Loaded with aya directly: the generic
+//! runtime lives in another crate. Dropping the `Ebpf` detaches and unloads
+//! everything, also when a test fails.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aya::maps::{Array, HashMap, MapData, RingBuf};
+use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
+use aya::programs::{
+    BtfTracePoint, KProbe, PerfEvent, RawTracePoint, TracePoint, UProbe, uprobe::UProbeScope,
+};
+use aya::{Btf, Ebpf, EbpfLoader, Pod};
+use bpfkit_object::Hook;
+use bpfkit_tools::Variant;
+use common::{ObjectInfo, object_info, working_variant};
+
+/// How long to wait for something the test caused to show up. Only a bound
+/// against hangs: the loops end as soon as it is there.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A loaded tool with one variant attached.
+struct Session {
+    ebpf: Ebpf,
+    info: ObjectInfo,
+}
+
+/// A `const volatile` value to set before loading.
+enum Global {
+    U8(u8),
+    I32(i32),
+    U32(u32),
+    U64(u64),
+}
+
+fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
+    let spec = bpfkit_tools::find(tool).expect("tool");
+    let mut loader = EbpfLoader::new();
+    for (name, value) in globals {
+        match value {
+            Global::U8(v) => loader.override_global(name, v, true),
+            Global::I32(v) => loader.override_global(name, v, true),
+            Global::U32(v) => loader.override_global(name, v, true),
+            Global::U64(v) => loader.override_global(name, v, true),
+        };
+    }
+    let ebpf = loader
+        .load(spec.object)
+        .unwrap_or_else(|e| panic!("{tool}: loading the object: {e}"));
+    (ebpf, object_info(spec))
+}
+
+impl Session {
+    /// Loads `tool` and attaches its best working variant, or `variant`.
+    fn start(tool: &str, variant: Option<&str>, globals: &[(&str, Global)]) -> Session {
+        let (mut ebpf, info) = load(tool, globals);
+        let spec = bpfkit_tools::find(tool).expect("tool");
+        let chosen = match variant {
+            Some(label) => spec.variant(label).expect("variant"),
+            None => working_variant(spec, &info).expect("a working variant"),
+        };
+        attach_variant(&mut ebpf, &info, chosen).unwrap_or_else(|e| panic!("{tool}: {e}"));
+        Session { ebpf, info }
+    }
+
+    fn offset(&self, member: &str) -> usize {
+        self.info.offset_of("event", member)
+    }
+
+    /// The first event for which `want` holds, polling the ring buffer.
+    fn wait_event(&mut self, want: impl Fn(&Event) -> bool) -> Event {
+        let layout = Layout::of(self);
+        let mut ring = RingBuf::try_from(self.ebpf.map_mut("events").expect("events map"))
+            .expect("ring buffer");
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            while let Some(item) = ring.next() {
+                let event = Event {
+                    bytes: item.to_vec(),
+                    layout: layout.clone(),
+                };
+                if want(&event) {
+                    return event;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no matching event within {PATIENCE:?}");
+    }
+
+    /// Values of a hash map, once `ready` holds for them (polling).
+    fn hash_values<K: Pod, const N: usize>(
+        &self,
+        map: &str,
+        ready: impl Fn(&[(K, [u8; N])]) -> bool,
+    ) -> Vec<(K, [u8; N])> {
+        self.check_value_size(map, N);
+        let data = self.ebpf.map(map).expect("map");
+        let hash: HashMap<&MapData, K, [u8; N]> = HashMap::try_from(data).expect("hash map");
+        poll(|| {
+            let all: Vec<_> = hash.iter().filter_map(Result::ok).collect();
+            ready(&all).then_some(all)
+        })
+    }
+
+    fn array_values<const N: usize>(
+        &self,
+        map: &str,
+        ready: impl Fn(&[[u8; N]]) -> bool,
+    ) -> Vec<[u8; N]> {
+        self.check_value_size(map, N);
+        let data = self.ebpf.map(map).expect("map");
+        let array: Array<&MapData, [u8; N]> = Array::try_from(data).expect("array map");
+        poll(|| {
+            let all: Vec<_> = array.iter().filter_map(Result::ok).collect();
+            ready(&all).then_some(all)
+        })
+    }
+
+    fn check_value_size(&self, map: &str, n: usize) {
+        let (_, value) = self.info.map_types(map).expect("map type");
+        assert_eq!(
+            self.info.btf.size_of(value).ok(),
+            Some(n as u64),
+            "size of {map}'s value"
+        );
+    }
+}
+
+fn poll<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(found) = attempt() {
+            return found;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Member offsets of `struct event`, from the object's BTF.
+#[derive(Clone)]
+struct Layout(std::collections::HashMap<String, usize>);
+
+impl Layout {
+    fn of(session: &Session) -> Layout {
+        let event = session.info.btf.find_struct("event").expect("struct event");
+        Layout(
+            session
+                .info
+                .members(event)
+                .into_iter()
+                .map(|(name, _)| {
+                    let off = session.offset(&name);
+                    (name, off)
+                })
+                .collect(),
+        )
+    }
+}
+
+struct Event {
+    bytes: Vec<u8>,
+    layout: Layout,
+}
+
+impl Event {
+    fn at(&self, member: &str) -> usize {
+        *self
+            .layout
+            .0
+            .get(member)
+            .unwrap_or_else(|| panic!("struct event has no {member}"))
+    }
+
+    fn u32(&self, member: &str) -> u32 {
+        let at = self.at(member);
+        u32::from_ne_bytes(self.bytes[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    fn i32(&self, member: &str) -> i32 {
+        self.u32(member) as i32
+    }
+
+    fn u64(&self, member: &str) -> u64 {
+        let at = self.at(member);
+        u64::from_ne_bytes(self.bytes[at..at + 8].try_into().expect("8 bytes"))
+    }
+
+    /// A NUL-terminated string member.
+    fn str(&self, member: &str) -> String {
+        let rest = &self.bytes[self.at(member)..];
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        String::from_utf8_lossy(&rest[..end]).into_owned()
+    }
+}
+
+fn attach_variant(ebpf: &mut Ebpf, info: &ObjectInfo, variant: &Variant) -> Result<(), String> {
+    let btf = Btf::from_sys_fs().map_err(|e| format!("vmlinux BTF: {e}"))?;
+    for name in variant.programs {
+        let hook = info.hook(name);
+        let program = ebpf.program_mut(name).ok_or(format!("no program {name}"))?;
+        let failed = |e: &dyn std::fmt::Display| format!("{name} ({hook}): {e}");
+        match &hook {
+            Hook::Tracepoint { category, name: tp } => {
+                let p: &mut TracePoint = program.try_into().map_err(|e| failed(&e))?;
+                p.load().map_err(|e| failed(&e))?;
+                p.attach(category, tp).map_err(|e| failed(&e))?;
+            }
+            Hook::RawTracepoint { name: tp } => {
+                let p: &mut RawTracePoint = program.try_into().map_err(|e| failed(&e))?;
+                p.load().map_err(|e| failed(&e))?;
+                p.attach(tp).map_err(|e| failed(&e))?;
+            }
+            Hook::BtfTracepoint { name: tp } => {
+                let p: &mut BtfTracePoint = program.try_into().map_err(|e| failed(&e))?;
+                p.load(tp, &btf).map_err(|e| failed(&e))?;
+                p.attach().map_err(|e| failed(&e))?;
+            }
+            Hook::Uprobe {
+                target: Some(t), ..
+            } => {
+                let p: &mut UProbe = program.try_into().map_err(|e| failed(&e))?;
+                p.load().map_err(|e| failed(&e))?;
+                let symbol = t.symbol.as_deref().ok_or(format!("{name}: no symbol"))?;
+                p.attach(symbol, &t.binary, UProbeScope::AllProcesses)
+                    .map_err(|e| failed(&e))?;
+            }
+            Hook::PerfEvent => {
+                let p: &mut PerfEvent = program.try_into().map_err(|e| failed(&e))?;
+                p.load().map_err(|e| failed(&e))?;
+                let cpus = aya::util::online_cpus()
+                    .map_err(|(what, e)| failed(&format!("{what}: {e}")))?;
+                for cpu in cpus {
+                    p.attach(
+                        PerfEventConfig::Software(SoftwareEvent::CpuClock),
+                        PerfEventScope::AllProcessesOneCpu { cpu },
+                        SamplePolicy::Frequency(99),
+                        false,
+                    )
+                    .map_err(|e| failed(&e))?;
+                }
+            }
+            other => return Err(format!("{name}: the test cannot attach {other}")),
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn every_tool_attaches_its_best_usable_variant() {
+    if !bpfkit_testkit::privileged("every_tool_attaches_its_best_usable_variant") {
+        return;
+    }
+    for spec in bpfkit_tools::all() {
+        let (mut ebpf, info) = load(spec.name, &[]);
+        let variant = working_variant(spec, &info).expect("a working variant");
+        attach_variant(&mut ebpf, &info, variant).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+    }
+}
+
+/// kprobes cannot attach here, but their programs must still pass the verifier.
+#[test]
+fn kprobe_variants_pass_the_verifier() {
+    if !bpfkit_testkit::privileged("kprobe_variants_pass_the_verifier") {
+        return;
+    }
+    let mut checked = 0;
+    for spec in bpfkit_tools::all() {
+        let (mut ebpf, info) = load(spec.name, &[]);
+        for variant in spec.variants {
+            for name in variant.programs {
+                if !matches!(info.hook(name), Hook::Kprobe { .. }) {
+                    continue;
+                }
+                let p: &mut KProbe = ebpf
+                    .program_mut(name)
+                    .expect("program")
+                    .try_into()
+                    .expect("kprobe");
+                p.load()
+                    .unwrap_or_else(|e| panic!("{}: {name}: {e}", spec.name));
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 2, "biosnoop and oomkill have one kprobe each");
+}
+
+fn marker(tool: &str) -> String {
+    format!("bpfkit-{tool}-{}", std::process::id())
+}
+
+#[test]
+fn execsnoop_reports_an_exec_with_its_arguments() {
+    if !bpfkit_testkit::privileged("execsnoop_reports_an_exec_with_its_arguments") {
+        return;
+    }
+    let mut s = Session::start("execsnoop", None, &[]);
+    let marker = marker("execsnoop");
+    let status = Command::new("/bin/echo")
+        .arg(&marker)
+        .stdout(Stdio::null())
+        .status()
+        .expect("echo");
+    assert!(status.success());
+    let event = s.wait_event(|e| e.str("comm") == "echo" && e.u32("ppid") == std::process::id());
+    assert_eq!(event.i32("retval"), 0);
+    assert_eq!(event.i32("args_count"), 2);
+    let size = event.u32("args_size") as usize;
+    let args = &event.bytes[event.at("args")..event.at("args") + size];
+    assert_eq!(args, format!("/bin/echo\0{marker}\0").as_bytes());
+}
+
+#[test]
+fn exitsnoop_reports_the_exit_code() {
+    if !bpfkit_testkit::privileged("exitsnoop_reports_the_exit_code") {
+        return;
+    }
+    let mut s = Session::start("exitsnoop", None, &[]);
+    let child = Command::new("/bin/sh")
+        .args(["-c", "exit 7"])
+        .spawn()
+        .expect("sh");
+    let pid = child.id();
+    let status = child.wait_with_output().expect("wait").status;
+    assert_eq!(status.code(), Some(7));
+    let event = s.wait_event(|e| e.u32("pid") == pid);
+    assert_eq!(event.i32("exit_code"), 7);
+    assert_eq!(event.i32("sig"), 0);
+    assert_eq!(event.u32("ppid"), std::process::id());
+}
+
+#[test]
+fn opensnoop_reports_a_failed_open_of_this_process() {
+    if !bpfkit_testkit::privileged("opensnoop_reports_a_failed_open_of_this_process") {
+        return;
+    }
+    let me = std::process::id() as i32;
+    let mut s = Session::start("opensnoop", None, &[("targ_pid", Global::I32(me))]);
+    let path = format!("/nonexistent/{}", marker("opensnoop"));
+    assert!(std::fs::File::open(&path).is_err());
+    let event = s.wait_event(|e| e.str("fname") == path);
+    assert_eq!(event.i32("fd"), -1);
+    assert_eq!(event.i32("err"), libc::ENOENT);
+    assert_eq!(event.i32("pid"), me);
+}
+
+#[test]
+fn statsnoop_reports_a_failed_stat() {
+    if !bpfkit_testkit::privileged("statsnoop_reports_a_failed_stat") {
+        return;
+    }
+    let mut s = Session::start("statsnoop", None, &[]);
+    let path = format!("/nonexistent/{}", marker("statsnoop"));
+    assert!(std::fs::metadata(&path).is_err());
+    let event = s.wait_event(|e| e.str("pathname") == path);
+    assert_eq!(event.i32("ret"), -1);
+    assert_eq!(event.i32("err"), libc::ENOENT);
+}
+
+/// Kills a `sleep` child with SIGTERM and returns its pid.
+fn kill_a_child() -> u32 {
+    let mut child = Command::new("/bin/sleep").arg("30").spawn().expect("sleep");
+    let pid = child.id();
+    // SAFETY: kill has no memory preconditions; pid is our own child.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let _ = child.wait();
+    pid
+}
+
+fn check_signal_event(s: &mut Session, pid: u32) {
+    let event = s.wait_event(|e| e.u32("tpid") == pid);
+    assert_eq!(event.i32("sig"), libc::SIGTERM);
+    assert_eq!(event.i32("ret"), 0);
+    assert_eq!(event.u32("pid"), std::process::id());
+}
+
+#[test]
+fn killsnoop_reports_kill() {
+    if !bpfkit_testkit::privileged("killsnoop_reports_kill") {
+        return;
+    }
+    let me = std::process::id();
+    let mut s = Session::start("killsnoop", None, &[("filtered_pid", Global::U32(me))]);
+    let pid = kill_a_child();
+    check_signal_event(&mut s, pid);
+}
+
+#[test]
+fn sigsnoop_reports_a_signal_in_both_modes() {
+    if !bpfkit_testkit::privileged("sigsnoop_reports_a_signal_in_both_modes") {
+        return;
+    }
+    for variant in ["tracepoint", "kill"] {
+        let mut s = Session::start(
+            "sigsnoop",
+            Some(variant),
+            &[("target_signal", Global::I32(libc::SIGTERM))],
+        );
+        let pid = kill_a_child();
+        check_signal_event(&mut s, pid);
+    }
+}
+
+/// Unmounts (if still mounted) and removes a scratch mount point.
+struct MountPoint(std::path::PathBuf);
+
+impl Drop for MountPoint {
+    fn drop(&mut self) {
+        if let Ok(c) = std::ffi::CString::new(self.0.as_os_str().as_encoded_bytes()) {
+            // SAFETY: a valid NUL-terminated path.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn mountsnoop_reports_mount_and_umount() {
+    if !bpfkit_testkit::privileged("mountsnoop_reports_mount_and_umount") {
+        return;
+    }
+    let me = std::process::id() as i32;
+    let mut s = Session::start("mountsnoop", None, &[("target_pid", Global::I32(me))]);
+    let dir = MountPoint(std::env::temp_dir().join(marker("mountsnoop")));
+    std::fs::create_dir_all(&dir.0).expect("mount point");
+    let target = dir.0.to_str().expect("utf-8 path").to_string();
+    let c_target = std::ffi::CString::new(target.clone()).expect("path");
+    // SAFETY: valid NUL-terminated strings; data may be NULL.
+    let mounted = unsafe {
+        libc::mount(
+            c"bpfkit".as_ptr(),
+            c_target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(
+        mounted,
+        0,
+        "mount tmpfs: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::umount2(c_target.as_ptr(), 0) }, 0);
+
+    let mount = s.wait_event(|e| e.str("dest") == target && e.u32("op") == 0);
+    assert_eq!(
+        (mount.str("src"), mount.str("fs"), mount.i32("ret")),
+        ("bpfkit".into(), "tmpfs".into(), 0)
+    );
+    let umount = s.wait_event(|e| e.str("dest") == target && e.u32("op") == 1);
+    assert_eq!(umount.i32("ret"), 0);
+}
+
+#[test]
+fn syscount_counts_this_process() {
+    if !bpfkit_testkit::privileged("syscount_counts_this_process") {
+        return;
+    }
+    let me = std::process::id();
+    let s = Session::start(
+        "syscount",
+        None,
+        &[
+            ("filter_pid", Global::I32(me as i32)),
+            ("count_by_process", Global::U8(1)),
+            ("measure_latency", Global::U8(1)),
+        ],
+    );
+    let count_at = s.info.offset_of("data_t", "count");
+    let comm_at = s.info.offset_of("data_t", "comm");
+    let rows = s.hash_values::<u32, 40>("data", |rows| {
+        // Make some syscalls while waiting.
+        let _ = std::fs::metadata("/");
+        !rows.is_empty()
+    });
+    assert!(
+        rows.iter().all(|(pid, _)| *pid == me),
+        "only this process: {:?}",
+        rows.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    let value = &rows[0].1;
+    assert!(u64::from_ne_bytes(value[count_at..count_at + 8].try_into().unwrap()) > 0);
+    assert_ne!(value[comm_at], 0, "comm is filled in");
+}
+
+/// Sum of the u32 slots starting at byte `at` of `value`, `n` of them.
+fn slot_sum(value: &[u8], at: usize, n: usize) -> u64 {
+    value[at..at + 4 * n]
+        .chunks_exact(4)
+        .map(|c| u32::from_ne_bytes(c.try_into().unwrap()) as u64)
+        .sum()
+}
+
+/// Makes the scheduler work: threads that sleep and wake up.
+fn wake_threads() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| std::thread::sleep(Duration::from_millis(1))))
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+}
+
+#[test]
+fn runqlat_fills_one_histogram() {
+    if !bpfkit_testkit::privileged("runqlat_fills_one_histogram") {
+        return;
+    }
+    let s = Session::start("runqlat", None, &[]);
+    let rows = s.hash_values::<u32, 120>("hists", |rows| {
+        wake_threads();
+        rows.iter().any(|(_, v)| slot_sum(v, 0, 26) > 0)
+    });
+    assert!(
+        rows.iter().all(|(k, _)| *k == u32::MAX),
+        "without -P/-L one histogram, key -1"
+    );
+}
+
+#[test]
+fn runqslower_reports_with_a_zero_threshold() {
+    if !bpfkit_testkit::privileged("runqslower_reports_with_a_zero_threshold") {
+        return;
+    }
+    // min_us = 0 reports every wait that took at least 1 us.
+    let mut s = Session::start("runqslower", None, &[("min_us", Global::U64(0))]);
+    let event = s.wait_event(|e| {
+        wake_threads();
+        !e.str("task").is_empty()
+    });
+    assert!(event.u64("delta_us") > 0);
+}
+
+#[test]
+fn runqlen_samples_run_queues() {
+    if !bpfkit_testkit::privileged("runqlen_samples_run_queues") {
+        return;
+    }
+    let s = Session::start("runqlen", None, &[]);
+    s.array_values::<128>("hists", |hists| {
+        hists.first().is_some_and(|h| slot_sum(h, 0, 32) > 0)
+    });
+}
+
+#[test]
+fn softirqs_sums_time_per_vector() {
+    if !bpfkit_testkit::privileged("softirqs_sums_time_per_vector") {
+        return;
+    }
+    let s = Session::start("softirqs", None, &[]);
+    let count_at = s.info.offset_of("info", "count");
+    s.array_values::<88>("infos", |infos| {
+        wake_threads();
+        infos
+            .iter()
+            .any(|v| u64::from_ne_bytes(v[count_at..count_at + 8].try_into().unwrap()) > 0)
+    });
+}
+
+/// Writes and reads back a scratch file with O_DIRECT, so that the I/O
+/// reaches the disk. Returns the file system's kernel dev_t when it is a
+/// whole disk (block requests carry the disk's, not a partition's).
+fn direct_io() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("bio"));
+    let path = file.to_str().expect("utf-8 path");
+    let dd = |args: &[&str]| {
+        let status = Command::new("dd")
+            .args(args)
+            .stderr(Stdio::null())
+            .status()
+            .expect("dd");
+        assert!(status.success(), "dd {args:?}");
+    };
+    dd(&[
+        "if=/dev/zero",
+        &format!("of={path}"),
+        "bs=4096",
+        "count=8",
+        "oflag=direct",
+        "conv=fsync",
+    ]);
+    dd(&[
+        &format!("if={path}"),
+        "of=/dev/null",
+        "bs=4096",
+        "count=8",
+        "iflag=direct",
+    ]);
+    let dev = std::fs::metadata(&file).expect("scratch file").dev();
+    let _ = std::fs::remove_file(&file);
+    let (major, minor) = (libc::major(dev), libc::minor(dev));
+    let whole_disk =
+        !std::path::Path::new(&format!("/sys/dev/block/{major}:{minor}/partition")).exists();
+    whole_disk.then_some(major << 20 | minor)
+}
+
+#[test]
+fn block_tools_see_direct_io() {
+    if !bpfkit_testkit::privileged("block_tools_see_direct_io") {
+        return;
+    }
+    let mut biosnoop = Session::start("biosnoop", None, &[]);
+    let biolatency = Session::start("biolatency", None, &[("targ_per_disk", Global::U8(1))]);
+    let biopattern = Session::start("biopattern", None, &[]);
+    let expected_dev = direct_io();
+
+    let event = biosnoop.wait_event(|e| e.str("comm") == "dd" && e.str("rwbs").starts_with('R'));
+    assert_eq!(event.u32("len"), 4096);
+    let dev = event.u32("dev");
+    assert_ne!(dev, 0);
+    if let Some(expected) = expected_dev {
+        assert_eq!(dev, expected, "dev_t as major << 20 | minor");
+    }
+
+    let hists = biolatency.hash_values::<[u8; 12], 108>("hists", |rows| !rows.is_empty());
+    let dev_of = |k: &[u8; 12]| u32::from_ne_bytes(k[..4].try_into().unwrap());
+    assert!(
+        hists
+            .iter()
+            .any(|(k, v)| dev_of(k) == dev && slot_sum(v, 0, 27) > 0)
+    );
+
+    // The first completion only sets the position; later ones count bytes.
+    let bytes_at = biopattern.info.offset_of("counter", "bytes");
+    biopattern.hash_values::<u32, 24>("counters", |rows| {
+        rows.iter()
+            .any(|(k, v)| *k == dev && v[bytes_at..bytes_at + 8].iter().any(|&b| b != 0))
+    });
+}
+
+#[test]
+fn bashreadline_sees_an_interactive_line() {
+    if !bpfkit_testkit::privileged("bashreadline_sees_an_interactive_line") {
+        return;
+    }
+    let (Ok(_), Ok(_)) = (
+        std::fs::metadata("/bin/bash"),
+        std::fs::metadata("/usr/bin/script"),
+    ) else {
+        eprintln!("skipping bashreadline_sees_an_interactive_line: needs bash and script");
+        return;
+    };
+    let mut s = Session::start("bashreadline", None, &[]);
+    let line = format!("echo {}", marker("bashreadline"));
+    // `script` gives bash a terminal, so that it reads with readline.
+    let mut child = Command::new("/usr/bin/script")
+        .args(["-qec", "/bin/bash --norc --noprofile -i", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("script");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        let _ = writeln!(stdin, "{line}\nexit");
+    }
+    let event = s.wait_event(|e| e.str("str") == line);
+    assert!(event.u32("pid") > 0);
+    let _ = child.wait();
+}
