@@ -1060,10 +1060,16 @@ fn hostile_sizes_give_bounded_output() {
 #[test]
 fn corrupted_btf_never_panics_the_dumper() {
     let mut b = Builder::new();
-    let int = b.int("int", 4, true);
-    let p = b.ptr(3);
-    b.structure("s", 16, &[("a", int, 0, 3), ("p", p, 64, 0)]);
-    b.enum64("e", true, &[("A", 1)]);
+    let int = b.int("int", 4, true); // 1
+    let p = b.ptr(3); // 2
+    b.structure("s", 16, &[("a", int, 0, 3), ("p", p, 64, 0)]); // 3
+    b.enum64("e", true, &[("A", 1)]); // 4
+    let proto = b.proto(int, &[("x", p), ("", 0)]); // 5
+    let fp = b.ptr(proto); // 6
+    let arr = b.array(fp, int, 2); // 7
+    let u = b.union("", 8, &[("f", fp, 0, 0), ("i", int, 0, 0)]); // 8
+    b.typedef("t", arr); // 9
+    b.structure("w", 32, &[("u", u, 0, 0), ("t", 9, 64, 0)]); // 10
     let data = b.bytes();
     for i in 0..data.len() {
         for v in [0u8, 1, 0x7f, 0x80, 0xff] {
