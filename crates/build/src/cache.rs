@@ -41,7 +41,8 @@ impl KeyHasher {
 }
 
 pub fn read(path: &Path) -> Result<Vec<u8>, BuildError> {
-    std::fs::read(path).map_err(|source| BuildError::io(format!("reading {}", path.display()), source))
+    std::fs::read(path)
+        .map_err(|source| BuildError::io(format!("reading {}", path.display()), source))
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory
@@ -63,7 +64,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), BuildError> {
 /// `dir/.name.<pid>.<tag>`: a scratch path next to `path`, unique per
 /// process so that parallel builds do not collide.
 pub fn temp_sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.{tag}", std::process::id()))
 }
 
@@ -80,7 +84,10 @@ pub fn local_headers(source: &Path, include_dirs: &[PathBuf]) -> Vec<PathBuf> {
         };
         let dir = file.parent().unwrap_or(Path::new("."));
         for name in quoted_includes(&text) {
-            if Path::new(name).file_name().is_some_and(|n| n == "vmlinux.h") {
+            if Path::new(name)
+                .file_name()
+                .is_some_and(|n| n == "vmlinux.h")
+            {
                 continue;
             }
             let candidate = std::iter::once(dir)

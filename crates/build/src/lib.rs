@@ -8,6 +8,7 @@
 //! for `bpfkit run PROG.bpf.c`.
 
 mod cache;
+pub mod committed;
 mod elf;
 pub mod own_types;
 pub mod toolchain;
@@ -133,7 +134,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, BuildError> {
         path: output.clone(),
         message,
     };
-    let btf = bpfkit_btf::elf::btf_from_elf(&raw_object).map_err(|e| object_error(e.to_string()))?;
+    let btf =
+        bpfkit_btf::elf::btf_from_elf(&raw_object).map_err(|e| object_error(e.to_string()))?;
     let btf_size_before = bpfkit_btf::elf::section_data(&raw_object, ".BTF")
         .ok()
         .flatten()
@@ -142,7 +144,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, BuildError> {
     let mut warnings = Vec::new();
     let kept = keep_own_types(&clang, &flags, &source, &header, &output, &btf);
     let (new_btf, own_types_added) = match kept {
-        Ok(Some((bytes, added))) => (Some(bytes), added),
+        Ok(Some(added)) => (Some(added.btf), added.names),
         Ok(None) => (None, Vec::new()),
         Err(why) => {
             warnings.push(format!(
@@ -168,10 +170,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, BuildError> {
 /// `dir/prog.bpf.c` → `dir/prog.bpf.o`; any other name gets `.o`.
 pub fn default_output(source: &Path) -> PathBuf {
     let name = source.file_name().unwrap_or_default().to_string_lossy();
-    let stem = name
-        .strip_suffix(".c")
-        .unwrap_or(&name)
-        .to_string();
+    let stem = name.strip_suffix(".c").unwrap_or(&name).to_string();
     source.with_file_name(format!("{stem}.o"))
 }
 
@@ -267,6 +266,14 @@ fn run_quiet(clang: &Path, args: &[&std::ffi::OsStr]) -> Result<Vec<u8>, String>
     Ok(out.stdout)
 }
 
+/// The result of [`keep_own_types`].
+struct AddedTypes {
+    /// The new `.BTF` section.
+    btf: Vec<u8>,
+    /// C names of the types added.
+    names: Vec<String>,
+}
+
 /// New `.BTF` bytes with the program's own types added, and their names;
 /// `None` when nothing was missing.
 fn keep_own_types(
@@ -276,15 +283,14 @@ fn keep_own_types(
     header: &Path,
     output: &Path,
     btf: &bpfkit_btf::Btf,
-) -> Result<Option<(Vec<u8>, Vec<String>)>, String> {
+) -> Result<Option<AddedTypes>, String> {
     let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(|f| f.as_ref()).collect();
     args.extend([std::ffi::OsStr::new("-E"), source.as_os_str()]);
     let preprocessed = String::from_utf8(run_quiet(clang, &args)?)
         .map_err(|_| "preprocessed source is not UTF-8".to_string())?;
     let header_name = header.file_name().unwrap_or_default();
-    let is_own_file = |file: &str| {
-        !file.starts_with('<') && Path::new(file).file_name() != Some(header_name)
-    };
+    let is_own_file =
+        |file: &str| !file.starts_with('<') && Path::new(file).file_name() != Some(header_name);
     let own = own_types::own_type_definitions(&preprocessed, is_own_file);
     let missing = own_types::missing_types(&own, btf);
     if missing.is_empty() {
@@ -293,7 +299,10 @@ fn keep_own_types(
     let harvested = harvest(clang, flags, &preprocessed, &missing, output)?;
     let roots = own_types::anchored_roots(&harvested, missing.len());
     let bytes = own_types::merge(btf, &harvested, &roots)?;
-    Ok(Some((bytes, missing.iter().map(OwnType::c_name).collect())))
+    Ok(Some(AddedTypes {
+        btf: bytes,
+        names: missing.iter().map(OwnType::c_name).collect(),
+    }))
 }
 
 /// Compiles the preprocessed program plus one anchor per missing type and
@@ -339,8 +348,15 @@ pub fn build_cached(opts: &BuildOptions) -> Result<PathBuf, BuildError> {
         Some(dir) => dir.clone(),
         None => cache::cache_root()?,
     };
-    let name = opts.source.file_name().unwrap_or_default().to_string_lossy();
-    let stem = name.strip_suffix(".bpf.c").or(name.strip_suffix(".c")).unwrap_or(&name);
+    let name = opts
+        .source
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let stem = name
+        .strip_suffix(".bpf.c")
+        .or(name.strip_suffix(".c"))
+        .unwrap_or(&name);
     let path = root.join("obj").join(format!("{stem}-{key}.bpf.o"));
     if path.is_file() {
         return Ok(path);

@@ -67,7 +67,10 @@ pub fn missing_types(own: &[OwnType], btf: &Btf) -> Vec<OwnType> {
 
 /// Type definitions in `preprocessed` (`clang -E` output with line
 /// markers) that come from files for which `is_own_file` says yes.
-pub fn own_type_definitions(preprocessed: &str, is_own_file: impl Fn(&str) -> bool) -> Vec<OwnType> {
+pub fn own_type_definitions(
+    preprocessed: &str,
+    is_own_file: impl Fn(&str) -> bool,
+) -> Vec<OwnType> {
     let mut own_text = String::new();
     let mut own = true;
     for line in preprocessed.lines() {
@@ -280,7 +283,9 @@ impl<'a> Merger<'a> {
             if name.is_empty() {
                 anonymous.entry(format!("{:?}", t.kind)).or_insert(id);
             } else {
-                named.entry((t.kind.number(), name.to_string())).or_insert(id);
+                named
+                    .entry((t.kind.number(), name.to_string()))
+                    .or_insert(id);
             }
         }
         Merger {
@@ -314,7 +319,14 @@ impl<'a> Merger<'a> {
         if let Kind::Ptr(target) = t.kind
             && let Some(fwd) = self.forward_for(target)
         {
-            return self.add_shaped(id, Type { name_off: 0, kind: Kind::Ptr(fwd) }, "");
+            return self.add_shaped(
+                id,
+                Type {
+                    name_off: 0,
+                    kind: Kind::Ptr(fwd),
+                },
+                "",
+            );
         }
         if matches!(t.kind, Kind::Struct(_) | Kind::Union(_)) {
             // Reserve the id first: members may point back at this type.

@@ -1,0 +1,28 @@
+//! What `scripts/build-bpf.sh --check` (CI) verifies: the committed objects
+//! are exactly what their sources build to.
+
+mod common;
+
+use bpfkit_build::committed::{PINNED_CLANG, check_committed, committed_sources};
+use common::TempDir;
+
+#[test]
+fn committed_objects_match_their_sources() {
+    if bpfkit_testkit::clang("committed_objects_match").is_none() {
+        return;
+    }
+    let pinned_available = std::env::var_os("BPFKIT_CLANG").is_some()
+        || bpfkit_build::find_clang(Some(PINNED_CLANG.as_ref())).is_ok();
+    if !pinned_available {
+        eprintln!("skipping: committed objects are built with {PINNED_CLANG}");
+        return;
+    }
+    let root = std::fs::canonicalize(bpfkit_testkit::repo_path("")).unwrap();
+    assert!(committed_sources(&root).len() >= 14);
+    let scratch = TempDir::new("committed");
+    let stale = check_committed(&root, scratch.path()).unwrap();
+    assert!(
+        stale.is_empty(),
+        "stale committed objects (run scripts/build-bpf.sh): {stale:?}"
+    );
+}
