@@ -74,11 +74,12 @@ pub(crate) fn assign(btf: &Btf, ext: Option<&BtfExt>, maps: &mut [MapDef]) -> Ve
 }
 
 /// The one line to add to the BPF source so that bpfkit knows the event
-/// struct of `map`.
+/// struct of `map` (with the user's struct name in place of `event`).
+/// `BPFKIT_EVENT(map, struct event);` from `bpfkit.h` works as well.
 pub fn event_type_hint(map: &MapDef) -> String {
     format!(
-        "__type(value, struct event);  /* in the definition of map '{}' (or: BPFKIT_EVENT({}, struct event); from bpfkit.h) */",
-        map.name, map.name
+        "__type(value, struct event);  /* inside the definition of map '{}' */",
+        map.name
     )
 }
 
