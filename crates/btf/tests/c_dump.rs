@@ -549,6 +549,8 @@ fn agrees_with_bpftool() {
 #[derive(Default)]
 struct Builder {
     strings: Vec<u8>,
+    /// Where `strings` starts in the combined string space (split BTF).
+    str_base: u32,
     types: Vec<u32>,
     count: u32,
 }
@@ -565,11 +567,21 @@ impl Builder {
         }
     }
 
+    /// For split BTF on top of `base`: ids and string offsets continue
+    /// where the base's end.
+    fn split(base: &Btf) -> Builder {
+        Builder {
+            str_base: base.string_section().len() as u32,
+            count: base.next_id() - 1,
+            ..Builder::default()
+        }
+    }
+
     fn s(&mut self, s: &str) -> u32 {
         if s.is_empty() {
             return 0;
         }
-        let off = self.strings.len() as u32;
+        let off = self.str_base + self.strings.len() as u32;
         self.strings.extend_from_slice(s.as_bytes());
         self.strings.push(0);
         off
@@ -994,6 +1006,26 @@ fn type_tags_and_qualifiers() {
         "{text}"
     );
     assert_compiles_with_exact_layout("tags", &btf, "");
+}
+
+#[test]
+fn split_btf_dumps_with_its_base() {
+    let mut b = Builder::new();
+    let int = b.int("int", 4, true); // 1
+    let a = b.structure("a", 4, &[("x", int, 0, 0)]); // 2
+    let base = std::sync::Arc::new(b.build());
+    let mut s = Builder::split(&base);
+    let sb = s.structure("b", 8, &[("a", a, 0, 0), ("y", int, 32, 0)]); // 3
+    let pb = s.ptr(sb); // 4
+    s.structure("c", 8, &[("pb", pb, 0, 0)]); // 5
+    let split = Btf::parse_split(&s.bytes(), base).expect("split BTF parses");
+    let text = body(&split);
+    assert!(
+        text.contains("struct a {\n\tint x;\n};\n\nstruct b {\n\tstruct a a;\n\tint y;\n};"),
+        "{text}"
+    );
+    assert!(text.contains("struct c {\n\tstruct b *pb;\n};"), "{text}");
+    assert_compiles_with_exact_layout("split", &split, "");
 }
 
 #[test]

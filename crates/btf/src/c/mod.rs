@@ -7,7 +7,18 @@
 //! through pointers get forward declarations, anonymous types are inlined,
 //! and struct layouts are reproduced exactly with `packed` and explicit
 //! padding bitfields. Names used by several different types get a `___N`
-//! suffix.
+//! suffix. For the running kernel the output matches bpftool's line for
+//! line (apart from bpftool-version details such as `mode(byte)` enums).
+//!
+//! Where libbpf's output would not reproduce the BTF layout, this module
+//! goes further: a bitfield that follows a plain member gets explicit
+//! padding when the compiler would otherwise pack it early; structs with
+//! bitfields straddling their storage unit, and unions whose size is not a
+//! multiple of their alignment, are `packed`; unions larger than their
+//! members get `__attribute__((aligned(N)))`. Split BTF is dumped together
+//! with its base, like bpftool does. Inputs that C cannot express (pointer
+//! loops through anonymous types or prototypes, absurd nesting) give a
+//! [`CDumpError`], never a panic or unbounded recursion.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -119,7 +130,9 @@ pub fn dump_c(btf: &Btf, opts: &CDumpOptions, out: &mut dyn Write) -> Result<()>
 
 /// The C declaration of a value of type `id` named `name` (`name` may be
 /// empty), e.g. `struct task_struct *p` or `int (*cb)(void *)`. Anonymous
-/// types are written out inline.
+/// types are written out inline; names carry no `___N` suffixes. Each call
+/// sets up per-type state (a few ms for vmlinux), so it suits messages and
+/// one-off declarations rather than loops over every type.
 pub fn type_decl(btf: &Btf, id: TypeId, name: &str) -> Result<String> {
     if id >= btf.next_id() {
         return Err(CDumpError::NoSuchType(id));
