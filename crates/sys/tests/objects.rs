@@ -85,10 +85,20 @@ fn map_ids_include_a_new_map_and_reopen_it() {
 /// A loaded program owned by the test (closed, and so unloaded, on drop).
 struct TestProg(std::os::fd::OwnedFd);
 
-/// Loads a socket filter `r1 = map; r0 = 0; exit` with raw bpf(2), so the
-/// crate's info calls can be checked on a program we know everything about.
-fn load_prog_using(map: std::os::fd::BorrowedFd<'_>) -> TestProg {
-    use std::os::fd::{AsRawFd, FromRawFd};
+/// One eBPF instruction: opcode, dst/src registers, immediate.
+fn insn(code: u8, regs: u8, imm: i32) -> [u8; 8] {
+    let mut i = [code, regs, 0, 0, 0, 0, 0, 0];
+    i[4..].copy_from_slice(&imm.to_le_bytes());
+    i
+}
+
+/// `r0 = 0; exit`.
+const RETURN_0: [[u8; 8]; 2] = [[0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]];
+
+/// Loads a GPL program from raw instructions with raw bpf(2), so the
+/// crate's info calls can be checked on programs we know everything about.
+fn load_prog(prog_type: u32, insns: &[[u8; 8]], name: &str) -> TestProg {
+    use std::os::fd::FromRawFd;
     #[repr(C)]
     #[derive(Default)]
     struct ProgLoadAttr {
@@ -104,28 +114,16 @@ fn load_prog_using(map: std::os::fd::BorrowedFd<'_>) -> TestProg {
         prog_name: [u8; 16],
         _rest: [u64; 12],
     }
-    let insn = |code: u8, regs: u8, imm: i32| -> [u8; 8] {
-        let mut i = [code, regs, 0, 0, 0, 0, 0, 0];
-        i[4..].copy_from_slice(&imm.to_le_bytes());
-        i
-    };
-    // ld_imm64 r1 (src_reg 1 = BPF_PSEUDO_MAP_FD) takes two slots.
-    let insns: Vec<u8> = [
-        insn(0x18, 0x11, map.as_raw_fd()),
-        insn(0, 0, 0),
-        insn(0xb7, 0, 0),
-        insn(0x95, 0, 0),
-    ]
-    .concat();
+    let code = insns.concat();
     let license = b"GPL\0";
-    let mut name = [0u8; 16];
-    name[..13].copy_from_slice(b"bpfkit_t_prog");
+    let mut prog_name = [0u8; 16];
+    prog_name[..name.len()].copy_from_slice(name.as_bytes());
     let attr = ProgLoadAttr {
-        prog_type: 1, // BPF_PROG_TYPE_SOCKET_FILTER
-        insn_cnt: 4,
-        insns: insns.as_ptr() as u64,
+        prog_type,
+        insn_cnt: insns.len() as u32,
+        insns: code.as_ptr() as u64,
         license: license.as_ptr() as u64,
-        prog_name: name,
+        prog_name,
         ..Default::default()
     };
     // SAFETY: attr points at live buffers of the sizes given.
@@ -137,6 +135,19 @@ fn load_prog_using(map: std::os::fd::BorrowedFd<'_>) -> TestProg {
     );
     // SAFETY: a fresh fd from the kernel.
     TestProg(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A socket filter `r1 = map; r0 = 0; exit`.
+fn load_prog_using(map: std::os::fd::BorrowedFd<'_>) -> TestProg {
+    use std::os::fd::AsRawFd;
+    // ld_imm64 r1 (src_reg 1 = BPF_PSEUDO_MAP_FD) takes two slots.
+    let insns = [
+        insn(0x18, 0x11, map.as_raw_fd()),
+        insn(0, 0, 0),
+        RETURN_0[0],
+        RETURN_0[1],
+    ];
+    load_prog(1, &insns, "bpfkit_t_prog") // BPF_PROG_TYPE_SOCKET_FILTER
 }
 
 /// Runs the program once with BPF_PROG_TEST_RUN on a zeroed packet.
@@ -198,4 +209,147 @@ fn prog_info_of_a_loaded_program() {
     drop(stats);
     let info = bpfkit_sys::prog_info(prog.0.as_fd()).unwrap();
     assert!(info.run_cnt >= 1, "{info:?}");
+}
+
+#[test]
+fn link_info_of_a_raw_tracepoint_link() {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    if !bpfkit_testkit::privileged("link_info_of_a_raw_tracepoint_link") {
+        return;
+    }
+    let prog = load_prog(17, &RETURN_0, "bpfkit_t_rawtp"); // BPF_PROG_TYPE_RAW_TRACEPOINT
+    #[repr(C)]
+    struct RawTpOpenAttr {
+        name: u64,
+        prog_fd: u32,
+        _rest: [u32; 15],
+    }
+    let tp = b"sched_process_exec\0";
+    let attr = RawTpOpenAttr {
+        name: tp.as_ptr() as u64,
+        prog_fd: prog.0.as_raw_fd() as u32,
+        _rest: [0; 15],
+    };
+    // SAFETY: attr points at a live NUL-terminated name.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, 17, &attr, size_of::<RawTpOpenAttr>()) };
+    assert!(
+        fd >= 0,
+        "BPF_RAW_TRACEPOINT_OPEN: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd; closing it detaches the link.
+    let link = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+
+    let prog_id = bpfkit_sys::prog_info(prog.0.as_fd()).unwrap().id;
+    let info = bpfkit_sys::link_info(link.as_fd()).unwrap();
+    assert_eq!((info.link_type, info.prog_id), (1, prog_id));
+    assert_eq!(
+        info.detail,
+        bpfkit_sys::LinkDetail::RawTracepoint {
+            tp_name: "sched_process_exec".into()
+        }
+    );
+    assert!(bpfkit_sys::link_ids().unwrap().contains(&info.id));
+    let again = bpfkit_sys::link_fd_by_id(info.id).unwrap();
+    assert_eq!(bpfkit_sys::link_info(again.as_fd()).unwrap(), info);
+}
+
+/// perf_event_open(2) on CPU 0 for all tasks, from a 128-byte attr.
+fn perf_event_open(attr: &[u64; 16]) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: attr is a zero-padded 128-byte perf_event_attr; any pointers
+    // in it (uprobe path) are kept alive by the caller.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_perf_event_open, attr.as_ptr(), -1, 0, -1, 8) // PERF_FLAG_FD_CLOEXEC
+    };
+    assert!(
+        fd >= 0,
+        "perf_event_open: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd from the kernel.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// BPF_LINK_CREATE with attach type BPF_PERF_EVENT (41) and a cookie.
+fn perf_link(prog: &TestProg, event: &std::os::fd::OwnedFd, cookie: u32) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // prog_fd, target_fd, attach_type, flags, then perf_event.bpf_cookie.
+    let mut attr = [0u32; 16];
+    attr[0] = prog.0.as_raw_fd() as u32;
+    attr[1] = event.as_raw_fd() as u32;
+    attr[2] = 41;
+    attr[4] = cookie;
+    // SAFETY: attr is a zero-padded link_create attr.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, 28, attr.as_ptr(), 64) };
+    assert!(
+        fd >= 0,
+        "BPF_LINK_CREATE: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd; closing it detaches the link.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+#[test]
+fn link_info_of_a_perf_event_link() {
+    if !bpfkit_testkit::privileged("link_info_of_a_perf_event_link") {
+        return;
+    }
+    let prog = load_prog(7, &RETURN_0, "bpfkit_t_perf"); // BPF_PROG_TYPE_PERF_EVENT
+    // Context switches, created disabled. (Not the CPU clock: 6.x kernels
+    // report that one under its own PMU type.)
+    let mut attr = [0u64; 16];
+    attr[0] = 1 | (128 << 32); // type PERF_TYPE_SOFTWARE, size 128
+    attr[1] = 3; // config PERF_COUNT_SW_CONTEXT_SWITCHES
+    attr[2] = 1_000_000_000; // sample_period
+    attr[5] = 1; // flags: disabled
+    let event = perf_event_open(&attr);
+    let link = perf_link(&prog, &event, 0xc00c1e);
+    let info = bpfkit_sys::link_info(link.as_fd()).unwrap();
+    assert_eq!(info.link_type, 7);
+    assert_eq!(
+        info.detail,
+        bpfkit_sys::LinkDetail::PerfEvent(bpfkit_sys::PerfEventLink::Event {
+            event_type: 1, // PERF_TYPE_SOFTWARE
+            config: 3,
+            cookie: 0xc00c1e,
+        })
+    );
+}
+
+/// A uprobe on this test binary's entry point (never hit: nothing runs it
+/// again) checks the name-buffer path of perf-event links.
+#[test]
+fn link_info_of_a_uprobe_link() {
+    if !bpfkit_testkit::privileged("link_info_of_a_uprobe_link") {
+        return;
+    }
+    let uprobe_type: u64 = std::fs::read_to_string("/sys/bus/event_source/devices/uprobe/type")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let exe = std::fs::canonicalize("/proc/self/exe").unwrap();
+    let elf = std::fs::read(&exe).unwrap();
+    let entry = u64::from_le_bytes(elf[0x18..0x20].try_into().unwrap());
+    let path = std::ffi::CString::new(exe.to_str().unwrap()).unwrap();
+    let prog = load_prog(2, &RETURN_0, "bpfkit_t_uprobe"); // BPF_PROG_TYPE_KPROBE
+    let mut attr = [0u64; 16];
+    attr[0] = uprobe_type | (128 << 32);
+    attr[5] = 1; // disabled
+    attr[7] = path.as_ptr() as u64; // config1: uprobe_path
+    attr[8] = entry; // config2: probe offset (PIE: file offset == vaddr for .text)
+    let event = perf_event_open(&attr);
+    let link = perf_link(&prog, &event, 7);
+    let info = bpfkit_sys::link_info(link.as_fd()).unwrap();
+    assert_eq!(
+        info.detail,
+        bpfkit_sys::LinkDetail::PerfEvent(bpfkit_sys::PerfEventLink::Uprobe {
+            file_name: exe.to_str().unwrap().to_string(),
+            offset: entry as u32,
+            cookie: 7,
+            retprobe: false,
+        })
+    );
 }
