@@ -39,6 +39,31 @@ pub struct Variant {
     /// `Some(long)`: used only, and then always, when that flag is given;
     /// such variants are never picked automatically.
     pub only_with: Option<&'static str>,
+    /// Programs (also listed in `programs`) to leave out when their hook does
+    /// not exist on the running kernel, e.g. `sys_enter_open`, which arm64
+    /// lacks. Every other program must load and attach.
+    pub optional: &'static [&'static str],
+}
+
+impl Variant {
+    pub const fn new(label: &'static str, programs: &'static [&'static str]) -> Variant {
+        Variant {
+            label,
+            programs,
+            only_with: None,
+            optional: &[],
+        }
+    }
+
+    pub const fn only_with(mut self, flag: &'static str) -> Variant {
+        self.only_with = Some(flag);
+        self
+    }
+
+    pub const fn optional(mut self, programs: &'static [&'static str]) -> Variant {
+        self.optional = programs;
+        self
+    }
 }
 
 /// A command-line option or positional argument.

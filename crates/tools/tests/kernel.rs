@@ -321,6 +321,39 @@ fn execsnoop_reports_an_exec_with_its_arguments() {
 }
 
 #[test]
+fn execsnoop_reports_failed_execs_with_include_failed() {
+    if !bpfkit_testkit::privileged("execsnoop_reports_failed_execs_with_include_failed") {
+        return;
+    }
+    let mut s = Session::start("execsnoop", None, &[("include_failed", Global::U8(1))]);
+    let path = format!("/nonexistent/{}", marker("execsnoop-x"));
+    assert!(Command::new(&path).status().is_err());
+    let event = s.wait_event(|e| e.str("args") == path);
+    assert_eq!(event.i32("retval"), -libc::ENOENT);
+}
+
+#[test]
+fn execsnoop_cuts_arguments_at_max_args() {
+    if !bpfkit_testkit::privileged("execsnoop_cuts_arguments_at_max_args") {
+        return;
+    }
+    let mut s = Session::start("execsnoop", None, &[("max_args", Global::I32(3))]);
+    let marker = marker("execsnoop-max");
+    let status = Command::new("/bin/echo")
+        .args([marker.as_str(), "b", "c", "d"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("echo");
+    assert!(status.success());
+    let event = s.wait_event(|e| e.str("comm") == "echo" && e.u32("ppid") == std::process::id());
+    // max_args + 1: more arguments than shown.
+    assert_eq!(event.i32("args_count"), 4);
+    let size = event.u32("args_size") as usize;
+    let args = &event.bytes[event.at("args")..event.at("args") + size];
+    assert_eq!(args, format!("/bin/echo\0{marker}\0b\0").as_bytes());
+}
+
+#[test]
 fn exitsnoop_reports_the_exit_code() {
     if !bpfkit_testkit::privileged("exitsnoop_reports_the_exit_code") {
         return;

@@ -53,6 +53,13 @@ fn variants_name_programs_of_the_object() {
                 spec.name,
                 variant.label
             );
+            for optional in variant.optional {
+                assert!(
+                    variant.programs.contains(optional),
+                    "{}: optional {optional} not in the variant",
+                    spec.name
+                );
+            }
             if let Some(flag) = variant.only_with {
                 assert!(
                     spec.flag(flag).is_some(),
@@ -298,4 +305,51 @@ fn output_follows_flags() {
         hardirqs.output(&|_| false),
         Some(Output::Table { .. })
     ));
+}
+
+/// What the generic runtime will see: bpfkit-object's analysis finds the
+/// event type, the parameters the flags set, and every program.
+#[test]
+fn bpfkit_object_understands_every_tool() {
+    for spec in bpfkit_tools::all() {
+        let object =
+            bpfkit_object::analyze(spec.object).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        for variant in spec.variants {
+            for program in variant.programs {
+                assert!(
+                    object.program(program).is_some(),
+                    "{}: {program}",
+                    spec.name
+                );
+            }
+        }
+        for param in spec.flags.iter().flat_map(|f| f.params()) {
+            assert!(
+                object.param(param).is_some(),
+                "{}: param {param}",
+                spec.name
+            );
+        }
+        for output in spec.outputs {
+            match output {
+                Output::Events { .. } => {
+                    let events = object.map("events").expect("events map");
+                    let ty = events
+                        .event_type
+                        .unwrap_or_else(|| panic!("{}: event type unknown", spec.name));
+                    assert_eq!(object.btf.name_of(ty), "event", "{}", spec.name);
+                }
+                Output::Histogram { map, .. } | Output::Table { map, .. } => {
+                    let def = object
+                        .map(map)
+                        .unwrap_or_else(|| panic!("{}: map {map}", spec.name));
+                    assert!(
+                        def.key_type.is_some() && def.value_type.is_some(),
+                        "{}: {map} types",
+                        spec.name
+                    );
+                }
+            }
+        }
+    }
 }

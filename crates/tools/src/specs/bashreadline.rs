@@ -7,11 +7,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("bashreadline"),
     // SEC("uretprobe//bin/bash:readline"): bash links readline statically on
     // Debian; elsewhere -s points at libreadline.so.
-    variants: &[Variant {
-        label: "uprobe",
-        programs: &["printret"],
-        only_with: None,
-    }],
+    variants: &[Variant::new("uprobe", &["printret"])],
     flags: &[Flag::named(
         Some('s'),
         "shared",

@@ -7,11 +7,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "biopattern",
     summary: "Show block device I/O pattern.",
     object: object!("biopattern"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &["handle__block_rq_complete"],
-        only_with: None,
-    }],
+    variants: &[Variant::new("tracepoint", &["handle__block_rq_complete"])],
     flags: &[
         DISK,
         Flag::switch(

@@ -8,37 +8,34 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Trace block I/O.",
     object: object!("biosnoop"),
     variants: &[
-        Variant {
-            label: "tp_btf",
-            programs: &[
+        Variant::new(
+            "tp_btf",
+            &[
                 "block_io_start_btf",
                 "block_rq_insert_btf",
                 "block_rq_issue_btf",
                 "block_rq_complete_btf",
             ],
-            only_with: None,
-        },
-        Variant {
-            label: "raw_tp",
-            programs: &[
+        ),
+        Variant::new(
+            "raw_tp",
+            &[
                 "block_io_start",
                 "block_rq_insert",
                 "block_rq_issue",
                 "block_rq_complete",
             ],
-            only_with: None,
-        },
+        ),
         // Before 6.5 there is no block_io_start tracepoint.
-        Variant {
-            label: "kprobe",
-            programs: &[
+        Variant::new(
+            "kprobe",
+            &[
                 "blk_account_io_start",
                 "block_rq_insert",
                 "block_rq_issue",
                 "block_rq_complete",
             ],
-            only_with: None,
-        },
+        ),
     ],
     flags: &[
         DISK,

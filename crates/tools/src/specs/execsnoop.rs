@@ -5,14 +5,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "execsnoop",
     summary: "Trace exec syscalls",
     object: object!("execsnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &[
+    variants: &[Variant::new(
+        "tracepoint",
+        &[
             "tracepoint__syscalls__sys_enter_execve",
             "tracepoint__syscalls__sys_exit_execve",
         ],
-        only_with: None,
-    }],
+    )],
     flags: &[
         Flag::switch(
             Some('T'),

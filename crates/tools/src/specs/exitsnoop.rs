@@ -5,11 +5,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "exitsnoop",
     summary: "Trace process termination.",
     object: object!("exitsnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &["sched_process_exit"],
-        only_with: None,
-    }],
+    variants: &[Variant::new("tracepoint", &["sched_process_exit"])],
     flags: &[
         Flag::switch(
             Some('t'),

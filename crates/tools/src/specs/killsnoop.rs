@@ -1,21 +1,17 @@
 use super::object;
 use super::signals::{COLUMNS, FAILED, KILL_PROGRAMS, NAME, PID, SIGNAL};
-use crate::{Output, Runtime, ToolSpec, Variant, When};
+use crate::{Output, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "killsnoop",
     summary: "Trace signals issued by the kill() syscall.",
     object: object!("killsnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: KILL_PROGRAMS,
-        only_with: None,
-    }],
+    variants: &[Variant::new("tracepoint", KILL_PROGRAMS)],
     flags: &[FAILED, NAME, PID, SIGNAL],
     outputs: &[Output::Events {
         when: When::Always,
         columns: COLUMNS,
-        defaults: &[Runtime::WallTime],
+        defaults: &[],
     }],
     examples: "\
     killsnoop             # trace all kill() signals

@@ -61,16 +61,8 @@ pub(crate) use object;
 macro_rules! btf_and_raw_variants {
     ($($prog:literal),+ $(,)?) => {
         &[
-            crate::Variant {
-                label: "tp_btf",
-                programs: &[$(concat!($prog, "_btf")),+],
-                only_with: None,
-            },
-            crate::Variant {
-                label: "raw_tp",
-                programs: &[$($prog),+],
-                only_with: None,
-            },
+            crate::Variant::new("tp_btf", &[$(concat!($prog, "_btf")),+]),
+            crate::Variant::new("raw_tp", &[$($prog),+]),
         ]
     };
 }

@@ -5,11 +5,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "mountsnoop",
     summary: "Trace mount and umount syscalls.",
     object: object!("mountsnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &["mount_entry", "mount_exit", "umount_entry", "umount_exit"],
-        only_with: None,
-    }],
+    variants: &[Variant::new(
+        "tracepoint",
+        &["mount_entry", "mount_exit", "umount_entry", "umount_exit"],
+    )],
     flags: &[
         Flag::switch(
             Some('d'),

@@ -9,16 +9,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     // tracepoint fires at the same point and is a stable interface, so it
     // comes first.
     variants: &[
-        Variant {
-            label: "tracepoint",
-            programs: &["mark_victim"],
-            only_with: None,
-        },
-        Variant {
-            label: "kprobe",
-            programs: &["oom_kill_process"],
-            only_with: None,
-        },
+        Variant::new("tracepoint", &["mark_victim"]),
+        Variant::new("kprobe", &["oom_kill_process"]),
     ],
     flags: &[],
     // libbpf-tools prints a sentence (`Triggered by PID ... OOM kill of PID

@@ -5,9 +5,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "opensnoop",
     summary: "Trace open family syscalls",
     object: object!("opensnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &[
+    // open() is missing on arm64 and riscv, openat2() before 5.6.
+    variants: &[Variant::new(
+        "tracepoint",
+        &[
             "tracepoint__syscalls__sys_enter_open",
             "tracepoint__syscalls__sys_enter_openat",
             "tracepoint__syscalls__sys_enter_openat2",
@@ -15,14 +16,19 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "tracepoint__syscalls__sys_exit_openat",
             "tracepoint__syscalls__sys_exit_openat2",
         ],
-        only_with: None,
-    }],
+    )
+    .optional(&[
+        "tracepoint__syscalls__sys_enter_open",
+        "tracepoint__syscalls__sys_exit_open",
+        "tracepoint__syscalls__sys_enter_openat2",
+        "tracepoint__syscalls__sys_exit_openat2",
+    ])],
     flags: &[
         Flag::switch(
             Some('T'),
             "timestamp",
             "Print timestamp",
-            &[Effect::Runtime(Runtime::Timestamp)],
+            &[Effect::Runtime(Runtime::WallTime)],
         ),
         Flag::switch(Some('U'), "print-uid", "Print UID", &[]),
         Flag::switch(
@@ -82,6 +88,9 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("FD", "fd", 3).right(),
             Column::new("ERR", "err", 3).right(),
             Column::new("FLAGS", "flags", 8)
+                .fmt(Format::Octal)
+                .when(When::With("extended-fields")),
+            Column::new("MODE", "mode", 5)
                 .fmt(Format::Octal)
                 .when(When::With("extended-fields")),
             Column::new("PATH", "fname", 0),

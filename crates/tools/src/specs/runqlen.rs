@@ -5,11 +5,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "runqlen",
     summary: "Summarize scheduler run queue length as a histogram.",
     object: object!("runqlen"),
-    variants: &[Variant {
-        label: "perf_event",
-        programs: &["do_sample"],
-        only_with: None,
-    }],
+    variants: &[Variant::new("perf_event", &["do_sample"])],
     // libbpf-tools' -O (run queue occupancy) is not offered: it is a
     // summary of the histogram, not a different kernel half.
     flags: &[

@@ -48,6 +48,6 @@ pub(crate) const COLUMNS: &[Column] = &[
     Column::new("SIG", "sig", 9)
         .fmt(Format::Signal)
         .when(When::With("name")),
-    Column::new("TPID", "tpid", 7),
+    Column::new("TPID", "tpid", 8),
     Column::new("RESULT", "ret", 6),
 ];

@@ -7,16 +7,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Trace standard and real-time signals.",
     object: object!("sigsnoop"),
     variants: &[
-        Variant {
-            label: "tracepoint",
-            programs: &["sig_trace"],
-            only_with: None,
-        },
-        Variant {
-            label: "kill",
-            programs: KILL_PROGRAMS,
-            only_with: Some("kill"),
-        },
+        Variant::new("tracepoint", &["sig_trace"]),
+        Variant::new("kill", KILL_PROGRAMS).only_with("kill"),
     ],
     flags: &[
         FAILED,

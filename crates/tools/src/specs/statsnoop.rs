@@ -5,9 +5,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "statsnoop",
     summary: "Trace stat syscalls.",
     object: object!("statsnoop"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &[
+    // Which stat syscalls exist depends on the architecture.
+    variants: &[Variant::new(
+        "tracepoint",
+        &[
             "handle_statfs_entry",
             "handle_statfs_return",
             "handle_newstat_entry",
@@ -19,8 +20,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "handle_statx_entry",
             "handle_statx_return",
         ],
-        only_with: None,
-    }],
+    )
+    .optional(&[
+        "handle_newstat_entry",
+        "handle_newstat_return",
+        "handle_newlstat_entry",
+        "handle_newlstat_return",
+        "handle_newfstatat_entry",
+        "handle_newfstatat_return",
+    ])],
     flags: &[
         Flag::switch(
             Some('t'),

@@ -5,11 +5,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "syscount",
     summary: "syscount: summarize syscall counts and latencies",
     object: object!("syscount"),
-    variants: &[Variant {
-        label: "tracepoint",
-        programs: &["sys_enter", "sys_exit"],
-        only_with: None,
-    }],
+    variants: &[Variant::new("tracepoint", &["sys_enter", "sys_exit"])],
     flags: &[
         Flag::named(
             Some('p'),
