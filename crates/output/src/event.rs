@@ -175,14 +175,20 @@ impl EventFormatter {
         self.plan.size
     }
 
+    /// Writes the table header now (libbpf-tools print it before the
+    /// first event arrives); no-op in JSON mode or once printed.
+    pub fn write_header(&mut self, out: &mut dyn Sink) -> Result<()> {
+        if std::mem::take(&mut self.header_pending) {
+            out.write_all(self.header_line().as_bytes())?;
+            out.flush()?;
+        }
+        Ok(())
+    }
+
     /// Formats one record and writes it (with the table header before the
     /// first row) to `out`, then flushes `out`.
     pub fn write_event(&mut self, bytes: &[u8], out: &mut dyn Sink) -> Result<()> {
-        let header_pending = std::mem::take(&mut self.header_pending);
-        if header_pending {
-            let header = self.header_line();
-            out.write_all(header.as_bytes())?;
-        }
+        self.write_header(out)?;
         self.format_event(bytes)?;
         out.write_all(&self.line)?;
         out.flush()?;

@@ -11,7 +11,7 @@ use crate::clock::WallClock;
 use crate::semantic::{self, FieldContext, Render, Shape};
 use crate::users::Users;
 use crate::{Error, Result, json, names};
-use bpfkit_btf::value::{self, is_char_type, read_uint, typedef_chain};
+use bpfkit_btf::value::{is_char_type, read_uint, typedef_chain};
 use bpfkit_btf::{Btf, Kind, TypeId};
 use std::io::Write as _;
 
@@ -331,7 +331,7 @@ impl Plan {
                 if col.render == Render::Argv {
                     write_argv(out, raw);
                 } else {
-                    out.extend_from_slice(value::c_string_text(raw).as_bytes());
+                    write_c_string(out, raw);
                 }
             }
             Leaf::Bytes { len } | Leaf::IntArray { len, .. }
@@ -681,11 +681,30 @@ fn write_json_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
 /// NUL-separated strings, space-separated, up to the last non-NUL byte.
 fn write_argv(out: &mut Vec<u8>, raw: &[u8]) {
     let end = raw.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    let text: Vec<u8> = raw[..end]
-        .iter()
-        .map(|&b| if b == 0 { b' ' } else { b })
-        .collect();
-    out.extend_from_slice(value::c_string_text(&text).as_bytes());
+    let start = out.len();
+    write_text_bytes(out, &raw[..end]);
+    for b in &mut out[start..] {
+        if *b == 0 {
+            *b = b' ';
+        }
+    }
+}
+
+/// A C string up to its NUL, invalid UTF-8 as `\xNN` (like
+/// [`bpfkit_btf::value::c_string_text`], without allocating).
+fn write_c_string(out: &mut Vec<u8>, raw: &[u8]) {
+    let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+    write_text_bytes(out, &raw[..end]);
+}
+
+fn write_text_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        out.extend_from_slice(chunk.valid().as_bytes());
+        for b in chunk.invalid() {
+            out.extend_from_slice(b"\\x");
+            json::push_hex_byte(out, *b);
+        }
+    }
 }
 
 /// `struct event`, `__u32`, `[5]` — for messages.

@@ -59,6 +59,45 @@ pub fn render_map(
     Ok(())
 }
 
+/// Sums the per-CPU copies of a value (`BPF_MAP_TYPE_PERCPU_*`) field by
+/// field: integers and integer arrays (histogram slots) are added with
+/// wrap-around, everything else (strings such as `comm`, pointers, enums)
+/// is taken from the first CPU whose copy is not all zeros.
+pub fn sum_per_cpu(btf: &Btf, value_ty: TypeId, per_cpu: &[&[u8]]) -> Result<Vec<u8>> {
+    let plan = Plan::new(btf, value_ty)?;
+    for v in per_cpu {
+        plan.check_len(v)?;
+    }
+    let first_used = per_cpu.iter().find(|v| v.iter().any(|&b| b != 0));
+    let mut sum = match first_used.or(per_cpu.first()) {
+        Some(v) => v[..plan.size].to_vec(),
+        None => vec![0; plan.size],
+    };
+    for col in &plan.columns {
+        let (elem, count) = match col.leaf {
+            Leaf::Int { size, .. } => (size, 1),
+            Leaf::IntArray { elem_size, len, .. } => (elem_size, len),
+            _ => continue,
+        };
+        for i in 0..count {
+            let off = col.offset + i * elem;
+            let total = per_cpu.iter().fold(0u128, |acc, v| {
+                acc.wrapping_add(bpfkit_btf::value::read_uint(
+                    &v[off..off + elem],
+                    btf.is_big_endian(),
+                ))
+            });
+            let bytes = if btf.is_big_endian() {
+                total.to_be_bytes()[16 - elem..].to_vec()
+            } else {
+                total.to_le_bytes()[..elem].to_vec()
+            };
+            sum[off..off + elem].copy_from_slice(&bytes);
+        }
+    }
+    Ok(sum)
+}
+
 fn formatter(btf: &Btf, ty: TypeId, scalar_header: &str) -> Result<EventFormatter> {
     let mut opts = FormatOptions {
         header: false,

@@ -340,3 +340,33 @@ fn vmlinux_struct_as_event() {
     assert_eq!(v["data"]["pid"], 0);
     assert_eq!(v["data"]["comm"], "");
 }
+
+#[test]
+fn invalid_utf8_and_full_length_names() {
+    let Some(btf) = common::btf("invalid_utf8") else {
+        return;
+    };
+    let ty = common::ty(btf, "exec_event");
+    let events = [
+        exec_event(1, 0, b"a\xffb"),
+        exec_event(2, 0, b"0123456789abcdef"),
+    ];
+    let mut t = EventFormatter::new(btf, ty, &FormatOptions::default()).unwrap();
+    let text = run(&mut t, &events);
+    assert!(
+        text.ends_with(" a\\xffb\n2       1       0      0       false   0123456789abcdef\n"),
+        "{text}"
+    );
+    let mut j = EventFormatter::new(btf, ty, &json_opts()).unwrap();
+    let text = run(&mut j, &events);
+    let comms: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["data"]["comm"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(comms, ["a\\xffb", "0123456789abcdef"]);
+}

@@ -240,3 +240,28 @@ fn short_entries_are_errors() {
     let entries = vec![(vec![0u8; 20], vec![0u8; 7])];
     assert!(render_map(btf, &view, &entries, &SnapshotOptions::default(), &mut out).is_err());
 }
+
+#[test]
+fn per_cpu_values_are_summed_field_by_field() {
+    let Some(btf) = common::btf("per_cpu_sum") else {
+        return;
+    };
+    let hist = common::ty(btf, "hist");
+    let cpu0 = hist_value(&[1, 2, 3], b"");
+    let cpu1 = hist_value(&[10, 0, 5, 7], b"bash");
+    let sum = bpfkit_output::snapshot::sum_per_cpu(btf, hist, &[&cpu0, &cpu1]).unwrap();
+    assert_eq!(
+        sum,
+        hist_value(&[11, 2, 8, 7], b""),
+        "comm comes from the first used CPU"
+    );
+    let u64t = common::ty(btf, "__u64");
+    let sum = bpfkit_output::snapshot::sum_per_cpu(
+        btf,
+        u64t,
+        &[&5u64.to_le_bytes(), &u64::MAX.to_le_bytes()],
+    )
+    .unwrap();
+    assert_eq!(sum, 4u64.to_le_bytes(), "wraps like the kernel's counters");
+    assert!(bpfkit_output::snapshot::sum_per_cpu(btf, u64t, &[&[0u8; 7]]).is_err());
+}
