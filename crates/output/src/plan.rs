@@ -112,6 +112,8 @@ struct RawMember {
     ty: TypeId,
     bit_offset: u64,
     bitfield: u32,
+    /// Stands for a `union { x_v4; x_v6; }`: an IPv4-or-IPv6 address.
+    address_union: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +152,7 @@ impl Plan {
                     ty,
                     bit_offset: 0,
                     bitfield: 0,
+                    address_union: false,
                 }],
                 String::new(),
                 true,
@@ -335,7 +338,7 @@ impl Plan {
                 }
             }
             Leaf::Bytes { len } | Leaf::IntArray { len, .. }
-                if self.write_address(col, bytes, *len, out) => {}
+                if self.write_address(col, bytes, out) => {}
             Leaf::Bytes { len } => write_list(
                 out,
                 self.raw(col, bytes, *len)
@@ -369,7 +372,7 @@ impl Plan {
     }
 
     /// IPv4/IPv6 renders of byte and word arrays; false when not an address.
-    fn write_address(&self, col: &Column, bytes: &[u8], _len: usize, out: &mut Vec<u8>) -> bool {
+    fn write_address(&self, col: &Column, bytes: &[u8], out: &mut Vec<u8>) -> bool {
         match col.render {
             Render::Ipv4 => {
                 let raw = self.raw(col, bytes, 4);
@@ -413,8 +416,7 @@ impl Plan {
                 semantic::family_name(af as u64).map(Into::into)
             }),
             Render::Ipv4 | Render::Ipv6 | Render::IpByFamily => {
-                let len = col.leaf.byte_len_hint();
-                if !self.write_address(col, bytes, len, out) {
+                if !self.write_address(col, bytes, out) {
                     n.write(out);
                 }
             }
@@ -477,7 +479,7 @@ impl Plan {
                 // Address text never needs JSON escaping.
                 let start = out.len();
                 out.push(b'"');
-                if self.write_address(col, bytes, 0, out) {
+                if self.write_address(col, bytes, out) {
                     out.push(b'"');
                     return;
                 }
@@ -582,15 +584,6 @@ impl Plan {
         match size {
             4 => f32::from_bits(raw as u32) as f64,
             _ => f64::from_bits(raw as u64),
-        }
-    }
-}
-
-impl Leaf {
-    fn byte_len_hint(&self) -> usize {
-        match *self {
-            Leaf::Int { size, .. } => size,
-            _ => 0,
         }
     }
 }
@@ -739,6 +732,7 @@ fn flatten(btf: &Btf, id: TypeId, base_bits: u64, out: &mut Vec<RawMember>) -> R
                     ty: addr.1,
                     bit_offset,
                     bitfield: 0,
+                    address_union: true,
                 });
                 continue;
             }
@@ -757,6 +751,7 @@ fn flatten(btf: &Btf, id: TypeId, base_bits: u64, out: &mut Vec<RawMember>) -> R
             } else {
                 0
             },
+            address_union: false,
         });
     }
     Ok(())
@@ -799,23 +794,19 @@ fn classify(
     if let Kind::Array(a) = btf.type_by_id(btf.resolve(m.ty)?)?.kind {
         typedefs.extend(typedef_chain(btf, a.elem));
     }
-    let mut render = semantic::choose(&FieldContext {
+    let render = semantic::choose(&FieldContext {
         struct_name,
         member: &m.name,
         typedefs: &typedefs,
         shape: leaf.shape(),
         has_family,
     });
-    // An address union member is IPv4-or-IPv6 whatever its name says.
-    if m.name.is_empty() {
-        render = Render::Plain;
-    } else if matches!(leaf, Leaf::Bytes { len: 16 })
-        && render == Render::Ipv6
-        && has_family
-        && is_union_stem(btf, m)
-    {
-        render = Render::IpByFamily;
-    }
+    // An address union is IPv4-or-IPv6 whatever its name says.
+    let render = if m.address_union {
+        Render::IpByFamily
+    } else {
+        render
+    };
     let mut json_key = Vec::with_capacity(m.name.len() + 3);
     json::write_str(&mut json_key, m.name.as_bytes());
     json_key.push(b':');
@@ -826,10 +817,6 @@ fn classify(
         render,
         json_key,
     })
-}
-
-fn is_union_stem(_btf: &Btf, m: &RawMember) -> bool {
-    !m.name.ends_with("_v6")
 }
 
 fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
