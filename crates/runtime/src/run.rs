@@ -12,6 +12,14 @@ use crate::printk::TracePipe;
 use crate::session::Session;
 use crate::stop::SignalGuard;
 
+/// A wakeup that brought at least this many events means a busy producer...
+const BUSY_BATCH: u64 = 16;
+/// ...and then the reader pauses this long before reading on, so that
+/// records pile up. The kernel signals a ring buffer reader only when it
+/// had caught up, so a reader that is always caught up costs the producer
+/// a wakeup (an IPI in a VM) per record.
+const BUSY_PAUSE: Duration = Duration::from_micros(500);
+
 /// What a run calls back with. Only `on_event` is required.
 pub trait EventHandler {
     /// One record from ring buffer or perf buffer `map`: raw bytes, as the
@@ -174,6 +182,7 @@ impl Session {
             let wake_at = [deadline, next_tick].into_iter().flatten().min();
             poller.wait(&mut ready, timeout_ms(wake_at))?;
             let mut stop_requested = false;
+            let before = sink.events;
             for &token in &ready {
                 match token {
                     Token::Stop => stop_requested = true,
@@ -187,6 +196,9 @@ impl Session {
             }
             if stop_requested {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Stopped));
+            }
+            if sink.events - before >= BUSY_BATCH {
+                std::thread::sleep(BUSY_PAUSE);
             }
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {

@@ -145,6 +145,15 @@ impl Session {
         self.stop.clone()
     }
 
+    /// Kernel ids of the loaded programs (for `bpftool prog show id N`).
+    pub fn program_ids(&self) -> Vec<u32> {
+        self.ebpf
+            .programs()
+            .filter_map(|(_, p)| p.info().ok())
+            .map(|info| info.id())
+            .collect()
+    }
+
     /// The aya object, for what this crate does not cover.
     pub fn ebpf(&mut self) -> &mut Ebpf {
         &mut self.ebpf
