@@ -39,31 +39,25 @@ pub enum Error {
     Unsupported(String),
     #[error("invalid BTF: {0}")]
     Invalid(String),
-    #[error("invalid BTF type [{id}]: {source}")]
-    InType {
-        id: TypeId,
-        #[source]
-        source: Box<Error>,
-    },
+    // The inner error is part of the message, not a `source`, so that
+    // error-chain printers do not repeat it.
+    #[error("invalid BTF type [{id}]: {inner}")]
+    InType { id: TypeId, inner: Box<Error> },
     #[error("BTF type id {0} does not exist")]
     NoSuchType(TypeId),
     #[error("no BTF type named '{0}'")]
     NoSuchName(String),
     #[error("invalid ELF: {0}")]
     Elf(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
 }
 
 impl Error {
     pub(crate) fn in_type(self, id: TypeId) -> Error {
         Error::InType {
             id,
-            source: Box::new(self),
+            inner: Box::new(self),
         }
     }
 }
@@ -104,9 +98,9 @@ impl Btf {
     /// Reads and parses a raw BTF file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Btf> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| Error::Io {
+        let data = std::fs::read(path).map_err(|err| Error::Io {
             path: path.display().to_string(),
-            source,
+            err,
         })?;
         Btf::parse(&data)
     }
@@ -120,9 +114,9 @@ impl Btf {
     /// `.BTF` section.
     pub fn from_any_file(path: impl AsRef<Path>) -> Result<Btf> {
         let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|source| Error::Io {
+        let data = std::fs::read(path).map_err(|err| Error::Io {
             path: path.display().to_string(),
-            source,
+            err,
         })?;
         if data.starts_with(b"\x7fELF") {
             elf::btf_from_elf(&data)

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "bpfkit", version, about = "Compile, load, run and inspect eBPF programs")]
+#[command(
+    name = "bpfkit",
+    version,
+    about = "Compile, load, run and inspect eBPF programs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -9,11 +9,19 @@ use bpfkit_btf::{Btf, Kind, TypeId};
 /// How a parameter's value is written on the command line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamKind {
-    Int { size: usize, signed: bool },
+    Int {
+        size: usize,
+        signed: bool,
+    },
     Bool,
     /// `char[N]`: a string of at most N-1 bytes.
-    Str { capacity: usize },
-    Enum { size: usize, names: Vec<(String, u64)> },
+    Str {
+        capacity: usize,
+    },
+    Enum {
+        size: usize,
+        names: Vec<(String, u64)>,
+    },
 }
 
 /// A parameter as the CLI sees it.
@@ -136,8 +144,10 @@ fn parse_int(text: &str, size: usize, signed: bool) -> Result<Vec<u8>> {
         (0, (1i128 << bits) - 1)
     };
     if value < min || value > max {
-        bail!("{text} is out of range for a {bits}-bit {} integer ({min}..={max})",
-            if signed { "signed" } else { "unsigned" });
+        bail!(
+            "{text} is out of range for a {bits}-bit {} integer ({min}..={max})",
+            if signed { "signed" } else { "unsigned" }
+        );
     }
     Ok(value.to_le_bytes()[..size].to_vec())
 }
@@ -172,17 +182,35 @@ mod tests {
 
     #[test]
     fn integers_are_range_checked() {
-        let u8k = ParamKind::Int { size: 1, signed: false };
+        let u8k = ParamKind::Int {
+            size: 1,
+            signed: false,
+        };
         assert_eq!(parse_value(&u8k, "255").unwrap(), vec![255]);
         assert!(parse_value(&u8k, "256").is_err());
         assert!(parse_value(&u8k, "-1").is_err());
-        let i32k = ParamKind::Int { size: 4, signed: true };
-        assert_eq!(parse_value(&i32k, "-2").unwrap(), (-2i32).to_le_bytes().to_vec());
-        assert_eq!(parse_value(&i32k, "0x10").unwrap(), 16i32.to_le_bytes().to_vec());
+        let i32k = ParamKind::Int {
+            size: 4,
+            signed: true,
+        };
+        assert_eq!(
+            parse_value(&i32k, "-2").unwrap(),
+            (-2i32).to_le_bytes().to_vec()
+        );
+        assert_eq!(
+            parse_value(&i32k, "0x10").unwrap(),
+            16i32.to_le_bytes().to_vec()
+        );
         assert!(parse_value(&i32k, "2147483648").is_err());
         assert!(parse_value(&i32k, "abc").is_err());
-        let u64k = ParamKind::Int { size: 8, signed: false };
-        assert_eq!(parse_value(&u64k, "18446744073709551615").unwrap(), vec![0xff; 8]);
+        let u64k = ParamKind::Int {
+            size: 8,
+            signed: false,
+        };
+        assert_eq!(
+            parse_value(&u64k, "18446744073709551615").unwrap(),
+            vec![0xff; 8]
+        );
     }
 
     #[test]
@@ -191,10 +219,30 @@ mod tests {
         assert_eq!(parse_value(&s, "abc").unwrap(), b"abc\0".to_vec());
         assert!(parse_value(&s, "abcd").is_err());
         assert_eq!(parse_value(&ParamKind::Bool, "true").unwrap(), vec![1]);
-        let e = ParamKind::Enum { size: 4, names: vec![("MODE_A".into(), 0), ("MODE_B".into(), 1)] };
-        assert_eq!(parse_value(&e, "mode_b").unwrap(), 1u32.to_le_bytes().to_vec());
-        assert!(parse_value(&e, "C").unwrap_err().to_string().contains("MODE_A"));
+        let e = ParamKind::Enum {
+            size: 4,
+            names: vec![("MODE_A".into(), 0), ("MODE_B".into(), 1)],
+        };
+        assert_eq!(
+            parse_value(&e, "mode_b").unwrap(),
+            1u32.to_le_bytes().to_vec()
+        );
+        assert!(
+            parse_value(&e, "C")
+                .unwrap_err()
+                .to_string()
+                .contains("MODE_A")
+        );
         assert_eq!(render(&e, &1u32.to_le_bytes()), "MODE_B");
-        assert_eq!(render(&ParamKind::Int { size: 4, signed: true }, &(-5i32).to_le_bytes()), "-5");
+        assert_eq!(
+            render(
+                &ParamKind::Int {
+                    size: 4,
+                    signed: true
+                },
+                &(-5i32).to_le_bytes()
+            ),
+            "-5"
+        );
     }
 }
