@@ -1,10 +1,10 @@
 //! Events (ring/perf buffer records) as table rows or JSON lines.
 
+use crate::cells::{self, Align, CustomCell, Record, Side, TableColumn};
 use crate::clock::WallClock;
-use crate::plan::{Column, Leaf, Plan, RenderCtx};
-use crate::semantic::{self, Render};
-use crate::users::Users;
-use crate::{Error, Result, Sink, json};
+use crate::plan::{Plan, RenderCtx};
+use crate::semantic::Render;
+use crate::{Result, Sink, json};
 use bpfkit_btf::{Btf, TypeId};
 use std::time::Instant;
 
@@ -16,6 +16,8 @@ pub enum Mode {
     Table,
     /// One JSON object per line.
     Json,
+    /// Each event as `field: value` lines followed by an empty line.
+    Detailed,
 }
 
 /// How events of one type are printed.
@@ -61,14 +63,17 @@ pub struct TableSpec {
     pub columns: Option<Vec<ColumnSpec>>,
 }
 
-/// One table column: a field (flattened member name) and optional header,
-/// width and render overrides.
-#[derive(Debug, Clone, PartialEq)]
+/// One table column: a field (flattened member name; in map tables `key`
+/// or `key.NAME` for the key) with optional header, width, alignment and
+/// render overrides, or a caller-computed cell.
+#[derive(Debug, Clone)]
 pub struct ColumnSpec {
     pub field: String,
     pub header: Option<String>,
     pub width: Option<usize>,
+    pub align: Align,
     pub render: Option<Render>,
+    pub custom: Option<CustomCell>,
 }
 
 impl ColumnSpec {
@@ -77,7 +82,20 @@ impl ColumnSpec {
             field: field.to_string(),
             header: None,
             width: None,
+            align: Align::Left,
             render: None,
+            custom: None,
+        }
+    }
+
+    /// A column whose text `f` computes from the record.
+    pub fn custom(
+        header: &str,
+        f: impl Fn(&Record, &mut Vec<u8>) + Send + Sync + 'static,
+    ) -> ColumnSpec {
+        ColumnSpec {
+            custom: Some(CustomCell(std::sync::Arc::new(f))),
+            ..ColumnSpec::new(header).header(header)
         }
     }
 
@@ -91,16 +109,15 @@ impl ColumnSpec {
         self
     }
 
+    pub fn right(mut self) -> Self {
+        self.align = Align::Right;
+        self
+    }
+
     pub fn render(mut self, render: Render) -> Self {
         self.render = Some(render);
         self
     }
-}
-
-struct TableColumn {
-    index: usize,
-    header: String,
-    width: usize,
 }
 
 /// Formats the records of one BTF type. Build it once per event type; the
@@ -130,16 +147,16 @@ impl EventFormatter {
         );
         for (field, render) in overrides {
             let i = plan.column_index(field)?;
-            let col = &mut plan.columns[i];
-            if !render_fits(col, render) {
-                return Err(Error::Unformattable(
-                    ty,
-                    format!("field '{field}' cannot be shown as {render:?}"),
-                ));
-            }
-            col.render = render;
+            cells::check_render(&plan.columns[i], render, ty)?;
+            plan.columns[i].render = render;
         }
-        let table = table_columns(&plan, &opts.table)?;
+        let table = match &opts.table.columns {
+            Some(specs) => specs
+                .iter()
+                .map(|s| cells::resolve(s, &plan, None))
+                .collect::<Result<_>>()?,
+            None => cells::all_columns(&plan, Side::Value),
+        };
         let mut json_prefix = b"{\"type\":\"event\",\"map\":".to_vec();
         json::write_str(&mut json_prefix, opts.map_name.as_bytes());
         json_prefix.extend_from_slice(b",\"data\":");
@@ -150,10 +167,7 @@ impl EventFormatter {
             time: opts.time,
             elapsed: opts.elapsed,
             header_pending: opts.header && opts.mode == Mode::Table,
-            ctx: RenderCtx {
-                clock: WallClock::now(),
-                users: opts.resolve_users.then(Users::load),
-            },
+            ctx: RenderCtx::new(opts.resolve_users),
             line: Vec::with_capacity(256),
             json_prefix,
             start: Instant::now(),
@@ -211,6 +225,7 @@ impl EventFormatter {
                 self.write_cells(bytes, &mut line, true);
                 line.push(b'\n');
             }
+            Mode::Detailed => self.write_detailed(bytes, &mut line),
         }
         self.line = line;
         Ok(&self.line)
@@ -225,20 +240,59 @@ impl EventFormatter {
 
     /// The table header line (newline included).
     pub fn header_line(&self) -> String {
-        let mut cells: Vec<(String, usize)> = Vec::new();
+        let mut cells: Vec<(&str, usize, Align)> = Vec::new();
         if self.time {
-            cells.push(("TIME".into(), 8));
+            cells.push(("TIME", 8, Align::Left));
         }
         if self.elapsed {
-            cells.push(("TIME(s)".into(), 8));
+            cells.push(("TIME(s)", 8, Align::Left));
         }
-        cells.extend(self.table.iter().map(|c| (c.header.clone(), c.width)));
+        cells.extend(
+            self.table
+                .iter()
+                .map(|c| (c.header.as_str(), c.width, c.align)),
+        );
         let mut line = Vec::new();
-        for (i, (text, width)) in cells.iter().enumerate() {
-            push_cell(&mut line, text.as_bytes(), *width, i + 1 == cells.len());
+        for (i, (text, width, align)) in cells.iter().enumerate() {
+            cells::push_cell(
+                &mut line,
+                text.as_bytes(),
+                *width,
+                *align,
+                i + 1 == cells.len(),
+            );
         }
         line.push(b'\n');
         String::from_utf8_lossy(&line).into_owned()
+    }
+
+    /// `field: value` lines, then an empty line.
+    fn write_detailed(&mut self, bytes: &[u8], line: &mut Vec<u8>) {
+        let width = self
+            .table
+            .iter()
+            .map(|c| c.header.chars().count())
+            .max()
+            .unwrap_or(0);
+        for tc in &self.table {
+            let start = line.len();
+            line.extend_from_slice(tc.header.as_bytes());
+            line.push(b':');
+            let pad = width.saturating_sub(line.len() - start - 1);
+            line.extend(std::iter::repeat_n(b' ', pad + 1));
+            let bare = TableColumn {
+                width: 0,
+                align: Align::Left,
+                ..tc.clone()
+            };
+            let record = Record {
+                value: (&self.plan, bytes),
+                key: None,
+            };
+            cells::write_cell(&bare, &record, &mut self.ctx, line, true);
+            line.push(b'\n');
+        }
+        line.push(b'\n');
     }
 
     /// Appends the row's cells (no newline). `last_unpadded`: the last cell
@@ -250,148 +304,33 @@ impl EventFormatter {
         if self.time {
             let hms = self.ctx.clock.now_hms();
             n += 1;
-            push_cell(line, &hms, 8, last_unpadded && n == total);
+            cells::push_cell(line, &hms, 8, Align::Left, last_unpadded && n == total);
         }
         if self.elapsed {
             let secs = self.start.elapsed().as_secs_f64();
             n += 1;
-            push_cell(
+            let text = format!("{secs:.3}");
+            cells::push_cell(
                 line,
-                format!("{secs:.3}").as_bytes(),
+                text.as_bytes(),
                 8,
+                Align::Left,
                 last_unpadded && n == total,
             );
         }
+        let record = Record {
+            value: (&self.plan, bytes),
+            key: None,
+        };
         for tc in &self.table {
             n += 1;
-            let start = line.len();
-            let col = &self.plan.columns[tc.index];
-            self.plan.write_text(col, bytes, &mut self.ctx, line);
-            pad_from(line, start, tc.width, last_unpadded && n == total);
+            cells::write_cell(
+                tc,
+                &record,
+                &mut self.ctx,
+                line,
+                last_unpadded && n == total,
+            );
         }
-    }
-
-    /// The table header cells' text and widths (for map tables).
-    pub(crate) fn header_cells(&self) -> Vec<(String, usize)> {
-        self.table
-            .iter()
-            .map(|c| (c.header.clone(), c.width))
-            .collect()
-    }
-
-    pub(crate) fn plan(&self) -> &Plan {
-        &self.plan
-    }
-}
-
-/// Appends `text` left-aligned in `width`, then a separating space unless
-/// it is the last cell.
-pub(crate) fn push_cell(line: &mut Vec<u8>, text: &[u8], width: usize, last: bool) {
-    let start = line.len();
-    line.extend_from_slice(text);
-    pad_from(line, start, width, last);
-}
-
-fn pad_from(line: &mut Vec<u8>, start: usize, width: usize, last: bool) {
-    if last {
-        return;
-    }
-    let written =
-        std::str::from_utf8(&line[start..]).map_or(line.len() - start, |s| s.chars().count());
-    for _ in written..width {
-        line.push(b' ');
-    }
-    line.push(b' ');
-}
-
-fn render_fits(col: &Column, render: Render) -> bool {
-    let shape = match col.leaf {
-        Leaf::Int { size, signed } => semantic::Shape::Int { size, signed },
-        Leaf::Bits { bits, signed, .. } => semantic::Shape::Int {
-            size: bits.div_ceil(8) as usize,
-            signed,
-        },
-        Leaf::Str { len } => semantic::Shape::CharArray { len },
-        Leaf::Bytes { len } => semantic::Shape::Bytes { len },
-        Leaf::IntArray { elem_size, len, .. } => semantic::Shape::IntArray { elem_size, len },
-        _ => semantic::Shape::Other,
-    };
-    let len = match shape {
-        semantic::Shape::Int { size, .. } => Some(size),
-        semantic::Shape::CharArray { len } | semantic::Shape::Bytes { len } => Some(len),
-        semantic::Shape::IntArray { elem_size, len } => Some(elem_size * len),
-        semantic::Shape::Other => None,
-    };
-    // Errno on an unsigned int is a deliberate choice by the caller.
-    render == Render::Errno && matches!(shape, semantic::Shape::Int { .. })
-        || semantic::fits(render, shape, len)
-}
-
-fn table_columns(plan: &Plan, spec: &TableSpec) -> Result<Vec<TableColumn>> {
-    let picked: Vec<(usize, Option<&ColumnSpec>)> = match &spec.columns {
-        Some(cols) => cols
-            .iter()
-            .map(|c| Ok((plan.column_index(&c.field)?, Some(c))))
-            .collect::<Result<_>>()?,
-        None => (0..plan.columns.len()).map(|i| (i, None)).collect(),
-    };
-    Ok(picked
-        .into_iter()
-        .map(|(index, spec)| {
-            let col = &plan.columns[index];
-            let header = spec
-                .and_then(|s| s.header.clone())
-                .unwrap_or_else(|| default_header(&col.name));
-            let width = spec
-                .and_then(|s| s.width)
-                .unwrap_or_else(|| default_width(col).max(header.chars().count()));
-            TableColumn {
-                index,
-                header,
-                width,
-            }
-        })
-        .collect())
-}
-
-fn default_header(name: &str) -> String {
-    if name.is_empty() {
-        "VALUE".into()
-    } else {
-        name.to_uppercase()
-    }
-}
-
-/// Column widths in the spirit of libbpf-tools' printf formats.
-fn default_width(col: &Column) -> usize {
-    match col.render {
-        Render::Pid => 7,
-        Render::Comm => 16,
-        Render::Uid => 6,
-        Render::Errno => 7,
-        Render::Signal => 9,
-        Render::Syscall => 16,
-        Render::Ipv4 => 15,
-        Render::Ipv6 | Render::IpByFamily => 25,
-        Render::Port { .. } => 5,
-        Render::Family => 8,
-        Render::Duration(_) => 9,
-        Render::Timestamp { .. } => 15,
-        Render::Hex => 18,
-        _ => match col.leaf {
-            Leaf::Int { size, .. } => match size {
-                1 => 3,
-                2 => 5,
-                4 => 7,
-                8 => 10,
-                _ => 20,
-            },
-            Leaf::Bits { .. } | Leaf::Bool => 5,
-            Leaf::Str { len } => len.min(16),
-            Leaf::Enum { .. } => 10,
-            Leaf::Float { .. } => 10,
-            Leaf::Ptr => 18,
-            _ => 0,
-        },
     }
 }

@@ -14,6 +14,7 @@
 //! Everything is written through a [`Sink`], which is flushed after every
 //! line so that `bpfkit ... --json | jq` sees events as they happen.
 
+mod cells;
 pub mod clock;
 mod event;
 pub mod hints;
@@ -27,11 +28,12 @@ mod sink;
 pub mod snapshot;
 pub mod users;
 
+pub use cells::{Align, CustomCell, Record};
 pub use event::{ColumnSpec, EventFormatter, FormatOptions, Mode, TableSpec};
 pub use hist::{print_linear_hist, print_log2_hist};
 pub use semantic::Render;
 pub use sink::{Sink, WriteSink};
-pub use snapshot::{MapView, SnapshotOptions, render_map};
+pub use snapshot::{MapView, SnapshotOptions, render_map, sum_per_cpu};
 
 use bpfkit_btf::TypeId;
 

@@ -82,7 +82,7 @@ impl Leaf {
     }
 
     /// Bytes the leaf occupies from its offset.
-    fn byte_len(&self) -> usize {
+    pub fn byte_len(&self) -> usize {
         match *self {
             Leaf::Int { size, .. } | Leaf::Enum { size, .. } | Leaf::Float { size } => size,
             Leaf::Bits { span, .. } => span,
@@ -104,6 +104,25 @@ pub(crate) struct Column {
     pub render: Render,
     /// `"name":` ready to copy into JSON output.
     pub json_key: Vec<u8>,
+}
+
+impl Column {
+    /// Whether `render` can show this column's shape. Errno-style and
+    /// numeric renders on any integer are a caller's deliberate choice.
+    pub fn accepts(&self, render: Render) -> bool {
+        let shape = self.leaf.shape();
+        let len = match shape {
+            Shape::Int { size, .. } => Some(size),
+            Shape::CharArray { len } | Shape::Bytes { len } => Some(len),
+            Shape::IntArray { elem_size, len } => Some(elem_size * len),
+            Shape::Other => None,
+        };
+        let any_int = matches!(shape, Shape::Int { .. });
+        match render {
+            Render::Errno | Render::ErrnoName | Render::Octal | Render::Disk => any_int,
+            _ => semantic::fits(render, shape, len),
+        }
+    }
 }
 
 /// A member found while flattening, before classification.
@@ -263,7 +282,7 @@ impl Plan {
     }
 
     /// The numeric value of an integer-like column.
-    fn num(&self, col: &Column, bytes: &[u8]) -> Option<Num> {
+    pub fn num_of(&self, col: &Column, bytes: &[u8]) -> Option<Num> {
         Some(match col.leaf {
             Leaf::Int { size, signed } => {
                 let raw = self.uint(bytes, col.offset, size);
@@ -310,13 +329,13 @@ impl Plan {
     pub fn sort_key(&self, bytes: &[u8]) -> i128 {
         self.columns
             .iter()
-            .find_map(|c| self.num(c, bytes))
+            .find_map(|c| self.num_of(c, bytes))
             .map_or(0, |n| n.i128())
     }
 
     fn family_of(&self, bytes: &[u8]) -> Option<u64> {
         let col = &self.columns[self.family?];
-        self.num(col, bytes).map(|n| n.i128() as u64)
+        self.num_of(col, bytes).map(|n| n.i128() as u64)
     }
 
     fn raw<'b>(&self, col: &Column, bytes: &'b [u8], len: usize) -> &'b [u8] {
@@ -325,7 +344,7 @@ impl Plan {
 
     /// Appends the table text of column `col`.
     pub fn write_text(&self, col: &Column, bytes: &[u8], ctx: &mut RenderCtx, out: &mut Vec<u8>) {
-        if let Some(n) = self.num(col, bytes) {
+        if let Some(n) = self.num_of(col, bytes) {
             return self.write_num_text(col, n, bytes, ctx, out);
         }
         match &col.leaf {
@@ -408,7 +427,27 @@ impl Plan {
         let mut buf = itoa::Buffer::new();
         match col.render {
             Render::Errno => semantic::write_errno(out, n.i128()),
+            Render::Signal if n.i128() == 0 => out.push(b'-'),
             Render::Signal => semantic::write_named(out, n.i128(), names::signal_name),
+            Render::ErrnoName => semantic::write_named(out, n.i128().abs(), |e| {
+                names::errno_name(e).map(Into::into)
+            }),
+            Render::Octal => {
+                let _ = write!(out, "0{:o}", n.i128() as u128 & mask(64));
+            }
+            Render::Names(table) => semantic::write_named(out, n.i128(), |i| {
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| table.get(i))
+                    .map(|s| (*s).into())
+            }),
+            Render::Scaled { divisor, decimals } => {
+                semantic::write_scaled(out, n.i128(), divisor, decimals)
+            }
+            Render::Disk => match ctx.disk_name(n.u64()) {
+                Some(name) => out.extend_from_slice(name.as_bytes()),
+                None => out.push(b'?'),
+            },
             Render::Syscall => {
                 semantic::write_named(out, n.i128(), |nr| names::syscall_name(nr).map(Into::into))
             }
@@ -494,14 +533,14 @@ impl Plan {
                 return;
             }
             (Render::Hex, _) => {
-                if let Some(n) = self.num(col, bytes) {
+                if let Some(n) = self.num_of(col, bytes) {
                     let _ = write!(out, "\"{:#x}\"", n.i128() as u128 & mask(64));
                     return;
                 }
             }
             _ => {}
         }
-        if let Some(n) = self.num(col, bytes) {
+        if let Some(n) = self.num_of(col, bytes) {
             return match &col.leaf {
                 Leaf::Bool => out.extend_from_slice(if n.i128() != 0 { b"true" } else { b"false" }),
                 Leaf::Ptr => {
@@ -592,6 +631,45 @@ impl Plan {
 pub(crate) struct RenderCtx {
     pub clock: WallClock,
     pub users: Option<Users>,
+    /// dev_t → disk name from /proc/partitions, read on first use.
+    pub disks: Option<std::collections::HashMap<u64, String>>,
+}
+
+impl RenderCtx {
+    pub fn new(resolve_users: bool) -> RenderCtx {
+        RenderCtx {
+            clock: WallClock::now(),
+            users: resolve_users.then(Users::load),
+            disks: None,
+        }
+    }
+
+    fn disk_name(&mut self, dev: u64) -> Option<&str> {
+        if dev == 0 {
+            return None;
+        }
+        let disks = self.disks.get_or_insert_with(|| {
+            std::fs::read_to_string("/proc/partitions")
+                .map(|t| parse_partitions(&t))
+                .unwrap_or_default()
+        });
+        disks.get(&dev).map(String::as_str)
+    }
+}
+
+/// `/proc/partitions` (`major minor #blocks name`) keyed by the kernel's
+/// internal dev_t encoding, `major << 20 | minor`, which is what BPF
+/// programs read from `struct gendisk`/`bio`.
+pub(crate) fn parse_partitions(text: &str) -> std::collections::HashMap<u64, String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace();
+            let major: u64 = f.next()?.parse().ok()?;
+            let minor: u64 = f.next()?.parse().ok()?;
+            let name = f.nth(1)?;
+            Some((major << 20 | minor, name.to_string()))
+        })
+        .collect()
 }
 
 /// A number read from a record.
@@ -910,4 +988,22 @@ fn array_leaf(btf: &Btf, elem: TypeId, len: usize, depth: usize) -> Result<Leaf>
             len: len.min(MAX_ARRAY_ELEMENTS),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_by_kernel_dev_t() {
+        let disks = parse_partitions(
+            "major minor  #blocks  name\n\n 254        0   10485760 vda\n 254        1    1048576 vda1\n",
+        );
+        assert_eq!(disks.get(&(254 << 20)).map(String::as_str), Some("vda"));
+        assert_eq!(
+            disks.get(&(254 << 20 | 1)).map(String::as_str),
+            Some("vda1")
+        );
+        assert_eq!(disks.len(), 2);
+    }
 }

@@ -49,7 +49,7 @@ pub fn write_lost(
     out: &mut dyn Sink,
 ) -> io::Result<()> {
     match mode {
-        Mode::Table => {
+        Mode::Table | Mode::Detailed => {
             let text = match cpu {
                 Some(cpu) => format!("lost {count} events on CPU #{cpu}"),
                 None => format!("lost {count} events"),
@@ -71,7 +71,7 @@ pub fn write_lost(
 /// A `bpf_printk` line from the trace pipe.
 pub fn write_printk(mode: Mode, text: &str, out: &mut dyn Sink) -> io::Result<()> {
     match mode {
-        Mode::Table => text_line(out, text.trim_end_matches('\n')),
+        Mode::Table | Mode::Detailed => text_line(out, text.trim_end_matches('\n')),
         Mode::Json => {
             let mut line = start("printk");
             field_str(&mut line, "text", text.trim_end_matches('\n'));
@@ -83,7 +83,7 @@ pub fn write_printk(mode: Mode, text: &str, out: &mut dyn Sink) -> io::Result<()
 /// A program was attached: `attached execve_enter to tracepoint/syscalls/sys_enter_execve`.
 pub fn write_attached(mode: Mode, program: &str, hook: &str, out: &mut dyn Sink) -> io::Result<()> {
     match mode {
-        Mode::Table => text_line(out, &format!("attached {program} to {hook}")),
+        Mode::Table | Mode::Detailed => text_line(out, &format!("attached {program} to {hook}")),
         Mode::Json => {
             let mut line = start("attached");
             field_str(&mut line, "program", program);
@@ -97,7 +97,7 @@ pub fn write_attached(mode: Mode, program: &str, hook: &str, out: &mut dyn Sink)
 /// Table mode prints nothing: libbpf-tools just stop.
 pub fn write_exit(mode: Mode, reason: &str, code: i32, out: &mut dyn Sink) -> io::Result<()> {
     match mode {
-        Mode::Table => Ok(()),
+        Mode::Table | Mode::Detailed => Ok(()),
         Mode::Json => {
             let mut line = start("exit");
             field_str(&mut line, "reason", reason);

@@ -111,6 +111,19 @@ pub enum Render {
     Log2Hist,
     /// Linear histogram slots.
     LinearHist,
+    /// An errno by name whatever its sign (`2` and `-2` → `ENOENT`), 0 as 0.
+    ErrnoName,
+    /// Octal with a leading 0 (open flags, modes).
+    Octal,
+    /// The value as an index into a table of names (else the number).
+    Names(&'static [&'static str]),
+    /// value / divisor with `decimals` decimals (`AGE(s)`: 1e9, 2).
+    Scaled {
+        divisor: u64,
+        decimals: u8,
+    },
+    /// A kernel `dev_t` (major << 20 | minor) as its disk name (`vda`).
+    Disk,
 }
 
 /// The shape of a member, as far as the rules care.
@@ -444,6 +457,26 @@ pub fn write_duration(out: &mut Vec<u8>, value: u128, unit: TimeUnit) {
     out.extend_from_slice(suffix.as_bytes());
 }
 
+/// `value / divisor` with `decimals` decimals, computed in integers so
+/// that large counters do not lose precision.
+pub fn write_scaled(out: &mut Vec<u8>, value: i128, divisor: u64, decimals: u8) {
+    let divisor = divisor.max(1) as i128;
+    let decimals = decimals.min(9) as u32;
+    let scale = 10i128.pow(decimals);
+    let scaled = (value.unsigned_abs() as i128 * scale + divisor / 2) / divisor;
+    if value < 0 {
+        out.push(b'-');
+    }
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(scaled / scale).as_bytes());
+    if decimals > 0 {
+        out.push(b'.');
+        let frac = buf.format(scaled % scale).as_bytes().to_vec();
+        out.extend(std::iter::repeat_n(b'0', decimals as usize - frac.len()));
+        out.extend_from_slice(&frac);
+    }
+}
+
 /// A return value: `-ENOENT`-style values by name, others as numbers.
 pub fn write_errno(out: &mut Vec<u8>, v: i128) {
     match i64::try_from(-v)
@@ -625,6 +658,18 @@ mod tests {
         assert_eq!(text(|o| write_duration(o, 1_230, TimeUnit::Ms)), "1.23s");
         assert_eq!(text(|o| write_duration(o, 5, TimeUnit::Us)), "5.00us");
         assert_eq!(text(|o| write_duration(o, 0, TimeUnit::Ns)), "0ns");
+    }
+
+    #[test]
+    fn scaled_numbers() {
+        assert_eq!(
+            text(|o| write_scaled(o, 1_234_567_890, 1_000_000_000, 2)),
+            "1.23"
+        );
+        assert_eq!(text(|o| write_scaled(o, 1_005, 1_000, 2)), "1.01");
+        assert_eq!(text(|o| write_scaled(o, 5, 1, 0)), "5");
+        assert_eq!(text(|o| write_scaled(o, -1_500, 1_000, 1)), "-1.5");
+        assert_eq!(text(|o| write_scaled(o, 7, 1_000, 3)), "0.007");
     }
 
     #[test]

@@ -1,28 +1,28 @@
 //! Whole-map rendering: key → value tables and per-key histograms.
 //!
-//! The caller reads the map (summing per-CPU values itself) and passes the
-//! raw `(key, value)` bytes. Two layouts:
+//! The caller reads the map (summing per-CPU values with [`sum_per_cpu`])
+//! and passes the raw `(key, value)` bytes. Two layouts:
 //! - **histograms**: the value has a `slots` integer array (or a
 //!   `bpfkit_hist_slots_t` member, or is itself an integer array in a map
 //!   whose name says `hist`/`slots`). Each entry prints as a libbpf-tools
-//!   histogram, preceded by a header naming the key (`pid = 41 kworker/1:1`,
+//!   histogram, preceded by a label naming the key (`pid = 41 kworker/1:1`,
 //!   runqlat -P style) unless the map has a single entry.
-//! - **tables**: everything else, key columns then value columns, sorted by
-//!   the value's first number, largest first, optionally cut to the top N.
+//! - **tables**: everything else, key columns then value columns (or the
+//!   columns asked for), sorted by the value's first number (or the sort
+//!   field), largest first, optionally cut to the top N.
 
-use crate::event::{EventFormatter, push_cell};
+use crate::cells::{self, Record, Side, TableColumn};
 use crate::hist::{self, HistKind};
-use crate::plan::{Leaf, Plan};
+use crate::plan::{Leaf, Plan, RenderCtx};
 use crate::semantic::Render;
-use crate::{ColumnSpec, FormatOptions, Mode, Result, Sink, TableSpec, json};
+use crate::{ColumnSpec, Mode, Result, Sink, json};
 use bpfkit_btf::{Btf, TypeId};
 
 /// The map being rendered.
 #[derive(Debug, Clone, Copy)]
 pub struct MapView<'a> {
     pub name: &'a str,
-    /// `None` for maps without a key type (the key is then shown in hex...
-    /// or not at all for single-entry maps).
+    /// `None` for maps without a key type (keys are then not shown).
     pub key_ty: Option<TypeId>,
     pub value_ty: TypeId,
 }
@@ -37,6 +37,16 @@ pub struct SnapshotOptions {
     /// Force the histogram kind (e.g. linear with base/step); default log2
     /// unless the slots are `bpfkit_linear_slots_t`.
     pub hist: Option<HistKind>,
+    /// Table columns: `key` (scalar key), `key.NAME` (key member) or a
+    /// value member; default every key column, then every value column.
+    pub columns: Option<Vec<ColumnSpec>>,
+    /// Sort tables (largest first) by this field (same names as
+    /// `columns`); default the value's first number.
+    pub sort_by: Option<String>,
+    /// Histogram labels. A spec with a header prints `HEADER = value`, one
+    /// with an empty header the bare value. Default: key members as
+    /// `name = value`, then the value's other members (strings bare).
+    pub labels: Option<Vec<ColumnSpec>>,
 }
 
 /// Renders a map snapshot to `out` (flushed at the end).
@@ -47,15 +57,55 @@ pub fn render_map(
     opts: &SnapshotOptions,
     out: &mut dyn Sink,
 ) -> Result<()> {
-    let mut value = formatter(btf, view.value_ty, "VALUE")?;
-    let mut key = view.key_ty.map(|k| formatter(btf, k, "KEY")).transpose()?;
+    let mut value = Plan::new(btf, view.value_ty)?;
+    let mut key = view.key_ty.map(|k| Plan::new(btf, k)).transpose()?;
+    apply_renders(opts, &mut value, key.as_mut(), view.value_ty)?;
+    for (kb, vb) in entries {
+        value.check_len(vb)?;
+        if let Some(k) = &key {
+            k.check_len(kb)?;
+        }
+    }
     let mut buf = Vec::with_capacity(4096);
-    match slots_column(value.plan(), view.name) {
-        Some(slots) => render_hists(view, &key, &value, slots, entries, opts, &mut buf)?,
-        None => render_table(view, &mut key, &mut value, entries, opts, &mut buf)?,
+    let mut ctx = RenderCtx::new(false);
+    let maps = Maps {
+        view,
+        key: key.as_ref(),
+        value: &value,
+    };
+    match slots_column(&value, view.name) {
+        Some(slots) => maps.render_hists(slots, entries, opts, &mut ctx, &mut buf)?,
+        None => maps.render_table(entries, opts, &mut ctx, &mut buf)?,
     }
     out.write_all(&buf)?;
     out.flush()?;
+    Ok(())
+}
+
+/// Render overrides of the column and label specs.
+fn apply_renders(
+    opts: &SnapshotOptions,
+    value: &mut Plan,
+    mut key: Option<&mut Plan>,
+    ty: TypeId,
+) -> Result<()> {
+    let specs = opts
+        .columns
+        .iter()
+        .flatten()
+        .chain(opts.labels.iter().flatten());
+    for spec in specs.filter(|s| s.custom.is_none()) {
+        let Some(render) = spec.render else { continue };
+        let (plan, name) = match (spec.field.strip_prefix("key"), key.as_deref_mut()) {
+            (Some(rest), Some(k)) if rest.is_empty() || rest.starts_with('.') => {
+                (k, rest.strip_prefix('.').unwrap_or(""))
+            }
+            _ => (&mut *value, spec.field.as_str()),
+        };
+        let i = plan.column_index(name)?;
+        cells::check_render(&plan.columns[i], render, ty)?;
+        plan.columns[i].render = render;
+    }
     Ok(())
 }
 
@@ -73,6 +123,7 @@ pub fn sum_per_cpu(btf: &Btf, value_ty: TypeId, per_cpu: &[&[u8]]) -> Result<Vec
         Some(v) => v[..plan.size].to_vec(),
         None => vec![0; plan.size],
     };
+    let big_endian = btf.is_big_endian();
     for col in &plan.columns {
         let (elem, count) = match col.leaf {
             Leaf::Int { size, .. } => (size, 1),
@@ -84,10 +135,10 @@ pub fn sum_per_cpu(btf: &Btf, value_ty: TypeId, per_cpu: &[&[u8]]) -> Result<Vec
             let total = per_cpu.iter().fold(0u128, |acc, v| {
                 acc.wrapping_add(bpfkit_btf::value::read_uint(
                     &v[off..off + elem],
-                    btf.is_big_endian(),
+                    big_endian,
                 ))
             });
-            let bytes = if btf.is_big_endian() {
+            let bytes = if big_endian {
                 total.to_be_bytes()[16 - elem..].to_vec()
             } else {
                 total.to_le_bytes()[..elem].to_vec()
@@ -96,21 +147,6 @@ pub fn sum_per_cpu(btf: &Btf, value_ty: TypeId, per_cpu: &[&[u8]]) -> Result<Vec
         }
     }
     Ok(sum)
-}
-
-fn formatter(btf: &Btf, ty: TypeId, scalar_header: &str) -> Result<EventFormatter> {
-    let mut opts = FormatOptions {
-        header: false,
-        ..FormatOptions::default()
-    };
-    let probe = EventFormatter::new(btf, ty, &opts)?;
-    if probe.fields() == [""] {
-        opts.table = TableSpec {
-            columns: Some(vec![ColumnSpec::new("").header(scalar_header)]),
-        };
-        return EventFormatter::new(btf, ty, &opts);
-    }
-    Ok(probe)
 }
 
 /// The index of the histogram slots column, if the value is a histogram.
@@ -142,209 +178,284 @@ fn unit_for(view: &MapView, plan: &Plan, opts: &SnapshotOptions) -> String {
         ("nsecs", ["nsec", "_ns", "nano"]),
         ("msecs", ["msec", "_ms", "milli"]),
     ] {
-        if names
-            .iter()
-            .any(|n| hints.iter().any(|h| n.contains(h) || n.ends_with(h)))
-        {
+        if names.iter().any(|n| hints.iter().any(|h| n.contains(h))) {
             return unit.to_string();
         }
     }
     "value".into()
 }
 
-fn slots_of(plan: &Plan, col: usize, bytes: &[u8]) -> Vec<u64> {
-    let c = &plan.columns[col];
-    match c.leaf {
-        Leaf::IntArray {
-            elem_size,
-            len,
-            signed,
-        } => plan
-            .int_array(c, bytes, elem_size, len, signed)
-            .map(|n| n.u64())
-            .collect(),
-        Leaf::Bytes { len } => bytes
-            .get(c.offset..c.offset + len)
-            .unwrap_or(&[])
-            .iter()
-            .map(|&b| b as u64)
-            .collect(),
-        _ => Vec::new(),
-    }
+struct Maps<'a> {
+    view: &'a MapView<'a>,
+    key: Option<&'a Plan>,
+    value: &'a Plan,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_hists(
-    view: &MapView,
-    key: &Option<EventFormatter>,
-    value: &EventFormatter,
-    slots_col: usize,
-    entries: &[(Vec<u8>, Vec<u8>)],
-    opts: &SnapshotOptions,
-    buf: &mut Vec<u8>,
-) -> Result<()> {
-    let plan = value.plan();
-    let unit = unit_for(view, plan, opts);
-    let kind = opts.hist.unwrap_or(match plan.columns[slots_col].render {
-        Render::LinearHist => HistKind::Linear { base: 0, step: 1 },
-        _ => HistKind::Log2,
-    });
-    let mut sorted: Vec<&(Vec<u8>, Vec<u8>)> = entries.iter().collect();
-    if let Some(k) = key {
-        sorted.sort_by_key(|(kb, _)| k.plan().sort_key(kb));
+type Entry = (Vec<u8>, Vec<u8>);
+
+impl Maps<'_> {
+    fn record<'b>(&'b self, kb: &'b [u8], vb: &'b [u8]) -> Record<'b> {
+        Record {
+            value: (self.value, vb),
+            key: self.key.map(|k| (k, kb)),
+        }
     }
-    let labelled = sorted.len() > 1;
-    let mut ctx = crate::plan::RenderCtx {
-        clock: crate::clock::WallClock::now(),
-        users: None,
-    };
-    for (kb, vb) in sorted {
-        value.plan().check_len(vb)?;
-        let slots = slots_of(plan, slots_col, vb);
-        match opts.mode {
-            Mode::Json => {
-                let mut key_json = Vec::new();
-                match key {
-                    Some(k) => k.write_json_data(kb, &mut key_json)?,
-                    None => key_json.extend_from_slice(b"null"),
+
+    fn slots(&self, col: usize, bytes: &[u8]) -> Vec<u64> {
+        let c = &self.value.columns[col];
+        match c.leaf {
+            Leaf::IntArray {
+                elem_size,
+                len,
+                signed,
+            } => self
+                .value
+                .int_array(c, bytes, elem_size, len, signed)
+                .map(|n| n.u64())
+                .collect(),
+            Leaf::Bytes { len } => bytes
+                .get(c.offset..c.offset + len)
+                .unwrap_or(&[])
+                .iter()
+                .map(|&b| b as u64)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn render_hists(
+        &self,
+        slots_col: usize,
+        entries: &[Entry],
+        opts: &SnapshotOptions,
+        ctx: &mut RenderCtx,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let unit = unit_for(self.view, self.value, opts);
+        let kind = opts
+            .hist
+            .unwrap_or(match self.value.columns[slots_col].render {
+                Render::LinearHist => HistKind::Linear { base: 0, step: 1 },
+                _ => HistKind::Log2,
+            });
+        let mut sorted: Vec<&Entry> = entries.iter().collect();
+        if let Some(k) = self.key {
+            sorted.sort_by_key(|(kb, _)| k.sort_key(kb));
+        }
+        let labels = self.label_columns(slots_col, opts)?;
+        let labelled = sorted.len() > 1;
+        for (kb, vb) in sorted {
+            let slots = self.slots(slots_col, vb);
+            match opts.mode {
+                Mode::Json => {
+                    let mut key_json = Vec::new();
+                    match self.key {
+                        Some(k) => k.write_json_object(kb, &mut key_json),
+                        None => key_json.extend_from_slice(b"null"),
+                    }
+                    let mut line = Vec::new();
+                    hist::write_hist_json(
+                        self.view.name,
+                        Some(&key_json),
+                        &unit,
+                        kind,
+                        &slots,
+                        &mut line,
+                    );
+                    self.append_labels_json(slots_col, vb, &mut line);
+                    buf.extend_from_slice(&line);
                 }
-                let mut line = Vec::new();
-                hist::write_hist_json(view.name, Some(&key_json), &unit, kind, &slots, &mut line);
-                append_labels_json(plan, slots_col, vb, &mut line);
-                buf.extend_from_slice(&line);
-            }
-            Mode::Table => {
-                if labelled {
-                    buf.push(b'\n');
-                    write_label(key, kb, plan, slots_col, vb, &mut ctx, buf)?;
-                    buf.push(b'\n');
-                }
-                match kind {
-                    HistKind::Log2 => hist::print_log2_hist(&slots, &unit, buf)?,
-                    HistKind::Linear { base, step } => {
-                        hist::print_linear_hist(&slots, base, step, &unit, buf)?
+                Mode::Table | Mode::Detailed => {
+                    if labelled {
+                        buf.push(b'\n');
+                        self.write_label(&labels, kb, vb, ctx, buf);
+                        buf.push(b'\n');
+                    }
+                    match kind {
+                        HistKind::Log2 => hist::print_log2_hist(&slots, &unit, buf)?,
+                        HistKind::Linear { base, step } => {
+                            hist::print_linear_hist(&slots, base, step, &unit, buf)?
+                        }
                     }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
-}
 
-/// Adds the value's non-slot members (`comm`...) as `"labels":{...}`.
-fn append_labels_json(plan: &Plan, slots_col: usize, vb: &[u8], line: &mut Vec<u8>) {
-    if plan.scalar || plan.columns.len() < 2 {
-        return;
-    }
-    // write_hist_json ended the object with "}\n": reopen it.
-    line.truncate(line.len() - 2);
-    line.extend_from_slice(b",\"labels\":{");
-    let mut first = true;
-    for (i, c) in plan.columns.iter().enumerate() {
-        if i == slots_col {
-            continue;
+    /// Label parts: (prefix such as `pid = `, cell).
+    fn label_columns(
+        &self,
+        slots_col: usize,
+        opts: &SnapshotOptions,
+    ) -> Result<Vec<(String, TableColumn)>> {
+        let bare = |mut tc: TableColumn| {
+            tc.width = 0;
+            tc
+        };
+        if let Some(specs) = &opts.labels {
+            return specs
+                .iter()
+                .map(|s| {
+                    let tc = bare(cells::resolve(s, self.value, self.key)?);
+                    let prefix = match &s.header {
+                        Some(h) if h.is_empty() => String::new(),
+                        Some(h) => format!("{h} = "),
+                        None => format!("{} = ", s.field.strip_prefix("key.").unwrap_or(&s.field)),
+                    };
+                    Ok((prefix, tc))
+                })
+                .collect();
         }
-        if !first {
-            line.push(b',');
-        }
-        first = false;
-        line.extend_from_slice(&c.json_key);
-        plan.write_json(c, vb, line);
-    }
-    line.extend_from_slice(b"}}\n");
-}
-
-/// `pid = 41 kworker/1:1`: key members as `name = value` (a scalar key
-/// as `key = N`), then the value's other members, strings bare as runqlat
-/// prints the command.
-fn write_label(
-    key: &Option<EventFormatter>,
-    kb: &[u8],
-    plan: &Plan,
-    slots_col: usize,
-    vb: &[u8],
-    ctx: &mut crate::plan::RenderCtx,
-    buf: &mut Vec<u8>,
-) -> Result<()> {
-    let mut parts: Vec<Vec<u8>> = Vec::new();
-    if let Some(k) = key {
-        let kp = k.plan();
-        kp.check_len(kb)?;
-        for c in &kp.columns {
-            let mut part = if c.name.is_empty() {
-                b"key".to_vec()
-            } else {
-                c.name.as_bytes().to_vec()
-            };
-            part.extend_from_slice(b" = ");
-            kp.write_text(c, kb, ctx, &mut part);
-            parts.push(part);
-        }
-    }
-    for (i, c) in plan.columns.iter().enumerate() {
-        if i == slots_col {
-            continue;
-        }
-        let mut part = Vec::new();
-        if !matches!(c.leaf, Leaf::Str { .. }) {
-            part.extend_from_slice(c.name.as_bytes());
-            part.extend_from_slice(b" = ");
-        }
-        plan.write_text(c, vb, ctx, &mut part);
-        parts.push(part);
-    }
-    buf.extend_from_slice(&parts.join(&b' '));
-    Ok(())
-}
-
-fn render_table(
-    view: &MapView,
-    key: &mut Option<EventFormatter>,
-    value: &mut EventFormatter,
-    entries: &[(Vec<u8>, Vec<u8>)],
-    opts: &SnapshotOptions,
-    buf: &mut Vec<u8>,
-) -> Result<()> {
-    let mut sorted: Vec<&(Vec<u8>, Vec<u8>)> = entries.iter().collect();
-    sorted.sort_by_key(|(_, vb)| std::cmp::Reverse(value.plan().sort_key(vb)));
-    sorted.truncate(opts.top.unwrap_or(usize::MAX));
-    match opts.mode {
-        Mode::Json => {
-            buf.extend_from_slice(b"{\"type\":\"map\",\"map\":");
-            json::write_str(buf, view.name.as_bytes());
-            buf.extend_from_slice(b",\"entries\":[");
-            for (i, (kb, vb)) in sorted.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                buf.extend_from_slice(b"{\"key\":");
-                match key {
-                    Some(k) => k.write_json_data(kb, buf)?,
-                    None => buf.extend_from_slice(b"null"),
-                }
-                buf.extend_from_slice(b",\"value\":");
-                value.write_json_data(vb, buf)?;
-                buf.push(b'}');
+        let mut out = Vec::new();
+        if let Some(k) = self.key {
+            for (tc, col) in cells::all_columns(k, Side::Key).into_iter().zip(&k.columns) {
+                let name = if col.name.is_empty() {
+                    "key"
+                } else {
+                    &col.name
+                };
+                out.push((format!("{name} = "), bare(tc)));
             }
-            buf.extend_from_slice(b"]}\n");
         }
-        Mode::Table => {
-            let mut cells = key.as_ref().map(|k| k.header_cells()).unwrap_or_default();
-            cells.extend(value.header_cells());
-            for (i, (text, width)) in cells.iter().enumerate() {
-                push_cell(buf, text.as_bytes(), *width, i + 1 == cells.len());
+        for (i, (tc, col)) in cells::all_columns(self.value, Side::Value)
+            .into_iter()
+            .zip(&self.value.columns)
+            .enumerate()
+        {
+            if i == slots_col {
+                continue;
+            }
+            let prefix = if matches!(col.leaf, Leaf::Str { .. }) {
+                String::new()
+            } else {
+                format!("{} = ", col.name)
+            };
+            out.push((prefix, bare(tc)));
+        }
+        Ok(out)
+    }
+
+    /// `pid = 41 kworker/1:1`.
+    fn write_label(
+        &self,
+        labels: &[(String, TableColumn)],
+        kb: &[u8],
+        vb: &[u8],
+        ctx: &mut RenderCtx,
+        buf: &mut Vec<u8>,
+    ) {
+        let record = self.record(kb, vb);
+        for (i, (prefix, tc)) in labels.iter().enumerate() {
+            if i > 0 {
+                buf.push(b' ');
+            }
+            buf.extend_from_slice(prefix.as_bytes());
+            cells::write_cell(tc, &record, ctx, buf, true);
+        }
+    }
+
+    /// Adds the value's non-slot members (`comm`...) as `"labels":{...}`.
+    fn append_labels_json(&self, slots_col: usize, vb: &[u8], line: &mut Vec<u8>) {
+        let plan = self.value;
+        if plan.scalar || plan.columns.len() < 2 {
+            return;
+        }
+        // write_hist_json ended the object with "}\n": reopen it.
+        line.truncate(line.len().saturating_sub(2));
+        line.extend_from_slice(b",\"labels\":{");
+        let mut first = true;
+        for (i, c) in plan.columns.iter().enumerate() {
+            if i == slots_col {
+                continue;
+            }
+            if !first {
+                line.push(b',');
+            }
+            first = false;
+            line.extend_from_slice(&c.json_key);
+            plan.write_json(c, vb, line);
+        }
+        line.extend_from_slice(b"}}\n");
+    }
+
+    fn sorted<'e>(&self, entries: &'e [Entry], opts: &SnapshotOptions) -> Vec<&'e Entry> {
+        let mut sorted: Vec<&Entry> = entries.iter().collect();
+        sorted.sort_by_key(|(kb, vb)| {
+            let n = match &opts.sort_by {
+                Some(field) => self.record(kb, vb).num(field).unwrap_or(0),
+                None => self.value.sort_key(vb),
+            };
+            std::cmp::Reverse(n)
+        });
+        sorted.truncate(opts.top.unwrap_or(usize::MAX));
+        sorted
+    }
+
+    fn render_table(
+        &self,
+        entries: &[Entry],
+        opts: &SnapshotOptions,
+        ctx: &mut RenderCtx,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
+        let sorted = self.sorted(entries, opts);
+        if opts.mode == Mode::Json {
+            self.write_json_table(&sorted, buf);
+            return Ok(());
+        }
+        let columns: Vec<TableColumn> = match &opts.columns {
+            Some(specs) => specs
+                .iter()
+                .map(|s| cells::resolve(s, self.value, self.key))
+                .collect::<Result<_>>()?,
+            None => {
+                let mut all = self
+                    .key
+                    .map(|k| cells::all_columns(k, Side::Key))
+                    .unwrap_or_default();
+                all.extend(cells::all_columns(self.value, Side::Value));
+                all
+            }
+        };
+        for (i, tc) in columns.iter().enumerate() {
+            cells::push_cell(
+                buf,
+                tc.header.as_bytes(),
+                tc.width,
+                tc.align,
+                i + 1 == columns.len(),
+            );
+        }
+        buf.push(b'\n');
+        for (kb, vb) in sorted {
+            let record = self.record(kb, vb);
+            for (i, tc) in columns.iter().enumerate() {
+                cells::write_cell(tc, &record, ctx, buf, i + 1 == columns.len());
             }
             buf.push(b'\n');
-            for (kb, vb) in sorted {
-                value.plan().check_len(vb)?;
-                if let Some(k) = key.as_mut() {
-                    k.plan().check_len(kb)?;
-                    k.write_cells(kb, buf, false);
-                }
-                value.write_cells(vb, buf, true);
-                buf.push(b'\n');
-            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// `{"type":"map","map":..,"entries":[{"key":..,"value":..},...]}`.
+    fn write_json_table(&self, sorted: &[&Entry], buf: &mut Vec<u8>) {
+        buf.extend_from_slice(b"{\"type\":\"map\",\"map\":");
+        json::write_str(buf, self.view.name.as_bytes());
+        buf.extend_from_slice(b",\"entries\":[");
+        for (i, (kb, vb)) in sorted.iter().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.extend_from_slice(b"{\"key\":");
+            match self.key {
+                Some(k) => k.write_json_object(kb, buf),
+                None => buf.extend_from_slice(b"null"),
+            }
+            buf.extend_from_slice(b",\"value\":");
+            self.value.write_json_object(vb, buf);
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"]}\n");
+    }
 }
