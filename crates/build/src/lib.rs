@@ -9,7 +9,7 @@
 
 mod cache;
 pub mod committed;
-mod elf;
+pub mod elf;
 pub mod own_types;
 pub mod toolchain;
 pub mod vmlinux;
@@ -48,8 +48,8 @@ pub struct BuildOptions {
     pub cpu: Option<String>,
     /// `__TARGET_ARCH_*` value (`x86`, `arm64`, ...); default: the host's.
     pub target_arch: Option<String>,
-    /// Cache root for [`build_cached`]; default: `$XDG_CACHE_HOME/bpfkit`
-    /// or `~/.cache/bpfkit`.
+    /// Cache root for [`build_cached`] and the generated vmlinux.h; default:
+    /// `$XDG_CACHE_HOME/bpfkit` or `~/.cache/bpfkit`.
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -121,7 +121,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildOutput, BuildError> {
         .map_err(|e| BuildError::io(format!("reading {}", opts.source.display()), e))?;
     let header = match &opts.vmlinux_header {
         Some(h) => h.clone(),
-        None => vmlinux::running_kernel_header()?,
+        None => vmlinux::running_kernel_header(opts.cache_dir.as_deref())?,
     };
     let output = opts
         .output

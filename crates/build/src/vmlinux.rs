@@ -6,7 +6,10 @@
 use crate::BuildError;
 use crate::cache::{KeyHasher, cache_root, write_atomic};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+/// Names how headers are generated; part of the cache name so that a
+/// change of generator does not reuse old headers.
+const GENERATOR: &str = "bpfkit-btf dump_c 1";
 
 /// Hash of the running kernel's BTF: names the cached header and is part of
 /// object cache keys.
@@ -16,15 +19,21 @@ pub fn kernel_btf_hash() -> Result<String, BuildError> {
             "{e} (the kernel needs CONFIG_DEBUG_INFO_BTF=y; or pass a pinned vmlinux.h)"
         ))
     })?;
-    Ok(KeyHasher::default().add("vmlinux btf", &raw).finish())
+    Ok(KeyHasher::default()
+        .add("generator", GENERATOR.as_bytes())
+        .add("vmlinux btf", &raw)
+        .finish())
 }
 
-/// The cached `vmlinux.h` of the running kernel, generating it if needed.
-pub fn running_kernel_header() -> Result<PathBuf, BuildError> {
+/// The cached `vmlinux.h` of the running kernel under `cache` (default:
+/// bpfkit's cache root), generating it if needed.
+pub fn running_kernel_header(cache: Option<&Path>) -> Result<PathBuf, BuildError> {
     let hash = kernel_btf_hash()?;
-    let path = cache_root()?
-        .join(format!("vmlinux-{hash}"))
-        .join("vmlinux.h");
+    let root = match cache {
+        Some(dir) => dir.to_path_buf(),
+        None => cache_root()?,
+    };
+    let path = root.join(format!("vmlinux-{hash}")).join("vmlinux.h");
     if !path.is_file() {
         let text = generate_vmlinux_h(Path::new(bpfkit_btf::VMLINUX_PATH))?;
         write_atomic(&path, &text)?;
@@ -32,27 +41,14 @@ pub fn running_kernel_header() -> Result<PathBuf, BuildError> {
     Ok(path)
 }
 
-/// C declarations of every type in the raw BTF file `btf_path`.
-///
-/// Uses bpftool until bpfkit-btf's own C dumper is available; this is the
-/// one place to switch over.
+/// C declarations of every type in the raw BTF file `btf_path`, written
+/// by bpfkit-btf's C dumper (the same header `bpftool btf dump ... format c`
+/// writes, plus kfunc prototypes).
 pub fn generate_vmlinux_h(btf_path: &Path) -> Result<Vec<u8>, BuildError> {
-    let output = Command::new("bpftool")
-        .args(["btf", "dump", "file"])
-        .arg(btf_path)
-        .args(["format", "c"])
-        .output()
-        .map_err(|e| {
-            BuildError::Vmlinux(format!(
-                "running bpftool: {e} (install bpftool, or pass a pinned vmlinux.h)"
-            ))
-        })?;
-    if !output.status.success() {
-        return Err(BuildError::Vmlinux(format!(
-            "bpftool btf dump failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
-    }
-    Ok(output.stdout)
+    let btf =
+        bpfkit_btf::Btf::from_file(btf_path).map_err(|e| BuildError::Vmlinux(e.to_string()))?;
+    let mut text = Vec::new();
+    bpfkit_btf::c::dump_c(&btf, &bpfkit_btf::c::CDumpOptions::default(), &mut text)
+        .map_err(|e| BuildError::Vmlinux(e.to_string()))?;
+    Ok(text)
 }

@@ -183,3 +183,49 @@ fn load_with_aya(object: &[u8]) {
         program.load().expect("the verifier accepts the program");
     }
 }
+
+#[test]
+fn stripping_keeps_btf_and_code_byte_for_byte() {
+    let Some(clang) = bpfkit_testkit::clang("stripping_keeps_btf") else {
+        return;
+    };
+    let dir = TempDir::new("strip");
+    let raw_path = dir.path().join("raw.o");
+    let include = format!("-I{}", pinned_header().parent().unwrap().display());
+    let status = std::process::Command::new(&clang)
+        .args([
+            "-target",
+            "bpf",
+            "-O2",
+            "-g",
+            "-fno-addrsig",
+            &include,
+            "-c",
+        ])
+        .arg(bpfkit_testkit::repo_path("examples/sigsnoop.bpf.c"))
+        .arg("-o")
+        .arg(&raw_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let raw = std::fs::read(&raw_path).unwrap();
+    let stripped = bpfkit_build::elf::finish_object(&raw, None).unwrap();
+    assert!(stripped.len() < raw.len());
+    assert!(
+        !section_names(&stripped)
+            .iter()
+            .any(|s| s.starts_with(".debug"))
+    );
+    for section in [
+        ".BTF",
+        ".BTF.ext",
+        "tp/syscalls/sys_enter_kill",
+        ".maps",
+        "license",
+    ] {
+        let before = bpfkit_btf::elf::section_data(&raw, section).unwrap();
+        let after = bpfkit_btf::elf::section_data(&stripped, section).unwrap();
+        assert!(before.is_some(), "{section} missing");
+        assert_eq!(before, after, "{section} changed");
+    }
+}
