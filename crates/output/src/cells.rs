@@ -20,7 +20,10 @@ pub enum Align {
 /// sums of fields, argument lists with a count member...). It appends the
 /// cell text to the buffer.
 #[derive(Clone)]
-pub struct CustomCell(pub Arc<dyn Fn(&Record, &mut Vec<u8>) + Send + Sync>);
+pub struct CustomCell(pub Arc<CellFn>);
+
+/// The function behind a [`CustomCell`].
+pub type CellFn = dyn Fn(&Record, &mut Vec<u8>) + Send + Sync;
 
 impl fmt::Debug for CustomCell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,7 +78,12 @@ pub(crate) enum Side {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
-    Field { side: Side, index: usize },
+    /// A field, shown with its own render or the column's override.
+    Field {
+        side: Side,
+        index: usize,
+        render: Option<Render>,
+    },
     Custom(CustomCell),
 }
 
@@ -108,15 +116,23 @@ pub(crate) fn resolve(spec: &ColumnSpec, value: &Plan, key: Option<&Plan>) -> Re
     };
     let index = plan.column_index(name)?;
     let col = &plan.columns[index];
+    if let Some(r) = spec.render {
+        check_render(col, r)?;
+    }
     let header = header.unwrap_or_else(|| match (side, name) {
         (Side::Key, "") => "KEY".into(),
         _ => default_header(name),
     });
+    let render = spec.render.unwrap_or(col.render);
     let width = spec
         .width
-        .unwrap_or_else(|| default_width(col).max(header.chars().count()));
+        .unwrap_or_else(|| default_width(col, render).max(header.chars().count()));
     Ok(TableColumn {
-        source: Source::Field { side, index },
+        source: Source::Field {
+            side,
+            index,
+            render: spec.render,
+        },
         header,
         width,
         align: spec.align,
@@ -134,9 +150,13 @@ pub(crate) fn all_columns(plan: &Plan, side: Side) -> Vec<TableColumn> {
                 (_, name) => default_header(name),
             };
             TableColumn {
-                width: default_width(col).max(header.chars().count()),
+                width: default_width(col, col.render).max(header.chars().count()),
                 header,
-                source: Source::Field { side, index },
+                source: Source::Field {
+                    side,
+                    index,
+                    render: None,
+                },
                 align: Align::Left,
             }
         })
@@ -161,7 +181,11 @@ pub(crate) fn write_cell(
 ) {
     let start = line.len();
     match &tc.source {
-        Source::Field { side, index } => {
+        Source::Field {
+            side,
+            index,
+            render,
+        } => {
             let (plan, bytes) = match side {
                 Side::Key => match record.key {
                     Some(k) => k,
@@ -169,7 +193,8 @@ pub(crate) fn write_cell(
                 },
                 Side::Value => record.value,
             };
-            plan.write_text(&plan.columns[*index], bytes, ctx, line);
+            let col = &plan.columns[*index];
+            plan.write_text_as(col, render.unwrap_or(col.render), bytes, ctx, line);
         }
         Source::Custom(f) => (f.0)(record, line),
     }
@@ -209,8 +234,8 @@ fn align(line: &mut Vec<u8>, start: usize, width: usize, align: Align, last: boo
 }
 
 /// Column widths in the spirit of libbpf-tools' printf formats.
-fn default_width(col: &Column) -> usize {
-    match col.render {
+fn default_width(col: &Column, render: Render) -> usize {
+    match render {
         Render::Pid => 7,
         Render::Comm => 16,
         Render::Uid => 6,
@@ -244,13 +269,13 @@ fn default_width(col: &Column) -> usize {
 }
 
 /// An error for a render that cannot show a field's shape.
-pub(crate) fn check_render(col: &Column, render: Render, ty: bpfkit_btf::TypeId) -> Result<()> {
+pub(crate) fn check_render(col: &Column, render: Render) -> Result<()> {
     if col.accepts(render) {
         Ok(())
     } else {
-        Err(Error::Unformattable(
-            ty,
-            format!("field '{}' cannot be shown as {render:?}", col.name),
-        ))
+        Err(Error::BadRender {
+            field: col.name.clone(),
+            render: format!("{render:?}"),
+        })
     }
 }

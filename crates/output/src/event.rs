@@ -35,9 +35,9 @@ pub struct FormatOptions {
     pub header: bool,
     /// Show uids as user names (reads `/etc/passwd` once).
     pub resolve_users: bool,
-    /// Table columns; also carries per-field render overrides.
+    /// Table columns (their render overrides apply to the table only).
     pub table: TableSpec,
-    /// Render overrides by field name, applied in both modes.
+    /// Render overrides by field name, for every mode (JSON included).
     pub renders: Vec<(String, Render)>,
 }
 
@@ -138,17 +138,10 @@ pub struct EventFormatter {
 impl EventFormatter {
     pub fn new(btf: &Btf, ty: TypeId, opts: &FormatOptions) -> Result<EventFormatter> {
         let mut plan = Plan::new(btf, ty)?;
-        let overrides = opts.renders.iter().map(|(f, r)| (f.as_str(), *r)).chain(
-            opts.table
-                .columns
-                .iter()
-                .flatten()
-                .filter_map(|c| Some((c.field.as_str(), c.render?))),
-        );
-        for (field, render) in overrides {
+        for (field, render) in &opts.renders {
             let i = plan.column_index(field)?;
-            cells::check_render(&plan.columns[i], render, ty)?;
-            plan.columns[i].render = render;
+            cells::check_render(&plan.columns[i], *render)?;
+            plan.columns[i].render = *render;
         }
         let table = match &opts.table.columns {
             Some(specs) => specs

@@ -43,6 +43,8 @@ pub enum Error {
     ShortEvent { ty: String, need: usize, got: usize },
     #[error("type [{0}] cannot be formatted: {1}")]
     Unformattable(TypeId, String),
+    #[error("field '{field}' cannot be shown as {render}")]
+    BadRender { field: String, render: String },
     #[error("no field '{field}' in '{ty}' (fields: {known})")]
     NoSuchField {
         field: String,

@@ -344,20 +344,33 @@ impl Plan {
 
     /// Appends the table text of column `col`.
     pub fn write_text(&self, col: &Column, bytes: &[u8], ctx: &mut RenderCtx, out: &mut Vec<u8>) {
+        self.write_text_as(col, col.render, bytes, ctx, out)
+    }
+
+    /// Like [`Plan::write_text`] with another render (a table column's
+    /// override, which must not change the field elsewhere).
+    pub fn write_text_as(
+        &self,
+        col: &Column,
+        render: Render,
+        bytes: &[u8],
+        ctx: &mut RenderCtx,
+        out: &mut Vec<u8>,
+    ) {
         if let Some(n) = self.num_of(col, bytes) {
-            return self.write_num_text(col, n, bytes, ctx, out);
+            return self.write_num_text(col, render, n, bytes, ctx, out);
         }
         match &col.leaf {
             Leaf::Str { len } => {
                 let raw = self.raw(col, bytes, *len);
-                if col.render == Render::Argv {
+                if render == Render::Argv {
                     write_argv(out, raw);
                 } else {
                     write_c_string(out, raw);
                 }
             }
             Leaf::Bytes { len } | Leaf::IntArray { len, .. }
-                if self.write_address(col, bytes, out) => {}
+                if self.write_address(col, render, bytes, out) => {}
             Leaf::Bytes { len } => write_list(
                 out,
                 self.raw(col, bytes, *len)
@@ -391,8 +404,8 @@ impl Plan {
     }
 
     /// IPv4/IPv6 renders of byte and word arrays; false when not an address.
-    fn write_address(&self, col: &Column, bytes: &[u8], out: &mut Vec<u8>) -> bool {
-        match col.render {
+    fn write_address(&self, col: &Column, render: Render, bytes: &[u8], out: &mut Vec<u8>) -> bool {
+        match render {
             Render::Ipv4 => {
                 let raw = self.raw(col, bytes, 4);
                 let Ok(b) = <[u8; 4]>::try_from(raw) else {
@@ -405,7 +418,7 @@ impl Plan {
                 let Ok(b) = <[u8; 16]>::try_from(raw) else {
                     return false;
                 };
-                if col.render == Render::Ipv6 {
+                if render == Render::Ipv6 {
                     semantic::write_ipv6(out, b);
                 } else {
                     semantic::write_ip_by_family(out, b, self.family_of(bytes));
@@ -419,13 +432,14 @@ impl Plan {
     fn write_num_text(
         &self,
         col: &Column,
+        render: Render,
         n: Num,
         bytes: &[u8],
         ctx: &mut RenderCtx,
         out: &mut Vec<u8>,
     ) {
         let mut buf = itoa::Buffer::new();
-        match col.render {
+        match render {
             Render::Errno => semantic::write_errno(out, n.i128()),
             Render::Signal if n.i128() == 0 => out.push(b'-'),
             Render::Signal => semantic::write_named(out, n.i128(), names::signal_name),
@@ -455,7 +469,7 @@ impl Plan {
                 semantic::family_name(af as u64).map(Into::into)
             }),
             Render::Ipv4 | Render::Ipv6 | Render::IpByFamily => {
-                if !self.write_address(col, bytes, out) {
+                if !self.write_address(col, render, bytes, out) {
                     n.write(out);
                 }
             }
@@ -518,7 +532,7 @@ impl Plan {
                 // Address text never needs JSON escaping.
                 let start = out.len();
                 out.push(b'"');
-                if self.write_address(col, bytes, out) {
+                if self.write_address(col, col.render, bytes, out) {
                     out.push(b'"');
                     return;
                 }

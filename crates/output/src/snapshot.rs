@@ -57,9 +57,8 @@ pub fn render_map(
     opts: &SnapshotOptions,
     out: &mut dyn Sink,
 ) -> Result<()> {
-    let mut value = Plan::new(btf, view.value_ty)?;
-    let mut key = view.key_ty.map(|k| Plan::new(btf, k)).transpose()?;
-    apply_renders(opts, &mut value, key.as_mut(), view.value_ty)?;
+    let value = Plan::new(btf, view.value_ty)?;
+    let key = view.key_ty.map(|k| Plan::new(btf, k)).transpose()?;
     for (kb, vb) in entries {
         value.check_len(vb)?;
         if let Some(k) = &key {
@@ -79,33 +78,6 @@ pub fn render_map(
     }
     out.write_all(&buf)?;
     out.flush()?;
-    Ok(())
-}
-
-/// Render overrides of the column and label specs.
-fn apply_renders(
-    opts: &SnapshotOptions,
-    value: &mut Plan,
-    mut key: Option<&mut Plan>,
-    ty: TypeId,
-) -> Result<()> {
-    let specs = opts
-        .columns
-        .iter()
-        .flatten()
-        .chain(opts.labels.iter().flatten());
-    for spec in specs.filter(|s| s.custom.is_none()) {
-        let Some(render) = spec.render else { continue };
-        let (plan, name) = match (spec.field.strip_prefix("key"), key.as_deref_mut()) {
-            (Some(rest), Some(k)) if rest.is_empty() || rest.starts_with('.') => {
-                (k, rest.strip_prefix('.').unwrap_or(""))
-            }
-            _ => (&mut *value, spec.field.as_str()),
-        };
-        let i = plan.column_index(name)?;
-        cells::check_render(&plan.columns[i], render, ty)?;
-        plan.columns[i].render = render;
-    }
     Ok(())
 }
 

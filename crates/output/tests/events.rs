@@ -370,3 +370,74 @@ fn invalid_utf8_and_full_length_names() {
         .collect();
     assert_eq!(comms, ["a\\xffb", "0123456789abcdef"]);
 }
+
+#[test]
+fn custom_right_aligned_and_forced_renders() {
+    let Some(btf) = common::btf("custom_columns") else {
+        return;
+    };
+    let ty = common::ty(btf, "exec_event");
+    let opts = FormatOptions {
+        table: TableSpec {
+            columns: Some(vec![
+                ColumnSpec::new("pid").right(),
+                ColumnSpec::new("ppid").render(Render::Octal).header("MODE"),
+                ColumnSpec::new("retval")
+                    .render(Render::ErrnoName)
+                    .header("ERR"),
+                ColumnSpec::new("uid").render(Render::Names(&["root", "daemon"])),
+                ColumnSpec::new("pid")
+                    .render(Render::Scaled {
+                        divisor: 1000,
+                        decimals: 2,
+                    })
+                    .header("KPID"),
+                ColumnSpec::custom("TWICE", |r, out| {
+                    let pid = r.num("pid").unwrap_or(0);
+                    out.extend_from_slice((pid * 2).to_string().as_bytes());
+                })
+                .width(6)
+                .right(),
+                ColumnSpec::new("comm"),
+            ]),
+        },
+        ..FormatOptions::default()
+    };
+    let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
+    let text = run(&mut f, &[exec_event(1234, 2, b"bash")]);
+    assert_eq!(
+        text,
+        "    PID MODE    ERR     UID     KPID     TWICE COMM\n   \
+            1234 01      ENOENT  root    1.23      2468 bash\n"
+    );
+    // A render that cannot show the field is refused up front.
+    let bad = FormatOptions {
+        table: TableSpec {
+            columns: Some(vec![ColumnSpec::new("comm").render(Render::Ipv4)]),
+        },
+        ..FormatOptions::default()
+    };
+    let err = EventFormatter::new(btf, ty, &bad)
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("'comm' cannot be shown as Ipv4"), "{err}");
+}
+
+#[test]
+fn detailed_mode() {
+    let Some(btf) = common::btf("detailed_mode") else {
+        return;
+    };
+    let ty = common::ty(btf, "exec_event");
+    let opts = FormatOptions {
+        mode: Mode::Detailed,
+        ..FormatOptions::default()
+    };
+    let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
+    let text = run(&mut f, &[exec_event(1234, -2, b"bash")]);
+    assert_eq!(
+        text,
+        "PID:     1234\nPPID:    1\nUID:     0\nRETVAL:  -ENOENT\nIS_EXIT: false\nCOMM:    bash\n\n"
+    );
+}

@@ -265,3 +265,64 @@ fn per_cpu_values_are_summed_field_by_field() {
     assert_eq!(sum, 4u64.to_le_bytes(), "wraps like the kernel's counters");
     assert!(bpfkit_output::snapshot::sum_per_cpu(btf, u64t, &[&[0u8; 7]]).is_err());
 }
+
+#[test]
+fn table_columns_sort_and_custom_cells() {
+    let Some(btf) = common::btf("table_columns") else {
+        return;
+    };
+    let view = MapView {
+        name: "counts",
+        key_ty: Some(common::ty(btf, "count_key")),
+        value_ty: common::ty(btf, "__u64"),
+    };
+    let opts = SnapshotOptions {
+        columns: Some(vec![
+            bpfkit_output::ColumnSpec::new("key.comm").header("COMM"),
+            bpfkit_output::ColumnSpec::new("key.pid"),
+            bpfkit_output::ColumnSpec::new("")
+                .header("COUNT")
+                .width(6)
+                .right(),
+            bpfkit_output::ColumnSpec::custom("X2", |r, out| {
+                let n = r.num("").unwrap_or(0) + r.num("key.pid").unwrap_or(0);
+                out.extend_from_slice(n.to_string().as_bytes());
+            }),
+        ]),
+        sort_by: Some("key.pid".into()),
+        ..SnapshotOptions::default()
+    };
+    assert_eq!(
+        render(btf, &view, &count_entries(), &opts),
+        "COMM             PID      COUNT X2\n\
+         make             4242      1234 5476\n\
+         bash             100         30 130\n\
+         sshd             7            5 12\n"
+    );
+}
+
+#[test]
+fn histogram_labels_by_spec() {
+    let Some(btf) = common::btf("histogram_labels") else {
+        return;
+    };
+    let view = MapView {
+        name: "hists",
+        key_ty: Some(common::ty(btf, "hist_key")),
+        value_ty: common::ty(btf, "hist"),
+    };
+    let opts = SnapshotOptions {
+        unit: Some("usecs".into()),
+        labels: Some(vec![
+            bpfkit_output::ColumnSpec::new("key.pid").header("tid"),
+            bpfkit_output::ColumnSpec::new("comm").header(""),
+        ]),
+        ..SnapshotOptions::default()
+    };
+    let text = render(btf, &view, &runqlat_entries(), &opts);
+    assert!(
+        text.starts_with("\ntid = 36 kcompactd0\n     usecs"),
+        "{text}"
+    );
+    assert!(text.contains("\ntid = 41 kworker/1:1\n"), "{text}");
+}
