@@ -477,6 +477,46 @@ pub fn write_scaled(out: &mut Vec<u8>, value: i128, divisor: u64, decimals: u8) 
     }
 }
 
+/// execsnoop's argument list: the first `count` NUL-terminated strings of
+/// `args` (at most `size` bytes), separated by spaces; with `quote` each
+/// one in `"..."` with inner quotes escaped; `truncated` (the program hit
+/// its argument limit) appends ` ...`.
+pub fn write_arg_list(
+    out: &mut Vec<u8>,
+    args: &[u8],
+    size: usize,
+    count: usize,
+    quote: bool,
+    truncated: bool,
+) {
+    let mut done = 0;
+    if quote && count > 0 {
+        out.push(b'"');
+    }
+    for &c in args.iter().take(size) {
+        if done >= count {
+            break;
+        }
+        match c {
+            0 => {
+                done += 1;
+                if quote {
+                    out.push(b'"');
+                }
+                out.push(b' ');
+                if quote && done < count {
+                    out.push(b'"');
+                }
+            }
+            b'"' if quote => out.extend_from_slice(b"\\\""),
+            c => out.push(c),
+        }
+    }
+    if truncated {
+        out.extend_from_slice(b" ...");
+    }
+}
+
 /// A return value: `-ENOENT`-style values by name, others as numbers.
 pub fn write_errno(out: &mut Vec<u8>, v: i128) {
     match i64::try_from(-v)
@@ -658,6 +698,27 @@ mod tests {
         assert_eq!(text(|o| write_duration(o, 1_230, TimeUnit::Ms)), "1.23s");
         assert_eq!(text(|o| write_duration(o, 5, TimeUnit::Us)), "5.00us");
         assert_eq!(text(|o| write_duration(o, 0, TimeUnit::Ns)), "0ns");
+    }
+
+    #[test]
+    fn arg_lists_like_execsnoop() {
+        let args = b"ls\0-l\0a \"b\"\0junk";
+        assert_eq!(
+            text(|o| write_arg_list(o, args, 13, 3, false, false)),
+            "ls -l a \"b\" "
+        );
+        assert_eq!(
+            text(|o| write_arg_list(o, args, 13, 3, true, false)),
+            r#""ls" "-l" "a \"b\"" "#
+        );
+        assert_eq!(
+            text(|o| write_arg_list(o, args, 13, 2, false, true)),
+            "ls -l  ..."
+        );
+        assert_eq!(
+            text(|o| write_arg_list(o, args, 4, 3, false, false)),
+            "ls -"
+        );
     }
 
     #[test]
