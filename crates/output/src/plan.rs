@@ -4,8 +4,8 @@
 //! that says how to read it, and the [`Render`] chosen by
 //! [`crate::semantic`]. Anonymous members are flattened into their parent;
 //! an anonymous union of `x_v4`/`x_v6` members becomes one address column
-//! `x`. Named nested structs stay one column, decoded through
-//! [`bpfkit_btf::value`] (slow but rare).
+//! `x`. A named nested struct (or an array of structs) stays one column
+//! with a plan of its own, shown as a JSON object / `{.a = 1}` text.
 
 use crate::clock::WallClock;
 use crate::semantic::{self, FieldContext, Render, Shape};
@@ -111,12 +111,7 @@ impl Column {
     /// numeric renders on any integer are a caller's deliberate choice.
     pub fn accepts(&self, render: Render) -> bool {
         let shape = self.leaf.shape();
-        let len = match shape {
-            Shape::Int { size, .. } => Some(size),
-            Shape::CharArray { len } | Shape::Bytes { len } => Some(len),
-            Shape::IntArray { elem_size, len } => Some(elem_size * len),
-            Shape::Other => None,
-        };
+        let len = shape.byte_len();
         let any_int = matches!(shape, Shape::Int { .. });
         match render {
             Render::Errno | Render::ErrnoName | Render::Octal | Render::Disk => any_int,

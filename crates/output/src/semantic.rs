@@ -24,7 +24,7 @@
 //!   → IPv6, or IPv4-or-IPv6 by the struct's `af`/`family` field. An
 //!   8-byte `*addr` is a memory address → [`Render::Hex`].
 //! - `*port` (2 bytes): **network byte order**, as the kernel stores
-//!   `skc_dport`/`inet_sport`, except `lport`, `num` and names ending in
+//!   `skc_dport`/`inet_sport`, except `lport` and names ending in
 //!   `_host`/`_h`, which are host order (`skc_num`). libbpf-tools is not
 //!   consistent here (tcplife converts in BPF); a program can always say
 //!   what it means with `bpfkit_port_t` / `bpfkit_port_host_t`, and
@@ -149,7 +149,8 @@ pub enum Shape {
 }
 
 impl Shape {
-    fn byte_len(self) -> Option<usize> {
+    /// Size in bytes, for the shapes that have a fixed one.
+    pub fn byte_len(self) -> Option<usize> {
         match self {
             Shape::Int { size, .. } => Some(size),
             Shape::CharArray { len } | Shape::Bytes { len } => Some(len),
@@ -338,10 +339,6 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
     if ends("port") || ends("port_host") || ends("port_h") {
         let host = n == "lport" || ends("_host") || ends("_h");
         out.push(Render::Port { network: !host });
-    }
-    if n == "num" {
-        // struct sock's skc_num naming: the local port, host order.
-        out.push(Render::Plain);
     }
     if is_family_name(n) {
         out.push(Render::Family);
