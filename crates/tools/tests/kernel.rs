@@ -370,6 +370,16 @@ fn exitsnoop_reports_the_exit_code() {
     assert_eq!(event.i32("exit_code"), 7);
     assert_eq!(event.i32("sig"), 0);
     assert_eq!(event.u32("ppid"), std::process::id());
+
+    let mut child = Command::new("/bin/sleep").arg("30").spawn().expect("sleep");
+    let pid = child.id();
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let event = s.wait_event(|e| e.u32("pid") == pid);
+    assert_eq!(
+        (event.i32("sig"), event.i32("exit_code")),
+        (libc::SIGKILL, 0)
+    );
 }
 
 #[test]
@@ -648,6 +658,7 @@ fn block_tools_see_direct_io() {
     let mut biosnoop = Session::start("biosnoop", None, &[]);
     let biolatency = Session::start("biolatency", None, &[("targ_per_disk", Global::U8(1))]);
     let biopattern = Session::start("biopattern", None, &[]);
+    let hardirqs = Session::start("hardirqs", None, &[("do_count", Global::U8(1))]);
     let expected_dev = direct_io();
 
     let event = biosnoop.wait_event(|e| e.str("comm") == "dd" && e.str("rwbs").starts_with('R'));
