@@ -683,6 +683,19 @@ fn block_tools_see_direct_io() {
         rows.iter()
             .any(|(k, v)| *k == dev && v[bytes_at..bytes_at + 8].iter().any(|&b| b != 0))
     });
+
+    // Completions interrupt: some handler (virtio-blk's here) was counted,
+    // under its name.
+    let count_at = hardirqs.info.offset_of("info", "count");
+    let irqs = hardirqs.hash_values::<[u8; 32], 88>("infos", |rows| !rows.is_empty());
+    assert!(
+        irqs.iter().all(|(name, _)| name[0] != 0),
+        "handlers have names"
+    );
+    assert!(
+        irqs.iter()
+            .any(|(_, v)| u64::from_ne_bytes(v[count_at..count_at + 8].try_into().unwrap()) > 0)
+    );
 }
 
 #[test]
