@@ -46,7 +46,7 @@ static __always_inline int handle_entry(int irq, struct irqaction *action)
 	if (CGROUP_FILTERED_OUT())
 		return 0;
 	if (do_count) {
-		BPF_CORE_READ_STR_INTO(&key.name, action, name);
+		bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(action, name));
 		info = lookup_or_init(&infos, &key, &zero);
 		if (info)
 			__sync_fetch_and_add(&info->count, 1);
@@ -73,7 +73,7 @@ static __always_inline int handle_exit(int irq, struct irqaction *action)
 	*tsp = 0;
 	if (!targ_ns)
 		delta /= 1000U;
-	BPF_CORE_READ_STR_INTO(&key.name, action, name);
+	bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(action, name));
 	info = lookup_or_init(&infos, &key, &zero);
 	if (!info)
 		return 0;
