@@ -44,18 +44,22 @@ impl Sink for Counting {
     }
 }
 
-fn measure(name: &str, f: &mut EventFormatter, events: &[Vec<u8>]) {
-    let mut sink = Counting(0);
+fn measure(
+    name: &str,
+    f: &mut EventFormatter,
+    events: &[Vec<u8>],
+    sink: &mut dyn Sink,
+    count: usize,
+) {
     let start = Instant::now();
-    for i in 0..EVENTS {
-        f.write_event(&events[i % events.len()], &mut sink)
+    for i in 0..count {
+        f.write_event(&events[i % events.len()], sink)
             .expect("format");
     }
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "{name}: {EVENTS} events in {secs:.3}s = {:.0} events/s ({:.1} bytes/event)",
-        EVENTS as f64 / secs,
-        sink.0 as f64 / EVENTS as f64
+        "{name}: {count} events in {secs:.3}s = {:.0} events/s",
+        count as f64 / secs
     );
 }
 
@@ -74,6 +78,33 @@ fn main() {
         let mut sample = Vec::new();
         f.write_event(&events[1], &mut sample).expect("format");
         print!("{}", String::from_utf8_lossy(&sample));
-        measure(&format!("{mode:?}"), &mut f, &events);
+        let mut counting = Counting(0);
+        measure(
+            &format!("{mode:?} to memory"),
+            &mut f,
+            &events,
+            &mut counting,
+            EVENTS,
+        );
+        println!("  {:.1} bytes/event", counting.0 as f64 / EVENTS as f64);
     }
+    // The real cost with a write(2) per line, as when stdout is a pipe.
+    let mut f = EventFormatter::new(
+        btf,
+        ty,
+        &FormatOptions {
+            mode: Mode::Json,
+            ..FormatOptions::default()
+        },
+    )
+    .expect("formatter");
+    let devnull = std::fs::File::create("/dev/null").expect("/dev/null");
+    let mut sink = bpfkit_output::WriteSink::new(std::io::BufWriter::new(devnull));
+    measure(
+        "Json to /dev/null, flushed per line",
+        &mut f,
+        &events,
+        &mut sink,
+        EVENTS / 4,
+    );
 }
