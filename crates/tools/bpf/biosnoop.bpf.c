@@ -7,7 +7,7 @@
 const volatile bool targ_queued = false;
 const volatile bool filter_dev = false;
 const volatile u32 targ_dev = 0;
-const volatile u64 min_ns = 0;
+const volatile u64 min_ms = 0; /* report only I/O slower than this */
 DEFINE_CGROUP_FILTER();
 
 struct piddata {
@@ -103,7 +103,7 @@ static __always_inline int trace_rq_complete(struct request *rq)
 	if (!stagep)
 		return 0;
 	delta = ts - stagep->issue;
-	if (!stagep->issue || delta < min_ns)
+	if (!stagep->issue || delta < min_ms * 1000000)
 		goto cleanup;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)

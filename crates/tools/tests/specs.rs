@@ -113,6 +113,14 @@ fn flags_set_existing_parameters() {
                 );
             }
         }
+        // And every parameter is reachable from the command line.
+        for param in &params {
+            assert!(
+                spec.flags.iter().any(|f| f.params().any(|p| p == param)),
+                "{}: const volatile {param} has no flag",
+                spec.name
+            );
+        }
         let shorts: Vec<char> = spec.flags.iter().filter_map(|f| f.short).collect();
         let unique: HashSet<_> = shorts.iter().collect();
         assert_eq!(

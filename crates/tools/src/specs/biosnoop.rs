@@ -45,6 +45,14 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Include OS queued time in I/O time",
             &[Effect::Param("targ_queued")],
         ),
+        Flag::named(
+            Some('m'),
+            "min",
+            "MIN_MS",
+            Parse::Int,
+            "Min latency to trace, in ms",
+            &[Effect::Param("min_ms")],
+        ),
         CGROUP,
         Flag::positional(
             "duration",
@@ -76,5 +84,6 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     biosnoop -Q           # include OS queued time in I/O time
     biosnoop 10           # trace for 10 seconds only
     biosnoop -d sdc       # trace sdc only
+    biosnoop -m 10        # trace I/O slower than 10 ms only
     biosnoop -c CG        # Trace process under cgroupsPath CG",
 };

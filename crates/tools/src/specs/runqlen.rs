@@ -15,6 +15,12 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Print output for each CPU separately",
             &[Effect::Param("targ_per_cpu")],
         ),
+        Flag::switch(
+            Some('H'),
+            "host",
+            "Report the host's run queue length (from inside a container)",
+            &[Effect::Param("targ_host")],
+        ),
         Flag::named(
             Some('f'),
             "frequency",
