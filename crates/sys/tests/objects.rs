@@ -353,3 +353,102 @@ fn link_info_of_a_uprobe_link() {
         })
     );
 }
+
+/// Loads a one-type BTF (`int`) with BPF_BTF_LOAD.
+fn load_int_btf() -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    let strings = b"\0int\0";
+    // [1] INT 'int' size=4, encoding SIGNED, 32 bits.
+    let types: Vec<u8> = [1u32, 1 << 24, 4, (1 << 24) | 32]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect();
+    let mut btf = vec![0x9f, 0xeb, 1, 0];
+    for w in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        btf.extend_from_slice(&w.to_le_bytes());
+    }
+    btf.extend_from_slice(&types);
+    btf.extend_from_slice(strings);
+    // btf, btf_log_buf, btf_size, btf_log_size, btf_log_level, ...
+    let mut attr = [0u64; 8];
+    attr[0] = btf.as_ptr() as u64;
+    attr[2] = btf.len() as u64;
+    // SAFETY: attr points at the live BTF blob of the given size.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, 18, attr.as_ptr(), 64) };
+    assert!(fd >= 0, "BPF_BTF_LOAD: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd from the kernel.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+#[test]
+fn btf_list_links_a_map_to_its_btf_like_bpftool() {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let test = "btf_list_links_a_map_to_its_btf_like_bpftool";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let btf = load_int_btf();
+    let btf_id = btf_info(btf.as_fd()).unwrap().id;
+    // BPF_MAP_CREATE: array int -> int described by BTF type 1.
+    let mut attr = [0u32; 32];
+    attr[..4].copy_from_slice(&[MapType::ARRAY, 4, 4, 1]);
+    attr[7..11].copy_from_slice(&[
+        u32::from_ne_bytes(*b"bpfk"),
+        u32::from_ne_bytes(*b"it_t"),
+        u32::from_ne_bytes(*b"_btf"),
+        0,
+    ]);
+    attr[12] = btf.as_raw_fd() as u32; // btf_fd
+    attr[13] = 1; // btf_key_type_id
+    attr[14] = 1; // btf_value_type_id
+    // SAFETY: a zero-padded map_create attr.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, 0, attr.as_ptr(), 128) };
+    assert!(
+        fd >= 0,
+        "BPF_MAP_CREATE: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd from the kernel.
+    let map = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+    let info = bpfkit_sys::map_info(map.as_fd()).unwrap();
+    assert_eq!(info.name, "bpfkit_t_btf");
+    assert_eq!(
+        (info.btf_id, info.btf_key_type_id, info.btf_value_type_id),
+        (btf_id, 1, 1)
+    );
+
+    let ours = btf_list().unwrap();
+    let entry = ours
+        .iter()
+        .find(|e| e.id == btf_id)
+        .expect("our BTF listed");
+    assert_eq!(entry.map_ids, vec![info.id]);
+    assert!(entry.prog_ids.is_empty() && !entry.kernel_btf && entry.name.is_empty());
+    // bpftool prints the same line for it.
+    let out = Command::new(&bpftool)
+        .args(["btf", "list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{btf_id}: ")))
+        .expect("bpftool lists our BTF");
+    assert_eq!(
+        line,
+        format!(
+            "{btf_id}: name <anon>  size {}B  map_ids {}",
+            entry.size, info.id
+        )
+    );
+    assert_eq!(btf_data(btf_id).unwrap().len(), entry.size as usize);
+}
