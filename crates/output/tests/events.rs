@@ -441,3 +441,10 @@ fn detailed_mode() {
         "PID:     1234\nPPID:    1\nUID:     0\nRETVAL:  -ENOENT\nIS_EXIT: false\nCOMM:    bash\n\n"
     );
 }
+
+#[test]
+fn formatters_can_move_to_reader_threads() {
+    fn assert_send<T: Send>() {}
+    assert_send::<EventFormatter>();
+    assert_send::<bpfkit_output::WriteSink<std::io::Stdout>>();
+}
