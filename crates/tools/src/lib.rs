@@ -7,6 +7,20 @@
 //!
 //! Flags, columns and examples follow libbpf-tools; where a tool differs,
 //! its spec file says why.
+//!
+//! # Adding a tool
+//!
+//! 1. Write `bpf/NAME.bpf.c` in libbpf style (`#include "common.h"`): filters
+//!    and modes as `const volatile` globals, events as `struct event` through
+//!    the ring buffer `events` (`DEFINE_EVENTS_RINGBUF()`), summaries in
+//!    BTF-typed maps. Do in the kernel what would otherwise need tool-specific
+//!    user space (split `ret` into `fd` and `err`, compute ages), so that the
+//!    generic runtime can show the fields as they are.
+//! 2. Where the libbpf-tools original uses fentry or kprobes, also provide a
+//!    tracepoint / tp_btf / raw_tp variant in the same object.
+//! 3. `scripts/build-bpf.sh` builds `bpf/NAME.bpf.o` (committed).
+//! 4. Add `src/specs/NAME.rs` and list it in `specs::ALL`. The tests check the
+//!    spec against the object and load the best variant into the kernel.
 
 mod specs;
 
@@ -188,8 +202,10 @@ pub enum Output {
         defaults: &'static [Runtime],
     },
     /// One histogram per key of `map`, its buckets in the value member `slots`.
-    /// `keys` label each histogram (`pid = 42 (bash)`); when none of them is
-    /// shown the map holds a single histogram.
+    /// The shown `keys` label each histogram as `header = value`, or just
+    /// `value` for an empty header, joined by spaces (`pid = 42 bash`, as
+    /// libbpf-tools prints it); when none is shown the map holds a single
+    /// histogram. Keys whose buckets are all empty are not shown.
     Histogram {
         when: When,
         map: &'static str,

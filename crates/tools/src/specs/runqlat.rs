@@ -62,7 +62,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("pid", "key", 0).when(When::With("pids")),
             Column::new("tid", "key", 0).when(When::With("tids")),
             Column::new("pidns", "key", 0).when(When::With("pidnss")),
-            Column::new("comm", "comm", 0).when(When::WithAny(&["pids", "tids"])),
+            Column::new("", "comm", 0).when(When::WithAny(&["pids", "tids", "pidnss"])),
         ],
     }],
     examples: "\
