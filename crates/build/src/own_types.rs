@@ -20,6 +20,13 @@
 //!    code is untouched. Pointers to kernel structs inside such types become
 //!    forward declarations, so a `struct task_struct *` member does not drag
 //!    half of vmlinux in.
+//!
+//! Cost, measured with clang 16 on the examples and built-in tools: `.BTF`
+//! grows by 95–231 bytes per object (one `struct event` with the ints and
+//! arrays it needs); the `-E` pass adds ~0.1 s to every build, the second
+//! compile ~0.4–1.3 s to builds that miss a type (plain compiles take
+//! 0.4–0.8 s, mostly parsing vmlinux.h). [`crate::build_cached`] pays that
+//! once per source version.
 
 use bpfkit_btf::encode::BtfBuilder;
 use bpfkit_btf::{Btf, Kind, Type, TypeId, kind_no};
