@@ -158,6 +158,9 @@ pub struct ProgInfo {
     pub attach_btf_obj_id: u32,
     pub attach_btf_id: u32,
     pub ifindex: u32,
+    /// BTF FUNC type (in `btf_id`) of the main function, 0 without BTF:
+    /// its name is the full program name when `name` was cut at 15 bytes.
+    pub func_type_id: u32,
 }
 
 impl ProgInfo {
@@ -167,22 +170,36 @@ impl ProgInfo {
     }
 }
 
+/// `struct bpf_func_info`: where a function starts and its BTF FUNC type.
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct FuncInfo {
+    insn_off: u32,
+    type_id: u32,
+}
+
 /// Info about the program behind `fd`, including its map ids.
 pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
     let mut raw = RawProgInfo::default();
     get_info(fd, &mut raw)?;
     let mut map_ids = vec![0u32; raw.nr_map_ids as usize];
-    if !map_ids.is_empty() {
-        // Second call asks only for the map ids, sized by the first answer.
-        let mut ids_only = RawProgInfo {
+    let mut main_func = FuncInfo::default();
+    if !map_ids.is_empty() || raw.nr_func_info > 0 {
+        // Second call, sized by the first answer: the map ids and the first
+        // func_info record (the main function, whose BTF name is not cut).
+        let want_func = u32::from(raw.nr_func_info > 0);
+        let mut arrays = RawProgInfo {
             nr_map_ids: map_ids.len() as u32,
             map_ids: ptr_u64(map_ids.as_mut_ptr()),
+            nr_func_info: want_func,
+            func_info_rec_size: want_func * size_of::<FuncInfo>() as u32,
+            func_info: ptr_u64(&mut main_func as *mut FuncInfo),
             ..Default::default()
         };
-        get_info(fd, &mut ids_only)?;
-        // Maps can only be added (prog_bind_map), never grow past our buffer:
-        // the kernel copies at most nr_map_ids entries.
-        map_ids.truncate(ids_only.nr_map_ids.min(map_ids.len() as u32) as usize);
+        get_info(fd, &mut arrays)?;
+        // The kernel copies at most as many ids as we made room for and
+        // reports how many there are; keep only ids it actually wrote.
+        map_ids.truncate(arrays.nr_map_ids.min(map_ids.len() as u32) as usize);
     }
     Ok(ProgInfo {
         id: raw.id,
@@ -203,6 +220,7 @@ pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
         attach_btf_obj_id: raw.attach_btf_obj_id,
         attach_btf_id: raw.attach_btf_id,
         ifindex: raw.ifindex,
+        func_type_id: main_func.type_id,
     })
 }
 

@@ -98,7 +98,17 @@ const RETURN_0: [[u8; 8]; 2] = [[0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 
 /// Loads a GPL program from raw instructions with raw bpf(2), so the
 /// crate's info calls can be checked on programs we know everything about.
 fn load_prog(prog_type: u32, insns: &[[u8; 8]], name: &str) -> TestProg {
-    use std::os::fd::FromRawFd;
+    load_prog_with_btf(prog_type, insns, name, None)
+}
+
+/// Like [`load_prog`], optionally with BTF (fd, FUNC type id of the code).
+fn load_prog_with_btf(
+    prog_type: u32,
+    insns: &[[u8; 8]],
+    name: &str,
+    btf: Option<(std::os::fd::BorrowedFd<'_>, u32)>,
+) -> TestProg {
+    use std::os::fd::{AsRawFd, FromRawFd};
     #[repr(C)]
     #[derive(Default)]
     struct ProgLoadAttr {
@@ -112,13 +122,20 @@ fn load_prog(prog_type: u32, insns: &[[u8; 8]], name: &str) -> TestProg {
         kern_version: u32,
         prog_flags: u32,
         prog_name: [u8; 16],
-        _rest: [u64; 12],
+        prog_ifindex: u32,
+        expected_attach_type: u32,
+        prog_btf_fd: u32,
+        func_info_rec_size: u32,
+        func_info: u64,
+        func_info_cnt: u32,
+        _rest: [u32; 15],
     }
     let code = insns.concat();
     let license = b"GPL\0";
     let mut prog_name = [0u8; 16];
-    prog_name[..name.len()].copy_from_slice(name.as_bytes());
-    let attr = ProgLoadAttr {
+    let cut = name.len().min(15);
+    prog_name[..cut].copy_from_slice(&name.as_bytes()[..cut]);
+    let mut attr = ProgLoadAttr {
         prog_type,
         insn_cnt: insns.len() as u32,
         insns: code.as_ptr() as u64,
@@ -126,6 +143,14 @@ fn load_prog(prog_type: u32, insns: &[[u8; 8]], name: &str) -> TestProg {
         prog_name,
         ..Default::default()
     };
+    // bpf_func_info { insn_off 0, type_id }
+    let func_info: [u32; 2] = [0, btf.map_or(0, |(_, t)| t)];
+    if let Some((fd, _)) = btf {
+        attr.prog_btf_fd = fd.as_raw_fd() as u32;
+        attr.func_info_rec_size = 8;
+        attr.func_info = func_info.as_ptr() as u64;
+        attr.func_info_cnt = 1;
+    }
     // SAFETY: attr points at live buffers of the sizes given.
     let fd = unsafe { libc::syscall(libc::SYS_bpf, 5, &attr, size_of::<ProgLoadAttr>()) };
     assert!(
@@ -354,15 +379,10 @@ fn link_info_of_a_uprobe_link() {
     );
 }
 
-/// Loads a one-type BTF (`int`) with BPF_BTF_LOAD.
-fn load_int_btf() -> std::os::fd::OwnedFd {
+/// Loads raw BTF made of `types` (u32 words) and `strings` with BPF_BTF_LOAD.
+fn load_btf(types: &[u32], strings: &[u8]) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
-    let strings = b"\0int\0";
-    // [1] INT 'int' size=4, encoding SIGNED, 32 bits.
-    let types: Vec<u8> = [1u32, 1 << 24, 4, (1 << 24) | 32]
-        .iter()
-        .flat_map(|w| w.to_le_bytes())
-        .collect();
+    let types: Vec<u8> = types.iter().flat_map(|w| w.to_le_bytes()).collect();
     let mut btf = vec![0x9f, 0xeb, 1, 0];
     for w in [
         24u32,
@@ -384,6 +404,14 @@ fn load_int_btf() -> std::os::fd::OwnedFd {
     assert!(fd >= 0, "BPF_BTF_LOAD: {}", std::io::Error::last_os_error());
     // SAFETY: a fresh fd from the kernel.
     unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// `[1] INT 'int' size=4 SIGNED 32 bits`, name at string offset 1.
+const INT_TYPE: [u32; 4] = [1, 1 << 24, 4, (1 << 24) | 32];
+
+/// A one-type BTF: `int`.
+fn load_int_btf() -> std::os::fd::OwnedFd {
+    load_btf(&INT_TYPE, b"\0int\0")
 }
 
 #[test]
@@ -451,4 +479,46 @@ fn btf_list_links_a_map_to_its_btf_like_bpftool() {
         )
     );
     assert_eq!(btf_data(btf_id).unwrap().len(), entry.size as usize);
+}
+
+#[test]
+fn prog_with_btf_is_listed_under_it_with_its_full_name() {
+    let test = "prog_with_btf_is_listed_under_it_with_its_full_name";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let full_name = "bpfkit_test_prog_with_a_long_name";
+    let strings = format!("\0int\0{full_name}\0");
+    let types: Vec<u32> = INT_TYPE
+        .iter()
+        .copied()
+        .chain([0, 13 << 24, 1]) // [2] FUNC_PROTO int (void)
+        .chain([5, (12 << 24) | 1, 2]) // [3] FUNC global, proto [2]
+        .collect();
+    let btf = load_btf(&types, strings.as_bytes());
+    let btf_id = btf_info(btf.as_fd()).unwrap().id;
+    let prog = load_prog_with_btf(1, &RETURN_0, full_name, Some((btf.as_fd(), 3)));
+
+    let info = bpfkit_sys::prog_info(prog.0.as_fd()).unwrap();
+    assert_eq!((info.btf_id, info.func_type_id), (btf_id, 3));
+    assert_eq!(info.name, &full_name[..15]);
+    let entry = btf_list()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.id == btf_id)
+        .unwrap();
+    assert_eq!(entry.prog_ids, vec![info.id]);
+
+    // bpftool shows the untruncated name, from the same BTF FUNC.
+    let out = Command::new(&bpftool)
+        .args(["prog", "show", "id", &info.id.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&format!("name {full_name} ")), "{text}");
+    assert!(text.contains(&format!("tag {} ", info.tag_hex())), "{text}");
+    assert!(text.contains(&format!("btf_id {btf_id}")), "{text}");
 }
