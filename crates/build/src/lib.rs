@@ -25,6 +25,8 @@ use std::process::{Command, ExitStatus, Stdio};
 /// bpfkit are not reused.
 const PIPELINE_VERSION: &str = "1";
 
+/// What to build and how; [`BuildOptions::new`] gives the defaults that
+/// suit `bpfkit build PROG.bpf.c`.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     /// The `.bpf.c` file.
@@ -37,7 +39,8 @@ pub struct BuildOptions {
     /// Extra `-D` definitions (`NAME` or `NAME=VALUE`).
     pub defines: Vec<String>,
     /// A pinned `vmlinux.h` to use instead of generating one from the
-    /// running kernel. Its directory goes on the include path.
+    /// running kernel. Its directory goes on the include path, so programs
+    /// find it with `#include "vmlinux.h"` when the file has that name.
     pub vmlinux_header: Option<PathBuf>,
     /// The clang binary; default: `$BPFKIT_CLANG`, then clang, clang-19,
     /// clang-16, clang-14 on PATH.
@@ -288,9 +291,7 @@ fn keep_own_types(
     args.extend([std::ffi::OsStr::new("-E"), source.as_os_str()]);
     let preprocessed = String::from_utf8(run_quiet(clang, &args)?)
         .map_err(|_| "preprocessed source is not UTF-8".to_string())?;
-    let header_name = header.file_name().unwrap_or_default();
-    let is_own_file =
-        |file: &str| !file.starts_with('<') && Path::new(file).file_name() != Some(header_name);
+    let is_own_file = |file: &str| is_own_file(Path::new(file), header);
     let own = own_types::own_type_definitions(&preprocessed, is_own_file);
     let missing = own_types::missing_types(&own, btf);
     if missing.is_empty() {
@@ -303,6 +304,21 @@ fn keep_own_types(
         btf: bytes,
         names: missing.iter().map(OwnType::c_name).collect(),
     }))
+}
+
+/// Whether types defined in `file` (as named in clang's line markers) are
+/// the program's own: not clang's pseudo files (`<built-in>`), not the
+/// vmlinux header, and not libbpf headers vendored into a user include dir
+/// (`.../bpf/bpf_*.h`); system headers are excluded by their marker flag.
+fn is_own_file(file: &Path, header: &Path) -> bool {
+    let name = file.file_name().unwrap_or_default();
+    let in_bpf_dir = file
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "bpf");
+    !file.as_os_str().to_string_lossy().starts_with('<')
+        && Some(name) != header.file_name()
+        && !(in_bpf_dir && name.to_string_lossy().starts_with("bpf_"))
 }
 
 /// Compiles the preprocessed program plus one anchor per missing type and
@@ -394,4 +410,28 @@ fn cache_key(opts: &BuildOptions, clang: &Path) -> Result<String, BuildError> {
     let identity = format!("{} {} {modified}", clang.display(), meta.len());
     key.add("clang", identity.as_bytes());
     Ok(key.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_files_exclude_vmlinux_and_libbpf_headers() {
+        let header = Path::new("/cache/vmlinux-1/vmlinux.h");
+        assert!(is_own_file(Path::new("/src/prog.bpf.c"), header));
+        assert!(is_own_file(Path::new("./event.h"), header));
+        assert!(!is_own_file(Path::new("/other/vmlinux.h"), header));
+        assert!(!is_own_file(Path::new("<built-in>"), header));
+        assert!(!is_own_file(Path::new("vendor/bpf/bpf_helpers.h"), header));
+    }
+
+    #[test]
+    fn default_output_replaces_the_c_suffix() {
+        assert_eq!(
+            default_output(Path::new("a/x.bpf.c")),
+            Path::new("a/x.bpf.o")
+        );
+        assert_eq!(default_output(Path::new("x")), Path::new("x.o"));
+    }
 }
