@@ -110,6 +110,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const EVENT_H: &str = r#"
 enum ev_kind { EV_EXEC = 1, EV_EXIT = 2 };
+typedef struct { int a; int b; } pair_t;
 struct event {
 	int pid;
 	int ppid;
@@ -135,7 +136,10 @@ fn own_types_used_only_through_local_pointers_reach_btf() {
     };
     let out = build(&opts).unwrap();
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
-    assert_eq!(out.own_types_added, ["enum ev_kind", "struct event"]);
+    assert_eq!(
+        out.own_types_added,
+        ["enum ev_kind", "pair_t", "struct event"]
+    );
     eprintln!(
         "BTF grew from {} to {} bytes (+{})",
         out.btf_size_before,
@@ -152,6 +156,10 @@ fn own_types_used_only_through_local_pointers_reach_btf() {
     };
     let names: Vec<_> = c.members.iter().map(|m| btf.str_at(m.name_off)).collect();
     assert_eq!(names, ["pid", "ppid", "kind", "parent", "comm"]);
+    let pair = btf
+        .find("pair_t", |k| matches!(k, Kind::Typedef(_)))
+        .expect("typedef pair_t in BTF");
+    assert_eq!(btf.size_of(pair).unwrap(), 8);
     // The kernel struct behind the pointer member stays a forward
     // declaration or reuses what the program already had: one task_struct.
     assert!(btf.ids_by_name("task_struct").len() <= 2);
