@@ -522,3 +522,46 @@ fn prog_with_btf_is_listed_under_it_with_its_full_name() {
     assert!(text.contains(&format!("tag {} ", info.tag_hex())), "{text}");
     assert!(text.contains(&format!("btf_id {btf_id}")), "{text}");
 }
+
+/// The id of a tracefs event, mounting tracefs first if nobody has (as
+/// bpfkit's runtime does; the mount is left in place).
+fn tracepoint_id(category: &str, name: &str) -> u64 {
+    let tracefs = std::path::Path::new("/sys/kernel/tracing");
+    if !tracefs.join("events").exists() {
+        let status = Command::new("mount")
+            .args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mounting tracefs failed");
+    }
+    let path = tracefs.join("events").join(category).join(name).join("id");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn link_info_of_a_tracepoint_link() {
+    if !bpfkit_testkit::privileged("link_info_of_a_tracepoint_link") {
+        return;
+    }
+    let id = tracepoint_id("syscalls", "sys_enter_getpid");
+    let prog = load_prog(5, &RETURN_0, "bpfkit_t_tp"); // BPF_PROG_TYPE_TRACEPOINT
+    let mut attr = [0u64; 16];
+    attr[0] = 2 | (128 << 32); // type PERF_TYPE_TRACEPOINT, size 128
+    attr[1] = id; // config: the tracepoint id
+    attr[2] = 1; // sample_period
+    attr[5] = 1; // flags: disabled
+    let event = perf_event_open(&attr);
+    let link = perf_link(&prog, &event, 42);
+    let info = bpfkit_sys::link_info(link.as_fd()).unwrap();
+    assert_eq!(
+        info.detail,
+        bpfkit_sys::LinkDetail::PerfEvent(bpfkit_sys::PerfEventLink::Tracepoint {
+            tp_name: "sys_enter_getpid".into(),
+            cookie: 42,
+        })
+    );
+}
