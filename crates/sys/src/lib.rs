@@ -12,16 +12,17 @@
 mod attr;
 mod btf;
 mod info;
+mod link;
 mod map;
 
 use std::io;
 
 pub use btf::{BtfListEntry, btf_data, btf_list};
 pub use info::{
-    BtfInfo, LinkDetail, LinkInfo, MapInfo, PerfEventLink, ProgInfo, btf_fd_by_id, btf_ids,
-    btf_info, link_fd_by_id, link_ids, link_info, map_fd_by_id, map_ids, map_info, prog_fd_by_id,
-    prog_ids, prog_info,
+    BtfInfo, MapInfo, ProgInfo, btf_fd_by_id, btf_ids, btf_info, link_fd_by_id, link_ids,
+    map_fd_by_id, map_ids, map_info, prog_fd_by_id, prog_ids, prog_info,
 };
+pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
     MapEntry, MapType, enable_stats, is_percpu, map_create, map_delete, map_entries,
     map_get_next_key, map_lookup, map_update, percpu_value_size, possible_cpus,
