@@ -2,3 +2,4 @@
 //! the library crates, which hold all the logic.
 
 pub mod btf;
+pub mod build;
