@@ -612,20 +612,30 @@ fn softirqs_sums_time_per_vector() {
     });
 }
 
+/// What `direct_io` did.
+struct DirectIo {
+    /// The kernel dev_t of the file system, when it is a whole disk (block
+    /// requests carry the disk's, not a partition's).
+    whole_disk: Option<u32>,
+    /// The process that read the file back.
+    reader: u32,
+}
+
 /// Writes and reads back a scratch file with O_DIRECT, so that the I/O
-/// reaches the disk. Returns the file system's kernel dev_t when it is a
-/// whole disk (block requests carry the disk's, not a partition's).
-fn direct_io() -> Option<u32> {
+/// reaches the disk.
+fn direct_io() -> DirectIo {
     use std::os::unix::fs::MetadataExt;
     let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("bio"));
     let path = file.to_str().expect("utf-8 path");
     let dd = |args: &[&str]| {
-        let status = Command::new("dd")
+        let mut child = Command::new("dd")
             .args(args)
             .stderr(Stdio::null())
-            .status()
+            .spawn()
             .expect("dd");
-        assert!(status.success(), "dd {args:?}");
+        let pid = child.id();
+        assert!(child.wait().expect("dd").success(), "dd {args:?}");
+        pid
     };
     dd(&[
         "if=/dev/zero",
@@ -635,7 +645,7 @@ fn direct_io() -> Option<u32> {
         "oflag=direct",
         "conv=fsync",
     ]);
-    dd(&[
+    let reader = dd(&[
         &format!("if={path}"),
         "of=/dev/null",
         "bs=4096",
@@ -647,7 +657,10 @@ fn direct_io() -> Option<u32> {
     let (major, minor) = (libc::major(dev), libc::minor(dev));
     let whole_disk =
         !std::path::Path::new(&format!("/sys/dev/block/{major}:{minor}/partition")).exists();
-    whole_disk.then_some(major << 20 | minor)
+    DirectIo {
+        whole_disk: whole_disk.then_some(major << 20 | minor),
+        reader,
+    }
 }
 
 #[test]
@@ -659,13 +672,18 @@ fn block_tools_see_direct_io() {
     let biolatency = Session::start("biolatency", None, &[("targ_per_disk", Global::U8(1))]);
     let biopattern = Session::start("biopattern", None, &[]);
     let hardirqs = Session::start("hardirqs", None, &[("do_count", Global::U8(1))]);
-    let expected_dev = direct_io();
+    let io = direct_io();
 
-    let event = biosnoop.wait_event(|e| e.str("comm") == "dd" && e.str("rwbs").starts_with('R'));
+    // dd's own start-up may read its binary (readahead, "RA"); the direct
+    // reads of the file are single blocks.
+    let event = biosnoop.wait_event(|e| {
+        e.u32("pid") == io.reader && e.str("rwbs").starts_with('R') && !e.str("rwbs").contains('A')
+    });
+    assert_eq!(event.str("comm"), "dd");
     assert_eq!(event.u32("len"), 4096);
     let dev = event.u32("dev");
     assert_ne!(dev, 0);
-    if let Some(expected) = expected_dev {
+    if let Some(expected) = io.whole_disk {
         assert_eq!(dev, expected, "dev_t as major << 20 | minor");
     }
 
