@@ -121,10 +121,14 @@ impl BpfAttr {
 }
 
 /// Issues `bpf(cmd, attr, sizeof attr)` and returns its non-negative result.
-pub(crate) fn sys_bpf(cmd: Cmd, attr: &mut BpfAttr) -> Result<i64> {
+///
+/// # Safety
+/// Every user pointer inside `attr` must be null or point at memory valid
+/// for what `cmd` makes the kernel read or write there (sizes the kernel
+/// takes from the attr itself or from the map/object).
+pub(crate) unsafe fn sys_bpf(cmd: Cmd, attr: &mut BpfAttr) -> Result<i64> {
     // SAFETY: `attr` is a valid, writable, fully initialised `union bpf_attr`
-    // of the size we pass; any pointers inside it were set by our callers
-    // from live slices whose lengths match what the kernel will access.
+    // of the size we pass; its pointers are the caller's contract.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_bpf,
@@ -140,8 +144,12 @@ pub(crate) fn sys_bpf(cmd: Cmd, attr: &mut BpfAttr) -> Result<i64> {
 }
 
 /// Like [`sys_bpf`] for commands that return a new file descriptor.
-pub(crate) fn sys_bpf_fd(cmd: Cmd, attr: &mut BpfAttr) -> Result<OwnedFd> {
-    let fd = sys_bpf(cmd, attr)?;
+///
+/// # Safety
+/// As for [`sys_bpf`].
+pub(crate) unsafe fn sys_bpf_fd(cmd: Cmd, attr: &mut BpfAttr) -> Result<OwnedFd> {
+    // SAFETY: forwarded from our caller.
+    let fd = unsafe { sys_bpf(cmd, attr) }?;
     let fd = RawFd::try_from(fd).map_err(|_| SysError::invalid(cmd, "fd out of range"))?;
     // SAFETY: the kernel just returned this fd to us; nobody else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })

@@ -20,7 +20,8 @@ pub fn btf_data(id: u32) -> Result<Vec<u8>> {
             btf_size: size,
             ..Default::default()
         };
-        match get_info(fd.as_fd(), &mut raw) {
+        // SAFETY: `data` has `btf_size` bytes; the name pointer is null.
+        match unsafe { get_info(fd.as_fd(), &mut raw) } {
             Ok(()) if raw.btf_size <= size => {
                 data.truncate(raw.btf_size as usize);
                 return Ok(data);

@@ -15,7 +15,8 @@ fn next_ids(cmd: Cmd) -> Result<Vec<u32>> {
             id: start,
             ..Default::default()
         };
-        match sys_bpf(cmd, &mut attr) {
+        // SAFETY: the id attr holds no pointers.
+        match unsafe { sys_bpf(cmd, &mut attr) } {
             Ok(_) => {}
             Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(ids),
             Err(e) => return Err(e),
@@ -37,7 +38,8 @@ fn fd_by_id(cmd: Cmd, id: u32) -> Result<OwnedFd> {
         id,
         ..Default::default()
     };
-    sys_bpf_fd(cmd, &mut attr)
+    // SAFETY: the id attr holds no pointers.
+    unsafe { sys_bpf_fd(cmd, &mut attr) }
 }
 
 /// Ids of all loaded BPF programs, ascending.
@@ -74,15 +76,21 @@ pub fn link_fd_by_id(id: u32) -> Result<OwnedFd> {
 }
 
 /// Runs `BPF_OBJ_GET_INFO_BY_FD` into `info`, one of the `Raw*Info` structs
-/// below (all plain integers, so any bytes the kernel writes are valid).
-pub(crate) fn get_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> Result<()> {
+/// (all plain integers, so any bytes the kernel writes are valid).
+///
+/// # Safety
+/// Every buffer pointer in `info` must be null or point at as much memory
+/// as the count/size fields next to it announce.
+pub(crate) unsafe fn get_info<T>(fd: BorrowedFd<'_>, info: &mut T) -> Result<()> {
     let mut attr = BpfAttr::zeroed();
     attr.info = InfoAttr {
         bpf_fd: fd.as_raw_fd() as u32,
         info_len: size_of::<T>() as u32,
         info: ptr_u64(info as *mut T),
     };
-    sys_bpf(Cmd::ObjGetInfoByFd, &mut attr)?;
+    // SAFETY: `info` is a live T of the length given; its own pointers are
+    // the caller's contract.
+    unsafe { sys_bpf(Cmd::ObjGetInfoByFd, &mut attr) }?;
     Ok(())
 }
 
@@ -181,7 +189,8 @@ struct FuncInfo {
 /// Info about the program behind `fd`, including its map ids.
 pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
     let mut raw = RawProgInfo::default();
-    get_info(fd, &mut raw)?;
+    // SAFETY: all pointers in `raw` are null.
+    unsafe { get_info(fd, &mut raw) }?;
     let mut map_ids = vec![0u32; raw.nr_map_ids as usize];
     let mut main_func = FuncInfo::default();
     if !map_ids.is_empty() || raw.nr_func_info > 0 {
@@ -196,7 +205,9 @@ pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
             func_info: ptr_u64(&mut main_func as *mut FuncInfo),
             ..Default::default()
         };
-        get_info(fd, &mut arrays)?;
+        // SAFETY: `map_ids` has room for `nr_map_ids` ids and `main_func`
+        // for the `nr_func_info` (at most 1) record of the size given.
+        unsafe { get_info(fd, &mut arrays) }?;
         // The kernel copies at most as many ids as we made room for and
         // reports how many there are; keep only ids it actually wrote.
         map_ids.truncate(arrays.nr_map_ids.min(map_ids.len() as u32) as usize);
@@ -269,7 +280,8 @@ pub struct MapInfo {
 /// Info about the map behind `fd`.
 pub fn map_info(fd: BorrowedFd<'_>) -> Result<MapInfo> {
     let mut raw = RawMapInfo::default();
-    get_info(fd, &mut raw)?;
+    // SAFETY: RawMapInfo has no pointers.
+    unsafe { get_info(fd, &mut raw) }?;
     Ok(MapInfo {
         id: raw.id,
         map_type: raw.map_type,
@@ -320,7 +332,8 @@ pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BtfInfo> {
         name_len: name.len() as u32,
         ..Default::default()
     };
-    get_info(fd, &mut raw)?;
+    // SAFETY: `name` has `name_len` bytes; the BTF pointer is null.
+    unsafe { get_info(fd, &mut raw) }?;
     Ok(BtfInfo {
         id: raw.id,
         name: c_name(&name),

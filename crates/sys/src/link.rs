@@ -152,7 +152,8 @@ fn name_slot(raw: &RawLinkInfo) -> Option<(usize, usize)> {
 /// perf-event probes) take a second call that passes a name buffer.
 pub fn link_info(fd: BorrowedFd<'_>) -> Result<LinkInfo> {
     let mut raw = RawLinkInfo::default();
-    get_info(fd, &mut raw)?;
+    // SAFETY: all pointers in `raw` are null.
+    unsafe { get_info(fd, &mut raw) }?;
     let mut name = vec![0u8; NAME_BUF];
     if let Some((ptr_at, len_at)) = name_slot(&raw) {
         let link_type = raw.link_type;
@@ -164,7 +165,8 @@ pub fn link_info(fd: BorrowedFd<'_>) -> Result<LinkInfo> {
         }
         raw.union[ptr_at / 8] = ptr_u64(name.as_mut_ptr());
         raw.set_u32_at(len_at, NAME_BUF as u32);
-        get_info(fd, &mut raw)?;
+        // SAFETY: the one pointer set is `name`, with its length beside it.
+        unsafe { get_info(fd, &mut raw) }?;
     } else {
         name.clear();
     }

@@ -55,7 +55,8 @@ pub fn map_create(
         map_name: obj_name(name),
         ..Default::default()
     };
-    sys_bpf_fd(Cmd::MapCreate, &mut attr)
+    // SAFETY: the name is inline; no pointers.
+    unsafe { sys_bpf_fd(Cmd::MapCreate, &mut attr) }
 }
 
 /// Byte sizes the kernel will read or write for one key and one value.
@@ -94,7 +95,10 @@ fn check_len(cmd: Cmd, what: &str, got: usize, need: usize) -> Result<()> {
     Ok(())
 }
 
-fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<i64> {
+/// # Safety
+/// `key` and `value` must be null or point at buffers of at least the
+/// map's key size and (per-CPU) value size; see [`elem_sizes`].
+unsafe fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Result<i64> {
     let mut attr = BpfAttr::zeroed();
     attr.map_elem = MapElemAttr {
         map_fd: fd.as_raw_fd() as u32,
@@ -103,7 +107,8 @@ fn elem_op(cmd: Cmd, fd: BorrowedFd<'_>, key: u64, value: u64, flags: u64) -> Re
         flags,
         ..Default::default()
     };
-    sys_bpf(cmd, &mut attr)
+    // SAFETY: forwarded from our caller.
+    unsafe { sys_bpf(cmd, &mut attr) }
 }
 
 /// Maps ENOENT to `Ok(false)`, success to `Ok(true)`.
@@ -132,7 +137,9 @@ pub fn map_get_next_key(
         }
         None => 0,
     };
-    found(elem_op(cmd, fd, key_ptr, ptr_u64(next_key.as_mut_ptr()), 0))
+    let next_ptr = ptr_u64(next_key.as_mut_ptr());
+    // SAFETY: both buffers were checked against the map's key size.
+    found(unsafe { elem_op(cmd, fd, key_ptr, next_ptr, 0) })
 }
 
 /// Reads the value of `key` into `value` (for per-CPU maps
@@ -143,13 +150,9 @@ pub fn map_lookup(fd: BorrowedFd<'_>, key: &[u8], value: &mut [u8]) -> Result<bo
     let sizes = elem_sizes(cmd, fd)?;
     check_len(cmd, "key", key.len(), sizes.key)?;
     check_len(cmd, "value", value.len(), sizes.value)?;
-    found(elem_op(
-        cmd,
-        fd,
-        ptr_u64(key.as_ptr()),
-        ptr_u64(value.as_mut_ptr()),
-        0,
-    ))
+    let (key_ptr, value_ptr) = (ptr_u64(key.as_ptr()), ptr_u64(value.as_mut_ptr()));
+    // SAFETY: both buffers were checked against the map's sizes.
+    found(unsafe { elem_op(cmd, fd, key_ptr, value_ptr, 0) })
 }
 
 /// Deletes `key`. Returns false if there was no such key.
@@ -157,7 +160,8 @@ pub fn map_delete(fd: BorrowedFd<'_>, key: &[u8]) -> Result<bool> {
     let cmd = Cmd::MapDeleteElem;
     let sizes = elem_sizes(cmd, fd)?;
     check_len(cmd, "key", key.len(), sizes.key)?;
-    found(elem_op(cmd, fd, ptr_u64(key.as_ptr()), 0, 0))
+    // SAFETY: the key was checked against the map's key size.
+    found(unsafe { elem_op(cmd, fd, ptr_u64(key.as_ptr()), 0, 0) })
 }
 
 /// Sets `key` to `value`; `flags` is [`crate::BPF_ANY`], [`crate::BPF_NOEXIST`]
@@ -167,13 +171,10 @@ pub fn map_update(fd: BorrowedFd<'_>, key: &[u8], value: &[u8], flags: u64) -> R
     let sizes = elem_sizes(cmd, fd)?;
     check_len(cmd, "key", key.len(), sizes.key)?;
     check_len(cmd, "value", value.len(), sizes.value)?;
-    elem_op(
-        cmd,
-        fd,
-        ptr_u64(key.as_ptr()),
-        ptr_u64(value.as_ptr()),
-        flags,
-    )?;
+    let (key_ptr, value_ptr) = (ptr_u64(key.as_ptr()), ptr_u64(value.as_ptr()));
+    // SAFETY: both buffers were checked against the map's sizes; the
+    // kernel only reads them.
+    unsafe { elem_op(cmd, fd, key_ptr, value_ptr, flags) }?;
     Ok(())
 }
 
@@ -199,12 +200,14 @@ pub fn map_entries(fd: BorrowedFd<'_>) -> Result<Vec<MapEntry>> {
     for _ in 0..sizes.max_entries {
         let key_ptr = key.as_ref().map_or(0, |k| ptr_u64(k.as_ptr()));
         let next_ptr = ptr_u64(next.as_mut_ptr());
-        if !found(elem_op(Cmd::MapGetNextKey, fd, key_ptr, next_ptr, 0))? {
+        // SAFETY: `key` and `next` have the map's key size.
+        if !found(unsafe { elem_op(Cmd::MapGetNextKey, fd, key_ptr, next_ptr, 0) })? {
             break;
         }
         let mut value = vec![0u8; sizes.value];
         let value_ptr = ptr_u64(value.as_mut_ptr());
-        if found(elem_op(Cmd::MapLookupElem, fd, next_ptr, value_ptr, 0))? {
+        // SAFETY: `next` has the key size, `value` the (per-CPU) value size.
+        if found(unsafe { elem_op(Cmd::MapLookupElem, fd, next_ptr, value_ptr, 0) })? {
             entries.push(MapEntry {
                 key: next.clone(),
                 value,
@@ -249,7 +252,8 @@ pub fn enable_stats() -> Result<OwnedFd> {
     const BPF_STATS_RUN_TIME: u32 = 0;
     let mut attr = BpfAttr::zeroed();
     attr.enable_stats.stats_type = BPF_STATS_RUN_TIME;
-    sys_bpf_fd(Cmd::EnableStats, &mut attr)
+    // SAFETY: no pointers.
+    unsafe { sys_bpf_fd(Cmd::EnableStats, &mut attr) }
 }
 
 #[cfg(test)]
