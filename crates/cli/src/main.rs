@@ -1,9 +1,9 @@
 //! `bpfkit`: one binary, subcommands in bpftool's grammar.
 
 mod cmd;
-mod params;
+mod run;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -23,6 +23,8 @@ enum Command {
     Btf(cmd::btf::BtfArgs),
     /// Compile a `.bpf.c` source to a CO-RE object (clang, vmlinux.h, BTF kept, DWARF stripped).
     Build(cmd::build::BuildArgs),
+    /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
+    Run(run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +32,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Btf(args) => cmd::btf::run(args),
         Command::Build(args) => cmd::build::run(args),
+        Command::Run(args) => run::run(args, || {
+            let mut cmd = Cli::command();
+            if let Some(run) = cmd.find_subcommand_mut("run") {
+                let _ = run.print_help();
+            }
+        }),
     };
     match result {
         Ok(code) => code,

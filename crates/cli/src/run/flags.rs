@@ -1,0 +1,282 @@
+//! The options of `bpfkit run TARGET ...`, built at run time: the fixed run
+//! options plus one flag per `const volatile` parameter of the object.
+
+use super::params::{ParamFlag, ParamKind, flag_for, parse_value};
+use anyhow::{Context, Result, bail};
+use bpfkit_object::Object;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+/// Everything the command line decided for one run.
+#[derive(Debug, Default)]
+pub struct RunFlags {
+    pub json: bool,
+    pub time: bool,
+    pub interval: Option<Duration>,
+    pub duration: Option<Duration>,
+    pub max_events: Option<u64>,
+    pub top: Option<usize>,
+    pub clear: bool,
+    pub verbose: bool,
+    pub attach: HashMap<String, String>,
+    pub disabled: HashSet<String>,
+    pub iface: Option<String>,
+    pub pid: Option<u32>,
+    pub sample_freq: Option<u64>,
+    /// Parameter bytes by name, only for the parameters given.
+    pub params: HashMap<String, Vec<u8>>,
+}
+
+/// The fixed options every run has.
+fn run_options(cmd: Command) -> Command {
+    cmd.arg(
+        Arg::new("output")
+            .short('o')
+            .long("output")
+            .value_parser(["table", "json"])
+            .default_value("table")
+            .help("Output format: a table, or JSON lines (one object per line)"),
+    )
+    .arg(flag("timestamp", Some('T'), "Include a TIME column (HH:MM:SS)"))
+    .arg(value("interval", Some('i'), "DURATION", "Print maps every DURATION (5s, 500ms, 1m)"))
+    .arg(value("duration", Some('d'), "DURATION", "Stop after DURATION"))
+    .arg(value("max-events", None, "N", "Stop after N events"))
+    .arg(value("top", None, "N", "Print only the N largest map entries"))
+    .arg(flag("clear", None, "Clear maps after each interval print (deltas)"))
+    .arg(flag("verbose", Some('v'), "Say what was loaded and attached, and how"))
+    .arg(
+        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, IFACE[:ingress|egress]")
+            .action(ArgAction::Append),
+    )
+    .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
+    .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
+    .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
+}
+
+fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Arg {
+    let arg = Arg::new(name)
+        .long(name)
+        .action(ArgAction::SetTrue)
+        .help(help);
+    match short {
+        Some(s) => arg.short(s),
+        None => arg,
+    }
+}
+
+fn value(
+    name: &'static str,
+    short: Option<char>,
+    placeholder: &'static str,
+    help: &'static str,
+) -> Arg {
+    let arg = Arg::new(name).long(name).value_name(placeholder).help(help);
+    match short {
+        Some(s) => arg.short(s),
+        None => arg,
+    }
+}
+
+/// The parameters of `object` as flags, in object order.
+pub fn param_flags(object: &Object) -> Result<Vec<ParamFlag>> {
+    object
+        .params
+        .iter()
+        .map(|p| flag_for(&object.btf, &p.name, p.ty, &p.default))
+        .collect()
+}
+
+fn param_arg(p: &ParamFlag, taken: &HashSet<String>) -> Vec<Arg> {
+    let id: &'static str = leak(format!("param:{}", p.name));
+    let long: &'static str = leak(p.name.clone());
+    let mut arg = Arg::new(id).long(long);
+    let hyphenated = p.name.replace('_', "-");
+    if hyphenated != p.name && !taken.contains(&hyphenated) {
+        arg = arg.visible_alias(leak(hyphenated));
+    }
+    for alias in &p.aliases {
+        if !taken.contains(*alias) {
+            arg = arg.visible_alias(*alias);
+        }
+    }
+    if let Some(s) = p.short {
+        arg = arg.short(s);
+    }
+    let what = match &p.kind {
+        ParamKind::Bool => "bool",
+        ParamKind::Int { signed: true, .. } => "signed integer",
+        ParamKind::Int { .. } => "unsigned integer",
+        ParamKind::Str { .. } => "string",
+        ParamKind::Enum { .. } => "enum",
+    };
+    let help = format!("Parameter {} ({what}, default {})", p.name, p.default_text);
+    if p.kind == ParamKind::Bool {
+        let no = Arg::new(leak(format!("param-no:{}", p.name)))
+            .long(leak(format!("no-{}", p.name)))
+            .action(ArgAction::SetTrue)
+            .help(format!("Set {} to false", p.name))
+            .conflicts_with(id);
+        return vec![arg.action(ArgAction::SetTrue).help(help), no];
+    }
+    let placeholder = match &p.kind {
+        ParamKind::Enum { names, .. } => names
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join("|"),
+        _ => "VALUE".into(),
+    };
+    vec![arg.value_name(leak(placeholder)).help(help)]
+}
+
+/// clap wants `'static` names for arguments built at run time; a run builds
+/// one command, so the leak is bounded and small.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// Builds the command for this object and parses `args` with it. `--help`
+/// and usage errors exit the process, as clap does.
+pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Result<RunFlags> {
+    let params = param_flags(object)?;
+    let base = run_options(
+        Command::new(leak(format!("{bin} run {target}")))
+            .no_binary_name(true)
+            .about(leak(describe(object))),
+    );
+    let mut taken: HashSet<String> = base
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect();
+    let mut cmd = base;
+    for p in &params {
+        for arg in param_arg(p, &taken) {
+            taken.extend(arg.get_long().map(str::to_string));
+            cmd = cmd.arg(arg);
+        }
+    }
+    let uprobe_pid_free = !taken.contains("pid");
+    if uprobe_pid_free {
+        cmd = cmd.arg(value(
+            "pid",
+            None,
+            "PID",
+            "Only this process (uprobes, perf_event)",
+        ));
+    }
+    let matches = cmd.try_get_matches_from(args).unwrap_or_else(|e| e.exit());
+    let mut flags = fixed_flags(&matches)?;
+    if uprobe_pid_free {
+        flags.pid = number(&matches, "pid")?;
+    }
+    flags.params = param_values(&params, &matches)?;
+    Ok(flags)
+}
+
+fn describe(object: &Object) -> String {
+    let progs: Vec<String> = object
+        .programs
+        .iter()
+        .map(|p| format!("{} ({})", p.name, p.section))
+        .collect();
+    format!("Programs: {}", progs.join(", "))
+}
+
+fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
+    let mut attach = HashMap::new();
+    for spec in m.get_many::<String>("attach").into_iter().flatten() {
+        let (prog, target) = spec
+            .split_once('=')
+            .with_context(|| format!("--attach {spec}: expected PROG=TARGET"))?;
+        attach.insert(prog.to_string(), target.to_string());
+    }
+    Ok(RunFlags {
+        json: m.get_one::<String>("output").is_some_and(|o| o == "json"),
+        time: m.get_flag("timestamp"),
+        interval: m
+            .get_one::<String>("interval")
+            .map(|d| parse_duration(d))
+            .transpose()?,
+        duration: m
+            .get_one::<String>("duration")
+            .map(|d| parse_duration(d))
+            .transpose()?,
+        max_events: number(m, "max-events")?,
+        top: number(m, "top")?,
+        clear: m.get_flag("clear"),
+        verbose: m.get_flag("verbose"),
+        attach,
+        disabled: m
+            .get_many::<String>("disable")
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect(),
+        iface: m.get_one::<String>("iface").cloned(),
+        pid: None,
+        sample_freq: number(m, "sample-freq")?,
+        params: HashMap::new(),
+    })
+}
+
+fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>> {
+    m.get_one::<String>(name)
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("--{name}: '{v}' is not a number"))
+        })
+        .transpose()
+}
+
+fn param_values(params: &[ParamFlag], m: &ArgMatches) -> Result<HashMap<String, Vec<u8>>> {
+    let mut out = HashMap::new();
+    for p in params {
+        let id = format!("param:{}", p.name);
+        if p.kind == ParamKind::Bool {
+            if m.get_flag(&id) {
+                out.insert(p.name.clone(), vec![1]);
+            } else if m.get_flag(&format!("param-no:{}", p.name)) {
+                out.insert(p.name.clone(), vec![0]);
+            }
+        } else if let Some(text) = m.get_one::<String>(&id) {
+            let bytes = parse_value(&p.kind, text).with_context(|| format!("--{}", p.name))?;
+            out.insert(p.name.clone(), bytes);
+        }
+    }
+    Ok(out)
+}
+
+/// `5s`, `500ms`, `2m`, `1h`, `250us`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .with_context(|| format!("'{text}' is not a duration (like 5s, 500ms, 1m)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1e3,
+        "us" => n / 1e6,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => bail!("'{text}': unknown unit '{unit}' (use us, ms, s, m or h)"),
+    };
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("ms").is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! `bpfkit run OBJ|SRC [options] [parameters]`: the generic runtime.
+//!
+//! analyze the object → parse the flags its parameters define → load and
+//! attach (bpfkit-runtime) → print events and maps (bpfkit-output) until
+//! Ctrl-C, `--duration` or `--max-events` → final maps → detach.
+
+mod flags;
+mod params;
+mod printer;
+
+use anyhow::{Context, Result};
+use bpfkit_object::Object;
+use bpfkit_output::{Mode, records};
+use bpfkit_runtime::{ExitReason, LoadOptions, RunOptions, Session};
+use clap::Args;
+use flags::RunFlags;
+use printer::{PrintOptions, Printer};
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Args)]
+// `bpfkit run OBJ --help` lists the object's own flags, so `--help` after
+// the target must reach the object's command instead of this one.
+#[command(
+    disable_help_flag = true,
+    after_help = "Options and parameters of the object: bpfkit run OBJ --help
+
+EXAMPLES:
+    bpfkit run examples/execsnoop.bpf.o               # every exec, as a table
+    bpfkit run examples/opensnoop.bpf.o -p 1234       # a const volatile targ_pid
+    bpfkit run examples/minimal.bpf.c -d 5s           # build (cached), run 5 seconds
+    bpfkit run examples/runqlat.bpf.o -i 1s -d 5s     # histogram every second
+    bpfkit run examples/exitsnoop.bpf.o -o json | jq .data.comm"
+)]
+pub struct RunArgs {
+    /// A compiled object (`.bpf.o`) or a source (`.bpf.c`, built and cached).
+    target: Option<String>,
+    /// Run options and the object's parameters (see `bpfkit run OBJ --help`).
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    args: Vec<String>,
+}
+
+/// `help` prints this subcommand's own help (for `bpfkit run` alone or `bpfkit run --help`).
+pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
+    let target = match args.target.as_deref() {
+        None | Some("-h" | "--help") => {
+            help();
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(t) => t,
+    };
+    let elf = read_target(target)?;
+    let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
+    let flags = flags::parse("bpfkit", target, &object, &args.args)?;
+    run_object(&object, &flags, PrintOptions::default())
+}
+
+/// Reads an object, building it first when given C source.
+fn read_target(target: &str) -> Result<Vec<u8>> {
+    let path = Path::new(target);
+    let object_path = if target.ends_with(".c") {
+        let opts = bpfkit_build::BuildOptions::new(path);
+        bpfkit_build::build_cached(&opts).with_context(|| format!("building {target}"))?
+    } else {
+        path.to_path_buf()
+    };
+    std::fs::read(&object_path).with_context(|| format!("reading {}", object_path.display()))
+}
+
+/// Loads, attaches, prints until stopped, prints the final maps, detaches.
+pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) -> Result<ExitCode> {
+    print.mode = if flags.json { Mode::Json } else { Mode::Table };
+    print.time |= flags.time;
+    print.top = flags.top;
+    print.clear = flags.clear;
+    let mut printer = Printer::new(object, print)?;
+    let mut session = Session::load(object, &load_options(flags))?;
+    report_attached(&session, flags, &mut printer)?;
+    let run_opts = RunOptions {
+        duration: flags.duration,
+        interval: flags.interval,
+        max_events: flags.max_events,
+        ..Default::default()
+    };
+    let summary = session.run(&run_opts, &mut printer)?;
+    if let Some(e) = printer.take_error() {
+        if is_broken_pipe(&e) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        return Err(e);
+    }
+    printer.print_maps(&session.maps(), false)?;
+    printer.print_globals(&session.maps())?;
+    let mode = if flags.json { Mode::Json } else { Mode::Table };
+    for (map, lost) in &summary.lost {
+        records::write_lost(mode, map, None, *lost, printer.sink())?;
+    }
+    let reason = exit_reason(summary.exit);
+    if flags.json {
+        records::write_exit(mode, reason, 0, printer.sink())?;
+    } else if flags.verbose {
+        eprintln!("bpfkit: {} events, stopped by {reason}", summary.events);
+    }
+    drop(session);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_options(flags: &RunFlags) -> LoadOptions {
+    let mut opts = LoadOptions {
+        params: flags.params.clone(),
+        disabled: flags.disabled.clone(),
+        attach_overrides: flags.attach.clone(),
+        iface: flags.iface.clone(),
+        pid: flags.pid,
+        ..Default::default()
+    };
+    if let Some(freq) = flags.sample_freq {
+        opts.sample_freq = freq;
+    }
+    opts
+}
+
+fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -> Result<()> {
+    for a in session.attachments() {
+        if flags.json {
+            records::write_attached(Mode::Json, &a.program, &a.hook, printer.sink())?;
+        } else if flags.verbose {
+            eprintln!("bpfkit: attached {} to {}", a.program, a.hook);
+        }
+    }
+    for s in session.skipped() {
+        eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
+    }
+    Ok(())
+}
+
+fn exit_reason(exit: ExitReason) -> &'static str {
+    match exit {
+        ExitReason::Signal(_) => "signal",
+        ExitReason::Duration => "duration",
+        ExitReason::Handler => "output",
+        ExitReason::EventLimit => "max-events",
+        ExitReason::Stopped => "stop",
+        ExitReason::NothingToDo => "nothing to do",
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
