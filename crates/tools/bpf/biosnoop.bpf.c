@@ -22,9 +22,9 @@ struct stage {
 };
 
 struct event {
-	u64 delta_ns;  /* issue to completion */
+	bpfkit_duration_ns_t delta_ns; /* issue to completion */
 	s64 qdelta_ns; /* insertion to issue with -Q, -1 when unknown */
-	u64 ts;
+	bpfkit_ktime_t ts;
 	u64 sector;
 	u32 len;
 	u32 pid;

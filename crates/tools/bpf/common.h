@@ -9,6 +9,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+/* BPFKIT_EVENT() and the formatting typedefs (bpfkit_duration_ns_t, ...):
+ * they only name types in BTF, the code is the same. */
+#include "../../../include/bpfkit.h"
 
 #define TASK_COMM_LEN 16
 #define MAX_ENTRIES 10240
@@ -20,7 +23,8 @@
 	struct {                                                               \
 		__uint(type, BPF_MAP_TYPE_RINGBUF);                            \
 		__uint(max_entries, RINGBUF_SIZE);                             \
-	} events SEC(".maps")
+	} events SEC(".maps");                                                 \
+	BPFKIT_EVENT(events, struct event)
 
 /* Cgroup filter as in libbpf-tools: user space puts the cgroup's fd at index 0
  * of `cgroup_map` and sets `filter_cg`. */

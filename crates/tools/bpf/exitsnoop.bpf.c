@@ -8,12 +8,12 @@ const volatile bool trace_threads = false;
 DEFINE_CGROUP_FILTER();
 
 struct event {
-	u64 age_ns;   /* time since the task started */
+	bpfkit_duration_ns_t age_ns; /* time since the task started */
 	int pid;
 	int tid;
 	int ppid;
 	int exit_code; /* as exit(3) got it, 0 when killed by a signal */
-	int sig;       /* signal number that killed it, 0 for a normal exit */
+	bpfkit_signal_t sig; /* signal number that killed it, 0 for a normal exit */
 	bool core_dumped;
 	char comm[TASK_COMM_LEN];
 };

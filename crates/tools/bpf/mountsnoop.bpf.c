@@ -26,7 +26,7 @@ struct arg {
 };
 
 struct event {
-	u64 delta_ns; /* time spent in the syscall */
+	bpfkit_duration_ns_t delta_ns; /* time spent in the syscall */
 	u64 flags;
 	u32 pid;
 	u32 tid;

@@ -17,7 +17,7 @@ struct args_t {
 };
 
 struct event {
-	u64 ts;
+	bpfkit_ktime_t ts;
 	pid_t pid;
 	uid_t uid;
 	int fd;  /* the new descriptor, -1 on failure */

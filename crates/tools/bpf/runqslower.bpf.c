@@ -8,7 +8,7 @@ const volatile pid_t targ_pid = 0;
 const volatile pid_t targ_tgid = 0;
 
 struct event {
-	u64 delta_us;
+	bpfkit_duration_us_t delta_us;
 	pid_t pid;
 	pid_t prev_pid;
 	char task[TASK_COMM_LEN];

@@ -12,7 +12,7 @@ const volatile bool failed_only = false;
 struct event {
 	u32 pid;  /* sender */
 	u32 tpid; /* target */
-	int sig;
+	bpfkit_signal_t sig;
 	int ret;  /* syscall result (-errno), or the signal_generate result code */
 	char comm[TASK_COMM_LEN];
 };

@@ -8,7 +8,7 @@ const volatile pid_t target_pid = 0;
 const volatile bool trace_failed_only = false;
 
 struct event {
-	u64 ts_ns;
+	bpfkit_ktime_t ts_ns;
 	u32 pid;
 	int ret; /* 0 on success, -1 on failure */
 	int err; /* errno, 0 on success */

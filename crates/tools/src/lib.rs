@@ -12,8 +12,10 @@
 //!
 //! 1. Write `bpf/NAME.bpf.c` in libbpf style (`#include "common.h"`): filters
 //!    and modes as `const volatile` globals, events as `struct event` through
-//!    the ring buffer `events` (`DEFINE_EVENTS_RINGBUF()`), summaries in
-//!    BTF-typed maps. Do in the kernel what would otherwise need tool-specific
+//!    the ring buffer `events` (`DEFINE_EVENTS_RINGBUF()`, which also marks
+//!    the event type with `BPFKIT_EVENT`), summaries in BTF-typed maps.
+//!    `include/bpfkit.h` typedefs (`bpfkit_duration_ns_t`, ...) tell generic
+//!    output (JSON, `bpfkit run`) what a field means. Do in the kernel what would otherwise need tool-specific
 //!    user space (split `ret` into `fd` and `err`, compute ages), so that the
 //!    generic runtime can show the fields as they are.
 //! 2. Where the libbpf-tools original uses fentry or kprobes, also provide a
