@@ -361,3 +361,30 @@ fn bpfkit_object_understands_every_tool() {
         }
     }
 }
+
+/// A flag's documented default is what its parameter holds when the flag is
+/// not given (`--max-args` 20, runqslower's `min_us` 10000).
+#[test]
+fn documented_defaults_match_the_objects() {
+    let mut checked = 0;
+    for spec in bpfkit_tools::all() {
+        let object = bpfkit_object::analyze(spec.object).expect("object");
+        for flag in spec.flags {
+            let (Some(default), Some(param)) = (flag.default, flag.params().next()) else {
+                continue;
+            };
+            let initial = &object.param(param).expect("param").default;
+            let mut bytes = [0u8; 8];
+            bytes[..initial.len()].copy_from_slice(initial);
+            assert_eq!(
+                u64::from_le_bytes(bytes).to_string(),
+                default,
+                "{}: --{} says {default}",
+                spec.name,
+                flag.long
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2);
+}
