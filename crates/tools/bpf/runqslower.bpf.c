@@ -46,7 +46,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	if (delta < 0)
 		return 0;
 	delta_us = delta / 1000U;
-	if (delta_us <= min_us)
+	if (min_us && delta_us <= min_us) /* 0: report every wait */
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e)
