@@ -9,6 +9,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::hint::black_box(btf);
     }
     times.sort();
-    println!("parsed {} bytes, median {:?}, min {:?}", data.len(), times[5], times[0]);
+    println!(
+        "parsed {} bytes, median {:?}, min {:?}",
+        data.len(),
+        times[5],
+        times[0]
+    );
     Ok(())
 }
