@@ -10,7 +10,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aya::maps::{Array, HashMap, MapData, RingBuf};
+use aya::maps::{Array, CgroupArray, HashMap, MapData, RingBuf};
 use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::{
     BtfTracePoint, KProbe, PerfEvent, RawTracePoint, TracePoint, UProbe, uprobe::UProbeScope,
@@ -361,6 +361,62 @@ fn execsnoop_cuts_arguments_at_max_args() {
     // max_args + 1: more arguments than shown.
     assert_eq!(event.i32("args_count"), 4);
     assert_eq!(event.args(), format!("/bin/echo\0{marker}\0b\0").as_bytes());
+}
+
+/// A scratch cgroup (v2), removed on drop.
+struct ScratchCgroup(std::path::PathBuf);
+
+impl Drop for ScratchCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+#[test]
+fn execsnoop_cgroup_filter_keeps_only_that_cgroup() {
+    if !bpfkit_testkit::privileged("execsnoop_cgroup_filter_keeps_only_that_cgroup") {
+        return;
+    }
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    let cgroup = ScratchCgroup(unified.join(marker("cg")));
+    if let Err(e) = std::fs::create_dir(&cgroup.0) {
+        eprintln!(
+            "skipping execsnoop_cgroup_filter_keeps_only_that_cgroup: no cgroup v2 at {unified:?}: {e}"
+        );
+        return;
+    }
+    let mut s = Session::start("execsnoop", None, &[("filter_cg", Global::U8(1))]);
+    let dir = std::fs::File::open(&cgroup.0).expect("cgroup directory");
+    let map = s.ebpf.map_mut("cgroup_map").expect("cgroup_map");
+    let mut cgroups: CgroupArray<&mut MapData> = CgroupArray::try_from(map).expect("cgroup array");
+    cgroups.set(0, dir, 0).expect("cgroup fd into cgroup_map");
+
+    let outside = marker("cg-outside");
+    let inside = marker("cg-inside");
+    let status = Command::new("/bin/echo")
+        .arg(&outside)
+        .stdout(Stdio::null())
+        .status();
+    assert!(status.expect("echo").success());
+    // The shell moves itself into the cgroup, then execs echo there.
+    let procs = cgroup.0.join("cgroup.procs");
+    let script = format!("echo $$ > {} && exec /bin/echo {inside}", procs.display());
+    let status = Command::new("/bin/sh")
+        .args(["-c", &script])
+        .stdout(Stdio::null())
+        .status();
+    assert!(status.expect("sh").success());
+
+    // Events arrive in order: the outside exec would come first.
+    let saw_outside = std::cell::Cell::new(false);
+    s.wait_event(|e| {
+        saw_outside.set(saw_outside.get() || e.has_arg(&outside));
+        e.has_arg(&inside)
+    });
+    assert!(
+        !saw_outside.get(),
+        "an exec outside the cgroup was reported"
+    );
 }
 
 #[test]
