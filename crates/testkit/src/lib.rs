@@ -48,7 +48,12 @@ fn find_clang() -> Option<PathBuf> {
     }
     ["clang", "clang-19", "clang-16", "clang-14"]
         .iter()
-        .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|c| {
+            Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
         .map(PathBuf::from)
 }
 
@@ -71,5 +76,7 @@ pub fn peer_tool(test: &str, name: &str) -> Option<PathBuf> {
 
 /// Path of a file in the repository, from any crate's tests.
 pub fn repo_path(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
