@@ -41,15 +41,25 @@ pub(crate) struct Attached {
     pub description: String,
 }
 
+/// Session-wide attach settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttachSettings {
+    /// Uprobes / perf events for this process only.
+    pub pid: Option<u32>,
+    /// tc through a clsact qdisc even where tcx links exist.
+    pub force_clsact: bool,
+}
+
 /// Attaches `program` as `target` says. Qdiscs it creates are pushed onto
 /// `qdiscs` right away, so they are deleted even if attaching then fails.
 pub(crate) fn attach(
     program: &mut Program,
     prog: &ProgramInfo,
     target: &Target,
-    pid: Option<u32>,
+    settings: AttachSettings,
     qdiscs: &mut Vec<CreatedQdisc>,
 ) -> Result<Attached> {
+    let pid = settings.pid;
     let fail = |e: ProgramError| attach_error(prog, target, e);
     let mut description = describe(target);
     let links: Vec<OwnedLink> = match (&target.hook, program) {
@@ -69,7 +79,10 @@ pub(crate) fn attach(
                 UprobeFailure::NotFound => attach_msg(
                     prog,
                     target,
-                    format!("no binary or library '{}' (looked in $PATH and ld.so directories)", t.binary),
+                    format!(
+                        "no binary or library '{}' (looked in $PATH and ld.so directories)",
+                        t.binary
+                    ),
                 ),
                 UprobeFailure::Aya(e) => fail(e),
             })?;
@@ -108,7 +121,8 @@ pub(crate) fn attach(
         }
         (Hook::Tc { direction }, Program::SchedClassifier(p)) => {
             let iface = needs_iface(prog, target)?;
-            let (link, how) = tc(p, iface, *direction, qdiscs).map_err(fail)?;
+            let tcx = features::kernel().tcx && !settings.force_clsact;
+            let (link, how) = tc(p, iface, *direction, tcx, qdiscs).map_err(fail)?;
             description = format!("{description} ({how})");
             vec![link]
         }
@@ -181,7 +195,11 @@ fn needs_iface<'t>(prog: &ProgramInfo, target: &'t Target) -> Result<&'t str> {
         ))
     })?;
     if iface.contains('\0') || ifindex(iface).is_none() {
-        return Err(attach_msg(prog, target, format!("no network interface '{iface}'")));
+        return Err(attach_msg(
+            prog,
+            target,
+            format!("no network interface '{iface}'"),
+        ));
     }
     Ok(iface)
 }
@@ -256,7 +274,9 @@ fn uprobe(
         Some(pid) => UProbeScope::OneProcess(pid),
         None => UProbeScope::AllProcesses,
     };
-    let id = p.attach(location, &path, scope).map_err(UprobeFailure::Aya)?;
+    let id = p
+        .attach(location, &path, scope)
+        .map_err(UprobeFailure::Aya)?;
     let link = p.take_link(id).map_err(UprobeFailure::Aya)?;
     Ok((Box::new(link), path))
 }
@@ -276,7 +296,11 @@ fn uprobe_description(hook: &Hook, path: &std::path::Path, t: &UprobeTarget) -> 
 
 /// One perf event per online CPU on the software CPU clock (or one that
 /// follows process `pid` across CPUs).
-fn perf_event(p: &mut PerfEvent, freq: u64, pid: Option<u32>) -> Result<Vec<OwnedLink>, ProgramError> {
+fn perf_event(
+    p: &mut PerfEvent,
+    freq: u64,
+    pid: Option<u32>,
+) -> Result<Vec<OwnedLink>, ProgramError> {
     let config = PerfEventConfig::Software(SoftwareEvent::CpuClock);
     let scopes: Vec<PerfEventScope> = match pid {
         Some(pid) => vec![PerfEventScope::OneProcess { pid, cpu: None }],
@@ -309,13 +333,14 @@ fn tc(
     p: &mut SchedClassifier,
     iface: &str,
     direction: TcDirection,
+    tcx: bool,
     qdiscs: &mut Vec<CreatedQdisc>,
 ) -> Result<(OwnedLink, &'static str), ProgramError> {
     let attach_type = match direction {
         TcDirection::Ingress => TcAttachType::Ingress,
         TcDirection::Egress => TcAttachType::Egress,
     };
-    if features::kernel().tcx {
+    if tcx {
         let options = TcAttachOptions::TcxOrder(LinkOrder::default());
         let id = p.attach_with_options(iface, attach_type, options)?;
         return Ok((Box::new(p.take_link(id)?), "tcx link"));
@@ -340,7 +365,13 @@ fn tc(
 fn packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
     let protocol = (libc::ETH_P_ALL as u16).to_be() as i32;
     // SAFETY: plain socket(2); the fd is owned right away.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, protocol) };
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            protocol,
+        )
+    };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -348,7 +379,10 @@ fn packet_socket(iface: Option<&str>) -> std::io::Result<OwnedFd> {
     let socket = unsafe { OwnedFd::from_raw_fd(fd) };
     if let Some(iface) = iface {
         let index = ifindex(iface).ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no interface {iface}"))
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no interface {iface}"),
+            )
         })?;
         bind_packet_socket(&socket, index, protocol as u16)?;
     }

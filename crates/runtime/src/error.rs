@@ -27,7 +27,10 @@ pub enum RuntimeError {
     },
 
     /// This kernel cannot provide a program's hook.
-    #[error("program '{program}' ({section}): this kernel has no {feature}{}", hint_suffix(hint))]
+    #[error(
+        "program '{program}' ({section}): this kernel has no {feature}{}",
+        hint_suffix(hint)
+    )]
     MissingFeature {
         program: String,
         section: String,
@@ -115,9 +118,13 @@ impl fmt::Display for VerifierRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "program '{}' ({}) was rejected by the kernel verifier ({})",
-            self.program, self.section, self.errno
+            "program '{}' ({}) was rejected by the kernel verifier",
+            self.program, self.section
         )?;
+        // EACCES is the verifier's usual answer; anything else is worth showing.
+        if self.errno.raw_os_error() != Some(libc::EACCES) {
+            write!(f, " ({})", self.errno)?;
+        }
         if let Some(src) = &self.source_line {
             write!(f, "\n  at {}:{}: {}", src.file, src.line, src.text.trim())?;
         } else if let Some(insn) = self.insn {

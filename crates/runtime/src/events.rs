@@ -212,7 +212,10 @@ impl Poller {
         // SAFETY: plain epoll_create1; the fd is owned right away.
         let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
         if fd < 0 {
-            return Err(RuntimeError::io("epoll_create1", io::Error::last_os_error()));
+            return Err(RuntimeError::io(
+                "epoll_create1",
+                io::Error::last_os_error(),
+            ));
         }
         // SAFETY: fd is fresh and owned by nobody else.
         Ok(Poller {
@@ -230,7 +233,8 @@ impl Poller {
             u64: token.encode(),
         };
         // SAFETY: both fds are valid; event is a valid epoll_event.
-        let rc = unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
+        let rc =
+            unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
         if rc != 0 {
             return Err(RuntimeError::io("epoll_ctl", io::Error::last_os_error()));
         }
@@ -269,7 +273,13 @@ mod tests {
 
     #[test]
     fn tokens_round_trip() {
-        for t in [Token::Ring(0), Token::Ring(7), Token::Perf(3), Token::Stop, Token::Printk] {
+        for t in [
+            Token::Ring(0),
+            Token::Ring(7),
+            Token::Perf(3),
+            Token::Stop,
+            Token::Printk,
+        ] {
             assert_eq!(Token::decode(t.encode()), t);
         }
     }

@@ -45,7 +45,11 @@ fn probe() -> KernelFeatures {
     let _ = ensure_tracefs();
     let release = uname_release();
     let version = parse_version(&release);
-    let pmu = |name: &str| Path::new("/sys/bus/event_source/devices").join(name).exists();
+    let pmu = |name: &str| {
+        Path::new("/sys/bus/event_source/devices")
+            .join(name)
+            .exists()
+    };
     KernelFeatures {
         kprobes: pmu("kprobe") || Path::new(TRACEFS).join("kprobe_events").exists(),
         uprobes: pmu("uprobe") || Path::new(TRACEFS).join("uprobe_events").exists(),

@@ -41,9 +41,7 @@ pub fn resolve_target(
     let Some(over) = over.map(str::trim) else {
         return Ok(target);
     };
-    let bad = |why: String| {
-        RuntimeError::Usage(format!("--attach {program}={over}: {why}"))
-    };
+    let bad = |why: String| RuntimeError::Usage(format!("--attach {program}={over}: {why}"));
     if over.is_empty() {
         return Err(bad("empty target".into()));
     }
@@ -148,10 +146,17 @@ const NO_KPROBE_HINT: &str =
 /// `kill` for the kernel's syscall entry functions (`__x64_sys_kill`,
 /// `__se_sys_kill`, `__do_sys_kill`, `sys_kill`).
 fn syscall_of_kernel_function(function: &str) -> Option<&str> {
-    ["__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__se_sys_", "__do_sys_", "sys_"]
-        .iter()
-        .find_map(|p| function.strip_prefix(p))
-        .filter(|s| !s.is_empty())
+    [
+        "__x64_sys_",
+        "__ia32_sys_",
+        "__arm64_sys_",
+        "__se_sys_",
+        "__do_sys_",
+        "sys_",
+    ]
+    .iter()
+    .find_map(|p| function.strip_prefix(p))
+    .filter(|s| !s.is_empty())
 }
 
 /// `use SEC("tp/syscalls/sys_enter_kill") instead`, when that tracepoint exists.

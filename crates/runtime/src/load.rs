@@ -82,7 +82,11 @@ fn check_params(object: &Object, params: &HashMap<String, Vec<u8>>) -> Result<()
             let known: Vec<&str> = object.params.iter().map(|p| p.name.as_str()).collect();
             return Err(RuntimeError::Usage(format!(
                 "unknown parameter '{name}' (this object has: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         };
         if bytes.len() != param.size as usize {
@@ -127,8 +131,7 @@ pub(crate) fn load_program(ebpf: &mut Ebpf, prog: &ProgramInfo, object: &Object)
             prog.name
         ))
     })?;
-    load_by_type(program, &prog.hook)
-        .map_err(|e| load_error(e, prog, object))
+    load_by_type(program, &prog.hook).map_err(|e| load_error(e, prog, object))
 }
 
 fn load_by_type(program: &mut Program, hook: &Hook) -> Result<(), ProgramError> {

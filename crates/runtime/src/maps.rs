@@ -44,7 +44,9 @@ impl MapSnapshot {
             value.len().max(1)
         };
         let size = self.value_size.min(stride);
-        value.chunks(stride).map(move |slot| &slot[..size.min(slot.len())])
+        value
+            .chunks(stride)
+            .map(move |slot| &slot[..size.min(slot.len())])
     }
 
     /// One value from a per-CPU value: CPU 0's bytes, with the u64 fields at
@@ -173,7 +175,8 @@ impl<'s> Maps<'s> {
     /// The whole contents of a data section map (`.bss`, `.data`, `.rodata`...).
     pub fn section_bytes(&self, section: &str) -> Result<Vec<u8>> {
         let fd = self.fd(section)?;
-        let info = bpfkit_sys::map_info(fd).map_err(|e| map_error(section, "reading map info", e))?;
+        let info =
+            bpfkit_sys::map_info(fd).map_err(|e| map_error(section, "reading map info", e))?;
         let mut value = vec![0u8; info.value_size as usize];
         bpfkit_sys::map_lookup(fd, &0u32.to_ne_bytes(), &mut value)
             .map_err(|e| map_error(section, "lookup", e))?;

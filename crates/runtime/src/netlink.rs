@@ -17,14 +17,7 @@ pub fn delete_clsact(ifindex: u32) -> io::Result<()> {
     let sock = open_route_socket()?;
     let request = delete_request(ifindex);
     // SAFETY: the buffer is valid for its length; the kernel is the peer.
-    let sent = unsafe {
-        libc::send(
-            sock.as_raw_fd(),
-            request.as_ptr().cast(),
-            request.len(),
-            0,
-        )
-    };
+    let sent = unsafe { libc::send(sock.as_raw_fd(), request.as_ptr().cast(), request.len(), 0) };
     if sent < 0 {
         return Err(io::Error::last_os_error());
     }

@@ -86,7 +86,10 @@ fn read_ld_conf(file: &Path, dirs: &mut Vec<PathBuf>, depth: usize) {
     let Ok(text) = std::fs::read_to_string(file) else {
         return;
     };
-    for line in text.lines().map(|l| l.split('#').next().unwrap_or("").trim()) {
+    for line in text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+    {
         if let Some(pattern) = line.strip_prefix("include ") {
             for included in expand_glob(pattern.trim()) {
                 read_ld_conf(&included, dirs, depth + 1);

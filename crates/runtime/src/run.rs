@@ -123,12 +123,14 @@ impl Session {
     /// the caller can print final map contents.
     pub fn run(&mut self, opts: &RunOptions, handler: &mut dyn EventHandler) -> Result<RunSummary> {
         let start = Instant::now();
-        self.stop.reset();
         let poller = Poller::new()?;
         self.sources.register(&poller)?;
         poller.add(self.stop.fd(), Token::Stop)?;
         let mut pipe = self.open_trace_pipe(opts, &poller)?;
-        let signals = opts.handle_signals.then(|| SignalGuard::install(&self.stop)).transpose()?;
+        let signals = opts
+            .handle_signals
+            .then(|| SignalGuard::install(&self.stop))
+            .transpose()?;
         let mut sink = Counting {
             handler,
             events: 0,
@@ -146,6 +148,9 @@ impl Session {
         } else {
             self.event_loop(opts, &poller, &mut pipe, &mut sink, start)?
         };
+        // Consume the stop request, so that the next run starts afresh (a stop
+        // that came before this run began ended it right away).
+        self.stop.reset();
         let exit = match (exit, signals.as_ref().and_then(SignalGuard::received)) {
             (ExitReason::Stopped, Some(signal)) => ExitReason::Signal(signal),
             (exit, _) => exit,
@@ -226,7 +231,12 @@ impl Session {
     }
 
     /// Hands out what is already buffered before returning `reason`.
-    fn final_drain(&mut self, sink: &mut Counting, pipe: &mut Option<TracePipe>, reason: ExitReason) -> ExitReason {
+    fn final_drain(
+        &mut self,
+        sink: &mut Counting,
+        pipe: &mut Option<TracePipe>,
+        reason: ExitReason,
+    ) -> ExitReason {
         let _ = read_printk(pipe, sink);
         match self.sources.drain_all(sink) {
             (_, true) => reason,

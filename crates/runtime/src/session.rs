@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use aya::Ebpf;
 use bpfkit_object::{Object, map_type};
 
-use crate::attach::{self, CreatedQdisc, OwnedLink};
+use crate::attach::{self, AttachSettings, CreatedQdisc, OwnedLink};
 use crate::error::{Result, RuntimeError};
 use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
@@ -40,6 +40,10 @@ pub struct LoadOptions {
     pub sample_freq: u64,
     /// Pages per CPU of each perf buffer (a power of two).
     pub perf_pages: usize,
+    /// Attach tc programs as filters on a clsact qdisc even where tcx links
+    /// exist (so that `tc filter show` lists them). A qdisc bpfkit creates
+    /// is deleted again at the end.
+    pub force_clsact: bool,
 }
 
 impl Default for LoadOptions {
@@ -54,6 +58,7 @@ impl Default for LoadOptions {
             pid: None,
             sample_freq: DEFAULT_SAMPLE_FREQ,
             perf_pages: DEFAULT_PERF_PAGES,
+            force_clsact: false,
         }
     }
 }
@@ -110,8 +115,12 @@ impl Session {
         }
         // Perf buffers must exist before programs run, or early events are lost.
         session.open_event_sources(object, opts.perf_pages)?;
+        let settings = AttachSettings {
+            pid: opts.pid,
+            force_clsact: opts.force_clsact,
+        };
         for (prog, target) in &plan.programs {
-            session.attach_one(prog, target, opts.pid)?;
+            session.attach_one(prog, target, settings)?;
         }
         Ok(session)
     }
@@ -180,11 +189,16 @@ impl Session {
         Ok(())
     }
 
-    fn attach_one(&mut self, prog: &ProgramInfo, target: &Target, pid: Option<u32>) -> Result<()> {
+    fn attach_one(
+        &mut self,
+        prog: &ProgramInfo,
+        target: &Target,
+        settings: AttachSettings,
+    ) -> Result<()> {
         let program = self.ebpf.program_mut(&prog.name).ok_or_else(|| {
             RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
         })?;
-        let attached = attach::attach(program, prog, target, pid, &mut self.qdiscs)?;
+        let attached = attach::attach(program, prog, target, settings, &mut self.qdiscs)?;
         self.links.extend(attached.links);
         self.attachments.push(Attachment {
             program: prog.name.clone(),

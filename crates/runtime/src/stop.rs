@@ -45,6 +45,8 @@ impl StopHandle {
     }
 
     /// Resets the eventfd counter so the next run starts unstopped.
+    /// A stop requested while no run is going makes the next run return
+    /// at once.
     pub(crate) fn reset(&self) {
         let mut value = 0u64;
         // SAFETY: reading 8 bytes into a u64; non-blocking fd.

@@ -1,0 +1,147 @@
+//! Failures say what is missing: kernel features, verifier rejections (with
+//! the C line), tracepoints, parameters. Nothing stays loaded after them.
+
+mod common;
+
+use bpfkit_runtime::{LoadOptions, RuntimeError, Session};
+use common::{build, setup};
+
+fn load_error(object: &bpfkit_object::Object, opts: &LoadOptions) -> RuntimeError {
+    match Session::load(object, opts) {
+        Ok(_) => panic!("loading should have failed"),
+        Err(e) => e,
+    }
+}
+
+/// Only the program `keep` of kprobe.bpf.c, all others disabled.
+fn only(object: &bpfkit_object::Object, keep: &str) -> LoadOptions {
+    LoadOptions {
+        disabled: object
+            .programs
+            .iter()
+            .map(|p| p.name.clone())
+            .filter(|n| n != keep)
+            .collect(),
+        ..LoadOptions::default()
+    }
+}
+
+#[test]
+fn missing_kernel_features_are_named() {
+    let Some(clang) = setup("missing_kernel_features_are_named") else {
+        return;
+    };
+    let kernel = bpfkit_runtime::features::kernel();
+    if kernel.kprobes {
+        eprintln!("skipping missing_kernel_features_are_named: this kernel has kprobes");
+        return;
+    }
+    let object = build(&clang, "kprobe");
+
+    let e = load_error(&object, &only(&object, "handle_kill")).to_string();
+    println!("{e}");
+    assert!(e.contains("program 'handle_kill' (ksyscall/kill)"), "{e}");
+    assert!(e.contains("no kprobe support"), "{e}");
+    assert!(e.contains("SEC(\"tp/syscalls/sys_enter_kill\")"), "{e}");
+
+    let e = load_error(&object, &only(&object, "handle_getpid")).to_string();
+    println!("{e}");
+    assert!(e.contains("SEC(\"tp/syscalls/sys_enter_getpid\")"), "{e}");
+
+    let e = load_error(&object, &only(&object, "handle_unlink")).to_string();
+    println!("{e}");
+    assert!(e.contains("handle_unlink") && e.contains("fentry"), "{e}");
+}
+
+#[test]
+fn unsupported_programs_can_be_skipped() {
+    let Some(clang) = setup("unsupported_programs_can_be_skipped") else {
+        return;
+    };
+    if bpfkit_runtime::features::kernel().kprobes {
+        return;
+    }
+    let object = build(&clang, "kprobe");
+    let opts = LoadOptions {
+        skip_unsupported: true,
+        ..LoadOptions::default()
+    };
+    let session = Session::load(&object, &opts).expect("load the supported rest");
+    let attached: Vec<&str> = session
+        .attachments()
+        .iter()
+        .map(|a| a.program.as_str())
+        .collect();
+    assert_eq!(attached, ["fine"]);
+    let mut skipped: Vec<&str> = session
+        .skipped()
+        .iter()
+        .map(|s| s.program.as_str())
+        .collect();
+    skipped.sort();
+    assert_eq!(skipped, ["handle_getpid", "handle_kill", "handle_unlink"]);
+    let ids = session.program_ids();
+    drop(session);
+    common::assert_unloaded(&ids);
+}
+
+#[test]
+fn verifier_rejection_shows_the_source_line() {
+    let Some(clang) = setup("verifier_rejection_shows_the_source_line") else {
+        return;
+    };
+    let object = build(&clang, "bad");
+    let e = load_error(&object, &LoadOptions::default());
+    let text = e.to_string();
+    println!("{text}");
+    let RuntimeError::Verifier(rejection) = e else {
+        panic!("expected a verifier rejection, got: {text}");
+    };
+    assert_eq!(rejection.program, "deref_scalar");
+    let line = rejection.source_line.as_ref().expect("source line");
+    assert!(line.file.ends_with("bad.bpf.c"), "{line:?}");
+    assert!(line.text.contains("*bad_pointer"), "{line:?}");
+    assert!(text.contains("invalid mem access"), "{text}");
+    assert!(text.lines().count() <= 25, "{text}");
+}
+
+#[test]
+fn bad_targets_and_parameters_are_clear() {
+    let Some(clang) = setup("bad_targets_and_parameters_are_clear") else {
+        return;
+    };
+    let object = build(&clang, "kill");
+
+    let mut opts = LoadOptions::default();
+    opts.attach_overrides.insert(
+        "count_kill".into(),
+        "syscalls/sys_enter_no_such_call".into(),
+    );
+    let e = load_error(&object, &opts).to_string();
+    println!("{e}");
+    assert!(
+        e.contains("no tracepoint syscalls:sys_enter_no_such_call"),
+        "{e}"
+    );
+
+    let mut opts = LoadOptions::default();
+    opts.params.insert("target_tgid".into(), vec![1, 2]);
+    let e = load_error(&object, &opts).to_string();
+    assert!(e.contains("target_tgid") && e.contains("4 bytes"), "{e}");
+
+    let mut opts = LoadOptions::default();
+    opts.params.insert("nope".into(), vec![0; 4]);
+    let e = load_error(&object, &opts).to_string();
+    assert!(
+        e.contains("unknown parameter 'nope'") && e.contains("target_tgid"),
+        "{e}"
+    );
+
+    let mut opts = LoadOptions::default();
+    opts.disabled.insert("not_a_program".into());
+    let e = load_error(&object, &opts).to_string();
+    assert!(
+        e.contains("not_a_program") && e.contains("count_kill"),
+        "{e}"
+    );
+}
