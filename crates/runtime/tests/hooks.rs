@@ -1,0 +1,66 @@
+//! raw_tp, tp_btf, perf_event (every CPU) and socket filter programs attach
+//! and run.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use bpfkit_runtime::{LoadOptions, Session};
+use common::{assert_unloaded, build, global_u64, setup, tgid_param};
+
+/// Does `work` until global `name` is non-zero (bounded: a hook that never
+/// fires fails the test rather than hanging it).
+fn wait_for(session: &Session, name: &str, mut work: impl FnMut()) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        work();
+        let value = global_u64(session, name);
+        if value > 0 {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed 0");
+    }
+}
+
+#[test]
+fn raw_tp_tp_btf_perf_event_and_socket_programs_run() {
+    let Some(clang) = setup("raw_tp_tp_btf_perf_event_and_socket_programs_run") else {
+        return;
+    };
+    let object = build(&clang, "hooks");
+    let mut opts = LoadOptions {
+        iface: Some("lo".into()),
+        ..LoadOptions::default()
+    };
+    opts.params.extend([tgid_param(std::process::id())]);
+    let session = Session::load(&object, &opts).expect("load");
+    let ids = session.program_ids();
+    let hooks: Vec<&str> = session.attachments().iter().map(|a| a.hook.as_str()).collect();
+    println!("{hooks:#?}");
+    assert_eq!(hooks[0], "raw_tracepoint sys_enter");
+    assert_eq!(hooks[1], "tp_btf sys_enter");
+    assert!(hooks[2].starts_with("perf_event cpu-clock at 99 Hz on "), "{}", hooks[2]);
+    assert!(hooks[3].contains("lo"), "{}", hooks[3]);
+
+    let syscall = || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    };
+    wait_for(&session, "raw_tp_hits", syscall);
+    wait_for(&session, "tp_btf_hits", syscall);
+    let spin = || {
+        let until = Instant::now() + Duration::from_millis(50);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    };
+    wait_for(&session, "perf_samples", spin);
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("udp socket");
+    let to = socket.local_addr().expect("address");
+    wait_for(&session, "socket_packets", || {
+        socket.send_to(b"bpfkit", to).expect("send");
+    });
+    drop(session);
+    assert_unloaded(&ids);
+}
