@@ -43,9 +43,10 @@ fn effective() -> Option<u64> {
 /// Of `needed`, the capabilities this process lacks. CAP_SYS_ADMIN stands in
 /// for CAP_BPF and CAP_PERFMON (as on kernels before 5.8).
 pub fn missing(needed: &[Capability]) -> Vec<Capability> {
-    let Some(eff) = effective() else {
-        return Vec::new();
-    };
+    effective().map_or_else(Vec::new, |eff| missing_from(eff, needed))
+}
+
+fn missing_from(eff: u64, needed: &[Capability]) -> Vec<Capability> {
     let has = |c: Capability| eff & (1u64 << c.bit()) != 0;
     needed
         .iter()
@@ -60,7 +61,10 @@ pub fn missing(needed: &[Capability]) -> Vec<Capability> {
 
 /// A sentence on why the kernel said `EPERM` to something that needs `needed`.
 pub fn explain_eperm(needed: &[Capability]) -> String {
-    let lacking = missing(needed);
+    explain_lacking(&missing(needed))
+}
+
+fn explain_lacking(lacking: &[Capability]) -> String {
     if lacking.is_empty() {
         return "permission denied although this process has the needed capabilities \
                 (check kernel.unprivileged_bpf_disabled, kernel lockdown, or whether this \
@@ -88,5 +92,27 @@ mod tests {
     fn explains_something_either_way() {
         let msg = explain_eperm(&[Capability::Bpf, Capability::NetAdmin]);
         assert!(msg.starts_with("permission denied"), "{msg}");
+    }
+
+    #[test]
+    fn names_the_missing_capabilities() {
+        let needed = [Capability::Bpf, Capability::Perfmon, Capability::NetAdmin];
+        let bit = |c: Capability| 1u64 << c.bit();
+        assert_eq!(missing_from(0, &needed), needed);
+        // CAP_SYS_ADMIN covers CAP_BPF and CAP_PERFMON, not CAP_NET_ADMIN.
+        assert_eq!(
+            missing_from(bit(Capability::SysAdmin), &needed),
+            [Capability::NetAdmin]
+        );
+        assert!(
+            missing_from(
+                bit(Capability::Bpf) | bit(Capability::Perfmon),
+                &needed[..2]
+            )
+            .is_empty()
+        );
+        let msg = explain_lacking(&[Capability::Bpf, Capability::Perfmon]);
+        assert!(msg.contains("lacks CAP_BPF, CAP_PERFMON"), "{msg}");
+        assert!(msg.contains("setcap cap_bpf,cap_perfmon+ep"), "{msg}");
     }
 }

@@ -40,9 +40,19 @@ pub fn kernel() -> &'static KernelFeatures {
     FEATURES.get_or_init(probe)
 }
 
+/// Mounts what loading and attaching may need and is not there: tracefs
+/// (debugfs where tracefs cannot be mounted, for old kernels that keep it
+/// in debugfs/tracing) and the BPF filesystem. Failures are left for the
+/// step that needs the filesystem to report.
+pub fn ensure_mounts() {
+    if ensure_tracefs().is_err() {
+        let _ = ensure_debugfs();
+    }
+    let _ = ensure_bpffs();
+}
+
 fn probe() -> KernelFeatures {
-    // Tracepoint and kprobe checks look in tracefs; mounting it is harmless.
-    let _ = ensure_tracefs();
+    ensure_mounts();
     let release = uname_release();
     let version = parse_version(&release);
     let pmu = |name: &str| {

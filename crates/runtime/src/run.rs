@@ -18,7 +18,7 @@ const BUSY_BATCH: u64 = 16;
 /// records pile up. The kernel signals a ring buffer reader only when it
 /// had caught up, so a reader that is always caught up costs the producer
 /// a wakeup (an IPI in a VM) per record.
-const BUSY_PAUSE: Duration = Duration::from_micros(500);
+const BUSY_PAUSE: Duration = Duration::from_micros(200);
 
 /// What a run calls back with. Only `on_event` is required.
 pub trait EventHandler {

@@ -97,6 +97,8 @@ impl Session {
     /// Loads `object` and attaches all its programs. On any error, whatever
     /// was attached or created is removed again before the error returns.
     pub fn load(object: &Object, opts: &LoadOptions) -> Result<Session> {
+        // Probing the kernel also mounts tracefs and bpffs when missing.
+        crate::features::kernel();
         let plan = plan_programs(object, opts)?;
         let ebpf = load::open_object(object, opts)?;
         let mut session = Session {

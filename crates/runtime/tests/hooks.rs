@@ -36,11 +36,19 @@ fn raw_tp_tp_btf_perf_event_and_socket_programs_run() {
     opts.params.extend([tgid_param(std::process::id())]);
     let session = Session::load(&object, &opts).expect("load");
     let ids = session.program_ids();
-    let hooks: Vec<&str> = session.attachments().iter().map(|a| a.hook.as_str()).collect();
+    let hooks: Vec<&str> = session
+        .attachments()
+        .iter()
+        .map(|a| a.hook.as_str())
+        .collect();
     println!("{hooks:#?}");
     assert_eq!(hooks[0], "raw_tracepoint sys_enter");
     assert_eq!(hooks[1], "tp_btf sys_enter");
-    assert!(hooks[2].starts_with("perf_event cpu-clock at 99 Hz on "), "{}", hooks[2]);
+    assert!(
+        hooks[2].starts_with("perf_event cpu-clock at 99 Hz on "),
+        "{}",
+        hooks[2]
+    );
     assert!(hooks[3].contains("lo"), "{}", hooks[3]);
 
     let syscall = || {
