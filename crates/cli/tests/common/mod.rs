@@ -1,0 +1,539 @@
+//! Harness for end-to-end tests of `bpfkit run`: spawn the binary with JSON
+//! output, wait for its `attached` records, cause events, match decoded
+//! records, stop it with SIGINT, and check it left nothing in the kernel.
+//!
+//! Every bound here (`BOUND`) only keeps a broken run from hanging the test
+//! suite; no test asserts on how long anything takes.
+
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Upper bound for anything a test waits for.
+pub const BOUND: Duration = Duration::from_secs(20);
+/// How often a repeating trigger fires while a test waits for its record.
+const RETRIGGER: Duration = Duration::from_millis(200);
+
+pub const BPFKIT: &str = env!("CARGO_BIN_EXE_bpfkit");
+
+/// Runs of one test binary happen one at a time: trace_pipe has a single
+/// reader, and two runs of the same object would see each other's events.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the next one may still run.
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Absolute path of a committed example.
+pub fn example(name: &str) -> String {
+    bpfkit_testkit::repo_path(&format!("examples/{name}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Kernel objects a run held: read from its fdinfo while it runs.
+#[derive(Debug, Default, Clone)]
+pub struct Held {
+    pub progs: BTreeSet<u32>,
+    pub maps: BTreeSet<u32>,
+    pub links: BTreeSet<u32>,
+}
+
+impl Held {
+    fn of_process(pid: u32) -> Held {
+        let mut held = Held::default();
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+            return held;
+        };
+        for entry in dir.flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            for line in text.lines() {
+                let Some((key, value)) = line.split_once(':') else {
+                    continue;
+                };
+                let Ok(id) = value.trim().parse::<u32>() else {
+                    continue;
+                };
+                match key {
+                    "prog_id" => held.progs.insert(id),
+                    "map_id" => held.maps.insert(id),
+                    "link_id" => held.links.insert(id),
+                    _ => false,
+                };
+            }
+        }
+        held
+    }
+
+    /// The ones of these still in the kernel.
+    fn still_loaded(&self) -> Held {
+        let alive = |ids: &BTreeSet<u32>, all: Vec<u32>| -> BTreeSet<u32> {
+            all.into_iter().filter(|id| ids.contains(id)).collect()
+        };
+        Held {
+            progs: alive(&self.progs, bpfkit_sys::prog_ids().expect("prog ids")),
+            maps: alive(&self.maps, bpfkit_sys::map_ids().expect("map ids")),
+            links: alive(&self.links, bpfkit_sys::link_ids().expect("link ids")),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.progs.is_empty() && self.maps.is_empty() && self.links.is_empty()
+    }
+}
+
+/// Waits until none of `held` is left in the kernel (freeing after the
+/// last fd closes is deferred), panics if something stays.
+pub fn assert_released(held: &Held) {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let left = held.still_loaded();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bpfkit exited but left kernel objects behind: {left:?}"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running `bpfkit run ... -o json`.
+pub struct Run {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every stdout line received so far, parsed.
+    seen: Vec<Value>,
+    stderr: Option<JoinHandle<String>>,
+    held: Held,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// What a run printed, once it ended.
+pub struct Finished {
+    pub records: Vec<Value>,
+    pub stderr: String,
+    pub status: ExitStatus,
+}
+
+impl Run {
+    /// Starts `bpfkit run TARGET -o json ARGS...`.
+    pub fn start(target: &str, args: &[&str]) -> Run {
+        Run::start_with(Command::new(BPFKIT), target, args)
+    }
+
+    /// Starts bpfkit inside network namespace `netns` (`ip netns exec`
+    /// execs, so the child is bpfkit itself and SIGINT reaches it).
+    pub fn start_in_netns(netns: &str, target: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", netns, BPFKIT]);
+        Run::start_with(cmd, target, args)
+    }
+
+    fn start_with(mut cmd: Command, target: &str, args: &[&str]) -> Run {
+        let serial = serial();
+        cmd.args(["run", target, "-o", "json"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawning bpfkit");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        Run {
+            child,
+            lines: forward_lines(stdout),
+            seen: Vec::new(),
+            stderr: Some(thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            })),
+            held: Held::default(),
+            _serial: serial,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits until one `attached` record per name in `programs` was printed
+    /// (the run loop starts right after them), and notes what the run holds
+    /// in the kernel for [`Run::stop`] to check.
+    pub fn wait_attached(&mut self, programs: &[&str]) {
+        for name in programs {
+            self.wait_for(&format!("attached {name}"), |r| {
+                r["type"] == "attached" && r["program"] == *name
+            });
+        }
+        self.held = Held::of_process(self.pid());
+        assert!(
+            !self.held.progs.is_empty(),
+            "bpfkit holds no program fds after attaching"
+        );
+    }
+
+    /// The first record (already seen or still to come) matching `pred`.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        self.wait_retriggering(what, pred, || {})
+    }
+
+    /// Like [`Run::wait_for`], calling `trigger` now and again while waiting:
+    /// for events a concurrent reader may steal (trace_pipe) or that need a
+    /// few tries (interval map prints).
+    pub fn wait_retriggering(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+        mut trigger: impl FnMut(),
+    ) -> Value {
+        if let Some(found) = self.seen.iter().find(|r| pred(r)) {
+            return found.clone();
+        }
+        let deadline = Instant::now() + BOUND;
+        trigger();
+        let mut next_trigger = Instant::now() + RETRIGGER;
+        while Instant::now() < deadline {
+            match self.lines.recv_timeout(RETRIGGER) {
+                Ok(line) => {
+                    let record = parse(&line);
+                    self.seen.push(record.clone());
+                    if pred(&record) {
+                        return record;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok();
+                    panic!(
+                        "bpfkit ended ({status:?}) before printing {what}; stderr:\n{}\nstdout:\n{}",
+                        self.take_stderr(),
+                        summary(&self.seen)
+                    );
+                }
+            }
+            if Instant::now() >= next_trigger {
+                trigger();
+                next_trigger = Instant::now() + RETRIGGER;
+            }
+        }
+        panic!(
+            "no {what} within {BOUND:?}; stdout so far:\n{}",
+            summary(&self.seen)
+        );
+    }
+
+    /// Sends SIGINT, collects the rest of the output, checks the clean exit
+    /// (status 0, an `exit` record for the signal) and that everything the
+    /// run loaded is gone from the kernel.
+    pub fn stop(self) -> Finished {
+        // SAFETY: kill has no memory preconditions; the pid is our child,
+        // not yet reaped, so it cannot have been reused.
+        let rc = unsafe { libc::kill(self.pid() as i32, libc::SIGINT) };
+        assert_eq!(rc, 0, "SIGINT to bpfkit");
+        let finished = self.finish();
+        let exit = finished.records.last().cloned().unwrap_or_default();
+        assert_eq!(exit["type"], "exit", "last record: {exit}");
+        assert_eq!(exit["reason"], "signal", "last record: {exit}");
+        finished
+    }
+
+    /// Waits for bpfkit to end by itself (`-d`, `--max-events`), then checks
+    /// as [`Run::stop`] does.
+    pub fn finish(mut self) -> Finished {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            match self.lines.recv_timeout(RETRIGGER) {
+                Ok(line) => self.seen.push(parse(&line)),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            assert!(
+                Instant::now() < deadline,
+                "bpfkit still running after {BOUND:?}; stdout:\n{}",
+                summary(&self.seen)
+            );
+        }
+        let status = wait_bounded(&mut self.child);
+        let stderr = self.take_stderr();
+        assert!(
+            status.success(),
+            "bpfkit exited with {status}; stderr:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "stderr:\n{stderr}");
+        assert_released(&self.held);
+        Finished {
+            records: std::mem::take(&mut self.seen),
+            stderr,
+            status,
+        }
+    }
+
+    fn take_stderr(&mut self) -> String {
+        self.stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Run {
+    /// A failed test still ends its bpfkit (its fds, and so its programs
+    /// and links, go with it).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn forward_lines(stdout: ChildStdout) -> Receiver<String> {
+    let (tx, rx) = channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn parse(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+}
+
+fn wait_bounded(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for bpfkit") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("bpfkit did not exit within {BOUND:?} after its output closed");
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The records, one a line, shortened for a panic message.
+fn summary(records: &[Value]) -> String {
+    let mut lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    if lines.len() > 40 {
+        let dropped = lines.len() - 40;
+        lines.drain(..dropped);
+        lines.insert(0, format!("... {dropped} earlier lines"));
+    }
+    lines.join("\n")
+}
+
+/// `type == "event"` records of map `map`.
+pub fn events<'a>(records: &'a [Value], map: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    records
+        .iter()
+        .filter(move |r| r["type"] == "event" && r["map"] == map)
+}
+
+/// The text of printk records (the trace_pipe line) containing `needle`.
+pub fn is_printk_with(record: &Value, needle: &str) -> bool {
+    record["type"] == "printk" && record["text"].as_str().is_some_and(|t| t.contains(needle))
+}
+
+/// A unique name for files, namespaces and markers of this test run.
+pub fn unique(what: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "bpfkit-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A child process killed and reaped when dropped, even on test failure.
+pub struct ChildGuard(pub Child);
+
+impl ChildGuard {
+    pub fn spawn(cmd: &mut Command) -> ChildGuard {
+        ChildGuard(cmd.spawn().expect("spawning a test child"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Waits (bounded) for the child to end by itself.
+    pub fn wait(&mut self) -> ExitStatus {
+        wait_bounded(&mut self.0)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Runs a command to completion, panicking with its output on failure.
+pub fn sh(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Output of a command that must succeed.
+pub fn output(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Two fresh network namespaces joined by a veth pair, 169.254.77.1/30 on
+/// `a`'s end and .2 on `b`'s; both deleted (taking the veths along) on drop.
+pub struct VethPair {
+    pub ns_a: String,
+    pub ns_b: String,
+    pub dev_a: String,
+    pub dev_b: String,
+}
+
+pub const ADDR_A: &str = "169.254.77.1";
+
+impl VethPair {
+    pub fn create() -> VethPair {
+        // Interface names are at most 15 bytes.
+        let tag = format!("{}", std::process::id() % 100_000);
+        let pair = VethPair {
+            ns_a: unique("a"),
+            ns_b: unique("b"),
+            dev_a: format!("bk{tag}a"),
+            dev_b: format!("bk{tag}b"),
+        };
+        sh("ip", &["netns", "add", &pair.ns_a]);
+        sh("ip", &["netns", "add", &pair.ns_b]);
+        sh(
+            "ip",
+            &[
+                "link", "add", &pair.dev_a, "netns", &pair.ns_a, "type", "veth", "peer", "name",
+                &pair.dev_b, "netns", &pair.ns_b,
+            ],
+        );
+        for (ns, dev, addr) in [
+            (&pair.ns_a, &pair.dev_a, "169.254.77.1/30"),
+            (&pair.ns_b, &pair.dev_b, "169.254.77.2/30"),
+        ] {
+            sh("ip", &["-n", ns, "addr", "add", addr, "dev", dev]);
+            sh("ip", &["-n", ns, "link", "set", dev, "up"]);
+        }
+        pair
+    }
+
+    /// One UDP datagram from `b` to `a` (port 9, discard); bash's /dev/udp
+    /// needs no extra tool.
+    pub fn send_udp_to_a(&self) {
+        sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &self.ns_b,
+                "bash",
+                "-c",
+                &format!("echo bpfkit >/dev/udp/{ADDR_A}/9"),
+            ],
+        );
+    }
+
+    /// `tc filter show` and bpftool-free XDP state of `a`'s end.
+    pub fn hooks_on_a(&self) -> String {
+        let filters = output(
+            "ip",
+            &[
+                "netns", "exec", &self.ns_a, "tc", "filter", "show", "dev", &self.dev_a,
+                "ingress",
+            ],
+        );
+        let link = output("ip", &["-n", &self.ns_a, "-d", "link", "show", &self.dev_a]);
+        let xdp = link.lines().filter(|l| l.contains("xdp")).collect::<Vec<_>>();
+        format!("{filters}{}", xdp.join("\n"))
+    }
+}
+
+impl Drop for VethPair {
+    fn drop(&mut self) {
+        for ns in [&self.ns_a, &self.ns_b] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// True when interface `dev` exists in the host namespace or `ns`.
+pub fn link_exists(ns: &str, dev: &str) -> bool {
+    let in_ns = Command::new("ip")
+        .args(["-n", ns, "link", "show", dev])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let on_host = Command::new("ip")
+        .args(["link", "show", dev])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    in_ns || on_host
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let dir = std::env::temp_dir().join(unique("tmp"));
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,216 @@
+//! `bpfkit run` failures: one clear `bpfkit:` message, a non-zero exit, no
+//! panic, and nothing left in the kernel.
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::{BPFKIT, TempDir, example, serial};
+use std::process::{Command, Output};
+
+fn bpfkit_run(args: &[&str]) -> Output {
+    Command::new(BPFKIT)
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("running bpfkit")
+}
+
+/// Checks a failed run and returns its error message.
+fn failure(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "expected a failure; stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    assert!(
+        stderr.starts_with("bpfkit:"),
+        "error not reported as 'bpfkit: ...':\n{stderr}"
+    );
+    stderr
+}
+
+#[test]
+fn garbage_file_is_a_one_line_error() {
+    let dir = TempDir::new();
+    let path = dir.path().join("garbage.bpf.o");
+    let bytes: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(&path, bytes).expect("writing the garbage file");
+    let out = bpfkit_run(&[path.to_str().unwrap()]);
+    let err = failure(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("garbage.bpf.o"), "names the file: {err}");
+}
+
+#[test]
+fn missing_file_names_it() {
+    let out = bpfkit_run(&["/nonexistent/bpfkit-missing.bpf.o"]);
+    let err = failure(&out);
+    assert!(err.contains("/nonexistent/bpfkit-missing.bpf.o"), "{err}");
+}
+
+#[test]
+fn unknown_section_name_is_named() {
+    let Some(clang) = bpfkit_testkit::clang("unknown_section_name_is_named") else {
+        return;
+    };
+    let dir = TempDir::new();
+    let src = dir.path().join("bogus.bpf.c");
+    let obj = dir.path().join("bogus.bpf.o");
+    std::fs::write(
+        &src,
+        "#define SEC(n) __attribute__((section(n), used))\n\
+         SEC(\"bogus/thing\") int prog(void *ctx) { return 0; }\n\
+         char LICENSE[] SEC(\"license\") = \"GPL\";\n",
+    )
+    .expect("writing the source");
+    let built = Command::new(clang)
+        .args(["-target", "bpf", "-O2", "-g", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .expect("running clang");
+    assert!(built.success());
+    let out = bpfkit_run(&[obj.to_str().unwrap(), "-d", "1s"]);
+    let err = failure(&out);
+    assert!(err.contains("bogus/thing"), "names the section: {err}");
+    assert!(err.contains("prog"), "names the program: {err}");
+}
+
+#[test]
+fn attach_to_a_missing_tracepoint_names_it() {
+    if !privileged("attach_to_a_missing_tracepoint_names_it") {
+        return;
+    }
+    let _serial = serial();
+    let before = bpfkit_sys::prog_ids().expect("prog ids");
+    let out = bpfkit_run(&[
+        &example("execsnoop.bpf.o"),
+        "--attach",
+        "tracepoint__syscalls__sys_enter_execve=syscalls:sys_enter_bpfkit_nonexistent",
+        "-d",
+        "1s",
+    ]);
+    let err = failure(&out);
+    assert!(err.contains("syscalls:sys_enter_bpfkit_nonexistent"), "{err}");
+    assert!(err.contains("tracepoint__syscalls__sys_enter_execve"), "{err}");
+    assert_no_new_programs_named(
+        &before,
+        &[
+            "tracepoint__syscalls__sys_enter_execve",
+            "tracepoint__syscalls__sys_exit_execve",
+        ],
+    );
+}
+
+#[test]
+fn attach_for_an_unknown_program_lists_the_programs() {
+    let out = bpfkit_run(&[&example("execsnoop.bpf.o"), "--attach", "nope=syscalls:x"]);
+    let err = failure(&out);
+    assert!(err.contains("'nope'"), "{err}");
+    assert!(err.contains("tracepoint__syscalls__sys_enter_execve"), "{err}");
+}
+
+#[test]
+fn kprobe_on_a_kernel_without_kprobes_explains_and_unloads() {
+    if !privileged("kprobe_on_a_kernel_without_kprobes_explains_and_unloads") {
+        return;
+    }
+    let _serial = serial();
+    let before = bpfkit_sys::prog_ids().expect("prog ids");
+    let out = bpfkit_run(&[&example("unlink_kprobe.bpf.o"), "-d", "1s"]);
+    let err = failure(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "one message: {err}");
+    assert!(err.contains("kprobe"), "{err}");
+    assert!(err.contains("CONFIG_KPROBE_EVENTS"), "{err}");
+    assert_no_new_programs_named(&before, &["do_unlinkat", "do_unlinkat_exit"]);
+}
+
+/// No program with one of `names` loaded since `before` is still there
+/// (freeing after the last fd closes is deferred: wait, bounded).
+fn assert_no_new_programs_named(before: &[u32], names: &[&str]) {
+    let deadline = std::time::Instant::now() + common::BOUND;
+    loop {
+        let left: Vec<String> = bpfkit_sys::prog_ids()
+            .expect("prog ids")
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .filter_map(|id| {
+                let fd = bpfkit_sys::prog_fd_by_id(id).ok()?;
+                let info = bpfkit_sys::prog_info(std::os::fd::AsFd::as_fd(&fd)).ok()?;
+                // The kernel keeps 15 bytes of a program's name.
+                names
+                    .iter()
+                    .any(|n| n.starts_with(&info.name) && !info.name.is_empty())
+                    .then(|| format!("{} (id {id})", info.name))
+            })
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "programs left loaded after a failed run: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn non_numeric_parameter_is_rejected() {
+    let out = bpfkit_run(&[&example("bootstrap.bpf.o"), "--min_duration_ns", "abc"]);
+    let err = failure(&out);
+    assert!(err.contains("--min_duration_ns"), "{err}");
+    assert!(err.contains("abc"), "{err}");
+}
+
+#[test]
+fn out_of_range_parameter_is_rejected() {
+    let out = bpfkit_run(&[&example("runqlat.bpf.o"), "--targ_tgid", "4294967296"]);
+    let err = failure(&out);
+    assert!(err.contains("--targ_tgid"), "{err}");
+    assert!(err.contains("out of range"), "{err}");
+    let out = bpfkit_run(&[&example("bootstrap.bpf.o"), "--min_duration_ns=-5"]);
+    let err = failure(&out);
+    assert!(err.contains("out of range"), "{err}");
+}
+
+#[test]
+fn pid_parameter_rejects_a_non_number() {
+    let out = bpfkit_run(&[&example("opensnoop.bpf.o"), "--targ_pid", "abc"]);
+    let err = failure(&out);
+    assert!(err.contains("--targ_pid"), "{err}");
+    assert!(err.contains("abc"), "{err}");
+}
+
+#[test]
+fn help_after_the_object_lists_its_options_and_parameters() {
+    let out = bpfkit_run(&[&example("execsnoop.bpf.o"), "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--output",
+        "--duration",
+        "--max-events",
+        "--interval",
+        "--iface",
+        "--attach",
+        "--disable",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+    assert!(help.contains("tracepoint__syscalls__sys_enter_execve"), "{help}");
+
+    let out = bpfkit_run(&[&example("bootstrap.bpf.o"), "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--min_duration_ns"), "{help}");
+}
+
+#[test]
+fn help_of_an_object_with_a_pid_parameter() {
+    let out = bpfkit_run(&[&example("opensnoop.bpf.o"), "--help"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--targ_pid"), "{help}");
+    assert!(help.contains("-p"), "{help}");
+}
