@@ -7,7 +7,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
-use aya::programs::uprobe::{UProbeAttachLocation, UProbeScope};
+use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
     BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, PerfEvent, Program, ProgramError,
     RawTracePoint, SchedClassifier, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
@@ -75,16 +75,22 @@ pub(crate) fn attach(
         }
         (Hook::Uprobe { target: t, .. }, Program::UProbe(p)) => {
             let t = t.as_ref().ok_or_else(|| uprobe_needs_target(prog))?;
-            let (link, path) = uprobe(p, t, pid).map_err(|e| match e {
-                UprobeFailure::NotFound => attach_msg(
-                    prog,
-                    target,
-                    format!(
-                        "no binary or library '{}' (looked in $PATH and ld.so directories)",
-                        t.binary
-                    ),
-                ),
-                UprobeFailure::Aya(e) => fail(e),
+            let path = resolve_binary(&t.binary).ok_or_else(|| {
+                let why = format!(
+                    "no binary or library '{}' (looked in $PATH and ld.so directories)",
+                    t.binary
+                );
+                attach_msg(prog, target, why)
+            })?;
+            let link = uprobe(p, t, &path, pid).map_err(|e| match e {
+                ProgramError::UProbeError(UProbeError::SymbolError { symbol, .. }) => {
+                    let why = format!(
+                        "no function '{symbol}' in {} (list them with `nm -D {0}`)",
+                        path.display()
+                    );
+                    attach_msg(prog, target, why)
+                }
+                e => fail(e),
             })?;
             description = uprobe_description(&target.hook, &path, t);
             vec![link]
@@ -254,17 +260,12 @@ fn lsm(p: &mut Lsm) -> Result<OwnedLink, ProgramError> {
     Ok(Box::new(p.take_link(id)?))
 }
 
-enum UprobeFailure {
-    NotFound,
-    Aya(ProgramError),
-}
-
 fn uprobe(
     p: &mut UProbe,
     target: &UprobeTarget,
+    path: &std::path::Path,
     pid: Option<u32>,
-) -> Result<(OwnedLink, std::path::PathBuf), UprobeFailure> {
-    let path = resolve_binary(&target.binary).ok_or(UprobeFailure::NotFound)?;
+) -> Result<OwnedLink, ProgramError> {
     let location = match &target.symbol {
         Some(sym) if target.offset != 0 => UProbeAttachLocation::SymbolOffset(sym, target.offset),
         Some(sym) => UProbeAttachLocation::Symbol(sym),
@@ -274,11 +275,8 @@ fn uprobe(
         Some(pid) => UProbeScope::OneProcess(pid),
         None => UProbeScope::AllProcesses,
     };
-    let id = p
-        .attach(location, &path, scope)
-        .map_err(UprobeFailure::Aya)?;
-    let link = p.take_link(id).map_err(UprobeFailure::Aya)?;
-    Ok((Box::new(link), path))
+    let id = p.attach(location, path, scope)?;
+    Ok(Box::new(p.take_link(id)?))
 }
 
 fn uprobe_description(hook: &Hook, path: &std::path::Path, t: &UprobeTarget) -> String {

@@ -153,8 +153,15 @@ fn uprobe_target_from_attach_override() {
         .err()
         .expect("must fail")
         .to_string();
+    println!("{e}");
     assert!(
         e.contains("on_getpid") && e.contains("no_such_function_here"),
         "{e}"
     );
+}
+
+#[test]
+fn session_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Session>();
 }
