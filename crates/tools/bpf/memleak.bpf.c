@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* memleak: trace outstanding memory allocations: each allocation is kept
+ * (by address, with size, time and stack) until it is freed, and summed
+ * per stack. User allocations come from uprobes on libc's allocator
+ * (malloc, calloc, realloc, free, mmap, munmap, posix_memalign,
+ * aligned_alloc, valloc, memalign, pvalloc) of the process `targ_tgid`;
+ * kernel allocations from the kmem tracepoints, as libbpf-tools. */
+#include "stacks.h"
+
+const volatile pid_t targ_tgid = 0;
+const volatile size_t min_size = 0;
+const volatile size_t max_size = -1;
+const volatile u64 sample_rate = 1;
+
+struct alloc_info {
+	u64 size;
+	bpfkit_ktime_t timestamp_ns;
+	s32 stack_id;
+	bpfkit_pid_t tgid;
+};
+
+/* Outstanding allocations of one stack of one process. */
+struct combined_key {
+	bpfkit_pid_t tgid;
+	s32 stack_id;
+};
+
+struct combined_alloc_info {
+	u64 total_size;
+	u64 number_of_allocs;
+};
+
+DEFINE_STACK_TRACES(MAX_ENTRIES);
+
+/* Requested size, by thread, between an allocator's entry and return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u32);
+	__type(value, u64);
+	__uint(max_entries, MAX_ENTRIES);
+} sizes SEC(".maps");
+
+/* Outstanding allocations by address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u64);
+	__type(value, struct alloc_info);
+	__uint(max_entries, 1000000);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct combined_key);
+	__type(value, struct combined_alloc_info);
+	__uint(max_entries, MAX_ENTRIES);
+} combined_allocs SEC(".maps");
+
+/* posix_memalign's `memptr`, by thread, read back at return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, u32);
+	__type(value, u64);
+	__uint(max_entries, MAX_ENTRIES);
+} memptrs SEC(".maps");
+
+static __always_inline bool traced(void)
+{
+	return !targ_tgid || (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+static __always_inline void update_combined(s32 stack_id, u32 tgid, s64 size, s64 n)
+{
+	static const struct combined_alloc_info zero;
+	struct combined_key key = { .tgid = tgid, .stack_id = stack_id };
+	struct combined_alloc_info *info;
+
+	info = lookup_or_init(&combined_allocs, &key, &zero);
+	if (!info)
+		return;
+	__sync_fetch_and_add(&info->total_size, size);
+	__sync_fetch_and_add(&info->number_of_allocs, n);
+}
+
+static __always_inline int alloc_enter(size_t size)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	u64 sz = size;
+
+	if (!traced() || size < min_size || size > max_size)
+		return 0;
+	if (sample_rate > 1 && bpf_ktime_get_ns() % sample_rate != 0)
+		return 0;
+	bpf_map_update_elem(&sizes, &tid, &sz, BPF_ANY);
+	return 0;
+}
+
+/* Records an allocation at `address` of `size` bytes with this stack. */
+static __always_inline void record(void *ctx, u64 address, u64 size, s32 stack_id)
+{
+	struct alloc_info info = {};
+
+	info.size = size;
+	info.timestamp_ns = bpf_ktime_get_ns();
+	info.stack_id = stack_id;
+	info.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_map_update_elem(&allocs, &address, &info, BPF_ANY);
+	update_combined(stack_id, info.tgid, size, 1);
+}
+
+static __always_inline int alloc_exit(void *ctx, u64 address)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	u64 *size = bpf_map_lookup_elem(&sizes, &tid);
+	u64 sz;
+
+	if (!size)
+		return 0;
+	sz = *size;
+	bpf_map_delete_elem(&sizes, &tid);
+	if (address && address != (u64)-1 /* MAP_FAILED */)
+		record(ctx, address, sz, USER_STACK(ctx));
+	return 0;
+}
+
+static __always_inline int free_enter(u64 address)
+{
+	struct alloc_info *info = bpf_map_lookup_elem(&allocs, &address);
+
+	if (!info)
+		return 0;
+	update_combined(info->stack_id, info->tgid, -(s64)info->size, -1);
+	bpf_map_delete_elem(&allocs, &address);
+	return 0;
+}
+
+SEC("uprobe/libc.so.6:malloc")
+int BPF_KPROBE(malloc_enter, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:malloc")
+int BPF_KRETPROBE(malloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:free")
+int BPF_KPROBE(free_enter_user, void *address)
+{
+	return traced() ? free_enter((u64)address) : 0;
+}
+
+SEC("uprobe/libc.so.6:calloc")
+int BPF_KPROBE(calloc_enter, size_t nmemb, size_t size)
+{
+	return alloc_enter(nmemb * size);
+}
+
+SEC("uretprobe/libc.so.6:calloc")
+int BPF_KRETPROBE(calloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:realloc")
+int BPF_KPROBE(realloc_enter, void *ptr, size_t size)
+{
+	if (!traced())
+		return 0;
+	free_enter((u64)ptr);
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:realloc")
+int BPF_KRETPROBE(realloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:mmap")
+int BPF_KPROBE(mmap_enter, void *address, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:mmap")
+int BPF_KRETPROBE(mmap_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:munmap")
+int BPF_KPROBE(munmap_enter, void *address)
+{
+	return traced() ? free_enter((u64)address) : 0;
+}
+
+SEC("uprobe/libc.so.6:posix_memalign")
+int BPF_KPROBE(posix_memalign_enter, void **memptr, size_t alignment, size_t size)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	u64 memptr64 = (u64)memptr;
+
+	if (!traced())
+		return 0;
+	bpf_map_update_elem(&memptrs, &tid, &memptr64, BPF_ANY);
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:posix_memalign")
+int BPF_KRETPROBE(posix_memalign_exit, int ret)
+{
+	u32 tid = bpf_get_current_pid_tgid();
+	u64 *memptr64 = bpf_map_lookup_elem(&memptrs, &tid);
+	void *addr = 0;
+
+	if (!memptr64)
+		return 0;
+	if (ret == 0)
+		bpf_probe_read_user(&addr, sizeof(addr), (void *)*memptr64);
+	bpf_map_delete_elem(&memptrs, &tid);
+	return alloc_exit(ctx, (u64)addr);
+}
+
+SEC("uprobe/libc.so.6:aligned_alloc")
+int BPF_KPROBE(aligned_alloc_enter, size_t alignment, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:aligned_alloc")
+int BPF_KRETPROBE(aligned_alloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:valloc")
+int BPF_KPROBE(valloc_enter, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:valloc")
+int BPF_KRETPROBE(valloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:memalign")
+int BPF_KPROBE(memalign_enter, size_t alignment, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:memalign")
+int BPF_KRETPROBE(memalign_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+SEC("uprobe/libc.so.6:pvalloc")
+int BPF_KPROBE(pvalloc_enter, size_t size)
+{
+	return alloc_enter(size);
+}
+
+SEC("uretprobe/libc.so.6:pvalloc")
+int BPF_KRETPROBE(pvalloc_exit, void *ret)
+{
+	return alloc_exit(ctx, (u64)ret);
+}
+
+/* Kernel allocations: one tracepoint gives address and size together. */
+static __always_inline int kernel_alloc(void *ctx, const void *ptr, size_t bytes_alloc)
+{
+	if (!ptr || !traced() || bytes_alloc < min_size || bytes_alloc > max_size)
+		return 0;
+	if (sample_rate > 1 && bpf_ktime_get_ns() % sample_rate != 0)
+		return 0;
+	record(ctx, (u64)ptr, bytes_alloc, KERNEL_STACK(ctx));
+	return 0;
+}
+
+SEC("tp/kmem/kmalloc")
+int memleak__kmalloc(struct trace_event_raw_kmalloc *ctx)
+{
+	return kernel_alloc(ctx, ctx->ptr, ctx->bytes_alloc);
+}
+
+SEC("tp/kmem/kfree")
+int memleak__kfree(struct trace_event_raw_kfree *ctx)
+{
+	return free_enter((u64)ctx->ptr);
+}
+
+SEC("tp/kmem/kmem_cache_alloc")
+int memleak__kmem_cache_alloc(struct trace_event_raw_kmem_cache_alloc *ctx)
+{
+	return kernel_alloc(ctx, ctx->ptr, ctx->bytes_alloc);
+}
+
+SEC("tp/kmem/kmem_cache_free")
+int memleak__kmem_cache_free(struct trace_event_raw_kmem_cache_free *ctx)
+{
+	return free_enter((u64)ctx->ptr);
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* profile: sample stack traces at a timed interval (a perf_event program
+ * on the software CPU clock, at --frequency Hz on every CPU), counting
+ * samples per (process, kernel stack, user stack), as libbpf-tools. */
+#include "stacks.h"
+
+const volatile pid_t targ_pid = 0;
+const volatile pid_t targ_tid = 0;
+const volatile bool user_stacks_only = false;
+const volatile bool kernel_stacks_only = false;
+const volatile bool include_idle = false;
+
+struct key_t {
+	bpfkit_pid_t pid;
+	s32 kern_stack_id;
+	s32 user_stack_id;
+	char name[TASK_COMM_LEN];
+};
+
+DEFINE_STACK_TRACES(MAX_ENTRIES);
+
+/* Samples per key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct key_t);
+	__type(value, u64);
+	__uint(max_entries, MAX_ENTRIES);
+} counts SEC(".maps");
+
+SEC("perf_event")
+int do_perf_event(struct bpf_perf_event_data *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u32 pid = id >> 32, tid = id;
+	static const u64 zero;
+	struct key_t key = {};
+	u64 *valp;
+
+	if (!include_idle && tid == 0)
+		return 0;
+	if (targ_pid && targ_pid != pid)
+		return 0;
+	if (targ_tid && targ_tid != tid)
+		return 0;
+	key.pid = pid;
+	bpf_get_current_comm(&key.name, sizeof(key.name));
+	key.kern_stack_id = user_stacks_only ? -1 : KERNEL_STACK(ctx);
+	key.user_stack_id = kernel_stacks_only ? -1 : USER_STACK(ctx);
+	valp = lookup_or_init(&counts, &key, &zero);
+	if (valp)
+		__sync_fetch_and_add(valp, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,70 @@
+/* Shared by the TCP tools: addresses and ports of a socket, from the
+ * tracepoints' copies (sock:inet_sock_set_state, tcp:*) or from the socket
+ * itself (CO-RE reads), in one layout that bpfkit prints as IPv4 or IPv6
+ * by the `af` field. */
+#ifndef BPFKIT_TOOLS_TCP_H
+#define BPFKIT_TOOLS_TCP_H
+
+#include "common.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* TCP_ESTABLISHED ... TCP_NEW_SYN_RECV come from vmlinux.h. */
+
+/* Endpoints of a connection, local (s) and remote (d), as members of an
+ * event or key struct (plain members, so that columns can name them). */
+#define ENDPOINT_FIELDS                                                        \
+	bpfkit_ip_addr_t saddr;                                                \
+	bpfkit_ip_addr_t daddr;                                                \
+	bpfkit_family_t af;                                                    \
+	bpfkit_port_host_t sport;                                              \
+	bpfkit_port_host_t dport
+
+/* Copies the endpoints (into a struct with ENDPOINT_FIELDS) out of a tracepoint context that has the usual
+ * family/sport/dport/saddr/daddr/saddr_v6/daddr_v6 fields (all of
+ * sock:inet_sock_set_state and tcp:tcp_{retransmit_skb,destroy_sock,...}). */
+#define TP_ENDPOINTS(ep, ctx)                                                  \
+	do {                                                                   \
+		(ep)->af = (ctx)->family;                                      \
+		(ep)->sport = (ctx)->sport;                                    \
+		(ep)->dport = (ctx)->dport;                                    \
+		if ((ctx)->family == AF_INET) {                                \
+			bpf_probe_read_kernel((ep)->saddr, 4, (ctx)->saddr);   \
+			bpf_probe_read_kernel((ep)->daddr, 4, (ctx)->daddr);   \
+		} else {                                                       \
+			bpf_probe_read_kernel((ep)->saddr, 16, (ctx)->saddr_v6); \
+			bpf_probe_read_kernel((ep)->daddr, 16, (ctx)->daddr_v6); \
+		}                                                              \
+	} while (0)
+
+/* The same, read from the socket (CO-RE). */
+#define SOCK_ENDPOINTS(ep, sk)                                                 \
+	do {                                                                   \
+		(ep)->af = BPF_CORE_READ(sk, __sk_common.skc_family);          \
+		(ep)->sport = BPF_CORE_READ(sk, __sk_common.skc_num);          \
+		(ep)->dport = __builtin_bswap16(                               \
+			BPF_CORE_READ(sk, __sk_common.skc_dport));             \
+		if ((ep)->af == AF_INET) {                                     \
+			BPF_CORE_READ_INTO((u32 *)(ep)->saddr, sk,             \
+					   __sk_common.skc_rcv_saddr);         \
+			BPF_CORE_READ_INTO((u32 *)(ep)->daddr, sk,             \
+					   __sk_common.skc_daddr);             \
+		} else {                                                       \
+			BPF_CORE_READ_INTO(&(ep)->saddr, sk,                   \
+				__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);  \
+			BPF_CORE_READ_INTO(&(ep)->daddr, sk,                   \
+				__sk_common.skc_v6_daddr.in6_u.u6_addr8);      \
+		}                                                              \
+	} while (0)
+
+/* The -4 / -6 switches. */
+#define DEFINE_FAMILY_FILTER()                                                 \
+	const volatile bool only_ipv4 = false;                                 \
+	const volatile bool only_ipv6 = false
+
+#define FAMILY_FILTERED_OUT(af)                                                \
+	((only_ipv4 && (af) != AF_INET) || (only_ipv6 && (af) != AF_INET6))
+
+#endif
