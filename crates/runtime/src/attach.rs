@@ -10,7 +10,7 @@ use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
     BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, PerfEvent, Program, ProgramError,
-    RawTracePoint, SchedClassifier, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
+    RawTracePoint, SchedClassifier, SocketFilter, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
 use bpfkit_object::{Hook, TcDirection, UprobeTarget};
 
@@ -50,6 +50,51 @@ pub(crate) struct AttachSettings {
     pub force_clsact: bool,
 }
 
+/// The program being attached and where to: for error messages.
+struct Ctx<'a> {
+    prog: &'a ProgramInfo,
+    target: &'a Target,
+}
+
+impl Ctx<'_> {
+    fn msg(&self, message: String) -> RuntimeError {
+        RuntimeError::Attach {
+            program: self.prog.name.clone(),
+            hook: describe(self.target),
+            message,
+        }
+    }
+
+    fn fail(&self, e: ProgramError) -> RuntimeError {
+        if find_io_error(&e).is_some_and(is_permission) {
+            return RuntimeError::Permission {
+                what: format!(
+                    "attaching program '{}' to {}",
+                    self.prog.name,
+                    describe(self.target)
+                ),
+                needed: needed_caps(&self.target.hook),
+            };
+        }
+        self.msg(error_chain(&e))
+    }
+
+    /// One link, described as the target says.
+    fn single(&self, link: Result<OwnedLink, ProgramError>) -> Result<Attached> {
+        Ok(Attached {
+            links: vec![link.map_err(|e| self.fail(e))?],
+            description: describe(self.target),
+        })
+    }
+
+    fn usage(&self, what: &str) -> RuntimeError {
+        RuntimeError::Usage(format!(
+            "program '{}' ({}) {what}",
+            self.prog.name, self.prog.section
+        ))
+    }
+}
+
 /// Attaches `program` as `target` says. Qdiscs it creates are pushed onto
 /// `qdiscs` right away, so they are deleted even if attaching then fails.
 pub(crate) fn attach(
@@ -59,120 +104,111 @@ pub(crate) fn attach(
     settings: AttachSettings,
     qdiscs: &mut Vec<CreatedQdisc>,
 ) -> Result<Attached> {
-    let pid = settings.pid;
-    let fail = |e: ProgramError| attach_error(prog, target, e);
-    let mut description = describe(target);
-    let links: Vec<OwnedLink> = match (&target.hook, program) {
+    let cx = Ctx { prog, target };
+    match (&target.hook, program) {
         (Hook::Tracepoint { category, name }, Program::TracePoint(p)) => {
-            check_tracepoint(prog, target, category, name)?;
-            vec![tracepoint(p, category, name).map_err(fail)?]
+            check_tracepoint(&cx, category, name)?;
+            cx.single(tracepoint(p, category, name))
         }
         (Hook::RawTracepoint { name }, Program::RawTracePoint(p)) => {
-            vec![raw_tracepoint(p, name).map_err(fail)?]
+            cx.single(raw_tracepoint(p, name))
         }
-        (Hook::BtfTracepoint { .. }, Program::BtfTracePoint(p)) => {
-            vec![btf_tracepoint(p).map_err(fail)?]
-        }
+        (Hook::BtfTracepoint { .. }, Program::BtfTracePoint(p)) => cx.single(btf_tracepoint(p)),
         (Hook::Uprobe { target: t, .. }, Program::UProbe(p)) => {
-            let t = t.as_ref().ok_or_else(|| uprobe_needs_target(prog))?;
-            let path = resolve_binary(&t.binary).ok_or_else(|| {
-                let why = format!(
-                    "no binary or library '{}' (looked in $PATH and ld.so directories)",
-                    t.binary
-                );
-                attach_msg(prog, target, why)
+            let t = t.as_ref().ok_or_else(|| {
+                cx.usage(&format!(
+                    "does not say what to probe: pass --attach {}=BINARY:SYMBOL \
+                     (e.g. libc:malloc or /bin/bash:readline)",
+                    prog.name
+                ))
             })?;
-            let link = uprobe(p, t, &path, pid).map_err(|e| match e {
-                ProgramError::UProbeError(UProbeError::SymbolError { symbol, .. }) => {
-                    let why = format!(
-                        "no function '{symbol}' in {} (list them with `nm -D {0}`)",
-                        path.display()
-                    );
-                    attach_msg(prog, target, why)
-                }
-                e => fail(e),
-            })?;
-            description = uprobe_description(&target.hook, &path, t);
-            vec![link]
+            attach_uprobe(&cx, p, t, settings.pid)
         }
         (Hook::Kprobe { function, .. }, Program::KProbe(p)) => {
             let function = function.as_deref().ok_or_else(|| {
-                RuntimeError::Usage(format!(
-                    "program '{}' ({}): no function to probe; pass --attach {}=FUNCTION",
-                    prog.name, prog.section, prog.name
+                cx.usage(&format!(
+                    "has no function to probe: pass --attach {}=FUNCTION",
+                    prog.name
                 ))
             })?;
-            vec![kprobe(p, function).map_err(fail)?]
+            cx.single(kprobe(p, function))
         }
         (Hook::Ksyscall { syscall, .. }, Program::KProbe(p)) => {
-            vec![kprobe(p, &format!("{SYSCALL_PREFIX}{syscall}")).map_err(fail)?]
+            cx.single(kprobe(p, &format!("{SYSCALL_PREFIX}{syscall}")))
         }
-        (Hook::Fentry { exit: false, .. }, Program::FEntry(p)) => vec![fentry(p).map_err(fail)?],
-        (Hook::Fentry { exit: true, .. }, Program::FExit(p)) => vec![fexit(p).map_err(fail)?],
-        (Hook::Lsm { .. }, Program::Lsm(p)) => vec![lsm(p).map_err(fail)?],
+        (Hook::Fentry { exit: false, .. }, Program::FEntry(p)) => cx.single(fentry(p)),
+        (Hook::Fentry { exit: true, .. }, Program::FExit(p)) => cx.single(fexit(p)),
+        (Hook::Lsm { .. }, Program::Lsm(p)) => cx.single(lsm(p)),
         (Hook::PerfEvent, Program::PerfEvent(p)) => {
-            let links = perf_event(p, target.sample_freq, pid).map_err(fail)?;
-            description = format!(
+            let links = perf_event(p, target.sample_freq, settings.pid).map_err(|e| cx.fail(e))?;
+            let description = format!(
                 "perf_event cpu-clock at {} Hz on {} CPUs",
                 target.sample_freq,
                 links.len()
             );
-            links
+            Ok(Attached { links, description })
         }
         (Hook::Xdp, Program::Xdp(p)) => {
-            let iface = needs_iface(prog, target)?;
-            let (link, mode) = xdp(p, iface).map_err(fail)?;
-            description = format!("xdp on {iface} ({mode} mode)");
-            vec![link]
+            let iface = needs_iface(&cx)?;
+            let (link, mode) = xdp(p, iface).map_err(|e| cx.fail(e))?;
+            Ok(Attached {
+                links: vec![link],
+                description: format!("xdp on {iface} ({mode} mode)"),
+            })
         }
         (Hook::Tc { direction }, Program::SchedClassifier(p)) => {
-            let iface = needs_iface(prog, target)?;
+            let iface = needs_iface(&cx)?;
             let tcx = features::kernel().tcx && !settings.force_clsact;
-            let (link, how) = tc(p, iface, *direction, tcx, qdiscs).map_err(fail)?;
-            description = format!("{description} ({how})");
-            vec![link]
+            let (link, how) = tc(p, iface, *direction, tcx, qdiscs).map_err(|e| cx.fail(e))?;
+            Ok(Attached {
+                links: vec![link],
+                description: format!("{} ({how})", describe(target)),
+            })
         }
-        (Hook::SocketFilter, Program::SocketFilter(p)) => {
-            let socket = packet_socket(target.iface.as_deref())
-                .map_err(|e| attach_msg(prog, target, format!("opening a packet socket: {e}")))?;
-            p.attach(&socket).map_err(fail)?;
-            description = format!(
-                "socket filter on a packet socket ({})",
-                target.iface.as_deref().unwrap_or("all interfaces")
-            );
-            vec![Box::new(socket)]
-        }
-        (hook, _) => {
-            return Err(RuntimeError::Usage(format!(
-                "program '{}' ({}): aya did not load it as a {} program",
-                prog.name,
-                prog.section,
-                hook.kind_name()
-            )));
-        }
-    };
-    Ok(Attached { links, description })
-}
-
-fn attach_msg(prog: &ProgramInfo, target: &Target, message: String) -> RuntimeError {
-    RuntimeError::Attach {
-        program: prog.name.clone(),
-        hook: describe(target),
-        message,
+        (Hook::SocketFilter, Program::SocketFilter(p)) => attach_socket_filter(&cx, p),
+        (hook, _) => Err(cx.usage(&format!(
+            "was not loaded by aya as a {} program",
+            hook.kind_name()
+        ))),
     }
 }
 
-fn attach_error(prog: &ProgramInfo, target: &Target, e: ProgramError) -> RuntimeError {
-    if find_io_error(&e).is_some_and(is_permission) {
-        return RuntimeError::Permission {
-            what: format!("attaching program '{}' to {}", prog.name, describe(target)),
-            needed: needed_caps(&target.hook),
-        };
-    }
-    attach_msg(prog, target, error_chain(&e))
+/// Resolves the binary, then the symbol, with errors that name both.
+fn attach_uprobe(cx: &Ctx, p: &mut UProbe, t: &UprobeTarget, pid: Option<u32>) -> Result<Attached> {
+    let path = resolve_binary(&t.binary).ok_or_else(|| {
+        cx.msg(format!(
+            "no binary or library '{}' (looked in $PATH and ld.so directories)",
+            t.binary
+        ))
+    })?;
+    let link = uprobe(p, t, &path, pid).map_err(|e| match e {
+        ProgramError::UProbeError(UProbeError::SymbolError { symbol, .. }) => cx.msg(format!(
+            "no function '{symbol}' in {} (list them with `nm -D {0}`)",
+            path.display()
+        )),
+        e => cx.fail(e),
+    })?;
+    Ok(Attached {
+        links: vec![link],
+        description: uprobe_description(&cx.target.hook, &path, t),
+    })
 }
 
-fn check_tracepoint(prog: &ProgramInfo, target: &Target, category: &str, name: &str) -> Result<()> {
+fn attach_socket_filter(cx: &Ctx, p: &mut SocketFilter) -> Result<Attached> {
+    let iface = cx.target.iface.as_deref();
+    let socket =
+        packet_socket(iface).map_err(|e| cx.msg(format!("opening a packet socket: {e}")))?;
+    p.attach(&socket).map_err(|e| cx.fail(e))?;
+    Ok(Attached {
+        links: vec![Box::new(socket)],
+        description: format!(
+            "socket filter on a packet socket ({})",
+            iface.unwrap_or("all interfaces")
+        ),
+    })
+}
+
+fn check_tracepoint(cx: &Ctx, category: &str, name: &str) -> Result<()> {
     if features::tracepoint_exists(category, name) {
         return Ok(());
     }
@@ -185,27 +221,20 @@ fn check_tracepoint(prog: &ProgramInfo, target: &Target, category: &str, name: &
     } else {
         format!("ls {}/events", features::TRACEFS)
     };
-    Err(attach_msg(
-        prog,
-        target,
-        format!("this kernel has no tracepoint {category}:{name} (see `{hint}`)"),
-    ))
+    Err(cx.msg(format!(
+        "this kernel has no tracepoint {category}:{name} (see `{hint}`)"
+    )))
 }
 
-fn needs_iface<'t>(prog: &ProgramInfo, target: &'t Target) -> Result<&'t str> {
-    let iface = target.iface.as_deref().ok_or_else(|| {
-        RuntimeError::Usage(format!(
-            "program '{}' ({}) needs a network interface: pass --iface IFACE \
-             (or --attach {}=IFACE)",
-            prog.name, prog.section, prog.name
+fn needs_iface<'t>(cx: &Ctx<'t>) -> Result<&'t str> {
+    let iface = cx.target.iface.as_deref().ok_or_else(|| {
+        cx.usage(&format!(
+            "needs a network interface: pass --iface IFACE (or --attach {}=IFACE)",
+            cx.prog.name
         ))
     })?;
     if iface.contains('\0') || ifindex(iface).is_none() {
-        return Err(attach_msg(
-            prog,
-            target,
-            format!("no network interface '{iface}'"),
-        ));
+        return Err(cx.msg(format!("no network interface '{iface}'")));
     }
     Ok(iface)
 }
@@ -215,14 +244,6 @@ pub(crate) fn ifindex(iface: &str) -> Option<u32> {
     // SAFETY: name is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     (index != 0).then_some(index)
-}
-
-fn uprobe_needs_target(prog: &ProgramInfo) -> RuntimeError {
-    RuntimeError::Usage(format!(
-        "program '{}' ({}) does not say what to probe: pass --attach {}=BINARY:SYMBOL \
-         (e.g. libc:malloc or /bin/bash:readline)",
-        prog.name, prog.section, prog.name
-    ))
 }
 
 fn tracepoint(p: &mut TracePoint, category: &str, name: &str) -> Result<OwnedLink, ProgramError> {
