@@ -27,11 +27,30 @@ impl TracePipe {
             .read(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
             .open(&path)
-            .map_err(|e| RuntimeError::io(format!("opening {}", path.display()), e))?;
+            .map_err(|e| {
+                let what = if e.raw_os_error() == Some(libc::EBUSY) {
+                    format!(
+                        "opening {} for bpf_printk output (another process is reading it; \
+                         stop that reader or turn printk streaming off)",
+                        path.display()
+                    )
+                } else {
+                    format!("opening {}", path.display())
+                };
+                RuntimeError::io(what, e)
+            })?;
         Ok(TracePipe {
             file,
             pending: Vec::new(),
         })
+    }
+
+    /// Reads and drops what is buffered now: lines from before this
+    /// session (trace_pipe keeps them until someone reads).
+    pub fn discard_backlog(&mut self) -> Result<()> {
+        self.read_lines(&mut |_| {})?;
+        self.pending.clear();
+        Ok(())
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {

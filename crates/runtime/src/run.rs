@@ -126,7 +126,17 @@ impl Session {
         let poller = Poller::new()?;
         self.sources.register(&poller)?;
         poller.add(self.stop.fd(), Token::Stop)?;
-        let mut pipe = self.open_trace_pipe(opts, &poller)?;
+        let mut pipe = match (opts.printk && self.uses_printk, self.trace_pipe.take()) {
+            (false, kept) => {
+                self.trace_pipe = kept;
+                None
+            }
+            (true, Some(pipe)) => Some(pipe),
+            (true, None) => Some(TracePipe::open()?),
+        };
+        if let Some(pipe) = &pipe {
+            poller.add(pipe.fd(), Token::Printk)?;
+        }
         let signals = opts
             .handle_signals
             .then(|| SignalGuard::install(&self.stop))
@@ -144,10 +154,15 @@ impl Session {
             && opts.duration.is_none()
             && !opts.handle_signals;
         let exit = if nothing_to_wait_for {
-            ExitReason::NothingToDo
+            Ok(ExitReason::NothingToDo)
         } else {
-            self.event_loop(opts, &poller, &mut pipe, &mut sink, start)?
+            self.event_loop(opts, &poller, &mut pipe, &mut sink, start)
         };
+        // Kept for the next run, also when this one failed.
+        if pipe.is_some() {
+            self.trace_pipe = pipe;
+        }
+        let exit = exit?;
         // Consume the stop request, so that the next run starts afresh (a stop
         // that came before this run began ended it right away).
         self.stop.reset();
@@ -161,15 +176,6 @@ impl Session {
             lost: sink.lost,
             elapsed: start.elapsed(),
         })
-    }
-
-    fn open_trace_pipe(&self, opts: &RunOptions, poller: &Poller) -> Result<Option<TracePipe>> {
-        if !(opts.printk && self.uses_printk) {
-            return Ok(None);
-        }
-        let pipe = TracePipe::open()?;
-        poller.add(pipe.fd(), Token::Printk)?;
-        Ok(Some(pipe))
     }
 
     fn event_loop(

@@ -11,6 +11,7 @@ use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
 use crate::load::{self, ProgramInfo};
 use crate::maps::{GlobalInfo, Maps};
+use crate::printk::TracePipe;
 use crate::stop::StopHandle;
 
 /// Default perf_event sampling frequency (Hz): a prime, so sampling does
@@ -89,6 +90,8 @@ pub struct Session {
     pub(crate) globals: Vec<GlobalInfo>,
     pub(crate) attachments: Vec<Attachment>,
     pub(crate) skipped: Vec<Skipped>,
+    /// Opened before attaching (old lines dropped) when the object prints.
+    pub(crate) trace_pipe: Option<TracePipe>,
     pub(crate) uses_printk: bool,
     pub(crate) stop: StopHandle,
 }
@@ -109,6 +112,7 @@ impl Session {
             globals: global_infos(object),
             attachments: Vec::new(),
             skipped: plan.skipped,
+            trace_pipe: None,
             uses_printk: object.uses_printk,
             stop: StopHandle::new()?,
         };
@@ -117,6 +121,13 @@ impl Session {
         }
         // Perf buffers must exist before programs run, or early events are lost.
         session.open_event_sources(object, opts.perf_pages)?;
+        // trace_pipe has one reader at a time: when busy now, run() tries again.
+        if object.uses_printk
+            && let Ok(mut pipe) = TracePipe::open()
+        {
+            pipe.discard_backlog()?;
+            session.trace_pipe = Some(pipe);
+        }
         let settings = AttachSettings {
             pid: opts.pid,
             force_clsact: opts.force_clsact,

@@ -4,7 +4,7 @@
 mod common;
 
 use bpfkit_runtime::{LoadOptions, RuntimeError, Session};
-use common::{build, setup};
+use common::{build, setup, tgid_param};
 
 fn load_error(object: &bpfkit_object::Object, opts: &LoadOptions) -> RuntimeError {
     match Session::load(object, opts) {
@@ -142,6 +142,27 @@ fn bad_targets_and_parameters_are_clear() {
     let e = load_error(&object, &opts).to_string();
     assert!(
         e.contains("not_a_program") && e.contains("count_kill"),
+        "{e}"
+    );
+}
+
+#[test]
+fn uprobe_target_from_attach_override() {
+    let Some(clang) = setup("uprobe_target_from_attach_override") else {
+        return;
+    };
+    let object = build(&clang, "uprobe");
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    opts.attach_overrides
+        .insert("on_getpid".into(), "libc:no_such_function_here".into());
+    let e = Session::load(&object, &opts)
+        .err()
+        .expect("must fail")
+        .to_string();
+    println!("{e}");
+    assert!(
+        e.contains("on_getpid") && e.contains("no_such_function_here"),
         "{e}"
     );
 }

@@ -140,27 +140,6 @@ fn uprobe_on_libc_counts_calls_and_prints() {
 }
 
 #[test]
-fn uprobe_target_from_attach_override() {
-    let Some(clang) = setup("uprobe_target_from_attach_override") else {
-        return;
-    };
-    let object = build(&clang, "uprobe");
-    let mut opts = LoadOptions::default();
-    opts.params.extend([tgid_param(std::process::id())]);
-    opts.attach_overrides
-        .insert("on_getpid".into(), "libc:no_such_function_here".into());
-    let e = Session::load(&object, &opts)
-        .err()
-        .expect("must fail")
-        .to_string();
-    println!("{e}");
-    assert!(
-        e.contains("on_getpid") && e.contains("no_such_function_here"),
-        "{e}"
-    );
-}
-
-#[test]
 fn session_is_send() {
     fn assert_send<T: Send>() {}
     assert_send::<Session>();
