@@ -66,8 +66,7 @@ fn probe() -> KernelFeatures {
         tracepoints: Path::new(TRACEFS).join("events").is_dir(),
         btf: Path::new(VMLINUX_BTF).exists(),
         tcx: version >= (6, 6),
-        bpf_lsm: std::fs::read_to_string("/sys/kernel/security/lsm")
-            .is_ok_and(|l| l.trim().split(',').any(|m| m == "bpf")),
+        bpf_lsm: active_lsms().iter().any(|m| m == "bpf"),
         release,
         version,
     }
@@ -91,6 +90,15 @@ pub fn tracepoint_exists(category: &str, name: &str) -> bool {
         .join(category)
         .join(name)
         .is_dir()
+}
+
+/// The active LSMs, from securityfs (mounted first when it is not).
+fn active_lsms() -> Vec<String> {
+    const SECURITYFS: &str = "/sys/kernel/security";
+    let _ = ensure_mounted(SECURITYFS, "securityfs", "lsm");
+    std::fs::read_to_string(Path::new(SECURITYFS).join("lsm"))
+        .map(|l| l.trim().split(',').map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 fn uname_release() -> String {

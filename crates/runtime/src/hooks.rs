@@ -127,6 +127,11 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "BPF LSM (\"bpf\" is not in /sys/kernel/security/lsm)",
             Some("boot with lsm=...,bpf and CONFIG_BPF_LSM=y".into()),
         ),
+        // LSM programs attach through trampolines, like fentry.
+        Hook::Lsm { .. } if !features::trampolines() => missing(
+            "BPF trampolines, which lsm programs attach through",
+            Some("use a tracepoint instead (ls /sys/kernel/tracing/events)".into()),
+        ),
         Hook::BtfTracepoint { .. } if !k.btf => missing(
             "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
             Some("use SEC(\"raw_tp/NAME\") instead".into()),

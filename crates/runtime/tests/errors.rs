@@ -51,6 +51,11 @@ fn missing_kernel_features_are_named() {
     let e = load_error(&object, &only(&object, "handle_unlink")).to_string();
     println!("{e}");
     assert!(e.contains("handle_unlink") && e.contains("fentry"), "{e}");
+
+    let e = load_error(&object, &only(&object, "handle_open")).to_string();
+    println!("{e}");
+    assert!(e.contains("program 'handle_open' (lsm/file_open)"), "{e}");
+    assert!(e.contains("this kernel has no"), "{e}");
 }
 
 #[test]
@@ -79,7 +84,15 @@ fn unsupported_programs_can_be_skipped() {
         .map(|s| s.program.as_str())
         .collect();
     skipped.sort();
-    assert_eq!(skipped, ["handle_getpid", "handle_kill", "handle_unlink"]);
+    assert_eq!(
+        skipped,
+        [
+            "handle_getpid",
+            "handle_kill",
+            "handle_open",
+            "handle_unlink"
+        ]
+    );
     let ids = session.program_ids();
     drop(session);
     common::assert_unloaded(&ids);

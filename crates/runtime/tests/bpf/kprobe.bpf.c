@@ -30,3 +30,10 @@ int fine(void *ctx)
 	__sync_fetch_and_add(&hits, 1);
 	return 0;
 }
+
+SEC("lsm/file_open")
+int handle_open(void *ctx)
+{
+	__sync_fetch_and_add(&hits, 1);
+	return 0;
+}
