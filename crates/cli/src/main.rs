@@ -1,16 +1,20 @@
-//! `bpfkit`: one binary, subcommands in bpftool's grammar.
+//! `bpfkit`: one binary, subcommands in bpftool's grammar, plus the built-in
+//! tools (`bpfkit execsnoop`, or a symlink named `execsnoop`).
 
 mod cmd;
 mod run;
+mod tool;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
     name = "bpfkit",
     version,
-    about = "Compile, load, run and inspect eBPF programs"
+    about = "Compile, load, run and inspect eBPF programs",
+    after_help = "Built-in tools run as `bpfkit TOOL [OPTIONS]` (`bpfkit TOOL --help`); `bpfkit tools` lists them."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,12 +28,38 @@ enum Command {
     /// Compile a `.bpf.c` source to a CO-RE object (clang, vmlinux.h, BTF kept, DWARF stripped).
     Build(cmd::build::BuildArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
+    /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
+    /// List the built-in tools, whether they work on this kernel and through which hook.
+    Tools,
+    /// A built-in tool: `bpfkit execsnoop -x`.
+    #[command(external_subcommand)]
+    Tool(Vec<String>),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    let argv: Vec<String> = std::env::args().collect();
+    let result = match invoked_as_tool(&argv) {
+        Some(spec) => tool::run(spec, &argv[1..]),
+        None => run_cli(Cli::parse()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("bpfkit: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The tool named by argv[0] (a symlink `execsnoop` → bpfkit).
+fn invoked_as_tool(argv: &[String]) -> Option<&'static bpfkit_tools::ToolSpec> {
+    let name = Path::new(argv.first()?).file_name()?.to_str()?;
+    bpfkit_tools::find(name)
+}
+
+fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
         Command::Btf(args) => cmd::btf::run(args),
         Command::Build(args) => cmd::build::run(args),
         Command::Run(args) => run::run(args, || {
@@ -38,12 +68,18 @@ fn main() -> ExitCode {
                 let _ = run.print_help();
             }
         }),
-    };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("bpfkit: {err:#}");
-            ExitCode::FAILURE
+        Command::Tools => tool::list(),
+        Command::Tool(args) => {
+            let (name, rest) = match args.split_first() {
+                Some((name, rest)) => (name.as_str(), rest),
+                None => ("", &[][..]),
+            };
+            match bpfkit_tools::find(name) {
+                Some(spec) => tool::run(spec, rest),
+                None => anyhow::bail!(
+                    "unknown command or tool '{name}' (commands: bpfkit --help; tools: bpfkit tools)"
+                ),
+            }
         }
     }
 }

@@ -177,6 +177,13 @@ impl EventFormatter {
         self.plan.columns.iter().map(|c| c.name.as_str()).collect()
     }
 
+    /// The raw bytes of field `field` in `bytes` (a `char[]` with its NULs,
+    /// an integer in target byte order), for filters on decoded events.
+    pub fn field_bytes<'b>(&self, bytes: &'b [u8], field: &str) -> Option<&'b [u8]> {
+        let col = self.plan.columns.iter().find(|c| c.name == field)?;
+        bytes.get(col.offset..col.offset + col.leaf.byte_len())
+    }
+
     /// Size in bytes of one record.
     pub fn record_size(&self) -> usize {
         self.plan.size

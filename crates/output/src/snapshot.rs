@@ -47,6 +47,12 @@ pub struct SnapshotOptions {
     /// with an empty header the bare value. Default: key members as
     /// `name = value`, then the value's other members (strings bare).
     pub labels: Option<Vec<ColumnSpec>>,
+    /// Render a table even when the value has histogram slots (hardirqs
+    /// shows counts from a value that also holds a histogram).
+    pub force_table: bool,
+    /// Leave out entries that say nothing: table rows whose value is all
+    /// zeros, histograms whose buckets are all empty.
+    pub skip_empty: bool,
 }
 
 /// Renders a map snapshot to `out` (flushed at the end).
@@ -72,7 +78,22 @@ pub fn render_map(
         key: key.as_ref(),
         value: &value,
     };
-    match slots_column(&value, view.name) {
+    let slots = slots_column(&value, view.name).filter(|_| !opts.force_table);
+    let kept: Vec<Entry>;
+    let entries = if opts.skip_empty {
+        kept = entries
+            .iter()
+            .filter(|(_, vb)| match slots {
+                Some(col) => maps.slots(col, vb).iter().any(|&n| n != 0),
+                None => vb.iter().any(|&b| b != 0),
+            })
+            .cloned()
+            .collect();
+        &kept[..]
+    } else {
+        entries
+    };
+    match slots {
         Some(slots) => maps.render_hists(slots, entries, opts, &mut ctx, &mut buf)?,
         None => maps.render_table(entries, opts, &mut ctx, &mut buf)?,
     }

@@ -26,6 +26,8 @@ pub struct RunFlags {
     pub sample_freq: Option<u64>,
     /// Parameter bytes by name, only for the parameters given.
     pub params: HashMap<String, Vec<u8>>,
+    /// Cgroup array maps to fill with a cgroup directory after loading.
+    pub cgroup_maps: Vec<(String, std::path::PathBuf)>,
 }
 
 /// The fixed options every run has.
@@ -217,6 +219,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         pid: None,
         sample_freq: number(m, "sample-freq")?,
         params: HashMap::new(),
+        cgroup_maps: Vec::new(),
     })
 }
 

@@ -4,9 +4,9 @@
 //! attach (bpfkit-runtime) → print events and maps (bpfkit-output) until
 //! Ctrl-C, `--duration` or `--max-events` → final maps → detach.
 
-mod flags;
-mod params;
-mod printer;
+pub(crate) mod flags;
+pub(crate) mod params;
+pub(crate) mod printer;
 
 use anyhow::{Context, Result};
 use bpfkit_object::Object;
@@ -53,6 +53,9 @@ pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
         }
         Some(t) => t,
     };
+    if let Some(tool) = crate::tool::named(target) {
+        return crate::tool::run(tool, &args.args);
+    }
     let elf = read_target(target)?;
     let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
     let flags = flags::parse("bpfkit", target, &object, &args.args)?;
@@ -73,13 +76,19 @@ fn read_target(target: &str) -> Result<Vec<u8>> {
 
 /// Loads, attaches, prints until stopped, prints the final maps, detaches.
 pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) -> Result<ExitCode> {
-    print.mode = if flags.json { Mode::Json } else { Mode::Table };
+    if flags.json {
+        print.mode = Mode::Json;
+    }
     print.time |= flags.time;
-    print.top = flags.top;
-    print.clear = flags.clear;
+    print.top = print.top.or(flags.top);
+    print.clear |= flags.clear;
     let mut printer = Printer::new(object, print)?;
     let mut session = Session::load(object, &load_options(flags))?;
     report_attached(&session, flags, &mut printer)?;
+    for (map, path) in &flags.cgroup_maps {
+        set_cgroup(&session, map, path)?;
+    }
+    printer.write_headers()?;
     let run_opts = RunOptions {
         duration: flags.duration,
         interval: flags.interval,
@@ -93,8 +102,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         }
         return Err(e);
     }
-    printer.print_maps(&session.maps(), false)?;
-    printer.print_globals(&session.maps())?;
+    printer.print_final(&session.maps())?;
     let mode = if flags.json { Mode::Json } else { Mode::Table };
     for (map, lost) in &summary.lost {
         records::write_lost(mode, map, None, *lost, printer.sink())?;
@@ -133,8 +141,25 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
         }
     }
     for s in session.skipped() {
-        eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
+        // Programs the user (or a tool's variant choice) disabled are no news.
+        if flags.verbose || !flags.disabled.contains(&s.program) {
+            eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
+        }
     }
+    Ok(())
+}
+
+/// Stores the fd of the cgroup directory `path` at index 0 of the cgroup
+/// array `map`, where `bpf_current_task_under_cgroup()` looks it up.
+fn set_cgroup(session: &Session, map: &str, path: &Path) -> Result<()> {
+    let dir =
+        std::fs::File::open(path).with_context(|| format!("opening cgroup {}", path.display()))?;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&dir) as u32;
+    let maps = session.maps();
+    let map_fd = maps.fd(map)?;
+    // The kernel takes its own reference to the cgroup; `dir` may close.
+    bpfkit_sys::map_update(map_fd, &0u32.to_ne_bytes(), &fd.to_ne_bytes(), 0)
+        .with_context(|| format!("putting cgroup {} into map '{map}'", path.display()))?;
     Ok(())
 }
 

@@ -9,8 +9,10 @@ use bpfkit_output::{
 };
 use bpfkit_runtime::{EventHandler, Maps};
 use std::collections::HashMap;
+use std::fmt;
 use std::io::StdoutLock;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 /// Output settings shared by every event and map of a run.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +23,50 @@ pub struct PrintOptions {
     pub clear: bool,
     /// Table columns for events (built-in tools choose them).
     pub event_format: Option<FormatOptions>,
+    /// Which maps are printed, and how.
+    pub maps: MapOutput,
+    /// Events it rejects are not printed (built-in tools' `-n NAME`).
+    pub event_filter: Option<EventFilter>,
+    /// Stop after this many interval prints.
+    pub intervals: Option<u64>,
+    /// Print the table header before the first event arrives, as
+    /// libbpf-tools do, so that a quiet run still shows its columns.
+    pub header_first: bool,
+}
+
+/// Which maps a run prints at each interval and at the end.
+#[derive(Debug, Clone, Default)]
+pub enum MapOutput {
+    /// Every non-empty user map, then the globals (`bpfkit run`).
+    #[default]
+    All,
+    /// None (event tools).
+    Nothing,
+    /// One map, the way a built-in tool shows it.
+    Only(Box<MapPrint>),
+}
+
+/// How a built-in tool shows its summary map.
+#[derive(Debug, Clone)]
+pub struct MapPrint {
+    pub map: String,
+    pub snapshot: SnapshotOptions,
+    /// A wall-clock `HH:MM:SS` line before each print (`-T`).
+    pub time_line: bool,
+}
+
+/// Decides from a raw record whether an event is shown.
+#[derive(Clone)]
+pub struct EventFilter(pub Arc<FilterFn>);
+
+/// The function behind an [`EventFilter`]: the event's formatter (to find
+/// fields) and its raw bytes.
+pub type FilterFn = dyn Fn(&EventFormatter, &[u8]) -> bool + Send + Sync;
+
+impl fmt::Debug for EventFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventFilter(..)")
+    }
 }
 
 pub struct Printer<'o> {
@@ -30,6 +76,7 @@ pub struct Printer<'o> {
     out: WriteSink<StdoutLock<'static>>,
     /// The first output error (a closed pipe): the run stops on it.
     failed: Option<anyhow::Error>,
+    intervals_done: u64,
 }
 
 impl<'o> Printer<'o> {
@@ -63,7 +110,39 @@ impl<'o> Printer<'o> {
             formatters,
             out: WriteSink::new(std::io::stdout().lock()),
             failed: None,
+            intervals_done: 0,
         })
+    }
+
+    /// Writes the event table headers now (see [`PrintOptions::header_first`]).
+    pub fn write_headers(&mut self) -> Result<()> {
+        if !self.opts.header_first {
+            return Ok(());
+        }
+        for formatter in self.formatters.values_mut() {
+            formatter.write_header(&mut self.out)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the run ended because the interval count was reached (the
+    /// last interval print is then the final one).
+    pub fn intervals_exhausted(&self) -> bool {
+        self.opts
+            .intervals
+            .is_some_and(|n| self.intervals_done >= n)
+    }
+
+    /// Prints the maps at the end of a run, as `--clear`/intervals left them.
+    pub fn print_final(&mut self, maps: &Maps<'_>) -> Result<()> {
+        if self.intervals_exhausted() {
+            return Ok(());
+        }
+        self.print_maps(maps, false)?;
+        if matches!(self.opts.maps, MapOutput::All) {
+            self.print_globals(maps)?;
+        }
+        Ok(())
     }
 
     pub fn sink(&mut self) -> &mut dyn Sink {
@@ -88,6 +167,14 @@ impl<'o> Printer<'o> {
     /// Prints every user map that is not an event buffer (non-empty ones),
     /// and clears them afterwards when `--clear` is on.
     pub fn print_maps(&mut self, maps: &Maps<'_>, clear: bool) -> Result<()> {
+        match &self.opts.maps {
+            MapOutput::All => {}
+            MapOutput::Nothing => return Ok(()),
+            MapOutput::Only(print) => {
+                let print = print.clone();
+                return self.print_tool_map(maps, &print, clear);
+            }
+        }
         for def in &self.object.maps {
             if map_type::is_event_stream(def.map_type) {
                 continue;
@@ -95,20 +182,10 @@ impl<'o> Printer<'o> {
             let Some(value_ty) = def.value_type else {
                 continue;
             };
-            let snapshot = maps.snapshot(&def.name)?;
-            let mut entries = Vec::with_capacity(snapshot.entries.len());
-            for (key, value) in &snapshot.entries {
-                let value = if snapshot.per_cpu {
-                    let slots: Vec<&[u8]> = snapshot.cpu_values(value).collect();
-                    sum_per_cpu(&self.object.btf, value_ty, &slots)?
-                } else {
-                    value.clone()
-                };
-                // Arrays have every index; untouched (all-zero) ones say nothing.
-                if is_array(def.map_type) && value.iter().all(|&b| b == 0) {
-                    continue;
-                }
-                entries.push((key.clone(), value));
+            let mut entries = self.read_map(maps, &def.name, value_ty)?;
+            // Arrays have every index; untouched (all-zero) ones say nothing.
+            if is_array(def.map_type) {
+                entries.retain(|(_, value)| value.iter().any(|&b| b != 0));
             }
             if entries.is_empty() {
                 continue;
@@ -132,6 +209,63 @@ impl<'o> Printer<'o> {
             if clear {
                 maps.clear(&def.name)?;
             }
+        }
+        Ok(())
+    }
+
+    /// The map's entries, per-CPU values summed.
+    fn read_map(
+        &self,
+        maps: &Maps<'_>,
+        name: &str,
+        value_ty: bpfkit_btf::TypeId,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let snapshot = maps.snapshot(name)?;
+        let mut entries = Vec::with_capacity(snapshot.entries.len());
+        for (key, value) in &snapshot.entries {
+            let value = if snapshot.per_cpu {
+                let slots: Vec<&[u8]> = snapshot.cpu_values(value).collect();
+                sum_per_cpu(&self.object.btf, value_ty, &slots)?
+            } else {
+                value.clone()
+            };
+            entries.push((key.clone(), value));
+        }
+        Ok(entries)
+    }
+
+    /// A built-in tool's summary: one map, its columns or histogram labels.
+    fn print_tool_map(&mut self, maps: &Maps<'_>, print: &MapPrint, clear: bool) -> Result<()> {
+        let def = self
+            .object
+            .maps
+            .iter()
+            .find(|m| m.name == print.map)
+            .with_context(|| format!("the object has no map '{}'", print.map))?;
+        let value_ty = def
+            .value_type
+            .with_context(|| format!("map '{}' has no BTF value type", def.name))?;
+        let entries = self.read_map(maps, &def.name, value_ty)?;
+        if self.opts.mode != Mode::Json {
+            // libbpf-tools start every summary with an empty line.
+            self.out.write_all(b"\n")?;
+            if print.time_line {
+                let hms = bpfkit_output::clock::WallClock::now().now_hms();
+                self.out.write_all(&hms)?;
+                self.out.write_all(b"\n")?;
+            }
+        }
+        let view = MapView {
+            name: &def.name,
+            key_ty: def.key_type,
+            value_ty,
+        };
+        let mut opts = print.snapshot.clone();
+        opts.mode = self.opts.mode;
+        render_map(&self.object.btf, &view, &entries, &opts, &mut self.out)
+            .with_context(|| format!("printing map '{}'", def.name))?;
+        if clear {
+            maps.clear(&def.name)?;
         }
         Ok(())
     }
@@ -174,6 +308,11 @@ impl EventHandler for Printer<'_> {
         let Some(formatter) = self.formatters.get_mut(map) else {
             return ControlFlow::Continue(());
         };
+        if let Some(filter) = &self.opts.event_filter
+            && !(filter.0)(formatter, data)
+        {
+            return ControlFlow::Continue(());
+        }
         let result = formatter
             .write_event(data, &mut self.out)
             .map_err(anyhow::Error::from);
@@ -193,6 +332,11 @@ impl EventHandler for Printer<'_> {
     fn on_interval(&mut self, maps: &Maps<'_>) -> ControlFlow<()> {
         let clear = self.opts.clear;
         let result = self.print_maps(maps, clear);
+        self.intervals_done += 1;
+        if self.intervals_exhausted() {
+            let _ = self.record(result);
+            return ControlFlow::Break(());
+        }
         self.record(result)
     }
 }

@@ -1,0 +1,366 @@
+//! Built-in tools (`bpfkit execsnoop ...`, `bpfkit run execsnoop ...`, or a
+//! symlink named `execsnoop`): a [`ToolSpec`] from bpfkit-tools turned into
+//! the generic run — the variant this kernel supports, the spec's flags as
+//! parameters and runtime options, its output as columns or histograms.
+
+mod args;
+mod hooks;
+mod list;
+mod output;
+
+pub use list::list;
+
+use crate::run::flags::{RunFlags, param_flags};
+use crate::run::params::{ParamKind, parse_value};
+use crate::run::printer::{EventFilter, MapOutput, MapPrint, PrintOptions};
+use anyhow::{Context, Result, anyhow, bail};
+use args::Parsed;
+use bpfkit_object::{Hook, Object};
+use bpfkit_output::{FormatOptions, Mode, TableSpec};
+use bpfkit_tools::{Effect, Flag, Output, Parse, Runtime, ToolSpec, Value};
+use hooks::Choice;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The built-in tool called `name`, unless `name` is also a file (then
+/// `bpfkit run NAME` means the file).
+pub fn named(name: &str) -> Option<&'static ToolSpec> {
+    if name.contains('/') || Path::new(name).exists() {
+        return None;
+    }
+    bpfkit_tools::find(name)
+}
+
+/// Runs a tool with its command-line arguments (without the tool name).
+pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
+    let parsed = args::parse(spec, args)?;
+    if runtime_given(spec, &parsed, |r| r == Runtime::ListSyscalls) {
+        list_syscalls();
+        return Ok(ExitCode::SUCCESS);
+    }
+    let object = bpfkit_object::analyze(spec.object)
+        .with_context(|| format!("analyzing the {} object", spec.name))?;
+    let given = |long: &str| parsed.has(long);
+    let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
+    let choice = hooks::choose(spec, &object, &given, uprobe_binary)
+        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", spec.name))?;
+    if parsed.verbose {
+        report_choice(spec, &choice);
+    }
+    let (flags, print) = settings(spec, &object, &parsed, &choice)?;
+    crate::run::run_object(&object, &flags, print)
+}
+
+fn report_choice(spec: &ToolSpec, choice: &Choice) {
+    for (label, why) in &choice.passed_over {
+        eprintln!("bpfkit: {}: not using {label}: {why}", spec.name);
+    }
+    eprintln!(
+        "bpfkit: {}: using the {} variant",
+        spec.name, choice.variant.label
+    );
+    for (program, why) in &choice.left_out {
+        eprintln!("bpfkit: {}: leaving out {program}: {why}", spec.name);
+    }
+}
+
+/// Whether a given flag has a runtime effect matching `pred`.
+fn runtime_given(spec: &ToolSpec, parsed: &Parsed, pred: impl Fn(Runtime) -> bool) -> bool {
+    spec.flags.iter().any(|f| {
+        parsed.has(f.long)
+            && f.effects
+                .iter()
+                .any(|e| matches!(e, Effect::Runtime(r) if pred(*r)))
+    })
+}
+
+/// The value of the flag that has runtime effect `wanted`.
+fn runtime_value<'a>(spec: &ToolSpec, parsed: &'a Parsed, wanted: Runtime) -> Option<&'a str> {
+    spec.flags
+        .iter()
+        .find(|f| f.effects.contains(&Effect::Runtime(wanted)))
+        .and_then(|f| parsed.value(f))
+}
+
+fn list_syscalls() {
+    for nr in 0..1024 {
+        if let Some(name) = bpfkit_output::names::syscall_name(nr) {
+            println!("{name}");
+        }
+    }
+}
+
+/// Runtime options collected from the flags.
+#[derive(Default)]
+struct Options {
+    wall_time: bool,
+    elapsed: bool,
+    detailed: bool,
+    quote: bool,
+    unit: Option<&'static str>,
+    top: Option<usize>,
+    intervals: Option<u64>,
+    contains: Vec<(&'static str, String)>,
+}
+
+/// The run flags and print options for the parsed command line.
+fn settings(
+    spec: &ToolSpec,
+    object: &Object,
+    parsed: &Parsed,
+    choice: &Choice,
+) -> Result<(RunFlags, PrintOptions)> {
+    let mut flags = RunFlags {
+        json: parsed.json,
+        verbose: parsed.verbose,
+        disabled: choice.disabled.clone(),
+        ..Default::default()
+    };
+    let kinds: HashMap<String, ParamKind> = param_flags(object)?
+        .into_iter()
+        .map(|p| (p.name, p.kind))
+        .collect();
+    let mut opts = Options::default();
+    for flag in spec.flags {
+        let Some(text) = parsed.value(flag) else {
+            continue;
+        };
+        let given = parsed.has(flag.long);
+        for effect in flag.effects {
+            match *effect {
+                // Defaults of parameters are already in the object.
+                Effect::Param(name) if given => {
+                    let value = param_text(flag, text)?;
+                    set_param(&mut flags, &kinds, name, &value, flag)?;
+                }
+                Effect::Enable(name) if given => set_param(&mut flags, &kinds, name, "1", flag)?,
+                Effect::Runtime(r) => {
+                    apply_runtime(r, flag, text, &mut flags, &mut opts, choice, object)?
+                }
+                _ => {}
+            }
+        }
+    }
+    let given = |long: &str| parsed.has(long);
+    let output = spec
+        .output(&given)
+        .with_context(|| format!("{} has no output for these flags", spec.name))?;
+    if let Output::Events { defaults, .. } = output {
+        for r in *defaults {
+            apply_switch(*r, &mut opts);
+        }
+    }
+    let print = print_options(object, output, &flags, &opts, &given);
+    Ok((flags, print))
+}
+
+fn print_options(
+    object: &Object,
+    output: &Output,
+    flags: &RunFlags,
+    opts: &Options,
+    given: &dyn Fn(&str) -> bool,
+) -> PrintOptions {
+    let params = current_params(object, flags);
+    let param = |name: &str| params.get(name).copied();
+    let ctx = output::Context {
+        given,
+        unit: opts.unit.unwrap_or(output::default_unit(output)),
+        quote: opts.quote,
+        param: &param,
+    };
+    let mut print = PrintOptions {
+        mode: if opts.detailed {
+            Mode::Detailed
+        } else {
+            Mode::Table
+        },
+        header_first: true,
+        intervals: opts.intervals,
+        clear: flags.interval.is_some(),
+        ..Default::default()
+    };
+    match output::snapshot(output, &ctx, opts.top) {
+        Some((map, snapshot)) => {
+            print.maps = MapOutput::Only(Box::new(MapPrint {
+                map,
+                snapshot,
+                time_line: opts.wall_time,
+            }));
+        }
+        None => {
+            let Output::Events { columns, .. } = output else {
+                unreachable!("snapshot() covers every map output");
+            };
+            print.maps = MapOutput::Nothing;
+            print.event_format = Some(FormatOptions {
+                time: opts.wall_time,
+                elapsed: opts.elapsed,
+                table: TableSpec {
+                    columns: Some(output::columns(columns, &ctx)),
+                },
+                ..Default::default()
+            });
+            print.event_filter = contains_filter(&opts.contains);
+        }
+    }
+    print
+}
+
+/// Keeps events whose field contains the text; `char[]` fields holding
+/// several NUL-separated strings (execsnoop's args) match on any of them.
+fn contains_filter(filters: &[(&'static str, String)]) -> Option<EventFilter> {
+    if filters.is_empty() {
+        return None;
+    }
+    let filters = filters.to_vec();
+    Some(EventFilter(Arc::new(move |formatter, data| {
+        filters.iter().all(|(field, needle)| {
+            formatter.field_bytes(data, field).is_some_and(|raw| {
+                raw.split(|&b| b == 0)
+                    .any(|s| s.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            })
+        })
+    })))
+}
+
+/// A flag's text as a parameter value: names of errnos, signals and disks
+/// become their numbers.
+fn param_text(flag: &Flag, text: &str) -> Result<String> {
+    let parse = match flag.value {
+        Value::Switch => return Ok("1".into()),
+        Value::Named(_, p) | Value::Positional(_, p) => p,
+    };
+    let bad = |what: &str| anyhow!("--{}: '{text}' is not {what}", flag.long);
+    Ok(match parse {
+        Parse::Int | Parse::Text | Parse::Path => text.to_string(),
+        Parse::Errno => match text.parse::<i64>() {
+            Ok(n) => n.to_string(),
+            Err(_) => bpfkit_output::names::errno_by_name(&text.to_ascii_uppercase())
+                .ok_or_else(|| bad("an errno (a number or a name like ENOENT)"))?
+                .to_string(),
+        },
+        Parse::Signal => signal_number(text)
+            .ok_or_else(|| bad("a signal (a number or a name like KILL or SIGKILL)"))?
+            .to_string(),
+        Parse::Disk => disk_dev(text)
+            .ok_or_else(|| bad("a disk (see /sys/class/block)"))?
+            .to_string(),
+    })
+}
+
+fn signal_number(text: &str) -> Option<i64> {
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(n);
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    (1..=64).find(|&n| bpfkit_output::names::signal_name(n).is_some_and(|s| s == name))
+}
+
+/// The kernel's dev_t (`major << 20 | minor`) of disk `name`.
+fn disk_dev(name: &str) -> Option<u64> {
+    let text =
+        std::fs::read_to_string(Path::new("/sys/class/block").join(name).join("dev")).ok()?;
+    let (major, minor) = text.trim().split_once(':')?;
+    Some((major.parse::<u64>().ok()? << 20) | minor.parse::<u64>().ok()?)
+}
+
+fn set_param(
+    flags: &mut RunFlags,
+    kinds: &HashMap<String, ParamKind>,
+    name: &str,
+    text: &str,
+    flag: &Flag,
+) -> Result<()> {
+    let kind = kinds
+        .get(name)
+        .with_context(|| format!("--{}: the object has no parameter '{name}'", flag.long))?;
+    let bytes = parse_value(kind, text).with_context(|| format!("--{}", flag.long))?;
+    flags.params.insert(name.to_string(), bytes);
+    Ok(())
+}
+
+fn apply_runtime(
+    r: Runtime,
+    flag: &Flag,
+    text: &str,
+    flags: &mut RunFlags,
+    opts: &mut Options,
+    choice: &Choice,
+    object: &Object,
+) -> Result<()> {
+    let number = || -> Result<u64> {
+        text.parse::<u64>()
+            .map_err(|_| anyhow!("--{}: '{text}' is not a number", flag.long))
+    };
+    match r {
+        // syscount: "0 for infinite wait".
+        Runtime::Interval => {
+            flags.interval = Some(number()?).filter(|&n| n > 0).map(Duration::from_secs)
+        }
+        Runtime::Count => opts.intervals = Some(number()?),
+        Runtime::Duration => flags.duration = Some(Duration::from_secs(number()?)),
+        Runtime::Top => opts.top = Some(number()? as usize),
+        Runtime::SampleFrequency => flags.sample_freq = Some(number()?),
+        Runtime::Contains(field) => opts.contains.push((field, text.to_string())),
+        Runtime::CgroupMap(map) => flags.cgroup_maps.push((map.to_string(), text.into())),
+        Runtime::UprobeBinary => {
+            for program in &object.programs {
+                let in_variant = choice.variant.programs.contains(&program.name.as_str());
+                if let Hook::Uprobe {
+                    target: Some(target),
+                    ..
+                } = &program.hook
+                    && in_variant
+                {
+                    let Some(symbol) = &target.symbol else {
+                        bail!("--{}: {} attaches by address", flag.long, program.name);
+                    };
+                    flags
+                        .attach
+                        .insert(program.name.clone(), format!("{text}:{symbol}"));
+                }
+            }
+        }
+        Runtime::ListSyscalls => {}
+        switch => apply_switch(switch, opts),
+    }
+    Ok(())
+}
+
+fn apply_switch(r: Runtime, opts: &mut Options) {
+    match r {
+        Runtime::Timestamp => opts.elapsed = true,
+        Runtime::WallTime => opts.wall_time = true,
+        Runtime::Unit(unit) => opts.unit = Some(unit),
+        Runtime::Quote => opts.quote = true,
+        Runtime::Detailed => opts.detailed = true,
+        _ => {}
+    }
+}
+
+/// Integer parameter values of this run: given, or the object's defaults.
+fn current_params(object: &Object, flags: &RunFlags) -> HashMap<String, i128> {
+    object
+        .params
+        .iter()
+        .filter(|p| (1..=8).contains(&p.default.len()))
+        .map(|p| {
+            let bytes = flags.params.get(&p.name).unwrap_or(&p.default);
+            let mut raw = [0u8; 8];
+            raw[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
+            let shift = 64 - 8 * bytes.len().min(8) as u32;
+            // Sign-extend: the parameters that count things are ints.
+            let value = ((u64::from_le_bytes(raw) << shift) as i64) >> shift;
+            (p.name.clone(), value as i128)
+        })
+        .collect()
+}

@@ -1,0 +1,190 @@
+//! A tool's [`Output`] as bpfkit-output settings: event columns, histogram
+//! labels, summary tables.
+
+use bpfkit_output::semantic::TimeUnit;
+use bpfkit_output::{Align, ColumnSpec, Record, Render, SnapshotOptions, hist::HistKind};
+use bpfkit_tools::{Column, Format, Output, Scale};
+
+/// What the columns need to know about the run.
+pub struct Context<'a> {
+    pub given: &'a dyn Fn(&str) -> bool,
+    /// The time unit (`usecs`, `msecs`, `nsecs`).
+    pub unit: &'a str,
+    /// `-q`: quote argument lists.
+    pub quote: bool,
+    /// Current values of integer parameters (`max_args`), given or default.
+    pub param: &'a dyn Fn(&str) -> Option<i128>,
+}
+
+/// The shown columns (their `when` holds) as column specs.
+pub fn columns(columns: &[Column], ctx: &Context) -> Vec<ColumnSpec> {
+    columns
+        .iter()
+        .filter(|c| c.when.holds(ctx.given))
+        .map(|c| column(c, ctx))
+        .collect()
+}
+
+fn column(c: &Column, ctx: &Context) -> ColumnSpec {
+    let header = c.header.replace("{unit}", ctx.unit);
+    let mut spec = match custom(c, ctx) {
+        Some(f) => ColumnSpec::custom(&header, f),
+        None => {
+            let spec = ColumnSpec::new(c.field).header(&header);
+            match render(c.format, ctx.unit) {
+                Some(r) => spec.render(r),
+                None => spec,
+            }
+        }
+    };
+    spec.width = Some(c.width as usize);
+    spec.align = match c.align {
+        bpfkit_tools::Align::Left => Align::Left,
+        bpfkit_tools::Align::Right => Align::Right,
+    };
+    spec
+}
+
+/// Formats bpfkit-output renders directly; `None` for plain fields and the
+/// formats that need the whole record.
+fn render(format: Format, unit: &str) -> Option<Render> {
+    Some(match format {
+        Format::Plain => return None,
+        Format::Octal => Render::Octal,
+        Format::Hex => Render::Hex,
+        Format::Errno => Render::Errno,
+        Format::Signal => Render::Signal,
+        Format::Syscall => Render::Syscall,
+        Format::Disk => Render::Disk,
+        Format::Nanos(decimals) => Render::Scaled {
+            divisor: unit_nanos(unit),
+            decimals,
+        },
+        Format::Scaled(divisor, decimals) => Render::Scaled { divisor, decimals },
+        Format::Names(table) => Render::Names(table),
+        Format::PercentOf(_) | Format::SumOf(_) | Format::ArgList { .. } => return None,
+    })
+}
+
+type CellFn = Box<dyn Fn(&Record, &mut Vec<u8>) + Send + Sync>;
+
+/// Cells computed from several fields.
+fn custom(c: &Column, ctx: &Context) -> Option<CellFn> {
+    let field = c.field;
+    Some(match c.format {
+        Format::SumOf(fields) => Box::new(move |r, out| {
+            let sum: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
+            out.extend_from_slice(sum.to_string().as_bytes());
+        }),
+        Format::PercentOf(fields) => Box::new(move |r, out| {
+            let total: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
+            let value = r.num(field).unwrap_or(0);
+            let percent = if total == 0 {
+                0.0
+            } else {
+                value as f64 * 100.0 / total as f64
+            };
+            out.extend_from_slice(format!("{percent:.2}").as_bytes());
+        }),
+        Format::ArgList { count, max_param } => {
+            let quote = ctx.quote;
+            let max = (ctx.param)(max_param);
+            let size_field = format!("{field}_size");
+            Box::new(move |r, out| {
+                let Some(args) = r.raw(field) else { return };
+                let mut n = r.num(count).unwrap_or(0).max(0);
+                let truncated = max.is_some_and(|m| n == m + 1);
+                if truncated {
+                    n -= 1;
+                }
+                let size = r
+                    .num(&size_field)
+                    .map_or(args.len(), |s| (s.max(0) as usize).min(args.len()));
+                bpfkit_output::semantic::write_arg_list(out, args, size, n as usize, quote, false);
+                // write_arg_list separates with a space after every item.
+                while out.last() == Some(&b' ') {
+                    out.pop();
+                }
+                if truncated {
+                    out.extend_from_slice(b" ...");
+                }
+            })
+        }
+        _ => return None,
+    })
+}
+
+pub fn unit_nanos(unit: &str) -> u64 {
+    let unit = match unit {
+        "nsecs" => TimeUnit::Ns,
+        "msecs" => TimeUnit::Ms,
+        "secs" => TimeUnit::S,
+        _ => TimeUnit::Us,
+    };
+    unit.nanos() as u64
+}
+
+/// How the map of a histogram or table output is rendered; `None` for
+/// event outputs.
+pub fn snapshot(
+    output: &Output,
+    ctx: &Context,
+    top: Option<usize>,
+) -> Option<(String, SnapshotOptions)> {
+    match output {
+        Output::Events { .. } => None,
+        Output::Histogram {
+            map, scale, keys, ..
+        } => {
+            let labels = keys
+                .iter()
+                .filter(|c| c.when.holds(ctx.given))
+                .map(|c| {
+                    let mut spec = column(c, ctx);
+                    spec.width = None;
+                    spec
+                })
+                .collect();
+            Some((
+                map.to_string(),
+                SnapshotOptions {
+                    unit: Some(ctx.unit.to_string()),
+                    hist: Some(match scale {
+                        Scale::Log2 => HistKind::Log2,
+                        Scale::Linear => HistKind::Linear { base: 0, step: 1 },
+                    }),
+                    labels: Some(labels),
+                    skip_empty: true,
+                    ..Default::default()
+                },
+            ))
+        }
+        Output::Table {
+            map,
+            columns: cols,
+            sort,
+            ..
+        } => Some((
+            map.to_string(),
+            SnapshotOptions {
+                top,
+                columns: Some(columns(cols, ctx)),
+                sort_by: sort
+                    .iter()
+                    .find(|(when, _)| when.holds(ctx.given))
+                    .map(|(_, field)| field.to_string()),
+                force_table: true,
+                skip_empty: true,
+                ..Default::default()
+            },
+        )),
+    }
+}
+
+/// The time unit of an output before `Runtime::Unit` flags.
+pub fn default_unit(output: &Output) -> &'static str {
+    match output {
+        Output::Histogram { unit, .. } | Output::Table { unit, .. } => unit,
+        Output::Events { .. } => "usecs",
+    }
+}
