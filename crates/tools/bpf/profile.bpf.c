@@ -17,13 +17,17 @@ struct key_t {
 	char name[TASK_COMM_LEN];
 };
 
+struct sample_count {
+	u64 samples;
+};
+
 DEFINE_STACK_TRACES(MAX_ENTRIES);
 
 /* Samples per key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct key_t);
-	__type(value, u64);
+	__type(value, struct sample_count);
 	__uint(max_entries, MAX_ENTRIES);
 } counts SEC(".maps");
 
@@ -32,9 +36,9 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	u32 pid = id >> 32, tid = id;
-	static const u64 zero;
+	static const struct sample_count zero;
 	struct key_t key = {};
-	u64 *valp;
+	struct sample_count *valp;
 
 	if (!include_idle && tid == 0)
 		return 0;
@@ -48,7 +52,7 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 	key.user_stack_id = kernel_stacks_only ? -1 : USER_STACK(ctx);
 	valp = lookup_or_init(&counts, &key, &zero);
 	if (valp)
-		__sync_fetch_and_add(valp, 1);
+		__sync_fetch_and_add(&valp->samples, 1);
 	return 0;
 }
 

@@ -24,13 +24,17 @@ struct count_key {
 	ENDPOINT_FIELDS;
 };
 
+struct count_val {
+	u64 connects;
+};
+
 DEFINE_EVENTS_RINGBUF();
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_ENTRIES);
 	__type(key, struct count_key);
-	__type(value, u64);
+	__type(value, struct count_val);
 } counts SEC(".maps");
 
 /* kprobe variant: the socket between tcp_v*_connect's entry and return. */
@@ -56,8 +60,8 @@ static __always_inline bool task_filtered_out(void)
 static __always_inline void count(struct event *e)
 {
 	struct count_key key = {};
-	static const u64 zero;
-	u64 *n;
+	static const struct count_val zero;
+	struct count_val *n;
 
 	__builtin_memcpy(key.saddr, e->saddr, sizeof(key.saddr));
 	__builtin_memcpy(key.daddr, e->daddr, sizeof(key.daddr));
@@ -65,7 +69,7 @@ static __always_inline void count(struct event *e)
 	key.dport = e->dport; /* like libbpf-tools: not per source port */
 	n = lookup_or_init(&counts, &key, &zero);
 	if (n)
-		__sync_fetch_and_add(n, 1);
+		__sync_fetch_and_add(&n->connects, 1);
 }
 
 /* Reports (or counts) `e`, filled with the endpoints. */

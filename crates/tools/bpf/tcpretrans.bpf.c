@@ -17,6 +17,10 @@ struct count_key {
 	ENDPOINT_FIELDS;
 };
 
+struct count_val {
+	u64 retransmits;
+};
+
 DEFINE_EVENTS_RINGBUF();
 
 /* -c: retransmits per connection. */
@@ -24,16 +28,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_ENTRIES);
 	__type(key, struct count_key);
-	__type(value, u64);
+	__type(value, struct count_val);
 } counts SEC(".maps");
 
 SEC("tp/tcp/tcp_retransmit_skb")
 int tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 {
-	static const u64 zero;
+	static const struct count_val zero;
 	struct count_key key = {};
 	struct event *e;
-	u64 *n;
+	struct count_val *n;
 
 	if (FAMILY_FILTERED_OUT(ctx->family))
 		return 0;
@@ -41,7 +45,7 @@ int tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
 		TP_ENDPOINTS(&key, ctx);
 		n = lookup_or_init(&counts, &key, &zero);
 		if (n)
-			__sync_fetch_and_add(n, 1);
+			__sync_fetch_and_add(&n->retransmits, 1);
 		return 0;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

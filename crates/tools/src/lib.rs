@@ -136,6 +136,9 @@ pub enum Effect {
     Enable(&'static str),
     /// Changes what the runtime does, not what the kernel half does.
     Runtime(Runtime),
+    /// Sets `const volatile NAME` to the flag's value times the factor
+    /// (offcputime's `-m` takes microseconds and sets `min_block_ns`).
+    ParamScaled(&'static str, u64),
 }
 
 /// Generic runtime behaviour a flag can ask for.
@@ -170,6 +173,24 @@ pub enum Runtime {
     Detailed,
     /// Print the names of the syscalls this machine knows, and exit.
     ListSyscalls,
+    /// Attach the XDP and tc programs to the network interface VALUE (a
+    /// name such as `eth0`); tc programs go on tcx, or clsact before 6.6.
+    Interface,
+    /// Put each comma-separated prefix of VALUE (`10.0.0.0/8`, `fd00::/8`;
+    /// a bare address is a /32 or /128) into the LPM trie `v4` or `v6` by
+    /// family: key `{u32 prefixlen; u8 addr[4 or 16]}` (address in network
+    /// byte order), value the prefix length as a u32.
+    PrefixRules { v4: &'static str, v6: &'static str },
+    /// Put each comma-separated `PROTO[:PORT]` of VALUE (`tcp:80`, `udp`,
+    /// `icmp`, or a protocol number; no port: every port) into this hash
+    /// map: key `{u8 proto; u8 pad; u16 port}` (port in host byte order, 0
+    /// for every port), value 1 (u32).
+    PortRules(&'static str),
+    /// Stack outputs: print folded stacks (`comm;outer;...;inner count`,
+    /// flamegraph.pl's input) instead of indented frames.
+    Folded,
+    /// Stack outputs: also write an SVG flame graph to the file VALUE.
+    FlameGraph,
 }
 
 /// A condition on which flags were given, by long name.
@@ -237,6 +258,37 @@ impl Output {
             | Output::Table { when, .. } => *when,
         }
     }
+}
+
+/// Results that are stack traces (profile, offcputime, memleak): counts per
+/// key of `map`, where the key (or value) holds ids of stacks in the
+/// `BPF_MAP_TYPE_STACK_TRACE` map `stack_map`. Fields are named as in
+/// [`Column::field`]; `value` alone is a scalar value. Shown symbolized
+/// (bpfkit-symbolize): per key the frames, innermost first, and the
+/// weight, or with [`Runtime::Folded`] one folded line per key
+/// (`comm;outer;...;inner weight`, kernel frames after user frames), and
+/// with [`Runtime::FlameGraph`] an SVG. A negative stack id means that stack
+/// was not collected (`-U`/`-K`, kernel threads) or lost (`[Missed ...]`).
+/// Found with [`ToolSpec::stack_output`]; the tool's [`Output::Table`]
+/// shows the same map with raw stack ids where stacks cannot be shown.
+#[derive(Debug)]
+pub struct StackOutput {
+    pub when: When,
+    pub map: &'static str,
+    pub stack_map: &'static str,
+    pub kernel_stack: Option<&'static str>,
+    pub user_stack: Option<&'static str>,
+    /// The process whose memory map resolves user frames.
+    pub pid: Option<&'static str>,
+    /// The first frame of folded lines.
+    pub comm: Option<&'static str>,
+    /// What each key weighs (summed over keys with the same frames).
+    pub weight: &'static str,
+    /// The unit of the weight: `samples`, `us`, `bytes`.
+    pub unit: &'static str,
+    /// Another value field summed and shown with the weight (memleak's
+    /// number of allocations).
+    pub count: Option<&'static str>,
 }
 
 /// Histogram bucket layout.
@@ -399,7 +451,9 @@ impl Flag {
     /// The `const volatile` variables this flag sets.
     pub fn params(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.effects.iter().filter_map(|e| match e {
-            Effect::Param(name) | Effect::Enable(name) => Some(*name),
+            Effect::Param(name) | Effect::Enable(name) | Effect::ParamScaled(name, _) => {
+                Some(*name)
+            }
             Effect::Runtime(_) => None,
         })
     }
@@ -429,6 +483,14 @@ impl ToolSpec {
             .iter()
             .filter(|v| v.only_with.is_none())
             .collect()
+    }
+
+    /// The stack output to use for the flags given, for tools whose
+    /// results are stacks.
+    pub fn stack_output(&self, given: &dyn Fn(&str) -> bool) -> Option<&'static StackOutput> {
+        specs::stack_outputs(self.name)
+            .iter()
+            .find(|o| o.when.holds(given))
     }
 
     /// The output to use for the flags given.

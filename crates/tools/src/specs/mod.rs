@@ -10,9 +10,13 @@ mod execsnoop;
 mod exitsnoop;
 mod hardirqs;
 mod killsnoop;
+mod memleak;
 mod mountsnoop;
+mod net;
+mod offcputime;
 mod oomkill;
 mod opensnoop;
+mod profile;
 mod runqlat;
 mod runqlen;
 mod runqslower;
@@ -21,6 +25,15 @@ mod sigsnoop;
 mod softirqs;
 mod statsnoop;
 mod syscount;
+mod tcp;
+mod tcpconnect;
+mod tcpconnlat;
+mod tcpktstat;
+mod tcplife;
+mod tcpretrans;
+mod tcprtt;
+mod tcpstates;
+mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
     execsnoop::SPEC,
@@ -41,7 +54,28 @@ pub(crate) static ALL: &[ToolSpec] = &[
     biopattern::SPEC,
     biosnoop::SPEC,
     oomkill::SPEC,
+    tcpconnect::SPEC,
+    tcpconnlat::SPEC,
+    tcplife::SPEC,
+    tcpstates::SPEC,
+    tcpretrans::SPEC,
+    tcprtt::SPEC,
+    profile::SPEC,
+    offcputime::SPEC,
+    memleak::SPEC,
+    xdpfilter::SPEC,
+    tcpktstat::SPEC,
 ];
+
+/// The stack outputs of a tool (see [`crate::StackOutput`]).
+pub(crate) fn stack_outputs(tool: &str) -> &'static [crate::StackOutput] {
+    match tool {
+        "profile" => profile::STACKS,
+        "offcputime" => offcputime::STACKS,
+        "memleak" => memleak::STACKS,
+        _ => &[],
+    }
+}
 
 /// The compiled kernel half of a tool.
 macro_rules! object {

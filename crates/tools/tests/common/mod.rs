@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod session;
+
 use std::collections::HashMap;
 
 use bpfkit_btf::{Btf, Kind, Linkage, TypeId};
@@ -129,7 +131,7 @@ impl ObjectInfo {
 }
 
 /// Whether this kernel can attach the hook (see /work/shared/kernel-facts.md:
-/// no kprobes, no fentry here).
+/// no kprobes, no fentry here; XDP and tc on veth and lo).
 pub fn works_here(hook: &Hook) -> bool {
     matches!(
         hook,
@@ -138,6 +140,8 @@ pub fn works_here(hook: &Hook) -> bool {
             | Hook::BtfTracepoint { .. }
             | Hook::Uprobe { .. }
             | Hook::PerfEvent
+            | Hook::Xdp
+            | Hook::Tc { .. }
     )
 }
 

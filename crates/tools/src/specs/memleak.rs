@@ -1,0 +1,182 @@
+use super::object;
+use super::profile::{FLAMEGRAPH, FOLDED};
+use crate::{
+    Column, Effect, Flag, Format, Output, Parse, Runtime, StackOutput, ToolSpec, Variant, When,
+};
+
+/// Outstanding bytes per stack: user stacks with `-p`, kernel stacks without.
+pub(crate) const STACKS: &[StackOutput] = &[
+    StackOutput {
+        when: When::With("pid"),
+        map: "combined_allocs",
+        stack_map: "stack_traces",
+        kernel_stack: None,
+        user_stack: Some("key.stack_id"),
+        pid: Some("key.tgid"),
+        comm: None,
+        weight: "total_size",
+        unit: "bytes",
+        count: Some("number_of_allocs"),
+    },
+    StackOutput {
+        when: When::Always,
+        map: "combined_allocs",
+        stack_map: "stack_traces",
+        kernel_stack: Some("key.stack_id"),
+        user_stack: None,
+        pid: Some("key.tgid"),
+        comm: None,
+        weight: "total_size",
+        unit: "bytes",
+        count: Some("number_of_allocs"),
+    },
+];
+
+const USER_PROGRAMS: &[&str] = &[
+    "malloc_enter",
+    "malloc_exit",
+    "free_enter_user",
+    "calloc_enter",
+    "calloc_exit",
+    "realloc_enter",
+    "realloc_exit",
+    "mmap_enter",
+    "mmap_exit",
+    "munmap_enter",
+    "posix_memalign_enter",
+    "posix_memalign_exit",
+    "aligned_alloc_enter",
+    "aligned_alloc_exit",
+    "valloc_enter",
+    "valloc_exit",
+    "memalign_enter",
+    "memalign_exit",
+    "pvalloc_enter",
+    "pvalloc_exit",
+];
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "memleak",
+    summary: "Trace outstanding memory allocations that weren't freed.",
+    object: object!("memleak"),
+    // With -p, libc's allocator in that process (uprobes; valloc, memalign
+    // and pvalloc are gone from some libcs); without, the kernel's.
+    variants: &[
+        Variant::new("uprobe", USER_PROGRAMS)
+            .only_with("pid")
+            .optional(&[
+                "valloc_enter",
+                "valloc_exit",
+                "memalign_enter",
+                "memalign_exit",
+                "pvalloc_enter",
+                "pvalloc_exit",
+            ]),
+        Variant::new(
+            "tracepoint",
+            &[
+                "memleak__kmalloc",
+                "memleak__kfree",
+                "memleak__kmem_cache_alloc",
+                "memleak__kmem_cache_free",
+            ],
+        ),
+    ],
+    flags: &[
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "process ID to trace; if not specified, trace kernel allocs",
+            &[Effect::Param("targ_tgid")],
+        ),
+        Flag::named(
+            Some('O'),
+            "obj",
+            "OBJ",
+            Parse::Path,
+            "attach to allocator functions in the specified object",
+            &[Effect::Runtime(Runtime::UprobeBinary)],
+        ),
+        Flag::named(
+            Some('s'),
+            "sample-rate",
+            "SAMPLE-RATE",
+            Parse::Int,
+            "sample every N-th allocation to decrease the overhead",
+            &[Effect::Param("sample_rate")],
+        )
+        .default("1"),
+        Flag::named(
+            Some('z'),
+            "min-size",
+            "MIN-SIZE",
+            Parse::Int,
+            "capture only allocations larger than or equal to this size",
+            &[Effect::Param("min_size")],
+        ),
+        Flag::named(
+            Some('Z'),
+            "max-size",
+            "MAX-SIZE",
+            Parse::Int,
+            "capture only allocations smaller than or equal to this size",
+            &[Effect::Param("max_size")],
+        ),
+        Flag::switch(
+            Some('a'),
+            "show-allocs",
+            "show allocation addresses and sizes as well as call stacks",
+            &[],
+        ),
+        FOLDED,
+        FLAMEGRAPH,
+        Flag::positional(
+            "interval",
+            "interval",
+            Parse::Int,
+            "interval in seconds to print outstanding allocations",
+            &[Effect::Runtime(Runtime::Interval)],
+        ),
+        Flag::positional(
+            "times",
+            "count",
+            Parse::Int,
+            "number of times to print the report before exiting",
+            &[Effect::Runtime(Runtime::Count)],
+        ),
+    ],
+    outputs: &[
+        Output::Table {
+            when: When::With("show-allocs"),
+            map: "allocs",
+            unit: "usecs",
+            columns: &[
+                Column::new("ADDR", "key", 18).fmt(Format::Hex),
+                Column::new("SIZE", "size", 10).right(),
+                Column::new("PID", "tgid", 7),
+                Column::new("STACK", "stack_id", 7).right(),
+                Column::new("TIME", "timestamp_ns", 16),
+            ],
+            sort: &[(When::Always, "size")],
+        },
+        Output::Table {
+            when: When::Always,
+            map: "combined_allocs",
+            unit: "usecs",
+            columns: &[
+                Column::new("PID", "key.tgid", 7),
+                Column::new("STACK", "key.stack_id", 7).right(),
+                Column::new("BYTES", "total_size", 12).right(),
+                Column::new("ALLOCS", "number_of_allocs", 8).right(),
+            ],
+            sort: &[(When::Always, "total_size")],
+        },
+    ],
+    examples: "\
+    memleak -p $(pidof allocs)       # trace allocations of allocs, print every 5s
+    memleak -p $(pidof allocs) -a    # also show each outstanding allocation
+    memleak 5                        # trace kernel allocations, print every 5s
+    memleak -z 1024 -p 1234 10 3     # allocations of 1 KiB or more, 3 reports",
+};

@@ -1,0 +1,125 @@
+use super::object;
+use super::profile::{FLAMEGRAPH, FOLDED};
+use crate::{Column, Effect, Flag, Output, Parse, Runtime, StackOutput, ToolSpec, When};
+
+pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
+    when: When::Always,
+    map: "info",
+    stack_map: "stack_traces",
+    kernel_stack: Some("key.kern_stack_id"),
+    user_stack: Some("key.user_stack_id"),
+    pid: Some("key.tgid"),
+    comm: Some("key.name"),
+    weight: "delta",
+    unit: "us",
+    count: None,
+}];
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "offcputime",
+    summary: "Summarize off-CPU time by stack trace.",
+    object: object!("offcputime"),
+    variants: super::btf_and_raw_variants!("sched_switch"),
+    flags: &[
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "Trace this PID only",
+            &[Effect::Param("targ_tgid")],
+        ),
+        Flag::named(
+            Some('t'),
+            "tid",
+            "TID",
+            Parse::Int,
+            "Trace this TID only",
+            &[Effect::Param("targ_pid")],
+        ),
+        Flag::switch(
+            Some('u'),
+            "user-threads-only",
+            "User threads only (no kernel threads)",
+            &[Effect::Param("user_threads_only")],
+        ),
+        Flag::switch(
+            Some('k'),
+            "kernel-threads-only",
+            "Kernel threads only (no user threads)",
+            &[Effect::Param("kernel_threads_only")],
+        ),
+        Flag::switch(
+            Some('U'),
+            "user-stacks-only",
+            "Show stacks from user space only (no kernel space stacks)",
+            &[Effect::Param("user_stacks_only")],
+        ),
+        Flag::switch(
+            Some('K'),
+            "kernel-stacks-only",
+            "Show stacks from kernel space only (no user space stacks)",
+            &[Effect::Param("kernel_stacks_only")],
+        ),
+        Flag::named(
+            Some('m'),
+            "min-block-time",
+            "MIN-BLOCK-TIME",
+            Parse::Int,
+            "the amount of time in microseconds over which we store traces",
+            &[Effect::ParamScaled("min_block_ns", 1000)],
+        )
+        .default("1"),
+        Flag::named(
+            Some('M'),
+            "max-block-time",
+            "MAX-BLOCK-TIME",
+            Parse::Int,
+            "the amount of time in microseconds under which we store traces",
+            &[Effect::ParamScaled("max_block_ns", 1000)],
+        ),
+        Flag::named(
+            None,
+            "state",
+            "STATE",
+            Parse::Int,
+            "filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE)",
+            &[Effect::Param("state")],
+        ),
+        FOLDED,
+        FLAMEGRAPH,
+        Flag::positional(
+            "duration",
+            "duration",
+            Parse::Int,
+            "duration of trace, in seconds",
+            &[Effect::Runtime(Runtime::Duration)],
+        ),
+    ],
+    outputs: &[Output::Table {
+        when: When::Always,
+        map: "info",
+        unit: "usecs",
+        columns: &[
+            Column::new("PID", "key.tgid", 7),
+            Column::new("TID", "key.pid", 7),
+            Column::new("COMM", "key.name", 16),
+            Column::new("KSTACK", "key.kern_stack_id", 7).right(),
+            Column::new("USTACK", "key.user_stack_id", 7).right(),
+            Column::new("OFFCPU(us)", "delta", 12).right(),
+        ],
+        sort: &[(When::Always, "delta")],
+    }],
+    examples: "\
+    offcputime             # trace off-CPU stack time until Ctrl-C
+    offcputime 5           # trace for 5 seconds only
+    offcputime -m 1000     # trace only events that last more than 1000 usec
+    offcputime -M 10000    # trace only events that last less than 10000 usec
+    offcputime -p 185      # only trace threads for PID 185
+    offcputime -t 188      # only trace thread 188
+    offcputime -u          # only trace user threads (no kernel)
+    offcputime -k          # only trace kernel threads (no user)
+    offcputime -U          # only show user space stacks (no kernel)
+    offcputime -K          # only show kernel space stacks (no user)
+    offcputime -f          # folded output, for flame graphs",
+};

@@ -1,0 +1,74 @@
+//! Flags and columns shared by the TCP tools.
+
+use crate::{Column, Effect, Flag, Format, Parse, When};
+
+/// TCP states by number (include/net/tcp_states.h).
+pub(crate) const TCP_STATES: &[&str] = &[
+    "UNKNOWN",
+    "ESTABLISHED",
+    "SYN_SENT",
+    "SYN_RECV",
+    "FIN_WAIT1",
+    "FIN_WAIT2",
+    "TIME_WAIT",
+    "CLOSE",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "LISTEN",
+    "CLOSING",
+    "NEW_SYN_RECV",
+];
+
+/// The `IP` column: 4 or 6 by address family (AF_INET = 2, AF_INET6 = 10).
+pub(crate) const IP_VERSION: Column = Column::new("IP", "af", 2).fmt(Format::Names(&[
+    "?", "?", "4", "?", "?", "?", "?", "?", "?", "?", "6",
+]));
+
+pub(crate) const IPV4: Flag = Flag::switch(
+    Some('4'),
+    "ipv4",
+    "Trace IPv4 family only",
+    &[Effect::Param("only_ipv4")],
+);
+
+pub(crate) const IPV6: Flag = Flag::switch(
+    Some('6'),
+    "ipv6",
+    "Trace IPv6 family only",
+    &[Effect::Param("only_ipv6")],
+);
+
+/// `-w`: wide columns, for IPv6 addresses.
+pub(crate) const WIDE: Flag = Flag::switch(
+    Some('w'),
+    "wide",
+    "Wide column output (fits IPv6 addresses)",
+    &[],
+);
+
+/// An address column: 16 wide, 39 with `--wide`.
+pub(crate) const fn addr(header: &'static str, field: &'static str) -> [Column; 2] {
+    [
+        Column::new(header, field, 16).when(When::Without("wide")),
+        Column::new(header, field, 39).when(When::With("wide")),
+    ]
+}
+
+/// `-L PORT` / `-D PORT` of tcplife and tcpstates.
+pub(crate) const LOCAL_PORT: Flag = Flag::named(
+    Some('L'),
+    "localport",
+    "PORT",
+    Parse::Int,
+    "Local port to trace",
+    &[Effect::Param("target_sport")],
+);
+
+pub(crate) const REMOTE_PORT: Flag = Flag::named(
+    Some('D'),
+    "remoteport",
+    "PORT",
+    Parse::Int,
+    "Remote port to trace",
+    &[Effect::Param("target_dport")],
+);

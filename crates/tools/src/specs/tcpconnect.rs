@@ -1,0 +1,102 @@
+use super::object;
+use super::tcp::{IP_VERSION, IPV4, IPV6};
+use crate::{Column, Effect, Flag, Output, Parse, Runtime, ToolSpec, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "tcpconnect",
+    summary: "Count/Trace active tcp connections.",
+    object: object!("tcpconnect"),
+    // The tracepoint sees every connect() with its addresses; the kprobes
+    // on tcp_v*_connect are what libbpf-tools uses, for kernels before 4.16.
+    variants: &[
+        crate::Variant::new("tracepoint", &["inet_sock_set_state"]),
+        crate::Variant::new(
+            "kprobe",
+            &[
+                "tcp_v4_connect",
+                "tcp_v4_connect_ret",
+                "tcp_v6_connect",
+                "tcp_v6_connect_ret",
+            ],
+        ),
+    ],
+    flags: &[
+        Flag::switch(
+            Some('t'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::Timestamp)],
+        ),
+        Flag::switch(
+            Some('c'),
+            "count",
+            "Count connects per src ip and dst ip/port",
+            &[Effect::Param("do_count")],
+        ),
+        Flag::switch(Some('U'), "print-uid", "Include UID on output", &[]),
+        Flag::switch(Some('s'), "source-port", "Show the source port", &[]),
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "Process PID to trace",
+            &[Effect::Param("filter_pid")],
+        ),
+        Flag::named(
+            Some('u'),
+            "uid",
+            "UID",
+            Parse::Int,
+            "Process UID to trace",
+            &[Effect::Param("filter_uid")],
+        ),
+        Flag::named(
+            Some('P'),
+            "port",
+            "PORT",
+            Parse::Int,
+            "Destination port to trace",
+            &[Effect::Param("filter_port")],
+        ),
+        IPV4,
+        IPV6,
+    ],
+    outputs: &[
+        Output::Table {
+            when: When::With("count"),
+            map: "counts",
+            unit: "usecs",
+            columns: &[
+                Column::new("LADDR", "key.saddr", 25),
+                Column::new("RADDR", "key.daddr", 25),
+                Column::new("RPORT", "key.dport", 5).right(),
+                Column::new("CONNECTS", "connects", 8).right(),
+            ],
+            sort: &[(When::Always, "connects")],
+        },
+        Output::Events {
+            when: When::Always,
+            columns: &[
+                Column::new("UID", "uid", 6).when(When::With("print-uid")),
+                Column::new("PID", "pid", 6),
+                Column::new("COMM", "task", 16),
+                IP_VERSION,
+                Column::new("SADDR", "saddr", 16),
+                Column::new("SPORT", "sport", 5).when(When::With("source-port")),
+                Column::new("DADDR", "daddr", 16),
+                Column::new("DPORT", "dport", 5),
+            ],
+            defaults: &[],
+        },
+    ],
+    examples: "\
+    tcpconnect             # trace all TCP connect()s
+    tcpconnect -t          # include timestamps
+    tcpconnect -p 181      # only trace PID 181
+    tcpconnect -P 80       # only trace port 80
+    tcpconnect -U          # include UID
+    tcpconnect -u 1000     # only trace UID 1000
+    tcpconnect -c          # count connects per src, dest, port
+    tcpconnect -4          # trace IPv4 only",
+};

@@ -1,0 +1,68 @@
+use super::object;
+use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, WIDE, addr};
+use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+
+const LADDR: [Column; 2] = addr("LADDR", "saddr");
+const RADDR: [Column; 2] = addr("RADDR", "daddr");
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "tcplife",
+    summary: "Trace the lifespan of TCP sessions and summarize.",
+    object: object!("tcplife"),
+    variants: &[Variant::new("tracepoint", &["inet_sock_set_state"])],
+    flags: &[
+        Flag::named(
+            Some('p'),
+            "pid",
+            "PID",
+            Parse::Int,
+            "Process ID to trace",
+            &[Effect::Param("target_pid")],
+        ),
+        IPV4,
+        IPV6,
+        LOCAL_PORT,
+        REMOTE_PORT,
+        Flag::switch(
+            Some('T'),
+            "time",
+            "Include time column on output (HH:MM:SS)",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        Flag::switch(
+            Some('t'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::Timestamp)],
+        ),
+        WIDE,
+    ],
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: &[
+            Column::new("PID", "pid", 7),
+            Column::new("COMM", "comm", 16),
+            LADDR[0],
+            LADDR[1],
+            Column::new("LPORT", "sport", 5).right(),
+            RADDR[0],
+            RADDR[1],
+            Column::new("RPORT", "dport", 5).right(),
+            Column::new("TX_KB", "tx_b", 6)
+                .right()
+                .fmt(Format::Scaled(1024, 0)),
+            Column::new("RX_KB", "rx_b", 6)
+                .right()
+                .fmt(Format::Scaled(1024, 0)),
+            Column::new("MS", "span_us", 8)
+                .right()
+                .fmt(Format::Scaled(1000, 2)),
+        ],
+        defaults: &[],
+    }],
+    examples: "\
+    tcplife -p 1215             # only trace PID 1215
+    tcplife -p 1215 -4          # trace IPv4 only
+    tcplife -L 80               # only trace local port 80
+    tcplife -D 80               # only trace remote port 80",
+};

@@ -1,0 +1,53 @@
+use super::object;
+use super::tcp::{IP_VERSION, IPV4, IPV6, TCP_STATES};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "tcpretrans",
+    summary: "Trace TCP retransmits.",
+    object: object!("tcpretrans"),
+    variants: &[Variant::new("tracepoint", &["tcp_retransmit_skb"])],
+    flags: &[
+        Flag::switch(
+            Some('c'),
+            "count",
+            "Count occurred retransmits per flow",
+            &[Effect::Param("do_count")],
+        ),
+        IPV4,
+        IPV6,
+    ],
+    outputs: &[
+        Output::Table {
+            when: When::With("count"),
+            map: "counts",
+            unit: "usecs",
+            columns: &[
+                Column::new("LADDR", "key.saddr", 25),
+                Column::new("LPORT", "key.sport", 5).right(),
+                Column::new("RADDR", "key.daddr", 25),
+                Column::new("RPORT", "key.dport", 5).right(),
+                Column::new("RETRANSMITS", "retransmits", 11).right(),
+            ],
+            sort: &[(When::Always, "retransmits")],
+        },
+        Output::Events {
+            when: When::Always,
+            columns: &[
+                Column::new("PID", "pid", 7),
+                IP_VERSION,
+                Column::new("LADDR", "saddr", 20),
+                Column::new("LPORT", "sport", 5),
+                Column::new("T>", "af", 2).fmt(Format::Names(&["R>"; 11])),
+                Column::new("RADDR", "daddr", 20),
+                Column::new("RPORT", "dport", 5),
+                Column::new("STATE", "state", 12).fmt(Format::Names(TCP_STATES)),
+            ],
+            defaults: &[Runtime::WallTime],
+        },
+    ],
+    examples: "\
+    tcpretrans             # trace TCP retransmits
+    tcpretrans -c          # count retransmits per flow
+    tcpretrans -4          # trace IPv4 family only",
+};

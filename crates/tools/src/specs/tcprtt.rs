@@ -1,0 +1,119 @@
+use super::object;
+use crate::{Column, Effect, Flag, Output, Parse, Runtime, Scale, ToolSpec, Variant, When};
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "tcprtt",
+    summary: "Summarize TCP RTT as a histogram.",
+    object: object!("tcprtt"),
+    variants: &[
+        Variant::new("fentry", &["fentry_tcp_rcv_established"]),
+        Variant::new("kprobe", &["tcp_rcv_established"]),
+        Variant::new("tracepoint", &["tcp_probe"]),
+    ],
+    flags: &[
+        Flag::named(
+            Some('i'),
+            "interval",
+            "INTERVAL",
+            Parse::Int,
+            "summary interval, seconds",
+            &[Effect::Runtime(Runtime::Interval)],
+        ),
+        Flag::named(
+            Some('d'),
+            "duration",
+            "DURATION",
+            Parse::Int,
+            "total duration of trace, seconds",
+            &[Effect::Runtime(Runtime::Duration)],
+        ),
+        Flag::switch(
+            Some('T'),
+            "timestamp",
+            "include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        Flag::switch(
+            Some('m'),
+            "millisecond",
+            "millisecond histogram",
+            &[
+                Effect::Param("targ_ms"),
+                Effect::Runtime(Runtime::Unit("msecs")),
+            ],
+        ),
+        Flag::named(
+            Some('p'),
+            "lport",
+            "LPORT",
+            Parse::Int,
+            "filter for local port",
+            &[Effect::Param("targ_sport")],
+        ),
+        Flag::named(
+            Some('P'),
+            "rport",
+            "RPORT",
+            Parse::Int,
+            "filter for remote port",
+            &[Effect::Param("targ_dport")],
+        ),
+        // The parameters are bpfkit_ipv4_t: given as dotted quads.
+        Flag::named(
+            Some('a'),
+            "laddr",
+            "LADDR",
+            Parse::Text,
+            "filter for local address (IPv4)",
+            &[Effect::Param("targ_saddr")],
+        ),
+        Flag::named(
+            Some('A'),
+            "raddr",
+            "RADDR",
+            Parse::Text,
+            "filter for remote address (IPv4)",
+            &[Effect::Param("targ_daddr")],
+        ),
+        Flag::switch(
+            Some('b'),
+            "byladdr",
+            "show sockets histogram by local address",
+            &[Effect::Param("targ_laddr_hist")],
+        ),
+        Flag::switch(
+            Some('B'),
+            "byraddr",
+            "show sockets histogram by remote address",
+            &[Effect::Param("targ_raddr_hist")],
+        ),
+        Flag::switch(
+            Some('e'),
+            "extension",
+            "show extension summary (average)",
+            &[Effect::Param("targ_show_ext")],
+        ),
+    ],
+    outputs: &[Output::Histogram {
+        when: When::Always,
+        map: "hists",
+        slots: "slots",
+        scale: Scale::Log2,
+        unit: "usecs",
+        keys: &[
+            Column::new("Local Address", "key.laddr", 0).when(When::With("byladdr")),
+            Column::new("Remote Address", "key.raddr", 0).when(When::With("byraddr")),
+        ],
+    }],
+    examples: "\
+    tcprtt            # summarize TCP RTT
+    tcprtt -i 1 -d 10 # print 1 second summaries, 10 times
+    tcprtt -m -T      # summarize in millisecond, and timestamps
+    tcprtt -p 80      # filter for local port
+    tcprtt -P 80      # filter for remote port
+    tcprtt -a 1.1.1.1 # filter for local address
+    tcprtt -A 1.1.1.1 # filter for remote address
+    tcprtt -b         # show sockets histogram by local address
+    tcprtt -B         # show sockets histogram by remote address
+    tcprtt -e         # show extension summary(average)",
+};

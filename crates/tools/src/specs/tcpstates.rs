@@ -1,0 +1,52 @@
+use super::object;
+use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, TCP_STATES, WIDE, addr};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+
+const LADDR: [Column; 2] = addr("LADDR", "saddr");
+const RADDR: [Column; 2] = addr("RADDR", "daddr");
+
+pub(crate) const SPEC: ToolSpec = ToolSpec {
+    name: "tcpstates",
+    summary: "Trace TCP session state changes and durations.",
+    object: object!("tcpstates"),
+    variants: &[Variant::new("tracepoint", &["inet_sock_set_state"])],
+    flags: &[
+        IPV4,
+        IPV6,
+        Flag::switch(
+            Some('T'),
+            "timestamp",
+            "Include timestamp on output",
+            &[Effect::Runtime(Runtime::WallTime)],
+        ),
+        WIDE,
+        LOCAL_PORT,
+        REMOTE_PORT,
+    ],
+    outputs: &[Output::Events {
+        when: When::Always,
+        columns: &[
+            Column::new("SKADDR", "skaddr", 18).fmt(Format::Hex),
+            Column::new("C-PID", "pid", 7),
+            Column::new("C-COMM", "task", 16),
+            LADDR[0],
+            LADDR[1],
+            Column::new("LPORT", "sport", 5),
+            RADDR[0],
+            RADDR[1],
+            Column::new("RPORT", "dport", 5),
+            Column::new("OLDSTATE", "oldstate", 11).fmt(Format::Names(TCP_STATES)),
+            Column::new("-> NEWSTATE", "newstate", 11).fmt(Format::Names(TCP_STATES)),
+            Column::new("MS", "delta_us", 8)
+                .right()
+                .fmt(Format::Scaled(1000, 3)),
+        ],
+        defaults: &[],
+    }],
+    examples: "\
+    tcpstates                 # trace all TCP state changes
+    tcpstates -T              # include timestamps
+    tcpstates -L 80           # only trace local port 80
+    tcpstates -D 80           # only trace remote port 80
+    tcpstates -4              # trace IPv4 only",
+};
