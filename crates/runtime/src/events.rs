@@ -4,12 +4,12 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use aya::maps::perf::PerfEvent as PerfRecord;
-use aya::maps::perf::{PerfEventArray, PerfEventArrayBuffer};
 use aya::maps::{Map, MapData, RingBuf};
 
 use crate::error::{Result, RuntimeError};
 use crate::load::error_chain;
+use crate::maps::map_data;
+use crate::perfbuf::{PerfRecord, PerfRing};
 
 /// Pages per CPU for perf buffers unless told otherwise (256 KiB with 4 KiB
 /// pages: what libbpf-tools and bpftrace use).
@@ -30,7 +30,7 @@ struct RingSource {
 struct PerfSource {
     map: String,
     cpu: u32,
-    buffer: PerfEventArrayBuffer<MapData>,
+    ring: PerfRing,
 }
 
 /// All ring and perf buffers of a session.
@@ -38,7 +38,12 @@ struct PerfSource {
 pub(crate) struct EventSources {
     rings: Vec<RingSource>,
     perfs: Vec<PerfSource>,
-    /// Where samples that wrap around a perf buffer's end are joined.
+    /// The perf event array maps (their fds must outlive the buffers').
+    perf_maps: Vec<Map>,
+    /// Perf buffers that wake the reader only every N records need reading
+    /// on a timer too, or a trickle of records would wait indefinitely.
+    perf_batched: bool,
+    /// Where records that wrap around a perf buffer's end are joined.
     scratch: Vec<u8>,
 }
 
@@ -100,27 +105,60 @@ impl EventSources {
         Ok(())
     }
 
-    /// Opens a perf buffer of `pages` pages on every online CPU.
-    pub fn add_perf(&mut self, name: &str, map: Map, pages: usize) -> Result<()> {
-        let map_error = |what: &str, e: &dyn std::error::Error| RuntimeError::Map {
+    /// Opens a perf buffer of `pages` pages on every online CPU, each waking
+    /// the reader every `wakeup_events` records.
+    pub fn add_perf(
+        &mut self,
+        name: &str,
+        map: Map,
+        pages: usize,
+        wakeup_events: u32,
+    ) -> Result<()> {
+        let map_error = |what: String, e: &dyn std::fmt::Display| RuntimeError::Map {
             map: name.into(),
-            message: format!("{what}: {}", error_chain(e)),
+            message: format!("{what}: {e}"),
         };
-        let mut array = PerfEventArray::try_from(map)
-            .map_err(|e| map_error("opening the perf event array", &e))?;
         let cpus = aya::util::online_cpus()
             .map_err(|(path, e)| RuntimeError::io(format!("reading {path}"), e))?;
+        let map_fd = map_data(&map).fd().as_fd();
         for cpu in cpus {
-            let buffer = array
-                .open(cpu, Some(pages))
-                .map_err(|e| map_error(&format!("opening the perf buffer of CPU {cpu}"), &e))?;
+            let ring = PerfRing::open(cpu, pages, wakeup_events)
+                .map_err(|e| map_error(format!("opening the perf buffer of CPU {cpu}"), &e))?;
+            let fd = ring.as_fd().as_raw_fd();
+            bpfkit_sys::map_update(
+                map_fd,
+                &cpu.to_ne_bytes(),
+                &fd.to_ne_bytes(),
+                bpfkit_sys::BPF_ANY,
+            )
+            .map_err(|e| map_error(format!("installing the buffer of CPU {cpu}"), &e))?;
             self.perfs.push(PerfSource {
                 map: name.into(),
                 cpu,
-                buffer,
+                ring,
             });
         }
+        self.perf_maps.push(map);
+        self.perf_batched |= wakeup_events > 1;
         Ok(())
+    }
+
+    /// Whether perf buffers must also be read on a timer.
+    pub fn needs_flush_timer(&self) -> bool {
+        self.perf_batched
+    }
+
+    /// Drains every perf buffer (the flush timer's work).
+    pub fn drain_perf_all(&mut self, sink: &mut dyn Sink) -> (u64, bool) {
+        let mut total = 0;
+        for i in 0..self.perfs.len() {
+            let (n, go_on) = self.drain_perf(i, sink);
+            total += n;
+            if !go_on {
+                return (total, false);
+            }
+        }
+        (total, true)
     }
 
     /// Adds every buffer's fd to `poller`.
@@ -129,7 +167,7 @@ impl EventSources {
             poller.add(r.ring.as_fd(), Token::Ring(i))?;
         }
         for (i, p) in self.perfs.iter().enumerate() {
-            poller.add(p.buffer.as_fd(), Token::Perf(i))?;
+            poller.add(p.ring.as_fd(), Token::Perf(i))?;
         }
         Ok(())
     }
@@ -175,30 +213,16 @@ impl EventSources {
     }
 
     fn drain_perf(&mut self, i: usize, sink: &mut dyn Sink) -> (u64, bool) {
-        let Some(PerfSource { map, cpu, buffer }) = self.perfs.get_mut(i) else {
+        let Some(PerfSource { map, cpu, ring }) = self.perfs.get_mut(i) else {
             return (0, true);
         };
-        let scratch = &mut self.scratch;
-        let mut count = 0;
-        let mut go_on = true;
-        buffer.for_each(|record| match record {
-            // After a stop request the rest of the buffer is skipped (its
-            // records are consumed, as the stop asked).
-            _ if !go_on => {}
-            PerfRecord::Sample { head, tail } => {
-                count += 1;
-                go_on = if tail.is_empty() {
-                    sink.event(map, head)
-                } else {
-                    scratch.clear();
-                    scratch.extend_from_slice(head);
-                    scratch.extend_from_slice(tail);
-                    sink.event(map, scratch)
-                };
+        ring.drain(&mut self.scratch, &mut |record| match record {
+            PerfRecord::Sample(data) => sink.event(map, data),
+            PerfRecord::Lost(count) => {
+                sink.lost(map, *cpu, count);
+                true
             }
-            PerfRecord::Lost { count: lost } => sink.lost(map, *cpu, lost),
-        });
-        (count, go_on)
+        })
     }
 }
 

@@ -243,7 +243,7 @@ fn is_iterable(map_type: u32) -> bool {
 }
 
 /// Every aya map variant wraps a `MapData`.
-fn map_data(map: &Map) -> &MapData {
+pub(crate) fn map_data(map: &Map) -> &MapData {
     match map {
         Map::Array(d)
         | Map::ArrayOfMaps(d)

@@ -20,6 +20,10 @@ const BUSY_BATCH: u64 = 16;
 /// a wakeup (an IPI in a VM) per record.
 const BUSY_PAUSE: Duration = Duration::from_micros(200);
 
+/// How often perf buffers that wake the reader only every N records
+/// (`LoadOptions::perf_wakeup_events` > 1) are read anyway.
+pub const PERF_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
+
 /// What a run calls back with. Only `on_event` is required.
 pub trait EventHandler {
     /// One record from ring buffer or perf buffer `map`: raw bytes, as the
@@ -188,9 +192,17 @@ impl Session {
     ) -> Result<ExitReason> {
         let deadline = opts.duration.map(|d| start + d);
         let mut next_tick = opts.interval.map(|i| start + i);
+        let flush_every = self
+            .sources
+            .needs_flush_timer()
+            .then_some(PERF_FLUSH_INTERVAL);
+        let mut next_flush = flush_every.map(|f| start + f);
         let mut ready = Vec::with_capacity(64);
         loop {
-            let wake_at = [deadline, next_tick].into_iter().flatten().min();
+            let wake_at = [deadline, next_tick, next_flush]
+                .into_iter()
+                .flatten()
+                .min();
             poller.wait(&mut ready, timeout_ms(wake_at))?;
             let mut stop_requested = false;
             let before = sink.events;
@@ -212,6 +224,14 @@ impl Session {
                 std::thread::sleep(BUSY_PAUSE);
             }
             let now = Instant::now();
+            if let (Some(at), Some(every)) = (next_flush, flush_every)
+                && now >= at
+            {
+                next_flush = Some(now + every);
+                if let Some(reason) = self.flush_perf(sink) {
+                    return Ok(reason);
+                }
+            }
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Duration));
             }
@@ -229,6 +249,16 @@ impl Session {
     /// Drains one source; `Some(reason)` when reading must stop.
     fn drain(&mut self, token: Token, sink: &mut Counting) -> Option<ExitReason> {
         let (_, go_on) = self.sources.drain(token, sink);
+        match (go_on, sink.handler_stopped) {
+            (true, _) => None,
+            (false, true) => Some(ExitReason::Handler),
+            (false, false) => Some(ExitReason::EventLimit),
+        }
+    }
+
+    /// Reads every perf buffer; `Some(reason)` when reading must stop.
+    fn flush_perf(&mut self, sink: &mut Counting) -> Option<ExitReason> {
+        let (_, go_on) = self.sources.drain_perf_all(sink);
         match (go_on, sink.handler_stopped) {
             (true, _) => None,
             (false, true) => Some(ExitReason::Handler),

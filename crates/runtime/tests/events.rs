@@ -43,12 +43,27 @@ impl EventHandler for FindPid {
 
 #[test]
 fn exec_events_arrive_through_ring_and_perf_buffers() {
-    let Some(clang) = setup("exec_events_arrive_through_ring_and_perf_buffers") else {
+    exec_events("exec_events_arrive_through_ring_and_perf_buffers", 1);
+}
+
+/// A single record reaches the reader even though the perf buffer would
+/// wake it only after 64: the flush timer reads it.
+#[test]
+fn exec_events_arrive_with_batched_perf_wakeups() {
+    exec_events("exec_events_arrive_with_batched_perf_wakeups", 64);
+}
+
+fn exec_events(test: &str, perf_wakeup_events: u32) {
+    let Some(clang) = setup(test) else {
         return;
     };
     let object = build(&clang, "exec");
     let pins_before = pins();
-    let mut session = Session::load(&object, &LoadOptions::default()).expect("load");
+    let opts = LoadOptions {
+        perf_wakeup_events,
+        ..LoadOptions::default()
+    };
+    let mut session = Session::load(&object, &opts).expect("load");
     let ids = session.program_ids();
     let hooks: Vec<String> = session
         .attachments()
@@ -101,14 +116,14 @@ fn parameter_selects_the_process() {
         return;
     };
     let me = std::process::id();
-    let (seen, session, _) = run_getpgid(&clang, me, false, 100);
+    let (seen, session, _) = run_getpgid(&clang, me, None, 100);
     assert_eq!(seen.events, 100);
     let ids = session.program_ids();
     drop(session);
     assert_unloaded(&ids);
 
     // pid 1 never calls getpgid from our process: nothing of ours arrives.
-    let (seen, session, _) = run_getpgid(&clang, 1, false, 100);
+    let (seen, session, _) = run_getpgid(&clang, 1, None, 100);
     assert_eq!(seen.events, 0);
     drop(session);
 }

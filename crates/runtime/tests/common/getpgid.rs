@@ -46,19 +46,23 @@ fn produce_getpgid(session: &Session, n: u64) -> std::thread::JoinHandle<()> {
     })
 }
 
-/// Loads getpgid.bpf.c for process `target`, calls getpgid `n` times and
+/// Loads getpgid.bpf.c for process `target` (events through the ring
+/// buffer, or with `perf_wakeup` through perf buffers that wake the reader
+/// every that many records), calls getpgid `n` times and
 /// reads until the producer is done. Returns the count, the session (for
 /// its globals) and the run time.
 pub fn run_getpgid(
     clang: &Path,
     target: u32,
-    perf: bool,
+    perf_wakeup: Option<u32>,
     n: u64,
 ) -> (CountTgid, Session, Duration) {
     let object = build(clang, "getpgid");
     let mut opts = LoadOptions::default();
     opts.params.extend([tgid_param(target)]);
-    opts.params.insert("use_perf".into(), vec![perf as u8]);
+    opts.params
+        .insert("use_perf".into(), vec![perf_wakeup.is_some() as u8]);
+    opts.perf_wakeup_events = perf_wakeup.unwrap_or(1);
     let mut session = Session::load(&object, &opts).expect("load");
     let producer = produce_getpgid(&session, n);
     let mut handler = CountTgid {
