@@ -21,7 +21,7 @@ impl MapType {
     pub const STACK_TRACE: u32 = 7;
     pub const LRU_HASH: u32 = 9;
     pub const LRU_PERCPU_HASH: u32 = 10;
-    pub const PERCPU_CGROUP_STORAGE: u32 = 20;
+    pub const PERCPU_CGROUP_STORAGE: u32 = 21;
     pub const RINGBUF: u32 = 27;
 }
 
