@@ -1,0 +1,201 @@
+//! bpfkit-symbolize: names for the instruction pointers of BPF stack traces
+//! (profile, offcputime, memleak), folded stacks and SVG flame graphs.
+//!
+//! Addresses are resolved by [blazesym](https://docs.rs/blazesym): kernel
+//! addresses through `/proc/kallsyms` (and a vmlinux with symbols when one
+//! is installed), user addresses through `/proc/PID/maps` and the ELF
+//! symbols and DWARF of the mapped files (also files deleted or replaced
+//! since, through `/proc/PID/map_files`). blazesym 0.2 builds on Rust 1.95
+//! with pure-Rust dependencies only (default features off: no zlib/zstd
+//! for compressed debug sections) and caches parsed files between calls.
+//!
+//! User addresses can only be resolved while their process is alive: the
+//! memory map goes with it. Callers symbolize a summary before the traced
+//! processes exit, or accept hex addresses for the ones that did.
+
+use std::fmt;
+use std::io::Write;
+
+use blazesym::symbolize::{
+    self,
+    source::{Kernel, Process, Source},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("writing the flame graph: {0}")]
+    FlameGraph(#[source] std::io::Error),
+}
+
+/// A symbol an address falls in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sym {
+    /// The function name, demangled.
+    pub name: String,
+    /// How far the address is into the function, in bytes.
+    pub offset: u64,
+    /// The file the symbol came from (a shared object, the executable;
+    /// for the kernel, the module name when it is not vmlinux).
+    pub module: Option<String>,
+    /// Source file and line, when the file has DWARF line info.
+    pub file: Option<String>,
+    pub line: Option<u32>,
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}+{:#x}", self.name, self.offset)
+    }
+}
+
+/// Resolves kernel and user addresses, caching what it read.
+pub struct Symbolizer {
+    inner: symbolize::Symbolizer,
+}
+
+impl Default for Symbolizer {
+    fn default() -> Self {
+        Symbolizer::new()
+    }
+}
+
+impl Symbolizer {
+    pub fn new() -> Symbolizer {
+        let inner = symbolize::Symbolizer::builder()
+            .enable_code_info(true)
+            .enable_inlined_fns(false)
+            .enable_demangling(true)
+            // A process's map changes (dlopen); re-read it when it did.
+            .enable_auto_reload(true)
+            .build();
+        Symbolizer { inner }
+    }
+
+    /// The kernel symbol `addr` falls in.
+    pub fn kernel(&mut self, addr: u64) -> Option<Sym> {
+        self.resolve(&Source::Kernel(Kernel::default()), addr)
+    }
+
+    /// The symbol `addr` falls in, in the address space of process `pid`.
+    pub fn user(&mut self, pid: u32, addr: u64) -> Option<Sym> {
+        if pid == 0 {
+            return None; // 0 would mean "this process" to blazesym
+        }
+        self.resolve(&Source::Process(Process::new(pid.into())), addr)
+    }
+
+    fn resolve(&self, source: &Source, addr: u64) -> Option<Sym> {
+        let symbolized = self
+            .inner
+            .symbolize_single(source, symbolize::Input::AbsAddr(addr))
+            .ok()?;
+        let symbolize::Symbolized::Sym(sym) = symbolized else {
+            return None;
+        };
+        let code = sym.code_info.as_deref();
+        Some(Sym {
+            name: sym.name.to_string(),
+            offset: sym.offset as u64,
+            module: sym
+                .module
+                .as_deref()
+                .map(|m| m.to_string_lossy().into_owned()),
+            file: code.map(|c| c.to_path().display().to_string()),
+            line: code.and_then(|c| c.line),
+        })
+    }
+
+    /// Frame names of a kernel stack (innermost first, as BPF stack traces
+    /// hold them): the function name, or the address in hex when unknown.
+    pub fn kernel_frames(&mut self, ips: &[u64]) -> Vec<String> {
+        ips.iter()
+            .map(|&ip| frame_name(self.kernel(ip), ip))
+            .collect()
+    }
+
+    /// Frame names of a user stack of `pid` (innermost first).
+    pub fn user_frames(&mut self, pid: u32, ips: &[u64]) -> Vec<String> {
+        ips.iter()
+            .map(|&ip| frame_name(self.user(pid, ip), ip))
+            .collect()
+    }
+}
+
+fn frame_name(sym: Option<Sym>, ip: u64) -> String {
+    sym.map(|s| s.name).unwrap_or_else(|| format!("{ip:#x}"))
+}
+
+/// The instruction pointers in a `BPF_MAP_TYPE_STACK_TRACE` value (u64s in
+/// native byte order, innermost first, ended by a 0 or the value's end).
+pub fn stack_ips(value: &[u8]) -> Vec<u64> {
+    value
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default()))
+        .take_while(|&ip| ip != 0)
+        .collect()
+}
+
+/// Suffix that marks kernel frames in folded stacks (flamegraph.pl and
+/// inferno color them as kernel code).
+pub const KERNEL_SUFFIX: &str = "_[k]";
+
+/// One folded-stack line, `comm;outer;...;inner weight`, root first: the
+/// command, user frames from `main` inwards, then kernel frames from the
+/// system call inwards (suffixed with [`KERNEL_SUFFIX`]). Frames come
+/// innermost first, as BPF stack traces hold them. `;` in names (rare,
+/// some C++ symbols) becomes `:` so the line stays parseable.
+pub fn fold(comm: Option<&str>, user: &[String], kernel: &[String], weight: u64) -> String {
+    let clean = |s: &str| s.replace(';', ":");
+    let mut parts: Vec<String> = Vec::with_capacity(1 + user.len() + kernel.len());
+    if let Some(comm) = comm {
+        parts.push(clean(comm));
+    }
+    parts.extend(user.iter().rev().map(|f| clean(f)));
+    parts.extend(
+        kernel
+            .iter()
+            .rev()
+            .map(|f| format!("{}{KERNEL_SUFFIX}", clean(f))),
+    );
+    format!("{} {weight}", parts.join(";"))
+}
+
+/// Writes an SVG flame graph of folded lines (from [`fold`]) to `out`.
+/// `count_name` says what the weights are (`samples`, `us`, `bytes`).
+pub fn flamegraph<'a>(
+    folded_lines: impl IntoIterator<Item = &'a str>,
+    out: impl Write,
+    title: &str,
+    count_name: &str,
+) -> Result<(), Error> {
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.count_name = count_name.to_string();
+    inferno::flamegraph::from_lines(&mut options, folded_lines, out).map_err(Error::FlameGraph)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_puts_the_root_first_and_marks_kernel_frames() {
+        let user = vec!["inner".to_string(), "main".to_string()];
+        let kernel = vec!["schedule".to_string(), "do_nanosleep".to_string()];
+        assert_eq!(
+            fold(Some("app"), &user, &kernel, 7),
+            "app;main;inner;do_nanosleep_[k];schedule_[k] 7"
+        );
+        assert_eq!(fold(None, &["a;b".into()], &[], 1), "a:b 1");
+    }
+
+    #[test]
+    fn stack_ips_stop_at_the_first_zero() {
+        let mut value = Vec::new();
+        for ip in [0x10u64, 0x20, 0, 0x30] {
+            value.extend_from_slice(&ip.to_ne_bytes());
+        }
+        assert_eq!(stack_ips(&value), vec![0x10, 0x20]);
+        assert_eq!(stack_ips(&[1, 2, 3]), Vec::<u64>::new());
+    }
+}
