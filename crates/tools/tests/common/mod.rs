@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod netns;
 pub mod session;
 
 use std::collections::HashMap;

@@ -27,6 +27,7 @@ pub struct Session {
 /// A `const volatile` value to set before loading.
 pub enum Global {
     U8(u8),
+    U16(u16),
     I32(i32),
     U32(u32),
     U64(u64),
@@ -38,6 +39,7 @@ pub fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
     for (name, value) in globals {
         match value {
             Global::U8(v) => loader.override_global(name, v, true),
+            Global::U16(v) => loader.override_global(name, v, true),
             Global::I32(v) => loader.override_global(name, v, true),
             Global::U32(v) => loader.override_global(name, v, true),
             Global::U64(v) => loader.override_global(name, v, true),
@@ -181,6 +183,17 @@ impl Event {
     pub fn u32(&self, member: &str) -> u32 {
         let at = self.at(member);
         u32::from_ne_bytes(self.bytes[at..at + 4].try_into().expect("4 bytes"))
+    }
+
+    pub fn u16(&self, member: &str) -> u16 {
+        let at = self.at(member);
+        u16::from_ne_bytes(self.bytes[at..at + 2].try_into().expect("2 bytes"))
+    }
+
+    /// `n` bytes of a member (addresses).
+    pub fn bytes(&self, member: &str, n: usize) -> &[u8] {
+        let at = self.at(member);
+        &self.bytes[at..at + n]
     }
 
     pub fn i32(&self, member: &str) -> i32 {
