@@ -1,0 +1,834 @@
+#!/usr/bin/env python3
+"""bpfkit benchmarks against libbpf-tools, bpftrace and bpftool, in one run.
+
+Run as root: bench/run [--quick] [--only M1,M2,...] [--out DIR]
+Results: DIR/results.json and DIR/results.md (default bench/out/).
+Stdlib only. Never run from `cargo test`.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WORK = Path("/dev/shm/bpfkit-bench")  # tmpfs: every tracer writes its output here
+SINK = WORK / "sink.out"
+STDBUF = "/usr/libexec/coreutils/libstdbuf.so"
+CLANG = "clang-16"
+
+# ---------------------------------------------------------------------------
+# Tracers: one line of configuration each. {bpfkit} is the binary, {tools} the
+# directory of the built-in tools' objects. `ready` is a regex for the line a
+# tracer prints once attached (used only by tracers without marker events).
+# ---------------------------------------------------------------------------
+BT_EXEC = "tracepoint:syscalls:sys_enter_execve { printf(\"%s\\n\", str(args->filename)); }"
+BT_OPEN = (
+    "tracepoint:syscalls:sys_enter_openat { @fname[tid] = args->filename; } "
+    "tracepoint:syscalls:sys_exit_openat /@fname[tid]/ "
+    "{ printf(\"%d %s %d %s\\n\", pid, comm, args->ret, str(@fname[tid])); delete(@fname[tid]); }"
+)
+BT_RUNQLAT = (
+    "tracepoint:sched:sched_wakeup,tracepoint:sched:sched_wakeup_new { @qtime[args->pid] = nsecs; } "
+    "tracepoint:sched:sched_switch { if (args->prev_state == 0) { @qtime[args->prev_pid] = nsecs; } "
+    "$ns = @qtime[args->next_pid]; if ($ns) { @usecs = hist((nsecs - $ns) / 1000); } "
+    "delete(@qtime[args->next_pid]); } "
+    "BEGIN { printf(\"Tracing CPU scheduler...\\n\"); }"
+)
+BT_PROFILE = "profile:hz:HZ { @[kstack, ustack, comm, pid] = count(); }"
+
+
+def bpftrace(script):
+    """A bpftrace command line; braces doubled for str.format()."""
+    return "bpftrace -e '" + script.replace("{", "{{").replace("}", "}}") + "'"
+
+
+RUNQLAT_RAW_TP = "--disable sched_wakeup --disable sched_wakeup_new --disable sched_switch"
+TRACERS = {
+    "execsnoop": {
+        "bpfkit": ["{bpfkit} execsnoop", "{bpfkit} run {tools}/execsnoop.bpf.o"],
+        "bpfkit-json": ["{bpfkit} execsnoop --json", "{bpfkit} run {tools}/execsnoop.bpf.o -o json"],
+        "libbpf-tools": ["/usr/sbin/execsnoop"],
+        "bpftrace": [bpftrace(BT_EXEC)],
+    },
+    "opensnoop": {
+        "bpfkit": ["{bpfkit} opensnoop", "{bpfkit} run {tools}/opensnoop.bpf.o"],
+        "bpfkit-json": ["{bpfkit} opensnoop --json", "{bpfkit} run {tools}/opensnoop.bpf.o -o json"],
+        "libbpf-tools": ["/usr/sbin/opensnoop"],
+        "bpftrace": [bpftrace(BT_OPEN)],
+    },
+    "runqlat": {
+        "bpfkit": ["{bpfkit} runqlat -v", "{bpfkit} run {tools}/runqlat.bpf.o -v " + RUNQLAT_RAW_TP],
+        "libbpf-tools": ["/usr/sbin/runqlat"],
+        "bpftrace": [bpftrace(BT_RUNQLAT)],
+    },
+    "profile": {
+        "bpfkit": ["{bpfkit} profile -I -v -F {hz}", "{bpfkit} run {work}/profile.bpf.o -v --sample-freq {hz}"],
+        "bpftrace": [bpftrace(BT_PROFILE).replace("HZ", "{hz}")],
+    },
+}
+# what a tracer without marker events prints once attached (bpftrace's BEGIN runs after attaching)
+READY = {"runqlat": r"Tracing|attached sched_switch", "profile": r"Attaching \d+ probe|attached"}
+PEERS_OF_BPFKIT = ("libbpf-tools", "bpftrace")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), capture_output=True, text=True, **kw)
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Statistics
+# ---------------------------------------------------------------------------
+def summary(values):
+    vals = sorted(v for v in values if v is not None)
+    if not vals:
+        return None
+    q = statistics.quantiles(vals, n=4) if len(vals) >= 2 else [vals[0]] * 3
+    return {"median": statistics.median(vals), "min": vals[0], "max": vals[-1],
+            "q1": q[0], "q3": q[2], "n": len(vals)}
+
+
+# ---------------------------------------------------------------------------
+# Process measurement
+# ---------------------------------------------------------------------------
+def cpu_ns(pid):
+    """CPU time of every live thread of pid, in ns (schedstat: ns precision)."""
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                total += int(open(f"/proc/{pid}/task/{task}/schedstat").read().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+    except OSError:
+        return None
+    return total
+
+
+def vm_hwm_kib(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def bpf_progs():
+    """{id: (run_time_ns, run_cnt)} of every loaded BPF program."""
+    out = sh(["bpftool", "-j", "prog", "show"])
+    try:
+        progs = json.loads(out.stdout or "[]")
+    except json.JSONDecodeError:
+        return {}
+    return {p["id"]: (p.get("run_time_ns", 0), p.get("run_cnt", 0)) for p in progs}
+
+
+class Tracer:
+    """One tracer process writing stdout+stderr to the tmpfs sink (O_APPEND)."""
+
+    def __init__(self, name, cmd):
+        self.name, self.cmd = name, cmd
+        self.progs_before = bpf_progs()
+        SINK.write_bytes(b"")
+        self.sink = open(SINK, "ab")
+        self.offset = 0
+        env = dict(os.environ)
+        if name == "libbpf-tools":  # glibc stdio buffers a file fully; a tracer must not
+            env.update(LD_PRELOAD=STDBUF, _STDBUF_O="L")
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(shlex.split(cmd), stdout=self.sink, stderr=self.sink,
+                                     env=env, start_new_session=True)
+        self.pid = self.proc.pid
+        self.rusage = None
+
+    def read_new(self):
+        with open(SINK, "rb") as f:
+            f.seek(self.offset)
+            data = f.read()
+        self.offset += len(data)
+        return data
+
+    def wait_for(self, pattern, trigger=None, timeout=30.0):
+        """Seconds from exec until `pattern` (bytes regex) shows in the output."""
+        rx = re.compile(pattern)
+        tail = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if trigger:
+                trigger()
+            chunk = tail + self.read_new()
+            if rx.search(chunk):
+                return time.monotonic() - self.t0
+            tail = chunk[-4096:]
+            if self.proc.poll() is not None:
+                return None
+            time.sleep(0.001)
+        return None
+
+    def drain(self, quiet=0.3, timeout=20.0):
+        """Wait until the output stops growing for `quiet` seconds; returns
+        the monotonic time of its last growth."""
+        last, since = -1, time.monotonic()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            size = SINK.stat().st_size
+            if size != last:
+                last, since = size, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+            time.sleep(0.01)
+        return since
+
+    def new_progs(self):
+        now = bpf_progs()
+        return {i: v for i, v in now.items() if i not in self.progs_before}
+
+    def stop_with_timeout(self, timeout=15.0):
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
+            if pid:
+                self.rusage = ru
+                break
+            time.sleep(0.01)
+        else:
+            os.killpg(self.pid, signal.SIGKILL)
+            _, _, self.rusage = os.wait4(self.pid, 0)
+        self.proc.returncode = 0
+        self.sink.close()
+        return self
+
+    def output(self):
+        return SINK.read_bytes()
+
+
+# ---------------------------------------------------------------------------
+# Setup
+# ---------------------------------------------------------------------------
+class Env:
+    def __init__(self, args):
+        self.args = args
+        WORK.mkdir(parents=True, exist_ok=True)
+        self.bpfkit = self.find_bpfkit()
+        self.wl = str(WORK / "workload")
+        run_checked(["gcc", "-O2", "-Wall", "-o", self.wl, str(BENCH / "workload.c")])
+        self.marker_bin = {}
+        self.builtin = self.builtin_tools()
+        self.rb_consumer = self.build_rb_consumer()
+        for size in (8, 256):
+            self.build_bpf(BENCH / "ringbuf.bpf.c", WORK / f"ringbuf{size}.bpf.o", [f"-DREC_SIZE={size}"])
+        self.build_bpf(BENCH / "profile.bpf.c", WORK / "profile.bpf.o", [])
+
+    def find_bpfkit(self):
+        path = os.environ.get("BPFKIT")
+        if path:
+            return path
+        target = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
+        log("building bpfkit (cargo build --release)")
+        run_checked(["cargo", "build", "--release", "-p", "bpfkit"], cwd=REPO)
+        return str(target / "release" / "bpfkit")
+
+    def builtin_tools(self):
+        out = sh([self.bpfkit, "tools"])
+        if out.returncode != 0:
+            return set()
+        names = set()
+        for tool in TRACERS:
+            if re.search(rf"\b{tool}\b", out.stdout) and sh([self.bpfkit, tool, "--help"]).returncode == 0:
+                names.add(tool)
+        return names
+
+    def build_rb_consumer(self):
+        out = WORK / "rb_consumer"
+        r = sh(["gcc", "-O2", "-Wall", "-o", str(out), str(BENCH / "rb_consumer.c"), "-lbpf"])
+        if r.returncode != 0:
+            log("cannot link the libbpf consumer:", r.stderr.strip())
+            return None
+        return str(out)
+
+    def build_bpf(self, src, out, defines):
+        run_checked([CLANG, "-target", "bpf", "-O2", "-g", "-D__TARGET_ARCH_x86",
+                     "-I", str(REPO / "include" / "vmlinux"), "-I/usr/include/x86_64-linux-gnu",
+                     *defines, "-c", str(src), "-o", str(out)])
+
+    def command(self, tool, tracer, **extra):
+        """The first configured command that this bpfkit can run."""
+        options = TRACERS[tool][tracer]
+        if tracer.startswith("bpfkit") and tool not in self.builtin and len(options) > 1:
+            options = options[1:]
+        fmt = dict(bpfkit=self.bpfkit, tools=REPO / "crates" / "tools" / "bpf", work=WORK, **extra)
+        return options[0].format(**fmt)
+
+    def marker_exe(self, tag):
+        """A copy of /bin/true named after the marker: its comm and path carry the tag."""
+        path = WORK / tag
+        if not path.exists():
+            shutil.copy("/bin/true", path)
+        return str(path)
+
+    def workload(self, *argv, cpu=0):
+        out = run_checked(["taskset", "-c", str(cpu), self.wl, *map(str, argv)])
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_checked(cmd, **kw):
+    r = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if r.returncode != 0:
+        raise SystemExit(f"command failed: {' '.join(map(str, cmd))}\n{r.stderr}")
+    return r
+
+
+def machine_info():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    return {"kernel": platform.release(), "kernel_version": platform.version(), "cpu": cpu,
+            "ncpu": os.cpu_count(), "mem_total": next(l.split(":")[1].strip() for l in open("/proc/meminfo")
+                                                       if l.startswith("MemTotal")),
+            "bpftrace": sh("bpftrace --version").stdout.strip(),
+            "bpftool": sh("bpftool version").stdout.splitlines()[0] if sh("bpftool version").stdout else "?",
+            "libbpf-tools": sh("dpkg-query -W -f='${Version}' libbpf-tools").stdout.strip(),
+            "bpfkit_commit": sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()}
+
+
+def cpu_times():
+    """(total jiffies, steal jiffies) from /proc/stat."""
+    f = open("/proc/stat").readline().split()[1:]
+    vals = list(map(int, f))
+    return sum(vals), vals[7]
+
+
+# ---------------------------------------------------------------------------
+# M1 + M2: start-up, then overhead on the traced workload, per launch
+# ---------------------------------------------------------------------------
+class Counter:
+    n = 0
+
+    @classmethod
+    def tag(cls, prefix):
+        cls.n += 1
+        return f"{prefix}{os.getpid() % 1000:03d}x{cls.n:05d}"
+
+
+def trigger_for(env, tool, tag):
+    if tool == "execsnoop":
+        exe = env.marker_exe(tag)
+        return lambda: os.waitpid(os.posix_spawn(exe, [exe], {}), 0)
+    path = f"/tmp/{tag}"
+
+    def open_missing():
+        try:
+            os.close(os.open(path, os.O_RDONLY))
+        except OSError:
+            pass
+    return open_missing
+
+
+def launch(env, tool, tracer, **extra):
+    """Start a tracer and measure its start-up: (Tracer, startup dict) or (None, None)."""
+    cmd = env.command(tool, tracer, **extra)
+    t = Tracer(tracer, cmd)
+    if tool in ("execsnoop", "opensnoop"):
+        tag = Counter.tag("bkm")
+        secs = t.wait_for(re.escape(tag).encode(), trigger_for(env, tool, tag))
+    else:
+        secs = t.wait_for(READY[tool].encode())
+    if secs is None:
+        log(f"  {tracer} {tool}: no start-up marker; output: {t.output()[-400:]!r}")
+        t.stop_with_timeout()
+        return None, None
+    cpu = cpu_ns(t.pid)
+    return t, {"startup_s": secs, "startup_cpu_ms": cpu / 1e6 if cpu is not None else None,
+               "startup_rss_kib": vm_hwm_kib(t.pid)}
+
+
+def count_marker(data, tag):
+    """Lines that carry the tag (a tracer may print it twice a line: comm and path)."""
+    tag = tag.encode()
+    return sum(1 for line in data.splitlines() if tag in line)
+
+
+def m1_m2(env, runs, ops):
+    """Each launch: start-up (M1), then the pinned workload loop (M2)."""
+    res = {}
+    for tool, mode in (("execsnoop", "exec"), ("opensnoop", "open")):
+        tracers = ["none", "bpfkit", "libbpf-tools", "bpftrace"]
+        n = ops[mode]
+        rows = {t: [] for t in tracers}
+        for run in range(runs + 1):  # run 0 is the warm-up, discarded
+            for tracer in tracers:
+                row = one_overhead_run(env, tool, mode, tracer, n)
+                if run > 0 and row:
+                    rows[tracer].append(row)
+            log(f"  {tool} run {run}/{runs}")
+        res[tool] = {t: {k: summary([r.get(k) for r in rs]) for k in (rs[0].keys() if rs else [])}
+                     for t, rs in rows.items()}
+        res[tool]["_command"] = {t: env.command(tool, t) for t in tracers if t != "none"}
+    return res
+
+
+def one_overhead_run(env, tool, mode, tracer, n):
+    tag = Counter.tag("bkw")
+    target = env.marker_exe(tag) if mode == "exec" else str(WORK / tag)
+    if mode == "open":
+        Path(target).write_text("x")
+    if tracer == "none":
+        wl = env.workload(mode, n, target)
+        return {"ns_per_op": wl["ns_per_op"]}
+    started = time.monotonic()
+    t, row = launch(env, tool, tracer)
+    if t is None:
+        return None
+    cpu0 = cpu_ns(t.pid)
+    wl = env.workload(mode, n, target)
+    t.drain()
+    cpu1 = cpu_ns(t.pid)
+    progs = t.new_progs()
+    seen = count_marker(t.output(), tag)
+    peak_rss = vm_hwm_kib(t.pid)
+    t.stop_with_timeout()
+    if time.monotonic() - started > 10:
+        log(f"  slow: {tracer} {tool} took {time.monotonic() - started:.1f}s")
+    run_ns = sum(v[0] for v in progs.values())
+    run_cnt = sum(v[1] for v in progs.values())
+    row.update(ns_per_op=wl["ns_per_op"], events=wl["count"], seen=seen,
+               loss_pct=100.0 * max(0, wl["count"] - seen) / wl["count"],
+               consumer_cpu_ns_per_event=(cpu1 - cpu0) / max(seen, 1),
+               bpf_ns_per_run=run_ns / run_cnt if run_cnt else None,
+               bpf_runs_per_op=run_cnt / wl["count"],
+               peak_rss_kib=peak_rss)
+    return row
+
+
+# ---------------------------------------------------------------------------
+# M1 runqlat: time until attached
+# ---------------------------------------------------------------------------
+def m1_runqlat(env, runs):
+    tracers = ["bpfkit", "libbpf-tools", "bpftrace"]
+    rows = {t: [] for t in tracers}
+    for run in range(runs + 1):
+        for tracer in tracers:
+            t, row = launch(env, "runqlat", tracer)
+            if t:
+                row["peak_rss_kib"] = vm_hwm_kib(t.pid)
+                t.stop_with_timeout()
+                if run > 0:
+                    rows[tracer].append(row)
+    res = {t: {k: summary([r[k] for r in rs]) for k in (rs[0] if rs else {})} for t, rs in rows.items()}
+    res["_command"] = {t: env.command("runqlat", t) for t in tracers}
+    return res
+
+
+# ---------------------------------------------------------------------------
+# M3: saturation, ramping the open rate
+# ---------------------------------------------------------------------------
+def m3(env, rates, step_s, reps):
+    tracers = ["bpfkit", "bpfkit-json", "libbpf-tools", "bpftrace"]
+    per = {t: {r: [] for r in rates} for t in tracers}
+    for rep in range(reps):
+        for tracer in tracers:
+            t, _ = launch(env, "opensnoop", tracer)
+            if t is None:
+                continue
+            failures = 0
+            for rate in rates:
+                tag = Counter.tag("bkr")
+                path = WORK / tag
+                path.write_text("x")
+                cpu0 = cpu_ns(t.pid)
+                wl = env.workload("rate", rate, step_s, path)
+                t.drain(quiet=0.25)
+                cpu1 = cpu_ns(t.pid)
+                seen = count_marker(t.output(), tag)
+                os.truncate(SINK, 0)  # O_APPEND writers continue at the new end
+                t.offset = 0
+                loss = 100.0 * max(0, wl["count"] - seen) / max(wl["count"], 1)
+                per[tracer][rate].append({
+                    "achieved_rate": wl["count"] * 1e9 / wl["elapsed_ns"], "loss_pct": loss,
+                    "consumer_cpu_ns_per_event": (cpu1 - cpu0) / max(seen, 1),
+                    "consumer_cpu_pct": 100.0 * (cpu1 - cpu0) / wl["elapsed_ns"]})
+                failures = failures + 1 if loss >= 0.1 else 0
+                if failures >= 2:
+                    break
+            t.stop_with_timeout()
+        log(f"  M3 rep {rep + 1}/{reps}")
+    res = {}
+    for tracer in tracers:
+        steps = {r: {k: summary([x[k] for x in xs]) for k in xs[0]} for r, xs in per[tracer].items() if xs}
+        # highest rate whose median loss stays under 0.1%, per repetition then median
+        sustained = []
+        for rep in range(reps):
+            best = 0
+            for r in rates:
+                xs = per[tracer][r]
+                if rep < len(xs) and xs[rep]["loss_pct"] < 0.1:
+                    best = max(best, xs[rep]["achieved_rate"])
+                elif rep < len(xs):
+                    break
+            sustained.append(best)
+        res[tracer] = {"sustained_rate": summary(sustained), "steps": steps,
+                       "command": env.command("opensnoop", tracer)}
+    return res
+
+
+# ---------------------------------------------------------------------------
+# M4: ring buffer transport
+# ---------------------------------------------------------------------------
+def m4(env, runs, records):
+    consumers = {"bpfkit": "{bpfkit} run {obj} -v", "bpfkit-json": "{bpfkit} run {obj} -v -o json"}
+    if env.rb_consumer:
+        consumers["libbpf-count"] = f"{env.rb_consumer} {{obj}} count"
+        consumers["libbpf-print"] = f"{env.rb_consumer} {{obj}} print"
+    res = {}
+    for size in (8, 256):
+        obj = WORK / f"ringbuf{size}.bpf.o"
+        rows = {c: [] for c in consumers}
+        for run in range(runs + 1):
+            for name, cmd in consumers.items():
+                t = Tracer(name, cmd.format(bpfkit=env.bpfkit, obj=obj))
+                if t.wait_for(rb"Tracing|attached") is None:
+                    log(f"  M4 {name}: failed: {t.output()[-300:]!r}")
+                    t.stop_with_timeout()
+                    continue
+                cpu0 = cpu_ns(t.pid)
+                started = time.monotonic()
+                wl = env.workload("getpgid", records)
+                busy_s = max(wl["elapsed_ns"] / 1e9, t.drain(quiet=0.3) - started)
+                cpu1 = cpu_ns(t.pid)
+                t.stop_with_timeout()
+                got = delivered_records(name, t.output())
+                if run > 0:
+                    rows[name].append({
+                        "delivered": got, "loss_pct": 100.0 * max(0, wl["count"] - got) / wl["count"],
+                        "producer_ns_per_op": wl["ns_per_op"],
+                        "delivered_per_s": got / busy_s,
+                        "consumer_cpu_ns_per_record": (cpu1 - cpu0) / max(got, 1)})
+        res[f"{size}B"] = {c: {k: summary([r[k] for r in rs]) for k in (rs[0] if rs else {})}
+                           for c, rs in rows.items()}
+        log(f"  M4 {size}B done")
+    res["_command"] = consumers
+    return res
+
+
+def delivered_records(consumer, out):
+    if consumer == "libbpf-count":
+        m = re.search(rb"records (\d+)", out)
+        return int(m.group(1)) if m else 0
+    if consumer == "bpfkit-json":
+        return len(re.findall(rb"(?m)^\{.*\bseq\b", out))
+    return len(re.findall(rb"(?m)^\d+(?:\s|$)", out))  # table rows and libbpf-print lines
+
+
+# ---------------------------------------------------------------------------
+# M5: in-kernel aggregation (runqlat, profile) overhead
+# ---------------------------------------------------------------------------
+def m5(env, runs, secs, rates_hz):
+    res = {}
+    for workload in ("spin", "ctxsw"):
+        cases = [("none", None, {}), ("runqlat", "bpfkit", {}), ("runqlat", "libbpf-tools", {}),
+                 ("runqlat", "bpftrace", {})]
+        for hz in rates_hz:
+            cases += [("profile", "bpfkit", {"hz": hz}), ("profile", "bpftrace", {"hz": hz})]
+        rows = {}
+        for run in range(runs + 1):
+            for tool, tracer, extra in cases:
+                key = "none" if tool == "none" else f"{tool} {tracer}" + (f" {extra['hz']}Hz" if extra else "")
+                t = None
+                if tool != "none":
+                    t, _ = launch(env, tool, tracer, **extra)
+                    if t is None:
+                        rows.setdefault(key, [])
+                        continue
+                cpu0 = cpu_ns(t.pid) if t else 0
+                wl = env.workload(workload, secs)
+                row = {"ops_per_s": wl["count"] * 1e9 / wl["elapsed_ns"]}
+                if t:
+                    cpu = cpu_ns(t.pid) - cpu0
+                    lifetime = time.monotonic() - t.t0
+                    t.stop_with_timeout()
+                    row["tracer_cpu_ms"] = cpu / 1e6
+                    if tool == "profile":
+                        row["samples"] = profile_samples(t.output())
+                        row["expected"] = extra["hz"] * os.cpu_count() * lifetime
+                if run > 0:
+                    rows.setdefault(key, []).append(row)
+        res[workload] = {k: {f: summary([r.get(f) for r in rs]) for f in (rs[0] if rs else {})}
+                         for k, rs in rows.items()}
+        log(f"  M5 {workload} done")
+    res["_command"] = {f"{tool} {tr}": env.command(tool, tr, hz="HZ") for tool in ("runqlat", "profile")
+                       for tr in TRACERS[tool]}
+    return res
+
+
+def profile_samples(out):
+    """Samples the tracer counted: bpftrace's `@[...]: N` entries, else the last
+    column of bpfkit's table rows (SAMPLES, or VALUE of a per-CPU map)."""
+    if b"@[" in out:
+        return sum(int(n) for n in re.findall(rb"\]: (\d+)", out))
+    nums = re.findall(rb"(?m)^\s*\d+\s.*?(\d+)\s*$", out)
+    return sum(int(n) for n in nums) if nums else None
+
+
+# ---------------------------------------------------------------------------
+# M6: BTF
+# ---------------------------------------------------------------------------
+def m6(env, runs):
+    cases = {
+        "vmlinux.h bpfkit": f"{env.bpfkit} btf dump file /sys/kernel/btf/vmlinux --format c",
+        "vmlinux.h bpftool": "bpftool btf dump file /sys/kernel/btf/vmlinux format c",
+        "raw bpfkit": f"{env.bpfkit} btf dump file /sys/kernel/btf/vmlinux",
+        "raw bpftool": "bpftool btf dump file /sys/kernel/btf/vmlinux",
+        "parse only bpfkit (one type)": f"{env.bpfkit} btf dump file /sys/kernel/btf/vmlinux --format c --type pid_t",
+    }
+    rows = {k: [] for k in cases}
+    for run in range(runs + 1):
+        for name, cmd in cases.items():
+            out = WORK / "btf.out"
+            with open(out, "wb") as sink:
+                r = subprocess.run([env.wl, "run", *shlex.split(cmd)], stdout=sink, stderr=subprocess.DEVNULL)
+            stats = json.loads(out.read_bytes().rstrip().rsplit(b"\n", 1)[-1])
+            if run > 0 and r.returncode == 0 and stats["status"] == 0:
+                rows[name].append({"wall_s": stats["wall_ns"] / 1e9, "cpu_s": stats["cpu_ns"] / 1e9,
+                                   "peak_rss_kib": stats["maxrss_kib"], "bytes": out.stat().st_size})
+    res = {k: {f: summary([r[f] for r in rs]) for f in (rs[0] if rs else {})} for k, rs in rows.items()}
+    res["_command"] = cases
+    return res
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+def med(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d or d[p] is None:
+            return None
+        d = d[p]
+    return d["median"] if isinstance(d, dict) and "median" in d else d
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}{unit}"
+    if abs(v) >= 10:
+        return f"{v:.1f}{unit}"
+    return f"{v:.3g}{unit}"
+
+
+def spread(d, *path):
+    for p in path:
+        if not isinstance(d, dict) or p not in d or d[p] is None:
+            return ""
+        d = d[p]
+    return f" [{fmt(d['min'])}–{fmt(d['max'])}]" if isinstance(d, dict) and "min" in d else ""
+
+
+def ratio_row(name, a, b, target, higher_is_better=False, unit=""):
+    va, vb = med(*a), med(*b)
+    r = va / vb if va is not None and vb not in (None, 0) else None
+    met = "n/a" if r is None or target is None else (
+        ("yes" if r >= target else "**no**") if higher_is_better else ("yes" if r <= target else "**no**"))
+    tgt = "" if target is None else (f"≥{target}×" if higher_is_better else f"≤{target}×")
+    return f"| {name} | {fmt(va, unit)}{spread(*a)} | {fmt(vb, unit)}{spread(*b)} | {fmt(r)}× | {tgt} | {met} |"
+
+
+def report(results):
+    lines = []
+    mi = results["machine"]
+    lines += [f"Machine: {mi['cpu']}, {mi['ncpu']} CPUs, {mi['mem_total']}, Linux {mi['kernel']}; "
+              f"steal time during the run {results['steal_pct']:.2f}% of CPU time; "
+              f"{mi['bpftrace']}, {mi['bpftool']}, libbpf-tools {mi['libbpf-tools']}, bpfkit {mi['bpfkit_commit']}.",
+              f"Mode: {results['mode']}; runs per measurement: {results['runs']} after a warm-up; "
+              f"values are medians [min–max]; total time {results['elapsed_s']:.0f}s.", ""]
+    hdr = ["| measurement | bpfkit | peer | ratio | target | met |", "|---|---|---|---|---|---|"]
+    m = results.get("M1M2")
+    if m:
+        lines += ["### M1 start-up and M2 overhead (execsnoop, opensnoop)", ""] + hdr
+        for tool in ("execsnoop", "opensnoop"):
+            r = m[tool]
+            for peer, t_start, t_rss in (("libbpf-tools", 1.2, 1.5), ("bpftrace", 0.2, 0.25)):
+                lines.append(ratio_row(f"{tool} start-up s vs {peer}", (r, "bpfkit", "startup_s"),
+                                       (r, peer, "startup_s"), t_start))
+                lines.append(ratio_row(f"{tool} start-up CPU ms vs {peer}", (r, "bpfkit", "startup_cpu_ms"),
+                                       (r, peer, "startup_cpu_ms"), None))
+                lines.append(ratio_row(f"{tool} peak RSS KiB vs {peer}", (r, "bpfkit", "peak_rss_kib"),
+                                       (r, peer, "peak_rss_kib"), t_rss))
+                lines.append(ratio_row(f"{tool} consumer CPU ns/event vs {peer}",
+                                       (r, "bpfkit", "consumer_cpu_ns_per_event"),
+                                       (r, peer, "consumer_cpu_ns_per_event"), 1.0 if peer == "libbpf-tools" else None))
+                lines.append(ratio_row(f"{tool} workload ns/op traced vs {peer}", (r, "bpfkit", "ns_per_op"),
+                                       (r, peer, "ns_per_op"), None))
+                lines.append(ratio_row(f"{tool} BPF ns/run vs {peer}", (r, "bpfkit", "bpf_ns_per_run"),
+                                       (r, peer, "bpf_ns_per_run"), None))
+                lines.append(ratio_row(f"{tool} loss % vs {peer}", (r, "bpfkit", "loss_pct"),
+                                       (r, peer, "loss_pct"), None))
+            lines.append(ratio_row(f"{tool} workload ns/op: bpfkit vs untraced", (r, "bpfkit", "ns_per_op"),
+                                   (r, "none", "ns_per_op"), None))
+        lines.append("")
+    m = results.get("M1runqlat")
+    if m:
+        lines += ["### M1 runqlat: exec until attached", ""] + hdr
+        for peer, t_start, t_rss in (("libbpf-tools", 1.2, 1.5), ("bpftrace", 0.2, 0.25)):
+            lines.append(ratio_row(f"runqlat start-up s vs {peer}", (m, "bpfkit", "startup_s"),
+                                   (m, peer, "startup_s"), t_start))
+            lines.append(ratio_row(f"runqlat peak RSS KiB vs {peer}", (m, "bpfkit", "peak_rss_kib"),
+                                   (m, peer, "peak_rss_kib"), t_rss))
+        lines.append("")
+    m = results.get("M3")
+    if m:
+        lines += ["### M3 saturation (opensnoop, open rate ramp, <0.1% loss)", ""] + hdr
+        for b in ("bpfkit", "bpfkit-json"):
+            for peer in PEERS_OF_BPFKIT:
+                lines.append(ratio_row(f"sustained events/s: {b} vs {peer}", (m, b, "sustained_rate"),
+                                       (m, peer, "sustained_rate"), 1.0 if peer == "libbpf-tools" else None,
+                                       higher_is_better=True))
+            for rate in (10000, 100000):
+                lines.append(ratio_row(f"consumer CPU % at {rate // 1000}k/s: {b} vs libbpf-tools",
+                                       (m, b, "steps", rate, "consumer_cpu_pct"),
+                                       (m, "libbpf-tools", "steps", rate, "consumer_cpu_pct"), None))
+        lines += ["", "Per step (median loss %, consumer CPU %):", "",
+                  "| rate | " + " | ".join(m) + " |", "|---" * (len(m) + 1) + "|"]
+        rates = sorted({r for t in m.values() for r in t["steps"]})
+        for rate in rates:
+            cells = [f"{fmt(med(m, t, 'steps', rate, 'loss_pct'))}% / {fmt(med(m, t, 'steps', rate, 'consumer_cpu_pct'))}%"
+                     for t in m]
+            lines.append(f"| {rate} | " + " | ".join(cells) + " |")
+        lines.append("")
+    m = results.get("M4")
+    if m:
+        lines += ["### M4 ring buffer transport (getpgid producer, full speed)", "",
+                  "| record | consumer | delivered/s | loss % | consumer CPU ns/record | producer ns/op |",
+                  "|---|---|---|---|---|---|"]
+        for size in ("8B", "256B"):
+            for c, r in m[size].items():
+                lines.append(f"| {size} | {c} | {fmt(med(r, 'delivered_per_s'))} | {fmt(med(r, 'loss_pct'))} | "
+                             f"{fmt(med(r, 'consumer_cpu_ns_per_record'))}{spread(r, 'consumer_cpu_ns_per_record')} | "
+                             f"{fmt(med(r, 'producer_ns_per_op'))} |")
+        lines.append("")
+    m = results.get("M5")
+    if m:
+        lines += ["### M5 in-kernel aggregation overhead", "",
+                  "| workload | tracer | ops/s | vs untraced | tracer CPU ms | samples / expected |",
+                  "|---|---|---|---|---|---|"]
+        for w in ("spin", "ctxsw"):
+            base = med(m[w], "none", "ops_per_s")
+            for k, r in m[w].items():
+                ops = med(r, "ops_per_s")
+                rel = f"{ops / base:.3f}" if ops and base else "n/a"
+                smp = med(r, "samples")
+                exp = med(r, "expected")
+                lines.append(f"| {w} | {k} | {fmt(ops)} | {rel} | {fmt(med(r, 'tracer_cpu_ms'))} | "
+                             f"{fmt(smp)} / {fmt(exp)} |")
+        lines.append("")
+    m = results.get("M6")
+    if m:
+        lines += ["### M6 BTF", ""] + hdr
+        lines.append(ratio_row("vmlinux.h wall s", (m, "vmlinux.h bpfkit", "wall_s"),
+                               (m, "vmlinux.h bpftool", "wall_s"), 0.5))
+        lines.append(ratio_row("vmlinux.h peak RSS KiB", (m, "vmlinux.h bpfkit", "peak_rss_kib"),
+                               (m, "vmlinux.h bpftool", "peak_rss_kib"), None))
+        lines.append(ratio_row("raw dump wall s", (m, "raw bpfkit", "wall_s"), (m, "raw bpftool", "wall_s"), None))
+        lines.append(ratio_row("raw dump peak RSS KiB", (m, "raw bpfkit", "peak_rss_kib"),
+                               (m, "raw bpftool", "peak_rss_kib"), None))
+        lines.append(ratio_row("parse only (bpfkit one type) vs bpftool vmlinux.h wall s",
+                               (m, "parse only bpfkit (one type)", "wall_s"), (m, "vmlinux.h bpftool", "wall_s"), None))
+        lines.append(ratio_row("parse only peak RSS KiB vs bpftool vmlinux.h",
+                               (m, "parse only bpfkit (one type)", "peak_rss_kib"),
+                               (m, "vmlinux.h bpftool", "peak_rss_kib"), None))
+        lines.append("")
+    lines += ["### Commands", ""]
+    for key in ("M1M2", "M1runqlat", "M3", "M4", "M5", "M6"):
+        if key in results:
+            lines.append(f"- {key}: `{json.dumps(commands_of(results[key]))}`")
+    return "\n".join(lines) + "\n"
+
+
+def commands_of(r):
+    if "_command" in r:
+        return r["_command"]
+    out = {}
+    for k, v in r.items():
+        if isinstance(v, dict):
+            if "_command" in v:
+                out[k] = v["_command"]
+            elif "command" in v:
+                out[k] = v["command"]
+    return out
+
+
+# ---------------------------------------------------------------------------
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke mode: few runs, small counts (< 2 min)")
+    ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6", help="comma-separated subset")
+    ap.add_argument("--out", default=str(BENCH / "out"), help="directory for results.json and results.md")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("bench: needs root (BPF)")
+    only = set(args.only.upper().split(","))
+    q = args.quick
+    runs = 2 if q else 10
+    env = Env(args)
+    stats_before = sh("sysctl -n kernel.bpf_stats_enabled").stdout.strip() or "0"
+    sh("sysctl -w kernel.bpf_stats_enabled=1")
+    baseline_progs = set(bpf_progs())
+    t_start = time.monotonic()
+    jt0, st0 = cpu_times()
+    results = {"machine": machine_info(), "mode": "quick" if q else "full", "runs": runs,
+               "bpfkit": env.bpfkit, "builtin_tools": sorted(env.builtin)}
+    try:
+        if only & {"M1", "M2"}:
+            log("M1+M2: start-up and workload overhead")
+            results["M1M2"] = m1_m2(env, runs, {"open": 20000 if q else 100000, "exec": 100 if q else 1000})
+            log("M1: runqlat")
+            results["M1runqlat"] = m1_runqlat(env, runs)
+        if "M3" in only:
+            log("M3: saturation")
+            rates = [10000, 100000] if q else [1000, 5000, 10000, 20000, 50000, 100000, 150000, 200000, 300000]
+            results["M3"] = m3(env, rates, 0.5 if q else 1.0, 1 if q else 5)
+        if "M4" in only:
+            log("M4: ring buffer transport")
+            results["M4"] = m4(env, 1 if q else runs, 100000 if q else 500000)
+        if "M5" in only:
+            log("M5: in-kernel aggregation")
+            results["M5"] = m5(env, 1 if q else 3, 0.3 if q else 2.0, (99,) if q else (49, 99, 999))
+        if "M6" in only:
+            log("M6: BTF")
+            results["M6"] = m6(env, runs)
+    finally:
+        sh(f"sysctl -w kernel.bpf_stats_enabled={stats_before}")
+        jt1, st1 = cpu_times()
+        results["steal_pct"] = 100.0 * (st1 - st0) / max(jt1 - jt0, 1)
+        results["elapsed_s"] = time.monotonic() - t_start
+        left = set(bpf_progs()) - baseline_progs
+        results["leftover_progs"] = sorted(left)
+        if left:
+            log(f"WARNING: BPF programs left loaded: {sorted(left)}")
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        md = report(results)
+        (out / "results.md").write_text(md)
+        print(md)
+
+
+if __name__ == "__main__":
+    main()
