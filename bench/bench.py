@@ -305,6 +305,7 @@ def machine_info():
             "bpftrace": sh("bpftrace --version").stdout.strip(),
             "bpftool": sh("bpftool version").stdout.splitlines()[0] if sh("bpftool version").stdout else "?",
             "libbpf-tools": sh("dpkg-query -W -f='${Version}' libbpf-tools").stdout.strip(),
+            "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
             "bpfkit_commit": sh(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]).stdout.strip()}
 
 
