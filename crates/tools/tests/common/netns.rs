@@ -73,6 +73,27 @@ impl NetPair {
         pair
     }
 
+    /// Runs `f` to its end on a thread that has entered namespace `ns`
+    /// (sockets it creates stay in that namespace; interface names are
+    /// looked up there).
+    pub fn run<T: Send>(&self, ns: &str, f: impl FnOnce() -> T + Send) -> T {
+        let file = self.open(ns);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    enter(&file);
+                    f()
+                })
+                .join()
+                .expect("thread in the namespace")
+        })
+    }
+
+    fn open(&self, ns: &str) -> std::fs::File {
+        let path = format!("/run/netns/{ns}");
+        std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
     /// Runs `f` on a thread that has entered namespace `ns`: sockets it
     /// creates belong to that namespace.
     pub fn within<T: Send + 'static>(
@@ -80,15 +101,19 @@ impl NetPair {
         ns: &str,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> std::thread::JoinHandle<T> {
-        let path = format!("/run/netns/{ns}");
-        let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let file = self.open(ns);
         std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd; only this thread moves.
-            let entered = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
+            enter(&file);
             f()
         })
     }
+}
+
+/// Moves the calling thread into the network namespace `file` is.
+fn enter(file: &std::fs::File) {
+    // SAFETY: setns on a valid namespace fd; only this thread moves.
+    let entered = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(entered, 0, "setns: {}", std::io::Error::last_os_error());
 }
 
 impl Drop for NetPair {

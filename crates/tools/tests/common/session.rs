@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use aya::maps::{Array, HashMap, MapData, RingBuf};
 use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::{
-    BtfTracePoint, PerfEvent, RawTracePoint, TracePoint, UProbe, uprobe::UProbeScope,
+    BtfTracePoint, PerfEvent, RawTracePoint, SchedClassifier, TcAttachType, TracePoint, UProbe,
+    Xdp, XdpMode, uprobe::UProbeScope,
 };
 use aya::{Btf, Ebpf, EbpfLoader, Pod};
-use bpfkit_object::Hook;
+use bpfkit_object::{Hook, TcDirection};
 use bpfkit_tools::Variant;
 
 use super::{ObjectInfo, object_info, working_variant};
@@ -22,6 +23,7 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct Session {
     pub ebpf: Ebpf,
     pub info: ObjectInfo,
+    tool: String,
 }
 
 /// A `const volatile` value to set before loading.
@@ -64,7 +66,52 @@ impl Session {
             None => working_variant(spec, &info).expect("a working variant"),
         };
         attach_variant(&mut ebpf, &info, chosen).unwrap_or_else(|e| panic!("{tool}: {e}"));
-        Session { ebpf, info }
+        Session {
+            ebpf,
+            info,
+            tool: tool.to_string(),
+        }
+    }
+
+    /// Loads `tool` without attaching anything.
+    pub fn loaded(tool: &str, globals: &[(&str, Global)]) -> Session {
+        let (ebpf, info) = load(tool, globals);
+        Session {
+            ebpf,
+            info,
+            tool: tool.to_string(),
+        }
+    }
+
+    /// Attaches the XDP and tc programs of `variant` to `iface`, found in
+    /// the calling thread's network namespace (XDP in generic mode; tc on
+    /// tcx, which leaves no qdisc behind).
+    pub fn attach_net(&mut self, variant: &str, iface: &str) {
+        let spec = bpfkit_tools::find(&self.tool).expect("tool");
+        let variant = spec.variant(variant).expect("variant");
+        for name in variant.programs {
+            let hook = self.info.hook(name);
+            let program = self.ebpf.program_mut(name).expect("program");
+            match hook {
+                Hook::Xdp => {
+                    let p: &mut Xdp = program.try_into().expect("xdp program");
+                    p.load().unwrap_or_else(|e| panic!("{name}: {e}"));
+                    p.attach(iface, XdpMode::Skb)
+                        .unwrap_or_else(|e| panic!("{name} on {iface}: {e}"));
+                }
+                Hook::Tc { direction } => {
+                    let p: &mut SchedClassifier = program.try_into().expect("tc program");
+                    p.load().unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let attach_type = match direction {
+                        TcDirection::Ingress => TcAttachType::Ingress,
+                        TcDirection::Egress => TcAttachType::Egress,
+                    };
+                    p.attach(iface, attach_type)
+                        .unwrap_or_else(|e| panic!("{name} on {iface}: {e}"));
+                }
+                other => panic!("{name}: {other} is not a network hook"),
+            }
+        }
     }
 
     pub fn offset(&self, member: &str) -> usize {
