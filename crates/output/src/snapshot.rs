@@ -236,7 +236,8 @@ impl Maps<'_> {
             sorted.sort_by_key(|(kb, _)| k.sort_key(kb));
         }
         let labels = self.label_columns(slots_col, opts)?;
-        let labelled = sorted.len() > 1;
+        // Labels asked for are shown even on a lone histogram (hardirqs -d).
+        let labelled = sorted.len() > 1 || opts.labels.as_ref().is_some_and(|l| !l.is_empty());
         for (kb, vb) in sorted {
             let slots = self.slots(slots_col, vb);
             match opts.mode {

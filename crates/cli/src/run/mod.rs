@@ -7,16 +7,18 @@
 pub(crate) mod flags;
 pub(crate) mod params;
 pub(crate) mod printer;
+mod signals;
 
 use anyhow::{Context, Result};
 use bpfkit_object::Object;
 use bpfkit_output::{Mode, records};
-use bpfkit_runtime::{ExitReason, LoadOptions, RunOptions, Session};
+use bpfkit_runtime::{ExitReason, LoadOptions, RunOptions, RunSummary, Session};
 use clap::Args;
 use flags::RunFlags;
 use printer::{PrintOptions, Printer};
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Args)]
 // `bpfkit run OBJ --help` lists the object's own flags, so `--help` after
@@ -83,6 +85,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.top = print.top.or(flags.top);
     print.clear |= flags.clear;
     let mut printer = Printer::new(object, print)?;
+    signals::catch_early_stop();
     let mut session = Session::load(object, &load_options(flags))?;
     report_attached(&session, flags, &mut printer)?;
     for (map, path) in &flags.cgroup_maps {
@@ -95,7 +98,21 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         max_events: flags.max_events,
         ..Default::default()
     };
-    let summary = session.run(&run_opts, &mut printer)?;
+    let summary = match signals::stop_requested() {
+        // Ctrl-C while loading: only read what the programs sent so far.
+        Some(signal) => {
+            let drain = RunOptions {
+                duration: Some(Duration::ZERO),
+                interval: None,
+                ..run_opts
+            };
+            RunSummary {
+                exit: ExitReason::Signal(signal),
+                ..session.run(&drain, &mut printer)?
+            }
+        }
+        None => session.run(&run_opts, &mut printer)?,
+    };
     if let Some(e) = printer.take_error() {
         if is_broken_pipe(&e) {
             return Ok(ExitCode::SUCCESS);

@@ -43,6 +43,8 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     }
     let object = bpfkit_object::analyze(spec.object)
         .with_context(|| format!("analyzing the {} object", spec.name))?;
+    // Flag values first: a usage error beats a kernel probe.
+    let (mut flags, print) = settings(spec, &object, &parsed)?;
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
     let choice = hooks::choose(spec, &object, &given, uprobe_binary)
@@ -50,7 +52,10 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     if parsed.verbose {
         report_choice(spec, &choice);
     }
-    let (flags, print) = settings(spec, &object, &parsed, &choice)?;
+    flags.disabled = choice.disabled.clone();
+    if let Some(binary) = uprobe_binary {
+        retarget_uprobes(&mut flags, &object, &choice, binary)?;
+    }
     crate::run::run_object(&object, &flags, print)
 }
 
@@ -107,16 +112,10 @@ struct Options {
 }
 
 /// The run flags and print options for the parsed command line.
-fn settings(
-    spec: &ToolSpec,
-    object: &Object,
-    parsed: &Parsed,
-    choice: &Choice,
-) -> Result<(RunFlags, PrintOptions)> {
+fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFlags, PrintOptions)> {
     let mut flags = RunFlags {
         json: parsed.json,
         verbose: parsed.verbose,
-        disabled: choice.disabled.clone(),
         ..Default::default()
     };
     let kinds: HashMap<String, ParamKind> = param_flags(object)?
@@ -137,9 +136,7 @@ fn settings(
                     set_param(&mut flags, &kinds, name, &value, flag)?;
                 }
                 Effect::Enable(name) if given => set_param(&mut flags, &kinds, name, "1", flag)?,
-                Effect::Runtime(r) => {
-                    apply_runtime(r, flag, text, &mut flags, &mut opts, choice, object)?
-                }
+                Effect::Runtime(r) => apply_runtime(r, flag, text, &mut flags, &mut opts)?,
                 _ => {}
             }
         }
@@ -294,8 +291,6 @@ fn apply_runtime(
     text: &str,
     flags: &mut RunFlags,
     opts: &mut Options,
-    choice: &Choice,
-    object: &Object,
 ) -> Result<()> {
     let number = || -> Result<u64> {
         text.parse::<u64>()
@@ -312,26 +307,41 @@ fn apply_runtime(
         Runtime::SampleFrequency => flags.sample_freq = Some(number()?),
         Runtime::Contains(field) => opts.contains.push((field, text.to_string())),
         Runtime::CgroupMap(map) => flags.cgroup_maps.push((map.to_string(), text.into())),
-        Runtime::UprobeBinary => {
-            for program in &object.programs {
-                let in_variant = choice.variant.programs.contains(&program.name.as_str());
-                if let Hook::Uprobe {
-                    target: Some(target),
-                    ..
-                } = &program.hook
-                    && in_variant
-                {
-                    let Some(symbol) = &target.symbol else {
-                        bail!("--{}: {} attaches by address", flag.long, program.name);
-                    };
-                    flags
-                        .attach
-                        .insert(program.name.clone(), format!("{text}:{symbol}"));
-                }
-            }
-        }
-        Runtime::ListSyscalls => {}
+        // Handled once the variant is known.
+        Runtime::UprobeBinary | Runtime::ListSyscalls => {}
         switch => apply_switch(switch, opts),
+    }
+    Ok(())
+}
+
+/// Attaches the chosen variant's uprobes to `binary` instead of the binary
+/// in their `SEC()` names (bashreadline's libreadline.so).
+fn retarget_uprobes(
+    flags: &mut RunFlags,
+    object: &Object,
+    choice: &Choice,
+    binary: &str,
+) -> Result<()> {
+    for program in &object.programs {
+        let Hook::Uprobe {
+            target: Some(target),
+            ..
+        } = &program.hook
+        else {
+            continue;
+        };
+        if !choice.variant.programs.contains(&program.name.as_str()) {
+            continue;
+        }
+        let Some(symbol) = &target.symbol else {
+            bail!(
+                "{} attaches by address; it cannot move to {binary}",
+                program.name
+            );
+        };
+        flags
+            .attach
+            .insert(program.name.clone(), format!("{binary}:{symbol}"));
     }
     Ok(())
 }

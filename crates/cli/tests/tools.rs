@@ -1,0 +1,821 @@
+//! End-to-end tests of the built-in tools: run `bpfkit TOOL ...` against
+//! the running kernel, cause known events (an exec with a marker argument,
+//! an open of a missing path, a signal, an exit code, block I/O), and check
+//! the decoded table output. Where the libbpf-tools original runs here, it
+//! watches the same workload and must see the same events.
+//!
+//! Runs are serialized (system-wide tools would see each other's events)
+//! and filtered by pid or marker. Every `BOUND` only keeps a broken run
+//! from hanging the suite; nothing asserts on how long anything takes.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+const BPFKIT: &str = env!("CARGO_BIN_EXE_bpfkit");
+const BOUND: Duration = Duration::from_secs(20);
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running tool: stdout collected in the background, stderr lines
+/// streamed (for `bpfkit: attached ...`). Killed on drop if still running.
+struct Run {
+    child: Child,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Receiver<String>,
+    stderr_seen: Vec<String>,
+    progs: BTreeSet<u32>,
+}
+
+/// What a finished run printed.
+struct Finished {
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Starts `bpfkit TOOL -v ARGS` and returns once every program is
+    /// attached (the runtime reports attachments after the last attach).
+    fn start(tool: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new(BPFKIT);
+        cmd.arg(tool).arg("-v").args(args);
+        Run::spawn(cmd, "bpfkit: attached")
+    }
+
+    fn spawn(mut cmd: Command, ready: &str) -> Run {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning the tool");
+        let mut out = child.stdout.take().expect("stdout");
+        let stdout = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        });
+        let (tx, rx) = channel();
+        let err = child.stderr.take().expect("stderr");
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut run = Run {
+            child,
+            stdout: Some(stdout),
+            stderr: rx,
+            stderr_seen: Vec::new(),
+            progs: BTreeSet::new(),
+        };
+        run.wait_for_stderr(ready);
+        run.progs = held_programs(run.child.id());
+        run
+    }
+
+    fn wait_for_stderr(&mut self, wanted: &str) {
+        let deadline = Instant::now() + BOUND;
+        while Instant::now() < deadline {
+            match self.stderr.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    let found = line.contains(wanted);
+                    self.stderr_seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => {
+                    if let Ok(Some(status)) = self.child.try_wait() {
+                        panic!(
+                            "the tool exited ({status}) before '{wanted}':\n{}",
+                            self.stderr_seen.join("\n")
+                        );
+                    }
+                }
+            }
+        }
+        panic!(
+            "no '{wanted}' within {BOUND:?}:\n{}",
+            self.stderr_seen.join("\n")
+        );
+    }
+
+    /// Stops the tool with SIGINT (as Ctrl-C would) and collects its output.
+    /// The signal is repeated until the tool exits: one that arrives between
+    /// attaching and the run loop only ends the run once it has started.
+    fn stop(mut self) -> Finished {
+        let deadline = Instant::now() + BOUND;
+        while let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill(2) on our own, not yet reaped, child.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+            if Instant::now() > deadline {
+                break;
+            }
+            thread::sleep(Duration::from_millis(300));
+        }
+        self.finish()
+    }
+
+    /// Waits for the tool to exit by itself (duration, interval count).
+    fn finish(mut self) -> Finished {
+        let deadline = Instant::now() + BOUND;
+        let status = loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the tool did not exit");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        self.stderr_seen.extend(self.stderr.try_iter());
+        let stderr = self.stderr_seen.join("\n");
+        assert!(
+            status.success(),
+            "{status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        assert_released(&self.progs);
+        Finished { stdout, stderr }
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// BPF program ids a process holds, from its fdinfo.
+fn held_programs(pid: u32) -> BTreeSet<u32> {
+    let mut ids = BTreeSet::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return ids;
+    };
+    for entry in dir.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines() {
+            if let Some(id) = line.strip_prefix("prog_id:") {
+                ids.extend(id.trim().parse::<u32>().ok());
+            }
+        }
+    }
+    ids
+}
+
+/// The programs of a finished run are gone from the kernel (freed after
+/// the last reference dropped, which the kernel does asynchronously).
+fn assert_released(progs: &BTreeSet<u32>) {
+    assert!(!progs.is_empty(), "the run held no BPF programs");
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let live: BTreeSet<u32> = bpfkit_sys::prog_ids()
+            .expect("listing programs")
+            .into_iter()
+            .collect();
+        let left: Vec<_> = progs.intersection(&live).collect();
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "programs left behind: {left:?}");
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A shell child that waits for a line on stdin before running `script`,
+/// so that a tool filtering by its pid can attach first.
+struct Gated {
+    child: Child,
+    stdin: Option<ChildStdin>,
+}
+
+impl Gated {
+    fn new(script: &str) -> Gated {
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("read go; {script}"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning sh");
+        let stdin = child.stdin.take();
+        Gated { child, stdin }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Lets the script run and waits for it to end.
+    fn go(mut self) -> std::process::ExitStatus {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.write_all(b"go\n");
+        }
+        self.child.wait().expect("waiting for sh")
+    }
+}
+
+impl Drop for Gated {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A unique marker for this test run.
+fn marker(what: &str) -> String {
+    format!("bpfkit-{what}-{}", std::process::id())
+}
+
+/// Rows of a table: lines split on whitespace, after the header line that
+/// starts with `first_header`.
+fn rows<'a>(stdout: &'a str, first_header: &str) -> Vec<Vec<&'a str>> {
+    let mut lines = stdout.lines();
+    assert!(
+        lines.any(|l| l.split_whitespace().next() == Some(first_header)),
+        "no header starting with {first_header}:\n{stdout}"
+    );
+    lines
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Execs `/bin/true MARKER a b` `n` times; returns their pids.
+fn exec_marked(marker: &str, n: usize) -> Vec<u32> {
+    (0..n)
+        .map(|_| {
+            let mut child = Command::new("/bin/true")
+                .args([marker, "a", "b"])
+                .spawn()
+                .expect("running /bin/true");
+            child.wait().expect("waiting for true");
+            child.id()
+        })
+        .collect()
+}
+
+#[test]
+fn execsnoop_shows_each_exec_with_its_arguments() {
+    if !bpfkit_testkit::privileged("execsnoop_shows_each_exec_with_its_arguments") {
+        return;
+    }
+    let _serial = serial();
+    let marker = marker("exec");
+    let run = Run::start("execsnoop", &["-l", &marker]);
+    let pids = exec_marked(&marker, 3);
+    let out = run.stop();
+    let rows = rows(&out.stdout, "PCOMM");
+    assert_eq!(rows.len(), 3, "{}\n{}", out.stdout, out.stderr);
+    for (row, pid) in rows.iter().zip(&pids) {
+        // PCOMM PID PPID RET ARGS...
+        assert_eq!(row[0], "true");
+        assert_eq!(row[1], pid.to_string());
+        assert_eq!(row[2], std::process::id().to_string());
+        assert_eq!(row[3], "0");
+        assert_eq!(row[4..], ["/bin/true", marker.as_str(), "a", "b"]);
+    }
+    assert!(out.stderr.contains("using the tracepoint variant"));
+}
+
+#[test]
+fn execsnoop_quotes_and_truncates_arguments() {
+    if !bpfkit_testkit::privileged("execsnoop_quotes_and_truncates_arguments") {
+        return;
+    }
+    let _serial = serial();
+    let marker = marker("quote");
+    let run = Run::start("execsnoop", &["-q", "--max-args", "2", "-l", &marker]);
+    exec_marked(&marker, 1);
+    let out = run.stop();
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(&marker))
+        .unwrap_or_else(|| panic!("no exec line:\n{}", out.stdout));
+    assert!(
+        line.ends_with(&format!("\"/bin/true\" \"{marker}\" ...")),
+        "{line}"
+    );
+}
+
+#[test]
+fn execsnoop_sees_what_libbpf_tools_execsnoop_sees() {
+    let test = "execsnoop_sees_what_libbpf_tools_execsnoop_sees";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(peer) = bpfkit_testkit::peer_tool(test, "execsnoop") else {
+        return;
+    };
+    let _serial = serial();
+    let marker = marker("peer");
+    let ours = Run::start("execsnoop", &["-l", &marker]);
+    // libbpf-tools print the header once attached; stdbuf makes it arrive.
+    let mut cmd = Command::new("stdbuf");
+    // Not `-l`: libbpf-tools match it against the first argument only.
+    cmd.arg("-oL").arg(peer);
+    let theirs = Peer::spawn(cmd, "PCOMM");
+    exec_marked(&marker, 4);
+    // Both also see the peer's own exec, whose arguments name the marker.
+    let count = |stdout: &str| {
+        stdout
+            .lines()
+            .filter(|l| l.contains(&format!("/bin/true {marker} a b")))
+            .count()
+    };
+    let ours = ours.stop();
+    // libbpf-tools drop what they have not read yet on Ctrl-C.
+    let theirs = theirs.stop_after(|line| count(line) == 1, 4);
+    assert_eq!(count(&ours.stdout), 4, "{}", ours.stdout);
+    assert_eq!(count(&ours.stdout), count(&theirs), "peer saw:\n{theirs}");
+}
+
+/// A libbpf-tools binary watching alongside.
+struct Peer {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Peer {
+    /// Starts a peer tool, ready once its stdout shows `ready` (its header).
+    fn spawn(mut cmd: Command, ready: &str) -> Peer {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning the peer tool");
+        let out = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + BOUND;
+        let mut seen = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+                let found = line.contains(ready);
+                seen.push(line);
+                if found {
+                    return Peer {
+                        child,
+                        lines: rx,
+                        seen,
+                    };
+                }
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the peer tool never printed '{ready}'");
+    }
+
+    /// Waits (bounded) until `n` lines match, then stops the peer.
+    fn stop_after(mut self, matches: impl Fn(&str) -> bool, n: usize) -> String {
+        let deadline = Instant::now() + BOUND;
+        while self.seen.iter().filter(|l| matches(l)).count() < n && Instant::now() < deadline {
+            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(line);
+            }
+        }
+        self.stop_peer()
+    }
+
+    fn stop_peer(mut self) -> String {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let _ = self.child.wait();
+        self.seen.extend(self.lines.iter());
+        self.seen.join("\n")
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+#[test]
+fn opensnoop_shows_a_failed_open_of_a_process() {
+    if !bpfkit_testkit::privileged("opensnoop_shows_a_failed_open_of_a_process") {
+        return;
+    }
+    let _serial = serial();
+    let path = format!("/nonexistent/{}", marker("open"));
+    // `exec` keeps the pid: the open happens in the process -p names.
+    let gated = Gated::new(&format!("exec cat {path}"));
+    let pid = gated.pid().to_string();
+    let run = Run::start("opensnoop", &["-p", &pid, "-x"]);
+    gated.go();
+    let out = run.stop();
+    let rows = rows(&out.stdout, "PID");
+    let row = rows
+        .iter()
+        .find(|r| r.last() == Some(&path.as_str()))
+        .unwrap_or_else(|| panic!("no open of {path}:\n{}", out.stdout));
+    // PID COMM FD ERR PATH
+    assert_eq!(row[..4], [pid.as_str(), "cat", "-1", "2"]);
+    assert!(rows.iter().all(|r| r[0] == pid), "{}", out.stdout);
+}
+
+#[test]
+fn exitsnoop_shows_the_exit_code() {
+    if !bpfkit_testkit::privileged("exitsnoop_shows_the_exit_code") {
+        return;
+    }
+    let _serial = serial();
+    let gated = Gated::new("exit 7");
+    let pid = gated.pid().to_string();
+    let run = Run::start("exitsnoop", &["-p", &pid]);
+    let status = gated.go();
+    assert_eq!(status.code(), Some(7));
+    let out = run.stop();
+    let rows = rows(&out.stdout, "PCOMM");
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    // PCOMM PID PPID TID AGE(s) EXIT_CODE SIGNAL CORE
+    let row = &rows[0];
+    assert_eq!(row[0], "sh");
+    assert_eq!(row[1], pid);
+    assert_eq!(row[2], std::process::id().to_string());
+    assert_eq!(row[5], "7");
+    assert_eq!(row[6], "-");
+}
+
+#[test]
+fn exitsnoop_shows_the_killing_signal() {
+    if !bpfkit_testkit::privileged("exitsnoop_shows_the_killing_signal") {
+        return;
+    }
+    let _serial = serial();
+    let mut sleeper = Sleeper::new();
+    let pid = sleeper.pid().to_string();
+    let run = Run::start("exitsnoop", &["-p", &pid]);
+    sleeper.signal(libc::SIGKILL);
+    sleeper.reap();
+    let out = run.stop();
+    let rows = rows(&out.stdout, "PCOMM");
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    assert_eq!(rows[0][0], "sleep");
+    assert_eq!(rows[0][6], "SIGKILL");
+}
+
+/// `sleep 60`, killed on drop.
+struct Sleeper(Child);
+
+impl Sleeper {
+    fn new() -> Sleeper {
+        Sleeper(
+            Command::new("sleep")
+                .arg("60")
+                .spawn()
+                .expect("spawning sleep"),
+        )
+    }
+
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(self.0.id() as i32, sig) }, 0);
+    }
+
+    fn reap(&mut self) {
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Rows about signals to `target` (PID COMM SIG TPID RESULT, maybe after TIME).
+fn signal_rows<'a>(stdout: &'a str, target: &str) -> Vec<Vec<&'a str>> {
+    stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|r| r.len() >= 5 && r[r.len() - 2] == target)
+        .collect()
+}
+
+#[test]
+fn sigsnoop_shows_a_signal_by_name() {
+    if !bpfkit_testkit::privileged("sigsnoop_shows_a_signal_by_name") {
+        return;
+    }
+    let _serial = serial();
+    let mut sleeper = Sleeper::new();
+    let target = sleeper.pid().to_string();
+    let me = std::process::id().to_string();
+    let run = Run::start("sigsnoop", &["-n", "-p", &me, "-s", "USR1"]);
+    sleeper.signal(libc::SIGUSR1);
+    sleeper.reap();
+    let out = run.stop();
+    let rows = signal_rows(&out.stdout, &target);
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    // TIME PID COMM SIG TPID RESULT (sigsnoop always shows TIME)
+    let row = &rows[0];
+    assert_eq!(row.len(), 6, "{row:?}");
+    assert_eq!(row[1], me);
+    assert_eq!(row[3], "SIGUSR1");
+    assert_eq!(row[5], "0");
+}
+
+#[test]
+fn killsnoop_shows_kills_and_failed_kills() {
+    if !bpfkit_testkit::privileged("killsnoop_shows_kills_and_failed_kills") {
+        return;
+    }
+    let _serial = serial();
+    let mut sleeper = Sleeper::new();
+    let target = sleeper.pid().to_string();
+    let me = std::process::id().to_string();
+    let run = Run::start("killsnoop", &["-n", "-p", &me]);
+    sleeper.signal(libc::SIGUSR1);
+    sleeper.reap();
+    // The reaped pid is gone: this kill fails with ESRCH.
+    // SAFETY: signal 0 only checks for existence.
+    assert_eq!(unsafe { libc::kill(sleeper.pid() as i32, 0) }, -1);
+    let out = run.stop();
+    let rows = signal_rows(&out.stdout, &target);
+    assert_eq!(rows.len(), 2, "{}", out.stdout);
+    // PID COMM SIG TPID RESULT
+    assert_eq!(rows[0][0], me);
+    assert_eq!(rows[0][2], "SIGUSR1");
+    assert_eq!(rows[0][4], "0");
+    assert_eq!(rows[1][2], "-");
+    assert_eq!(rows[1][4], "-ESRCH");
+}
+
+#[test]
+fn syscount_counts_failed_syscalls_by_errno_name() {
+    if !bpfkit_testkit::privileged("syscount_counts_failed_syscalls_by_errno_name") {
+        return;
+    }
+    let _serial = serial();
+    let dir = format!("/nonexistent/{}", marker("syscount"));
+    // `true`, not `:`: a failed redirection of a special builtin ends sh.
+    let gated = Gated::new(&format!(
+        "for i in 1 2 3 4 5; do true < {dir}/$i; done 2>/dev/null"
+    ));
+    let pid = gated.pid().to_string();
+    let run = Run::start("syscount", &["-p", &pid, "-e", "ENOENT"]);
+    gated.go();
+    let out = run.stop();
+    let rows = rows(&out.stdout, "SYSCALL");
+    assert_eq!(rows, [vec!["openat", "5"]], "{}", out.stdout);
+}
+
+#[test]
+fn syscount_by_process_with_latency() {
+    if !bpfkit_testkit::privileged("syscount_by_process_with_latency") {
+        return;
+    }
+    let _serial = serial();
+    let gated = Gated::new("sleep 0.01; sleep 0.01");
+    let pid = gated.pid().to_string();
+    let run = Run::start("syscount", &["-p", &pid, "-P", "-L", "-m"]);
+    gated.go();
+    let out = run.stop();
+    let rows = rows(&out.stdout, "PID");
+    // PID COMM COUNT TIME: one process, sh waiting for its two children.
+    assert_eq!(rows.len(), 1, "{}", out.stdout);
+    assert_eq!(rows[0][0], pid);
+    assert_eq!(rows[0][1], "sh");
+    assert!(rows[0][2].parse::<u64>().is_ok_and(|n| n > 0));
+    let millis: f64 = rows[0][3].parse().expect("TIME (msecs)");
+    assert!(millis >= 20.0, "two sleeps of 10 ms: {}", out.stdout);
+    assert!(out.stdout.contains("TIME (msecs)"), "{}", out.stdout);
+}
+
+/// Buckets of a printed log2 histogram: (low, high, count).
+fn buckets(stdout: &str) -> Vec<(u64, u64, u64)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let (range, rest) = l.split_once(':')?;
+            let (low, high) = range.trim().split_once("->")?;
+            let count = rest.split_whitespace().next()?;
+            Some((
+                low.trim().parse().ok()?,
+                high.trim().parse().ok()?,
+                count.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn runqlat_prints_a_histogram_per_interval() {
+    if !bpfkit_testkit::privileged("runqlat_prints_a_histogram_per_interval") {
+        return;
+    }
+    let _serial = serial();
+    let run = Run::start("runqlat", &["1", "2"]);
+    // Wakeups of our own: a few short sleeps.
+    for _ in 0..5 {
+        Command::new("sleep").arg("0.01").status().expect("sleep");
+    }
+    let out = run.finish();
+    assert_eq!(
+        out.stdout.matches("usecs               : count").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    let buckets = buckets(&out.stdout);
+    assert!(buckets.iter().any(|b| b.2 > 0), "{}", out.stdout);
+    for (low, high, _) in &buckets {
+        assert!(low <= high && (*low == 0 || high + 1 == low * 2));
+    }
+}
+
+#[test]
+fn runqlat_labels_each_process() {
+    if !bpfkit_testkit::privileged("runqlat_labels_each_process") {
+        return;
+    }
+    let _serial = serial();
+    let run = Run::start("runqlat", &["-P", "-m", "1", "1"]);
+    for _ in 0..5 {
+        Command::new("sleep").arg("0.01").status().expect("sleep");
+    }
+    let out = run.finish();
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("pid = ")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("msecs"), "{}", out.stdout);
+}
+
+/// Block I/O that completes with an interrupt: a synced write.
+fn disk_io() {
+    let path = std::env::temp_dir().join(marker("io"));
+    let mut file = std::fs::File::create(&path).expect("creating a scratch file");
+    for _ in 0..8 {
+        file.write_all(&[7u8; 64 * 1024]).expect("writing");
+        file.sync_all().expect("fsync");
+    }
+    drop(file);
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn hardirqs_counts_interrupts() {
+    if !bpfkit_testkit::privileged("hardirqs_counts_interrupts") {
+        return;
+    }
+    let _serial = serial();
+    let run = Run::start("hardirqs", &["-C", "1", "1"]);
+    disk_io();
+    let out = run.finish();
+    let rows = rows(&out.stdout, "HARDIRQ");
+    assert!(!rows.is_empty(), "{}", out.stdout);
+    let counts: Vec<u64> = rows
+        .iter()
+        .map(|r| r.last().and_then(|c| c.parse().ok()).expect("a COUNT"))
+        .collect();
+    assert!(counts.iter().all(|&c| c > 0), "{}", out.stdout);
+    assert!(counts.is_sorted_by(|a, b| a >= b), "{}", out.stdout);
+}
+
+#[test]
+fn hardirqs_histograms_per_irq() {
+    if !bpfkit_testkit::privileged("hardirqs_histograms_per_irq") {
+        return;
+    }
+    let _serial = serial();
+    let run = Run::start("hardirqs", &["-d", "1", "1"]);
+    disk_io();
+    let out = run.finish();
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("hardirq = ")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        buckets(&out.stdout).iter().any(|b| b.2 > 0),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn tools_lists_every_tool_with_its_hook() {
+    let out = Command::new(BPFKIT)
+        .arg("tools")
+        .output()
+        .expect("bpfkit tools");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for spec in ["execsnoop", "opensnoop", "runqlat", "hardirqs", "syscount"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{spec} "))),
+            "{spec} missing:\n{text}"
+        );
+    }
+    if bpfkit_testkit::privileged("tools_lists_every_tool_with_its_hook") {
+        let execsnoop = text.lines().find(|l| l.starts_with("execsnoop ")).unwrap();
+        assert_eq!(execsnoop.split_whitespace().nth(1), Some("tracepoint"));
+    }
+}
+
+#[test]
+fn help_looks_like_libbpf_tools() {
+    let out = Command::new(BPFKIT)
+        .args(["execsnoop", "--help"])
+        .output()
+        .expect("bpfkit execsnoop --help");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Usage: execsnoop [OPTION...]\nTrace exec syscalls\n"));
+    assert!(text.contains("EXAMPLES:\n    execsnoop           # trace all exec() syscalls\n"));
+    assert!(text.contains("  -x, --fails                include failed exec()s\n"));
+    assert!(text.contains("      --max-args=MAX_ARGS"));
+}
+
+#[test]
+fn a_symlink_named_after_a_tool_runs_it() {
+    let dir = std::env::temp_dir().join(marker("argv0"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a scratch dir");
+    let link = dir.join("runqlat");
+    std::os::unix::fs::symlink(BPFKIT, &link).expect("symlink");
+    let out = Command::new(&link)
+        .arg("-h")
+        .output()
+        .expect("running the link");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("Usage: runqlat [OPTION...] [interval] [count]\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn run_accepts_a_tool_name() {
+    // From a directory without a file called `opensnoop`.
+    let out = Command::new(BPFKIT)
+        .args(["run", "opensnoop", "--help"])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("bpfkit run opensnoop --help");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Usage: opensnoop [OPTION...]"));
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors() {
+    let out = Command::new(BPFKIT)
+        .args(["syscount", "-e", "ENOTANERRNO"])
+        .output()
+        .expect("bpfkit syscount");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--errno: 'ENOTANERRNO' is not an errno"),
+        "{err}"
+    );
+    let out = Command::new(BPFKIT)
+        .args(["nosuchtool"])
+        .output()
+        .expect("bpfkit nosuchtool");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command or tool 'nosuchtool'"));
+}
