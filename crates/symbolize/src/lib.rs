@@ -160,6 +160,96 @@ pub fn fold(comm: Option<&str>, user: &[String], kernel: &[String], weight: u64)
     format!("{} {weight}", parts.join(";"))
 }
 
+/// One counted stack out of a BPF map, as the stack tools keep them: the
+/// stack trace map's instruction pointers (innermost first) and what the
+/// key weighs.
+#[derive(Debug, Clone, Default)]
+pub struct StackSample {
+    pub pid: u32,
+    pub comm: Option<String>,
+    pub kernel_ips: Vec<u64>,
+    pub user_ips: Vec<u64>,
+    pub weight: u64,
+}
+
+/// A [`StackSample`] with names for its frames.
+#[derive(Debug, Clone)]
+pub struct NamedStack {
+    pub pid: u32,
+    pub comm: Option<String>,
+    /// Innermost first, as collected.
+    pub kernel: Vec<String>,
+    pub user: Vec<String>,
+    pub weight: u64,
+}
+
+impl Symbolizer {
+    /// Names the frames of `sample` (user frames in its process).
+    pub fn name(&mut self, sample: &StackSample) -> NamedStack {
+        NamedStack {
+            pid: sample.pid,
+            comm: sample.comm.clone(),
+            kernel: self.kernel_frames(&sample.kernel_ips),
+            user: self.user_frames(sample.pid, &sample.user_ips),
+            weight: sample.weight,
+        }
+    }
+}
+
+impl NamedStack {
+    /// The folded line ([`fold`]).
+    pub fn folded(&self) -> String {
+        fold(self.comm.as_deref(), &self.user, &self.kernel, self.weight)
+    }
+
+    /// Frames one per line, innermost first (kernel, then `--`, then user,
+    /// as bcc's profile prints them), then `-  comm (pid)` and the weight:
+    ///
+    /// ```text
+    ///     do_nanosleep
+    ///     --
+    ///     main
+    ///     -                app (42)
+    ///         17
+    /// ```
+    pub fn indented(&self) -> String {
+        let mut out = String::new();
+        for frame in &self.kernel {
+            out.push_str(&format!("    {frame}\n"));
+        }
+        if !self.kernel.is_empty() && !self.user.is_empty() {
+            out.push_str("    --\n");
+        }
+        for frame in &self.user {
+            out.push_str(&format!("    {frame}\n"));
+        }
+        let comm = self.comm.as_deref().unwrap_or("");
+        out.push_str(&format!("    -                {comm} ({})\n", self.pid));
+        out.push_str(&format!("        {}\n", self.weight));
+        out
+    }
+}
+
+/// Folded lines with the same stack merged (weights summed), heaviest
+/// first: different keys (threads of one process, stack ids of the same
+/// frames) often fold to the same line.
+pub fn merge_folded(lines: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut totals: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for line in lines {
+        let Some((stack, weight)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let weight = weight.parse::<u64>().unwrap_or(0);
+        *totals.entry(stack.to_string()).or_default() += weight;
+    }
+    let mut merged: Vec<(String, u64)> = totals.into_iter().collect();
+    merged.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    merged
+        .into_iter()
+        .map(|(stack, weight)| format!("{stack} {weight}"))
+        .collect()
+}
+
 /// Writes an SVG flame graph of folded lines (from [`fold`]) to `out`.
 /// `count_name` says what the weights are (`samples`, `us`, `bytes`).
 pub fn flamegraph<'a>(
@@ -187,6 +277,28 @@ mod tests {
             "app;main;inner;do_nanosleep_[k];schedule_[k] 7"
         );
         assert_eq!(fold(None, &["a;b".into()], &[], 1), "a:b 1");
+    }
+
+    #[test]
+    fn merging_sums_equal_stacks_heaviest_first() {
+        let lines = ["a;b 2", "a;c 5", "a;b 4", "broken"].map(String::from);
+        assert_eq!(merge_folded(lines), vec!["a;b 6", "a;c 5"]);
+    }
+
+    #[test]
+    fn indented_stacks_put_kernel_frames_first() {
+        let stack = NamedStack {
+            pid: 42,
+            comm: Some("app".into()),
+            kernel: vec!["do_nanosleep".into()],
+            user: vec!["main".into()],
+            weight: 17,
+        };
+        assert_eq!(
+            stack.indented(),
+            "    do_nanosleep\n    --\n    main\n    -                app (42)\n        17\n"
+        );
+        assert_eq!(stack.folded(), "app;main;do_nanosleep_[k] 17");
     }
 
     #[test]

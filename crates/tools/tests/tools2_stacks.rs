@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use aya::maps::{MapData, StackTraceMap};
-use bpfkit_symbolize::{Symbolizer, flamegraph, fold};
+use bpfkit_symbolize::{StackSample, Symbolizer, flamegraph, merge_folded};
 use common::session::{Global, Session};
 
 /// Builds the target program with frame pointers; `None` (skip) without clang.
@@ -118,27 +118,32 @@ fn profile_finds_the_busy_loop_and_draws_it() {
     );
 
     let mut symbolizer = Symbolizer::new();
-    let mut folded = Vec::new();
     let mut in_spin = 0;
     let mut total = 0;
+    let mut lines = Vec::new();
     for (key, value) in &rows {
-        let samples = u64::from_ne_bytes(*value);
-        let user = symbolizer.user_frames(pid, &stack(&s, i32_at(key, ustack_at)));
-        let kernel = symbolizer.kernel_frames(&stack(&s, i32_at(key, kstack_at)));
-        if user.first().is_some_and(|f| f == "bpfkit_busy_spin") {
-            in_spin += samples;
+        let named = symbolizer.name(&StackSample {
+            pid,
+            comm: Some("stacks_target".into()),
+            kernel_ips: stack(&s, i32_at(key, kstack_at)),
+            user_ips: stack(&s, i32_at(key, ustack_at)),
+            weight: u64::from_ne_bytes(*value),
+        });
+        if named.user.first().is_some_and(|f| f == "bpfkit_busy_spin") {
+            in_spin += named.weight;
         }
-        total += samples;
-        folded.push(fold(Some("stacks_target"), &user, &kernel, samples));
+        total += named.weight;
+        lines.push(named.folded());
     }
+    let folded = merge_folded(lines);
     assert!(
         in_spin * 2 > total,
         "the busy loop dominates: {in_spin} of {total} samples\n{}",
         folded.join("\n")
     );
     assert!(
-        folded.iter().any(|l| l.contains(";main;bpfkit_busy_spin ")),
-        "main calls the loop: {folded:?}"
+        folded[0].starts_with("stacks_target;") && folded[0].contains(";main;bpfkit_busy_spin"),
+        "the heaviest stack is main calling the loop: {folded:?}"
     );
 
     let mut svg = Vec::new();
