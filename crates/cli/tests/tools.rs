@@ -334,7 +334,13 @@ fn execsnoop_sees_what_libbpf_tools_execsnoop_sees() {
     let mut cmd = Command::new("stdbuf");
     // Not `-l`: libbpf-tools match it against the first argument only.
     cmd.arg("-oL").arg(peer);
-    let theirs = Peer::spawn(cmd, "PCOMM");
+    let mut theirs = Peer::spawn(cmd, "PCOMM");
+    // It prints its header before it opens its perf buffer: exec until it
+    // sees one of ours, then count.
+    let probe = format!("{marker}-probe");
+    theirs.wait_for(&probe, || {
+        exec_marked(&probe, 1);
+    });
     exec_marked(&marker, 4);
     // Both also see the peer's own exec, whose arguments name the marker.
     let count = |stdout: &str| {
@@ -393,6 +399,21 @@ impl Peer {
         let _ = child.kill();
         let _ = child.wait();
         panic!("the peer tool never printed '{ready}'");
+    }
+
+    /// Calls `trigger` until a line containing `text` shows up (bounded).
+    fn wait_for(&mut self, text: &str, trigger: impl Fn()) {
+        let deadline = Instant::now() + BOUND;
+        while !self.seen.iter().any(|l| l.contains(text)) {
+            assert!(Instant::now() < deadline, "the peer never showed {text}");
+            trigger();
+            let round = Instant::now() + Duration::from_millis(200);
+            while let Some(left) = round.checked_duration_since(Instant::now()) {
+                if let Ok(line) = self.lines.recv_timeout(left) {
+                    self.seen.push(line);
+                }
+            }
+        }
     }
 
     /// Waits (bounded) until `n` lines match, then stops the peer.
