@@ -3,7 +3,8 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
+use std::process::Command;
 use std::time::Duration;
 
 use aya::maps::lpm_trie::{Key, LpmTrie};
@@ -25,6 +26,41 @@ fn udp_socket(pair: &NetPair, ns: &str, addr: Ipv4Addr) -> UdpSocket {
         .set_read_timeout(Some(Duration::from_millis(500)))
         .expect("timeout");
     socket
+}
+
+/// A UDP socket in namespace `ns` on a link-local IPv6 address of `dev`.
+fn udp6_socket(pair: &NetPair, ns: &str, dev: &str, addr: Ipv6Addr) -> UdpSocket {
+    let dev = std::ffi::CString::new(dev).expect("name");
+    let socket = pair
+        .run(ns, move || {
+            // SAFETY: a valid NUL-terminated interface name.
+            let scope = unsafe { libc::if_nametoindex(dev.as_ptr()) };
+            UdpSocket::bind(SocketAddrV6::new(addr, 0, 0, scope))
+        })
+        .expect("bind");
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    socket
+}
+
+/// Adds a link-local IPv6 address (no duplicate detection, usable at once).
+fn add_ipv6(ns: &str, dev: &str, addr: Ipv6Addr) {
+    let status = Command::new("ip")
+        .args([
+            "-n",
+            ns,
+            "-6",
+            "addr",
+            "add",
+            &format!("{addr}/64"),
+            "dev",
+            dev,
+            "nodad",
+        ])
+        .status()
+        .expect("ip");
+    assert!(status.success(), "adding {addr}");
 }
 
 /// Sends one datagram; whether `to` received it (within the timeout).
@@ -160,4 +196,59 @@ fn tcpktstat_counts_packets_and_bytes_per_direction_and_peer() {
     poll(|| (count(1) == (3, 3 * datagram)).then_some(()));
     assert_eq!(count(1), (3, 3 * datagram), "out: to B");
     assert_eq!(count(0), (2, 2 * datagram), "in: from B");
+}
+
+#[test]
+fn xdpfilter_drops_an_ipv6_source_prefix() {
+    if !bpfkit_testkit::privileged("xdpfilter_drops_an_ipv6_source_prefix") {
+        return;
+    }
+    let pair = NetPair::new("xdp6");
+    let addr_a: Ipv6Addr = "fe80::b:1:1".parse().expect("address");
+    let addr_b: Ipv6Addr = "fe80::b:1:2".parse().expect("address");
+    add_ipv6(&pair.a, &pair.veth_a, addr_a);
+    add_ipv6(&pair.b, &pair.veth_b, addr_b);
+    let mut s = Session::loaded("xdpfilter", &[]);
+    let veth_b = pair.veth_b.clone();
+    s = pair.run(&pair.b, move || {
+        s.attach_net("xdp", &veth_b);
+        s
+    });
+    let tx = udp6_socket(&pair, &pair.a, &pair.veth_a, addr_a);
+    let rx = udp6_socket(&pair, &pair.b, &pair.veth_b, addr_b);
+    assert!(delivered(&tx, &rx), "no rule: delivered");
+
+    // fe80::b:1:0/112 holds A's address.
+    let mut prefix = addr_a.octets();
+    prefix[14..].fill(0);
+    {
+        let map = s.ebpf.map_mut("drop_v6").expect("drop_v6");
+        let mut trie: LpmTrie<&mut MapData, [u8; 16], u32> =
+            LpmTrie::try_from(map).expect("lpm trie");
+        trie.insert(&Key::new(112, prefix), 112, 0).expect("insert");
+    }
+    assert!(!delivered(&tx, &rx), "dropped by prefix");
+    assert!(!delivered(&tx, &rx), "dropped by prefix");
+
+    let (addr_at, af_at, plen_at) = (
+        s.info.offset_of("rule", "addr"),
+        s.info.offset_of("rule", "af"),
+        s.info.offset_of("rule", "prefixlen"),
+    );
+    let rows = hits(&s);
+    assert_eq!(rows.len(), 1, "one rule matched");
+    let (rule, traffic) = &rows[0];
+    assert_eq!(
+        rule[addr_at..addr_at + 16],
+        prefix,
+        "the address, masked to the prefix"
+    );
+    assert_eq!(
+        u16::from_ne_bytes([rule[af_at], rule[af_at + 1]]),
+        10,
+        "AF_INET6"
+    );
+    assert_eq!(rule[plen_at], 112);
+    // Neighbour discovery from A's address may be dropped too.
+    assert!(u64_at(traffic, 0) >= 2, "both datagrams dropped");
 }
