@@ -155,6 +155,13 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
     for p in &params {
         for arg in param_arg(p, &taken) {
             taken.extend(arg.get_long().map(str::to_string));
+            // Aliases too: `--pid` for `targ_pid` must not be added twice.
+            taken.extend(
+                arg.get_all_aliases()
+                    .into_iter()
+                    .flatten()
+                    .map(str::to_string),
+            );
             cmd = cmd.arg(arg);
         }
     }
