@@ -326,3 +326,47 @@ fn histogram_labels_by_spec() {
     );
     assert!(text.contains("\ntid = 41 kworker/1:1\n"), "{text}");
 }
+
+/// What built-in tools ask for: histograms labelled even when alone,
+/// empty keys left out, and a table of a value that also has slots.
+#[test]
+fn tool_options_label_skip_empty_and_force_a_table() {
+    let Some(btf) = common::btf("tool_options") else {
+        return;
+    };
+    let view = MapView {
+        name: "hists",
+        key_ty: Some(common::ty(btf, "hist_key")),
+        value_ty: common::ty(btf, "hist"),
+    };
+    let mut entries = runqlat_entries();
+    entries.truncate(1);
+    entries.push((7u32.to_le_bytes().to_vec(), hist_value(&[], b"idle")));
+    let labels = vec![
+        bpfkit_output::ColumnSpec::new("key.pid").header("pid"),
+        bpfkit_output::ColumnSpec::new("comm").header(""),
+    ];
+    let opts = SnapshotOptions {
+        unit: Some("usecs".into()),
+        labels: Some(labels),
+        skip_empty: true,
+        ..SnapshotOptions::default()
+    };
+    let text = render(btf, &view, &entries, &opts);
+    assert!(text.starts_with("\npid = 41 kworker/1:1\n     usecs"), "{text}");
+    assert!(!text.contains("idle"), "{text}");
+    let table = SnapshotOptions {
+        columns: Some(vec![
+            bpfkit_output::ColumnSpec::new("key.pid").header("PID"),
+            bpfkit_output::ColumnSpec::new("comm").header("COMM"),
+        ]),
+        force_table: true,
+        skip_empty: true,
+        ..SnapshotOptions::default()
+    };
+    let text = render(btf, &view, &entries, &table);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("PID"), "{text}");
+    assert!(text.contains("kworker/1:1") && text.contains("idle"), "{text}");
+}
