@@ -353,7 +353,10 @@ fn tool_options_label_skip_empty_and_force_a_table() {
         ..SnapshotOptions::default()
     };
     let text = render(btf, &view, &entries, &opts);
-    assert!(text.starts_with("\npid = 41 kworker/1:1\n     usecs"), "{text}");
+    assert!(
+        text.starts_with("\npid = 41 kworker/1:1\n     usecs"),
+        "{text}"
+    );
     assert!(!text.contains("idle"), "{text}");
     let table = SnapshotOptions {
         columns: Some(vec![
@@ -368,5 +371,8 @@ fn tool_options_label_skip_empty_and_force_a_table() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[0].starts_with("PID"), "{text}");
-    assert!(text.contains("kworker/1:1") && text.contains("idle"), "{text}");
+    assert!(
+        text.contains("kworker/1:1") && text.contains("idle"),
+        "{text}"
+    );
 }
