@@ -196,6 +196,32 @@ class Tracer:
             time.sleep(0.01)
         return since
 
+    def collect(self, tag, expected, quiet=0.3, timeout=20.0):
+        """Read the output as it comes until `expected` lines carry `tag`, or
+        no new tagged line came for `quiet` seconds (the rest is lost).
+        Returns (tagged lines, all lines, monotonic time of the last tagged line).
+        System-wide tracers also print other processes' events; those count in
+        `all lines` (work the consumer did) but do not keep the wait going."""
+        tag = tag.encode()
+        tagged = lines = 0
+        partial = b""
+        last = time.monotonic()
+        deadline = last + timeout
+        while time.monotonic() < deadline:
+            chunk = partial + self.read_new()
+            complete, _, partial = chunk.rpartition(b"\n")
+            if complete:
+                rows = complete.split(b"\n")
+                lines += len(rows)
+                new = sum(1 for r in rows if tag in r)
+                if new:
+                    tagged += new
+                    last = time.monotonic()
+            if tagged >= expected or time.monotonic() - last >= quiet:
+                break
+            time.sleep(0.01)
+        return tagged, lines, last
+
     def new_progs(self):
         now = bpf_progs()
         return {i: v for i, v in now.items() if i not in self.progs_before}
@@ -360,12 +386,6 @@ def launch(env, tool, tracer, **extra):
                "startup_rss_kib": vm_hwm_kib(t.pid)}
 
 
-def count_marker(data, tag):
-    """Lines that carry the tag (a tracer may print it twice a line: comm and path)."""
-    tag = tag.encode()
-    return sum(1 for line in data.splitlines() if tag in line)
-
-
 def m1_m2(env, runs, ops):
     """Each launch: start-up (M1), then the pinned workload loop (M2)."""
     res = {}
@@ -397,21 +417,24 @@ def one_overhead_run(env, tool, mode, tracer, n):
     t, row = launch(env, tool, tracer)
     if t is None:
         return None
+    t.read_new()  # skip the start-up output
     cpu0 = cpu_ns(t.pid)
     wl = env.workload(mode, n, target)
-    t.drain()
+    seen, lines, _ = t.collect(tag, wl["count"], quiet=1.0)
     cpu1 = cpu_ns(t.pid)
     progs = t.new_progs()
-    seen = count_marker(t.output(), tag)
     peak_rss = vm_hwm_kib(t.pid)
     t.stop_with_timeout()
+    if seen < wl["count"]:
+        log(f"  {tracer} {tool}: {seen} of {wl['count']} events seen")
     if time.monotonic() - started > 10:
         log(f"  slow: {tracer} {tool} took {time.monotonic() - started:.1f}s")
     run_ns = sum(v[0] for v in progs.values())
     run_cnt = sum(v[1] for v in progs.values())
     row.update(ns_per_op=wl["ns_per_op"], events=wl["count"], seen=seen,
                loss_pct=100.0 * max(0, wl["count"] - seen) / wl["count"],
-               consumer_cpu_ns_per_event=(cpu1 - cpu0) / max(seen, 1),
+               consumer_cpu_ns_per_event=(cpu1 - cpu0) / max(lines, 1),
+               other_events=lines - seen,
                bpf_ns_per_run=run_ns / run_cnt if run_cnt else None,
                bpf_runs_per_op=run_cnt / wl["count"],
                peak_rss_kib=peak_rss)
@@ -453,17 +476,17 @@ def m3(env, rates, step_s, reps):
                 tag = Counter.tag("bkr")
                 path = WORK / tag
                 path.write_text("x")
+                t.read_new()
                 cpu0 = cpu_ns(t.pid)
                 wl = env.workload("rate", rate, step_s, path)
-                t.drain(quiet=0.25)
+                seen, lines, _ = t.collect(tag, wl["count"], quiet=0.5)
                 cpu1 = cpu_ns(t.pid)
-                seen = count_marker(t.output(), tag)
                 os.truncate(SINK, 0)  # O_APPEND writers continue at the new end
                 t.offset = 0
                 loss = 100.0 * max(0, wl["count"] - seen) / max(wl["count"], 1)
                 per[tracer][rate].append({
                     "achieved_rate": wl["count"] * 1e9 / wl["elapsed_ns"], "loss_pct": loss,
-                    "consumer_cpu_ns_per_event": (cpu1 - cpu0) / max(seen, 1),
+                    "consumer_cpu_ns_per_event": (cpu1 - cpu0) / max(lines, 1),
                     "consumer_cpu_pct": 100.0 * (cpu1 - cpu0) / wl["elapsed_ns"]})
                 failures = failures + 1 if loss >= 0.1 else 0
                 if failures >= 2:
@@ -782,6 +805,8 @@ def main():
     ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6", help="comma-separated subset")
     ap.add_argument("--out", default=str(BENCH / "out"), help="directory for results.json and results.md")
     args = ap.parse_args()
+    # a shell's background job inherits SIGINT ignored, and so would every tracer
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if os.geteuid() != 0:
         raise SystemExit("bench: needs root (BPF)")
     only = set(args.only.upper().split(","))
