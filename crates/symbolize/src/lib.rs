@@ -89,36 +89,57 @@ impl Symbolizer {
             .inner
             .symbolize_single(source, symbolize::Input::AbsAddr(addr))
             .ok()?;
-        let symbolize::Symbolized::Sym(sym) = symbolized else {
-            return None;
-        };
-        let code = sym.code_info.as_deref();
-        Some(Sym {
-            name: sym.name.to_string(),
-            offset: sym.offset as u64,
-            module: sym
-                .module
-                .as_deref()
-                .map(|m| m.to_string_lossy().into_owned()),
-            file: code.map(|c| c.to_path().display().to_string()),
-            line: code.and_then(|c| c.line),
-        })
+        to_sym(&symbolized)
+    }
+
+    /// Names for `ips`, unknown ones in hex: in one pass over the source
+    /// (blazesym groups the addresses by file), or address by address when
+    /// the pass fails as a whole (one unreadable file, such as a separate
+    /// debug file it could not parse, fails the whole batch).
+    fn frames(&self, source: &Source, ips: &[u64]) -> Vec<String> {
+        match self.inner.symbolize(source, symbolize::Input::AbsAddr(ips)) {
+            Ok(symbolized) if symbolized.len() == ips.len() => ips
+                .iter()
+                .zip(&symbolized)
+                .map(|(&ip, s)| frame_name(to_sym(s), ip))
+                .collect(),
+            _ => ips
+                .iter()
+                .map(|&ip| frame_name(self.resolve(source, ip), ip))
+                .collect(),
+        }
     }
 
     /// Frame names of a kernel stack (innermost first, as BPF stack traces
     /// hold them): the function name, or the address in hex when unknown.
     pub fn kernel_frames(&mut self, ips: &[u64]) -> Vec<String> {
-        ips.iter()
-            .map(|&ip| frame_name(self.kernel(ip), ip))
-            .collect()
+        self.frames(&Source::Kernel(Kernel::default()), ips)
     }
 
     /// Frame names of a user stack of `pid` (innermost first).
     pub fn user_frames(&mut self, pid: u32, ips: &[u64]) -> Vec<String> {
-        ips.iter()
-            .map(|&ip| frame_name(self.user(pid, ip), ip))
-            .collect()
+        if pid == 0 {
+            return ips.iter().map(|&ip| frame_name(None, ip)).collect();
+        }
+        self.frames(&Source::Process(Process::new(pid.into())), ips)
     }
+}
+
+fn to_sym(symbolized: &symbolize::Symbolized) -> Option<Sym> {
+    let symbolize::Symbolized::Sym(sym) = symbolized else {
+        return None;
+    };
+    let code = sym.code_info.as_deref();
+    Some(Sym {
+        name: sym.name.to_string(),
+        offset: sym.offset as u64,
+        module: sym
+            .module
+            .as_deref()
+            .map(|m| m.to_string_lossy().into_owned()),
+        file: code.map(|c| c.to_path().display().to_string()),
+        line: code.and_then(|c| c.line),
+    })
 }
 
 fn frame_name(sym: Option<Sym>, ip: u64) -> String {
