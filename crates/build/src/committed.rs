@@ -55,13 +55,27 @@ pub fn reproducible_options(root: &Path, source: &Path, output: PathBuf) -> Buil
     }
 }
 
+/// Builds like [`build`], but a warning (a best-effort step such as keeping
+/// own types that failed) is an error: a committed object must come out the
+/// same on every run, not depend on whether that step happened to work.
+fn build_strictly(opts: &BuildOptions) -> Result<(), BuildError> {
+    let out = build(opts)?;
+    if let Some(warning) = out.warnings.first() {
+        return Err(BuildError::Object {
+            path: out.object,
+            message: format!("reproducible build had a warning: {warning}"),
+        });
+    }
+    Ok(())
+}
+
 /// Rebuilds every committed object in place; returns the objects written.
 pub fn rebuild_committed(root: &Path) -> Result<Vec<PathBuf>, BuildError> {
     committed_sources(root)
         .iter()
         .map(|source| {
             let object = default_output(source);
-            build(&reproducible_options(root, source, object))?;
+            build_strictly(&reproducible_options(root, source, object))?;
             Ok(default_output(source))
         })
         .collect()
@@ -74,7 +88,7 @@ pub fn check_committed(root: &Path, scratch: &Path) -> Result<Vec<PathBuf>, Buil
     for source in committed_sources(root) {
         let committed = default_output(&source);
         let fresh = scratch.join(committed.file_name().unwrap_or_default());
-        build(&reproducible_options(root, &source, fresh.clone()))?;
+        build_strictly(&reproducible_options(root, &source, fresh.clone()))?;
         if std::fs::read(&fresh).ok() != std::fs::read(&committed).ok() {
             stale.push(committed);
         }
