@@ -261,3 +261,31 @@ fn tcpretrans_sees_syn_retransmits_to_a_silent_address() {
     assert_eq!(addr(&event, "saddr"), IpAddr::V4(pair.addr_a));
     assert!(client.join().expect("client"), "nobody accepts");
 }
+
+#[test]
+fn family_filters_keep_only_ipv6() {
+    if !bpfkit_testkit::privileged("family_filters_keep_only_ipv6") {
+        return;
+    }
+    if !std::fs::read_to_string("/proc/sys/net/ipv6/conf/lo/disable_ipv6")
+        .is_ok_and(|s| s.trim() == "0")
+    {
+        eprintln!("skipping family_filters_keep_only_ipv6: no IPv6 on lo");
+        return;
+    }
+    let only_v6 = [("only_ipv6", Global::U8(1))];
+    let mut life = Session::start("tcplife", None, &only_v6);
+    let mut states = Session::start("tcpstates", None, &only_v6);
+    // An IPv4 exchange first: events arrive in order, so any IPv4 event
+    // would come before the IPv6 one.
+    exchange(None, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let v6 = exchange(None, IpAddr::V6(Ipv6Addr::LOCALHOST));
+    for session in [&mut life, &mut states] {
+        let saw_v4 = std::cell::Cell::new(false);
+        session.wait_event(|e| {
+            saw_v4.set(saw_v4.get() || e.u16("af") != AF_INET6);
+            e.u16("dport") == v6.port() && addr(e, "daddr") == v6.ip()
+        });
+        assert!(!saw_v4.get(), "an IPv4 connection was reported");
+    }
+}
