@@ -28,6 +28,8 @@ pub struct RunFlags {
     pub params: HashMap<String, Vec<u8>>,
     /// Cgroup array maps to fill with a cgroup directory after loading.
     pub cgroup_maps: Vec<(String, std::path::PathBuf)>,
+    /// Map entries (map, key, value) to write after loading (filter rules).
+    pub map_entries: Vec<(String, Vec<u8>, Vec<u8>)>,
 }
 
 /// The fixed options every run has.
@@ -227,6 +229,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         sample_freq: number(m, "sample-freq")?,
         params: HashMap::new(),
         cgroup_maps: Vec::new(),
+        map_entries: Vec::new(),
     })
 }
 

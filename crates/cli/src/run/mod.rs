@@ -91,6 +91,11 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     for (map, path) in &flags.cgroup_maps {
         set_cgroup(&session, map, path)?;
     }
+    for (map, key, value) in &flags.map_entries {
+        let maps = session.maps();
+        bpfkit_sys::map_update(maps.fd(map)?, key, value, bpfkit_sys::BPF_ANY)
+            .with_context(|| format!("adding a rule to map '{map}'"))?;
+    }
     printer.write_headers()?;
     let run_opts = RunOptions {
         duration: flags.duration,

@@ -44,6 +44,8 @@ pub enum MapOutput {
     Nothing,
     /// One map, the way a built-in tool shows it.
     Only(Box<MapPrint>),
+    /// Counted stack traces, symbolized (profile, offcputime, memleak).
+    Stacks(Box<crate::tool::stacks::StackPrint>),
 }
 
 /// How a built-in tool shows its summary map.
@@ -174,6 +176,16 @@ impl<'o> Printer<'o> {
                 let print = print.clone();
                 return self.print_tool_map(maps, &print, clear);
             }
+            MapOutput::Stacks(print) => {
+                let print = print.clone();
+                let text = crate::tool::stacks::render(self.object, maps, &print, self.opts.mode)?;
+                self.out.write_all(text.as_bytes())?;
+                self.out.flush()?;
+                if clear {
+                    maps.clear(print.output.map)?;
+                }
+                return Ok(());
+            }
         }
         for def in &self.object.maps {
             if map_type::is_event_stream(def.map_type) {
@@ -213,25 +225,13 @@ impl<'o> Printer<'o> {
         Ok(())
     }
 
-    /// The map's entries, per-CPU values summed.
     fn read_map(
         &self,
         maps: &Maps<'_>,
         name: &str,
         value_ty: bpfkit_btf::TypeId,
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let snapshot = maps.snapshot(name)?;
-        let mut entries = Vec::with_capacity(snapshot.entries.len());
-        for (key, value) in &snapshot.entries {
-            let value = if snapshot.per_cpu {
-                let slots: Vec<&[u8]> = snapshot.cpu_values(value).collect();
-                sum_per_cpu(&self.object.btf, value_ty, &slots)?
-            } else {
-                value.clone()
-            };
-            entries.push((key.clone(), value));
-        }
-        Ok(entries)
+        read_map(self.object, maps, name, value_ty)
     }
 
     /// A built-in tool's summary: one map, its columns or histogram labels.
@@ -297,6 +297,27 @@ impl<'o> Printer<'o> {
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// The entries of map `name`, per-CPU values summed.
+pub fn read_map(
+    object: &Object,
+    maps: &Maps<'_>,
+    name: &str,
+    value_ty: bpfkit_btf::TypeId,
+) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let snapshot = maps.snapshot(name)?;
+    let mut entries = Vec::with_capacity(snapshot.entries.len());
+    for (key, value) in &snapshot.entries {
+        let value = if snapshot.per_cpu {
+            let slots: Vec<&[u8]> = snapshot.cpu_values(value).collect();
+            sum_per_cpu(&object.btf, value_ty, &slots)?
+        } else {
+            value.clone()
+        };
+        entries.push((key.clone(), value));
+    }
+    Ok(entries)
 }
 
 fn is_array(t: u32) -> bool {

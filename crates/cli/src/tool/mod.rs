@@ -7,6 +7,8 @@ mod args;
 mod hooks;
 mod list;
 mod output;
+mod rules;
+pub(crate) mod stacks;
 
 pub use list::list;
 
@@ -109,6 +111,8 @@ struct Options {
     top: Option<usize>,
     intervals: Option<u64>,
     contains: Vec<(&'static str, String)>,
+    folded: bool,
+    flamegraph: Option<std::path::PathBuf>,
 }
 
 /// The run flags and print options for the parsed command line.
@@ -136,6 +140,14 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
                     set_param(&mut flags, &kinds, name, &value, flag)?;
                 }
                 Effect::Enable(name) if given => set_param(&mut flags, &kinds, name, "1", flag)?,
+                Effect::ParamScaled(name, factor) if given => {
+                    let value = text
+                        .parse::<u64>()
+                        .ok()
+                        .and_then(|n| n.checked_mul(factor))
+                        .ok_or_else(|| anyhow!("--{}: '{text}' is not a number", flag.long))?;
+                    set_param(&mut flags, &kinds, name, &value.to_string(), flag)?;
+                }
                 Effect::Runtime(r) => apply_runtime(r, flag, text, &mut flags, &mut opts)?,
                 _ => {}
             }
@@ -150,7 +162,14 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
             apply_switch(*r, &mut opts);
         }
     }
-    let print = print_options(object, output, &flags, &opts, &given);
+    let mut print = print_options(object, output, &flags, &opts, &given);
+    if let Some(stack) = spec.stack_output(&given) {
+        print.maps = MapOutput::Stacks(Box::new(stacks::StackPrint {
+            output: stack,
+            folded: opts.folded,
+            flamegraph: opts.flamegraph.clone(),
+        }));
+    }
     Ok((flags, print))
 }
 
@@ -307,6 +326,20 @@ fn apply_runtime(
         Runtime::SampleFrequency => flags.sample_freq = Some(number()?),
         Runtime::Contains(field) => opts.contains.push((field, text.to_string())),
         Runtime::CgroupMap(map) => flags.cgroup_maps.push((map.to_string(), text.into())),
+        Runtime::Interface => flags.iface = Some(text.to_string()),
+        Runtime::PrefixRules { v4, v6 } => {
+            let entries =
+                rules::prefixes(text, v4, v6).with_context(|| format!("--{}", flag.long))?;
+            flags.map_entries.extend(entries);
+        }
+        Runtime::PortRules(map) => {
+            for key in rules::ports(text).with_context(|| format!("--{}", flag.long))? {
+                flags
+                    .map_entries
+                    .push((map.to_string(), key, 1u32.to_ne_bytes().to_vec()));
+            }
+        }
+        Runtime::FlameGraph => opts.flamegraph = Some(text.into()),
         // Handled once the variant is known.
         Runtime::UprobeBinary | Runtime::ListSyscalls => {}
         switch => apply_switch(switch, opts),
@@ -353,6 +386,7 @@ fn apply_switch(r: Runtime, opts: &mut Options) {
         Runtime::Unit(unit) => opts.unit = Some(unit),
         Runtime::Quote => opts.quote = true,
         Runtime::Detailed => opts.detailed = true,
+        Runtime::Folded => opts.folded = true,
         _ => {}
     }
 }
