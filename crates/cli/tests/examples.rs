@@ -82,7 +82,10 @@ fn exitsnoop_reports_exit_code_of_a_child() {
     assert_eq!(exit["data"]["exit_code"], 3, "{exit}");
     assert_eq!(exit["data"]["comm"], "sh", "{exit}");
     assert_eq!(exit["data"]["ppid"], std::process::id(), "{exit}");
-    assert!(exit["data"]["duration_ns"].as_u64().is_some_and(|d| d > 0), "{exit}");
+    assert!(
+        exit["data"]["duration_ns"].as_u64().is_some_and(|d| d > 0),
+        "{exit}"
+    );
     run.stop();
 }
 
@@ -108,7 +111,10 @@ fn bootstrap_reports_exec_and_exit() {
     });
     assert_eq!(exit["data"]["exit_code"], 3, "{exit}");
     // Measured from the exec the program saw.
-    assert!(exit["data"]["duration_ns"].as_u64().is_some_and(|d| d > 0), "{exit}");
+    assert!(
+        exit["data"]["duration_ns"].as_u64().is_some_and(|d| d > 0),
+        "{exit}"
+    );
     run.stop();
 }
 
@@ -146,43 +152,93 @@ fn bootstrap_min_duration_filters_short_lived_processes() {
     let short_events: Vec<_> = events(&done.records, "rb")
         .filter(|r| r["data"]["pid"] == short_pid)
         .collect();
-    assert!(short_events.is_empty(), "filtered child reported: {short_events:?}");
+    assert!(
+        short_events.is_empty(),
+        "filtered child reported: {short_events:?}"
+    );
     let execs: Vec<_> = events(&done.records, "rb")
         .filter(|r| r["data"]["exit_event"] == false)
         .collect();
-    assert!(execs.is_empty(), "exec events despite a duration filter: {execs:?}");
+    assert!(
+        execs.is_empty(),
+        "exec events despite a duration filter: {execs:?}"
+    );
 }
 
 #[test]
+#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with targ_pid"]
 fn opensnoop_pid_filter_reports_only_that_process() {
     if !privileged("opensnoop_pid_filter_reports_only_that_process") {
         return;
     }
     let marker = unique("open");
     let path = format!("/nonexistent/{marker}");
-    // `:` is a builtin: the shell itself opens the path, under its own pid.
-    let mut child = shell_loop(&format!(": < {path}"));
-    let pid = child.pid().to_string();
-    let mut run = Run::start(&example("opensnoop.bpf.o"), &["-p", &pid]);
+    // `read` is a regular builtin: the shell itself opens the path, under
+    // its own pid, and goes on after the failed redirection.
+    let mut child = shell_loop(&format!("read x < {path}"));
+    let pid = child.pid();
+    let mut run = Run::start(&example("opensnoop.bpf.o"), &["-p", &pid.to_string()]);
     run.wait_attached(&[
         "tracepoint__syscalls__sys_enter_openat",
         "tracepoint__syscalls__sys_exit_openat",
     ]);
     // An open by this process, which the filter must drop.
     assert!(std::fs::File::open(format!("/nonexistent/{marker}-test")).is_err());
-    poke(&mut child);
-
-    let open = run.wait_for("the child's failed open", |r| {
-        r["type"] == "event" && r["data"]["fname"] == path.as_str()
-    });
-    assert_eq!(open["data"]["pid"].to_string(), pid, "{open}");
+    // Opens again until one shows: a perf buffer record written before the
+    // run loop polls is only read on the next wakeup (reported bug, see
+    // perf_record_right_after_attached_is_delivered).
+    let open = run.wait_retriggering(
+        "the child's failed open",
+        |r| r["type"] == "event" && r["data"]["fname"] == path.as_str(),
+        || poke(&mut child),
+    );
+    assert_eq!(open["data"]["pid"], pid, "{open}");
     assert_eq!(open["data"]["ret"], -2, "ENOENT: {open}");
     assert_eq!(open["data"]["comm"], "sh", "{open}");
     let done = run.stop();
     let others: Vec<_> = events(&done.records, "events")
-        .filter(|r| r["data"]["pid"].to_string() != pid)
+        .filter(|r| r["data"]["pid"] != pid)
         .collect();
     assert!(others.is_empty(), "events of other processes: {others:?}");
+}
+
+/// The one record of a filtered perf buffer program, caused right after
+/// the `attached` records, shows without a second one to wake the reader.
+#[test]
+#[ignore = "bpfkit bugs: the --pid alias panic, and a perf buffer record written before the run \
+            loop's epoll registration is stranded until the next wakeup or the exit"]
+fn perf_record_right_after_attached_is_delivered() {
+    if !privileged("perf_record_right_after_attached_is_delivered") {
+        return;
+    }
+    let path = format!("/nonexistent/{}", unique("open"));
+    let mut child = shell_loop(&format!("read x < {path}"));
+    let pid = child.pid();
+    let mut run = Run::start(&example("opensnoop.bpf.o"), &["-p", &pid.to_string()]);
+    run.wait_attached(&[
+        "tracepoint__syscalls__sys_enter_openat",
+        "tracepoint__syscalls__sys_exit_openat",
+    ]);
+    poke(&mut child);
+    run.wait_for("the child's only open", |r| {
+        r["type"] == "event" && r["data"]["fname"] == path.as_str()
+    });
+    run.stop();
+}
+
+/// SIGINT as soon as the `attached` records are out ends the run cleanly.
+#[test]
+#[ignore = "bpfkit bug: the SIGINT/SIGTERM handler is installed only when the run loop starts, \
+            after the attached records; a signal before that kills bpfkit (status 130/143)"]
+fn sigint_right_after_attached_exits_cleanly() {
+    if !privileged("sigint_right_after_attached_exits_cleanly") {
+        return;
+    }
+    for _ in 0..5 {
+        let mut run = Run::start(&example("kill.bpf.o"), &[]);
+        run.wait_attached(&["tracepoint__syscalls__sys_enter_kill"]);
+        run.stop_now();
+    }
 }
 
 #[test]
@@ -236,6 +292,7 @@ fn kill_counts_signals_per_target_in_the_exit_map_dump() {
 }
 
 #[test]
+#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with pid_filter"]
 fn minimal_source_builds_and_prints_for_its_pid_filter() {
     if !privileged("minimal_source_builds_and_prints_for_its_pid_filter") {
         return;
@@ -257,7 +314,12 @@ fn minimal_source_builds_and_prints_for_its_pid_filter() {
         |r| is_printk_with(r, &format!("BPF triggered sys_enter_write from PID {pid}")),
         || poke(&mut child),
     );
-    assert!(line["text"].as_str().is_some_and(|t| t.contains("bpf_trace_printk")), "{line}");
+    assert!(
+        line["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("bpf_trace_printk")),
+        "{line}"
+    );
     let done = run.stop();
     let others: Vec<_> = done
         .records
@@ -291,7 +353,9 @@ fn unlink_tp_prints_the_unlinked_name() {
         },
     );
     assert!(
-        line["text"].as_str().is_some_and(|t| t.contains("ENTRY: pid = ")),
+        line["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("ENTRY: pid = ")),
         "{line}"
     );
     run.stop();
@@ -318,7 +382,10 @@ fn runqlat_histogram_has_buckets() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let done = run.finish();
-    assert_eq!(done.records.last().map(|r| r["reason"].clone()), Some("duration".into()));
+    assert_eq!(
+        done.records.last().map(|r| r["reason"].clone()),
+        Some("duration".into())
+    );
     let hist = done
         .records
         .iter()
@@ -366,8 +433,14 @@ fn hardirqs_counts_interrupts() {
             f.sync_all().expect("fsync");
         },
     );
-    assert!(hist["key"]["name"].as_str().is_some_and(|n| !n.is_empty()), "{hist}");
-    assert!(hist["labels"]["count"].as_u64().is_some_and(|c| c > 0), "{hist}");
+    assert!(
+        hist["key"]["name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{hist}"
+    );
+    assert!(
+        hist["labels"]["count"].as_u64().is_some_and(|c| c > 0),
+        "{hist}"
+    );
     assert_plausible_log2(&hist);
     run.stop();
 }

@@ -19,7 +19,7 @@ fn map_record<'a>(records: &'a [Value], map: &str) -> Option<&'a Value> {
         .find(|r| r["type"] == "map" && r["map"] == map)
 }
 
-fn entry_value<'a>(map: &'a Value, key: u64) -> Option<&'a Value> {
+fn entry_value(map: &Value, key: u64) -> Option<&Value> {
     map["entries"]
         .as_array()?
         .iter()

@@ -756,6 +756,27 @@ fn hardirqs_histograms_per_irq() {
 }
 
 #[test]
+fn profile_folds_the_stacks_of_a_busy_process() {
+    if !bpfkit_testkit::privileged("profile_folds_the_stacks_of_a_busy_process") {
+        return;
+    }
+    let _serial = serial();
+    // A shell counting for a while: samples land in sh itself.
+    let gated = Gated::new("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
+    let pid = gated.pid().to_string();
+    let run = Run::start("profile", &["-f", "-F", "199", "-p", &pid]);
+    gated.go();
+    let out = run.stop();
+    let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert!(!lines.is_empty(), "{}\n{}", out.stdout, out.stderr);
+    for line in &lines {
+        let (stack, weight) = line.rsplit_once(' ').expect("STACK WEIGHT");
+        assert!(stack.starts_with("sh;"), "{line}");
+        assert!(weight.parse::<u64>().is_ok_and(|w| w > 0), "{line}");
+    }
+}
+
+#[test]
 fn tools_lists_every_tool_with_its_hook() {
     let out = Command::new(BPFKIT)
         .arg("tools")
