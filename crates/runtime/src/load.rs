@@ -14,7 +14,10 @@ use crate::caps::Capability;
 use crate::error::{Result, RuntimeError, SourceLine, VerifierRejection, failing_insn};
 use crate::session::LoadOptions;
 
-/// The running kernel's BTF, parsed once per process (it is 5 MB).
+/// The running kernel's BTF for loading tp_btf/fentry/lsm programs, parsed
+/// on first use. (`EbpfLoader::new` parses its own copy for CO-RE and offers
+/// no way to borrow it, so objects without such programs parse it once, in
+/// aya, and the rest twice.)
 pub(crate) fn kernel_btf() -> Option<&'static aya::Btf> {
     static BTF: OnceLock<Option<aya::Btf>> = OnceLock::new();
     BTF.get_or_init(|| aya::Btf::from_sys_fs().ok()).as_ref()
@@ -54,7 +57,7 @@ pub(crate) fn open_object(object: &Object, opts: &LoadOptions) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
     let mut loader = EbpfLoader::new();
-    loader.btf(kernel_btf()).allow_unsupported_maps();
+    loader.allow_unsupported_maps();
     for (name, bytes) in &opts.params {
         loader.override_global(name.as_str(), bytes.as_slice(), true);
     }
