@@ -55,10 +55,19 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         report_choice(spec, &choice);
     }
     flags.disabled = choice.disabled.clone();
+    if !flags.json && flags.interval.is_none() && flags.duration.is_none() && summarizes(&print) {
+        // As libbpf-tools say it, but on stderr: stdout stays the summary.
+        eprintln!("Tracing... Hit Ctrl-C to end.");
+    }
     if let Some(binary) = uprobe_binary {
         retarget_uprobes(&mut flags, &object, &choice, binary)?;
     }
     crate::run::run_object(&object, &flags, print)
+}
+
+/// Whether the tool prints a summary at the end rather than events.
+fn summarizes(print: &PrintOptions) -> bool {
+    matches!(print.maps, MapOutput::Only(_) | MapOutput::Stacks(_))
 }
 
 fn report_choice(spec: &ToolSpec, choice: &Choice) {
