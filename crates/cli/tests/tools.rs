@@ -771,7 +771,8 @@ fn profile_folds_the_stacks_of_a_busy_process() {
     assert!(!lines.is_empty(), "{}\n{}", out.stdout, out.stderr);
     for line in &lines {
         let (stack, weight) = line.rsplit_once(' ').expect("STACK WEIGHT");
-        assert!(stack.starts_with("sh;"), "{line}");
+        // Bare `sh`: a sample whose stacks could not be collected.
+        assert!(stack == "sh" || stack.starts_with("sh;"), "{line}");
         assert!(weight.parse::<u64>().is_ok_and(|w| w > 0), "{line}");
     }
 }
