@@ -188,7 +188,6 @@ fn out_of_range_parameter_is_rejected() {
 }
 
 #[test]
-#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with targ_pid"]
 fn pid_parameter_rejects_a_non_number() {
     let out = bpfkit_run(&[&example("opensnoop.bpf.o"), "--targ_pid", "abc"]);
     let err = failure(&out);
@@ -224,7 +223,6 @@ fn help_after_the_object_lists_its_options_and_parameters() {
 }
 
 #[test]
-#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with targ_pid"]
 fn help_of_an_object_with_a_pid_parameter() {
     let out = bpfkit_run(&[&example("opensnoop.bpf.o"), "--help"]);
     let stderr = String::from_utf8_lossy(&out.stderr);

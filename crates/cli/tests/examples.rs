@@ -166,15 +166,15 @@ fn bootstrap_min_duration_filters_short_lived_processes() {
 }
 
 #[test]
-#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with targ_pid"]
 fn opensnoop_pid_filter_reports_only_that_process() {
     if !privileged("opensnoop_pid_filter_reports_only_that_process") {
         return;
     }
     let marker = unique("open");
     let path = format!("/nonexistent/{marker}");
-    // `read` is a regular builtin: the shell itself opens the path, under
-    // its own pid, and goes on after the failed redirection.
+    // `read` is a builtin: the shell itself opens the path, under its own
+    // pid (right after bpfkit attached: the record must not wait for a
+    // second one to wake the perf buffer reader).
     let mut child = shell_loop(&format!("read x < {path}"));
     let pid = child.pid();
     let mut run = Run::start(&example("opensnoop.bpf.o"), &["-p", &pid.to_string()]);
@@ -184,14 +184,10 @@ fn opensnoop_pid_filter_reports_only_that_process() {
     ]);
     // An open by this process, which the filter must drop.
     assert!(std::fs::File::open(format!("/nonexistent/{marker}-test")).is_err());
-    // Opens again until one shows: a perf buffer record written before the
-    // run loop polls is only read on the next wakeup (reported bug, see
-    // perf_record_right_after_attached_is_delivered).
-    let open = run.wait_retriggering(
-        "the child's failed open",
-        |r| r["type"] == "event" && r["data"]["fname"] == path.as_str(),
-        || poke(&mut child),
-    );
+    poke(&mut child);
+    let open = run.wait_for("the child's failed open", |r| {
+        r["type"] == "event" && r["data"]["fname"] == path.as_str()
+    });
     assert_eq!(open["data"]["pid"], pid, "{open}");
     assert_eq!(open["data"]["ret"], -2, "ENOENT: {open}");
     assert_eq!(open["data"]["comm"], "sh", "{open}");
@@ -202,42 +198,17 @@ fn opensnoop_pid_filter_reports_only_that_process() {
     assert!(others.is_empty(), "events of other processes: {others:?}");
 }
 
-/// The one record of a filtered perf buffer program, caused right after
-/// the `attached` records, shows without a second one to wake the reader.
+/// SIGINT or SIGTERM as soon as the `attached` records are out (before the
+/// run loop may have started) ends the run cleanly.
 #[test]
-#[ignore = "bpfkit bugs: the --pid alias panic, and a perf buffer record written before the run \
-            loop's epoll registration is stranded until the next wakeup or the exit"]
-fn perf_record_right_after_attached_is_delivered() {
-    if !privileged("perf_record_right_after_attached_is_delivered") {
+fn signal_right_after_attached_exits_cleanly() {
+    if !privileged("signal_right_after_attached_exits_cleanly") {
         return;
     }
-    let path = format!("/nonexistent/{}", unique("open"));
-    let mut child = shell_loop(&format!("read x < {path}"));
-    let pid = child.pid();
-    let mut run = Run::start(&example("opensnoop.bpf.o"), &["-p", &pid.to_string()]);
-    run.wait_attached(&[
-        "tracepoint__syscalls__sys_enter_openat",
-        "tracepoint__syscalls__sys_exit_openat",
-    ]);
-    poke(&mut child);
-    run.wait_for("the child's only open", |r| {
-        r["type"] == "event" && r["data"]["fname"] == path.as_str()
-    });
-    run.stop();
-}
-
-/// SIGINT as soon as the `attached` records are out ends the run cleanly.
-#[test]
-#[ignore = "bpfkit bug: the SIGINT/SIGTERM handler is installed only when the run loop starts, \
-            after the attached records; a signal before that kills bpfkit (status 130/143)"]
-fn sigint_right_after_attached_exits_cleanly() {
-    if !privileged("sigint_right_after_attached_exits_cleanly") {
-        return;
-    }
-    for _ in 0..5 {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGINT, libc::SIGTERM] {
         let mut run = Run::start(&example("kill.bpf.o"), &[]);
         run.wait_attached(&["tracepoint__syscalls__sys_enter_kill"]);
-        run.stop_now();
+        run.stop_with(signal);
     }
 }
 
@@ -292,7 +263,6 @@ fn kill_counts_signals_per_target_in_the_exit_map_dump() {
 }
 
 #[test]
-#[ignore = "bpfkit bug: `run` panics (clap: '--pid' used twice) for an object with pid_filter"]
 fn minimal_source_builds_and_prints_for_its_pid_filter() {
     if !privileged("minimal_source_builds_and_prints_for_its_pid_filter") {
         return;

@@ -237,23 +237,19 @@ impl Run {
         );
     }
 
-    /// Sends SIGINT once bpfkit handles it, collects the rest of the
-    /// output, checks the clean exit (status 0, an `exit` record for the
-    /// signal) and that everything the run loaded is gone from the kernel.
+    /// Sends SIGINT, collects the rest of the output, checks the clean exit
+    /// (status 0, an `exit` record for the signal) and that everything the
+    /// run loaded is gone from the kernel.
     pub fn stop(self) -> Finished {
-        // bpfkit installs its handler only when its run loop starts, after
-        // the `attached` records: an earlier SIGINT kills it outright
-        // (reported as a bug; `sigint_right_after_attached_*` shows it).
-        wait_until_catching_sigint(self.pid());
-        self.stop_now()
+        self.stop_with(libc::SIGINT)
     }
 
-    /// [`Run::stop`] without waiting for bpfkit's SIGINT handler.
-    pub fn stop_now(self) -> Finished {
+    /// [`Run::stop`] with another signal (SIGTERM).
+    pub fn stop_with(self, signal: i32) -> Finished {
         // SAFETY: kill has no memory preconditions; the pid is our child,
         // not yet reaped, so it cannot have been reused.
-        let rc = unsafe { libc::kill(self.pid() as i32, libc::SIGINT) };
-        assert_eq!(rc, 0, "SIGINT to bpfkit");
+        let rc = unsafe { libc::kill(self.pid() as i32, signal) };
+        assert_eq!(rc, 0, "signal {signal} to bpfkit");
         let finished = self.finish();
         let exit = finished.records.last().cloned().unwrap_or_default();
         assert_eq!(exit["type"], "exit", "last record: {exit}");
@@ -308,28 +304,6 @@ impl Drop for Run {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-    }
-}
-
-/// Waits until process `pid` has a handler for SIGINT (`SigCgt` in
-/// /proc/PID/status).
-fn wait_until_catching_sigint(pid: u32) {
-    let sigint_bit = 1u64 << (libc::SIGINT - 1);
-    let catches = || {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("SigCgt:"))
-            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & sigint_bit != 0)
-    };
-    let deadline = Instant::now() + BOUND;
-    while !catches() {
-        assert!(
-            Instant::now() < deadline,
-            "bpfkit never installed a SIGINT handler"
-        );
-        thread::sleep(Duration::from_millis(10));
     }
 }
 
