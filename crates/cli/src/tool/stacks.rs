@@ -117,14 +117,20 @@ fn samples(
         let value = decode(&object.btf, value_ty, &vb)?;
         let field = |name: &str| lookup(key.as_ref(), &value, name);
         let num = |name: Option<&str>| name.and_then(field).and_then(Value::as_i128);
+        // Weights are u64 counters; memleak's go "negative" (wrap) where
+        // more was freed than allocated while tracing: nothing outstanding.
+        let weight = num(Some(out.weight)).unwrap_or(0) as u64 as i64;
+        if weight <= 0 {
+            continue;
+        }
         let sample = StackSample {
             pid: num(out.pid).unwrap_or(0) as u32,
             comm: out.comm.and_then(field).and_then(text),
             kernel_ips: stack(num(out.kernel_stack)),
             user_ips: stack(num(out.user_stack)),
-            weight: num(Some(out.weight)).unwrap_or(0).max(0) as u64,
+            weight: weight as u64,
         };
-        let count = num(out.count).map(|n| n.max(0) as u64);
+        let count = num(out.count).map(|n| (n as u64 as i64).max(0) as u64);
         samples.push((sample, count));
     }
     samples.sort_by_key(|s| std::cmp::Reverse(s.0.weight));
