@@ -1,5 +1,8 @@
-use super::{CGROUP, COUNT, DISK, INTERVAL, btf_and_raw_variants, object};
-use crate::{Column, Effect, Flag, Format, Output, Runtime, Scale, ToolSpec, When};
+use super::common::{
+    CGROUP, COUNT, DISK, INTERVAL, MILLISECONDS, QUEUED, TIMESTAMP_WALL, log2_usecs,
+};
+use super::{btf_and_raw_variants, object};
+use crate::{Column, Effect, Flag, Format, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "biolatency",
@@ -7,27 +10,9 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("biolatency"),
     variants: btf_and_raw_variants!("block_rq_insert", "block_rq_issue", "block_rq_complete"),
     flags: &[
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('m'),
-            "milliseconds",
-            "Millisecond histogram",
-            &[
-                Effect::Param("targ_ms"),
-                Effect::Runtime(Runtime::Unit("msecs")),
-            ],
-        ),
-        Flag::switch(
-            Some('Q'),
-            "queued",
-            "Include OS queued time in I/O time",
-            &[Effect::Param("targ_queued")],
-        ),
+        TIMESTAMP_WALL,
+        MILLISECONDS,
+        QUEUED,
         // libbpf-tools names both -d and -D "--disk".
         Flag::switch(
             Some('D'),
@@ -48,19 +33,16 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     ],
     // -F labels histograms with the kernel's rwbs text (`WS`) instead of
     // libbpf-tools' words (`Sync-Write`).
-    outputs: &[Output::Histogram {
-        when: When::Always,
-        map: "hists",
-        slots: "slots",
-        scale: Scale::Log2,
-        unit: "usecs",
-        keys: &[
+    outputs: &[log2_usecs(
+        When::Always,
+        "hists",
+        &[
             Column::new("disk", "key.dev", 0)
                 .fmt(Format::Disk)
                 .when(When::With("disks")),
             Column::new("flags", "key.rwbs", 0).when(When::With("flag")),
         ],
-    }],
+    )],
     examples: "\
     biolatency              # summarize block I/O latency as a histogram
     biolatency 1 10         # print 1 second summaries, 10 times

@@ -1,5 +1,6 @@
-use super::{COUNT, DISK, INTERVAL, object};
-use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+use super::common::{COUNT, DISK, INTERVAL, TIMESTAMP_WALL};
+use super::object;
+use crate::{Column, Format, Output, ToolSpec, Variant, When};
 
 const BOTH: &[&str] = &["random", "sequential"];
 
@@ -8,17 +9,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Show block device I/O pattern.",
     object: object!("biopattern"),
     variants: &[Variant::new("tracepoint", &["handle__block_rq_complete"])],
-    flags: &[
-        DISK,
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        INTERVAL,
-        COUNT,
-    ],
+    flags: &[DISK, TIMESTAMP_WALL, INTERVAL, COUNT],
     outputs: &[Output::Table {
         when: When::Always,
         map: "counters",

@@ -1,4 +1,5 @@
-use super::{CGROUP, DISK, object};
+use super::common::{CGROUP, DISK, QUEUED, duration_positional};
+use super::object;
 use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
 
 const MS: Format = Format::Scaled(1_000_000, 3);
@@ -39,12 +40,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     ],
     flags: &[
         DISK,
-        Flag::switch(
-            Some('Q'),
-            "queued",
-            "Include OS queued time in I/O time",
-            &[Effect::Param("targ_queued")],
-        ),
+        QUEUED,
         Flag::named(
             Some('m'),
             "min",
@@ -54,13 +50,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             &[Effect::Param("min_ms")],
         ),
         CGROUP,
-        Flag::positional(
-            "duration",
-            "duration",
-            Parse::Int,
-            "Trace for this many seconds",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
+        duration_positional("Trace for this many seconds"),
     ],
     outputs: &[Output::Events {
         when: When::Always,

@@ -1,4 +1,5 @@
-use super::{CGROUP, UID, object};
+use super::common::{CGROUP, SINCE_START, UID, failed, name, print_uid, time, timestamp, uid};
+use super::object;
 use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
@@ -13,47 +14,22 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ],
     )],
     flags: &[
-        Flag::switch(
-            Some('T'),
-            "time",
-            "include time column on output (HH:MM:SS)",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "include timestamp on output",
-            &[Effect::Runtime(Runtime::Timestamp)],
-        ),
-        Flag::switch(
-            Some('x'),
+        time("include time column on output (HH:MM:SS)"),
+        timestamp('t', "include timestamp on output", SINCE_START),
+        failed(
             "fails",
             "include failed exec()s",
             &[Effect::Param("include_failed")],
         ),
-        Flag::named(
-            Some('u'),
-            "uid",
-            "UID",
-            Parse::Int,
-            "trace this UID only",
-            &[Effect::Param("targ_uid")],
-        ),
-        Flag::switch(Some('U'), "print-uid", "print UID column", &[]),
+        uid("trace this UID only", &[Effect::Param("targ_uid")]),
+        print_uid("print UID column"),
         Flag::switch(
             Some('q'),
             "quote",
             "Add quotemarks (\") around arguments",
             &[Effect::Runtime(Runtime::Quote)],
         ),
-        Flag::named(
-            Some('n'),
-            "name",
-            "NAME",
-            Parse::Text,
-            "only print commands matching this name, any arg",
-            &[Effect::Runtime(Runtime::Contains("comm"))],
-        ),
+        name("only print commands matching this name, any arg"),
         Flag::named(
             Some('l'),
             "line",

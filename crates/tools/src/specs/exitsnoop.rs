@@ -1,5 +1,6 @@
-use super::{CGROUP, object};
-use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+use super::common::{CGROUP, PID_TARGET, WALL_CLOCK, failed, timestamp};
+use super::object;
+use crate::{Column, Effect, Flag, Format, Output, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "exitsnoop",
@@ -7,26 +8,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("exitsnoop"),
     variants: &[Variant::new("tracepoint", &["sched_process_exit"])],
     flags: &[
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('x'),
+        timestamp('t', "Include timestamp on output", WALL_CLOCK),
+        failed(
             "failed",
             "Trace error exits only.",
             &[Effect::Param("trace_failed_only")],
         ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process ID to trace",
-            &[Effect::Param("target_pid")],
-        ),
+        PID_TARGET,
         Flag::switch(
             Some('T'),
             "threaded",

@@ -1,5 +1,8 @@
-use super::{CGROUP, COUNT, INTERVAL, btf_and_raw_variants, object};
-use crate::{Column, Effect, Flag, Output, Runtime, Scale, ToolSpec, When};
+use super::common::{
+    CGROUP, COUNT, DISTRIBUTED, INTERVAL, NANOSECONDS, TIMESTAMP_WALL, log2_usecs,
+};
+use super::{btf_and_raw_variants, object};
+use crate::{Column, Effect, Flag, Output, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "hardirqs",
@@ -13,40 +16,19 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Show event counts instead of timing",
             &[Effect::Param("do_count")],
         ),
-        Flag::switch(
-            Some('d'),
-            "distributed",
-            "Show distributions as histograms",
-            &[Effect::Param("targ_dist")],
-        ),
-        Flag::switch(
-            Some('N'),
-            "nanoseconds",
-            "Output in nanoseconds",
-            &[
-                Effect::Param("targ_ns"),
-                Effect::Runtime(Runtime::Unit("nsecs")),
-            ],
-        ),
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
+        DISTRIBUTED,
+        NANOSECONDS,
+        TIMESTAMP_WALL,
         CGROUP,
         INTERVAL,
         COUNT,
     ],
     outputs: &[
-        Output::Histogram {
-            when: When::With("distributed"),
-            map: "infos",
-            slots: "slots",
-            scale: Scale::Log2,
-            unit: "usecs",
-            keys: &[Column::new("hardirq", "key.name", 0)],
-        },
+        log2_usecs(
+            When::With("distributed"),
+            "infos",
+            &[Column::new("hardirq", "key.name", 0)],
+        ),
         Output::Table {
             when: When::Always,
             map: "infos",

@@ -1,5 +1,5 @@
+use super::common::{FLAMEGRAPH, FOLDED, count, interval, pid};
 use super::object;
-use super::profile::{FLAMEGRAPH, FOLDED};
 use crate::{
     Column, Effect, Flag, Format, Output, Parse, Runtime, StackOutput, ToolSpec, Variant, When,
 };
@@ -83,11 +83,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
     ],
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
+        pid(
             "process ID to trace; if not specified, trace kernel allocs",
             &[Effect::Param("targ_tgid")],
         ),
@@ -132,20 +128,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
         FOLDED,
         FLAMEGRAPH,
-        Flag::positional(
-            "interval",
-            "interval",
-            Parse::Int,
-            "interval in seconds to print outstanding allocations",
-            &[Effect::Runtime(Runtime::Interval)],
-        ),
-        Flag::positional(
-            "times",
-            "count",
-            Parse::Int,
-            "number of times to print the report before exiting",
-            &[Effect::Runtime(Runtime::Count)],
-        ),
+        interval("interval in seconds to print outstanding allocations"),
+        count("number of times to print the report before exiting"),
     ],
     outputs: &[
         Output::Table {

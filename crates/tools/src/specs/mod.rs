@@ -1,11 +1,12 @@
-//! One file per tool; shared flags and columns here.
+//! One file per tool; flags and outputs several tools share in `common`.
 
-use crate::{Column, Effect, Flag, Parse, Runtime, ToolSpec, When};
+use crate::ToolSpec;
 
 mod bashreadline;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod common;
 mod execsnoop;
 mod exitsnoop;
 mod hardirqs;
@@ -102,44 +103,3 @@ macro_rules! btf_and_raw_variants {
 }
 pub(crate) use btf_and_raw_variants;
 
-/// `[interval]`, the first positional argument of the summarizing tools.
-pub(crate) const INTERVAL: Flag = Flag::positional(
-    "interval",
-    "interval",
-    Parse::Int,
-    "Print a summary every INTERVAL seconds (default: once, at the end)",
-    &[Effect::Runtime(Runtime::Interval)],
-);
-
-/// `[count]`, after `[interval]` (named `times` because hardirqs has `--count`).
-pub(crate) const COUNT: Flag = Flag::positional(
-    "times",
-    "count",
-    Parse::Int,
-    "Stop after COUNT summaries",
-    &[Effect::Runtime(Runtime::Count)],
-);
-
-pub(crate) const CGROUP: Flag = Flag::named(
-    Some('c'),
-    "cgroup",
-    "/sys/fs/cgroup/unified",
-    Parse::Path,
-    "Trace process in cgroup path",
-    &[
-        Effect::Enable("filter_cg"),
-        Effect::Runtime(Runtime::CgroupMap("cgroup_map")),
-    ],
-);
-
-pub(crate) const DISK: Flag = Flag::named(
-    Some('d'),
-    "disk",
-    "DISK",
-    Parse::Disk,
-    "Trace this disk only",
-    &[Effect::Param("targ_dev"), Effect::Enable("filter_dev")],
-);
-
-/// A `UID` column shown with `--print-uid`.
-pub(crate) const UID: Column = Column::new("UID", "uid", 7).when(When::With("print-uid"));

@@ -1,5 +1,6 @@
+use super::common::{PID_TARGET, WALL_CLOCK, timestamp};
 use super::object;
-use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "mountsnoop",
@@ -16,20 +17,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Output result in detail mode",
             &[Effect::Runtime(Runtime::Detailed)],
         ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process ID to trace",
-            &[Effect::Param("target_pid")],
-        ),
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
+        PID_TARGET,
+        timestamp('t', "Include timestamp on output", WALL_CLOCK),
     ],
     // libbpf-tools prints the call as C (`mount("/dev/x", "/mnt", ...) = 0`);
     // here its parts are columns.

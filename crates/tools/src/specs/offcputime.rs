@@ -1,18 +1,13 @@
+use super::common::{
+    FLAMEGRAPH, FOLDED, KSTACK, PID_TGID, TRACE_DURATION, USTACK, kernel_stacks_only, stack_counts,
+    tid, user_stacks_only,
+};
 use super::object;
-use super::profile::{FLAMEGRAPH, FOLDED};
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, StackOutput, ToolSpec, When};
+use crate::{Column, Effect, Flag, Output, Parse, StackOutput, ToolSpec, When};
 
 pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
-    when: When::Always,
-    map: "info",
-    stack_map: "stack_traces",
-    kernel_stack: Some("key.kern_stack_id"),
-    user_stack: Some("key.user_stack_id"),
     pid: Some("key.tgid"),
-    comm: Some("key.name"),
-    weight: "delta",
-    unit: "us",
-    count: None,
+    ..stack_counts("info", "delta", "us")
 }];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
@@ -21,22 +16,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("offcputime"),
     variants: super::btf_and_raw_variants!("sched_switch"),
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Trace this PID only",
-            &[Effect::Param("targ_tgid")],
-        ),
-        Flag::named(
-            Some('t'),
-            "tid",
-            "TID",
-            Parse::Int,
-            "Trace this TID only",
-            &[Effect::Param("targ_pid")],
-        ),
+        PID_TGID,
+        tid('t', "Trace this TID only", &[Effect::Param("targ_pid")]),
         Flag::switch(
             Some('u'),
             "user-threads-only",
@@ -49,18 +30,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Kernel threads only (no user threads)",
             &[Effect::Param("kernel_threads_only")],
         ),
-        Flag::switch(
-            Some('U'),
-            "user-stacks-only",
-            "Show stacks from user space only (no kernel space stacks)",
-            &[Effect::Param("user_stacks_only")],
-        ),
-        Flag::switch(
-            Some('K'),
-            "kernel-stacks-only",
-            "Show stacks from kernel space only (no user space stacks)",
-            &[Effect::Param("kernel_stacks_only")],
-        ),
+        user_stacks_only("Show stacks from user space only (no kernel space stacks)"),
+        kernel_stacks_only("Show stacks from kernel space only (no user space stacks)"),
         Flag::named(
             Some('m'),
             "min-block-time",
@@ -88,13 +59,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
         FOLDED,
         FLAMEGRAPH,
-        Flag::positional(
-            "duration",
-            "duration",
-            Parse::Int,
-            "duration of trace, in seconds",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
+        TRACE_DURATION,
     ],
     outputs: &[Output::Table {
         when: When::Always,
@@ -104,8 +69,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("PID", "key.tgid", 7),
             Column::new("TID", "key.pid", 7),
             Column::new("COMM", "key.name", 16),
-            Column::new("KSTACK", "key.kern_stack_id", 7).right(),
-            Column::new("USTACK", "key.user_stack_id", 7).right(),
+            KSTACK,
+            USTACK,
             Column::new("OFFCPU(us)", "delta", 12).right(),
         ],
         sort: &[(When::Always, "delta")],

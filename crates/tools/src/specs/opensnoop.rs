@@ -1,5 +1,6 @@
-use super::{UID, object};
-use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+use super::common::{UID, WALL_CLOCK, duration, failed, name, pid, print_uid, tid, timestamp, uid};
+use super::object;
+use crate::{Column, Effect, Flag, Format, Output, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "opensnoop",
@@ -24,59 +25,18 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         "tracepoint__syscalls__sys_exit_openat2",
     ])],
     flags: &[
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Print timestamp",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(Some('U'), "print-uid", "Print UID", &[]),
-        Flag::switch(
-            Some('x'),
+        timestamp('T', "Print timestamp", WALL_CLOCK),
+        print_uid("Print UID"),
+        failed(
             "failed",
             "Failed opens only",
             &[Effect::Param("targ_failed")],
         ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process ID to trace",
-            &[Effect::Param("targ_pid")],
-        ),
-        Flag::named(
-            Some('t'),
-            "tid",
-            "TID",
-            Parse::Int,
-            "Thread ID to trace",
-            &[Effect::Param("targ_tid")],
-        ),
-        Flag::named(
-            Some('u'),
-            "uid",
-            "UID",
-            Parse::Int,
-            "User ID to trace",
-            &[Effect::Param("targ_uid")],
-        ),
-        Flag::named(
-            Some('d'),
-            "duration",
-            "DURATION",
-            Parse::Int,
-            "Duration to trace",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
-        Flag::named(
-            Some('n'),
-            "name",
-            "NAME",
-            Parse::Text,
-            "Trace process names containing this",
-            &[Effect::Runtime(Runtime::Contains("comm"))],
-        ),
+        pid("Process ID to trace", &[Effect::Param("targ_pid")]),
+        tid('t', "Thread ID to trace", &[Effect::Param("targ_tid")]),
+        uid("User ID to trace", &[Effect::Param("targ_uid")]),
+        duration("Duration to trace"),
+        name("Trace process names containing this"),
         Flag::switch(Some('e'), "extended-fields", "Print extended fields", &[]),
     ],
     outputs: &[Output::Events {

@@ -1,35 +1,11 @@
+use super::common::{
+    FLAMEGRAPH, FOLDED, KSTACK, TRACE_DURATION, USTACK, kernel_stacks_only, pid, sample_frequency,
+    stack_counts, tid, user_stacks_only,
+};
 use super::object;
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, StackOutput, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Output, StackOutput, ToolSpec, Variant, When};
 
-/// Flags of the stack tools: `-f` folded output, `--flamegraph FILE`.
-pub(crate) const FOLDED: Flag = Flag::switch(
-    Some('f'),
-    "folded",
-    "output folded format, one line per stack (for flame graphs)",
-    &[Effect::Runtime(Runtime::Folded)],
-);
-
-pub(crate) const FLAMEGRAPH: Flag = Flag::named(
-    None,
-    "flamegraph",
-    "FILE",
-    Parse::Path,
-    "also write an SVG flame graph to FILE",
-    &[Effect::Runtime(Runtime::FlameGraph)],
-);
-
-pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
-    when: When::Always,
-    map: "counts",
-    stack_map: "stack_traces",
-    kernel_stack: Some("key.kern_stack_id"),
-    user_stack: Some("key.user_stack_id"),
-    pid: Some("key.pid"),
-    comm: Some("key.name"),
-    weight: "samples",
-    unit: "samples",
-    count: None,
-}];
+pub(crate) const STACKS: &[StackOutput] = &[stack_counts("counts", "samples", "samples")];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "profile",
@@ -37,43 +13,18 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("profile"),
     variants: &[Variant::new("perf_event", &["do_perf_event"])],
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
+        pid(
             "profile process with this PID only",
             &[Effect::Param("targ_pid")],
         ),
-        Flag::named(
-            Some('L'),
-            "tid",
-            "TID",
-            Parse::Int,
+        tid(
+            'L',
             "profile thread with this TID only",
             &[Effect::Param("targ_tid")],
         ),
-        Flag::switch(
-            Some('U'),
-            "user-stacks-only",
-            "show stacks from user space only (no kernel space stacks)",
-            &[Effect::Param("user_stacks_only")],
-        ),
-        Flag::switch(
-            Some('K'),
-            "kernel-stacks-only",
-            "show stacks from kernel space only (no user space stacks)",
-            &[Effect::Param("kernel_stacks_only")],
-        ),
-        Flag::named(
-            Some('F'),
-            "frequency",
-            "FREQUENCY",
-            Parse::Int,
-            "sample frequency, Hertz",
-            &[Effect::Runtime(Runtime::SampleFrequency)],
-        )
-        .default("49"),
+        user_stacks_only("show stacks from user space only (no kernel space stacks)"),
+        kernel_stacks_only("show stacks from kernel space only (no user space stacks)"),
+        sample_frequency('F', "sample frequency, Hertz").default("49"),
         Flag::switch(
             Some('I'),
             "include-idle",
@@ -82,13 +33,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
         FOLDED,
         FLAMEGRAPH,
-        Flag::positional(
-            "duration",
-            "duration",
-            Parse::Int,
-            "duration of trace, in seconds",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
+        TRACE_DURATION,
     ],
     // Raw counts per key: what is shown where stacks cannot be symbolized.
     outputs: &[Output::Table {
@@ -98,8 +43,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         columns: &[
             Column::new("PID", "key.pid", 7),
             Column::new("COMM", "key.name", 16),
-            Column::new("KSTACK", "key.kern_stack_id", 7).right(),
-            Column::new("USTACK", "key.user_stack_id", 7).right(),
+            KSTACK,
+            USTACK,
             Column::new("SAMPLES", "samples", 8).right(),
         ],
         sort: &[(When::Always, "samples")],

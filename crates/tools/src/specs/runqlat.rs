@@ -1,5 +1,6 @@
-use super::{CGROUP, COUNT, INTERVAL, btf_and_raw_variants, object};
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, Scale, ToolSpec, When};
+use super::common::{CGROUP, COUNT, INTERVAL, MILLISECONDS, PID_TGID, TIMESTAMP_WALL, log2_usecs};
+use super::{btf_and_raw_variants, object};
+use crate::{Column, Effect, Flag, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "runqlat",
@@ -7,21 +8,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("runqlat"),
     variants: btf_and_raw_variants!("sched_wakeup", "sched_wakeup_new", "sched_switch"),
     flags: &[
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('m'),
-            "milliseconds",
-            "Millisecond histogram",
-            &[
-                Effect::Param("targ_ms"),
-                Effect::Runtime(Runtime::Unit("msecs")),
-            ],
-        ),
+        TIMESTAMP_WALL,
+        MILLISECONDS,
         Flag::switch(
             Some('P'),
             "pids",
@@ -40,31 +28,21 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Print a histogram per PID namespace",
             &[Effect::Param("targ_per_pidns")],
         ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Trace this PID only",
-            &[Effect::Param("targ_tgid")],
-        ),
+        PID_TGID,
         CGROUP,
         INTERVAL,
         COUNT,
     ],
-    outputs: &[Output::Histogram {
-        when: When::Always,
-        map: "hists",
-        slots: "slots",
-        scale: Scale::Log2,
-        unit: "usecs",
-        keys: &[
+    outputs: &[log2_usecs(
+        When::Always,
+        "hists",
+        &[
             Column::new("pid", "key", 0).when(When::With("pids")),
             Column::new("tid", "key", 0).when(When::With("tids")),
             Column::new("pidns", "key", 0).when(When::With("pidnss")),
             Column::new("", "comm", 0).when(When::WithAny(&["pids", "tids", "pidnss"])),
         ],
-    }],
+    )],
     examples: "\
     runqlat         # summarize run queue latency as a histogram
     runqlat 1 10    # print 1 second summaries, 10 times

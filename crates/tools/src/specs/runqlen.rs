@@ -1,5 +1,6 @@
-use super::{COUNT, INTERVAL, object};
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, Scale, ToolSpec, Variant, When};
+use super::common::{COUNT, INTERVAL, TIMESTAMP_WALL, sample_frequency};
+use super::object;
+use crate::{Column, Effect, Flag, Output, Scale, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "runqlen",
@@ -21,21 +22,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "Report the host's run queue length (from inside a container)",
             &[Effect::Param("targ_host")],
         ),
-        Flag::named(
-            Some('f'),
-            "frequency",
-            "FREQUENCY",
-            Parse::Int,
-            "Sample with a certain frequency",
-            &[Effect::Runtime(Runtime::SampleFrequency)],
-        )
-        .default("99"),
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
+        sample_frequency('f', "Sample with a certain frequency").default("99"),
+        TIMESTAMP_WALL,
         INTERVAL,
         COUNT,
     ],

@@ -1,5 +1,6 @@
+use super::common::{min_us, pid, tid};
 use super::{btf_and_raw_variants, object};
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, ToolSpec, When};
+use crate::{Column, Effect, Flag, Output, Runtime, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "runqslower",
@@ -7,32 +8,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("runqslower"),
     variants: btf_and_raw_variants!("sched_wakeup", "sched_wakeup_new", "sched_switch"),
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process PID to trace",
-            &[Effect::Param("targ_tgid")],
-        ),
-        Flag::named(
-            Some('t'),
-            "tid",
-            "TID",
-            Parse::Int,
-            "Thread TID to trace",
-            &[Effect::Param("targ_pid")],
-        ),
+        pid("Process PID to trace", &[Effect::Param("targ_tgid")]),
+        tid('t', "Thread TID to trace", &[Effect::Param("targ_pid")]),
         Flag::switch(
             Some('P'),
             "previous",
             "also show previous task name and TID",
             &[],
         ),
-        Flag::positional(
-            "min_us",
-            "min_us",
-            Parse::Int,
+        min_us(
             "Trace latency higher than this (us)",
             &[Effect::Param("min_us")],
         )

@@ -1,6 +1,7 @@
 //! What sigsnoop and killsnoop share: their kernel halves share
 //! `bpf/signal_syscalls.h`, hence the same parameters and event.
 
+use super::common::{failed, pid};
 use crate::{Column, Effect, Flag, Format, Parse, When};
 
 pub(crate) const KILL_PROGRAMS: &[&str] = &[
@@ -12,20 +13,12 @@ pub(crate) const KILL_PROGRAMS: &[&str] = &[
     "tgkill_exit_tp",
 ];
 
-pub(crate) const FAILED: Flag = Flag::switch(
-    Some('x'),
+pub(crate) const FAILED: Flag = failed(
     "failed",
     "Trace failed signals only.",
     &[Effect::Param("failed_only")],
 );
-pub(crate) const PID: Flag = Flag::named(
-    Some('p'),
-    "pid",
-    "PID",
-    Parse::Int,
-    "Process ID to trace",
-    &[Effect::Param("filtered_pid")],
-);
+pub(crate) const PID: Flag = pid("Process ID to trace", &[Effect::Param("filtered_pid")]);
 pub(crate) const SIGNAL: Flag = Flag::named(
     Some('s'),
     "signal",

@@ -1,5 +1,6 @@
-use super::{COUNT, INTERVAL, btf_and_raw_variants, object};
-use crate::{Column, Effect, Flag, Format, Output, Runtime, Scale, ToolSpec, When};
+use super::common::{COUNT, DISTRIBUTED, INTERVAL, NANOSECONDS, TIMESTAMP_WALL, log2_usecs};
+use super::{btf_and_raw_variants, object};
+use crate::{Column, Format, Output, ToolSpec, When};
 
 /// Softirq vectors in kernel order (`enum { HI_SOFTIRQ, ... }`).
 const VECTORS: Format = Format::Names(&[
@@ -11,42 +12,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Summarize soft irq event time as histograms.",
     object: object!("softirqs"),
     variants: btf_and_raw_variants!("softirq_entry", "softirq_exit"),
-    flags: &[
-        Flag::switch(
-            Some('d'),
-            "distributed",
-            "Show distributions as histograms",
-            &[Effect::Param("targ_dist")],
-        ),
-        Flag::switch(
-            Some('N'),
-            "nanoseconds",
-            "Output in nanoseconds",
-            &[
-                Effect::Param("targ_ns"),
-                Effect::Runtime(Runtime::Unit("nsecs")),
-            ],
-        ),
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        INTERVAL,
-        COUNT,
-    ],
+    flags: &[DISTRIBUTED, NANOSECONDS, TIMESTAMP_WALL, INTERVAL, COUNT],
     // `infos` is an array with every vector; rows and histograms that are
     // all zero are not shown.
     outputs: &[
-        Output::Histogram {
-            when: When::With("distributed"),
-            map: "infos",
-            slots: "slots",
-            scale: Scale::Log2,
-            unit: "usecs",
-            keys: &[Column::new("softirq", "key", 0).fmt(VECTORS)],
-        },
+        log2_usecs(
+            When::With("distributed"),
+            "infos",
+            &[Column::new("softirq", "key", 0).fmt(VECTORS)],
+        ),
         Output::Table {
             when: When::Always,
             map: "infos",

@@ -1,5 +1,6 @@
+use super::common::{PID_TARGET, TIMESTAMP_SINCE_START, failed};
 use super::object;
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Effect, Output, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "statsnoop",
@@ -30,26 +31,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         "handle_newfstatat_return",
     ])],
     flags: &[
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::Timestamp)],
-        ),
-        Flag::switch(
-            Some('x'),
+        TIMESTAMP_SINCE_START,
+        failed(
             "failed",
             "Only show failed stats",
             &[Effect::Param("trace_failed_only")],
         ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process ID to trace",
-            &[Effect::Param("target_pid")],
-        ),
+        PID_TARGET,
     ],
     outputs: &[Output::Events {
         when: When::Always,

@@ -1,4 +1,5 @@
-use super::{CGROUP, object};
+use super::common::{CGROUP, PID_FILTER, duration, failed, interval_option};
+use super::object;
 use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
@@ -7,30 +8,9 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("syscount"),
     variants: &[Variant::new("tracepoint", &["sys_enter", "sys_exit"])],
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process PID to trace",
-            &[Effect::Param("filter_pid")],
-        ),
-        Flag::named(
-            Some('i'),
-            "interval",
-            "INTERVAL",
-            Parse::Int,
-            "Print summary at this interval (seconds), 0 for infinite wait (default)",
-            &[Effect::Runtime(Runtime::Interval)],
-        ),
-        Flag::named(
-            Some('d'),
-            "duration",
-            "DURATION",
-            Parse::Int,
-            "Total tracing duration (seconds)",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
+        PID_FILTER,
+        interval_option("Print summary at this interval (seconds), 0 for infinite wait (default)"),
+        duration("Total tracing duration (seconds)"),
         Flag::named(
             Some('T'),
             "top",
@@ -40,8 +20,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             &[Effect::Runtime(Runtime::Top)],
         )
         .default("10"),
-        Flag::switch(
-            Some('x'),
+        failed(
             "failures",
             "Trace only failed syscalls",
             &[Effect::Param("filter_failed")],

@@ -1,6 +1,7 @@
+use super::common::{PID_FILTER, TIMESTAMP_SINCE_START, count_flows, print_uid, uid};
 use super::object;
 use super::tcp::{IP_VERSION, IPV4, IPV6};
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, ToolSpec, When};
+use crate::{Column, Effect, Flag, Output, Parse, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "tcpconnect",
@@ -21,36 +22,12 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
     ],
     flags: &[
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::Timestamp)],
-        ),
-        Flag::switch(
-            Some('c'),
-            "count",
-            "Count connects per src ip and dst ip/port",
-            &[Effect::Param("do_count")],
-        ),
-        Flag::switch(Some('U'), "print-uid", "Include UID on output", &[]),
+        TIMESTAMP_SINCE_START,
+        count_flows("Count connects per src ip and dst ip/port"),
+        print_uid("Include UID on output"),
         Flag::switch(Some('s'), "source-port", "Show the source port", &[]),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process PID to trace",
-            &[Effect::Param("filter_pid")],
-        ),
-        Flag::named(
-            Some('u'),
-            "uid",
-            "UID",
-            Parse::Int,
-            "Process UID to trace",
-            &[Effect::Param("filter_uid")],
-        ),
+        PID_FILTER,
+        uid("Process UID to trace", &[Effect::Param("filter_uid")]),
         Flag::named(
             Some('P'),
             "port",

@@ -1,6 +1,7 @@
+use super::common::{PID_TGID, TIMESTAMP_SINCE_START, min_us};
 use super::object;
 use super::tcp::{IP_VERSION, addr};
-use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Format, Output, ToolSpec, Variant, When};
 
 const SADDR: [Column; 2] = addr("SADDR", "saddr");
 const DADDR: [Column; 2] = addr("DADDR", "daddr");
@@ -27,26 +28,11 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Variant::new("tracepoint", &["inet_sock_set_state"]),
     ],
     flags: &[
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::Timestamp)],
-        ),
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Trace this PID only",
-            &[Effect::Param("targ_tgid")],
-        ),
+        TIMESTAMP_SINCE_START,
+        PID_TGID,
         Flag::switch(Some('L'), "lport", "Include LPORT on output", &[]),
         super::tcp::WIDE,
-        Flag::positional(
-            "min_us",
-            "min_us",
-            Parse::Int,
+        min_us(
             "Minimum latency to trace, in microseconds",
             &[Effect::Param("targ_min_us")],
         )

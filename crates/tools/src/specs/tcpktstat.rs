@@ -1,5 +1,6 @@
+use super::common::{COUNT, INTERVAL};
 use super::net::{INTERFACE, protocol};
-use super::{COUNT, INTERVAL, object};
+use super::object;
 use crate::{Column, Effect, Flag, Format, Output, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {

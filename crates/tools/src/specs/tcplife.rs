@@ -1,6 +1,7 @@
+use super::common::{PID_TARGET, TIMESTAMP_SINCE_START, time};
 use super::object;
 use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, WIDE, addr};
-use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Format, Output, ToolSpec, Variant, When};
 
 const LADDR: [Column; 2] = addr("LADDR", "saddr");
 const RADDR: [Column; 2] = addr("RADDR", "daddr");
@@ -11,30 +12,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("tcplife"),
     variants: &[Variant::new("tracepoint", &["inet_sock_set_state"])],
     flags: &[
-        Flag::named(
-            Some('p'),
-            "pid",
-            "PID",
-            Parse::Int,
-            "Process ID to trace",
-            &[Effect::Param("target_pid")],
-        ),
+        PID_TARGET,
         IPV4,
         IPV6,
         LOCAL_PORT,
         REMOTE_PORT,
-        Flag::switch(
-            Some('T'),
-            "time",
-            "Include time column on output (HH:MM:SS)",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('t'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::Timestamp)],
-        ),
+        time("Include time column on output (HH:MM:SS)"),
+        TIMESTAMP_SINCE_START,
         WIDE,
     ],
     outputs: &[Output::Events {

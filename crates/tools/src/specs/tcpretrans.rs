@@ -1,6 +1,7 @@
+use super::common::count_flows;
 use super::object;
 use super::tcp::{IP_VERSION, IPV4, IPV6, TCP_STATES};
-use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Format, Output, Runtime, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "tcpretrans",
@@ -8,12 +9,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("tcpretrans"),
     variants: &[Variant::new("tracepoint", &["tcp_retransmit_skb"])],
     flags: &[
-        Flag::switch(
-            Some('c'),
-            "count",
-            "Count occurred retransmits per flow",
-            &[Effect::Param("do_count")],
-        ),
+        count_flows("Count occurred retransmits per flow"),
         IPV4,
         IPV6,
     ],

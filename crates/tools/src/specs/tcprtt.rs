@@ -1,5 +1,6 @@
+use super::common::{WALL_CLOCK, duration, interval_option, log2_usecs, milliseconds, timestamp};
 use super::object;
-use crate::{Column, Effect, Flag, Output, Parse, Runtime, Scale, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Parse, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "tcprtt",
@@ -11,37 +12,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Variant::new("tracepoint", &["tcp_probe"]),
     ],
     flags: &[
-        Flag::named(
-            Some('i'),
-            "interval",
-            "INTERVAL",
-            Parse::Int,
-            "summary interval, seconds",
-            &[Effect::Runtime(Runtime::Interval)],
-        ),
-        Flag::named(
-            Some('d'),
-            "duration",
-            "DURATION",
-            Parse::Int,
-            "total duration of trace, seconds",
-            &[Effect::Runtime(Runtime::Duration)],
-        ),
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        Flag::switch(
-            Some('m'),
-            "millisecond",
-            "millisecond histogram",
-            &[
-                Effect::Param("targ_ms"),
-                Effect::Runtime(Runtime::Unit("msecs")),
-            ],
-        ),
+        interval_option("summary interval, seconds"),
+        duration("total duration of trace, seconds"),
+        timestamp('T', "include timestamp on output", WALL_CLOCK),
+        milliseconds("millisecond", "millisecond histogram"),
         Flag::named(
             Some('p'),
             "lport",
@@ -94,17 +68,14 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             &[Effect::Param("targ_show_ext")],
         ),
     ],
-    outputs: &[Output::Histogram {
-        when: When::Always,
-        map: "hists",
-        slots: "slots",
-        scale: Scale::Log2,
-        unit: "usecs",
-        keys: &[
+    outputs: &[log2_usecs(
+        When::Always,
+        "hists",
+        &[
             Column::new("Local Address", "key.laddr", 0).when(When::With("byladdr")),
             Column::new("Remote Address", "key.raddr", 0).when(When::With("byraddr")),
         ],
-    }],
+    )],
     examples: "\
     tcprtt            # summarize TCP RTT
     tcprtt -i 1 -d 10 # print 1 second summaries, 10 times

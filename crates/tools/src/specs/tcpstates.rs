@@ -1,6 +1,7 @@
+use super::common::TIMESTAMP_WALL;
 use super::object;
 use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, TCP_STATES, WIDE, addr};
-use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Format, Output, ToolSpec, Variant, When};
 
 const LADDR: [Column; 2] = addr("LADDR", "saddr");
 const RADDR: [Column; 2] = addr("RADDR", "daddr");
@@ -10,19 +11,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Trace TCP session state changes and durations.",
     object: object!("tcpstates"),
     variants: &[Variant::new("tracepoint", &["inet_sock_set_state"])],
-    flags: &[
-        IPV4,
-        IPV6,
-        Flag::switch(
-            Some('T'),
-            "timestamp",
-            "Include timestamp on output",
-            &[Effect::Runtime(Runtime::WallTime)],
-        ),
-        WIDE,
-        LOCAL_PORT,
-        REMOTE_PORT,
-    ],
+    flags: &[IPV4, IPV6, TIMESTAMP_WALL, WIDE, LOCAL_PORT, REMOTE_PORT],
     outputs: &[Output::Events {
         when: When::Always,
         columns: &[
