@@ -60,3 +60,12 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How member `field` (a flattened member name, `""` for a scalar) of
+/// type `ty` is shown when no render is asked for: what the typedef hints
+/// and name rules chose.
+pub fn default_render(btf: &bpfkit_btf::Btf, ty: TypeId, field: &str) -> Result<Render> {
+    let plan = plan::Plan::new(btf, ty)?;
+    let index = plan.column_index(field)?;
+    Ok(plan.columns[index].render)
+}

@@ -191,11 +191,13 @@ fn print_options(
 ) -> PrintOptions {
     let params = current_params(object, flags);
     let param = |name: &str| params.get(name).copied();
+    let auto = |field: &str| auto_render(object, output, field);
     let ctx = output::Context {
         given,
         unit: opts.unit.unwrap_or(output::default_unit(output)),
         quote: opts.quote,
         param: &param,
+        auto: &auto,
     };
     let mut print = PrintOptions {
         mode: if opts.detailed {
@@ -233,6 +235,31 @@ fn print_options(
         }
     }
     print
+}
+
+/// The render bpfkit-output picks by itself for a field of the output's
+/// record: the event, or the map's key (`key`, `key.NAME`) or value.
+fn auto_render(object: &Object, output: &Output, field: &str) -> Option<bpfkit_output::Render> {
+    let (ty, member) = match output {
+        Output::Events { .. } => {
+            let ty = object.maps.iter().find_map(|m| {
+                bpfkit_object::map_type::is_event_stream(m.map_type)
+                    .then_some(m.event_type)
+                    .flatten()
+            })?;
+            (ty, field)
+        }
+        Output::Histogram { map, .. } | Output::Table { map, .. } => {
+            let def = object.maps.iter().find(|m| m.name == *map)?;
+            match field.strip_prefix("key") {
+                Some(rest) if rest.is_empty() || rest.starts_with('.') => {
+                    (def.key_type?, rest.strip_prefix('.').unwrap_or(""))
+                }
+                _ => (def.value_type?, field),
+            }
+        }
+    };
+    bpfkit_output::default_render(&object.btf, ty, member).ok()
 }
 
 /// Keeps events whose field contains the text; `char[]` fields holding

@@ -14,6 +14,8 @@ pub struct Context<'a> {
     pub quote: bool,
     /// Current values of integer parameters (`max_args`), given or default.
     pub param: &'a dyn Fn(&str) -> Option<i128>,
+    /// The render bpfkit-output would choose for a field by itself.
+    pub auto: &'a dyn Fn(&str) -> Option<Render>,
 }
 
 /// The shown columns (their `when` holds) as column specs.
@@ -33,6 +35,9 @@ fn column(c: &Column, ctx: &Context) -> ColumnSpec {
             let spec = ColumnSpec::new(c.field).header(&header);
             match render(c.format, ctx.unit) {
                 Some(r) => spec.render(r),
+                None if c.format == Format::Plain && names_a_number((ctx.auto)(c.field)) => {
+                    spec.render(Render::Plain)
+                }
                 None => spec,
             }
         }
@@ -64,6 +69,24 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         Format::Names(table) => Render::Names(table),
         Format::PercentOf(_) | Format::SumOf(_) | Format::ArgList { .. } => return None,
     })
+}
+
+/// Renders that turn a number into a name or a unit-suffixed text. A spec
+/// asks for those with a [`Format`]; a plain column shows the number, as
+/// libbpf-tools do (execsnoop's RET, killsnoop's SIG without `-n`).
+/// Addresses, ports and times keep their render: their raw form is no
+/// number anyone reads.
+fn names_a_number(auto: Option<Render>) -> bool {
+    matches!(
+        auto,
+        Some(
+            Render::Errno
+                | Render::ErrnoName
+                | Render::Signal
+                | Render::Syscall
+                | Render::Duration(_)
+        )
+    )
 }
 
 type CellFn = Box<dyn Fn(&Record, &mut Vec<u8>) + Send + Sync>;
