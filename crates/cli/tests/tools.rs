@@ -706,7 +706,8 @@ fn runqlat_labels_each_process() {
 
 /// Block I/O that completes with an interrupt: a synced write.
 fn disk_io() {
-    let path = std::env::temp_dir().join(marker("io"));
+    // The target directory is on a disk; /tmp may be a tmpfs.
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("io"));
     let mut file = std::fs::File::create(&path).expect("creating a scratch file");
     for _ in 0..8 {
         file.write_all(&[7u8; 64 * 1024]).expect("writing");
