@@ -31,7 +31,7 @@ enum Command {
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
-    Tools,
+    Tools(tool::ListArgs),
     /// A built-in tool: `bpfkit execsnoop -x`.
     #[command(external_subcommand)]
     Tool(Vec<String>),
@@ -68,7 +68,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = run.print_help();
             }
         }),
-        Command::Tools => tool::list(),
+        Command::Tools(args) => tool::list(args),
         Command::Tool(args) => {
             let (name, rest) = match args.split_first() {
                 Some((name, rest)) => (name.as_str(), rest),

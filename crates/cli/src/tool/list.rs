@@ -1,25 +1,44 @@
 //! `bpfkit tools`: every built-in tool, whether it runs on this kernel and
-//! through which hook. Probing reads /sys only; nothing is loaded.
+//! through which hook. Probing reads /sys and tracefs; the only load is
+//! aya's one-off fentry probe, for tools whose best variant is fentry.
 
 use super::hooks;
 use anyhow::Result;
+use clap::Args;
 use std::process::ExitCode;
 
-pub fn list() -> Result<ExitCode> {
+#[derive(Args)]
+pub struct ListArgs {
+    /// Also say why better hooks were passed over.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+pub fn list(args: ListArgs) -> Result<ExitCode> {
     println!("{:<13} {:<11} SUMMARY", "TOOL", "HOOK");
     for spec in bpfkit_tools::all() {
         let summary = spec
             .summary
             .strip_prefix(&format!("{}: ", spec.name))
             .unwrap_or(spec.summary);
-        let (hook, note) = match bpfkit_object::analyze(spec.object) {
-            Ok(object) => match hooks::choose(spec, &object, &|_| false, None) {
-                Ok(choice) => (choice.variant.label, String::new()),
-                Err(why) => ("-", format!(" [not here: {why}]")),
-            },
-            Err(e) => ("-", format!(" [bad object: {e}]")),
+        let object = match bpfkit_object::analyze(spec.object) {
+            Ok(object) => object,
+            Err(e) => {
+                println!("{:<13} {:<11} {summary} [bad object: {e}]", spec.name, "-");
+                continue;
+            }
         };
-        println!("{:<13} {hook:<11} {summary}{note}", spec.name);
+        match hooks::choose(spec, &object, &|_| false, None) {
+            Ok(choice) => {
+                println!("{:<13} {:<11} {summary}", spec.name, choice.variant.label);
+                if args.verbose {
+                    for (label, why) in &choice.passed_over {
+                        println!("{:<25} not {label}: {why}", "");
+                    }
+                }
+            }
+            Err(why) => println!("{:<13} {:<11} {summary} [not here: {why}]", spec.name, "-"),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

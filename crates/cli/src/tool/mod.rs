@@ -10,7 +10,7 @@ mod output;
 mod rules;
 pub(crate) mod stacks;
 
-pub use list::list;
+pub use list::{ListArgs, list};
 
 use crate::run::flags::{RunFlags, param_flags};
 use crate::run::params::{ParamKind, parse_value};
