@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -50,7 +50,7 @@ pub struct Held {
 }
 
 impl Held {
-    fn of_process(pid: u32) -> Held {
+    pub fn of_process(pid: u32) -> Held {
         let mut held = Held::default();
         let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
             return held;
@@ -75,6 +75,15 @@ impl Held {
             }
         }
         held
+    }
+
+    /// Waits until process `pid` holds a BPF link: its program is attached.
+    pub fn wait_for_link(pid: u32) {
+        let deadline = Instant::now() + BOUND;
+        while Held::of_process(pid).links.is_empty() {
+            assert!(Instant::now() < deadline, "bpfkit attached nothing");
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The ones of these still in the kernel.
@@ -387,6 +396,28 @@ impl ChildGuard {
     /// Waits (bounded) for the child to end by itself.
     pub fn wait(&mut self) -> ExitStatus {
         wait_bounded(&mut self.0)
+    }
+
+    /// Waits (bounded) for the child to end, with what it printed on its
+    /// piped stdout and stderr.
+    pub fn wait_with_output(&mut self) -> Output {
+        let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+            thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = read_all(self.0.stdout.take().map(|p| Box::new(p) as _));
+        let stderr = read_all(self.0.stderr.take().map(|p| Box::new(p) as _));
+        let status = wait_bounded(&mut self.0);
+        Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        }
     }
 }
 

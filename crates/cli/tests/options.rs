@@ -1,0 +1,178 @@
+//! `bpfkit run` options on committed examples: --max-events, --disable,
+//! --attach, -i, and the table output.
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::{BPFKIT, ChildGuard, Held, Run, events, example, serial, unique};
+use std::process::{Command, Stdio};
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill has no memory preconditions; `pid` is an unreaped child.
+    let rc = unsafe { libc::kill(pid as i32, sig) };
+    assert_eq!(rc, 0, "kill({pid}, {sig})");
+}
+
+fn sleeper() -> ChildGuard {
+    ChildGuard::spawn(Command::new("/bin/sleep").arg("60"))
+}
+
+const EXEC_ENTER: &str = "tracepoint__syscalls__sys_enter_execve";
+const EXEC_EXIT: &str = "tracepoint__syscalls__sys_exit_execve";
+const KILL_PROG: &str = "tracepoint__syscalls__sys_enter_kill";
+
+#[test]
+fn max_events_ends_the_run_after_that_many() {
+    if !privileged("max_events_ends_the_run_after_that_many") {
+        return;
+    }
+    let mut run = Run::start(&example("execsnoop.bpf.o"), &["--max-events", "2"]);
+    run.wait_attached(&[EXEC_ENTER, EXEC_EXIT]);
+    // An exec makes two events; other processes may add more.
+    let mut child = ChildGuard::spawn(Command::new("/bin/true").arg(unique("max")));
+    child.wait();
+    let done = run.finish();
+    assert_eq!(
+        events(&done.records, "events").count(),
+        2,
+        "{:?}",
+        done.records
+    );
+    let exit = done.records.last().expect("records");
+    assert_eq!(exit["reason"], "max-events", "{exit}");
+}
+
+#[test]
+fn disabled_program_is_neither_loaded_nor_attached() {
+    if !privileged("disabled_program_is_neither_loaded_nor_attached") {
+        return;
+    }
+    let mut run = Run::start(&example("execsnoop.bpf.o"), &["--disable", EXEC_EXIT]);
+    run.wait_attached(&[EXEC_ENTER]);
+    let mut child = ChildGuard::spawn(Command::new("/bin/true").arg(unique("disable")));
+    let pid = child.pid();
+    child.wait();
+    run.wait_for("execve entry", |r| {
+        r["type"] == "event" && r["data"]["pid"] == pid && r["data"]["is_exit"] == false
+    });
+    let done = run.stop();
+    let attached: Vec<_> = done
+        .records
+        .iter()
+        .filter(|r| r["type"] == "attached")
+        .collect();
+    assert_eq!(attached.len(), 1, "{attached:?}");
+    let exits: Vec<_> = events(&done.records, "events")
+        .filter(|r| r["data"]["is_exit"] == true)
+        .collect();
+    assert!(
+        exits.is_empty(),
+        "events of the disabled program: {exits:?}"
+    );
+}
+
+#[test]
+fn attach_override_moves_a_program_to_another_tracepoint() {
+    if !privileged("attach_override_moves_a_program_to_another_tracepoint") {
+        return;
+    }
+    // tkill(2) has the same first argument as kill(2): the target.
+    let mut run = Run::start(
+        &example("kill.bpf.o"),
+        &["--attach", &format!("{KILL_PROG}=syscalls:sys_enter_tkill")],
+    );
+    run.wait_attached(&[KILL_PROG]);
+    let attached = run.wait_for("attached", |r| r["type"] == "attached");
+    assert_eq!(
+        attached["hook"], "tracepoint syscalls:sys_enter_tkill",
+        "{attached}"
+    );
+    let mut tkilled = sleeper();
+    let mut killed = sleeper();
+    // A single-threaded child: its pid is its only thread id.
+    // SAFETY: plain syscall with integer arguments.
+    let rc = unsafe { libc::syscall(libc::SYS_tkill, tkilled.pid() as libc::c_long, 0) };
+    assert_eq!(rc, 0, "tkill");
+    signal(killed.pid(), 0);
+    let done = run.stop();
+    let dump = done
+        .records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == "killed")
+        .unwrap_or_else(|| panic!("no dump of 'killed': {:?}", done.records));
+    let keys: Vec<_> = dump["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["key"].clone())
+        .collect();
+    assert!(keys.contains(&tkilled.pid().into()), "{dump}");
+    assert!(
+        !keys.contains(&killed.pid().into()),
+        "kill() counted: {dump}"
+    );
+    tkilled.0.kill().ok();
+    killed.0.kill().ok();
+}
+
+#[test]
+fn interval_prints_maps_while_running() {
+    if !privileged("interval_prints_maps_while_running") {
+        return;
+    }
+    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms"]);
+    run.wait_attached(&[KILL_PROG]);
+    let child = sleeper();
+    let target = child.pid();
+    signal(target, 0);
+    let print = run.wait_for("an interval print with the target", |r| {
+        r["type"] == "map"
+            && r["map"] == "killed"
+            && r["entries"]
+                .as_array()
+                .is_some_and(|es| es.iter().any(|e| e["key"] == target && e["value"] == 1))
+    });
+    assert_eq!(print["map"], "killed");
+    let done = run.stop();
+    let prints = done
+        .records
+        .iter()
+        .filter(|r| r["type"] == "map" && r["map"] == "killed")
+        .count();
+    // At least the interval print and the one at exit.
+    assert!(prints >= 2, "{:?}", done.records);
+}
+
+#[test]
+fn table_output_prints_the_map_at_exit() {
+    if !privileged("table_output_prints_the_map_at_exit") {
+        return;
+    }
+    let _serial = serial();
+    let mut bpfkit = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["run", &example("kill.bpf.o")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    // A table shows no `attached` records: the link in bpfkit's fd table
+    // says the program is attached.
+    Held::wait_for_link(bpfkit.pid());
+    let child = sleeper();
+    signal(child.pid(), 0);
+    signal(child.pid(), 0);
+    signal(bpfkit.pid(), libc::SIGINT);
+    let out = bpfkit.wait_with_output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("killed:"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(&child.pid().to_string()))
+        .unwrap_or_else(|| panic!("no row for {}:\n{table}", child.pid()));
+    assert_eq!(row.split_whitespace().nth(1), Some("2"), "{row}");
+}
