@@ -81,6 +81,25 @@ fn unknown_section_name_is_named() {
 }
 
 #[test]
+fn source_that_does_not_compile_shows_clang_and_then_bpfkit() {
+    if bpfkit_testkit::clang("source_that_does_not_compile_shows_clang_and_then_bpfkit").is_none() {
+        return;
+    }
+    let dir = TempDir::new();
+    let src = dir.path().join("broken.bpf.c");
+    std::fs::write(&src, "int broken(void) { return undeclared_thing; }\n").expect("source");
+    let out = bpfkit_run(&[src.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // clang's own diagnostic first, then bpfkit's one-line summary.
+    assert!(stderr.contains("undeclared_thing"), "{stderr}");
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("bpfkit: "), "{stderr}");
+    assert!(last.contains("broken.bpf.c"), "{stderr}");
+}
+
+#[test]
 fn attach_to_a_missing_tracepoint_names_it() {
     if !privileged("attach_to_a_missing_tracepoint_names_it") {
         return;

@@ -79,6 +79,13 @@ fn tc_ingress_counts_packets_and_bytes() {
     for _ in 0..DATAGRAMS {
         pair.send_udp_to_a();
     }
+    // "bpfkit\n" in UDP in IPv4: 7 + 8 + 20 bytes. Another trace_pipe
+    // reader may take a line: send more until one reaches bpfkit.
+    run.wait_retriggering(
+        "printk of a datagram",
+        |r| common::is_printk_with(r, "Got IP packet: tot_len: 35, ttl: 64"),
+        || pair.send_udp_to_a(),
+    );
     let done = run.stop();
     let map = map_record(&done.records, "ingress_stats")
         .unwrap_or_else(|| panic!("no dump of ingress_stats: {:?}", done.records));
