@@ -118,6 +118,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         }
         None => session.run(&run_opts, &mut printer)?,
     };
+    signals::run_finished();
     if let Some(e) = printer.take_error() {
         if is_broken_pipe(&e) {
             return Ok(ExitCode::SUCCESS);
