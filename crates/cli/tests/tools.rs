@@ -779,6 +779,64 @@ fn profile_folds_the_stacks_of_a_busy_process() {
     }
 }
 
+/// A TCP connection over loopback carrying `len` bytes to `listener`.
+fn loopback_exchange(listener: &std::net::TcpListener, len: usize) {
+    let addr = listener.local_addr().expect("listener address");
+    let mut client = std::net::TcpStream::connect(addr).expect("connecting");
+    let (mut server, _) = listener.accept().expect("accepting");
+    client.write_all(&vec![b'x'; len]).expect("sending");
+    drop(client);
+    let mut got = Vec::new();
+    server.read_to_end(&mut got).expect("receiving");
+    assert_eq!(got.len(), len);
+}
+
+#[test]
+fn tcpktstat_counts_loopback_tcp_both_ways() {
+    if !bpfkit_testkit::privileged("tcpktstat_counts_loopback_tcp_both_ways") {
+        return;
+    }
+    let _serial = serial();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
+    let run = Run::start("tcpktstat", &["-i", "lo", "-P", "1", "1"]);
+    loopback_exchange(&listener, 4000);
+    let out = run.finish();
+    let rows = rows(&out.stdout, "DIR");
+    // DIR PROTO PACKETS BYTES
+    for dir in ["in", "out"] {
+        let row = rows
+            .iter()
+            .find(|r| r[..2] == [dir, "tcp"])
+            .unwrap_or_else(|| panic!("no {dir} tcp row:\n{}", out.stdout));
+        let bytes: u64 = row[3].parse().expect("BYTES");
+        assert!(bytes >= 4000, "{}", out.stdout);
+    }
+}
+
+#[test]
+fn xdpfilter_counts_a_port_rule_in_dry_run() {
+    if !bpfkit_testkit::privileged("xdpfilter_counts_a_port_rule_in_dry_run") {
+        return;
+    }
+    let _serial = serial();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
+    let port = listener.local_addr().expect("address").port().to_string();
+    let rule = format!("tcp:{port}");
+    // -n: count, do not drop (the exchange must go through).
+    let run = Run::start("xdpfilter", &["-i", "lo", "-n", "-P", &rule, "1", "1"]);
+    loopback_exchange(&listener, 4000);
+    let out = run.finish();
+    // SOURCE PREFIXLEN PROTO PORT PACKETS BYTES
+    let hit = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|r| r.len() >= 4 && r[r.len() - 4] == "tcp" && r[r.len() - 3] == port)
+        .unwrap_or_else(|| panic!("no hit of {rule}:\n{}", out.stdout));
+    let packets: u64 = hit[hit.len() - 2].parse().expect("PACKETS");
+    assert!(packets > 0, "{}", out.stdout);
+}
+
 #[test]
 fn tools_lists_every_tool_with_its_hook() {
     let out = Command::new(BPFKIT)

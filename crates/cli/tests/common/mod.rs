@@ -365,20 +365,21 @@ pub fn events<'a>(records: &'a [Value], map: &'a str) -> impl Iterator<Item = &'
         .filter(move |r| r["type"] == "event" && r["map"] == map)
 }
 
-/// The text of printk records (the trace_pipe line) containing `needle`.
+/// A printk record whose text (the trace_pipe line) contains `needle`.
 pub fn is_printk_with(record: &Value, needle: &str) -> bool {
     record["type"] == "printk" && record["text"].as_str().is_some_and(|t| t.contains(needle))
 }
 
-/// A unique name for files, namespaces and markers of this test run.
-pub fn unique(what: &str) -> String {
+/// A number no other call in this process returns.
+fn next_id() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "bpfkit-{what}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A unique name for files, namespaces and markers of this test run.
+pub fn unique(what: &str) -> String {
+    format!("bpfkit-{what}-{}-{}", std::process::id(), next_id())
 }
 
 /// A child process killed and reaped when dropped, even on test failure.
@@ -463,7 +464,7 @@ pub const ADDR_A: &str = "169.254.77.1";
 impl VethPair {
     pub fn create() -> VethPair {
         // Interface names are at most 15 bytes.
-        let tag = format!("{}", std::process::id() % 100_000);
+        let tag = format!("{}x{}", std::process::id() % 100_000, next_id() % 1000);
         let pair = VethPair {
             ns_a: unique("a"),
             ns_b: unique("b"),
