@@ -154,7 +154,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
                         .parse::<u64>()
                         .ok()
                         .and_then(|n| n.checked_mul(factor))
-                        .ok_or_else(|| anyhow!("--{}: '{text}' is not a number", flag.long))?;
+                        .ok_or_else(|| anyhow!("{}: '{text}' is not a number", shown(flag)))?;
                     set_param(&mut flags, &kinds, name, &value.to_string(), flag)?;
                 }
                 Effect::Runtime(r) => apply_runtime(r, flag, text, &mut flags, &mut opts)?,
@@ -286,7 +286,7 @@ fn param_text(flag: &Flag, text: &str) -> Result<String> {
         Value::Switch => return Ok("1".into()),
         Value::Named(_, p) | Value::Positional(_, p) => p,
     };
-    let bad = |what: &str| anyhow!("--{}: '{text}' is not {what}", flag.long);
+    let bad = |what: &str| anyhow!("{}: '{text}' is not {what}", shown(flag));
     Ok(match parse {
         Parse::Int | Parse::Text | Parse::Path => text.to_string(),
         Parse::Errno => match text.parse::<i64>() {
@@ -325,6 +325,14 @@ fn disk_dev(name: &str) -> Option<u64> {
     Some((major.parse::<u64>().ok()? << 20) | minor.parse::<u64>().ok()?)
 }
 
+/// How the user wrote the flag: `--long`, or a positional's metavar.
+fn shown(flag: &Flag) -> String {
+    match flag.value {
+        Value::Positional(metavar, _) => format!("[{metavar}]"),
+        _ => format!("--{}", flag.long),
+    }
+}
+
 fn set_param(
     flags: &mut RunFlags,
     kinds: &HashMap<String, ParamKind>,
@@ -334,8 +342,8 @@ fn set_param(
 ) -> Result<()> {
     let kind = kinds
         .get(name)
-        .with_context(|| format!("--{}: the object has no parameter '{name}'", flag.long))?;
-    let bytes = parse_value(kind, text).with_context(|| format!("--{}", flag.long))?;
+        .with_context(|| format!("{}: the object has no parameter '{name}'", shown(flag)))?;
+    let bytes = parse_value(kind, text).with_context(|| shown(flag))?;
     flags.params.insert(name.to_string(), bytes);
     Ok(())
 }
@@ -349,7 +357,7 @@ fn apply_runtime(
 ) -> Result<()> {
     let number = || -> Result<u64> {
         text.parse::<u64>()
-            .map_err(|_| anyhow!("--{}: '{text}' is not a number", flag.long))
+            .map_err(|_| anyhow!("{}: '{text}' is not a number", shown(flag)))
     };
     match r {
         // syscount: "0 for infinite wait".
@@ -364,12 +372,11 @@ fn apply_runtime(
         Runtime::CgroupMap(map) => flags.cgroup_maps.push((map.to_string(), text.into())),
         Runtime::Interface => flags.iface = Some(text.to_string()),
         Runtime::PrefixRules { v4, v6 } => {
-            let entries =
-                rules::prefixes(text, v4, v6).with_context(|| format!("--{}", flag.long))?;
+            let entries = rules::prefixes(text, v4, v6).with_context(|| shown(flag))?;
             flags.map_entries.extend(entries);
         }
         Runtime::PortRules(map) => {
-            for key in rules::ports(text).with_context(|| format!("--{}", flag.long))? {
+            for key in rules::ports(text).with_context(|| shown(flag))? {
                 flags
                     .map_entries
                     .push((map.to_string(), key, 1u32.to_ne_bytes().to_vec()));
