@@ -1,31 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* hardirqs: time (or count) spent in each hard interrupt handler, as totals
  * or, with -d, as histograms. Same handlers under tp_btf and raw_tp. */
-#include "common.h"
+#include "irq.h"
 
-#define MAX_SLOTS 20
-
-const volatile bool targ_dist = false;
-const volatile bool targ_ns = false;
 const volatile bool do_count = false;
 DEFINE_CGROUP_FILTER();
 
 struct irq_key {
 	char name[32];
 };
-
-/* `count` is the number of interrupts with -C, else the total time. */
-struct info {
-	u64 count;
-	u32 slots[MAX_SLOTS];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, u64);
-} start SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -36,24 +19,27 @@ struct {
 
 static const struct info zero;
 
+/* The handler's name, the key of `infos`. */
+static __always_inline void read_irq_key(struct irq_key *key, struct irqaction *action)
+{
+	bpf_probe_read_kernel_str(key->name, sizeof(key->name), BPF_CORE_READ(action, name));
+}
+
 static __always_inline int handle_entry(int irq, struct irqaction *action)
 {
 	struct irq_key key = {};
 	struct info *info;
-	u32 idx = 0;
-	u64 ts;
 
 	if (CGROUP_FILTERED_OUT())
 		return 0;
 	if (do_count) {
-		bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(action, name));
+		read_irq_key(&key, action);
 		info = lookup_or_init(&infos, &key, &zero);
 		if (info)
 			__sync_fetch_and_add(&info->count, 1);
 		return 0;
 	}
-	ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&start, &idx, &ts, BPF_ANY);
+	handler_started();
 	return 0;
 }
 
@@ -61,26 +47,16 @@ static __always_inline int handle_exit(int irq, struct irqaction *action)
 {
 	struct irq_key key = {};
 	struct info *info;
-	u32 idx = 0;
-	u64 *tsp, delta;
+	u64 delta;
 
 	if (do_count || CGROUP_FILTERED_OUT())
 		return 0;
-	tsp = bpf_map_lookup_elem(&start, &idx);
-	if (!tsp || !*tsp)
+	if (!handler_finished(&delta))
 		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	*tsp = 0;
-	if (!targ_ns)
-		delta /= 1000U;
-	bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(action, name));
+	read_irq_key(&key, action);
 	info = lookup_or_init(&infos, &key, &zero);
-	if (!info)
-		return 0;
-	if (targ_dist)
-		__sync_fetch_and_add(&info->slots[hist_slot(delta, MAX_SLOTS)], 1);
-	else
-		__sync_fetch_and_add(&info->count, delta);
+	if (info)
+		account(info, delta);
 	return 0;
 }
 

@@ -81,14 +81,21 @@ static __always_inline void update_combined(s32 stack_id, u32 tgid, s64 size, s6
 	__sync_fetch_and_add(&info->number_of_allocs, n);
 }
 
+/* Whether to record an allocation of `size` bytes: within -z/-Z, and
+ * sampled (-s). */
+static __always_inline bool wanted(u64 size)
+{
+	if (size < min_size || size > max_size)
+		return false;
+	return sample_rate <= 1 || bpf_ktime_get_ns() % sample_rate == 0;
+}
+
 static __always_inline int alloc_enter(size_t size)
 {
 	u32 tid = bpf_get_current_pid_tgid();
 	u64 sz = size;
 
-	if (!traced() || size < min_size || size > max_size)
-		return 0;
-	if (sample_rate > 1 && bpf_ktime_get_ns() % sample_rate != 0)
+	if (!traced() || !wanted(size))
 		return 0;
 	bpf_map_update_elem(&sizes, &tid, &sz, BPF_ANY);
 	return 0;
@@ -133,17 +140,26 @@ static __always_inline int free_enter(u64 address)
 	return 0;
 }
 
-SEC("uprobe/libc.so.6:malloc")
-int BPF_KPROBE(malloc_enter, size_t size)
-{
-	return alloc_enter(size);
-}
+/* The return probe `NAME_exit` of libc's allocator NAME, which returns the
+ * address. */
+#define DEFINE_ALLOC_EXIT(name)                                                \
+	SEC("uretprobe/libc.so.6:" #name)                                      \
+	int BPF_KRETPROBE(name##_exit, void *ret)                              \
+	{                                                                      \
+		return alloc_exit(ctx, (u64)ret);                              \
+	}
 
-SEC("uretprobe/libc.so.6:malloc")
-int BPF_KRETPROBE(malloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+/* The entry probe `NAME_enter` of libc's allocator NAME taking `params`, of
+ * which `size` is the size, and its return probe. */
+#define DEFINE_ALLOCATOR(name, size, params...)                                \
+	SEC("uprobe/libc.so.6:" #name)                                         \
+	int BPF_KPROBE(name##_enter, params)                                   \
+	{                                                                      \
+		return alloc_enter(size);                                      \
+	}                                                                      \
+	DEFINE_ALLOC_EXIT(name)
+
+DEFINE_ALLOCATOR(malloc, size, size_t size)
 
 SEC("uprobe/libc.so.6:free")
 int BPF_KPROBE(free_enter_user, void *address)
@@ -151,17 +167,7 @@ int BPF_KPROBE(free_enter_user, void *address)
 	return traced() ? free_enter((u64)address) : 0;
 }
 
-SEC("uprobe/libc.so.6:calloc")
-int BPF_KPROBE(calloc_enter, size_t nmemb, size_t size)
-{
-	return alloc_enter(nmemb * size);
-}
-
-SEC("uretprobe/libc.so.6:calloc")
-int BPF_KRETPROBE(calloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+DEFINE_ALLOCATOR(calloc, nmemb * size, size_t nmemb, size_t size)
 
 SEC("uprobe/libc.so.6:realloc")
 int BPF_KPROBE(realloc_enter, void *ptr, size_t size)
@@ -172,23 +178,9 @@ int BPF_KPROBE(realloc_enter, void *ptr, size_t size)
 	return alloc_enter(size);
 }
 
-SEC("uretprobe/libc.so.6:realloc")
-int BPF_KRETPROBE(realloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+DEFINE_ALLOC_EXIT(realloc)
 
-SEC("uprobe/libc.so.6:mmap")
-int BPF_KPROBE(mmap_enter, void *address, size_t size)
-{
-	return alloc_enter(size);
-}
-
-SEC("uretprobe/libc.so.6:mmap")
-int BPF_KRETPROBE(mmap_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+DEFINE_ALLOCATOR(mmap, size, void *address, size_t size)
 
 SEC("uprobe/libc.so.6:munmap")
 int BPF_KPROBE(munmap_enter, void *address)
@@ -223,60 +215,18 @@ int BPF_KRETPROBE(posix_memalign_exit, int ret)
 	return alloc_exit(ctx, (u64)addr);
 }
 
-SEC("uprobe/libc.so.6:aligned_alloc")
-int BPF_KPROBE(aligned_alloc_enter, size_t alignment, size_t size)
-{
-	return alloc_enter(size);
-}
+DEFINE_ALLOCATOR(aligned_alloc, size, size_t alignment, size_t size)
 
-SEC("uretprobe/libc.so.6:aligned_alloc")
-int BPF_KRETPROBE(aligned_alloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+DEFINE_ALLOCATOR(valloc, size, size_t size)
 
-SEC("uprobe/libc.so.6:valloc")
-int BPF_KPROBE(valloc_enter, size_t size)
-{
-	return alloc_enter(size);
-}
+DEFINE_ALLOCATOR(memalign, size, size_t alignment, size_t size)
 
-SEC("uretprobe/libc.so.6:valloc")
-int BPF_KRETPROBE(valloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
-
-SEC("uprobe/libc.so.6:memalign")
-int BPF_KPROBE(memalign_enter, size_t alignment, size_t size)
-{
-	return alloc_enter(size);
-}
-
-SEC("uretprobe/libc.so.6:memalign")
-int BPF_KRETPROBE(memalign_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
-
-SEC("uprobe/libc.so.6:pvalloc")
-int BPF_KPROBE(pvalloc_enter, size_t size)
-{
-	return alloc_enter(size);
-}
-
-SEC("uretprobe/libc.so.6:pvalloc")
-int BPF_KRETPROBE(pvalloc_exit, void *ret)
-{
-	return alloc_exit(ctx, (u64)ret);
-}
+DEFINE_ALLOCATOR(pvalloc, size, size_t size)
 
 /* Kernel allocations: one tracepoint gives address and size together. */
 static __always_inline int kernel_alloc(void *ctx, const void *ptr, size_t bytes_alloc)
 {
-	if (!ptr || !traced() || bytes_alloc < min_size || bytes_alloc > max_size)
-		return 0;
-	if (sample_rate > 1 && bpf_ktime_get_ns() % sample_rate != 0)
+	if (!ptr || !traced() || !wanted(bytes_alloc))
 		return 0;
 	record(ctx, (u64)ptr, bytes_alloc, KERNEL_STACK(ctx));
 	return 0;

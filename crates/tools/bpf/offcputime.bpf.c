@@ -4,23 +4,9 @@
  * the time away is added to its (pid, stacks) key. tp_btf first, raw_tp
  * for older kernels (same handlers), as libbpf-tools. */
 #include "stacks.h"
+#include "sched.h"
 
 #define PF_KTHREAD 0x00200000
-
-/* `state` was renamed `__state` in 5.14. (sched.h has the same helper but
- * also runqlat's `start` map.) */
-struct task_struct___o {
-	volatile long int state;
-} __attribute__((preserve_access_index));
-
-static __always_inline long task_state(struct task_struct *t)
-{
-	struct task_struct___o *old = (void *)t;
-
-	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ(old, state);
-}
 
 const volatile bool kernel_threads_only = false;
 const volatile bool user_threads_only = false;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* runqlat: histogram of run queue latency, from wakeup (or preemption) to
  * running. Same handlers under tp_btf and, for older kernels, raw_tp. */
-#include "sched.h"
+#include "runq.h"
 
 #define MAX_SLOTS 26
 
@@ -27,13 +27,17 @@ struct {
 
 static const struct hist zero;
 
+static __always_inline bool traced(struct task_struct *t)
+{
+	return !targ_tgid || targ_tgid == BPF_CORE_READ(t, tgid);
+}
+
 static __always_inline int on_wakeup(struct task_struct *p)
 {
 	if (CGROUP_FILTERED_OUT())
 		return 0;
-	if (targ_tgid && targ_tgid != BPF_CORE_READ(p, tgid))
-		return 0;
-	remember_wakeup(BPF_CORE_READ(p, pid));
+	if (traced(p))
+		remember_wakeup(BPF_CORE_READ(p, pid));
 	return 0;
 }
 
@@ -56,10 +60,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 
 	if (CGROUP_FILTERED_OUT())
 		return 0;
-	/* A preempted task goes straight back on the run queue. */
-	if (task_state(prev) == TASK_RUNNING &&
-	    (!targ_tgid || targ_tgid == BPF_CORE_READ(prev, tgid)))
-		remember_wakeup(BPF_CORE_READ(prev, pid));
+	remember_if_preempted(prev, traced(prev));
 
 	delta = take_wait_ns(BPF_CORE_READ(next, pid));
 	if (delta < 0)
@@ -75,40 +76,6 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
+DEFINE_RUNQ_PROGRAMS()
 
 char LICENSE[] SEC("license") = "GPL";

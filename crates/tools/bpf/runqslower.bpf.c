@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* runqslower: report tasks that waited on the run queue longer than min_us.
  * Same handlers under tp_btf and, for older kernels, raw_tp. */
-#include "sched.h"
+#include "runq.h"
 
 const volatile u64 min_us = 10000;
 const volatile pid_t targ_pid = 0;
@@ -39,8 +39,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	s64 delta;
 	u64 delta_us;
 
-	if (task_state(prev) == TASK_RUNNING && traced(prev))
-		remember_wakeup(BPF_CORE_READ(prev, pid));
+	remember_if_preempted(prev, traced(prev));
 
 	delta = take_wait_ns(BPF_CORE_READ(next, pid));
 	if (delta < 0)
@@ -60,40 +59,6 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(sched_wakeup_btf, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new_btf, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(sched_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(sched_wakeup, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(sched_wakeup_new, struct task_struct *p)
-{
-	return on_wakeup(p);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	return on_switch(prev, next);
-}
+DEFINE_RUNQ_PROGRAMS()
 
 char LICENSE[] SEC("license") = "GPL";

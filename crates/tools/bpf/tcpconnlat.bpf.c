@@ -109,44 +109,28 @@ static __always_inline int on_state_process(struct sock *sk)
 	return 0;
 }
 
-SEC("fentry/tcp_v4_connect")
-int BPF_PROG(fentry_tcp_v4_connect, struct sock *sk)
-{
-	on_connect(sk);
-	return 0;
-}
+/* libbpf-tools' hooks under one kind of probe: fentry (BPF_PROG, programs
+ * `fentry_NAME`) or kprobe (BPF_KPROBE, programs `NAME`). */
+#define DEFINE_HOOKS(kind, PROG, prefix)                                       \
+	SEC(#kind "/tcp_v4_connect")                                           \
+	int PROG(prefix##tcp_v4_connect, struct sock *sk)                      \
+	{                                                                      \
+		on_connect(sk);                                                \
+		return 0;                                                      \
+	}                                                                      \
+	SEC(#kind "/tcp_v6_connect")                                           \
+	int PROG(prefix##tcp_v6_connect, struct sock *sk)                      \
+	{                                                                      \
+		on_connect(sk);                                                \
+		return 0;                                                      \
+	}                                                                      \
+	SEC(#kind "/tcp_rcv_state_process")                                    \
+	int PROG(prefix##tcp_rcv_state_process, struct sock *sk)               \
+	{                                                                      \
+		return on_state_process(sk);                                   \
+	}
 
-SEC("fentry/tcp_v6_connect")
-int BPF_PROG(fentry_tcp_v6_connect, struct sock *sk)
-{
-	on_connect(sk);
-	return 0;
-}
-
-SEC("fentry/tcp_rcv_state_process")
-int BPF_PROG(fentry_tcp_rcv_state_process, struct sock *sk)
-{
-	return on_state_process(sk);
-}
-
-SEC("kprobe/tcp_v4_connect")
-int BPF_KPROBE(tcp_v4_connect, struct sock *sk)
-{
-	on_connect(sk);
-	return 0;
-}
-
-SEC("kprobe/tcp_v6_connect")
-int BPF_KPROBE(tcp_v6_connect, struct sock *sk)
-{
-	on_connect(sk);
-	return 0;
-}
-
-SEC("kprobe/tcp_rcv_state_process")
-int BPF_KPROBE(tcp_rcv_state_process, struct sock *sk)
-{
-	return on_state_process(sk);
-}
+DEFINE_HOOKS(fentry, BPF_PROG, fentry_)
+DEFINE_HOOKS(kprobe, BPF_KPROBE, )
 
 char LICENSE[] SEC("license") = "GPL";
