@@ -1,6 +1,7 @@
 //! The JSON form of `bpftool btf dump -j`: `{"types":[{"id":1,"kind":"INT",
 //! "name":"int",...},...]}`, same keys in the same order, compact, with a
-//! trailing newline.
+//! trailing newline. The fields come from [`crate::dump`], shared with the
+//! raw dump.
 //!
 //! One deliberate difference: bpftool 7.1 sign-extends the `val` of an
 //! unsigned 32-bit enumerator with the top bit set (0x80000000 prints as
@@ -9,7 +10,7 @@
 use std::io::{self, BufWriter, Write};
 
 use crate::Btf;
-use crate::raw::{enum_encoding, int_encoding, kind_str, linkage_str, name_bytes, type_for_dump};
+use crate::dump::{Child, Value, children, for_each_type, kind_str, name_bytes, type_fields};
 use crate::types::*;
 
 /// Writes `roots` (or every type this BTF defines) as bpftool's JSON.
@@ -17,24 +18,12 @@ pub fn dump_json(btf: &Btf, roots: Option<&[TypeId]>, out: &mut dyn Write) -> io
     let mut out = BufWriter::with_capacity(1 << 16, out);
     out.write_all(b"{\"types\":[")?;
     let mut first = true;
-    let mut emit = |id: TypeId, ty: &Type, out: &mut BufWriter<&mut dyn Write>| {
+    for_each_type(btf, roots, |id, ty| {
         if !std::mem::take(&mut first) {
             out.write_all(b",")?;
         }
-        write_type(btf, id, ty, out)
-    };
-    match roots {
-        Some(ids) => {
-            for &id in ids {
-                emit(id, type_for_dump(btf, id)?, &mut out)?;
-            }
-        }
-        None => {
-            for (id, ty) in btf.iter() {
-                emit(id, ty, &mut out)?;
-            }
-        }
-    }
+        write_type(btf, id, ty, &mut out)
+    })?;
     out.write_all(b"]}\n")?;
     out.flush()
 }
@@ -46,6 +35,14 @@ fn name(btf: &Btf, off: u32, out: &mut (impl Write + ?Sized)) -> io::Result<()> 
     serde_json::to_writer(&mut *out, text.as_ref()).map_err(io::Error::other)
 }
 
+/// `"key":value`; words are bpftool's fixed ASCII spellings, quoted as they are.
+fn field(key: &str, value: Value, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
+    match value {
+        Value::Num(n) => write!(out, "\"{key}\":{n}"),
+        Value::Word(w) => write!(out, "\"{key}\":\"{w}\""),
+    }
+}
+
 fn write_type(btf: &Btf, id: TypeId, ty: &Type, out: &mut impl Write) -> io::Result<()> {
     write!(
         out,
@@ -53,124 +50,36 @@ fn write_type(btf: &Btf, id: TypeId, ty: &Type, out: &mut impl Write) -> io::Res
         kind_str(&ty.kind)
     )?;
     name(btf, ty.name_off, out)?;
-    match &ty.kind {
-        Kind::Void => {}
-        Kind::Int(i) => write!(
-            out,
-            ",\"size\":{},\"bits_offset\":{},\"nr_bits\":{},\"encoding\":\"{}\"",
-            i.size,
-            i.offset,
-            i.bits,
-            int_encoding(i)
-        )?,
-        Kind::Ptr(t)
-        | Kind::Const(t)
-        | Kind::Volatile(t)
-        | Kind::Restrict(t)
-        | Kind::Typedef(t)
-        | Kind::TypeTag(t) => write!(out, ",\"type_id\":{t}")?,
-        Kind::Array(a) => write!(
-            out,
-            ",\"type_id\":{},\"index_type_id\":{},\"nr_elems\":{}",
-            a.elem, a.index, a.len
-        )?,
-        Kind::Struct(c) | Kind::Union(c) => write_members(btf, c, out)?,
-        Kind::Enum(e) => write_enum(btf, e, out)?,
-        Kind::Fwd { is_union } => write!(
-            out,
-            ",\"fwd_kind\":\"{}\"",
-            if *is_union { "union" } else { "struct" }
-        )?,
-        Kind::Func { proto: t, linkage } | Kind::Var { ty: t, linkage } => write!(
-            out,
-            ",\"type_id\":{t},\"linkage\":\"{}\"",
-            linkage_str(*linkage)
-        )?,
-        Kind::FuncProto(p) => write_params(btf, p, out)?,
-        Kind::Datasec(d) => write_datasec(d, out)?,
-        Kind::Float { size } => write!(out, ",\"size\":{size}")?,
-        Kind::DeclTag { ty, component_idx } => {
-            write!(out, ",\"type_id\":{ty},\"component_idx\":{component_idx}")?
+    for (key, value) in type_fields(ty).into_iter().flatten() {
+        out.write_all(b",")?;
+        field(key, value, out)?;
+    }
+    if let Some((key, items)) = children(ty) {
+        write!(out, ",\"{key}\":[")?;
+        for (i, child) in items.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            write_child(btf, child, out)?;
         }
+        out.write_all(b"]")?;
     }
     out.write_all(b"}")
 }
 
-/// Writes `,"key":[item,item,...]` with `item` writing one element.
-fn array<T>(
-    out: &mut impl Write,
-    key: &str,
-    items: &[T],
-    mut item: impl FnMut(&T, &mut dyn Write) -> io::Result<()>,
-) -> io::Result<()> {
-    write!(out, ",\"{key}\":[")?;
-    for (i, it) in items.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        item(it, out)?;
+/// `{"name":...,"key":value,...}`, without `name` for section variables.
+fn write_child(btf: &Btf, child: &Child, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"{")?;
+    let mut sep = "";
+    if let Some(off) = child.name_off {
+        out.write_all(b"\"name\":")?;
+        name(btf, off, out)?;
+        sep = ",";
     }
-    out.write_all(b"]")
-}
-
-fn write_members(btf: &Btf, c: &Composite, out: &mut impl Write) -> io::Result<()> {
-    write!(out, ",\"size\":{},\"vlen\":{}", c.size, c.members.len())?;
-    array(out, "members", &c.members, |m, out| {
-        out.write_all(b"{\"name\":")?;
-        name(btf, m.name_off, out)?;
-        write!(
-            out,
-            ",\"type_id\":{},\"bits_offset\":{}",
-            m.ty, m.bit_offset
-        )?;
-        if m.bitfield_size != 0 {
-            write!(out, ",\"bitfield_size\":{}", m.bitfield_size)?;
-        }
-        out.write_all(b"}")
-    })
-}
-
-fn write_enum(btf: &Btf, e: &Enum, out: &mut impl Write) -> io::Result<()> {
-    write!(
-        out,
-        ",\"encoding\":\"{}\",\"size\":{},\"vlen\":{}",
-        enum_encoding(e),
-        e.size,
-        e.values.len()
-    )?;
-    array(out, "values", &e.values, |v, out| {
-        out.write_all(b"{\"name\":")?;
-        name(btf, v.name_off, out)?;
-        match (e.is_64, e.signed) {
-            (false, true) => write!(out, ",\"val\":{}}}", v.value as i32),
-            (false, false) => write!(out, ",\"val\":{}}}", v.value as u32),
-            (true, true) => write!(out, ",\"val\":{}}}", v.as_i64()),
-            (true, false) => write!(out, ",\"val\":{}}}", v.value),
-        }
-    })
-}
-
-fn write_params(btf: &Btf, p: &FuncProto, out: &mut impl Write) -> io::Result<()> {
-    write!(
-        out,
-        ",\"ret_type_id\":{},\"vlen\":{}",
-        p.ret,
-        p.params.len()
-    )?;
-    array(out, "params", &p.params, |p, out| {
-        out.write_all(b"{\"name\":")?;
-        name(btf, p.name_off, out)?;
-        write!(out, ",\"type_id\":{}}}", p.ty)
-    })
-}
-
-fn write_datasec(d: &Datasec, out: &mut impl Write) -> io::Result<()> {
-    write!(out, ",\"size\":{},\"vlen\":{}", d.size, d.vars.len())?;
-    array(out, "vars", &d.vars, |v, out| {
-        write!(
-            out,
-            "{{\"type_id\":{},\"offset\":{},\"size\":{}}}",
-            v.ty, v.offset, v.size
-        )
-    })
+    for (key, value) in child.fields.iter().flatten() {
+        out.write_all(sep.as_bytes())?;
+        field(key, *value, out)?;
+        sep = ",";
+    }
+    out.write_all(b"}")
 }

@@ -8,6 +8,7 @@
 //! acyclic.
 
 pub mod c;
+mod dump;
 pub mod elf;
 pub mod encode;
 pub mod ext;
