@@ -187,6 +187,56 @@ fn assert_no_new_programs_named(before: &[u32], names: &[&str]) {
     }
 }
 
+/// Attach targets that cannot work: one `bpfkit:` line naming the program
+/// and the target, and nothing left loaded.
+#[test]
+fn impossible_attach_targets_are_named() {
+    if !privileged("impossible_attach_targets_are_named") {
+        return;
+    }
+    let cases: [(&str, &[&str], &[&str], &str); 4] = [
+        ("xdp_count.bpf.o", &[], &["xdp_count"], "--iface"),
+        (
+            "xdp_count.bpf.o",
+            &["--iface", "bpfkit-nodev0"],
+            &["xdp_count"],
+            "bpfkit-nodev0",
+        ),
+        (
+            "bashreadline.bpf.o",
+            &["--attach", "printret=/bin/bash:bpfkit_no_such_function"],
+            &["printret"],
+            "bpfkit_no_such_function",
+        ),
+        (
+            "bashreadline.bpf.o",
+            &["--attach", "printret=/nonexistent/bpfkit-bin:readline"],
+            &["printret"],
+            "/nonexistent/bpfkit-bin",
+        ),
+    ];
+    let _serial = serial();
+    for (object, args, programs, named) in cases {
+        let before = bpfkit_sys::prog_ids().expect("prog ids");
+        let mut all = vec![example(object)];
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(["-d".to_string(), "1s".to_string()]);
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let err = failure(&bpfkit_run(&all));
+        assert_eq!(err.trim_end().lines().count(), 1, "one message: {err}");
+        assert!(err.contains(named), "{object} {args:?}: {err}");
+        assert!(err.contains(programs[0]), "{object} {args:?}: {err}");
+        assert_no_new_programs_named(&before, programs);
+    }
+}
+
+#[test]
+fn bad_duration_is_rejected() {
+    let out = bpfkit_run(&[&example("execsnoop.bpf.o"), "-d", "abc"]);
+    let err = failure(&out);
+    assert!(err.contains("'abc' is not a duration"), "{err}");
+}
+
 #[test]
 fn non_numeric_parameter_is_rejected() {
     let out = bpfkit_run(&[&example("bootstrap.bpf.o"), "--min_duration_ns", "abc"]);
