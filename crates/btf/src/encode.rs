@@ -25,6 +25,12 @@ fn encode_parts(types: &[Type], strings: &[u8]) -> Vec<u8> {
     for t in types {
         write_type(&mut type_sec, t);
     }
+    raw_btf(&type_sec, strings)
+}
+
+/// Raw BTF bytes from an already encoded type section and string section:
+/// the header, then both sections.
+pub fn raw_btf(type_sec: &[u8], strings: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN as usize + type_sec.len() + strings.len());
     out.extend_from_slice(&MAGIC.to_le_bytes());
     out.extend_from_slice(&[VERSION, 0]);
@@ -37,7 +43,7 @@ fn encode_parts(types: &[Type], strings: &[u8]) -> Vec<u8> {
     ] {
         out.extend_from_slice(&word.to_le_bytes());
     }
-    out.extend_from_slice(&type_sec);
+    out.extend_from_slice(type_sec);
     out.extend_from_slice(strings);
     out
 }

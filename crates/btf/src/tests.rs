@@ -13,21 +13,7 @@ pub(crate) fn assemble(strings: &[&str], types: &[(u32, u32, u32, Vec<u32>)]) ->
             type_sec.extend_from_slice(&w.to_le_bytes());
         }
     }
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xeb9fu16.to_le_bytes());
-    out.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        type_sec.len() as u32,
-        type_sec.len() as u32,
-        str_sec.len() as u32,
-    ] {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    out.extend_from_slice(&type_sec);
-    out.extend_from_slice(&str_sec);
-    out
+    crate::encode::raw_btf(&type_sec, &str_sec)
 }
 
 fn info(kind: u8, vlen: u32, kind_flag: bool) -> u32 {

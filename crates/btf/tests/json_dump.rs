@@ -2,11 +2,11 @@
 //! for bpftool 7.1's sign-extension of unsigned 32-bit enumerators (see
 //! `bpfkit_btf::json`), which the comparison undoes on bpftool's side.
 
-mod raw_common;
+mod common;
 
 use bpfkit_btf::json::dump_json;
 use bpfkit_btf::{Btf, VMLINUX_PATH};
-use raw_common::{TempDir, bpftool, build_kinds_object};
+use common::{bpftool, bpftool_and_kinds_object};
 
 fn ours(btf: &Btf, roots: Option<&[u32]>) -> String {
     let mut out = Vec::new();
@@ -70,15 +70,12 @@ fn assert_same_json(ours: &str, theirs: &[u8], what: &str) {
 #[test]
 fn json_dump_of_clang_object_matches_bpftool() {
     let test = "json_dump_of_clang_object_matches_bpftool";
-    let Some(tool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+    let Some(kinds) = bpftool_and_kinds_object(test) else {
         return;
     };
-    let dir = TempDir::new(test);
-    let Some(obj) = build_kinds_object(test, &dir) else {
-        return;
-    };
-    let btf = Btf::from_any_file(&obj).unwrap();
-    let theirs = bpftool(&tool, &["-j", "btf", "dump", "file", obj.to_str().unwrap()]);
+    let (tool, obj) = (&kinds.bpftool, &kinds.obj);
+    let btf = Btf::from_any_file(obj).unwrap();
+    let theirs = bpftool(tool, &["-j", "btf", "dump", "file", obj.to_str().unwrap()]);
     let ours = ours(&btf, None);
     assert_same_json(&ours, &theirs, "raw_kinds.bpf.o");
     // The one value bpftool gets wrong, right here.

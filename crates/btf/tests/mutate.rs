@@ -4,12 +4,12 @@
 //! dumps, `size_of` and `resolve`. Any panic fails the test; a hang would
 //! show as a test that never ends.
 
-mod raw_common;
+mod common;
 
 use std::sync::Arc;
 
 use bpfkit_btf::{Btf, VMLINUX_PATH};
-use raw_common::{TempDir, btf_section, build_kinds_object};
+use common::{TempDir, btf_section, build_kinds_object};
 
 /// xorshift64*: tiny, deterministic, good enough to pick positions.
 struct Rng(u64);

@@ -1,12 +1,13 @@
 //! `dump_raw` must print exactly what `bpftool btf dump file X` prints.
 
-mod raw_common;
+mod common;
 
 use std::sync::Arc;
 
+use bpfkit_btf::encode::raw_btf;
 use bpfkit_btf::raw::dump_raw;
 use bpfkit_btf::{Btf, VMLINUX_PATH};
-use raw_common::{TempDir, assert_same_text, bpftool, btf_section, build_kinds_object};
+use common::{assert_same_text, bpftool, bpftool_and_kinds_object, btf_section};
 
 fn ours(btf: &Btf, roots: Option<&[u32]>) -> Vec<u8> {
     let mut out = Vec::new();
@@ -28,15 +29,12 @@ fn raw_dump_of_vmlinux_matches_bpftool() {
 #[test]
 fn raw_dump_of_clang_object_matches_bpftool() {
     let test = "raw_dump_of_clang_object_matches_bpftool";
-    let Some(tool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+    let Some(kinds) = bpftool_and_kinds_object(test) else {
         return;
     };
-    let dir = TempDir::new(test);
-    let Some(obj) = build_kinds_object(test, &dir) else {
-        return;
-    };
-    let btf = Btf::from_any_file(&obj).unwrap();
-    let theirs = bpftool(&tool, &["btf", "dump", "file", obj.to_str().unwrap()]);
+    let (tool, obj) = (&kinds.bpftool, &kinds.obj);
+    let btf = Btf::from_any_file(obj).unwrap();
+    let theirs = bpftool(tool, &["btf", "dump", "file", obj.to_str().unwrap()]);
     let ours = ours(&btf, None);
     assert_same_text(&ours, &theirs, "raw_kinds.bpf.o");
     // The object is meant to cover every kind bpftool prints.
@@ -98,22 +96,19 @@ fn raw_dump_of_roots_prints_only_those_types() {
 #[test]
 fn raw_dump_of_split_btf_matches_bpftool() {
     let test = "raw_dump_of_split_btf_matches_bpftool";
-    let Some(tool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+    let Some(kinds) = bpftool_and_kinds_object(test) else {
         return;
     };
-    let dir = TempDir::new(test);
-    let Some(obj) = build_kinds_object(test, &dir) else {
-        return;
-    };
-    let base_raw = btf_section(&obj);
+    let (tool, obj) = (&kinds.bpftool, &kinds.obj);
+    let base_raw = btf_section(obj);
     let base = Arc::new(Btf::parse(&base_raw).unwrap());
     let split_raw = split_btf(&base);
     let split = Btf::parse_split(&split_raw, base.clone()).unwrap();
-    let (base_path, split_path) = (dir.path("base.btf"), dir.path("split.btf"));
+    let (base_path, split_path) = (kinds.dir.path("base.btf"), kinds.dir.path("split.btf"));
     std::fs::write(&base_path, &base_raw).unwrap();
     std::fs::write(&split_path, &split_raw).unwrap();
     let theirs = bpftool(
-        &tool,
+        tool,
         &[
             "-B",
             base_path.to_str().unwrap(),
@@ -163,19 +158,5 @@ fn split_btf(base: &Btf) -> Vec<u8> {
         first,
     ];
     let types: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut out = Vec::new();
-    out.extend_from_slice(&0xeb9fu16.to_le_bytes());
-    out.extend_from_slice(&[1, 0]);
-    for w in [
-        24u32,
-        0,
-        types.len() as u32,
-        types.len() as u32,
-        strings.len() as u32,
-    ] {
-        out.extend_from_slice(&w.to_le_bytes());
-    }
-    out.extend_from_slice(&types);
-    out.extend_from_slice(strings);
-    out
+    raw_btf(&types, strings)
 }

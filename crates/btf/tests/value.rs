@@ -1,94 +1,14 @@
 //! Decoding values through hand-assembled BTF and through vmlinux types.
 
+mod common;
+
 use bpfkit_btf::value::{DecodeError, Value, decode, to_json, typedef_chain};
 use bpfkit_btf::{Btf, TypeId, kind_no};
-
-/// Builds raw little-endian BTF; strings are interned as they are used.
-#[derive(Default)]
-struct Builder {
-    strings: Vec<u8>,
-    types: Vec<u8>,
-    next: TypeId,
-}
+use common::{Builder, info};
 
 const SIGNED: u32 = 1;
 const CHAR: u32 = 2;
 const BOOL: u32 = 4;
-
-impl Builder {
-    fn new() -> Self {
-        Builder {
-            strings: vec![0],
-            types: Vec::new(),
-            next: 1,
-        }
-    }
-
-    fn name(&mut self, s: &str) -> u32 {
-        if s.is_empty() {
-            return 0;
-        }
-        let off = self.strings.len() as u32;
-        self.strings.extend_from_slice(s.as_bytes());
-        self.strings.push(0);
-        off
-    }
-
-    fn add(
-        &mut self,
-        name: &str,
-        kind: u8,
-        vlen: u32,
-        kind_flag: bool,
-        size: u32,
-        extra: &[u32],
-    ) -> TypeId {
-        let name = self.name(name);
-        let info = (kind as u32) << 24 | vlen | (kind_flag as u32) << 31;
-        for w in [name, info, size].iter().chain(extra) {
-            self.types.extend_from_slice(&w.to_le_bytes());
-        }
-        self.next += 1;
-        self.next - 1
-    }
-
-    fn int(&mut self, name: &str, size: u32, encoding: u32, bits: u32) -> TypeId {
-        self.add(name, kind_no::INT, 0, false, size, &[encoding << 24 | bits])
-    }
-
-    fn array(&mut self, elem: TypeId, len: u32, index: TypeId) -> TypeId {
-        self.add("", kind_no::ARRAY, 0, false, 0, &[elem, index, len])
-    }
-
-    /// Members are (name, type, bit offset, bitfield size).
-    fn composite(
-        &mut self,
-        kind: u8,
-        name: &str,
-        size: u32,
-        members: &[(&str, TypeId, u32, u32)],
-    ) -> TypeId {
-        let kind_flag = members.iter().any(|m| m.3 > 0);
-        let mut extra = Vec::new();
-        for &(n, ty, off, bits) in members {
-            extra.extend([self.name(n), ty, bits << 24 | off]);
-        }
-        self.add(name, kind, members.len() as u32, kind_flag, size, &extra)
-    }
-
-    fn finish(self) -> Btf {
-        let mut out = Vec::new();
-        out.extend_from_slice(&0xeb9fu16.to_le_bytes());
-        out.extend_from_slice(&[1, 0]);
-        let tl = self.types.len() as u32;
-        for w in [24u32, 0, tl, tl, self.strings.len() as u32] {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
-        out.extend_from_slice(&self.types);
-        out.extend_from_slice(&self.strings);
-        Btf::parse(&out).expect("test BTF parses")
-    }
-}
 
 struct Event {
     btf: Btf,
@@ -117,42 +37,40 @@ struct Event {
 /// ```
 fn event_btf() -> Event {
     let mut b = Builder::new();
-    let int = b.int("int", 4, SIGNED, 32);
-    let uint = b.int("unsigned int", 4, 0, 32);
-    let ch = b.int("char", 1, SIGNED, 8);
-    let uch = b.int("unsigned char", 1, 0, 8);
-    let u64t = b.int("unsigned long long", 8, 0, 64);
-    let boolt = b.int("_Bool", 1, BOOL, 8);
-    let short = b.int("short", 2, SIGNED, 16);
-    let ushort = b.int("unsigned short", 2, 0, 16);
-    let u128t = b.int("unsigned __int128", 16, 0, 128);
-    let pid_t = b.add("pid_t", kind_no::TYPEDEF, 0, false, int, &[]);
-    let u8t = b.add("u8", kind_no::TYPEDEF, 0, false, uch, &[]);
-    let u64_td = b.add("__u64", kind_no::TYPEDEF, 0, false, u64t, &[]);
-    let comm = b.array(ch, 8, int);
-    let addr = b.array(u8t, 4, int);
+    let int = b.int_with("int", 4, SIGNED, 32);
+    let uint = b.int_with("unsigned int", 4, 0, 32);
+    let ch = b.int_with("char", 1, SIGNED, 8);
+    let uch = b.int_with("unsigned char", 1, 0, 8);
+    let u64t = b.int_with("unsigned long long", 8, 0, 64);
+    let boolt = b.int_with("_Bool", 1, BOOL, 8);
+    let short = b.int_with("short", 2, SIGNED, 16);
+    let ushort = b.int_with("unsigned short", 2, 0, 16);
+    let u128t = b.int_with("unsigned __int128", 16, 0, 128);
+    let pid_t = b.add("pid_t", info(kind_no::TYPEDEF, 0, false), int, &[]);
+    let u8t = b.add("u8", info(kind_no::TYPEDEF, 0, false), uch, &[]);
+    let u64_td = b.add("__u64", info(kind_no::TYPEDEF, 0, false), u64t, &[]);
+    let comm = b.array(ch, int, 8);
+    let addr = b.array(u8t, int, 4);
     let (idle, run, dead) = (b.name("IDLE"), b.name("RUN"), b.name("DEAD"));
     let state = b.add(
         "state",
-        kind_no::ENUM,
-        3,
-        true,
+        info(kind_no::ENUM, 3, true),
         4,
         &[idle, 0, run, 1, dead, u32::MAX],
     );
-    let ptr = b.add("", kind_no::PTR, 0, false, int, &[]);
-    let dbl = b.add("double", kind_no::FLOAT, 0, false, 8, &[]);
-    let flt = b.add("float", kind_no::FLOAT, 0, false, 4, &[]);
-    let halves = b.array(ushort, 2, int);
+    let ptr = b.add("", info(kind_no::PTR, 0, false), int, &[]);
+    let dbl = b.add("double", info(kind_no::FLOAT, 0, false), 8, &[]);
+    let flt = b.add("float", info(kind_no::FLOAT, 0, false), 4, &[]);
+    let halves = b.array(ushort, int, 2);
     let anon = b.composite(
         kind_no::UNION,
         "",
         4,
         &[("v4", uint, 0, 0), ("half", halves, 0, 0)],
     );
-    let row = b.array(int, 2, int);
-    let grid = b.array(row, 2, int);
-    let cst = b.add("", kind_no::CONST, 0, false, pid_t, &[]);
+    let row = b.array(int, int, 2);
+    let grid = b.array(row, int, 2);
+    let cst = b.add("", info(kind_no::CONST, 0, false), pid_t, &[]);
     let _ = cst;
     let ty = b.composite(
         kind_no::STRUCT,
@@ -177,10 +95,7 @@ fn event_btf() -> Event {
             ("c", ch, 704, 0),
         ],
     );
-    Event {
-        btf: b.finish(),
-        ty,
-    }
+    Event { btf: b.build(), ty }
 }
 
 fn event_bytes() -> Vec<u8> {
@@ -327,13 +242,11 @@ fn enum64_and_unknown_enumerators() {
     let small = b.name("SMALL");
     let ty = b.add(
         "e64",
-        kind_no::ENUM64,
-        2,
-        false,
+        info(kind_no::ENUM64, 2, false),
         8,
         &[small, 1, 0, big, 0, 0x8000_0000],
     );
-    let btf = b.finish();
+    let btf = b.build();
     let v = decode(&btf, ty, &(0x8000_0000u64 << 32).to_le_bytes()).unwrap();
     assert_eq!(
         v,
@@ -360,13 +273,13 @@ fn ints_of_every_width() {
         .iter()
         .flat_map(|&size| {
             [
-                (b.int("s", size, SIGNED, size * 8), size as usize),
-                (b.int("u", size, 0, size * 8), size as usize),
+                (b.int_with("s", size, SIGNED, size * 8), size as usize),
+                (b.int_with("u", size, 0, size * 8), size as usize),
             ]
         })
         .collect();
-    let c = b.int("c", 1, CHAR, 8);
-    let btf = b.finish();
+    let c = b.int_with("c", 1, CHAR, 8);
+    let btf = b.build();
     let ones = [0xffu8; 16];
     for (i, (ty, size)) in ids.iter().enumerate() {
         let v = decode(&btf, *ty, &ones).unwrap();
@@ -384,15 +297,15 @@ fn ints_of_every_width() {
 fn old_style_bitfields_in_int_type() {
     // struct { int a:4 (int type with bits=4); unsigned b:12 at bit 4 }
     let mut b = Builder::new();
-    let a = b.int("int", 4, SIGNED, 4);
-    let bt = b.int("unsigned int", 4, 0, 12);
+    let a = b.int_with("int", 4, SIGNED, 4);
+    let bt = b.int_with("unsigned int", 4, 0, 12);
     let ty = b.composite(
         kind_no::STRUCT,
         "old",
         4,
         &[("a", a, 0, 0), ("b", bt, 4, 0)],
     );
-    let btf = b.finish();
+    let btf = b.build();
     let word: u32 = 0xabc << 4 | 0b1000; // a = -8, b = 0xabc
     let v = decode(&btf, ty, &word.to_le_bytes()).unwrap();
     assert_eq!(v.field("a"), Some(&Value::Signed(-8)));
