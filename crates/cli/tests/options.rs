@@ -144,6 +144,45 @@ fn interval_prints_maps_while_running() {
 }
 
 #[test]
+fn clear_makes_interval_prints_deltas() {
+    if !privileged("clear_makes_interval_prints_deltas") {
+        return;
+    }
+    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms", "--clear"]);
+    run.wait_attached(&[KILL_PROG]);
+    let child = sleeper();
+    let target = child.pid();
+    let count_of = |r: &serde_json::Value| -> Option<u64> {
+        if r["type"] != "map" || r["map"] != "killed" {
+            return None;
+        }
+        let entries = r["entries"].as_array()?;
+        let entry = entries.iter().find(|e| e["key"] == target)?;
+        entry["value"].as_u64()
+    };
+    signal(target, 0);
+    let first = run.wait_for("the first print of the target", |r| count_of(r).is_some());
+    assert_eq!(count_of(&first), Some(1), "{first}");
+    // Signals until the target shows again: cleared after the first print,
+    // it can no longer count every signal sent.
+    let mut sent = 1;
+    let later = run.wait_next_retriggering(
+        "a later print of the target",
+        |r| count_of(r).is_some(),
+        || {
+            signal(target, 0);
+            sent += 1;
+        },
+    );
+    let count = count_of(&later).expect("count");
+    assert!(
+        count < sent,
+        "{count} of {sent} signals: not cleared? {later}"
+    );
+    run.stop();
+}
+
+#[test]
 fn table_output_prints_the_map_at_exit() {
     if !privileged("table_output_prints_the_map_at_exit") {
         return;

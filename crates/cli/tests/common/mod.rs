@@ -208,9 +208,30 @@ impl Run {
         &mut self,
         what: &str,
         pred: impl Fn(&Value) -> bool,
+        trigger: impl FnMut(),
+    ) -> Value {
+        self.wait_from(0, what, pred, trigger)
+    }
+
+    /// Like [`Run::wait_retriggering`], for a record yet to come.
+    pub fn wait_next_retriggering(
+        &mut self,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
+        trigger: impl FnMut(),
+    ) -> Value {
+        self.wait_from(self.seen.len(), what, pred, trigger)
+    }
+
+    /// The first record from the `from`th one on that matches `pred`.
+    fn wait_from(
+        &mut self,
+        from: usize,
+        what: &str,
+        pred: impl Fn(&Value) -> bool,
         mut trigger: impl FnMut(),
     ) -> Value {
-        if let Some(found) = self.seen.iter().find(|r| pred(r)) {
+        if let Some(found) = self.seen[from..].iter().find(|r| pred(r)) {
             return found.clone();
         }
         let deadline = Instant::now() + BOUND;
