@@ -389,7 +389,7 @@ fn hardirqs_counts_interrupts() {
     if !privileged("hardirqs_counts_interrupts") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::on_disk();
     let file = dir.path().join("io");
     let mut run = Run::start(&example("hardirqs.bpf.o"), &["-i", "500ms"]);
     run.wait_attached(&["handle_entry", "handle_exit"]);

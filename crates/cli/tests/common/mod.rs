@@ -561,8 +561,18 @@ pub fn link_exists(ns: &str, dev: &str) -> bool {
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
+    /// In $TMPDIR (short paths).
     pub fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(unique("tmp"));
+        TempDir::under(&std::env::temp_dir())
+    }
+
+    /// In cargo's target directory: on a disk, where $TMPDIR may be tmpfs.
+    pub fn on_disk() -> TempDir {
+        TempDir::under(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    }
+
+    fn under(parent: &Path) -> TempDir {
+        let dir = parent.join(unique("tmp"));
         std::fs::create_dir_all(&dir).expect("creating a temp dir");
         TempDir(dir)
     }
