@@ -215,3 +215,36 @@ fn table_output_prints_the_map_at_exit() {
         .unwrap_or_else(|| panic!("no row for {}:\n{table}", child.pid()));
     assert_eq!(row.split_whitespace().nth(1), Some("2"), "{row}");
 }
+
+#[test]
+fn table_output_draws_a_histogram() {
+    if !privileged("table_output_draws_a_histogram") {
+        return;
+    }
+    let _serial = serial();
+    // The scheduler always has work to measure; sleeps add some.
+    let mut bpfkit = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["run", &example("runqlat.bpf.o"), "-d", "1s"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = bpfkit.wait_with_output();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("hists:"), "{table}");
+    assert!(table.contains("distribution"), "{table}");
+    // Rows like "   4 -> 7    : 164   |****    |".
+    let bars = table
+        .lines()
+        .filter(|l| l.contains(" -> ") && l.contains('|') && l.contains('*'))
+        .count();
+    assert!(bars > 0, "no histogram bars:\n{table}");
+}
