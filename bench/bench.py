@@ -156,7 +156,6 @@ class Tracer:
         self.proc = subprocess.Popen(shlex.split(cmd), stdout=self.sink, stderr=self.sink,
                                      env=env, start_new_session=True)
         self.pid = self.proc.pid
-        self.rusage = None
 
     def read_new(self):
         with open(SINK, "rb") as f:
@@ -227,19 +226,16 @@ class Tracer:
         return {i: v for i, v in now.items() if i not in self.progs_before}
 
     def stop_with_timeout(self, timeout=15.0):
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pid, status, ru = os.wait4(self.pid, os.WNOHANG)
-            if pid:
-                self.rusage = ru
-                break
-            time.sleep(0.01)
+        """SIGINT, then wait (SIGKILL to the session after `timeout`)."""
+        if self.proc.poll() is not None:
+            log(f"  {self.name} exited early (status {self.proc.returncode}): {self.output()[-300:]!r}")
         else:
-            os.killpg(self.pid, signal.SIGKILL)
-            _, _, self.rusage = os.wait4(self.pid, 0)
-        self.proc.returncode = 0
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.pid, signal.SIGKILL)
+                self.proc.wait()
         self.sink.close()
         return self
 
