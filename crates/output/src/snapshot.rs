@@ -165,7 +165,14 @@ fn unit_for(view: &MapView, plan: &Plan, opts: &SnapshotOptions) -> String {
         view.name.to_ascii_lowercase(),
         plan.type_name.to_ascii_lowercase(),
     ];
-    names.extend(plan.columns.iter().map(|c| c.name.to_ascii_lowercase()));
+    // Only the histogram's own array names its unit: a sibling such as
+    // `total_ns` says nothing about what the slots were bucketed by.
+    names.extend(
+        plan.columns
+            .iter()
+            .filter(|c| matches!(c.leaf, Leaf::IntArray { .. }))
+            .map(|c| c.name.to_ascii_lowercase()),
+    );
     for (unit, hints) in [
         ("usecs", ["usec", "_us", "micro"]),
         ("nsecs", ["nsec", "_ns", "nano"]),

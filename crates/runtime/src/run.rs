@@ -198,6 +198,16 @@ impl Session {
             .then_some(PERF_FLUSH_INTERVAL);
         let mut next_flush = flush_every.map(|f| start + f);
         let mut ready = Vec::with_capacity(64);
+        // A record written between attach and registration with epoll raised
+        // its readiness before anyone listened and would wait for the next
+        // record on its CPU: read whatever is there now.
+        if !self.sources.drain_all(sink).1 {
+            return Ok(if sink.handler_stopped {
+                ExitReason::Handler
+            } else {
+                ExitReason::EventLimit
+            });
+        }
         loop {
             let wake_at = [deadline, next_tick, next_flush]
                 .into_iter()

@@ -266,9 +266,9 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: f64 = number
-        .parse()
-        .with_context(|| format!("'{text}' is not a duration (like 5s, 500ms, 1m)"))?;
+    let Ok(n) = number.parse::<f64>() else {
+        bail!("'{text}' is not a duration (like 5s, 500ms, 1m)");
+    };
     let secs = match unit {
         "" | "s" => n,
         "ms" => n / 1e3,

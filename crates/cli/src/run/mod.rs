@@ -169,6 +169,11 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
             eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
         }
     }
+    if session.attachments().is_empty() {
+        eprintln!(
+            "bpfkit: warning: no program is attached; nothing will happen until the run ends"
+        );
+    }
     Ok(())
 }
 

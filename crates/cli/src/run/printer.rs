@@ -188,7 +188,7 @@ impl<'o> Printer<'o> {
             }
         }
         for def in &self.object.maps {
-            if map_type::is_event_stream(def.map_type) {
+            if map_type::is_event_stream(def.map_type) || is_scratch(&def.name) {
                 continue;
             }
             let Some(value_ty) = def.value_type else {
@@ -318,6 +318,13 @@ pub fn read_map(
         entries.push((key.clone(), value));
     }
     Ok(entries)
+}
+
+/// Maps that only carry state between two hooks (the start timestamp of a
+/// wakeup, an irq, an exec): libbpf tools keep them to themselves, and their
+/// contents at exit are half-finished work, not results.
+fn is_scratch(map_name: &str) -> bool {
+    map_name.contains("start") || map_name.ends_with("_ts")
 }
 
 fn is_array(t: u32) -> bool {
