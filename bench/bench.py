@@ -80,6 +80,8 @@ TRACERS = {
 }
 # what a tracer without marker events prints once attached (bpftrace's BEGIN runs after attaching)
 READY = {"runqlat": r"Tracing|attached sched_switch", "profile": r"Attaching \d+ probe|attached"}
+# bpfkit prints "Tracing..." before it loads anything; only -v's "attached" means attached
+READY_BPFKIT = {"runqlat": r"attached sched_switch", "profile": r"attached"}
 PEERS_OF_BPFKIT = ("libbpf-tools", "bpftrace")
 
 
@@ -372,7 +374,8 @@ def launch(env, tool, tracer, **extra):
         tag = Counter.tag("bkm")
         secs = t.wait_for(re.escape(tag).encode(), trigger_for(env, tool, tag))
     else:
-        secs = t.wait_for(READY[tool].encode())
+        ready = READY_BPFKIT[tool] if tracer.startswith("bpfkit") else READY[tool]
+        secs = t.wait_for(ready.encode())
     if secs is None:
         log(f"  {tracer} {tool}: no start-up marker; output: {t.output()[-400:]!r}")
         t.stop_with_timeout()
@@ -602,6 +605,9 @@ def profile_samples(out):
     column of bpfkit's table rows (SAMPLES, or VALUE of a per-CPU map)."""
     if b"@[" in out:
         return sum(int(n) for n in re.findall(rb"\]: (\d+)", out))
+    counts = re.findall(rb"(?m)^\s+(\d+)\s*$", out)  # bpfkit profile: a count under each stack
+    if counts:
+        return sum(int(n) for n in counts)
     nums = re.findall(rb"(?m)^\s*\d+\s.*?(\d+)\s*$", out)
     return sum(int(n) for n in nums) if nums else None
 
@@ -675,7 +681,7 @@ def report(results):
     mi = results["machine"]
     lines += [f"Machine: {mi['cpu']}, {mi['ncpu']} CPUs, {mi['mem_total']}, Linux {mi['kernel']}; "
               f"steal time during the run {results['steal_pct']:.2f}% of CPU time; "
-              f"{mi['bpftrace']}, {mi['bpftool']}, libbpf-tools {mi['libbpf-tools']}, bpfkit {mi['bpfkit_commit']}.",
+              f"{mi['bpftrace']}, {mi['bpftool']}, libbpf-tools {mi['libbpf-tools']}, repository HEAD at run time {mi['bpfkit_commit']}.",
               f"Mode: {results['mode']}; runs per measurement: {results['runs']} after a warm-up; "
               f"values are medians [min–max]; total time {results['elapsed_s']:.0f}s.", ""]
     hdr = ["| measurement | bpfkit | peer | ratio | target | met |", "|---|---|---|---|---|---|"]
@@ -798,7 +804,8 @@ def commands_of(r):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke mode: few runs, small counts (< 2 min)")
-    ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6", help="comma-separated subset")
+    ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6",
+                    help="comma-separated subset; M1R is M1's runqlat part alone")
     ap.add_argument("--out", default=str(BENCH / "out"), help="directory for results.json and results.md")
     args = ap.parse_args()
     # a shell's background job inherits SIGINT ignored, and so would every tracer
@@ -820,6 +827,7 @@ def main():
         if only & {"M1", "M2"}:
             log("M1+M2: start-up and workload overhead")
             results["M1M2"] = m1_m2(env, runs, {"open": 20000 if q else 100000, "exec": 100 if q else 1000})
+        if only & {"M1", "M2", "M1R"}:
             log("M1: runqlat")
             results["M1runqlat"] = m1_runqlat(env, runs)
         if "M3" in only:
