@@ -83,6 +83,7 @@ READY = {"runqlat": r"Tracing|attached sched_switch", "profile": r"Attaching \d+
 # bpfkit prints "Tracing..." before it loads anything; only -v's "attached" means attached
 READY_BPFKIT = {"runqlat": r"attached sched_switch", "profile": r"attached"}
 PEERS_OF_BPFKIT = ("libbpf-tools", "bpftrace")
+FAILURES = []  # tracers that never became ready: the run exits 1 (CI smoke mode relies on it)
 
 
 def sh(cmd, **kw):
@@ -378,6 +379,7 @@ def launch(env, tool, tracer, **extra):
         secs = t.wait_for(ready.encode())
     if secs is None:
         log(f"  {tracer} {tool}: no start-up marker; output: {t.output()[-400:]!r}")
+        FAILURES.append(f"{tracer} {tool} did not start")
         t.stop_with_timeout()
         return None, None
     cpu = cpu_ns(t.pid)
@@ -528,6 +530,7 @@ def m4(env, runs, records):
                 t = Tracer(name, cmd.format(bpfkit=env.bpfkit, obj=obj))
                 if t.wait_for(rb"Tracing|attached") is None:
                     log(f"  M4 {name}: failed: {t.output()[-300:]!r}")
+                    FAILURES.append(f"M4 {name} did not start")
                     t.stop_with_timeout()
                     continue
                 cpu0 = cpu_ns(t.pid)
@@ -858,6 +861,8 @@ def main():
         md = report(results)
         (out / "results.md").write_text(md)
         print(md)
+    if FAILURES:
+        raise SystemExit("bench: failures: " + "; ".join(FAILURES))
 
 
 if __name__ == "__main__":
