@@ -17,10 +17,7 @@ fn run(root: &Path, check: bool) -> Result<bool, String> {
         }
         return Ok(true);
     }
-    let scratch = std::env::temp_dir().join(format!("bpfkit-objects-{}", std::process::id()));
-    let result = check_committed(root, &scratch);
-    let _ = std::fs::remove_dir_all(&scratch);
-    let stale = result.map_err(|e| e.to_string())?;
+    let stale = check_committed(root).map_err(|e| e.to_string())?;
     if !stale.is_empty() {
         eprintln!("committed BPF objects differ from their sources (run scripts/build-bpf.sh):");
         for object in &stale {
