@@ -384,15 +384,9 @@ impl Plan {
                 sub.write_text_object(&bytes[col.offset.min(bytes.len())..], ctx, out)
             }
             Leaf::Array { elem, len } => {
-                out.push(b'[');
-                for i in 0..*len {
-                    if i > 0 {
-                        out.extend_from_slice(b", ");
-                    }
-                    let start = (col.offset + i * elem.size).min(bytes.len());
-                    elem.write_text_object(&bytes[start..], ctx, out);
-                }
-                out.push(b']');
+                write_seq(out, b", ", elements(col, elem, *len, bytes), |e, out| {
+                    elem.write_text_object(e, ctx, out)
+                })
             }
             _ => {}
         }
@@ -594,15 +588,9 @@ impl Plan {
             }
             Leaf::Struct(sub) => sub.write_json_object(&bytes[col.offset.min(bytes.len())..], out),
             Leaf::Array { elem, len } => {
-                out.push(b'[');
-                for i in 0..*len {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    let start = (col.offset + i * elem.size).min(bytes.len());
-                    elem.write_json_object(&bytes[start..], out);
-                }
-                out.push(b']');
+                write_seq(out, b",", elements(col, elem, *len, bytes), |e, out| {
+                    elem.write_json_object(e, out)
+                })
             }
             _ => out.extend_from_slice(b"null"),
         }
@@ -736,26 +724,41 @@ fn enum_name(names: &[(i128, String)], v: i128) -> Option<&str> {
     names.iter().find(|(n, _)| *n == v).map(|(_, s)| s.as_str())
 }
 
-fn write_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
+/// `[a<sep>b<sep>...]`, each item written by `write`.
+fn write_seq<T>(
+    out: &mut Vec<u8>,
+    sep: &[u8],
+    items: impl Iterator<Item = T>,
+    mut write: impl FnMut(T, &mut Vec<u8>),
+) {
     out.push(b'[');
-    for (i, n) in items.enumerate() {
+    for (i, item) in items.enumerate() {
         if i > 0 {
-            out.extend_from_slice(b", ");
+            out.extend_from_slice(sep);
         }
-        n.write(out);
+        write(item, out);
     }
     out.push(b']');
 }
 
+fn write_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
+    write_seq(out, b", ", items, |n, out| n.write(out));
+}
+
 fn write_json_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
-    out.push(b'[');
-    for (i, n) in items.enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        n.write_json(out);
-    }
-    out.push(b']');
+    write_seq(out, b",", items, |n, out| n.write_json(out));
+}
+
+/// The bytes of each of the `len` elements of array column `col`, from the
+/// element's start (empty past the end of `bytes`).
+fn elements<'b>(
+    col: &Column,
+    elem: &Plan,
+    len: usize,
+    bytes: &'b [u8],
+) -> impl Iterator<Item = &'b [u8]> {
+    let (offset, size) = (col.offset, elem.size);
+    (0..len).map(move |i| &bytes[(offset + i * size).min(bytes.len())..])
 }
 
 /// NUL-separated strings, space-separated, up to the last non-NUL byte.

@@ -26,6 +26,24 @@ fn render(
     String::from_utf8(out).unwrap()
 }
 
+/// `hists` as runqlat -P has it: a `struct hist` per `struct hist_key`.
+fn hists_view(btf: &bpfkit_btf::Btf) -> MapView<'static> {
+    MapView {
+        name: "hists",
+        key_ty: Some(common::ty(btf, "hist_key")),
+        value_ty: common::ty(btf, "hist"),
+    }
+}
+
+/// `counts`: a `__u64` per `struct count_key` (pid, comm).
+fn counts_view(btf: &bpfkit_btf::Btf) -> MapView<'static> {
+    MapView {
+        name: "counts",
+        key_ty: Some(common::ty(btf, "count_key")),
+        value_ty: common::ty(btf, "__u64"),
+    }
+}
+
 /// The two blocks below are `runqlat -P 1 1` output captured on this
 /// machine (libbpf-tools 0.26).
 const RUNQLAT_P: &str = "
@@ -68,11 +86,7 @@ fn per_pid_histograms_like_runqlat() {
     let Some(btf) = common::btf("per_pid_histograms") else {
         return;
     };
-    let view = MapView {
-        name: "hists",
-        key_ty: Some(common::ty(btf, "hist_key")),
-        value_ty: common::ty(btf, "hist"),
-    };
+    let view = hists_view(btf);
     let opts = SnapshotOptions {
         unit: Some("usecs".into()),
         ..SnapshotOptions::default()
@@ -91,11 +105,7 @@ fn per_pid_histograms_json() {
     let Some(btf) = common::btf("per_pid_histograms_json") else {
         return;
     };
-    let view = MapView {
-        name: "hists",
-        key_ty: Some(common::ty(btf, "hist_key")),
-        value_ty: common::ty(btf, "hist"),
-    };
+    let view = hists_view(btf);
     let opts = SnapshotOptions {
         mode: Mode::Json,
         unit: Some("usecs".into()),
@@ -181,11 +191,7 @@ fn counts_sorted_by_value_with_top_n() {
     let Some(btf) = common::btf("counts_table") else {
         return;
     };
-    let view = MapView {
-        name: "counts",
-        key_ty: Some(common::ty(btf, "count_key")),
-        value_ty: common::ty(btf, "__u64"),
-    };
+    let view = counts_view(btf);
     let opts = SnapshotOptions {
         top: Some(2),
         ..SnapshotOptions::default()
@@ -203,11 +209,7 @@ fn counts_json() {
     let Some(btf) = common::btf("counts_json") else {
         return;
     };
-    let view = MapView {
-        name: "counts",
-        key_ty: Some(common::ty(btf, "count_key")),
-        value_ty: common::ty(btf, "__u64"),
-    };
+    let view = counts_view(btf);
     let opts = SnapshotOptions {
         mode: Mode::Json,
         ..SnapshotOptions::default()
@@ -229,11 +231,7 @@ fn short_entries_are_errors() {
     let Some(btf) = common::btf("short_entries") else {
         return;
     };
-    let view = MapView {
-        name: "counts",
-        key_ty: Some(common::ty(btf, "count_key")),
-        value_ty: common::ty(btf, "__u64"),
-    };
+    let view = counts_view(btf);
     let mut out = Vec::new();
     let entries = vec![(vec![0u8; 3], vec![0u8; 8])];
     assert!(render_map(btf, &view, &entries, &SnapshotOptions::default(), &mut out).is_err());
@@ -271,11 +269,7 @@ fn table_columns_sort_and_custom_cells() {
     let Some(btf) = common::btf("table_columns") else {
         return;
     };
-    let view = MapView {
-        name: "counts",
-        key_ty: Some(common::ty(btf, "count_key")),
-        value_ty: common::ty(btf, "__u64"),
-    };
+    let view = counts_view(btf);
     let opts = SnapshotOptions {
         columns: Some(vec![
             bpfkit_output::ColumnSpec::new("key.comm").header("COMM"),
@@ -306,11 +300,7 @@ fn histogram_labels_by_spec() {
     let Some(btf) = common::btf("histogram_labels") else {
         return;
     };
-    let view = MapView {
-        name: "hists",
-        key_ty: Some(common::ty(btf, "hist_key")),
-        value_ty: common::ty(btf, "hist"),
-    };
+    let view = hists_view(btf);
     let opts = SnapshotOptions {
         unit: Some("usecs".into()),
         labels: Some(vec![
@@ -334,11 +324,7 @@ fn tool_options_label_skip_empty_and_force_a_table() {
     let Some(btf) = common::btf("tool_options") else {
         return;
     };
-    let view = MapView {
-        name: "hists",
-        key_ty: Some(common::ty(btf, "hist_key")),
-        value_ty: common::ty(btf, "hist"),
-    };
+    let view = hists_view(btf);
     let mut entries = runqlat_entries();
     entries.truncate(1);
     entries.push((7u32.to_le_bytes().to_vec(), hist_value(&[], b"idle")));
