@@ -212,6 +212,9 @@ fn compile_flags(opts: &BuildOptions, source: &Path, header: &Path) -> Vec<Strin
     // directory, so objects do not depend on where the tree is checked out.
     if let Some(dir) = source.parent() {
         flags.push(format!("-fdebug-prefix-map={}=.", dir.display()));
+        // The compilation directory (the cwd) otherwise reaches the debug
+        // info, and with it the order in which clang emits BTF types.
+        flags.push("-fdebug-compilation-dir=.".into());
     }
     flags
 }
