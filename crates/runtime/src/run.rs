@@ -37,6 +37,10 @@ pub trait EventHandler {
     /// One `bpf_printk` line from trace_pipe.
     fn on_printk(&mut self, _line: &str) {}
 
+    /// After each batch of records (everything one wakeup delivered): the
+    /// place to flush buffered output, so that a burst costs one write.
+    fn on_batch_end(&mut self) {}
+
     /// Every [`RunOptions::interval`]: print and maybe clear maps.
     fn on_interval(&mut self, _maps: &Maps<'_>) -> ControlFlow<()> {
         ControlFlow::Continue(())
@@ -166,6 +170,7 @@ impl Session {
         if pipe.is_some() {
             self.trace_pipe = pipe;
         }
+        sink.handler.on_batch_end();
         let exit = exit?;
         // Consume the stop request, so that the next run starts afresh (a stop
         // that came before this run began ended it right away).
@@ -227,6 +232,7 @@ impl Session {
                     }
                 }
             }
+            sink.handler.on_batch_end();
             if stop_requested {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Stopped));
             }

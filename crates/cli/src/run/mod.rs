@@ -84,6 +84,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.time |= flags.time;
     print.top = print.top.or(flags.top);
     print.clear |= flags.clear;
+    let print_ready = print.ready_message;
     let mut printer = Printer::new(object, print)?;
     signals::catch_early_stop();
     let mut session = Session::load(object, &load_options(flags))?;
@@ -97,6 +98,11 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
             .with_context(|| format!("adding a rule to map '{map}'"))?;
     }
     printer.write_headers()?;
+    // `attached` records and headers must be out before events can come.
+    printer.flush()?;
+    if let Some(message) = print_ready {
+        eprintln!("{message}");
+    }
     let run_opts = RunOptions {
         duration: flags.duration,
         interval: flags.interval,
@@ -137,7 +143,10 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         eprintln!("bpfkit: {} events, stopped by {reason}", summary.events);
     }
     drop(session);
-    Ok(ExitCode::SUCCESS)
+    match printer.flush() {
+        Err(e) if !is_broken_pipe(&e) => Err(e),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn load_options(flags: &RunFlags) -> LoadOptions {

@@ -4,13 +4,12 @@
 use anyhow::{Context, Result};
 use bpfkit_object::{Object, map_type};
 use bpfkit_output::{
-    EventFormatter, FormatOptions, MapView, Mode, Sink, SnapshotOptions, WriteSink, records,
-    render_map, sum_per_cpu,
+    EventFormatter, FormatOptions, MapView, Mode, Sink, SnapshotOptions, records, render_map,
+    sum_per_cpu,
 };
 use bpfkit_runtime::{EventHandler, Maps};
 use std::collections::HashMap;
 use std::fmt;
-use std::io::StdoutLock;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -32,6 +31,9 @@ pub struct PrintOptions {
     /// Print the table header before the first event arrives, as
     /// libbpf-tools do, so that a quiet run still shows its columns.
     pub header_first: bool,
+    /// Said on stderr once every program is attached (the "Tracing..." line
+    /// scripts wait for before they start the workload).
+    pub ready_message: Option<&'static str>,
 }
 
 /// Which maps a run prints at each interval and at the end.
@@ -75,7 +77,7 @@ pub struct Printer<'o> {
     object: &'o Object,
     opts: PrintOptions,
     formatters: HashMap<String, EventFormatter>,
-    out: WriteSink<StdoutLock<'static>>,
+    out: BatchedStdout,
     /// The first output error (a closed pipe): the run stops on it.
     failed: Option<anyhow::Error>,
     intervals_done: u64,
@@ -110,7 +112,7 @@ impl<'o> Printer<'o> {
             object,
             opts,
             formatters,
-            out: WriteSink::new(std::io::stdout().lock()),
+            out: BatchedStdout::default(),
             failed: None,
             intervals_done: 0,
         })
@@ -145,6 +147,11 @@ impl<'o> Printer<'o> {
             self.print_globals(maps)?;
         }
         Ok(())
+    }
+
+    /// Writes out everything printed so far.
+    pub fn flush(&mut self) -> Result<()> {
+        self.out.flush_now().context("writing output")
     }
 
     pub fn sink(&mut self) -> &mut dyn Sink {
@@ -331,7 +338,44 @@ fn is_array(t: u32) -> bool {
     t == map_type::ARRAY || t == map_type::PERCPU_ARRAY
 }
 
+/// Stdout for a run: formatters flush after every line, which here only
+/// marks the end of a line; the real write happens once per batch of events
+/// ([`EventHandler::on_batch_end`]) or when the run ends, so a burst of
+/// events costs one `write(2)` instead of one per event.
+struct BatchedStdout {
+    inner: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl Default for BatchedStdout {
+    fn default() -> Self {
+        BatchedStdout {
+            inner: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+        }
+    }
+}
+
+impl Sink for BatchedStdout {
+    fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        std::io::Write::write_all(&mut self.inner, bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl BatchedStdout {
+    fn flush_now(&mut self) -> std::io::Result<()> {
+        std::io::Write::flush(&mut self.inner)
+    }
+}
+
 impl EventHandler for Printer<'_> {
+    fn on_batch_end(&mut self) {
+        let result = self.out.flush_now();
+        let _ = self.record(result.map_err(anyhow::Error::from));
+    }
+
     fn on_event(&mut self, map: &str, data: &[u8]) -> ControlFlow<()> {
         let Some(formatter) = self.formatters.get_mut(map) else {
             return ControlFlow::Continue(());
@@ -359,7 +403,9 @@ impl EventHandler for Printer<'_> {
 
     fn on_interval(&mut self, maps: &Maps<'_>) -> ControlFlow<()> {
         let clear = self.opts.clear;
-        let result = self.print_maps(maps, clear);
+        let result = self
+            .print_maps(maps, clear)
+            .and_then(|()| self.out.flush_now().context("writing output"));
         self.intervals_done += 1;
         if self.intervals_exhausted() {
             let _ = self.record(result);

@@ -55,9 +55,10 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         report_choice(spec, &choice);
     }
     flags.disabled = choice.disabled.clone();
+    let mut print = print;
     if !flags.json && flags.interval.is_none() && flags.duration.is_none() && summarizes(&print) {
         // As libbpf-tools say it, but on stderr: stdout stays the summary.
-        eprintln!("Tracing... Hit Ctrl-C to end.");
+        print.ready_message = Some("Tracing... Hit Ctrl-C to end.");
     }
     if let Some(binary) = uprobe_binary {
         retarget_uprobes(&mut flags, &object, &choice, binary)?;
