@@ -1,7 +1,6 @@
 //! What `scripts/build-bpf.sh --check` (CI) verifies: the committed objects
 //! are exactly what their sources build to.
 
-
 use bpfkit_build::committed::{PINNED_CLANG, check_committed, committed_sources};
 
 #[test]

@@ -102,4 +102,3 @@ macro_rules! btf_and_raw_variants {
     };
 }
 pub(crate) use btf_and_raw_variants;
-
