@@ -24,6 +24,9 @@ pub struct Session {
     pub ebpf: Ebpf,
     pub info: ObjectInfo,
     tool: String,
+    /// Events read while waiting for another one: the order two sockets
+    /// close in is up to the kernel, so a later wait may want them.
+    backlog: Vec<Event>,
 }
 
 /// A `const volatile` value to set before loading.
@@ -70,6 +73,7 @@ impl Session {
             ebpf,
             info,
             tool: tool.to_string(),
+            backlog: Vec::new(),
         }
     }
 
@@ -80,6 +84,7 @@ impl Session {
             ebpf,
             info,
             tool: tool.to_string(),
+            backlog: Vec::new(),
         }
     }
 
@@ -120,6 +125,9 @@ impl Session {
 
     /// The first event for which `want` holds, polling the ring buffer.
     pub fn wait_event(&mut self, want: impl Fn(&Event) -> bool) -> Event {
+        if let Some(i) = self.backlog.iter().position(&want) {
+            return self.backlog.remove(i);
+        }
         let layout = Layout::of(self);
         let mut ring = RingBuf::try_from(self.ebpf.map_mut("events").expect("events map"))
             .expect("ring buffer");
@@ -133,6 +141,7 @@ impl Session {
                 if want(&event) {
                     return event;
                 }
+                self.backlog.push(event);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
