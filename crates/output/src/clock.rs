@@ -91,9 +91,28 @@ impl WallClock {
 
     /// Local `HH:MM:SS` of the current time (libbpf-tools' `-T` column).
     pub fn now_hms(&mut self) -> [u8; 8] {
-        let now = clock_ns(libc::CLOCK_REALTIME);
-        self.local_hms(now.div_euclid(1_000_000_000) as i64)
+        self.local_hms(now_unix_ns().div_euclid(1_000_000_000) as i64)
     }
+
+    /// The JSON form of `-T` for a record printed now, as members to put
+    /// after the record's `type`: `,"time":"HH:MM:SS","timestamp":S.UUUUUU`
+    /// (local time as the table shows it, and Unix seconds as a number).
+    pub fn write_json_now(&mut self, out: &mut Vec<u8>) {
+        let now = now_unix_ns();
+        let secs = now.div_euclid(1_000_000_000);
+        let micros = (now.rem_euclid(1_000_000_000) / 1000) as u32;
+        out.extend_from_slice(b",\"time\":\"");
+        out.extend_from_slice(&self.local_hms(secs as i64));
+        out.extend_from_slice(b"\",\"timestamp\":");
+        out.extend_from_slice(itoa::Buffer::new().format(secs).as_bytes());
+        out.push(b'.');
+        write_zero_padded(out, micros, 6);
+    }
+}
+
+/// The current Unix time in nanoseconds.
+pub fn now_unix_ns() -> i128 {
+    clock_ns(libc::CLOCK_REALTIME)
 }
 
 fn local_hms_uncached(unix_s: i64) -> [u8; 8] {
@@ -154,6 +173,19 @@ mod tests {
             (converted - real).abs() < 1_000_000_000,
             "{converted} vs {real}"
         );
+    }
+
+    #[test]
+    fn json_time_members() {
+        let mut c = WallClock::with_offsets(0, 0);
+        let mut line = b"{\"type\":\"x\"".to_vec();
+        c.write_json_now(&mut line);
+        line.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(v["time"].as_str().map(str::len), Some(8), "{v}");
+        let ts = v["timestamp"].as_f64().unwrap();
+        let now = now_unix_ns() as f64 / 1e9;
+        assert!((now - ts).abs() < 60.0, "{ts} vs {now}");
     }
 
     #[test]

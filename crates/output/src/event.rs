@@ -26,10 +26,11 @@ pub struct FormatOptions {
     pub mode: Mode,
     /// The map the events come from, for the JSON envelope.
     pub map_name: String,
-    /// A leading `TIME` column with the local time of printing (`-T`).
+    /// A leading `TIME` column with the local time of printing (`-T`); in
+    /// JSON, `"time":"HH:MM:SS","timestamp":UNIX_SECONDS` members.
     pub time: bool,
     /// A leading `TIME(s)` column with seconds since the formatter was
-    /// created (`-t`).
+    /// created (`-t`); in JSON, an `"elapsed"` member (seconds).
     pub elapsed: bool,
     /// Print the table header before the first row.
     pub header: bool,
@@ -152,7 +153,6 @@ impl EventFormatter {
         };
         let mut json_prefix = b"{\"type\":\"event\",\"map\":".to_vec();
         json::write_str(&mut json_prefix, opts.map_name.as_bytes());
-        json_prefix.extend_from_slice(b",\"data\":");
         Ok(EventFormatter {
             plan,
             table,
@@ -218,6 +218,8 @@ impl EventFormatter {
         match self.mode {
             Mode::Json => {
                 line.extend_from_slice(&self.json_prefix);
+                self.write_json_times(&mut line);
+                line.extend_from_slice(b",\"data\":");
                 self.plan.write_json_object(bytes, &mut line);
                 line.extend_from_slice(b"}\n");
             }
@@ -236,6 +238,17 @@ impl EventFormatter {
         self.plan.check_len(bytes)?;
         self.plan.write_json_object(bytes, out);
         Ok(())
+    }
+
+    /// The `-T` / `-t` members of a JSON event, before its `data`.
+    fn write_json_times(&mut self, line: &mut Vec<u8>) {
+        if self.time {
+            self.ctx.clock.write_json_now(line);
+        }
+        if self.elapsed {
+            let secs = self.start.elapsed().as_secs_f64();
+            line.extend_from_slice(format!(",\"elapsed\":{secs:.6}").as_bytes());
+        }
     }
 
     /// The table header line (newline included).
