@@ -5,6 +5,7 @@
 //! rewritten bytes that aya 0.14 can load.
 
 mod btf_fixup;
+mod drops;
 mod elf_view;
 mod events;
 pub mod map_type;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, TypeId, ext::BtfExt};
 
+pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
@@ -38,6 +40,17 @@ pub struct Object {
     pub params: Vec<Param>,
     /// Writable globals in `.bss*` / `.data*` (counters printed at exit).
     pub globals: Vec<Global>,
+    /// Counters of ring buffer records the programs could not send (at
+    /// most one per ring buffer), which the runtime reports as lost events.
+    /// An integer global (`.bss`/`.data`) or an `ARRAY`/`PERCPU_ARRAY` map
+    /// of integers is one when its type is the typedef `bpfkit_drops_t`
+    /// (`include/bpfkit.h`) or its name is `<ring>_dropped`,
+    /// `<ring>_drops`, `<ring>_lost` or `<ring>_lost_events` for a ring
+    /// buffer map `<ring>`. It counts the only ring buffer when marked with
+    /// the typedef but not named after a ring, or, unmarked, when it is
+    /// named `dropped`, `drops`, `lost`, `lost_events` or `dropped_events`
+    /// and the object's only event map is that ring buffer.
+    pub drop_counters: Vec<DropCounter>,
     /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
     pub uses_printk: bool,
     /// The ELF rewritten so that aya 0.14 accepts it: `SEC()` names aya does
@@ -158,6 +171,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let mut maps = maps::find(&btf, &view)?;
     let hidden_values = events::assign(&btf, ext.as_ref(), &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
+    let drop_counters = drops::find(&btf, &maps, &globals);
     let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
     Ok(Object {
         btf,
@@ -166,6 +180,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
         maps,
         params,
         globals,
+        drop_counters,
         uses_printk,
         loadable_elf,
     })
