@@ -191,6 +191,11 @@ pub enum Runtime {
     Folded,
     /// Stack outputs: also write an SVG flame graph to the file VALUE.
     FlameGraph,
+    /// Stack outputs: leave out map entries whose FIELD (named as in
+    /// [`Column::field`]), a `bpf_ktime_get_ns()` timestamp, is less than
+    /// VALUE milliseconds old when the map is read (memleak's `-o`: only
+    /// allocations outstanding for a while are leak suspects).
+    OlderThan(&'static str),
 }
 
 /// A condition on which flags were given, by long name.
@@ -200,6 +205,8 @@ pub enum When {
     With(&'static str),
     Without(&'static str),
     WithAny(&'static [&'static str]),
+    /// Every one of these flags was given.
+    WithAll(&'static [&'static str]),
 }
 
 impl When {
@@ -210,6 +217,7 @@ impl When {
             When::With(flag) => given(flag),
             When::Without(flag) => !given(flag),
             When::WithAny(flags) => flags.iter().any(|f| given(f)),
+            When::WithAll(flags) => flags.iter().all(|f| given(f)),
         }
     }
 }
@@ -287,8 +295,15 @@ pub struct StackOutput {
     /// The unit of the weight: `samples`, `us`, `bytes`.
     pub unit: &'static str,
     /// Another value field summed and shown with the weight (memleak's
-    /// number of allocations).
+    /// number of allocations), or [`StackOutput::ENTRIES`].
     pub count: Option<&'static str>,
+}
+
+impl StackOutput {
+    /// A [`StackOutput::count`] that counts the map entries with the same
+    /// stacks (memleak's allocations, in a map with one entry for each).
+    /// No C member can have this name.
+    pub const ENTRIES: &'static str = "#entries";
 }
 
 /// Histogram bucket layout.

@@ -149,7 +149,7 @@ fn check_when(spec: &bpfkit_tools::ToolSpec, when: When) {
     let named: Vec<&str> = match when {
         When::Always => Vec::new(),
         When::With(f) | When::Without(f) => vec![f],
-        When::WithAny(fs) => fs.to_vec(),
+        When::WithAny(fs) | When::WithAll(fs) => fs.to_vec(),
     };
     for f in named {
         assert!(

@@ -123,6 +123,7 @@ struct Options {
     contains: Vec<(&'static str, String)>,
     folded: bool,
     flamegraph: Option<std::path::PathBuf>,
+    min_age: Option<stacks::MinAge>,
 }
 
 /// The run flags and print options for the parsed command line.
@@ -178,6 +179,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
             output: stack,
             folded: opts.folded,
             flamegraph: opts.flamegraph.clone(),
+            min_age: opts.min_age,
         }));
     }
     Ok((flags, print))
@@ -384,6 +386,10 @@ fn apply_runtime(
             }
         }
         Runtime::FlameGraph => opts.flamegraph = Some(text.into()),
+        Runtime::OlderThan(field) => {
+            let age = Duration::from_millis(number()?);
+            opts.min_age = Some(stacks::MinAge { field, age });
+        }
         // Handled once the variant is known.
         Runtime::UprobeBinary | Runtime::ListSyscalls => {}
         switch => apply_switch(switch, opts),

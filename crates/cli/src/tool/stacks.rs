@@ -12,6 +12,7 @@ use bpfkit_symbolize::{StackSample, Symbolizer, merge_folded, stack_ips};
 use bpfkit_tools::StackOutput;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// How a tool's stacks are shown.
 #[derive(Debug, Clone)]
@@ -21,12 +22,31 @@ pub struct StackPrint {
     pub folded: bool,
     /// Also write an SVG flame graph here.
     pub flamegraph: Option<PathBuf>,
+    /// Leave out entries younger than this ([`Runtime::OlderThan`]).
+    ///
+    /// [`Runtime::OlderThan`]: bpfkit_tools::Runtime::OlderThan
+    pub min_age: Option<MinAge>,
+}
+
+/// Map entries whose `field`, a `bpf_ktime_get_ns()` timestamp, is less
+/// than `age` old are left out.
+#[derive(Debug, Clone, Copy)]
+pub struct MinAge {
+    pub field: &'static str,
+    pub age: Duration,
+}
+
+impl MinAge {
+    /// Whether an entry stamped `stamp_ns` is old enough at `now_ns`.
+    fn keeps(&self, stamp_ns: i128, now_ns: i128) -> bool {
+        now_ns - stamp_ns >= self.age.as_nanos() as i128
+    }
 }
 
 /// The stacks as text (table and folded modes) or JSON lines.
 pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) -> Result<String> {
     let out = print.output;
-    let samples = samples(object, maps, out)?;
+    let samples = samples(object, maps, print)?;
     let mut symbolizer = Symbolizer::new();
     let named: Vec<_> = samples
         .iter()
@@ -78,12 +98,18 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
     Ok(text)
 }
 
-/// The counted stacks of the map, heaviest first, with the `count` field.
+/// A stack sample's identity: samples with the same one are merged.
+type StackKey = (u32, Option<String>, Vec<u64>, Vec<u64>);
+
+/// The counted stacks of the map, heaviest first, with the `count` field;
+/// entries with the same process and frames merged, weights and counts
+/// summed.
 fn samples(
     object: &Object,
     maps: &Maps<'_>,
-    out: &StackOutput,
+    print: &StackPrint,
 ) -> Result<Vec<(StackSample, Option<u64>)>> {
+    let out = print.output;
     let def = object
         .maps
         .iter()
@@ -92,8 +118,76 @@ fn samples(
     let value_ty = def
         .value_type
         .with_context(|| format!("map '{}' has no BTF value type", def.name))?;
-    let traces: HashMap<u32, Vec<u64>> = maps
-        .snapshot(out.stack_map)?
+    let traces = stack_traces(maps, out.stack_map)?;
+    let stack = |id: Option<i128>| -> Vec<u64> {
+        id.and_then(|id| u32::try_from(id).ok())
+            .and_then(|id| traces.get(&id).cloned())
+            .unwrap_or_default()
+    };
+    let entries = read_map(object, maps, out.map, value_ty)?;
+    // After the read: every timestamp in it is older than this.
+    let now = monotonic_ns();
+    let mut samples: Vec<(StackSample, Option<u64>)> = Vec::new();
+    let mut index: HashMap<StackKey, usize> = HashMap::new();
+    for (kb, vb) in entries {
+        let key = match def.key_type {
+            Some(ty) => Some(decode(&object.btf, ty, &kb)?),
+            None => None,
+        };
+        let value = decode(&object.btf, value_ty, &vb)?;
+        let field = |name: &str| lookup(key.as_ref(), &value, name);
+        let num = |name: Option<&str>| name.and_then(field).and_then(Value::as_i128);
+        if let Some(min) = &print.min_age {
+            let stamp = num(Some(min.field)).with_context(|| {
+                format!("map '{}' has no timestamp '{}'", out.map, min.field)
+            })?;
+            if !min.keeps(stamp, now) {
+                continue;
+            }
+        }
+        // Weights are u64 counters; memleak's go "negative" (wrap) where
+        // more was freed than allocated while tracing: nothing outstanding.
+        let weight = num(Some(out.weight)).unwrap_or(0) as u64 as i64;
+        if weight <= 0 {
+            continue;
+        }
+        let count = match out.count {
+            Some(StackOutput::ENTRIES) => Some(1),
+            other => num(other).map(|n| (n as u64 as i64).max(0) as u64),
+        };
+        let sample = StackSample {
+            pid: num(out.pid).unwrap_or(0) as u32,
+            comm: out.comm.and_then(field).and_then(text),
+            kernel_ips: stack(num(out.kernel_stack)),
+            user_ips: stack(num(out.user_stack)),
+            weight: weight as u64,
+        };
+        let id = (
+            sample.pid,
+            sample.comm.clone(),
+            sample.kernel_ips.clone(),
+            sample.user_ips.clone(),
+        );
+        match index.get(&id) {
+            Some(&i) => {
+                let (merged, total) = &mut samples[i];
+                merged.weight += sample.weight;
+                *total = total.zip(count).map(|(a, b)| a + b);
+            }
+            None => {
+                index.insert(id, samples.len());
+                samples.push((sample, count));
+            }
+        }
+    }
+    samples.sort_by_key(|s| std::cmp::Reverse(s.0.weight));
+    Ok(samples)
+}
+
+/// The instruction pointers of each stack in the stack trace map, by id.
+fn stack_traces(maps: &Maps<'_>, stack_map: &str) -> Result<HashMap<u32, Vec<u64>>> {
+    Ok(maps
+        .snapshot(stack_map)?
         .entries
         .iter()
         .filter_map(|(k, v)| {
@@ -102,39 +196,18 @@ fn samples(
                 stack_ips(v),
             ))
         })
-        .collect();
-    let stack = |id: Option<i128>| -> Vec<u64> {
-        id.and_then(|id| u32::try_from(id).ok())
-            .and_then(|id| traces.get(&id).cloned())
-            .unwrap_or_default()
+        .collect())
+}
+
+/// Now on `bpf_ktime_get_ns()`'s clock (CLOCK_MONOTONIC), in nanoseconds.
+fn monotonic_ns() -> i128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    let mut samples = Vec::new();
-    for (kb, vb) in read_map(object, maps, out.map, value_ty)? {
-        let key = match def.key_type {
-            Some(ty) => Some(decode(&object.btf, ty, &kb)?),
-            None => None,
-        };
-        let value = decode(&object.btf, value_ty, &vb)?;
-        let field = |name: &str| lookup(key.as_ref(), &value, name);
-        let num = |name: Option<&str>| name.and_then(field).and_then(Value::as_i128);
-        // Weights are u64 counters; memleak's go "negative" (wrap) where
-        // more was freed than allocated while tracing: nothing outstanding.
-        let weight = num(Some(out.weight)).unwrap_or(0) as u64 as i64;
-        if weight <= 0 {
-            continue;
-        }
-        let sample = StackSample {
-            pid: num(out.pid).unwrap_or(0) as u32,
-            comm: out.comm.and_then(field).and_then(text),
-            kernel_ips: stack(num(out.kernel_stack)),
-            user_ips: stack(num(out.user_stack)),
-            weight: weight as u64,
-        };
-        let count = num(out.count).map(|n| (n as u64 as i64).max(0) as u64);
-        samples.push((sample, count));
-    }
-    samples.sort_by_key(|s| std::cmp::Reverse(s.0.weight));
-    Ok(samples)
+    // SAFETY: ts is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
 }
 
 /// `key` (a scalar key), `key.NAME`, `value` (a scalar value) or a value member.

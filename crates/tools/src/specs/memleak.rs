@@ -5,7 +5,11 @@ use crate::{
 };
 
 /// Outstanding bytes per stack: user stacks with `-p`, kernel stacks without.
+/// With `-o` from the allocations themselves (`allocs`, which have ages),
+/// otherwise from the kernel half's sums per stack (`combined_allocs`).
 pub(crate) const STACKS: &[StackOutput] = &[
+    older_allocs(When::WithAll(&["older", "pid"]), None, Some("stack_id")),
+    older_allocs(When::With("older"), Some("stack_id"), None),
     StackOutput {
         when: When::With("pid"),
         map: "combined_allocs",
@@ -31,6 +35,27 @@ pub(crate) const STACKS: &[StackOutput] = &[
         count: Some("number_of_allocs"),
     },
 ];
+
+/// Each outstanding allocation (one `allocs` entry) on its stack; `-o`
+/// leaves out the young ones.
+const fn older_allocs(
+    when: When,
+    kernel_stack: Option<&'static str>,
+    user_stack: Option<&'static str>,
+) -> StackOutput {
+    StackOutput {
+        when,
+        map: "allocs",
+        stack_map: "stack_traces",
+        kernel_stack,
+        user_stack,
+        pid: Some("tgid"),
+        comm: None,
+        weight: "size",
+        unit: "bytes",
+        count: Some(StackOutput::ENTRIES),
+    }
+}
 
 const USER_PROGRAMS: &[&str] = &[
     "malloc_enter",
@@ -120,6 +145,14 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "capture only allocations smaller than or equal to this size",
             &[Effect::Param("max_size")],
         ),
+        Flag::named(
+            Some('o'),
+            "older",
+            "AGE",
+            Parse::Int,
+            "prune allocations younger than this age in milliseconds",
+            &[Effect::Runtime(Runtime::OlderThan("timestamp_ns"))],
+        ),
         Flag::switch(
             Some('a'),
             "show-allocs",
@@ -162,5 +195,6 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     memleak -p $(pidof allocs)       # trace allocations of allocs, print every 5s
     memleak -p $(pidof allocs) -a    # also show each outstanding allocation
     memleak 5                        # trace kernel allocations, print every 5s
-    memleak -z 1024 -p 1234 10 3     # allocations of 1 KiB or more, 3 reports",
+    memleak -z 1024 -p 1234 10 3     # allocations of 1 KiB or more, 3 reports
+    memleak -o 60000 -p 1234         # only allocations outstanding for a minute",
 };
