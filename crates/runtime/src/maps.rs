@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use aya::Ebpf;
 use aya::maps::{Map, MapData};
-use bpfkit_object::map_type;
+use bpfkit_object::{DropCounter, DropSource, map_type};
 
 use crate::error::{Result, RuntimeError};
 
@@ -172,6 +172,37 @@ impl<'s> Maps<'s> {
         Ok(out)
     }
 
+    /// The current value of a program's ring buffer drop counter (see
+    /// `bpfkit_object::Object::drop_counters`): the global, or the sum of
+    /// every value of the counter map on every CPU.
+    pub fn drop_count(&self, counter: &DropCounter) -> Result<u64> {
+        match &counter.source {
+            DropSource::Global {
+                name,
+                section,
+                offset,
+                size,
+            } => {
+                let data = self.section_bytes(section)?;
+                let range = *offset as usize..(*offset + *size) as usize;
+                let bytes = data.get(range).ok_or_else(|| RuntimeError::Map {
+                    map: section.clone(),
+                    message: format!("global '{name}' lies outside the section"),
+                })?;
+                Ok(native_uint(bytes))
+            }
+            DropSource::Map { name } => {
+                let snapshot = self.snapshot(name)?;
+                let sum = snapshot
+                    .entries
+                    .iter()
+                    .flat_map(|(_, value)| snapshot.cpu_values(value))
+                    .fold(0u64, |sum, slot| sum.wrapping_add(native_uint(slot)));
+                Ok(sum)
+            }
+        }
+    }
+
     /// The whole contents of a data section map (`.bss`, `.data`, `.rodata`...).
     pub fn section_bytes(&self, section: &str) -> Result<Vec<u8>> {
         let fd = self.fd(section)?;
@@ -213,6 +244,56 @@ impl<'s> Maps<'s> {
             current = Some(next);
         }
         Ok(keys)
+    }
+}
+
+/// An unsigned integer of 1 to 8 bytes in native byte order.
+fn native_uint(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let n = bytes.len().min(8);
+    if cfg!(target_endian = "little") {
+        buf[..n].copy_from_slice(&bytes[..n]);
+    } else {
+        buf[8 - n..].copy_from_slice(&bytes[..n]);
+    }
+    u64::from_ne_bytes(buf)
+}
+
+/// The programs' ring buffer drop counters and the value each had when
+/// last reported, so that every drop is reported exactly once.
+#[derive(Debug, Default)]
+pub(crate) struct DropWatch {
+    counters: Vec<(DropCounter, u64)>,
+}
+
+impl DropWatch {
+    /// Starts from the counters' current values (their initial ones: call
+    /// it before programs are attached).
+    pub fn start(counters: &[DropCounter], maps: &Maps<'_>) -> Result<DropWatch> {
+        let counters = counters
+            .iter()
+            .map(|c| Ok((c.clone(), maps.drop_count(c)?)))
+            .collect::<Result<_>>()?;
+        Ok(DropWatch { counters })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counters.is_empty()
+    }
+
+    /// Calls `report(ring, n)` for every counter that grew by `n` since the
+    /// last call. A counter that went down was reset (a map cleared by
+    /// hand): what it holds now was counted since.
+    pub fn check(&mut self, maps: &Maps<'_>, report: &mut dyn FnMut(&str, u64)) -> Result<()> {
+        for (counter, last) in &mut self.counters {
+            let now = maps.drop_count(counter)?;
+            let grown = if now >= *last { now - *last } else { now };
+            *last = now;
+            if grown > 0 {
+                report(&counter.ring, grown);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -281,6 +362,14 @@ pub(crate) fn map_data(map: &Map) -> &MapData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn native_integers_of_any_width() {
+        assert_eq!(native_uint(&7u8.to_ne_bytes()), 7);
+        assert_eq!(native_uint(&700u16.to_ne_bytes()), 700);
+        assert_eq!(native_uint(&70_000u32.to_ne_bytes()), 70_000);
+        assert_eq!(native_uint(&(1u64 << 40).to_ne_bytes()), 1 << 40);
+    }
 
     #[test]
     fn per_cpu_sums() {

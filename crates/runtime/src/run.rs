@@ -24,6 +24,10 @@ const BUSY_PAUSE: Duration = Duration::from_micros(200);
 /// (`LoadOptions::perf_wakeup_events` > 1) are read anyway.
 pub const PERF_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How often the programs' ring buffer drop counters are read (and once
+/// more when a run ends).
+pub const DROP_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// What a run calls back with. Only `on_event` is required.
 pub trait EventHandler {
     /// One record from ring buffer or perf buffer `map`: raw bytes, as the
@@ -33,6 +37,12 @@ pub trait EventHandler {
     /// The kernel dropped `count` records of perf buffer `map` on `cpu`
     /// because the buffer was full.
     fn on_lost(&mut self, _map: &str, _cpu: u32, _count: u64) {}
+
+    /// The program's drop counter of ring buffer `map` grew by `count`: it
+    /// could not reserve room for that many records (see
+    /// `bpfkit_object::Object::drop_counters`). Checked every
+    /// [`DROP_CHECK_INTERVAL`] and when the run ends.
+    fn on_dropped(&mut self, _map: &str, _count: u64) {}
 
     /// One `bpf_printk` line from trace_pipe.
     fn on_printk(&mut self, _line: &str) {}
@@ -95,7 +105,8 @@ pub enum ExitReason {
 pub struct RunSummary {
     pub exit: ExitReason,
     pub events: u64,
-    /// Records the kernel dropped, per perf buffer map.
+    /// Records lost, per event map: the kernel's Lost records of perf
+    /// buffers, and the drop counters programs keep for ring buffers.
     pub lost: BTreeMap<String, u64>,
     pub elapsed: Duration,
 }
@@ -107,6 +118,13 @@ struct Counting<'h> {
     limit: u64,
     lost: BTreeMap<String, u64>,
     handler_stopped: bool,
+}
+
+impl Counting<'_> {
+    fn dropped(&mut self, map: &str, count: u64) {
+        *self.lost.entry(map.to_string()).or_default() += count;
+        self.handler.on_dropped(map, count);
+    }
 }
 
 impl Sink for Counting<'_> {
@@ -170,8 +188,11 @@ impl Session {
         if pipe.is_some() {
             self.trace_pipe = pipe;
         }
+        // After the last records, so that the losses come last.
+        let checked = self.check_drops(&mut sink);
         sink.handler.on_batch_end();
         let exit = exit?;
+        checked?;
         // Consume the stop request, so that the next run starts afresh (a stop
         // that came before this run began ended it right away).
         self.stop.reset();
@@ -202,6 +223,7 @@ impl Session {
             .needs_flush_timer()
             .then_some(PERF_FLUSH_INTERVAL);
         let mut next_flush = flush_every.map(|f| start + f);
+        let mut next_drop_check = (!self.drops.is_empty()).then(|| start + DROP_CHECK_INTERVAL);
         let mut ready = Vec::with_capacity(64);
         // A record written between attach and registration with epoll raised
         // its readiness before anyone listened and would wait for the next
@@ -214,7 +236,7 @@ impl Session {
             });
         }
         loop {
-            let wake_at = [deadline, next_tick, next_flush]
+            let wake_at = [deadline, next_tick, next_flush, next_drop_check]
                 .into_iter()
                 .flatten()
                 .min();
@@ -248,6 +270,11 @@ impl Session {
                     return Ok(reason);
                 }
             }
+            if next_drop_check.is_some_and(|at| now >= at) {
+                next_drop_check = Some(now + DROP_CHECK_INTERVAL);
+                self.check_drops(sink)?;
+                sink.handler.on_batch_end();
+            }
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Duration));
             }
@@ -270,6 +297,16 @@ impl Session {
             (false, true) => Some(ExitReason::Handler),
             (false, false) => Some(ExitReason::EventLimit),
         }
+    }
+
+    /// Reports what the programs' ring buffer drop counters gained.
+    fn check_drops(&mut self, sink: &mut Counting) -> Result<()> {
+        let maps = Maps {
+            ebpf: &self.ebpf,
+            globals: &self.globals,
+        };
+        self.drops
+            .check(&maps, &mut |ring, count| sink.dropped(ring, count))
     }
 
     /// Reads every perf buffer; `Some(reason)` when reading must stop.

@@ -10,7 +10,7 @@ use crate::error::{Result, RuntimeError};
 use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
 use crate::load::{self, ProgramInfo};
-use crate::maps::{GlobalInfo, Maps};
+use crate::maps::{DropWatch, GlobalInfo, Maps};
 use crate::printk::TracePipe;
 use crate::stop::StopHandle;
 
@@ -94,6 +94,8 @@ pub struct Session {
     pub(crate) sources: EventSources,
     pub(crate) ebpf: Ebpf,
     pub(crate) globals: Vec<GlobalInfo>,
+    /// The programs' ring buffer drop counters, reported as lost events.
+    pub(crate) drops: DropWatch,
     pub(crate) attachments: Vec<Attachment>,
     pub(crate) skipped: Vec<Skipped>,
     /// Opened before attaching (old lines dropped) when the object prints.
@@ -116,6 +118,7 @@ impl Session {
             sources: EventSources::default(),
             ebpf,
             globals: global_infos(object),
+            drops: DropWatch::default(),
             attachments: Vec::new(),
             skipped: plan.skipped,
             trace_pipe: None,
@@ -127,6 +130,8 @@ impl Session {
         }
         // Perf buffers must exist before programs run, or early events are lost.
         session.open_event_sources(object, opts)?;
+        // Drops before attaching are impossible: this is the zero point.
+        session.drops = DropWatch::start(&object.drop_counters, &session.maps())?;
         // trace_pipe has one reader at a time: when busy now, run() tries again.
         if object.uses_printk
             && let Ok(mut pipe) = TracePipe::open()

@@ -1,0 +1,134 @@
+//! A full ring buffer: the records a program could not reserve, which it
+//! counts itself (bpfkit.h's drop counters), reach `on_dropped` and the run
+//! summary, exactly once each. (Its own binary: it calls getpgid in bulk.)
+
+mod common;
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use bpfkit_object::{DropCounter, DropSource};
+use bpfkit_runtime::{EventHandler, LoadOptions, RunOptions, Session};
+use common::{build, global_u64, setup, tgid_param};
+
+/// Counts events and reported drops.
+#[derive(Default)]
+struct Count {
+    events: u64,
+    dropped: u64,
+}
+
+impl EventHandler for Count {
+    fn on_event(&mut self, _map: &str, _data: &[u8]) -> ControlFlow<()> {
+        self.events += 1;
+        ControlFlow::Continue(())
+    }
+
+    fn on_dropped(&mut self, map: &str, count: u64) {
+        assert_eq!(map, "events");
+        self.dropped += count;
+    }
+}
+
+/// Calls getpgid `n` times with nobody reading (one page holds ~50 of the
+/// records), then runs until the buffer is drained: twice, so that a drop
+/// reported in the first run would show if reported again in the second.
+/// Returns the handler's counts and the summaries' losses of `events`.
+fn overflow_and_read(session: &mut Session, n: u64) -> (Count, u64) {
+    let run = RunOptions {
+        duration: Some(Duration::from_secs(30)),
+        handle_signals: false,
+        ..RunOptions::default()
+    };
+    let mut count = Count::default();
+    let mut lost = 0;
+    for _ in 0..2 {
+        for _ in 0..n {
+            // SAFETY: getpgid(0) has no preconditions.
+            unsafe { libc::getpgid(0) };
+        }
+        session.stop_handle().stop();
+        let summary = session.run(&run, &mut count).expect("run");
+        println!("{summary:?}");
+        lost += summary.lost.get("events").copied().unwrap_or(0);
+    }
+    (count, lost)
+}
+
+fn load(name: &str) -> Option<(bpfkit_object::Object, Session)> {
+    let clang = setup(name)?;
+    let object = build(&clang, name);
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    let session = Session::load(&object, &opts).expect("load");
+    Some((object, session))
+}
+
+#[test]
+fn ring_buffer_drops_counted_in_a_global_are_reported() {
+    if !bpfkit_testkit::privileged("ring_buffer_drops_counted_in_a_global_are_reported") {
+        return;
+    }
+    let Some((object, mut session)) = load("ringdrop") else {
+        return;
+    };
+    assert_eq!(
+        object.drop_counters,
+        vec![DropCounter {
+            ring: "events".into(),
+            source: DropSource::Global {
+                name: "dropped".into(),
+                section: ".bss".into(),
+                offset: object
+                    .globals
+                    .iter()
+                    .find(|g| g.name == "dropped")
+                    .expect("dropped")
+                    .offset,
+                size: 8,
+            },
+        }]
+    );
+    let n = 1000;
+    let (count, lost) = overflow_and_read(&mut session, n);
+    let dropped = global_u64(&session, "dropped");
+    println!("{} events, {dropped} dropped", count.events);
+    assert!(dropped > 0, "a 4 KiB ring buffer took {n} records");
+    assert_eq!(count.dropped, dropped);
+    assert_eq!(lost, dropped);
+    assert_eq!(count.events + dropped, 2 * n);
+}
+
+#[test]
+fn ring_buffer_drops_counted_per_cpu_are_reported() {
+    if !bpfkit_testkit::privileged("ring_buffer_drops_counted_per_cpu_are_reported") {
+        return;
+    }
+    let Some((object, mut session)) = load("ringdrop_percpu") else {
+        return;
+    };
+    // The map named after its ring, not the other global.
+    assert_eq!(
+        object.drop_counters,
+        vec![DropCounter {
+            ring: "events".into(),
+            source: DropSource::Map {
+                name: "events_drops".into(),
+            },
+        }]
+    );
+    let n = 1000;
+    let (count, lost) = overflow_and_read(&mut session, n);
+    // The program's own atomic count, read on its own.
+    let dropped = global_u64(&session, "dropped_total");
+    let in_map = session
+        .maps()
+        .drop_count(&object.drop_counters[0])
+        .expect("reading events_drops");
+    println!("{} events, {dropped} dropped", count.events);
+    assert!(dropped > 0, "a 4 KiB ring buffer took {n} records");
+    assert_eq!(in_map, dropped);
+    assert_eq!(count.dropped, dropped);
+    assert_eq!(lost, dropped);
+    assert_eq!(count.events + dropped, 2 * n);
+}
