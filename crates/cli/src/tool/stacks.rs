@@ -138,9 +138,8 @@ fn samples(
         let field = |name: &str| lookup(key.as_ref(), &value, name);
         let num = |name: Option<&str>| name.and_then(field).and_then(Value::as_i128);
         if let Some(min) = &print.min_age {
-            let stamp = num(Some(min.field)).with_context(|| {
-                format!("map '{}' has no timestamp '{}'", out.map, min.field)
-            })?;
+            let stamp = num(Some(min.field))
+                .with_context(|| format!("map '{}' has no timestamp '{}'", out.map, min.field))?;
             if !min.keeps(stamp, now) {
                 continue;
             }
@@ -226,5 +225,24 @@ fn text(v: &Value) -> Option<String> {
     match v {
         Value::Str { text, .. } => Some(text.clone()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MinAge;
+    use std::time::Duration;
+
+    #[test]
+    fn min_age_keeps_entries_at_least_that_old() {
+        let min = MinAge {
+            field: "timestamp_ns",
+            age: Duration::from_millis(3),
+        };
+        let now = 10_000_000;
+        assert!(min.keeps(now - 3_000_000, now));
+        assert!(min.keeps(0, now));
+        assert!(!min.keeps(now - 2_999_999, now));
+        assert!(!min.keeps(now, now));
     }
 }
