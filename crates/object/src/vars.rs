@@ -62,6 +62,8 @@ fn user_var<'b>(btf: &'b Btf, entry: &VarSecinfo) -> Option<Var<'b>> {
     wanted.then_some(Var { name, ty })
 }
 
+/// Whether the variable is `volatile`; for an array (`const volatile u16
+/// ports[64]`) C puts the qualifiers on the element type.
 fn is_volatile(btf: &Btf, mut ty: TypeId) -> bool {
     for _ in 0..16 {
         match btf.get(ty).map(|t| &t.kind) {
@@ -69,6 +71,7 @@ fn is_volatile(btf: &Btf, mut ty: TypeId) -> bool {
             Some(Kind::Const(t) | Kind::Typedef(t) | Kind::Restrict(t) | Kind::TypeTag(t)) => {
                 ty = *t
             }
+            Some(Kind::Array(a)) => ty = a.elem,
             _ => return false,
         }
     }

@@ -67,4 +67,28 @@
 #define FAMILY_FILTERED_OUT(af)                                                \
 	((only_ipv4 && (af) != AF_INET) || (only_ipv6 && (af) != AF_INET6))
 
+/* Port lists (`-P 80,443`, `-L 22,80`): the ports in host byte order and
+ * how many were given. bpfkit sets both from the comma-separated flag
+ * value (Effect::ParamList); no ports given (NAME_len 0) lets every port
+ * through. */
+#define MAX_PORTS 64
+
+#define DEFINE_PORT_LIST(name)                                                 \
+	const volatile u16 name[MAX_PORTS] = {};                               \
+	const volatile u32 name##_len = 0
+
+static __always_inline bool port_listed(const volatile u16 *ports, u32 len, u16 port)
+{
+	for (u32 i = 0; i < MAX_PORTS; i++) {
+		if (i >= len)
+			break;
+		if (ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+#define PORT_FILTERED_OUT(name, port)                                          \
+	(name##_len && !port_listed(name, name##_len, (port)))
+
 #endif

@@ -8,7 +8,7 @@
 
 const volatile pid_t filter_pid = 0;
 const volatile uid_t filter_uid = INVALID_UID;
-const volatile u16 filter_port = 0;
+DEFINE_PORT_LIST(filter_ports); /* -P: destination ports */
 const volatile bool do_count = false;
 DEFINE_FAMILY_FILTER();
 
@@ -77,7 +77,7 @@ static __always_inline void report(struct event *e)
 {
 	struct event *out;
 
-	if (FAMILY_FILTERED_OUT(e->af) || (filter_port && e->dport != filter_port))
+	if (FAMILY_FILTERED_OUT(e->af) || PORT_FILTERED_OUT(filter_ports, e->dport))
 		return;
 	if (do_count) {
 		count(e);

@@ -5,8 +5,8 @@
 #include "tcp.h"
 
 const volatile pid_t target_pid = 0;
-const volatile u16 target_sport = 0;
-const volatile u16 target_dport = 0;
+DEFINE_PORT_LIST(target_sports); /* -L: local ports */
+DEFINE_PORT_LIST(target_dports); /* -D: remote ports */
 DEFINE_FAMILY_FILTER();
 
 struct ident {
@@ -44,8 +44,8 @@ struct {
 
 static __always_inline bool port_filtered_out(u16 sport, u16 dport)
 {
-	return (target_sport && sport != target_sport) ||
-	       (target_dport && dport != target_dport);
+	return PORT_FILTERED_OUT(target_sports, sport) ||
+	       PORT_FILTERED_OUT(target_dports, dport);
 }
 
 static __always_inline void remember(const void *sk, int newstate)

@@ -3,8 +3,8 @@
  * previous state, from sock:inet_sock_set_state (as libbpf-tools). */
 #include "tcp.h"
 
-const volatile u16 target_sport = 0;
-const volatile u16 target_dport = 0;
+DEFINE_PORT_LIST(target_sports); /* -L: local ports */
+DEFINE_PORT_LIST(target_dports); /* -D: remote ports */
 DEFINE_FAMILY_FILTER();
 
 struct event {
@@ -38,8 +38,8 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 		return 0;
 	if (FAMILY_FILTERED_OUT(ctx->family))
 		return 0;
-	if ((target_sport && ctx->sport != target_sport) ||
-	    (target_dport && ctx->dport != target_dport))
+	if (PORT_FILTERED_OUT(target_sports, ctx->sport) ||
+	    PORT_FILTERED_OUT(target_dports, ctx->dport))
 		return 0;
 	tsp = bpf_map_lookup_elem(&timestamps, &sk);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

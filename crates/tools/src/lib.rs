@@ -139,6 +139,12 @@ pub enum Effect {
     /// Sets `const volatile NAME` to the flag's value times the factor
     /// (offcputime's `-m` takes microseconds and sets `min_block_ns`).
     ParamScaled(&'static str, u64),
+    /// Sets the `const volatile` array `.0` (`u16 filter_ports[MAX_PORTS]`)
+    /// from the flag's comma-separated values (`-P 80,443`), range-checked
+    /// per element and against the array's length, and the integer `.1`
+    /// (`filter_ports_len`) to how many were given. The kernel half reads
+    /// the first `.1` elements; `.1` = 0 means the flag was not given.
+    ParamList(&'static str, &'static str),
 }
 
 /// Generic runtime behaviour a flag can ask for.
@@ -465,11 +471,12 @@ impl Flag {
 
     /// The `const volatile` variables this flag sets.
     pub fn params(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.effects.iter().filter_map(|e| match e {
+        self.effects.iter().flat_map(|e| match e {
             Effect::Param(name) | Effect::Enable(name) | Effect::ParamScaled(name, _) => {
-                Some(*name)
+                vec![*name]
             }
-            Effect::Runtime(_) => None,
+            Effect::ParamList(array, length) => vec![*array, *length],
+            Effect::Runtime(_) => vec![],
         })
     }
 }

@@ -51,6 +51,11 @@ fn serve_once(ip: IpAddr, port_tx: mpsc::Sender<u16>) -> usize {
     port_tx
         .send(listener.local_addr().expect("local addr").port())
         .expect("port");
+    answer(&listener)
+}
+
+/// Answers one connection to `listener` as [`serve_once`] describes.
+fn answer(listener: &TcpListener) -> usize {
     let (mut conn, _) = listener.accept().expect("accept");
     let mut request = Vec::new();
     conn.read_to_end(&mut request).expect("read request");
@@ -220,13 +225,11 @@ fn tcpconnect_counts_with_c_and_filters_by_port() {
     }
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let port = listener.local_addr().expect("addr").port();
+    let [ports, ports_len] = port_list("filter_ports", &[port]);
     let s = Session::start(
         "tcpconnect",
         None,
-        &[
-            ("do_count", Global::U8(1)),
-            ("filter_port", Global::U16(port)),
-        ],
+        &[("do_count", Global::U8(1)), ports, ports_len],
     );
     for _ in 0..3 {
         let _conn = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
@@ -293,5 +296,127 @@ fn family_filters_keep_only_ipv6() {
             e.u16("dport") == v6.port() && addr(e, "daddr") == v6.ip()
         });
         assert!(!saw_v4.get(), "an IPv4 connection was reported");
+    }
+}
+
+/// `MAX_PORTS` of tcp.h: the length of every port list array.
+const MAX_PORTS: usize = 64;
+
+/// The two globals of a port list (`DEFINE_PORT_LIST(name)` in tcp.h), as
+/// `bpfkit TOOL -P 80,443` sets them: the array and `name_len`.
+fn port_list(name: &'static str, ports: &[u16]) -> [(&'static str, Global); 2] {
+    let mut all = ports.to_vec();
+    all.resize(MAX_PORTS, 0);
+    let len: &'static str = Box::leak(format!("{name}_len").into_boxed_str());
+    [
+        (name, Global::U16s(all)),
+        (len, Global::U32(ports.len() as u32)),
+    ]
+}
+
+#[test]
+fn tcpconnect_traces_only_the_listed_ports() {
+    if !bpfkit_testkit::privileged("tcpconnect_traces_only_the_listed_ports") {
+        return;
+    }
+    let [a, b, c] = listeners();
+    let (pa, pb) = (port_of(&a), port_of(&b));
+    let [ports, ports_len] = port_list("filter_ports", &[pa, pb]);
+    let mut s = Session::start("tcpconnect", None, &[ports, ports_len]);
+    // The unlisted port first: an event for it would come before b's.
+    for listener in [&c, &a, &b] {
+        let _conn = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let _ = listener.accept().expect("accept");
+    }
+    for wanted in [pa, pb] {
+        wait_filtered(
+            &mut s,
+            |e| e.u16("dport") == pa || e.u16("dport") == pb,
+            |e| e.u16("dport") == wanted,
+        );
+    }
+}
+
+/// Loopback listeners for the port list tests: the filters list the
+/// first two ports, not the third.
+fn listeners() -> [TcpListener; 3] {
+    let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    [bind(), bind(), bind()]
+}
+
+fn port_of(listener: &TcpListener) -> u16 {
+    listener.local_addr().expect("addr").port()
+}
+
+/// One request/reply exchange with each listener, in the order given,
+/// each finished before the next starts.
+fn exchange_with_each(listeners: &[&TcpListener]) {
+    std::thread::scope(|scope| {
+        for listener in listeners {
+            let server = scope.spawn(|| answer(listener));
+            assert_eq!(request(listener.local_addr().expect("addr")), REPLY);
+            assert_eq!(server.join().expect("server"), REQUEST);
+        }
+    });
+}
+
+/// Waits for an event for which `want` holds; every event read on the way
+/// must pass `allowed` (the port filter under test).
+fn wait_filtered(
+    s: &mut Session,
+    allowed: impl Fn(&Event) -> bool,
+    want: impl Fn(&Event) -> bool,
+) -> Event {
+    s.wait_event(|e| {
+        assert!(
+            allowed(e),
+            "{}: an event the port list excludes: sport {} dport {}",
+            endpoints(e),
+            e.u16("sport"),
+            e.u16("dport")
+        );
+        want(e)
+    })
+}
+
+fn endpoints(e: &Event) -> String {
+    format!("{} -> {}", addr(e, "saddr"), addr(e, "daddr"))
+}
+
+#[test]
+fn tcplife_and_tcpstates_trace_only_the_listed_ports() {
+    if !bpfkit_testkit::privileged("tcplife_and_tcpstates_trace_only_the_listed_ports") {
+        return;
+    }
+    let [a, b, c] = listeners();
+    let (pa, pb) = (port_of(&a), port_of(&b));
+    let listed = move |port: u16| port == pa || port == pb;
+    // -D: remote ports (the clients' sockets); -L: local ports (the
+    // servers' sockets).
+    let mut life_remote = Session::start("tcplife", None, &port_list("target_dports", &[pa, pb]));
+    let mut life_local = Session::start("tcplife", None, &port_list("target_sports", &[pa, pb]));
+    let mut states_remote =
+        Session::start("tcpstates", None, &port_list("target_dports", &[pa, pb]));
+    // The unlisted port first: its events would come before the others.
+    exchange_with_each(&[&c, &a, &b]);
+
+    for port in [pa, pb] {
+        let client_end = wait_filtered(
+            &mut life_remote,
+            |e| listed(e.u16("dport")),
+            |e| e.u16("dport") == port,
+        );
+        check_bytes(&client_end, REQUEST, REPLY);
+        let server_end = wait_filtered(
+            &mut life_local,
+            |e| listed(e.u16("sport")),
+            |e| e.u16("sport") == port,
+        );
+        check_bytes(&server_end, REPLY, REQUEST);
+        wait_filtered(
+            &mut states_remote,
+            |e| listed(e.u16("dport")),
+            |e| e.u16("dport") == port && e.i32("newstate") == TCP_CLOSE,
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The options of `bpfkit run TARGET ...`, built at run time: the fixed run
 //! options plus one flag per `const volatile` parameter of the object.
 
-use super::params::{ParamFlag, ParamKind, flag_for, parse_value};
+use super::params::{ParamFlag, ParamKind, flag_for, list_length, parse_value};
 use anyhow::{Context, Result, bail};
 use bpfkit_object::Object;
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -113,6 +113,7 @@ fn param_arg(p: &ParamFlag, taken: &HashSet<String>) -> Vec<Arg> {
         ParamKind::Int { .. } => "unsigned integer",
         ParamKind::Str { .. } => "string",
         ParamKind::Enum { .. } => "enum",
+        ParamKind::Array { .. } => "comma-separated list",
     };
     let help = format!("Parameter {} ({what}, default {})", p.name, p.default_text);
     if p.kind == ParamKind::Bool {
@@ -255,6 +256,13 @@ fn param_values(params: &[ParamFlag], m: &ArgMatches) -> Result<HashMap<String, 
         } else if let Some(text) = m.get_one::<String>(&id) {
             let bytes = parse_value(&p.kind, text).with_context(|| format!("--{}", p.name))?;
             out.insert(p.name.clone(), bytes);
+            if let Some((name, count)) = list_length(params, p, text)? {
+                // A length the user set explicitly wins.
+                let explicit = m.get_one::<String>(&format!("param:{name}")).is_some();
+                if !explicit {
+                    out.insert(name, count);
+                }
+            }
         }
     }
     Ok(out)

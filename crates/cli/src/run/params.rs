@@ -2,6 +2,10 @@
 //!
 //! Every parameter becomes `--NAME VALUE` (bools: `--NAME` / `--no-NAME`);
 //! the well-known libbpf-tools names also get the short flags users know.
+//! An array of integers (`const volatile u16 ports[64]`) takes a
+//! comma-separated list (`--ports 80,443`); when the object also has an
+//! integer `NAME_len`, that is set to how many values were given, which is
+//! how the kernel half knows where the list ends.
 
 use anyhow::{Context, Result, bail};
 use bpfkit_btf::{Btf, Kind, TypeId};
@@ -22,6 +26,17 @@ pub enum ParamKind {
         size: usize,
         names: Vec<(String, u64)>,
     },
+    /// An array of integers, bools or enums: a comma-separated list of at
+    /// most `len` values; the rest of the array stays zero.
+    Array {
+        elem: Box<ParamKind>,
+        len: usize,
+    },
+}
+
+/// The parameter that holds how many values the list parameter `array` got.
+pub fn length_param_name(array: &str) -> String {
+    format!("{array}_len")
 }
 
 /// A parameter as the CLI sees it.
@@ -80,6 +95,15 @@ fn param_kind(btf: &Btf, ty: TypeId) -> Result<ParamKind> {
         Kind::Array(a) if is_char(btf, a.elem) => ParamKind::Str {
             capacity: a.len as usize,
         },
+        Kind::Array(a) => match param_kind(btf, a.elem)? {
+            elem @ (ParamKind::Int { .. } | ParamKind::Bool | ParamKind::Enum { .. }) => {
+                ParamKind::Array {
+                    elem: Box::new(elem),
+                    len: a.len as usize,
+                }
+            }
+            _ => bail!("only arrays of integers, bools or enums can be set from the command line"),
+        },
         other => bail!("type {} cannot be set from the command line", other.name()),
     })
 }
@@ -94,6 +118,7 @@ fn is_char(btf: &Btf, ty: TypeId) -> bool {
 /// Parses `text` into the parameter's bytes (little-endian), range-checked.
 pub fn parse_value(kind: &ParamKind, text: &str) -> Result<Vec<u8>> {
     match kind {
+        ParamKind::Array { elem, len } => Ok(parse_list(elem, *len, text)?.0),
         ParamKind::Bool => match text {
             "1" | "true" | "yes" | "on" => Ok(vec![1]),
             "0" | "false" | "no" | "off" => Ok(vec![0]),
@@ -120,6 +145,62 @@ pub fn parse_value(kind: &ParamKind, text: &str) -> Result<Vec<u8>> {
             bail!("'{text}' is not one of: {}", known.join(", "))
         }
     }
+}
+
+/// Parses the comma-separated `text` into the bytes of an array of `len`
+/// elements of kind `elem` (unused elements zero), and how many were given.
+pub fn parse_list(elem: &ParamKind, len: usize, text: &str) -> Result<(Vec<u8>, usize)> {
+    let items: Vec<&str> = text.split(',').map(str::trim).collect();
+    if items.len() > len {
+        bail!("{} values given; at most {len} fit", items.len());
+    }
+    let mut bytes = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if item.is_empty() {
+            bail!("'{text}': value {} is empty", i + 1);
+        }
+        bytes.extend(parse_value(elem, item)?);
+    }
+    let given = bytes.len();
+    // Every element has the same size; an empty list cannot happen.
+    bytes.resize(given / items.len() * len, 0);
+    Ok((bytes, items.len()))
+}
+
+/// For the list parameter `p` given as `text`: its length parameter
+/// (`NAME_len`, when the object has an integer one) and the bytes of how
+/// many values `text` holds.
+pub fn list_length(
+    params: &[ParamFlag],
+    p: &ParamFlag,
+    text: &str,
+) -> Result<Option<(String, Vec<u8>)>> {
+    let name = length_param_name(&p.name);
+    let Some(length) = params.iter().find(|l| l.name == name) else {
+        return Ok(None);
+    };
+    if !matches!(p.kind, ParamKind::Array { .. }) || !matches!(length.kind, ParamKind::Int { .. }) {
+        return Ok(None);
+    }
+    let (_, count) = parse_list_with_length(&p.kind, &length.kind, text)
+        .with_context(|| format!("--{}", p.name))?;
+    Ok(Some((name, count)))
+}
+
+/// The bytes of the list parameter of kind `array` for `text`, and of its
+/// length parameter (kind `length`) holding how many values were given.
+pub fn parse_list_with_length(
+    array: &ParamKind,
+    length: &ParamKind,
+    text: &str,
+) -> Result<(Vec<u8>, Vec<u8>)> {
+    let ParamKind::Array { elem, len } = array else {
+        bail!("a list of values needs an array parameter");
+    };
+    let (bytes, given) = parse_list(elem, *len, text)?;
+    let count = parse_value(length, &given.to_string())
+        .context("the parameter holding the number of values")?;
+    Ok((bytes, count))
 }
 
 fn parse_int(text: &str, size: usize, signed: bool) -> Result<Vec<u8>> {
@@ -173,7 +254,29 @@ fn render(kind: &ParamKind, bytes: &[u8]) -> String {
             .iter()
             .find(|(_, v)| *v as u128 == unsigned)
             .map_or(unsigned.to_string(), |(n, _)| n.clone()),
+        ParamKind::Array { elem, len } => render_list(elem, *len, bytes),
     }
+}
+
+/// An array as a list up to its last non-zero element; `none` if all are zero.
+fn render_list(elem: &ParamKind, len: usize, bytes: &[u8]) -> String {
+    let size = bytes.len() / len.max(1);
+    if size == 0 {
+        return "none".into();
+    }
+    let used = bytes
+        .chunks(size)
+        .rposition(|c| c.iter().any(|&b| b != 0))
+        .map_or(0, |last| last + 1);
+    if used == 0 {
+        return "none".into();
+    }
+    let items: Vec<String> = bytes
+        .chunks(size)
+        .take(used)
+        .map(|c| render(elem, c))
+        .collect();
+    items.join(",")
 }
 
 #[cfg(test)]
@@ -244,5 +347,45 @@ mod tests {
             ),
             "-5"
         );
+    }
+
+    #[test]
+    fn lists_fill_arrays_and_count() {
+        let ports = ParamKind::Array {
+            elem: Box::new(ParamKind::Int {
+                size: 2,
+                signed: false,
+            }),
+            len: 4,
+        };
+        let len = ParamKind::Int {
+            size: 4,
+            signed: false,
+        };
+        let (bytes, count) = parse_list_with_length(&ports, &len, "80, 443").unwrap();
+        assert_eq!(bytes, vec![80, 0, 0xbb, 1, 0, 0, 0, 0]);
+        assert_eq!(count, 2u32.to_le_bytes().to_vec());
+        assert_eq!(render(&ports, &bytes), "80,443");
+        assert_eq!(render(&ports, &[0; 8]), "none");
+        let error = |text: &str| parse_value(&ports, text).unwrap_err().to_string();
+        assert_eq!(error("1,2,3,4,5"), "5 values given; at most 4 fit");
+        assert_eq!(error("80,http"), "'http' is not an integer");
+        assert!(
+            error("70000").contains("out of range"),
+            "{}",
+            error("70000")
+        );
+        assert!(error("80,").contains("value 2 is empty"));
+        // The length parameter is range-checked too.
+        let tiny = ParamKind::Int {
+            size: 1,
+            signed: false,
+        };
+        let big = ParamKind::Array {
+            elem: Box::new(tiny.clone()),
+            len: 300,
+        };
+        let many = vec!["1"; 256].join(",");
+        assert!(parse_list_with_length(&big, &tiny, &many).is_err());
     }
 }

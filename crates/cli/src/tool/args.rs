@@ -1,7 +1,8 @@
 //! A tool's command line, built from its spec: libbpf-tools' options and
 //! positional arguments, plus `--json` and `-v`, and libbpf-tools-style help.
 
-use anyhow::Result;
+use crate::run::params::{ParamKind, parse_list_with_length};
+use anyhow::{Context, Result};
 use bpfkit_tools::{Flag, ToolSpec, Value};
 use clap::{Arg, ArgAction, Command};
 use std::collections::HashMap;
@@ -61,6 +62,23 @@ pub fn parse(spec: &ToolSpec, args: &[String]) -> Result<Parsed> {
         }
     }
     Ok(parsed)
+}
+
+/// The parameter values an [`bpfkit_tools::Effect::ParamList`] sets for the
+/// comma-separated `text`: the array `array` and its length `length`.
+pub(super) fn list_params(
+    kinds: &HashMap<String, ParamKind>,
+    array: &str,
+    length: &str,
+    text: &str,
+) -> Result<[(String, Vec<u8>); 2]> {
+    let kind = |name: &str| {
+        kinds
+            .get(name)
+            .with_context(|| format!("the object has no parameter '{name}'"))
+    };
+    let (values, count) = parse_list_with_length(kind(array)?, kind(length)?, text)?;
+    Ok([(array.to_string(), values), (length.to_string(), count)])
 }
 
 fn command(spec: &ToolSpec) -> Command {

@@ -54,21 +54,27 @@ pub(crate) const fn addr(header: &'static str, field: &'static str) -> [Column; 
     ]
 }
 
-/// `-L PORT` / `-D PORT` of tcplife and tcpstates.
-pub(crate) const LOCAL_PORT: Flag = Flag::named(
-    Some('L'),
-    "localport",
-    "PORT",
-    Parse::Int,
-    "Local port to trace",
-    &[Effect::Param("target_sport")],
-);
+/// `-L PORTS` of tcplife and tcpstates (their metavars differ):
+/// comma-separated local ports, at most the kernel half's `MAX_PORTS`.
+pub(crate) const fn local_ports(metavar: &'static str) -> Flag {
+    Flag::named(
+        Some('L'),
+        "localport",
+        metavar,
+        Parse::Int,
+        "Comma-separated list of local ports to trace.",
+        &[Effect::ParamList("target_sports", "target_sports_len")],
+    )
+}
 
-pub(crate) const REMOTE_PORT: Flag = Flag::named(
-    Some('D'),
-    "remoteport",
-    "PORT",
-    Parse::Int,
-    "Remote port to trace",
-    &[Effect::Param("target_dport")],
-);
+/// `-D PORTS`: comma-separated remote ports.
+pub(crate) const fn remote_ports(metavar: &'static str) -> Flag {
+    Flag::named(
+        Some('D'),
+        "remoteport",
+        metavar,
+        Parse::Int,
+        "Comma-separated list of remote ports to trace.",
+        &[Effect::ParamList("target_dports", "target_dports_len")],
+    )
+}

@@ -31,10 +31,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Flag::named(
             Some('P'),
             "port",
-            "PORT",
+            "PORTS",
             Parse::Int,
-            "Destination port to trace",
-            &[Effect::Param("filter_port")],
+            "Comma-separated list of destination ports to trace",
+            &[Effect::ParamList("filter_ports", "filter_ports_len")],
         ),
         IPV4,
         IPV6,
@@ -72,6 +72,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     tcpconnect -t          # include timestamps
     tcpconnect -p 181      # only trace PID 181
     tcpconnect -P 80       # only trace port 80
+    tcpconnect -P 80,81    # only trace port 80 and 81
     tcpconnect -U          # include UID
     tcpconnect -u 1000     # only trace UID 1000
     tcpconnect -c          # count connects per src, dest, port

@@ -1,6 +1,6 @@
 use super::common::{PID_TARGET, TIMESTAMP_SINCE_START, time};
 use super::object;
-use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, WIDE, addr};
+use super::tcp::{IPV4, IPV6, WIDE, addr, local_ports, remote_ports};
 use crate::{Column, Format, Output, ToolSpec, Variant, When};
 
 const LADDR: [Column; 2] = addr("LADDR", "saddr");
@@ -15,8 +15,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         PID_TARGET,
         IPV4,
         IPV6,
-        LOCAL_PORT,
-        REMOTE_PORT,
+        local_ports("LOCALPORT"),
+        remote_ports("REMOTEPORT"),
         time("Include time column on output (HH:MM:SS)"),
         TIMESTAMP_SINCE_START,
         WIDE,
@@ -48,5 +48,6 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     tcplife -p 1215             # only trace PID 1215
     tcplife -p 1215 -4          # trace IPv4 only
     tcplife -L 80               # only trace local port 80
-    tcplife -D 80               # only trace remote port 80",
+    tcplife -L 22,80            # only trace local ports 22 and 80
+    tcplife -D 80,443           # only trace remote ports 80 and 443",
 };

@@ -1,6 +1,6 @@
 use super::common::TIMESTAMP_WALL;
 use super::object;
-use super::tcp::{IPV4, IPV6, LOCAL_PORT, REMOTE_PORT, TCP_STATES, WIDE, addr};
+use super::tcp::{IPV4, IPV6, TCP_STATES, WIDE, addr, local_ports, remote_ports};
 use crate::{Column, Format, Output, ToolSpec, Variant, When};
 
 const LADDR: [Column; 2] = addr("LADDR", "saddr");
@@ -11,7 +11,14 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Trace TCP session state changes and durations.",
     object: object!("tcpstates"),
     variants: &[Variant::new("tracepoint", &["inet_sock_set_state"])],
-    flags: &[IPV4, IPV6, TIMESTAMP_WALL, WIDE, LOCAL_PORT, REMOTE_PORT],
+    flags: &[
+        IPV4,
+        IPV6,
+        TIMESTAMP_WALL,
+        WIDE,
+        local_ports("LPORT"),
+        remote_ports("DPORT"),
+    ],
     outputs: &[Output::Events {
         when: When::Always,
         columns: &[
@@ -37,5 +44,6 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     tcpstates -T              # include timestamps
     tcpstates -L 80           # only trace local port 80
     tcpstates -D 80           # only trace remote port 80
+    tcpstates -D 80,443       # only trace remote ports 80 and 443
     tcpstates -4              # trace IPv4 only",
 };

@@ -36,6 +36,8 @@ pub enum Global {
     I32(i32),
     U32(u32),
     U64(u64),
+    /// An array (`const volatile u16 ports[64]`), all of its elements.
+    U16s(Vec<u16>),
 }
 
 pub fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
@@ -48,6 +50,7 @@ pub fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
             Global::I32(v) => loader.override_global(name, v, true),
             Global::U32(v) => loader.override_global(name, v, true),
             Global::U64(v) => loader.override_global(name, v, true),
+            Global::U16s(v) => loader.override_global(name, v.as_slice(), true),
         };
     }
     // The aya-loadable copy (aya 0.14 refuses `tcx/*` section names).
