@@ -1,5 +1,6 @@
 //! `bpfkit run` options on committed examples: --max-events, --disable,
-//! --attach, -i, and the table output.
+//! --attach, -i, -T in JSON, and the table output; and the lost records of
+//! a program's ring buffer drop counter.
 
 mod common;
 
@@ -247,4 +248,132 @@ fn table_output_draws_a_histogram() {
         .filter(|l| l.contains(" -> ") && l.contains('|') && l.contains('*'))
         .count();
     assert!(bars > 0, "no histogram bars:\n{table}");
+}
+
+/// Checks the `-T` members of a JSON record: `time` is `HH:MM:SS` and
+/// `timestamp` Unix seconds within ten minutes of now (no speed claim: a
+/// bound that only catches a wrong clock or unit).
+fn assert_time_members(record: &serde_json::Value) {
+    let time = record["time"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no time: {record}"));
+    let parts: Vec<u32> = time
+        .split(':')
+        .map(|p| {
+            p.parse()
+                .unwrap_or_else(|_| panic!("time {time:?}: {record}"))
+        })
+        .collect();
+    assert!(
+        time.len() == 8 && parts.len() == 3 && parts[0] < 24 && parts[1] < 60 && parts[2] < 61,
+        "time {time:?}: {record}"
+    );
+    let stamp = record["timestamp"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no numeric timestamp: {record}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64();
+    assert!(
+        (now - stamp).abs() < 600.0,
+        "timestamp {stamp} vs now {now}: {record}"
+    );
+    // Same second as `time`, read in the local time zone (offsets are whole
+    // minutes, so the seconds agree).
+    assert_eq!(stamp as u64 % 60, parts[2] as u64 % 60, "{record}");
+}
+
+#[test]
+fn timestamp_flag_puts_the_time_into_json_records() {
+    if !privileged("timestamp_flag_puts_the_time_into_json_records") {
+        return;
+    }
+    let mut run = Run::start(&example("execsnoop.bpf.o"), &["-T"]);
+    run.wait_attached(&[EXEC_ENTER, EXEC_EXIT]);
+    let mut child = ChildGuard::spawn(Command::new("/bin/true").arg(unique("time")));
+    let pid = child.pid();
+    child.wait();
+    let event = run.wait_for("the exec event", |r| {
+        r["type"] == "event" && r["data"]["pid"] == pid
+    });
+    assert_time_members(&event);
+    assert!(event["data"].is_object(), "{event}");
+    let done = run.stop();
+    for record in &done.records {
+        assert_time_members(record);
+    }
+}
+
+#[test]
+fn timestamp_flag_stamps_interval_map_records() {
+    if !privileged("timestamp_flag_stamps_interval_map_records") {
+        return;
+    }
+    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms", "-T"]);
+    run.wait_attached(&[KILL_PROG]);
+    let child = sleeper();
+    let target = child.pid();
+    signal(target, 0);
+    let print = run.wait_for("an interval print with the target", |r| {
+        r["type"] == "map"
+            && r["entries"]
+                .as_array()
+                .is_some_and(|es| es.iter().any(|e| e["key"] == target))
+    });
+    assert_time_members(&print);
+    assert_eq!(print["map"], "killed", "{print}");
+    let done = run.stop();
+    let maps: Vec<_> = done.records.iter().filter(|r| r["type"] == "map").collect();
+    assert!(maps.len() >= 2, "{:?}", done.records);
+    for record in maps {
+        assert_time_members(record);
+    }
+}
+
+#[test]
+fn ring_buffer_drops_counted_by_the_program_are_lost_records() {
+    let test = "ring_buffer_drops_counted_by_the_program_are_lost_records";
+    if !privileged(test) || bpfkit_testkit::clang(test).is_none() {
+        return;
+    }
+    // A 4 KiB ring buffer and a `dropped` counter (built from source).
+    let source = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/ringdrop.bpf.c");
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&source.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["on_getpgid"]);
+    // The reader stopped: one page holds ~50 of the records.
+    signal(run.pid(), libc::SIGSTOP);
+    let n = 1000;
+    for _ in 0..n {
+        // SAFETY: getpgid(0) has no preconditions.
+        unsafe { libc::getpgid(0) };
+    }
+    signal(run.pid(), libc::SIGCONT);
+    let first = run.wait_for("a lost record", |r| r["type"] == "lost");
+    assert_eq!(first["map"], "events", "{first}");
+    assert!(first.get("cpu").is_none(), "{first}");
+    let done = run.stop();
+    let lost: u64 = done
+        .records
+        .iter()
+        .filter(|r| r["type"] == "lost" && r["total"] != true)
+        .map(|r| r["count"].as_u64().expect("count"))
+        .sum();
+    let total = done
+        .records
+        .iter()
+        .find(|r| r["type"] == "lost" && r["total"] == true)
+        .unwrap_or_else(|| panic!("no total: {:?}", done.records));
+    // The program's own count, printed with the globals at exit.
+    let dropped = done
+        .records
+        .iter()
+        .find(|r| r["type"] == "global" && r["name"] == "dropped")
+        .and_then(|r| r["value"].as_u64())
+        .unwrap_or_else(|| panic!("no global 'dropped': {:?}", done.records));
+    assert!(dropped > 0, "a 4 KiB ring buffer took {n} records");
+    assert_eq!(lost, dropped, "{:?}", done.records);
+    assert_eq!(total["count"], dropped, "{total}");
+    assert_eq!(events(&done.records, "events").count() as u64 + dropped, n);
 }

@@ -133,13 +133,14 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     }
     printer.print_final(&session.maps())?;
     let mode = if flags.json { Mode::Json } else { Mode::Table };
-    for (map, lost) in &summary.lost {
-        records::write_lost(mode, map, None, *lost, printer.sink())?;
-    }
     let reason = exit_reason(summary.exit);
-    if flags.json {
-        records::write_exit(mode, reason, 0, printer.sink())?;
-    } else if flags.verbose {
+    printer.write_records(|out| {
+        for (map, lost) in &summary.lost {
+            records::write_lost_total(mode, map, *lost, out)?;
+        }
+        records::write_exit(mode, reason, 0, out)
+    })?;
+    if !flags.json && flags.verbose {
         eprintln!("bpfkit: {} events, stopped by {reason}", summary.events);
     }
     drop(session);
@@ -167,7 +168,9 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
 fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -> Result<()> {
     for a in session.attachments() {
         if flags.json {
-            records::write_attached(Mode::Json, &a.program, &a.hook, printer.sink())?;
+            printer.write_records(|out| {
+                records::write_attached(Mode::Json, &a.program, &a.hook, out)
+            })?;
         } else if flags.verbose {
             eprintln!("bpfkit: attached {} to {}", a.program, a.hook);
         }

@@ -2,7 +2,9 @@
 //! lines, map contents) into output lines through bpfkit-output.
 
 use anyhow::{Context, Result};
-use bpfkit_object::{Object, map_type};
+use bpfkit_object::{DropSource, Object, map_type};
+use bpfkit_output::clock::WallClock;
+use bpfkit_output::records::Timestamped;
 use bpfkit_output::{
     EventFormatter, FormatOptions, MapView, Mode, Sink, SnapshotOptions, records, render_map,
     sum_per_cpu,
@@ -17,6 +19,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct PrintOptions {
     pub mode: Mode,
+    /// `-T`: a TIME column in tables; in JSON, `time`/`timestamp` members
+    /// in every record (events, maps, histograms, lost, printk, exit).
     pub time: bool,
     pub top: Option<usize>,
     pub clear: bool,
@@ -81,6 +85,8 @@ pub struct Printer<'o> {
     /// The first output error (a closed pipe): the run stops on it.
     failed: Option<anyhow::Error>,
     intervals_done: u64,
+    /// For the `-T` members of non-event JSON records.
+    clock: WallClock,
 }
 
 impl<'o> Printer<'o> {
@@ -115,6 +121,7 @@ impl<'o> Printer<'o> {
             out: BatchedStdout::default(),
             failed: None,
             intervals_done: 0,
+            clock: WallClock::now(),
         })
     }
 
@@ -142,11 +149,12 @@ impl<'o> Printer<'o> {
         if self.intervals_exhausted() {
             return Ok(());
         }
-        self.print_maps(maps, false)?;
+        let mut text = Vec::new();
+        self.render_maps(maps, false, &mut text)?;
         if matches!(self.opts.maps, MapOutput::All) {
-            self.print_globals(maps)?;
+            self.render_globals(maps, &mut text)?;
         }
-        Ok(())
+        self.write_records(|out| out.write_all(&text))
     }
 
     /// Writes out everything printed so far.
@@ -154,8 +162,19 @@ impl<'o> Printer<'o> {
         self.out.flush_now().context("writing output")
     }
 
-    pub fn sink(&mut self) -> &mut dyn Sink {
-        &mut self.out
+    /// Runs `write` on the output; with `-T` in JSON mode every record it
+    /// writes gets the time members (one time for all of them).
+    pub fn write_records(
+        &mut self,
+        write: impl FnOnce(&mut dyn Sink) -> std::io::Result<()>,
+    ) -> Result<()> {
+        if !(self.opts.time && self.opts.mode == Mode::Json) {
+            return write(&mut self.out).context("writing output");
+        }
+        let mut stamped = Timestamped::new(&mut self.out, &mut self.clock);
+        write(&mut stamped)
+            .and_then(|()| stamped.flush())
+            .context("writing output")
     }
 
     /// The first output error of the run, if any.
@@ -176,18 +195,20 @@ impl<'o> Printer<'o> {
     /// Prints every user map that is not an event buffer (non-empty ones),
     /// and clears them afterwards when `--clear` is on.
     pub fn print_maps(&mut self, maps: &Maps<'_>, clear: bool) -> Result<()> {
+        let mut text = Vec::new();
+        self.render_maps(maps, clear, &mut text)?;
+        self.write_records(|out| out.write_all(&text))
+    }
+
+    /// What [`Printer::print_maps`] prints, into `out`.
+    fn render_maps(&self, maps: &Maps<'_>, clear: bool, out: &mut Vec<u8>) -> Result<()> {
         match &self.opts.maps {
             MapOutput::All => {}
             MapOutput::Nothing => return Ok(()),
-            MapOutput::Only(print) => {
-                let print = print.clone();
-                return self.print_tool_map(maps, &print, clear);
-            }
+            MapOutput::Only(print) => return self.render_tool_map(maps, print, clear, out),
             MapOutput::Stacks(print) => {
-                let print = print.clone();
-                let text = crate::tool::stacks::render(self.object, maps, &print, self.opts.mode)?;
-                self.out.write_all(text.as_bytes())?;
-                self.out.flush()?;
+                let text = crate::tool::stacks::render(self.object, maps, print, self.opts.mode)?;
+                out.extend_from_slice(text.as_bytes());
                 if clear {
                     maps.clear(print.output.map)?;
                 }
@@ -210,8 +231,7 @@ impl<'o> Printer<'o> {
                 continue;
             }
             if self.opts.mode == Mode::Table {
-                self.out
-                    .write_all(format!("\n{}:\n", def.name).as_bytes())?;
+                out.extend_from_slice(format!("\n{}:\n", def.name).as_bytes());
             }
             let view = MapView {
                 name: &def.name,
@@ -223,13 +243,22 @@ impl<'o> Printer<'o> {
                 top: self.opts.top,
                 ..Default::default()
             };
-            render_map(&self.object.btf, &view, &entries, &opts, &mut self.out)
+            render_map(&self.object.btf, &view, &entries, &opts, out)
                 .with_context(|| format!("printing map '{}'", def.name))?;
-            if clear {
+            // A program's drop counter is reported as lost events, from
+            // the count it has; clearing it would hide drops.
+            if clear && !self.is_drop_counter(&def.name) {
                 maps.clear(&def.name)?;
             }
         }
         Ok(())
+    }
+
+    fn is_drop_counter(&self, map: &str) -> bool {
+        self.object
+            .drop_counters
+            .iter()
+            .any(|c| matches!(&c.source, DropSource::Map { name } if name == map))
     }
 
     fn read_map(
@@ -242,7 +271,13 @@ impl<'o> Printer<'o> {
     }
 
     /// A built-in tool's summary: one map, its columns or histogram labels.
-    fn print_tool_map(&mut self, maps: &Maps<'_>, print: &MapPrint, clear: bool) -> Result<()> {
+    fn render_tool_map(
+        &self,
+        maps: &Maps<'_>,
+        print: &MapPrint,
+        clear: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let def = self
             .object
             .maps
@@ -255,11 +290,10 @@ impl<'o> Printer<'o> {
         let entries = self.read_map(maps, &def.name, value_ty)?;
         if self.opts.mode != Mode::Json {
             // libbpf-tools start every summary with an empty line.
-            self.out.write_all(b"\n")?;
+            out.push(b'\n');
             if print.time_line {
-                let hms = bpfkit_output::clock::WallClock::now().now_hms();
-                self.out.write_all(&hms)?;
-                self.out.write_all(b"\n")?;
+                out.extend_from_slice(&WallClock::now().now_hms());
+                out.push(b'\n');
             }
         }
         let view = MapView {
@@ -269,7 +303,7 @@ impl<'o> Printer<'o> {
         };
         let mut opts = print.snapshot.clone();
         opts.mode = self.opts.mode;
-        render_map(&self.object.btf, &view, &entries, &opts, &mut self.out)
+        render_map(&self.object.btf, &view, &entries, &opts, out)
             .with_context(|| format!("printing map '{}'", def.name))?;
         if clear {
             maps.clear(&def.name)?;
@@ -277,14 +311,14 @@ impl<'o> Printer<'o> {
         Ok(())
     }
 
-    /// Prints `.bss`/`.data` globals (counters) once, at exit.
-    pub fn print_globals(&mut self, maps: &Maps<'_>) -> Result<()> {
+    /// `.bss`/`.data` globals (counters), printed once, at exit.
+    fn render_globals(&self, maps: &Maps<'_>, out: &mut Vec<u8>) -> Result<()> {
         let values = maps.globals()?;
         if values.is_empty() {
             return Ok(());
         }
         if self.opts.mode == Mode::Table {
-            self.out.write_all(b"\nglobals:\n")?;
+            out.extend_from_slice(b"\nglobals:\n");
         }
         for (info, bytes) in values {
             let Some(global) = self.object.globals.iter().find(|g| g.name == info.name) else {
@@ -295,13 +329,11 @@ impl<'o> Printer<'o> {
                 let mut fields = serde_json::Map::new();
                 fields.insert("name".into(), info.name.clone().into());
                 fields.insert("value".into(), bpfkit_btf::value::to_json(&value));
-                records::write_record("global", &fields, &mut self.out)?;
+                records::write_record("global", &fields, out)?;
             } else {
-                self.out
-                    .write_all(format!("{} = {value}\n", info.name).as_bytes())?;
+                out.extend_from_slice(format!("{} = {value}\n", info.name).as_bytes());
             }
         }
-        self.out.flush()?;
         Ok(())
     }
 }
@@ -392,13 +424,22 @@ impl EventHandler for Printer<'_> {
     }
 
     fn on_lost(&mut self, map: &str, cpu: u32, count: u64) {
-        let result = records::write_lost(self.opts.mode, map, Some(cpu), count, &mut self.out);
-        let _ = self.record(result.map_err(anyhow::Error::from));
+        let mode = self.opts.mode;
+        let result =
+            self.write_records(|out| records::write_lost(mode, map, Some(cpu), count, out));
+        let _ = self.record(result);
+    }
+
+    fn on_dropped(&mut self, map: &str, count: u64) {
+        let mode = self.opts.mode;
+        let result = self.write_records(|out| records::write_lost(mode, map, None, count, out));
+        let _ = self.record(result);
     }
 
     fn on_printk(&mut self, line: &str) {
-        let result = records::write_printk(self.opts.mode, line, &mut self.out);
-        let _ = self.record(result.map_err(anyhow::Error::from));
+        let mode = self.opts.mode;
+        let result = self.write_records(|out| records::write_printk(mode, line, out));
+        let _ = self.record(result);
     }
 
     fn on_interval(&mut self, maps: &Maps<'_>) -> ControlFlow<()> {
