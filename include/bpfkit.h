@@ -5,7 +5,8 @@
  * Include it after vmlinux.h (or <linux/types.h>); it only needs the
  * __u8/__u16/__u32/__u64/__s32/__s64 types. Nothing here changes what the
  * program does in the kernel: the typedefs are plain integers and arrays,
- * and BPFKIT_EVENT() only adds a BTF type reference.
+ * and BPFKIT_EVENT() only adds a BTF type reference. Contents: event maps,
+ * formatting hints, ring buffer drop counters.
  */
 #ifndef __BPFKIT_H__
 #define __BPFKIT_H__
@@ -88,5 +89,41 @@ typedef __u64 bpfkit_hex_t;
 /* NUL-separated strings (argv), shown space-separated:
  * `bpfkit_argv_t args[256];`. */
 typedef char bpfkit_argv_t;
+
+/*
+ * Ring buffer drop counters. When bpf_ringbuf_reserve() returns NULL (or
+ * bpf_ringbuf_output() fails) because the reader fell behind, the record
+ * is gone, and unlike a perf buffer's Lost records the kernel keeps no
+ * count that user space can read. Count such drops in the program and
+ * bpfkit reports them like perf buffer losses: about once a second while
+ * the count grows, and at exit, as `lost N events` lines in tables and
+ * {"type":"lost","map":"<ring>","count":N} JSON records (without "cpu"),
+ * and in the exit summary.
+ *
+ *     bpfkit_drops_t dropped;                 // a .bss global
+ *     ...
+ *     e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+ *     if (!e) {
+ *             __sync_fetch_and_add(&dropped, 1);
+ *             return 0;
+ *     }
+ *
+ * The counter is an integer global in .bss/.data, or an ARRAY /
+ * PERCPU_ARRAY map of integers (a per-CPU slot needs no atomic add:
+ * bpfkit sums every entry on every CPU). Which ring buffer it counts:
+ *   - named <ring>_dropped, <ring>_drops, <ring>_lost or <ring>_lost_events
+ *     after a ring buffer map <ring>: that ring buffer;
+ *   - of type bpfkit_drops_t with another name: the object's only ring
+ *     buffer;
+ *   - without the typedef, named dropped, drops, lost, lost_events or
+ *     dropped_events: the object's only event map, if that is a ring
+ *     buffer (next to a perf buffer such a name may count failed perf
+ *     outputs too, which the kernel already reports).
+ * One counter per ring buffer is used: a name after the ring wins over the
+ * typedef alone, which wins over a bare name. The count must only grow
+ * (bpfkit does not clear counter maps with --clear). A libbpf program
+ * that already counts drops in a global `dropped` needs no change.
+ */
+typedef __u64 bpfkit_drops_t;
 
 #endif /* __BPFKIT_H__ */

@@ -26,7 +26,7 @@ pub const PERF_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often the programs' ring buffer drop counters are read (and once
 /// more when a run ends).
-pub const DROP_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const DROP_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What a run calls back with. Only `on_event` is required.
 pub trait EventHandler {
@@ -40,8 +40,8 @@ pub trait EventHandler {
 
     /// The program's drop counter of ring buffer `map` grew by `count`: it
     /// could not reserve room for that many records (see
-    /// `bpfkit_object::Object::drop_counters`). Checked every
-    /// [`DROP_CHECK_INTERVAL`] and when the run ends.
+    /// `bpfkit_object::Object::drop_counters`). Checked once a second and
+    /// when the run ends.
     fn on_dropped(&mut self, _map: &str, _count: u64) {}
 
     /// One `bpf_printk` line from trace_pipe.
