@@ -8,17 +8,16 @@
 //! AGE = 4 s), so a loaded machine does not blur them; nothing asserts on
 //! how long bpfkit takes.
 
-use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+mod json_tool;
 
-const BPFKIT: &str = env!("CARGO_BIN_EXE_bpfkit");
-/// Upper bound for anything the test waits for.
-const BOUND: Duration = Duration::from_secs(20);
+use json_tool::{Guard, JsonTool};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
 /// `-o`, in milliseconds.
 const MIN_AGE_MS: u64 = 4000;
 /// How long the old leak ages before the young one happens.
@@ -26,18 +25,6 @@ const AGING: Duration = Duration::from_secs(6);
 /// What the test program leaks (its OLD_* and YOUNG_* constants).
 const OLD: (u64, u64) = (5, 1000);
 const YOUNG: (u64, u64) = (3, 3000);
-
-/// A child process, killed and reaped on drop, even when the test fails.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
 
 /// Builds the leaking program with frame pointers; `None` (skip) without clang.
 fn build_target(test: &str) -> Option<PathBuf> {
@@ -91,77 +78,6 @@ impl Target {
     }
 }
 
-/// A running `bpfkit memleak --json ...`: stdout lines as they come.
-struct Memleak {
-    child: Guard,
-    lines: Receiver<String>,
-    stderr: JoinHandle<String>,
-}
-
-impl Memleak {
-    /// Starts it and returns once its probes are attached (the `attached`
-    /// records come after the last attach).
-    fn start(args: &[&str]) -> Memleak {
-        let mut child = Guard(
-            Command::new(BPFKIT)
-                .args(["memleak", "--json"])
-                .args(args)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("spawning bpfkit"),
-        );
-        let stdout = child.0.stdout.take().expect("stdout");
-        let mut stderr = child.0.stderr.take().expect("stderr");
-        let (tx, lines) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        let run = Memleak {
-            child,
-            lines,
-            stderr,
-        };
-        let line = run
-            .lines
-            .recv_timeout(BOUND)
-            .unwrap_or_else(|e| panic!("no output from bpfkit ({e})"));
-        assert!(line.contains("\"attached\""), "first line: {line}");
-        run
-    }
-
-    /// Stops it as Ctrl-C would; its records (the report comes at exit).
-    fn stop(mut self) -> Vec<Value> {
-        // SAFETY: kill(2) on our own, not yet reaped, child.
-        let rc = unsafe { libc::kill(self.child.0.id() as i32, libc::SIGINT) };
-        assert_eq!(rc, 0, "SIGINT to bpfkit");
-        let deadline = Instant::now() + BOUND;
-        let status = loop {
-            if let Some(status) = self.child.0.try_wait().expect("waiting for bpfkit") {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "bpfkit did not exit");
-            thread::sleep(Duration::from_millis(50));
-        };
-        let stderr = self.stderr.join().unwrap_or_default();
-        assert!(status.success(), "bpfkit: {status}\n{stderr}");
-        self.lines
-            .iter()
-            .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-}
-
 /// The stack records whose innermost user frame is `function`.
 fn stacks_from<'a>(records: &'a [Value], function: &str) -> Vec<&'a Value> {
     records
@@ -190,8 +106,8 @@ fn memleak_older_leaves_out_young_allocations() {
     let mut target = Target::spawn(&binary);
     let pid = target.child.0.id().to_string();
     let min_age = MIN_AGE_MS.to_string();
-    let older = Memleak::start(&["-p", &pid, "-o", &min_age]);
-    let all = Memleak::start(&["-p", &pid]);
+    let older = JsonTool::start("memleak", &["-p", &pid, "-o", &min_age]);
+    let all = JsonTool::start("memleak", &["-p", &pid]);
 
     target.leak(b'o', "old");
     thread::sleep(AGING);
