@@ -153,10 +153,21 @@ impl Run {
     }
 
     fn start_with(mut cmd: Command, target: &str, args: &[&str]) -> Run {
+        cmd.args(["run", target, "-o", "json"]).args(args);
+        Run::spawn(cmd)
+    }
+
+    /// Starts the built-in tool `bpfkit TOOL --json ARGS...`, which prints
+    /// the same records.
+    pub fn start_tool(tool: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new(BPFKIT);
+        cmd.arg(tool).arg("--json").args(args);
+        Run::spawn(cmd)
+    }
+
+    fn spawn(mut cmd: Command) -> Run {
         let serial = serial();
-        cmd.args(["run", target, "-o", "json"])
-            .args(args)
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawning bpfkit");
@@ -587,3 +598,4 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+pub mod tool;
