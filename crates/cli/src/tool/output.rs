@@ -102,12 +102,9 @@ fn custom(c: &Column, ctx: &Context) -> Option<CellFn> {
         Format::PercentOf(fields) => Box::new(move |r, out| {
             let total: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
             let value = r.num(field).unwrap_or(0);
-            let percent = if total == 0 {
-                0.0
-            } else {
-                value as f64 * 100.0 / total as f64
-            };
-            out.extend_from_slice(format!("{percent:.2}").as_bytes());
+            // Whole percent, rounded down, as libbpf-tools biopattern prints.
+            let percent = if total == 0 { 0 } else { value * 100 / total };
+            out.extend_from_slice(percent.to_string().as_bytes());
         }),
         Format::ArgList { count, max_param } => {
             let quote = ctx.quote;

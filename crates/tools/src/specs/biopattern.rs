@@ -25,7 +25,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("COUNT", "random", 8)
                 .right()
                 .fmt(Format::SumOf(BOTH)),
-            Column::new("KBYTES", "bytes", 8)
+            Column::new("KBYTES", "bytes", 10)
                 .right()
                 .fmt(Format::Scaled(1024, 0)),
         ],

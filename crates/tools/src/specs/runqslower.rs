@@ -26,7 +26,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         when: When::Always,
         columns: &[
             Column::new("COMM", "task", 16),
-            Column::new("TID", "pid", 7),
+            Column::new("TID", "pid", 6),
             Column::new("LAT(us)", "delta_us", 14).right(),
             Column::new("PREV COMM", "prev_task", 16).when(When::With("previous")),
             Column::new("PREV TID", "prev_pid", 10).when(When::With("previous")),

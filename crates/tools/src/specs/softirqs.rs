@@ -26,7 +26,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             map: "infos",
             unit: "usecs",
             columns: &[
-                Column::new("SOFTIRQ", "key", 10).fmt(VECTORS),
+                Column::new("SOFTIRQ", "key", 16).fmt(VECTORS),
                 Column::new("TOTAL_{unit}", "count", 11).right(),
             ],
             sort: &[(When::Always, "count")],
