@@ -61,8 +61,9 @@ fn kprobe_variants_pass_the_verifier() {
             }
         }
     }
-    // biosnoop and oomkill one each, tcpconnect 4, tcpconnlat 3, tcprtt 1.
-    assert_eq!(checked, 10);
+    // biosnoop and oomkill one each, tcpconnect 4, tcpconnlat 3, tcprtt 1,
+    // tcpretrans 1 (-l).
+    assert_eq!(checked, 11);
 }
 
 fn marker(tool: &str) -> String {
