@@ -181,6 +181,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
     let mut print = print_options(object, output, &flags, &opts, &given);
     if let Some(stack) = spec.stack_output(&given) {
         print.maps = MapOutput::Stacks(Box::new(stacks::StackPrint {
+            tool: spec.name,
             output: stack,
             folded: opts.folded,
             flamegraph: opts.flamegraph.clone(),

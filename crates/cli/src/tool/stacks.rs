@@ -17,6 +17,8 @@ use std::time::Duration;
 /// How a tool's stacks are shown.
 #[derive(Debug, Clone)]
 pub struct StackPrint {
+    /// The tool's name, the flame graph's title.
+    pub tool: &'static str,
     pub output: &'static StackOutput,
     /// One folded line per stack (`-f`).
     pub folded: bool,
@@ -56,7 +58,8 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
     if let Some(path) = &print.flamegraph {
         let file =
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-        bpfkit_symbolize::flamegraph(folded.iter().map(String::as_str), file, out.map, out.unit)?;
+        let title = format!("bpfkit {}", print.tool);
+        bpfkit_symbolize::flamegraph(folded.iter().map(String::as_str), file, &title, out.unit)?;
     }
     let mut text = String::new();
     match mode {
