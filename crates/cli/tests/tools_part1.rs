@@ -198,12 +198,19 @@ fn mountsnoop_shows_a_tmpfs_mount_and_its_unmount() {
     let point = MountPoint::new();
     let run = ToolRun::start("mountsnoop", &[]);
     let (mount_pid, umount_pid) = point.mount_and_unmount();
+    // Unmounting what is no longer mounted fails with EINVAL.
+    let failed = Command::new("umount")
+        .arg(point.target())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("running umount");
+    assert!(!failed.success());
     let out = run.stop();
     let ours: Vec<_> = rows(&out.stdout, "COMM")
         .into_iter()
         .filter(|r| r.contains(&point.target()))
         .collect();
-    assert_eq!(ours.len(), 2, "{}", out.stdout);
+    assert_eq!(ours.len(), 3, "{}", out.stdout);
     // COMM PID TID MNT_NS CALL RET FLAGS FS SOURCE TARGET [DATA]; umount
     // has no FS and SOURCE (empty columns).
     let (mount_pid, umount_pid) = (mount_pid.to_string(), umount_pid.to_string());
@@ -218,6 +225,8 @@ fn mountsnoop_shows_a_tmpfs_mount_and_its_unmount() {
     assert_eq!(umount[..3], ["umount", &umount_pid, &umount_pid]);
     assert_eq!(umount[3], mount[3], "same mount namespace");
     assert_eq!(umount[4..], ["UMOUNT", "0", "0x0", point.target()]);
+    // A failed call's RET as libbpf-tools print it.
+    assert_eq!(ours[2][4..6], ["UMOUNT", "-EINVAL"], "{}", out.stdout);
 }
 
 #[test]
@@ -247,6 +256,8 @@ fn mountsnoop_detailed_mode_shows_one_field_a_line() {
     assert_eq!(field("FS"), "tmpfs");
     assert_eq!(field("TARGET"), point.target());
     assert_eq!(field("RET"), "0");
+    // Time in the call, in microseconds (libbpf-tools: `LAT: 197us`).
+    assert!(field("LAT(us)").parse::<u64>().is_ok(), "{block}");
 }
 
 #[test]

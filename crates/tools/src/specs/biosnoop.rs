@@ -59,8 +59,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("PID", "pid", 7),
             Column::new("DISK", "dev", 7).fmt(Format::Disk),
             Column::new("T", "rwbs", 4),
-            Column::new("SECTOR", "sector", 10).right(),
-            Column::new("BYTES", "len", 7).right(),
+            Column::new("SECTOR", "sector", 10),
+            Column::new("BYTES", "len", 7),
             Column::new("QUE(ms)", "qdelta_ns", 7)
                 .right()
                 .fmt(MS)

@@ -31,6 +31,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("MNT_NS", "mnt_ns", 11),
             Column::new("CALL", "op", 6),
             Column::new("RET", "ret", 4).right().fmt(Format::Errno),
+            // Time spent in the call, shown in detail mode as libbpf-tools do.
+            Column::new("LAT(us)", "delta_ns", 0)
+                .fmt(Format::Scaled(1000, 0))
+                .when(When::With("detailed")),
             Column::new("FLAGS", "flags", 10).fmt(Format::Hex),
             Column::new("FS", "fs", 8),
             Column::new("SOURCE", "src", 16),
