@@ -4,6 +4,9 @@
 //! AGE, then leaks from another just before the report: with `-o` only the
 //! old leak is shown, without it both are (so the young one was traced).
 //!
+//! Reports every interval show all that is outstanding, not just what was
+//! allocated since the last one.
+//!
 //! The ages are the test's own sleeps, far apart (6 s against well under
 //! AGE = 4 s), so a loaded machine does not blur them; nothing asserts on
 //! how long bpfkit takes.
@@ -31,7 +34,7 @@ fn build_target(test: &str) -> Option<PathBuf> {
     let clang = bpfkit_testkit::clang(test)?;
     let source = bpfkit_testkit::repo_path("crates/tools/tests/data/memleak_ages.c");
     let binary = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("memleak_ages-{}", std::process::id()));
+        .join(format!("memleak_ages-{test}-{}", std::process::id()));
     let status = Command::new(clang)
         .args(["-O1", "-g", "-fno-omit-frame-pointer"])
         .arg("-fno-optimize-sibling-calls")
@@ -122,4 +125,29 @@ fn memleak_older_leaves_out_young_allocations() {
     );
     assert_eq!(leak_from(&all, "bpfkit_leak_old"), bytes(OLD));
     assert_eq!(leak_from(&all, "bpfkit_leak_young"), bytes(YOUNG));
+}
+
+#[test]
+fn memleak_reports_outstanding_allocations_every_interval() {
+    let test = "memleak_reports_outstanding_allocations_every_interval";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(binary) = build_target(test) else {
+        return;
+    };
+    let mut target = Target::spawn(&binary);
+    let pid = target.child.0.id().to_string();
+    // A report every second, until stopped.
+    let mut run = JsonTool::start("memleak", &["-p", &pid, "1", "1000"]);
+    target.leak(b'o', "old");
+    // Nothing is freed: each report from now on shows the leak again.
+    run.wait_until("two reports with the leak", |seen| {
+        stacks_from(seen, "bpfkit_leak_old").len() >= 2
+    });
+    let records = run.stop();
+    for report in stacks_from(&records, "bpfkit_leak_old") {
+        let (count, bytes) = (report["count"].as_u64(), report["weight"].as_u64());
+        assert_eq!((count, bytes), (Some(OLD.0), Some(OLD.0 * OLD.1)));
+    }
 }

@@ -187,6 +187,10 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
             flamegraph: opts.flamegraph.clone(),
             min_age: opts.min_age,
         }));
+        // Stacks add up over the whole run, as bcc prints them: memleak's
+        // maps are state (allocations outstanding until freed), which
+        // clearing after each interval would forget.
+        print.clear = false;
     }
     Ok((flags, print))
 }

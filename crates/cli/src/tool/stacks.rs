@@ -92,7 +92,11 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
             for (stack, count) in named.iter().rev() {
                 text.push_str(&stack.indented());
                 if let (Some(n), Some(field)) = (count, out.count) {
-                    text.push_str(&format!("        ({n} {field})\n"));
+                    let what = match field {
+                        StackOutput::ENTRIES => "entries",
+                        _ => field,
+                    };
+                    text.push_str(&format!("        ({n} {what})\n"));
                 }
                 text.push('\n');
             }
