@@ -314,7 +314,9 @@ struct BusyThreads {
 const BUSY_COMM: &str = "bkbusy";
 
 impl BusyThreads {
-    fn start(n: usize) -> BusyThreads {
+    /// One more spinner than there are CPUs.
+    fn start() -> BusyThreads {
+        let n = thread::available_parallelism().map_or(1, |n| n.get()) + 1;
         let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let threads = (0..n)
@@ -350,10 +352,12 @@ impl Drop for BusyThreads {
     }
 }
 
-/// Spins the busy threads until a sampling tool has seen them: three
-/// spinners on two CPUs keep a run queue longer than one all along.
+/// Spins the busy threads while a sampling tool runs: one more spinner
+/// than CPUs keeps some run queue longer than one all along. The half
+/// second only gives the sampler time to take samples; nothing depends on
+/// how many it takes.
 fn with_busy_threads(run: ToolRun) -> common::tool::ToolOutput {
-    let busy = BusyThreads::start(3);
+    let busy = BusyThreads::start();
     thread::sleep(std::time::Duration::from_millis(500));
     let out = run.stop();
     drop(busy);
@@ -374,15 +378,11 @@ fn runqlen_samples_a_histogram_of_queue_lengths() {
     );
     let buckets = linear_buckets(&out.stdout);
     assert!(!buckets.is_empty(), "{}", out.stdout);
-    // Consecutive lengths from 0, some samples with others waiting.
-    for (i, (len, _)) in buckets.iter().enumerate() {
-        assert_eq!(*len, i as u64, "{}", out.stdout);
-    }
-    assert!(
-        buckets.iter().any(|&(len, n)| len >= 1 && n > 0),
-        "{}",
-        out.stdout
-    );
+    // Increasing lengths, empty ones left out (as libbpf-tools do), and
+    // some samples with others waiting.
+    assert!(buckets.is_sorted_by(|a, b| a.0 < b.0), "{}", out.stdout);
+    assert!(buckets.iter().all(|&(_, n)| n > 0), "{}", out.stdout);
+    assert!(buckets.iter().any(|&(len, _)| len >= 1), "{}", out.stdout);
 }
 
 #[test]
@@ -392,7 +392,7 @@ fn runqlen_per_cpu_histograms() {
     }
     let _serial = serial();
     let out = with_busy_threads(ToolRun::start("runqlen", &["-C"]));
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
     for cpu in 0..cpus {
         let hist = section(&out.stdout, &format!("cpu = {cpu}"))
             .unwrap_or_else(|| panic!("no cpu = {cpu}:\n{}", out.stdout));
@@ -450,7 +450,7 @@ fn runqslower_shows_threads_waiting_for_a_cpu() {
     let _serial = serial();
     let me = std::process::id().to_string();
     let run = ToolRun::start("runqslower", &["-p", &me, "1"]);
-    let busy = BusyThreads::start(3);
+    let busy = BusyThreads::start();
     thread::sleep(std::time::Duration::from_millis(500));
     let tids = busy.tids.clone();
     let out = run.stop();
@@ -482,7 +482,7 @@ fn runqslower_sees_what_libbpf_tools_runqslower_sees() {
     let me = std::process::id().to_string();
     let ours = ToolRun::start("runqslower", &["-p", &me, "1"]);
     let theirs = Peer::start(&peer, &["-p", &me, "1"], "TIME");
-    let busy = BusyThreads::start(3);
+    let busy = BusyThreads::start();
     thread::sleep(std::time::Duration::from_millis(500));
     let ours = ours.stop();
     let theirs = theirs.stop();
