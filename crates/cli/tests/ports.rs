@@ -220,7 +220,7 @@ fn tcpretrans_lossprobe_needs_kprobes_or_fentry() {
     let stderr = usage_error(&["tcpretrans", "-l"]);
     assert_eq!(stderr.lines().count(), 1, "one message:\n{stderr}");
     for wanted in [
-        "tcpretrans cannot run on this kernel",
+        "tcpretrans --lossprobe cannot run on this kernel",
         "tcp_send_loss_probe",
         "kprobes are not available (CONFIG_KPROBE_EVENTS)",
         "fentry/fexit do not load here",

@@ -50,7 +50,7 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
     let choice = hooks::choose(spec, &object, &given, uprobe_binary)
-        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", spec.name))?;
+        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", invoked(spec, &given)))?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
@@ -64,6 +64,19 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         retarget_uprobes(&mut flags, &object, &choice, binary)?;
     }
     crate::run::run_object(&object, &flags, print)
+}
+
+/// The tool's name, with the flag that selected its variants if one did
+/// (`tcpretrans --lossprobe`): that flag is what needs the missing hooks.
+fn invoked(spec: &ToolSpec, given: &dyn Fn(&str) -> bool) -> String {
+    match spec
+        .candidate_variants(given)
+        .first()
+        .and_then(|v| v.only_with)
+    {
+        Some(flag) => format!("{} --{flag}", spec.name),
+        None => spec.name.to_string(),
+    }
 }
 
 /// Whether the tool prints a summary at the end rather than events.
