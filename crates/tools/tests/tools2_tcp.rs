@@ -267,6 +267,7 @@ fn tcpretrans_sees_syn_retransmits_to_a_silent_address() {
     });
     let event = s.wait_event(|e| addr(e, "daddr") == silent.ip() && e.u16("dport") == 4242);
     assert_eq!(event.i32("state"), TCP_SYN_SENT);
+    assert_eq!(event.u32("type"), 1, "RETRANSMIT (a loss probe is 2, TLP)");
     assert_eq!(addr(&event, "saddr"), IpAddr::V4(pair.addr_a));
     assert!(client.join().expect("client"), "nobody accepts");
 }
