@@ -15,6 +15,11 @@ struct event {
 
 DEFINE_EVENTS_RINGBUF();
 
+/* The tracepoint records the victim's total_vm in kB; libbpf-tools (and the
+ * kprobe variant) show pages. The committed objects target x86, whose pages
+ * are 4 kB. */
+#define KB_PER_PAGE 4
+
 /* The victim's comm was added to the tracepoint in 6.x. */
 struct trace_event_raw_mark_victim___x {
 	u32 __data_loc_comm;
@@ -45,7 +50,7 @@ int mark_victim(struct trace_event_raw_mark_victim *ctx)
 		return 0;
 	e->tpid = ctx->pid;
 	if (bpf_core_field_exists(x->total_vm))
-		e->pages = BPF_CORE_READ(x, total_vm);
+		e->pages = BPF_CORE_READ(x, total_vm) / KB_PER_PAGE;
 	if (bpf_core_field_exists(x->__data_loc_comm)) {
 		loc = BPF_CORE_READ(x, __data_loc_comm);
 		bpf_probe_read_kernel_str(e->tcomm, sizeof(e->tcomm), (void *)ctx + (loc & 0xffff));
