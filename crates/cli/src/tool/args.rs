@@ -223,4 +223,26 @@ mod tests {
             Some("ENOENT")
         );
     }
+
+    #[test]
+    fn port_lists_set_the_array_and_its_length() {
+        let object = bpfkit_object::analyze(bpfkit_tools::find("tcpconnect").unwrap().object)
+            .expect("tcpconnect object");
+        let kinds: HashMap<String, ParamKind> = crate::run::flags::param_flags(&object)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.name, p.kind))
+            .collect();
+        let [(array, ports), (length, count)] =
+            list_params(&kinds, "filter_ports", "filter_ports_len", "80,443").unwrap();
+        assert_eq!(
+            (array.as_str(), length.as_str()),
+            ("filter_ports", "filter_ports_len")
+        );
+        assert_eq!(ports.len(), 64 * 2);
+        assert_eq!(ports[..4], [80, 0, 0xbb, 1]);
+        assert_eq!(count, 2u32.to_le_bytes());
+        let missing = list_params(&kinds, "nope", "nope_len", "1").unwrap_err();
+        assert_eq!(missing.to_string(), "the object has no parameter 'nope'");
+    }
 }
