@@ -107,13 +107,13 @@ fn param_arg(p: &ParamFlag, taken: &HashSet<String>) -> Vec<Arg> {
     if let Some(s) = p.short {
         arg = arg.short(s);
     }
-    let what = match &p.kind {
-        ParamKind::Bool => "bool",
-        ParamKind::Int { signed: true, .. } => "signed integer",
-        ParamKind::Int { .. } => "unsigned integer",
-        ParamKind::Str { .. } => "string",
-        ParamKind::Enum { .. } => "enum",
-        ParamKind::Array { .. } => "comma-separated list",
+    let what: String = match &p.kind {
+        ParamKind::Bool => "bool".into(),
+        ParamKind::Int { signed: true, .. } => "signed integer".into(),
+        ParamKind::Int { .. } => "unsigned integer".into(),
+        ParamKind::Str { .. } => "string".into(),
+        ParamKind::Enum { .. } => "enum".into(),
+        ParamKind::Array { len, .. } => format!("comma-separated list of at most {len}"),
     };
     let help = format!("Parameter {} ({what}, default {})", p.name, p.default_text);
     if p.kind == ParamKind::Bool {
