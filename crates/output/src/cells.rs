@@ -61,7 +61,7 @@ impl<'a> Record<'a> {
     /// The raw bytes of a field (a `char[]` with its NULs, an array...).
     pub fn raw(&self, field: &str) -> Option<&'a [u8]> {
         let (_, bytes, col) = self.locate(field)?;
-        bytes.get(col.offset..col.offset + col.leaf.byte_len())
+        crate::plan::column_bytes(col, bytes)
     }
 
     /// The whole record's bytes (the map value's, in map tables).

@@ -181,7 +181,7 @@ impl EventFormatter {
     /// an integer in target byte order), for filters on decoded events.
     pub fn field_bytes<'b>(&self, bytes: &'b [u8], field: &str) -> Option<&'b [u8]> {
         let col = self.plan.columns.iter().find(|c| c.name == field)?;
-        bytes.get(col.offset..col.offset + col.leaf.byte_len())
+        crate::plan::column_bytes(col, bytes)
     }
 
     /// Size in bytes of one record.

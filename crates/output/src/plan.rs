@@ -134,6 +134,10 @@ struct RawMember {
 pub(crate) struct Plan {
     pub type_name: String,
     pub size: usize,
+    /// The shortest record accepted: programs may send a record cut short
+    /// inside its last member when that is an array (execsnoop sends only
+    /// the argument bytes it read); the missing bytes read as zero.
+    min_size: usize,
     pub columns: Vec<Column>,
     /// Index of the address-family column, for [`Render::IpByFamily`].
     family: Option<usize>,
@@ -193,6 +197,7 @@ impl Plan {
         Ok(Plan {
             type_name,
             size,
+            min_size: min_record_size(&columns, size),
             columns,
             family,
             scalar,
@@ -260,10 +265,10 @@ impl Plan {
     }
 
     pub fn check_len(&self, bytes: &[u8]) -> Result<()> {
-        if bytes.len() < self.size {
+        if bytes.len() < self.min_size {
             return Err(Error::ShortEvent {
                 ty: self.type_name.clone(),
-                need: self.size,
+                need: self.min_size,
                 got: bytes.len(),
             });
         }
@@ -334,7 +339,8 @@ impl Plan {
     }
 
     fn raw<'b>(&self, col: &Column, bytes: &'b [u8], len: usize) -> &'b [u8] {
-        bytes.get(col.offset..col.offset + len).unwrap_or(&[])
+        let end = (col.offset + len).min(bytes.len());
+        bytes.get(col.offset..end).unwrap_or(&[])
     }
 
     /// Appends the table text of column `col`.
@@ -747,6 +753,26 @@ fn write_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
 
 fn write_json_list(out: &mut Vec<u8>, items: impl Iterator<Item = Num>) {
     write_seq(out, b",", items, |n, out| n.write_json(out));
+}
+
+/// The bytes of column `col` in a record; a record cut short inside its
+/// last (array) member gives what is there.
+pub(crate) fn column_bytes<'b>(col: &Column, bytes: &'b [u8]) -> Option<&'b [u8]> {
+    let end = (col.offset + col.leaf.byte_len()).min(bytes.len());
+    bytes.get(col.offset..end)
+}
+
+/// Where the last member starts when it is an array (records may end
+/// inside it), else the type's size.
+fn min_record_size(columns: &[Column], size: usize) -> usize {
+    let last = columns.iter().max_by_key(|c| c.offset);
+    match last.map(|c| (c.offset, &c.leaf)) {
+        Some((
+            offset,
+            Leaf::Str { .. } | Leaf::Bytes { .. } | Leaf::IntArray { .. } | Leaf::Array { .. },
+        )) => offset,
+        _ => size,
+    }
 }
 
 /// The bytes of each of the `len` elements of array column `col`, from the

@@ -125,8 +125,14 @@ fn time_column_and_short_events() {
         hms.as_bytes()[2] == b':' && hms.as_bytes()[5] == b':',
         "{text}"
     );
-    let err = f.format_event(&[0u8; 35]).unwrap_err().to_string();
-    assert!(err.contains("needs 36 bytes, got 35"), "{err}");
+    // Records may end inside the last member when it is an array (comm,
+    // at 17): what is there decodes, anything shorter is an error.
+    let mut cut = exec_event(1, 0, b"xy");
+    cut.truncate(18);
+    let text = String::from_utf8(f.format_event(&cut).unwrap().to_vec()).unwrap();
+    assert!(text.trim_end().ends_with(" x"), "{text}");
+    let err = f.format_event(&[0u8; 16]).unwrap_err().to_string();
+    assert!(err.contains("needs 17 bytes, got 16"), "{err}");
 }
 
 fn tcp_event(af: u32, saddr: &[u8], daddr: &[u8]) -> Vec<u8> {
@@ -304,11 +310,12 @@ fn every_truncation_is_an_error_not_a_panic() {
     let Some(btf) = common::btf("truncation") else {
         return;
     };
-    for (name, size) in [
-        ("exec_event", 36),
-        ("tcp_event", 72),
-        ("hinted", 120),
-        ("mixed", 48),
+    // (type, size, shortest record: where a trailing array starts)
+    for (name, size, min) in [
+        ("exec_event", 36, 17),
+        ("tcp_event", 72, 72),
+        ("hinted", 120, 104),
+        ("mixed", 48, 32),
     ] {
         let ty = common::ty(btf, name);
         for mode in [Mode::Json, Mode::Table] {
@@ -318,7 +325,8 @@ fn every_truncation_is_an_error_not_a_panic() {
             };
             let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
             for len in 0..size {
-                assert!(f.format_event(&vec![0xff; len]).is_err(), "{name} {len}");
+                let result = f.format_event(&vec![0xff; len]);
+                assert_eq!(result.is_err(), len < min, "{name} {len}");
             }
             f.format_event(&vec![0xff; size]).unwrap();
         }

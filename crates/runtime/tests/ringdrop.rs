@@ -34,6 +34,10 @@ impl EventHandler for Count {
 /// records), then runs until the buffer is drained: twice, so that a drop
 /// reported in the first run would show if reported again in the second.
 /// Returns the handler's counts and the summaries' losses of `events`.
+/// Both tests' programs count every getpgid() of this process, so the
+/// tests take turns: otherwise each would see the other's calls.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn overflow_and_read(session: &mut Session, n: u64) -> (Count, u64) {
     let run = RunOptions {
         duration: Some(Duration::from_secs(30)),
@@ -69,6 +73,8 @@ fn ring_buffer_drops_counted_in_a_global_are_reported() {
     if !bpfkit_testkit::privileged("ring_buffer_drops_counted_in_a_global_are_reported") {
         return;
     }
+    // Held until the session (declared after it) is gone.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some((object, mut session)) = load("ringdrop") else {
         return;
     };
@@ -104,6 +110,8 @@ fn ring_buffer_drops_counted_per_cpu_are_reported() {
     if !bpfkit_testkit::privileged("ring_buffer_drops_counted_per_cpu_are_reported") {
         return;
     }
+    // Held until the session (declared after it) is gone.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let Some((object, mut session)) = load("ringdrop_percpu") else {
         return;
     };
