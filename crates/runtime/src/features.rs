@@ -82,6 +82,56 @@ pub fn trampolines() -> bool {
     })
 }
 
+/// Whether the kernel has the raw tracepoint `name` (what `raw_tp/` and
+/// `tp_btf/` attach to). Most raw tracepoints back a trace event of the same
+/// name, so tracefs answers with a few `stat`s; the rest (bare tracepoints
+/// such as `sched_update_nr_running_tp`) are found as `btf_trace_NAME` in
+/// the kernel BTF's strings, scanned in chunks rather than parsed.
+pub fn raw_tracepoint_exists(name: &str) -> bool {
+    trace_event_named(name) || btf_has_string(&format!("btf_trace_{name}"))
+}
+
+/// Whether some trace event category has an event called `name`. Syscall
+/// events (`sys_enter_NAME`) and dynamic probes are events without a raw
+/// tracepoint of their own, so those categories do not count.
+fn trace_event_named(name: &str) -> bool {
+    const NOT_RAW: [&str; 4] = ["syscalls", "ftrace", "kprobes", "uprobes"];
+    let _ = ensure_tracefs();
+    let Ok(categories) = std::fs::read_dir(Path::new(TRACEFS).join("events")) else {
+        return false;
+    };
+    categories.flatten().any(|category| {
+        let dir = category.file_name();
+        !NOT_RAW.iter().any(|n| dir == *n) && category.path().join(name).is_dir()
+    })
+}
+
+/// Whether `wanted` is one of the NUL-terminated strings in the kernel BTF.
+fn btf_has_string(wanted: &str) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(VMLINUX_BTF) else {
+        return false;
+    };
+    let needle: Vec<u8> = [&[0u8][..], wanted.as_bytes(), &[0]].concat();
+    let finder = memchr::memmem::Finder::new(&needle);
+    // Each chunk starts with the previous one's tail, so a match across a
+    // chunk boundary is still seen.
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut kept = 0;
+    loop {
+        let n = match file.read(&mut buf[kept..]) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let filled = kept + n;
+        if finder.find(&buf[..filled]).is_some() {
+            return true;
+        }
+        kept = needle.len().min(filled);
+        buf.copy_within(filled - kept..filled, 0);
+    }
+}
+
 /// Whether tracefs has `events/CATEGORY/NAME`.
 pub fn tracepoint_exists(category: &str, name: &str) -> bool {
     let _ = ensure_tracefs();

@@ -125,9 +125,12 @@ impl Session {
             uses_printk: object.uses_printk,
             stop: StopHandle::new()?,
         };
+        let mut kernel_btf = load::KernelBtf::default();
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object)?;
+            load::load_program(&mut session.ebpf, prog, object, &mut kernel_btf)?;
         }
+        drop(kernel_btf);
+        load::return_freed_memory();
         // Perf buffers must exist before programs run, or early events are lost.
         session.open_event_sources(object, opts)?;
         // Drops before attaching are impossible: this is the zero point.

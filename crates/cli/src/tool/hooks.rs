@@ -6,7 +6,6 @@ use bpfkit_object::{Hook, Object};
 use bpfkit_runtime::features;
 use bpfkit_tools::{ToolSpec, Variant};
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 /// The variant to load, and what that means for the other programs.
 #[derive(Debug)]
@@ -104,12 +103,13 @@ pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), St
         Hook::BtfTracepoint { name } if !k.btf => Err(format!(
             "tp_btf/{name} needs kernel BTF (/sys/kernel/btf/vmlinux)"
         )),
-        Hook::BtfTracepoint { name } | Hook::RawTracepoint { name } => match btf_tracepoints() {
-            Some(known) if !known.contains(name.as_str()) => {
-                Err(format!("no raw tracepoint {name} in the kernel's BTF"))
+        Hook::BtfTracepoint { name } | Hook::RawTracepoint { name } => {
+            if features::raw_tracepoint_exists(name) {
+                Ok(())
+            } else {
+                Err(format!("no raw tracepoint {name} in this kernel"))
             }
-            _ => Ok(()),
-        },
+        }
         Hook::Kprobe { .. } | Hook::Ksyscall { .. } if !k.kprobes => {
             Err("kprobes are not available (CONFIG_KPROBE_EVENTS)".into())
         }
@@ -129,22 +129,4 @@ pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), St
         }
         _ => Ok(()),
     }
-}
-
-/// Raw tracepoint names the kernel has (`btf_trace_NAME` typedefs in
-/// vmlinux BTF), or `None` without kernel BTF. Read once; a scan of the
-/// string section is much cheaper than parsing every type.
-fn btf_tracepoints() -> Option<&'static HashSet<String>> {
-    static NAMES: OnceLock<Option<HashSet<String>>> = OnceLock::new();
-    NAMES
-        .get_or_init(|| {
-            let raw = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-            Some(
-                raw.split(|&b| b == 0)
-                    .filter_map(|s| s.strip_prefix(b"btf_trace_"))
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
-                    .collect(),
-            )
-        })
-        .as_ref()
 }
