@@ -6,7 +6,7 @@
 //! `BPFKIT_REQUIRE_CLANG=1`, and then a missing requirement fails the test,
 //! so nothing silently skips there.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn required(var: &str) -> bool {
@@ -79,4 +79,53 @@ pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(rel)
+}
+
+/// Builds the user-space test program `source` (a C file) into `out_dir`
+/// with frame pointers and without sibling calls, so that its stacks walk
+/// and symbolize in full. `None` (skip) without clang, as [`clang`] says.
+pub fn build_program(test: &str, source: &Path, out_dir: &Path) -> Option<PathBuf> {
+    let flags = [
+        "-O1",
+        "-g",
+        "-fno-omit-frame-pointer",
+        "-fno-optimize-sibling-calls",
+    ];
+    compile(test, source, &flags, &out_path(test, source, out_dir, ""))
+}
+
+/// Builds the BPF object `source` (a `.bpf.c` file using the UAPI
+/// headers, no vmlinux.h) into `out_dir`. `None` (skip) without clang.
+pub fn build_bpf_object(test: &str, source: &Path, out_dir: &Path) -> Option<PathBuf> {
+    // <asm/types.h>, which the UAPI headers include, is per architecture.
+    let asm = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
+    let flags = ["-target", "bpf", "-O2", "-g", "-I", &asm, "-c"];
+    compile(
+        test,
+        source,
+        &flags,
+        &out_path(test, source, out_dir, ".bpf.o"),
+    )
+}
+
+/// `out_dir/NAME-TEST-PID.EXT`: tests running at once each build their own.
+fn out_path(test: &str, source: &Path, out_dir: &Path, ext: &str) -> PathBuf {
+    let name = source.file_name().unwrap_or_default().to_string_lossy();
+    let name = name.split('.').next().unwrap_or_default();
+    out_dir.join(format!("{name}-{test}-{}{ext}", std::process::id()))
+}
+
+/// Runs clang on `source` with `flags`; panics (the test fails) when it
+/// does not compile.
+fn compile(test: &str, source: &Path, flags: &[&str], output: &Path) -> Option<PathBuf> {
+    let clang = clang(test)?;
+    let status = Command::new(clang)
+        .args(flags)
+        .arg(source)
+        .arg("-o")
+        .arg(output)
+        .status()
+        .expect("running clang");
+    assert!(status.success(), "building {}", source.display());
+    Some(output.to_path_buf())
 }

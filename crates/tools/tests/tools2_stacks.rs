@@ -6,50 +6,36 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use aya::maps::{MapData, StackTraceMap};
 use bpfkit_symbolize::{StackSample, Symbolizer, flamegraph, merge_folded};
 use common::session::{Global, Session};
 
-/// Builds the target program with frame pointers; `None` (skip) without clang.
-fn build_target(test: &str) -> Option<PathBuf> {
-    let clang = bpfkit_testkit::clang(test)?;
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/stacks_target.c");
-    let binary = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("stacks_target-{test}-{}", std::process::id()));
-    let status = Command::new(clang)
-        .args([
-            "-O1",
-            "-g",
-            "-fno-omit-frame-pointer",
-            "-fno-optimize-sibling-calls",
-        ])
-        .arg(&source)
-        .arg("-o")
-        .arg(&binary)
-        .status()
-        .expect("running clang");
-    assert!(status.success(), "building {}", source.display());
-    Some(binary)
+/// The target program, built and running in `mode`; `None` (skip)
+/// without root or clang.
+fn start_target(test: &str, mode: &str) -> Option<Child> {
+    if !bpfkit_testkit::privileged(test) {
+        return None;
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/stacks_target.c");
+    let binary =
+        bpfkit_testkit::build_program(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))?;
+    Some(Child(
+        Command::new(binary)
+            .arg(mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("target program"),
+    ))
 }
 
 /// A child process, killed on drop.
 struct Child(std::process::Child);
 
 impl Child {
-    fn spawn(binary: &PathBuf, mode: &str) -> Child {
-        Child(
-            Command::new(binary)
-                .arg(mode)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("target program"),
-        )
-    }
-
     fn pid(&self) -> u32 {
         self.0.id()
     }
@@ -90,14 +76,9 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 
 #[test]
 fn profile_finds_the_busy_loop_and_draws_it() {
-    let test = "profile_finds_the_busy_loop_and_draws_it";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(binary) = build_target(test) else {
+    let Some(child) = start_target("profile_finds_the_busy_loop_and_draws_it", "busy") else {
         return;
     };
-    let child = Child::spawn(&binary, "busy");
     let pid = child.pid();
     let s = Session::start("profile", None, &[("targ_pid", Global::I32(pid as i32))]);
     let (pid_at, kstack_at, ustack_at) = (
@@ -160,14 +141,9 @@ fn profile_finds_the_busy_loop_and_draws_it() {
 
 #[test]
 fn offcputime_sums_the_sleeps_by_kernel_stack() {
-    let test = "offcputime_sums_the_sleeps_by_kernel_stack";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(binary) = build_target(test) else {
+    let Some(child) = start_target("offcputime_sums_the_sleeps_by_kernel_stack", "sleep") else {
         return;
     };
-    let child = Child::spawn(&binary, "sleep");
     let pid = child.pid();
     let s = Session::start(
         "offcputime",
@@ -199,14 +175,11 @@ fn offcputime_sums_the_sleeps_by_kernel_stack() {
 
 #[test]
 fn memleak_reports_the_leaking_function_and_its_bytes() {
-    let test = "memleak_reports_the_leaking_function_and_its_bytes";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(binary) = build_target(test) else {
+    let Some(mut child) =
+        start_target("memleak_reports_the_leaking_function_and_its_bytes", "leak")
+    else {
         return;
     };
-    let mut child = Child::spawn(&binary, "leak");
     let pid = child.pid();
     let s = Session::start(
         "memleak",
