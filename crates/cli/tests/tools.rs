@@ -8,257 +8,12 @@
 //! and filtered by pid or marker. Every `BOUND` only keeps a broken run
 //! from hanging the suite; nothing asserts on how long anything takes.
 
-use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+mod common;
 
-const BPFKIT: &str = env!("CARGO_BIN_EXE_bpfkit");
-const BOUND: Duration = Duration::from_secs(20);
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A running tool: stdout collected in the background, stderr lines
-/// streamed (for `bpfkit: attached ...`). Killed on drop if still running.
-struct Run {
-    child: Child,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Receiver<String>,
-    stderr_seen: Vec<String>,
-    progs: BTreeSet<u32>,
-}
-
-/// What a finished run printed.
-struct Finished {
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Starts `bpfkit TOOL -v ARGS` and returns once every program is
-    /// attached (the runtime reports attachments after the last attach).
-    fn start(tool: &str, args: &[&str]) -> Run {
-        let mut cmd = Command::new(BPFKIT);
-        cmd.arg(tool).arg("-v").args(args);
-        Run::spawn(cmd, "bpfkit: attached")
-    }
-
-    fn spawn(mut cmd: Command, ready: &str) -> Run {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning the tool");
-        let mut out = child.stdout.take().expect("stdout");
-        let stdout = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = out.read_to_string(&mut text);
-            text
-        });
-        let (tx, rx) = channel();
-        let err = child.stderr.take().expect("stderr");
-        thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut run = Run {
-            child,
-            stdout: Some(stdout),
-            stderr: rx,
-            stderr_seen: Vec::new(),
-            progs: BTreeSet::new(),
-        };
-        run.wait_for_stderr(ready);
-        run.progs = held_programs(run.child.id());
-        run
-    }
-
-    fn wait_for_stderr(&mut self, wanted: &str) {
-        let deadline = Instant::now() + BOUND;
-        while Instant::now() < deadline {
-            match self.stderr.recv_timeout(Duration::from_millis(100)) {
-                Ok(line) => {
-                    let found = line.contains(wanted);
-                    self.stderr_seen.push(line);
-                    if found {
-                        return;
-                    }
-                }
-                Err(_) => {
-                    if let Ok(Some(status)) = self.child.try_wait() {
-                        panic!(
-                            "the tool exited ({status}) before '{wanted}':\n{}",
-                            self.stderr_seen.join("\n")
-                        );
-                    }
-                }
-            }
-        }
-        panic!(
-            "no '{wanted}' within {BOUND:?}:\n{}",
-            self.stderr_seen.join("\n")
-        );
-    }
-
-    /// Stops the tool with SIGINT (as Ctrl-C would) and collects its output.
-    /// The signal is repeated until the tool exits: one that arrives between
-    /// attaching and the run loop only ends the run once it has started.
-    fn stop(mut self) -> Finished {
-        let deadline = Instant::now() + BOUND;
-        while let Ok(None) = self.child.try_wait() {
-            // SAFETY: kill(2) on our own, not yet reaped, child.
-            unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-            if Instant::now() > deadline {
-                break;
-            }
-            thread::sleep(Duration::from_millis(300));
-        }
-        self.finish()
-    }
-
-    /// Waits for the tool to exit by itself (duration, interval count).
-    fn finish(mut self) -> Finished {
-        let deadline = Instant::now() + BOUND;
-        let status = loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the tool did not exit");
-            thread::sleep(Duration::from_millis(20));
-        };
-        let stdout = self
-            .stdout
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        self.stderr_seen.extend(self.stderr.try_iter());
-        let stderr = self.stderr_seen.join("\n");
-        assert!(
-            status.success(),
-            "{status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        assert_released(&self.progs);
-        Finished { stdout, stderr }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// BPF program ids a process holds, from its fdinfo.
-fn held_programs(pid: u32) -> BTreeSet<u32> {
-    let mut ids = BTreeSet::new();
-    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
-        return ids;
-    };
-    for entry in dir.flatten() {
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        for line in text.lines() {
-            if let Some(id) = line.strip_prefix("prog_id:") {
-                ids.extend(id.trim().parse::<u32>().ok());
-            }
-        }
-    }
-    ids
-}
-
-/// The programs of a finished run are gone from the kernel (freed after
-/// the last reference dropped, which the kernel does asynchronously).
-fn assert_released(progs: &BTreeSet<u32>) {
-    assert!(!progs.is_empty(), "the run held no BPF programs");
-    let deadline = Instant::now() + BOUND;
-    loop {
-        let live: BTreeSet<u32> = bpfkit_sys::prog_ids()
-            .expect("listing programs")
-            .into_iter()
-            .collect();
-        let left: Vec<_> = progs.intersection(&live).collect();
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "programs left behind: {left:?}");
-        thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A shell child that waits for a line on stdin before running `script`,
-/// so that a tool filtering by its pid can attach first.
-struct Gated {
-    child: Child,
-    stdin: Option<ChildStdin>,
-}
-
-impl Gated {
-    fn new(script: &str) -> Gated {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!("read go; {script}"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning sh");
-        let stdin = child.stdin.take();
-        Gated { child, stdin }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Lets the script run and waits for it to end.
-    fn go(mut self) -> std::process::ExitStatus {
-        if let Some(mut stdin) = self.stdin.take() {
-            let _ = stdin.write_all(b"go\n");
-        }
-        self.child.wait().expect("waiting for sh")
-    }
-}
-
-impl Drop for Gated {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A unique marker for this test run.
-fn marker(what: &str) -> String {
-    format!("bpfkit-{what}-{}", std::process::id())
-}
-
-/// Rows of a table: lines split on whitespace, after the header line that
-/// starts with `first_header`.
-fn rows<'a>(stdout: &'a str, first_header: &str) -> Vec<Vec<&'a str>> {
-    let mut lines = stdout.lines();
-    assert!(
-        lines.any(|l| l.split_whitespace().next() == Some(first_header)),
-        "no header starting with {first_header}:\n{stdout}"
-    );
-    lines
-        .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|r| !r.is_empty())
-        .collect()
-}
+use common::tool::{Gated, Peer, ToolRun, log2_buckets, rows};
+use common::{BPFKIT, serial, unique};
+use std::io::{Read, Write};
+use std::process::{Child, Command};
 
 /// Execs `/bin/true MARKER a b` `n` times; returns their pids.
 fn exec_marked(marker: &str, n: usize) -> Vec<u32> {
@@ -280,8 +35,8 @@ fn execsnoop_shows_each_exec_with_its_arguments() {
         return;
     }
     let _serial = serial();
-    let marker = marker("exec");
-    let run = Run::start("execsnoop", &["-l", &marker]);
+    let marker = unique("exec");
+    let run = ToolRun::start("execsnoop", &["-l", &marker]);
     let pids = exec_marked(&marker, 3);
     let out = run.stop();
     let rows = rows(&out.stdout, "PCOMM");
@@ -303,8 +58,8 @@ fn execsnoop_quotes_and_truncates_arguments() {
         return;
     }
     let _serial = serial();
-    let marker = marker("quote");
-    let run = Run::start("execsnoop", &["-q", "--max-args", "2", "-l", &marker]);
+    let marker = unique("quote");
+    let run = ToolRun::start("execsnoop", &["-q", "--max-args", "2", "-l", &marker]);
     exec_marked(&marker, 1);
     let out = run.stop();
     let line = out
@@ -328,13 +83,11 @@ fn execsnoop_sees_what_libbpf_tools_execsnoop_sees() {
         return;
     };
     let _serial = serial();
-    let marker = marker("peer");
-    let ours = Run::start("execsnoop", &["-l", &marker]);
-    // libbpf-tools print the header once attached; stdbuf makes it arrive.
-    let mut cmd = Command::new("stdbuf");
-    // Not `-l`: libbpf-tools match it against the first argument only.
-    cmd.arg("-oL").arg(peer);
-    let mut theirs = Peer::spawn(cmd, "PCOMM");
+    let marker = unique("peer");
+    let ours = ToolRun::start("execsnoop", &["-l", &marker]);
+    // libbpf-tools print the header once attached. Not `-l`: they match it
+    // against the first argument only.
+    let mut theirs = Peer::start(&peer, &[], "PCOMM");
     // It prints its header before it opens its perf buffer: exec until it
     // sees one of ours, then count.
     let probe = format!("{marker}-probe");
@@ -356,106 +109,17 @@ fn execsnoop_sees_what_libbpf_tools_execsnoop_sees() {
     assert_eq!(count(&ours.stdout), count(&theirs), "peer saw:\n{theirs}");
 }
 
-/// A libbpf-tools binary watching alongside.
-struct Peer {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Peer {
-    /// Starts a peer tool, ready once its stdout shows `ready` (its header).
-    fn spawn(mut cmd: Command, ready: &str) -> Peer {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning the peer tool");
-        let out = child.stdout.take().expect("stdout");
-        let (tx, rx) = channel();
-        thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + BOUND;
-        let mut seen = Vec::new();
-        while Instant::now() < deadline {
-            if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-                let found = line.contains(ready);
-                seen.push(line);
-                if found {
-                    return Peer {
-                        child,
-                        lines: rx,
-                        seen,
-                    };
-                }
-            }
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the peer tool never printed '{ready}'");
-    }
-
-    /// Calls `trigger` until a line containing `text` shows up (bounded).
-    fn wait_for(&mut self, text: &str, trigger: impl Fn()) {
-        let deadline = Instant::now() + BOUND;
-        while !self.seen.iter().any(|l| l.contains(text)) {
-            assert!(Instant::now() < deadline, "the peer never showed {text}");
-            trigger();
-            let round = Instant::now() + Duration::from_millis(200);
-            while let Some(left) = round.checked_duration_since(Instant::now()) {
-                if let Ok(line) = self.lines.recv_timeout(left) {
-                    self.seen.push(line);
-                }
-            }
-        }
-    }
-
-    /// Waits (bounded) until `n` lines match, then stops the peer.
-    fn stop_after(mut self, matches: impl Fn(&str) -> bool, n: usize) -> String {
-        let deadline = Instant::now() + BOUND;
-        while self.seen.iter().filter(|l| matches(l)).count() < n && Instant::now() < deadline {
-            if let Ok(line) = self.lines.recv_timeout(Duration::from_millis(100)) {
-                self.seen.push(line);
-            }
-        }
-        self.stop_peer()
-    }
-
-    fn stop_peer(mut self) -> String {
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let _ = self.child.wait();
-        self.seen.extend(self.lines.iter());
-        self.seen.join("\n")
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 #[test]
 fn opensnoop_shows_a_failed_open_of_a_process() {
     if !bpfkit_testkit::privileged("opensnoop_shows_a_failed_open_of_a_process") {
         return;
     }
     let _serial = serial();
-    let path = format!("/nonexistent/{}", marker("open"));
+    let path = format!("/nonexistent/{}", unique("open"));
     // `exec` keeps the pid: the open happens in the process -p names.
     let gated = Gated::new(&format!("exec cat {path}"));
     let pid = gated.pid().to_string();
-    let run = Run::start("opensnoop", &["-p", &pid, "-x"]);
+    let run = ToolRun::start("opensnoop", &["-p", &pid, "-x"]);
     gated.go();
     let out = run.stop();
     let rows = rows(&out.stdout, "PID");
@@ -476,7 +140,7 @@ fn exitsnoop_shows_the_exit_code() {
     let _serial = serial();
     let gated = Gated::new("exit 7");
     let pid = gated.pid().to_string();
-    let run = Run::start("exitsnoop", &["-p", &pid]);
+    let run = ToolRun::start("exitsnoop", &["-p", &pid]);
     let status = gated.go();
     assert_eq!(status.code(), Some(7));
     let out = run.stop();
@@ -499,7 +163,7 @@ fn exitsnoop_shows_the_killing_signal() {
     let _serial = serial();
     let mut sleeper = Sleeper::new();
     let pid = sleeper.pid().to_string();
-    let run = Run::start("exitsnoop", &["-p", &pid]);
+    let run = ToolRun::start("exitsnoop", &["-p", &pid]);
     sleeper.signal(libc::SIGKILL);
     sleeper.reap();
     let out = run.stop();
@@ -561,7 +225,7 @@ fn sigsnoop_shows_a_signal_by_name() {
     let mut sleeper = Sleeper::new();
     let target = sleeper.pid().to_string();
     let me = std::process::id().to_string();
-    let run = Run::start("sigsnoop", &["-n", "-p", &me, "-s", "USR1"]);
+    let run = ToolRun::start("sigsnoop", &["-n", "-p", &me, "-s", "USR1"]);
     sleeper.signal(libc::SIGUSR1);
     sleeper.reap();
     let out = run.stop();
@@ -584,7 +248,7 @@ fn killsnoop_shows_kills_and_failed_kills() {
     let mut sleeper = Sleeper::new();
     let target = sleeper.pid().to_string();
     let me = std::process::id().to_string();
-    let run = Run::start("killsnoop", &["-n", "-p", &me]);
+    let run = ToolRun::start("killsnoop", &["-n", "-p", &me]);
     sleeper.signal(libc::SIGUSR1);
     sleeper.reap();
     // The reaped pid is gone: this kill fails with ESRCH.
@@ -608,13 +272,13 @@ fn syscount_counts_failed_syscalls_by_errno_name() {
         return;
     }
     let _serial = serial();
-    let dir = format!("/nonexistent/{}", marker("syscount"));
+    let dir = format!("/nonexistent/{}", unique("syscount"));
     // `true`, not `:`: a failed redirection of a special builtin ends sh.
     let gated = Gated::new(&format!(
         "for i in 1 2 3 4 5; do true < {dir}/$i; done 2>/dev/null"
     ));
     let pid = gated.pid().to_string();
-    let run = Run::start("syscount", &["-p", &pid, "-e", "ENOENT"]);
+    let run = ToolRun::start("syscount", &["-p", &pid, "-e", "ENOENT"]);
     gated.go();
     let out = run.stop();
     let rows = rows(&out.stdout, "SYSCALL");
@@ -629,7 +293,7 @@ fn syscount_by_process_with_latency() {
     let _serial = serial();
     let gated = Gated::new("sleep 0.01; sleep 0.01");
     let pid = gated.pid().to_string();
-    let run = Run::start("syscount", &["-p", &pid, "-P", "-L", "-m"]);
+    let run = ToolRun::start("syscount", &["-p", &pid, "-P", "-L", "-m"]);
     gated.go();
     let out = run.stop();
     let rows = rows(&out.stdout, "PID");
@@ -643,30 +307,13 @@ fn syscount_by_process_with_latency() {
     assert!(out.stdout.contains("TIME (msecs)"), "{}", out.stdout);
 }
 
-/// Buckets of a printed log2 histogram: (low, high, count).
-fn buckets(stdout: &str) -> Vec<(u64, u64, u64)> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let (range, rest) = l.split_once(':')?;
-            let (low, high) = range.trim().split_once("->")?;
-            let count = rest.split_whitespace().next()?;
-            Some((
-                low.trim().parse().ok()?,
-                high.trim().parse().ok()?,
-                count.parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
 #[test]
 fn runqlat_prints_a_histogram_per_interval() {
     if !bpfkit_testkit::privileged("runqlat_prints_a_histogram_per_interval") {
         return;
     }
     let _serial = serial();
-    let run = Run::start("runqlat", &["1", "2"]);
+    let run = ToolRun::start("runqlat", &["1", "2"]);
     // Wakeups of our own: a few short sleeps.
     for _ in 0..5 {
         Command::new("sleep").arg("0.01").status().expect("sleep");
@@ -678,7 +325,7 @@ fn runqlat_prints_a_histogram_per_interval() {
         "{}",
         out.stdout
     );
-    let buckets = buckets(&out.stdout);
+    let buckets = log2_buckets(&out.stdout);
     assert!(buckets.iter().any(|b| b.2 > 0), "{}", out.stdout);
     for (low, high, _) in &buckets {
         assert!(low <= high && (*low == 0 || high + 1 == low * 2));
@@ -691,7 +338,7 @@ fn runqlat_labels_each_process() {
         return;
     }
     let _serial = serial();
-    let run = Run::start("runqlat", &["-P", "-m", "1", "1"]);
+    let run = ToolRun::start("runqlat", &["-P", "-m", "1", "1"]);
     for _ in 0..5 {
         Command::new("sleep").arg("0.01").status().expect("sleep");
     }
@@ -707,7 +354,7 @@ fn runqlat_labels_each_process() {
 /// Block I/O that completes with an interrupt: a synced write.
 fn disk_io() {
     // The target directory is on a disk; /tmp may be a tmpfs.
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("io"));
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("io"));
     let mut file = std::fs::File::create(&path).expect("creating a scratch file");
     for _ in 0..8 {
         file.write_all(&[7u8; 64 * 1024]).expect("writing");
@@ -723,7 +370,7 @@ fn hardirqs_counts_interrupts() {
         return;
     }
     let _serial = serial();
-    let run = Run::start("hardirqs", &["-C", "1", "1"]);
+    let run = ToolRun::start("hardirqs", &["-C", "1", "1"]);
     disk_io();
     let out = run.finish();
     let rows = rows(&out.stdout, "HARDIRQ");
@@ -742,7 +389,7 @@ fn hardirqs_histograms_per_irq() {
         return;
     }
     let _serial = serial();
-    let run = Run::start("hardirqs", &["-d", "1", "1"]);
+    let run = ToolRun::start("hardirqs", &["-d", "1", "1"]);
     disk_io();
     let out = run.finish();
     assert!(
@@ -751,7 +398,7 @@ fn hardirqs_histograms_per_irq() {
         out.stdout
     );
     assert!(
-        buckets(&out.stdout).iter().any(|b| b.2 > 0),
+        log2_buckets(&out.stdout).iter().any(|b| b.2 > 0),
         "{}",
         out.stdout
     );
@@ -766,7 +413,7 @@ fn profile_folds_the_stacks_of_a_busy_process() {
     // A shell counting for a while: samples land in sh itself.
     let gated = Gated::new("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
     let pid = gated.pid().to_string();
-    let run = Run::start("profile", &["-f", "-F", "199", "-p", &pid]);
+    let run = ToolRun::start("profile", &["-f", "-F", "199", "-p", &pid]);
     gated.go();
     let out = run.stop();
     let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
@@ -798,7 +445,7 @@ fn tcpktstat_counts_loopback_tcp_both_ways() {
     }
     let _serial = serial();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
-    let run = Run::start("tcpktstat", &["-i", "lo", "-P", "1", "1"]);
+    let run = ToolRun::start("tcpktstat", &["-i", "lo", "-P", "1", "1"]);
     loopback_exchange(&listener, 4000);
     let out = run.finish();
     let rows = rows(&out.stdout, "DIR");
@@ -823,7 +470,7 @@ fn xdpfilter_counts_a_port_rule_in_dry_run() {
     let port = listener.local_addr().expect("address").port().to_string();
     let rule = format!("tcp:{port}");
     // -n: count, do not drop (the exchange must go through).
-    let run = Run::start("xdpfilter", &["-i", "lo", "-n", "-P", &rule, "1", "1"]);
+    let run = ToolRun::start("xdpfilter", &["-i", "lo", "-n", "-P", &rule, "1", "1"]);
     loopback_exchange(&listener, 4000);
     let out = run.finish();
     // SOURCE PREFIXLEN PROTO PORT PACKETS BYTES
@@ -873,7 +520,7 @@ fn help_looks_like_libbpf_tools() {
 
 #[test]
 fn a_symlink_named_after_a_tool_runs_it() {
-    let dir = std::env::temp_dir().join(marker("argv0"));
+    let dir = std::env::temp_dir().join(unique("argv0"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch dir");
     let link = dir.join("runqlat");
