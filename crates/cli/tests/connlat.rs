@@ -10,15 +10,12 @@
 //! deleted on drop, also when the test fails.
 
 mod common;
-mod json_tool;
 
-use common::{ADDR_A, VethPair};
-use json_tool::JsonTool;
+use common::{ADDR_A, Run, VethPair};
 use serde_json::Value;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 /// The port whose first SYN the XDP program drops (its DROP_PORT).
 const DROP_PORT: u16 = 47110;
@@ -28,21 +25,8 @@ const SLOW_US: u64 = 900_000;
 
 /// Builds the SYN dropper; `None` (skip) without clang.
 fn build_dropper(test: &str) -> Option<PathBuf> {
-    let clang = bpfkit_testkit::clang(test)?;
     let source = bpfkit_testkit::repo_path("crates/tools/tests/data/drop_first_syn.bpf.c");
-    let object = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("drop_first_syn-{}.bpf.o", std::process::id()));
-    // <asm/types.h>, which the UAPI headers include, is per architecture.
-    let asm = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
-    let status = Command::new(clang)
-        .args(["-target", "bpf", "-O2", "-g", "-I", &asm, "-c"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&object)
-        .status()
-        .expect("running clang");
-    assert!(status.success(), "building {}", source.display());
-    Some(object)
+    bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 /// Runs `f` on a thread inside network namespace `ns`: sockets it makes
@@ -92,14 +76,14 @@ fn tcpconnlat_measures_a_handshake_slowed_by_a_dropped_syn() {
     let _listener = in_netns(&pair.ns_a, || TcpListener::bind(server).expect("listening"));
 
     let me = std::process::id().to_string();
-    let mut run = JsonTool::start("tcpconnlat", &["-p", &me]);
+    let mut run = Run::start_tool_attached("tcpconnlat", &["-p", &me]);
     for _ in 0..2 {
         in_netns(&pair.ns_b, || {
             drop(TcpStream::connect(server).expect("connecting"))
         });
     }
     run.wait_until("two connects", |seen| latencies(seen).len() == 2);
-    let records = run.stop();
+    let records = run.stop().records;
     let [slow, normal] = latencies(&records)[..] else {
         panic!("two connects to port {DROP_PORT}: {records:?}");
     };

@@ -11,12 +11,12 @@
 //! AGE = 4 s), so a loaded machine does not blur them; nothing asserts on
 //! how long bpfkit takes.
 
-mod json_tool;
+mod common;
 
-use json_tool::{Guard, JsonTool};
+use common::{ChildGuard, Run};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::thread;
 use std::time::Duration;
@@ -29,47 +29,38 @@ const AGING: Duration = Duration::from_secs(6);
 const OLD: (u64, u64) = (5, 1000);
 const YOUNG: (u64, u64) = (3, 3000);
 
-/// Builds the leaking program with frame pointers; `None` (skip) without clang.
-fn build_target(test: &str) -> Option<PathBuf> {
-    let clang = bpfkit_testkit::clang(test)?;
-    let source = bpfkit_testkit::repo_path("crates/tools/tests/data/memleak_ages.c");
-    let binary = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("memleak_ages-{test}-{}", std::process::id()));
-    let status = Command::new(clang)
-        .args(["-O1", "-g", "-fno-omit-frame-pointer"])
-        .arg("-fno-optimize-sibling-calls")
-        .arg(&source)
-        .arg("-o")
-        .arg(&binary)
-        .status()
-        .expect("running clang");
-    assert!(status.success(), "building {}", source.display());
-    Some(binary)
-}
-
 /// The leaking program: told what to leak on stdin, says when it did.
 struct Target {
-    child: Guard,
+    child: ChildGuard,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
 }
 
 impl Target {
-    fn spawn(binary: &PathBuf) -> Target {
-        let mut child = Guard(
+    /// Builds and starts the program; `None` (skip) without root or clang.
+    fn start(test: &str) -> Option<Target> {
+        if !bpfkit_testkit::privileged(test) {
+            return None;
+        }
+        let source = bpfkit_testkit::repo_path("crates/tools/tests/data/memleak_ages.c");
+        let binary =
+            bpfkit_testkit::build_program(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))?;
+        let mut child = ChildGuard::spawn(
             Command::new(binary)
                 .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("the leaking program"),
+                .stdout(Stdio::piped()),
         );
         let stdin = child.0.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.0.stdout.take().expect("stdout"));
-        Target {
+        Some(Target {
             child,
             stdin,
             stdout,
-        }
+        })
+    }
+
+    fn pid(&self) -> String {
+        self.child.pid().to_string()
     }
 
     /// Sends the command byte and waits for the program's answer.
@@ -99,23 +90,18 @@ fn leak_from(records: &[Value], function: &str) -> (u64, u64) {
 
 #[test]
 fn memleak_older_leaves_out_young_allocations() {
-    let test = "memleak_older_leaves_out_young_allocations";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(binary) = build_target(test) else {
+    let Some(mut target) = Target::start("memleak_older_leaves_out_young_allocations") else {
         return;
     };
-    let mut target = Target::spawn(&binary);
-    let pid = target.child.0.id().to_string();
+    let pid = target.pid();
     let min_age = MIN_AGE_MS.to_string();
-    let older = JsonTool::start("memleak", &["-p", &pid, "-o", &min_age]);
-    let all = JsonTool::start("memleak", &["-p", &pid]);
+    let older = Run::start_tool_attached("memleak", &["-p", &pid, "-o", &min_age]);
+    let all = Run::start_tool_attached("memleak", &["-p", &pid]);
 
     target.leak(b'o', "old");
     thread::sleep(AGING);
     target.leak(b'y', "young");
-    let (older, all) = (older.stop(), all.stop());
+    let (older, all) = (older.stop().records, all.stop().records);
 
     let bytes = |(n, size): (u64, u64)| (n, n * size);
     assert_eq!(leak_from(&older, "bpfkit_leak_old"), bytes(OLD));
@@ -129,23 +115,19 @@ fn memleak_older_leaves_out_young_allocations() {
 
 #[test]
 fn memleak_reports_outstanding_allocations_every_interval() {
-    let test = "memleak_reports_outstanding_allocations_every_interval";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(binary) = build_target(test) else {
+    let Some(mut target) = Target::start("memleak_reports_outstanding_allocations_every_interval")
+    else {
         return;
     };
-    let mut target = Target::spawn(&binary);
-    let pid = target.child.0.id().to_string();
+    let pid = target.pid();
     // A report every second, until stopped.
-    let mut run = JsonTool::start("memleak", &["-p", &pid, "1", "1000"]);
+    let mut run = Run::start_tool_attached("memleak", &["-p", &pid, "1", "1000"]);
     target.leak(b'o', "old");
     // Nothing is freed: each report from now on shows the leak again.
     run.wait_until("two reports with the leak", |seen| {
         stacks_from(seen, "bpfkit_leak_old").len() >= 2
     });
-    let records = run.stop();
+    let records = run.stop().records;
     for report in stacks_from(&records, "bpfkit_leak_old") {
         let (count, bytes) = (report["count"].as_u64(), report["weight"].as_u64());
         assert_eq!((count, bytes), (Some(OLD.0), Some(OLD.0 * OLD.1)));

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -29,9 +30,35 @@ pub const BPFKIT: &str = env!("CARGO_BIN_EXE_bpfkit");
 /// reader, and two runs of the same object would see each other's events.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-pub fn serial() -> MutexGuard<'static, ()> {
-    // A failed test poisons the lock; the next one may still run.
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+thread_local! {
+    /// This thread's hold on [`SERIAL`] and how many [`Serial`]s share it:
+    /// a test may run two tools side by side.
+    static TURN: RefCell<(usize, Option<MutexGuard<'static, ()>>)> =
+        const { RefCell::new((0, None)) };
+}
+
+/// This test's turn, over when the last `Serial` of its thread is dropped.
+pub struct Serial(());
+
+pub fn serial() -> Serial {
+    TURN.with_borrow_mut(|(holders, guard)| {
+        if *holders == 0 {
+            // A failed test poisons the lock; the next one may still run.
+            *guard = Some(SERIAL.lock().unwrap_or_else(|e| e.into_inner()));
+        }
+        *holders += 1;
+    });
+    Serial(())
+}
+
+impl Drop for Serial {
+    fn drop(&mut self) {
+        let released = TURN.with_borrow_mut(|(holders, guard)| {
+            *holders -= 1;
+            if *holders == 0 { guard.take() } else { None }
+        });
+        drop(released);
+    }
 }
 
 /// Absolute path of a committed example.
@@ -128,7 +155,7 @@ pub struct Run {
     seen: Vec<Value>,
     stderr: Option<JoinHandle<String>>,
     held: Held,
-    _serial: MutexGuard<'static, ()>,
+    _serial: Serial,
 }
 
 /// What a run printed, once it ended.
@@ -163,6 +190,15 @@ impl Run {
         let mut cmd = Command::new(BPFKIT);
         cmd.arg(tool).arg("--json").args(args);
         Run::spawn(cmd)
+    }
+
+    /// [`Run::start_tool`], returning once the tool's programs are attached
+    /// (a tool prints its `attached` records after the last attach).
+    pub fn start_tool_attached(tool: &str, args: &[&str]) -> Run {
+        let mut run = Run::start_tool(tool, args);
+        run.wait_for("an attached record", |r| r["type"] == "attached");
+        run.note_held();
+        run
     }
 
     fn spawn(mut cmd: Command) -> Run {
@@ -200,6 +236,12 @@ impl Run {
                 r["type"] == "attached" && r["program"] == *name
             });
         }
+        self.note_held();
+    }
+
+    /// Notes what the attached run holds in the kernel, for [`Run::stop`]
+    /// to check it is released.
+    fn note_held(&mut self) {
         self.held = Held::of_process(self.pid());
         assert!(
             !self.held.progs.is_empty(),
@@ -240,21 +282,40 @@ impl Run {
         from: usize,
         what: &str,
         pred: impl Fn(&Value) -> bool,
-        mut trigger: impl FnMut(),
+        trigger: impl FnMut(),
     ) -> Value {
         if let Some(found) = self.seen[from..].iter().find(|r| pred(r)) {
             return found.clone();
         }
+        self.read_until(what, |seen| seen.last().is_some_and(&pred), trigger);
+        self.seen.last().cloned().expect("just read")
+    }
+
+    /// Reads records until those read so far satisfy `done` (a count of
+    /// matching ones, say).
+    pub fn wait_until(&mut self, what: &str, done: impl Fn(&[Value]) -> bool) {
+        if !done(&self.seen) {
+            self.read_until(what, done, || {});
+        }
+    }
+
+    /// Reads records, calling `trigger` now and again, until `done` holds
+    /// after one of them.
+    fn read_until(
+        &mut self,
+        what: &str,
+        done: impl Fn(&[Value]) -> bool,
+        mut trigger: impl FnMut(),
+    ) {
         let deadline = Instant::now() + BOUND;
         trigger();
         let mut next_trigger = Instant::now() + RETRIGGER;
         while Instant::now() < deadline {
             match self.lines.recv_timeout(RETRIGGER) {
                 Ok(line) => {
-                    let record = parse(&line);
-                    self.seen.push(record.clone());
-                    if pred(&record) {
-                        return record;
+                    self.seen.push(parse(&line));
+                    if done(&self.seen) {
+                        return;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
