@@ -16,9 +16,25 @@ use std::process::Command;
 const TCP_CLOSE: u64 = 7;
 
 /// Three loopback listeners: the lists name the first two, not the third.
-fn listeners() -> [TcpListener; 3] {
-    let bind = || TcpListener::bind("127.0.0.1:0").expect("bind");
-    [bind(), bind(), bind()]
+struct Ports {
+    listeners: [TcpListener; 3],
+    /// `A,B`, as the flags take them.
+    list: String,
+    /// The second listed port: its event comes last.
+    last: u64,
+}
+
+impl Ports {
+    fn new() -> Ports {
+        let bind = || TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listeners = [bind(), bind(), bind()];
+        let [a, b, _] = &listeners;
+        Ports {
+            list: format!("{},{}", port_of(a), port_of(b)),
+            last: port_of(b),
+            listeners,
+        }
+    }
 }
 
 fn port_of(listener: &TcpListener) -> u64 {
@@ -43,24 +59,20 @@ fn exchange(listener: &TcpListener) {
     });
 }
 
-/// Runs `run` (started, not yet attached) over exchanges with the unlisted
-/// port first, then the listed ones, waits for the event `wanted` says
-/// ends the run (for the last listed port) and checks that every event
-/// shows a listed port in `field`. Events come in order, so one let
-/// through for the unlisted port would come before the last one.
-fn check_listed(
-    mut run: Run,
-    program: &str,
-    field: &str,
-    [a, b, c]: &[TcpListener; 3],
-    wanted: impl Fn(&Value) -> bool,
-) {
-    run.wait_attached(&[program]);
+/// Runs `run` (started, not yet attached; its events come from
+/// `inet_sock_set_state`) over exchanges with the unlisted port first, then
+/// the listed ones, waits for the event of the last listed port in `field`
+/// for which `also` holds, and checks that every event shows a listed port
+/// in `field`. Events come in order, so one let through for the unlisted
+/// port would come before the last one.
+fn check_listed(mut run: Run, field: &str, ports: &Ports, also: impl Fn(&Value) -> bool) {
+    run.wait_attached(&["inet_sock_set_state"]);
+    let [a, b, c] = &ports.listeners;
     for listener in [c, a, b] {
         exchange(listener);
     }
     run.wait_for("the last listed port's event", |r| {
-        r["type"] == "event" && wanted(&r["data"])
+        r["type"] == "event" && r["data"][field] == ports.last && also(&r["data"])
     });
     let finished = run.stop();
     let listed = [port_of(a), port_of(b)];
@@ -83,13 +95,9 @@ fn tcpconnect_shows_only_the_listed_ports() {
     if !privileged("tcpconnect_shows_only_the_listed_ports") {
         return;
     }
-    let ports = listeners();
-    let list = format!("{},{}", port_of(&ports[0]), port_of(&ports[1]));
-    let run = Run::start_tool("tcpconnect", &["-P", &list]);
-    let last = port_of(&ports[1]);
-    check_listed(run, "inet_sock_set_state", "dport", &ports, |e| {
-        e["dport"] == last
-    });
+    let ports = Ports::new();
+    let run = Run::start_tool("tcpconnect", &["-P", &ports.list]);
+    check_listed(run, "dport", &ports, |_| true);
 }
 
 #[test]
@@ -97,15 +105,11 @@ fn tcplife_shows_only_the_listed_local_and_remote_ports() {
     if !privileged("tcplife_shows_only_the_listed_local_and_remote_ports") {
         return;
     }
-    let ports = listeners();
-    let list = format!("{},{}", port_of(&ports[0]), port_of(&ports[1]));
-    let last = port_of(&ports[1]);
+    let ports = Ports::new();
     // -D: the clients' sockets; -L: the servers'.
     for (flag, field) in [("-D", "dport"), ("-L", "sport")] {
-        let run = Run::start_tool("tcplife", &[flag, &list]);
-        check_listed(run, "inet_sock_set_state", field, &ports, |e| {
-            e[field] == last
-        });
+        let run = Run::start_tool("tcplife", &[flag, &ports.list]);
+        check_listed(run, field, &ports, |_| true);
     }
 }
 
@@ -114,13 +118,9 @@ fn tcpstates_shows_only_the_listed_remote_ports() {
     if !privileged("tcpstates_shows_only_the_listed_remote_ports") {
         return;
     }
-    let ports = listeners();
-    let list = format!("{},{}", port_of(&ports[0]), port_of(&ports[1]));
-    let last = port_of(&ports[1]);
-    let run = Run::start_tool("tcpstates", &["-D", &list]);
-    check_listed(run, "inet_sock_set_state", "dport", &ports, |e| {
-        e["dport"] == last && e["newstate"] == TCP_CLOSE
-    });
+    let ports = Ports::new();
+    let run = Run::start_tool("tcpstates", &["-D", &ports.list]);
+    check_listed(run, "dport", &ports, |e| e["newstate"] == TCP_CLOSE);
 }
 
 /// `bpfkit run OBJ --ARRAY A,B` sets any `const volatile` integer array,
@@ -130,8 +130,7 @@ fn run_sets_an_array_parameter_and_its_length() {
     if !privileged("run_sets_an_array_parameter_and_its_length") {
         return;
     }
-    let ports = listeners();
-    let list = format!("{},{}", port_of(&ports[0]), port_of(&ports[1]));
+    let ports = Ports::new();
     let object = bpfkit_testkit::repo_path("crates/tools/bpf/tcpconnect.bpf.o");
     let kprobes = [
         "tcp_v4_connect",
@@ -139,15 +138,12 @@ fn run_sets_an_array_parameter_and_its_length() {
         "tcp_v6_connect",
         "tcp_v6_connect_ret",
     ];
-    let mut args = vec!["--filter-ports", &list];
+    let mut args = vec!["--filter-ports", &ports.list];
     for program in &kprobes {
         args.extend(["--disable", program]);
     }
     let run = Run::start(object.to_str().expect("utf-8 path"), &args);
-    let last = port_of(&ports[1]);
-    check_listed(run, "inet_sock_set_state", "dport", &ports, |e| {
-        e["dport"] == last
-    });
+    check_listed(run, "dport", &ports, |_| true);
 }
 
 /// `bpfkit ARGS...`, which must fail before loading anything; its stderr.

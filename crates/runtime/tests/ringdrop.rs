@@ -5,6 +5,7 @@
 mod common;
 
 use std::ops::ControlFlow;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use bpfkit_object::{DropCounter, DropSource};
@@ -30,15 +31,19 @@ impl EventHandler for Count {
     }
 }
 
-/// Calls getpgid `n` times with nobody reading (one page holds ~50 of the
-/// records), then runs until the buffer is drained: twice, so that a drop
-/// reported in the first run would show if reported again in the second.
-/// Returns the handler's counts and the summaries' losses of `events`.
 /// Both tests' programs count every getpgid() of this process, so the
 /// tests take turns: otherwise each would see the other's calls.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-fn overflow_and_read(session: &mut Session, n: u64) -> (Count, u64) {
+/// How many getpgid calls each half of [`overflow_and_read`] makes.
+const CALLS: u64 = 1000;
+
+/// Calls getpgid [`CALLS`] times with nobody reading (one page holds ~50 of
+/// the records), then runs until the buffer is drained: twice, so that a
+/// drop reported in the first run would show if reported again in the
+/// second. Returns the handler's counts and the summaries' losses of
+/// `events`.
+fn overflow_and_read(session: &mut Session) -> (Count, u64) {
     let run = RunOptions {
         duration: Some(Duration::from_secs(30)),
         handle_signals: false,
@@ -47,7 +52,7 @@ fn overflow_and_read(session: &mut Session, n: u64) -> (Count, u64) {
     let mut count = Count::default();
     let mut lost = 0;
     for _ in 0..2 {
-        for _ in 0..n {
+        for _ in 0..CALLS {
             // SAFETY: getpgid(0) has no preconditions.
             unsafe { libc::getpgid(0) };
         }
@@ -59,13 +64,39 @@ fn overflow_and_read(session: &mut Session, n: u64) -> (Count, u64) {
     (count, lost)
 }
 
-fn load(name: &str) -> Option<(bpfkit_object::Object, Session)> {
+/// A test's program, loaded for this process once the other test is done.
+struct Loaded {
+    object: bpfkit_object::Object,
+    session: Session,
+    // Declared last, so released after the session is gone.
+    _turn: MutexGuard<'static, ()>,
+}
+
+fn load(name: &str) -> Option<Loaded> {
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let clang = setup(name)?;
     let object = build(&clang, name);
     let mut opts = LoadOptions::default();
     opts.params.extend([tgid_param(std::process::id())]);
     let session = Session::load(&object, &opts).expect("load");
-    Some((object, session))
+    Some(Loaded {
+        object,
+        session,
+        _turn: turn,
+    })
+}
+
+/// Overflows the ring buffer and checks that every record the program
+/// counted as `dropped` reached the handler and the summaries once.
+fn check_drops_reported(loaded: &mut Loaded, dropped: impl Fn(&Session) -> u64) -> u64 {
+    let (count, lost) = overflow_and_read(&mut loaded.session);
+    let dropped = dropped(&loaded.session);
+    println!("{} events, {dropped} dropped", count.events);
+    assert!(dropped > 0, "a 4 KiB ring buffer took {CALLS} records");
+    assert_eq!(count.dropped, dropped);
+    assert_eq!(lost, dropped);
+    assert_eq!(count.events + dropped, 2 * CALLS);
+    dropped
 }
 
 #[test]
@@ -73,11 +104,10 @@ fn ring_buffer_drops_counted_in_a_global_are_reported() {
     if !bpfkit_testkit::privileged("ring_buffer_drops_counted_in_a_global_are_reported") {
         return;
     }
-    // Held until the session (declared after it) is gone.
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((object, mut session)) = load("ringdrop") else {
+    let Some(mut loaded) = load("ringdrop") else {
         return;
     };
+    let object = &loaded.object;
     assert_eq!(
         object.drop_counters,
         vec![DropCounter {
@@ -95,14 +125,7 @@ fn ring_buffer_drops_counted_in_a_global_are_reported() {
             },
         }]
     );
-    let n = 1000;
-    let (count, lost) = overflow_and_read(&mut session, n);
-    let dropped = global_u64(&session, "dropped");
-    println!("{} events, {dropped} dropped", count.events);
-    assert!(dropped > 0, "a 4 KiB ring buffer took {n} records");
-    assert_eq!(count.dropped, dropped);
-    assert_eq!(lost, dropped);
-    assert_eq!(count.events + dropped, 2 * n);
+    check_drops_reported(&mut loaded, |session| global_u64(session, "dropped"));
 }
 
 #[test]
@@ -110,14 +133,12 @@ fn ring_buffer_drops_counted_per_cpu_are_reported() {
     if !bpfkit_testkit::privileged("ring_buffer_drops_counted_per_cpu_are_reported") {
         return;
     }
-    // Held until the session (declared after it) is gone.
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let Some((object, mut session)) = load("ringdrop_percpu") else {
+    let Some(mut loaded) = load("ringdrop_percpu") else {
         return;
     };
     // The map named after its ring, not the other global.
     assert_eq!(
-        object.drop_counters,
+        loaded.object.drop_counters,
         vec![DropCounter {
             ring: "events".into(),
             source: DropSource::Map {
@@ -125,18 +146,12 @@ fn ring_buffer_drops_counted_per_cpu_are_reported() {
             },
         }]
     );
-    let n = 1000;
-    let (count, lost) = overflow_and_read(&mut session, n);
     // The program's own atomic count, read on its own.
-    let dropped = global_u64(&session, "dropped_total");
-    let in_map = session
+    let dropped = check_drops_reported(&mut loaded, |session| global_u64(session, "dropped_total"));
+    let in_map = loaded
+        .session
         .maps()
-        .drop_count(&object.drop_counters[0])
+        .drop_count(&loaded.object.drop_counters[0])
         .expect("reading events_drops");
-    println!("{} events, {dropped} dropped", count.events);
-    assert!(dropped > 0, "a 4 KiB ring buffer took {n} records");
     assert_eq!(in_map, dropped);
-    assert_eq!(count.dropped, dropped);
-    assert_eq!(lost, dropped);
-    assert_eq!(count.events + dropped, 2 * n);
 }

@@ -329,12 +329,8 @@ fn tcpconnect_traces_only_the_listed_ports() {
         let _conn = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         let _ = listener.accept().expect("accept");
     }
-    for wanted in [pa, pb] {
-        wait_filtered(
-            &mut s,
-            |e| e.u16("dport") == pa || e.u16("dport") == pb,
-            |e| e.u16("dport") == wanted,
-        );
+    for port in [pa, pb] {
+        wait_listed(&mut s, "dport", [pa, pb], port);
     }
 }
 
@@ -380,6 +376,16 @@ fn wait_filtered(
     })
 }
 
+/// Waits for the event whose `field` is `port`; every event read on the
+/// way must show one of the `listed` ports there.
+fn wait_listed(s: &mut Session, field: &str, listed: [u16; 2], port: u16) -> Event {
+    wait_filtered(
+        s,
+        |e| listed.contains(&e.u16(field)),
+        |e| e.u16(field) == port,
+    )
+}
+
 fn endpoints(e: &Event) -> String {
     format!("{} -> {}", addr(e, "saddr"), addr(e, "daddr"))
 }
@@ -391,7 +397,6 @@ fn tcplife_and_tcpstates_trace_only_the_listed_ports() {
     }
     let [a, b, c] = listeners();
     let (pa, pb) = (port_of(&a), port_of(&b));
-    let listed = move |port: u16| port == pa || port == pb;
     // -D: remote ports (the clients' sockets); -L: local ports (the
     // servers' sockets).
     let mut life_remote = Session::start("tcplife", None, &port_list("target_dports", &[pa, pb]));
@@ -402,21 +407,13 @@ fn tcplife_and_tcpstates_trace_only_the_listed_ports() {
     exchange_with_each(&[&c, &a, &b]);
 
     for port in [pa, pb] {
-        let client_end = wait_filtered(
-            &mut life_remote,
-            |e| listed(e.u16("dport")),
-            |e| e.u16("dport") == port,
-        );
+        let client_end = wait_listed(&mut life_remote, "dport", [pa, pb], port);
         check_bytes(&client_end, REQUEST, REPLY);
-        let server_end = wait_filtered(
-            &mut life_local,
-            |e| listed(e.u16("sport")),
-            |e| e.u16("sport") == port,
-        );
+        let server_end = wait_listed(&mut life_local, "sport", [pa, pb], port);
         check_bytes(&server_end, REPLY, REQUEST);
         wait_filtered(
             &mut states_remote,
-            |e| listed(e.u16("dport")),
+            |e| [pa, pb].contains(&e.u16("dport")),
             |e| e.u16("dport") == port && e.i32("newstate") == TCP_CLOSE,
         );
     }
