@@ -22,6 +22,14 @@ const EXEC_ENTER: &str = "tracepoint__syscalls__sys_enter_execve";
 const EXEC_EXIT: &str = "tracepoint__syscalls__sys_exit_execve";
 const KILL_PROG: &str = "tracepoint__syscalls__sys_enter_kill";
 
+/// `bpfkit run kill.bpf.o ARGS`, attached: its map `killed` counts the
+/// kill()s of each target.
+fn start_kill(args: &[&str]) -> Run {
+    let mut run = Run::start(&example("kill.bpf.o"), args);
+    run.wait_attached(&[KILL_PROG]);
+    run
+}
+
 #[test]
 fn max_events_ends_the_run_after_that_many() {
     if !privileged("max_events_ends_the_run_after_that_many") {
@@ -78,11 +86,7 @@ fn attach_override_moves_a_program_to_another_tracepoint() {
         return;
     }
     // tkill(2) has the same first argument as kill(2): the target.
-    let mut run = Run::start(
-        &example("kill.bpf.o"),
-        &["--attach", &format!("{KILL_PROG}=syscalls:sys_enter_tkill")],
-    );
-    run.wait_attached(&[KILL_PROG]);
+    let mut run = start_kill(&["--attach", &format!("{KILL_PROG}=syscalls:sys_enter_tkill")]);
     let attached = run.wait_for("attached", |r| r["type"] == "attached");
     assert_eq!(
         attached["hook"], "tracepoint syscalls:sys_enter_tkill",
@@ -121,8 +125,7 @@ fn interval_prints_maps_while_running() {
     if !privileged("interval_prints_maps_while_running") {
         return;
     }
-    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms"]);
-    run.wait_attached(&[KILL_PROG]);
+    let mut run = start_kill(&["-i", "200ms"]);
     let child = sleeper();
     let target = child.pid();
     signal(target, 0);
@@ -149,8 +152,7 @@ fn clear_makes_interval_prints_deltas() {
     if !privileged("clear_makes_interval_prints_deltas") {
         return;
     }
-    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms", "--clear"]);
-    run.wait_attached(&[KILL_PROG]);
+    let mut run = start_kill(&["-i", "200ms", "--clear"]);
     let child = sleeper();
     let target = child.pid();
     let count_of = |r: &serde_json::Value| -> Option<u64> {
@@ -310,8 +312,7 @@ fn timestamp_flag_stamps_interval_map_records() {
     if !privileged("timestamp_flag_stamps_interval_map_records") {
         return;
     }
-    let mut run = Run::start(&example("kill.bpf.o"), &["-i", "200ms", "-T"]);
-    run.wait_attached(&[KILL_PROG]);
+    let mut run = start_kill(&["-i", "200ms", "-T"]);
     let child = sleeper();
     let target = child.pid();
     signal(target, 0);

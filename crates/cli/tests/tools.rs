@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::tool::{Gated, Peer, ToolRun, log2_buckets, rows};
+use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows};
 use common::{BPFKIT, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
@@ -76,13 +76,9 @@ fn execsnoop_quotes_and_truncates_arguments() {
 #[test]
 fn execsnoop_sees_what_libbpf_tools_execsnoop_sees() {
     let test = "execsnoop_sees_what_libbpf_tools_execsnoop_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "execsnoop") else {
+    let Some((peer, _serial)) = peer_test(test, "execsnoop") else {
         return;
     };
-    let _serial = serial();
     let marker = unique("peer");
     let ours = ToolRun::start("execsnoop", &["-l", &marker]);
     // libbpf-tools print the header once attached. Not `-l`: they match it

@@ -12,8 +12,9 @@
 
 mod common;
 
-use common::tool::{Gated, Peer, ToolRun, linear_buckets, log2_buckets, rows, section};
+use common::tool::{Gated, Peer, ToolRun, linear_buckets, log2_buckets, peer_test, rows, section};
 use common::{TempDir, serial, unique};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,13 +86,9 @@ fn statsnoop_failed_only_hides_successful_stats() {
 #[test]
 fn statsnoop_sees_what_libbpf_tools_statsnoop_sees() {
     let test = "statsnoop_sees_what_libbpf_tools_statsnoop_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "statsnoop") else {
+    let Some((peer, _serial)) = peer_test(test, "statsnoop") else {
         return;
     };
-    let _serial = serial();
     let missing = format!("/tmp/{}-missing", unique("statsnoop"));
     let ours = ToolRun::start("statsnoop", &["-x"]);
     let mut theirs = Peer::start(&peer, &["-x"], "PID");
@@ -263,13 +260,9 @@ fn mountsnoop_detailed_mode_shows_one_field_a_line() {
 #[test]
 fn mountsnoop_sees_what_libbpf_tools_mountsnoop_sees() {
     let test = "mountsnoop_sees_what_libbpf_tools_mountsnoop_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "mountsnoop") else {
+    let Some((peer, _serial)) = peer_test(test, "mountsnoop") else {
         return;
     };
-    let _serial = serial();
     let ours = ToolRun::start("mountsnoop", &[]);
     let mut theirs = Peer::start(&peer, &[], "COMM");
     // It prints its header before it polls its buffer: mount until it shows
@@ -404,13 +397,9 @@ fn runqlen_per_cpu_histograms() {
 #[test]
 fn runqlen_samples_where_libbpf_tools_runqlen_does() {
     let test = "runqlen_samples_where_libbpf_tools_runqlen_does";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "runqlen") else {
+    let Some((peer, _serial)) = peer_test(test, "runqlen") else {
         return;
     };
-    let _serial = serial();
     let ours = ToolRun::start("runqlen", &[]);
     // libbpf-tools 0.26 runqlen reads `cfs_rq.nr_running`, a field this
     // kernel (6.18) no longer has: its CO-RE relocation fails and it exits.
@@ -472,13 +461,9 @@ fn runqslower_shows_threads_waiting_for_a_cpu() {
 #[test]
 fn runqslower_sees_what_libbpf_tools_runqslower_sees() {
     let test = "runqslower_sees_what_libbpf_tools_runqslower_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "runqslower") else {
+    let Some((peer, _serial)) = peer_test(test, "runqslower") else {
         return;
     };
-    let _serial = serial();
     let me = std::process::id().to_string();
     let ours = ToolRun::start("runqslower", &["-p", &me, "1"]);
     let theirs = Peer::start(&peer, &["-p", &me, "1"], "TIME");
@@ -557,13 +542,9 @@ fn softirqs_histograms_per_softirq_in_nanoseconds() {
 #[test]
 fn softirqs_sees_what_libbpf_tools_softirqs_sees() {
     let test = "softirqs_sees_what_libbpf_tools_softirqs_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "softirqs") else {
+    let Some((peer, _serial)) = peer_test(test, "softirqs") else {
         return;
     };
-    let _serial = serial();
     let ours = ToolRun::start("softirqs", &["-d"]);
     let theirs = Peer::start(&peer, &["-d"], "Tracing");
     loopback_traffic();
@@ -733,21 +714,24 @@ fn biolatency_per_disk_and_per_flags() {
 #[test]
 fn biolatency_sees_what_libbpf_tools_biolatency_sees() {
     let test = "biolatency_sees_what_libbpf_tools_biolatency_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "biolatency") else {
+    let Some((peer, _serial)) = peer_test(test, "biolatency") else {
         return;
     };
-    let _serial = serial();
-    let disk = LoopDevice::create();
-    let ours = ToolRun::start("biolatency", &["-d", disk.name()]);
-    let theirs = Peer::start(&peer, &["-d", disk.name()], "Tracing");
-    disk.direct_reads(16);
-    let ours = ours.stop();
-    let theirs = theirs.stop();
-    assert_eq!(total(&ours.stdout), 16, "{}", ours.stdout);
+    let (_, ours, theirs) = both_watch_reads("biolatency", &peer, 16);
+    assert_eq!(total(&ours), 16, "{ours}");
     assert_eq!(total(&theirs), 16, "peer saw:\n{theirs}");
+}
+
+/// `bpfkit TOOL -d DISK` and libbpf-tools' TOOL (at `peer`) side by side
+/// over `n` direct reads of a fresh loop device: the device's name, what
+/// ours printed and what theirs did.
+fn both_watch_reads(tool: &str, peer: &Path, n: usize) -> (String, String, String) {
+    let disk = LoopDevice::create();
+    let ours = ToolRun::start(tool, &["-d", disk.name()]);
+    let theirs = Peer::start(peer, &["-d", disk.name()], "Tracing");
+    disk.direct_reads(n);
+    let ours = ours.stop();
+    (disk.name().to_string(), ours.stdout, theirs.stop())
 }
 
 /// biopattern's row of `disk`: DISK %RND %SEQ COUNT KBYTES.
@@ -782,37 +766,23 @@ fn biopattern_shows_sequential_reads_of_a_loop_device() {
 #[test]
 fn biopattern_sees_what_libbpf_tools_biopattern_sees() {
     let test = "biopattern_sees_what_libbpf_tools_biopattern_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "biopattern") else {
+    let Some((peer, _serial)) = peer_test(test, "biopattern") else {
         return;
     };
-    let _serial = serial();
-    let disk = LoopDevice::create();
-    let ours = ToolRun::start("biopattern", &["-d", disk.name()]);
-    let theirs = Peer::start(&peer, &["-d", disk.name()], "Tracing");
-    disk.direct_reads(16);
-    let ours = ours.stop();
-    let theirs = theirs.stop();
+    let (disk, ours, theirs) = both_watch_reads("biopattern", &peer, 16);
     assert_eq!(
-        pattern_row(&ours.stdout, disk.name()),
-        pattern_row(&theirs, disk.name()),
-        "ours:\n{}\npeer:\n{theirs}",
-        ours.stdout
+        pattern_row(&ours, &disk),
+        pattern_row(&theirs, &disk),
+        "ours:\n{ours}\npeer:\n{theirs}"
     );
 }
 
 #[test]
 fn biosnoop_sees_what_libbpf_tools_biosnoop_sees() {
     let test = "biosnoop_sees_what_libbpf_tools_biosnoop_sees";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "biosnoop") else {
+    let Some((peer, _serial)) = peer_test(test, "biosnoop") else {
         return;
     };
-    let _serial = serial();
     let disk = LoopDevice::create();
     let ours = ToolRun::start("biosnoop", &["-d", disk.name()]);
     // libbpf-tools biosnoop needs fentry (blk_account_io_start), which this
@@ -868,13 +838,9 @@ fn oomkill_attaches_and_exits_cleanly() {
 #[test]
 fn oomkill_attaches_where_libbpf_tools_oomkill_does() {
     let test = "oomkill_attaches_where_libbpf_tools_oomkill_does";
-    if !bpfkit_testkit::privileged(test) {
-        return;
-    }
-    let Some(peer) = bpfkit_testkit::peer_tool(test, "oomkill") else {
+    let Some((peer, _serial)) = peer_test(test, "oomkill") else {
         return;
     };
-    let _serial = serial();
     let ours = ToolRun::start("oomkill", &[]);
     // libbpf-tools oomkill attaches a kprobe (oom_kill_process), which this
     // kernel lacks: it exits. bpfkit uses tracepoint oom:mark_victim.

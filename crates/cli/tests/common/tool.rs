@@ -5,10 +5,10 @@
 //! Every `BOUND` only keeps a broken run from hanging the suite; nothing
 //! asserts on how long anything takes.
 
-use super::{BOUND, BPFKIT};
+use super::{BOUND, BPFKIT, Serial};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::thread::{self, JoinHandle};
@@ -159,6 +159,17 @@ fn wait_bounded(child: &mut Child) -> ExitStatus {
         assert!(Instant::now() < deadline, "the tool did not exit");
         thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The start of a test comparing a tool with its libbpf-tools original
+/// `name`: the original's path, and this test's turn (runs are serialized).
+/// `None` (skip) without root or the original.
+pub fn peer_test(test: &str, name: &str) -> Option<(PathBuf, Serial)> {
+    if !bpfkit_testkit::privileged(test) {
+        return None;
+    }
+    let peer = bpfkit_testkit::peer_tool(test, name)?;
+    Some((peer, super::serial()))
 }
 
 /// A libbpf-tools binary watching alongside, its stdout line-buffered
