@@ -72,9 +72,11 @@ struct Loaded {
     _turn: MutexGuard<'static, ()>,
 }
 
-fn load(name: &str) -> Option<Loaded> {
+/// Builds and loads program `name` for `test`; `None` (skip) without root
+/// or clang.
+fn load(test: &str, name: &str) -> Option<Loaded> {
+    let clang = setup(test)?;
     let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let clang = setup(name)?;
     let object = build(&clang, name);
     let mut opts = LoadOptions::default();
     opts.params.extend([tgid_param(std::process::id())]);
@@ -101,10 +103,8 @@ fn check_drops_reported(loaded: &mut Loaded, dropped: impl Fn(&Session) -> u64) 
 
 #[test]
 fn ring_buffer_drops_counted_in_a_global_are_reported() {
-    if !bpfkit_testkit::privileged("ring_buffer_drops_counted_in_a_global_are_reported") {
-        return;
-    }
-    let Some(mut loaded) = load("ringdrop") else {
+    let test = "ring_buffer_drops_counted_in_a_global_are_reported";
+    let Some(mut loaded) = load(test, "ringdrop") else {
         return;
     };
     let object = &loaded.object;
@@ -130,10 +130,8 @@ fn ring_buffer_drops_counted_in_a_global_are_reported() {
 
 #[test]
 fn ring_buffer_drops_counted_per_cpu_are_reported() {
-    if !bpfkit_testkit::privileged("ring_buffer_drops_counted_per_cpu_are_reported") {
-        return;
-    }
-    let Some(mut loaded) = load("ringdrop_percpu") else {
+    let test = "ring_buffer_drops_counted_per_cpu_are_reported";
+    let Some(mut loaded) = load(test, "ringdrop_percpu") else {
         return;
     };
     // The map named after its ring, not the other global.

@@ -320,25 +320,26 @@ fn tcpconnect_traces_only_the_listed_ports() {
     if !bpfkit_testkit::privileged("tcpconnect_traces_only_the_listed_ports") {
         return;
     }
-    let [a, b, c] = listeners();
-    let (pa, pb) = (port_of(&a), port_of(&b));
-    let [ports, ports_len] = port_list("filter_ports", &[pa, pb]);
+    let ([a, b, c], listed) = listeners();
+    let [ports, ports_len] = port_list("filter_ports", &listed);
     let mut s = Session::start("tcpconnect", None, &[ports, ports_len]);
     // The unlisted port first: an event for it would come before b's.
     for listener in [&c, &a, &b] {
         let _conn = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         let _ = listener.accept().expect("accept");
     }
-    for port in [pa, pb] {
-        wait_listed(&mut s, "dport", [pa, pb], port);
+    for port in listed {
+        wait_listed(&mut s, "dport", listed, port);
     }
 }
 
-/// Loopback listeners for the port list tests: the filters list the
-/// first two ports, not the third.
-fn listeners() -> [TcpListener; 3] {
+/// Loopback listeners for the port list tests, and the ports the filters
+/// list: the first two, not the third.
+fn listeners() -> ([TcpListener; 3], [u16; 2]) {
     let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    [bind(), bind(), bind()]
+    let listeners = [bind(), bind(), bind()];
+    let listed = [port_of(&listeners[0]), port_of(&listeners[1])];
+    (listeners, listed)
 }
 
 fn port_of(listener: &TcpListener) -> u16 {
@@ -395,25 +396,23 @@ fn tcplife_and_tcpstates_trace_only_the_listed_ports() {
     if !bpfkit_testkit::privileged("tcplife_and_tcpstates_trace_only_the_listed_ports") {
         return;
     }
-    let [a, b, c] = listeners();
-    let (pa, pb) = (port_of(&a), port_of(&b));
+    let ([a, b, c], listed) = listeners();
     // -D: remote ports (the clients' sockets); -L: local ports (the
     // servers' sockets).
-    let mut life_remote = Session::start("tcplife", None, &port_list("target_dports", &[pa, pb]));
-    let mut life_local = Session::start("tcplife", None, &port_list("target_sports", &[pa, pb]));
-    let mut states_remote =
-        Session::start("tcpstates", None, &port_list("target_dports", &[pa, pb]));
+    let mut life_remote = Session::start("tcplife", None, &port_list("target_dports", &listed));
+    let mut life_local = Session::start("tcplife", None, &port_list("target_sports", &listed));
+    let mut states_remote = Session::start("tcpstates", None, &port_list("target_dports", &listed));
     // The unlisted port first: its events would come before the others.
     exchange_with_each(&[&c, &a, &b]);
 
-    for port in [pa, pb] {
-        let client_end = wait_listed(&mut life_remote, "dport", [pa, pb], port);
+    for port in listed {
+        let client_end = wait_listed(&mut life_remote, "dport", listed, port);
         check_bytes(&client_end, REQUEST, REPLY);
-        let server_end = wait_listed(&mut life_local, "sport", [pa, pb], port);
+        let server_end = wait_listed(&mut life_local, "sport", listed, port);
         check_bytes(&server_end, REPLY, REQUEST);
         wait_filtered(
             &mut states_remote,
-            |e| [pa, pb].contains(&e.u16("dport")),
+            |e| listed.contains(&e.u16("dport")),
             |e| e.u16("dport") == port && e.i32("newstate") == TCP_CLOSE,
         );
     }
