@@ -30,6 +30,15 @@ fn start_kill(args: &[&str]) -> Run {
     run
 }
 
+/// The entry of `key` in a map print, if `record` is one and has it.
+fn entry_of(record: &serde_json::Value, key: u32) -> Option<&serde_json::Value> {
+    if record["type"] != "map" {
+        return None;
+    }
+    let entries = record["entries"].as_array()?;
+    entries.iter().find(|e| e["key"] == key)
+}
+
 #[test]
 fn max_events_ends_the_run_after_that_many() {
     if !privileged("max_events_ends_the_run_after_that_many") {
@@ -130,11 +139,7 @@ fn interval_prints_maps_while_running() {
     let target = child.pid();
     signal(target, 0);
     let print = run.wait_for("an interval print with the target", |r| {
-        r["type"] == "map"
-            && r["map"] == "killed"
-            && r["entries"]
-                .as_array()
-                .is_some_and(|es| es.iter().any(|e| e["key"] == target && e["value"] == 1))
+        r["map"] == "killed" && entry_of(r, target).is_some_and(|e| e["value"] == 1)
     });
     assert_eq!(print["map"], "killed");
     let done = run.stop();
@@ -156,12 +161,10 @@ fn clear_makes_interval_prints_deltas() {
     let child = sleeper();
     let target = child.pid();
     let count_of = |r: &serde_json::Value| -> Option<u64> {
-        if r["type"] != "map" || r["map"] != "killed" {
+        if r["map"] != "killed" {
             return None;
         }
-        let entries = r["entries"].as_array()?;
-        let entry = entries.iter().find(|e| e["key"] == target)?;
-        entry["value"].as_u64()
+        entry_of(r, target)?["value"].as_u64()
     };
     signal(target, 0);
     let first = run.wait_for("the first print of the target", |r| count_of(r).is_some());
@@ -317,10 +320,7 @@ fn timestamp_flag_stamps_interval_map_records() {
     let target = child.pid();
     signal(target, 0);
     let print = run.wait_for("an interval print with the target", |r| {
-        r["type"] == "map"
-            && r["entries"]
-                .as_array()
-                .is_some_and(|es| es.iter().any(|e| e["key"] == target))
+        entry_of(r, target).is_some()
     });
     assert_time_members(&print);
     assert_eq!(print["map"], "killed", "{print}");

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows};
+use common::tool::{Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
 use common::{BPFKIT, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
@@ -113,11 +113,7 @@ fn opensnoop_shows_a_failed_open_of_a_process() {
     let _serial = serial();
     let path = format!("/nonexistent/{}", unique("open"));
     // `exec` keeps the pid: the open happens in the process -p names.
-    let gated = Gated::new(&format!("exec cat {path}"));
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("opensnoop", &["-p", &pid, "-x"]);
-    gated.go();
-    let out = run.stop();
+    let (pid, _, out) = watch_script("opensnoop", &["-x"], &format!("exec cat {path}"));
     let rows = rows(&out.stdout, "PID");
     let row = rows
         .iter()
@@ -134,12 +130,8 @@ fn exitsnoop_shows_the_exit_code() {
         return;
     }
     let _serial = serial();
-    let gated = Gated::new("exit 7");
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("exitsnoop", &["-p", &pid]);
-    let status = gated.go();
+    let (pid, status, out) = watch_script("exitsnoop", &[], "exit 7");
     assert_eq!(status.code(), Some(7));
-    let out = run.stop();
     let rows = rows(&out.stdout, "PCOMM");
     assert_eq!(rows.len(), 1, "{}", out.stdout);
     // PCOMM PID PPID TID AGE(s) EXIT_CODE SIGNAL CORE
@@ -270,13 +262,11 @@ fn syscount_counts_failed_syscalls_by_errno_name() {
     let _serial = serial();
     let dir = format!("/nonexistent/{}", unique("syscount"));
     // `true`, not `:`: a failed redirection of a special builtin ends sh.
-    let gated = Gated::new(&format!(
-        "for i in 1 2 3 4 5; do true < {dir}/$i; done 2>/dev/null"
-    ));
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("syscount", &["-p", &pid, "-e", "ENOENT"]);
-    gated.go();
-    let out = run.stop();
+    let (_, _, out) = watch_script(
+        "syscount",
+        &["-e", "ENOENT"],
+        &format!("for i in 1 2 3 4 5; do true < {dir}/$i; done 2>/dev/null"),
+    );
     let rows = rows(&out.stdout, "SYSCALL");
     assert_eq!(rows, [vec!["openat", "5"]], "{}", out.stdout);
 }
@@ -287,11 +277,7 @@ fn syscount_by_process_with_latency() {
         return;
     }
     let _serial = serial();
-    let gated = Gated::new("sleep 0.01; sleep 0.01");
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("syscount", &["-p", &pid, "-P", "-L", "-m"]);
-    gated.go();
-    let out = run.stop();
+    let (pid, _, out) = watch_script("syscount", &["-P", "-L", "-m"], "sleep 0.01; sleep 0.01");
     let rows = rows(&out.stdout, "PID");
     // PID COMM COUNT TIME: one process, sh waiting for its two children.
     assert_eq!(rows.len(), 1, "{}", out.stdout);
@@ -407,11 +393,11 @@ fn profile_folds_the_stacks_of_a_busy_process() {
     }
     let _serial = serial();
     // A shell counting for a while: samples land in sh itself.
-    let gated = Gated::new("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done");
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("profile", &["-f", "-F", "199", "-p", &pid]);
-    gated.go();
-    let out = run.stop();
+    let (_, _, out) = watch_script(
+        "profile",
+        &["-f", "-F", "199"],
+        "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
+    );
     let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
     assert!(!lines.is_empty(), "{}\n{}", out.stdout, out.stderr);
     for line in &lines {

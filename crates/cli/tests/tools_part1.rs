@@ -12,7 +12,9 @@
 
 mod common;
 
-use common::tool::{Gated, Peer, ToolRun, linear_buckets, log2_buckets, peer_test, rows, section};
+use common::tool::{
+    Peer, ToolOutput, ToolRun, linear_buckets, log2_buckets, peer_test, rows, section, watch_script,
+};
 use common::{TempDir, serial, unique};
 use std::path::Path;
 use std::process::Command;
@@ -38,11 +40,7 @@ fn statsnoop_shows_failed_and_successful_stats_of_a_process() {
     let _serial = serial();
     let missing = format!("/tmp/{}-missing", unique("statsnoop"));
     // `exec` keeps the pid: the stats happen in the process -p names.
-    let gated = Gated::new(&format!("exec stat {missing} /"));
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("statsnoop", &["-p", &pid]);
-    gated.go();
-    let out = run.stop();
+    let (pid, _, out) = watch_script("statsnoop", &[], &format!("exec stat {missing} /"));
     let failed = stat_rows(&out.stdout, &missing);
     assert!(!failed.is_empty(), "no stat of {missing}:\n{}", out.stdout);
     for row in &failed {
@@ -66,11 +64,11 @@ fn statsnoop_failed_only_hides_successful_stats() {
     }
     let _serial = serial();
     let missing = format!("/tmp/{}-missing", unique("statsnoop"));
-    let gated = Gated::new(&format!("exec stat {missing} /"));
-    let pid = gated.pid().to_string();
-    let run = ToolRun::start("statsnoop", &["-x", "-t", "-p", &pid]);
-    gated.go();
-    let out = run.stop();
+    let (_, _, out) = watch_script(
+        "statsnoop",
+        &["-x", "-t"],
+        &format!("exec stat {missing} /"),
+    );
     // TIME(s) PID COMM RET ERR PATH
     let all = rows(&out.stdout, "TIME(s)");
     assert!(!all.is_empty(), "{}", out.stdout);
@@ -349,7 +347,7 @@ impl Drop for BusyThreads {
 /// than CPUs keeps some run queue longer than one all along. The half
 /// second only gives the sampler time to take samples; nothing depends on
 /// how many it takes.
-fn with_busy_threads(run: ToolRun) -> common::tool::ToolOutput {
+fn with_busy_threads(run: ToolRun) -> ToolOutput {
     let busy = BusyThreads::start();
     thread::sleep(std::time::Duration::from_millis(500));
     let out = run.stop();
@@ -612,6 +610,14 @@ impl LoopDevice {
             "status=none",
         ]))
     }
+
+    /// `bpfkit TOOL -d DISK ARGS...` over `n` direct reads of this device:
+    /// what it printed, and the pid of the dd that read.
+    fn watch_reads(&self, tool: &str, args: &[&str], n: usize) -> (ToolOutput, u32) {
+        let run = ToolRun::start(tool, &[&["-d", self.name()][..], args].concat());
+        let dd = self.direct_reads(n);
+        (run.stop(), dd)
+    }
 }
 
 impl Drop for LoopDevice {
@@ -627,9 +633,8 @@ fn biosnoop_shows_each_direct_read_of_a_loop_device() {
     }
     let _serial = serial();
     let disk = LoopDevice::create();
-    let run = ToolRun::start("biosnoop", &["-d", disk.name()]);
-    let dd = disk.direct_reads(4).to_string();
-    let out = run.stop();
+    let (out, dd) = disk.watch_reads("biosnoop", &[], 4);
+    let dd = dd.to_string();
     let rows = rows(&out.stdout, "TIME(s)");
     assert_eq!(rows.len(), 4, "{}", out.stdout);
     // TIME(s) COMM PID DISK T SECTOR BYTES LAT(ms)
@@ -649,9 +654,7 @@ fn biosnoop_queued_adds_a_queue_column() {
     }
     let _serial = serial();
     let disk = LoopDevice::create();
-    let run = ToolRun::start("biosnoop", &["-Q", "-d", disk.name()]);
-    disk.direct_reads(2);
-    let out = run.stop();
+    let (out, _) = disk.watch_reads("biosnoop", &["-Q"], 2);
     let header = out.stdout.lines().next().unwrap_or_default();
     assert!(header.contains("QUE(ms)"), "{}", out.stdout);
     let rows = rows(&out.stdout, "TIME(s)");
@@ -671,9 +674,7 @@ fn biolatency_counts_each_read_of_one_disk() {
     }
     let _serial = serial();
     let disk = LoopDevice::create();
-    let run = ToolRun::start("biolatency", &["-d", disk.name()]);
-    disk.direct_reads(16);
-    let out = run.stop();
+    let (out, _) = disk.watch_reads("biolatency", &[], 16);
     assert!(
         out.stdout.contains("usecs               : count"),
         "{}",
@@ -749,9 +750,7 @@ fn biopattern_shows_sequential_reads_of_a_loop_device() {
     }
     let _serial = serial();
     let disk = LoopDevice::create();
-    let run = ToolRun::start("biopattern", &["-d", disk.name()]);
-    disk.direct_reads(16);
-    let out = run.stop();
+    let (out, _) = disk.watch_reads("biopattern", &[], 16);
     // The first read has no predecessor to be sequential to; libbpf-tools
     // count from the second one on. Percentages are whole numbers there.
     assert_eq!(

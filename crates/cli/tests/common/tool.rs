@@ -333,6 +333,17 @@ impl Drop for Gated {
     }
 }
 
+/// `bpfkit TOOL ARGS... -p PID` watching a shell that runs `script` once
+/// the tool is attached: the shell's pid, how it exited, what the tool
+/// printed.
+pub fn watch_script(tool: &str, args: &[&str], script: &str) -> (String, ExitStatus, ToolOutput) {
+    let gated = Gated::new(script);
+    let pid = gated.pid().to_string();
+    let run = ToolRun::start(tool, &[args, &["-p", &pid]].concat());
+    let status = gated.go();
+    (pid, status, run.stop())
+}
+
 /// Rows of a table: lines split on whitespace, after the header line that
 /// starts with `first_header`.
 pub fn rows<'a>(stdout: &'a str, first_header: &str) -> Vec<Vec<&'a str>> {
