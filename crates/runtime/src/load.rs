@@ -13,15 +13,17 @@ use crate::caps::Capability;
 use crate::error::{Result, RuntimeError, SourceLine, VerifierRejection, failing_insn};
 use crate::session::LoadOptions;
 
-/// The running kernel's BTF in aya's form, which tp_btf/fentry/fexit/lsm
-/// programs need at load time. `EbpfLoader::new` parses its own copy for
-/// CO-RE and offers no way to borrow it, so objects with such programs
-/// parse a second one, after aya has dropped its copy (parsing both at
-/// once, on two threads, saved ~15 ms but doubled peak memory). It lives
-/// only until every program is loaded.
-#[derive(Default)]
-pub(crate) struct KernelBtf {
-    parsed: Option<Option<aya::Btf>>,
+/// The running kernel's BTF in aya's form, parsed once per run when the
+/// object needs it: for CO-RE relocations, and for the `attach_btf_id` of
+/// tp_btf/fentry/fexit/lsm programs. The caller drops it once every program
+/// is loaded.
+pub(crate) fn kernel_btf_for(object: &Object, programs: &[&Hook]) -> Option<aya::Btf> {
+    let has_core_relocations = object
+        .ext
+        .as_ref()
+        .is_some_and(|ext| ext.core_relos.iter().any(|s| !s.records.is_empty()));
+    let needed = has_core_relocations || programs.iter().any(|h| needs_kernel_btf(h));
+    needed.then(|| aya::Btf::from_sys_fs().ok()).flatten()
 }
 
 /// Programs whose load names a kernel BTF type (`attach_btf_id`).
@@ -32,12 +34,39 @@ fn needs_kernel_btf(hook: &Hook) -> bool {
     )
 }
 
-impl KernelBtf {
-    fn get(&mut self) -> Option<&aya::Btf> {
-        self.parsed
-            .get_or_insert_with(|| aya::Btf::from_sys_fs().ok())
-            .as_ref()
-    }
+/// An `EbpfLoader` that has not parsed the kernel BTF. aya 0.14's
+/// `EbpfLoader::new` always reads and parses `/sys/kernel/btf/vmlinux`
+/// (about half of bpfkit's start-up CPU and most of its peak memory) and
+/// neither lends that copy nor lets it be skipped; bpfkit parses its own
+/// copy once, for CO-RE and for the programs that name kernel types. So the
+/// loader is made on a short-lived thread whose root directory is
+/// `/sys/kernel/btf` (a per-thread `chroot` after `unshare(CLONE_FS)`), where
+/// that absolute path does not exist and aya's read fails at once. When the
+/// thread cannot get a root of its own, it makes the loader normally.
+fn loader_without_kernel_btf<'a>() -> EbpfLoader<'a> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                // Unrooted, the loader parses as usual and `btf()` drops it.
+                let _rooted = own_root_directory("/sys/kernel/btf");
+                EbpfLoader::new()
+            })
+            .join()
+            .unwrap_or_else(|_| EbpfLoader::new())
+    })
+}
+
+/// Gives the calling thread its own filesystem context and roots it at
+/// `dir`; false (and nothing changed) when either step fails. Only for a
+/// thread that ends right after: it cannot go back.
+fn own_root_directory(dir: &str) -> bool {
+    let Ok(path) = std::ffi::CString::new(dir) else {
+        return false;
+    };
+    // SAFETY: plain syscalls on this thread's own state. chroot is only
+    // called once unshare has given the thread a private fs_struct, so the
+    // rest of the process keeps its root.
+    unsafe { libc::unshare(libc::CLONE_FS) == 0 && libc::chroot(path.as_ptr()) == 0 }
 }
 
 /// Gives the memory freed after loading (aya's and our copies of the
@@ -81,10 +110,15 @@ pub(crate) fn find_io_error<'e>(e: &'e (dyn StdError + 'static)) -> Option<&'e i
 
 /// Creates the object's maps (with parameter values and map sizes applied);
 /// programs are loaded later, one by one, by [`load_program`].
-pub(crate) fn open_object(object: &Object, opts: &LoadOptions) -> Result<Ebpf> {
+pub(crate) fn open_object(
+    object: &Object,
+    opts: &LoadOptions,
+    kernel_btf: Option<&aya::Btf>,
+) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
-    let mut loader = EbpfLoader::new();
+    let mut loader = loader_without_kernel_btf();
+    loader.btf(kernel_btf);
     loader.allow_unsupported_maps();
     for (name, bytes) in &opts.params {
         loader.override_global(name.as_str(), bytes.as_slice(), true);
@@ -159,7 +193,7 @@ pub(crate) fn load_program(
     ebpf: &mut Ebpf,
     prog: &ProgramInfo,
     object: &Object,
-    kernel_btf: &mut KernelBtf,
+    kernel_btf: Option<&aya::Btf>,
 ) -> Result<()> {
     let program = ebpf.program_mut(&prog.name).ok_or_else(|| {
         RuntimeError::Usage(format!(
@@ -173,15 +207,10 @@ pub(crate) fn load_program(
 fn load_by_type(
     program: &mut Program,
     hook: &Hook,
-    kernel_btf: &mut KernelBtf,
+    kernel_btf: Option<&aya::Btf>,
 ) -> Result<(), ProgramError> {
-    let btf = if needs_kernel_btf(hook) {
-        kernel_btf.get()
-    } else {
-        None
-    };
     let btf = || {
-        btf.ok_or(ProgramError::SyscallError(aya::sys::SyscallError {
+        kernel_btf.ok_or(ProgramError::SyscallError(aya::sys::SyscallError {
             call: "reading /sys/kernel/btf/vmlinux",
             io_error: io::Error::from_raw_os_error(libc::ENOENT),
         }))

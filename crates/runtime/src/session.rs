@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use aya::Ebpf;
-use bpfkit_object::{Object, map_type};
+use bpfkit_object::{Hook, Object, map_type};
 
 use crate::attach::{self, AttachSettings, CreatedQdisc, OwnedLink};
 use crate::error::{Result, RuntimeError};
@@ -111,7 +111,9 @@ impl Session {
         // Probing the kernel also mounts tracefs and bpffs when missing.
         crate::features::kernel();
         let plan = plan_programs(object, opts)?;
-        let ebpf = load::open_object(object, opts)?;
+        let hooks: Vec<&Hook> = plan.programs.iter().map(|(p, _)| &p.hook).collect();
+        let kernel_btf = load::kernel_btf_for(object, &hooks);
+        let ebpf = load::open_object(object, opts, kernel_btf.as_ref())?;
         let mut session = Session {
             links: Vec::new(),
             qdiscs: Vec::new(),
@@ -125,9 +127,8 @@ impl Session {
             uses_printk: object.uses_printk,
             stop: StopHandle::new()?,
         };
-        let mut kernel_btf = load::KernelBtf::default();
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, &mut kernel_btf)?;
+            load::load_program(&mut session.ebpf, prog, object, kernel_btf.as_ref())?;
         }
         drop(kernel_btf);
         load::return_freed_memory();
