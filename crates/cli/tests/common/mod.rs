@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -37,8 +38,9 @@ thread_local! {
         const { RefCell::new((0, None)) };
 }
 
-/// This test's turn, over when the last `Serial` of its thread is dropped.
-pub struct Serial(());
+/// This test's turn, over when the last `Serial` of its thread is dropped
+/// (not `Send`: it counts in its thread's [`TURN`]).
+pub struct Serial(PhantomData<*const ()>);
 
 pub fn serial() -> Serial {
     TURN.with_borrow_mut(|(holders, guard)| {
@@ -48,7 +50,7 @@ pub fn serial() -> Serial {
         }
         *holders += 1;
     });
-    Serial(())
+    Serial(PhantomData)
 }
 
 impl Drop for Serial {
