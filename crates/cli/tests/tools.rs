@@ -427,9 +427,10 @@ fn tcpktstat_counts_loopback_tcp_both_ways() {
     }
     let _serial = serial();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
-    let run = ToolRun::start("tcpktstat", &["-i", "lo", "-P", "1", "1"]);
+    // Counts print at exit: an interval could fire before the exchange.
+    let run = ToolRun::start("tcpktstat", &["-i", "lo", "-P"]);
     loopback_exchange(&listener, 4000);
-    let out = run.finish();
+    let out = run.stop();
     let rows = rows(&out.stdout, "DIR");
     // DIR PROTO PACKETS BYTES
     for dir in ["in", "out"] {
@@ -452,9 +453,10 @@ fn xdpfilter_counts_a_port_rule_in_dry_run() {
     let port = listener.local_addr().expect("address").port().to_string();
     let rule = format!("tcp:{port}");
     // -n: count, do not drop (the exchange must go through).
-    let run = ToolRun::start("xdpfilter", &["-i", "lo", "-n", "-P", &rule, "1", "1"]);
+    // Counts print at exit: an interval could fire before the exchange.
+    let run = ToolRun::start("xdpfilter", &["-i", "lo", "-n", "-P", &rule]);
     loopback_exchange(&listener, 4000);
-    let out = run.finish();
+    let out = run.stop();
     // SOURCE PREFIXLEN PROTO PORT PACKETS BYTES
     let hit = out
         .stdout
