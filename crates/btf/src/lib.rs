@@ -17,6 +17,7 @@ mod parse;
 pub mod raw;
 pub mod types;
 pub mod value;
+pub mod view;
 
 pub use types::*;
 

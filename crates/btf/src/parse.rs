@@ -81,15 +81,15 @@ pub(crate) fn detect_endianness(data: &[u8]) -> Result<bool, Error> {
     }
 }
 
-struct Header {
-    hdr_len: u32,
-    type_off: u32,
-    type_len: u32,
-    str_off: u32,
-    str_len: u32,
+pub(crate) struct Header {
+    pub hdr_len: u32,
+    pub type_off: u32,
+    pub type_len: u32,
+    pub str_off: u32,
+    pub str_len: u32,
 }
 
-fn read_header(r: &mut Reader) -> Result<Header, Error> {
+pub(crate) fn read_header(r: &mut Reader) -> Result<Header, Error> {
     let magic = r.u16("BTF magic")?;
     if magic != BTF_MAGIC {
         return Err(Error::BadMagic(magic));
@@ -122,6 +122,17 @@ fn section<'a>(
     len: u32,
     what: &str,
 ) -> Result<&'a [u8], Error> {
+    Ok(&data[section_range(data, start, off, len, what)?])
+}
+
+/// Where a section given by the header lies in `data`, checked.
+pub(crate) fn section_range(
+    data: &[u8],
+    start: u32,
+    off: u32,
+    len: u32,
+    what: &str,
+) -> Result<std::ops::Range<usize>, Error> {
     let begin = start as u64 + off as u64;
     let end = begin + len as u64;
     if end > data.len() as u64 {
@@ -130,7 +141,7 @@ fn section<'a>(
             data.len()
         )));
     }
-    Ok(&data[begin as usize..end as usize])
+    Ok(begin as usize..end as usize)
 }
 
 pub(crate) fn parse(data: &[u8], base: Option<Arc<Btf>>) -> Result<Btf, Error> {
@@ -198,7 +209,7 @@ fn check_strings(strings: &[u8], split: bool) -> Result<(), Error> {
     Ok(())
 }
 
-fn read_type(r: &mut Reader) -> Result<Type, Error> {
+pub(crate) fn read_type(r: &mut Reader) -> Result<Type, Error> {
     if r.remaining() < TYPE_HEADER_LEN {
         return Err(Error::Truncated {
             what: "type header",

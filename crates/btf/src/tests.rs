@@ -21,7 +21,7 @@ fn info(kind: u8, vlen: u32, kind_flag: bool) -> u32 {
 }
 
 /// `int` (1), `struct pair { int a; int b:3; }` (2), `pair *` (3), typedef.
-fn sample() -> Vec<u8> {
+pub(crate) fn sample() -> Vec<u8> {
     // strings: "int"=1, "pair"=5, "a"=10, "b"=12, "pair_t"=14
     assemble(
         &["int", "pair", "a", "b", "pair_t"],
