@@ -25,7 +25,7 @@ int BPF_KRETPROBE(printret, const void *ret)
 	bpf_get_current_comm(comm, sizeof(comm));
 	if (comm[0] != 'b' || comm[1] != 'a' || comm[2] != 's' || comm[3] != 'h' || comm[4] != 0)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	e->pid = bpf_get_current_pid_tgid() >> 32;

@@ -105,7 +105,7 @@ static __always_inline int trace_rq_complete(struct request *rq)
 	delta = ts - stagep->issue;
 	if (!stagep->issue || delta < min_ms * 1000000)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->delta_ns = delta;

@@ -19,12 +19,30 @@
 #define INVALID_UID ((uid_t)-1)
 
 /* The ring buffer every event-printing tool writes `struct event` to. */
+/* The `events` ring buffer, and `events_dropped`: the records it had no room
+ * for, which bpfkit reports as lost events (include/bpfkit.h). Programs send
+ * through reserve_event()/output_event(), which keep that count. */
 #define DEFINE_EVENTS_RINGBUF()                                                \
 	struct {                                                               \
 		__uint(type, BPF_MAP_TYPE_RINGBUF);                            \
 		__uint(max_entries, RINGBUF_SIZE);                             \
 	} events SEC(".maps");                                                 \
-	BPFKIT_EVENT(events, struct event)
+	BPFKIT_EVENT(events, struct event);                                    \
+	bpfkit_drops_t events_dropped = 0;                                     \
+                                                                               \
+	static __always_inline void *reserve_event(__u64 size)                \
+	{                                                                      \
+		void *e = bpf_ringbuf_reserve(&events, size, 0);               \
+		if (!e)                                                        \
+			__sync_fetch_and_add(&events_dropped, 1);              \
+		return e;                                                      \
+	}                                                                      \
+                                                                               \
+	static __always_inline void output_event(void *data, __u64 size)      \
+	{                                                                      \
+		if (bpf_ringbuf_output(&events, data, size, 0))                \
+			__sync_fetch_and_add(&events_dropped, 1);              \
+	}
 
 /* Cgroup filter as in libbpf-tools: user space puts the cgroup's fd at index 0
  * of `cgroup_map` and sets `filter_cg`. */

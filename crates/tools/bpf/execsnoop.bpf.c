@@ -124,7 +124,7 @@ int tracepoint__syscalls__sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
 		size = event->args_size;
 		if (size > FULL_MAX_ARGS_ARR)
 			size = FULL_MAX_ARGS_ARR;
-		bpf_ringbuf_output(&events, event, offsetof(struct event, args) + size, 0);
+		output_event(event, offsetof(struct event, args) + size);
 	}
 	bpf_map_delete_elem(&execs, &tid);
 	return 0;

@@ -41,7 +41,7 @@ int sched_process_exit(void *ctx)
 	if (trace_failed_only && status == 0)
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	e->age_ns = bpf_ktime_get_ns() - BPF_CORE_READ(task, start_time);

@@ -80,7 +80,7 @@ static __always_inline int probe_exit(int ret)
 	argp = bpf_map_lookup_elem(&args, &tid);
 	if (!argp)
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	task = (struct task_struct *)bpf_get_current_task();

@@ -28,7 +28,7 @@ struct trace_event_raw_mark_victim___x {
 
 static __always_inline struct event *start_event(void)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct event *e = reserve_event(sizeof(*e));
 
 	if (!e)
 		return 0;

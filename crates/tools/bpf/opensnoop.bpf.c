@@ -71,7 +71,7 @@ static __always_inline int exit(long ret)
 		return 0;
 	if (targ_failed && ret >= 0)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->ts = bpf_ktime_get_ns();

@@ -47,7 +47,7 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	delta_us = delta / 1000U;
 	if (min_us && delta_us <= min_us) /* 0: report every wait */
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	e->delta_us = delta_us;

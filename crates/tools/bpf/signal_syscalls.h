@@ -61,7 +61,7 @@ static __always_inline int kill_exit(int ret)
 		return 0;
 	if (!failed_only || ret < 0) {
 		eventp->ret = ret;
-		bpf_ringbuf_output(&events, eventp, sizeof(*eventp), 0);
+		output_event(eventp, sizeof(*eventp));
 	}
 	bpf_map_delete_elem(&values, &tid);
 	return 0;

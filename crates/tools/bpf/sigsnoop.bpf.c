@@ -15,7 +15,7 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 		return 0;
 	if (!signal_wanted(pid, sig))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		return 0;
 	e->pid = pid;

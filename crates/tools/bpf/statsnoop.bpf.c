@@ -48,7 +48,7 @@ static __always_inline int probe_return(long ret)
 		return 0;
 	if (trace_failed_only && ret >= 0)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	e->ts_ns = bpf_ktime_get_ns();

@@ -83,7 +83,7 @@ static __always_inline void report(struct event *e)
 		count(e);
 		return;
 	}
-	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	out = reserve_event(sizeof(*out));
 	if (!out)
 		return;
 	*out = *e;

@@ -58,7 +58,7 @@ static __always_inline struct event *finish(const void *sk)
 	delta = (s64)(bpf_ktime_get_ns() - piddatap->ts);
 	if (delta < 0 || delta / 1000U < targ_min_us)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	__builtin_memcpy(&e->comm, piddatap->comm, sizeof(e->comm));

@@ -91,7 +91,7 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	pid = ident ? ident->pid : bpf_get_current_pid_tgid() >> 32;
 	if (target_pid && pid != target_pid)
 		goto cleanup;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (!e)
 		goto cleanup;
 	TP_ENDPOINTS(e, ctx);

@@ -63,7 +63,7 @@ static __always_inline void report(struct event *e)
 			__sync_fetch_and_add(&n->retransmits, 1);
 		return;
 	}
-	out = bpf_ringbuf_reserve(&events, sizeof(*out), 0);
+	out = reserve_event(sizeof(*out));
 	if (!out)
 		return;
 	*out = *e;

@@ -42,7 +42,7 @@ int inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	    PORT_FILTERED_OUT(target_dports, ctx->dport))
 		return 0;
 	tsp = bpf_map_lookup_elem(&timestamps, &sk);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = reserve_event(sizeof(*e));
 	if (e) {
 		TP_ENDPOINTS(e, ctx);
 		e->skaddr = (u64)sk;

@@ -397,3 +397,23 @@ fn documented_defaults_match_the_objects() {
     }
     assert_eq!(checked, 5);
 }
+
+#[test]
+fn every_ring_buffer_has_a_drop_counter() {
+    // A full ring buffer must show up as lost events, never silently.
+    for spec in bpfkit_tools::all() {
+        let object = bpfkit_object::analyze(spec.object)
+            .unwrap_or_else(|e| panic!("{}: analysis: {e}", spec.name));
+        for map in &object.maps {
+            if map.map_type != bpfkit_object::map_type::RINGBUF {
+                continue;
+            }
+            assert!(
+                object.drop_counters.iter().any(|c| c.ring == map.name),
+                "{}: ring buffer {} has no drop counter (use reserve_event/output_event)",
+                spec.name,
+                map.name
+            );
+        }
+    }
+}
