@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::tool::{Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
+use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
 use common::{BPFKIT, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
@@ -122,6 +122,40 @@ fn opensnoop_shows_a_failed_open_of_a_process() {
     // PID COMM FD ERR PATH
     assert_eq!(row[..4], [pid.as_str(), "cat", "-1", "2"]);
     assert!(rows.iter().all(|r| r[0] == pid), "{}", out.stdout);
+}
+
+#[test]
+fn opensnoop_reports_what_a_full_ring_buffer_dropped() {
+    if !bpfkit_testkit::privileged("opensnoop_reports_what_a_full_ring_buffer_dropped") {
+        return;
+    }
+    let _serial = serial();
+    let opens = 20_000;
+    let marker = unique("full-ring");
+    // Each `true` with an input redirection is one failed open.
+    let gated = Gated::new(&format!(
+        "i=0; while [ $i -lt {opens} ]; do true 2>/dev/null </nonexistent/{marker}-$i; i=$((i+1)); done"
+    ));
+    let pid = gated.pid().to_string();
+    let run = ToolRun::start("opensnoop", &["-x", "-p", &pid]);
+    // A stopped reader: the 256 KiB ring fills after a few hundred opens.
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(run.pid() as i32, libc::SIGSTOP) };
+    let status = gated.go();
+    unsafe { libc::kill(run.pid() as i32, libc::SIGCONT) };
+    assert!(status.success());
+    let out = run.stop();
+    let shown = out.stdout.lines().filter(|l| l.contains(&marker)).count();
+    let lost: usize = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("lost ")?.strip_suffix(" events in total (map events)"))
+        .unwrap_or_else(|| panic!("no lost total:\n{}", out.stdout))
+        .parse()
+        .expect("lost count");
+    assert!(lost > 0 && shown > 0, "shown {shown}, lost {lost}");
+    // Every open is accounted for: shown or counted as lost.
+    assert_eq!(shown + lost, opens, "shown {shown}, lost {lost}");
 }
 
 #[test]

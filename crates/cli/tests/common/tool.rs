@@ -88,6 +88,11 @@ impl ToolRun {
         );
     }
 
+    /// The tool's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the tool with SIGINT (as Ctrl-C would) and collects its output.
     /// The signal is repeated until the tool exits: one that arrives between
     /// attaching and the run loop only ends the run once it has started.
