@@ -149,7 +149,10 @@ fn opensnoop_reports_what_a_full_ring_buffer_dropped() {
     let lost: usize = out
         .stdout
         .lines()
-        .find_map(|l| l.strip_prefix("lost ")?.strip_suffix(" events in total (map events)"))
+        .find_map(|l| {
+            l.strip_prefix("lost ")?
+                .strip_suffix(" events in total (map events)")
+        })
         .unwrap_or_else(|| panic!("no lost total:\n{}", out.stdout))
         .parse()
         .expect("lost count");
