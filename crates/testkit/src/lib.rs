@@ -32,7 +32,8 @@ pub fn privileged(test: &str) -> bool {
 /// clang, clang-19, clang-16, clang-14 on PATH. `None` (with a message) when
 /// there is none; panics when `BPFKIT_REQUIRE_CLANG=1`.
 pub fn clang(test: &str) -> Option<PathBuf> {
-    let found = find_clang();
+    // The same search `bpfkit build` does.
+    let found = bpfkit_build::find_clang(None).ok();
     if found.is_none() {
         if required("BPFKIT_REQUIRE_CLANG") {
             panic!("{test}: needs clang but BPFKIT_REQUIRE_CLANG=1");
@@ -40,21 +41,6 @@ pub fn clang(test: &str) -> Option<PathBuf> {
         eprintln!("skipping {test}: clang not found (apt-get install clang-16)");
     }
     found
-}
-
-fn find_clang() -> Option<PathBuf> {
-    if let Some(c) = std::env::var_os("BPFKIT_CLANG") {
-        return Some(PathBuf::from(c));
-    }
-    ["clang", "clang-19", "clang-16", "clang-14"]
-        .iter()
-        .find(|c| {
-            Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .map(PathBuf::from)
 }
 
 /// A tool a test compares against (bpftool, a libbpf-tools binary), with the
