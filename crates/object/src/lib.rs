@@ -5,6 +5,7 @@
 //! rewritten bytes that aya 0.14 can load.
 
 mod btf_fixup;
+pub mod co_re;
 mod drops;
 mod elf_view;
 mod events;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, TypeId, ext::BtfExt};
 
+pub use co_re::{CoreError, has_core_relocations, relocate_core};
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;
