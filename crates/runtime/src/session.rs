@@ -112,8 +112,8 @@ impl Session {
         crate::features::kernel();
         let plan = plan_programs(object, opts)?;
         let hooks: Vec<&Hook> = plan.programs.iter().map(|(p, _)| &p.hook).collect();
-        let kernel_btf = load::kernel_btf_for(object, &hooks);
-        let ebpf = load::open_object(object, opts, kernel_btf.as_ref())?;
+        let kernel = load::KernelTypes::for_object(object, &hooks);
+        let ebpf = load::open_object(object, opts, &kernel)?;
         let mut session = Session {
             links: Vec::new(),
             qdiscs: Vec::new(),
@@ -128,9 +128,9 @@ impl Session {
             stop: StopHandle::new()?,
         };
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, kernel_btf.as_ref())?;
+            load::load_program(&mut session.ebpf, prog, object, kernel.aya_btf.as_ref())?;
         }
-        drop(kernel_btf);
+        drop(kernel);
         load::return_freed_memory();
         // Perf buffers must exist before programs run, or early events are lost.
         session.open_event_sources(object, opts)?;

@@ -235,6 +235,28 @@ pub fn prog_info(fd: BorrowedFd<'_>) -> Result<ProgInfo> {
     })
 }
 
+/// The program's instructions as the kernel keeps them after verification
+/// (`xlated_prog_insns`), 8 bytes each. Map references in 64-bit loads
+/// hold map ids rather than fds. Needs `CAP_SYS_ADMIN` (empty otherwise).
+pub fn prog_xlated_insns(fd: BorrowedFd<'_>) -> Result<Vec<u8>> {
+    let mut raw = RawProgInfo::default();
+    // SAFETY: all pointers in `raw` are null.
+    unsafe { get_info(fd, &mut raw) }?;
+    let mut insns = vec![0u8; raw.xlated_prog_len as usize];
+    if insns.is_empty() {
+        return Ok(insns);
+    }
+    let mut sized = RawProgInfo {
+        xlated_prog_len: insns.len() as u32,
+        xlated_prog_insns: ptr_u64(insns.as_mut_ptr()),
+        ..Default::default()
+    };
+    // SAFETY: `insns` has room for the `xlated_prog_len` bytes asked for.
+    unsafe { get_info(fd, &mut sized) }?;
+    insns.truncate(sized.xlated_prog_len.min(insns.len() as u32) as usize);
+    Ok(insns)
+}
+
 /// `struct bpf_map_info` (uapi, 6.x).
 #[repr(C)]
 #[derive(Default)]

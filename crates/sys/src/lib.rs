@@ -20,7 +20,7 @@ use std::io;
 pub use btf::{BtfListEntry, btf_data, btf_list};
 pub use info::{
     BtfInfo, MapInfo, ProgInfo, btf_fd_by_id, btf_ids, btf_info, link_fd_by_id, link_ids,
-    map_fd_by_id, map_ids, map_info, prog_fd_by_id, prog_ids, prog_info,
+    map_fd_by_id, map_ids, map_info, prog_fd_by_id, prog_ids, prog_info, prog_xlated_insns,
 };
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
