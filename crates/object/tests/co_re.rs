@@ -3,7 +3,8 @@
 //! checked in the kernel by crates/runtime/tests/co_re.rs.
 
 use bpfkit_btf::view::BtfView;
-use bpfkit_object::{analyze, has_core_relocations, relocate_core};
+use bpfkit_btf::{Btf, Kind, TypeId};
+use bpfkit_object::{Object, analyze, has_core_relocations, relocate_core};
 
 /// Every committed object with CO-RE relocations.
 fn committed_objects() -> Vec<std::path::PathBuf> {
@@ -46,4 +47,184 @@ fn every_committed_object_relocates() {
         relocated > 10,
         "only {relocated} objects have CO-RE relocations"
     );
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// One per test: tests run at once.
+    fn new(test: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("bpfkit-co-re-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// tests/bpf/co_re.bpf.c, built now; None (skip) without clang.
+fn flavored_object(test: &str) -> Option<Object> {
+    let dir = TempDir::new(test);
+    let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
+    let path = bpfkit_testkit::build_bpf_object(test, &source, &dir.0)?;
+    Some(analyze(&std::fs::read(path).expect("reading object")).expect("analyzing object"))
+}
+
+const POISON_CALL: i32 = 0xbad2310;
+
+/// The value a relocated instruction holds (ALU immediate, load/store
+/// offset, 64-bit immediate), or None for a poisoned one.
+fn insn_value(code: &[u8]) -> Option<u64> {
+    let imm = |at: usize| i32::from_le_bytes(code[at..at + 4].try_into().expect("4 bytes"));
+    match code[0] & 7 {
+        _ if code[0] == 0x85 && imm(4) == POISON_CALL => None,
+        0 => Some(imm(4) as u32 as u64 | (imm(12) as u32 as u64) << 32),
+        1..=3 => Some(i16::from_le_bytes([code[2], code[3]]) as u64),
+        _ => Some(imm(4) as i64 as u64),
+    }
+}
+
+/// The kernel member `name` of `struct_id`: (bit offset, bitfield size, type).
+fn kernel_member(btf: &Btf, struct_id: TypeId, name: &str) -> (u32, u8, TypeId) {
+    let Kind::Struct(c) = &btf.type_by_id(struct_id).unwrap().kind else {
+        panic!("not a struct");
+    };
+    let m = c
+        .members
+        .iter()
+        .find(|m| btf.str_at(m.name_off) == name)
+        .unwrap_or_else(|| panic!("no member {name}"));
+    (m.bit_offset, m.bitfield_size, m.ty)
+}
+
+/// Each relocation of co_re.bpf.c, found by (kind, local type, access
+/// string), against values computed from the fully parsed kernel BTF.
+#[test]
+fn flavors_missing_fields_bitfields_enums_and_types_relocate() {
+    let Some(object) = flavored_object("flavors_missing_fields_bitfields_enums_and_types_relocate")
+    else {
+        return;
+    };
+    let Ok(kernel) = BtfView::vmlinux() else {
+        eprintln!("skipping: no kernel BTF");
+        return;
+    };
+    let vmlinux = Btf::vmlinux().expect("kernel BTF");
+    let task = vmlinux.find_struct("task_struct").expect("task_struct");
+    let (tgid_bits, _, _) = kernel_member(&vmlinux, task, "tgid");
+    let (bit_off, bit_size, _) = kernel_member(&vmlinux, task, "sched_reset_on_fork");
+    assert!(bit_size > 0, "sched_reset_on_fork is a bitfield");
+    let patched = relocate_core(&object, &kernel).expect("relocating");
+
+    let ext = object.ext.as_ref().expect(".BTF.ext");
+    let section = &ext.core_relos[0];
+    let program = object.program("co_re").expect("program");
+    let code = &patched[code_offset(&object, program.section_index)..];
+    let mut bitfield = (None, None, None, None);
+    let mut seen = 0;
+    for relo in &section.records {
+        let local = object.btf.name_of(relo.type_id);
+        let value = insn_value(&code[relo.insn_off as usize..]);
+        let expected = match (relo.kind, local, relo.access.as_str()) {
+            (0, "task_struct___local", "0:2") => Some(tgid_bits as u64 / 8),
+            // The guarded read of a field the kernel lacks: poisoned.
+            (0, "task_struct___local", "0:3") => None,
+            (2, "task_struct___local", "0:3") => Some(0),
+            (2, "task_struct___local", "0:1") => Some(1),
+            (1, "task_struct___local", "0:1") => Some(4),
+            (8, "no_such_type___local", _) => Some(0),
+            (8, "task_struct___local", _) => Some(1),
+            (9, "task_struct___local", _) => Some(vmlinux.size_of(task).unwrap()),
+            (10, "pid_type___local", "0") => Some(1),
+            (11, "pid_type___local", "0") => Some(1),
+            (10, "pid_type___local", "1") => Some(0),
+            (kind @ (0 | 1 | 3 | 4 | 5), "task_struct___local", "0:0") => {
+                let slot = match kind {
+                    0 => &mut bitfield.0,
+                    1 => &mut bitfield.1,
+                    4 => &mut bitfield.2,
+                    5 => &mut bitfield.3,
+                    _ => {
+                        assert_eq!(value, Some(0), "unsigned bitfield");
+                        seen += 1;
+                        continue;
+                    }
+                };
+                *slot = value;
+                seen += 1;
+                continue;
+            }
+            other => panic!("unexpected relocation {other:?}"),
+        };
+        assert_eq!(value, expected, "{} {local} {}", relo.kind, relo.access);
+        seen += 1;
+    }
+    assert_eq!(seen, section.records.len());
+    // The bitfield: a load of `size` bytes at `offset`, shifted left and
+    // right, leaves exactly the kernel's bits.
+    let (Some(offset), Some(size), Some(lshift), Some(rshift)) = bitfield else {
+        panic!("bitfield relocations missing: {bitfield:?}");
+    };
+    let (bit_off, bit_size) = (bit_off as u64, bit_size as u64);
+    assert!(offset * 8 <= bit_off && bit_off + bit_size <= (offset + size) * 8);
+    assert_eq!(rshift, 64 - bit_size);
+    assert_eq!(lshift + (bit_off - offset * 8) + bit_size, 64);
+}
+
+/// File offset of section `index` of the loadable ELF.
+fn code_offset(object: &Object, index: usize) -> usize {
+    use object::{Object as _, ObjectSection};
+    let file = object::File::parse(&*object.loadable_elf).expect("ELF");
+    let section = file
+        .section_by_index(object::SectionIndex(index))
+        .expect("section");
+    section.file_range().expect("file range").0 as usize
+}
+
+/// The relocated program passes the verifier (the poisoned instruction is
+/// unreachable) and computes the expected values when it runs.
+#[test]
+fn relocated_program_loads_and_runs() {
+    const TEST: &str = "relocated_program_loads_and_runs";
+    if !bpfkit_testkit::privileged(TEST) {
+        return;
+    }
+    let Some(object) = flavored_object(TEST) else {
+        return;
+    };
+    let kernel = BtfView::vmlinux().expect("kernel BTF");
+    let patched = relocate_core(&object, &kernel).expect("relocating");
+    let mut ebpf = aya::EbpfLoader::new()
+        .btf(None)
+        .load(&patched)
+        .expect("opening the relocated object");
+    let program: &mut aya::programs::TracePoint = ebpf
+        .program_mut("co_re")
+        .expect("program")
+        .try_into()
+        .expect("tracepoint");
+    program
+        .load()
+        .expect("verifier accepts the relocated program");
+    program
+        .attach("syscalls", "sys_enter_getpid")
+        .expect("attaching");
+    // getpid(2), not cached by glibc: the tracepoint fires.
+    std::hint::black_box(std::process::id());
+    let bss =
+        aya::maps::Array::<_, [u64; 12]>::try_from(ebpf.map(".bss").expect(".bss")).expect("array");
+    let out = bss.get(&0, 0).expect("reading .bss");
+    let task_size = Btf::vmlinux()
+        .ok()
+        .and_then(|b| b.find_struct("task_struct").and_then(|t| b.size_of(t).ok()))
+        .expect("task_struct size");
+    assert_ne!(out[0], 0, "a tgid");
+    assert_eq!(&out[1..4], &[0, 1, 4]);
+    assert!(out[4] <= 1);
+    assert_eq!(&out[5..], &[0, 1, task_size, 1, 1, 0, 0]);
 }
