@@ -298,6 +298,26 @@ struct Spec {
     bit_offset: u64,
 }
 
+impl Spec {
+    /// Adds to the bit offset, bounded so that later arithmetic on it
+    /// cannot overflow (no real offset comes near).
+    fn add_bits(&mut self, bits: u64) -> Result<(), Fail> {
+        const MAX_BITS: u64 = 1 << 40;
+        match self.bit_offset.checked_add(bits).filter(|&b| b < MAX_BITS) {
+            Some(total) => {
+                self.bit_offset = total;
+                Ok(())
+            }
+            None => invalid("field offset out of range"),
+        }
+    }
+
+    /// Skips `index` elements of `size` bytes.
+    fn add_elements(&mut self, index: u32, size: u64) -> Result<(), Fail> {
+        self.add_bits((index as u64).saturating_mul(size).saturating_mul(8))
+    }
+}
+
 /// A zero-length array that is the last member of its struct.
 fn is_flex_array(b: &dyn Types, parent: Option<&Accessor>, len: u32) -> Result<bool, Fail> {
     let Some(parent) = parent.filter(|p| p.name.is_some() && len == 0) else {
@@ -346,7 +366,7 @@ fn parse_spec(b: &dyn Types, type_id: TypeId, access: &str, kind: u32) -> Result
     if !is_field_based(kind) {
         return Ok(spec);
     }
-    spec.bit_offset = first as u64 * resolve_size(b, id)? * 8;
+    spec.add_elements(first, resolve_size(b, id)?)?;
     for &idx in &raw[1..] {
         let (skipped, t) = skip_mods(b, id)?;
         id = skipped;
@@ -355,7 +375,7 @@ fn parse_spec(b: &dyn Types, type_id: TypeId, access: &str, kind: u32) -> Result
                 let Some(m) = c.members.get(idx as usize) else {
                     return invalid(format!("member {idx} of [{id}] does not exist"));
                 };
-                spec.bit_offset += m.bit_offset as u64;
+                spec.add_bits(m.bit_offset as u64)?;
                 if m.name_off != 0 {
                     let name = b.name(m.name_off)?;
                     if name.is_empty() {
@@ -380,7 +400,7 @@ fn parse_spec(b: &dyn Types, type_id: TypeId, access: &str, kind: u32) -> Result
                     idx,
                     name: None,
                 });
-                spec.bit_offset += idx as u64 * resolve_size(b, elem)? * 8;
+                spec.add_elements(idx, resolve_size(b, elem)?)?;
                 id = elem;
             }
             other => {
@@ -519,7 +539,7 @@ fn match_member(
             return invalid("access path too deep");
         }
         // Speculate that this member is the one.
-        spec.bit_offset += m.bit_offset as u64;
+        spec.add_bits(m.bit_offset as u64)?;
         spec.raw.push(i as u32);
         let targ_name = tb.name(m.name_off)?;
         if targ_name.is_empty() {
@@ -611,7 +631,7 @@ fn match_spec(
             name: None,
         });
         targ.raw.push(acc.idx);
-        targ.bit_offset += acc.idx as u64 * resolve_size(tb, id)? * 8;
+        targ.add_elements(acc.idx, resolve_size(tb, id)?)?;
     }
     Ok(Some(targ))
 }

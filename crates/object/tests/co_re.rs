@@ -228,3 +228,32 @@ fn relocated_program_loads_and_runs() {
     assert!(out[4] <= 1);
     assert_eq!(&out[5..], &[0, 1, task_size, 1, 1, 0, 0]);
 }
+
+/// Against corrupted "kernel" BTF (the object's own BTF, which has types
+/// of the right names once flavors are dropped, truncated and with bytes
+/// flipped), relocation succeeds or fails with an error: it never panics
+/// or hangs.
+#[test]
+fn corrupted_kernel_btf_gives_errors_not_panics() {
+    let Some(object) = flavored_object("corrupted_kernel_btf_gives_errors_not_panics") else {
+        return;
+    };
+    let good = bpfkit_btf::encode::encode(&object.btf);
+    let view = BtfView::new(&good[..]).expect("own BTF as a view");
+    relocate_core(&object, &view).expect("relocating against its own types");
+    let try_bytes = |bytes: &[u8]| {
+        if let Ok(view) = BtfView::new(bytes) {
+            let _ = relocate_core(&object, &view);
+        }
+    };
+    for len in (0..good.len()).step_by(7) {
+        try_bytes(&good[..len]);
+    }
+    for i in 0..good.len() {
+        for flip in [0x01u8, 0x10, 0xff] {
+            let mut bad = good.clone();
+            bad[i] ^= flip;
+            try_bytes(&bad);
+        }
+    }
+}
