@@ -95,8 +95,9 @@ pub fn has_core_relocations(object: &Object) -> bool {
 }
 
 /// The object's aya-loadable ELF with every CO-RE relocation applied for
-/// the kernel described by `kernel`; load it without kernel BTF (aya's
-/// `EbpfLoader::btf(None)`), or aya relocates the patched code again.
+/// the kernel described by `kernel`, and the relocation records removed
+/// from its `.BTF.ext`; load it without kernel BTF (aya's
+/// `EbpfLoader::btf(None)`).
 pub fn relocate_core<D: AsRef<[u8]>>(
     object: &Object,
     kernel: &BtfView<D>,
@@ -137,22 +138,49 @@ pub fn relocate_core<D: AsRef<[u8]>>(
             })?;
         }
     }
+    drop_core_relocations(&mut elf)?;
     Ok(elf)
 }
 
 /// The file range of the code of section `name` (its original `SEC()`
 /// name; the loadable ELF may call it differently for aya).
 fn code_range(elf: &[u8], name: &str) -> Result<std::ops::Range<usize>, CoreError> {
+    let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
+    section_range(elf, &loadable_name, true)
+}
+
+/// Empties the CO-RE part of `.BTF.ext` (its length in the header becomes
+/// 0): the relocations are applied, and aya 0.14 refuses to even parse an
+/// object with kinds it does not know (TYPE_MATCHES).
+fn drop_core_relocations(elf: &mut [u8]) -> Result<(), CoreError> {
+    const CORE_RELO_LEN_AT: usize = 28;
+    let range = section_range(elf, ".BTF.ext", false)?;
+    let ext = &mut elf[range];
+    let Some(hdr_len) = ext.get(4..8) else {
+        return Ok(());
+    };
+    let hdr_len = u32::from_le_bytes(hdr_len.try_into().unwrap_or_default()) as usize;
+    if hdr_len >= CORE_RELO_LEN_AT + 4 && ext.len() >= CORE_RELO_LEN_AT + 4 {
+        ext[CORE_RELO_LEN_AT..CORE_RELO_LEN_AT + 4].copy_from_slice(&0u32.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// The file range of section `name` of `elf`.
+fn section_range(
+    elf: &[u8],
+    name: &str,
+    executable: bool,
+) -> Result<std::ops::Range<usize>, CoreError> {
     let fail = |why: String| CoreError::Section {
         section: name.to_string(),
         why,
     };
     let view = ElfView::read(elf).map_err(|e| fail(e.to_string()))?;
-    let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
     let section = view
-        .section_by_name(&loadable_name)
-        .filter(|s| s.executable)
-        .ok_or_else(|| fail("no such code section".into()))?;
+        .section_by_name(name)
+        .filter(|s| s.executable == executable)
+        .ok_or_else(|| fail("no such section".into()))?;
     // `data` borrows from `elf`: its address gives the file offset.
     let start = (section.data.as_ptr() as usize)
         .checked_sub(elf.as_ptr() as usize)
@@ -512,6 +540,156 @@ fn types_compatible(
     invalid("types nest too deeply")
 }
 
+/// libbpf's `bpf_core_names_match`: anonymous matches anything, otherwise
+/// equal once flavors are dropped.
+fn names_match(
+    lb: &dyn Types,
+    local_off: u32,
+    tb: &dyn Types,
+    targ_off: u32,
+) -> Result<bool, Fail> {
+    Ok(essential_names_match(
+        lb.name(local_off)?,
+        tb.name(targ_off)?,
+    ))
+}
+
+/// libbpf's `__bpf_core_types_match` (TYPE_MATCHES, `bpf_core_type_matches`):
+/// stricter than compatibility: same names down the tree, every local
+/// member and enumerator present in the target, equal int sizes and
+/// signedness, equal array lengths.
+fn types_match(
+    lb: &dyn Types,
+    mut lid: TypeId,
+    tb: &dyn Types,
+    mut tid: TypeId,
+    mut behind_ptr: bool,
+    level: usize,
+) -> Result<bool, Fail> {
+    if level == 0 {
+        return invalid("types nest too deeply");
+    }
+    for _ in 0..MAX_DEPTH {
+        let (_, lt) = skip_mods(lb, lid)?;
+        let (_, tt) = skip_mods(tb, tid)?;
+        if !names_match(lb, lt.name_off, tb, tt.name_off)? {
+            return Ok(false);
+        }
+        let same_kind = lt.kind.number() == tt.kind.number();
+        match (&lt.kind, &tt.kind) {
+            (Kind::Void, _) => return Ok(same_kind),
+            (Kind::Fwd { is_union }, targ) => {
+                return Ok(match targ {
+                    Kind::Fwd { is_union: t } => is_union == t,
+                    Kind::Struct(_) => behind_ptr && !is_union,
+                    Kind::Union(_) => behind_ptr && *is_union,
+                    _ => false,
+                });
+            }
+            (Kind::Enum(l), targ) => {
+                let Kind::Enum(t) = targ else {
+                    return Ok(false);
+                };
+                return enums_match(lb, l, tb, t);
+            }
+            (Kind::Struct(l) | Kind::Union(l), targ) => {
+                if behind_ptr {
+                    return Ok(match targ {
+                        _ if same_kind => true,
+                        Kind::Fwd { is_union } => matches!(lt.kind, Kind::Union(_)) == *is_union,
+                        _ => false,
+                    });
+                }
+                let t = match targ {
+                    Kind::Struct(t) | Kind::Union(t) if same_kind => t,
+                    _ => return Ok(false),
+                };
+                return composites_match(lb, l, tb, t, behind_ptr, level);
+            }
+            (Kind::Int(l), Kind::Int(t)) => return Ok(l.size == t.size && l.signed == t.signed),
+            (Kind::Ptr(l), Kind::Ptr(t)) => {
+                behind_ptr = true;
+                (lid, tid) = (*l, *t);
+            }
+            (Kind::Array(l), Kind::Array(t)) => {
+                if l.len != t.len {
+                    return Ok(false);
+                }
+                (lid, tid) = (l.elem, t.elem);
+            }
+            (Kind::FuncProto(l), Kind::FuncProto(t)) => {
+                if l.params.len() != t.params.len() {
+                    return Ok(false);
+                }
+                for (lp, tp) in l.params.iter().zip(&t.params) {
+                    if !types_match(lb, lp.ty, tb, tp.ty, behind_ptr, level - 1)? {
+                        return Ok(false);
+                    }
+                }
+                (lid, tid) = (l.ret, t.ret);
+            }
+            _ => return Ok(false),
+        }
+    }
+    invalid("types nest too deeply")
+}
+
+/// libbpf's `bpf_core_enums_match`: same size, every local enumerator
+/// name present in the target.
+fn enums_match(
+    lb: &dyn Types,
+    local: &bpfkit_btf::Enum,
+    tb: &dyn Types,
+    targ: &bpfkit_btf::Enum,
+) -> Result<bool, Fail> {
+    if local.size != targ.size || local.values.len() > targ.values.len() {
+        return Ok(false);
+    }
+    for l in &local.values {
+        let mut found = false;
+        for t in &targ.values {
+            if names_match(lb, l.name_off, tb, t.name_off)? {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// libbpf's `bpf_core_composites_match`: every local member has a target
+/// member of matching name and matching type.
+fn composites_match(
+    lb: &dyn Types,
+    local: &bpfkit_btf::Composite,
+    tb: &dyn Types,
+    targ: &bpfkit_btf::Composite,
+    behind_ptr: bool,
+    level: usize,
+) -> Result<bool, Fail> {
+    if local.members.len() > targ.members.len() {
+        return Ok(false);
+    }
+    for l in &local.members {
+        let mut found = false;
+        for t in &targ.members {
+            if names_match(lb, l.name_off, tb, t.name_off)?
+                && types_match(lb, l.ty, tb, t.ty, behind_ptr, level - 1)?
+            {
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// libbpf's `bpf_core_match_member`: finds the local accessor's member in
 /// target composite `targ_id` (looking through anonymous members),
 /// extending `spec`; the member's type when found and compatible.
@@ -578,7 +756,11 @@ fn match_spec(
         ..Spec::default()
     };
     if !is_field_based(kind) && !is_enumval_based(kind) {
-        let ok = types_compatible(lb, local.root, tb, targ_id, MAX_DEPTH)?;
+        let ok = if kind == TYPE_MATCHES {
+            types_match(lb, local.root, tb, targ_id, false, MAX_DEPTH)?
+        } else {
+            types_compatible(lb, local.root, tb, targ_id, MAX_DEPTH)?
+        };
         return Ok(ok.then_some(targ));
     }
     if is_enumval_based(kind) {
@@ -763,7 +945,7 @@ fn type_value(b: &dyn Types, spec: Option<&Spec>, kind: u32) -> Result<u64, Fail
     };
     match kind {
         TYPE_ID_TARGET => Ok(spec.root as u64),
-        TYPE_EXISTS => Ok(1),
+        TYPE_EXISTS | TYPE_MATCHES => Ok(1),
         TYPE_SIZE => resolve_size(b, spec.root),
         other => Err(Fail::Unsupported(format!("type relocation kind {other}"))),
     }
@@ -899,7 +1081,7 @@ fn calc_relo_insn<D: AsRef<[u8]>>(
     candidates: &Candidates,
 ) -> Result<Outcome, Fail> {
     let kind = relo.kind;
-    if kind >= TYPE_MATCHES {
+    if kind > TYPE_MATCHES {
         return Err(Fail::Unsupported(format!("relocation kind {kind}")));
     }
     let local_type = local.type_by_id(relo.type_id)?;

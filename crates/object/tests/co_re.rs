@@ -143,6 +143,10 @@ fn flavors_missing_fields_bitfields_enums_and_types_relocate() {
             (10, "pid_type___local", "0") => Some(1),
             (11, "pid_type___local", "0") => Some(1),
             (10, "pid_type___local", "1") => Some(0),
+            (12, "list_head___local", _) => Some(1),
+            (12, "list_head___bad", _) => Some(0),
+            // The kernel's task_struct has no `no_such_field`.
+            (12, "task_struct___local", _) => Some(0),
             (kind @ (0 | 1 | 3 | 4 | 5), "task_struct___local", "0:0") => {
                 let slot = match kind {
                     0 => &mut bitfield.0,
@@ -217,7 +221,7 @@ fn relocated_program_loads_and_runs() {
     // getpid(2), not cached by glibc: the tracepoint fires.
     std::hint::black_box(std::process::id());
     let bss =
-        aya::maps::Array::<_, [u64; 12]>::try_from(ebpf.map(".bss").expect(".bss")).expect("array");
+        aya::maps::Array::<_, [u64; 15]>::try_from(ebpf.map(".bss").expect(".bss")).expect("array");
     let out = bss.get(&0, 0).expect("reading .bss");
     let task_size = Btf::vmlinux()
         .ok()
@@ -226,7 +230,7 @@ fn relocated_program_loads_and_runs() {
     assert_ne!(out[0], 0, "a tgid");
     assert_eq!(&out[1..4], &[0, 1, 4]);
     assert!(out[4] <= 1);
-    assert_eq!(&out[5..], &[0, 1, task_size, 1, 1, 0, 0]);
+    assert_eq!(&out[5..], &[0, 1, task_size, 1, 1, 0, 0, 1, 0, 0]);
 }
 
 /// Against corrupted "kernel" BTF (the object's own BTF, which has types

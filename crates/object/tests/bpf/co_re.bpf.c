@@ -16,12 +16,20 @@ struct no_such_type___local {
 	int a;
 } __attribute__((preserve_access_index));
 
+struct list_head___local {
+	struct list_head___local *next, *prev;
+};
+
+struct list_head___bad {
+	int next;
+};
+
 enum pid_type___local {
 	PIDTYPE_TGID___local = 7,
 	NO_SUCH_VALUE___local = 9,
 };
 
-__u64 out[12];
+__u64 out[15];
 
 SEC("tracepoint/syscalls/sys_enter_getpid")
 int co_re(void *ctx)
@@ -39,6 +47,9 @@ int co_re(void *ctx)
 	out[8] = bpf_core_enum_value_exists(enum pid_type___local, PIDTYPE_TGID___local);
 	out[9] = bpf_core_enum_value(enum pid_type___local, PIDTYPE_TGID___local);
 	out[10] = bpf_core_enum_value_exists(enum pid_type___local, NO_SUCH_VALUE___local);
+	out[12] = bpf_core_type_matches(struct list_head___local);
+	out[13] = bpf_core_type_matches(struct list_head___bad);
+	out[14] = bpf_core_type_matches(struct task_struct___local);
 	// Poisoned (the field does not exist) but unreachable: still loads.
 	if (bpf_core_field_exists(t->no_such_field))
 		out[11] = BPF_CORE_READ(t, no_such_field);
