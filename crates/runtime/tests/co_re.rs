@@ -2,7 +2,10 @@
 //! ships: every program of every committed object with CO-RE relocations
 //! is loaded once relocated by aya (kernel BTF given to the loader) and
 //! once relocated by `bpfkit_object::relocate_core` (loader without BTF),
-//! and the kernel's translated instructions must be identical.
+//! and the kernel's translated instructions must be identical. For the
+//! kinds no shipped object uses (flavors, missing fields, bitfields, enum
+//! values, type matches: crates/object/tests/bpf/co_re.bpf.c), libbpf
+//! (through bpftool) is the reference.
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -54,7 +57,11 @@ fn load(program: &mut Program) -> Option<Result<(), String>> {
 /// first appearance (the two loads create different maps).
 fn normalized_insns(program: &Program) -> Vec<u8> {
     let fd = program.fd().expect("loaded program fd");
-    let mut insns = bpfkit_sys::prog_xlated_insns(fd.as_fd()).expect("xlated instructions");
+    normalized(fd.as_fd())
+}
+
+fn normalized(fd: std::os::fd::BorrowedFd<'_>) -> Vec<u8> {
+    let mut insns = bpfkit_sys::prog_xlated_insns(fd).expect("xlated instructions");
     assert!(!insns.is_empty(), "the kernel gave no xlated instructions");
     let mut maps: Vec<[u8; 4]> = Vec::new();
     for insn in insns.chunks_exact_mut(8) {
@@ -138,4 +145,64 @@ fn bpfkit_co_re_loads_the_same_code_as_aya() {
     }
     assert!(compared > 20, "only {compared} programs compared");
     eprintln!("{compared} programs load identically");
+}
+
+/// Removes a bpffs pin on drop (the program goes with it).
+struct Pin(PathBuf);
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn bpfkit_co_re_loads_the_same_code_as_libbpf() {
+    const TEST: &str = "bpfkit_co_re_loads_the_same_code_as_libbpf";
+    if !bpfkit_testkit::privileged(TEST) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(TEST, "bpftool") else {
+        return;
+    };
+    let dir = TempDir(std::env::temp_dir().join(format!("bpfkit-{TEST}-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).expect("temp dir");
+    let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
+    let Some(path) = bpfkit_testkit::build_bpf_object(TEST, &source, &dir.0) else {
+        return;
+    };
+    let pin = Pin(PathBuf::from(format!(
+        "/sys/fs/bpf/bpfkit-co-re-{}",
+        std::process::id()
+    )));
+    let status = std::process::Command::new(bpftool)
+        .args(["prog", "load"])
+        .arg(&path)
+        .arg(&pin.0)
+        .status()
+        .expect("running bpftool");
+    assert!(status.success(), "bpftool prog load");
+    let by_libbpf = aya::programs::ProgramInfo::from_pin(&pin.0)
+        .and_then(|info| info.fd())
+        .expect("libbpf's program");
+
+    let object = analyze(&std::fs::read(&path).expect("object")).expect("analyzing");
+    let kernel = BtfView::vmlinux().expect("kernel BTF view");
+    let relocated = relocate_core(&object, &kernel).expect("relocating");
+    let mut by_bpfkit = open(&relocated, None).expect("opening");
+    let program = by_bpfkit.program_mut("co_re").expect("program");
+    load(program).expect("a tracepoint").expect("loading");
+    assert!(
+        normalized(by_libbpf.as_fd()) == normalized_insns(program),
+        "translated instructions differ from libbpf's"
+    );
 }
