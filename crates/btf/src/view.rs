@@ -132,8 +132,19 @@ impl<D: AsRef<[u8]>> BtfView<D> {
         want: impl Fn(u8) -> bool,
         mut found: impl FnMut(TypeId, u8, &str),
     ) -> Result<()> {
-        for id in 1..self.next_id() {
-            let (kind, name_off) = self.kind_and_name(id)?;
+        let types = &self.data.as_ref()[self.types.clone()];
+        let word = |at: usize| {
+            let bytes = [types[at], types[at + 1], types[at + 2], types[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        for (id, &start) in (1..).zip(&self.offsets) {
+            // `new` checked that every type's 12-byte header is in range.
+            let start = start as usize;
+            let (name_off, kind) = (word(start), kind_of_info(word(start + 4)));
             if name_off != 0 && want(kind) {
                 found(id, kind, self.str_at(name_off)?);
             }
