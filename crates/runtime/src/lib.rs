@@ -41,6 +41,7 @@ mod printk;
 mod resolve;
 mod run;
 mod session;
+mod standin;
 mod stop;
 
 pub use error::{Result, RuntimeError, SourceLine, VerifierRejection};

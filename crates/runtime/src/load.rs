@@ -12,59 +12,61 @@ use bpfkit_object::{Hook, Object};
 use crate::caps::Capability;
 use crate::error::{Result, RuntimeError, SourceLine, VerifierRejection, failing_insn};
 use crate::session::LoadOptions;
+use crate::standin;
 
 /// What the object needs from the running kernel's BTF, prepared once per
-/// run and dropped once every program is loaded.
+/// run (from one lazy view of it: a few ms, where aya's full parse costs
+/// ~25 ms and ~17 MB) and dropped once every program is loaded.
+#[derive(Default)]
 pub(crate) struct KernelTypes {
-    /// The loadable ELF with its CO-RE relocations applied by bpfkit
-    /// (against a lazy view of the kernel BTF: a few ms, instead of ~25 ms
-    /// and ~17 MB for aya's full parse), loaded without kernel BTF.
+    /// The loadable ELF with its CO-RE relocations applied by bpfkit,
+    /// loaded without kernel BTF.
     pub relocated_elf: Option<Vec<u8>>,
-    /// The kernel BTF in aya's form, for the `attach_btf_id` of
-    /// tp_btf/fentry/fexit/lsm programs, and for aya's CO-RE when bpfkit's
-    /// declines (an unsupported relocation kind, an error of its own).
-    pub aya_btf: Option<aya::Btf>,
+    /// The entries tp_btf/fentry/fexit/lsm loads look up, at their kernel
+    /// ids ([`crate::standin`]).
+    standin: Option<aya::Btf>,
+    /// aya's full parse, only when bpfkit's relocation or stand-in declines
+    /// (an unsupported relocation kind, an error of its own): aya then does
+    /// what it always did, and fails the same way when the kernel truly
+    /// lacks what the object needs.
+    full: Option<aya::Btf>,
 }
 
 impl KernelTypes {
-    /// bpfkit relocates when the object has CO-RE relocations and no
-    /// program names a kernel type (aya needs its own BTF for those).
     pub(crate) fn for_object(object: &Object, programs: &[&Hook]) -> KernelTypes {
         let has_core = bpfkit_object::has_core_relocations(object);
-        let names_kernel_types = programs.iter().any(|h| needs_kernel_btf(h));
-        if has_core
-            && !names_kernel_types
-            && let Some(elf) = relocate_with_bpfkit(object)
-        {
-            return KernelTypes {
-                relocated_elf: Some(elf),
-                aya_btf: None,
-            };
+        let lookups: Vec<(u8, String)> =
+            programs.iter().filter_map(|h| standin::lookup(h)).collect();
+        if !has_core && lookups.is_empty() {
+            return KernelTypes::default();
         }
-        let aya_btf = (has_core || names_kernel_types)
-            .then(|| aya::Btf::from_sys_fs().ok())
-            .flatten();
+        let view = bpfkit_btf::view::BtfView::vmlinux().ok();
+        let relocated_elf = view
+            .as_ref()
+            .filter(|_| has_core)
+            .and_then(|kernel| bpfkit_object::relocate_core(object, kernel).ok());
+        let standin = view
+            .as_ref()
+            .filter(|_| !lookups.is_empty())
+            .and_then(|kernel| standin::standin_btf(kernel, &lookups).ok());
+        let declined =
+            (has_core && relocated_elf.is_none()) || (!lookups.is_empty() && standin.is_none());
         KernelTypes {
-            relocated_elf: None,
-            aya_btf,
+            relocated_elf,
+            standin,
+            full: declined.then(|| aya::Btf::from_sys_fs().ok()).flatten(),
         }
     }
-}
 
-/// The object's loadable ELF relocated by bpfkit; None sends the object
-/// down aya's path, which fails the same way when the kernel truly lacks
-/// what the object needs and relocates what bpfkit does not support.
-fn relocate_with_bpfkit(object: &Object) -> Option<Vec<u8>> {
-    let kernel = bpfkit_btf::view::BtfView::vmlinux().ok()?;
-    bpfkit_object::relocate_core(object, &kernel).ok()
-}
+    /// For aya's CO-RE: only when bpfkit did not relocate.
+    fn for_loader(&self) -> Option<&aya::Btf> {
+        self.full.as_ref().filter(|_| self.relocated_elf.is_none())
+    }
 
-/// Programs whose load names a kernel BTF type (`attach_btf_id`).
-fn needs_kernel_btf(hook: &Hook) -> bool {
-    matches!(
-        hook,
-        Hook::BtfTracepoint { .. } | Hook::Fentry { .. } | Hook::Lsm { .. }
-    )
+    /// For the `attach_btf_id` lookups of program loads.
+    pub(crate) fn for_programs(&self) -> Option<&aya::Btf> {
+        self.standin.as_ref().or(self.full.as_ref())
+    }
 }
 
 /// An `EbpfLoader` that has not parsed the kernel BTF. aya 0.14's
@@ -151,7 +153,7 @@ pub(crate) fn open_object(
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
     let mut loader = loader_without_kernel_btf();
-    loader.btf(kernel.aya_btf.as_ref());
+    loader.btf(kernel.for_loader());
     loader.allow_unsupported_maps();
     for (name, bytes) in &opts.params {
         loader.override_global(name.as_str(), bytes.as_slice(), true);

@@ -128,7 +128,7 @@ impl Session {
             stop: StopHandle::new()?,
         };
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, kernel.aya_btf.as_ref())?;
+            load::load_program(&mut session.ebpf, prog, object, kernel.for_programs())?;
         }
         drop(kernel);
         load::return_freed_memory();
