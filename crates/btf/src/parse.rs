@@ -34,11 +34,11 @@ impl<'a> Reader<'a> {
     }
 
     fn take<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
-        let end = self
-            .pos
-            .checked_add(N)
-            .filter(|&e| e <= self.data.len())
-            .ok_or(Error::Truncated { what, at: self.pos })?;
+        // let-else rather than `ok_or(..)`: this runs for every field read,
+        // and an eagerly built error costs a drop call each time.
+        let Some(end) = self.pos.checked_add(N).filter(|&e| e <= self.data.len()) else {
+            return Err(Error::Truncated { what, at: self.pos });
+        };
         let mut out = [0u8; N];
         out.copy_from_slice(&self.data[self.pos..end]);
         self.pos = end;

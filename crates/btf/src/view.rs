@@ -84,8 +84,11 @@ impl<D: AsRef<[u8]>> BtfView<D> {
     }
 
     fn type_bytes(&self, id: TypeId) -> Result<&[u8]> {
-        let index = id.checked_sub(1).ok_or(Error::NoSuchType(id))? as usize;
-        let start = *self.offsets.get(index).ok_or(Error::NoSuchType(id))? as usize;
+        // let-else, not `ok_or(..)`: no error value built per lookup.
+        let Some(&start) = id.checked_sub(1).and_then(|i| self.offsets.get(i as usize)) else {
+            return Err(Error::NoSuchType(id));
+        };
+        let start = start as usize;
         Ok(&self.data.as_ref()[self.types.clone()][start..])
     }
 
