@@ -7,24 +7,6 @@ use bpfkit_btf::{Btf, Kind, TypeId};
 use bpfkit_object::{Object, analyze, has_core_relocations, relocate_core};
 
 /// Every committed object with CO-RE relocations.
-fn committed_objects() -> Vec<std::path::PathBuf> {
-    let mut found = Vec::new();
-    for dir in ["examples", "crates/tools/bpf"] {
-        let dir = bpfkit_testkit::repo_path(dir);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.to_string_lossy().ends_with(".bpf.o") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 #[test]
 fn every_committed_object_relocates() {
     let Ok(kernel) = BtfView::vmlinux() else {
@@ -32,7 +14,7 @@ fn every_committed_object_relocates() {
         return;
     };
     let mut relocated = 0;
-    for path in committed_objects() {
+    for path in bpfkit_testkit::committed_objects() {
         let elf = std::fs::read(&path).unwrap();
         let object = analyze(&elf).unwrap();
         if !has_core_relocations(&object) {

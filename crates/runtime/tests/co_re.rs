@@ -19,23 +19,6 @@ const LD_IMM64: u8 = 0x18;
 const PSEUDO_MAP_FD: u8 = 1;
 const PSEUDO_MAP_VALUE: u8 = 2;
 
-fn committed_objects() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for dir in ["examples", "crates/tools/bpf"] {
-        let Ok(entries) = std::fs::read_dir(bpfkit_testkit::repo_path(dir)) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.to_string_lossy().ends_with(".bpf.o") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 /// Loads a program that needs no kernel BTF of its own (tp_btf, fentry,
 /// lsm and extensions are left out: they cannot take bpfkit's path).
 fn load(program: &mut Program) -> Option<Result<(), String>> {
@@ -134,7 +117,7 @@ fn bpfkit_co_re_loads_the_same_code_as_aya() {
     let kernel = BtfView::vmlinux().expect("kernel BTF view");
     let aya_btf = Btf::from_sys_fs().expect("kernel BTF for aya");
     let mut compared = 0;
-    for path in committed_objects() {
+    for path in bpfkit_testkit::committed_objects() {
         let elf = std::fs::read(&path).expect("reading object");
         let object = analyze(&elf).expect("analyzing object");
         if !has_core_relocations(&object) {

@@ -67,6 +67,15 @@ pub fn repo_path(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Every committed BPF object (examples and built-in tools): the objects of
+/// the sources `scripts/build-bpf.sh` builds, sorted.
+pub fn committed_objects() -> Vec<PathBuf> {
+    bpfkit_build::committed::committed_sources(&repo_path(""))
+        .into_iter()
+        .map(|source| source.with_extension("o"))
+        .collect()
+}
+
 /// Builds the user-space test program `source` (a C file) into `out_dir`
 /// with frame pointers and without sibling calls, so that its stacks walk
 /// and symbolize in full. `None` (skip) without clang, as [`clang`] says.
