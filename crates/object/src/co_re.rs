@@ -645,10 +645,21 @@ fn enums_match(
     if local.size != targ.size || local.values.len() > targ.values.len() {
         return Ok(false);
     }
-    for l in &local.values {
+    each_has_match(&local.values, &targ.values, |l, t| {
+        names_match(lb, l.name_off, tb, t.name_off)
+    })
+}
+
+/// Whether every item of `local` matches some item of `targets`.
+fn each_has_match<L, T>(
+    local: &[L],
+    targets: &[T],
+    mut matches: impl FnMut(&L, &T) -> Result<bool, Fail>,
+) -> Result<bool, Fail> {
+    for l in local {
         let mut found = false;
-        for t in &targ.values {
-            if names_match(lb, l.name_off, tb, t.name_off)? {
+        for t in targets {
+            if matches(l, t)? {
                 found = true;
                 break;
             }
@@ -673,21 +684,10 @@ fn composites_match(
     if local.members.len() > targ.members.len() {
         return Ok(false);
     }
-    for l in &local.members {
-        let mut found = false;
-        for t in &targ.members {
-            if names_match(lb, l.name_off, tb, t.name_off)?
-                && types_match(lb, l.ty, tb, t.ty, behind_ptr, level - 1)?
-            {
-                found = true;
-                break;
-            }
-        }
-        if !found {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    each_has_match(&local.members, &targ.members, |l, t| {
+        Ok(names_match(lb, l.name_off, tb, t.name_off)?
+            && types_match(lb, l.ty, tb, t.ty, behind_ptr, level - 1)?)
+    })
 }
 
 /// libbpf's `bpf_core_match_member`: finds the local accessor's member in
