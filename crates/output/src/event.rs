@@ -126,6 +126,9 @@ impl ColumnSpec {
 pub struct EventFormatter {
     plan: Plan,
     table: Vec<TableColumn>,
+    /// Detailed mode's rows, built once: the padded `HEADER: ` label and
+    /// the column without width or alignment (empty in other modes).
+    detailed: Vec<(Vec<u8>, TableColumn)>,
     mode: Mode,
     time: bool,
     elapsed: bool,
@@ -153,9 +156,14 @@ impl EventFormatter {
         };
         let mut json_prefix = b"{\"type\":\"event\",\"map\":".to_vec();
         json::write_str(&mut json_prefix, opts.map_name.as_bytes());
+        let detailed = match opts.mode {
+            Mode::Detailed => detailed_rows(&table),
+            Mode::Table | Mode::Json => Vec::new(),
+        };
         Ok(EventFormatter {
             plan,
             table,
+            detailed,
             mode: opts.mode,
             time: opts.time,
             elapsed: opts.elapsed,
@@ -281,28 +289,13 @@ impl EventFormatter {
 
     /// `field: value` lines, then an empty line.
     fn write_detailed(&mut self, bytes: &[u8], line: &mut Vec<u8>) {
-        let width = self
-            .table
-            .iter()
-            .map(|c| c.header.chars().count())
-            .max()
-            .unwrap_or(0);
-        for tc in &self.table {
-            let start = line.len();
-            line.extend_from_slice(tc.header.as_bytes());
-            line.push(b':');
-            let pad = width.saturating_sub(line.len() - start - 1);
-            line.extend(std::iter::repeat_n(b' ', pad + 1));
-            let bare = TableColumn {
-                width: 0,
-                align: Align::Left,
-                ..tc.clone()
-            };
-            let record = Record {
-                value: (&self.plan, bytes),
-                key: None,
-            };
-            cells::write_cell(&bare, &record, &mut self.ctx, line, true);
+        let record = Record {
+            value: (&self.plan, bytes),
+            key: None,
+        };
+        for (label, column) in &self.detailed {
+            line.extend_from_slice(label);
+            cells::write_cell(column, &record, &mut self.ctx, line, true);
             line.push(b'\n');
         }
         line.push(b'\n');
@@ -346,4 +339,29 @@ impl EventFormatter {
             );
         }
     }
+}
+
+/// Detailed mode's rows: each column's `HEADER:` label padded so that the
+/// values line up, and the column itself unpadded and left-aligned.
+fn detailed_rows(table: &[TableColumn]) -> Vec<(Vec<u8>, TableColumn)> {
+    let width = table
+        .iter()
+        .map(|c| c.header.chars().count())
+        .max()
+        .unwrap_or(0);
+    table
+        .iter()
+        .map(|tc| {
+            let mut label = tc.header.as_bytes().to_vec();
+            label.push(b':');
+            let pad = width.saturating_sub(tc.header.len());
+            label.extend(std::iter::repeat_n(b' ', pad + 1));
+            let bare = TableColumn {
+                width: 0,
+                align: Align::Left,
+                ..tc.clone()
+            };
+            (label, bare)
+        })
+        .collect()
 }
