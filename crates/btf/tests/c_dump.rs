@@ -34,11 +34,11 @@ fn clang_bpf(clang: &Path, dir: &TempDir, file: &Path, extra: &[&str]) {
     let out = Command::new(clang)
         .args(["-target", "bpf", "-O2", "-g", "-D__TARGET_ARCH_x86"])
         .arg("-I")
-        .arg(&dir.0)
+        .arg(dir.path())
         .args(["-I", "/usr/include"])
         .args(extra)
         .arg(file)
-        .current_dir(&dir.0)
+        .current_dir(dir.path())
         .output()
         .expect("run clang");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -203,7 +203,7 @@ fn assert_bitfields_in_place(
     let dir = TempDir::new(&format!("{test}-bits"));
     dir.write("types.h", &dump(btf, &CDumpOptions::default()));
     let c = dir.write("probe.c", &src);
-    let exe = dir.0.join("probe");
+    let exe = dir.file("probe");
     let out = Command::new(&clang)
         .args(["-O0", "-w", "-o"])
         .arg(&exe)
@@ -305,7 +305,7 @@ fn vmlinux_h_compiles_with_a_bpf_program() {
     dir.write("vmlinux.h", &header);
     let prog = dir.write("prog.c", BPF_PROG);
     clang_bpf(&clang, &dir, &prog, &["-c", "-o", "prog.o"]);
-    assert!(dir.0.join("prog.o").exists());
+    assert!(dir.file("prog.o").exists());
 }
 
 #[test]

@@ -104,7 +104,7 @@ fn raw_dump_of_split_btf_matches_bpftool() {
     let base = Arc::new(Btf::parse(&base_raw).unwrap());
     let split_raw = split_btf(&base);
     let split = Btf::parse_split(&split_raw, base.clone()).unwrap();
-    let (base_path, split_path) = (kinds.dir.path("base.btf"), kinds.dir.path("split.btf"));
+    let (base_path, split_path) = (kinds.dir.file("base.btf"), kinds.dir.file("split.btf"));
     std::fs::write(&base_path, &base_raw).unwrap();
     std::fs::write(&split_path, &split_raw).unwrap();
     let theirs = bpftool(

@@ -32,7 +32,7 @@ fn failure(out: &Output) -> String {
 
 #[test]
 fn garbage_file_is_a_one_line_error() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("errors");
     let path = dir.path().join("garbage.bpf.o");
     let bytes: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
@@ -56,7 +56,7 @@ fn unknown_section_name_is_named() {
     let Some(clang) = bpfkit_testkit::clang("unknown_section_name_is_named") else {
         return;
     };
-    let dir = TempDir::new();
+    let dir = TempDir::new("errors");
     let src = dir.path().join("bogus.bpf.c");
     let obj = dir.path().join("bogus.bpf.o");
     std::fs::write(
@@ -85,7 +85,7 @@ fn source_that_does_not_compile_shows_clang_and_then_bpfkit() {
     if bpfkit_testkit::clang("source_that_does_not_compile_shows_clang_and_then_bpfkit").is_none() {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("errors");
     let src = dir.path().join("broken.bpf.c");
     std::fs::write(&src, "int broken(void) { return undeclared_thing; }\n").expect("source");
     let out = bpfkit_run(&[src.to_str().unwrap()]);

@@ -305,7 +305,7 @@ fn unlink_tp_prints_the_unlinked_name() {
     if !privileged("unlink_tp_prints_the_unlinked_name") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("unlink");
     let name = unique("unlink");
     let file = dir.path().join(&name);
     let mut run = Run::start(&example("unlink_tp.bpf.o"), &[]);
@@ -389,7 +389,7 @@ fn hardirqs_counts_interrupts() {
     if !privileged("hardirqs_counts_interrupts") {
         return;
     }
-    let dir = TempDir::on_disk();
+    let dir = TempDir::under(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "on-disk");
     let file = dir.path().join("io");
     let mut run = Run::start(&example("hardirqs.bpf.o"), &["-i", "500ms"]);
     run.wait_attached(&["handle_entry", "handle_exit"]);

@@ -135,7 +135,7 @@ struct MountPoint {
 
 impl MountPoint {
     fn new() -> MountPoint {
-        let dir = TempDir::new();
+        let dir = TempDir::new("tmpfs");
         let target = dir.path().join("mnt");
         std::fs::create_dir(&target).expect("creating a mount point");
         MountPoint {
@@ -570,7 +570,7 @@ const READ_SECTORS: u64 = 8;
 
 impl LoopDevice {
     fn create() -> LoopDevice {
-        let backing = TempDir::new();
+        let backing = TempDir::new("backing");
         let file = backing.path().join("disk.img");
         std::fs::File::create(&file)
             .and_then(|f| f.set_len(4 << 20))

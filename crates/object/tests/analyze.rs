@@ -1,39 +1,18 @@
 //! analyze() on real clang-built objects, and aya loading the rewrite.
 
 use bpfkit_object::{Hook, MapDef, ObjectError, TcDirection, analyze, event_type_hint, map_type};
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const HEADER: &str =
     "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n#include \"bpfkit.h\"\n";
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("bpfkit-object-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Compiles `body` (after the standard includes) to a BPF object; `None`
 /// when the test must skip for lack of clang.
 fn build(test: &str, body: &str, extra: &[&str]) -> Option<Vec<u8>> {
     let clang = bpfkit_testkit::clang(test)?;
-    let dir = TempDir::new();
-    let src = dir.0.join("prog.bpf.c");
-    let obj = dir.0.join("prog.bpf.o");
+    let dir = bpfkit_testkit::TempDir::new(test);
+    let src = dir.file("prog.bpf.c");
+    let obj = dir.file("prog.bpf.o");
     std::fs::write(
         &src,
         format!("{HEADER}{body}\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n"),

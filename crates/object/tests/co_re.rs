@@ -31,29 +31,11 @@ fn every_committed_object_relocates() {
     );
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    /// One per test: tests run at once.
-    fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("bpfkit-co-re-{test}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// tests/bpf/co_re.bpf.c, built now; None (skip) without clang.
 fn flavored_object(test: &str) -> Option<Object> {
-    let dir = TempDir::new(test);
+    let dir = bpfkit_testkit::TempDir::new(test);
     let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
-    let path = bpfkit_testkit::build_bpf_object(test, &source, &dir.0)?;
+    let path = bpfkit_testkit::build_bpf_object(test, &source, dir.path())?;
     Some(analyze(&std::fs::read(path).expect("reading object")).expect("analyzing object"))
 }
 

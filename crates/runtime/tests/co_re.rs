@@ -139,15 +139,6 @@ impl Drop for Pin {
     }
 }
 
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn bpfkit_co_re_loads_the_same_code_as_libbpf() {
     const TEST: &str = "bpfkit_co_re_loads_the_same_code_as_libbpf";
@@ -157,10 +148,9 @@ fn bpfkit_co_re_loads_the_same_code_as_libbpf() {
     let Some(bpftool) = bpfkit_testkit::peer_tool(TEST, "bpftool") else {
         return;
     };
-    let dir = TempDir(std::env::temp_dir().join(format!("bpfkit-{TEST}-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).expect("temp dir");
+    let dir = bpfkit_testkit::TempDir::new(TEST);
     let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
-    let Some(path) = bpfkit_testkit::build_bpf_object(TEST, &source, &dir.0) else {
+    let Some(path) = bpfkit_testkit::build_bpf_object(TEST, &source, dir.path()) else {
         return;
     };
     let pin = Pin(PathBuf::from(format!(

@@ -5,6 +5,8 @@
 //! the test with a message; CI sets `BPFKIT_REQUIRE_PRIVILEGED=1` and
 //! `BPFKIT_REQUIRE_CLANG=1`, and then a missing requirement fails the test,
 //! so nothing silently skips there.
+//!
+//! Also shared: [`TempDir`] and [`unique`] names for what tests create.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,4 +125,62 @@ fn compile(test: &str, source: &Path, flags: &[&str], output: &Path) -> Option<P
         .expect("running clang");
     assert!(status.success(), "building {}", source.display());
     Some(output.to_path_buf())
+}
+
+/// A name no other call in this test process returns,
+/// `bpfkit-WHAT-PID-N`: for files, namespaces and markers of tests that
+/// run at once (also in other test binaries).
+pub fn unique(what: &str) -> String {
+    format!("bpfkit-{what}-{}-{}", std::process::id(), unique_number())
+}
+
+/// A number no other call in this test process returns, for names that
+/// must be shorter than [`unique`]'s (network interfaces: 15 bytes).
+pub fn unique_number() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A scratch directory with a [`unique`] name, removed on drop (also when
+/// the test fails). `KEEP_TMP=1` keeps it, to look at after a failure.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// In `$TMPDIR`.
+    pub fn new(what: &str) -> TempDir {
+        TempDir::under(&std::env::temp_dir(), what)
+    }
+
+    /// In `parent`, e.g. cargo's `CARGO_TARGET_TMPDIR` for a directory on
+    /// disk where `$TMPDIR` may be tmpfs.
+    pub fn under(parent: &Path, what: &str) -> TempDir {
+        let dir = parent.join(unique(what));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// The path of the file `name` in the directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes `text` to the file `name` in the directory; returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.file(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if std::env::var_os("KEEP_TMP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }

@@ -8,42 +8,13 @@ use bpfkit_btf::encode::raw_btf;
 use bpfkit_btf::{Btf, TypeId, kind_no};
 use std::process::Command;
 
-/// A scratch directory removed on drop (also when the test fails).
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(test: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("bpfkit-btf-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    /// Writes `text` to the file `name` in the directory; returns its path.
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if std::env::var_os("KEEP_TMP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+pub use bpfkit_testkit::TempDir;
 
 /// Builds `tests/data/raw_kinds.bpf.c` into `dir`; `None` (skip) without clang.
 pub fn build_kinds_object(test: &str, dir: &TempDir) -> Option<PathBuf> {
     let clang = bpfkit_testkit::clang(test)?;
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/raw_kinds.bpf.c");
-    let obj = dir.path("raw_kinds.bpf.o");
+    let obj = dir.file("raw_kinds.bpf.o");
     let out = Command::new(clang)
         .args(["-g", "-O2", "-target", "bpf", "-c"])
         .arg(&src)

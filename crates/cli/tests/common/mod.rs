@@ -13,7 +13,6 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::sync::{Mutex, MutexGuard};
@@ -465,17 +464,9 @@ pub fn is_printk_with(record: &Value, needle: &str) -> bool {
     record["type"] == "printk" && record["text"].as_str().is_some_and(|t| t.contains(needle))
 }
 
-/// A number no other call in this process returns.
-fn next_id() -> u32 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static N: AtomicU32 = AtomicU32::new(0);
-    N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A unique name for files, namespaces and markers of this test run.
-pub fn unique(what: &str) -> String {
-    format!("bpfkit-{what}-{}-{}", std::process::id(), next_id())
-}
+// Not every test binary uses both.
+#[allow(unused_imports)]
+pub use bpfkit_testkit::{TempDir, unique};
 
 /// A child process killed and reaped when dropped, even on test failure.
 pub struct ChildGuard(pub Child);
@@ -559,7 +550,11 @@ pub const ADDR_A: &str = "169.254.77.1";
 impl VethPair {
     pub fn create() -> VethPair {
         // Interface names are at most 15 bytes.
-        let tag = format!("{}x{}", std::process::id() % 100_000, next_id() % 1000);
+        let tag = format!(
+            "{}x{}",
+            std::process::id() % 100_000,
+            bpfkit_testkit::unique_number() % 1000
+        );
         let pair = VethPair {
             ns_a: unique("a"),
             ns_b: unique("b"),
@@ -631,34 +626,4 @@ pub fn link_exists(ns: &str, dev: &str) -> bool {
     in_ns || on_host
 }
 
-/// A temporary directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    /// In $TMPDIR (short paths).
-    pub fn new() -> TempDir {
-        TempDir::under(&std::env::temp_dir())
-    }
-
-    /// In cargo's target directory: on a disk, where $TMPDIR may be tmpfs.
-    pub fn on_disk() -> TempDir {
-        TempDir::under(Path::new(env!("CARGO_TARGET_TMPDIR")))
-    }
-
-    fn under(parent: &Path) -> TempDir {
-        let dir = parent.join(unique("tmp"));
-        std::fs::create_dir_all(&dir).expect("creating a temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 pub mod tool;

@@ -19,32 +19,13 @@ pub fn setup(test: &str) -> Option<PathBuf> {
     bpfkit_testkit::clang(test)
 }
 
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        // Tests of one binary run in parallel: each gets its own directory.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("bpfkit-runtime-{}-{n}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+pub use bpfkit_testkit::TempDir;
 
 /// Compiles `tests/bpf/<name>.bpf.c` and analyzes it.
 pub fn build(clang: &Path, name: &str) -> Object {
     let src_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bpf");
     let tmp = TempDir::new(name);
-    let out = tmp.0.join(format!("{name}.bpf.o"));
+    let out = tmp.file(&format!("{name}.bpf.o"));
     let status = Command::new(clang)
         .args(["-target", "bpf", "-O2", "-g", "-D__TARGET_ARCH_x86"])
         .arg("-I/usr/include/x86_64-linux-gnu")
