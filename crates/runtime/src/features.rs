@@ -4,14 +4,15 @@
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+use bpfkit_btf::view::BtfView;
 
 use crate::error::{Result, RuntimeError};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 pub const DEBUGFS: &str = "/sys/kernel/debug";
 pub const BPFFS: &str = "/sys/fs/bpf";
-const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 /// The hooks this kernel provides.
 #[derive(Debug, Clone)]
@@ -64,7 +65,7 @@ fn probe() -> KernelFeatures {
         kprobes: pmu("kprobe") || Path::new(TRACEFS).join("kprobe_events").exists(),
         uprobes: pmu("uprobe") || Path::new(TRACEFS).join("uprobe_events").exists(),
         tracepoints: Path::new(TRACEFS).join("events").is_dir(),
-        btf: Path::new(VMLINUX_BTF).exists(),
+        btf: Path::new(bpfkit_btf::VMLINUX_PATH).exists(),
         tcx: version >= (6, 6),
         bpf_lsm: active_lsms().iter().any(|m| m == "bpf"),
         release,
@@ -85,10 +86,10 @@ pub fn trampolines() -> bool {
 /// Whether the kernel has the raw tracepoint `name` (what `raw_tp/` and
 /// `tp_btf/` attach to). Most raw tracepoints back a trace event of the same
 /// name, so tracefs answers with a few `stat`s; the rest (bare tracepoints
-/// such as `sched_update_nr_running_tp`) are found as `btf_trace_NAME` in
-/// the kernel BTF's strings, scanned in chunks rather than parsed.
+/// such as `sched_update_nr_running_tp`) are found as the `btf_trace_NAME`
+/// typedef in the kernel BTF.
 pub fn raw_tracepoint_exists(name: &str) -> bool {
-    trace_event_named(name) || btf_has_string(&format!("btf_trace_{name}"))
+    trace_event_named(name) || btf_has_typedef(&format!("btf_trace_{name}"))
 }
 
 /// Whether some trace event category has an event called `name`. Syscall
@@ -106,30 +107,45 @@ fn trace_event_named(name: &str) -> bool {
     })
 }
 
-/// Whether `wanted` is one of the NUL-terminated strings in the kernel BTF.
-fn btf_has_string(wanted: &str) -> bool {
-    use std::io::Read;
-    let Ok(mut file) = std::fs::File::open(VMLINUX_BTF) else {
-        return false;
-    };
-    let needle: Vec<u8> = [&[0u8][..], wanted.as_bytes(), &[0]].concat();
-    let finder = memchr::memmem::Finder::new(&needle);
-    // Each chunk starts with the previous one's tail, so a match across a
-    // chunk boundary is still seen.
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut kept = 0;
-    loop {
-        let n = match file.read(&mut buf[kept..]) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => n,
-        };
-        let filled = kept + n;
-        if finder.find(&buf[..filled]).is_some() {
-            return true;
-        }
-        kept = needle.len().min(filled);
-        buf.copy_within(filled - kept..filled, 0);
+/// Whether the kernel BTF has a typedef called `wanted` (each raw
+/// tracepoint has one: `btf_trace_NAME`).
+fn btf_has_typedef(wanted: &str) -> bool {
+    let mut found = false;
+    with_kernel_btf(|kernel| {
+        let _ = kernel.for_each_named(
+            |kind| kind == bpfkit_btf::types::kind_no::TYPEDEF,
+            |_, _, name| found |= name == wanted,
+        );
+    });
+    found
+}
+
+/// The kernel BTF opened by a hook check, kept for loading to take, so that
+/// a run opens it at most once.
+static KERNEL_BTF: Mutex<Option<BtfView>> = Mutex::new(None);
+
+fn kernel_btf_slot() -> std::sync::MutexGuard<'static, Option<BtfView>> {
+    KERNEL_BTF
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `f` on the kernel BTF (opened now unless a hook check already did),
+/// keeping it for [`take_kernel_btf`]; nothing runs when there is none.
+fn with_kernel_btf(f: impl FnOnce(&BtfView)) {
+    let mut slot = kernel_btf_slot();
+    if slot.is_none() {
+        *slot = BtfView::vmlinux().ok();
     }
+    if let Some(kernel) = slot.as_ref() {
+        f(kernel);
+    }
+}
+
+/// The kernel BTF for loading: the one a hook check opened, or a fresh one.
+/// The caller owns it (and drops it once loaded); nothing stays here.
+pub(crate) fn take_kernel_btf() -> Option<BtfView> {
+    kernel_btf_slot().take().or_else(|| BtfView::vmlinux().ok())
 }
 
 /// Whether tracefs has `events/CATEGORY/NAME`.
@@ -229,5 +245,15 @@ mod tests {
         assert_eq!(parse_version("6.18.44"), (6, 18));
         assert_eq!(parse_version("5.15.0-91-generic"), (5, 15));
         assert_eq!(parse_version(""), (0, 0));
+    }
+
+    #[test]
+    fn bare_raw_tracepoints_are_found_in_the_kernel_btf() {
+        if !Path::new(bpfkit_btf::VMLINUX_PATH).exists() {
+            eprintln!("skipping: no kernel BTF");
+            return;
+        }
+        assert!(btf_has_typedef("btf_trace_sched_switch"));
+        assert!(!btf_has_typedef("btf_trace_no_such_tracepoint"));
     }
 }

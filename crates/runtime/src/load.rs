@@ -40,7 +40,7 @@ impl KernelTypes {
         if !has_core && lookups.is_empty() {
             return KernelTypes::default();
         }
-        let view = bpfkit_btf::view::BtfView::vmlinux().ok();
+        let view = crate::features::take_kernel_btf();
         let relocated_elf = view
             .as_ref()
             .filter(|_| has_core)
