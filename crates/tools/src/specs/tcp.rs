@@ -1,6 +1,6 @@
 //! Flags and columns shared by the TCP tools.
 
-use crate::{Column, Effect, Flag, Format, Parse, When};
+use crate::{Column, Effect, Flag, Format, Output, Parse, When};
 
 /// TCP states by number (include/net/tcp_states.h).
 pub(crate) const TCP_STATES: &[&str] = &[
@@ -77,4 +77,19 @@ pub(crate) const fn remote_ports(metavar: &'static str) -> Flag {
         "Comma-separated list of remote ports to trace.",
         &[Effect::ParamList("target_dports", "target_dports_len")],
     )
+}
+
+/// The `-c` summary (see [`super::common::count_flows`]): the kernel
+/// half's `counts` map, one row per flow.
+pub(crate) const fn flow_counts(
+    columns: &'static [Column],
+    sort: &'static [(When, &'static str)],
+) -> Output {
+    Output::Table {
+        when: When::With("count"),
+        map: "counts",
+        unit: "usecs",
+        columns,
+        sort,
+    }
 }

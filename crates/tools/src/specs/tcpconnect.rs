@@ -1,6 +1,6 @@
 use super::common::{PID_FILTER, TIMESTAMP_SINCE_START, count_flows, print_uid, uid};
 use super::object;
-use super::tcp::{IP_VERSION, IPV4, IPV6};
+use super::tcp::{IP_VERSION, IPV4, IPV6, flow_counts};
 use crate::{Column, Effect, Flag, Output, Parse, ToolSpec, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
@@ -40,18 +40,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         IPV6,
     ],
     outputs: &[
-        Output::Table {
-            when: When::With("count"),
-            map: "counts",
-            unit: "usecs",
-            columns: &[
+        flow_counts(
+            &[
                 Column::new("LADDR", "key.saddr", 25),
                 Column::new("RADDR", "key.daddr", 25),
                 Column::new("RPORT", "key.dport", 5).right(),
                 Column::new("CONNECTS", "connects", 8).right(),
             ],
-            sort: &[(When::Always, "connects")],
-        },
+            &[(When::Always, "connects")],
+        ),
         Output::Events {
             when: When::Always,
             columns: &[

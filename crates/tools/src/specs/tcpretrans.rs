@@ -1,6 +1,6 @@
 use super::common::count_flows;
 use super::object;
-use super::tcp::{IP_VERSION, IPV4, IPV6, TCP_STATES};
+use super::tcp::{IP_VERSION, IPV4, IPV6, TCP_STATES, flow_counts};
 use crate::{Column, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
@@ -33,19 +33,16 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         IPV6,
     ],
     outputs: &[
-        Output::Table {
-            when: When::With("count"),
-            map: "counts",
-            unit: "usecs",
-            columns: &[
+        flow_counts(
+            &[
                 Column::new("LADDR", "key.saddr", 25),
                 Column::new("LPORT", "key.sport", 5).right(),
                 Column::new("RADDR", "key.daddr", 25),
                 Column::new("RPORT", "key.dport", 5).right(),
                 Column::new("RETRANSMITS", "retransmits", 11).right(),
             ],
-            sort: &[(When::Always, "retransmits")],
-        },
+            &[(When::Always, "retransmits")],
+        ),
         Output::Events {
             when: When::Always,
             columns: &[
