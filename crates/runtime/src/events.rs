@@ -150,15 +150,7 @@ impl EventSources {
 
     /// Drains every perf buffer (the flush timer's work).
     pub fn drain_perf_all(&mut self, sink: &mut dyn Sink) -> (u64, bool) {
-        let mut total = 0;
-        for i in 0..self.perfs.len() {
-            let (n, go_on) = self.drain_perf(i, sink);
-            total += n;
-            if !go_on {
-                return (total, false);
-            }
-        }
-        (total, true)
+        self.drain_each((0..self.perfs.len()).map(Token::Perf), sink)
     }
 
     /// Adds every buffer's fd to `poller`.
@@ -184,11 +176,18 @@ impl EventSources {
 
     /// Drains every source (at the end, so nothing already sent is missed).
     pub fn drain_all(&mut self, sink: &mut dyn Sink) -> (u64, bool) {
-        let tokens = (0..self.rings.len())
-            .map(Token::Ring)
-            .chain((0..self.perfs.len()).map(Token::Perf));
+        let rings = (0..self.rings.len()).map(Token::Ring);
+        self.drain_each(rings.chain((0..self.perfs.len()).map(Token::Perf)), sink)
+    }
+
+    /// Drains `tokens` in turn until the sink asks to stop.
+    fn drain_each(
+        &mut self,
+        tokens: impl Iterator<Item = Token>,
+        sink: &mut dyn Sink,
+    ) -> (u64, bool) {
         let mut total = 0;
-        for token in tokens.collect::<Vec<_>>() {
+        for token in tokens {
             let (n, go_on) = self.drain(token, sink);
             total += n;
             if !go_on {

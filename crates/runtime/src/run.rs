@@ -121,6 +121,15 @@ struct Counting<'h> {
 }
 
 impl Counting<'_> {
+    /// Why reading stopped, when the sink said not to go on (`go_on` false).
+    fn stop_reason(&self, go_on: bool) -> Option<ExitReason> {
+        match (go_on, self.handler_stopped) {
+            (true, _) => None,
+            (false, true) => Some(ExitReason::Handler),
+            (false, false) => Some(ExitReason::EventLimit),
+        }
+    }
+
     fn dropped(&mut self, map: &str, count: u64) {
         *self.lost.entry(map.to_string()).or_default() += count;
         self.handler.on_dropped(map, count);
@@ -228,12 +237,9 @@ impl Session {
         // A record written between attach and registration with epoll raised
         // its readiness before anyone listened and would wait for the next
         // record on its CPU: read whatever is there now.
-        if !self.sources.drain_all(sink).1 {
-            return Ok(if sink.handler_stopped {
-                ExitReason::Handler
-            } else {
-                ExitReason::EventLimit
-            });
+        let (_, go_on) = self.sources.drain_all(sink);
+        if let Some(reason) = sink.stop_reason(go_on) {
+            return Ok(reason);
         }
         loop {
             let wake_at = [deadline, next_tick, next_flush, next_drop_check]
@@ -292,11 +298,7 @@ impl Session {
     /// Drains one source; `Some(reason)` when reading must stop.
     fn drain(&mut self, token: Token, sink: &mut Counting) -> Option<ExitReason> {
         let (_, go_on) = self.sources.drain(token, sink);
-        match (go_on, sink.handler_stopped) {
-            (true, _) => None,
-            (false, true) => Some(ExitReason::Handler),
-            (false, false) => Some(ExitReason::EventLimit),
-        }
+        sink.stop_reason(go_on)
     }
 
     /// Reports what the programs' ring buffer drop counters gained.
@@ -312,11 +314,7 @@ impl Session {
     /// Reads every perf buffer; `Some(reason)` when reading must stop.
     fn flush_perf(&mut self, sink: &mut Counting) -> Option<ExitReason> {
         let (_, go_on) = self.sources.drain_perf_all(sink);
-        match (go_on, sink.handler_stopped) {
-            (true, _) => None,
-            (false, true) => Some(ExitReason::Handler),
-            (false, false) => Some(ExitReason::EventLimit),
-        }
+        sink.stop_reason(go_on)
     }
 
     /// Hands out what is already buffered before returning `reason`.
@@ -327,11 +325,8 @@ impl Session {
         reason: ExitReason,
     ) -> ExitReason {
         let _ = read_printk(pipe, sink);
-        match self.sources.drain_all(sink) {
-            (_, true) => reason,
-            (_, false) if sink.handler_stopped => ExitReason::Handler,
-            (_, false) => ExitReason::EventLimit,
-        }
+        let (_, go_on) = self.sources.drain_all(sink);
+        sink.stop_reason(go_on).unwrap_or(reason)
     }
 }
 
