@@ -2,8 +2,11 @@
 //! labels, summary tables.
 
 use bpfkit_output::semantic::TimeUnit;
-use bpfkit_output::{Align, ColumnSpec, Record, Render, SnapshotOptions, hist::HistKind};
+use bpfkit_output::{
+    Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind,
+};
 use bpfkit_tools::{Column, Format, Output, Scale};
+use std::sync::Arc;
 
 /// What the columns need to know about the run.
 pub struct Context<'a> {
@@ -30,7 +33,10 @@ pub fn columns(columns: &[Column], ctx: &Context) -> Vec<ColumnSpec> {
 fn column(c: &Column, ctx: &Context) -> ColumnSpec {
     let header = c.header.replace("{unit}", ctx.unit);
     let mut spec = match custom(c, ctx) {
-        Some(f) => ColumnSpec::custom(&header, f),
+        Some(f) => ColumnSpec {
+            custom: Some(CustomCell(f)),
+            ..ColumnSpec::new(&header).header(&header)
+        },
         None => {
             let spec = ColumnSpec::new(c.field).header(&header);
             match render(c.format, ctx.unit) {
@@ -89,17 +95,15 @@ fn names_a_number(auto: Option<Render>) -> bool {
     )
 }
 
-type CellFn = Box<dyn Fn(&Record, &mut Vec<u8>) + Send + Sync>;
-
 /// Cells computed from several fields.
-fn custom(c: &Column, ctx: &Context) -> Option<CellFn> {
+fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
     let field = c.field;
     Some(match c.format {
-        Format::SumOf(fields) => Box::new(move |r, out| {
+        Format::SumOf(fields) => Arc::new(move |r, out| {
             let sum: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
             out.extend_from_slice(sum.to_string().as_bytes());
         }),
-        Format::PercentOf(fields) => Box::new(move |r, out| {
+        Format::PercentOf(fields) => Arc::new(move |r, out| {
             let total: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
             let value = r.num(field).unwrap_or(0);
             // Whole percent, rounded down, as libbpf-tools biopattern prints.
@@ -110,7 +114,7 @@ fn custom(c: &Column, ctx: &Context) -> Option<CellFn> {
             let quote = ctx.quote;
             let max = (ctx.param)(max_param);
             let size_field = format!("{field}_size");
-            Box::new(move |r, out| {
+            Arc::new(move |r, out| {
                 let Some(args) = r.raw(field) else { return };
                 let mut n = r.num(count).unwrap_or(0).max(0);
                 let truncated = max.is_some_and(|m| n == m + 1);
