@@ -222,7 +222,7 @@ impl<'o> Printer<'o> {
             let Some(value_ty) = def.value_type else {
                 continue;
             };
-            let mut entries = self.read_map(maps, &def.name, value_ty)?;
+            let mut entries = read_map(self.object, maps, &def.name, value_ty)?;
             // Arrays have every index; untouched (all-zero) ones say nothing.
             if is_array(def.map_type) {
                 entries.retain(|(_, value)| value.iter().any(|&b| b != 0));
@@ -261,15 +261,6 @@ impl<'o> Printer<'o> {
             .any(|c| matches!(&c.source, DropSource::Map { name } if name == map))
     }
 
-    fn read_map(
-        &self,
-        maps: &Maps<'_>,
-        name: &str,
-        value_ty: bpfkit_btf::TypeId,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        read_map(self.object, maps, name, value_ty)
-    }
-
     /// A built-in tool's summary: one map, its columns or histogram labels.
     fn render_tool_map(
         &self,
@@ -287,7 +278,7 @@ impl<'o> Printer<'o> {
         let value_ty = def
             .value_type
             .with_context(|| format!("map '{}' has no BTF value type", def.name))?;
-        let entries = self.read_map(maps, &def.name, value_ty)?;
+        let entries = read_map(self.object, maps, &def.name, value_ty)?;
         if self.opts.mode != Mode::Json {
             // libbpf-tools start every summary with an empty line.
             out.push(b'\n');
