@@ -44,15 +44,6 @@ pub enum DropSource {
     Map { name: String },
 }
 
-impl DropSource {
-    /// The global's or the map's name.
-    pub fn name(&self) -> &str {
-        match self {
-            DropSource::Global { name, .. } | DropSource::Map { name } => name,
-        }
-    }
-}
-
 /// A counter-shaped variable or map: its name, whether its type is marked
 /// with [`DROPS_TYPEDEF`], and where it lives.
 struct Candidate {
