@@ -139,7 +139,7 @@ fn local_hms_uncached(unix_s: i64) -> [u8; 8] {
     hms
 }
 
-fn write_zero_padded(out: &mut Vec<u8>, v: u32, digits: u32) {
+pub(crate) fn write_zero_padded(out: &mut Vec<u8>, v: u32, digits: u32) {
     for d in (0..digits).rev() {
         out.push(b'0' + (v / 10u32.pow(d) % 10) as u8);
     }

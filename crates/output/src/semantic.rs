@@ -468,9 +468,8 @@ pub fn write_scaled(out: &mut Vec<u8>, value: i128, divisor: u64, decimals: u8) 
     out.extend_from_slice(buf.format(scaled / scale).as_bytes());
     if decimals > 0 {
         out.push(b'.');
-        let frac = buf.format(scaled % scale).as_bytes().to_vec();
-        out.extend(std::iter::repeat_n(b'0', decimals as usize - frac.len()));
-        out.extend_from_slice(&frac);
+        // Below 10^decimals <= 10^9, so it fits a u32.
+        crate::clock::write_zero_padded(out, (scaled % scale) as u32, decimals);
     }
 }
 
