@@ -3,11 +3,12 @@
 
 use std::process::Command;
 
-use bpfkit_testkit::{peer_tool, privileged, repo_path};
+use bpfkit_testkit::{TempDir, peer_tool, privileged, repo_path};
 
 /// Successful opens of /sys/kernel/btf/vmlinux by `bpfkit ARGS`, any thread.
 fn vmlinux_opens(strace: &std::path::Path, args: &[&str]) -> usize {
-    let log = std::env::temp_dir().join(format!("bpfkit-btf-opens-{}.txt", std::process::id()));
+    let dir = TempDir::new("btf-opens");
+    let log = dir.file("strace.txt");
     let status = Command::new(strace)
         .args(["-f", "-qq", "-e", "trace=openat", "-o"])
         .arg(&log)
@@ -16,7 +17,6 @@ fn vmlinux_opens(strace: &std::path::Path, args: &[&str]) -> usize {
         .status()
         .expect("running strace");
     let trace = std::fs::read_to_string(&log).expect("reading the strace log");
-    let _ = std::fs::remove_file(&log);
     assert!(status.success(), "bpfkit {args:?} failed:\n{trace}");
     trace
         .lines()

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 fn build(clang: &std::path::Path) -> Vec<u8> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let include = dir.join("../../include");
-    let out = std::env::temp_dir().join(format!("bpfkit-output-exec-{}.o", std::process::id()));
+    let tmp = bpfkit_testkit::TempDir::new("output-exec");
+    let out = tmp.file("exec.bpf.o");
     let status = Command::new(clang)
         .args(["-g", "-O2", "-target", "bpf", "-c"])
         .arg("-I")
@@ -25,9 +26,7 @@ fn build(clang: &std::path::Path) -> Vec<u8> {
         .status()
         .expect("run clang");
     assert!(status.success(), "clang failed");
-    let bytes = std::fs::read(&out).expect("read object");
-    let _ = std::fs::remove_file(&out);
-    bytes
+    std::fs::read(&out).expect("read object")
 }
 
 /// Collects formatted lines until one is about `pid` (or the deadline).

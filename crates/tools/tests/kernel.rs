@@ -13,6 +13,7 @@ use std::time::Duration;
 use aya::maps::{CgroupArray, MapData};
 use aya::programs::KProbe;
 use bpfkit_object::Hook;
+use bpfkit_testkit::unique;
 use common::session::{Global, Session, attach_variant, load};
 use common::working_variant;
 
@@ -66,17 +67,13 @@ fn kprobe_variants_pass_the_verifier() {
     assert_eq!(checked, 11);
 }
 
-fn marker(tool: &str) -> String {
-    format!("bpfkit-{tool}-{}", std::process::id())
-}
-
 #[test]
 fn execsnoop_reports_an_exec_with_its_arguments() {
     if !bpfkit_testkit::privileged("execsnoop_reports_an_exec_with_its_arguments") {
         return;
     }
     let mut s = Session::start("execsnoop", None, &[]);
-    let marker = marker("execsnoop");
+    let marker = unique("execsnoop");
     let status = Command::new("/bin/echo")
         .arg(&marker)
         .stdout(Stdio::null())
@@ -97,7 +94,7 @@ fn execsnoop_reports_failed_execs_with_include_failed() {
         return;
     }
     let mut s = Session::start("execsnoop", None, &[("include_failed", Global::U8(1))]);
-    let path = format!("/nonexistent/{}", marker("execsnoop-x"));
+    let path = format!("/nonexistent/{}", unique("execsnoop-x"));
     assert!(Command::new(&path).status().is_err());
     let event = s.wait_event(|e| e.str("args") == path);
     assert_eq!(event.i32("retval"), -libc::ENOENT);
@@ -109,7 +106,7 @@ fn execsnoop_cuts_arguments_at_max_args() {
         return;
     }
     let mut s = Session::start("execsnoop", None, &[("max_args", Global::I32(3))]);
-    let marker = marker("execsnoop-max");
+    let marker = unique("execsnoop-max");
     let status = Command::new("/bin/echo")
         .args([marker.as_str(), "b", "c", "d"])
         .stdout(Stdio::null())
@@ -137,7 +134,7 @@ fn execsnoop_cgroup_filter_keeps_only_that_cgroup() {
         return;
     }
     let unified = std::path::Path::new("/sys/fs/cgroup/unified");
-    let cgroup = ScratchCgroup(unified.join(marker("cg")));
+    let cgroup = ScratchCgroup(unified.join(unique("cg")));
     if let Err(e) = std::fs::create_dir(&cgroup.0) {
         eprintln!(
             "skipping execsnoop_cgroup_filter_keeps_only_that_cgroup: no cgroup v2 at {unified:?}: {e}"
@@ -150,8 +147,8 @@ fn execsnoop_cgroup_filter_keeps_only_that_cgroup() {
     let mut cgroups: CgroupArray<&mut MapData> = CgroupArray::try_from(map).expect("cgroup array");
     cgroups.set(0, dir, 0).expect("cgroup fd into cgroup_map");
 
-    let outside = marker("cg-outside");
-    let inside = marker("cg-inside");
+    let outside = unique("cg-outside");
+    let inside = unique("cg-inside");
     let status = Command::new("/bin/echo")
         .arg(&outside)
         .stdout(Stdio::null())
@@ -214,7 +211,7 @@ fn opensnoop_reports_a_failed_open_of_this_process() {
     }
     let me = std::process::id() as i32;
     let mut s = Session::start("opensnoop", None, &[("targ_pid", Global::I32(me))]);
-    let path = format!("/nonexistent/{}", marker("opensnoop"));
+    let path = format!("/nonexistent/{}", unique("opensnoop"));
     assert!(std::fs::File::open(&path).is_err());
     let event = s.wait_event(|e| e.str("fname") == path);
     assert_eq!(event.i32("fd"), -1);
@@ -228,7 +225,7 @@ fn statsnoop_reports_a_failed_stat() {
         return;
     }
     let mut s = Session::start("statsnoop", None, &[]);
-    let path = format!("/nonexistent/{}", marker("statsnoop"));
+    let path = format!("/nonexistent/{}", unique("statsnoop"));
     assert!(std::fs::metadata(&path).is_err());
     let event = s.wait_event(|e| e.str("pathname") == path);
     assert_eq!(event.i32("ret"), -1);
@@ -299,7 +296,7 @@ fn mountsnoop_reports_mount_and_umount() {
     }
     let me = std::process::id() as i32;
     let mut s = Session::start("mountsnoop", None, &[("target_pid", Global::I32(me))]);
-    let dir = MountPoint(std::env::temp_dir().join(marker("mountsnoop")));
+    let dir = MountPoint(std::env::temp_dir().join(unique("mountsnoop")));
     std::fs::create_dir_all(&dir.0).expect("mount point");
     let target = dir.0.to_str().expect("utf-8 path").to_string();
     let c_target = std::ffi::CString::new(target.clone()).expect("path");
@@ -450,7 +447,7 @@ struct DirectIo {
 /// reaches the disk.
 fn direct_io() -> DirectIo {
     use std::os::unix::fs::MetadataExt;
-    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("bio"));
+    let file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("bio"));
     let path = file.to_str().expect("utf-8 path");
     let dd = |args: &[&str]| {
         let mut child = Command::new("dd")
@@ -555,7 +552,7 @@ fn bashreadline_sees_an_interactive_line() {
         return;
     };
     let mut s = Session::start("bashreadline", None, &[]);
-    let line = format!("echo {}", marker("bashreadline"));
+    let line = format!("echo {}", unique("bashreadline"));
     // `script` gives bash a terminal, so that it reads with readline.
     let mut child = Command::new("/usr/bin/script")
         .args(["-qec", "/bin/bash --norc --noprofile -i", "/dev/null"])
