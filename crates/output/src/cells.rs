@@ -217,7 +217,7 @@ pub(crate) fn push_cell(
 /// Pads the cell that starts at `start`, then adds the column separator.
 /// The last cell of a line is neither padded nor followed by a space
 /// (unless right-aligned, which needs the padding in front).
-fn align(line: &mut Vec<u8>, start: usize, width: usize, align: Align, last: bool) {
+pub(crate) fn align(line: &mut Vec<u8>, start: usize, width: usize, align: Align, last: bool) {
     let written =
         std::str::from_utf8(&line[start..]).map_or(line.len() - start, |s| s.chars().count());
     let pad = width.saturating_sub(written);

@@ -6,6 +6,7 @@ use crate::plan::{Plan, RenderCtx};
 use crate::semantic::Render;
 use crate::{Result, Sink, json};
 use bpfkit_btf::{Btf, TypeId};
+use std::io::Write as _;
 use std::time::Instant;
 
 /// Output style.
@@ -255,7 +256,8 @@ impl EventFormatter {
         }
         if self.elapsed {
             let secs = self.start.elapsed().as_secs_f64();
-            line.extend_from_slice(format!(",\"elapsed\":{secs:.6}").as_bytes());
+            // Writing to a Vec cannot fail; no String per event.
+            let _ = write!(line, ",\"elapsed\":{secs:.6}");
         }
     }
 
@@ -315,14 +317,9 @@ impl EventFormatter {
         if self.elapsed {
             let secs = self.start.elapsed().as_secs_f64();
             n += 1;
-            let text = format!("{secs:.3}");
-            cells::push_cell(
-                line,
-                text.as_bytes(),
-                8,
-                Align::Left,
-                last_unpadded && n == total,
-            );
+            let start = line.len();
+            let _ = write!(line, "{secs:.3}");
+            cells::align(line, start, 8, Align::Left, last_unpadded && n == total);
         }
         let record = Record {
             value: (&self.plan, bytes),
