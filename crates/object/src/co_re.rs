@@ -106,6 +106,7 @@ pub fn relocate_core<D: AsRef<[u8]>>(
     let Some(ext) = &object.ext else {
         return Ok(elf);
     };
+    let layout = Layout::read(&object.loadable_elf)?;
     let local: &Btf = &object.btf;
     let candidates = Candidates::find(
         local,
@@ -120,7 +121,7 @@ pub fn relocate_core<D: AsRef<[u8]>>(
         if section.records.is_empty() {
             continue;
         }
-        let range = code_range(&object.loadable_elf, &section.section)?;
+        let range = layout.code_range(&section.section)?;
         let code = &mut elf[range];
         for (index, relo) in section.records.iter().enumerate() {
             let context = |why: String| CoreError::Relocation {
@@ -138,55 +139,65 @@ pub fn relocate_core<D: AsRef<[u8]>>(
             })?;
         }
     }
-    drop_core_relocations(&mut elf)?;
+    drop_core_relocations(&mut elf, layout.range(".BTF.ext", false)?);
     Ok(elf)
 }
 
-/// The file range of the code of section `name` (its original `SEC()`
-/// name; the loadable ELF may call it differently for aya).
-fn code_range(elf: &[u8], name: &str) -> Result<std::ops::Range<usize>, CoreError> {
-    let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
-    section_range(elf, &loadable_name, true)
+/// Where the loadable ELF's sections lie, read once for every range asked.
+struct Layout<'e> {
+    elf: &'e [u8],
+    view: ElfView<'e>,
 }
 
-/// Empties the CO-RE part of `.BTF.ext` (its length in the header becomes
-/// 0): the relocations are applied, and aya 0.14 refuses to even parse an
-/// object with kinds it does not know (TYPE_MATCHES).
-fn drop_core_relocations(elf: &mut [u8]) -> Result<(), CoreError> {
+impl<'e> Layout<'e> {
+    fn read(elf: &'e [u8]) -> Result<Layout<'e>, CoreError> {
+        let view = ElfView::read(elf).map_err(|e| CoreError::Section {
+            section: ".BTF.ext".into(),
+            why: e.to_string(),
+        })?;
+        Ok(Layout { elf, view })
+    }
+
+    /// The file range of the code of section `name` (its original `SEC()`
+    /// name; the loadable ELF may call it differently for aya).
+    fn code_range(&self, name: &str) -> Result<std::ops::Range<usize>, CoreError> {
+        let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
+        self.range(&loadable_name, true)
+    }
+
+    /// The file range of section `name`.
+    fn range(&self, name: &str, executable: bool) -> Result<std::ops::Range<usize>, CoreError> {
+        let fail = |why: &str| CoreError::Section {
+            section: name.to_string(),
+            why: why.into(),
+        };
+        let section = self
+            .view
+            .section_by_name(name)
+            .filter(|s| s.executable == executable)
+            .ok_or_else(|| fail("no such section"))?;
+        // `data` borrows from `elf`: its address gives the file offset.
+        let start = (section.data.as_ptr() as usize)
+            .checked_sub(self.elf.as_ptr() as usize)
+            .filter(|&s| s + section.data.len() <= self.elf.len())
+            .ok_or_else(|| fail("section data outside the file"))?;
+        Ok(start..start + section.data.len())
+    }
+}
+
+/// Empties the CO-RE part of `.BTF.ext` (at `range`; its length in the
+/// header becomes 0): the relocations are applied, and aya 0.14 refuses to
+/// even parse an object with kinds it does not know (TYPE_MATCHES).
+fn drop_core_relocations(elf: &mut [u8], range: std::ops::Range<usize>) {
     const CORE_RELO_LEN_AT: usize = 28;
-    let range = section_range(elf, ".BTF.ext", false)?;
     let ext = &mut elf[range];
     let Some(hdr_len) = ext.get(4..8) else {
-        return Ok(());
+        return;
     };
     let hdr_len = u32::from_le_bytes(hdr_len.try_into().unwrap_or_default()) as usize;
     if hdr_len >= CORE_RELO_LEN_AT + 4 && ext.len() >= CORE_RELO_LEN_AT + 4 {
         ext[CORE_RELO_LEN_AT..CORE_RELO_LEN_AT + 4].copy_from_slice(&0u32.to_le_bytes());
     }
-    Ok(())
-}
-
-/// The file range of section `name` of `elf`.
-fn section_range(
-    elf: &[u8],
-    name: &str,
-    executable: bool,
-) -> Result<std::ops::Range<usize>, CoreError> {
-    let fail = |why: String| CoreError::Section {
-        section: name.to_string(),
-        why,
-    };
-    let view = ElfView::read(elf).map_err(|e| fail(e.to_string()))?;
-    let section = view
-        .section_by_name(name)
-        .filter(|s| s.executable == executable)
-        .ok_or_else(|| fail("no such section".into()))?;
-    // `data` borrows from `elf`: its address gives the file offset.
-    let start = (section.data.as_ptr() as usize)
-        .checked_sub(elf.as_ptr() as usize)
-        .filter(|&s| s + section.data.len() <= elf.len())
-        .ok_or_else(|| fail("section data outside the file".into()))?;
-    Ok(start..start + section.data.len())
 }
 
 fn apply<D: AsRef<[u8]>>(
