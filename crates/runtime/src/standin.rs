@@ -41,14 +41,11 @@ pub(crate) fn standin_btf<D: AsRef<[u8]>>(
             },
         )
         .map_err(|e| format!("kernel BTF: {e}"))?;
-    aya::Btf::parse(&encode(&found), aya::Endianness::default())
+    aya::Btf::parse(&encode(&found), aya::Endianness::Little)
         .map_err(|e| format!("stand-in BTF: {e}"))
 }
 
-const HEADER_LEN: u32 = 24;
-const BTF_MAGIC: u16 = 0xeb9f;
-
-/// Raw BTF in native byte order: ids 1..=max of `entries`, each entry's
+/// Raw BTF (little-endian, as bpfkit writes it): ids 1..=max of `entries`, each entry's
 /// kind and name at its id, placeholders elsewhere.
 fn encode(entries: &[(TypeId, u8, String)]) -> Vec<u8> {
     let last = entries.iter().map(|(id, _, _)| *id).max().unwrap_or(0);
@@ -67,19 +64,10 @@ fn encode(entries: &[(TypeId, u8, String)]) -> Vec<u8> {
         // name_off, info (kind in bits 24..29; vlen 0 = static linkage for
         // a func), type 0 (void): 12 bytes for every kind used here.
         for word in [name_off, u32::from(kind) << 24, 0] {
-            types.extend_from_slice(&word.to_ne_bytes());
+            types.extend_from_slice(&word.to_le_bytes());
         }
     }
-    let type_len = types.len() as u32;
-    let mut out = Vec::with_capacity(HEADER_LEN as usize + types.len() + strings.len());
-    out.extend_from_slice(&BTF_MAGIC.to_ne_bytes());
-    out.extend_from_slice(&[1, 0]); // version, flags
-    for word in [HEADER_LEN, 0, type_len, type_len, strings.len() as u32] {
-        out.extend_from_slice(&word.to_ne_bytes());
-    }
-    out.extend_from_slice(&types);
-    out.extend_from_slice(&strings);
-    out
+    bpfkit_btf::encode::raw_btf(&types, &strings)
 }
 
 #[cfg(test)]
@@ -93,7 +81,7 @@ mod tests {
             (3, TYPEDEF, "btf_trace_x".to_string()),
             (7, FUNC, "f".to_string()),
         ];
-        let btf = aya::Btf::parse(&encode(&entries), aya::Endianness::default()).unwrap();
+        let btf = aya::Btf::parse(&encode(&entries), aya::Endianness::Little).unwrap();
         assert_eq!(
             btf.id_by_type_name_kind("btf_trace_x", BtfKind::Typedef)
                 .unwrap(),
