@@ -26,6 +26,7 @@ pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
+pub use vars::list_length_param;
 
 /// Everything bpfkit needs to know about a BPF object before loading it.
 #[derive(Debug)]

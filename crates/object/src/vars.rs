@@ -113,3 +113,10 @@ fn param(
         default,
     })
 }
+
+/// The integer parameter that holds how many values the array parameter
+/// `array` got (`filter_ports` → `filter_ports_len`): the kernel half reads
+/// that many elements, and 0 means no list was given.
+pub fn list_length_param(array: &str) -> String {
+    format!("{array}_len")
+}

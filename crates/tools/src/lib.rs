@@ -139,12 +139,12 @@ pub enum Effect {
     /// Sets `const volatile NAME` to the flag's value times the factor
     /// (offcputime's `-m` takes microseconds and sets `min_block_ns`).
     ParamScaled(&'static str, u64),
-    /// Sets the `const volatile` array `.0` (`u16 filter_ports[MAX_PORTS]`)
+    /// Sets the `const volatile` array NAME (`u16 filter_ports[MAX_PORTS]`)
     /// from the flag's comma-separated values (`-P 80,443`), range-checked
-    /// per element and against the array's length, and the integer `.1`
-    /// (`filter_ports_len`) to how many were given. The kernel half reads
-    /// the first `.1` elements; `.1` = 0 means the flag was not given.
-    ParamList(&'static str, &'static str),
+    /// per element and against the array's length, and the integer
+    /// `NAME_len` (`bpfkit_object::list_length_param`) to how many were
+    /// given; `NAME_len` = 0 means the flag was not given.
+    ParamList(&'static str),
 }
 
 /// Generic runtime behaviour a flag can ask for.
@@ -472,10 +472,10 @@ impl Flag {
     /// The `const volatile` variables this flag sets.
     pub fn params(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.effects.iter().flat_map(|e| match e {
-            Effect::Param(name) | Effect::Enable(name) | Effect::ParamScaled(name, _) => {
-                vec![*name]
-            }
-            Effect::ParamList(array, length) => vec![*array, *length],
+            Effect::Param(name)
+            | Effect::Enable(name)
+            | Effect::ParamScaled(name, _)
+            | Effect::ParamList(name) => vec![*name],
             Effect::Runtime(_) => vec![],
         })
     }

@@ -9,6 +9,17 @@ use bpfkit_btf::Kind;
 use bpfkit_tools::{Column, Format, Output, Value, When};
 use common::{ObjectInfo, object_info, working_variant};
 
+/// Every `const volatile` a flag sets, a list's length parameter included.
+fn sets(flag: &bpfkit_tools::Flag) -> Vec<String> {
+    let mut names: Vec<String> = flag.params().map(str::to_string).collect();
+    for effect in flag.effects {
+        if let bpfkit_tools::Effect::ParamList(array) = effect {
+            names.push(bpfkit_object::list_length_param(array));
+        }
+    }
+    names
+}
+
 fn flag_names(spec: &bpfkit_tools::ToolSpec) -> HashSet<&'static str> {
     spec.flags.iter().map(|f| f.long).collect()
 }
@@ -104,9 +115,9 @@ fn flags_set_existing_parameters() {
                 spec.name,
                 flag.long
             );
-            for param in flag.params() {
+            for param in sets(flag) {
                 assert!(
-                    params.iter().any(|p| p == param),
+                    params.contains(&param),
                     "{}: --{} sets {param}, not a const volatile in .rodata (has {params:?})",
                     spec.name,
                     flag.long
@@ -116,7 +127,7 @@ fn flags_set_existing_parameters() {
         // And every parameter is reachable from the command line.
         for param in &params {
             assert!(
-                spec.flags.iter().any(|f| f.params().any(|p| p == param)),
+                spec.flags.iter().any(|f| sets(f).contains(param)),
                 "{}: const volatile {param} has no flag",
                 spec.name
             );
@@ -331,9 +342,9 @@ fn bpfkit_object_understands_every_tool() {
                 );
             }
         }
-        for param in spec.flags.iter().flat_map(|f| f.params()) {
+        for param in spec.flags.iter().flat_map(sets) {
             assert!(
-                object.param(param).is_some(),
+                object.param(&param).is_some(),
                 "{}: param {param}",
                 spec.name
             );

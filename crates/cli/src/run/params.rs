@@ -34,11 +34,6 @@ pub enum ParamKind {
     },
 }
 
-/// The parameter that holds how many values the list parameter `array` got.
-pub fn length_param_name(array: &str) -> String {
-    format!("{array}_len")
-}
-
 /// A parameter as the CLI sees it.
 #[derive(Debug, Clone)]
 pub struct ParamFlag {
@@ -175,7 +170,7 @@ pub fn list_length(
     p: &ParamFlag,
     text: &str,
 ) -> Result<Option<(String, Vec<u8>)>> {
-    let name = length_param_name(&p.name);
+    let name = bpfkit_object::list_length_param(&p.name);
     let Some(length) = params.iter().find(|l| l.name == name) else {
         return Ok(None);
     };

@@ -65,13 +65,14 @@ pub fn parse(spec: &ToolSpec, args: &[String]) -> Result<Parsed> {
 }
 
 /// The parameter values an [`bpfkit_tools::Effect::ParamList`] sets for the
-/// comma-separated `text`: the array `array` and its length `length`.
+/// comma-separated `text`: the array `array` and its length parameter.
 pub(super) fn list_params(
     kinds: &HashMap<String, ParamKind>,
     array: &str,
-    length: &str,
     text: &str,
 ) -> Result<[(String, Vec<u8>); 2]> {
+    let length = bpfkit_object::list_length_param(array);
+    let length = length.as_str();
     let kind = |name: &str| {
         kinds
             .get(name)
@@ -234,7 +235,7 @@ mod tests {
             .map(|p| (p.name, p.kind))
             .collect();
         let [(array, ports), (length, count)] =
-            list_params(&kinds, "filter_ports", "filter_ports_len", "80,443").unwrap();
+            list_params(&kinds, "filter_ports", "80,443").unwrap();
         assert_eq!(
             (array.as_str(), length.as_str()),
             ("filter_ports", "filter_ports_len")
@@ -242,7 +243,7 @@ mod tests {
         assert_eq!(ports.len(), 64 * 2);
         assert_eq!(ports[..4], [80, 0, 0xbb, 1]);
         assert_eq!(count, 2u32.to_le_bytes());
-        let missing = list_params(&kinds, "nope", "nope_len", "1").unwrap_err();
+        let missing = list_params(&kinds, "nope", "1").unwrap_err();
         assert_eq!(missing.to_string(), "the object has no parameter 'nope'");
     }
 }

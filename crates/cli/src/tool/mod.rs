@@ -172,9 +172,9 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
                         .ok_or_else(|| anyhow!("{}: '{text}' is not a number", shown(flag)))?;
                     set_param(&mut flags, &kinds, name, &value.to_string(), flag)?;
                 }
-                Effect::ParamList(array, length) if given => {
-                    let values = args::list_params(&kinds, array, length, text)
-                        .with_context(|| shown(flag))?;
+                Effect::ParamList(array) if given => {
+                    let values =
+                        args::list_params(&kinds, array, text).with_context(|| shown(flag))?;
                     flags.params.extend(values);
                 }
                 Effect::Runtime(r) => apply_runtime(r, flag, text, &mut flags, &mut opts)?,

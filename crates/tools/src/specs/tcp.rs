@@ -63,7 +63,7 @@ pub(crate) const fn local_ports(metavar: &'static str) -> Flag {
         metavar,
         Parse::Int,
         "Comma-separated list of local ports to trace.",
-        &[Effect::ParamList("target_sports", "target_sports_len")],
+        &[Effect::ParamList("target_sports")],
     )
 }
 
@@ -75,7 +75,7 @@ pub(crate) const fn remote_ports(metavar: &'static str) -> Flag {
         metavar,
         Parse::Int,
         "Comma-separated list of remote ports to trace.",
-        &[Effect::ParamList("target_dports", "target_dports_len")],
+        &[Effect::ParamList("target_dports")],
     )
 }
 

@@ -34,7 +34,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "PORTS",
             Parse::Int,
             "Comma-separated list of destination ports to trace",
-            &[Effect::ParamList("filter_ports", "filter_ports_len")],
+            &[Effect::ParamList("filter_ports")],
         ),
         IPV4,
         IPV6,
