@@ -17,13 +17,58 @@ pub enum Align {
 }
 
 /// A column computed by the caller from the whole record (percentages,
-/// sums of fields, argument lists with a count member...). It appends the
-/// cell text to the buffer.
+/// sums of fields, argument lists with a count member...). It writes the
+/// cell text into a [`CellText`].
 #[derive(Clone)]
 pub struct CustomCell(pub Arc<CellFn>);
 
 /// The function behind a [`CustomCell`].
-pub type CellFn = dyn Fn(&Record, &mut Vec<u8>) + Send + Sync;
+pub type CellFn = dyn Fn(&Record, &mut CellText) + Send + Sync;
+
+/// The text of one custom cell while it is computed. It is the cell's own
+/// buffer, copied into the line afterwards, so a cell can append and trim
+/// only its own bytes: a cell that trimmed the shared line once ate the
+/// previous column's separator and made the padding slice before its start.
+pub struct CellText<'a>(&'a mut Vec<u8>);
+
+impl CellText<'_> {
+    pub fn push(&mut self, byte: u8) {
+        self.0.push(byte);
+    }
+
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// The cell's text so far.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    /// Removes trailing `byte`s; stops at the start of the cell.
+    pub fn trim_end(&mut self, byte: u8) {
+        while self.0.last() == Some(&byte) {
+            self.0.pop();
+        }
+    }
+
+    /// The cell's own buffer, for helpers that append to a `Vec<u8>`
+    /// ([`crate::semantic::write_arg_list`]); it holds nothing but this cell.
+    pub fn buffer(&mut self) -> &mut Vec<u8> {
+        self.0
+    }
+}
+
+impl std::io::Write for CellText<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 impl fmt::Debug for CustomCell {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -196,7 +241,15 @@ pub(crate) fn write_cell(
             let col = &plan.columns[*index];
             plan.write_text_as(col, render.unwrap_or(col.render), bytes, ctx, line);
         }
-        Source::Custom(f) => (f.0)(record, line),
+        Source::Custom(f) => {
+            // The cell is computed in its own buffer: it cannot reach the
+            // bytes of the cells before it.
+            let mut own = std::mem::take(&mut ctx.cell);
+            own.clear();
+            (f.0)(record, &mut CellText(&mut own));
+            line.extend_from_slice(&own);
+            ctx.cell = own;
+        }
     }
     align(line, start, tc.width, tc.align, last);
 }
@@ -217,9 +270,13 @@ pub(crate) fn push_cell(
 /// Pads the cell that starts at `start`, then adds the column separator.
 /// The last cell of a line is neither padded nor followed by a space
 /// (unless right-aligned, which needs the padding in front).
+/// A `start` past the end of the line (a cell that removed bytes it had
+/// not written) counts as an empty cell: nothing before `start` is read or
+/// moved.
 pub(crate) fn align(line: &mut Vec<u8>, start: usize, width: usize, align: Align, last: bool) {
-    let written =
-        std::str::from_utf8(&line[start..]).map_or(line.len() - start, |s| s.chars().count());
+    let start = start.min(line.len());
+    let cell = &line[start..];
+    let written = std::str::from_utf8(cell).map_or(cell.len(), |s| s.chars().count());
     let pad = width.saturating_sub(written);
     match align {
         Align::Right => {
@@ -277,5 +334,29 @@ pub(crate) fn check_render(col: &Column, render: Render) -> Result<()> {
             field: col.name.clone(),
             render: format!("{render:?}"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_text_trims_only_its_own_bytes() {
+        let mut own = b"   ".to_vec();
+        let mut cell = CellText(&mut own);
+        cell.trim_end(b' ');
+        cell.trim_end(b' ');
+        assert!(cell.as_bytes().is_empty());
+    }
+
+    #[test]
+    fn align_past_the_end_pads_an_empty_cell_and_keeps_the_line() {
+        let mut line = b"bash ".to_vec();
+        align(&mut line, 9, 3, Align::Right, false);
+        assert_eq!(line, b"bash     ");
+        let mut line = b"bash ".to_vec();
+        align(&mut line, 9, 3, Align::Left, false);
+        assert_eq!(line, b"bash     ");
     }
 }

@@ -93,7 +93,7 @@ impl ColumnSpec {
     /// A column whose text `f` computes from the record.
     pub fn custom(
         header: &str,
-        f: impl Fn(&Record, &mut Vec<u8>) + Send + Sync + 'static,
+        f: impl Fn(&Record, &mut crate::CellText) + Send + Sync + 'static,
     ) -> ColumnSpec {
         ColumnSpec {
             custom: Some(CustomCell(std::sync::Arc::new(f))),

@@ -28,7 +28,7 @@ mod sink;
 pub mod snapshot;
 pub mod users;
 
-pub use cells::{Align, CellFn, CustomCell, Record};
+pub use cells::{Align, CellFn, CellText, CustomCell, Record};
 pub use event::{ColumnSpec, EventFormatter, FormatOptions, Mode, TableSpec};
 pub use hist::{print_linear_hist, print_log2_hist};
 pub use semantic::Render;

@@ -636,6 +636,8 @@ pub(crate) struct RenderCtx {
     pub users: Option<Users>,
     /// dev_t → disk name from /proc/partitions, read on first use.
     pub disks: Option<std::collections::HashMap<u64, String>>,
+    /// The reused buffer custom cells are computed in.
+    pub cell: Vec<u8>,
 }
 
 impl RenderCtx {
@@ -644,6 +646,7 @@ impl RenderCtx {
             clock: WallClock::now(),
             users: resolve_users.then(Users::load),
             disks: None,
+            cell: Vec::new(),
         }
     }
 

@@ -184,3 +184,58 @@ impl Drop for TempDir {
         }
     }
 }
+
+/// xorshift64*: a tiny deterministic PRNG for property tests and bounded
+/// fuzz loops (no `rand` crate). The same seed gives the same sequence.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (0 is replaced: xorshift would stay at 0).
+    pub fn new(seed: u64) -> Rng {
+        Rng(if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        })
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// A byte biased towards the ones formatters treat specially: NUL,
+    /// space, quote, backslash, 0xff, invalid UTF-8 lead bytes, letters.
+    pub fn byte(&mut self) -> u8 {
+        const SPECIAL: &[u8] = b"\0 \"\\\x7f\x80\xc3\xe2\xf0\xffa-0\n\t";
+        match self.below(4) {
+            0 => SPECIAL[self.below(SPECIAL.len())],
+            _ => self.next_u64() as u8,
+        }
+    }
+
+    /// A record of `size` bytes in one of several patterns (all zero, all
+    /// 0xff, all spaces, random, special bytes, random words), sometimes
+    /// cut short at a random length to stand for a truncated record.
+    pub fn record(&mut self, size: usize) -> Vec<u8> {
+        let mut bytes: Vec<u8> = match self.below(6) {
+            0 => vec![0; size],
+            1 => vec![0xff; size],
+            2 => vec![b' '; size],
+            3 => (0..size).map(|_| self.next_u64() as u8).collect(),
+            _ => (0..size).map(|_| self.byte()).collect(),
+        };
+        if self.below(4) == 0 {
+            let cut = self.below(size + 1);
+            bytes.truncate(cut);
+        }
+        bytes
+    }
+}

@@ -124,11 +124,18 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
                 let size = r
                     .num(&size_field)
                     .map_or(args.len(), |s| (s.max(0) as usize).min(args.len()));
-                bpfkit_output::semantic::write_arg_list(out, args, size, n as usize, quote, false);
-                // write_arg_list separates with a space after every item.
-                while out.last() == Some(&b' ') {
-                    out.pop();
-                }
+                bpfkit_output::semantic::write_arg_list(
+                    out.buffer(),
+                    args,
+                    size,
+                    n as usize,
+                    quote,
+                    false,
+                );
+                // write_arg_list separates with a space after every item;
+                // trimming stops at this cell's start (an empty list stays
+                // empty instead of eating the previous column's separator).
+                out.trim_end(b' ');
                 if truncated {
                     out.extend_from_slice(b" ...");
                 }
@@ -212,3 +219,7 @@ pub fn default_unit(output: &Output) -> &'static str {
         Output::Events { .. } => "usecs",
     }
 }
+
+#[cfg(test)]
+#[path = "output_tests.rs"]
+mod tests;
