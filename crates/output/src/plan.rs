@@ -81,6 +81,25 @@ impl Leaf {
         }
     }
 
+    /// The shape a render override is checked against: enums, bools and
+    /// pointers are numbers too (`num_of` reads them), so `Names`, `Hex`,
+    /// `Scaled`... fit them; [`Leaf::shape`] keeps them apart so that name
+    /// rules do not pick number renders for them by themselves.
+    fn number_shape(&self) -> Shape {
+        match *self {
+            Leaf::Enum { size, signed, .. } => Shape::Int { size, signed },
+            Leaf::Bool => Shape::Int {
+                size: 1,
+                signed: false,
+            },
+            Leaf::Ptr => Shape::Int {
+                size: 8,
+                signed: false,
+            },
+            _ => self.shape(),
+        }
+    }
+
     /// Bytes the leaf occupies from its offset.
     pub fn byte_len(&self) -> usize {
         match *self {
@@ -110,7 +129,7 @@ impl Column {
     /// Whether `render` can show this column's shape. Errno-style and
     /// numeric renders on any integer are a caller's deliberate choice.
     pub fn accepts(&self, render: Render) -> bool {
-        let shape = self.leaf.shape();
+        let shape = self.leaf.number_shape();
         let len = shape.byte_len();
         let any_int = matches!(shape, Shape::Int { .. });
         match render {

@@ -456,3 +456,45 @@ fn formatters_can_move_to_reader_threads() {
     assert_send::<EventFormatter>();
     assert_send::<bpfkit_output::WriteSink<std::io::Stdout>>();
 }
+
+#[test]
+fn enum_fields_take_number_renders() {
+    let Some(btf) = common::btf("enum_renders") else {
+        return;
+    };
+    let ty = common::ty(btf, "mixed");
+    let mut b = vec![0u8; 48];
+    put(&mut b, 8, &5i32.to_le_bytes());
+    // tcpretrans shows its `type` enum with a table of names.
+    let columns = vec![
+        ColumnSpec::new("st").render(Render::Names(&["zero", "one", "two", "3", "4", "five"])),
+        ColumnSpec::new("st").render(Render::Hex).header("HEX"),
+        ColumnSpec::new("st")
+            .render(Render::Scaled {
+                divisor: 2,
+                decimals: 1,
+            })
+            .header("HALF"),
+    ];
+    for mode in [Mode::Table, Mode::Json, Mode::Detailed] {
+        let opts = FormatOptions {
+            mode,
+            table: TableSpec {
+                columns: Some(columns.clone()),
+            },
+            ..FormatOptions::default()
+        };
+        let mut f = EventFormatter::new(btf, ty, &opts)
+            .unwrap_or_else(|e| panic!("{mode:?}: an enum takes number renders: {e}"));
+        let text = run(&mut f, std::slice::from_ref(&b));
+        match mode {
+            Mode::Table => assert_eq!(
+                text.lines().nth(1),
+                Some("five       0x5                2.5")
+            ),
+            // JSON keeps the enum's own names.
+            Mode::Json => assert!(text.contains("\"st\":\"RUNNING\""), "{text}"),
+            Mode::Detailed => assert!(text.starts_with("ST:   five\n"), "{text}"),
+        }
+    }
+}
