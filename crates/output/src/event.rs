@@ -242,6 +242,15 @@ impl EventFormatter {
         Ok(&self.line)
     }
 
+    /// Appends the table row of one record (no newline) to `line`, after
+    /// what it holds: no cell reads or changes the bytes before its own
+    /// start, so callers may build a line from several parts.
+    pub fn append_row(&mut self, bytes: &[u8], line: &mut Vec<u8>) -> Result<()> {
+        self.plan.check_len(bytes)?;
+        self.write_cells(bytes, line, true);
+        Ok(())
+    }
+
     /// The record's `data` object (or bare value for scalar types) as JSON.
     pub fn write_json_data(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<()> {
         self.plan.check_len(bytes)?;
