@@ -36,8 +36,12 @@ fn exec_with_blank_names(dir: &Path) -> u32 {
                 libc::_exit(126);
             }
             libc::execve(names[0], empty.as_ptr(), empty.as_ptr());
-            // An address no process maps: the kernel answers EFAULT.
-            libc::execve(1 as *const libc::c_char, empty.as_ptr(), empty.as_ptr());
+            // Address 1, which no process maps: the kernel answers EFAULT.
+            libc::execve(
+                std::ptr::dangling::<libc::c_char>(),
+                empty.as_ptr(),
+                empty.as_ptr(),
+            );
             libc::execve(names[1], empty.as_ptr(), empty.as_ptr());
             libc::execve(blank.as_ptr(), empty.as_ptr(), empty.as_ptr());
             libc::_exit(127);

@@ -223,3 +223,7 @@ pub fn default_unit(output: &Output) -> &'static str {
 #[cfg(test)]
 #[path = "output_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "output_fuzz.rs"]
+mod fuzz;

@@ -12,13 +12,18 @@ use bpfkit_output::{EventFormatter, FormatOptions, MapView, Mode, SnapshotOption
 use bpfkit_testkit::Rng;
 use bpfkit_tools::{Output, ToolSpec};
 
-fn analyze(spec: &ToolSpec) -> Object {
+pub(super) fn analyze(spec: &ToolSpec) -> Object {
     bpfkit_object::analyze(spec.object).expect("committed tool object analyzes")
 }
 
 /// The print options of `bpfkit TOOL` for `output`, with every flag given
 /// (`given`: all optional columns, -T, -t) or none.
-fn tool_print(object: &Object, output: &Output, given: bool, quote: bool) -> PrintOptions {
+pub(super) fn tool_print(
+    object: &Object,
+    output: &Output,
+    given: bool,
+    quote: bool,
+) -> PrintOptions {
     let opts = Options {
         quote,
         wall_time: given,
@@ -41,7 +46,7 @@ fn event_formatter(object: &Object, format: &FormatOptions, mode: Mode) -> Event
 }
 
 /// The object's event map and its record type.
-fn event_map(object: &Object) -> (&str, TypeId) {
+pub(super) fn event_map(object: &Object) -> (&str, TypeId) {
     object
         .maps
         .iter()
@@ -132,7 +137,7 @@ fn arguments_follow_the_ret_column() {
 // modes. Nothing may panic (a short record is an error), every JSON line
 // parses, and a table row never touches the bytes before it.
 
-const MODES: [Mode; 3] = [Mode::Table, Mode::Detailed, Mode::Json];
+pub(super) const MODES: [Mode; 3] = [Mode::Table, Mode::Detailed, Mode::Json];
 /// Fixed, so a failure reproduces.
 const SEED: u64 = 0x6270_666b_6974;
 /// Records per event type and mode; entry sets per map, options and mode.
@@ -140,7 +145,7 @@ const ROUNDS: usize = 32;
 /// What a row is appended after in the guard check.
 const GUARD: &[u8] = b"guard\0|";
 
-fn check_json_lines(text: &[u8], what: &str) {
+pub(super) fn check_json_lines(text: &[u8], what: &str) {
     for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         if let Err(e) = serde_json::from_slice::<serde_json::Value>(line) {
             panic!("{what}: not JSON ({e}): {}", String::from_utf8_lossy(line));
@@ -219,7 +224,7 @@ fn fuzz_map(object: &Object, view: &MapView, opts: &SnapshotOptions, rng: &mut R
 
 /// How `bpfkit run` may show a map: by itself, as histograms of either
 /// kind, as its top entry, as a table.
-fn snapshot_variants() -> Vec<SnapshotOptions> {
+pub(super) fn snapshot_variants() -> Vec<SnapshotOptions> {
     vec![
         SnapshotOptions::default(),
         SnapshotOptions {
