@@ -225,32 +225,30 @@ pub(crate) fn write_cell(
     last: bool,
 ) {
     let start = line.len();
+    // Every cell is written into its own buffer and then appended: no
+    // render or custom cell can reach the bytes of the cells before it.
+    let mut own = std::mem::take(&mut ctx.cell);
+    own.clear();
     match &tc.source {
         Source::Field {
             side,
             index,
             render,
         } => {
-            let (plan, bytes) = match side {
-                Side::Key => match record.key {
-                    Some(k) => k,
-                    None => return,
-                },
-                Side::Value => record.value,
+            let field = match side {
+                Side::Key => record.key,
+                Side::Value => Some(record.value),
             };
-            let col = &plan.columns[*index];
-            plan.write_text_as(col, render.unwrap_or(col.render), bytes, ctx, line);
+            // A key column without a key (not a map record) stays empty.
+            if let Some((plan, bytes)) = field {
+                let col = &plan.columns[*index];
+                plan.write_text_as(col, render.unwrap_or(col.render), bytes, ctx, &mut own);
+            }
         }
-        Source::Custom(f) => {
-            // The cell is computed in its own buffer: it cannot reach the
-            // bytes of the cells before it.
-            let mut own = std::mem::take(&mut ctx.cell);
-            own.clear();
-            (f.0)(record, &mut CellText(&mut own));
-            line.extend_from_slice(&own);
-            ctx.cell = own;
-        }
+        Source::Custom(f) => (f.0)(record, &mut CellText(&mut own)),
     }
+    line.extend_from_slice(&own);
+    ctx.cell = own;
     align(line, start, tc.width, tc.align, last);
 }
 
