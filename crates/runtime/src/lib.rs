@@ -47,7 +47,7 @@ mod stop;
 pub use error::{Result, RuntimeError, SourceLine, VerifierRejection};
 pub use events::DEFAULT_PERF_PAGES;
 pub use features::KernelFeatures;
-pub use maps::{GlobalInfo, MapSnapshot, Maps};
+pub use maps::{GlobalInfo, MapSnapshot, Maps, can_list};
 pub use resolve::resolve_binary;
 pub use run::{EventHandler, ExitReason, PERF_FLUSH_INTERVAL, RunOptions, RunSummary};
 pub use session::{Attachment, DEFAULT_SAMPLE_FREQ, LoadOptions, Session, Skipped};

@@ -35,7 +35,11 @@ EXAMPLES:
     bpfkit run examples/exitsnoop.bpf.o -o json | jq .data.comm"
 )]
 pub struct RunArgs {
-    /// A compiled object (`.bpf.o`) or a source (`.bpf.c`, built and cached).
+    /// A compiled object (`.bpf.o`), a source (`.bpf.c`, built and cached)
+    /// or a built-in tool.
+    // Hyphen values reach `run` so that `-h`/`--help` in the target's place
+    // print this help (and other options there get a usage error).
+    #[arg(allow_hyphen_values = true, value_name = "TARGET")]
     target: Option<String>,
     /// Run options and the object's parameters (see `bpfkit run OBJ --help`).
     #[arg(
@@ -46,12 +50,18 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
-/// `help` prints this subcommand's own help (for `bpfkit run` alone or `bpfkit run --help`).
-pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
+/// `command` is this subcommand's own clap command, for its help
+/// (`bpfkit run --help`) and usage (`bpfkit run` without a target).
+pub fn run(args: RunArgs, mut command: clap::Command) -> Result<ExitCode> {
     let target = match args.target.as_deref() {
-        None | Some("-h" | "--help") => {
-            help();
+        Some("-h" | "--help") => {
+            crate::out::stdout(command.render_help().to_string())?;
             return Ok(ExitCode::SUCCESS);
+        }
+        None => return Ok(usage_error(&mut command, "a TARGET is required")),
+        Some(option) if option.starts_with('-') => {
+            let message = format!("'{option}' comes before the TARGET; options follow it");
+            return Ok(usage_error(&mut command, &message));
         }
         Some(t) => t,
     };
@@ -62,6 +72,12 @@ pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
     let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
     let flags = flags::parse("bpfkit", target, &object, &args.args)?;
     run_object(&object, &flags, PrintOptions::default())
+}
+
+/// A usage error as clap reports one: on stderr, with the usage, exit 2.
+fn usage_error(command: &mut clap::Command, message: &str) -> ExitCode {
+    let error = command.error(clap::error::ErrorKind::MissingRequiredArgument, message);
+    crate::out::clap_exit(&error)
 }
 
 /// Reads an object, building it first when given C source.
@@ -107,6 +123,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         duration: flags.duration,
         interval: flags.interval,
         max_events: flags.max_events,
+        printk: !flags.no_printk,
         ..Default::default()
     };
     let summary = match signals::stop_requested() {
@@ -126,7 +143,9 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     };
     signals::run_finished();
     if let Some(e) = printer.take_error() {
-        if is_broken_pipe(&e) {
+        // A closed stdout ends the run quietly, as libbpf-tools; `session`
+        // detaches everything as it drops.
+        if crate::out::is_broken_pipe(&e) {
             return Ok(ExitCode::SUCCESS);
         }
         return Err(e);
@@ -145,7 +164,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     }
     drop(session);
     match printer.flush() {
-        Err(e) if !is_broken_pipe(&e) => Err(e),
+        Err(e) if !crate::out::is_broken_pipe(&e) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }
 }
@@ -157,6 +176,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
         pid: flags.pid,
+        printk: !flags.no_printk,
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
@@ -212,11 +232,4 @@ fn exit_reason(exit: ExitReason) -> &'static str {
         ExitReason::Stopped => "stop",
         ExitReason::NothingToDo => "nothing to do",
     }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }
