@@ -198,8 +198,16 @@ fn events_into_a_closed_pipe_end_the_run() {
     let _serial = serial();
     // The table header comes once every program is attached.
     let (mut child, held) = start_then_close_stdout(&["execsnoop"], 4);
+    // The first event after the close must end it, not the ~800th (when
+    // 64 KiB of unwritten lines have piled up).
+    let mut execs = 0;
     let out = wait_exit_triggering(&mut child, || {
+        assert!(
+            execs < 100,
+            "bpfkit still runs after {execs} execs into a closed pipe"
+        );
         let _ = Command::new("/bin/true").status();
+        execs += 1;
     });
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{}: {stderr}", out.status);
