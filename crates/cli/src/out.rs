@@ -56,10 +56,17 @@ fn help_exit_code(text: &str) -> u8 {
         Ok(()) => 0,
         Err(err) if is_broken_pipe(&err) => 0,
         Err(err) => {
-            eprintln!("bpfkit: {err:#}");
+            eprintln!("bpfkit: {}", message(&err));
             1
         }
     }
+}
+
+/// The error and its causes on one line, each cause once: many errors
+/// print their source inside their own text (`"{what}: {source}"`) and name
+/// it as their source too, which `{:#}` would print a second time.
+pub fn message(err: &anyhow::Error) -> String {
+    bpfkit_runtime::error_chain(err.as_ref())
 }
 
 /// The end of the program for an error: quiet success for a closed stdout,
@@ -68,6 +75,6 @@ pub fn report(err: anyhow::Error) -> ExitCode {
     if is_broken_pipe(&err) {
         return ExitCode::SUCCESS;
     }
-    eprintln!("bpfkit: {err:#}");
+    eprintln!("bpfkit: {}", message(&err));
     ExitCode::FAILURE
 }

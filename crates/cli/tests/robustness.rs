@@ -29,6 +29,7 @@ fn one_error(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
     assert!(stderr.starts_with("bpfkit: "), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    common::assert_no_repeated_cause(&stderr);
     stderr
 }
 

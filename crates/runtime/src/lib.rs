@@ -47,6 +47,7 @@ mod stop;
 pub use error::{Result, RuntimeError, SourceLine, VerifierRejection};
 pub use events::DEFAULT_PERF_PAGES;
 pub use features::KernelFeatures;
+pub use load::error_chain;
 pub use maps::{GlobalInfo, MapSnapshot, Maps, can_list};
 pub use resolve::resolve_binary;
 pub use run::{EventHandler, ExitReason, PERF_FLUSH_INTERVAL, RunOptions, RunSummary};

@@ -102,11 +102,17 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.clear |= flags.clear;
     let print_ready = print.ready_message;
     let mut printer = Printer::new(object, print)?;
+    // A wrong cgroup path is a usage error: found before anything loads.
+    let cgroups = flags
+        .cgroup_maps
+        .iter()
+        .map(|(map, path)| Ok((map, path, open_cgroup(path)?)))
+        .collect::<Result<Vec<_>>>()?;
     signals::catch_early_stop();
     let mut session = Session::load(object, &load_options(flags))?;
     report_attached(&session, flags, &mut printer)?;
-    for (map, path) in &flags.cgroup_maps {
-        set_cgroup(&session, map, path)?;
+    for (map, path, dir) in &cgroups {
+        set_cgroup(&session, map, path, dir)?;
     }
     for (map, key, value) in &flags.map_entries {
         let maps = session.maps();
@@ -211,16 +217,34 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
 
 /// Stores the fd of the cgroup directory `path` at index 0 of the cgroup
 /// array `map`, where `bpf_current_task_under_cgroup()` looks it up.
-fn set_cgroup(session: &Session, map: &str, path: &Path) -> Result<()> {
-    let dir =
-        std::fs::File::open(path).with_context(|| format!("opening cgroup {}", path.display()))?;
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&dir) as u32;
+fn set_cgroup(session: &Session, map: &str, path: &Path, dir: &std::fs::File) -> Result<()> {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(dir) as u32;
     let maps = session.maps();
     let map_fd = maps.fd(map)?;
     // The kernel takes its own reference to the cgroup; `dir` may close.
     bpfkit_sys::map_update(map_fd, &0u32.to_ne_bytes(), &fd.to_ne_bytes(), 0)
         .with_context(|| format!("putting cgroup {} into map '{map}'", path.display()))?;
     Ok(())
+}
+
+/// The cgroup directory `path`, checked to be one: the kernel would answer
+/// anything else with EBADF, which names no cause.
+fn open_cgroup(path: &Path) -> Result<std::fs::File> {
+    let dir =
+        std::fs::File::open(path).with_context(|| format!("opening cgroup {}", path.display()))?;
+    if !is_cgroup2(&dir) {
+        anyhow::bail!("{} is not a cgroup v2 directory", path.display());
+    }
+    Ok(dir)
+}
+
+/// Whether `dir` is a directory of the cgroup v2 filesystem.
+fn is_cgroup2(dir: &std::fs::File) -> bool {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    // SAFETY: fstatfs fills a zeroed statfs for an fd we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(dir), &mut fs) };
+    rc == 0 && fs.f_type as libc::c_long == CGROUP2_SUPER_MAGIC
 }
 
 fn exit_reason(exit: ExitReason) -> &'static str {

@@ -16,6 +16,9 @@ pub struct ListArgs {
 }
 
 pub fn list(args: ListArgs) -> Result<ExitCode> {
+    if let Some(denied) = bpfkit_runtime::caps::tracefs_denied() {
+        eprintln!("bpfkit: tools that need tracepoints show as not here: {denied}");
+    }
     // One write at the end: a closed pipe (`| head -1`) is noticed once.
     let mut text = format!("{:<13} {:<11} SUMMARY\n", "TOOL", "HOOK");
     for spec in bpfkit_tools::all() {

@@ -51,8 +51,14 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let (mut flags, print) = settings(spec, &object, &parsed)?;
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
-    let choice = hooks::choose(spec, &object, &given, uprobe_binary)
-        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", invoked(spec, &given)))?;
+    let choice = hooks::choose(spec, &object, &given, uprobe_binary).map_err(|why| {
+        let tool = invoked(spec, &given);
+        // To a user who may not read tracefs every tracepoint looks missing.
+        match bpfkit_runtime::caps::tracefs_denied() {
+            Some(denied) => anyhow!("{tool} cannot run: {denied}"),
+            None => anyhow!("{tool} cannot run on this kernel: {why}"),
+        }
+    })?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
