@@ -158,6 +158,57 @@ fn full_stdout_is_one_clear_error() {
     }
 }
 
+#[test]
+fn a_run_into_a_full_stdout_fails_once_and_cleans_up() {
+    if !privileged("a_run_into_a_full_stdout_fails_once_and_cleans_up") {
+        return;
+    }
+    let _serial = serial();
+    let before = bpfkit_sys::prog_ids().expect("prog ids");
+    let execsnoop = example("execsnoop.bpf.o");
+    let err = one_error(&with_full_stdout(&["run", &execsnoop, "-o", "json"]));
+    assert!(err.contains("No space left on device"), "{err}");
+    let err = one_error(&with_full_stdout(&["opensnoop", "-d", "5s"]));
+    assert!(err.contains("No space left on device"), "{err}");
+    // What the runs loaded is gone (programs are freed asynchronously).
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let new: Vec<u32> = bpfkit_sys::prog_ids()
+            .expect("prog ids")
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .filter(|&id| program_name(id).starts_with("tracepoint__sys"))
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "programs left: {new:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn program_name(id: u32) -> String {
+    bpfkit_sys::prog_fd_by_id(id)
+        .ok()
+        .and_then(|fd| bpfkit_sys::prog_info(std::os::fd::AsFd::as_fd(&fd)).ok())
+        .map(|info| info.name)
+        .unwrap_or_default()
+}
+
+#[test]
+fn run_interval_of_zero_is_an_error() {
+    // Bounded: a zero interval used to print maps on every turn of the loop.
+    let mut run = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["run", &example("runqlat.bpf.o"), "-i", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let err = one_error(&run.wait_with_output());
+    assert!(err.contains("--interval"), "{err}");
+}
+
 /// Starts `bpfkit ARGS` with piped stdout, returns once `first` bytes came
 /// (the run is attached), with the reader then closed.
 fn start_then_close_stdout(args: &[&str], first: usize) -> (ChildGuard, Held) {

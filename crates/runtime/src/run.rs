@@ -231,7 +231,9 @@ impl Session {
         start: Instant,
     ) -> Result<ExitReason> {
         let deadline = opts.duration.and_then(|d| later(start, d));
-        let mut next_tick = opts.interval.and_then(|i| later(start, i));
+        // A zero interval would print maps on every turn of the loop.
+        let interval = opts.interval.filter(|i| !i.is_zero());
+        let mut next_tick = interval.and_then(|i| later(start, i));
         let flush_every = self
             .sources
             .needs_flush_timer()
@@ -295,7 +297,7 @@ impl Session {
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Duration));
             }
-            if let (Some(tick), Some(interval)) = (next_tick, opts.interval)
+            if let (Some(tick), Some(interval)) = (next_tick, interval)
                 && now >= tick
             {
                 next_tick = later(tick, interval);
@@ -364,5 +366,23 @@ fn timeout_ms(at: Option<Instant>) -> i32 {
             let ms = left.as_micros().div_ceil(1000);
             ms.min(i32::MAX as u128) as i32
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_beyond_an_instant_are_none() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            Some(now + Duration::from_secs(1))
+        );
+        assert_eq!(later(now, Duration::MAX), None);
+        assert_eq!(later(now, Duration::from_secs(u64::MAX)), None);
+        assert_eq!(timeout_ms(None), -1);
+        assert!(timeout_ms(Some(now + Duration::from_secs(1 << 40))) == i32::MAX);
     }
 }

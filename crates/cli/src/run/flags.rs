@@ -215,7 +215,10 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
     Ok(RunFlags {
         json: m.get_one::<String>("output").is_some_and(|o| o == "json"),
         time: m.get_flag("timestamp"),
-        interval: duration_flag(m, "interval")?,
+        interval: match duration_flag(m, "interval")? {
+            Some(zero) if zero.is_zero() => bail!("--interval: must be longer than 0"),
+            interval => interval,
+        },
         duration: duration_flag(m, "duration")?,
         max_events: number(m, "max-events")?,
         top: number(m, "top")?,
