@@ -53,8 +53,14 @@ impl TracePipe {
 
     /// Reads and drops what is buffered now: lines from before this
     /// session (trace_pipe keeps them until someone reads).
+    /// Bounded too: a busy system refills it while it is read.
     pub fn discard_backlog(&mut self) -> Result<()> {
-        self.read_lines(&mut |_| {})?;
+        const MAX_READS: usize = 64;
+        for _ in 0..MAX_READS {
+            if self.read_lines(&mut |_| {})? {
+                break;
+            }
+        }
         self.pending.clear();
         Ok(())
     }
@@ -65,24 +71,25 @@ impl TracePipe {
 
     /// Reads what is there, up to [`READ_BUDGET`] bytes, and calls
     /// `on_line` for each complete `bpf_printk` line (without the trailing
-    /// newline).
-    pub fn read_lines(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    /// newline). True when the pipe was read empty, false when the budget
+    /// ran out first.
+    pub fn read_lines(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<bool> {
         let mut buf = [0u8; 16384];
         let mut budget = READ_BUDGET;
         while budget > 0 {
             budget = budget.saturating_sub(buf.len());
             match self.file.read(&mut buf) {
-                Ok(0) => return Ok(()),
+                Ok(0) => return Ok(true),
                 Ok(n) => {
                     self.pending.extend_from_slice(&buf[..n]);
                     self.emit_complete_lines(on_line);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(RuntimeError::io("reading trace_pipe", e)),
             }
         }
-        Ok(())
+        Ok(false)
     }
 
     fn emit_complete_lines(&mut self, on_line: &mut dyn FnMut(&str)) {

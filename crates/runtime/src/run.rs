@@ -345,7 +345,11 @@ impl Session {
 
 fn read_printk(pipe: &mut Option<TracePipe>, sink: &mut Counting) -> Result<()> {
     match pipe {
-        Some(pipe) => pipe.read_lines(&mut |line| sink.handler.on_printk(line)),
+        // What the budget left is read on the next turn (the pipe stays
+        // readable).
+        Some(pipe) => pipe
+            .read_lines(&mut |line| sink.handler.on_printk(line))
+            .map(|_| ()),
         None => Ok(()),
     }
 }
