@@ -110,7 +110,8 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         .collect::<Result<Vec<_>>>()?;
     signals::catch_early_stop();
     let mut session = Session::load(object, &load_options(flags))?;
-    report_attached(&session, flags, &mut printer)?;
+    // Filters and rules first: the `attached` reports say the run is ready
+    // (scripts and tests start their workload on them).
     for (map, path, dir) in &cgroups {
         set_cgroup(&session, map, path, dir)?;
     }
@@ -119,6 +120,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         bpfkit_sys::map_update(maps.fd(map)?, key, value, bpfkit_sys::BPF_ANY)
             .with_context(|| format!("adding a rule to map '{map}'"))?;
     }
+    report_attached(&session, flags, &mut printer)?;
     printer.write_headers()?;
     // `attached` records and headers must be out before events can come.
     printer.flush()?;
