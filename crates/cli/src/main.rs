@@ -2,6 +2,7 @@
 //! tools (`bpfkit execsnoop`, or a symlink named `execsnoop`).
 
 mod cmd;
+mod out;
 mod run;
 mod tool;
 
@@ -41,15 +42,12 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let result = match invoked_as_tool(&argv) {
         Some(spec) => tool::run(spec, &argv[1..]),
-        None => run_cli(Cli::parse()),
+        None => match Cli::try_parse() {
+            Ok(cli) => run_cli(cli),
+            Err(e) => return out::clap_exit(&e),
+        },
     };
-    match result {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("bpfkit: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    result.unwrap_or_else(out::report)
 }
 
 /// The tool named by argv[0] (a symlink `execsnoop` → bpfkit).
@@ -58,16 +56,20 @@ fn invoked_as_tool(argv: &[String]) -> Option<&'static bpfkit_tools::ToolSpec> {
     bpfkit_tools::find(name)
 }
 
+/// `bpfkit run`'s own command, for its help and usage.
+fn run_command() -> clap::Command {
+    let mut cli = Cli::command().bin_name("bpfkit");
+    cli.build();
+    cli.find_subcommand("run")
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("run"))
+}
+
 fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Btf(args) => cmd::btf::run(args),
         Command::Build(args) => cmd::build::run(args),
-        Command::Run(args) => run::run(args, || {
-            let mut cmd = Cli::command();
-            if let Some(run) = cmd.find_subcommand_mut("run") {
-                let _ = run.print_help();
-            }
-        }),
+        Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Tool(args) => {
             let (name, rest) = match args.split_first() {

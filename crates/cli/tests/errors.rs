@@ -4,7 +4,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{BPFKIT, TempDir, example, serial};
+use common::{BPFKIT, TempDir, assert_no_repeated_cause, example, serial};
 use std::process::{Command, Output};
 
 fn bpfkit_run(args: &[&str]) -> Output {
@@ -27,6 +27,7 @@ fn failure(out: &Output) -> String {
         stderr.starts_with("bpfkit:"),
         "error not reported as 'bpfkit: ...':\n{stderr}"
     );
+    assert_no_repeated_cause(&stderr);
     stderr
 }
 
@@ -299,4 +300,96 @@ fn help_of_an_object_with_a_pid_parameter() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--targ_pid"), "{help}");
     assert!(help.contains("-p"), "{help}");
+}
+
+/// bpfkit run as `nobody` (setpriv, as root), from a directory anyone may
+/// read.
+fn as_nobody(args: &[&str]) -> Output {
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BPFKIT])
+        .args(args)
+        .current_dir("/")
+        .output()
+        .expect("running setpriv")
+}
+
+/// tracefs is root's alone: to anyone else every tracepoint looks missing,
+/// and the error must say permission, not "no tracepoint".
+#[test]
+fn unprivileged_user_is_told_permission() {
+    if !privileged("unprivileged_user_is_told_permission") {
+        return;
+    }
+    let execsnoop = example("execsnoop.bpf.o");
+    for args in [&["execsnoop"][..], &["run", &execsnoop, "-d", "1s"]] {
+        let err = failure(&as_nobody(args));
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("permission denied"), "{args:?}: {err}");
+        assert!(!err.contains("no tracepoint"), "{args:?}: {err}");
+    }
+}
+
+/// Without CAP_PERFMON (and CAP_SYS_ADMIN, which implies it) the verifier
+/// refuses packet pointer arithmetic: the error names the capability
+/// instead of showing the verifier log.
+#[test]
+fn missing_cap_perfmon_is_named() {
+    if !privileged("missing_cap_perfmon_is_named") {
+        return;
+    }
+    let _serial = serial();
+    for tool in ["xdpfilter", "tcpktstat"] {
+        let out = Command::new("setpriv")
+            .args([
+                "--inh-caps=-perfmon,-sys_admin",
+                "--bounding-set=-perfmon,-sys_admin",
+                BPFKIT,
+                tool,
+                "-i",
+                "lo",
+                "1",
+                "1",
+            ])
+            .output()
+            .expect("running setpriv");
+        let err = failure(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{tool}: {err}");
+        assert!(err.contains("lacks CAP_PERFMON"), "{tool}: {err}");
+    }
+}
+
+#[test]
+fn cgroup_option_that_is_not_a_cgroup_is_named() {
+    if !privileged("cgroup_option_that_is_not_a_cgroup_is_named") {
+        return;
+    }
+    let dir = TempDir::new("errors");
+    let path = dir.path().to_string_lossy().into_owned();
+    let out = Command::new(BPFKIT)
+        .args(["execsnoop", "-c", &path])
+        .output()
+        .expect("running bpfkit");
+    let err = failure(&out);
+    assert!(
+        err.contains(&format!("{path} is not a cgroup v2 directory")),
+        "{err}"
+    );
+}
+
+/// Errors whose text already includes their source's (`"{what}: {source}"`)
+/// printed the source a second time.
+#[test]
+fn causes_are_said_once() {
+    let out = bpfkit_run(&["/nonexistent/bpfkit-missing.bpf.c"]);
+    let err = failure(&out);
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+    if !privileged("causes_are_said_once") {
+        return;
+    }
+    let out = Command::new(BPFKIT)
+        .args(["btf", "dump", "id", "4000000000"])
+        .output()
+        .expect("running bpfkit");
+    let err = failure(&out);
+    assert!(err.contains("BPF_BTF_GET_FD_BY_ID"), "{err}");
 }

@@ -212,6 +212,9 @@ fn check_tracepoint(cx: &Ctx, category: &str, name: &str) -> Result<()> {
     if features::tracepoint_exists(category, name) {
         return Ok(());
     }
+    if let Some(why) = crate::caps::tracefs_denied() {
+        return Err(cx.msg(why));
+    }
     let hint = if std::path::Path::new(features::TRACEFS)
         .join("events")
         .join(category)

@@ -84,6 +84,34 @@ fn explain_lacking(lacking: &[Capability]) -> String {
     )
 }
 
+/// The verifier log line that says a program was refused only for want of
+/// privilege: without CAP_PERFMON the verifier forbids pointer arithmetic
+/// on packet pointers, pointer comparisons and pointer leaks that it
+/// accepts from a privileged loader (`... prohibited for !root`).
+pub fn unprivileged_verifier_refusal(log: &str) -> Option<&str> {
+    const MARKERS: [&str; 3] = ["for !root", "pointer comparison prohibited", "leaks addr"];
+    let line = log
+        .lines()
+        .find(|l| MARKERS.iter().any(|m| l.contains(m)))?;
+    missing(&[Capability::Perfmon])
+        .contains(&Capability::Perfmon)
+        .then_some(line.trim())
+}
+
+/// Why this process cannot see the kernel's tracepoints, when the reason is
+/// permission: tracefs is root's alone (mode 0700), so to anyone else every
+/// tracepoint looks missing.
+pub fn tracefs_denied() -> Option<String> {
+    let dir = crate::features::TRACEFS;
+    match std::fs::read_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!(
+            "permission denied reading {dir} (tracefs, where tracepoints are found, \
+             is readable by root only): run as root"
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,13 @@ use crate::perfbuf::{PerfRecord, PerfRing};
 /// pages: what libbpf-tools and bpftrace use).
 pub const DEFAULT_PERF_PAGES: usize = 64;
 
+/// Records read from one ring buffer per drain at most. A producer as fast
+/// as the reader would otherwise keep one drain going forever, past the
+/// deadline and signals; the ring's epoll readiness is level-triggered, so
+/// the rest is read on the next turn of the run loop. (A perf buffer drain
+/// is bounded by itself: it reads up to the head it saw at the start.)
+const RING_BUDGET: u64 = 4096;
+
 /// What the run loop calls back with.
 pub(crate) trait Sink {
     /// Returns false to stop reading.
@@ -202,7 +209,8 @@ impl EventSources {
             return (0, true);
         };
         let mut count = 0;
-        while let Some(item) = ring.next() {
+        while count < RING_BUDGET {
+            let Some(item) = ring.next() else { break };
             count += 1;
             if !sink.event(map, &item) {
                 return (count, false);

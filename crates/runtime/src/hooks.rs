@@ -137,9 +137,14 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             Some("use SEC(\"raw_tp/NAME\") instead".into()),
         ),
         Hook::Uprobe { .. } if !k.uprobes => missing("uprobe support (CONFIG_UPROBE_EVENTS)", None),
-        Hook::Tracepoint { .. } if !k.tracepoints => {
-            missing("tracepoints (no tracefs events directory)", None)
-        }
+        Hook::Tracepoint { .. } if !k.tracepoints => match crate::caps::tracefs_denied() {
+            Some(why) => Err(RuntimeError::Attach {
+                program: program.into(),
+                hook: section.into(),
+                message: why,
+            }),
+            None => missing("tracepoints (no tracefs events directory)", None),
+        },
         _ => Ok(()),
     }
 }

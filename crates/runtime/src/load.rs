@@ -117,7 +117,7 @@ pub(crate) fn return_freed_memory() {
 
 /// `e` and its sources, joined with ": " (aya's messages are terse on
 /// their own: "error relocating function").
-pub(crate) fn error_chain(e: &dyn StdError) -> String {
+pub fn error_chain(e: &dyn StdError) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -281,6 +281,15 @@ fn load_error(e: ProgramError, prog: &ProgramInfo, object: &Object) -> RuntimeEr
                 return RuntimeError::Permission {
                     what: format!("loading program '{}' ({})", prog.name, prog.section),
                     needed: needed_caps(&prog.hook),
+                };
+            }
+            if let Some(line) = crate::caps::unprivileged_verifier_refusal(&log) {
+                return RuntimeError::Permission {
+                    what: format!(
+                        "loading program '{}' ({}): the verifier said \"{line}\"",
+                        prog.name, prog.section
+                    ),
+                    needed: vec![crate::caps::Capability::Perfmon],
                 };
             }
             RuntimeError::Verifier(Box::new(rejection(prog, object, io_error, log)))

@@ -107,7 +107,7 @@ impl<'s> Maps<'s> {
             per_cpu,
             entries: Vec::new(),
         };
-        if !is_iterable(info.map_type) {
+        if !can_list(info.map_type) {
             return Err(RuntimeError::Map {
                 map: name.into(),
                 message: format!(
@@ -308,8 +308,10 @@ fn is_array(map_type: u32) -> bool {
     matches!(map_type, map_type::ARRAY | map_type::PERCPU_ARRAY)
 }
 
-/// Map types whose contents `get_next_key` + `lookup` can list.
-fn is_iterable(map_type: u32) -> bool {
+/// Map types whose contents `get_next_key` + `lookup` can list. The others
+/// (prog arrays, cgroup arrays, sockmaps, queues, storage...) hold kernel
+/// objects or have no keys to walk: a printer skips them.
+pub fn can_list(map_type: u32) -> bool {
     matches!(
         map_type,
         map_type::HASH

@@ -13,6 +13,12 @@ use crate::features;
 /// do not).
 const PRINTK_MARKER: &str = "bpf_trace_printk: ";
 
+/// Bytes read from trace_pipe per call at most. A program that prints on
+/// every write(2) fills the pipe as fast as it is read (the reader's own
+/// output writes fire it), so "read until empty" may never end; the run
+/// loop comes back for the rest after checking its deadline and signals.
+const READ_BUDGET: usize = 256 * 1024;
+
 pub(crate) struct TracePipe {
     file: File,
     /// A line read only in part so far.
@@ -31,7 +37,7 @@ impl TracePipe {
                 let what = if e.raw_os_error() == Some(libc::EBUSY) {
                     format!(
                         "opening {} for bpf_printk output (another process is reading it; \
-                         stop that reader or turn printk streaming off)",
+                         stop that reader, or run with --no-printk to leave it the output)",
                         path.display()
                     )
                 } else {
@@ -47,8 +53,14 @@ impl TracePipe {
 
     /// Reads and drops what is buffered now: lines from before this
     /// session (trace_pipe keeps them until someone reads).
+    /// Bounded too: a busy system refills it while it is read.
     pub fn discard_backlog(&mut self) -> Result<()> {
-        self.read_lines(&mut |_| {})?;
+        const MAX_READS: usize = 64;
+        for _ in 0..MAX_READS {
+            if self.read_lines(&mut |_| {})? {
+                break;
+            }
+        }
         self.pending.clear();
         Ok(())
     }
@@ -57,22 +69,27 @@ impl TracePipe {
         self.file.as_fd()
     }
 
-    /// Reads what is there and calls `on_line` for each complete
-    /// `bpf_printk` line (without the trailing newline).
-    pub fn read_lines(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<()> {
+    /// Reads what is there, up to [`READ_BUDGET`] bytes, and calls
+    /// `on_line` for each complete `bpf_printk` line (without the trailing
+    /// newline). True when the pipe was read empty, false when the budget
+    /// ran out first.
+    pub fn read_lines(&mut self, on_line: &mut dyn FnMut(&str)) -> Result<bool> {
         let mut buf = [0u8; 16384];
-        loop {
+        let mut budget = READ_BUDGET;
+        while budget > 0 {
+            budget = budget.saturating_sub(buf.len());
             match self.file.read(&mut buf) {
-                Ok(0) => return Ok(()),
+                Ok(0) => return Ok(true),
                 Ok(n) => {
                     self.pending.extend_from_slice(&buf[..n]);
                     self.emit_complete_lines(on_line);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(RuntimeError::io("reading trace_pipe", e)),
             }
         }
+        Ok(false)
     }
 
     fn emit_complete_lines(&mut self, on_line: &mut dyn FnMut(&str)) {

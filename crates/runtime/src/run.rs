@@ -49,7 +49,11 @@ pub trait EventHandler {
 
     /// After each batch of records (everything one wakeup delivered): the
     /// place to flush buffered output, so that a burst costs one write.
-    fn on_batch_end(&mut self) {}
+    /// `Break` ends the run ([`ExitReason::Handler`]): output that cannot be
+    /// written (a closed pipe) must not keep the programs attached.
+    fn on_batch_end(&mut self) -> ControlFlow<()> {
+        ControlFlow::Continue(())
+    }
 
     /// Every [`RunOptions::interval`]: print and maybe clear maps.
     fn on_interval(&mut self, _maps: &Maps<'_>) -> ControlFlow<()> {
@@ -199,7 +203,8 @@ impl Session {
         }
         // After the last records, so that the losses come last.
         let checked = self.check_drops(&mut sink);
-        sink.handler.on_batch_end();
+        // The run is over either way; a write error stays with the handler.
+        let _ = sink.handler.on_batch_end();
         let exit = exit?;
         checked?;
         // Consume the stop request, so that the next run starts afresh (a stop
@@ -225,14 +230,18 @@ impl Session {
         sink: &mut Counting,
         start: Instant,
     ) -> Result<ExitReason> {
-        let deadline = opts.duration.map(|d| start + d);
-        let mut next_tick = opts.interval.map(|i| start + i);
+        let deadline = opts.duration.and_then(|d| later(start, d));
+        // A zero interval would print maps on every turn of the loop.
+        let interval = opts.interval.filter(|i| !i.is_zero());
+        let mut next_tick = interval.and_then(|i| later(start, i));
         let flush_every = self
             .sources
             .needs_flush_timer()
             .then_some(PERF_FLUSH_INTERVAL);
-        let mut next_flush = flush_every.map(|f| start + f);
-        let mut next_drop_check = (!self.drops.is_empty()).then(|| start + DROP_CHECK_INTERVAL);
+        let mut next_flush = flush_every.and_then(|f| later(start, f));
+        let mut next_drop_check = (!self.drops.is_empty())
+            .then(|| later(start, DROP_CHECK_INTERVAL))
+            .flatten();
         let mut ready = Vec::with_capacity(64);
         // A record written between attach and registration with epoll raised
         // its readiness before anyone listened and would wait for the next
@@ -260,7 +269,9 @@ impl Session {
                     }
                 }
             }
-            sink.handler.on_batch_end();
+            if sink.handler.on_batch_end().is_break() {
+                return Ok(ExitReason::Handler);
+            }
             if stop_requested {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Stopped));
             }
@@ -271,23 +282,25 @@ impl Session {
             if let (Some(at), Some(every)) = (next_flush, flush_every)
                 && now >= at
             {
-                next_flush = Some(now + every);
+                next_flush = later(now, every);
                 if let Some(reason) = self.flush_perf(sink) {
                     return Ok(reason);
                 }
             }
             if next_drop_check.is_some_and(|at| now >= at) {
-                next_drop_check = Some(now + DROP_CHECK_INTERVAL);
+                next_drop_check = later(now, DROP_CHECK_INTERVAL);
                 self.check_drops(sink)?;
-                sink.handler.on_batch_end();
+                if sink.handler.on_batch_end().is_break() {
+                    return Ok(ExitReason::Handler);
+                }
             }
             if deadline.is_some_and(|d| now >= d) {
                 return Ok(self.final_drain(sink, pipe, ExitReason::Duration));
             }
-            if let (Some(tick), Some(interval)) = (next_tick, opts.interval)
+            if let (Some(tick), Some(interval)) = (next_tick, interval)
                 && now >= tick
             {
-                next_tick = Some(tick + interval);
+                next_tick = later(tick, interval);
                 if sink.handler.on_interval(&self.maps()).is_break() {
                     return Ok(ExitReason::Handler);
                 }
@@ -332,9 +345,19 @@ impl Session {
 
 fn read_printk(pipe: &mut Option<TracePipe>, sink: &mut Counting) -> Result<()> {
     match pipe {
-        Some(pipe) => pipe.read_lines(&mut |line| sink.handler.on_printk(line)),
+        // What the budget left is read on the next turn (the pipe stays
+        // readable).
+        Some(pipe) => pipe
+            .read_lines(&mut |line| sink.handler.on_printk(line))
+            .map(|_| ()),
         None => Ok(()),
     }
+}
+
+/// `at + after`, or `None` (never) when that lies beyond what an `Instant`
+/// can hold: a duration of 2^64 seconds is "no deadline", not a panic.
+fn later(at: Instant, after: Duration) -> Option<Instant> {
+    at.checked_add(after)
 }
 
 /// Milliseconds until `at` (rounded up, so we never wake just early), or
@@ -347,5 +370,23 @@ fn timeout_ms(at: Option<Instant>) -> i32 {
             let ms = left.as_micros().div_ceil(1000);
             ms.min(i32::MAX as u128) as i32
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_beyond_an_instant_are_none() {
+        let now = Instant::now();
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            Some(now + Duration::from_secs(1))
+        );
+        assert_eq!(later(now, Duration::MAX), None);
+        assert_eq!(later(now, Duration::from_secs(u64::MAX)), None);
+        assert_eq!(timeout_ms(None), -1);
+        assert!(timeout_ms(Some(now + Duration::from_secs(1 << 40))) == i32::MAX);
     }
 }

@@ -50,6 +50,11 @@ pub struct LoadOptions {
     /// exist (so that `tc filter show` lists them). A qdisc bpfkit creates
     /// is deleted again at the end.
     pub force_clsact: bool,
+    /// Read `bpf_printk` output from trace_pipe when the object prints.
+    /// Off, trace_pipe is never opened (it has one reader at a time; with
+    /// printk off another tool can keep it) and [`crate::RunOptions::printk`]
+    /// has nothing to stream.
+    pub printk: bool,
 }
 
 impl Default for LoadOptions {
@@ -66,6 +71,7 @@ impl Default for LoadOptions {
             perf_pages: DEFAULT_PERF_PAGES,
             perf_wakeup_events: 1,
             force_clsact: false,
+            printk: true,
         }
     }
 }
@@ -124,7 +130,7 @@ impl Session {
             attachments: Vec::new(),
             skipped: plan.skipped,
             trace_pipe: None,
-            uses_printk: object.uses_printk,
+            uses_printk: object.uses_printk && opts.printk,
             stop: StopHandle::new()?,
         };
         for (prog, _) in &plan.programs {
@@ -137,7 +143,7 @@ impl Session {
         // Drops before attaching are impossible: this is the zero point.
         session.drops = DropWatch::start(&object.drop_counters, &session.maps())?;
         // trace_pipe has one reader at a time: when busy now, run() tries again.
-        if object.uses_printk
+        if session.uses_printk
             && let Ok(mut pipe) = TracePipe::open()
         {
             pipe.discard_backlog()?;

@@ -82,6 +82,10 @@ pub fn run(args: BtfArgs) -> Result<ExitCode> {
 
 fn list(json: bool) -> Result<()> {
     let entries = bpfkit_sys::btf_list().context("listing kernel BTF objects")?;
+    write_list(&entries, json).context("writing output")
+}
+
+fn write_list(entries: &[bpfkit_sys::BtfListEntry], json: bool) -> std::io::Result<()> {
     let mut out = BufWriter::new(std::io::stdout().lock());
     if json {
         let rows: Vec<_> = entries
@@ -99,7 +103,7 @@ fn list(json: bool) -> Result<()> {
             .collect();
         writeln!(out, "{}", serde_json::Value::Array(rows))?;
     } else {
-        for e in &entries {
+        for e in entries {
             let name = if e.name.is_empty() {
                 "<anon>".to_string()
             } else {

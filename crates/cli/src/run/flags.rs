@@ -24,6 +24,8 @@ pub struct RunFlags {
     pub iface: Option<String>,
     pub pid: Option<u32>,
     pub sample_freq: Option<u64>,
+    /// `--no-printk`: leave trace_pipe alone.
+    pub no_printk: bool,
     /// Parameter bytes by name, only for the parameters given.
     pub params: HashMap<String, Vec<u8>>,
     /// Cgroup array maps to fill with a cgroup directory after loading.
@@ -56,6 +58,11 @@ fn run_options(cmd: Command) -> Command {
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
     .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
     .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
+    .arg(flag(
+        "no-printk",
+        None,
+        "Do not stream bpf_printk output (trace_pipe stays free for another reader)",
+    ))
 }
 
 fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Arg {
@@ -177,7 +184,9 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
             "Only this process (uprobes, perf_event)",
         ));
     }
-    let matches = cmd.try_get_matches_from(args).unwrap_or_else(|e| e.exit());
+    let matches = cmd
+        .try_get_matches_from(args)
+        .unwrap_or_else(|e| crate::out::clap_exit_now(&e));
     let mut flags = fixed_flags(&matches)?;
     if uprobe_pid_free {
         flags.pid = number(&matches, "pid")?;
@@ -206,14 +215,11 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
     Ok(RunFlags {
         json: m.get_one::<String>("output").is_some_and(|o| o == "json"),
         time: m.get_flag("timestamp"),
-        interval: m
-            .get_one::<String>("interval")
-            .map(|d| parse_duration(d))
-            .transpose()?,
-        duration: m
-            .get_one::<String>("duration")
-            .map(|d| parse_duration(d))
-            .transpose()?,
+        interval: match duration_flag(m, "interval")? {
+            Some(zero) if zero.is_zero() => bail!("--interval: must be longer than 0"),
+            interval => interval,
+        },
+        duration: duration_flag(m, "duration")?,
         max_events: number(m, "max-events")?,
         top: number(m, "top")?,
         clear: m.get_flag("clear"),
@@ -228,10 +234,17 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         iface: m.get_one::<String>("iface").cloned(),
         pid: None,
         sample_freq: number(m, "sample-freq")?,
+        no_printk: m.get_flag("no-printk"),
         params: HashMap::new(),
         cgroup_maps: Vec::new(),
         map_entries: Vec::new(),
     })
+}
+
+fn duration_flag(m: &ArgMatches, name: &str) -> Result<Option<Duration>> {
+    m.get_one::<String>(name)
+        .map(|d| parse_duration(d).with_context(|| format!("--{name}")))
+        .transpose()
 }
 
 fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>> {
@@ -268,24 +281,39 @@ fn param_values(params: &[ParamFlag], m: &ArgMatches) -> Result<HashMap<String, 
     Ok(out)
 }
 
-/// `5s`, `500ms`, `2m`, `1h`, `250us`; a bare number is seconds.
+/// `5s`, `500ms`, `2m`, `1h`, `250us`, `1.5s`; a bare number is seconds
+/// (as libbpf-tools take their intervals). The one parser for every
+/// duration on the command line: `run -d/-i` and the tools' durations and
+/// intervals. Whole numbers are converted exactly; anything longer than a
+/// `Duration` holds is an error, not a panic.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let split = text
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let Ok(n) = number.parse::<f64>() else {
-        bail!("'{text}' is not a duration (like 5s, 500ms, 1m)");
-    };
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "us" => n / 1e6,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
+    let nanos_per_unit: u64 = match unit {
+        "" | "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "us" => 1_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ if number.is_empty() => bail!("'{text}' is not a duration (like 5s, 500ms, 1m)"),
         _ => bail!("'{text}': unknown unit '{unit}' (use us, ms, s, m or h)"),
     };
-    Ok(Duration::from_secs_f64(secs))
+    let out_of_range = || anyhow::anyhow!("duration '{text}' is out of range");
+    if let Ok(whole) = number.parse::<u128>() {
+        let nanos = whole
+            .checked_mul(u128::from(nanos_per_unit))
+            .ok_or_else(out_of_range)?;
+        let secs = u64::try_from(nanos / 1_000_000_000).map_err(|_| out_of_range())?;
+        return Ok(Duration::new(secs, (nanos % 1_000_000_000) as u32));
+    }
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() => {
+            Duration::try_from_secs_f64(n * nanos_per_unit as f64 / 1e9).map_err(|_| out_of_range())
+        }
+        _ => bail!("'{text}' is not a duration (like 5s, 500ms, 1m)"),
+    }
 }
 
 #[cfg(test)]
@@ -299,5 +327,25 @@ mod tests {
         assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("ms").is_err());
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert_eq!(parse_duration("250us").unwrap(), Duration::from_micros(250));
+        let max = parse_duration("18446744073709551615").unwrap();
+        assert_eq!(max, Duration::from_secs(u64::MAX));
+        for huge in [
+            "99999999999999999h",
+            "18446744073709551616",
+            "1e400",
+            "9".repeat(60).as_str(),
+        ] {
+            let err = parse_duration(huge).unwrap_err().to_string();
+            assert!(
+                err.contains("out of range") || err.contains("unit"),
+                "{huge}: {err}"
+            );
+        }
+        let err = parse_duration("99999999999999999h")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "duration '99999999999999999h' is out of range");
     }
 }

@@ -35,7 +35,11 @@ EXAMPLES:
     bpfkit run examples/exitsnoop.bpf.o -o json | jq .data.comm"
 )]
 pub struct RunArgs {
-    /// A compiled object (`.bpf.o`) or a source (`.bpf.c`, built and cached).
+    /// A compiled object (`.bpf.o`), a source (`.bpf.c`, built and cached)
+    /// or a built-in tool.
+    // Hyphen values reach `run` so that `-h`/`--help` in the target's place
+    // print this help (and other options there get a usage error).
+    #[arg(allow_hyphen_values = true, value_name = "TARGET")]
     target: Option<String>,
     /// Run options and the object's parameters (see `bpfkit run OBJ --help`).
     #[arg(
@@ -46,12 +50,18 @@ pub struct RunArgs {
     args: Vec<String>,
 }
 
-/// `help` prints this subcommand's own help (for `bpfkit run` alone or `bpfkit run --help`).
-pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
+/// `command` is this subcommand's own clap command, for its help
+/// (`bpfkit run --help`) and usage (`bpfkit run` without a target).
+pub fn run(args: RunArgs, mut command: clap::Command) -> Result<ExitCode> {
     let target = match args.target.as_deref() {
-        None | Some("-h" | "--help") => {
-            help();
+        Some("-h" | "--help") => {
+            crate::out::stdout(command.render_help().to_string())?;
             return Ok(ExitCode::SUCCESS);
+        }
+        None => return Ok(usage_error(&mut command, "a TARGET is required")),
+        Some(option) if option.starts_with('-') => {
+            let message = format!("'{option}' comes before the TARGET; options follow it");
+            return Ok(usage_error(&mut command, &message));
         }
         Some(t) => t,
     };
@@ -62,6 +72,12 @@ pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
     let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
     let flags = flags::parse("bpfkit", target, &object, &args.args)?;
     run_object(&object, &flags, PrintOptions::default())
+}
+
+/// A usage error as clap reports one: on stderr, with the usage, exit 2.
+fn usage_error(command: &mut clap::Command, message: &str) -> ExitCode {
+    let error = command.error(clap::error::ErrorKind::MissingRequiredArgument, message);
+    crate::out::clap_exit(&error)
 }
 
 /// Reads an object, building it first when given C source.
@@ -86,17 +102,25 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.clear |= flags.clear;
     let print_ready = print.ready_message;
     let mut printer = Printer::new(object, print)?;
+    // A wrong cgroup path is a usage error: found before anything loads.
+    let cgroups = flags
+        .cgroup_maps
+        .iter()
+        .map(|(map, path)| Ok((map, path, open_cgroup(path)?)))
+        .collect::<Result<Vec<_>>>()?;
     signals::catch_early_stop();
     let mut session = Session::load(object, &load_options(flags))?;
-    report_attached(&session, flags, &mut printer)?;
-    for (map, path) in &flags.cgroup_maps {
-        set_cgroup(&session, map, path)?;
+    // Filters and rules first: the `attached` reports say the run is ready
+    // (scripts and tests start their workload on them).
+    for (map, path, dir) in &cgroups {
+        set_cgroup(&session, map, path, dir)?;
     }
     for (map, key, value) in &flags.map_entries {
         let maps = session.maps();
         bpfkit_sys::map_update(maps.fd(map)?, key, value, bpfkit_sys::BPF_ANY)
             .with_context(|| format!("adding a rule to map '{map}'"))?;
     }
+    report_attached(&session, flags, &mut printer)?;
     printer.write_headers()?;
     // `attached` records and headers must be out before events can come.
     printer.flush()?;
@@ -107,6 +131,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
         duration: flags.duration,
         interval: flags.interval,
         max_events: flags.max_events,
+        printk: !flags.no_printk,
         ..Default::default()
     };
     let summary = match signals::stop_requested() {
@@ -126,7 +151,9 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     };
     signals::run_finished();
     if let Some(e) = printer.take_error() {
-        if is_broken_pipe(&e) {
+        // A closed stdout ends the run quietly, as libbpf-tools; `session`
+        // detaches everything as it drops.
+        if crate::out::is_broken_pipe(&e) {
             return Ok(ExitCode::SUCCESS);
         }
         return Err(e);
@@ -145,7 +172,7 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     }
     drop(session);
     match printer.flush() {
-        Err(e) if !is_broken_pipe(&e) => Err(e),
+        Err(e) if !crate::out::is_broken_pipe(&e) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }
 }
@@ -157,6 +184,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
         pid: flags.pid,
+        printk: !flags.no_printk,
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
@@ -191,16 +219,34 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
 
 /// Stores the fd of the cgroup directory `path` at index 0 of the cgroup
 /// array `map`, where `bpf_current_task_under_cgroup()` looks it up.
-fn set_cgroup(session: &Session, map: &str, path: &Path) -> Result<()> {
-    let dir =
-        std::fs::File::open(path).with_context(|| format!("opening cgroup {}", path.display()))?;
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&dir) as u32;
+fn set_cgroup(session: &Session, map: &str, path: &Path, dir: &std::fs::File) -> Result<()> {
+    let fd = std::os::fd::AsRawFd::as_raw_fd(dir) as u32;
     let maps = session.maps();
     let map_fd = maps.fd(map)?;
     // The kernel takes its own reference to the cgroup; `dir` may close.
     bpfkit_sys::map_update(map_fd, &0u32.to_ne_bytes(), &fd.to_ne_bytes(), 0)
         .with_context(|| format!("putting cgroup {} into map '{map}'", path.display()))?;
     Ok(())
+}
+
+/// The cgroup directory `path`, checked to be one: the kernel would answer
+/// anything else with EBADF, which names no cause.
+fn open_cgroup(path: &Path) -> Result<std::fs::File> {
+    let dir =
+        std::fs::File::open(path).with_context(|| format!("opening cgroup {}", path.display()))?;
+    if !is_cgroup2(&dir) {
+        anyhow::bail!("{} is not a cgroup v2 directory", path.display());
+    }
+    Ok(dir)
+}
+
+/// Whether `dir` is a directory of the cgroup v2 filesystem.
+fn is_cgroup2(dir: &std::fs::File) -> bool {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    // SAFETY: fstatfs fills a zeroed statfs for an fd we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstatfs(std::os::fd::AsRawFd::as_raw_fd(dir), &mut fs) };
+    rc == 0 && fs.f_type as libc::c_long == CGROUP2_SUPER_MAGIC
 }
 
 fn exit_reason(exit: ExitReason) -> &'static str {
@@ -212,11 +258,4 @@ fn exit_reason(exit: ExitReason) -> &'static str {
         ExitReason::Stopped => "stop",
         ExitReason::NothingToDo => "nothing to do",
     }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

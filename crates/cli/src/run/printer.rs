@@ -216,7 +216,12 @@ impl<'o> Printer<'o> {
             }
         }
         for def in &self.object.maps {
-            if map_type::is_event_stream(def.map_type) || is_scratch(&def.name) {
+            // Maps of kernel objects (prog and cgroup arrays...) have no
+            // contents to show.
+            if map_type::is_event_stream(def.map_type)
+                || is_scratch(&def.name)
+                || !bpfkit_runtime::can_list(def.map_type)
+            {
                 continue;
             }
             let Some(value_ty) = def.value_type else {
@@ -394,12 +399,19 @@ impl BatchedStdout {
 }
 
 impl EventHandler for Printer<'_> {
-    fn on_batch_end(&mut self) {
-        let result = self.out.flush_now();
-        let _ = self.record(result.map_err(anyhow::Error::from));
+    fn on_batch_end(&mut self) -> ControlFlow<()> {
+        if self.failed.is_some() {
+            return ControlFlow::Break(());
+        }
+        let result = self.out.flush_now().context("writing output");
+        self.record(result)
     }
 
     fn on_event(&mut self, map: &str, data: &[u8]) -> ControlFlow<()> {
+        // After an output error nothing more can be shown: stop reading.
+        if self.failed.is_some() {
+            return ControlFlow::Break(());
+        }
         let Some(formatter) = self.formatters.get_mut(map) else {
             return ControlFlow::Continue(());
         };
@@ -410,7 +422,7 @@ impl EventHandler for Printer<'_> {
         }
         let result = formatter
             .write_event(data, &mut self.out)
-            .map_err(anyhow::Error::from);
+            .context("writing output");
         self.record(result)
     }
 

@@ -42,10 +42,9 @@ const HELP: &str = "bpfkit-help";
 pub fn parse(spec: &ToolSpec, args: &[String]) -> Result<Parsed> {
     let matches = command(spec)
         .try_get_matches_from(args)
-        .unwrap_or_else(|e| e.exit());
+        .unwrap_or_else(|e| crate::out::clap_exit_now(&e));
     if matches.get_flag(HELP) {
-        print!("{}", help(spec));
-        std::process::exit(0);
+        crate::out::help_exit_now(&help(spec));
     }
     let mut parsed = Parsed {
         json: matches.get_flag(JSON),

@@ -5,6 +5,7 @@
 use super::hooks;
 use anyhow::Result;
 use clap::Args;
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -15,7 +16,11 @@ pub struct ListArgs {
 }
 
 pub fn list(args: ListArgs) -> Result<ExitCode> {
-    println!("{:<13} {:<11} SUMMARY", "TOOL", "HOOK");
+    if let Some(denied) = bpfkit_runtime::caps::tracefs_denied() {
+        eprintln!("bpfkit: tools that need tracepoints show as not here: {denied}");
+    }
+    // One write at the end: a closed pipe (`| head -1`) is noticed once.
+    let mut text = format!("{:<13} {:<11} SUMMARY\n", "TOOL", "HOOK");
     for spec in bpfkit_tools::all() {
         let summary = spec
             .summary
@@ -24,21 +29,36 @@ pub fn list(args: ListArgs) -> Result<ExitCode> {
         let object = match bpfkit_object::analyze(spec.object) {
             Ok(object) => object,
             Err(e) => {
-                println!("{:<13} {:<11} {summary} [bad object: {e}]", spec.name, "-");
+                let _ = writeln!(
+                    text,
+                    "{:<13} {:<11} {summary} [bad object: {e}]",
+                    spec.name, "-"
+                );
                 continue;
             }
         };
         match hooks::choose(spec, &object, &|_| false, None) {
             Ok(choice) => {
-                println!("{:<13} {:<11} {summary}", spec.name, choice.variant.label);
+                let _ = writeln!(
+                    text,
+                    "{:<13} {:<11} {summary}",
+                    spec.name, choice.variant.label
+                );
                 if args.verbose {
                     for (label, why) in &choice.passed_over {
-                        println!("{:<25} not {label}: {why}", "");
+                        let _ = writeln!(text, "{:<25} not {label}: {why}", "");
                     }
                 }
             }
-            Err(why) => println!("{:<13} {:<11} {summary} [not here: {why}]", spec.name, "-"),
+            Err(why) => {
+                let _ = writeln!(
+                    text,
+                    "{:<13} {:<11} {summary} [not here: {why}]",
+                    spec.name, "-"
+                );
+            }
         }
     }
+    crate::out::stdout(text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ pub(crate) mod stacks;
 
 pub use list::{ListArgs, list};
 
-use crate::run::flags::{RunFlags, param_flags};
+use crate::run::flags::{RunFlags, param_flags, parse_duration};
 use crate::run::params::{ParamKind, parse_value};
 use crate::run::printer::{EventFilter, MapOutput, MapPrint, PrintOptions};
 use anyhow::{Context, Result, anyhow, bail};
@@ -27,10 +27,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The built-in tool called `name`, unless `name` is also a file (then
-/// `bpfkit run NAME` means the file).
+/// The built-in tool called `name`. The tool wins over a file of that name
+/// in the current directory (which would otherwise change what
+/// `bpfkit run execsnoop` does depending on where it runs); a path
+/// (`./execsnoop`) or an object or source name (`.o`, `.c`) means the file.
 pub fn named(name: &str) -> Option<&'static ToolSpec> {
-    if name.contains('/') || Path::new(name).exists() {
+    if name.contains('/') || name.ends_with(".o") || name.ends_with(".c") {
         return None;
     }
     bpfkit_tools::find(name)
@@ -40,7 +42,7 @@ pub fn named(name: &str) -> Option<&'static ToolSpec> {
 pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let parsed = args::parse(spec, args)?;
     if runtime_given(spec, &parsed, |r| r == Runtime::ListSyscalls) {
-        list_syscalls();
+        crate::out::stdout(syscall_list())?;
         return Ok(ExitCode::SUCCESS);
     }
     let object = bpfkit_object::analyze(spec.object)
@@ -49,8 +51,14 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let (mut flags, print) = settings(spec, &object, &parsed)?;
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
-    let choice = hooks::choose(spec, &object, &given, uprobe_binary)
-        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", invoked(spec, &given)))?;
+    let choice = hooks::choose(spec, &object, &given, uprobe_binary).map_err(|why| {
+        let tool = invoked(spec, &given);
+        // To a user who may not read tracefs every tracepoint looks missing.
+        match bpfkit_runtime::caps::tracefs_denied() {
+            Some(denied) => anyhow!("{tool} cannot run: {denied}"),
+            None => anyhow!("{tool} cannot run on this kernel: {why}"),
+        }
+    })?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
@@ -115,12 +123,12 @@ fn runtime_value<'a>(spec: &ToolSpec, parsed: &'a Parsed, wanted: Runtime) -> Op
         .and_then(|f| parsed.value(f))
 }
 
-fn list_syscalls() {
-    for nr in 0..1024 {
-        if let Some(name) = bpfkit_output::names::syscall_name(nr) {
-            println!("{name}");
-        }
-    }
+/// syscount's `--list`: one syscall name a line.
+fn syscall_list() -> String {
+    (0..1024)
+        .filter_map(bpfkit_output::names::syscall_name)
+        .map(|name| format!("{name}\n"))
+        .collect()
 }
 
 /// Runtime options collected from the flags.
@@ -385,13 +393,13 @@ fn apply_runtime(
         text.parse::<u64>()
             .map_err(|_| anyhow!("{}: '{text}' is not a number", shown(flag)))
     };
+    // Seconds when bare, as in libbpf-tools; `500ms`, `2m` as in `run -d`.
+    let duration = || parse_duration(text).with_context(|| shown(flag));
     match r {
         // syscount: "0 for infinite wait".
-        Runtime::Interval => {
-            flags.interval = Some(number()?).filter(|&n| n > 0).map(Duration::from_secs)
-        }
+        Runtime::Interval => flags.interval = Some(duration()?).filter(|d| !d.is_zero()),
         Runtime::Count => opts.intervals = Some(number()?),
-        Runtime::Duration => flags.duration = Some(Duration::from_secs(number()?)),
+        Runtime::Duration => flags.duration = Some(duration()?),
         Runtime::Top => opts.top = Some(number()? as usize),
         Runtime::SampleFrequency => flags.sample_freq = Some(number()?),
         Runtime::Contains(field) => opts.contains.push((field, text.to_string())),

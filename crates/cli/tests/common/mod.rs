@@ -627,3 +627,23 @@ pub fn link_exists(ns: &str, dev: &str) -> bool {
 }
 
 pub mod tool;
+
+/// An error chain whose context repeats its source's text says the cause
+/// twice ("opening X: Device busy: Device busy"): no part of a line
+/// between `: ` separators may come back later in the line.
+pub fn assert_no_repeated_cause(stderr: &str) {
+    for line in stderr.lines() {
+        let parts: Vec<&str> = line.split(": ").map(str::trim).collect();
+        for (i, part) in parts.iter().enumerate() {
+            // Short parts (a name, a map) may well recur meaningfully.
+            if part.len() < 12 {
+                continue;
+            }
+            let later = parts[i + 1..].join(": ");
+            assert!(
+                !later.contains(part),
+                "the cause '{part}' is said twice in:\n{line}"
+            );
+        }
+    }
+}

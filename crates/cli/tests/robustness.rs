@@ -1,0 +1,382 @@
+//! The command line under hostile conditions: huge durations, a stdout that
+//! is closed or full, a program whose output feeds itself, maps that cannot
+//! be listed, usage without a target, a file named like a tool. Each ends
+//! with one clear message (or quietly, for a closed pipe) and the right exit
+//! status, never a panic or a hang, and leaves the kernel clean.
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::tool::ToolRun;
+use common::{BOUND, BPFKIT, ChildGuard, Held, Run, TempDir, assert_released, example, serial};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+fn bpfkit(args: &[&str]) -> Output {
+    Command::new(BPFKIT)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running bpfkit")
+}
+
+/// The one `bpfkit:` error line of a failed run.
+fn one_error(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.starts_with("bpfkit: "), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    common::assert_no_repeated_cause(&stderr);
+    stderr
+}
+
+/// A committed built-in tool object.
+fn tool_object(name: &str) -> String {
+    bpfkit_testkit::repo_path(&format!("crates/tools/bpf/{name}.bpf.o"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+// ---- durations -------------------------------------------------------------
+
+#[test]
+fn durations_too_long_to_hold_are_errors() {
+    let huge = "99999999999999999h";
+    let execsnoop = example("execsnoop.bpf.o");
+    for args in [
+        &["run", &execsnoop, "-d", huge][..],
+        &["run", &execsnoop, "-i", huge],
+        &["opensnoop", "-d", huge],
+        &["runqlat", huge, "1"],
+        &["opensnoop", "-d", "18446744073709551616"],
+    ] {
+        let err = one_error(&bpfkit(args));
+        assert!(err.contains("out of range"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn tool_durations_take_units_like_run() {
+    if !privileged("tool_durations_take_units_like_run") {
+        return;
+    }
+    let _serial = serial();
+    let mut run = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["opensnoop", "-d", "300ms"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let out = run.wait_with_output();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+}
+
+/// A duration or interval an `Instant` cannot reach means "until stopped".
+#[test]
+fn far_future_deadlines_run_until_stopped() {
+    if !privileged("far_future_deadlines_run_until_stopped") {
+        return;
+    }
+    let _serial = serial();
+    let max = u64::MAX.to_string();
+    ToolRun::start("opensnoop", &["-d", &max]).stop();
+    ToolRun::start("runqlat", &[&max, "1"]).stop();
+}
+
+// ---- stdout closed or full -------------------------------------------------
+
+/// bpfkit with a stdout pipe whose reader is already gone.
+fn with_closed_stdout(args: &[&str]) -> Output {
+    let mut child = Command::new(BPFKIT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning bpfkit");
+    drop(child.stdout.take());
+    let mut guard = ChildGuard(child);
+    guard.wait_with_output()
+}
+
+fn with_full_stdout(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("opening /dev/full");
+    Command::new(BPFKIT)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(full)
+        .output()
+        .expect("running bpfkit")
+}
+
+/// Commands that only print: the whole output, help of every kind.
+const PRINTING: &[&[&str]] = &[
+    &["tools"],
+    &["--help"],
+    &["--version"],
+    &["run", "--help"],
+    &["run", "-h"],
+    &["execsnoop", "--help"],
+    &["syscount", "--list"],
+    &[
+        "btf",
+        "dump",
+        "file",
+        "/sys/kernel/btf/vmlinux",
+        "--type",
+        "task_struct",
+    ],
+];
+
+#[test]
+fn closed_stdout_ends_quietly_with_success() {
+    let opensnoop = example("opensnoop.bpf.o");
+    let object_help = ["run", opensnoop.as_str(), "--help"];
+    for args in PRINTING.iter().copied().chain([&object_help[..]]) {
+        let out = with_closed_stdout(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {}\n{stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn full_stdout_is_one_clear_error() {
+    let opensnoop = example("opensnoop.bpf.o");
+    let object_help = ["run", opensnoop.as_str(), "--help"];
+    for args in PRINTING.iter().copied().chain([&object_help[..]]) {
+        let err = one_error(&with_full_stdout(args));
+        assert!(err.contains("No space left on device"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_run_into_a_full_stdout_fails_once_and_cleans_up() {
+    if !privileged("a_run_into_a_full_stdout_fails_once_and_cleans_up") {
+        return;
+    }
+    let _serial = serial();
+    let before = bpfkit_sys::prog_ids().expect("prog ids");
+    let execsnoop = example("execsnoop.bpf.o");
+    let err = one_error(&with_full_stdout(&["run", &execsnoop, "-o", "json"]));
+    assert!(err.contains("No space left on device"), "{err}");
+    let err = one_error(&with_full_stdout(&["opensnoop", "-d", "5s"]));
+    assert!(err.contains("No space left on device"), "{err}");
+    // What the runs loaded is gone (programs are freed asynchronously).
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let new: Vec<u32> = bpfkit_sys::prog_ids()
+            .expect("prog ids")
+            .into_iter()
+            .filter(|id| !before.contains(id))
+            .filter(|&id| program_name(id).starts_with("tracepoint__sys"))
+            .collect();
+        if new.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "programs left: {new:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn program_name(id: u32) -> String {
+    bpfkit_sys::prog_fd_by_id(id)
+        .ok()
+        .and_then(|fd| bpfkit_sys::prog_info(std::os::fd::AsFd::as_fd(&fd)).ok())
+        .map(|info| info.name)
+        .unwrap_or_default()
+}
+
+#[test]
+fn run_interval_of_zero_is_an_error() {
+    // Bounded: a zero interval used to print maps on every turn of the loop.
+    let mut run = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["run", &example("runqlat.bpf.o"), "-i", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let err = one_error(&run.wait_with_output());
+    assert!(err.contains("--interval"), "{err}");
+}
+
+/// Starts `bpfkit ARGS` with piped stdout, returns once `first` bytes came
+/// (the run is attached), with the reader then closed.
+fn start_then_close_stdout(args: &[&str], first: usize) -> (ChildGuard, Held) {
+    let mut child = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut stdout = child.0.stdout.take().expect("piped stdout");
+    let mut buf = vec![0u8; first];
+    stdout.read_exact(&mut buf).expect("the run's first output");
+    let held = Held::of_process(child.pid());
+    assert!(!held.progs.is_empty(), "no program loaded");
+    drop(stdout);
+    (child, held)
+}
+
+/// Runs `trigger` until the child exits; its exit status and stderr.
+fn wait_exit_triggering(child: &mut ChildGuard, mut trigger: impl FnMut()) -> Output {
+    let deadline = Instant::now() + BOUND;
+    while let Ok(None) = child.0.try_wait() {
+        assert!(
+            Instant::now() < deadline,
+            "bpfkit still runs {BOUND:?} after its stdout closed"
+        );
+        trigger();
+        thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output()
+}
+
+#[test]
+fn events_into_a_closed_pipe_end_the_run() {
+    if !privileged("events_into_a_closed_pipe_end_the_run") {
+        return;
+    }
+    let _serial = serial();
+    // The table header comes once every program is attached.
+    let (mut child, held) = start_then_close_stdout(&["execsnoop"], 4);
+    // The first event after the close must end it, not the ~800th (when
+    // 64 KiB of unwritten lines have piled up).
+    let mut execs = 0;
+    let out = wait_exit_triggering(&mut child, || {
+        assert!(
+            execs < 100,
+            "bpfkit still runs after {execs} execs into a closed pipe"
+        );
+        let _ = Command::new("/bin/true").status();
+        execs += 1;
+    });
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_released(&held);
+}
+
+/// minimal.bpf.o prints on every write(2), bpfkit's own failed writes
+/// included: reading trace_pipe "until empty" never ended, past `-d`,
+/// SIGINT and SIGTERM.
+#[test]
+fn printk_that_feeds_itself_still_stops() {
+    if !privileged("printk_that_feeds_itself_still_stops") {
+        return;
+    }
+    let _serial = serial();
+    let minimal = example("minimal.bpf.o");
+    let args = ["run", &minimal, "-o", "json", "-d", "2s"];
+    let (mut child, held) = start_then_close_stdout(&args, 300);
+    let out = wait_exit_triggering(&mut child, || {});
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert_released(&held);
+}
+
+#[test]
+fn no_printk_leaves_trace_pipe_to_its_reader() {
+    if !privileged("no_printk_leaves_trace_pipe_to_its_reader") {
+        return;
+    }
+    let _serial = serial();
+    let Some(_reader) = hold_trace_pipe() else {
+        eprintln!("skipped: trace_pipe stayed busy (another reader)");
+        return;
+    };
+    let minimal = example("minimal.bpf.o");
+    let err = one_error(&bpfkit(&["run", &minimal, "-d", "200ms"]));
+    assert!(err.contains("--no-printk"), "{err}");
+    let out = bpfkit(&["run", &minimal, "-d", "200ms", "--no-printk"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+}
+
+/// trace_pipe opened for reading (one reader at a time), retried a while
+/// when another test or tool holds it.
+fn hold_trace_pipe() -> Option<std::fs::File> {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        for dir in ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"] {
+            if let Ok(f) = std::fs::File::open(format!("{dir}/trace_pipe")) {
+                return Some(f);
+            }
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// ---- maps ------------------------------------------------------------------
+
+/// runqlat's object has a cgroup array next to its histograms: the run
+/// prints the histograms and ends well instead of failing on the array.
+#[test]
+fn maps_that_cannot_be_listed_are_skipped() {
+    if !privileged("maps_that_cannot_be_listed_are_skipped") {
+        return;
+    }
+    let run = Run::start(&tool_object("runqlat"), &["-d", "1s"]);
+    let finished = run.finish();
+    let exit = finished.records.last().cloned().unwrap_or_default();
+    assert_eq!(exit["type"], "exit", "{exit}");
+    assert!(
+        !finished.stderr.contains("cgroup_map"),
+        "{}",
+        finished.stderr
+    );
+}
+
+// ---- usage -----------------------------------------------------------------
+
+#[test]
+fn run_help_and_usage() {
+    for help in ["--help", "-h"] {
+        let out = bpfkit(&["run", help]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{help}: {}", out.status);
+        assert!(stdout.contains("Usage: bpfkit run"), "{help}: {stdout}");
+    }
+    let out = bpfkit(&["run"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(stderr.contains("Usage: bpfkit run"), "{stderr}");
+}
+
+#[test]
+fn a_file_named_like_a_tool_does_not_hide_it() {
+    let dir = TempDir::new("robustness");
+    dir.write("execsnoop", "not an object\n");
+    let run_in_dir = |target: &str| {
+        Command::new(BPFKIT)
+            .args(["run", target, "--help"])
+            .current_dir(dir.path())
+            .output()
+            .expect("running bpfkit")
+    };
+    let out = run_in_dir("execsnoop");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("Usage: execsnoop"), "{stdout}");
+    // A path means the file.
+    let err = one_error(&run_in_dir("./execsnoop"));
+    assert!(err.contains("./execsnoop"), "{err}");
+}
