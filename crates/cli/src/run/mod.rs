@@ -73,7 +73,8 @@ fn read_target(target: &str) -> Result<Vec<u8>> {
     } else {
         path.to_path_buf()
     };
-    std::fs::read(&object_path).with_context(|| format!("reading {}", object_path.display()))
+    // Not a bare read: /dev/zero or a huge file must be refused, not read.
+    Ok(bpfkit_btf::read_input_file(&object_path)?)
 }
 
 /// Loads, attaches, prints until stopped, prints the final maps, detaches.
