@@ -21,7 +21,10 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, TypeId, ext::BtfExt};
 
-pub use co_re::{CoreError, has_core_relocations, relocate_core};
+pub use co_re::{
+    CoreError, PoisonedRelocation, Relocated, has_core_relocations, relocate_core,
+    relocate_core_report,
+};
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;

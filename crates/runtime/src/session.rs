@@ -50,6 +50,9 @@ pub struct LoadOptions {
     /// exist (so that `tc filter show` lists them). A qdisc bpfkit creates
     /// is deleted again at the end.
     pub force_clsact: bool,
+    /// Errors keep details that are otherwise summed up (the verifier log
+    /// of a rejection bpfkit explains), as `-v` asks.
+    pub verbose: bool,
 }
 
 impl Default for LoadOptions {
@@ -66,6 +69,7 @@ impl Default for LoadOptions {
             perf_pages: DEFAULT_PERF_PAGES,
             perf_wakeup_events: 1,
             force_clsact: false,
+            verbose: false,
         }
     }
 }
@@ -128,7 +132,7 @@ impl Session {
             stop: StopHandle::new()?,
         };
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, kernel.for_programs())?;
+            load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
         }
         drop(kernel);
         load::return_freed_memory();

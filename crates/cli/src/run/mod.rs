@@ -158,6 +158,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
         pid: flags.pid,
+        verbose: flags.verbose,
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
