@@ -35,10 +35,19 @@ fn every_committed_object_relocates() {
 fn flavored_object(test: &str) -> Option<Object> {
     let dir = bpfkit_testkit::TempDir::new(test);
     let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
-    let path = bpfkit_testkit::build_bpf_object(test, &source, dir.path())?;
+    let path = bpfkit_testkit::build_bpf_object_needing(
+        test,
+        &source,
+        dir.path(),
+        CO_RE_CLANG,
+        "CO-RE type_matches relocations (bpf_core_type_matches)",
+    )?;
     Some(analyze(&std::fs::read(path).expect("reading object")).expect("analyzing object"))
 }
 
+/// co_re.bpf.c uses `bpf_core_type_matches`, which clang 14 cannot
+/// compile ("Incorrect flag for llvm.bpf.preserve.type.info"): clang 15+.
+const CO_RE_CLANG: u32 = 15;
 const POISON_CALL: i32 = 0xbad2310;
 
 /// The value a relocated instruction holds (ALU immediate, load/store
