@@ -13,6 +13,7 @@ pub mod elf;
 pub mod encode;
 pub mod ext;
 pub mod json;
+mod kernel_rules;
 mod parse;
 pub mod raw;
 pub mod types;
@@ -27,6 +28,71 @@ use std::sync::{Arc, OnceLock};
 
 /// Where the running kernel publishes its own BTF.
 pub const VMLINUX_PATH: &str = "/sys/kernel/btf/vmlinux";
+
+/// The largest file bpfkit reads as BTF or as a BPF object (the kernel's
+/// own BTF is ~6 MB, objects far smaller): anything larger is refused
+/// before it is read, so a wrong path cannot exhaust memory.
+pub const MAX_INPUT_FILE_LEN: u64 = 256 << 20;
+
+/// Reads `path` whole, as an input file: refused with a clear error when it
+/// is not a regular file (`/dev/zero`, a FIFO, a directory) or is larger
+/// than [`MAX_INPUT_FILE_LEN`]. Files whose size `stat` does not know
+/// (procfs) are read up to the limit and refused past it.
+pub fn read_input_file(path: impl AsRef<Path>) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let path = path.as_ref();
+    let io_error = |err| Error::Io {
+        path: path.display().to_string(),
+        err,
+    };
+    let refuse = |why: String| Error::Input {
+        path: path.display().to_string(),
+        why,
+    };
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let meta = file.metadata().map_err(io_error)?;
+    if !meta.is_file() {
+        return Err(refuse(format!(
+            "is {}, not a regular file; bpfkit reads BTF and BPF objects only from regular files",
+            file_kind(&meta.file_type())
+        )));
+    }
+    let too_large = |size: String| {
+        refuse(format!(
+            "is {size}, over bpfkit's limit of {MAX_INPUT_FILE_LEN} bytes ({} MiB) \
+             for a BTF file or BPF object",
+            MAX_INPUT_FILE_LEN >> 20
+        ))
+    };
+    if meta.len() > MAX_INPUT_FILE_LEN {
+        return Err(too_large(format!("{} bytes", meta.len())));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_INPUT_FILE_LEN + 1)
+        .read_to_end(&mut data)
+        .map_err(io_error)?;
+    if data.len() as u64 > MAX_INPUT_FILE_LEN {
+        return Err(too_large("larger than that".into()));
+    }
+    Ok(data)
+}
+
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
 
 /// Reference chains longer than this are treated as corrupt input.
 const MAX_CHAIN: usize = 64;
@@ -53,6 +119,8 @@ pub enum Error {
     Elf(String),
     #[error("{path}: {err}")]
     Io { path: String, err: std::io::Error },
+    #[error("{path}: {why}")]
+    Input { path: String, why: String },
 }
 
 impl Error {
@@ -99,12 +167,7 @@ impl Btf {
 
     /// Reads and parses a raw BTF file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Btf> {
-        let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|err| Error::Io {
-            path: path.display().to_string(),
-            err,
-        })?;
-        Btf::parse(&data)
+        Btf::parse(&read_input_file(path)?)
     }
 
     /// The running kernel's BTF.
@@ -115,11 +178,7 @@ impl Btf {
     /// Reads BTF from a file that is either raw BTF or an ELF object with a
     /// `.BTF` section.
     pub fn from_any_file(path: impl AsRef<Path>) -> Result<Btf> {
-        let path = path.as_ref();
-        let data = std::fs::read(path).map_err(|err| Error::Io {
-            path: path.display().to_string(),
-            err,
-        })?;
+        let data = read_input_file(path)?;
         if data.starts_with(b"\x7fELF") {
             elf::btf_from_elf(&data)
         } else {

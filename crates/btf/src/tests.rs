@@ -139,3 +139,77 @@ fn parses_running_kernel_btf() {
     let task = btf.find_struct("task_struct").expect("task_struct");
     assert!(btf.size_of(task).unwrap() > 1000);
 }
+
+mod kernel_names {
+    use super::*;
+
+    fn struct_named(name: &str) -> Vec<u8> {
+        assemble(
+            &["int", name],
+            &[
+                (1, info(kind_no::INT, 0, false), 4, vec![1 << 24 | 32]),
+                (5, info(kind_no::STRUCT, 0, false), 0, vec![]),
+            ],
+        )
+    }
+
+    fn check(data: &[u8]) -> Result<()> {
+        Btf::parse(data)?.check_kernel_names()
+    }
+
+    #[test]
+    fn identifiers_and_sections_pass() {
+        check(&sample()).unwrap();
+        check(&struct_named("task_struct.isra")).unwrap();
+        check(&struct_named("_x9")).unwrap();
+    }
+
+    #[test]
+    fn a_latin1_byte_in_a_struct_name_is_refused() {
+        let mut data = struct_named("pair");
+        let at = data.len() - 2; // the 'r' of "pair", before its NUL
+        data[at] = 0xff;
+        let err = check(&data).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8") && err.contains("0xff"), "{err}");
+    }
+
+    #[test]
+    fn non_identifier_names_are_refused_like_the_kernel_does() {
+        for (name, why) in [
+            ("9lives", "0x39 at position 0"),
+            ("a-b", "0x2d at position 1"),
+            ("a b", "0x20 at position 1"),
+        ] {
+            let err = check(&struct_named(name)).unwrap_err().to_string();
+            assert!(
+                err.contains(why) && err.contains("type [2]"),
+                "{name}: {err}"
+            );
+        }
+        let long = "a".repeat(513);
+        let err = check(&struct_named(&long)).unwrap_err().to_string();
+        assert!(err.contains("513 bytes long"), "{err}");
+    }
+
+    #[test]
+    fn a_named_pointer_and_an_unnamed_typedef_are_refused() {
+        let named_ptr = assemble(
+            &["int", "p"],
+            &[
+                (1, info(kind_no::INT, 0, false), 4, vec![1 << 24 | 32]),
+                (5, info(kind_no::PTR, 0, false), 1, vec![]),
+            ],
+        );
+        let err = check(&named_ptr).unwrap_err().to_string();
+        assert!(err.contains("has no name"), "{err}");
+        let anonymous_typedef = assemble(
+            &["int"],
+            &[
+                (1, info(kind_no::INT, 0, false), 4, vec![1 << 24 | 32]),
+                (0, info(kind_no::TYPEDEF, 0, false), 1, vec![]),
+            ],
+        );
+        let err = check(&anonymous_typedef).unwrap_err().to_string();
+        assert!(err.contains("is empty"), "{err}");
+    }
+}

@@ -119,7 +119,7 @@ fn run(seed: &[u8], iterations: usize, rng_seed: u64) {
 fn mutated_clang_object_btf_never_panics() {
     let test = "mutated_clang_object_btf_never_panics";
     let dir = TempDir::new(test);
-    let Some(obj) = build_kinds_object(test, &dir) else {
+    let Some((obj, _)) = build_kinds_object(test, &dir) else {
         return;
     };
     run(&btf_section(&obj), 10_000, 0x5eed_0001);

@@ -14,7 +14,7 @@ pub mod own_types;
 pub mod toolchain;
 pub mod vmlinux;
 
-pub use toolchain::{INSTALL_HINT, find_clang};
+pub use toolchain::{INSTALL_HINT, clang_candidates, find_clang};
 pub use vmlinux::generate_vmlinux_h;
 
 use own_types::OwnType;

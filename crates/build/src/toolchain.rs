@@ -48,6 +48,20 @@ pub fn find_clang(explicit: Option<&Path>) -> Result<PathBuf, BuildError> {
         })
 }
 
+/// Every clang `find_clang(None)` could pick, best first: `$BPFKIT_CLANG`
+/// alone when set (and executable), else each of clang, clang-19,
+/// clang-16, clang-14 found on PATH. For callers that need more than the
+/// first (tests that need a newer clang than the default one).
+pub fn clang_candidates() -> Vec<PathBuf> {
+    if let Some(wanted) = std::env::var_os("BPFKIT_CLANG") {
+        return resolve_program(Path::new(&wanted)).into_iter().collect();
+    }
+    CLANG_NAMES
+        .iter()
+        .filter_map(|name| resolve_program(Path::new(name)))
+        .collect()
+}
+
 /// `program` as an existing executable path: as given when it contains a
 /// slash, else searched on PATH.
 fn resolve_program(program: &Path) -> Option<PathBuf> {

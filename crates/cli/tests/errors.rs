@@ -358,6 +358,60 @@ fn missing_cap_perfmon_is_named() {
     }
 }
 
+/// `bpfkit ARGS` with at most 2 GiB of address space and 20 s: a run that
+/// reads without bound fails here (allocation failure or the time limit)
+/// instead of exhausting the machine.
+fn bpfkit_bounded(args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    const LIMIT_BYTES: libc::rlim_t = 2 << 30;
+    let mut command = Command::new(BPFKIT);
+    command
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT_BYTES,
+                rlim_max: LIMIT_BYTES,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("running bpfkit");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().expect("waiting for bpfkit").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("bpfkit {args:?} still running after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child
+        .wait_with_output()
+        .expect("collecting bpfkit's output")
+}
+
+#[test]
+fn device_files_are_refused_by_name() {
+    for args in [
+        &["run", "/dev/zero"][..],
+        &["btf", "dump", "file", "/dev/zero"],
+    ] {
+        let err = failure(&bpfkit_bounded(args));
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains("/dev/zero: is a character device, not a regular file"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 #[test]
 fn cgroup_option_that_is_not_a_cgroup_is_named() {
     if !privileged("cgroup_option_that_is_not_a_cgroup_is_named") {
@@ -392,4 +446,23 @@ fn causes_are_said_once() {
         .expect("running bpfkit");
     let err = failure(&out);
     assert!(err.contains("BPF_BTF_GET_FD_BY_ID"), "{err}");
+}
+
+#[test]
+fn oversized_files_are_refused_with_the_limit() {
+    let dir = TempDir::new("oversized");
+    let path = dir.path().join("huge.bpf.o");
+    // Sparse: one byte over the limit costs no disk.
+    let file = std::fs::File::create(&path).expect("creating the sparse file");
+    file.set_len(bpfkit_btf::MAX_INPUT_FILE_LEN + 1)
+        .expect("sizing the sparse file");
+    let path = path.to_str().expect("temp path is UTF-8");
+    for args in [&["run", path][..], &["btf", "dump", "file", path]] {
+        let err = failure(&bpfkit_bounded(args));
+        assert!(err.contains(path), "names the file: {err}");
+        assert!(
+            err.contains("268435457 bytes, over bpfkit's limit of 268435456 bytes (256 MiB)"),
+            "{args:?}: {err}"
+        );
+    }
 }

@@ -14,7 +14,8 @@
 //! [`CoreError::Unsupported`], never a guess.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
 use bpfkit_btf::ext::CoreRelo;
 use bpfkit_btf::view::BtfView;
@@ -94,6 +95,61 @@ pub fn has_core_relocations(object: &Object) -> bool {
         .is_some_and(|ext| ext.core_relos.iter().any(|s| !s.records.is_empty()))
 }
 
+/// A CO-RE relocation with no answer on the running kernel: bpfkit
+/// poisoned its instruction (as libbpf does), so the verifier rejects the
+/// program when that instruction is reachable, with only
+/// `invalid func unknown#195896080` to say why. This says why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoisonedRelocation {
+    /// The function holding the instruction: the program, or a subprogram
+    /// (in `.text`).
+    pub function: String,
+    /// The `SEC()` name of its section.
+    pub section: String,
+    /// Index of the poisoned instruction from the function's first one (the
+    /// index the verifier gives for a program's own instructions).
+    pub insn: usize,
+    /// libbpf's name of the relocation kind (`byte_off`, `byte_sz`,
+    /// `field_exists`, `enumval_value`, ...).
+    pub kind: &'static str,
+    /// The local type, with its kind: `struct trace_event_raw_tcp_retransmit_skb`.
+    pub local_type: String,
+    /// The access path in C terms: `struct trace_event_raw_tcp_retransmit_skb.saddr`,
+    /// `struct s.a[2].b`, `enum e::VALUE`.
+    pub access_path: String,
+    /// The raw access string of the relocation record (`0:3`).
+    pub access: String,
+    /// What the running kernel lacks: `the running kernel has no struct X`.
+    pub missing: String,
+}
+
+impl fmt::Display for PoisonedRelocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CO-RE relocation {} of {} (access {}) at instruction {} of '{}' failed: {}",
+            self.kind, self.access_path, self.access, self.insn, self.function, self.missing
+        )
+    }
+}
+
+/// The result of [`relocate_core_report`].
+#[derive(Debug, Clone)]
+pub struct Relocated {
+    /// The loadable ELF with every relocation applied (see [`relocate_core`]).
+    pub elf: Vec<u8>,
+    /// The relocations that were poisoned, by the function that holds them
+    /// (program name, or subprogram name for `.text`), in instruction order.
+    pub poisoned: BTreeMap<String, Vec<PoisonedRelocation>>,
+}
+
+impl Relocated {
+    /// The poisoned relocations of function `name`.
+    pub fn poisoned_in(&self, name: &str) -> &[PoisonedRelocation] {
+        self.poisoned.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The object's aya-loadable ELF with every CO-RE relocation applied for
 /// the kernel described by `kernel`, and the relocation records removed
 /// from its `.BTF.ext`; load it without kernel BTF (aya's
@@ -102,9 +158,18 @@ pub fn relocate_core<D: AsRef<[u8]>>(
     object: &Object,
     kernel: &BtfView<D>,
 ) -> Result<Vec<u8>, CoreError> {
+    Ok(relocate_core_report(object, kernel)?.elf)
+}
+
+/// [`relocate_core`], also saying which relocations were poisoned and why.
+pub fn relocate_core_report<D: AsRef<[u8]>>(
+    object: &Object,
+    kernel: &BtfView<D>,
+) -> Result<Relocated, CoreError> {
     let mut elf = object.loadable_elf.clone();
+    let mut poisoned: BTreeMap<String, Vec<PoisonedRelocation>> = BTreeMap::new();
     let Some(ext) = &object.ext else {
-        return Ok(elf);
+        return Ok(Relocated { elf, poisoned });
     };
     let layout = Layout::read(&object.loadable_elf)?;
     let local: &Btf = &object.btf;
@@ -130,17 +195,35 @@ pub fn relocate_core<D: AsRef<[u8]>>(
                 insn: relo.insn_off as usize / INSN_SIZE,
                 why,
             };
-            apply(relo, local, kernel, &candidates, code).map_err(|e| match e {
+            let to_error = |e| match e {
                 Fail::Unsupported(why) => CoreError::Unsupported(format!(
                     "{} (relocation #{index} of '{}')",
                     why, section.section
                 )),
                 Fail::Invalid(why) => context(why),
-            })?;
+            };
+            let Some(outcome) = apply(relo, local, kernel, &candidates, code).map_err(to_error)?
+            else {
+                continue;
+            };
+            let report = describe_poison(relo, &section.section, &outcome, local, &candidates)
+                .map_err(to_error)?;
+            let (function, insn) = layout.function_at(&section.section, relo.insn_off as usize);
+            poisoned
+                .entry(function.clone())
+                .or_default()
+                .push(PoisonedRelocation {
+                    function,
+                    insn,
+                    ..report
+                });
         }
     }
+    for list in poisoned.values_mut() {
+        list.sort_by_key(|p| p.insn);
+    }
     drop_core_relocations(&mut elf, layout.range(".BTF.ext", false)?);
-    Ok(elf)
+    Ok(Relocated { elf, poisoned })
 }
 
 /// Where the loadable ELF's sections lie, read once for every range asked.
@@ -163,6 +246,33 @@ impl<'e> Layout<'e> {
     fn code_range(&self, name: &str) -> Result<std::ops::Range<usize>, CoreError> {
         let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
         self.range(&loadable_name, true)
+    }
+
+    /// The function symbol of code section `name` (its `SEC()` name) that
+    /// holds byte `offset`, and the instruction index within it; the
+    /// section's name and the index in the section when no symbol does.
+    fn function_at(&self, name: &str, offset: usize) -> (String, usize) {
+        let loadable_name = aya_section_name(name).unwrap_or_else(|| name.to_string());
+        let offset = offset as u64;
+        self.view
+            .section_by_name(&loadable_name)
+            .filter(|s| s.executable)
+            .and_then(|section| {
+                self.view.symbols.iter().find(|sym| {
+                    sym.is_function
+                        && sym.section == Some(section.index)
+                        && (sym.address..sym.address.saturating_add(sym.size)).contains(&offset)
+                })
+            })
+            .map_or_else(
+                || (name.to_string(), offset as usize / INSN_SIZE),
+                |sym| {
+                    (
+                        sym.name.clone(),
+                        (offset - sym.address) as usize / INSN_SIZE,
+                    )
+                },
+            )
     }
 
     /// The file range of section `name`.
@@ -200,19 +310,133 @@ fn drop_core_relocations(elf: &mut [u8], range: std::ops::Range<usize>) {
     }
 }
 
+/// Applies one relocation; the outcome when it poisoned the instruction.
 fn apply<D: AsRef<[u8]>>(
     relo: &CoreRelo,
     local: &Btf,
     kernel: &BtfView<D>,
     candidates: &Candidates,
     code: &mut [u8],
-) -> Result<(), Fail> {
+) -> Result<Option<Outcome>, Fail> {
     let insn = relo.insn_off as usize;
     if !insn.is_multiple_of(INSN_SIZE) || insn + INSN_SIZE > code.len() {
         return invalid(format!("instruction offset {insn} is outside the section"));
     }
     let outcome = calc_relo_insn(relo, local, kernel, candidates)?;
-    patch_insn(&mut code[insn..], &outcome)
+    let poisoned = patch_insn(&mut code[insn..], &outcome)?;
+    Ok(poisoned.then_some(outcome))
+}
+
+/// libbpf's names of the relocation kinds (`core_relo_kind_str`).
+fn kind_name(kind: u32) -> &'static str {
+    const NAMES: [&str; 13] = [
+        "byte_off",
+        "byte_sz",
+        "field_exists",
+        "signed",
+        "lshift_u64",
+        "rshift_u64",
+        "local_type_id",
+        "target_type_id",
+        "type_exists",
+        "type_size",
+        "enumval_exists",
+        "enumval_value",
+        "type_matches",
+    ];
+    NAMES.get(kind as usize).copied().unwrap_or("unknown")
+}
+
+/// `struct task_struct`, `enum pid_type`, `typedef u32`.
+fn kind_and_name(t: &Type, name: &str) -> String {
+    let kind = match &t.kind {
+        Kind::Struct(_) => "struct",
+        Kind::Union(_) => "union",
+        Kind::Enum(_) => "enum",
+        Kind::Typedef(_) => "typedef",
+        other => return format!("{} {name}", other.name().to_lowercase()),
+    };
+    format!("{kind} {name}")
+}
+
+/// The access path of `spec` in C terms: `struct s.a[2].b`, `enum e::V`.
+fn access_path(spec: &Spec, root: &str, kind: u32) -> String {
+    let mut path = root.to_string();
+    let Some((first, rest)) = spec.accessors.split_first() else {
+        return path;
+    };
+    if is_enumval_based(kind) {
+        path.push_str("::");
+        path.push_str(first.name.as_deref().unwrap_or("?"));
+        return path;
+    }
+    if !is_field_based(kind) {
+        return path;
+    }
+    if first.idx != 0 {
+        path.push_str(&format!("[{}]", first.idx));
+    }
+    for acc in rest {
+        match &acc.name {
+            Some(name) => {
+                path.push('.');
+                path.push_str(name);
+            }
+            None => path.push_str(&format!("[{}]", acc.idx)),
+        }
+    }
+    path
+}
+
+/// What a poisoned relocation asked for and why the kernel cannot give it
+/// (function and instruction are filled in by the caller).
+fn describe_poison(
+    relo: &CoreRelo,
+    section: &str,
+    outcome: &Outcome,
+    local: &Btf,
+    candidates: &Candidates,
+) -> Result<PoisonedRelocation, Fail> {
+    let kind = relo.kind;
+    let t = local.type_by_id(relo.type_id)?;
+    let name = local.str_at(t.name_off);
+    let local_type = kind_and_name(t, name);
+    let spec = parse_spec(local, relo.type_id, &relo.access, kind)?;
+    let access_path = access_path(&spec, &local_type, kind);
+    let kernel_type = kind_and_name(t, essential_name(name));
+    let missing = if candidates.of(t, name).is_empty() {
+        format!("the running kernel has no {kernel_type}")
+    } else if !outcome.poison {
+        format!(
+            "the field is {} bytes here and {} bytes in the running kernel's {kernel_type}, \
+             a size change this instruction cannot follow",
+            outcome.orig_size, outcome.new_size
+        )
+    } else if is_enumval_based(kind) {
+        let value = spec.accessors.first().and_then(|a| a.name.as_deref());
+        format!(
+            "the running kernel's {kernel_type} has no value {}",
+            value.unwrap_or("?")
+        )
+    } else {
+        let field = access_path
+            .strip_prefix(&local_type)
+            .unwrap_or(&access_path);
+        format!(
+            "the running kernel's {kernel_type} has no field {} of a compatible type",
+            field.trim_start_matches('.')
+        )
+    };
+    Ok(PoisonedRelocation {
+        function: String::new(),
+        section: section.to_string(),
+        insn: 0,
+        kind: kind_name(kind),
+        local_type,
+        access_path,
+        access: relo.access.clone(),
+        missing,
+    })
 }
 
 /// Read access to BTF types, for the object's parsed BTF and the kernel's
@@ -1140,7 +1364,8 @@ fn calc_relo_insn<D: AsRef<[u8]>>(
 }
 
 /// libbpf's `bpf_core_patch_insn`: `code` starts at the instruction.
-fn patch_insn(code: &mut [u8], outcome: &Outcome) -> Result<(), Fail> {
+/// True when the instruction was poisoned instead of patched.
+fn patch_insn(code: &mut [u8], outcome: &Outcome) -> Result<bool, Fail> {
     const CLASS_LD: u8 = 0;
     const CLASS_LDX: u8 = 1;
     const CLASS_ST: u8 = 2;
@@ -1151,7 +1376,7 @@ fn patch_insn(code: &mut [u8], outcome: &Outcome) -> Result<(), Fail> {
     const SRC_X: u8 = 0x08;
     let opcode = code[0];
     if outcome.poison {
-        return poison(code);
+        return poison(code).map(|()| true);
     }
     let (orig, new) = (outcome.orig, outcome.new);
     match opcode & 7 {
@@ -1173,7 +1398,7 @@ fn patch_insn(code: &mut [u8], outcome: &Outcome) -> Result<(), Fail> {
                 return invalid(format!("offset {new} does not fit an instruction"));
             }
             if outcome.fail_memsz_adjust {
-                return poison(code);
+                return poison(code).map(|()| true);
             }
             code[2..4].copy_from_slice(&(new as i16).to_le_bytes());
             if outcome.new_size != outcome.orig_size {
@@ -1198,10 +1423,10 @@ fn patch_insn(code: &mut [u8], outcome: &Outcome) -> Result<(), Fail> {
         }
         _ => return invalid(format!("instruction {opcode:#04x} cannot be relocated")),
     }
-    Ok(())
+    Ok(false)
 }
 
-fn unexpected(found: i64, expected: u64) -> Result<(), Fail> {
+fn unexpected<T>(found: i64, expected: u64) -> Result<T, Fail> {
     invalid(format!(
         "instruction holds {found}, the relocation expected {expected}"
     ))

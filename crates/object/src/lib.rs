@@ -21,7 +21,10 @@ use std::sync::Arc;
 
 use bpfkit_btf::{Btf, TypeId, ext::BtfExt};
 
-pub use co_re::{CoreError, has_core_relocations, relocate_core};
+pub use co_re::{
+    CoreError, PoisonedRelocation, Relocated, has_core_relocations, relocate_core,
+    relocate_core_report,
+};
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;
@@ -124,11 +127,12 @@ pub enum ObjectError {
     Elf(String),
     #[error("object has no .BTF section (build it with clang -g)")]
     NoBtf,
-    #[error("{section}: {source}")]
+    // The BTF error is part of the message, not a `source`, so that
+    // error-chain printers (`{:#}`) do not say it twice.
+    #[error("{section}: {error}")]
     Btf {
         section: &'static str,
-        #[source]
-        source: bpfkit_btf::Error,
+        error: bpfkit_btf::Error,
     },
     #[error("section '{section}' (program '{program}'): no loader knows this SEC() name")]
     UnknownSection { section: String, program: String },
@@ -155,18 +159,21 @@ pub enum ObjectError {
 pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let view = elf_view::ElfView::read(elf)?;
     let btf_section = view.section_by_name(".BTF").ok_or(ObjectError::NoBtf)?;
-    let btf_error = |source| ObjectError::Btf {
+    let btf_error = |error| ObjectError::Btf {
         section: ".BTF",
-        source,
+        error,
     };
     // Validate before touching raw bytes.
     let original = Btf::parse(btf_section.data).map_err(btf_error)?;
     let raw = raw_btf::RawBtf::split(btf_section.data).map_err(ObjectError::Unsupported)?;
     let fixed = btf_fixup::fix_datasecs(&raw, &original, &view);
     let btf = Arc::new(Btf::parse(&fixed.encode()).map_err(btf_error)?);
-    let ext = bpfkit_btf::elf::btf_ext_from_elf(elf, &btf).map_err(|source| ObjectError::Btf {
+    // What the kernel would refuse at load is refused here, where the
+    // error can say what is wrong (see `Btf::check_kernel_names`).
+    btf.check_kernel_names().map_err(btf_error)?;
+    let ext = bpfkit_btf::elf::btf_ext_from_elf(elf, &btf).map_err(|error| ObjectError::Btf {
         section: ".BTF.ext",
-        source,
+        error,
     })?;
 
     let programs = programs::find(&view)?;

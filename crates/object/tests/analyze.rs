@@ -533,3 +533,41 @@ SEC("socket") int filter(void *ctx) {
     );
     assert_eq!(obj.programs[0].hook, Hook::SocketFilter);
 }
+
+/// The committed execsnoop object with the second byte of its BTF string
+/// `name` replaced by `byte`.
+fn execsnoop_with_name_byte(name: &str, byte: u8) -> Vec<u8> {
+    let path = bpfkit_testkit::repo_path("examples/execsnoop.bpf.o");
+    let mut elf = std::fs::read(&path).expect("read the committed execsnoop object");
+    let btf = bpfkit_btf::elf::section_data(&elf, ".BTF")
+        .expect("execsnoop is an ELF")
+        .expect("execsnoop has .BTF");
+    let btf_start = btf.as_ptr() as usize - elf.as_ptr() as usize;
+    let needle = format!("\0{name}\0");
+    let at = btf
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())
+        .expect("execsnoop's BTF has the name");
+    elf[btf_start + at + 2] = byte;
+    elf
+}
+
+#[test]
+fn btf_names_the_kernel_refuses_are_errors_before_load() {
+    // 0x80 is no letter to the kernel and not UTF-8 either: the kernel's
+    // log quotes it and aya 0.14 panicked reading that log (sys/bpf.rs:1431)
+    // when the name was that of `struct refcount_struct`.
+    for (byte, why) in [
+        (0x80, "not UTF-8 (byte 0x80 at position 1)"),
+        (0xff, "not UTF-8 (byte 0xff at position 1)"),
+        (b'-', "has byte 0x2d at position 1"),
+    ] {
+        let err = analyze(&execsnoop_with_name_byte("refcount_struct", byte))
+            .expect_err("a struct name the kernel refuses")
+            .to_string();
+        assert!(err.starts_with(".BTF: invalid BTF"), "{byte:#x}: {err}");
+        assert!(err.contains(why), "{byte:#x}: {err}");
+    }
+    // The same object with a valid identifier there still analyzes.
+    analyze(&execsnoop_with_name_byte("refcount_struct", b'x')).expect("rxfcount_struct is fine");
+}

@@ -35,10 +35,19 @@ fn every_committed_object_relocates() {
 fn flavored_object(test: &str) -> Option<Object> {
     let dir = bpfkit_testkit::TempDir::new(test);
     let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
-    let path = bpfkit_testkit::build_bpf_object(test, &source, dir.path())?;
+    let path = bpfkit_testkit::build_bpf_object_needing(
+        test,
+        &source,
+        dir.path(),
+        CO_RE_CLANG,
+        "CO-RE type_matches relocations (bpf_core_type_matches)",
+    )?;
     Some(analyze(&std::fs::read(path).expect("reading object")).expect("analyzing object"))
 }
 
+/// co_re.bpf.c uses `bpf_core_type_matches`, which clang 14 cannot
+/// compile ("Incorrect flag for llvm.bpf.preserve.type.info"): clang 15+.
+const CO_RE_CLANG: u32 = 15;
 const POISON_CALL: i32 = 0xbad2310;
 
 /// The value a relocated instruction holds (ALU immediate, load/store
@@ -224,4 +233,49 @@ fn corrupted_kernel_btf_gives_errors_not_panics() {
             try_bytes(&bad);
         }
     }
+}
+
+/// The one poisoned relocation of co_re.bpf.c (the guarded read of a field
+/// task_struct lacks) is reported by program, with what the kernel lacks,
+/// at an instruction that holds the poisoned call.
+#[test]
+fn poisoned_relocations_are_reported_by_program() {
+    let Some(object) = flavored_object("poisoned_relocations_are_reported_by_program") else {
+        return;
+    };
+    let Ok(kernel) = BtfView::vmlinux() else {
+        eprintln!("skipping: no kernel BTF");
+        return;
+    };
+    let relocated = bpfkit_object::relocate_core_report(&object, &kernel).expect("relocates");
+    assert_eq!(
+        relocated.poisoned.keys().collect::<Vec<_>>(),
+        ["co_re"],
+        "{:?}",
+        relocated.poisoned
+    );
+    let [poisoned] = relocated.poisoned_in("co_re") else {
+        panic!("one poisoned relocation: {:?}", relocated.poisoned);
+    };
+    assert_eq!(poisoned.kind, "byte_off");
+    assert_eq!(poisoned.local_type, "struct task_struct___local");
+    assert_eq!(
+        poisoned.access_path,
+        "struct task_struct___local.no_such_field"
+    );
+    assert_eq!(
+        poisoned.missing,
+        "the running kernel's struct task_struct has no field no_such_field of a compatible type"
+    );
+    let program = object.program("co_re").expect("program co_re");
+    let code = bpfkit_btf::elf::section_data(&relocated.elf, &program.section)
+        .expect("ELF")
+        .expect("the program's section");
+    let at = poisoned.insn * 8;
+    assert_eq!(
+        insn_value(&code[at..at + 16]),
+        None,
+        "not poisoned: insn {}",
+        poisoned.insn
+    );
 }

@@ -96,6 +96,12 @@ pub struct VerifierRejection {
     pub source_line: Option<SourceLine>,
     /// The whole verifier log.
     pub log: String,
+    /// The CO-RE relocation the verifier stopped at, when bpfkit poisoned
+    /// it because the running kernel lacks what it names.
+    pub poisoned: Option<bpfkit_object::PoisonedRelocation>,
+    /// Whether the error shows the log's tail: always when nothing else
+    /// explains the rejection, with `-v` when [`Self::poisoned`] does.
+    pub show_log: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -116,6 +122,9 @@ impl VerifierRejection {
 
 impl fmt::Display for VerifierRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(poisoned) = &self.poisoned {
+            return self.fmt_poisoned(poisoned, f);
+        }
         write!(
             f,
             "program '{}' ({}) was rejected by the kernel verifier",
@@ -130,8 +139,50 @@ impl fmt::Display for VerifierRejection {
         } else if let Some(insn) = self.insn {
             write!(f, "\n  at instruction {insn} (no line info: build with -g)")?;
         }
+        self.fmt_log_tail(f)
+    }
+}
+
+impl VerifierRejection {
+    /// Said like libbpf says it: program, instruction, relocation kind,
+    /// local type and access path, and what the kernel lacks.
+    fn fmt_poisoned(
+        &self,
+        poisoned: &bpfkit_object::PoisonedRelocation,
+        f: &mut fmt::Formatter<'_>,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "program '{}' ({}) cannot run on this kernel: CO-RE relocation {} of {} \
+             (access {}) at instruction {}",
+            self.program,
+            self.section,
+            poisoned.kind,
+            poisoned.access_path,
+            poisoned.access,
+            self.insn.unwrap_or(poisoned.insn),
+        )?;
+        if poisoned.function != self.program {
+            write!(f, " (in subprogram '{}')", poisoned.function)?;
+        }
+        write!(f, ": {}", poisoned.missing)?;
+        if let Some(src) = &self.source_line {
+            write!(f, "\n  at {}:{}: {}", src.file, src.line, src.text.trim())?;
+        }
+        write!(
+            f,
+            "\n  guard the access with bpf_core_field_exists() / bpf_core_type_exists(), \
+             or use a hook variant this kernel has"
+        )?;
+        if !self.show_log {
+            return write!(f, "\n  (-v shows the verifier log)");
+        }
+        self.fmt_log_tail(f)
+    }
+
+    fn fmt_log_tail(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let tail = self.log_tail();
-        if !tail.is_empty() {
+        if self.show_log && !tail.is_empty() {
             write!(f, "\n  verifier log (last {} lines):", tail.len())?;
             for line in tail {
                 write!(f, "\n    {line}")?;
@@ -181,6 +232,8 @@ mod tests {
                 text: "    return *p;".into(),
             }),
             log: "3: (61) r0 = *(u32 *)(r1 +0)\nR1 invalid mem access 'scalar'\n".into(),
+            poisoned: None,
+            show_log: true,
         };
         let text = r.to_string();
         assert!(text.contains("kill.bpf.c:12: return *p;"), "{text}");

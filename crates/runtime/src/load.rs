@@ -1,13 +1,13 @@
 //! Creating the object's maps and loading its programs one by one, with
 //! aya, turning failures into errors that say what to change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::error::Error as StdError;
 use std::io;
 
 use aya::programs::{Program, ProgramError};
 use aya::{Ebpf, EbpfLoader};
-use bpfkit_object::{Hook, Object};
+use bpfkit_object::{Hook, Object, PoisonedRelocation};
 
 use crate::caps::Capability;
 use crate::error::{Result, RuntimeError, SourceLine, VerifierRejection, failing_insn};
@@ -22,6 +22,9 @@ pub(crate) struct KernelTypes {
     /// The loadable ELF with its CO-RE relocations applied by bpfkit,
     /// loaded without kernel BTF.
     pub relocated_elf: Option<Vec<u8>>,
+    /// The relocations bpfkit poisoned, by function: a verifier rejection
+    /// at one of them is explained instead of dumped.
+    poisoned: BTreeMap<String, Vec<PoisonedRelocation>>,
     /// The entries tp_btf/fentry/fexit/lsm loads look up, at their kernel
     /// ids ([`crate::standin`]).
     standin: Option<aya::Btf>,
@@ -41,10 +44,14 @@ impl KernelTypes {
             return KernelTypes::default();
         }
         let view = crate::features::take_kernel_btf();
-        let relocated_elf = view
+        let relocated = view
             .as_ref()
             .filter(|_| has_core)
-            .and_then(|kernel| bpfkit_object::relocate_core(object, kernel).ok());
+            .and_then(|kernel| bpfkit_object::relocate_core_report(object, kernel).ok());
+        let (relocated_elf, poisoned) = match relocated {
+            Some(r) => (Some(r.elf), r.poisoned),
+            None => (None, BTreeMap::new()),
+        };
         let standin = view
             .as_ref()
             .filter(|_| !lookups.is_empty())
@@ -53,6 +60,7 @@ impl KernelTypes {
             (has_core && relocated_elf.is_none()) || (!lookups.is_empty() && standin.is_none());
         KernelTypes {
             relocated_elf,
+            poisoned,
             standin,
             full: declined.then(|| aya::Btf::from_sys_fs().ok()).flatten(),
         }
@@ -64,8 +72,31 @@ impl KernelTypes {
     }
 
     /// For the `attach_btf_id` lookups of program loads.
-    pub(crate) fn for_programs(&self) -> Option<&aya::Btf> {
+    fn for_programs(&self) -> Option<&aya::Btf> {
         self.standin.as_ref().or(self.full.as_ref())
+    }
+
+    /// The poisoned relocation that explains a verifier rejection of
+    /// `program` at instruction `insn` (the `call unknown#195896080` the
+    /// log names): the one at that instruction of the program, else, when
+    /// the program itself has none there, one in a subprogram it may call
+    /// (their instructions are counted after the program's).
+    fn poisoned_at(&self, program: &str, insn: Option<usize>) -> Option<&PoisonedRelocation> {
+        let own = self.poisoned.get(program).map_or(&[][..], Vec::as_slice);
+        if let Some(found) = own.iter().find(|p| Some(p.insn) == insn) {
+            return Some(found);
+        }
+        let in_subprograms = || {
+            self.poisoned
+                .values()
+                .flatten()
+                .find(|p| p.section == ".text")
+        };
+        if own.is_empty() {
+            in_subprograms()
+        } else {
+            own.first()
+        }
     }
 }
 
@@ -226,12 +257,14 @@ pub struct ProgramInfo {
     pub hook: Hook,
 }
 
-/// Loads one program into the kernel (runs the verifier).
+/// Loads one program into the kernel (runs the verifier). `verbose`: a
+/// rejection that bpfkit can explain still shows the verifier's log.
 pub(crate) fn load_program(
     ebpf: &mut Ebpf,
     prog: &ProgramInfo,
     object: &Object,
-    kernel_btf: Option<&aya::Btf>,
+    kernel: &KernelTypes,
+    verbose: bool,
 ) -> Result<()> {
     let program = ebpf.program_mut(&prog.name).ok_or_else(|| {
         RuntimeError::Usage(format!(
@@ -239,7 +272,30 @@ pub(crate) fn load_program(
             prog.name
         ))
     })?;
-    load_by_type(program, &prog.hook, kernel_btf).map_err(|e| load_error(e, prog, object))
+    load_by_type(program, &prog.hook, kernel.for_programs()).map_err(|e| {
+        let mut error = load_error(e, prog, object);
+        if let RuntimeError::Verifier(rejection) = &mut error {
+            explain_poisoned(rejection, kernel);
+            rejection.show_log |= verbose;
+        }
+        error
+    })
+}
+
+/// The helper number of libbpf's (and bpfkit's) poisoned calls,
+/// `0xbad2310`, as the verifier log prints it.
+const POISONED_CALL: &str = "unknown#195896080";
+
+/// Replaces the raw verifier dump of a rejection at a poisoned CO-RE
+/// instruction by what the relocation wanted and the kernel lacks.
+fn explain_poisoned(rejection: &mut VerifierRejection, kernel: &KernelTypes) {
+    if !rejection.log.contains(POISONED_CALL) {
+        return;
+    }
+    if let Some(poisoned) = kernel.poisoned_at(&rejection.program, rejection.insn) {
+        rejection.poisoned = Some(poisoned.clone());
+        rejection.show_log = false;
+    }
 }
 
 fn load_by_type(
@@ -330,6 +386,8 @@ fn rejection(
         insn,
         source_line,
         log,
+        poisoned: None,
+        show_log: true,
     }
 }
 

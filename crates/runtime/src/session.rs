@@ -55,6 +55,9 @@ pub struct LoadOptions {
     /// printk off another tool can keep it) and [`crate::RunOptions::printk`]
     /// has nothing to stream.
     pub printk: bool,
+    /// Errors keep details that are otherwise summed up (the verifier log
+    /// of a rejection bpfkit explains), as `-v` asks.
+    pub verbose: bool,
 }
 
 impl Default for LoadOptions {
@@ -72,6 +75,7 @@ impl Default for LoadOptions {
             perf_wakeup_events: 1,
             force_clsact: false,
             printk: true,
+            verbose: false,
         }
     }
 }
@@ -134,7 +138,7 @@ impl Session {
             stop: StopHandle::new()?,
         };
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, kernel.for_programs())?;
+            load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
         }
         drop(kernel);
         load::return_freed_memory();

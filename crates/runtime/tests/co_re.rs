@@ -15,6 +15,9 @@ use aya::{Btf, Ebpf, EbpfLoader};
 use bpfkit_btf::view::BtfView;
 use bpfkit_object::{Object, analyze, has_core_relocations, relocate_core};
 
+/// co_re.bpf.c uses `bpf_core_type_matches`, which clang 14 cannot
+/// compile ("Incorrect flag for llvm.bpf.preserve.type.info"): clang 15+.
+const CO_RE_CLANG: u32 = 15;
 const LD_IMM64: u8 = 0x18;
 const PSEUDO_MAP_FD: u8 = 1;
 const PSEUDO_MAP_VALUE: u8 = 2;
@@ -150,7 +153,13 @@ fn bpfkit_co_re_loads_the_same_code_as_libbpf() {
     };
     let dir = bpfkit_testkit::TempDir::new(TEST);
     let source = bpfkit_testkit::repo_path("crates/object/tests/bpf/co_re.bpf.c");
-    let Some(path) = bpfkit_testkit::build_bpf_object(TEST, &source, dir.path()) else {
+    let Some(path) = bpfkit_testkit::build_bpf_object_needing(
+        TEST,
+        &source,
+        dir.path(),
+        CO_RE_CLANG,
+        "CO-RE type_matches relocations (bpf_core_type_matches)",
+    ) else {
         return;
     };
     let pin = Pin(PathBuf::from(format!(

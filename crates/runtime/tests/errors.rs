@@ -179,3 +179,66 @@ fn uprobe_target_from_attach_override() {
         "{e}"
     );
 }
+
+/// The rejection of the one enabled program of poisoned.bpf.c.
+fn poisoned_rejection(
+    object: &bpfkit_object::Object,
+    program: &str,
+    verbose: bool,
+) -> (String, Box<bpfkit_runtime::VerifierRejection>) {
+    let opts = LoadOptions {
+        verbose,
+        ..only(object, program)
+    };
+    let e = load_error(object, &opts);
+    let text = e.to_string();
+    println!("{text}");
+    let RuntimeError::Verifier(rejection) = e else {
+        panic!("expected a verifier rejection, got: {text}");
+    };
+    (text, rejection)
+}
+
+#[test]
+fn poisoned_core_relocation_names_struct_and_field() {
+    let Some(clang) = setup("poisoned_core_relocation_names_struct_and_field") else {
+        return;
+    };
+    let object = build(&clang, "poisoned");
+
+    let (text, rejection) = poisoned_rejection(&object, "read_missing_struct", false);
+    assert!(
+        text.starts_with(
+            "program 'read_missing_struct' (tp/syscalls/sys_enter_getppid) cannot run on this \
+             kernel: CO-RE relocation byte_off of struct bpfkit_no_such_struct.missing_field \
+             (access 0:1) at instruction"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(": the running kernel has no struct bpfkit_no_such_struct"),
+        "{text}"
+    );
+    assert!(text.contains("poisoned.bpf.c:"), "the C line: {text}");
+    assert!(!text.contains("unknown#195896080"), "no raw dump: {text}");
+    let poisoned = rejection
+        .poisoned
+        .as_ref()
+        .expect("the poisoned relocation");
+    assert_eq!(Some(poisoned.insn), rejection.insn, "{poisoned:?}");
+
+    let (text, _) = poisoned_rejection(&object, "read_missing_field", false);
+    assert!(
+        text.contains("of struct task_struct___bpfkit.bpfkit_no_such_field (access 0:0)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the running kernel's struct task_struct has no field bpfkit_no_such_field"),
+        "{text}"
+    );
+
+    // -v keeps the verifier's own words.
+    let (text, _) = poisoned_rejection(&object, "read_missing_field", true);
+    assert!(text.contains("verifier log (last"), "{text}");
+    assert!(text.contains("unknown#195896080"), "{text}");
+}

@@ -45,6 +45,54 @@ pub fn clang(test: &str) -> Option<PathBuf> {
     found
 }
 
+/// The major version of a clang binary, from `clang --version`
+/// (`Debian clang version 14.0.6` → 14).
+pub fn clang_major(clang: &Path) -> Option<u32> {
+    let out = Command::new(clang).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, rest) = text.lines().next()?.split_once("clang version ")?;
+    rest.split('.').next()?.trim().parse().ok()
+}
+
+/// The newest clang [`clang`] could pick, with its major version:
+/// `$BPFKIT_CLANG` alone when set, else the newest of clang, clang-19,
+/// clang-16, clang-14 on PATH. `None` when there is none (no message).
+pub fn newest_clang() -> Option<(PathBuf, u32)> {
+    bpfkit_build::clang_candidates()
+        .into_iter()
+        .filter_map(|clang| Some((clang_major(&clang)?, clang)))
+        .max_by_key(|(major, _)| *major)
+        .map(|(major, clang)| (clang, major))
+}
+
+/// Like [`clang`], for a test that needs clang ≥ `major` because of `why`
+/// (BTF or CO-RE features older clangs lack): the newest clang, when it is
+/// new enough. Otherwise the test skips, saying what it needs and what it
+/// found; under `BPFKIT_REQUIRE_CLANG=1` it fails instead.
+pub fn clang_at_least(test: &str, major: u32, why: &str) -> Option<PathBuf> {
+    match newest_clang() {
+        Some((clang, found)) if found >= major => Some(clang),
+        found => {
+            newer_clang_needed(test, major, why, found.map(|(_, v)| v));
+            None
+        }
+    }
+}
+
+/// Says that (part of) `test` is skipped because it needs clang ≥ `major`
+/// for `why` and `found` is older (or there is no clang); panics instead
+/// under `BPFKIT_REQUIRE_CLANG=1`.
+pub fn newer_clang_needed(test: &str, major: u32, why: &str, found: Option<u32>) {
+    let have = found.map_or("no clang found".to_string(), |v| {
+        format!("the newest clang found is {v}")
+    });
+    let message = format!("{test}: needs clang {major} or newer for {why}; {have}");
+    if required("BPFKIT_REQUIRE_CLANG") {
+        panic!("{message}, and BPFKIT_REQUIRE_CLANG=1");
+    }
+    eprintln!("skipping {message} (apt-get install clang-16, or set BPFKIT_CLANG)");
+}
+
 /// A tool a test compares against (bpftool, a libbpf-tools binary), with the
 /// same skip-or-fail rule under `BPFKIT_REQUIRE_CLANG` (CI installs peers
 /// together with clang).
@@ -88,17 +136,36 @@ pub fn build_program(test: &str, source: &Path, out_dir: &Path) -> Option<PathBu
         "-fno-omit-frame-pointer",
         "-fno-optimize-sibling-calls",
     ];
-    compile(test, source, &flags, &out_path(test, source, out_dir, ""))
+    let clang = clang(test)?;
+    compile(&clang, source, &flags, &out_path(test, source, out_dir, ""))
 }
 
 /// Builds the BPF object `source` (a `.bpf.c` file using the UAPI
 /// headers, no vmlinux.h) into `out_dir`. `None` (skip) without clang.
 pub fn build_bpf_object(test: &str, source: &Path, out_dir: &Path) -> Option<PathBuf> {
+    let clang = clang(test)?;
+    compile_bpf_object(&clang, test, source, out_dir)
+}
+
+/// [`build_bpf_object`] for a source that needs clang ≥ `major` (see
+/// [`clang_at_least`]).
+pub fn build_bpf_object_needing(
+    test: &str,
+    source: &Path,
+    out_dir: &Path,
+    major: u32,
+    why: &str,
+) -> Option<PathBuf> {
+    let clang = clang_at_least(test, major, why)?;
+    compile_bpf_object(&clang, test, source, out_dir)
+}
+
+fn compile_bpf_object(clang: &Path, test: &str, source: &Path, out_dir: &Path) -> Option<PathBuf> {
     // <asm/types.h>, which the UAPI headers include, is per architecture.
     let asm = format!("/usr/include/{}-linux-gnu", std::env::consts::ARCH);
     let flags = ["-target", "bpf", "-O2", "-g", "-I", &asm, "-c"];
     compile(
-        test,
+        clang,
         source,
         &flags,
         &out_path(test, source, out_dir, ".bpf.o"),
@@ -114,8 +181,7 @@ fn out_path(test: &str, source: &Path, out_dir: &Path, ext: &str) -> PathBuf {
 
 /// Runs clang on `source` with `flags`; panics (the test fails) when it
 /// does not compile.
-fn compile(test: &str, source: &Path, flags: &[&str], output: &Path) -> Option<PathBuf> {
-    let clang = clang(test)?;
+fn compile(clang: &Path, source: &Path, flags: &[&str], output: &Path) -> Option<PathBuf> {
     let status = Command::new(clang)
         .args(flags)
         .arg(source)

@@ -10,9 +10,14 @@ use std::process::Command;
 
 pub use bpfkit_testkit::TempDir;
 
-/// Builds `tests/data/raw_kinds.bpf.c` into `dir`; `None` (skip) without clang.
-pub fn build_kinds_object(test: &str, dir: &TempDir) -> Option<PathBuf> {
-    let clang = bpfkit_testkit::clang(test)?;
+/// Builds `tests/data/raw_kinds.bpf.c` into `dir` with the newest clang
+/// (older ones lack some kinds, see [`ENUM64_CLANG`]), and says which
+/// major version that was; `None` (skip) without clang.
+pub fn build_kinds_object(test: &str, dir: &TempDir) -> Option<(PathBuf, u32)> {
+    let Some((clang, major)) = bpfkit_testkit::newest_clang() else {
+        bpfkit_testkit::clang(test)?;
+        return None;
+    };
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/raw_kinds.bpf.c");
     let obj = dir.file("raw_kinds.bpf.o");
     let out = Command::new(clang)
@@ -27,13 +32,18 @@ pub fn build_kinds_object(test: &str, dir: &TempDir) -> Option<PathBuf> {
         "clang failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(obj)
+    Some((obj, major))
 }
+
+/// The first clang whose BTF has ENUM64 (64-bit enumerators): clang 15.
+pub const ENUM64_CLANG: u32 = 15;
 
 /// bpftool and the all-kinds object, built in its own scratch directory.
 pub struct KindsObject {
     pub bpftool: PathBuf,
     pub obj: PathBuf,
+    /// The major version of the clang that built `obj`.
+    pub clang_major: u32,
     /// Holds `obj`; removed on drop.
     pub dir: TempDir,
 }
@@ -43,8 +53,13 @@ pub struct KindsObject {
 pub fn bpftool_and_kinds_object(test: &str) -> Option<KindsObject> {
     let bpftool = bpfkit_testkit::peer_tool(test, "bpftool")?;
     let dir = TempDir::new(test);
-    let obj = build_kinds_object(test, &dir)?;
-    Some(KindsObject { bpftool, obj, dir })
+    let (obj, clang_major) = build_kinds_object(test, &dir)?;
+    Some(KindsObject {
+        bpftool,
+        obj,
+        clang_major,
+        dir,
+    })
 }
 
 /// The `.BTF` section of an ELF object.

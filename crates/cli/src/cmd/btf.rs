@@ -180,7 +180,7 @@ fn btf_from_file(path: &Path, base: Option<&Path>) -> Result<Btf> {
             let base = Arc::new(
                 Btf::from_file(&base).with_context(|| format!("base {}", base.display()))?,
             );
-            let data = std::fs::read(path).with_context(context)?;
+            let data = bpfkit_btf::read_input_file(path).with_context(context)?;
             Btf::parse_split(&data, base).with_context(context)
         }
         None => Btf::from_any_file(path).with_context(context),

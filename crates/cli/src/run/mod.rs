@@ -89,7 +89,8 @@ fn read_target(target: &str) -> Result<Vec<u8>> {
     } else {
         path.to_path_buf()
     };
-    std::fs::read(&object_path).with_context(|| format!("reading {}", object_path.display()))
+    // Not a bare read: /dev/zero or a huge file must be refused, not read.
+    Ok(bpfkit_btf::read_input_file(&object_path)?)
 }
 
 /// Loads, attaches, prints until stopped, prints the final maps, detaches.
@@ -185,6 +186,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         iface: flags.iface.clone(),
         pid: flags.pid,
         printk: !flags.no_printk,
+        verbose: flags.verbose,
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
