@@ -368,6 +368,9 @@ pub enum Format {
     PercentOf(&'static [&'static str]),
     /// The sum of these fields (the column's own field is ignored).
     SumOf(&'static [&'static str]),
+    /// The value divided by this field, rounded down; 0 when that field is
+    /// 0. A sum over a count is an average (tcprtt's `-e`: `latency / cnt`).
+    DividedBy(&'static str),
     /// The value as an index into this table of names.
     Names(&'static [&'static str]),
     /// NUL-separated strings, joined with spaces. `count` names the member

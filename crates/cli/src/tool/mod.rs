@@ -238,6 +238,10 @@ fn print_options(
     };
     match output::snapshot(output, &ctx, opts.top) {
         Some((map, snapshot)) => {
+            // The results are the map: the object's event ring buffer (kept
+            // for the event mode, silent in this one) gets no table header
+            // unless an event does arrive.
+            print.header_first = false;
             print.maps = MapOutput::Only(Box::new(MapPrint {
                 map,
                 snapshot,

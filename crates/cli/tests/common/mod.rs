@@ -627,3 +627,4 @@ pub fn link_exists(ns: &str, dev: &str) -> bool {
 }
 
 pub mod tool;
+pub mod workloads;

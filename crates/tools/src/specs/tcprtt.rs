@@ -1,6 +1,6 @@
 use super::common::{WALL_CLOCK, duration, interval_option, log2_usecs, milliseconds, timestamp};
 use super::object;
-use crate::{Column, Effect, Flag, Parse, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Format, Parse, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "tcprtt",
@@ -74,6 +74,11 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         &[
             Column::new("Local Address", "key.laddr", 0).when(When::With("byladdr")),
             Column::new("Remote Address", "key.raddr", 0).when(When::With("byraddr")),
+            // libbpf-tools prints `[AVG N]` after each key: the mean RTT in
+            // the histogram's unit, from the kernel's sum and count.
+            Column::new("AVG", "latency", 0)
+                .fmt(Format::DividedBy("cnt"))
+                .when(When::With("extension")),
         ],
     )],
     examples: "\
