@@ -255,3 +255,28 @@ fn memleak_names_the_allocating_command() {
         &out.stdout[..out.stdout.len().min(3000)]
     );
 }
+
+/// `-a`/`-A` take an address as libbpf-tools' tcprtt does: only sockets of
+/// that local/remote address are counted.
+#[test]
+fn tcprtt_address_filters_take_dotted_quads() {
+    if !bpfkit_testkit::privileged("tcprtt_address_filters_take_dotted_quads") {
+        return;
+    }
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port().to_string();
+    let local = ToolRun::start("tcprtt", &["-b", "-p", &port, "-a", "127.0.0.1"]);
+    let remote = ToolRun::start("tcprtt", &["-B", "-P", &port, "-A", "127.0.0.1"]);
+    let elsewhere = ToolRun::start("tcprtt", &["-b", "-p", &port, "-a", "127.0.0.2"]);
+    tcp_exchange(&listener);
+    for (run, label) in [
+        (local, "Local Address = 127.0.0.1"),
+        (remote, "Remote Address = 127.0.0.1"),
+    ] {
+        let out = run.stop();
+        assert!(out.stdout.contains(label), "no '{label}':\n{}", out.stdout);
+    }
+    let out = elsewhere.stop();
+    assert!(!out.stdout.contains("Address"), "{}", out.stdout);
+}

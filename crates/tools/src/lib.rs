@@ -121,6 +121,9 @@ pub enum Parse {
     Errno,
     /// A signal, as a number or a name (`KILL`, `SIGKILL`).
     Signal,
+    /// An IPv4 address (`10.0.0.1`), turned into the `u32` the kernel keeps
+    /// it in (network byte order in memory, as `bpfkit_ipv4_t`).
+    Ipv4,
     /// A disk name (`sda`), turned into the kernel's dev_t
     /// (`major << 20 | minor`, from `/sys/block/NAME/dev`).
     Disk,

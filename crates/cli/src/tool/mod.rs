@@ -331,6 +331,11 @@ fn param_text(flag: &Flag, text: &str) -> Result<String> {
         Parse::Disk => disk_dev(text)
             .ok_or_else(|| bad("a disk (see /sys/class/block)"))?
             .to_string(),
+        Parse::Ipv4 => text
+            .parse::<std::net::Ipv4Addr>()
+            .map(|addr| u32::from_le_bytes(addr.octets()))
+            .map_err(|_| bad("an IPv4 address (like 10.0.0.1)"))?
+            .to_string(),
     })
 }
 

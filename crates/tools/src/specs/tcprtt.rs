@@ -32,12 +32,11 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "filter for remote port",
             &[Effect::Param("targ_dport")],
         ),
-        // The parameters are bpfkit_ipv4_t: given as dotted quads.
         Flag::named(
             Some('a'),
             "laddr",
             "LADDR",
-            Parse::Text,
+            Parse::Ipv4,
             "filter for local address (IPv4)",
             &[Effect::Param("targ_saddr")],
         ),
@@ -45,7 +44,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Some('A'),
             "raddr",
             "RADDR",
-            Parse::Text,
+            Parse::Ipv4,
             "filter for remote address (IPv4)",
             &[Effect::Param("targ_daddr")],
         ),
