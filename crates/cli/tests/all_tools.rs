@@ -96,6 +96,10 @@ struct Workload {
     shows: Box<dyn Fn(&Mode) -> Expect>,
     /// Arguments every run needs (the interface of XDP and tc tools).
     base_args: Vec<String>,
+    /// Arguments added to each flag's run of a tool, unless the flag's own
+    /// arguments have one of them: what makes the events show there
+    /// (xdpfilter's rule for `-n`, runqslower's threshold).
+    with_flags: Vec<(&'static str, Vec<String>)>,
     /// How many runs go side by side (0: all): one for XDP (one program
     /// per interface), a few for tools that print much at exit.
     at_once: usize,
@@ -128,6 +132,8 @@ struct Facts {
 struct Expect {
     present: Vec<String>,
     absent: Vec<String>,
+    /// At least one of these, when there are any.
+    any: Vec<String>,
 }
 
 impl Expect {
@@ -135,6 +141,7 @@ impl Expect {
         Expect {
             present: texts.iter().map(|t| t.to_string()).collect(),
             absent: Vec::new(),
+            any: Vec::new(),
         }
     }
 
@@ -142,6 +149,7 @@ impl Expect {
         Expect {
             present: Vec::new(),
             absent: texts.iter().map(|t| t.to_string()).collect(),
+            any: Vec::new(),
         }
     }
 }
@@ -275,10 +283,16 @@ fn check_tool(
         } else if let Some(why) = needs_missing_hooks(spec, flag) {
             failures.extend(fails_with_one_line(spec.name, &args, &why));
         } else {
+            let with = workload
+                .with_flags
+                .iter()
+                .find(|(tool, with)| *tool == spec.name && !with.iter().any(|w| args.contains(w)))
+                .map(|(_, with)| with.clone())
+                .unwrap_or_default();
             modes.push(Mode {
                 tool: spec.name,
                 flag: Some(flag.long),
-                args: [workload.base_args.clone(), args].concat(),
+                args: [workload.base_args.clone(), args, with].concat(),
             });
         }
     }
@@ -347,9 +361,12 @@ fn run_batch(tool: &'static str, batch: &[Mode], workload: &mut Workload) -> Vec
             .iter()
             .filter(|t| out.stdout.contains(t.as_str()))
             .collect();
-        if !missing.is_empty() || !unwanted.is_empty() {
+        let none_of_any =
+            !expect.any.is_empty() && !expect.any.iter().any(|t| out.stdout.contains(t.as_str()));
+        if !missing.is_empty() || !unwanted.is_empty() || none_of_any {
             failures.push(format!(
-                "{shown}: missing {missing:?}, unwanted {unwanted:?} in:\n{}",
+                "{shown}: missing {missing:?}, unwanted {unwanted:?}, none of {:?} in:\n{}",
+                if none_of_any { &expect.any[..] } else { &[] },
                 tail(&out.stdout)
             ));
         } else {
@@ -560,6 +577,7 @@ fn workload(
         cause: Box::new(cause),
         shows: Box::new(shows),
         base_args: Vec::new(),
+        with_flags: Vec::new(),
         at_once: 0,
         _keep: Vec::new(),
     }
@@ -774,7 +792,6 @@ fn busy_threads() -> Option<Workload> {
         comm: BUSY_COMM.into(),
         ..Facts::default()
     };
-    // A thread of ours for -t/-L: the busy threads start only when caused.
     let mut w = workload(
         facts,
         || {
@@ -792,13 +809,19 @@ fn busy_threads() -> Option<Workload> {
             // Waits of 1 us or more; the default threshold (10 ms) is more
             // than these threads may wait.
             ("runqslower", Some("min_us")) => Expect::all(&[BUSY_COMM]),
-            ("runqslower", _) => Expect::default(),
+            // -t: the test's main thread, which is not busy.
+            ("runqslower", Some("tid")) => Expect::default(),
+            ("runqslower", Some(_)) => Expect::all(&[BUSY_COMM]),
+            ("runqslower", None) => Expect::default(),
             // -L: the test's main thread, which is not busy.
             ("profile", Some("tid")) => Expect::none_of(&[BUSY_COMM]),
             _ => Expect::all(&[BUSY_COMM]),
         },
     );
     w.facts.tid = me();
+    // runqslower: a threshold the busy threads' waits pass (the default,
+    // 10 ms, they may not reach).
+    w.with_flags = vec![("runqslower", vec!["1".into()])];
     Some(w)
 }
 
@@ -810,19 +833,64 @@ fn disk_reads() -> Option<Workload> {
         disk: name.clone(),
         ..Facts::default()
     };
-    Some(workload(
+    // The loop device's reads may be served from the page cache: a synced
+    // direct write to the disk under this test's scratch files interrupts.
+    let scratch = TempDir::new("irq");
+    let fired = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = fired.clone();
+    let w = workload(
         facts,
         move || {
+            let before = interrupt_counts();
             disk.direct_reads(16);
+            run_ok(Command::new("dd").args([
+                "if=/dev/zero",
+                &format!("of={}", scratch.path().join("w").display()),
+                "bs=64k",
+                "count=16",
+                "oflag=direct,sync",
+                "status=none",
+            ]));
+            let after = interrupt_counts();
+            *seen.lock().unwrap_or_else(|e| e.into_inner()) = after
+                .into_iter()
+                .filter(|(irq, n)| before.iter().any(|(b, m)| b == irq && m < n))
+                .map(|(irq, _)| irq)
+                .collect();
         },
         move |mode| match (mode.tool, mode.flag) {
             ("biolatency", Some("disks")) => Expect::all(&[&format!("disk = {name}")]),
             ("biolatency", Some("flag")) => Expect::all(&["flags = ", "*"]),
             ("biolatency", _) => Expect::all(&["*"]),
-            ("hardirqs", _) => Expect::default(),
+            // An interrupt that fired while the workload ran (the one
+            // device names /proc/interrupts gives), by its name.
+            ("hardirqs", _) => Expect {
+                any: fired.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                ..Expect::default()
+            },
             _ => Expect::all(&[&name]),
         },
-    ))
+    );
+    Some(w)
+}
+
+/// Per device interrupt of /proc/interrupts: its name (the last column,
+/// what hardirqs shows) and its count over all CPUs.
+fn interrupt_counts() -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string("/proc/interrupts").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            // Only numbered lines name a device; NMI, LOC... are no irq events.
+            fields.first()?.trim_end_matches(':').parse::<u32>().ok()?;
+            let count = fields[1..]
+                .iter()
+                .map_while(|f| f.parse::<u64>().ok())
+                .sum();
+            Some((fields.last()?.to_string(), count))
+        })
+        .collect()
 }
 
 /// An OOM kill in a memory cgroup (v1) of our own limited to 32 MiB:
@@ -914,6 +982,7 @@ fn loopback_tcp() -> Option<Workload> {
                     Some(v6) => Expect {
                         present: vec![v6.clone()],
                         absent: vec!["127.0.0.1".into()],
+                        any: Vec::new(),
                     },
                     None => Expect::none_of(&["127.0.0.1"]),
                 },
@@ -1083,14 +1152,17 @@ fn udp_over_veth() -> Option<Workload> {
             }
         },
         move |mode| match (mode.tool, mode.flag) {
-            ("xdpfilter", Some("drop-port")) => Expect::all(&[&port.to_string()]),
+            // Every flag's run has the port rule (with_flags); a source
+            // rule comes first and counts what it matches.
             ("xdpfilter", Some("drop-src")) => Expect::all(&[&peer]),
+            ("xdpfilter", Some(_)) => Expect::all(&[&port.to_string()]),
             // No rule given: nothing is counted.
             ("xdpfilter", _) => Expect::default(),
             ("tcpktstat", Some("by-proto")) => Expect::all(&["udp"]),
             _ => Expect::all(&[&peer]),
         },
     );
+    w.with_flags = vec![("xdpfilter", vec!["-P".into(), format!("udp:{port}")])];
     w.base_args = vec!["-i".into(), facts.iface];
     w.at_once = 1;
     w._keep.push(Box::new(receiver));
