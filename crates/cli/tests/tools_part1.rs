@@ -15,12 +15,13 @@ mod common;
 use common::tool::{
     Peer, ToolOutput, ToolRun, linear_buckets, log2_buckets, peer_test, rows, section, watch_script,
 };
+use common::workloads::{
+    BUSY_COMM, BusyThreads, LoopDevice, READ_SECTORS, loopback_traffic, run_ok,
+};
 use common::{TempDir, serial, unique};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 // ---------------------------------------------------------------- statsnoop
 
@@ -176,14 +177,6 @@ impl Drop for MountPoint {
     }
 }
 
-/// Runs a command to its successful end; its pid.
-fn run_ok(cmd: &mut Command) -> u32 {
-    let mut child = cmd.spawn().expect("spawning a workload command");
-    let status = child.wait().expect("waiting for it");
-    assert!(status.success(), "{cmd:?}: {status}");
-    child.id()
-}
-
 #[test]
 fn mountsnoop_shows_a_tmpfs_mount_and_its_unmount() {
     if !bpfkit_testkit::privileged("mountsnoop_shows_a_tmpfs_mount_and_its_unmount") {
@@ -293,55 +286,6 @@ fn count_mentions(text: &str, needle: &str) -> usize {
 }
 
 // ---------------------------------------------------- runqlen / runqslower
-
-/// Threads named `bkbusy` spinning until dropped: more of them than CPUs
-/// keeps run queues non-empty and makes each of them wait its turn.
-struct BusyThreads {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
-    tids: Vec<u32>,
-}
-
-const BUSY_COMM: &str = "bkbusy";
-
-impl BusyThreads {
-    /// One more spinner than there are CPUs.
-    fn start() -> BusyThreads {
-        let n = thread::available_parallelism().map_or(1, |n| n.get()) + 1;
-        let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let threads = (0..n)
-            .map(|_| {
-                let (stop, tx) = (stop.clone(), tx.clone());
-                thread::Builder::new()
-                    .name(BUSY_COMM.into())
-                    .spawn(move || {
-                        // SAFETY: gettid has no preconditions.
-                        let _ = tx.send(unsafe { libc::gettid() } as u32);
-                        while !stop.load(Ordering::Relaxed) {
-                            std::hint::spin_loop();
-                        }
-                    })
-                    .expect("spawning a busy thread")
-            })
-            .collect();
-        let tids = rx.iter().take(n).collect();
-        BusyThreads {
-            stop,
-            threads,
-            tids,
-        }
-    }
-}
-
-impl Drop for BusyThreads {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
 
 /// Spins the busy threads while a sampling tool runs: one more spinner
 /// than CPUs keeps some run queue longer than one all along. The half
@@ -478,22 +422,6 @@ fn runqslower_sees_what_libbpf_tools_runqslower_sees() {
 
 // ---------------------------------------------------------------- softirqs
 
-/// Loopback TCP traffic: NET_RX softirqs on the receiving side.
-fn loopback_traffic() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
-    let addr = listener.local_addr().expect("listener address");
-    for _ in 0..3 {
-        let mut client = std::net::TcpStream::connect(addr).expect("connecting");
-        let (mut server, _) = listener.accept().expect("accepting");
-        client.write_all(&[b'x'; 8192]).expect("sending");
-        drop(client);
-        let mut got = Vec::new();
-        server.read_to_end(&mut got).expect("receiving");
-        assert_eq!(got.len(), 8192);
-    }
-}
-
 /// Names libbpf-tools softirqs prints, in vector order.
 const VECTORS: [&str; 10] = [
     "hi", "timer", "net_tx", "net_rx", "block", "irq_poll", "tasklet", "sched", "hrtimer", "rcu",
@@ -558,73 +486,6 @@ fn softirqs_sees_what_libbpf_tools_softirqs_sees() {
 }
 
 // ------------------------------------------------- biosnoop / biolatency / biopattern
-
-/// A loop device over a scratch file, detached on drop (also on failure).
-struct LoopDevice {
-    dev: String,
-    _backing: TempDir,
-}
-
-/// Sectors of 512 bytes in one read.
-const READ_SECTORS: u64 = 8;
-
-impl LoopDevice {
-    fn create() -> LoopDevice {
-        let backing = TempDir::new("backing");
-        let file = backing.path().join("disk.img");
-        std::fs::File::create(&file)
-            .and_then(|f| f.set_len(4 << 20))
-            .expect("creating the backing file");
-        let out = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(&file)
-            .output()
-            .expect("running losetup");
-        assert!(
-            out.status.success(),
-            "losetup: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        assert!(dev.starts_with("/dev/loop"), "losetup printed {dev}");
-        LoopDevice {
-            dev,
-            _backing: backing,
-        }
-    }
-
-    /// The disk name tools show (`loop3`).
-    fn name(&self) -> &str {
-        self.dev.trim_start_matches("/dev/")
-    }
-
-    /// `n` reads of 4 KiB from the start with O_DIRECT: each is one request
-    /// that reaches the block layer. The pid of dd.
-    fn direct_reads(&self, n: usize) -> u32 {
-        run_ok(Command::new("dd").args([
-            &format!("if={}", self.dev),
-            "of=/dev/null",
-            "bs=4096",
-            &format!("count={n}"),
-            "iflag=direct",
-            "status=none",
-        ]))
-    }
-
-    /// `bpfkit TOOL -d DISK ARGS...` over `n` direct reads of this device:
-    /// what it printed, and the pid of the dd that read.
-    fn watch_reads(&self, tool: &str, args: &[&str], n: usize) -> (ToolOutput, u32) {
-        let run = ToolRun::start(tool, &[&["-d", self.name()][..], args].concat());
-        let dd = self.direct_reads(n);
-        (run.stop(), dd)
-    }
-}
-
-impl Drop for LoopDevice {
-    fn drop(&mut self) {
-        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
-    }
-}
 
 #[test]
 fn biosnoop_shows_each_direct_read_of_a_loop_device() {

@@ -17,12 +17,16 @@ struct alloc_info {
 	bpfkit_ktime_t timestamp_ns;
 	s32 stack_id;
 	bpfkit_pid_t tgid;
+	/* The allocating task's, shown with the stack (a free may come from
+	 * another task, so it is kept here for update_combined). */
+	char comm[TASK_COMM_LEN];
 };
 
 /* Outstanding allocations of one stack of one process. */
 struct combined_key {
 	bpfkit_pid_t tgid;
 	s32 stack_id;
+	char comm[TASK_COMM_LEN];
 };
 
 struct combined_alloc_info {
@@ -68,12 +72,13 @@ static __always_inline bool traced(void)
 	return !targ_tgid || (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
 }
 
-static __always_inline void update_combined(s32 stack_id, u32 tgid, s64 size, s64 n)
+static __always_inline void update_combined(const struct alloc_info *alloc, s64 size, s64 n)
 {
 	static const struct combined_alloc_info zero;
-	struct combined_key key = { .tgid = tgid, .stack_id = stack_id };
+	struct combined_key key = { .tgid = alloc->tgid, .stack_id = alloc->stack_id };
 	struct combined_alloc_info *info;
 
+	__builtin_memcpy(key.comm, alloc->comm, sizeof(key.comm));
 	info = lookup_or_init(&combined_allocs, &key, &zero);
 	if (!info)
 		return;
@@ -110,8 +115,9 @@ static __always_inline void record(void *ctx, u64 address, u64 size, s32 stack_i
 	info.timestamp_ns = bpf_ktime_get_ns();
 	info.stack_id = stack_id;
 	info.tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(info.comm, sizeof(info.comm));
 	bpf_map_update_elem(&allocs, &address, &info, BPF_ANY);
-	update_combined(stack_id, info.tgid, size, 1);
+	update_combined(&info, size, 1);
 }
 
 static __always_inline int alloc_exit(void *ctx, u64 address)
@@ -135,7 +141,7 @@ static __always_inline int free_enter(u64 address)
 
 	if (!info)
 		return 0;
-	update_combined(info->stack_id, info->tgid, -(s64)info->size, -1);
+	update_combined(info, -(s64)info->size, -1);
 	bpf_map_delete_elem(&allocs, &address);
 	return 0;
 }

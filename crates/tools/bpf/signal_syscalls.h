@@ -11,9 +11,9 @@ const volatile bool failed_only = false;
 
 struct event {
 	u32 pid;  /* sender */
-	u32 tpid; /* target */
+	pid_t tpid; /* target: negative for a process group (kill(-pgid)) */
 	bpfkit_signal_t sig;
-	int ret;  /* syscall result (-errno), or the signal_generate result code */
+	int ret;  /* syscall result (-errno), or signal_generate's errno */
 	char comm[TASK_COMM_LEN];
 };
 

@@ -8,7 +8,9 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 {
 	u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct event *e;
-	int ret = ctx->result;
+	/* The siginfo's si_errno, as libbpf-tools' sigsnoop shows (and -x
+	 * filters on); not `result`, the delivery outcome (ignored, pending). */
+	int ret = ctx->errno;
 	int sig = ctx->sig;
 
 	if (failed_only && ret == 0)

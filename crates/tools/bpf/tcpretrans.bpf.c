@@ -21,7 +21,7 @@ struct event {
 	ENDPOINT_FIELDS;
 	bpfkit_pid_t pid;
 	s32 state;
-	enum retransmit_type type;
+	u32 type; /* enum retransmit_type: an integer, for the T> column's names */
 };
 
 struct count_key {

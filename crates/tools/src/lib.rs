@@ -121,6 +121,9 @@ pub enum Parse {
     Errno,
     /// A signal, as a number or a name (`KILL`, `SIGKILL`).
     Signal,
+    /// An IPv4 address (`10.0.0.1`), turned into the `u32` the kernel keeps
+    /// it in (network byte order in memory, as `bpfkit_ipv4_t`).
+    Ipv4,
     /// A disk name (`sda`), turned into the kernel's dev_t
     /// (`major << 20 | minor`, from `/sys/block/NAME/dev`).
     Disk,
@@ -368,6 +371,9 @@ pub enum Format {
     PercentOf(&'static [&'static str]),
     /// The sum of these fields (the column's own field is ignored).
     SumOf(&'static [&'static str]),
+    /// The value divided by this field, rounded down; 0 when that field is
+    /// 0. A sum over a count is an average (tcprtt's `-e`: `latency / cnt`).
+    DividedBy(&'static str),
     /// The value as an index into this table of names.
     Names(&'static [&'static str]),
     /// NUL-separated strings, joined with spaces. `count` names the member

@@ -203,6 +203,14 @@ fn check_column(
                 );
             }
         }
+        Format::DividedBy(divisor) => {
+            assert!(
+                field_exists(divisor),
+                "{}: {} divides by missing {divisor}",
+                spec.name,
+                col.header
+            );
+        }
         Format::ArgList { count, max_param } => {
             assert!(field_exists(count));
             assert!(info.params().iter().any(|p| p == max_param));

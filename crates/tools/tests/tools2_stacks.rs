@@ -203,7 +203,7 @@ fn memleak_reports_the_leaking_function_and_its_bytes() {
         s.info.offset_of("combined_alloc_info", "number_of_allocs"),
     );
     let leak = 8 * 4096;
-    let rows = s.hash_values::<[u8; 8], 16>("combined_allocs", |rows| {
+    let rows = s.hash_values::<[u8; 24], 16>("combined_allocs", |rows| {
         rows.iter().any(|(_, v)| u64_at(v, size_at) == leak)
     });
     assert!(
@@ -216,7 +216,7 @@ fn memleak_reports_the_leaking_function_and_its_bytes() {
         .expect("the leak");
     assert_eq!(u64_at(value, count_at), 8, "eight allocations");
     let mut symbolizer = Symbolizer::new();
-    let mut first_frame = |key: &[u8; 8]| {
+    let mut first_frame = |key: &[u8; 24]| {
         symbolizer
             .user_frames(pid, &stack(&s, i32_at(key, stack_at)))
             .first()
@@ -243,7 +243,7 @@ fn memleak_tracks_kernel_allocations() {
     let s = Session::start("memleak", None, &[]);
     let count_at = s.info.offset_of("combined_alloc_info", "number_of_allocs");
     // Any kernel activity allocates; opening files certainly does.
-    s.hash_values::<[u8; 8], 16>("combined_allocs", |rows| {
+    s.hash_values::<[u8; 24], 16>("combined_allocs", |rows| {
         let _ = std::fs::read_dir("/proc/self/fd").map(|d| d.count());
         rows.iter().any(|(_, v)| u64_at(v, count_at) > 0)
     });

@@ -246,6 +246,10 @@ fn print_options(
     };
     match output::snapshot(output, &ctx, opts.top) {
         Some((map, snapshot)) => {
+            // The results are the map: the object's event ring buffer (kept
+            // for the event mode, silent in this one) gets no table header
+            // unless an event does arrive.
+            print.header_first = false;
             print.maps = MapOutput::Only(Box::new(MapPrint {
                 map,
                 snapshot,
@@ -334,6 +338,11 @@ fn param_text(flag: &Flag, text: &str) -> Result<String> {
             .to_string(),
         Parse::Disk => disk_dev(text)
             .ok_or_else(|| bad("a disk (see /sys/class/block)"))?
+            .to_string(),
+        Parse::Ipv4 => text
+            .parse::<std::net::Ipv4Addr>()
+            .map(|addr| u32::from_le_bytes(addr.octets()))
+            .map_err(|_| bad("an IPv4 address (like 10.0.0.1)"))?
             .to_string(),
     })
 }

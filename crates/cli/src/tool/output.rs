@@ -73,7 +73,9 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         },
         Format::Scaled(divisor, decimals) => Render::Scaled { divisor, decimals },
         Format::Names(table) => Render::Names(table),
-        Format::PercentOf(_) | Format::SumOf(_) | Format::ArgList { .. } => return None,
+        Format::PercentOf(_) | Format::SumOf(_) | Format::DividedBy(_) | Format::ArgList { .. } => {
+            return None;
+        }
     })
 }
 
@@ -102,6 +104,14 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
         Format::SumOf(fields) => Arc::new(move |r, out| {
             let sum: i128 = fields.iter().filter_map(|f| r.num(f)).sum();
             out.extend_from_slice(sum.to_string().as_bytes());
+        }),
+        Format::DividedBy(divisor) => Arc::new(move |r, out| {
+            let value = r.num(field).unwrap_or(0);
+            let quotient = match r.num(divisor) {
+                Some(d) if d != 0 => value / d,
+                _ => 0,
+            };
+            out.extend_from_slice(quotient.to_string().as_bytes());
         }),
         Format::PercentOf(fields) => Arc::new(move |r, out| {
             let total: i128 = fields.iter().filter_map(|f| r.num(f)).sum();

@@ -647,3 +647,4 @@ pub fn assert_no_repeated_cause(stderr: &str) {
         }
     }
 }
+pub mod workloads;

@@ -1,6 +1,6 @@
 use super::common::{WALL_CLOCK, duration, interval_option, log2_usecs, milliseconds, timestamp};
 use super::object;
-use crate::{Column, Effect, Flag, Parse, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Format, Parse, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "tcprtt",
@@ -32,12 +32,11 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "filter for remote port",
             &[Effect::Param("targ_dport")],
         ),
-        // The parameters are bpfkit_ipv4_t: given as dotted quads.
         Flag::named(
             Some('a'),
             "laddr",
             "LADDR",
-            Parse::Text,
+            Parse::Ipv4,
             "filter for local address (IPv4)",
             &[Effect::Param("targ_saddr")],
         ),
@@ -45,7 +44,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Some('A'),
             "raddr",
             "RADDR",
-            Parse::Text,
+            Parse::Ipv4,
             "filter for remote address (IPv4)",
             &[Effect::Param("targ_daddr")],
         ),
@@ -74,6 +73,11 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         &[
             Column::new("Local Address", "key.laddr", 0).when(When::With("byladdr")),
             Column::new("Remote Address", "key.raddr", 0).when(When::With("byraddr")),
+            // libbpf-tools prints `[AVG N]` after each key: the mean RTT in
+            // the histogram's unit, from the kernel's sum and count.
+            Column::new("AVG", "latency", 0)
+                .fmt(Format::DividedBy("cnt"))
+                .when(When::With("extension")),
         ],
     )],
     examples: "\

@@ -1,0 +1,223 @@
+//! Workloads the tool tests cause: busy threads, loopback TCP traffic,
+//! direct reads of a loop device of the test's own.
+
+use super::TempDir;
+use super::tool::{ToolOutput, ToolRun};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+
+/// Runs a command to its successful end; its pid.
+pub fn run_ok(cmd: &mut Command) -> u32 {
+    let mut child = cmd.spawn().expect("spawning a workload command");
+    let status = child.wait().expect("waiting for it");
+    assert!(status.success(), "{cmd:?}: {status}");
+    child.id()
+}
+
+/// Threads named `bkbusy` spinning until dropped: more of them than CPUs
+/// keeps run queues non-empty and makes each of them wait its turn.
+pub struct BusyThreads {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    pub tids: Vec<u32>,
+}
+
+pub const BUSY_COMM: &str = "bkbusy";
+
+impl BusyThreads {
+    /// One more spinner than there are CPUs.
+    pub fn start() -> BusyThreads {
+        let n = thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let threads = (0..n)
+            .map(|_| {
+                let (stop, tx) = (stop.clone(), tx.clone());
+                thread::Builder::new()
+                    .name(BUSY_COMM.into())
+                    .spawn(move || {
+                        // SAFETY: gettid has no preconditions.
+                        let _ = tx.send(unsafe { libc::gettid() } as u32);
+                        while !stop.load(Ordering::Relaxed) {
+                            std::hint::spin_loop();
+                        }
+                    })
+                    .expect("spawning a busy thread")
+            })
+            .collect();
+        let tids = rx.iter().take(n).collect();
+        BusyThreads {
+            stop,
+            threads,
+            tids,
+        }
+    }
+}
+
+impl Drop for BusyThreads {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Loopback TCP traffic: NET_RX softirqs on the receiving side.
+pub fn loopback_traffic() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listening");
+    let addr = listener.local_addr().expect("listener address");
+    for _ in 0..3 {
+        let mut client = std::net::TcpStream::connect(addr).expect("connecting");
+        let (mut server, _) = listener.accept().expect("accepting");
+        client.write_all(&[b'x'; 8192]).expect("sending");
+        drop(client);
+        let mut got = Vec::new();
+        server.read_to_end(&mut got).expect("receiving");
+        assert_eq!(got.len(), 8192);
+    }
+}
+
+/// A loop device over a scratch file, detached on drop (also on failure).
+pub struct LoopDevice {
+    dev: String,
+    _backing: TempDir,
+}
+
+/// Sectors of 512 bytes in one read.
+pub const READ_SECTORS: u64 = 8;
+
+impl LoopDevice {
+    pub fn create() -> LoopDevice {
+        let backing = TempDir::new("backing");
+        let file = backing.path().join("disk.img");
+        std::fs::File::create(&file)
+            .and_then(|f| f.set_len(4 << 20))
+            .expect("creating the backing file");
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&file)
+            .output()
+            .expect("running losetup");
+        assert!(
+            out.status.success(),
+            "losetup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(dev.starts_with("/dev/loop"), "losetup printed {dev}");
+        LoopDevice {
+            dev,
+            _backing: backing,
+        }
+    }
+
+    /// The disk name tools show (`loop3`).
+    pub fn name(&self) -> &str {
+        self.dev.trim_start_matches("/dev/")
+    }
+
+    /// `n` reads of 4 KiB from the start with O_DIRECT: each is one request
+    /// that reaches the block layer. The pid of dd.
+    pub fn direct_reads(&self, n: usize) -> u32 {
+        run_ok(Command::new("dd").args([
+            &format!("if={}", self.dev),
+            "of=/dev/null",
+            "bs=4096",
+            &format!("count={n}"),
+            "iflag=direct",
+            "status=none",
+        ]))
+    }
+
+    /// `bpfkit TOOL -d DISK ARGS...` over `n` direct reads of this device:
+    /// what it printed, and the pid of the dd that read.
+    pub fn watch_reads(&self, tool: &str, args: &[&str], n: usize) -> (ToolOutput, u32) {
+        let run = ToolRun::start(tool, &[&["-d", self.name()][..], args].concat());
+        let dd = self.direct_reads(n);
+        (run.stop(), dd)
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").args(["-d", &self.dev]).status();
+    }
+}
+
+/// `sleep 60` in a process group of its own (its pid is the group's id),
+/// killed on drop: a target for signals.
+pub struct SignalTarget(std::process::Child);
+
+impl SignalTarget {
+    pub fn new() -> SignalTarget {
+        use std::os::unix::process::CommandExt;
+        SignalTarget(
+            Command::new("sleep")
+                .arg("60")
+                .process_group(0)
+                .spawn()
+                .expect("spawning sleep"),
+        )
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for SignalTarget {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// kill(2) that must succeed: `target` is a pid of ours or, negative, the
+/// group of one. SIGWINCH is ignored by default: the target lives on.
+pub fn send_signal(target: i32, sig: i32) {
+    // SAFETY: kill(2) has no memory preconditions.
+    assert_eq!(
+        unsafe { libc::kill(target, sig) },
+        0,
+        "kill({target}, {sig})"
+    );
+}
+
+/// rt_sigqueueinfo(2) of `sig` to `pid` with `si_errno` set: the
+/// signal_generate tracepoint's `errno` field.
+pub fn queue_with_errno(pid: i32, sig: i32, errno: i32) {
+    // SAFETY: an all-zero siginfo_t is valid; the fields set are plain ints.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    info.si_signo = sig;
+    info.si_errno = errno;
+    // Another process may only be sent negative (user) codes.
+    info.si_code = libc::SI_QUEUE;
+    // SAFETY: the syscall only reads `info`, which outlives it.
+    let rc = unsafe { libc::syscall(libc::SYS_rt_sigqueueinfo, pid, sig, &info) };
+    assert_eq!(
+        rc,
+        0,
+        "rt_sigqueueinfo: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// A loopback TCP connection to `listener` echoing 100 bytes 20 times
+/// (RTT samples on both ends), then closed by both.
+pub fn tcp_exchange(listener: &std::net::TcpListener) {
+    use std::io::{Read, Write};
+    let addr = listener.local_addr().expect("listener address");
+    let mut client = std::net::TcpStream::connect(addr).expect("connecting");
+    let (mut server, _) = listener.accept().expect("accepting");
+    let mut buf = [b'x'; 100];
+    for _ in 0..20 {
+        client.write_all(&buf).expect("sending");
+        server.read_exact(&mut buf).expect("receiving");
+        server.write_all(&buf).expect("echoing");
+        client.read_exact(&mut buf).expect("receiving the echo");
+    }
+}
