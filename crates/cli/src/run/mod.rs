@@ -77,7 +77,35 @@ fn read_target(target: &str) -> Result<Vec<u8>> {
 }
 
 /// Loads, attaches, prints until stopped, prints the final maps, detaches.
-pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) -> Result<ExitCode> {
+pub fn run_object(object: &Object, flags: &RunFlags, print: PrintOptions) -> Result<ExitCode> {
+    catch_early_stop();
+    let session = load(object, flags)?;
+    run_session(object, session, flags, print)
+}
+
+/// From here on, Ctrl-C or SIGTERM while loading ends the run once loaded.
+pub(crate) fn catch_early_stop() {
+    signals::catch_early_stop();
+}
+
+/// Whether Ctrl-C or SIGTERM came (while loading, for instance).
+pub(crate) fn stop_requested() -> bool {
+    signals::stop_requested().is_some()
+}
+
+/// Loads and attaches the programs `flags` leave enabled.
+pub(crate) fn load(object: &Object, flags: &RunFlags) -> Result<Session> {
+    Ok(Session::load(object, &load_options(flags))?)
+}
+
+/// Prints what the loaded `session` sends until stopped, prints the final
+/// maps, detaches.
+pub(crate) fn run_session(
+    object: &Object,
+    session: Session,
+    flags: &RunFlags,
+    mut print: PrintOptions,
+) -> Result<ExitCode> {
     if flags.json {
         print.mode = Mode::Json;
     }
@@ -85,9 +113,8 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.top = print.top.or(flags.top);
     print.clear |= flags.clear;
     let print_ready = print.ready_message;
+    let mut session = session;
     let mut printer = Printer::new(object, print)?;
-    signals::catch_early_stop();
-    let mut session = Session::load(object, &load_options(flags))?;
     report_attached(&session, flags, &mut printer)?;
     for (map, path) in &flags.cgroup_maps {
         set_cgroup(&session, map, path)?;

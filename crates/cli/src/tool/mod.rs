@@ -49,21 +49,34 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let (mut flags, print) = settings(spec, &object, &parsed)?;
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
-    let choice = hooks::choose(spec, &object, &given, uprobe_binary)
-        .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", invoked(spec, &given)))?;
+    crate::run::catch_early_stop();
+    // The first variant that loads and attaches here; a failed one is
+    // passed over (its session dropped, the kernel clean) for the next.
+    let mut session = None;
+    let candidates = spec.candidate_variants(&given);
+    let choice = hooks::choose_loadable(&candidates, &object, uprobe_binary, |choice| {
+        if crate::run::stop_requested() {
+            return Err("stopped while loading".into());
+        }
+        flags.disabled = choice.disabled.clone();
+        if let Some(binary) = uprobe_binary {
+            retarget_uprobes(&mut flags, &object, choice, binary).map_err(|e| format!("{e:#}"))?;
+        }
+        let loaded = crate::run::load(&object, &flags).map_err(|e| format!("{e:#}"))?;
+        session = Some(loaded);
+        Ok(())
+    })
+    .map_err(|why| anyhow!("{} cannot run on this kernel: {why}", invoked(spec, &given)))?;
+    let session = session.context("no variant was loaded")?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
-    flags.disabled = choice.disabled.clone();
     let mut print = print;
     if !flags.json && flags.interval.is_none() && flags.duration.is_none() && summarizes(&print) {
         // As libbpf-tools say it, but on stderr: stdout stays the summary.
         print.ready_message = Some("Tracing... Hit Ctrl-C to end.");
     }
-    if let Some(binary) = uprobe_binary {
-        retarget_uprobes(&mut flags, &object, &choice, binary)?;
-    }
-    crate::run::run_object(&object, &flags, print)
+    crate::run::run_session(&object, session, &flags, print)
 }
 
 /// The tool's name, with the flag that selected its variants if one did
