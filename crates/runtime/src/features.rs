@@ -151,7 +151,8 @@ pub(crate) fn take_kernel_btf() -> Option<BtfView> {
 /// Whether `function` can take a kprobe: listed in tracefs
 /// `available_filter_functions` (an inlined or notrace function is not,
 /// though kallsyms may still name it). `None` when the list cannot be read
-/// (no tracefs): then only attaching can tell.
+/// or is empty (no tracefs; no function tracer, where kprobes still work
+/// through breakpoints): then only attaching can tell.
 pub fn kprobe_target_exists(function: &str) -> Option<bool> {
     static FUNCTIONS: OnceLock<Option<std::collections::HashSet<String>>> = OnceLock::new();
     FUNCTIONS
@@ -161,12 +162,12 @@ pub fn kprobe_target_exists(function: &str) -> Option<bool> {
                 std::fs::read_to_string(Path::new(TRACEFS).join("available_filter_functions"))
                     .ok()?;
             // Lines are `name` or `name [module]`.
-            Some(
-                text.lines()
-                    .filter_map(|l| l.split_whitespace().next())
-                    .map(str::to_string)
-                    .collect(),
-            )
+            let functions: std::collections::HashSet<String> = text
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect();
+            (!functions.is_empty()).then_some(functions)
         })
         .as_ref()
         .map(|functions| functions.contains(function))
