@@ -148,6 +148,44 @@ pub(crate) fn take_kernel_btf() -> Option<BtfView> {
     kernel_btf_slot().take().or_else(|| BtfView::vmlinux().ok())
 }
 
+/// Whether `function` can take a kprobe: listed in tracefs
+/// `available_filter_functions` (an inlined or notrace function is not,
+/// though kallsyms may still name it). `None` when the list cannot be read
+/// or is empty (no tracefs; no function tracer, where kprobes still work
+/// through breakpoints): then only attaching can tell.
+pub fn kprobe_target_exists(function: &str) -> Option<bool> {
+    static FUNCTIONS: OnceLock<Option<std::collections::HashSet<String>>> = OnceLock::new();
+    FUNCTIONS
+        .get_or_init(|| {
+            let _ = ensure_tracefs();
+            let text =
+                std::fs::read_to_string(Path::new(TRACEFS).join("available_filter_functions"))
+                    .ok()?;
+            // Lines are `name` or `name [module]`.
+            let functions: std::collections::HashSet<String> = text
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .map(str::to_string)
+                .collect();
+            (!functions.is_empty()).then_some(functions)
+        })
+        .as_ref()
+        .map(|functions| functions.contains(function))
+}
+
+/// Whether the kernel BTF describes a function called `name` (what fentry,
+/// fexit and LSM programs attach to); false without kernel BTF.
+pub fn kernel_function_exists(name: &str) -> bool {
+    let mut found = false;
+    with_kernel_btf(|kernel| {
+        let _ = kernel.for_each_named(
+            |kind| kind == bpfkit_btf::types::kind_no::FUNC,
+            |_, _, n| found |= n == name,
+        );
+    });
+    found
+}
+
 /// Whether tracefs has `events/CATEGORY/NAME`.
 pub fn tracepoint_exists(category: &str, name: &str) -> bool {
     let _ = ensure_tracefs();

@@ -21,7 +21,9 @@ struct event {
 	ENDPOINT_FIELDS;
 	bpfkit_pid_t pid;
 	s32 state;
-	u32 type; /* enum retransmit_type: an integer, for the T> column's names */
+	/* An enum retransmit_type; an integer, as the T> column's names
+	 * (Format::Names) show integers. */
+	u32 type;
 };
 
 struct count_key {
@@ -71,13 +73,58 @@ static __always_inline void report(struct event *e)
 	bpf_ringbuf_submit(out, 0);
 }
 
+/* Before tcp_retransmit_skb became an event of its own (with `err`), it was
+ * one of the tcp_event_sk_skb class (6.1, 6.12), whose record is that
+ * class's struct: the same fields under another name (there is no
+ * trace_event_raw_tcp_retransmit_skb on those kernels). A CO-RE
+ * flavor of it (the ___ suffix is dropped when matching) reads them there. */
+struct trace_event_raw_tcp_event_sk_skb___sk_skb_class {
+	struct trace_entry ent;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 saddr[4];
+	__u8 daddr[4];
+	__u8 saddr_v6[16];
+	__u8 daddr_v6[16];
+} __attribute__((preserve_access_index));
+
+/* Fills `e` from either record type. Every read goes through
+ * bpf_probe_read_kernel (BPF_CORE_READ): clang merges the two flavors' reads
+ * into one at a computed offset, which the verifier takes as a helper's
+ * argument but rejects as a direct context load. */
+#define RETRANSMIT_RECORD(e, tp)                                               \
+	do {                                                                   \
+		(e)->af = BPF_CORE_READ(tp, family);                           \
+		(e)->sport = BPF_CORE_READ(tp, sport);                         \
+		(e)->dport = BPF_CORE_READ(tp, dport);                         \
+		(e)->state = BPF_CORE_READ(tp, state);                         \
+		if ((e)->af == AF_INET) {                                      \
+			bpf_probe_read_kernel((e)->saddr, 4, (tp)->saddr);     \
+			bpf_probe_read_kernel((e)->daddr, 4, (tp)->daddr);     \
+		} else {                                                       \
+			bpf_probe_read_kernel((e)->saddr, 16, (tp)->saddr_v6); \
+			bpf_probe_read_kernel((e)->daddr, 16, (tp)->daddr_v6); \
+		}                                                              \
+	} while (0)
+
 SEC("tp/tcp/tcp_retransmit_skb")
-int tcp_retransmit_skb(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int tcp_retransmit_skb(void *ctx)
 {
 	struct event e = {};
 
-	TP_ENDPOINTS(&e, ctx);
-	e.state = ctx->state;
+	if (bpf_core_type_exists(struct trace_event_raw_tcp_retransmit_skb)) {
+		struct trace_event_raw_tcp_retransmit_skb *tp = ctx;
+
+		RETRANSMIT_RECORD(&e, tp);
+	} else {
+		struct trace_event_raw_tcp_event_sk_skb___sk_skb_class *tp = ctx;
+
+		RETRANSMIT_RECORD(&e, tp);
+	}
 	e.type = RETRANSMIT;
 	report(&e);
 	return 0;

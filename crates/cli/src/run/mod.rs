@@ -94,7 +94,35 @@ fn read_target(target: &str) -> Result<Vec<u8>> {
 }
 
 /// Loads, attaches, prints until stopped, prints the final maps, detaches.
-pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) -> Result<ExitCode> {
+pub fn run_object(object: &Object, flags: &RunFlags, print: PrintOptions) -> Result<ExitCode> {
+    catch_early_stop();
+    let session = load(object, flags)?;
+    run_session(object, session, flags, print)
+}
+
+/// From here on, Ctrl-C or SIGTERM while loading ends the run once loaded.
+pub(crate) fn catch_early_stop() {
+    signals::catch_early_stop();
+}
+
+/// Whether Ctrl-C or SIGTERM came (while loading, for instance).
+pub(crate) fn stop_requested() -> bool {
+    signals::stop_requested().is_some()
+}
+
+/// Loads and attaches the programs `flags` leave enabled.
+pub(crate) fn load(object: &Object, flags: &RunFlags) -> Result<Session> {
+    Ok(Session::load(object, &load_options(flags))?)
+}
+
+/// Prints what the loaded `session` sends until stopped, prints the final
+/// maps, detaches.
+pub(crate) fn run_session(
+    object: &Object,
+    session: Session,
+    flags: &RunFlags,
+    mut print: PrintOptions,
+) -> Result<ExitCode> {
     if flags.json {
         print.mode = Mode::Json;
     }
@@ -102,19 +130,13 @@ pub fn run_object(object: &Object, flags: &RunFlags, mut print: PrintOptions) ->
     print.top = print.top.or(flags.top);
     print.clear |= flags.clear;
     let print_ready = print.ready_message;
+    let mut session = session;
     let mut printer = Printer::new(object, print)?;
-    // A wrong cgroup path is a usage error: found before anything loads.
-    let cgroups = flags
-        .cgroup_maps
-        .iter()
-        .map(|(map, path)| Ok((map, path, open_cgroup(path)?)))
-        .collect::<Result<Vec<_>>>()?;
-    signals::catch_early_stop();
-    let mut session = Session::load(object, &load_options(flags))?;
     // Filters and rules first: the `attached` reports say the run is ready
     // (scripts and tests start their workload on them).
-    for (map, path, dir) in &cgroups {
-        set_cgroup(&session, map, path, dir)?;
+    for (map, path) in &flags.cgroup_maps {
+        let dir = open_cgroup(path)?;
+        set_cgroup(&session, map, path, &dir)?;
     }
     for (map, key, value) in &flags.map_entries {
         let maps = session.maps();

@@ -1,6 +1,9 @@
 //! Which variant of a tool this kernel can run: every non-optional program's
-//! hook must exist here. Probing reads /sys and tracefs only; nothing is
-//! loaded except aya's one-off trampoline probe, and only for fentry variants.
+//! hook must exist here (a kprobe target probeable, an fentry target a
+//! kernel function), and, when the caller loads, the variant must load and
+//! attach; otherwise the next variant is tried. Probing reads /sys, tracefs
+//! and the kernel BTF; nothing is loaded except aya's one-off trampoline
+//! probe, and only for fentry variants.
 
 use bpfkit_object::{Hook, Object};
 use bpfkit_runtime::features;
@@ -27,27 +30,44 @@ pub fn choose(
     given: &dyn Fn(&str) -> bool,
     uprobe_binary: Option<&str>,
 ) -> Result<Choice, String> {
+    choose_loadable(
+        &spec.candidate_variants(given),
+        object,
+        uprobe_binary,
+        |_| Ok(()),
+    )
+}
+
+/// The first of `candidates` (best first) whose required hooks exist and
+/// that passes `load` (which loads and attaches it): a variant whose CO-RE
+/// relocations do not resolve or whose target cannot be attached here is
+/// passed over, with the error as the reason, for the next one.
+pub fn choose_loadable(
+    candidates: &[&'static Variant],
+    object: &Object,
+    uprobe_binary: Option<&str>,
+    mut load: impl FnMut(&Choice) -> Result<(), String>,
+) -> Result<Choice, String> {
     let mut passed_over = Vec::new();
-    for variant in spec.candidate_variants(given) {
-        match check_variant(object, variant, uprobe_binary) {
-            Ok(left_out) => {
-                let keep: HashSet<&str> = variant
-                    .programs
-                    .iter()
-                    .copied()
-                    .filter(|p| !left_out.iter().any(|(l, _)| l == p))
-                    .collect();
-                let disabled = object
-                    .programs
-                    .iter()
-                    .filter(|p| !keep.contains(p.name.as_str()))
-                    .map(|p| p.name.clone())
-                    .collect();
+    for &variant in candidates {
+        let left_out = match check_variant(object, variant, uprobe_binary) {
+            Ok(left_out) => left_out,
+            Err(why) => {
+                passed_over.push((variant.label, why));
+                continue;
+            }
+        };
+        let choice = Choice {
+            variant,
+            disabled: disabled_programs(object, variant, &left_out),
+            passed_over: Vec::new(),
+            left_out,
+        };
+        match load(&choice) {
+            Ok(()) => {
                 return Ok(Choice {
-                    variant,
-                    disabled,
                     passed_over,
-                    left_out,
+                    ..choice
                 });
             }
             Err(why) => passed_over.push((variant.label, why)),
@@ -62,6 +82,26 @@ pub fn choose(
     } else {
         reasons.join("; ")
     })
+}
+
+/// Every program of the object except the variant's own that are kept.
+fn disabled_programs(
+    object: &Object,
+    variant: &Variant,
+    left_out: &[(&'static str, String)],
+) -> HashSet<String> {
+    let keep: HashSet<&str> = variant
+        .programs
+        .iter()
+        .copied()
+        .filter(|p| !left_out.iter().any(|(l, _)| l == p))
+        .collect();
+    object
+        .programs
+        .iter()
+        .filter(|p| !keep.contains(p.name.as_str()))
+        .map(|p| p.name.clone())
+        .collect()
 }
 
 /// The optional programs whose hooks are missing, or why a required one
@@ -113,10 +153,23 @@ pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), St
         Hook::Kprobe { .. } | Hook::Ksyscall { .. } if !k.kprobes => {
             Err("kprobes are not available (CONFIG_KPROBE_EVENTS)".into())
         }
+        Hook::Kprobe {
+            function: Some(function),
+            ..
+        } if features::kprobe_target_exists(function) == Some(false) => Err(format!(
+            "{function} cannot take a kprobe here (not in available_filter_functions: \
+             absent, inlined or notrace)"
+        )),
         Hook::Fentry { .. } if !features::trampolines() => {
             Err("fentry/fexit do not load here (no BPF trampolines)".into())
         }
+        Hook::Fentry { function, .. } if !features::kernel_function_exists(function) => Err(
+            format!("{function} is not a function in the kernel BTF (absent or inlined)"),
+        ),
         Hook::Lsm { .. } if !k.bpf_lsm => Err("BPF LSM is not active".into()),
+        Hook::Lsm { hook } if !features::kernel_function_exists(&format!("bpf_lsm_{hook}")) => {
+            Err(format!("no LSM hook {hook} in this kernel"))
+        }
         Hook::Uprobe { .. } if !k.uprobes => Err("uprobes are not available".into()),
         Hook::Uprobe { target, .. } => {
             let binary = uprobe_binary.or(target.as_ref().map(|t| t.binary.as_str()));
@@ -128,5 +181,69 @@ pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), St
             }
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bpfkit_runtime::{LoadOptions, Session};
+    use bpfkit_testkit::{TempDir, build_bpf_object, privileged, repo_path};
+
+    /// Best first, as a tool lists them; only `good` can run anywhere.
+    static VARIANTS: [Variant; 3] = [
+        Variant::new("missing_target", &["missing_target"]),
+        Variant::new("missing_type", &["missing_type"]),
+        Variant::new("good", &["good"]),
+    ];
+
+    #[test]
+    fn variants_that_cannot_load_here_are_passed_over_with_the_reason() {
+        const TEST: &str = "variants_that_cannot_load_here_are_passed_over_with_the_reason";
+        if !privileged(TEST) {
+            return;
+        }
+        let dir = TempDir::new("variants");
+        let source = repo_path("crates/cli/tests/bpf/variants.bpf.c");
+        let Some(path) = build_bpf_object(TEST, &source, dir.path()) else {
+            return;
+        };
+        let elf = std::fs::read(&path).expect("reading the test object");
+        let object = bpfkit_object::analyze(&elf).expect("analyzing the test object");
+        let candidates: Vec<&'static Variant> = VARIANTS.iter().collect();
+
+        // The hook checks alone pass missing_type: its tracepoint exists.
+        let by_hooks = choose_loadable(&candidates, &object, None, |_| Ok(())).unwrap();
+        assert_eq!(by_hooks.variant.label, "missing_type");
+
+        let mut session = None;
+        let choice = choose_loadable(&candidates, &object, None, |choice| {
+            let opts = LoadOptions {
+                disabled: choice.disabled.clone(),
+                ..Default::default()
+            };
+            session = Some(Session::load(&object, &opts).map_err(|e| e.to_string())?);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(choice.variant.label, "good");
+        let reasons = &choice.passed_over;
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert_eq!(reasons[0].0, "missing_target");
+        assert!(
+            reasons[0]
+                .1
+                .contains("no tracepoint syscalls:sys_enter_bpfkit_missing"),
+            "{reasons:?}"
+        );
+        assert_eq!(reasons[1].0, "missing_type");
+        assert!(!reasons[1].1.is_empty());
+        let session = session.expect("the good variant is loaded");
+        let attached: Vec<&str> = session
+            .attachments()
+            .iter()
+            .map(|a| a.program.as_str())
+            .collect();
+        assert_eq!(attached, ["good"]);
     }
 }

@@ -19,6 +19,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use args::Parsed;
 use bpfkit_object::{Hook, Object};
 use bpfkit_output::{FormatOptions, Mode, TableSpec};
+use bpfkit_runtime::Session;
 use bpfkit_tools::{Effect, Flag, Output, Parse, Runtime, ToolSpec, Value};
 use hooks::Choice;
 use std::collections::HashMap;
@@ -51,27 +52,65 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
     let (mut flags, print) = settings(spec, &object, &parsed)?;
     let given = |long: &str| parsed.has(long);
     let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
-    let choice = hooks::choose(spec, &object, &given, uprobe_binary).map_err(|why| {
-        let tool = invoked(spec, &given);
-        // To a user who may not read tracefs every tracepoint looks missing.
-        match bpfkit_runtime::caps::tracefs_denied() {
-            Some(denied) => anyhow!("{tool} cannot run: {denied}"),
-            None => anyhow!("{tool} cannot run on this kernel: {why}"),
-        }
-    })?;
+    crate::run::catch_early_stop();
+    let (choice, session) = load_variant(spec, &object, &mut flags, &given, uprobe_binary)?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
-    flags.disabled = choice.disabled.clone();
     let mut print = print;
     if !flags.json && flags.interval.is_none() && flags.duration.is_none() && summarizes(&print) {
         // As libbpf-tools say it, but on stderr: stdout stays the summary.
         print.ready_message = Some("Tracing... Hit Ctrl-C to end.");
     }
-    if let Some(binary) = uprobe_binary {
-        retarget_uprobes(&mut flags, &object, &choice, binary)?;
+    crate::run::run_session(&object, session, &flags, print)
+}
+
+/// Loads the first variant that loads and attaches here; a failed one is
+/// passed over (its session dropped, the kernel clean) for the next. When
+/// only one variant got as far as loading, its own error is returned: it
+/// is about this run (a missing interface, no privileges), not a choice.
+fn load_variant(
+    spec: &ToolSpec,
+    object: &Object,
+    flags: &mut RunFlags,
+    given: &dyn Fn(&str) -> bool,
+    uprobe_binary: Option<&str>,
+) -> Result<(Choice, Session)> {
+    let mut session = None;
+    let mut load_errors = Vec::new();
+    let candidates = spec.candidate_variants(given);
+    let chosen = hooks::choose_loadable(&candidates, object, uprobe_binary, |choice| {
+        if crate::run::stop_requested() {
+            return Err("stopped while loading".into());
+        }
+        flags.disabled = choice.disabled.clone();
+        let loaded = match uprobe_binary {
+            Some(binary) => retarget_uprobes(flags, object, choice, binary),
+            None => Ok(()),
+        }
+        .and_then(|()| crate::run::load(object, flags));
+        match loaded {
+            Ok(loaded) => {
+                session = Some(loaded);
+                Ok(())
+            }
+            Err(e) => {
+                let why = format!("{e:#}");
+                load_errors.push(e);
+                Err(why)
+            }
+        }
+    });
+    match (chosen, session) {
+        (Ok(choice), Some(session)) => Ok((choice, session)),
+        (Err(_), _) if load_errors.len() == 1 => Err(load_errors.remove(0)),
+        // To a user who may not read tracefs every tracepoint looks missing.
+        (Err(why), _) => match bpfkit_runtime::caps::tracefs_denied() {
+            Some(denied) => bail!("{} cannot run: {denied}", invoked(spec, given)),
+            None => bail!("{} cannot run on this kernel: {why}", invoked(spec, given)),
+        },
+        (Ok(_), None) => bail!("{}: no variant was loaded", spec.name),
     }
-    crate::run::run_object(&object, &flags, print)
 }
 
 /// The tool's name, with the flag that selected its variants if one did

@@ -27,7 +27,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
                 "block_rq_complete",
             ],
         ),
-        // Before 6.5 there is no block_io_start tracepoint.
+        // Before 6.5 there is no block_io_start tracepoint, and where
+        // blk_account_io_start is inlined (6.1) or kprobes are missing,
+        // nothing names the process that queued a request: the tool still
+        // times every request, with an empty COMM/PID (`-v` says why).
         Variant::new(
             "kprobe",
             &[
@@ -36,7 +39,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
                 "block_rq_issue",
                 "block_rq_complete",
             ],
-        ),
+        )
+        .optional(&["blk_account_io_start"]),
     ],
     flags: &[
         DISK,
