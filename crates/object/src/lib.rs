@@ -25,6 +25,7 @@ pub use co_re::{CoreError, has_core_relocations, relocate_core};
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
 pub use map_type::map_type_name;
+pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
 pub use vars::list_length_param;
 

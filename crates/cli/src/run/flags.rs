@@ -30,6 +30,8 @@ pub struct RunFlags {
     pub cgroup_maps: Vec<(String, std::path::PathBuf)>,
     /// Map entries (map, key, value) to write after loading (filter rules).
     pub map_entries: Vec<(String, Vec<u8>, Vec<u8>)>,
+    /// `--map-size NAME=N`: `max_entries` overrides by map name.
+    pub map_sizes: HashMap<String, u32>,
 }
 
 /// The fixed options every run has.
@@ -56,6 +58,10 @@ fn run_options(cmd: Command) -> Command {
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
     .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
     .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
+    .arg(
+        value("map-size", None, "MAP=N", "Create MAP with max_entries N (maps that leave it to user space get 10240; stack trace maps 1024)")
+            .action(ArgAction::Append),
+    )
 }
 
 fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Arg {
@@ -231,7 +237,23 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         params: HashMap::new(),
         cgroup_maps: Vec::new(),
         map_entries: Vec::new(),
+        map_sizes: map_sizes(m)?,
     })
+}
+
+/// `--map-size NAME=N`, repeatable.
+fn map_sizes(m: &ArgMatches) -> Result<HashMap<String, u32>> {
+    let mut sizes = HashMap::new();
+    for spec in m.get_many::<String>("map-size").into_iter().flatten() {
+        let (map, size) = spec
+            .split_once('=')
+            .with_context(|| format!("--map-size {spec}: expected MAP=N"))?;
+        let size: u32 = size
+            .parse()
+            .with_context(|| format!("--map-size {spec}: '{size}' is not a number of entries"))?;
+        sizes.insert(map.to_string(), size);
+    }
+    Ok(sizes)
 }
 
 fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>> {

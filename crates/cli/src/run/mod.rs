@@ -157,6 +157,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
         pid: flags.pid,
+        map_max_entries: flags.map_sizes.clone(),
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
