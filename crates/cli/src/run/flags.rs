@@ -93,8 +93,19 @@ pub fn param_flags(object: &Object) -> Result<Vec<ParamFlag>> {
     object
         .params
         .iter()
+        .filter(|p| !is_pointer(&object.btf, p.ty))
         .map(|p| flag_for(&object.btf, &p.name, p.ty, &p.default))
         .collect()
+}
+
+/// A pointer parameter (klockstat's `const volatile void *targ_lock`) holds
+/// a kernel address its C front end looks up; it keeps its default (NULL:
+/// no filter) and is not offered as a flag rather than blocking the load.
+fn is_pointer(btf: &bpfkit_btf::Btf, ty: bpfkit_btf::TypeId) -> bool {
+    btf.resolve(ty)
+        .ok()
+        .and_then(|id| btf.get(id))
+        .is_some_and(|t| matches!(t.kind, bpfkit_btf::Kind::Ptr(_)))
 }
 
 fn param_arg(p: &ParamFlag, taken: &HashSet<String>) -> Vec<Arg> {
