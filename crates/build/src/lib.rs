@@ -23,7 +23,7 @@ use std::process::{Command, ExitStatus, Stdio};
 
 /// Bumped whenever post-processing changes, so cached objects from an older
 /// bpfkit are not reused.
-const PIPELINE_VERSION: &str = "2";
+const PIPELINE_VERSION: &str = "1";
 
 /// What to build and how; [`BuildOptions::new`] gives the defaults that
 /// suit `bpfkit build PROG.bpf.c`.
@@ -45,8 +45,9 @@ pub struct BuildOptions {
     /// The clang binary; default: `$BPFKIT_CLANG`, then clang, clang-19,
     /// clang-16, clang-14 on PATH.
     pub clang: Option<PathBuf>,
-    /// `-mcpu` value; default: none, clang's own default cpu (what
-    /// libbpf-tools' Makefile uses). Committed objects fix it to `v3`.
+    /// `-mcpu` value; default: `v3` when the running kernel is 5.1 or newer.
+    /// Fix it (e.g. to `v3`) for objects that must not depend on the
+    /// building machine.
     pub cpu: Option<String>,
     /// `__TARGET_ARCH_*` value (`x86`, `arm64`, ...); default: the host's.
     pub target_arch: Option<String>,
@@ -188,10 +189,11 @@ fn compile_flags(opts: &BuildOptions, source: &Path, header: &Path) -> Vec<Strin
         .map(String::from)
         .to_vec();
     flags.push(format!("-D__TARGET_ARCH_{arch}"));
-    // No -mcpu unless asked, like libbpf-tools' Makefile: clang's default
-    // cpu passes the verifier on code that -mcpu=v3 makes it reject
-    // (cpufreq: ALU32 bounds lost on an array index).
-    if let Some(cpu) = &opts.cpu {
+    let cpu = opts
+        .cpu
+        .clone()
+        .or_else(|| toolchain::cpu_for_running_kernel().map(String::from));
+    if let Some(cpu) = cpu {
         flags.push(format!("-mcpu={cpu}"));
     }
     // The program's directory first, like a plain `clang -c` would search it.

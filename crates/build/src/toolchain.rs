@@ -1,5 +1,5 @@
 //! Finding clang and libbpf's headers, and the flags that depend on the
-//! machine (target arch, multiarch include dir).
+//! machine (target arch, multiarch include dir, `-mcpu`).
 //!
 //! Nothing here runs clang: finding it is a PATH search, so that a cache hit
 //! in [`crate::build_cached`] costs no process at all.
@@ -112,9 +112,32 @@ pub fn multiarch_include() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// `v3` (32-bit jumps, ALU32) when the running kernel has it (5.1+),
+/// otherwise no `-mcpu` so that clang's conservative default applies.
+pub fn cpu_for_running_kernel() -> Option<&'static str> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let (major, minor) = parse_release(&release)?;
+    ((major, minor) >= (5, 1)).then_some("v3")
+}
+
+/// `(major, minor)` from a kernel release like `6.18.44-fc-v669`.
+pub fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.trim().split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_release_parsing() {
+        assert_eq!(parse_release("6.18.44-fc-v669\n"), Some((6, 18)));
+        assert_eq!(parse_release("5.1"), Some((5, 1)));
+        assert_eq!(parse_release("garbage"), None);
+    }
 
     #[test]
     fn arch_names() {
