@@ -173,7 +173,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let programs = programs::find(&view)?;
     let uses_printk = programs::uses_printk(&view);
     let mut maps = maps::find(&btf, &view)?;
-    let hidden_values = events::assign(&btf, ext.as_ref(), &mut maps);
+    let hidden_values = events::assign(&btf, ext.as_ref(), &view, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
     let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
