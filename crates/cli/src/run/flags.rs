@@ -58,6 +58,8 @@ fn run_options(cmd: Command) -> Command {
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
     .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
     .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
+    .arg(value("include", Some('I'), "DIR", "Include directory for building a .bpf.c target").action(ArgAction::Append))
+    .arg(value("define", Some('D'), "MACRO", "Macro (NAME or NAME=VALUE) for building a .bpf.c target").action(ArgAction::Append))
     .arg(
         value("map-size", None, "MAP=N", "Create MAP with max_entries N (maps that leave it to user space get 10240; stack trace maps 1024)")
             .action(ArgAction::Append),
@@ -250,6 +252,26 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         map_entries: Vec::new(),
         map_sizes: map_sizes(m)?,
     })
+}
+
+/// The `-I DIR` and `-D MACRO` (or `-IDIR`, `-DMACRO`) among the run
+/// options: they are needed before the object exists, to build a source
+/// target, so they are read ahead of the object's own flags (which accept
+/// and ignore them).
+pub fn build_flags(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut includes, mut defines) = (Vec::new(), Vec::new());
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (list, value) = match arg.as_str() {
+            "-I" => (&mut includes, rest.next().cloned()),
+            "-D" => (&mut defines, rest.next().cloned()),
+            a if a.starts_with("-I") => (&mut includes, Some(a[2..].to_string())),
+            a if a.starts_with("-D") => (&mut defines, Some(a[2..].to_string())),
+            _ => continue,
+        };
+        list.extend(value);
+    }
+    (includes, defines)
 }
 
 /// `--map-size NAME=N`, repeatable.

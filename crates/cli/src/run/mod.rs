@@ -58,19 +58,27 @@ pub fn run(args: RunArgs, help: impl FnOnce()) -> Result<ExitCode> {
     if let Some(tool) = crate::tool::named(target) {
         return crate::tool::run(tool, &args.args);
     }
-    let elf = read_target(target)?;
+    let elf = read_target(target, &args.args)?;
     let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
     let flags = flags::parse("bpfkit", target, &object, &args.args)?;
     run_object(&object, &flags, PrintOptions::default())
 }
 
-/// Reads an object, building it first when given C source.
-fn read_target(target: &str) -> Result<Vec<u8>> {
+/// Reads an object, building it first when given C source (with the `-I`
+/// and `-D` among `args`, as `bpfkit build` takes them).
+fn read_target(target: &str, args: &[String]) -> Result<Vec<u8>> {
     let path = Path::new(target);
+    let (include_dirs, defines) = flags::build_flags(args);
     let object_path = if target.ends_with(".c") {
-        let opts = bpfkit_build::BuildOptions::new(path);
+        let mut opts = bpfkit_build::BuildOptions::new(path);
+        opts.include_dirs
+            .extend(include_dirs.into_iter().map(Into::into));
+        opts.defines.extend(defines);
         bpfkit_build::build_cached(&opts).with_context(|| format!("building {target}"))?
     } else {
+        if !include_dirs.is_empty() || !defines.is_empty() {
+            anyhow::bail!("-I and -D apply to a .bpf.c source, and {target} is an object");
+        }
         path.to_path_buf()
     };
     std::fs::read(&object_path).with_context(|| format!("reading {}", object_path.display()))
