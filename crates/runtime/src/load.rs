@@ -152,6 +152,7 @@ pub(crate) fn open_object(
 ) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
+    check_externs(object)?;
     let sizes = map_sizes(object, &opts.map_max_entries);
     let mut loader = loader_without_kernel_btf();
     loader.btf(kernel.for_loader());
@@ -179,6 +180,26 @@ pub(crate) fn open_object(
                 }
             }
         })
+}
+
+/// Externs are not resolved yet (aya 0.14 has no support, and would fail
+/// with "Unable to determine the size of section `.kconfig`"): say which
+/// ones the object needs, in one line.
+fn check_externs(object: &Object) -> Result<()> {
+    if object.externs.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = object
+        .externs
+        .iter()
+        .map(|e| format!("{} ({})", e.name, e.section))
+        .collect();
+    Err(RuntimeError::Object {
+        message: format!(
+            "the object uses externs that bpfkit cannot resolve yet: {}",
+            names.join(", ")
+        ),
+    })
 }
 
 /// `max_entries` for every map: the `--map-size` overrides, and a default
