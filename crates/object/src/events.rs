@@ -20,6 +20,13 @@
 //!      relocations name, nor CO-RE flavors (`task_struct___o`).
 //!
 //!    The last two only answer when there is exactly one candidate.
+//! 5. If exactly one ring buffer (or one perf event array) is still
+//!    unresolved: the record size the programs pass as a constant to
+//!    `bpf_ringbuf_reserve`/`bpf_ringbuf_output` (or
+//!    `bpf_perf_event_output`), when all calls agree, matched against the
+//!    object's own named structs of that size (bpfkit-build keeps them);
+//!    among several, the one whose name says `event`. This finds
+//!    libbpf-tools' `struct bind_event`, `struct cap_event`...
 //!
 //! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
 
@@ -29,7 +36,8 @@ use bpfkit_btf::ext::BtfExt;
 use bpfkit_btf::{Btf, Kind, TypeId};
 
 use crate::MapDef;
-use crate::map_type::{PERF_EVENT_ARRAY, is_event_stream};
+use crate::elf_view::ElfView;
+use crate::map_type::{PERF_EVENT_ARRAY, RINGBUF, is_event_stream};
 
 /// Prefix of the variables `BPFKIT_EVENT()` declares.
 pub(crate) const MARKER_PREFIX: &str = "____bpfkit_event__";
@@ -42,7 +50,12 @@ pub(crate) struct HiddenValue {
 
 /// Fills in `event_type` of every ring buffer and perf event array and
 /// returns the maps whose `value` member the rewrite must hide.
-pub(crate) fn assign(btf: &Btf, ext: Option<&BtfExt>, maps: &mut [MapDef]) -> Vec<HiddenValue> {
+pub(crate) fn assign(
+    btf: &Btf,
+    ext: Option<&BtfExt>,
+    view: &ElfView,
+    maps: &mut [MapDef],
+) -> Vec<HiddenValue> {
     let mut hidden = Vec::new();
     for map in maps.iter_mut().filter(|m| is_event_stream(m.map_type)) {
         if let Some(ty) = map.value_type.filter(|&t| is_struct(btf, t)) {
@@ -70,7 +83,95 @@ pub(crate) fn assign(btf: &Btf, ext: Option<&BtfExt>, maps: &mut [MapDef]) -> Ve
             .or_else(|| global_struct(btf))
             .or_else(|| unreferenced_struct(btf, &core_types(btf, ext)));
     }
+    for map_type in [RINGBUF, PERF_EVENT_ARRAY] {
+        let mut unresolved = maps
+            .iter_mut()
+            .filter(|m| m.map_type == map_type && m.event_type.is_none());
+        if let (Some(only), None) = (unresolved.next(), unresolved.next()) {
+            only.event_type = sent_size(view, map_type).and_then(|size| struct_of_size(btf, size));
+        }
+    }
     hidden
+}
+
+/// `bpf_perf_event_output` (size in r5), `bpf_ringbuf_output` (r3),
+/// `bpf_ringbuf_reserve` (r2): helper id and the register with the size.
+const PERF_SENDERS: &[(i32, usize)] = &[(25, 5)];
+const RING_SENDERS: &[(i32, usize)] = &[(130, 3), (131, 2)];
+
+/// The one constant record size every program passes to the helpers that
+/// send to maps of `map_type`; `None` when there is none, one is not a
+/// constant, or they differ.
+fn sent_size(view: &ElfView, map_type: u32) -> Option<u32> {
+    let senders = if map_type == RINGBUF {
+        RING_SENDERS
+    } else {
+        PERF_SENDERS
+    };
+    let mut sizes = Vec::new();
+    for section in view.sections.iter().filter(|s| s.executable) {
+        sizes.extend(constant_args(section.data, senders));
+    }
+    let first = (*sizes.first()?)?;
+    sizes.iter().all(|&s| s == Some(first)).then_some(first)
+}
+
+/// For each call of a helper in `senders`, the constant in its size
+/// register (`None` when not a constant). A straight-line scan: a `mov
+/// reg, imm` sets a constant, any other write to the register or a call
+/// forgets it; clang sets the size right before the call.
+fn constant_args(code: &[u8], senders: &[(i32, usize)]) -> Vec<Option<u32>> {
+    const LD_IMM64: u8 = 0x18;
+    const CALL: u8 = 0x85;
+    const EXIT: u8 = 0x95;
+    const MOV64_IMM: u8 = 0xb7;
+    const MOV32_IMM: u8 = 0xb4;
+    let mut regs: [Option<i64>; 11] = [None; 11];
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at + 8 <= code.len() {
+        let op = code[at];
+        let dst = usize::from(code[at + 1] & 0x0f).min(10);
+        let imm = i32::from_le_bytes([code[at + 4], code[at + 5], code[at + 6], code[at + 7]]);
+        match op {
+            CALL => {
+                if let Some(&(_, reg)) = senders.iter().find(|(id, _)| *id == imm) {
+                    found.push(regs[reg].and_then(|v| u32::try_from(v).ok()));
+                }
+                regs[..6].fill(None);
+            }
+            EXIT => regs = [None; 11],
+            MOV64_IMM | MOV32_IMM => regs[dst] = Some(i64::from(imm)),
+            // Loads and ALU operations write their destination register.
+            _ if matches!(op & 0x07, 0x00 | 0x01 | 0x04 | 0x07) => regs[dst] = None,
+            _ => {}
+        }
+        at += if op == LD_IMM64 { 16 } else { 8 };
+    }
+    found
+}
+
+/// The object's own named struct of `size` bytes; among several, the one
+/// whose name contains `event`.
+fn struct_of_size(btf: &Btf, size: u32) -> Option<TypeId> {
+    let candidates: Vec<(TypeId, &str)> = btf
+        .iter()
+        .filter(
+            |(_, t)| matches!(&t.kind, Kind::Struct(c) if c.size == size && !c.members.is_empty()),
+        )
+        .map(|(id, t)| (id, btf.str_at(t.name_off)))
+        .filter(|(_, name)| !name.is_empty() && !name.contains("___"))
+        .collect();
+    match candidates.as_slice() {
+        [(only, _)] => Some(*only),
+        _ => {
+            let mut events = candidates.iter().filter(|(_, n)| n.contains("event"));
+            match (events.next(), events.next()) {
+                (Some((id, _)), None) => Some(*id),
+                _ => None,
+            }
+        }
+    }
 }
 
 /// The one line to add to the BPF source so that bpfkit knows the event

@@ -9,6 +9,7 @@ pub mod co_re;
 mod drops;
 mod elf_view;
 mod events;
+mod externs;
 pub mod map_type;
 mod maps;
 mod programs;
@@ -27,7 +28,9 @@ pub use co_re::{
 };
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
+pub use externs::Extern;
 pub use map_type::map_type_name;
+pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
 pub use vars::list_length_param;
 
@@ -59,6 +62,8 @@ pub struct Object {
     pub drop_counters: Vec<DropCounter>,
     /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
     pub uses_printk: bool,
+    /// `.kconfig` and `.ksyms` externs, which the loader must resolve.
+    pub externs: Vec<Extern>,
     /// The ELF rewritten so that aya 0.14 accepts it: `SEC()` names aya does
     /// not know are renamed (`tc` → `classifier/tc`, `tcx/egress` →
     /// `classifier/tcx_egress`, `ksyscall/X` → `kprobe/X`, `kretsyscall/X` →
@@ -179,9 +184,10 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let programs = programs::find(&view)?;
     let uses_printk = programs::uses_printk(&view);
     let mut maps = maps::find(&btf, &view)?;
-    let hidden_values = events::assign(&btf, ext.as_ref(), &mut maps);
+    let hidden_values = events::assign(&btf, ext.as_ref(), &view, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
+    let externs = externs::find(&btf);
     let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
     Ok(Object {
         btf,
@@ -192,6 +198,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
         globals,
         drop_counters,
         uses_printk,
+        externs,
         loadable_elf,
     })
 }

@@ -4,8 +4,50 @@
 use bpfkit_btf::{Btf, Composite, Kind, TypeId};
 
 use crate::elf_view::ElfView;
-use crate::map_type::PERF_EVENT_ARRAY;
+use crate::map_type::{self, PERF_EVENT_ARRAY, STACK_TRACE};
 use crate::{MapDef, ObjectError};
+
+/// `value_size` of a stack trace map that leaves it to user space: 127
+/// frames of 8 bytes, libbpf-tools' `perf_max_stack_depth` default (the
+/// kernel's `perf_event_max_stack` default).
+pub const STACK_TRACE_VALUE_SIZE: u32 = 127 * 8;
+
+/// `max_entries` of a stack trace map that leaves it to user space:
+/// libbpf-tools' `stack_storage_size` default (profile, offcputime,
+/// wakeuptime, futexctn, capable).
+pub const STACK_TRACE_MAX_ENTRIES: u32 = 1024;
+
+/// `max_entries` of any other map that leaves it to user space: libbpf-tools'
+/// common `MAX_ENTRIES` (cpudist sizes its maps by pid_max instead, which
+/// preallocates millions of entries; 10240 is what most tools use).
+pub const DEFAULT_MAX_ENTRIES: u32 = 10240;
+
+impl MapDef {
+    /// The `max_entries` to create this map with when its definition leaves
+    /// it to user space (0), for the map types that need one; `None` when
+    /// the definition has one or the kernel wants 0 (perf event arrays get
+    /// one per CPU, local storage maps have none).
+    pub fn default_max_entries(&self) -> Option<u32> {
+        if self.max_entries != 0 {
+            return None;
+        }
+        match self.map_type {
+            STACK_TRACE => Some(STACK_TRACE_MAX_ENTRIES),
+            PERF_EVENT_ARRAY
+            | map_type::RINGBUF
+            | map_type::USER_RINGBUF
+            | map_type::CGROUP_STORAGE
+            | map_type::PERCPU_CGROUP_STORAGE
+            | map_type::SK_STORAGE
+            | map_type::INODE_STORAGE
+            | map_type::TASK_STORAGE
+            | map_type::CGRP_STORAGE
+            | map_type::STRUCT_OPS
+            | map_type::ARENA => None,
+            _ => Some(DEFAULT_MAX_ENTRIES),
+        }
+    }
+}
 
 pub(crate) fn find(btf: &Btf, view: &ElfView) -> Result<Vec<MapDef>, ObjectError> {
     let mut maps = btf_maps(btf)?;
@@ -99,6 +141,10 @@ fn parse_def(btf: &Btf, name: &str, def: &Composite) -> Result<MapDef, String> {
         // What libbpf (and bpfkit's rewrite) fill in when left out.
         map.key_size = nonzero_or(map.key_size, 4);
         map.value_size = nonzero_or(map.value_size, 4);
+    }
+    if map.map_type == STACK_TRACE {
+        // What bpfkit's rewrite fills in when left to user space.
+        map.value_size = nonzero_or(map.value_size, STACK_TRACE_VALUE_SIZE);
     }
     Ok(map)
 }

@@ -14,7 +14,8 @@
 //!   name written in `.BTF.ext`), with `value` members of event maps renamed
 //!   so aya skips them, and with `key_size`/`value_size` members (4) added
 //!   to perf event arrays that leave them out (libbpf does that, aya does
-//!   not); `.BTF.ext` section-name offsets are patched in place (same size).
+//!   not) and `value_size` added to stack trace maps that leave it to user
+//!   space; `.BTF.ext` section-name offsets are patched in place (same size).
 //!   Types and strings are only appended or patched, never moved in id or
 //!   offset, so `.BTF.ext` and relocations stay valid.
 //!
@@ -27,7 +28,8 @@ use bpfkit_btf::{Btf, Composite, Kind, kind_no};
 
 use crate::elf_view::ElfView;
 use crate::events::HiddenValue;
-use crate::map_type::PERF_EVENT_ARRAY;
+use crate::map_type::{PERF_EVENT_ARRAY, STACK_TRACE};
+use crate::maps::STACK_TRACE_VALUE_SIZE;
 use crate::raw_btf::{RawBtf, info};
 use crate::{MapDef, ObjectError};
 
@@ -66,7 +68,7 @@ pub(crate) fn loadable(
     hidden: &[HiddenValue],
 ) -> Result<Vec<u8>, ObjectError> {
     let renames = renames(view);
-    let missing = missing_perf_sizes(btf, maps, hidden);
+    let missing = missing_sizes(btf, maps, hidden);
     if renames.is_empty() && hidden.is_empty() && missing.is_empty() {
         return Ok(elf.to_vec());
     }
@@ -80,7 +82,7 @@ pub(crate) fn loadable(
     for h in hidden {
         hide_value(&mut new_btf, btf, h)?;
     }
-    add_perf_sizes(&mut new_btf, btf, &missing)?;
+    add_sizes(&mut new_btf, btf, &missing)?;
     patch_btf_ext(&mut out, view, &headers, &new_btf, &renames, btf);
     if let Some(btf_section) = view.section_by_name(".BTF") {
         append_section(&mut out, &headers, btf_section.index, &new_btf.encode());
@@ -125,51 +127,66 @@ fn hide_value(raw: &mut RawBtf, btf: &Btf, h: &HiddenValue) -> Result<(), Object
     Ok(())
 }
 
-/// Perf event arrays whose definition leaves out `key_size` or
-/// `value_size`: libbpf fills in 4 (an fd per CPU), aya 0.14 does not.
-fn missing_perf_sizes(
+/// Size members a map definition leaves to user space and that must be in
+/// the BTF for the map to be created: (map, member, value).
+///
+/// * Perf event arrays without `key_size`/`value_size`: libbpf fills in 4
+///   (an fd per CPU), aya 0.14 does not.
+/// * Stack trace maps without `value_size`: libbpf-tools set it from their
+///   front end (`perf_max_stack_depth * sizeof(u64)`); the default is
+///   [`crate::maps::STACK_TRACE_VALUE_SIZE`]. `max_entries` is not added
+///   here: the runtime gives aya a default it can override (`--map-size`).
+fn missing_sizes(
     btf: &Btf,
     maps: &[MapDef],
     hidden: &[HiddenValue],
-) -> Vec<(String, &'static str)> {
+) -> Vec<(String, &'static str, u32)> {
     let mut missing = Vec::new();
-    for map in maps.iter().filter(|m| m.map_type == PERF_EVENT_ARRAY) {
+    for map in maps {
         let Some((_, def)) = crate::maps::map_struct(btf, &map.name) else {
             continue; // a legacy definition carries its sizes itself
         };
         let value_hidden = hidden.iter().any(|h| h.map == map.name);
         let has = |field: &str| def.members.iter().any(|m| btf.str_at(m.name_off) == field);
-        if !has("key_size") && !has("key") {
-            missing.push((map.name.clone(), "key_size"));
-        }
-        if !has("value_size") && (!has("value") || value_hidden) {
-            missing.push((map.name.clone(), "value_size"));
+        let no_value_size = !has("value_size") && (!has("value") || value_hidden);
+        if map.map_type == PERF_EVENT_ARRAY {
+            if !has("key_size") && !has("key") {
+                missing.push((map.name.clone(), "key_size", 4));
+            }
+            if no_value_size {
+                missing.push((map.name.clone(), "value_size", 4));
+            }
+        } else if map.map_type == STACK_TRACE && no_value_size {
+            missing.push((map.name.clone(), "value_size", STACK_TRACE_VALUE_SIZE));
         }
     }
     missing
 }
 
-/// Adds `__uint(field, 4)` members to map definitions.
-fn add_perf_sizes(
+/// Adds `__uint(field, N)` members to map definitions.
+fn add_sizes(
     raw: &mut RawBtf,
     btf: &Btf,
-    missing: &[(String, &'static str)],
+    missing: &[(String, &'static str, u32)],
 ) -> Result<(), ObjectError> {
-    let Some((first_map, _)) = missing.first() else {
+    let Some((first_map, _, _)) = missing.first() else {
         return Ok(());
     };
-    // `int (*field)[4]`: a pointer to an array of 4 ints.
     let int = btf
         .iter()
         .find(|(_, t)| matches!(t.kind, Kind::Int(_)))
         .map(|(id, _)| id)
-        .ok_or_else(|| map_error(first_map, "BTF has no integer type for __uint(..., 4)"))?;
-    let array = raw.add_type(&[0, info(kind_no::ARRAY, 0), 0, int, int, 4]);
-    let four = raw.add_type(&[0, info(kind_no::PTR, 0), array]);
-    for (map, field) in missing {
+        .ok_or_else(|| map_error(first_map, "BTF has no integer type for __uint()"))?;
+    // `int (*field)[N]`: a pointer to an array of N ints, one per distinct N.
+    let mut pointers: HashMap<u32, u32> = HashMap::new();
+    for (map, field, value) in missing {
+        let ptr = *pointers.entry(*value).or_insert_with(|| {
+            let array = raw.add_type(&[0, info(kind_no::ARRAY, 0), 0, int, int, *value]);
+            raw.add_type(&[0, info(kind_no::PTR, 0), array])
+        });
         let (struct_id, _) = map_struct(btf, map)?;
         let name = raw.add_string(field);
-        raw.append_member(struct_id, name, four);
+        raw.append_member(struct_id, name, ptr);
     }
     Ok(())
 }

@@ -183,13 +183,15 @@ pub(crate) fn open_object(
 ) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
+    check_externs(object)?;
+    let sizes = map_sizes(object, &opts.map_max_entries);
     let mut loader = loader_without_kernel_btf();
     loader.btf(kernel.for_loader());
     loader.allow_unsupported_maps();
     for (name, bytes) in &opts.params {
         loader.override_global(name.as_str(), bytes.as_slice(), true);
     }
-    for (name, &size) in &opts.map_max_entries {
+    for (name, &size) in &sizes {
         loader.map_max_entries(name.as_str(), size);
     }
     let elf = kernel.relocated_elf.as_deref();
@@ -204,10 +206,93 @@ pub(crate) fn open_object(
                 }
             } else {
                 RuntimeError::Object {
-                    message: error_chain(&e),
+                    message: map_create_explanation(&e, object, &sizes)
+                        .unwrap_or_else(|| error_chain(&e)),
                 }
             }
         })
+}
+
+/// Externs are not resolved yet (aya 0.14 has no support, and would fail
+/// with "Unable to determine the size of section `.kconfig`"): say which
+/// ones the object needs, in one line.
+fn check_externs(object: &Object) -> Result<()> {
+    if object.externs.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = object
+        .externs
+        .iter()
+        .map(|e| format!("{} ({})", e.name, e.section))
+        .collect();
+    Err(RuntimeError::Object {
+        message: format!(
+            "the object uses externs that bpfkit cannot resolve yet: {}",
+            names.join(", ")
+        ),
+    })
+}
+
+/// `max_entries` for every map: the `--map-size` overrides, and a default
+/// for each map whose definition leaves it to user space (libbpf-tools set
+/// those from their C front end; without one the kernel says EINVAL).
+fn map_sizes(object: &Object, overrides: &HashMap<String, u32>) -> HashMap<String, u32> {
+    let mut sizes: HashMap<String, u32> = object
+        .maps
+        .iter()
+        .filter_map(|m| Some((m.name.clone(), m.default_max_entries()?)))
+        .collect();
+    sizes.extend(overrides.iter().map(|(name, &size)| (name.clone(), size)));
+    sizes
+}
+
+/// Says which map the kernel refused to create and which of its sizes is
+/// the likely cause, instead of aya's bare "failed to create map: Invalid
+/// argument".
+fn map_create_explanation(
+    e: &aya::EbpfError,
+    object: &Object,
+    sizes: &HashMap<String, u32>,
+) -> Option<String> {
+    let aya::EbpfError::MapError(aya::maps::MapError::CreateError { name, io_error }) = e else {
+        return None;
+    };
+    let map = object.maps.iter().find(|m| &m.name == name)?;
+    let max_entries = sizes.get(name).copied().unwrap_or(map.max_entries);
+    let kind = bpfkit_object::map_type_name(map.map_type);
+    let what = format!(
+        "creating map '{name}' ({kind}, key_size {}, value_size {}, max_entries {max_entries}): {io_error}",
+        map.key_size, map.value_size
+    );
+    if io_error.raw_os_error() != Some(libc::EINVAL) {
+        return Some(what);
+    }
+    let field = if max_entries == 0 {
+        format!("max_entries is 0 (left to user space); pass --map-size {name}=N")
+    } else if map.value_size == 0 {
+        "value_size is 0 (left to user space); declare __type(value, ...) or __uint(value_size, N)"
+            .to_string()
+    } else if map.key_size == 0 && needs_key(map.map_type) {
+        "key_size is 0; declare __type(key, ...) or __uint(key_size, N)".to_string()
+    } else {
+        format!(
+            "the kernel refused these sizes or flags (map_flags {:#x}); try --map-size {name}=N",
+            map.map_flags
+        )
+    };
+    Some(format!("{what}: {field}"))
+}
+
+fn needs_key(map_type: u32) -> bool {
+    use bpfkit_object::map_type as t;
+    ![
+        t::QUEUE,
+        t::STACK,
+        t::BLOOM_FILTER,
+        t::RINGBUF,
+        t::USER_RINGBUF,
+    ]
+    .contains(&map_type)
 }
 
 fn check_params(object: &Object, params: &HashMap<String, Vec<u8>>) -> Result<()> {

@@ -32,6 +32,8 @@ pub struct RunFlags {
     pub cgroup_maps: Vec<(String, std::path::PathBuf)>,
     /// Map entries (map, key, value) to write after loading (filter rules).
     pub map_entries: Vec<(String, Vec<u8>, Vec<u8>)>,
+    /// `--map-size NAME=N`: `max_entries` overrides by map name.
+    pub map_sizes: HashMap<String, u32>,
 }
 
 /// The fixed options every run has.
@@ -63,6 +65,12 @@ fn run_options(cmd: Command) -> Command {
         None,
         "Do not stream bpf_printk output (trace_pipe stays free for another reader)",
     ))
+    .arg(value("include", Some('I'), "DIR", "Include directory for building a .bpf.c target").action(ArgAction::Append))
+    .arg(value("define", Some('D'), "MACRO", "Macro (NAME or NAME=VALUE) for building a .bpf.c target").action(ArgAction::Append))
+    .arg(
+        value("map-size", None, "MAP=N", "Create MAP with max_entries N (maps that leave it to user space get 10240; stack trace maps 1024)")
+            .action(ArgAction::Append),
+    )
 }
 
 fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Arg {
@@ -94,8 +102,19 @@ pub fn param_flags(object: &Object) -> Result<Vec<ParamFlag>> {
     object
         .params
         .iter()
+        .filter(|p| !is_pointer(&object.btf, p.ty))
         .map(|p| flag_for(&object.btf, &p.name, p.ty, &p.default))
         .collect()
+}
+
+/// A pointer parameter (klockstat's `const volatile void *targ_lock`) holds
+/// a kernel address its C front end looks up; it keeps its default (NULL:
+/// no filter) and is not offered as a flag rather than blocking the load.
+fn is_pointer(btf: &bpfkit_btf::Btf, ty: bpfkit_btf::TypeId) -> bool {
+    btf.resolve(ty)
+        .ok()
+        .and_then(|id| btf.get(id))
+        .is_some_and(|t| matches!(t.kind, bpfkit_btf::Kind::Ptr(_)))
 }
 
 fn param_arg(p: &ParamFlag, taken: &HashSet<String>) -> Vec<Arg> {
@@ -238,6 +257,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         params: HashMap::new(),
         cgroup_maps: Vec::new(),
         map_entries: Vec::new(),
+        map_sizes: map_sizes(m)?,
     })
 }
 
@@ -245,6 +265,41 @@ fn duration_flag(m: &ArgMatches, name: &str) -> Result<Option<Duration>> {
     m.get_one::<String>(name)
         .map(|d| parse_duration(d).with_context(|| format!("--{name}")))
         .transpose()
+}
+
+/// The `-I DIR` and `-D MACRO` (or `-IDIR`, `-DMACRO`) among the run
+/// options: they are needed before the object exists, to build a source
+/// target, so they are read ahead of the object's own flags (which accept
+/// and ignore them).
+pub fn build_flags(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut includes, mut defines) = (Vec::new(), Vec::new());
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let (list, value) = match arg.as_str() {
+            "-I" => (&mut includes, rest.next().cloned()),
+            "-D" => (&mut defines, rest.next().cloned()),
+            a if a.starts_with("-I") => (&mut includes, Some(a[2..].to_string())),
+            a if a.starts_with("-D") => (&mut defines, Some(a[2..].to_string())),
+            _ => continue,
+        };
+        list.extend(value);
+    }
+    (includes, defines)
+}
+
+/// `--map-size NAME=N`, repeatable.
+fn map_sizes(m: &ArgMatches) -> Result<HashMap<String, u32>> {
+    let mut sizes = HashMap::new();
+    for spec in m.get_many::<String>("map-size").into_iter().flatten() {
+        let (map, size) = spec
+            .split_once('=')
+            .with_context(|| format!("--map-size {spec}: expected MAP=N"))?;
+        let size: u32 = size
+            .parse()
+            .with_context(|| format!("--map-size {spec}: '{size}' is not a number of entries"))?;
+        sizes.insert(map.to_string(), size);
+    }
+    Ok(sizes)
 }
 
 fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> Result<Option<T>> {

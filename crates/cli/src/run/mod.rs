@@ -68,7 +68,7 @@ pub fn run(args: RunArgs, mut command: clap::Command) -> Result<ExitCode> {
     if let Some(tool) = crate::tool::named(target) {
         return crate::tool::run(tool, &args.args);
     }
-    let elf = read_target(target)?;
+    let elf = read_target(target, &args.args)?;
     let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
     let flags = flags::parse("bpfkit", target, &object, &args.args)?;
     run_object(&object, &flags, PrintOptions::default())
@@ -80,13 +80,21 @@ fn usage_error(command: &mut clap::Command, message: &str) -> ExitCode {
     crate::out::clap_exit(&error)
 }
 
-/// Reads an object, building it first when given C source.
-fn read_target(target: &str) -> Result<Vec<u8>> {
+/// Reads an object, building it first when given C source (with the `-I`
+/// and `-D` among `args`, as `bpfkit build` takes them).
+fn read_target(target: &str, args: &[String]) -> Result<Vec<u8>> {
     let path = Path::new(target);
+    let (include_dirs, defines) = flags::build_flags(args);
     let object_path = if target.ends_with(".c") {
-        let opts = bpfkit_build::BuildOptions::new(path);
+        let mut opts = bpfkit_build::BuildOptions::new(path);
+        opts.include_dirs
+            .extend(include_dirs.into_iter().map(Into::into));
+        opts.defines.extend(defines);
         bpfkit_build::build_cached(&opts).with_context(|| format!("building {target}"))?
     } else {
+        if !include_dirs.is_empty() || !defines.is_empty() {
+            anyhow::bail!("-I and -D apply to a .bpf.c source, and {target} is an object");
+        }
         path.to_path_buf()
     };
     // Not a bare read: /dev/zero or a huge file must be refused, not read.
@@ -209,6 +217,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         pid: flags.pid,
         printk: !flags.no_printk,
         verbose: flags.verbose,
+        map_max_entries: flags.map_sizes.clone(),
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
