@@ -488,8 +488,14 @@ fn fuzz(target: Target) {
         if entry.file_name() == "README.md" {
             continue;
         }
-        let input = decode(world, target, &file)
-            .unwrap_or_else(|| panic!("{}: unknown subject or bad header", entry.path().display()));
+        let input = decode(world, target, &file).unwrap_or_else(|| {
+            panic!(
+                "{}: no subject has the label of its first line (a tool output \
+                 moved, or an object was rebuilt with other type ids?), or the \
+                 line is malformed; relabel it or delete the input",
+                entry.path().display()
+            )
+        });
         run_or_save(world, &mut formatters, target, &input);
         replayed += 1;
     }
