@@ -9,11 +9,13 @@
 //! how many inputs it ran (see `fuzz/README.md`). An input that panics is
 //! saved there before the test fails, so it becomes a regression input.
 
-use super::tests::{MODES, analyze, check_json_lines, event_map, snapshot_variants, tool_print};
+use super::tests::{
+    MODES, analyze, check_json_lines, event_map, render_checked, snapshot_variants, tool_print,
+};
 use crate::run::printer::MapOutput;
 use bpfkit_btf::TypeId;
 use bpfkit_object::{Object, map_type};
-use bpfkit_output::{EventFormatter, FormatOptions, MapView, SnapshotOptions, render_map};
+use bpfkit_output::{EventFormatter, FormatOptions, MapView, SnapshotOptions};
 use bpfkit_testkit::Rng;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -299,12 +301,7 @@ fn run(world: &World, formatters: &mut Formatters, target: Target, input: &Input
                 ..subject.snapshot.clone()
             };
             let entries = [(input.key.clone(), input.bytes.clone())];
-            let mut out = Vec::new();
-            if render_map(&object.btf, &view, &entries, &opts, &mut out).is_ok()
-                && opts.mode == bpfkit_output::Mode::Json
-            {
-                check_json_lines(&out, what);
-            }
+            render_checked(object, &view, &entries, &opts, what);
         }
     }
 }
@@ -488,8 +485,14 @@ fn fuzz(target: Target) {
         if entry.file_name() == "README.md" {
             continue;
         }
-        let input = decode(world, target, &file)
-            .unwrap_or_else(|| panic!("{}: unknown subject or bad header", entry.path().display()));
+        let input = decode(world, target, &file).unwrap_or_else(|| {
+            panic!(
+                "{}: no subject has the label of its first line (a tool output \
+                 moved, or an object was rebuilt with other type ids?), or the \
+                 line is malformed; relabel it or delete the input",
+                entry.path().display()
+            )
+        });
         run_or_save(world, &mut formatters, target, &input);
         replayed += 1;
     }

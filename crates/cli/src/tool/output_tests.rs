@@ -7,7 +7,9 @@ use crate::run::flags::RunFlags;
 use crate::run::printer::{MapOutput, PrintOptions};
 use bpfkit_btf::TypeId;
 use bpfkit_object::{Object, map_type};
+use bpfkit_output::clock::WallClock;
 use bpfkit_output::hist::HistKind;
+use bpfkit_output::records::Timestamped;
 use bpfkit_output::{EventFormatter, FormatOptions, MapView, Mode, SnapshotOptions, render_map};
 use bpfkit_testkit::Rng;
 use bpfkit_tools::{Output, ToolSpec};
@@ -211,15 +213,37 @@ fn fuzz_map(object: &Object, view: &MapView, opts: &SnapshotOptions, rng: &mut R
             let entries: Vec<_> = (0..rng.below(4))
                 .map(|_| (rng.record(key_size), rng.record(value_size)))
                 .collect();
-            let mut out = Vec::new();
-            // Short entries and shapes the options cannot show are errors.
-            if render_map(&object.btf, view, &entries, &opts, &mut out).is_ok()
-                && mode == Mode::Json
-            {
-                check_json_lines(&out, what);
-            }
+            render_checked(object, view, &entries, &opts, what);
         }
     }
+}
+
+/// `render_map` of `entries`; in JSON mode every line must parse, also with
+/// the `-T` members inserted (`records::Timestamped`, as the CLI prints
+/// maps). Short entries and shapes the options cannot show are errors.
+pub(super) fn render_checked(
+    object: &Object,
+    view: &MapView,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    opts: &SnapshotOptions,
+    what: &str,
+) {
+    let mut out = Vec::new();
+    if render_map(&object.btf, view, entries, opts, &mut out).is_err() || opts.mode != Mode::Json {
+        return;
+    }
+    check_json_lines(&out, what);
+    let mut timed = Vec::new();
+    let mut clock = WallClock::now();
+    render_map(
+        &object.btf,
+        view,
+        entries,
+        opts,
+        &mut Timestamped::new(&mut timed, &mut clock),
+    )
+    .expect("rendered above");
+    check_json_lines(&timed, what);
 }
 
 /// How `bpfkit run` may show a map: by itself, as histograms of either
