@@ -21,16 +21,20 @@ fn record_types_found_from_the_size_sent() {
     let mut run = Run::start(&source.to_string_lossy(), &["--target_tgid", &tgid_text]);
     run.wait_attached(&["on_getpgid"]);
     // SAFETY: getpgid has no memory preconditions.
-    unsafe { libc::getpgid(0) };
-    run.wait_for("the ring buffer record", |r| {
-        r["type"] == "event" && r["map"] == "ring" && r["data"]["tgid"] == tgid
-    });
+    let getpgid = || unsafe {
+        libc::getpgid(0);
+    };
+    run.wait_retriggering(
+        "the ring buffer record",
+        |r| r["type"] == "event" && r["map"] == "ring" && r["data"]["tgid"] == tgid,
+        getpgid,
+    );
     run.wait_for("the perf buffer record", |r| {
         r["type"] == "event" && r["map"] == "samples" && r["data"]["tgid"] == tgid
     });
     let done = run.stop();
     let ring = events(&done.records, "ring").next().expect("ring record");
-    assert_eq!(ring["data"]["seq"], 1, "{ring}");
+    assert!(ring["data"]["seq"].as_u64() >= Some(1), "{ring}");
     assert_eq!(ring["data"]["tag"], 0x5eed, "{ring}");
     let sample = events(&done.records, "samples")
         .next()

@@ -26,10 +26,14 @@ fn pointer_parameter_keeps_its_default_and_the_object_runs() {
     let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &tgid_text]);
     run.wait_attached(&["on_getpgid"]);
     // SAFETY: getpgid has no memory preconditions.
-    unsafe { libc::getpgid(0) };
-    run.wait_for("the getpgid event", |r| {
-        r["type"] == "event" && r["data"]["tgid"] == tgid
-    });
+    let getpgid = || unsafe {
+        libc::getpgid(0);
+    };
+    run.wait_retriggering(
+        "the getpgid event",
+        |r| r["type"] == "event" && r["data"]["tgid"] == tgid,
+        getpgid,
+    );
     let done = run.stop();
     let event = events(&done.records, "events")
         .find(|r| r["data"]["tgid"] == tgid)
