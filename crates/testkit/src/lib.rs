@@ -8,6 +8,8 @@
 //!
 //! Also shared: [`TempDir`] and [`unique`] names for what tests create.
 
+pub mod mutate;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
