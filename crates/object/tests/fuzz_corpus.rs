@@ -4,7 +4,7 @@
 
 mod fuzzing;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use bpfkit_btf::view::BtfView;
@@ -23,7 +23,7 @@ fn entries(target: &str) -> Vec<PathBuf> {
     files
 }
 
-fn timed(what: &PathBuf, f: impl FnOnce()) {
+fn timed(what: &Path, f: impl FnOnce()) {
     let start = Instant::now();
     f();
     assert!(
