@@ -296,6 +296,11 @@ fn explain_poisoned(rejection: &mut VerifierRejection, object: &Object, kernel: 
         .program(&rejection.program)
         .map_or(usize::MAX, |p| p.insn_count);
     if let Some(poisoned) = kernel.poisoned_at(&rejection.program, own_len, insn) {
+        if poisoned.function != rejection.program {
+            // The verifier's index points into the appended subprogram:
+            // the line is the relocation's own.
+            rejection.source_line = line_of(object, &poisoned.section, poisoned.section_insn);
+        }
         rejection.poisoned = Some(poisoned.clone());
         rejection.show_log = false;
     }
@@ -400,7 +405,12 @@ fn source_line(object: &Object, prog: &ProgramInfo, insn: usize) -> Option<Sourc
                 .find(|f| object.btf.name_of(f.type_id) == prog.name)
         })
         .map_or(0, |f| f.insn_off as usize / 8);
-    let line = ext.line_for_insn(&prog.section, start + insn)?;
+    line_of(object, &prog.section, start + insn)
+}
+
+/// The C line of instruction `insn` of section `section`.
+fn line_of(object: &Object, section: &str, insn: usize) -> Option<SourceLine> {
+    let line = object.ext.as_ref()?.line_for_insn(section, insn)?;
     Some(SourceLine {
         file: line.file.clone(),
         line: line.line,
