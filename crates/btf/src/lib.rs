@@ -45,36 +45,46 @@ pub fn read_input_file(path: impl AsRef<Path>) -> Result<Vec<u8>> {
         path: path.display().to_string(),
         err,
     };
-    let refuse = |why: String| Error::Input {
-        path: path.display().to_string(),
-        why,
-    };
     let file = std::fs::File::open(path).map_err(io_error)?;
     let meta = file.metadata().map_err(io_error)?;
-    if !meta.is_file() {
-        return Err(refuse(format!(
-            "is {}, not a regular file; bpfkit reads BTF and BPF objects only from regular files",
-            file_kind(&meta.file_type())
-        )));
-    }
-    let too_large = |size: String| {
-        refuse(format!(
-            "is {size}, over bpfkit's limit of {MAX_INPUT_FILE_LEN} bytes ({} MiB) \
-             for a BTF file or BPF object",
-            MAX_INPUT_FILE_LEN >> 20
-        ))
-    };
-    if meta.len() > MAX_INPUT_FILE_LEN {
-        return Err(too_large(format!("{} bytes", meta.len())));
-    }
+    check_input_file(path, &meta)?;
     let mut data = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_INPUT_FILE_LEN + 1)
         .read_to_end(&mut data)
         .map_err(io_error)?;
     if data.len() as u64 > MAX_INPUT_FILE_LEN {
-        return Err(too_large("larger than that".into()));
+        return Err(too_large(path, "larger than that"));
     }
     Ok(data)
+}
+
+/// Refuses, before reading, what [`read_input_file`] refuses: anything but
+/// a regular file, and files over [`MAX_INPUT_FILE_LEN`].
+pub(crate) fn check_input_file(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    if !meta.is_file() {
+        return Err(Error::Input {
+            path: path.display().to_string(),
+            why: format!(
+                "is {}, not a regular file; bpfkit reads BTF and BPF objects only from regular files",
+                file_kind(&meta.file_type())
+            ),
+        });
+    }
+    if meta.len() > MAX_INPUT_FILE_LEN {
+        return Err(too_large(path, &format!("{} bytes", meta.len())));
+    }
+    Ok(())
+}
+
+fn too_large(path: &Path, size: &str) -> Error {
+    Error::Input {
+        path: path.display().to_string(),
+        why: format!(
+            "is {size}, over bpfkit's limit of {MAX_INPUT_FILE_LEN} bytes ({} MiB) \
+             for a BTF file or BPF object",
+            MAX_INPUT_FILE_LEN >> 20
+        ),
+    }
 }
 
 fn file_kind(t: &std::fs::FileType) -> &'static str {

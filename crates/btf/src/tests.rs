@@ -213,3 +213,17 @@ mod kernel_names {
         assert!(err.contains("is empty"), "{err}");
     }
 }
+
+#[test]
+fn device_files_are_refused_as_btf_input() {
+    for result in [
+        crate::read_input_file("/dev/zero").map(|_| ()),
+        crate::view::BtfView::open("/dev/zero").map(|_| ()),
+    ] {
+        let err = result.expect_err("/dev/zero is no BTF file").to_string();
+        assert!(
+            err.starts_with("/dev/zero: is a character device, not a regular file"),
+            "{err}"
+        );
+    }
+}

@@ -216,13 +216,14 @@ impl Bytes {
             err,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let len = file.metadata().map_err(io)?.len() as usize;
+        let meta = file.metadata().map_err(io)?;
+        // /dev/zero and the like would be read without end.
+        crate::check_input_file(path, &meta)?;
+        let len = meta.len() as usize;
         if let Some(mapping) = Mapping::new(&file, len) {
             return Ok(Bytes::Mapped(mapping));
         }
-        let mut data = Vec::with_capacity(len + 1);
-        std::io::Read::read_to_end(&mut &file, &mut data).map_err(io)?;
-        Ok(Bytes::Owned(data))
+        Ok(Bytes::Owned(crate::read_input_file(path)?))
     }
 }
 

@@ -9,76 +9,8 @@ mod common;
 use std::sync::Arc;
 
 use bpfkit_btf::{Btf, VMLINUX_PATH};
+use bpfkit_testkit::mutate::{Rng, mutate};
 use common::{TempDir, btf_section, build_kinds_object};
-
-/// xorshift64*: tiny, deterministic, good enough to pick positions.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Values that tend to sit on boundaries: counts, ids, offsets, kinds.
-const INTERESTING: [u32; 12] = [
-    0,
-    1,
-    2,
-    0x7f,
-    0x80,
-    0xff,
-    0xffff,
-    0x1_0000,
-    0x7fff_ffff,
-    0x8000_0000,
-    0xffff_ffff,
-    24,
-];
-
-fn mutate(seed: &[u8], rng: &mut Rng) -> Vec<u8> {
-    let mut data = seed.to_vec();
-    for _ in 0..1 + rng.below(4) {
-        if data.is_empty() {
-            break;
-        }
-        let at = rng.below(data.len());
-        match rng.below(6) {
-            0 => data[at] ^= 1 << rng.below(8),
-            1 => data[at] = INTERESTING[rng.below(INTERESTING.len())] as u8,
-            2 => {
-                // An aligned word: names, infos, sizes, ids, header fields.
-                let at = at & !3;
-                if at + 4 <= data.len() {
-                    let v = INTERESTING[rng.below(INTERESTING.len())];
-                    data[at..at + 4].copy_from_slice(&v.to_le_bytes());
-                }
-            }
-            3 => data.truncate(at),
-            4 => {
-                // The kind byte of a word-aligned type info (bits 24..29).
-                let at = (at & !3) + 3;
-                if at < data.len() {
-                    data[at] = (data[at] & 0x80) | rng.below(21) as u8;
-                }
-            }
-            _ => {
-                let len = rng.below(64).min(data.len() - at);
-                let chunk = data[at..at + len].to_vec();
-                let to = rng.below(data.len());
-                data.splice(to..to, chunk);
-            }
-        }
-    }
-    data
-}
 
 fn walk(btf: &Btf) {
     let _ = bpfkit_btf::raw::dump_raw(btf, None, &mut std::io::sink());

@@ -109,6 +109,9 @@ pub struct PoisonedRelocation {
     /// Index of the poisoned instruction from the function's first one (the
     /// index the verifier gives for a program's own instructions).
     pub insn: usize,
+    /// Index of the poisoned instruction in its section (for `.BTF.ext`
+    /// line info).
+    pub section_insn: usize,
     /// libbpf's name of the relocation kind (`byte_off`, `byte_sz`,
     /// `field_exists`, `enumval_value`, ...).
     pub kind: &'static str,
@@ -215,6 +218,7 @@ pub fn relocate_core_report<D: AsRef<[u8]>>(
                 .push(PoisonedRelocation {
                     function,
                     insn,
+                    section_insn: relo.insn_off as usize / INSN_SIZE,
                     ..report
                 });
         }
@@ -431,6 +435,7 @@ fn describe_poison(
         function: String::new(),
         section: section.to_string(),
         insn: 0,
+        section_insn: 0,
         kind: kind_name(kind),
         local_type,
         access_path,

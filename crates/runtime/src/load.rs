@@ -77,26 +77,23 @@ impl KernelTypes {
     }
 
     /// The poisoned relocation that explains a verifier rejection of
-    /// `program` at instruction `insn` (the `call unknown#195896080` the
-    /// log names): the one at that instruction of the program, else, when
-    /// the program itself has none there, one in a subprogram it may call
-    /// (their instructions are counted after the program's).
-    fn poisoned_at(&self, program: &str, insn: Option<usize>) -> Option<&PoisonedRelocation> {
-        let own = self.poisoned.get(program).map_or(&[][..], Vec::as_slice);
-        if let Some(found) = own.iter().find(|p| Some(p.insn) == insn) {
-            return Some(found);
+    /// `program` (`own_len` instructions long) at instruction `insn` (the
+    /// `call unknown#195896080` the log names): the one at that
+    /// instruction of the program; past its own instructions (where the
+    /// subprograms it calls are appended), the first one in `.text`.
+    fn poisoned_at(
+        &self,
+        program: &str,
+        own_len: usize,
+        insn: usize,
+    ) -> Option<&PoisonedRelocation> {
+        if insn < own_len {
+            return self.poisoned.get(program)?.iter().find(|p| p.insn == insn);
         }
-        let in_subprograms = || {
-            self.poisoned
-                .values()
-                .flatten()
-                .find(|p| p.section == ".text")
-        };
-        if own.is_empty() {
-            in_subprograms()
-        } else {
-            own.first()
-        }
+        self.poisoned
+            .values()
+            .flatten()
+            .find(|p| p.section == ".text")
     }
 }
 
@@ -360,7 +357,7 @@ pub(crate) fn load_program(
     load_by_type(program, &prog.hook, kernel.for_programs()).map_err(|e| {
         let mut error = load_error(e, prog, object);
         if let RuntimeError::Verifier(rejection) = &mut error {
-            explain_poisoned(rejection, kernel);
+            explain_poisoned(rejection, object, kernel);
             rejection.show_log |= verbose;
         }
         error
@@ -373,11 +370,22 @@ const POISONED_CALL: &str = "unknown#195896080";
 
 /// Replaces the raw verifier dump of a rejection at a poisoned CO-RE
 /// instruction by what the relocation wanted and the kernel lacks.
-fn explain_poisoned(rejection: &mut VerifierRejection, kernel: &KernelTypes) {
-    if !rejection.log.contains(POISONED_CALL) {
+fn explain_poisoned(rejection: &mut VerifierRejection, object: &Object, kernel: &KernelTypes) {
+    let Some(insn) = rejection
+        .insn
+        .filter(|_| rejection.log.contains(POISONED_CALL))
+    else {
         return;
-    }
-    if let Some(poisoned) = kernel.poisoned_at(&rejection.program, rejection.insn) {
+    };
+    let own_len = object
+        .program(&rejection.program)
+        .map_or(usize::MAX, |p| p.insn_count);
+    if let Some(poisoned) = kernel.poisoned_at(&rejection.program, own_len, insn) {
+        if poisoned.function != rejection.program {
+            // The verifier's index points into the appended subprogram:
+            // the line is the relocation's own.
+            rejection.source_line = line_of(object, &poisoned.section, poisoned.section_insn);
+        }
         rejection.poisoned = Some(poisoned.clone());
         rejection.show_log = false;
     }
@@ -491,7 +499,12 @@ fn source_line(object: &Object, prog: &ProgramInfo, insn: usize) -> Option<Sourc
                 .find(|f| object.btf.name_of(f.type_id) == prog.name)
         })
         .map_or(0, |f| f.insn_off as usize / 8);
-    let line = ext.line_for_insn(&prog.section, start + insn)?;
+    line_of(object, &prog.section, start + insn)
+}
+
+/// The C line of instruction `insn` of section `section`.
+fn line_of(object: &Object, section: &str, insn: usize) -> Option<SourceLine> {
+    let line = object.ext.as_ref()?.line_for_insn(section, insn)?;
     Some(SourceLine {
         file: line.file.clone(),
         line: line.line,

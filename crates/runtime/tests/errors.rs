@@ -237,6 +237,27 @@ fn poisoned_core_relocation_names_struct_and_field() {
         "{text}"
     );
 
+    let (text, rejection) = poisoned_rejection(&object, "read_in_subprogram", false);
+    assert!(
+        text.contains("(in subprogram 'read_field_of'): the running kernel has no struct bpfkit_no_such_struct"),
+        "{text}"
+    );
+    // The C line is the subprogram's (the verifier's index is past the
+    // program's own instructions, where line info would be wrong).
+    let source = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bpf/poisoned.bpf.c"),
+    )
+    .expect("reading poisoned.bpf.c");
+    let body_start = 1 + source
+        .lines()
+        .position(|l| l.contains("int read_field_of("))
+        .expect("read_field_of in poisoned.bpf.c") as u32;
+    let line = rejection.source_line.as_ref().expect("a source line").line;
+    assert!(
+        (body_start..body_start + 7).contains(&line),
+        "line {line} is not in read_field_of (from line {body_start}): {text}"
+    );
+
     // -v keeps the verifier's own words.
     let (text, _) = poisoned_rejection(&object, "read_missing_field", true);
     assert!(text.contains("verifier log (last"), "{text}");

@@ -8,6 +8,8 @@
 //!
 //! Also shared: [`TempDir`] and [`unique`] names for what tests create.
 
+pub mod mutate;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -86,11 +88,19 @@ pub fn newer_clang_needed(test: &str, major: u32, why: &str, found: Option<u32>)
     let have = found.map_or("no clang found".to_string(), |v| {
         format!("the newest clang found is {v}")
     });
-    let message = format!("{test}: needs clang {major} or newer for {why}; {have}");
+    clang_skip(
+        test,
+        &format!("needs clang {major} or newer for {why}; {have}"),
+    );
+}
+
+/// Skips (part of) `test` for a clang reason `why`, with a message; under
+/// `BPFKIT_REQUIRE_CLANG=1` (CI) the test fails instead.
+pub fn clang_skip(test: &str, why: &str) {
     if required("BPFKIT_REQUIRE_CLANG") {
-        panic!("{message}, and BPFKIT_REQUIRE_CLANG=1");
+        panic!("{test}: {why}, and BPFKIT_REQUIRE_CLANG=1");
     }
-    eprintln!("skipping {message} (apt-get install clang-16, or set BPFKIT_CLANG)");
+    eprintln!("skipping {test}: {why} (apt-get install clang-16, or set BPFKIT_CLANG)");
 }
 
 /// A tool a test compares against (bpftool, a libbpf-tools binary), with the

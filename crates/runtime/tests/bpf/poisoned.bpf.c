@@ -39,3 +39,20 @@ int read_missing_field(void *ctx)
 	sink = value;
 	return 0;
 }
+
+/* The same unguarded read in a subprogram (.text), which aya appends
+ * after the program's own instructions. */
+static __attribute__((noinline)) int read_field_of(struct bpfkit_no_such_struct *s)
+{
+	int value = 0;
+
+	bpf_probe_read_kernel(&value, sizeof(value), &s->missing_field);
+	return value;
+}
+
+SEC("tp/syscalls/sys_enter_getppid")
+int read_in_subprogram(void *ctx)
+{
+	sink = read_field_of((void *)bpf_get_current_task());
+	return 0;
+}
