@@ -54,8 +54,12 @@ const SKIPPED: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Sets a workload up; `None` (with a printed reason) where this machine
+/// cannot cause its events.
+type Setup = fn() -> Option<Workload>;
+
 /// Workloads, one per tool.
-const WORKLOADS: &[(&str, fn() -> Option<Workload>)] = &[
+const WORKLOADS: &[(&str, Setup)] = &[
     ("execsnoop", execs),
     ("exitsnoop", exit_code),
     ("opensnoop", missing_file),
@@ -227,11 +231,7 @@ fn panic_text(panic: &Box<dyn Any + Send>) -> String {
 }
 
 /// Runs every mode of one tool on its workload; the failures.
-fn check_tool(
-    spec: &'static ToolSpec,
-    setup: fn() -> Option<Workload>,
-    listing: &str,
-) -> Vec<String> {
+fn check_tool(spec: &'static ToolSpec, setup: Setup, listing: &str) -> Vec<String> {
     let not_here = listing
         .lines()
         .find(|l| l.split_whitespace().next() == Some(spec.name))
@@ -264,7 +264,7 @@ fn check_tool(
             Ok(args)
                 if args
                     .iter()
-                    .any(|a| workload.base_args.starts_with(&[a.clone()])) =>
+                    .any(|a| workload.base_args.starts_with(std::slice::from_ref(a))) =>
             {
                 println!(
                     "{} --{}: given to every run (the workload needs it)",
