@@ -38,21 +38,32 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-/// Flags not run here, and why: they need what this machine or the
-/// workloads lack.
-const SKIPPED: &[(&str, &str, &str)] = &[
-    (
-        "*",
-        "cgroup",
-        "needs a cgroup v2 hierarchy with the workload in a cgroup of its own; \
-         covered by crates/tools/tests/kernel.rs where /sys/fs/cgroup/unified exists",
-    ),
-    (
-        "runqlat",
-        "pidnss",
-        "groups by pid namespace; the workload has none of its own",
-    ),
-];
+/// Flags not run here, and why: they need what this machine lacks. The
+/// third field tells whether the machine lacks it.
+const SKIPPED: &[(&str, &str, fn() -> Option<String>)] = &[("*", "cgroup", no_cgroup2)];
+
+/// Why cgroup filters cannot run: the test's cgroup v2 (the value of
+/// `--cgroup`; every workload process is in it too) is not mounted.
+fn no_cgroup2() -> Option<String> {
+    match own_cgroup2() {
+        Some(_) => None,
+        None => Some("no cgroup v2 hierarchy is mounted (cgroup filters need one)".into()),
+    }
+}
+
+/// This process's cgroup v2 directory: the cgroup2 mount point joined with
+/// the `0::PATH` line of /proc/self/cgroup.
+fn own_cgroup2() -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mounts.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        (after.split_whitespace().next() == Some("cgroup2"))
+            .then(|| before.split_whitespace().nth(4).map(str::to_string))?
+    })?;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(format!("{mount}{path}"))
+}
 
 /// Sets a workload up; `None` (with a printed reason) where this machine
 /// cannot cause its events.
@@ -253,9 +264,10 @@ fn check_tool(spec: &'static ToolSpec, setup: Setup, listing: &str) -> Vec<Strin
         args: workload.base_args.clone(),
     }];
     for flag in spec.flags {
-        if let Some((_, _, why)) = SKIPPED
+        if let Some(why) = SKIPPED
             .iter()
             .find(|(tool, long, _)| (*tool == "*" || *tool == spec.name) && *long == flag.long)
+            .and_then(|(_, _, lacking)| lacking())
         {
             println!("{} --{}: skipped: {why}", spec.name, flag.long);
             continue;
@@ -488,6 +500,14 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
                 .any(|e| matches!(e, Effect::Runtime(Runtime::PortRules(_)))) =>
         {
             format!("udp:{}", facts.port)
+        }
+        Parse::Path
+            if flag
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::Runtime(Runtime::CgroupMap(_)))) =>
+        {
+            own_cgroup2().ok_or("no cgroup v2")?
         }
         Parse::Path if runtime(Runtime::FlameGraph) => {
             let dir = std::env::temp_dir();
@@ -804,6 +824,7 @@ fn busy_threads() -> Option<Workload> {
             ("runqlen", _) => Expect::all(&["runqlen"]),
             ("runqlat", Some("pids")) => Expect::all(&[&format!("pid = {}", me())]),
             ("runqlat", Some("tids")) => Expect::all(&["tid = "]),
+            ("runqlat", Some("pidnss")) => Expect::all(&["pidns = "]),
             ("runqlat", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
             ("runqlat", _) => Expect::all(&["usecs", "*"]),
             // Waits of 1 us or more; the default threshold (10 ms) is more
