@@ -38,9 +38,12 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-/// Flags not run here, and why: they need what this machine lacks. The
-/// third field tells whether the machine lacks it.
-const SKIPPED: &[(&str, &str, fn() -> Option<String>)] = &[("*", "cgroup", no_cgroup2)];
+/// Why this machine cannot run a flag (`None`: it can).
+type Lacking = fn() -> Option<String>;
+
+/// Flags not run where this machine lacks what they need: (tool or `*`,
+/// flag, what is lacking).
+const SKIPPED: &[(&str, &str, Lacking)] = &[("*", "cgroup", no_cgroup2)];
 
 /// Why cgroup filters cannot run: the test's cgroup v2 (the value of
 /// `--cgroup`; every workload process is in it too) is not mounted.
