@@ -38,24 +38,42 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-/// Flags not run here, and why: they need what this machine or the
-/// workloads lack.
-const SKIPPED: &[(&str, &str, &str)] = &[
-    (
-        "*",
-        "cgroup",
-        "needs a cgroup v2 hierarchy with the workload in a cgroup of its own; \
-         covered by crates/tools/tests/kernel.rs where /sys/fs/cgroup/unified exists",
-    ),
-    (
-        "runqlat",
-        "pidnss",
-        "groups by pid namespace; the workload has none of its own",
-    ),
-];
+/// Why this machine cannot run a flag (`None`: it can).
+type Lacking = fn() -> Option<String>;
+
+/// Flags not run where this machine lacks what they need: (tool or `*`,
+/// flag, what is lacking).
+const SKIPPED: &[(&str, &str, Lacking)] = &[("*", "cgroup", no_cgroup2)];
+
+/// Why cgroup filters cannot run: the test's cgroup v2 (the value of
+/// `--cgroup`; every workload process is in it too) is not mounted.
+fn no_cgroup2() -> Option<String> {
+    match own_cgroup2() {
+        Some(_) => None,
+        None => Some("no cgroup v2 hierarchy is mounted (cgroup filters need one)".into()),
+    }
+}
+
+/// This process's cgroup v2 directory: the cgroup2 mount point joined with
+/// the `0::PATH` line of /proc/self/cgroup.
+fn own_cgroup2() -> Option<String> {
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mounts.lines().find_map(|line| {
+        let (before, after) = line.split_once(" - ")?;
+        (after.split_whitespace().next() == Some("cgroup2"))
+            .then(|| before.split_whitespace().nth(4).map(str::to_string))?
+    })?;
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(format!("{mount}{path}"))
+}
+
+/// Sets a workload up; `None` (with a printed reason) where this machine
+/// cannot cause its events.
+type Setup = fn() -> Option<Workload>;
 
 /// Workloads, one per tool.
-const WORKLOADS: &[(&str, fn() -> Option<Workload>)] = &[
+const WORKLOADS: &[(&str, Setup)] = &[
     ("execsnoop", execs),
     ("exitsnoop", exit_code),
     ("opensnoop", missing_file),
@@ -227,11 +245,7 @@ fn panic_text(panic: &Box<dyn Any + Send>) -> String {
 }
 
 /// Runs every mode of one tool on its workload; the failures.
-fn check_tool(
-    spec: &'static ToolSpec,
-    setup: fn() -> Option<Workload>,
-    listing: &str,
-) -> Vec<String> {
+fn check_tool(spec: &'static ToolSpec, setup: Setup, listing: &str) -> Vec<String> {
     let not_here = listing
         .lines()
         .find(|l| l.split_whitespace().next() == Some(spec.name))
@@ -253,9 +267,10 @@ fn check_tool(
         args: workload.base_args.clone(),
     }];
     for flag in spec.flags {
-        if let Some((_, _, why)) = SKIPPED
+        if let Some(why) = SKIPPED
             .iter()
             .find(|(tool, long, _)| (*tool == "*" || *tool == spec.name) && *long == flag.long)
+            .and_then(|(_, _, lacking)| lacking())
         {
             println!("{} --{}: skipped: {why}", spec.name, flag.long);
             continue;
@@ -264,7 +279,7 @@ fn check_tool(
             Ok(args)
                 if args
                     .iter()
-                    .any(|a| workload.base_args.starts_with(&[a.clone()])) =>
+                    .any(|a| workload.base_args.starts_with(std::slice::from_ref(a))) =>
             {
                 println!(
                     "{} --{}: given to every run (the workload needs it)",
@@ -488,6 +503,14 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
                 .any(|e| matches!(e, Effect::Runtime(Runtime::PortRules(_)))) =>
         {
             format!("udp:{}", facts.port)
+        }
+        Parse::Path
+            if flag
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::Runtime(Runtime::CgroupMap(_)))) =>
+        {
+            own_cgroup2().ok_or("no cgroup v2")?
         }
         Parse::Path if runtime(Runtime::FlameGraph) => {
             let dir = std::env::temp_dir();
@@ -804,13 +827,14 @@ fn busy_threads() -> Option<Workload> {
             ("runqlen", _) => Expect::all(&["runqlen"]),
             ("runqlat", Some("pids")) => Expect::all(&[&format!("pid = {}", me())]),
             ("runqlat", Some("tids")) => Expect::all(&["tid = "]),
+            ("runqlat", Some("pidnss")) => Expect::all(&["pidns = "]),
             ("runqlat", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
             ("runqlat", _) => Expect::all(&["usecs", "*"]),
             // Waits of 1 us or more; the default threshold (10 ms) is more
             // than these threads may wait.
             ("runqslower", Some("min_us")) => Expect::all(&[BUSY_COMM]),
             // -t: the test's main thread, which is not busy.
-            ("runqslower", Some("tid")) => Expect::default(),
+            ("runqslower", Some("tid")) => Expect::none_of(&[BUSY_COMM]),
             ("runqslower", Some(_)) => Expect::all(&[BUSY_COMM]),
             ("runqslower", None) => Expect::default(),
             // -L: the test's main thread, which is not busy.
@@ -1103,8 +1127,8 @@ fn libc_path() -> String {
         .to_string()
 }
 
-/// SYNs nobody answers: a veth pair whose far end has no address, so ARP
-/// fails and TCP retransmits the SYN after its initial timeout (1 s).
+/// SYNs nobody answers (sent to a MAC address nobody has): TCP retransmits
+/// the SYN after its initial timeout (1 s).
 fn syn_retransmits() -> Option<Workload> {
     let net = HostVeth::create();
     let port: u16 = 40000 + (me() % 20000) as u16;
@@ -1225,19 +1249,16 @@ impl HostVeth {
         format!("{}.2", self.subnet)
     }
 
-    /// An address on the link that nobody answers ARP for: the peer's, once
-    /// the peer's end lost it.
+    /// The peer's address, but reached through a made-up MAC address that
+    /// no interface has: SYNs leave at once (nothing waits on ARP, which
+    /// would hold back the retransmission) and get no answer.
     fn silent_addr(&self) -> String {
+        let peer = self.peer_addr();
         common::ip(&format!(
-            "-n {} addr flush dev {}",
-            self.netns,
-            self.peer_dev()
+            "neigh replace {peer} lladdr 02:00:5e:00:53:01 dev {} nud permanent",
+            self.host_dev
         ));
-        self.peer_addr()
-    }
-
-    fn peer_dev(&self) -> String {
-        self.host_dev.trim_end_matches('h').to_string() + "p"
+        peer
     }
 
     /// Sends one UDP datagram from the peer's namespace to PORT here.
