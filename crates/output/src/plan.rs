@@ -828,12 +828,22 @@ fn write_c_string(out: &mut Vec<u8>, raw: &[u8]) {
     write_text_bytes(out, &raw[..end]);
 }
 
+/// Text as a terminal may safely show it: invalid UTF-8 and control
+/// characters (newlines, ESC, C1 codes) as `\xNN`, so a process name or an
+/// argument can neither split a row nor send escape sequences.
 fn write_text_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     for chunk in bytes.utf8_chunks() {
-        out.extend_from_slice(chunk.valid().as_bytes());
-        for b in chunk.invalid() {
-            out.extend_from_slice(b"\\x");
-            json::push_hex_byte(out, *b);
+        for c in chunk.valid().chars() {
+            let mut utf8 = [0u8; 4];
+            let encoded = c.encode_utf8(&mut utf8).as_bytes();
+            if c.is_control() {
+                encoded.iter().for_each(|&b| semantic::push_escaped_byte(out, b));
+            } else {
+                out.extend_from_slice(encoded);
+            }
+        }
+        for &b in chunk.invalid() {
+            semantic::push_escaped_byte(out, b);
         }
     }
 }
@@ -1053,6 +1063,19 @@ fn array_leaf(btf: &Btf, elem: TypeId, len: usize, depth: usize) -> Result<Leaf>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_text_are_escaped() {
+        let mut out = Vec::new();
+        write_c_string(&mut out, b"a\nb\x1b[31mc\x7f\xc2\x85d\xffe\0junk");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "a\\x0ab\\x1b[31mc\\x7f\\xc2\\x85d\\xffe"
+        );
+        let mut plain = Vec::new();
+        write_c_string(&mut plain, "bash ü\0".as_bytes());
+        assert_eq!(plain, "bash ü".as_bytes());
+    }
 
     #[test]
     fn partitions_by_kernel_dev_t() {

@@ -505,12 +505,21 @@ pub fn write_arg_list(
                 }
             }
             b'"' if quote => out.extend_from_slice(b"\\\""),
+            // A newline or ESC in an argument must not split the row or
+            // reach the terminal as a control sequence.
+            c if c < 0x20 || c == 0x7f => push_escaped_byte(out, c),
             c => out.push(c),
         }
     }
     if truncated {
         out.extend_from_slice(b" ...");
     }
+}
+
+/// One byte as `\xNN`: how table text shows bytes a terminal should not get.
+pub(crate) fn push_escaped_byte(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(b"\\x");
+    crate::json::push_hex_byte(out, b);
 }
 
 /// A return value: `-ENOENT`-style values by name, others as numbers.
@@ -543,6 +552,14 @@ pub fn write_named(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_arguments_are_escaped() {
+        let args = b"echo\0a\nb\0\x1b[2J\0";
+        let mut out = Vec::new();
+        write_arg_list(&mut out, args, args.len(), 3, false, false);
+        assert_eq!(String::from_utf8_lossy(&out), "echo a\\x0ab \\x1b[2J ");
+    }
 
     fn ctx<'a>(member: &'a str, typedefs: &'a [&'a str], shape: Shape) -> FieldContext<'a> {
         FieldContext {

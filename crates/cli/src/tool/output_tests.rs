@@ -181,9 +181,11 @@ fn fuzz_events(object: &Object, ty: TypeId, format: &FormatOptions, rng: &mut Rn
                     check_json_lines(line, what);
                 }
                 Mode::Table => {
-                    // Strings are shown as they are, newlines included (as
-                    // libbpf-tools do), so a row may span several lines.
+                    // Control characters in strings are escaped: one row is
+                    // one line, and nothing reaches the terminal as a command.
                     assert!(line.ends_with(b"\n"), "{what}: a row ends its line");
+                    assert_eq!(newlines, 1, "{what}: one line per row");
+                    assert!(!line.contains(&0x1b), "{what}: ESC reached the table");
                     let mut row = GUARD.to_vec();
                     f.append_row(&record, &mut row).expect("formatted above");
                     assert!(
