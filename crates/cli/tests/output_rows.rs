@@ -96,12 +96,13 @@ fn execsnoop_shows_execs_with_empty_and_blank_arguments() {
         let shown = exec_rows(&out.stdout, pid);
         let blank = (String::from("0"), Vec::new());
         let expected = if failed {
-            // "" and " \t " are blank arguments, the bad pointer reads as
+            // "" and " \t " are blank arguments (the tab shown escaped, as
+            // every control character in a table), the bad pointer reads as
             // no argument at all; each row still has its RET column.
             vec![
                 ("-2".into(), Vec::new()),
                 ("-14".into(), Vec::new()),
-                ("-2".into(), Vec::new()),
+                ("-2".into(), vec!["\\x09".into()]),
                 blank,
             ]
         } else {

@@ -837,7 +837,9 @@ fn write_text_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
             let mut utf8 = [0u8; 4];
             let encoded = c.encode_utf8(&mut utf8).as_bytes();
             if c.is_control() {
-                encoded.iter().for_each(|&b| semantic::push_escaped_byte(out, b));
+                encoded
+                    .iter()
+                    .for_each(|&b| semantic::push_escaped_byte(out, b));
             } else {
                 out.extend_from_slice(encoded);
             }

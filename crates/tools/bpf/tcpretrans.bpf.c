@@ -21,9 +21,7 @@ struct event {
 	ENDPOINT_FIELDS;
 	bpfkit_pid_t pid;
 	s32 state;
-	/* An enum retransmit_type; an integer, as the T> column's names
-	 * (Format::Names) show integers. */
-	u32 type;
+	enum retransmit_type type;
 };
 
 struct count_key {
