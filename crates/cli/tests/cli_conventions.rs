@@ -216,9 +216,7 @@ fn render(groff: &Path, page: &Path) -> String {
         page.display()
     );
     // Bold and hyphens as plain ASCII, for matching.
-    String::from_utf8_lossy(&out.stdout)
-        .replace('\u{2010}', "-")
-        .replace('\u{2212}', "-")
+    String::from_utf8_lossy(&out.stdout).replace(['\u{2010}', '\u{2212}'], "-")
 }
 
 #[test]
