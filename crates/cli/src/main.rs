@@ -33,6 +33,10 @@ enum Command {
     Run(run::RunArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
+    /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
+    Completions(cmd::completions::CompletionsArgs),
+    /// Write man pages for bpfkit, its commands and every built-in tool.
+    Man(cmd::man::ManArgs),
     /// A built-in tool: `bpfkit execsnoop -x`.
     #[command(external_subcommand)]
     Tool(Vec<String>),
@@ -71,6 +75,8 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Build(args) => cmd::build::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
+        Command::Completions(args) => cmd::completions::run(args),
+        Command::Man(args) => cmd::man::run(args),
         Command::Tool(args) => {
             let (name, rest) = match args.split_first() {
                 Some((name, rest)) => (name.as_str(), rest),

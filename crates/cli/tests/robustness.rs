@@ -125,6 +125,8 @@ const PRINTING: &[&[&str]] = &[
     &["run", "--help"],
     &["run", "-h"],
     &["execsnoop", "--help"],
+    &["execsnoop", "--version"],
+    &["completions", "bash"],
     &["syscount", "--list"],
     &[
         "btf",

@@ -3,3 +3,20 @@
 
 pub mod btf;
 pub mod build;
+pub mod completions;
+pub mod man;
+
+/// bpfkit's command line with every built-in tool as a subcommand: what man
+/// pages and completions are generated from (the tools themselves are
+/// parsed by `tool::run`, from the same per-tool commands).
+pub fn with_tools() -> clap::Command {
+    use clap::CommandFactory;
+    // `run` parses its options itself, after loading the object (whose
+    // parameters are options too); the fixed ones are documented here.
+    let cli = crate::Cli::command()
+        .bin_name("bpfkit")
+        .mut_subcommand("run", crate::run::flags::run_options);
+    bpfkit_tools::all().iter().fold(cli, |cli, spec| {
+        cli.subcommand(crate::tool::command(spec).no_binary_name(false))
+    })
+}

@@ -37,7 +37,7 @@ pub struct RunFlags {
 }
 
 /// The fixed options every run has.
-fn run_options(cmd: Command) -> Command {
+pub(crate) fn run_options(cmd: Command) -> Command {
     cmd.arg(
         Arg::new("output")
             .short('o')

@@ -36,6 +36,14 @@ impl Parsed {
 const JSON: &str = "bpfkit-json";
 const VERBOSE: &str = "bpfkit-verbose";
 const HELP: &str = "bpfkit-help";
+const VERSION: &str = "bpfkit-version";
+
+/// Help texts shared by `--help`, man pages and completions.
+const VERBOSE_HELP: &str =
+    "Say which hook was chosen (and why better ones were not) and what was attached";
+const JSON_HELP: &str = "Print JSON lines (events, maps) instead of tables";
+const HELP_HELP: &str = "Give this help list";
+const VERSION_HELP: &str = "Print program version";
 
 /// Parses `args` (without the program name). `--help` prints the tool's
 /// help and exits; usage errors exit as clap does.
@@ -45,6 +53,9 @@ pub fn parse(spec: &ToolSpec, args: &[String]) -> Result<Parsed> {
         .unwrap_or_else(|e| crate::out::clap_exit_now(&e));
     if matches.get_flag(HELP) {
         crate::out::help_exit_now(&help(spec));
+    }
+    if matches.get_flag(VERSION) {
+        crate::out::help_exit_now(&version(spec));
     }
     let mut parsed = Parsed {
         json: matches.get_flag(JSON),
@@ -81,7 +92,14 @@ pub(super) fn list_params(
     Ok([(array.to_string(), values), (length.to_string(), count)])
 }
 
-fn command(spec: &ToolSpec) -> Command {
+/// `--version`, as argp prints it: the tool's name and version.
+fn version(spec: &ToolSpec) -> String {
+    format!("{} (bpfkit) {}\n", spec.name, env!("CARGO_PKG_VERSION"))
+}
+
+/// The tool's options as a clap command: what parses them, and what man
+/// pages and shell completions are generated from.
+pub(crate) fn command(spec: &ToolSpec) -> Command {
     let mut cmd = Command::new(spec.name)
         .no_binary_name(true)
         .disable_help_flag(true)
@@ -101,21 +119,36 @@ fn command(spec: &ToolSpec) -> Command {
         if let Some(s) = flag.short {
             arg = arg.short(s);
         }
-        cmd = cmd.arg(arg.help(flag.help));
+        cmd = cmd.arg(arg.help(help_with_default(flag)));
     }
     let help = Arg::new(HELP)
         .long("help")
         .short(free_short(spec, 'h').unwrap_or('?'))
-        .action(ArgAction::SetTrue);
-    let mut verbose = Arg::new(VERBOSE).long("verbose").action(ArgAction::SetTrue);
+        .action(ArgAction::SetTrue)
+        .help(HELP_HELP);
+    let mut version = Arg::new(VERSION)
+        .long("version")
+        .action(ArgAction::SetTrue)
+        .help(VERSION_HELP);
+    if let Some(v) = free_short(spec, 'V') {
+        version = version.short(v);
+    }
+    let mut verbose = Arg::new(VERBOSE)
+        .long("verbose")
+        .action(ArgAction::SetTrue)
+        .help(VERBOSE_HELP);
     if let Some(v) = free_short(spec, 'v') {
         verbose = verbose.short(v);
     }
     if spec.flag("verbose").is_none() {
         cmd = cmd.arg(verbose);
     }
-    cmd.arg(help)
-        .arg(Arg::new(JSON).long("json").action(ArgAction::SetTrue))
+    cmd.arg(help).arg(version).arg(
+        Arg::new(JSON)
+            .long("json")
+            .action(ArgAction::SetTrue)
+            .help(JSON_HELP),
+    )
 }
 
 fn free_short(spec: &ToolSpec, c: char) -> Option<char> {
@@ -153,31 +186,32 @@ pub fn help(spec: &ToolSpec) -> String {
             (Some(s), Value::Switch) => format!("  -{s}, --{}", flag.long),
             (None, Value::Switch) => format!("      --{}", flag.long),
         };
-        let text = match flag.default {
-            Some(d) => format!("{} (default: {d})", flag.help),
-            None => flag.help.to_string(),
-        };
-        option_line(&mut out, &names, &text);
+        option_line(&mut out, &names, &help_with_default(flag));
     }
     if spec.flag("verbose").is_none() {
         let names = match free_short(spec, 'v') {
             Some(v) => format!("  -{v}, --verbose"),
             None => "      --verbose".into(),
         };
-        option_line(
-            &mut out,
-            &names,
-            "Say which hook was chosen (and why better ones were not) and what was attached",
-        );
+        option_line(&mut out, &names, VERBOSE_HELP);
     }
-    option_line(
-        &mut out,
-        "      --json",
-        "Print JSON lines (events, maps) instead of tables",
-    );
+    option_line(&mut out, "      --json", JSON_HELP);
     let help = format!("  -{}, --help", free_short(spec, 'h').unwrap_or('?'));
-    option_line(&mut out, &help, "Give this help list");
+    option_line(&mut out, &help, HELP_HELP);
+    let version = match free_short(spec, 'V') {
+        Some(v) => format!("  -{v}, --version"),
+        None => "      --version".into(),
+    };
+    option_line(&mut out, &version, VERSION_HELP);
     out
+}
+
+/// The flag's help text, with its default value when it has one.
+fn help_with_default(flag: &Flag) -> String {
+    match flag.default {
+        Some(d) => format!("{} (default: {d})", flag.help),
+        None => flag.help.to_string(),
+    }
 }
 
 /// `  -x, --long=ARG` then the help text from column 30, as argp does.

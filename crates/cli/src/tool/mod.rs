@@ -10,6 +10,7 @@ mod output;
 mod rules;
 pub(crate) mod stacks;
 
+pub(crate) use args::command;
 pub use list::{ListArgs, list};
 
 use crate::run::flags::{RunFlags, param_flags, parse_duration};
