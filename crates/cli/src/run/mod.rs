@@ -18,7 +18,7 @@ use flags::RunFlags;
 use printer::{PrintOptions, Printer};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 // `bpfkit run OBJ --help` lists the object's own flags, so `--help` after
@@ -140,6 +140,7 @@ pub(crate) fn run_session(
     let print_ready = print.ready_message;
     let mut session = session;
     let mut printer = Printer::new(object, print)?;
+    printer.give_way_to(session.stop_handle());
     // Filters and rules first: the `attached` reports say the run is ready
     // (scripts and tests start their workload on them).
     for (map, path) in &flags.cgroup_maps {
@@ -165,6 +166,11 @@ pub(crate) fn run_session(
         printk: !flags.no_printk,
         ..Default::default()
     };
+    // The deadline also ends a wait on a full stdout.
+    let deadline = run_opts
+        .duration
+        .and_then(|d| Instant::now().checked_add(d));
+    printer.give_up_writing_at(deadline);
     let summary = match signals::stop_requested() {
         // Ctrl-C while loading: only read what the programs sent so far.
         Some(signal) => {
@@ -181,6 +187,11 @@ pub(crate) fn run_session(
         None => session.run(&run_opts, &mut printer)?,
     };
     signals::run_finished();
+    if stopped_from_outside(summary.exit) {
+        // The stop request ends with the run, but it still wins: the final
+        // output gets a moment, not a reader's whim.
+        printer.give_up_writing_at(Instant::now().checked_add(FINAL_OUTPUT_WAIT));
+    }
     if let Some(e) = printer.take_error() {
         // A closed stdout ends the run quietly, as libbpf-tools; `session`
         // detaches everything as it drops.
@@ -206,6 +217,18 @@ pub(crate) fn run_session(
         Err(e) if !crate::out::is_broken_pipe(&e) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// How long the final output of a stopped run waits for room in stdout.
+const FINAL_OUTPUT_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether a signal, the deadline or a stop handle ended the run (not its
+/// own event or interval count, whose final output waits for the reader).
+fn stopped_from_outside(exit: ExitReason) -> bool {
+    matches!(
+        exit,
+        ExitReason::Signal(_) | ExitReason::Duration | ExitReason::Stopped
+    )
 }
 
 fn load_options(flags: &RunFlags) -> LoadOptions {
