@@ -93,6 +93,19 @@ pub struct Attachment {
 pub struct Skipped {
     pub program: String,
     pub reason: String,
+    /// A choice, not a problem (disabled; a twin of an attached program):
+    /// worth a note only when asked (`-v`).
+    pub routine: bool,
+}
+
+impl Skipped {
+    fn routine(program: &str, reason: &str) -> Skipped {
+        Skipped {
+            program: program.into(),
+            reason: reason.into(),
+            routine: true,
+        }
+    }
 }
 
 /// A loaded object with its programs attached. Dropping it detaches every
@@ -280,22 +293,33 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
         programs: Vec::new(),
         skipped: Vec::new(),
     };
+    let mut candidates = Vec::new();
     for p in &object.programs {
         if opts.disabled.contains(&p.name) {
-            plan.skipped.push(Skipped {
-                program: p.name.clone(),
-                reason: "disabled".into(),
-            });
+            plan.skipped.push(Skipped::routine(&p.name, "disabled"));
             continue;
         }
         let over = opts.attach_overrides.get(&p.name).map(String::as_str);
         let target = hooks::resolve_target(&p.name, &p.hook, over, &defaults)?;
+        candidates.push((p, target));
+    }
+    let named: Vec<(&str, &Hook)> = candidates
+        .iter()
+        .map(|(p, t)| (p.name.as_str(), &t.hook))
+        .collect();
+    let twins = hooks::losing_twins(&named, &hooks::usable_here);
+    for (i, (p, target)) in candidates.into_iter().enumerate() {
+        if let Some(reason) = twins.get(&i) {
+            plan.skipped.push(Skipped::routine(&p.name, reason));
+            continue;
+        }
         match hooks::check_supported(&p.name, &p.section, &target.hook) {
             Ok(()) => {}
             Err(e) if opts.skip_unsupported => {
                 plan.skipped.push(Skipped {
                     program: p.name.clone(),
                     reason: e.to_string(),
+                    routine: false,
                 });
                 continue;
             }

@@ -42,7 +42,7 @@ fn raw_tp_tp_btf_perf_event_and_socket_programs_run() {
         .map(|a| a.hook.as_str())
         .collect();
     println!("{hooks:#?}");
-    assert_eq!(hooks[0], "raw_tracepoint sys_enter");
+    assert_eq!(hooks[0], "raw_tracepoint sys_exit");
     assert_eq!(hooks[1], "tp_btf sys_enter");
     assert!(
         hooks[2].starts_with("perf_event cpu-clock at 99 Hz on "),
@@ -71,4 +71,53 @@ fn raw_tp_tp_btf_perf_event_and_socket_programs_run() {
     });
     drop(session);
     assert_unloaded(&ids);
+}
+
+/// tp_btf, raw_tp and tp programs for one event are twins: the best kind
+/// is attached, alone (attaching all counted every syscall three times),
+/// and the others are skipped with a note that names it.
+#[test]
+fn only_the_best_twin_is_attached() {
+    let Some(clang) = setup("only_the_best_twin_is_attached") else {
+        return;
+    };
+    let object = build(&clang, "twins");
+    let counters = ["tp_btf_hits", "raw_tp_hits", "tp_hits"];
+    let programs = ["btf_sys_enter", "raw_sys_enter", "tp_sys_enter"];
+    // With the better twins disabled, the next one is chosen.
+    for chosen in 0..programs.len() {
+        let mut opts = LoadOptions::default();
+        opts.params.extend([tgid_param(std::process::id())]);
+        opts.disabled
+            .extend(programs[..chosen].iter().map(|p| p.to_string()));
+        let session = Session::load(&object, &opts).expect("load");
+        let attached: Vec<&str> = session
+            .attachments()
+            .iter()
+            .map(|a| a.program.as_str())
+            .collect();
+        assert_eq!(attached, [programs[chosen]]);
+        for skipped in session.skipped().iter().filter(|s| s.reason != "disabled") {
+            assert!(
+                skipped
+                    .reason
+                    .contains(&format!("twin of {}", programs[chosen])),
+                "{skipped:?}"
+            );
+            assert!(skipped.routine, "{skipped:?}");
+        }
+        assert_eq!(session.skipped().len(), programs.len() - 1);
+        let ids = session.program_ids();
+        wait_for(&session, counters[chosen], || {
+            // SAFETY: getppid has no preconditions.
+            unsafe { libc::getppid() };
+        });
+        for (i, counter) in counters.iter().enumerate() {
+            if i != chosen {
+                assert_eq!(global_u64(&session, counter), 0, "{counter} counted too");
+            }
+        }
+        drop(session);
+        assert_unloaded(&ids);
+    }
 }

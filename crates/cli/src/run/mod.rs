@@ -260,8 +260,9 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
         }
     }
     for s in session.skipped() {
-        // Programs the user (or a tool's variant choice) disabled are no news.
-        if flags.verbose || !flags.disabled.contains(&s.program) {
+        // Programs the user (or a tool's variant choice) disabled, and twins
+        // of attached programs, are no news.
+        if flags.verbose || !s.routine {
             eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
         }
     }
