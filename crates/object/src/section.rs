@@ -206,6 +206,55 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
     })
 }
 
+/// Parses a libbpf `SEC()` name whose kind is known even when its target is
+/// not (`uprobe/do_handshake`, `tp/unused` for a tail-call target: the
+/// loader program supplies those): the kind's hook without a target, and why
+/// the target could not be read. Unknown kinds are still errors.
+pub fn parse_section_kind(section: &str) -> Result<(Hook, Option<String>), SectionError> {
+    match parse_section(section) {
+        Ok(hook) => Ok((hook, None)),
+        Err(SectionError::Malformed { why, .. }) => {
+            let prefix = section.split('/').next().unwrap_or(section);
+            let base = prefix.strip_suffix(".s").unwrap_or(prefix);
+            let hook = untargeted(base).ok_or_else(|| SectionError::Malformed {
+                section: section.to_string(),
+                why: why.clone(),
+            })?;
+            Ok((hook, Some(why)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The hook of kind `base` with its target left empty.
+fn untargeted(base: &str) -> Option<Hook> {
+    let empty = String::new;
+    Some(match base {
+        "tp" | "tracepoint" => Hook::Tracepoint {
+            category: empty(),
+            name: empty(),
+        },
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
+            Hook::RawTracepoint { name: empty() }
+        }
+        "tp_btf" => Hook::BtfTracepoint { name: empty() },
+        "uprobe" | "uretprobe" => Hook::Uprobe {
+            ret: base == "uretprobe",
+            target: None,
+        },
+        "ksyscall" | "kretsyscall" => Hook::Ksyscall {
+            ret: base == "kretsyscall",
+            syscall: empty(),
+        },
+        "fentry" | "fexit" => Hook::Fentry {
+            exit: base == "fexit",
+            function: empty(),
+        },
+        "lsm" => Hook::Lsm { hook: empty() },
+        _ => return None,
+    })
+}
+
 /// `/PATH:SYMBOL[+OFF]`, `PATH:OFF` (libbpf writes `uprobe//bin/bash:readline`,
 /// so the path keeps its leading slash after the prefix's).
 pub fn parse_uprobe_target(target: &str) -> Result<UprobeTarget, String> {
@@ -293,6 +342,25 @@ mod tests {
         assert_eq!(parse_section("perf_event").unwrap(), Hook::PerfEvent);
         let t = parse_uprobe_target("/lib/libc.so.6:malloc+0x10").unwrap();
         assert_eq!((t.symbol.as_deref(), t.offset), (Some("malloc"), 16));
+    }
+
+    #[test]
+    fn kinds_without_a_readable_target() {
+        let (hook, why) = parse_section_kind("uprobe/do_handshake").unwrap();
+        assert_eq!(
+            hook,
+            Hook::Uprobe {
+                ret: false,
+                target: None
+            }
+        );
+        assert!(why.unwrap().contains("BINARY:SYMBOL"));
+        let (hook, why) = parse_section_kind("tp/unused").unwrap();
+        assert_eq!(hook.kind_name(), "tracepoint");
+        assert!(why.unwrap().contains("CATEGORY/NAME"));
+        assert_eq!(parse_section_kind("xdp").unwrap(), (Hook::Xdp, None));
+        assert!(parse_section_kind("tcx/sideways").is_err());
+        assert!(parse_section_kind("usdt/foo").is_err());
     }
 
     #[test]

@@ -300,6 +300,17 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
             continue;
         }
         let over = opts.attach_overrides.get(&p.name).map(String::as_str);
+        if let (Some(why), None) = (&p.target_error, over) {
+            plan.skipped.push(Skipped {
+                program: p.name.clone(),
+                reason: format!(
+                    "SEC(\"{}\") names no target ({why}); give one with --attach {}=TARGET",
+                    p.section, p.name
+                ),
+                routine: false,
+            });
+            continue;
+        }
         let target = hooks::resolve_target(&p.name, &p.hook, over, &defaults)?;
         candidates.push((p, target));
     }

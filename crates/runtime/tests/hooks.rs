@@ -121,3 +121,61 @@ fn only_the_best_twin_is_attached() {
         assert_unloaded(&ids);
     }
 }
+
+/// A SEC() name without a readable target used to reject the whole object:
+/// now the rest attaches, the program is skipped with a note, and
+/// `--attach PROG=TARGET` gives it a target.
+#[test]
+fn programs_without_a_target_are_skipped_until_given_one() {
+    let Some(clang) = setup("programs_without_a_target_are_skipped_until_given_one") else {
+        return;
+    };
+    let object = build(&clang, "untargeted");
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    let getppid = || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    };
+    let session = Session::load(&object, &opts).expect("load");
+    let attached: Vec<&str> = session
+        .attachments()
+        .iter()
+        .map(|a| a.program.as_str())
+        .collect();
+    assert_eq!(attached, ["on_getppid"]);
+    let skipped: Vec<(&str, &str)> = session
+        .skipped()
+        .iter()
+        .map(|s| (s.program.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    for (program, reason) in &skipped {
+        assert!(
+            reason.contains(&format!("--attach {program}=TARGET")),
+            "{reason}"
+        );
+    }
+    assert!(
+        skipped[0].1.contains("SEC(\"uprobe/do_handshake\")"),
+        "{skipped:?}"
+    );
+    wait_for(&session, "tp_hits", getppid);
+    let ids = session.program_ids();
+    drop(session);
+    assert_unloaded(&ids);
+
+    opts.attach_overrides
+        .insert("on_handshake".into(), "libc:getppid".into());
+    let session = Session::load(&object, &opts).expect("load with --attach");
+    let attached: Vec<&str> = session
+        .attachments()
+        .iter()
+        .map(|a| a.program.as_str())
+        .collect();
+    assert_eq!(attached, ["on_getppid", "on_handshake"]);
+    wait_for(&session, "uprobe_hits", getppid);
+    let ids = session.program_ids();
+    drop(session);
+    assert_unloaded(&ids);
+}
