@@ -36,6 +36,9 @@ pub enum Hook {
     Tc { direction: TcDirection },
     /// `socket`.
     SocketFilter,
+    /// `cgroup_skb/ingress`, `cgroup_skb/egress`, `cgroup/skb` (ingress):
+    /// packets of the sockets in a cgroup.
+    CgroupSkb { direction: TcDirection },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +94,7 @@ impl Hook {
             Hook::Xdp => "xdp",
             Hook::Tc { .. } => "tc",
             Hook::SocketFilter => "socket",
+            Hook::CgroupSkb { .. } => "cgroup_skb",
         }
     }
 }
@@ -122,7 +126,9 @@ impl fmt::Display for Hook {
             Hook::Ksyscall { syscall, .. } => write!(f, "{kind}:{syscall}"),
             Hook::Fentry { function, .. } => write!(f, "{kind}:{function}"),
             Hook::Lsm { hook } => write!(f, "{kind}:{hook}"),
-            Hook::Tc { direction } => write!(f, "{kind}:{direction}"),
+            Hook::Tc { direction } | Hook::CgroupSkb { direction } => {
+                write!(f, "{kind}:{direction}")
+            }
             _ => f.write_str(kind),
         }
     }
@@ -202,6 +208,21 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
             },
         },
         "socket" => Hook::SocketFilter,
+        "cgroup_skb" => Hook::CgroupSkb {
+            // libbpf also takes `cgroup_skb/ingress/NAME`.
+            direction: match rest.map(|r| r.split('/').next().unwrap_or(r)) {
+                Some("ingress") => TcDirection::Ingress,
+                Some("egress") => TcDirection::Egress,
+                _ => {
+                    return Err(malformed(
+                        "expected cgroup_skb/ingress or cgroup_skb/egress",
+                    ));
+                }
+            },
+        },
+        "cgroup" if rest == Some("skb") => Hook::CgroupSkb {
+            direction: TcDirection::Ingress,
+        },
         _ => return Err(SectionError::Unknown(section.to_string())),
     })
 }
@@ -340,6 +361,13 @@ mod tests {
             Hook::Fentry { exit: true, .. }
         ));
         assert_eq!(parse_section("perf_event").unwrap(), Hook::PerfEvent);
+        assert_eq!(
+            parse_section("cgroup_skb/egress").unwrap(),
+            Hook::CgroupSkb {
+                direction: TcDirection::Egress
+            }
+        );
+        assert!(parse_section("cgroup_skb/sideways").is_err());
         let t = parse_uprobe_target("/lib/libc.so.6:malloc+0x10").unwrap();
         assert_eq!((t.symbol.as_deref(), t.offset), (Some("malloc"), 16));
     }

@@ -16,12 +16,15 @@ pub struct Target {
     pub iface: Option<String>,
     /// Sampling frequency (Hz) for perf_event programs.
     pub sample_freq: u64,
+    /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
+    pub cgroup: Option<String>,
 }
 
 /// The defaults that `--attach` overrides per program.
 pub struct TargetDefaults<'a> {
     pub iface: Option<&'a str>,
     pub sample_freq: u64,
+    pub cgroup: Option<&'a str>,
 }
 
 /// Applies `--attach PROG=TARGET` (when given) to a program's hook.
@@ -39,6 +42,7 @@ pub fn resolve_target(
         hook: hook.clone(),
         iface: defaults.iface.map(str::to_string),
         sample_freq: defaults.sample_freq,
+        cgroup: defaults.cgroup.map(str::to_string),
     };
     let Some(over) = over.map(str::trim) else {
         return Ok(target);
@@ -88,6 +92,10 @@ pub fn resolve_target(
         }
         Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
             target.iface = Some(over.into());
+            hook.clone()
+        }
+        Hook::CgroupSkb { .. } => {
+            target.cgroup = Some(over.into());
             hook.clone()
         }
     };
@@ -293,6 +301,10 @@ pub fn describe(target: &Target) -> String {
             target.iface.as_deref().unwrap_or("?")
         ),
         Hook::Xdp => format!("xdp on {}", target.iface.as_deref().unwrap_or("?")),
+        Hook::CgroupSkb { direction } => format!(
+            "cgroup_skb {direction} on {}",
+            target.cgroup.as_deref().unwrap_or("the root cgroup")
+        ),
         other => other.to_string(),
     }
 }
@@ -305,6 +317,7 @@ mod tests {
         TargetDefaults {
             iface: Some("lo"),
             sample_freq: 49,
+            cgroup: None,
         }
     }
 

@@ -404,6 +404,7 @@ fn load_by_type(
         (Program::Xdp(p), _) => p.load(),
         (Program::SchedClassifier(p), _) => p.load(),
         (Program::SocketFilter(p), _) => p.load(),
+        (Program::CgroupSkb(p), _) => p.load(),
         (Program::FEntry(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::FExit(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::Lsm(p), Hook::Lsm { hook }) => p.load(hook, btf()?),
@@ -502,7 +503,7 @@ fn source_line(object: &Object, prog: &ProgramInfo, insn: usize) -> Option<Sourc
 /// The capabilities a program's hook needs (for EPERM messages).
 pub(crate) fn needed_caps(hook: &Hook) -> Vec<Capability> {
     match hook {
-        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
+        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter | Hook::CgroupSkb { .. } => {
             vec![Capability::Bpf, Capability::NetAdmin]
         }
         Hook::Fentry { .. } | Hook::Lsm { .. } => {

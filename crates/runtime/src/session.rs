@@ -35,6 +35,8 @@ pub struct LoadOptions {
     pub attach_overrides: HashMap<String, String>,
     /// Interface for xdp / tc / socket programs.
     pub iface: Option<String>,
+    /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
+    pub cgroup: Option<String>,
     /// Only this process, for uprobes and perf_event programs.
     pub pid: Option<u32>,
     /// perf_event sampling frequency in Hz.
@@ -69,6 +71,7 @@ impl Default for LoadOptions {
             map_max_entries: HashMap::new(),
             attach_overrides: HashMap::new(),
             iface: None,
+            cgroup: None,
             pid: None,
             sample_freq: DEFAULT_SAMPLE_FREQ,
             perf_pages: DEFAULT_PERF_PAGES,
@@ -288,6 +291,7 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
     let defaults = TargetDefaults {
         iface: opts.iface.as_deref(),
         sample_freq: opts.sample_freq,
+        cgroup: opts.cgroup.as_deref(),
     };
     let mut plan = Plan {
         programs: Vec::new(),

@@ -22,6 +22,8 @@ pub struct RunFlags {
     pub attach: HashMap<String, String>,
     pub disabled: HashSet<String>,
     pub iface: Option<String>,
+    /// Cgroup v2 directory for cgroup programs (`--cgroup`).
+    pub cgroup: Option<String>,
     pub pid: Option<u32>,
     pub sample_freq: Option<u64>,
     /// `--no-printk`: leave trace_pipe alone.
@@ -59,6 +61,7 @@ fn run_options(cmd: Command) -> Command {
     )
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
     .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
+    .arg(value("cgroup", None, "DIR", "Cgroup v2 directory for cgroup_skb programs (default: the root cgroup)"))
     .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
     .arg(flag(
         "no-printk",
@@ -251,6 +254,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
             .cloned()
             .collect(),
         iface: m.get_one::<String>("iface").cloned(),
+        cgroup: m.get_one::<String>("cgroup").cloned(),
         pid: None,
         sample_freq: number(m, "sample-freq")?,
         no_printk: m.get_flag("no-printk"),

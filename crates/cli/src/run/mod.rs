@@ -237,6 +237,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         disabled: flags.disabled.clone(),
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
+        cgroup: flags.cgroup.clone(),
         pid: flags.pid,
         printk: !flags.no_printk,
         verbose: flags.verbose,
