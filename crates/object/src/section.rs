@@ -39,6 +39,9 @@ pub enum Hook {
     /// `cgroup_skb/ingress`, `cgroup_skb/egress`, `cgroup/skb` (ingress):
     /// packets of the sockets in a cgroup.
     CgroupSkb { direction: TcDirection },
+    /// `iter/TARGET` (`iter/task`, `iter/bpf_map`): a BPF iterator, which
+    /// runs when read.
+    Iter { target: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +98,7 @@ impl Hook {
             Hook::Tc { .. } => "tc",
             Hook::SocketFilter => "socket",
             Hook::CgroupSkb { .. } => "cgroup_skb",
+            Hook::Iter { .. } => "iter",
         }
     }
 }
@@ -126,6 +130,7 @@ impl fmt::Display for Hook {
             Hook::Ksyscall { syscall, .. } => write!(f, "{kind}:{syscall}"),
             Hook::Fentry { function, .. } => write!(f, "{kind}:{function}"),
             Hook::Lsm { hook } => write!(f, "{kind}:{hook}"),
+            Hook::Iter { target } => write!(f, "{kind}:{target}"),
             Hook::Tc { direction } | Hook::CgroupSkb { direction } => {
                 write!(f, "{kind}:{direction}")
             }
@@ -220,6 +225,9 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
                 }
             },
         },
+        "iter" => Hook::Iter {
+            target: required("TARGET")?,
+        },
         "cgroup" if rest == Some("skb") => Hook::CgroupSkb {
             direction: TcDirection::Ingress,
         },
@@ -272,6 +280,7 @@ fn untargeted(base: &str) -> Option<Hook> {
             function: empty(),
         },
         "lsm" => Hook::Lsm { hook: empty() },
+        "iter" => Hook::Iter { target: empty() },
         _ => return None,
     })
 }

@@ -9,7 +9,7 @@ use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, S
 use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
-    BtfTracePoint, CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, FEntry, FExit, KProbe,
+    BtfTracePoint, CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, FEntry, FExit, Iter, KProbe,
     LinkOrder, Lsm, PerfEvent, Program, ProgramError, RawTracePoint, SchedClassifier, SocketFilter,
     TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
@@ -167,6 +167,12 @@ pub(crate) fn attach(
             })
         }
         (Hook::SocketFilter, Program::SocketFilter(p)) => attach_socket_filter(&cx, p),
+        // An iterator runs when read: each read creates one
+        // ([`crate::Session::read_iterators`]).
+        (Hook::Iter { target }, Program::Iter(_)) => Ok(Attached {
+            links: Vec::new(),
+            description: format!("iter {target} (read when the run ends)"),
+        }),
         (Hook::CgroupSkb { direction }, Program::CgroupSkb(p)) => {
             let dir = open_cgroup(&cx)?;
             let link = cgroup_skb(p, &dir, *direction).map_err(|e| cx.fail(e))?;
@@ -256,6 +262,34 @@ pub(crate) fn ifindex(iface: &str) -> Option<u32> {
     // SAFETY: name is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     (index != 0).then_some(index)
+}
+
+/// Creates an iterator of program `name` and reads it to the end (the
+/// program runs during the read). The link lives only as long as the read.
+pub(crate) fn read_iterator(ebpf: &mut aya::Ebpf, name: &str) -> Result<Vec<u8>> {
+    let failed = |what: &str, message: String| RuntimeError::Attach {
+        program: name.into(),
+        hook: "iter".into(),
+        message: format!("{what}: {message}"),
+    };
+    let program: &mut Iter = ebpf
+        .program_mut(name)
+        .ok_or_else(|| RuntimeError::Usage(format!("no iterator program '{name}'")))?
+        .try_into()
+        .map_err(|e: ProgramError| failed("not an iterator", e.to_string()))?;
+    let id = program
+        .attach()
+        .map_err(|e| failed("creating its link", error_chain(&e)))?;
+    let link = program
+        .take_link(id)
+        .map_err(|e| failed("creating its link", error_chain(&e)))?;
+    let mut file = link
+        .into_file()
+        .map_err(|e| failed("creating the iterator", error_chain(&e)))?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut text)
+        .map_err(|e| failed("reading the iterator", e.to_string()))?;
+    Ok(text)
 }
 
 /// The target's cgroup v2 directory, or the root of the first cgroup v2

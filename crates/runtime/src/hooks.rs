@@ -81,6 +81,9 @@ pub fn resolve_target(
             function: over.into(),
         },
         Hook::Lsm { .. } => Hook::Lsm { hook: over.into() },
+        Hook::Iter { .. } => Hook::Iter {
+            target: over.into(),
+        },
         Hook::PerfEvent => {
             let hz = over.trim_end_matches("hz").trim_end_matches("Hz");
             target.sample_freq = hz

@@ -408,6 +408,7 @@ fn load_by_type(
         (Program::FEntry(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::FExit(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::Lsm(p), Hook::Lsm { hook }) => p.load(hook, btf()?),
+        (Program::Iter(p), Hook::Iter { target }) => p.load(target, btf()?),
         _ => Err(ProgramError::UnexpectedProgramType),
     }
 }

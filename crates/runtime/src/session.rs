@@ -123,6 +123,8 @@ pub struct Session {
     /// The programs' ring buffer drop counters, reported as lost events.
     pub(crate) drops: DropWatch,
     pub(crate) attachments: Vec<Attachment>,
+    /// Iterator programs, by name: they run when read.
+    pub(crate) iterators: Vec<String>,
     pub(crate) skipped: Vec<Skipped>,
     /// Opened before attaching (old lines dropped) when the object prints.
     pub(crate) trace_pipe: Option<TracePipe>,
@@ -148,6 +150,7 @@ impl Session {
             globals: global_infos(object),
             drops: DropWatch::default(),
             attachments: Vec::new(),
+            iterators: Vec::new(),
             skipped: plan.skipped,
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
@@ -188,6 +191,21 @@ impl Session {
     /// `skip_unsupported`).
     pub fn skipped(&self) -> &[Skipped] {
         &self.skipped
+    }
+
+    /// Names of the iterator programs ([`Session::read_iterators`]).
+    pub fn iterators(&self) -> &[String] {
+        &self.iterators
+    }
+
+    /// Runs every iterator program once: what each wrote, by program name.
+    pub fn read_iterators(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut texts = Vec::new();
+        for name in &self.iterators {
+            let text = attach::read_iterator(&mut self.ebpf, name)?;
+            texts.push((name.clone(), text));
+        }
+        Ok(texts)
     }
 
     /// Map names events are read from by [`Session::run`].
@@ -254,6 +272,9 @@ impl Session {
             RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
         })?;
         let attached = attach::attach(program, prog, target, settings, &mut self.qdiscs)?;
+        if matches!(target.hook, Hook::Iter { .. }) {
+            self.iterators.push(prog.name.clone());
+        }
         self.links.extend(attached.links);
         self.attachments.push(Attachment {
             program: prog.name.clone(),

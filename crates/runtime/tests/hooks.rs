@@ -179,3 +179,31 @@ fn programs_without_a_target_are_skipped_until_given_one() {
     drop(session);
     assert_unloaded(&ids);
 }
+
+/// `iter/task` loads, attaches as an iterator, and each read runs it: the
+/// lines name the test's own threads.
+#[test]
+fn iterators_run_when_read() {
+    let Some(clang) = setup("iterators_run_when_read") else {
+        return;
+    };
+    let object = build(&clang, "iter");
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    let mut session = Session::load(&object, &opts).expect("load");
+    assert_eq!(session.iterators(), ["dump_task"]);
+    let me = std::process::id();
+    for _ in 0..2 {
+        let texts = session.read_iterators().expect("read");
+        assert_eq!(texts.len(), 1);
+        let text = String::from_utf8_lossy(&texts[0].1).into_owned();
+        assert!(text.contains(&format!("task {me} of {me}\n")), "{text}");
+        assert!(
+            text.lines().all(|l| l.ends_with(&format!(" of {me}"))),
+            "{text}"
+        );
+    }
+    let ids = session.program_ids();
+    drop(session);
+    assert_unloaded(&ids);
+}

@@ -159,8 +159,15 @@ pub(crate) fn run_session(
     if let Some(message) = print_ready {
         eprintln!("{message}");
     }
+    // Iterators alone give nothing to wait for: read them and end.
+    let only_iterators = !session.iterators().is_empty()
+        && session.attachments().len() == session.iterators().len()
+        && session.event_maps().is_empty()
+        && flags.interval.is_none();
     let run_opts = RunOptions {
-        duration: flags.duration,
+        duration: flags
+            .duration
+            .or_else(|| only_iterators.then_some(Duration::ZERO)),
         interval: flags.interval,
         max_events: flags.max_events,
         printk: !flags.no_printk,
@@ -200,6 +207,7 @@ pub(crate) fn run_session(
         }
         return Err(e);
     }
+    print_iterators(&mut session, &mut printer, flags.json)?;
     printer.print_final(&session.maps())?;
     let mode = if flags.json { Mode::Json } else { Mode::Table };
     let reason = exit_reason(summary.exit);
@@ -217,6 +225,28 @@ pub(crate) fn run_session(
         Err(e) if !crate::out::is_broken_pipe(&e) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// What each iterator program writes, read once the run is over: as is, or
+/// one `iter` record per program.
+fn print_iterators(session: &mut Session, printer: &mut Printer, json: bool) -> Result<()> {
+    for (program, text) in session.read_iterators()? {
+        let text = String::from_utf8_lossy(&text);
+        printer.write_records(|out| {
+            if json {
+                // "type" first, as in every record.
+                let record = format!(
+                    "{{\"type\":\"iter\",\"program\":{},\"text\":{}}}\n",
+                    serde_json::Value::from(program.as_str()),
+                    serde_json::Value::from(text.as_ref())
+                );
+                out.write_all(record.as_bytes())
+            } else {
+                out.write_all(text.as_bytes())
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// How long the final output of a stopped run waits for room in stdout.
