@@ -4,8 +4,11 @@
 //! libbpf-tools do; any other write error (ENOSPC) is one clear error.
 
 use anyhow::{Context, Result};
+use bpfkit_runtime::StopHandle;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::process::ExitCode;
+use std::time::Instant;
 
 /// Writes `text` to stdout and flushes it.
 pub fn stdout(text: impl AsRef<[u8]>) -> Result<()> {
@@ -15,12 +18,129 @@ pub fn stdout(text: impl AsRef<[u8]>) -> Result<()> {
         .context("writing output")
 }
 
-/// Whether `e` comes from writing to a pipe whose reader is gone.
+/// Whether `e` ends the program quietly with success: stdout's reader is
+/// gone, or output that could not be written gave way to a stop (a signal,
+/// the deadline) as any stop does.
 pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::BrokenPipe
+                || io.get_ref().is_some_and(|inner| inner.is::<GaveWay>())
+        })
     })
+}
+
+/// A write to stdout abandoned because the run was told to stop while
+/// stdout could take nothing (a pipe that is full and never read).
+#[derive(Debug)]
+pub struct GaveWay;
+
+impl std::fmt::Display for GaveWay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopped while stdout could take no more output")
+    }
+}
+
+impl std::error::Error for GaveWay {}
+
+/// Stdout for a run: a write waits for room in poll(2), never in write(2),
+/// so that a stop request (SIGINT, SIGTERM) and the deadline end the wait
+/// even when stdout is a full pipe that stays open. A blocking write(2) would
+/// hold the run for as long as the reader does not read, handlers or not
+/// (SA_RESTART restarts it; Rust's `write_all` retries EINTR).
+#[derive(Default)]
+pub struct StoppableStdout {
+    stop: Option<StopHandle>,
+    give_up_at: Option<Instant>,
+    /// Once given way, every later write fails at once (BufWriter retries
+    /// what it holds when it drops).
+    gave_way: bool,
+}
+
+impl StoppableStdout {
+    /// A wait for room gives way once `stop` is requested.
+    pub fn give_way_to(&mut self, stop: StopHandle) {
+        self.stop = Some(stop);
+    }
+
+    /// A wait for room gives way at `at` (`None`: never).
+    pub fn give_up_at(&mut self, at: Option<Instant>) {
+        self.give_up_at = at;
+    }
+
+    fn gave_way(&mut self) -> std::io::Error {
+        self.gave_way = true;
+        std::io::Error::other(GaveWay)
+    }
+
+    /// Returns once stdout takes at least [`libc::PIPE_BUF`] bytes without
+    /// blocking (or reports an error on write), or gives way.
+    fn wait_for_room(&mut self) -> std::io::Result<()> {
+        loop {
+            let stop_fd = self
+                .stop
+                .as_ref()
+                .map_or(-1, |s| s.readable_when_stopped().as_raw_fd());
+            let mut fds = [
+                libc::pollfd {
+                    fd: libc::STDOUT_FILENO,
+                    events: libc::POLLOUT,
+                    revents: 0,
+                },
+                // poll(2) ignores a negative fd.
+                libc::pollfd {
+                    fd: stop_fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfd structs.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 2, self.timeout_ms()) };
+            if ready < 0 {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(err);
+            }
+            // Output that can be written is written, also after a stop.
+            if fds[0].revents != 0 {
+                return Ok(());
+            }
+            if ready == 0 || fds[1].revents != 0 {
+                return Err(self.gave_way());
+            }
+        }
+    }
+
+    /// poll(2)'s timeout: until [`Self::give_up_at`], rounded up.
+    fn timeout_ms(&self) -> libc::c_int {
+        let Some(at) = self.give_up_at else {
+            return -1;
+        };
+        let left = at.saturating_duration_since(Instant::now());
+        let ms = left.as_nanos().div_ceil(1_000_000);
+        libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+    }
+}
+
+impl Write for StoppableStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.gave_way {
+            return Err(std::io::Error::other(GaveWay));
+        }
+        self.wait_for_room()?;
+        // A pipe that polls writable has room for PIPE_BUF bytes: no more,
+        // so that write(2) cannot block.
+        let len = buf.len().min(libc::PIPE_BUF);
+        // SAFETY: writing `len` bytes of `buf` to fd 1.
+        let written = unsafe { libc::write(libc::STDOUT_FILENO, buf.as_ptr().cast(), len) };
+        usize::try_from(written).map_err(|_| std::io::Error::last_os_error())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The exit for a clap "error" before anything is loaded: help and version

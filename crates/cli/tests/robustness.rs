@@ -382,3 +382,134 @@ fn a_file_named_like_a_tool_does_not_hide_it() {
     let err = one_error(&run_in_dir("./execsnoop"));
     assert!(err.contains("./execsnoop"), "{err}");
 }
+
+// ---- stdout open but never read --------------------------------------------
+
+/// Two pages: a hundred execsnoop lines fill it. (A pipe polls writable
+/// while a page is free.)
+const SMALL_PIPE: libc::c_int = 8192;
+const PAGE: usize = 4096;
+
+/// `bpfkit ARGS` writing into a one-page pipe that stays open but is never
+/// read once the first `first` bytes (the run is attached) came.
+fn start_into_unread_pipe(
+    args: &[&str],
+    first: usize,
+) -> (ChildGuard, Held, std::process::ChildStdout) {
+    let mut child = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
+    let mut stdout = child.0.stdout.take().expect("piped stdout");
+    // SAFETY: fcntl(2) on a pipe fd this test owns.
+    let size = unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&stdout),
+            libc::F_SETPIPE_SZ,
+            SMALL_PIPE,
+        )
+    };
+    assert!(
+        size >= SMALL_PIPE,
+        "F_SETPIPE_SZ: {}",
+        std::io::Error::last_os_error()
+    );
+    let mut buf = vec![0u8; first];
+    stdout.read_exact(&mut buf).expect("the run's first output");
+    let held = Held::of_process(child.pid());
+    assert!(!held.progs.is_empty(), "no program loaded");
+    (child, held, stdout)
+}
+
+/// Bytes waiting in the pipe behind `reader`.
+fn unread_bytes(reader: &std::process::ChildStdout) -> usize {
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let rc = unsafe {
+        libc::ioctl(
+            std::os::fd::AsRawFd::as_raw_fd(reader),
+            libc::FIONREAD,
+            &mut bytes,
+        )
+    };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    usize::try_from(bytes).unwrap_or(0)
+}
+
+/// Execs until the pipe behind `reader` holds more than a page, and then
+/// more than a page again: bpfkit now has lines it cannot write, and waits
+/// on the pipe.
+fn fill_with_execs(child: &mut ChildGuard, reader: &std::process::ChildStdout) {
+    let deadline = Instant::now() + BOUND;
+    while unread_bytes(reader) <= PAGE {
+        assert!(Instant::now() < deadline, "execs did not fill the pipe");
+        assert!(matches!(child.0.try_wait(), Ok(None)), "bpfkit ended early");
+        let _ = Command::new("/bin/true").status();
+    }
+    for _ in 0..200 {
+        let _ = Command::new("/bin/true").status();
+    }
+    // Give the run time to format those lines and block on them.
+    thread::sleep(Duration::from_millis(300));
+    assert!(matches!(child.0.try_wait(), Ok(None)), "bpfkit ended early");
+}
+
+/// Waits (at most [`BOUND`]) for `child` to exit; its status and stderr.
+fn exits_in_bound(child: &mut ChildGuard, what: &str) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + BOUND;
+    loop {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.0.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            return (status, stderr);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bpfkit still runs {BOUND:?} after {what}, its stdout full"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A stdout that is full but still open used to hold bpfkit in write(2)
+/// for good: SIGTERM (with SA_RESTART handlers) did not end the run.
+#[test]
+fn sigterm_ends_a_run_blocked_on_a_full_pipe() {
+    if !privileged("sigterm_ends_a_run_blocked_on_a_full_pipe") {
+        return;
+    }
+    let _serial = serial();
+    let (mut child, held, reader) = start_into_unread_pipe(&["execsnoop"], 4);
+    fill_with_execs(&mut child, &reader);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.pid() as libc::pid_t, libc::SIGTERM) };
+    let (status, stderr) = exits_in_bound(&mut child, "SIGTERM");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_released(&held);
+    drop(reader);
+}
+
+/// ... nor did `-d`: the deadline passed while the run waited on stdout.
+#[test]
+fn the_deadline_ends_a_run_blocked_on_a_full_pipe() {
+    if !privileged("the_deadline_ends_a_run_blocked_on_a_full_pipe") {
+        return;
+    }
+    let _serial = serial();
+    let execsnoop = example("execsnoop.bpf.o");
+    let args = ["run", &execsnoop, "-o", "json", "-d", "2s"];
+    // The first `attached` record says the run is ready.
+    let (mut child, held, reader) = start_into_unread_pipe(&args, 20);
+    fill_with_execs(&mut child, &reader);
+    let (status, stderr) = exits_in_bound(&mut child, "its 2s deadline");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_released(&held);
+    drop(reader);
+}

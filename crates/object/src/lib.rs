@@ -80,7 +80,12 @@ pub struct Program {
     pub name: String,
     /// The original `SEC()` name.
     pub section: String,
+    /// The hook's kind, with an empty target when the `SEC()` name's target
+    /// could not be read (see `target_error`).
     pub hook: Hook,
+    /// Why the `SEC()` name gives no usable target (`uprobe/do_handshake`):
+    /// the program attaches only where `--attach PROG=TARGET` names one.
+    pub target_error: Option<String>,
     pub insn_count: usize,
     pub section_index: usize,
 }

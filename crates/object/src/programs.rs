@@ -2,7 +2,7 @@
 //! (which holds subprograms), and a scan of their instructions.
 
 use crate::elf_view::ElfView;
-use crate::section::{SectionError, parse_section};
+use crate::section::{SectionError, parse_section_kind};
 use crate::{ObjectError, Program};
 
 const INSN_SIZE: usize = 8;
@@ -20,7 +20,7 @@ pub(crate) fn find(view: &ElfView) -> Result<Vec<Program>, ObjectError> {
         {
             continue;
         }
-        let hook = parse_section(&section.name).map_err(|e| match e {
+        let (hook, target_error) = parse_section_kind(&section.name).map_err(|e| match e {
             SectionError::Unknown(s) => ObjectError::UnknownSection {
                 section: s,
                 program: sym.name.clone(),
@@ -37,6 +37,7 @@ pub(crate) fn find(view: &ElfView) -> Result<Vec<Program>, ObjectError> {
                 name: sym.name.clone(),
                 section: section.name.clone(),
                 hook,
+                target_error,
                 insn_count: sym.size as usize / INSN_SIZE,
                 section_index: section.index,
             },

@@ -36,6 +36,12 @@ pub enum Hook {
     Tc { direction: TcDirection },
     /// `socket`.
     SocketFilter,
+    /// `cgroup_skb/ingress`, `cgroup_skb/egress`, `cgroup/skb` (ingress):
+    /// packets of the sockets in a cgroup.
+    CgroupSkb { direction: TcDirection },
+    /// `iter/TARGET` (`iter/task`, `iter/bpf_map`): a BPF iterator, which
+    /// runs when read.
+    Iter { target: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +97,8 @@ impl Hook {
             Hook::Xdp => "xdp",
             Hook::Tc { .. } => "tc",
             Hook::SocketFilter => "socket",
+            Hook::CgroupSkb { .. } => "cgroup_skb",
+            Hook::Iter { .. } => "iter",
         }
     }
 }
@@ -122,7 +130,10 @@ impl fmt::Display for Hook {
             Hook::Ksyscall { syscall, .. } => write!(f, "{kind}:{syscall}"),
             Hook::Fentry { function, .. } => write!(f, "{kind}:{function}"),
             Hook::Lsm { hook } => write!(f, "{kind}:{hook}"),
-            Hook::Tc { direction } => write!(f, "{kind}:{direction}"),
+            Hook::Iter { target } => write!(f, "{kind}:{target}"),
+            Hook::Tc { direction } | Hook::CgroupSkb { direction } => {
+                write!(f, "{kind}:{direction}")
+            }
             _ => f.write_str(kind),
         }
     }
@@ -202,7 +213,75 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
             },
         },
         "socket" => Hook::SocketFilter,
+        "cgroup_skb" => Hook::CgroupSkb {
+            // libbpf also takes `cgroup_skb/ingress/NAME`.
+            direction: match rest.map(|r| r.split('/').next().unwrap_or(r)) {
+                Some("ingress") => TcDirection::Ingress,
+                Some("egress") => TcDirection::Egress,
+                _ => {
+                    return Err(malformed(
+                        "expected cgroup_skb/ingress or cgroup_skb/egress",
+                    ));
+                }
+            },
+        },
+        "iter" => Hook::Iter {
+            target: required("TARGET")?,
+        },
+        "cgroup" if rest == Some("skb") => Hook::CgroupSkb {
+            direction: TcDirection::Ingress,
+        },
         _ => return Err(SectionError::Unknown(section.to_string())),
+    })
+}
+
+/// Parses a libbpf `SEC()` name whose kind is known even when its target is
+/// not (`uprobe/do_handshake`, `tp/unused` for a tail-call target: the
+/// loader program supplies those): the kind's hook without a target, and why
+/// the target could not be read. Unknown kinds are still errors.
+pub fn parse_section_kind(section: &str) -> Result<(Hook, Option<String>), SectionError> {
+    match parse_section(section) {
+        Ok(hook) => Ok((hook, None)),
+        Err(SectionError::Malformed { why, .. }) => {
+            let prefix = section.split('/').next().unwrap_or(section);
+            let base = prefix.strip_suffix(".s").unwrap_or(prefix);
+            let hook = untargeted(base).ok_or_else(|| SectionError::Malformed {
+                section: section.to_string(),
+                why: why.clone(),
+            })?;
+            Ok((hook, Some(why)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The hook of kind `base` with its target left empty.
+fn untargeted(base: &str) -> Option<Hook> {
+    let empty = String::new;
+    Some(match base {
+        "tp" | "tracepoint" => Hook::Tracepoint {
+            category: empty(),
+            name: empty(),
+        },
+        "raw_tp" | "raw_tracepoint" | "raw_tp.w" | "raw_tracepoint.w" => {
+            Hook::RawTracepoint { name: empty() }
+        }
+        "tp_btf" => Hook::BtfTracepoint { name: empty() },
+        "uprobe" | "uretprobe" => Hook::Uprobe {
+            ret: base == "uretprobe",
+            target: None,
+        },
+        "ksyscall" | "kretsyscall" => Hook::Ksyscall {
+            ret: base == "kretsyscall",
+            syscall: empty(),
+        },
+        "fentry" | "fexit" => Hook::Fentry {
+            exit: base == "fexit",
+            function: empty(),
+        },
+        "lsm" => Hook::Lsm { hook: empty() },
+        "iter" => Hook::Iter { target: empty() },
+        _ => return None,
     })
 }
 
@@ -291,8 +370,34 @@ mod tests {
             Hook::Fentry { exit: true, .. }
         ));
         assert_eq!(parse_section("perf_event").unwrap(), Hook::PerfEvent);
+        assert_eq!(
+            parse_section("cgroup_skb/egress").unwrap(),
+            Hook::CgroupSkb {
+                direction: TcDirection::Egress
+            }
+        );
+        assert!(parse_section("cgroup_skb/sideways").is_err());
         let t = parse_uprobe_target("/lib/libc.so.6:malloc+0x10").unwrap();
         assert_eq!((t.symbol.as_deref(), t.offset), (Some("malloc"), 16));
+    }
+
+    #[test]
+    fn kinds_without_a_readable_target() {
+        let (hook, why) = parse_section_kind("uprobe/do_handshake").unwrap();
+        assert_eq!(
+            hook,
+            Hook::Uprobe {
+                ret: false,
+                target: None
+            }
+        );
+        assert!(why.unwrap().contains("BINARY:SYMBOL"));
+        let (hook, why) = parse_section_kind("tp/unused").unwrap();
+        assert_eq!(hook.kind_name(), "tracepoint");
+        assert!(why.unwrap().contains("CATEGORY/NAME"));
+        assert_eq!(parse_section_kind("xdp").unwrap(), (Hook::Xdp, None));
+        assert!(parse_section_kind("tcx/sideways").is_err());
+        assert!(parse_section_kind("usdt/foo").is_err());
     }
 
     #[test]

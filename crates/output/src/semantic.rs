@@ -23,12 +23,11 @@
 //! - `saddr` `daddr` `addr` `*addr` `*_v4` `*_v6` `*_ip`: 4 bytes → IPv4, 16 bytes
 //!   → IPv6, or IPv4-or-IPv6 by the struct's `af`/`family` field. An
 //!   8-byte `*addr` is a memory address → [`Render::Hex`].
-//! - `*port` (2 bytes): **network byte order**, as the kernel stores
-//!   `skc_dport`/`inet_sport`, except `lport` and names ending in
-//!   `_host`/`_h`, which are host order (`skc_num`). libbpf-tools is not
-//!   consistent here (tcplife converts in BPF); a program can always say
-//!   what it means with `bpfkit_port_t` / `bpfkit_port_host_t`, and
-//!   built-in tools override per column.
+//! - `*port` (2 bytes): host byte order, unless the member's type says
+//!   network order (`__be16`, as the kernel declares `skc_dport` and
+//!   `inet_sport`). Names alone cannot tell: libbpf-tools' tcplife and
+//!   tcpstates convert in BPF, tcpconnect does not; a program can always say
+//!   what it means with `bpfkit_port_t` (network) / `bpfkit_port_host_t`.
 //! - `af` `family` `sa_family` `*_family` → [`Render::Family`].
 //! - `*_ns` `*_us` `*_ms` `delta*` `lat*` `duration*` `elapsed*` → [`Render::Duration`]
 //!   (unit from the suffix, default ns).
@@ -338,7 +337,10 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
     }
     if ends("port") || ends("port_host") || ends("port_h") {
         let host = n == "lport" || ends("_host") || ends("_h");
-        out.push(Render::Port { network: !host });
+        let network = ctx.typedefs.contains(&NETWORK_ORDER_U16);
+        out.push(Render::Port {
+            network: network && !host,
+        });
     }
     if is_family_name(n) {
         out.push(Render::Family);
@@ -351,6 +353,9 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
     }
     out
 }
+
+/// The kernel's type for 16-bit values in network byte order.
+const NETWORK_ORDER_U16: &str = "__be16";
 
 fn is_timestamp_name(n: &str) -> bool {
     matches!(n, "ts" | "timestamp" | "time_ns" | "ktime" | "boot_ns")
@@ -611,7 +616,17 @@ mod tests {
             Render::Ipv6
         );
         assert_eq!(r("addr", U64), Render::Hex);
-        assert_eq!(r("dport", U16), Render::Port { network: true });
+        // A name alone means host order (tcplife, tcpstates); __be16 says
+        // network order.
+        assert_eq!(r("dport", U16), Render::Port { network: false });
+        assert_eq!(
+            choose(&ctx("dport", &["__be16"], U16)),
+            Render::Port { network: true }
+        );
+        assert_eq!(
+            choose(&ctx("lport", &["__be16"], U16)),
+            Render::Port { network: false }
+        );
         assert_eq!(r("lport", U16), Render::Port { network: false });
         assert_eq!(r("sport_host", U16), Render::Port { network: false });
         assert_eq!(r("delta_us", U64), Render::Duration(TimeUnit::Us));

@@ -3,14 +3,15 @@
 
 use std::any::Any;
 use std::num::NonZeroU32;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
-    BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, PerfEvent, Program, ProgramError,
-    RawTracePoint, SchedClassifier, SocketFilter, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
+    BtfTracePoint, CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, FEntry, FExit, Iter, KProbe,
+    LinkOrder, Lsm, PerfEvent, Program, ProgramError, RawTracePoint, SchedClassifier, SocketFilter,
+    TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
 use bpfkit_object::{Hook, TcDirection, UprobeTarget};
 
@@ -166,6 +167,20 @@ pub(crate) fn attach(
             })
         }
         (Hook::SocketFilter, Program::SocketFilter(p)) => attach_socket_filter(&cx, p),
+        // An iterator runs when read: each read creates one
+        // ([`crate::Session::read_iterators`]).
+        (Hook::Iter { target }, Program::Iter(_)) => Ok(Attached {
+            links: Vec::new(),
+            description: format!("iter {target} (read when the run ends)"),
+        }),
+        (Hook::CgroupSkb { direction }, Program::CgroupSkb(p)) => {
+            let dir = open_cgroup(&cx)?;
+            let link = cgroup_skb(p, &dir, *direction).map_err(|e| cx.fail(e))?;
+            Ok(Attached {
+                links: vec![link],
+                description: describe(target),
+            })
+        }
         (hook, _) => Err(cx.usage(&format!(
             "was not loaded by aya as a {} program",
             hook.kind_name()
@@ -247,6 +262,89 @@ pub(crate) fn ifindex(iface: &str) -> Option<u32> {
     // SAFETY: name is a valid NUL-terminated string.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
     (index != 0).then_some(index)
+}
+
+/// Creates an iterator of program `name` and reads it to the end (the
+/// program runs during the read). The link lives only as long as the read.
+pub(crate) fn read_iterator(ebpf: &mut aya::Ebpf, name: &str) -> Result<Vec<u8>> {
+    let failed = |what: &str, message: String| RuntimeError::Attach {
+        program: name.into(),
+        hook: "iter".into(),
+        message: format!("{what}: {message}"),
+    };
+    let program: &mut Iter = ebpf
+        .program_mut(name)
+        .ok_or_else(|| RuntimeError::Usage(format!("no iterator program '{name}'")))?
+        .try_into()
+        .map_err(|e: ProgramError| failed("not an iterator", e.to_string()))?;
+    let id = program
+        .attach()
+        .map_err(|e| failed("creating its link", error_chain(&e)))?;
+    let link = program
+        .take_link(id)
+        .map_err(|e| failed("creating its link", error_chain(&e)))?;
+    let mut file = link
+        .into_file()
+        .map_err(|e| failed("creating the iterator", error_chain(&e)))?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut text)
+        .map_err(|e| failed("reading the iterator", e.to_string()))?;
+    Ok(text)
+}
+
+/// The target's cgroup v2 directory, or the root of the first cgroup v2
+/// mount.
+fn open_cgroup(cx: &Ctx) -> Result<std::fs::File> {
+    let path = match &cx.target.cgroup {
+        Some(path) => std::path::PathBuf::from(path),
+        None => cgroup2_root().ok_or_else(|| {
+            cx.msg(
+                "no cgroup v2 is mounted (this system may have only v1): \
+                 mount one (mount -t cgroup2 none DIR) and pass --cgroup DIR"
+                    .into(),
+            )
+        })?,
+    };
+    let dir = std::fs::File::open(&path)
+        .map_err(|e| cx.msg(format!("opening cgroup {}: {e}", path.display())))?;
+    if !is_cgroup2(&dir) {
+        return Err(cx.msg(format!("{} is not a cgroup v2 directory", path.display())));
+    }
+    Ok(dir)
+}
+
+/// Where cgroup v2 is mounted, from /proc/self/mounts.
+fn cgroup2_root() -> Option<std::path::PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_, dir, fs) = (fields.next()?, fields.next()?, fields.next()?);
+        (fs == "cgroup2").then(|| std::path::PathBuf::from(dir))
+    })
+}
+
+/// Whether `dir` is a directory of the cgroup v2 filesystem.
+fn is_cgroup2(dir: &std::fs::File) -> bool {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    // SAFETY: fstatfs fills a zeroed statfs for an fd we own.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::fstatfs(dir.as_raw_fd(), &mut fs) };
+    rc == 0 && fs.f_type as libc::c_long == CGROUP2_SUPER_MAGIC
+}
+
+/// Attaches with a BPF link, which sits next to programs already there
+/// (links take no mode flags: `AllowMultiple` is EINVAL).
+fn cgroup_skb(
+    p: &mut CgroupSkb,
+    dir: &std::fs::File,
+    direction: TcDirection,
+) -> Result<OwnedLink, ProgramError> {
+    let attach_type = match direction {
+        TcDirection::Ingress => CgroupSkbAttachType::Ingress,
+        TcDirection::Egress => CgroupSkbAttachType::Egress,
+    };
+    let id = p.attach(dir, attach_type, CgroupAttachMode::Single)?;
+    Ok(Box::new(p.take_link(id)?))
 }
 
 fn tracepoint(p: &mut TracePoint, category: &str, name: &str) -> Result<OwnedLink, ProgramError> {

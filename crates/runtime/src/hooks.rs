@@ -1,6 +1,8 @@
 //! Which hook a program gets (its `SEC()` name, or `--attach PROG=TARGET`),
 //! and whether this kernel can provide it.
 
+use std::collections::BTreeMap;
+
 use bpfkit_object::{Hook, TcDirection, section::parse_uprobe_target};
 
 use crate::error::{Result, RuntimeError};
@@ -14,12 +16,15 @@ pub struct Target {
     pub iface: Option<String>,
     /// Sampling frequency (Hz) for perf_event programs.
     pub sample_freq: u64,
+    /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
+    pub cgroup: Option<String>,
 }
 
 /// The defaults that `--attach` overrides per program.
 pub struct TargetDefaults<'a> {
     pub iface: Option<&'a str>,
     pub sample_freq: u64,
+    pub cgroup: Option<&'a str>,
 }
 
 /// Applies `--attach PROG=TARGET` (when given) to a program's hook.
@@ -37,6 +42,7 @@ pub fn resolve_target(
         hook: hook.clone(),
         iface: defaults.iface.map(str::to_string),
         sample_freq: defaults.sample_freq,
+        cgroup: defaults.cgroup.map(str::to_string),
     };
     let Some(over) = over.map(str::trim) else {
         return Ok(target);
@@ -75,6 +81,9 @@ pub fn resolve_target(
             function: over.into(),
         },
         Hook::Lsm { .. } => Hook::Lsm { hook: over.into() },
+        Hook::Iter { .. } => Hook::Iter {
+            target: over.into(),
+        },
         Hook::PerfEvent => {
             let hz = over.trim_end_matches("hz").trim_end_matches("Hz");
             target.sample_freq = hz
@@ -86,6 +95,10 @@ pub fn resolve_target(
         }
         Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
             target.iface = Some(over.into());
+            hook.clone()
+        }
+        Hook::CgroupSkb { .. } => {
+            target.cgroup = Some(over.into());
             hook.clone()
         }
     };
@@ -149,6 +162,106 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
     }
 }
 
+/// The kernel event of a hook that has twins of other kinds: libbpf tools
+/// ship `tp_btf/X` next to `raw_tp/X` (or `tp/CAT/X`), and `fentry/F` next
+/// to `kprobe/F`, and let user space load one of them. Attaching all of
+/// them counts every event twice.
+fn twin_event(hook: &Hook) -> Option<(&'static str, &str)> {
+    match hook {
+        Hook::BtfTracepoint { name }
+        | Hook::RawTracepoint { name }
+        | Hook::Tracepoint { name, .. } => Some(("tracepoint", name)),
+        Hook::Fentry { exit, function } => Some((if *exit { "exit" } else { "entry" }, function)),
+        Hook::Kprobe {
+            ret,
+            function: Some(function),
+        } => Some((if *ret { "exit" } else { "entry" }, function)),
+        _ => None,
+    }
+}
+
+/// The order in which twins are preferred (lower first): typed arguments
+/// and cheaper hooks first, as libbpf tools choose.
+fn twin_rank(hook: &Hook) -> u8 {
+    match hook {
+        Hook::BtfTracepoint { .. } | Hook::Fentry { .. } => 0,
+        Hook::RawTracepoint { .. } | Hook::Kprobe { .. } => 1,
+        _ => 2,
+    }
+}
+
+/// Whether this kernel has what `hook` needs and the thing it names (as far
+/// as can be told without loading).
+pub fn usable_here(hook: &Hook) -> bool {
+    if check_supported("", "", hook).is_err() {
+        return false;
+    }
+    match hook {
+        Hook::BtfTracepoint { name } | Hook::RawTracepoint { name } => {
+            features::raw_tracepoint_exists(name)
+        }
+        Hook::Tracepoint { category, name } => features::tracepoint_exists(category, name),
+        Hook::Fentry { function, .. } => features::kernel_function_exists(function),
+        Hook::Kprobe {
+            function: Some(function),
+            ..
+        } => features::kprobe_target_exists(function) != Some(false),
+        _ => true,
+    }
+}
+
+/// Of `programs` (name and hook, in object order), the twins not to attach
+/// (by index), each with the reason: of the hook kinds a kernel event has
+/// programs for, the best kind whose programs are all `usable` is kept
+/// (the best kind when none is, so that its error is the one reported).
+pub fn losing_twins(
+    programs: &[(&str, &Hook)],
+    usable: &dyn Fn(&Hook) -> bool,
+) -> BTreeMap<usize, String> {
+    let mut by_event: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, (_, hook)) in programs.iter().enumerate() {
+        if let Some(event) = twin_event(hook) {
+            by_event.entry(event).or_default().push(i);
+        }
+    }
+    let mut losers = BTreeMap::new();
+    for members in by_event.values() {
+        let mut ranks: Vec<u8> = members.iter().map(|&i| twin_rank(programs[i].1)).collect();
+        ranks.sort_unstable();
+        ranks.dedup();
+        if ranks.len() < 2 {
+            continue;
+        }
+        let of_rank = |rank: u8| {
+            members
+                .iter()
+                .filter(move |&&i| twin_rank(programs[i].1) == rank)
+        };
+        let chosen = ranks
+            .iter()
+            .copied()
+            .find(|&rank| of_rank(rank).all(|&i| usable(programs[i].1)))
+            .unwrap_or(ranks[0]);
+        let Some(&winner) = of_rank(chosen).next() else {
+            continue;
+        };
+        let (winner_name, winner_hook) = programs[winner];
+        for &i in members
+            .iter()
+            .filter(|&&i| twin_rank(programs[i].1) != chosen)
+        {
+            let hook = programs[i].1;
+            let mut reason =
+                format!("twin of {winner_name} ({winner_hook}), which is attached instead");
+            if twin_rank(hook) < chosen {
+                reason.push_str(&format!(": {hook} does not work on this kernel"));
+            }
+            losers.insert(i, reason);
+        }
+    }
+    losers
+}
+
 const KPROBE_FEATURE: &str = "kprobe support (CONFIG_KPROBE_EVENTS is not set)";
 const NO_KPROBE_HINT: &str =
     "look for a tracepoint covering the same code: ls /sys/kernel/tracing/events";
@@ -191,6 +304,10 @@ pub fn describe(target: &Target) -> String {
             target.iface.as_deref().unwrap_or("?")
         ),
         Hook::Xdp => format!("xdp on {}", target.iface.as_deref().unwrap_or("?")),
+        Hook::CgroupSkb { direction } => format!(
+            "cgroup_skb {direction} on {}",
+            target.cgroup.as_deref().unwrap_or("the root cgroup")
+        ),
         other => other.to_string(),
     }
 }
@@ -203,6 +320,7 @@ mod tests {
         TargetDefaults {
             iface: Some("lo"),
             sample_freq: 49,
+            cgroup: None,
         }
     }
 
@@ -226,6 +344,67 @@ mod tests {
         assert_eq!(t.hook.to_string(), "uretprobe:libc:getpid");
         let e = resolve_target("p", &tp, Some("nocolon"), &defaults()).unwrap_err();
         assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
+    }
+
+    fn tp_btf(name: &str) -> Hook {
+        Hook::BtfTracepoint { name: name.into() }
+    }
+
+    fn raw_tp(name: &str) -> Hook {
+        Hook::RawTracepoint { name: name.into() }
+    }
+
+    fn kprobe(function: &str, ret: bool) -> Hook {
+        Hook::Kprobe {
+            ret,
+            function: Some(function.into()),
+        }
+    }
+
+    fn fentry(function: &str, exit: bool) -> Hook {
+        Hook::Fentry {
+            exit,
+            function: function.into(),
+        }
+    }
+
+    #[test]
+    fn twins_keep_the_best_kind_that_works() {
+        let tp = Hook::Tracepoint {
+            category: "sched".into(),
+            name: "sched_switch".into(),
+        };
+        let hooks = [
+            tp_btf("sched_switch"),
+            raw_tp("sched_switch"),
+            tp,
+            raw_tp("sched_wakeup"),
+            fentry("vfs_read", false),
+            kprobe("vfs_read", false),
+            fentry("vfs_read", true),
+            kprobe("vfs_read", true),
+            kprobe("vfs_write", false),
+        ];
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        let programs: Vec<(&str, &Hook)> = names.iter().copied().zip(hooks.iter()).collect();
+        let all = losing_twins(&programs, &|_| true);
+        assert_eq!(all.keys().copied().collect::<Vec<_>>(), [1, 2, 5, 7]);
+        assert!(
+            all[&1].contains("twin of a (tp_btf:sched_switch)"),
+            "{}",
+            all[&1]
+        );
+        // No trampolines: kprobes win, and the note says why fentry lost.
+        let no_fentry = losing_twins(&programs, &|h| !matches!(h, Hook::Fentry { .. }));
+        assert_eq!(no_fentry.keys().copied().collect::<Vec<_>>(), [1, 2, 4, 6]);
+        assert!(
+            no_fentry[&4].contains("fentry:vfs_read does not work"),
+            "{}",
+            no_fentry[&4]
+        );
+        // Nothing works: the best kind stays, to report its own error.
+        let none = losing_twins(&programs, &|_| false);
+        assert_eq!(none.keys().copied().collect::<Vec<_>>(), [1, 2, 5, 7]);
     }
 
     #[test]

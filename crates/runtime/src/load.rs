@@ -412,9 +412,11 @@ fn load_by_type(
         (Program::Xdp(p), _) => p.load(),
         (Program::SchedClassifier(p), _) => p.load(),
         (Program::SocketFilter(p), _) => p.load(),
+        (Program::CgroupSkb(p), _) => p.load(),
         (Program::FEntry(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::FExit(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::Lsm(p), Hook::Lsm { hook }) => p.load(hook, btf()?),
+        (Program::Iter(p), Hook::Iter { target }) => p.load(target, btf()?),
         _ => Err(ProgramError::UnexpectedProgramType),
     }
 }
@@ -515,7 +517,7 @@ fn line_of(object: &Object, section: &str, insn: usize) -> Option<SourceLine> {
 /// The capabilities a program's hook needs (for EPERM messages).
 pub(crate) fn needed_caps(hook: &Hook) -> Vec<Capability> {
     match hook {
-        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter => {
+        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter | Hook::CgroupSkb { .. } => {
             vec![Capability::Bpf, Capability::NetAdmin]
         }
         Hook::Fentry { .. } | Hook::Lsm { .. } => {

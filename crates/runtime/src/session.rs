@@ -35,6 +35,8 @@ pub struct LoadOptions {
     pub attach_overrides: HashMap<String, String>,
     /// Interface for xdp / tc / socket programs.
     pub iface: Option<String>,
+    /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
+    pub cgroup: Option<String>,
     /// Only this process, for uprobes and perf_event programs.
     pub pid: Option<u32>,
     /// perf_event sampling frequency in Hz.
@@ -69,6 +71,7 @@ impl Default for LoadOptions {
             map_max_entries: HashMap::new(),
             attach_overrides: HashMap::new(),
             iface: None,
+            cgroup: None,
             pid: None,
             sample_freq: DEFAULT_SAMPLE_FREQ,
             perf_pages: DEFAULT_PERF_PAGES,
@@ -93,6 +96,19 @@ pub struct Attachment {
 pub struct Skipped {
     pub program: String,
     pub reason: String,
+    /// A choice, not a problem (disabled; a twin of an attached program):
+    /// worth a note only when asked (`-v`).
+    pub routine: bool,
+}
+
+impl Skipped {
+    fn routine(program: &str, reason: &str) -> Skipped {
+        Skipped {
+            program: program.into(),
+            reason: reason.into(),
+            routine: true,
+        }
+    }
 }
 
 /// A loaded object with its programs attached. Dropping it detaches every
@@ -107,6 +123,8 @@ pub struct Session {
     /// The programs' ring buffer drop counters, reported as lost events.
     pub(crate) drops: DropWatch,
     pub(crate) attachments: Vec<Attachment>,
+    /// Iterator programs, by name: they run when read.
+    pub(crate) iterators: Vec<String>,
     pub(crate) skipped: Vec<Skipped>,
     /// Opened before attaching (old lines dropped) when the object prints.
     pub(crate) trace_pipe: Option<TracePipe>,
@@ -132,6 +150,7 @@ impl Session {
             globals: global_infos(object),
             drops: DropWatch::default(),
             attachments: Vec::new(),
+            iterators: Vec::new(),
             skipped: plan.skipped,
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
@@ -172,6 +191,21 @@ impl Session {
     /// `skip_unsupported`).
     pub fn skipped(&self) -> &[Skipped] {
         &self.skipped
+    }
+
+    /// Names of the iterator programs ([`Session::read_iterators`]).
+    pub fn iterators(&self) -> &[String] {
+        &self.iterators
+    }
+
+    /// Runs every iterator program once: what each wrote, by program name.
+    pub fn read_iterators(&mut self) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut texts = Vec::new();
+        for name in &self.iterators {
+            let text = attach::read_iterator(&mut self.ebpf, name)?;
+            texts.push((name.clone(), text));
+        }
+        Ok(texts)
     }
 
     /// Map names events are read from by [`Session::run`].
@@ -238,6 +272,9 @@ impl Session {
             RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
         })?;
         let attached = attach::attach(program, prog, target, settings, &mut self.qdiscs)?;
+        if matches!(target.hook, Hook::Iter { .. }) {
+            self.iterators.push(prog.name.clone());
+        }
         self.links.extend(attached.links);
         self.attachments.push(Attachment {
             program: prog.name.clone(),
@@ -275,27 +312,50 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
     let defaults = TargetDefaults {
         iface: opts.iface.as_deref(),
         sample_freq: opts.sample_freq,
+        cgroup: opts.cgroup.as_deref(),
     };
     let mut plan = Plan {
         programs: Vec::new(),
         skipped: Vec::new(),
     };
+    let mut candidates = Vec::new();
     for p in &object.programs {
         if opts.disabled.contains(&p.name) {
-            plan.skipped.push(Skipped {
-                program: p.name.clone(),
-                reason: "disabled".into(),
-            });
+            plan.skipped.push(Skipped::routine(&p.name, "disabled"));
             continue;
         }
         let over = opts.attach_overrides.get(&p.name).map(String::as_str);
+        if let (Some(why), None) = (&p.target_error, over) {
+            plan.skipped.push(Skipped {
+                program: p.name.clone(),
+                reason: format!(
+                    "SEC(\"{}\") names no target ({why}); give one with --attach {}=TARGET",
+                    p.section, p.name
+                ),
+                routine: false,
+            });
+            continue;
+        }
         let target = hooks::resolve_target(&p.name, &p.hook, over, &defaults)?;
+        candidates.push((p, target));
+    }
+    let named: Vec<(&str, &Hook)> = candidates
+        .iter()
+        .map(|(p, t)| (p.name.as_str(), &t.hook))
+        .collect();
+    let twins = hooks::losing_twins(&named, &hooks::usable_here);
+    for (i, (p, target)) in candidates.into_iter().enumerate() {
+        if let Some(reason) = twins.get(&i) {
+            plan.skipped.push(Skipped::routine(&p.name, reason));
+            continue;
+        }
         match hooks::check_supported(&p.name, &p.section, &target.hook) {
             Ok(()) => {}
             Err(e) if opts.skip_unsupported => {
                 plan.skipped.push(Skipped {
                     program: p.name.clone(),
                     reason: e.to_string(),
+                    routine: false,
                 });
                 continue;
             }

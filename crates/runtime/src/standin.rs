@@ -19,6 +19,7 @@ pub(crate) fn lookup(hook: &Hook) -> Option<(u8, String)> {
         Hook::BtfTracepoint { name } => Some((TYPEDEF, format!("btf_trace_{name}"))),
         Hook::Fentry { function, .. } => Some((FUNC, function.clone())),
         Hook::Lsm { hook } => Some((FUNC, format!("bpf_lsm_{hook}"))),
+        Hook::Iter { target } => Some((FUNC, format!("bpf_iter_{target}"))),
         _ => None,
     }
 }

@@ -44,6 +44,13 @@ impl StopHandle {
         self.fd.as_fd()
     }
 
+    /// Readable from a stop request (this handle, or SIGINT/SIGTERM during
+    /// a run) until the run has returned: a wait outside the run loop (on
+    /// output that cannot be written) polls it to give way to the stop.
+    pub fn readable_when_stopped(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     /// Resets the eventfd counter so the next run starts unstopped.
     /// A stop requested while no run is going makes the next run return
     /// at once.

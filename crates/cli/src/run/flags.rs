@@ -22,6 +22,8 @@ pub struct RunFlags {
     pub attach: HashMap<String, String>,
     pub disabled: HashSet<String>,
     pub iface: Option<String>,
+    /// Cgroup v2 directory for cgroup programs (`--cgroup`).
+    pub cgroup: Option<String>,
     pub pid: Option<u32>,
     pub sample_freq: Option<u64>,
     /// `--no-printk`: leave trace_pipe alone.
@@ -203,12 +205,25 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
             "Only this process (uprobes, perf_event)",
         ));
     }
+    // A parameter may be called `cgroup` too; it keeps the name.
+    let cgroup_free = !taken.contains("cgroup");
+    if cgroup_free {
+        cmd = cmd.arg(value(
+            "cgroup",
+            None,
+            "DIR",
+            "Cgroup v2 directory for cgroup_skb programs (default: the root cgroup)",
+        ));
+    }
     let matches = cmd
         .try_get_matches_from(args)
         .unwrap_or_else(|e| crate::out::clap_exit_now(&e));
     let mut flags = fixed_flags(&matches)?;
     if uprobe_pid_free {
         flags.pid = number(&matches, "pid")?;
+    }
+    if cgroup_free {
+        flags.cgroup = matches.get_one::<String>("cgroup").cloned();
     }
     flags.params = param_values(&params, &matches)?;
     Ok(flags)
@@ -251,6 +266,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
             .cloned()
             .collect(),
         iface: m.get_one::<String>("iface").cloned(),
+        cgroup: None,
         pid: None,
         sample_freq: number(m, "sample-freq")?,
         no_printk: m.get_flag("no-printk"),

@@ -18,7 +18,7 @@ use flags::RunFlags;
 use printer::{PrintOptions, Printer};
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Args)]
 // `bpfkit run OBJ --help` lists the object's own flags, so `--help` after
@@ -140,6 +140,7 @@ pub(crate) fn run_session(
     let print_ready = print.ready_message;
     let mut session = session;
     let mut printer = Printer::new(object, print)?;
+    printer.give_way_to(session.stop_handle());
     // Filters and rules first: the `attached` reports say the run is ready
     // (scripts and tests start their workload on them).
     for (map, path) in &flags.cgroup_maps {
@@ -158,13 +159,25 @@ pub(crate) fn run_session(
     if let Some(message) = print_ready {
         eprintln!("{message}");
     }
+    // Iterators alone give nothing to wait for: read them and end.
+    let only_iterators = !session.iterators().is_empty()
+        && session.attachments().len() == session.iterators().len()
+        && session.event_maps().is_empty()
+        && flags.interval.is_none();
     let run_opts = RunOptions {
-        duration: flags.duration,
+        duration: flags
+            .duration
+            .or_else(|| only_iterators.then_some(Duration::ZERO)),
         interval: flags.interval,
         max_events: flags.max_events,
         printk: !flags.no_printk,
         ..Default::default()
     };
+    // The deadline also ends a wait on a full stdout.
+    let deadline = run_opts
+        .duration
+        .and_then(|d| Instant::now().checked_add(d));
+    printer.give_up_writing_at(deadline);
     let summary = match signals::stop_requested() {
         // Ctrl-C while loading: only read what the programs sent so far.
         Some(signal) => {
@@ -181,6 +194,11 @@ pub(crate) fn run_session(
         None => session.run(&run_opts, &mut printer)?,
     };
     signals::run_finished();
+    if stopped_from_outside(summary.exit) {
+        // The stop request ends with the run, but it still wins: the final
+        // output gets a moment, not a reader's whim.
+        printer.give_up_writing_at(Instant::now().checked_add(FINAL_OUTPUT_WAIT));
+    }
     if let Some(e) = printer.take_error() {
         // A closed stdout ends the run quietly, as libbpf-tools; `session`
         // detaches everything as it drops.
@@ -189,6 +207,7 @@ pub(crate) fn run_session(
         }
         return Err(e);
     }
+    print_iterators(&mut session, &mut printer, flags.json)?;
     printer.print_final(&session.maps())?;
     let mode = if flags.json { Mode::Json } else { Mode::Table };
     let reason = exit_reason(summary.exit);
@@ -208,12 +227,47 @@ pub(crate) fn run_session(
     }
 }
 
+/// What each iterator program writes, read once the run is over: as is, or
+/// one `iter` record per program.
+fn print_iterators(session: &mut Session, printer: &mut Printer, json: bool) -> Result<()> {
+    for (program, text) in session.read_iterators()? {
+        let text = String::from_utf8_lossy(&text);
+        printer.write_records(|out| {
+            if json {
+                // "type" first, as in every record.
+                let record = format!(
+                    "{{\"type\":\"iter\",\"program\":{},\"text\":{}}}\n",
+                    serde_json::Value::from(program.as_str()),
+                    serde_json::Value::from(text.as_ref())
+                );
+                out.write_all(record.as_bytes())
+            } else {
+                out.write_all(text.as_bytes())
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// How long the final output of a stopped run waits for room in stdout.
+const FINAL_OUTPUT_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether a signal, the deadline or a stop handle ended the run (not its
+/// own event or interval count, whose final output waits for the reader).
+fn stopped_from_outside(exit: ExitReason) -> bool {
+    matches!(
+        exit,
+        ExitReason::Signal(_) | ExitReason::Duration | ExitReason::Stopped
+    )
+}
+
 fn load_options(flags: &RunFlags) -> LoadOptions {
     let mut opts = LoadOptions {
         params: flags.params.clone(),
         disabled: flags.disabled.clone(),
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
+        cgroup: flags.cgroup.clone(),
         pid: flags.pid,
         printk: !flags.no_printk,
         verbose: flags.verbose,
@@ -237,8 +291,9 @@ fn report_attached(session: &Session, flags: &RunFlags, printer: &mut Printer) -
         }
     }
     for s in session.skipped() {
-        // Programs the user (or a tool's variant choice) disabled are no news.
-        if flags.verbose || !flags.disabled.contains(&s.program) {
+        // Programs the user (or a tool's variant choice) disabled, and twins
+        // of attached programs, are no news.
+        if flags.verbose || !s.routine {
             eprintln!("bpfkit: skipped {}: {}", s.program, s.reason);
         }
     }

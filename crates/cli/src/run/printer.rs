@@ -1,6 +1,7 @@
 //! Turns what a running session produces (events, lost records, printk
 //! lines, map contents) into output lines through bpfkit-output.
 
+use crate::out::StoppableStdout;
 use anyhow::{Context, Result};
 use bpfkit_object::{DropSource, Object, map_type};
 use bpfkit_output::clock::WallClock;
@@ -9,11 +10,12 @@ use bpfkit_output::{
     EventFormatter, FormatOptions, MapView, Mode, Sink, SnapshotOptions, records, render_map,
     sum_per_cpu,
 };
-use bpfkit_runtime::{EventHandler, Maps};
+use bpfkit_runtime::{EventHandler, Maps, StopHandle};
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Output settings shared by every event and map of a run.
 #[derive(Debug, Clone, Default)]
@@ -175,6 +177,18 @@ impl<'o> Printer<'o> {
         write(&mut stamped)
             .and_then(|()| stamped.flush())
             .context("writing output")
+    }
+
+    /// Output that waits for room in stdout gives way once `stop` is
+    /// requested (a signal during the run).
+    pub fn give_way_to(&mut self, stop: StopHandle) {
+        self.out.inner.get_mut().give_way_to(stop);
+    }
+
+    /// Output that waits for room in stdout gives way at `at` (the run's
+    /// deadline; `None`: never).
+    pub fn give_up_writing_at(&mut self, at: Option<Instant>) {
+        self.out.inner.get_mut().give_up_at(at);
     }
 
     /// The first output error of the run, if any.
@@ -371,13 +385,13 @@ fn is_array(t: u32) -> bool {
 /// ([`EventHandler::on_batch_end`]) or when the run ends, so a burst of
 /// events costs one `write(2)` instead of one per event.
 struct BatchedStdout {
-    inner: std::io::BufWriter<std::io::Stdout>,
+    inner: std::io::BufWriter<StoppableStdout>,
 }
 
 impl Default for BatchedStdout {
     fn default() -> Self {
         BatchedStdout {
-            inner: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            inner: std::io::BufWriter::with_capacity(64 * 1024, StoppableStdout::default()),
         }
     }
 }

@@ -19,7 +19,11 @@ struct exec_event {
 	char comm[16];
 };
 
-/* tcpconnect: address unions chosen by af, lport host order, dport network order */
+/* As vmlinux.h and <linux/types.h> declare it. */
+typedef __u16 __be16;
+
+/* tcpconnect: address unions chosen by af, lport host order, dport network
+ * order (its type says so: a plain __u16 port is host order) */
 struct tcp_event {
 	union {
 		__u32 saddr_v4;
@@ -35,7 +39,7 @@ struct tcp_event {
 	__u32 pid;
 	__u32 uid;
 	__u16 lport;
-	__u16 dport;
+	__be16 dport;
 };
 
 struct hinted {

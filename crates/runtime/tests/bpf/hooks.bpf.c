@@ -1,4 +1,6 @@
-/* The other hook kinds: raw_tp, tp_btf, perf_event and a socket filter. */
+/* The other hook kinds: raw_tp, tp_btf, perf_event and a socket filter.
+ * raw_tp and tp_btf on different events: on the same one they are twins,
+ * and only tp_btf would be attached. */
 #include "common.h"
 
 const volatile __u32 target_tgid = 0;
@@ -8,8 +10,8 @@ __u64 tp_btf_hits = 0;
 __u64 perf_samples = 0;
 __u64 socket_packets = 0;
 
-SEC("raw_tp/sys_enter")
-int on_raw_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+SEC("raw_tp/sys_exit")
+int on_raw_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	if (current_tgid() == target_tgid)
 		__sync_fetch_and_add(&raw_tp_hits, 1);
