@@ -3,3 +3,7 @@
 
 pub mod btf;
 pub mod build;
+mod inspect;
+pub mod link;
+pub mod map;
+pub mod prog;
