@@ -118,6 +118,9 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
     let me = std::process::id().to_string();
     let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
     run.wait_attached(&["count_kill"]);
+    // Run counts are kept while someone holds a stats fd (off again when
+    // it closes, also if the test fails).
+    let stats = bpfkit_sys::enable_stats().expect("BPF_ENABLE_STATS");
     kill_self_times(KILLS);
 
     // The program, found by name among everything loaded (other runs of
@@ -160,6 +163,36 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
     let tag = prog["tag"].as_str().expect("tag");
     let by_tag = bpfkit_json(&["prog", "show", "tag", tag, "-j"]);
     only(&by_tag, "id", &prog["id"]);
+    // Every kill() on the machine runs the program; ours are among them.
+    let run_cnt = by_id["run_cnt"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no run_cnt: {by_id}"));
+    assert!(run_cnt >= KILLS, "{by_id}");
+    assert!(
+        by_id["run_time_ns"].as_u64().is_some_and(|ns| ns > 0),
+        "{by_id}"
+    );
+    let theirs_later = ok_json(
+        bpftool.to_str().unwrap(),
+        &["-j", "prog", "show", "id", &prog_id],
+    );
+    assert!(
+        theirs_later["run_cnt"].as_u64() >= Some(run_cnt),
+        "{theirs_later}"
+    );
+    drop(stats);
+    // A pinned program is found through its pin.
+    let pin = Pin(PathBuf::from(format!(
+        "/sys/fs/bpf/{}",
+        unique("inspect-prog")
+    )));
+    ok_text(
+        bpftool.to_str().unwrap(),
+        &["prog", "pin", "id", &prog_id, pin.path()],
+    );
+    let pinned = bpfkit_json(&["prog", "show", "pinned", pin.path(), "-j"]);
+    assert_eq!(pinned["id"], prog["id"], "{pinned}");
+    drop(pin);
     let table = ok_text(BPFKIT, &["prog", "show", "id", &prog_id]);
     assert!(
         table.contains(&format!("{}/bpfkit", run.pid())) && table.contains("count_kill"),
@@ -378,6 +411,49 @@ fn maps_without_btf_dump_as_hex_like_bpftool() {
         looked_up,
         "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\n"
     );
+}
+
+#[test]
+fn histogram_values_dump_as_log2_histograms() {
+    let test = "histogram_values_dump_as_log2_histograms";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let source = bpfkit_testkit::repo_path("crates/cli/tests/bpf/inspect_hist.bpf.c");
+    let Some(object) =
+        bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))
+    else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["hist_kill"]);
+    kill_self_times(KILLS);
+    // Signal 3 to a pid that cannot exist: the call fails, the
+    // tracepoint still sees it, slot 3 (8 -> 15).
+    // SAFETY: kill has no memory preconditions; no process has this pid.
+    unsafe { libc::kill(i32::MAX, libc::SIGQUIT) };
+    let held = bpfkit_sys::Holders::scan();
+    let id = held
+        .maps
+        .iter()
+        .filter(|(_, holders)| holders.iter().any(|h| h.pid == run.pid()))
+        .map(|(id, _)| id.to_string())
+        .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == "sig_hist")
+        .expect("the run holds map sig_hist");
+    let hist = bpfkit_json(&["map", "dump", "id", &id, "-j"]);
+    assert_eq!(hist["type"], "hist", "{hist}");
+    let counts: Vec<u64> = hist["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("count"))
+        .collect();
+    assert_eq!(counts, [KILLS, 0, 0, 1], "{hist}");
+    let text = ok_text(BPFKIT, &["map", "dump", "id", &id]);
+    assert!(text.contains("0 -> 1          : 3        |****"), "{text}");
+    assert!(text.contains("8 -> 15         : 1        |*"), "{text}");
+    run.stop();
 }
 
 #[test]
