@@ -387,10 +387,12 @@ fn maps_without_btf_dump_as_hex_like_bpftool() {
         let listed = bpfkit_json(&["map", "list", "-j"]);
         only(&listed, "id", &ours["id"]);
     }
+    // The text form is bpftool's, byte for byte.
     let text = ok_text(BPFKIT, &["map", "dump", "pinned", hash.path()]);
+    assert_eq!(text, ok_text(tool, &["map", "dump", "pinned", hash.path()]));
     assert_eq!(
         text,
-        "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\nFound 1 elements\n"
+        "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\nFound 1 element\n"
     );
     let looked_up = ok_text(
         BPFKIT,
@@ -454,6 +456,68 @@ fn histogram_values_dump_as_log2_histograms() {
     assert!(text.contains("0 -> 1          : 3        |****"), "{text}");
     assert!(text.contains("8 -> 15         : 1        |*"), "{text}");
     run.stop();
+}
+
+/// Kills the peer tool when the test ends, also when it fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn global_sections_of_libbpf_objects_dump_by_variable() {
+    let test = "global_sections_of_libbpf_objects_dump_by_variable";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    // libbpf-tools' syscount, loaded by libbpf: its `.rodata` map has BTF
+    // whose value type is a DATASEC, and `-p PID` sets `filter_pid` in it.
+    let Some(syscount) = bpfkit_testkit::peer_tool(test, "syscount") else {
+        return;
+    };
+    // Killing syscount at the end is a kill() of this process, which the
+    // other tests' programs count: not while one of them runs.
+    let _serial = common::serial();
+    let me = std::process::id();
+    let child = Child(
+        Command::new(syscount)
+            .args(["-p", &me.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting syscount"),
+    );
+    let deadline = std::time::Instant::now() + common::BOUND;
+    let rodata = loop {
+        let held = bpfkit_sys::Holders::scan();
+        let found = held
+            .maps
+            .iter()
+            .filter(|(_, holders)| holders.iter().any(|h| h.pid == child.0.id()))
+            .map(|(id, _)| id.to_string())
+            .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == "syscount.rodata");
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "syscount loaded no .rodata map"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let dump = bpfkit_json(&["map", "dump", "id", &rodata, "-j"]);
+    assert_eq!(dump["type"], "globals", "{dump}");
+    assert_eq!(dump["values"]["filter_pid"], me, "{dump}");
+    assert_eq!(dump["values"]["filter_failed"], false, "{dump}");
+    let text = ok_text(BPFKIT, &["map", "dump", "id", &rodata]);
+    assert!(
+        text.lines().any(|l| l == format!("filter_pid = {me}")),
+        "{text}"
+    );
 }
 
 #[test]

@@ -246,6 +246,7 @@ fn dump(map: &(MapInfo, OwnedFd), key: Option<&[u8]>, args: &MapArgs) -> Result<
             .collect()
     };
     let text = match map_types(info)? {
+        Some(types) if datasec(&types).is_some() => globals(&types, info, &entries, args.json)?,
         Some(types) if per_cpu && args.percpu => {
             decoded_per_cpu(&types, info, &entries, &cpu_values, args.json)?
         }
@@ -305,6 +306,58 @@ fn rendered(
         return Ok(serde_json::to_string_pretty(&value)? + "\n");
     }
     Ok(text)
+}
+
+/// The variables of the value type when it is a DATASEC (`.bss`,
+/// `.data`, `.rodata` maps of libbpf-loaded objects).
+fn datasec(types: &Types) -> Option<&[bpfkit_btf::types::VarSecinfo]> {
+    match &types.btf.get(types.value)?.kind {
+        bpfkit_btf::types::Kind::Datasec(sec) => Some(&sec.vars),
+        _ => None,
+    }
+}
+
+/// A global-variable section: each variable by name with its decoded
+/// value, like the `globals:` block `bpfkit run` prints at exit.
+fn globals(
+    types: &Types,
+    info: &MapInfo,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    out: JsonArgs,
+) -> Result<String> {
+    use bpfkit_btf::types::Kind;
+    let vars = datasec(types).unwrap_or_default();
+    let mut text = String::new();
+    let mut values = serde_json::Map::new();
+    for (_, bytes) in entries {
+        for var in vars {
+            let name = types.btf.name_of(var.ty).to_string();
+            let ty = match types.btf.type_by_id(var.ty)?.kind {
+                Kind::Var { ty, .. } => ty,
+                _ => var.ty,
+            };
+            let range = var.offset as usize..(var.offset + var.size) as usize;
+            let Some(slice) = bytes.get(range) else {
+                bail!(
+                    "map {} ({}): variable {name} lies past the value",
+                    info.id,
+                    info.name
+                );
+            };
+            let value = bpfkit_btf::value::decode(&types.btf, ty, slice)?;
+            text.push_str(&format!("{name} = {value}\n"));
+            values.insert(name, bpfkit_btf::value::to_json(&value));
+        }
+    }
+    if !out.is_json() {
+        return Ok(text);
+    }
+    let doc = json!({"type": "globals", "map": info.name, "values": values});
+    Ok(if out.pretty {
+        serde_json::to_string_pretty(&doc)?
+    } else {
+        serde_json::to_string(&doc)?
+    } + "\n")
 }
 
 /// `--percpu` with BTF: each CPU's decoded value under its key.
@@ -370,7 +423,8 @@ fn hex_dump(
         return json_text(info, rows, out);
     }
     if count_line {
-        text.push_str(&format!("Found {} elements\n", entries.len()));
+        let plural = if entries.len() == 1 { "" } else { "s" };
+        text.push_str(&format!("Found {} element{plural}\n", entries.len()));
     }
     Ok(text)
 }
