@@ -31,7 +31,7 @@ pub use info::{
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
     MapEntry, MapType, enable_stats, is_percpu, map_create, map_delete, map_entries,
-    map_get_next_key, map_lookup, map_update, percpu_value_size, possible_cpus,
+    map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
 pub use names::{link_type_name, prog_type_name};
 

@@ -235,14 +235,12 @@ fn dump(map: &(MapInfo, OwnedFd), key: Option<&[u8]>, args: &MapArgs) -> Result<
                 .collect()
         }
     };
-    let stride = (info.value_size as usize).next_multiple_of(8).max(1);
     let cpu_values = |value: &[u8]| -> Vec<Vec<u8>> {
         if !per_cpu {
             return vec![value.to_vec()];
         }
-        value
-            .chunks(stride)
-            .map(|slot| slot[..(info.value_size as usize).min(slot.len())].to_vec())
+        bpfkit_sys::percpu_slots(value, info.value_size as usize)
+            .map(<[u8]>::to_vec)
             .collect()
     };
     let text = match map_types(info)? {
