@@ -82,12 +82,30 @@ fn object(test: &str) -> Option<(PathBuf, PathBuf)> {
     Some((object, bpftool))
 }
 
+/// Calls kill(own pid, 0) `n` times, moving this thread from CPU to CPU
+/// between calls, so that per-CPU counts land on more than one CPU (and
+/// a dump that showed one CPU's copy instead of the sum would differ).
 fn kill_self_times(n: u64) {
-    for _ in 0..n {
+    let cpus = bpfkit_sys::possible_cpus().expect("possible cpus");
+    let size = size_of::<libc::cpu_set_t>();
+    // SAFETY: an all-zero cpu_set_t is the empty set; sched_getaffinity
+    // writes this thread's mask into it.
+    let mut before: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::sched_getaffinity(0, size, &mut before) }, 0);
+    for i in 0..n {
+        // SAFETY: as above; CPU_SET writes inside the set. A CPU that is
+        // possible but offline refuses, and the thread stays where it is.
+        unsafe {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(i as usize % cpus, &mut one);
+            libc::sched_setaffinity(0, size, &one);
+        }
         // SAFETY: signal 0 only checks that the process exists.
         let rc = unsafe { libc::kill(libc::getpid(), 0) };
         assert_eq!(rc, 0);
     }
+    // SAFETY: restores the mask read above.
+    assert_eq!(unsafe { libc::sched_setaffinity(0, size, &before) }, 0);
 }
 
 /// The one element of `list` (a JSON array) whose `key` is `value`.
@@ -274,11 +292,15 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
         bpfkit_sys::possible_cpus().expect("cpus"),
         "{each}"
     );
-    let total: u64 = values
+    let counts: Vec<u64> = values
         .iter()
         .map(|v| v["value"].as_u64().expect("u64"))
-        .sum();
-    assert_eq!(total, KILLS, "{each}");
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), KILLS, "{each}");
+    if counts.len() > 1 {
+        // kill_self_times moved between CPUs: the sum is of several copies.
+        assert!(counts.iter().filter(|&&c| c > 0).count() > 1, "{each}");
+    }
     for (cpu, v) in values.iter().enumerate() {
         assert_eq!(v["cpu"], cpu, "{each}");
     }
