@@ -451,7 +451,24 @@ fn histogram_values_dump_as_log2_histograms() {
     };
     let me = std::process::id().to_string();
     let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
-    run.wait_attached(&["hist_kill"]);
+    run.wait_attached(&["hist_kill_by_signal_number"]);
+    // The kernel keeps 15 bytes of the name; the full one comes from BTF,
+    // as bpftool shows it, and finds the program.
+    let progs = bpfkit_json(&["prog", "show", "name", "hist_kill_by_signal_number", "-j"]);
+    let prog = progs
+        .as_array()
+        .expect("an array for a name")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .unwrap_or_else(|| panic!("our program not found by its full name: {progs}"));
+    if let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") {
+        let id = prog["id"].to_string();
+        let theirs = ok_json(
+            bpftool.to_str().unwrap(),
+            &["-j", "prog", "show", "id", &id],
+        );
+        assert_same(prog, &theirs, &["id", "name"]);
+    }
     kill_self_times(KILLS);
     // Signal 3 to a pid that cannot exist: the call fails, the
     // tracepoint still sees it, slot 3 (8 -> 15).

@@ -47,43 +47,64 @@ pub fn run(args: ProgArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A loaded program and its full name.
+pub struct Prog {
+    pub info: ProgInfo,
+    /// The name from BTF when the kernel cut it at 15 bytes.
+    pub name: String,
+}
+
 /// The programs `selector` names, ascending by id.
-pub fn select(selector: &Selector) -> Result<Vec<ProgInfo>> {
+pub fn select(selector: &Selector) -> Result<Vec<Prog>> {
     let pinned = |path: &std::path::Path| {
         inspect::pinned_id(path, "program", |fd| {
             bpfkit_sys::prog_info(fd.as_fd()).map(|i| i.id)
         })
     };
     let ids = inspect::candidate_ids(selector, bpfkit_sys::prog_ids, pinned, "program")?;
+    let mut names = FullNames::default();
     let mut found = Vec::new();
     for id in ids {
         let info = inspect::gone(bpfkit_sys::prog_fd_by_id(id))
             .and_then(|fd| fd.map(|fd| bpfkit_sys::prog_info(fd.as_fd())).transpose())
             .with_context(|| format!("reading program {id}"))?;
         let Some(info) = info else { continue };
+        let name = names.of(&info);
         let keep = match selector {
-            Selector::Name(name) => info.name == *name || full_name(&info) == *name,
+            Selector::Name(wanted) => info.name == *wanted || name == *wanted,
             Selector::Tag(tag) => info.tag_hex() == *tag,
             _ => true,
         };
         if keep {
-            found.push(info);
+            found.push(Prog { info, name });
         }
     }
     Ok(found)
 }
 
-/// The program's name from its BTF when the kernel cut it at 15 bytes.
-fn full_name(info: &ProgInfo) -> String {
-    if info.name.len() < 15 || info.btf_id == 0 || info.func_type_id == 0 {
-        return info.name.clone();
+/// Full program names from BTF, each BTF object read and parsed once
+/// (programs of one object share it).
+#[derive(Default)]
+struct FullNames {
+    btfs: std::collections::HashMap<u32, Option<bpfkit_btf::Btf>>,
+}
+
+impl FullNames {
+    fn of(&mut self, info: &ProgInfo) -> String {
+        // Shorter names were not cut.
+        if info.name.len() < 15 || info.btf_id == 0 || info.func_type_id == 0 {
+            return info.name.clone();
+        }
+        let btf = self.btfs.entry(info.btf_id).or_insert_with(|| {
+            bpfkit_sys::btf_data(info.btf_id)
+                .ok()
+                .and_then(|data| bpfkit_btf::Btf::parse(&data).ok())
+        });
+        btf.as_ref()
+            .map(|btf| btf.name_of(info.func_type_id).to_string())
+            .filter(|n| n.starts_with(&info.name))
+            .unwrap_or_else(|| info.name.clone())
     }
-    bpfkit_sys::btf_data(info.btf_id)
-        .ok()
-        .and_then(|data| bpfkit_btf::Btf::parse(&data).ok())
-        .map(|btf| btf.name_of(info.func_type_id).to_string())
-        .filter(|n| n.starts_with(&info.name))
-        .unwrap_or_else(|| info.name.clone())
 }
 
 /// Unix seconds of a CLOCK_BOOTTIME load time.
@@ -93,11 +114,12 @@ fn loaded_at_unix(info: &ProgInfo) -> i64 {
     ns.min(now_unix_ns()).div_euclid(1_000_000_000) as i64
 }
 
-fn prog_json(p: &ProgInfo, holders: &Holders) -> serde_json::Value {
+fn prog_json(prog: &Prog, holders: &Holders) -> serde_json::Value {
+    let p = &prog.info;
     let mut row = json!({
         "id": p.id,
         "type": bpfkit_sys::prog_type_name(p.prog_type),
-        "name": full_name(p),
+        "name": prog.name,
         "tag": p.tag_hex(),
         "gpl_compatible": p.gpl_compatible,
         "loaded_at": loaded_at_unix(p),
@@ -121,16 +143,17 @@ fn prog_json(p: &ProgInfo, holders: &Holders) -> serde_json::Value {
     row
 }
 
-fn prog_table(progs: &[ProgInfo], holders: &Holders) -> String {
+fn prog_table(progs: &[Prog], holders: &Holders) -> String {
     let mut clock = WallClock::now();
     let rows: Vec<Vec<String>> = progs
         .iter()
-        .map(|p| {
+        .map(|prog| {
+            let p = &prog.info;
             let ids: Vec<String> = p.map_ids.iter().map(u32::to_string).collect();
             vec![
                 p.id.to_string(),
                 bpfkit_sys::prog_type_name(p.prog_type).to_string(),
-                full_name(p),
+                prog.name.clone(),
                 p.tag_hex(),
                 String::from_utf8_lossy(&clock.local_hms(loaded_at_unix(p))).into_owned(),
                 p.created_by_uid.to_string(),

@@ -27,7 +27,7 @@ struct {
 } sig_hist SEC(".maps");
 
 SEC("tp/syscalls/sys_enter_kill")
-int hist_kill(struct syscall_enter *ctx)
+int hist_kill_by_signal_number(struct syscall_enter *ctx)
 {
 	if (bpf_get_current_pid_tgid() >> 32 != target_tgid)
 		return 0;
