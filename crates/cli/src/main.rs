@@ -28,6 +28,12 @@ enum Command {
     Btf(cmd::btf::BtfArgs),
     /// Compile a `.bpf.c` source to a CO-RE object (clang, vmlinux.h, BTF kept, DWARF stripped).
     Build(cmd::build::BuildArgs),
+    /// Loaded programs: `bpfkit prog [list|show] [id N | name NAME | tag TAG | pinned PATH]`.
+    Prog(cmd::prog::ProgArgs),
+    /// Any map in the kernel: `bpfkit map [list|show|dump|lookup] [id N | name NAME | pinned PATH]`.
+    Map(cmd::map::MapArgs),
+    /// BPF links: `bpfkit link [list|show] [id N | pinned PATH]`.
+    Link(cmd::link::LinkArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -73,6 +79,9 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Btf(args) => cmd::btf::run(args),
         Command::Build(args) => cmd::build::run(args),
+        Command::Prog(args) => cmd::prog::run(args),
+        Command::Map(args) => cmd::map::run(args),
+        Command::Link(args) => cmd::link::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

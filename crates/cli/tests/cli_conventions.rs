@@ -157,7 +157,10 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "btf-list",
         "build",
         "completions",
+        "link",
         "man",
+        "map",
+        "prog",
         "run",
         "tools",
     ]

@@ -38,15 +38,12 @@ pub struct MapSnapshot {
 impl MapSnapshot {
     /// The per-CPU slots of a value of this map (one slot for other maps).
     pub fn cpu_values<'v>(&self, value: &'v [u8]) -> impl Iterator<Item = &'v [u8]> + use<'v> {
-        let stride = if self.per_cpu {
-            self.value_size.next_multiple_of(8).max(1)
-        } else {
-            value.len().max(1)
-        };
-        let size = self.value_size.min(stride);
-        value
-            .chunks(stride)
-            .map(move |slot| &slot[..size.min(slot.len())])
+        if self.per_cpu {
+            return bpfkit_sys::percpu_slots(value, self.value_size);
+        }
+        // Other maps' values are one slot: the value itself.
+        let size = self.value_size.min(value.len());
+        bpfkit_sys::percpu_slots(&value[..size], size)
     }
 
     /// One value from a per-CPU value: CPU 0's bytes, with the u64 fields at

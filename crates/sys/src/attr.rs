@@ -15,6 +15,7 @@ pub(crate) enum Cmd {
     MapUpdateElem = 2,
     MapDeleteElem = 3,
     MapGetNextKey = 4,
+    ObjGet = 7,
     ProgGetNextId = 11,
     MapGetNextId = 12,
     ProgGetFdById = 13,
@@ -36,6 +37,7 @@ impl Cmd {
             Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::ObjGet => "BPF_OBJ_GET",
             Cmd::ProgGetNextId => "BPF_PROG_GET_NEXT_ID",
             Cmd::MapGetNextId => "BPF_MAP_GET_NEXT_ID",
             Cmd::ProgGetFdById => "BPF_PROG_GET_FD_BY_ID",
@@ -94,6 +96,15 @@ pub(crate) struct InfoAttr {
     pub info: u64,
 }
 
+/// `BPF_OBJ_GET` part: a pinned object's path (NUL-terminated).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ObjAttr {
+    pub pathname: u64,
+    pub bpf_fd: u32,
+    pub file_flags: u32,
+}
+
 /// `BPF_ENABLE_STATS` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -110,6 +121,7 @@ pub(crate) union BpfAttr {
     pub map_elem: MapElemAttr,
     pub id: IdAttr,
     pub info: InfoAttr,
+    pub obj: ObjAttr,
     pub enable_stats: EnableStatsAttr,
     _size: [u64; 20],
 }

@@ -4,7 +4,7 @@
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
 use crate::Result;
-use crate::attr::{BpfAttr, Cmd, IdAttr, InfoAttr, c_name, ptr_u64, sys_bpf, sys_bpf_fd};
+use crate::attr::{BpfAttr, Cmd, IdAttr, InfoAttr, ObjAttr, c_name, ptr_u64, sys_bpf, sys_bpf_fd};
 
 fn next_ids(cmd: Cmd) -> Result<Vec<u32>> {
     let mut ids = Vec::new();
@@ -362,4 +362,18 @@ pub fn btf_info(fd: BorrowedFd<'_>) -> Result<BtfInfo> {
         size: raw.btf_size,
         kernel_btf: raw.kernel_btf != 0,
     })
+}
+
+/// Opens the object pinned at `path` (bpffs), whatever its kind.
+pub fn obj_get(path: &std::path::Path) -> Result<OwnedFd> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| crate::SysError::invalid(Cmd::ObjGet, "path contains a NUL byte"))?;
+    let mut attr = BpfAttr::zeroed();
+    attr.obj = ObjAttr {
+        pathname: ptr_u64(path.as_ptr()),
+        ..Default::default()
+    };
+    // SAFETY: `pathname` points at a NUL-terminated string alive for the call.
+    unsafe { sys_bpf_fd(Cmd::ObjGet, &mut attr) }
 }

@@ -7,26 +7,33 @@
 //!   [`link_ids`]), fds by id, and decoded `bpf_*_info` ([`prog_info`], ...);
 //! - BTF blobs of loaded objects ([`btf_data`]) and a `bpftool btf list`
 //!   equivalent ([`btf_list`]);
-//! - [`enable_stats`] for per-program run time accounting.
+//! - [`enable_stats`] for per-program run time accounting;
+//! - [`Holders`]: which processes hold which objects (`/proc/*/fdinfo`),
+//!   [`obj_get`] for pinned objects, bpftool's type names.
 
 mod attr;
 mod btf;
+mod holders;
 mod info;
 mod link;
 mod map;
+mod names;
 
 use std::io;
 
 pub use btf::{BtfListEntry, btf_data, btf_list};
+pub use holders::{Holder, Holders};
 pub use info::{
     BtfInfo, MapInfo, ProgInfo, btf_fd_by_id, btf_ids, btf_info, link_fd_by_id, link_ids,
-    map_fd_by_id, map_ids, map_info, prog_fd_by_id, prog_ids, prog_info, prog_xlated_insns,
+    map_fd_by_id, map_ids, map_info, obj_get, prog_fd_by_id, prog_ids, prog_info,
+    prog_xlated_insns,
 };
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
     MapEntry, MapType, enable_stats, is_percpu, map_create, map_delete, map_entries,
-    map_get_next_key, map_lookup, map_update, percpu_value_size, possible_cpus,
+    map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
+pub use names::{link_type_name, prog_type_name};
 
 /// `BPF_ANY`: create a new element or update an existing one.
 pub const BPF_ANY: u64 = 0;

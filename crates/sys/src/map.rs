@@ -246,6 +246,16 @@ pub fn percpu_value_size(value_size: u32) -> io::Result<usize> {
     Ok(possible_cpus()? * (value_size as usize).next_multiple_of(8))
 }
 
+/// The per-CPU copies inside a value read from a per-CPU map: one slot
+/// per possible CPU, each `value_size` bytes at an 8-byte aligned stride
+/// (see [`percpu_value_size`]).
+pub fn percpu_slots(value: &[u8], value_size: usize) -> impl Iterator<Item = &[u8]> {
+    let stride = value_size.next_multiple_of(8).max(1);
+    value
+        .chunks(stride)
+        .map(move |slot| &slot[..value_size.min(slot.len())])
+}
+
 /// Turns on run time / run count accounting for all programs
 /// (`BPF_STATS_RUN_TIME`) for as long as the returned fd is open.
 pub fn enable_stats() -> Result<OwnedFd> {
@@ -258,7 +268,15 @@ pub fn enable_stats() -> Result<OwnedFd> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_cpu_list;
+    use super::{parse_cpu_list, percpu_slots};
+
+    #[test]
+    fn percpu_slots_skip_the_padding() {
+        let value = [1, 2, 3, 0, 0, 0, 0, 0, 4, 5, 6, 0, 0, 0, 0, 0];
+        let slots: Vec<&[u8]> = percpu_slots(&value, 3).collect();
+        assert_eq!(slots, [&[1, 2, 3][..], &[4, 5, 6][..]]);
+        assert_eq!(percpu_slots(&[], 3).count(), 0);
+    }
 
     #[test]
     fn cpu_lists() {

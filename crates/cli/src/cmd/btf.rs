@@ -187,7 +187,7 @@ fn btf_from_file(path: &Path, base: Option<&Path>) -> Result<Btf> {
     }
 }
 
-fn btf_from_kernel(id: u32) -> Result<Btf> {
+pub(crate) fn btf_from_kernel(id: u32) -> Result<Btf> {
     let data = bpfkit_sys::btf_data(id).with_context(|| format!("reading BTF object {id}"))?;
     let fd = bpfkit_sys::btf_fd_by_id(id)?;
     let info = bpfkit_sys::btf_info(fd.as_fd())?;

@@ -4,7 +4,11 @@
 pub mod btf;
 pub mod build;
 pub mod completions;
+mod inspect;
+pub mod link;
 pub mod man;
+pub mod map;
+pub mod prog;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
 /// pages and completions are generated from (the tools themselves are

@@ -1,0 +1,613 @@
+//! `bpfkit prog`, `bpfkit map` and `bpfkit link` against objects the test
+//! puts in the kernel itself: a running `bpfkit run` of
+//! crates/runtime/tests/bpf/kill.bpf.c (a hash map and a per-CPU array
+//! with BTF, counting this process's kill() calls), and maps without BTF
+//! that bpftool creates and pins. Ids, names, types and sizes are compared
+//! with what `bpftool -j` says about the same objects.
+
+mod common;
+
+use common::{BPFKIT, Run, assert_no_repeated_cause, unique};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// How many kill(own pid, 0) calls the test makes.
+const KILLS: u64 = 3;
+
+fn bpfkit(args: &[&str]) -> Output {
+    Command::new(BPFKIT)
+        .args(args)
+        .output()
+        .expect("running bpfkit")
+}
+
+/// Stdout of a command that must succeed.
+fn ok_text(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+fn ok_json(program: &str, args: &[&str]) -> Value {
+    let text = ok_text(program, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{program} {args:?}: {e}\n{text}"))
+}
+
+fn bpfkit_json(args: &[&str]) -> Value {
+    ok_json(BPFKIT, args)
+}
+
+/// The error of a command that must fail: one `bpfkit:` line, no panic.
+fn failure(args: &[&str]) -> String {
+    let out = bpfkit(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} succeeded:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    assert!(stderr.starts_with("bpfkit: "), "{args:?}:\n{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: not one line:\n{stderr}"
+    );
+    assert_no_repeated_cause(&stderr);
+    stderr
+}
+
+/// `members` of two JSON objects must be equal.
+fn assert_same(ours: &Value, bpftool: &Value, members: &[&str]) {
+    for m in members {
+        assert_eq!(
+            ours[m], bpftool[m],
+            "'{m}' differs:\nbpfkit:  {ours}\nbpftool: {bpftool}"
+        );
+    }
+}
+
+fn object(test: &str) -> Option<(PathBuf, PathBuf)> {
+    if !bpfkit_testkit::privileged(test) {
+        return None;
+    }
+    let bpftool = bpfkit_testkit::peer_tool(test, "bpftool")?;
+    let source = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/kill.bpf.c");
+    let object =
+        bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))?;
+    Some((object, bpftool))
+}
+
+/// Calls kill(own pid, 0) `n` times, moving this thread from CPU to CPU
+/// between calls, so that per-CPU counts land on more than one CPU (and
+/// a dump that showed one CPU's copy instead of the sum would differ).
+fn kill_self_times(n: u64) {
+    let cpus = bpfkit_sys::possible_cpus().expect("possible cpus");
+    let size = size_of::<libc::cpu_set_t>();
+    // SAFETY: an all-zero cpu_set_t is the empty set; sched_getaffinity
+    // writes this thread's mask into it.
+    let mut before: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::sched_getaffinity(0, size, &mut before) }, 0);
+    for i in 0..n {
+        // SAFETY: as above; CPU_SET writes inside the set. A CPU that is
+        // possible but offline refuses, and the thread stays where it is.
+        unsafe {
+            let mut one: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(i as usize % cpus, &mut one);
+            libc::sched_setaffinity(0, size, &one);
+        }
+        // SAFETY: signal 0 only checks that the process exists.
+        let rc = unsafe { libc::kill(libc::getpid(), 0) };
+        assert_eq!(rc, 0);
+    }
+    // SAFETY: restores the mask read above.
+    assert_eq!(unsafe { libc::sched_setaffinity(0, size, &before) }, 0);
+}
+
+/// The one element of `list` (a JSON array) whose `key` is `value`.
+fn only<'v>(list: &'v Value, key: &str, value: &Value) -> &'v Value {
+    let found: Vec<&Value> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
+        .iter()
+        .filter(|e| e[key] == *value)
+        .collect();
+    assert_eq!(found.len(), 1, "{key} = {value} in {list}");
+    found[0]
+}
+
+fn holds(row: &Value, pid: u32) -> bool {
+    row["pids"].as_array().is_some_and(|pids| {
+        pids.iter()
+            .any(|p| p["pid"] == pid && p["comm"] == "bpfkit")
+    })
+}
+
+#[test]
+fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
+    let test = "programs_maps_and_links_of_a_run_match_bpftool_and_decode";
+    let Some((object, bpftool)) = object(test) else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["count_kill"]);
+    // Run counts are kept while someone holds a stats fd (off again when
+    // it closes, also if the test fails).
+    let stats = bpfkit_sys::enable_stats().expect("BPF_ENABLE_STATS");
+    kill_self_times(KILLS);
+
+    // The program, found by name among everything loaded (other runs of
+    // this object may be loaded too: ours is the one our run holds).
+    let progs = bpfkit_json(&["prog", "show", "name", "count_kill", "-j"]);
+    let prog = progs
+        .as_array()
+        .expect("an array for a name")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .unwrap_or_else(|| panic!("no count_kill held by {}: {progs}", run.pid()))
+        .clone();
+    let prog_id = prog["id"].as_u64().expect("id").to_string();
+    let theirs = ok_json(
+        bpftool.to_str().unwrap(),
+        &["-j", "prog", "show", "id", &prog_id],
+    );
+    assert_same(
+        &prog,
+        &theirs,
+        &[
+            "id",
+            "type",
+            "name",
+            "tag",
+            "gpl_compatible",
+            "loaded_at",
+            "uid",
+            "bytes_xlated",
+            "jited",
+            "bytes_jited",
+            "map_ids",
+            "btf_id",
+        ],
+    );
+    // `id N` names one program: one object, as bpftool prints it; the
+    // same by tag.
+    let by_id = bpfkit_json(&["prog", "show", "id", &prog_id, "-j"]);
+    assert_same(&by_id, &prog, &["id", "name", "tag", "map_ids"]);
+    let tag = prog["tag"].as_str().expect("tag");
+    let by_tag = bpfkit_json(&["prog", "show", "tag", tag, "-j"]);
+    only(&by_tag, "id", &prog["id"]);
+    // Every kill() on the machine runs the program; ours are among them.
+    let run_cnt = by_id["run_cnt"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no run_cnt: {by_id}"));
+    assert!(run_cnt >= KILLS, "{by_id}");
+    assert!(
+        by_id["run_time_ns"].as_u64().is_some_and(|ns| ns > 0),
+        "{by_id}"
+    );
+    let theirs_later = ok_json(
+        bpftool.to_str().unwrap(),
+        &["-j", "prog", "show", "id", &prog_id],
+    );
+    assert!(
+        theirs_later["run_cnt"].as_u64() >= Some(run_cnt),
+        "{theirs_later}"
+    );
+    drop(stats);
+    // A pinned program is found through its pin.
+    let pin = Pin(PathBuf::from(format!(
+        "/sys/fs/bpf/{}",
+        unique("inspect-prog")
+    )));
+    ok_text(
+        bpftool.to_str().unwrap(),
+        &["prog", "pin", "id", &prog_id, pin.path()],
+    );
+    let pinned = bpfkit_json(&["prog", "show", "pinned", pin.path(), "-j"]);
+    assert_eq!(pinned["id"], prog["id"], "{pinned}");
+    drop(pin);
+    let table = ok_text(BPFKIT, &["prog", "show", "id", &prog_id]);
+    assert!(
+        table.contains(&format!("{}/bpfkit", run.pid())) && table.contains("count_kill"),
+        "{table}"
+    );
+
+    // Its maps, each as bpftool shows it.
+    let mut by_name = std::collections::BTreeMap::new();
+    for id in prog["map_ids"].as_array().expect("map_ids") {
+        let id = id.as_u64().expect("map id").to_string();
+        let ours = bpfkit_json(&["map", "show", "id", &id, "-j"]);
+        let theirs = ok_json(bpftool.to_str().unwrap(), &["-j", "map", "show", "id", &id]);
+        assert_same(
+            &ours,
+            &theirs,
+            &[
+                "id",
+                "type",
+                "name",
+                "flags",
+                "bytes_key",
+                "bytes_value",
+                "max_entries",
+            ],
+        );
+        assert_eq!(
+            ours["btf_id"],
+            theirs.get("btf_id").cloned().unwrap_or(0.into())
+        );
+        assert!(holds(&ours, run.pid()), "{ours}");
+        by_name.insert(ours["name"].as_str().unwrap().to_string(), id);
+    }
+    let kills = &by_name["kills"];
+    let calls = &by_name["kill_calls"];
+
+    // The hash map, decoded through its BTF: signal 0 was sent KILLS times.
+    let dump = bpfkit_json(&["map", "dump", "id", kills, "-j"]);
+    assert_eq!(
+        dump["entries"],
+        serde_json::json!([{"key": 0, "value": KILLS}]),
+        "{dump}"
+    );
+    let text = ok_text(BPFKIT, &["map", "dump", "id", kills]);
+    let row: Vec<&str> = text
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["0", &KILLS.to_string()], "{text}");
+    let looked_up = bpfkit_json(&[
+        "map", "lookup", "id", kills, "key", "0", "0", "0", "0", "-j",
+    ]);
+    assert_eq!(looked_up["entries"][0]["value"], KILLS, "{looked_up}");
+    let missing = failure(&[
+        "map", "lookup", "id", kills, "key", "hex", "2a", "0", "0", "0",
+    ]);
+    assert!(
+        missing.contains("no entry with key 2a 00 00 00"),
+        "{missing}"
+    );
+    let short = failure(&["map", "lookup", "id", kills, "key", "1"]);
+    assert!(
+        short.contains("the key is 1 bytes, the map's keys are 4"),
+        "{short}"
+    );
+
+    // The per-CPU array: summed by default, each CPU with --percpu.
+    let summed = bpfkit_json(&["map", "dump", "id", calls, "-j"]);
+    assert_eq!(
+        summed["entries"],
+        serde_json::json!([{"key": 0, "value": KILLS}]),
+        "{summed}"
+    );
+    let each = bpfkit_json(&["map", "dump", "id", calls, "--percpu", "-j"]);
+    let values = each["entries"][0]["values"].as_array().expect("values");
+    assert_eq!(
+        values.len(),
+        bpfkit_sys::possible_cpus().expect("cpus"),
+        "{each}"
+    );
+    let counts: Vec<u64> = values
+        .iter()
+        .map(|v| v["value"].as_u64().expect("u64"))
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), KILLS, "{each}");
+    if counts.len() > 1 {
+        // kill_self_times moved between CPUs: the sum is of several copies.
+        assert!(counts.iter().filter(|&&c| c > 0).count() > 1, "{each}");
+    }
+    for (cpu, v) in values.iter().enumerate() {
+        assert_eq!(v["cpu"], cpu, "{each}");
+    }
+
+    // The link that attaches the program.
+    let links = bpfkit_json(&["link", "list", "-j"]);
+    let link = only(&links, "prog_id", &prog["id"]).clone();
+    assert_eq!(link["type"], "perf_event", "{link}");
+    assert_eq!(link["tracepoint"], "sys_enter_kill", "{link}");
+    assert!(holds(&link, run.pid()), "{link}");
+    let link_id = link["id"].as_u64().expect("link id").to_string();
+    let theirs = ok_json(
+        bpftool.to_str().unwrap(),
+        &["-j", "link", "show", "id", &link_id],
+    );
+    assert_same(&link, &theirs, &["id", "type", "prog_id"]);
+    let shown = bpfkit_json(&["link", "show", "id", &link_id, "-j"]);
+    assert_same(&shown, &link, &["id", "type", "prog_id", "tracepoint"]);
+
+    run.stop();
+    let gone = failure(&["prog", "show", "id", &prog_id]);
+    assert!(
+        gone.contains(&format!("no program with id {prog_id}")),
+        "{gone}"
+    );
+}
+
+/// A pin under /sys/fs/bpf, removed when dropped (also when the test fails).
+struct Pin(PathBuf);
+
+impl Pin {
+    fn create(bpftool: &Path, spec: &str) -> Pin {
+        let path = PathBuf::from(format!("/sys/fs/bpf/{}", unique("inspect")));
+        let mut args = vec!["map", "create", path.to_str().unwrap()];
+        args.extend(spec.split_whitespace());
+        ok_text(bpftool.to_str().unwrap(), &args);
+        Pin(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn maps_without_btf_dump_as_hex_like_bpftool() {
+    let test = "maps_without_btf_dump_as_hex_like_bpftool";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let tool = bpftool.to_str().unwrap();
+    let hash = Pin::create(&bpftool, "type hash key 4 value 8 entries 16 name nobtf");
+    let percpu = Pin::create(
+        &bpftool,
+        "type percpu_hash key 4 value 4 entries 4 name nobtf_pc",
+    );
+    for (pin, value) in [(&hash, "2 0 0 0 0 0 0 7"), (&percpu, "5 0 0 9")] {
+        let mut args = vec![
+            "map",
+            "update",
+            "pinned",
+            pin.path(),
+            "key",
+            "1",
+            "0",
+            "0",
+            "0",
+        ];
+        args.push("value");
+        args.extend(value.split_whitespace());
+        ok_text(tool, &args);
+    }
+    for pin in [&hash, &percpu] {
+        let ours = bpfkit_json(&["map", "show", "pinned", pin.path(), "-j"]);
+        let theirs = ok_json(tool, &["-j", "map", "show", "pinned", pin.path()]);
+        assert_same(
+            &ours,
+            &theirs,
+            &[
+                "id",
+                "type",
+                "name",
+                "flags",
+                "bytes_key",
+                "bytes_value",
+                "max_entries",
+            ],
+        );
+        assert_eq!(ours["btf_id"], 0, "{ours}");
+        let dump = bpfkit_json(&["map", "dump", "pinned", pin.path(), "-j"]);
+        let theirs = ok_json(tool, &["-j", "map", "dump", "pinned", pin.path()]);
+        assert_eq!(dump["entries"], theirs, "bpfkit: {dump}");
+        // The same map by id and by name.
+        let id = ours["id"].as_u64().unwrap().to_string();
+        let by_id = bpfkit_json(&["map", "dump", "id", &id, "-j"]);
+        assert_eq!(by_id["entries"], theirs);
+        let listed = bpfkit_json(&["map", "list", "-j"]);
+        only(&listed, "id", &ours["id"]);
+    }
+    // The text form is bpftool's, byte for byte.
+    let text = ok_text(BPFKIT, &["map", "dump", "pinned", hash.path()]);
+    assert_eq!(text, ok_text(tool, &["map", "dump", "pinned", hash.path()]));
+    assert_eq!(
+        text,
+        "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\nFound 1 element\n"
+    );
+    let looked_up = ok_text(
+        BPFKIT,
+        &[
+            "map",
+            "lookup",
+            "pinned",
+            hash.path(),
+            "key",
+            "hex",
+            "01",
+            "00",
+            "00",
+            "00",
+        ],
+    );
+    assert_eq!(
+        looked_up,
+        "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\n"
+    );
+}
+
+#[test]
+fn histogram_values_dump_as_log2_histograms() {
+    let test = "histogram_values_dump_as_log2_histograms";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let source = bpfkit_testkit::repo_path("crates/cli/tests/bpf/inspect_hist.bpf.c");
+    let Some(object) =
+        bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))
+    else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["hist_kill_by_signal_number"]);
+    // The kernel keeps 15 bytes of the name; the full one comes from BTF,
+    // as bpftool shows it, and finds the program.
+    let progs = bpfkit_json(&["prog", "show", "name", "hist_kill_by_signal_number", "-j"]);
+    let prog = progs
+        .as_array()
+        .expect("an array for a name")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .unwrap_or_else(|| panic!("our program not found by its full name: {progs}"));
+    if let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") {
+        let id = prog["id"].to_string();
+        let theirs = ok_json(
+            bpftool.to_str().unwrap(),
+            &["-j", "prog", "show", "id", &id],
+        );
+        assert_same(prog, &theirs, &["id", "name"]);
+    }
+    kill_self_times(KILLS);
+    // Signal 3 to a pid that cannot exist: the call fails, the
+    // tracepoint still sees it, slot 3 (8 -> 15).
+    // SAFETY: kill has no memory preconditions; no process has this pid.
+    unsafe { libc::kill(i32::MAX, libc::SIGQUIT) };
+    let held = bpfkit_sys::Holders::scan();
+    let id = held
+        .maps
+        .iter()
+        .filter(|(_, holders)| holders.iter().any(|h| h.pid == run.pid()))
+        .map(|(id, _)| id.to_string())
+        .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == "sig_hist")
+        .expect("the run holds map sig_hist");
+    let hist = bpfkit_json(&["map", "dump", "id", &id, "-j"]);
+    assert_eq!(hist["type"], "hist", "{hist}");
+    let counts: Vec<u64> = hist["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("count"))
+        .collect();
+    assert_eq!(counts, [KILLS, 0, 0, 1], "{hist}");
+    let text = ok_text(BPFKIT, &["map", "dump", "id", &id]);
+    assert!(text.contains("0 -> 1          : 3        |****"), "{text}");
+    assert!(text.contains("8 -> 15         : 1        |*"), "{text}");
+    run.stop();
+}
+
+/// Kills the peer tool when the test ends, also when it fails.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn global_sections_of_libbpf_objects_dump_by_variable() {
+    let test = "global_sections_of_libbpf_objects_dump_by_variable";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    // libbpf-tools' syscount, loaded by libbpf: its `.rodata` map has BTF
+    // whose value type is a DATASEC, and `-p PID` sets `filter_pid` in it.
+    let Some(syscount) = bpfkit_testkit::peer_tool(test, "syscount") else {
+        return;
+    };
+    // Killing syscount at the end is a kill() of this process, which the
+    // other tests' programs count: not while one of them runs.
+    let _serial = common::serial();
+    let me = std::process::id();
+    let child = Child(
+        Command::new(syscount)
+            .args(["-p", &me.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting syscount"),
+    );
+    let deadline = std::time::Instant::now() + common::BOUND;
+    let rodata = loop {
+        let held = bpfkit_sys::Holders::scan();
+        let found = held
+            .maps
+            .iter()
+            .filter(|(_, holders)| holders.iter().any(|h| h.pid == child.0.id()))
+            .map(|(id, _)| id.to_string())
+            .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == "syscount.rodata");
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "syscount loaded no .rodata map"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let dump = bpfkit_json(&["map", "dump", "id", &rodata, "-j"]);
+    assert_eq!(dump["type"], "globals", "{dump}");
+    assert_eq!(dump["values"]["filter_pid"], me, "{dump}");
+    assert_eq!(dump["values"]["filter_failed"], false, "{dump}");
+    let text = ok_text(BPFKIT, &["map", "dump", "id", &rodata]);
+    assert!(
+        text.lines().any(|l| l == format!("filter_pid = {me}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_objects_and_bad_arguments_are_one_clear_error() {
+    let test = "unknown_objects_and_bad_arguments_are_one_clear_error";
+    // Argument errors need no kernel.
+    for (args, says) in [
+        (&["prog", "show", "id", "x"][..], "'x' is not an id"),
+        (&["prog", "show", "id"][..], "'id' needs a value"),
+        (
+            &["map", "show", "tag", "ab"][..],
+            "expected one of 'id', 'name', 'pinned'",
+        ),
+        (&["map", "dump"][..], "name the map"),
+        (&["map", "lookup", "id", "1"][..], "needs 'key BYTES...'"),
+        (
+            &["map", "lookup", "id", "1", "key", "256"][..],
+            "'256' is not a byte",
+        ),
+        (
+            &["link", "show", "name", "x"][..],
+            "expected one of 'id', 'pinned'",
+        ),
+        (
+            &["prog", "show", "id", "1", "extra"][..],
+            "unexpected 'extra'",
+        ),
+    ] {
+        let err = failure(args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    // Ids are never reused below the next one, so u32::MAX is unused.
+    let max = u32::MAX.to_string();
+    for (args, says) in [
+        (vec!["prog", "show", "id", &max], "no program with id"),
+        (vec!["map", "show", "id", &max], "no map with id"),
+        (vec!["map", "dump", "id", &max], "no map with id"),
+        (vec!["link", "show", "id", &max], "no link with id"),
+        (
+            vec!["prog", "show", "name", "no_such_prog_x"],
+            "no loaded program is named",
+        ),
+        (
+            vec!["map", "dump", "pinned", "/sys/fs/bpf/bpfkit-no-such-pin"],
+            "opening pinned map",
+        ),
+    ] {
+        let err = failure(&args);
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,116 @@
+//! Which processes hold which BPF objects: every `/proc/PID/fdinfo/FD`
+//! of a BPF fd names the object (`prog_id:`, `map_id:`, `link_id:`).
+
+use std::collections::BTreeMap;
+
+/// A process holding a BPF object through an fd.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Holder {
+    pub pid: u32,
+    pub comm: String,
+}
+
+/// Object ids held by processes, by kind; each id lists its holders once.
+#[derive(Debug, Clone, Default)]
+pub struct Holders {
+    pub progs: BTreeMap<u32, Vec<Holder>>,
+    pub maps: BTreeMap<u32, Vec<Holder>>,
+    pub links: BTreeMap<u32, Vec<Holder>>,
+}
+
+impl Holders {
+    /// Reads every process's fdinfo. Processes that exit meanwhile, or
+    /// whose fds we may not read, are skipped: the answer is best effort,
+    /// like bpftool's `pids` column.
+    pub fn scan() -> Holders {
+        let mut holders = Holders::default();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return holders;
+        };
+        for entry in procs.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            holders.scan_process(pid);
+        }
+        holders
+    }
+
+    fn scan_process(&mut self, pid: u32) {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+            return;
+        };
+        let mut comm: Option<String> = None;
+        for fd in fds.flatten() {
+            let Ok(text) = std::fs::read_to_string(fd.path()) else {
+                continue;
+            };
+            let Some((kind, id)) = bpf_object_of(&text) else {
+                continue;
+            };
+            let comm = comm.get_or_insert_with(|| read_comm(pid)).clone();
+            let list = match kind {
+                Kind::Prog => self.progs.entry(id).or_default(),
+                Kind::Map => self.maps.entry(id).or_default(),
+                Kind::Link => self.links.entry(id).or_default(),
+            };
+            let holder = Holder { pid, comm };
+            if !list.contains(&holder) {
+                list.push(holder);
+            }
+        }
+    }
+}
+
+enum Kind {
+    Prog,
+    Map,
+    Link,
+}
+
+/// The BPF object an fdinfo text describes. A link's fdinfo also names
+/// its program (`prog_id:`), so `link_id:` wins.
+fn bpf_object_of(fdinfo: &str) -> Option<(Kind, u32)> {
+    let mut found = None;
+    for line in fdinfo.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let Ok(id) = value.trim().parse::<u32>() else {
+            continue;
+        };
+        match key {
+            "link_id" => return Some((Kind::Link, id)),
+            "prog_id" => found = found.or(Some((Kind::Prog, id))),
+            "map_id" => found = found.or(Some((Kind::Map, id))),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn read_comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fdinfo_kinds() {
+        let link = "pos:\t0\nflags:\t02000002\nlink_type:\tperf\nlink_id:\t7\nprog_tag:\tab\nprog_id:\t42\n";
+        assert!(matches!(bpf_object_of(link), Some((Kind::Link, 7))));
+        let prog = "pos:\t0\nprog_type:\t5\nprog_id:\t42\n";
+        assert!(matches!(bpf_object_of(prog), Some((Kind::Prog, 42))));
+        let map = "map_type:\t1\nmap_id:\t9\n";
+        assert!(matches!(bpf_object_of(map), Some((Kind::Map, 9))));
+        assert!(bpf_object_of("pos:\t0\nflags:\t0\n").is_none());
+    }
+}
