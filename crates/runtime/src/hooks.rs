@@ -1,7 +1,7 @@
 //! Which hook a program gets (its `SEC()` name, or `--attach PROG=TARGET`),
 //! and whether this kernel can provide it.
 
-use bpfkit_object::{Hook, TcDirection, section::parse_uprobe_target};
+use bpfkit_object::{Hook, TcDirection, UsdtTarget, section::parse_uprobe_target};
 
 use crate::error::{Result, RuntimeError};
 use crate::features;
@@ -61,6 +61,9 @@ pub fn resolve_target(
         Hook::Uprobe { ret, .. } => Hook::Uprobe {
             ret: *ret,
             target: Some(parse_uprobe_target(over).map_err(bad)?),
+        },
+        Hook::Usdt { .. } => Hook::Usdt {
+            target: Some(UsdtTarget::parse(over).map_err(bad)?),
         },
         Hook::Kprobe { ret, .. } => Hook::Kprobe {
             ret: *ret,
@@ -136,7 +139,9 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
             Some("use SEC(\"raw_tp/NAME\") instead".into()),
         ),
-        Hook::Uprobe { .. } if !k.uprobes => missing("uprobe support (CONFIG_UPROBE_EVENTS)", None),
+        Hook::Uprobe { .. } | Hook::Usdt { .. } if !k.uprobes => {
+            missing("uprobe support (CONFIG_UPROBE_EVENTS)", None)
+        }
         Hook::Tracepoint { .. } if !k.tracepoints => match crate::caps::tracefs_denied() {
             Some(why) => Err(RuntimeError::Attach {
                 program: program.into(),
@@ -224,6 +229,10 @@ mod tests {
         };
         let t = resolve_target("p", &up, Some("libc:getpid"), &defaults()).unwrap();
         assert_eq!(t.hook.to_string(), "uretprobe:libc:getpid");
+        let usdt = Hook::Usdt { target: None };
+        let t = resolve_target("p", &usdt, Some("/bin/x:prov:name"), &defaults()).unwrap();
+        assert_eq!(t.hook.to_string(), "usdt:/bin/x:prov:name");
+        assert!(resolve_target("p", &usdt, Some("x:name"), &defaults()).is_err());
         let e = resolve_target("p", &tp, Some("nocolon"), &defaults()).unwrap_err();
         assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
     }

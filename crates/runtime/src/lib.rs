@@ -43,6 +43,7 @@ mod run;
 mod session;
 mod standin;
 mod stop;
+mod usdt;
 
 pub use error::{Result, RuntimeError, SourceLine, VerifierRejection};
 pub use events::DEFAULT_PERF_PAGES;

@@ -112,6 +112,8 @@ pub struct Session {
     pub(crate) trace_pipe: Option<TracePipe>,
     pub(crate) uses_printk: bool,
     pub(crate) stop: StopHandle,
+    /// The next free index of libbpf's USDT spec map (shared by all usdt programs).
+    pub(crate) next_usdt_spec_id: u32,
 }
 
 impl Session {
@@ -136,6 +138,7 @@ impl Session {
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
             stop: StopHandle::new()?,
+            next_usdt_spec_id: 0,
         };
         for (prog, _) in &plan.programs {
             load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
@@ -158,7 +161,10 @@ impl Session {
             force_clsact: opts.force_clsact,
         };
         for (prog, target) in &plan.programs {
-            session.attach_one(prog, target, settings)?;
+            match &target.hook {
+                Hook::Usdt { target: usdt } => session.attach_usdt(object, prog, usdt, settings)?,
+                _ => session.attach_one(prog, target, settings)?,
+            }
         }
         Ok(session)
     }
@@ -238,6 +244,42 @@ impl Session {
             RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
         })?;
         let attached = attach::attach(program, prog, target, settings, &mut self.qdiscs)?;
+        self.links.extend(attached.links);
+        self.attachments.push(Attachment {
+            program: prog.name.clone(),
+            hook: attached.description,
+        });
+        Ok(())
+    }
+
+    /// A usdt program: its sites' argument specs go into the object's
+    /// spec map before its uprobes are attached.
+    fn attach_usdt(
+        &mut self,
+        object: &Object,
+        prog: &ProgramInfo,
+        usdt: &Option<bpfkit_object::UsdtTarget>,
+        settings: AttachSettings,
+    ) -> Result<()> {
+        let fail = |message: String| RuntimeError::Attach {
+            program: prog.name.clone(),
+            hook: prog.hook.to_string(),
+            message,
+        };
+        let usdt = usdt.as_ref().ok_or_else(|| {
+            RuntimeError::Usage(format!(
+                "program '{}' ({}) does not say which probe: pass --attach {}=BINARY:PROVIDER:NAME",
+                prog.name, prog.section, prog.name
+            ))
+        })?;
+        let mut next_spec_id = self.next_usdt_spec_id;
+        let prepared = crate::usdt::prepare(usdt, object, &self.maps(), &mut next_spec_id)
+            .map_err(fail)?;
+        self.next_usdt_spec_id = next_spec_id;
+        let program = self.ebpf.program_mut(&prog.name).ok_or_else(|| {
+            RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
+        })?;
+        let attached = crate::usdt::attach(program, usdt, &prepared, settings.pid).map_err(fail)?;
         self.links.extend(attached.links);
         self.attachments.push(Attachment {
             program: prog.name.clone(),
