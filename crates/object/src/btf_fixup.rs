@@ -9,6 +9,9 @@ use bpfkit_btf::{Btf, Kind, Linkage};
 use crate::elf_view::ElfView;
 use crate::raw_btf::RawBtf;
 
+/// `BTF_FUNC_STATIC`, the linkage of a static function.
+const BTF_FUNC_STATIC: u16 = 0;
+
 pub(crate) fn fix_datasecs(raw: &RawBtf, btf: &Btf, view: &ElfView) -> RawBtf {
     let mut fixed = raw.clone();
     for (id, t) in btf.iter() {
@@ -54,7 +57,7 @@ pub(crate) fn hidden_funcs_static(raw: &mut RawBtf, btf: &Btf, view: &ElfView) -
             .iter()
             .any(|s| s.is_function && s.hidden_global && s.name == name);
         if hidden {
-            raw.set_func_linkage(id, 0);
+            raw.set_func_linkage(id, BTF_FUNC_STATIC);
             changed = true;
         }
     }

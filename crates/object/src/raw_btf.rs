@@ -98,7 +98,11 @@ impl RawBtf {
         let Some(info) = u32_at(&self.types, at + 4) else {
             return;
         };
-        put_u32(&mut self.types, at + 4, (info & !0xffff) | u32::from(linkage));
+        put_u32(
+            &mut self.types,
+            at + 4,
+            (info & !0xffff) | u32::from(linkage),
+        );
     }
 
     /// Renames member `index` of struct `id` and points it at type `ty`.

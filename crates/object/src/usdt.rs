@@ -173,9 +173,7 @@ pub fn parse_usdt_args(spec: &str) -> Result<Vec<UsdtArg>, String> {
 }
 
 fn parse_arg(arg: &str) -> Result<UsdtArg, String> {
-    let (size, location) = arg
-        .split_once('@')
-        .ok_or("expected SIZE@LOCATION")?;
+    let (size, location) = arg.split_once('@').ok_or("expected SIZE@LOCATION")?;
     let size: i32 = size.parse().map_err(|_| format!("bad size '{size}'"))?;
     if ![1, 2, 4, 8].contains(&size.unsigned_abs()) {
         return Err(format!("size {size} is not 1, 2, 4 or 8 bytes"));
@@ -320,7 +318,14 @@ mod tests {
 
     #[test]
     fn bad_specs_are_errors() {
-        for bad in ["4@%xyz", "3@%eax", "4@", "x@%eax", "4@-8(%rbp", "4@8(%rax,%rbx,3)"] {
+        for bad in [
+            "4@%xyz",
+            "3@%eax",
+            "4@",
+            "x@%eax",
+            "4@-8(%rbp",
+            "4@8(%rax,%rbx,3)",
+        ] {
             let e = parse_usdt_args(bad).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }

@@ -24,9 +24,9 @@ pub struct TargetDefaults<'a> {
 
 /// Applies `--attach PROG=TARGET` (when given) to a program's hook.
 /// TARGET is what the `SEC()` name would have after its prefix:
-/// `CAT/NAME` for tracepoints, `BINARY:SYMBOL` for uprobes, a function for
-/// kprobes/fentry, an interface for xdp/tc/socket, a frequency in Hz for
-/// perf_event.
+/// `CAT/NAME` for tracepoints, `BINARY:SYMBOL` for uprobes,
+/// `BINARY:PROVIDER:NAME` for usdt, a function for kprobes/fentry, an
+/// interface for xdp/tc/socket, a frequency in Hz for perf_event.
 pub fn resolve_target(
     program: &str,
     hook: &Hook,

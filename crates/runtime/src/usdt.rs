@@ -237,7 +237,7 @@ impl SpecLayout {
         };
         let elem = resolved(btf, array.elem)?;
         let elem_bits = byte_size(btf, elem)? * 8;
-        let field = |name: &str| member(btf, elem, name).and_then(|(f, _)| Ok(f));
+        let field = |name: &str| member(btf, elem, name).map(|(f, _)| f);
         let optional = |name: &str| field(name).ok();
         Ok(SpecLayout {
             size: byte_size(btf, spec)? as usize,
@@ -266,12 +266,16 @@ impl SpecLayout {
         let mut value = vec![0u8; self.size];
         for (i, arg) in args.iter().enumerate() {
             let base = first + i as u32 * stride;
-            let put = |value: &mut [u8], f: Field, v: u64| set_bits(value, base + f.bit_offset, f.bits, v);
+            let put = |value: &mut [u8], f: Field, v: u64| {
+                set_bits(value, base + f.bit_offset, f.bits, v)
+            };
             let a = &self.arg;
             let (kind, reg, val) = match arg.location {
                 UsdtArgLocation::Const(c) => (ARG_CONST, 0, c as u64),
                 UsdtArgLocation::Reg { reg_off } => (ARG_REG, reg_off, 0),
-                UsdtArgLocation::Deref { reg_off, offset } => (ARG_REG_DEREF, reg_off, offset as u64),
+                UsdtArgLocation::Deref { reg_off, offset } => {
+                    (ARG_REG_DEREF, reg_off, offset as u64)
+                }
                 UsdtArgLocation::Sib {
                     reg_off,
                     index_reg_off,
@@ -279,7 +283,9 @@ impl SpecLayout {
                     offset,
                 } => {
                     let (Some(idx), Some(shift)) = (a.idx_reg_off, a.scale_bitshift) else {
-                        return Err("a scaled-index USDT argument needs libbpf 1.7+'s usdt.bpf.h".into());
+                        return Err(
+                            "a scaled-index USDT argument needs libbpf 1.7+'s usdt.bpf.h".into(),
+                        );
                     };
                     put(&mut value, idx, u64::from(index_reg_off));
                     put(&mut value, shift, u64::from(scale.trailing_zeros()));
@@ -292,7 +298,12 @@ impl SpecLayout {
             put(&mut value, a.arg_signed, u64::from(arg.signed));
             put(&mut value, a.arg_bitshift, 64 - u64::from(arg.size) * 8);
         }
-        set_bits(&mut value, self.arg_cnt.bit_offset, self.arg_cnt.bits, args.len() as u64);
+        set_bits(
+            &mut value,
+            self.arg_cnt.bit_offset,
+            self.arg_cnt.bits,
+            args.len() as u64,
+        );
         Ok(value)
     }
 }

@@ -54,7 +54,7 @@ fn run_options(cmd: Command) -> Command {
     .arg(flag("clear", None, "Clear maps after each interval print (deltas)"))
     .arg(flag("verbose", Some('v'), "Say what was loaded and attached, and how"))
     .arg(
-        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, IFACE[:ingress|egress]")
+        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, usdt BINARY:PROVIDER:NAME, IFACE[:ingress|egress]")
             .action(ArgAction::Append),
     )
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
