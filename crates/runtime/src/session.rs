@@ -11,6 +11,7 @@ use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
 use crate::load::{self, ProgramInfo};
 use crate::maps::{DropWatch, GlobalInfo, Maps};
+use crate::perf_event::PerfEventSpec;
 use crate::printk::TracePipe;
 use crate::stop::StopHandle;
 
@@ -39,6 +40,9 @@ pub struct LoadOptions {
     pub pid: Option<u32>,
     /// perf_event sampling frequency in Hz.
     pub sample_freq: u64,
+    /// The event perf_event programs sample on (default: the software CPU
+    /// clock at `sample_freq`).
+    pub perf_event: PerfEventSpec,
     /// Pages per CPU of each perf buffer (a power of two).
     pub perf_pages: usize,
     /// Wake the reader every this many perf buffer records (per CPU).
@@ -71,6 +75,7 @@ impl Default for LoadOptions {
             iface: None,
             pid: None,
             sample_freq: DEFAULT_SAMPLE_FREQ,
+            perf_event: PerfEventSpec::default(),
             perf_pages: DEFAULT_PERF_PAGES,
             perf_wakeup_events: 1,
             force_clsact: false,
@@ -159,6 +164,7 @@ impl Session {
         let settings = AttachSettings {
             pid: opts.pid,
             force_clsact: opts.force_clsact,
+            perf_event: opts.perf_event,
         };
         for (prog, target) in &plan.programs {
             match &target.hook {
