@@ -58,12 +58,18 @@ fn page_fault_samples_count_the_faults_caused() {
     let session = session.expect("load");
     let ids = session.program_ids();
     let hook = &session.attachments()[0].hook;
-    assert!(hook.starts_with("perf_event sw:page-faults every 1 events on "), "{hook}");
+    assert!(
+        hook.starts_with("perf_event sw:page-faults every 1 events on "),
+        "{hook}"
+    );
     let before = global_u64(&session, "samples");
     fault_pages(300);
     let faults = global_u64(&session, "samples") - before;
     // Other threads of this process may fault too, never fewer.
-    assert!((300..300 + 10_000).contains(&faults), "{faults} page fault samples");
+    assert!(
+        (300..300 + 10_000).contains(&faults),
+        "{faults} page fault samples"
+    );
     drop(session);
     assert_unloaded(&ids);
 }
@@ -80,7 +86,10 @@ fn context_switch_samples_count_the_sleeps() {
         std::thread::sleep(Duration::from_millis(1));
     }
     let switches = global_u64(&session, "samples") - before;
-    assert!(switches >= 30, "{switches} context switch samples for 30 sleeps");
+    assert!(
+        switches >= 30,
+        "{switches} context switch samples for 30 sleeps"
+    );
 }
 
 /// Hardware events attach where the machine has a PMU that counts them;
