@@ -21,6 +21,9 @@ pub struct UsdtSite {
     /// Virtual address of the 2-byte semaphore counter, 0 when the probe
     /// has none (the probe then always fires).
     pub semaphore: u64,
+    /// Where the semaphore is in the file (to find it in a process's
+    /// mappings); `None` without one.
+    pub semaphore_file_offset: Option<u64>,
     /// The argument spec string, e.g. `-4@%edi 8@-8(%rbp)`.
     pub args: String,
 }
@@ -74,21 +77,33 @@ pub fn read_usdt_sites(elf: &[u8]) -> Result<Vec<UsdtSite>, String> {
         if let (Some(now), true) = (base_now, note.base != 0) {
             addr = addr.wrapping_add(now).wrapping_sub(note.base);
         }
-        let file_offset = segments
-            .iter()
-            .find(|(vaddr, size, _)| addr >= *vaddr && addr < vaddr + size)
-            .map(|(vaddr, _, offset)| addr - vaddr + offset)
-            .ok_or_else(|| {
+        let in_file = |addr: u64| {
+            segments
+                .iter()
+                .find(|(vaddr, size, _)| addr >= *vaddr && addr < vaddr.saturating_add(*size))
+                .map(|(vaddr, _, offset)| addr - vaddr + offset)
+        };
+        let file_offset = in_file(addr).ok_or_else(|| {
+            format!(
+                "USDT {}:{} at {addr:#x} is in no loadable segment",
+                note.provider, note.name
+            )
+        })?;
+        let semaphore_file_offset = match note.semaphore {
+            0 => None,
+            sema => Some(in_file(sema).ok_or_else(|| {
                 format!(
-                    "USDT {}:{} at {addr:#x} is in no loadable segment",
+                    "USDT {}:{}: semaphore at {sema:#x} is in no loadable segment",
                     note.provider, note.name
                 )
-            })?;
+            })?),
+        };
         sites.push(UsdtSite {
             provider: note.provider,
             name: note.name,
             file_offset,
             semaphore: note.semaphore,
+            semaphore_file_offset,
             args: note.args,
         });
     }

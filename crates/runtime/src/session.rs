@@ -280,7 +280,8 @@ impl Session {
         })?;
         let mut next_spec_id = self.next_usdt_spec_id;
         let prepared =
-            crate::usdt::prepare(usdt, object, &self.maps(), &mut next_spec_id).map_err(fail)?;
+            crate::usdt::prepare(usdt, object, &self.maps(), settings.pid, &mut next_spec_id)
+                .map_err(fail)?;
         self.next_usdt_spec_id = next_spec_id;
         let program = self.ebpf.program_mut(&prog.name).ok_or_else(|| {
             RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))

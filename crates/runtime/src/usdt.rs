@@ -31,8 +31,8 @@ const ARG_SIB: u64 = 3;
 /// The sites of one USDT probe, with their spec ids written.
 pub(crate) struct PreparedSites {
     path: PathBuf,
-    /// File offset and spec id of each site.
-    sites: Vec<(u64, u32)>,
+    /// Each site's file offset, spec id and semaphore file offset.
+    sites: Vec<(u64, u32, Option<u64>)>,
 }
 
 /// Finds the sites of `target` and writes their argument specs, at spec
@@ -42,6 +42,7 @@ pub(crate) fn prepare(
     target: &UsdtTarget,
     object: &Object,
     maps: &Maps<'_>,
+    pid: Option<u32>,
     next_spec_id: &mut u32,
 ) -> std::result::Result<PreparedSites, String> {
     let path = resolve_binary(&target.binary).ok_or_else(|| {
@@ -51,10 +52,14 @@ pub(crate) fn prepare(
         )
     })?;
     let sites = probe_sites(&path, target)?;
-    if let Some(site) = sites.iter().find(|s| s.semaphore != 0) {
+    // A probe guarded by a semaphore fires only while the semaphore is
+    // raised, in the memory of each process: bpfkit raises it in one.
+    if pid.is_none()
+        && let Some(site) = sites.iter().find(|s| s.semaphore != 0)
+    {
         return Err(format!(
-            "the probe has a semaphore (at {:#x}), which bpfkit does not set yet: \
-             it would never fire",
+            "the probe is guarded by a semaphore (at {:#x}) that bpfkit raises in one \
+             process only: pass --pid PID",
             site.semaphore
         ));
     }
@@ -67,7 +72,7 @@ pub(crate) fn prepare(
             specs.write(spec_id, &args)?;
         }
         *next_spec_id += 1;
-        prepared.push((site.file_offset, spec_id));
+        prepared.push((site.file_offset, spec_id, site.semaphore_file_offset));
     }
     Ok(PreparedSites {
         path,
@@ -87,12 +92,15 @@ pub(crate) fn attach(
         return Err("was not loaded by aya as a uprobe program".into());
     };
     let mut links: Vec<OwnedLink> = Vec::with_capacity(prepared.sites.len());
-    for &(file_offset, spec_id) in &prepared.sites {
+    for &(file_offset, spec_id, semaphore) in &prepared.sites {
         let link = attach_site(uprobe, &prepared.path, file_offset, spec_id, pid)
             .map_err(|e| crate::load::error_chain(&e))?;
         links.push(link);
+        if let (Some(sema), Some(pid)) = (semaphore, pid) {
+            links.push(Box::new(RaisedSemaphore::raise(pid, &prepared.path, sema)?));
+        }
     }
-    let n = links.len();
+    let n = prepared.sites.len();
     Ok(Attached {
         description: format!(
             "usdt {}:{}:{} ({n} site{})",
@@ -153,6 +161,73 @@ fn attach_site(
     };
     let id = uprobe.attach(point, path, scope)?;
     Ok(Box::new(uprobe.take_link(id)?))
+}
+
+/// A USDT semaphore raised by one in a process's memory (as libbpf's
+/// kernel-side ref_ctr_offset would); lowered again on drop.
+struct RaisedSemaphore {
+    mem: std::fs::File,
+    addr: u64,
+}
+
+impl RaisedSemaphore {
+    fn raise(pid: u32, binary: &Path, file_offset: u64) -> std::result::Result<Self, String> {
+        let addr = mapped_address(pid, binary, file_offset)?;
+        let mem = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(format!("/proc/{pid}/mem"))
+            .map_err(|e| format!("opening /proc/{pid}/mem to raise the USDT semaphore: {e}"))?;
+        add_to_semaphore(&mem, addr, 1)
+            .map_err(|e| format!("raising the USDT semaphore in process {pid}: {e}"))?;
+        Ok(RaisedSemaphore { mem, addr })
+    }
+}
+
+impl Drop for RaisedSemaphore {
+    fn drop(&mut self) {
+        // Best effort: the process may have exited.
+        let _ = add_to_semaphore(&self.mem, self.addr, -1);
+    }
+}
+
+/// Adds `delta` to the u16 counter at `addr`, never below 0.
+fn add_to_semaphore(mem: &std::fs::File, addr: u64, delta: i32) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = [0u8; 2];
+    mem.read_exact_at(&mut bytes, addr)?;
+    let value = i32::from(u16::from_ne_bytes(bytes)) + delta;
+    let value = value.clamp(0, i32::from(u16::MAX)) as u16;
+    mem.write_all_at(&value.to_ne_bytes(), addr)
+}
+
+/// Where file offset `file_offset` of `binary` is mapped in process `pid`.
+fn mapped_address(pid: u32, binary: &Path, file_offset: u64) -> std::result::Result<u64, String> {
+    let binary = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_path_buf());
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))
+        .map_err(|e| format!("reading /proc/{pid}/maps: {e}"))?;
+    maps.lines()
+        .find_map(|line| {
+            // START-END PERMS OFFSET DEV INODE PATH
+            let mut fields = line.split_whitespace();
+            let (range, _, offset) = (fields.next()?, fields.next()?, fields.next()?);
+            let path = fields.nth(2)?;
+            if Path::new(path) != binary {
+                return None;
+            }
+            let (start, end) = range.split_once('-')?;
+            let start = u64::from_str_radix(start, 16).ok()?;
+            let end = u64::from_str_radix(end, 16).ok()?;
+            let offset = u64::from_str_radix(offset, 16).ok()?;
+            let inside = file_offset >= offset && file_offset - offset < end - start;
+            inside.then(|| start + (file_offset - offset))
+        })
+        .ok_or_else(|| {
+            format!(
+                "process {pid} has not mapped {} (or not the part with the USDT semaphore)",
+                binary.display()
+            )
+        })
 }
 
 /// Writes `struct __bpf_usdt_spec` values, laid out as the object's BTF says.

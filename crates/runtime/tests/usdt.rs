@@ -45,9 +45,10 @@ impl EventHandler for Collect {
     }
 }
 
-/// The USDT test program, built with the `<sys/sdt.h>` of systemtap-sdt-dev
-/// (skipped without it, outside CI).
-fn usdt_target(test: &str, dir: &TempDir) -> Option<PathBuf> {
+/// The USDT test program `name` (usdt_target, or usdt_target_sema with a
+/// semaphore), built with the `<sys/sdt.h>` of systemtap-sdt-dev (skipped
+/// without it, outside CI).
+fn usdt_target(test: &str, dir: &TempDir, name: &str) -> Option<PathBuf> {
     let multiarch = format!(
         "/usr/include/{}-linux-gnu/sys/sdt.h",
         std::env::consts::ARCH
@@ -63,18 +64,32 @@ fn usdt_target(test: &str, dir: &TempDir) -> Option<PathBuf> {
         eprintln!("skipping {test}: no <sys/sdt.h> (apt-get install systemtap-sdt-dev)");
         return None;
     }
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bpf/usdt_target.c");
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/bpf/{name}.c"));
     bpfkit_testkit::build_program(test, &source, dir.path())
 }
 
 #[test]
 fn usdt_arguments_reach_the_program() {
-    let test = "usdt_arguments_reach_the_program";
+    arguments_reach_the_program("usdt_arguments_reach_the_program", "usdt_target", None);
+}
+
+/// A probe with a semaphore fires only once bpfkit raised the semaphore in
+/// the traced process (`--pid`).
+#[test]
+fn usdt_semaphores_are_raised_in_the_traced_process() {
+    arguments_reach_the_program(
+        "usdt_semaphores_are_raised_in_the_traced_process",
+        "usdt_target_sema",
+        Some(()),
+    );
+}
+
+fn arguments_reach_the_program(test: &str, target: &str, with_pid: Option<()>) {
     let Some(clang) = setup(test) else {
         return;
     };
     let dir = TempDir::new(test);
-    let Some(binary) = usdt_target(test, &dir) else {
+    let Some(binary) = usdt_target(test, &dir, target) else {
         return;
     };
     let object = build(&clang, "usdt");
@@ -87,6 +102,7 @@ fn usdt_arguments_reach_the_program() {
     let opts = LoadOptions {
         params: HashMap::from([tgid_param(child.id())]),
         attach_overrides: HashMap::from([("on_tick".to_string(), probe)]),
+        pid: with_pid.map(|()| child.id()),
         ..LoadOptions::default()
     };
     let mut session = Session::load(&object, &opts).expect("load");
@@ -137,7 +153,10 @@ fn usdt_errors_name_the_probe_and_what_exists() {
         return;
     };
     let dir = TempDir::new(test);
-    let Some(binary) = usdt_target(test, &dir) else {
+    let (Some(binary), Some(with_semaphore)) = (
+        usdt_target(test, &dir, "usdt_target"),
+        usdt_target(test, &dir, "usdt_target_sema"),
+    ) else {
         return;
     };
     let object = build(&clang, "usdt");
@@ -161,6 +180,11 @@ fn usdt_errors_name_the_probe_and_what_exists() {
     let e = load("no-such-binary-here:p:n".to_string());
     assert!(
         e.contains("no binary or library 'no-such-binary-here'"),
+        "{e}"
+    );
+    let e = load(format!("{}:bpfkit_test:tick", with_semaphore.display()));
+    assert!(
+        e.contains("guarded by a semaphore") && e.contains("--pid"),
         "{e}"
     );
     let e = load("missing_parts".to_string());
