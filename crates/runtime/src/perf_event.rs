@@ -137,20 +137,28 @@ fn names<T>(list: &[(&str, T)]) -> String {
     list.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
 }
 
-impl fmt::Display for PerfEventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self {
+impl PerfEventKind {
+    /// perf's name of the event (`cache-misses`, `cpu-clock`).
+    pub fn name(self) -> &'static str {
+        let found = match self {
             PerfEventKind::Hardware(e) => HARDWARE
                 .iter()
-                .find(|(_, x)| *x as u32 == *e as u32)
-                .map(|(n, _)| n),
+                .find(|(_, x)| *x as u32 == e as u32)
+                .map(|(n, _)| *n),
             PerfEventKind::Software(e) => SOFTWARE
                 .iter()
-                .find(|(_, x)| *x as u32 == *e as u32)
-                .map(|(n, _)| n),
+                .find(|(_, x)| *x as u32 == e as u32)
+                .map(|(n, _)| *n),
         };
+        found.unwrap_or("?")
+    }
+}
+
+/// `hw:NAME` or `sw:NAME`, as `--perf-event` takes it.
+impl fmt::Display for PerfEventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let class = if self.is_hardware() { "hw" } else { "sw" };
-        write!(f, "{class}:{}", name.unwrap_or(&"?"))
+        write!(f, "{class}:{}", self.name())
     }
 }
 
@@ -164,11 +172,12 @@ impl Default for PerfEventSpec {
 }
 
 impl PerfEventSpec {
-    /// `sw:cpu-clock at 99 Hz`, `hw:cache-misses every 100 events`.
+    /// `cpu-clock at 99 Hz`, `cache-misses every 100 events`.
     pub(crate) fn describe(&self, freq: u64) -> String {
+        let name = self.event.name();
         match self.period {
-            Some(n) => format!("{} every {n} events", self.event),
-            None => format!("{} at {freq} Hz", self.event),
+            Some(n) => format!("{name} every {n} events"),
+            None => format!("{name} at {freq} Hz"),
         }
     }
 }

@@ -59,7 +59,7 @@ fn page_fault_samples_count_the_faults_caused() {
     let ids = session.program_ids();
     let hook = &session.attachments()[0].hook;
     assert!(
-        hook.starts_with("perf_event sw:page-faults every 1 events on "),
+        hook.starts_with("perf_event page-faults every 1 events on "),
         "{hook}"
     );
     let before = global_u64(&session, "samples");
@@ -105,7 +105,7 @@ fn hardware_events_attach_or_say_the_pmu_lacks_them() {
         Ok(session) => {
             assert!(has_cpu_pmu, "attached without a cpu PMU");
             let hook = &session.attachments()[0].hook;
-            assert!(hook.starts_with("perf_event hw:cache-misses"), "{hook}");
+            assert!(hook.starts_with("perf_event cache-misses"), "{hook}");
         }
         Err(e) => {
             let e = e.to_string();
