@@ -36,8 +36,8 @@ pub(crate) struct PreparedSites {
 }
 
 /// Finds the sites of `target` and writes their argument specs, at spec
-/// ids from `next_spec_id` on (which it advances). Errors are messages for
-/// [`RuntimeError::Attach`].
+/// ids from `next_spec_id` on (which it advances). Errors are messages
+/// for an attach error of the program.
 pub(crate) fn prepare(
     target: &UsdtTarget,
     object: &Object,
@@ -130,6 +130,7 @@ fn probe_sites(path: &Path, target: &UsdtTarget) -> std::result::Result<Vec<Usdt
         .iter()
         .map(|s| format!("{}:{}", s.provider, s.name))
         .collect();
+    known.sort();
     known.dedup();
     Err(if known.is_empty() {
         format!("{} has no USDT probes (no .note.stapsdt)", path.display())
