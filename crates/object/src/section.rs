@@ -335,17 +335,6 @@ mod tests {
             Hook::Fentry { exit: true, .. }
         ));
         assert_eq!(parse_section("perf_event").unwrap(), Hook::PerfEvent);
-        assert_eq!(
-            parse_section("usdt/libc.so.6:libc:setjmp").unwrap(),
-            Hook::Usdt {
-                target: Some(UsdtTarget {
-                    binary: "libc.so.6".into(),
-                    provider: "libc".into(),
-                    name: "setjmp".into()
-                })
-            }
-        );
-        assert_eq!(parse_section("usdt").unwrap(), Hook::Usdt { target: None });
         let t = parse_uprobe_target("/lib/libc.so.6:malloc+0x10").unwrap();
         assert_eq!((t.symbol.as_deref(), t.offset), (Some("malloc"), 16));
     }
@@ -359,5 +348,21 @@ mod tests {
         assert!(parse_section("tp/only_one_part").is_err());
         assert!(parse_section("tcx/sideways").is_err());
         assert!(parse_section("fentry").is_err());
+    }
+
+    #[test]
+    fn usdt_names() {
+        assert_eq!(
+            parse_section("usdt/libc.so.6:libc:setjmp").unwrap(),
+            Hook::Usdt {
+                target: Some(UsdtTarget {
+                    binary: "libc.so.6".into(),
+                    provider: "libc".into(),
+                    name: "setjmp".into()
+                })
+            }
+        );
+        assert_eq!(parse_section("usdt").unwrap(), Hook::Usdt { target: None });
+        assert!(parse_section("usdt/bin:name").is_err());
     }
 }

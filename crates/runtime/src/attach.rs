@@ -8,8 +8,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
-    BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, Program, ProgramError, RawTracePoint,
-    SchedClassifier, SocketFilter, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
+    BtfTracePoint, FEntry, FExit, KProbe, LinkOrder, Lsm, PerfEvent, Program, ProgramError,
+    RawTracePoint, SchedClassifier, SocketFilter, TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
 use bpfkit_object::{Hook, TcDirection, UprobeTarget};
 
@@ -142,14 +142,13 @@ pub(crate) fn attach(
         (Hook::Lsm { .. }, Program::Lsm(p)) => cx.single(lsm(p)),
         (Hook::PerfEvent, Program::PerfEvent(p)) => {
             let spec = settings.perf_event;
-            let links = crate::perf_event::attach(p, spec, target.sample_freq, settings.pid)
-                .map_err(|e| {
-                    let errno = find_io_error(&e).and_then(std::io::Error::raw_os_error);
-                    match crate::perf_event::unsupported(spec, errno) {
-                        Some(why) => cx.msg(why),
-                        None => cx.fail(e),
-                    }
-                })?;
+            let links = perf_event(p, spec, target.sample_freq, settings.pid).map_err(|e| {
+                let errno = find_io_error(&e).and_then(std::io::Error::raw_os_error);
+                match crate::perf_event::unsupported(spec, errno) {
+                    Some(why) => cx.msg(why),
+                    None => cx.fail(e),
+                }
+            })?;
             let description = format!(
                 "perf_event {} on {} CPUs",
                 spec.describe(target.sample_freq),
@@ -323,6 +322,16 @@ fn uprobe_description(hook: &Hook, path: &std::path::Path, t: &UprobeTarget) -> 
         target: Some(resolved),
     }
     .to_string()
+}
+
+/// On the event `spec` names (see `perf_event.rs`).
+fn perf_event(
+    p: &mut PerfEvent,
+    spec: crate::perf_event::PerfEventSpec,
+    freq: u64,
+    pid: Option<u32>,
+) -> Result<Vec<OwnedLink>, ProgramError> {
+    crate::perf_event::attach(p, spec, freq, pid)
 }
 
 /// Native (driver) mode first, generic (SKB) mode when the driver has none.

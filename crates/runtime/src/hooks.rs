@@ -1,7 +1,7 @@
 //! Which hook a program gets (its `SEC()` name, or `--attach PROG=TARGET`),
 //! and whether this kernel can provide it.
 
-use bpfkit_object::{Hook, TcDirection, UsdtTarget, section::parse_uprobe_target};
+use bpfkit_object::{Hook, TcDirection, section::parse_uprobe_target};
 
 use crate::error::{Result, RuntimeError};
 use crate::features;
@@ -63,7 +63,7 @@ pub fn resolve_target(
             target: Some(parse_uprobe_target(over).map_err(bad)?),
         },
         Hook::Usdt { .. } => Hook::Usdt {
-            target: Some(UsdtTarget::parse(over).map_err(bad)?),
+            target: Some(bpfkit_object::UsdtTarget::parse(over).map_err(bad)?),
         },
         Hook::Kprobe { ret, .. } => Hook::Kprobe {
             ret: *ret,
