@@ -4,10 +4,13 @@
 //! `btf_fixup_datasec`). bpfkit does the same so that parameters and
 //! globals have real offsets.
 
-use bpfkit_btf::{Btf, Kind};
+use bpfkit_btf::{Btf, Kind, Linkage};
 
 use crate::elf_view::ElfView;
 use crate::raw_btf::RawBtf;
+
+/// `BTF_FUNC_STATIC`, the linkage of a static function.
+const BTF_FUNC_STATIC: u16 = 0;
 
 pub(crate) fn fix_datasecs(raw: &RawBtf, btf: &Btf, view: &ElfView) -> RawBtf {
     let mut fixed = raw.clone();
@@ -32,4 +35,31 @@ pub(crate) fn fix_datasecs(raw: &RawBtf, btf: &Btf, view: &ElfView) -> RawBtf {
         fixed.set_datasec(id, size, &offsets);
     }
     fixed
+}
+
+/// Marks the BTF `FUNC` of every hidden global function (`__weak __hidden`
+/// helpers such as `usdt.bpf.h`'s `bpf_usdt_arg`) static, as libbpf does:
+/// the verifier then checks them in their caller's context instead of
+/// alone, where a pointer argument could be NULL and they are rejected.
+/// Returns whether anything changed.
+pub(crate) fn hidden_funcs_static(raw: &mut RawBtf, btf: &Btf, view: &ElfView) -> bool {
+    let mut changed = false;
+    for (id, t) in btf.iter() {
+        let Kind::Func { linkage, .. } = &t.kind else {
+            continue;
+        };
+        if *linkage == Linkage::Static {
+            continue;
+        }
+        let name = btf.str_at(t.name_off);
+        let hidden = view
+            .symbols
+            .iter()
+            .any(|s| s.is_function && s.hidden_global && s.name == name);
+        if hidden {
+            raw.set_func_linkage(id, BTF_FUNC_STATIC);
+            changed = true;
+        }
+    }
+    changed
 }

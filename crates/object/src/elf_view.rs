@@ -20,6 +20,9 @@ pub(crate) struct Symbol {
     pub address: u64,
     pub size: u64,
     pub is_function: bool,
+    /// A global or weak symbol with hidden or internal visibility
+    /// (`__hidden`): not visible outside the object.
+    pub hidden_global: bool,
 }
 
 pub(crate) struct ElfView<'a> {
@@ -71,6 +74,7 @@ impl<'a> ElfView<'a> {
                     address: sym.address(),
                     size: sym.size(),
                     is_function: sym.kind() == SymbolKind::Text,
+                    hidden_global: !sym.is_local() && is_hidden(sym.flags()),
                 })
             })
             .collect();
@@ -91,4 +95,9 @@ impl<'a> ElfView<'a> {
             .iter()
             .find(|s| s.section == Some(section) && s.name == name)
     }
+}
+
+/// `STV_INTERNAL` (1) or `STV_HIDDEN` (2) visibility.
+fn is_hidden(flags: object::SymbolFlags<object::SectionIndex, object::SymbolIndex>) -> bool {
+    matches!(flags, object::SymbolFlags::Elf { st_other, .. } if matches!(st_other & 3, 1 | 2))
 }

@@ -16,6 +16,7 @@ mod programs;
 mod raw_btf;
 mod rewrite;
 pub mod section;
+pub mod usdt;
 mod vars;
 
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub use events::event_type_hint;
 pub use externs::Extern;
 pub use map_type::map_type_name;
 pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
-pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
+pub use section::{Hook, SectionError, TcDirection, UprobeTarget, UsdtTarget, parse_section};
 pub use vars::list_length_param;
 
 /// Everything bpfkit needs to know about a BPF object before loading it.
@@ -175,7 +176,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     };
     // Validate before touching raw bytes.
     let original = Btf::parse(btf_section.data).map_err(btf_error)?;
-    let raw = raw_btf::RawBtf::split(btf_section.data).map_err(ObjectError::Unsupported)?;
+    let mut raw = raw_btf::RawBtf::split(btf_section.data).map_err(ObjectError::Unsupported)?;
     let fixed = btf_fixup::fix_datasecs(&raw, &original, &view);
     let btf = Arc::new(Btf::parse(&fixed.encode()).map_err(btf_error)?);
     // What the kernel would refuse at load is refused here, where the
@@ -193,7 +194,16 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
     let externs = externs::find(&btf);
-    let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
+    let funcs_made_static = btf_fixup::hidden_funcs_static(&mut raw, &btf, &view);
+    let loadable_elf = rewrite::loadable(
+        elf,
+        &view,
+        &raw,
+        &btf,
+        &maps,
+        &hidden_values,
+        funcs_made_static,
+    )?;
     Ok(Object {
         btf,
         ext,

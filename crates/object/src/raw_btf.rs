@@ -92,6 +92,19 @@ impl RawBtf {
         }
     }
 
+    /// Sets the linkage (the vlen bits) of FUNC `id`.
+    pub(crate) fn set_func_linkage(&mut self, id: u32, linkage: u16) {
+        let Some(at) = self.type_at(id) else { return };
+        let Some(info) = u32_at(&self.types, at + 4) else {
+            return;
+        };
+        put_u32(
+            &mut self.types,
+            at + 4,
+            (info & !0xffff) | u32::from(linkage),
+        );
+    }
+
     /// Renames member `index` of struct `id` and points it at type `ty`.
     pub(crate) fn set_member(&mut self, id: u32, index: usize, name_off: u32, ty: u32) {
         let Some(at) = self.type_at(id) else { return };

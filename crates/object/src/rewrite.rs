@@ -49,6 +49,8 @@ pub(crate) fn aya_section_name(section: &str) -> Option<String> {
         "ksyscall" => "kprobe",
         "kretsyscall" => "kretprobe",
         "raw_tp.w" => "raw_tp",
+        // USDT probes are uprobes with argument specs in maps.
+        "usdt" => "uprobe",
         "raw_tracepoint.w" => "raw_tracepoint",
         _ => return None,
     };
@@ -66,10 +68,11 @@ pub(crate) fn loadable(
     btf: &Btf,
     maps: &[MapDef],
     hidden: &[HiddenValue],
+    btf_changed: bool,
 ) -> Result<Vec<u8>, ObjectError> {
     let renames = renames(view);
     let missing = missing_sizes(btf, maps, hidden);
-    if renames.is_empty() && hidden.is_empty() && missing.is_empty() {
+    if renames.is_empty() && hidden.is_empty() && missing.is_empty() && !btf_changed {
         return Ok(elf.to_vec());
     }
     let headers = SectionHeaders::read(elf)?;

@@ -20,6 +20,9 @@ pub enum Hook {
         ret: bool,
         target: Option<UprobeTarget>,
     },
+    /// `usdt/BINARY:PROVIDER:NAME`; bare when the target is given at run
+    /// time. Attached as a uprobe on every site of the probe.
+    Usdt { target: Option<UsdtTarget> },
     /// `kprobe/FUNC`, `kretprobe/FUNC`.
     Kprobe { ret: bool, function: Option<String> },
     /// `ksyscall/NAME`, `kretsyscall/NAME`.
@@ -51,6 +54,39 @@ pub struct UprobeTarget {
     /// Function symbol; `None` with an offset means a raw address.
     pub symbol: Option<String>,
     pub offset: u64,
+}
+
+/// A USDT probe: `BINARY:PROVIDER:NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsdtTarget {
+    pub binary: String,
+    pub provider: String,
+    pub name: String,
+}
+
+impl UsdtTarget {
+    /// `BINARY:PROVIDER:NAME`, as in libbpf's `SEC("usdt/...")`; the binary
+    /// may itself hold a `:`.
+    pub fn parse(target: &str) -> Result<UsdtTarget, String> {
+        let mut parts = target.rsplitn(3, ':');
+        let (name, provider, binary) = (parts.next(), parts.next(), parts.next());
+        match (binary, provider, name) {
+            (Some(b), Some(p), Some(n)) if !b.is_empty() && !p.is_empty() && !n.is_empty() => {
+                Ok(UsdtTarget {
+                    binary: b.to_string(),
+                    provider: p.to_string(),
+                    name: n.to_string(),
+                })
+            }
+            _ => Err(format!("expected BINARY:PROVIDER:NAME, got '{target}'")),
+        }
+    }
+}
+
+impl fmt::Display for UsdtTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.binary, self.provider, self.name)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -86,6 +122,7 @@ impl Hook {
             Hook::BtfTracepoint { .. } => "tp_btf",
             Hook::Uprobe { ret: false, .. } => "uprobe",
             Hook::Uprobe { ret: true, .. } => "uretprobe",
+            Hook::Usdt { .. } => "usdt",
             Hook::Kprobe { ret: false, .. } => "kprobe",
             Hook::Kprobe { ret: true, .. } => "kretprobe",
             Hook::Ksyscall { ret: false, .. } => "ksyscall",
@@ -123,6 +160,7 @@ impl fmt::Display for Hook {
                 }
                 Ok(())
             }
+            Hook::Usdt { target: Some(t) } => write!(f, "{kind}:{t}"),
             Hook::Kprobe {
                 function: Some(func),
                 ..
@@ -180,6 +218,12 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
             target: rest
                 .filter(|r| !r.is_empty())
                 .map(|r| parse_uprobe_target(r).map_err(|why| malformed(&why)))
+                .transpose()?,
+        },
+        "usdt" => Hook::Usdt {
+            target: rest
+                .filter(|r| !r.is_empty())
+                .map(|r| UsdtTarget::parse(r).map_err(|why| malformed(&why)))
                 .transpose()?,
         },
         "kprobe" | "kretprobe" => Hook::Kprobe {
@@ -404,8 +448,26 @@ mod tests {
     fn errors_name_the_section() {
         let e = parse_section("usdt/foo").unwrap_err().to_string();
         assert!(e.contains("usdt/foo"), "{e}");
+        let e = parse_section("nosuch/foo").unwrap_err().to_string();
+        assert!(e.contains("nosuch/foo"), "{e}");
         assert!(parse_section("tp/only_one_part").is_err());
         assert!(parse_section("tcx/sideways").is_err());
         assert!(parse_section("fentry").is_err());
+    }
+
+    #[test]
+    fn usdt_names() {
+        assert_eq!(
+            parse_section("usdt/libc.so.6:libc:setjmp").unwrap(),
+            Hook::Usdt {
+                target: Some(UsdtTarget {
+                    binary: "libc.so.6".into(),
+                    provider: "libc".into(),
+                    name: "setjmp".into()
+                })
+            }
+        );
+        assert_eq!(parse_section("usdt").unwrap(), Hook::Usdt { target: None });
+        assert!(parse_section("usdt/bin:name").is_err());
     }
 }

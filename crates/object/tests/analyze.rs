@@ -241,14 +241,14 @@ fn event_type_unknown_gives_hint() {
 
 #[test]
 fn unknown_section_is_named() {
-    let body = r#"SEC("usdt/foo") int bar(void *ctx) { return 0; }"#;
+    let body = r#"SEC("nosuch/foo") int bar(void *ctx) { return 0; }"#;
     let Some(elf) = build_g("unknown_section_is_named", body) else {
         return;
     };
     let err = analyze(&elf).unwrap_err().to_string();
     assert_eq!(
         err,
-        "section 'usdt/foo' (program 'bar'): no loader knows this SEC() name"
+        "section 'nosuch/foo' (program 'bar'): no loader knows this SEC() name"
     );
 }
 

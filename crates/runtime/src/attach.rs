@@ -5,7 +5,6 @@ use std::any::Any;
 use std::num::NonZeroU32;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
-use aya::programs::perf_event::{PerfEventConfig, PerfEventScope, SamplePolicy, SoftwareEvent};
 use aya::programs::tc::{NlOptions, TcAttachOptions, TcError};
 use aya::programs::uprobe::{UProbeAttachLocation, UProbeError, UProbeScope};
 use aya::programs::{
@@ -49,6 +48,8 @@ pub(crate) struct AttachSettings {
     pub pid: Option<u32>,
     /// tc through a clsact qdisc even where tcx links exist.
     pub force_clsact: bool,
+    /// The event perf_event programs sample on.
+    pub perf_event: crate::perf_event::PerfEventSpec,
 }
 
 /// The program being attached and where to: for error messages.
@@ -141,10 +142,17 @@ pub(crate) fn attach(
         (Hook::Fentry { exit: true, .. }, Program::FExit(p)) => cx.single(fexit(p)),
         (Hook::Lsm { .. }, Program::Lsm(p)) => cx.single(lsm(p)),
         (Hook::PerfEvent, Program::PerfEvent(p)) => {
-            let links = perf_event(p, target.sample_freq, settings.pid).map_err(|e| cx.fail(e))?;
+            let spec = settings.perf_event;
+            let links = perf_event(p, spec, target.sample_freq, settings.pid).map_err(|e| {
+                let errno = find_io_error(&e).and_then(std::io::Error::raw_os_error);
+                match crate::perf_event::unsupported(spec, errno) {
+                    Some(why) => cx.msg(why),
+                    None => cx.fail(e),
+                }
+            })?;
             let description = format!(
-                "perf_event cpu-clock at {} Hz on {} CPUs",
-                target.sample_freq,
+                "perf_event {} on {} CPUs",
+                spec.describe(target.sample_freq),
                 links.len()
             );
             Ok(Attached { links, description })
@@ -414,28 +422,14 @@ fn uprobe_description(hook: &Hook, path: &std::path::Path, t: &UprobeTarget) -> 
     .to_string()
 }
 
-/// One perf event per online CPU on the software CPU clock (or one that
-/// follows process `pid` across CPUs).
+/// On the event `spec` names (see `perf_event.rs`).
 fn perf_event(
     p: &mut PerfEvent,
+    spec: crate::perf_event::PerfEventSpec,
     freq: u64,
     pid: Option<u32>,
 ) -> Result<Vec<OwnedLink>, ProgramError> {
-    let config = PerfEventConfig::Software(SoftwareEvent::CpuClock);
-    let scopes: Vec<PerfEventScope> = match pid {
-        Some(pid) => vec![PerfEventScope::OneProcess { pid, cpu: None }],
-        None => aya::util::online_cpus()
-            .map_err(|(_, e)| ProgramError::IOError(e))?
-            .into_iter()
-            .map(|cpu| PerfEventScope::AllProcessesOneCpu { cpu })
-            .collect(),
-    };
-    let mut links: Vec<OwnedLink> = Vec::with_capacity(scopes.len());
-    for scope in scopes {
-        let id = p.attach(config, scope, SamplePolicy::Frequency(freq), false)?;
-        links.push(Box::new(p.take_link(id)?));
-    }
-    Ok(links)
+    crate::perf_event::attach(p, spec, freq, pid)
 }
 
 /// Native (driver) mode first, generic (SKB) mode when the driver has none.

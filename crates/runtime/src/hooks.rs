@@ -29,9 +29,9 @@ pub struct TargetDefaults<'a> {
 
 /// Applies `--attach PROG=TARGET` (when given) to a program's hook.
 /// TARGET is what the `SEC()` name would have after its prefix:
-/// `CAT/NAME` for tracepoints, `BINARY:SYMBOL` for uprobes, a function for
-/// kprobes/fentry, an interface for xdp/tc/socket, a frequency in Hz for
-/// perf_event.
+/// `CAT/NAME` for tracepoints, `BINARY:SYMBOL` for uprobes,
+/// `BINARY:PROVIDER:NAME` for usdt, a function for kprobes/fentry, an
+/// interface for xdp/tc/socket, a frequency in Hz for perf_event.
 pub fn resolve_target(
     program: &str,
     hook: &Hook,
@@ -67,6 +67,9 @@ pub fn resolve_target(
         Hook::Uprobe { ret, .. } => Hook::Uprobe {
             ret: *ret,
             target: Some(parse_uprobe_target(over).map_err(bad)?),
+        },
+        Hook::Usdt { .. } => Hook::Usdt {
+            target: Some(bpfkit_object::UsdtTarget::parse(over).map_err(bad)?),
         },
         Hook::Kprobe { ret, .. } => Hook::Kprobe {
             ret: *ret,
@@ -149,7 +152,9 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
             Some("use SEC(\"raw_tp/NAME\") instead".into()),
         ),
-        Hook::Uprobe { .. } if !k.uprobes => missing("uprobe support (CONFIG_UPROBE_EVENTS)", None),
+        Hook::Uprobe { .. } | Hook::Usdt { .. } if !k.uprobes => {
+            missing("uprobe support (CONFIG_UPROBE_EVENTS)", None)
+        }
         Hook::Tracepoint { .. } if !k.tracepoints => match crate::caps::tracefs_denied() {
             Some(why) => Err(RuntimeError::Attach {
                 program: program.into(),
@@ -342,6 +347,10 @@ mod tests {
         };
         let t = resolve_target("p", &up, Some("libc:getpid"), &defaults()).unwrap();
         assert_eq!(t.hook.to_string(), "uretprobe:libc:getpid");
+        let usdt = Hook::Usdt { target: None };
+        let t = resolve_target("p", &usdt, Some("/bin/x:prov:name"), &defaults()).unwrap();
+        assert_eq!(t.hook.to_string(), "usdt:/bin/x:prov:name");
+        assert!(resolve_target("p", &usdt, Some("x:name"), &defaults()).is_err());
         let e = resolve_target("p", &tp, Some("nocolon"), &defaults()).unwrap_err();
         assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
     }

@@ -11,6 +11,7 @@ use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
 use crate::load::{self, ProgramInfo};
 use crate::maps::{DropWatch, GlobalInfo, Maps};
+use crate::perf_event::PerfEventSpec;
 use crate::printk::TracePipe;
 use crate::stop::StopHandle;
 
@@ -41,6 +42,9 @@ pub struct LoadOptions {
     pub pid: Option<u32>,
     /// perf_event sampling frequency in Hz.
     pub sample_freq: u64,
+    /// The event perf_event programs sample on (default: the software CPU
+    /// clock at `sample_freq`).
+    pub perf_event: PerfEventSpec,
     /// Pages per CPU of each perf buffer (a power of two).
     pub perf_pages: usize,
     /// Wake the reader every this many perf buffer records (per CPU).
@@ -74,6 +78,7 @@ impl Default for LoadOptions {
             cgroup: None,
             pid: None,
             sample_freq: DEFAULT_SAMPLE_FREQ,
+            perf_event: PerfEventSpec::default(),
             perf_pages: DEFAULT_PERF_PAGES,
             perf_wakeup_events: 1,
             force_clsact: false,
@@ -130,6 +135,8 @@ pub struct Session {
     pub(crate) trace_pipe: Option<TracePipe>,
     pub(crate) uses_printk: bool,
     pub(crate) stop: StopHandle,
+    /// The next free index of libbpf's USDT spec map (shared by all usdt programs).
+    pub(crate) next_usdt_spec_id: u32,
 }
 
 impl Session {
@@ -155,6 +162,7 @@ impl Session {
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
             stop: StopHandle::new()?,
+            next_usdt_spec_id: 0,
         };
         for (prog, _) in &plan.programs {
             load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
@@ -175,9 +183,13 @@ impl Session {
         let settings = AttachSettings {
             pid: opts.pid,
             force_clsact: opts.force_clsact,
+            perf_event: opts.perf_event,
         };
         for (prog, target) in &plan.programs {
-            session.attach_one(prog, target, settings)?;
+            match &target.hook {
+                Hook::Usdt { target: usdt } => session.attach_usdt(object, prog, usdt, settings)?,
+                _ => session.attach_one(prog, target, settings)?,
+            }
         }
         Ok(session)
     }
@@ -275,6 +287,43 @@ impl Session {
         if matches!(target.hook, Hook::Iter { .. }) {
             self.iterators.push(prog.name.clone());
         }
+        self.links.extend(attached.links);
+        self.attachments.push(Attachment {
+            program: prog.name.clone(),
+            hook: attached.description,
+        });
+        Ok(())
+    }
+
+    /// A usdt program: its sites' argument specs go into the object's
+    /// spec map before its uprobes are attached.
+    fn attach_usdt(
+        &mut self,
+        object: &Object,
+        prog: &ProgramInfo,
+        usdt: &Option<bpfkit_object::UsdtTarget>,
+        settings: AttachSettings,
+    ) -> Result<()> {
+        let fail = |message: String| RuntimeError::Attach {
+            program: prog.name.clone(),
+            hook: prog.hook.to_string(),
+            message,
+        };
+        let usdt = usdt.as_ref().ok_or_else(|| {
+            RuntimeError::Usage(format!(
+                "program '{}' ({}) does not say which probe: pass --attach {}=BINARY:PROVIDER:NAME",
+                prog.name, prog.section, prog.name
+            ))
+        })?;
+        let mut next_spec_id = self.next_usdt_spec_id;
+        let prepared =
+            crate::usdt::prepare(usdt, object, &self.maps(), settings.pid, &mut next_spec_id)
+                .map_err(fail)?;
+        self.next_usdt_spec_id = next_spec_id;
+        let program = self.ebpf.program_mut(&prog.name).ok_or_else(|| {
+            RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
+        })?;
+        let attached = crate::usdt::attach(program, usdt, &prepared, settings.pid).map_err(fail)?;
         self.links.extend(attached.links);
         self.attachments.push(Attachment {
             program: prog.name.clone(),

@@ -3,7 +3,8 @@
 
 use super::params::{ParamFlag, ParamKind, flag_for, list_length, parse_value};
 use anyhow::{Context, Result, bail};
-use bpfkit_object::Object;
+use bpfkit_object::{Object, map_type};
+use bpfkit_runtime::PerfEventKind;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -36,6 +37,10 @@ pub struct RunFlags {
     pub map_entries: Vec<(String, Vec<u8>, Vec<u8>)>,
     /// `--map-size NAME=N`: `max_entries` overrides by map name.
     pub map_sizes: HashMap<String, u32>,
+    /// `--perf-event EVENT`: what perf_event programs sample on.
+    pub perf_event: Option<PerfEventKind>,
+    /// `--sample-period N`: sample every N events instead of at a frequency.
+    pub sample_period: Option<u64>,
 }
 
 /// The fixed options every run has.
@@ -56,7 +61,7 @@ pub(crate) fn run_options(cmd: Command) -> Command {
     .arg(flag("clear", None, "Clear maps after each interval print (deltas)"))
     .arg(flag("verbose", Some('v'), "Say what was loaded and attached, and how"))
     .arg(
-        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, IFACE[:ingress|egress]")
+        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, usdt BINARY:PROVIDER:NAME, IFACE[:ingress|egress]")
             .action(ArgAction::Append),
     )
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
@@ -173,11 +178,11 @@ fn leak(s: String) -> &'static str {
 /// and usage errors exit the process, as clap does.
 pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Result<RunFlags> {
     let params = param_flags(object)?;
-    let base = run_options(
+    let base = perf_event_and_cgroup_options(run_options(
         Command::new(leak(format!("{bin} run {target}")))
             .no_binary_name(true)
             .about(leak(describe(object))),
-    );
+    ));
     let mut taken: HashSet<String> = base
         .get_arguments()
         .filter_map(|a| a.get_long().map(str::to_string))
@@ -219,6 +224,7 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
         .try_get_matches_from(args)
         .unwrap_or_else(|e| crate::out::clap_exit_now(&e));
     let mut flags = fixed_flags(&matches)?;
+    perf_event_flags(&matches, &mut flags)?;
     if uprobe_pid_free {
         flags.pid = number(&matches, "pid")?;
     }
@@ -226,7 +232,78 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
         flags.cgroup = matches.get_one::<String>("cgroup").cloned();
     }
     flags.params = param_values(&params, &matches)?;
+    if let Some(path) = matches.get_one::<String>("cgroup") {
+        cgroup_filter(object, std::path::Path::new(path), &mut flags)?;
+    }
     Ok(flags)
+}
+
+/// Options for perf_event programs on other events (libbpf-tools' llcstat)
+/// and for cgroup filters (the C tools' `-c CG`).
+fn perf_event_and_cgroup_options(cmd: Command) -> Command {
+    cmd.arg(value(
+        "perf-event",
+        None,
+        "EVENT",
+        "Event perf_event programs sample on: sw:cpu-clock (default), sw:page-faults, \
+         sw:context-switches, hw:cycles, hw:instructions, hw:cache-misses, ...",
+    ))
+    .arg(value(
+        "sample-period",
+        None,
+        "N",
+        "Run perf_event programs every N events (instead of at --sample-freq)",
+    ))
+    .arg(value(
+        "cgroup",
+        None,
+        "PATH",
+        "Only tasks in this cgroup v2 directory: put it into the object's cgroup array \
+         maps and set its filter_cg parameter, as the libbpf-tools' -c does",
+    ))
+}
+
+fn perf_event_flags(m: &ArgMatches, flags: &mut RunFlags) -> Result<()> {
+    if let Some(event) = m.get_one::<String>("perf-event") {
+        let kind = PerfEventKind::parse(event).map_err(|e| anyhow::anyhow!("--perf-event: {e}"))?;
+        flags.perf_event = Some(kind);
+    }
+    flags.sample_period = number(m, "sample-period")?;
+    if flags.sample_period == Some(0) {
+        bail!("--sample-period: must be at least 1");
+    }
+    Ok(())
+}
+
+/// `--cgroup PATH`: every `BPF_MAP_TYPE_CGROUP_ARRAY` map gets the cgroup
+/// (at index 0, where `bpf_current_task_under_cgroup()` looks), and a
+/// `filter_cg` parameter (libbpf-tools' name for "filter on it") is set
+/// unless given.
+fn cgroup_filter(object: &Object, path: &std::path::Path, flags: &mut RunFlags) -> Result<()> {
+    let maps: Vec<&str> = object
+        .maps
+        .iter()
+        .filter(|m| m.map_type == map_type::CGROUP_ARRAY)
+        .map(|m| m.name.as_str())
+        .collect();
+    if maps.is_empty() {
+        bail!(
+            "--cgroup: this object has no cgroup array map (BPF_MAP_TYPE_CGROUP_ARRAY) to filter with"
+        );
+    }
+    for map in maps {
+        flags
+            .cgroup_maps
+            .push((map.to_string(), path.to_path_buf()));
+    }
+    if let Some(p) = object.params.iter().find(|p| p.name == "filter_cg") {
+        let mut on = vec![0u8; p.size as usize];
+        if let Some(first) = on.first_mut() {
+            *first = 1;
+        }
+        flags.params.entry(p.name.clone()).or_insert(on);
+    }
+    Ok(())
 }
 
 fn describe(object: &Object) -> String {
@@ -274,6 +351,8 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         cgroup_maps: Vec::new(),
         map_entries: Vec::new(),
         map_sizes: map_sizes(m)?,
+        perf_event: None,
+        sample_period: None,
     })
 }
 

@@ -277,6 +277,10 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
     if let Some(freq) = flags.sample_freq {
         opts.sample_freq = freq;
     }
+    if let Some(event) = flags.perf_event {
+        opts.perf_event.event = event;
+    }
+    opts.perf_event.period = flags.sample_period;
     opts
 }
 

@@ -234,6 +234,7 @@ impl<'o> Printer<'o> {
             // contents to show.
             if map_type::is_event_stream(def.map_type)
                 || is_scratch(&def.name)
+                || is_libbpf_internal(&def.name)
                 || !bpfkit_runtime::can_list(def.map_type)
             {
                 continue;
@@ -374,6 +375,12 @@ pub fn read_map(
 /// contents at exit are half-finished work, not results.
 fn is_scratch(map_name: &str) -> bool {
     map_name.contains("start") || map_name.ends_with("_ts")
+}
+
+/// Maps libbpf's own BPF headers define for the loader (`usdt.bpf.h`'s
+/// `__bpf_usdt_specs`, `__bpf_usdt_ip_to_spec_id`): not the program's output.
+fn is_libbpf_internal(map_name: &str) -> bool {
+    map_name.starts_with("__bpf_")
 }
 
 fn is_array(t: u32) -> bool {

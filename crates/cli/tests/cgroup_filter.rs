@@ -1,0 +1,140 @@
+//! `bpfkit run --cgroup PATH`: the object's cgroup array map gets the
+//! cgroup and its `filter_cg` parameter is set, as libbpf-tools' `-c`
+//! does (crates/runtime/tests/bpf/cgroup_filter.bpf.c traces execs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{ChildGuard, Run, events};
+
+/// A cgroup v2 directory made for this test, removed (and the cgroup2
+/// mount the test made, if any, unmounted) on drop.
+struct TestCgroup {
+    dir: PathBuf,
+    mounted: Option<bpfkit_testkit::TempDir>,
+}
+
+impl TestCgroup {
+    fn create(test: &str) -> Option<TestCgroup> {
+        let (root, mounted) = match cgroup2_mount() {
+            Some(root) => (root, None),
+            None => {
+                let tmp = bpfkit_testkit::TempDir::new(test);
+                let ok = Command::new("mount")
+                    .args(["-t", "cgroup2", "none"])
+                    .arg(tmp.path())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    eprintln!("skipping {test}: no cgroup2 mounted, and mounting one failed");
+                    return None;
+                }
+                (tmp.path().to_path_buf(), Some(tmp))
+            }
+        };
+        let dir = root.join(bpfkit_testkit::unique("cgroup"));
+        std::fs::create_dir(&dir).expect("creating a test cgroup");
+        Some(TestCgroup { dir, mounted })
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+        if let Some(tmp) = &self.mounted {
+            let _ = Command::new("umount").arg(tmp.path()).status();
+        }
+    }
+}
+
+/// Where cgroup2 is mounted, from /proc/self/mounts.
+fn cgroup2_mount() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_, dir, kind) = (fields.next()?, fields.next()?, fields.next()?);
+        (kind == "cgroup2").then(|| PathBuf::from(dir))
+    })
+}
+
+/// `sh` that moves itself into `cgroup` (when given), then execs `/bin/true`.
+fn exec_true(cgroup: Option<&Path>) -> ChildGuard {
+    let script = match cgroup {
+        Some(dir) => format!(
+            "echo $$ > '{}/cgroup.procs' && exec /bin/true",
+            dir.display()
+        ),
+        None => "exec /bin/true".to_string(),
+    };
+    let mut child = ChildGuard::spawn(Command::new("/bin/sh").args(["-c", &script]));
+    assert!(child.wait().success(), "sh -c {script}");
+    child
+}
+
+#[test]
+fn only_execs_in_the_cgroup_are_traced() {
+    let test = "only_execs_in_the_cgroup_are_traced";
+    if !bpfkit_testkit::privileged(test) || bpfkit_testkit::clang(test).is_none() {
+        return;
+    }
+    let Some(cgroup) = TestCgroup::create(test) else {
+        return;
+    };
+    let source = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/cgroup_filter.bpf.c");
+    let dir = cgroup.dir.to_string_lossy().into_owned();
+    let mut run = Run::start(&source.to_string_lossy(), &["--cgroup", &dir]);
+    run.wait_attached(&["on_exec"]);
+    let outside = exec_true(None).pid();
+    let inside = exec_true(Some(&cgroup.dir)).pid();
+    run.wait_for("the exec inside the cgroup", |r| {
+        r["type"] == "event" && r["data"]["pid"] == inside
+    });
+    let done = run.stop();
+    let pids: Vec<u64> = events(&done.records, "execs")
+        .filter_map(|r| r["data"]["pid"].as_u64())
+        .collect();
+    // Every exec seen was in the test's fresh cgroup: only `inside`'s.
+    assert!(
+        pids.iter().all(|&p| p == u64::from(inside)),
+        "execs outside the cgroup were traced (outside pid {outside}): {pids:?}"
+    );
+}
+
+#[test]
+fn cgroup_needs_a_cgroup_array_and_a_cgroup_v2_directory() {
+    let test = "cgroup_needs_a_cgroup_array_and_a_cgroup_v2_directory";
+    if !bpfkit_testkit::privileged(test) || bpfkit_testkit::clang(test).is_none() {
+        return;
+    }
+    let no_map = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/getpgid.bpf.c");
+    let out = Command::new(common::BPFKIT)
+        .args(["run", &no_map.to_string_lossy(), "--cgroup", "/tmp"])
+        .output()
+        .expect("bpfkit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--cgroup: this object has no cgroup array map"),
+        "{stderr}"
+    );
+    let source = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/cgroup_filter.bpf.c");
+    let out = Command::new(common::BPFKIT)
+        .args([
+            "run",
+            &source.to_string_lossy(),
+            "--cgroup",
+            "/tmp",
+            "-d",
+            "1s",
+        ])
+        .output()
+        .expect("bpfkit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("/tmp is not a cgroup v2 directory"),
+        "{stderr}"
+    );
+}
