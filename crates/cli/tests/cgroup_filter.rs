@@ -116,7 +116,7 @@ fn cgroup_needs_a_cgroup_array_and_a_cgroup_v2_directory() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        stderr.contains("--cgroup: this object has no cgroup array map"),
+        stderr.contains("--cgroup: this object has no cgroup program and no cgroup array map"),
         "{stderr}"
     );
     let source = bpfkit_testkit::repo_path("crates/runtime/tests/bpf/cgroup_filter.bpf.c");

@@ -178,7 +178,7 @@ fn leak(s: String) -> &'static str {
 /// and usage errors exit the process, as clap does.
 pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Result<RunFlags> {
     let params = param_flags(object)?;
-    let base = perf_event_and_cgroup_options(run_options(
+    let base = perf_event_options(run_options(
         Command::new(leak(format!("{bin} run {target}")))
             .no_binary_name(true)
             .about(leak(describe(object))),
@@ -217,7 +217,9 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
             "cgroup",
             None,
             "DIR",
-            "Cgroup v2 directory for cgroup_skb programs (default: the root cgroup)",
+            "Cgroup v2 directory: cgroup_skb programs attach to it (default: the root \
+             cgroup), cgroup array maps get it and a filter_cg parameter is set, as \
+             the libbpf-tools' -c does",
         ));
     }
     let matches = cmd
@@ -228,19 +230,15 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
     if uprobe_pid_free {
         flags.pid = number(&matches, "pid")?;
     }
-    if cgroup_free {
-        flags.cgroup = matches.get_one::<String>("cgroup").cloned();
-    }
     flags.params = param_values(&params, &matches)?;
-    if let Some(path) = matches.get_one::<String>("cgroup") {
-        cgroup_filter(object, std::path::Path::new(path), &mut flags)?;
+    if cgroup_free && let Some(path) = matches.get_one::<String>("cgroup") {
+        cgroup_option(object, path, &mut flags)?;
     }
     Ok(flags)
 }
 
-/// Options for perf_event programs on other events (libbpf-tools' llcstat)
-/// and for cgroup filters (the C tools' `-c CG`).
-fn perf_event_and_cgroup_options(cmd: Command) -> Command {
+/// Options for perf_event programs on other events (libbpf-tools' llcstat).
+fn perf_event_options(cmd: Command) -> Command {
     cmd.arg(value(
         "perf-event",
         None,
@@ -253,13 +251,6 @@ fn perf_event_and_cgroup_options(cmd: Command) -> Command {
         None,
         "N",
         "Run perf_event programs every N events (instead of at --sample-freq)",
-    ))
-    .arg(value(
-        "cgroup",
-        None,
-        "PATH",
-        "Only tasks in this cgroup v2 directory: put it into the object's cgroup array \
-         maps and set its filter_cg parameter, as the libbpf-tools' -c does",
     ))
 }
 
@@ -275,22 +266,40 @@ fn perf_event_flags(m: &ArgMatches, flags: &mut RunFlags) -> Result<()> {
     Ok(())
 }
 
+/// `--cgroup PATH`: the cgroup cgroup_skb programs attach to, and the one
+/// cgroup array maps filter on; an error when the object has neither.
+fn cgroup_option(object: &Object, path: &str, flags: &mut RunFlags) -> Result<()> {
+    let attaches = object
+        .programs
+        .iter()
+        .any(|p| matches!(p.hook, bpfkit_object::Hook::CgroupSkb { .. }));
+    let filters = object
+        .maps
+        .iter()
+        .any(|m| m.map_type == map_type::CGROUP_ARRAY);
+    if !attaches && !filters {
+        bail!(
+            "--cgroup: this object has no cgroup program and no cgroup array map \
+             (BPF_MAP_TYPE_CGROUP_ARRAY) to filter with"
+        );
+    }
+    flags.cgroup = Some(path.to_string());
+    if filters {
+        cgroup_filter(object, std::path::Path::new(path), flags)?;
+    }
+    Ok(())
+}
+
 /// `--cgroup PATH`: every `BPF_MAP_TYPE_CGROUP_ARRAY` map gets the cgroup
 /// (at index 0, where `bpf_current_task_under_cgroup()` looks), and a
 /// `filter_cg` parameter (libbpf-tools' name for "filter on it") is set
 /// unless given.
 fn cgroup_filter(object: &Object, path: &std::path::Path, flags: &mut RunFlags) -> Result<()> {
-    let maps: Vec<&str> = object
+    let maps = object
         .maps
         .iter()
         .filter(|m| m.map_type == map_type::CGROUP_ARRAY)
-        .map(|m| m.name.as_str())
-        .collect();
-    if maps.is_empty() {
-        bail!(
-            "--cgroup: this object has no cgroup array map (BPF_MAP_TYPE_CGROUP_ARRAY) to filter with"
-        );
-    }
+        .map(|m| m.name.as_str());
     for map in maps {
         flags
             .cgroup_maps
