@@ -549,9 +549,9 @@ fn global_sections_of_libbpf_objects_dump_by_variable() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let dump = bpfkit_json(&["map", "dump", "id", &rodata, "-j"]);
-    assert_eq!(dump["type"], "globals", "{dump}");
-    assert_eq!(dump["values"]["filter_pid"], me, "{dump}");
-    assert_eq!(dump["values"]["filter_failed"], false, "{dump}");
+    assert_eq!(dump["map"], "syscount.rodata", "{dump}");
+    assert_eq!(dump["globals"]["filter_pid"], me, "{dump}");
+    assert_eq!(dump["globals"]["filter_failed"], false, "{dump}");
     let text = ok_text(BPFKIT, &["map", "dump", "id", &rodata]);
     assert!(
         text.lines().any(|l| l == format!("filter_pid = {me}")),

@@ -350,7 +350,7 @@ fn globals(
     if !out.is_json() {
         return Ok(text);
     }
-    let doc = json!({"type": "globals", "map": info.name, "values": values});
+    let doc = json!({"map": info.name, "globals": values});
     Ok(if out.pretty {
         serde_json::to_string_pretty(&doc)?
     } else {

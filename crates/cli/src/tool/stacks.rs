@@ -65,19 +65,22 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
     match mode {
         Mode::Json => {
             for (stack, count) in &named {
-                let record = serde_json::json!({
-                    "type": "stack",
-                    "map": out.map,
-                    "pid": stack.pid,
-                    "comm": stack.comm,
-                    "kernel": stack.kernel,
-                    "user": stack.user,
-                    "weight": stack.weight,
-                    "unit": out.unit,
-                    "count": count,
-                });
-                text.push_str(&record.to_string());
-                text.push('\n');
+                // `type` first, as in every other record (json! sorts keys).
+                let members = [
+                    ("map", serde_json::json!(out.map)),
+                    ("pid", serde_json::json!(stack.pid)),
+                    ("comm", serde_json::json!(stack.comm)),
+                    ("kernel", serde_json::json!(stack.kernel)),
+                    ("user", serde_json::json!(stack.user)),
+                    ("weight", serde_json::json!(stack.weight)),
+                    ("unit", serde_json::json!(out.unit)),
+                    ("count", serde_json::json!(count)),
+                ];
+                text.push_str("{\"type\":\"stack\"");
+                for (name, value) in members {
+                    text.push_str(&format!(",\"{name}\":{value}"));
+                }
+                text.push_str("}\n");
             }
         }
         _ if print.folded => {
