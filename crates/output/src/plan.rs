@@ -812,12 +812,11 @@ fn elements<'b>(
 /// NUL-separated strings, space-separated, up to the last non-NUL byte.
 fn write_argv(out: &mut Vec<u8>, raw: &[u8]) {
     let end = raw.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    let start = out.len();
-    write_text_bytes(out, &raw[..end]);
-    for b in &mut out[start..] {
-        if *b == 0 {
-            *b = b' ';
+    for (i, arg) in raw[..end].split(|&b| b == 0).enumerate() {
+        if i > 0 {
+            out.push(b' ');
         }
+        write_text_bytes(out, arg);
     }
 }
 
