@@ -9,7 +9,8 @@ pub mod co_re;
 mod drops;
 mod elf_view;
 mod events;
-mod externs;
+pub mod externs;
+mod externs_kernel;
 pub mod map_type;
 mod maps;
 mod programs;
@@ -28,7 +29,8 @@ pub use co_re::{
 };
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
-pub use externs::Extern;
+pub use externs::{Extern, ExternKind, ExternUse, resolve as resolve_externs};
+pub use externs_kernel::KernelFacts;
 pub use map_type::map_type_name;
 pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, parse_section};
@@ -62,8 +64,14 @@ pub struct Object {
     pub drop_counters: Vec<DropCounter>,
     /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
     pub uses_printk: bool,
-    /// `.kconfig` and `.ksyms` externs, which the loader must resolve.
+    /// `.kconfig` and `.ksyms` externs, which the loader must resolve
+    /// ([`resolve_externs`]).
     pub externs: Vec<Extern>,
+    /// Instructions of [`Object::loadable_elf`] that use `.ksyms` externs.
+    pub extern_uses: Vec<ExternUse>,
+    /// File range in [`Object::loadable_elf`] of the `.rodata.kconfig`
+    /// section that holds `.kconfig` values (zero until resolved).
+    pub kconfig_data: Option<std::ops::Range<usize>>,
     /// The ELF rewritten so that aya 0.14 accepts it: `SEC()` names aya does
     /// not know are renamed (`tc` → `classifier/tc`, `tcx/egress` →
     /// `classifier/tcx_egress`, `ksyscall/X` → `kprobe/X`, `kretsyscall/X` →
@@ -187,8 +195,9 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let hidden_values = events::assign(&btf, ext.as_ref(), &view, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
-    let externs = externs::find(&btf);
-    let loadable_elf = rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values)?;
+    let externs = externs::find(&btf, elf)?;
+    let (loadable_elf, kconfig_data) =
+        rewrite::loadable(elf, &view, &raw, &btf, &maps, &hidden_values, &externs)?;
     Ok(Object {
         btf,
         ext,
@@ -198,7 +207,9 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
         globals,
         drop_counters,
         uses_printk,
-        externs,
+        externs: externs.externs,
+        extern_uses: externs.uses,
+        kconfig_data,
         loadable_elf,
     })
 }
