@@ -279,7 +279,12 @@ pub(crate) fn patch_symbols(
     }
     for u in &found.uses {
         if out.get(u.file_offset) == Some(&OP_CALL) {
-            set_call(out, u.file_offset, 0, POISON_KFUNC_CALL + u.extern_index as i32);
+            set_call(
+                out,
+                u.file_offset,
+                0,
+                POISON_KFUNC_CALL + u.extern_index as i32,
+            );
         }
     }
 }
@@ -338,7 +343,9 @@ pub fn resolve(object: &Object, elf: &mut [u8], values: &dyn ExternValues) -> Re
         };
         let at = u.file_offset;
         match (elf.get(at).copied(), r) {
-            (Some(OP_CALL), Resolved::BtfId(id)) => set_call(elf, at, BPF_PSEUDO_KFUNC_CALL, id as i32),
+            (Some(OP_CALL), Resolved::BtfId(id)) => {
+                set_call(elf, at, BPF_PSEUDO_KFUNC_CALL, id as i32)
+            }
             (Some(OP_LD_IMM64), Resolved::BtfId(id)) => {
                 set_ld_imm64(elf, at, BPF_PSEUDO_BTF_ID, id, 0)
             }
@@ -389,9 +396,7 @@ fn resolve_one(
         ExternKind::KsymVar { typed: true } => {
             Ok(values.btf_id(&e.name, false).map(Resolved::BtfId))
         }
-        ExternKind::KsymVar { typed: false } => {
-            Ok(values.address(&e.name).map(Resolved::Address))
-        }
+        ExternKind::KsymVar { typed: false } => Ok(values.address(&e.name).map(Resolved::Address)),
     }
 }
 

@@ -189,7 +189,10 @@ pub fn kconfig_bytes(value: &str, ty: KconfigType, size: u32) -> Result<Vec<u8>,
                 .strip_prefix('"')
                 .and_then(|v| v.strip_suffix('"'))
                 .ok_or_else(|| format!("value {value} is not a quoted string"))?;
-            let mut bytes: Vec<u8> = inner.bytes().take(size.saturating_sub(1) as usize).collect();
+            let mut bytes: Vec<u8> = inner
+                .bytes()
+                .take(size.saturating_sub(1) as usize)
+                .collect();
             bytes.resize(size as usize, 0);
             Ok(bytes)
         }
@@ -204,7 +207,10 @@ fn int_bytes(value: &str, signed: bool, size: u32) -> Result<Vec<u8>, String> {
         Some(rest) => (true, rest),
         None => (false, value),
     };
-    let magnitude = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let magnitude = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| bad())?,
         None => digits.parse::<u64>().map_err(|_| bad())?,
     };
@@ -300,7 +306,11 @@ fn btf_ids<D: AsRef<[u8]>>(view: &BtfView<D>, wanted: &HashSet<&str>) -> (Ids, I
         |k| k == kind_no::FUNC || k == kind_no::VAR,
         |id, kind, name| {
             if wanted.contains(name) {
-                let ids = if kind == kind_no::FUNC { &mut funcs } else { &mut vars };
+                let ids = if kind == kind_no::FUNC {
+                    &mut funcs
+                } else {
+                    &mut vars
+                };
                 ids.entry(name.to_string()).or_insert(id);
             }
         },
@@ -320,10 +330,17 @@ mod tests {
 
     #[test]
     fn version_as_libbpf_computes_it() {
-        assert_eq!(kernel_version("6.18.44-fc-v1272", "#1 SMP", None), 0x0612_2c);
+        assert_eq!(
+            kernel_version("6.18.44-fc-v1272", "#1 SMP", None),
+            0x0612_2c
+        );
         assert_eq!(kernel_version("4.9.300", "", None), 0x0409_ff);
         assert_eq!(
-            kernel_version("4.19.0-6-amd64", "#1 SMP Debian 4.19.67-2+deb10u2 (2019-11-11)", None),
+            kernel_version(
+                "4.19.0-6-amd64",
+                "#1 SMP Debian 4.19.67-2+deb10u2 (2019-11-11)",
+                None
+            ),
             0x0413_43
         );
         assert_eq!(
@@ -342,21 +359,31 @@ mod tests {
         assert_eq!(kconfig_bytes("y", KconfigType::Bool, 1), Ok(vec![1]));
         assert!(kconfig_bytes("m", KconfigType::Bool, 1).is_err());
         assert_eq!(kconfig_bytes("m", KconfigType::Char, 1), Ok(vec![b'm']));
-        assert_eq!(kconfig_bytes("m", KconfigType::Tristate, 4), Ok(vec![2, 0, 0, 0]));
+        assert_eq!(
+            kconfig_bytes("m", KconfigType::Tristate, 4),
+            Ok(vec![2, 0, 0, 0])
+        );
         assert_eq!(
             kconfig_bytes("0x1000", KconfigType::Int { signed: false }, 4),
             Ok(vec![0, 0x10, 0, 0])
         );
-        assert_eq!(kconfig_bytes("-1", KconfigType::Int { signed: true }, 2), Ok(vec![0xff, 0xff]));
+        assert_eq!(
+            kconfig_bytes("-1", KconfigType::Int { signed: true }, 2),
+            Ok(vec![0xff, 0xff])
+        );
         assert!(kconfig_bytes("300", KconfigType::Int { signed: false }, 1).is_err());
         assert!(kconfig_bytes("y", KconfigType::Int { signed: false }, 4).is_err());
-        assert_eq!(kconfig_bytes("\"abcdef\"", KconfigType::CharArray, 4), Ok(b"abc\0".to_vec()));
+        assert_eq!(
+            kconfig_bytes("\"abcdef\"", KconfigType::CharArray, 4),
+            Ok(b"abc\0".to_vec())
+        );
         assert!(kconfig_bytes("abc", KconfigType::CharArray, 4).is_err());
     }
 
     #[test]
     fn config_lines_skip_unset_options() {
-        let c = parse_config("# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_HZ=250\nCONFIG_S=\"x y\"\n");
+        let c =
+            parse_config("# CONFIG_A is not set\nCONFIG_B=y\nCONFIG_HZ=250\nCONFIG_S=\"x y\"\n");
         assert_eq!(c.get("CONFIG_A"), None);
         assert_eq!(c.get("CONFIG_B").map(String::as_str), Some("y"));
         assert_eq!(c.get("CONFIG_HZ").map(String::as_str), Some("250"));

@@ -193,10 +193,9 @@ pub(crate) fn open_object(
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
     let resolved = kernel.resolved_elf.as_ref().map(|r| {
-        r.as_deref()
-            .map_err(|message| RuntimeError::Object {
-                message: message.clone(),
-            })
+        r.as_deref().map_err(|message| RuntimeError::Object {
+            message: message.clone(),
+        })
     });
     let sizes = map_sizes(object, &opts.map_max_entries);
     let mut loader = loader_without_kernel_btf();
@@ -215,22 +214,20 @@ pub(crate) fn open_object(
             .as_deref()
             .unwrap_or(&object.loadable_elf),
     };
-    loader
-        .load(elf)
-        .map_err(|e| {
-            let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
-            if eperm {
-                RuntimeError::Permission {
-                    what: "creating the object's maps".into(),
-                    needed: vec![Capability::Bpf],
-                }
-            } else {
-                RuntimeError::Object {
-                    message: map_create_explanation(&e, object, &sizes)
-                        .unwrap_or_else(|| error_chain(&e)),
-                }
+    loader.load(elf).map_err(|e| {
+        let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
+        if eperm {
+            RuntimeError::Permission {
+                what: "creating the object's maps".into(),
+                needed: vec![Capability::Bpf],
             }
-        })
+        } else {
+            RuntimeError::Object {
+                message: map_create_explanation(&e, object, &sizes)
+                    .unwrap_or_else(|| error_chain(&e)),
+            }
+        }
+    })
 }
 
 /// `max_entries` for every map: the `--map-size` overrides, and a default

@@ -24,6 +24,8 @@ extern void bpf_task_release(struct task_struct *p) __ksym;
 extern void bpfkit_no_such_kfunc(void) __ksym __weak;
 extern const void bpf_prog_put __ksym;
 extern const void bpfkit_no_such_symbol __ksym __weak;
+/* A missing weak typed ksym (a present one: ksym_typed.bpf.c). */
+extern const int bpfkit_no_such_var __ksym __weak;
 
 struct event {
 	__u32 version;
@@ -38,7 +40,8 @@ struct event {
 	__u8 has_missing_symbol;
 	__u64 prog_put;
 	__u32 found_self;
-	__u32 pad;
+	__u8 has_missing_var;
+	__u8 pad[3];
 };
 
 const volatile __u32 target_tgid = 0;
@@ -69,6 +72,7 @@ int on_getpgid(struct syscall_enter *ctx)
 	e->has_missing_kfunc = !!bpfkit_no_such_kfunc;
 	e->has_missing_symbol = !!&bpfkit_no_such_symbol;
 	e->prog_put = (__u64)&bpf_prog_put;
+	e->has_missing_var = !!&bpfkit_no_such_var;
 	e->found_self = 0;
 	if (bpf_task_from_pid) {
 		struct task_struct *t = bpf_task_from_pid(target_tgid);
