@@ -332,16 +332,16 @@ mod tests {
     fn version_as_libbpf_computes_it() {
         assert_eq!(
             kernel_version("6.18.44-fc-v1272", "#1 SMP", None),
-            0x0612_2c
+            0x0006_122c
         );
-        assert_eq!(kernel_version("4.9.300", "", None), 0x0409_ff);
+        assert_eq!(kernel_version("4.9.300", "", None), 0x0004_09ff);
         assert_eq!(
             kernel_version(
                 "4.19.0-6-amd64",
                 "#1 SMP Debian 4.19.67-2+deb10u2 (2019-11-11)",
                 None
             ),
-            0x0413_43
+            0x0004_1343
         );
         assert_eq!(
             kernel_version(
@@ -349,7 +349,7 @@ mod tests {
                 "#101-Ubuntu SMP",
                 Some("Ubuntu 5.15.0-91.101-generic 5.15.131\n")
             ),
-            0x050f_83
+            0x0005_0f83
         );
         assert_eq!(kernel_version("garbage", "", None), 0);
     }
