@@ -7,9 +7,10 @@
 //! against. aya 0.14 resolves none of them, so bpfkit does it as libbpf
 //! does, in two steps:
 //!
-//! * at analysis ([`prepare`], run by the rewrite): the extern DATASECs and
-//!   their VAR/FUNC entries become types the kernel accepts (an empty
-//!   anonymous struct, typedefs), `.kconfig` externs get offsets in a new
+//! * at analysis (`neutralize_btf` and `patch_symbols`, run by the
+//!   rewrite): the extern DATASECs and their VAR/FUNC entries become types
+//!   the kernel accepts (an empty anonymous struct, typedefs),
+//!   `.kconfig` externs get offsets in a new
 //!   read-only data section `.rodata.kconfig` (aya loads it as a frozen
 //!   array map, like libbpf's `.kconfig` map, and relocates the uses against
 //!   it), and kfunc calls are poisoned until resolved;

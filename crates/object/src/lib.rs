@@ -78,7 +78,9 @@ pub struct Object {
     /// `kretprobe/X`, `raw_tp.w/X` → `raw_tp/X`; [`Program::section`] keeps
     /// the original), `__type(value, ...)` on event maps is hidden, and perf
     /// event arrays get the `key_size`/`value_size` of 4 that libbpf would
-    /// fill in. The same bytes as the input when nothing needed changing.
+    /// fill in, and externs are prepared for [`resolve_externs`] (a
+    /// `.rodata.kconfig` section, kfunc calls poisoned until resolved). The
+    /// same bytes as the input when nothing needed changing.
     pub loadable_elf: Vec<u8>,
 }
 

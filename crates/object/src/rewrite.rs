@@ -18,6 +18,11 @@
 //!   space; `.BTF.ext` section-name offsets are patched in place (same size).
 //!   Types and strings are only appended or patched, never moved in id or
 //!   offset, so `.BTF.ext` and relocations stay valid.
+//! * objects with `.kconfig`/`.ksyms` externs get their extern DATASECs and
+//!   entries turned into types the kernel accepts, and a new section
+//!   `.rodata.kconfig` for the `.kconfig` values, whose symbols are pointed
+//!   at it (a copy of the section header table with one more entry is
+//!   appended); see [`crate::externs`].
 //!
 //! Every other byte stays where it was, so symbol values, relocations and
 //! instruction offsets stay valid.
