@@ -43,6 +43,14 @@ pub(crate) const KCONFIG_DATA_SECTION: &str = ".rodata.kconfig";
 /// `POISON_CALL_KFUNC_BASE`. The verifier refuses it only where reachable.
 pub const POISON_KFUNC_CALL: i32 = 2_002_000_000;
 
+/// The largest `.kconfig` value (a `char[N]` string option) bpfkit lays
+/// out: config strings are short, and a bad object must not make the
+/// loader allocate gigabytes.
+const MAX_KCONFIG_VALUE: u32 = 4096;
+
+/// The most bytes of `.kconfig` values of one object.
+const MAX_KCONFIG_SECTION: u32 = 1 << 20;
+
 const SYM_SIZE: usize = 24;
 const BPF_PSEUDO_BTF_ID: u8 = 3;
 const BPF_PSEUDO_KFUNC_CALL: u8 = 2;
@@ -130,7 +138,13 @@ pub(crate) fn find(btf: &Btf, elf: &[u8]) -> Result<Found, ObjectError> {
             let kind = match btf.get(v.ty).map(|t| &t.kind) {
                 Some(Kind::Func { .. }) => ExternKind::Kfunc,
                 Some(Kind::Var { ty, .. }) if section == KCONFIG => {
-                    kconfig_entry(btf, *ty, &mut found.kconfig_size)
+                    kconfig_entry(btf, *ty, &mut found.kconfig_size).map_err(|why| {
+                        ObjectError::Var {
+                            var: name.clone(),
+                            section: KCONFIG.to_string(),
+                            why,
+                        }
+                    })?
                 }
                 Some(Kind::Var { ty, .. }) => ExternKind::KsymVar {
                     typed: btf.resolve(*ty).is_ok_and(|t| t != 0),
@@ -153,20 +167,28 @@ pub(crate) fn find(btf: &Btf, elf: &[u8]) -> Result<Found, ObjectError> {
 
 /// Lays out one `.kconfig` extern after the previous ones, aligned to its
 /// size (1 for strings).
-fn kconfig_entry(btf: &Btf, ty: u32, end: &mut u32) -> ExternKind {
+fn kconfig_entry(btf: &Btf, ty: u32, end: &mut u32) -> Result<ExternKind, String> {
     let ty = kconfig_type(btf, ty);
-    let size = btf.size_of(ty.1).unwrap_or(0) as u32;
+    let size = btf
+        .size_of(ty.1)
+        .ok()
+        .and_then(|s| u32::try_from(s).ok())
+        .filter(|&s| s <= MAX_KCONFIG_VALUE)
+        .ok_or_else(|| format!("no size, or one over {MAX_KCONFIG_VALUE} bytes"))?;
     let align = match ty.0 {
         KconfigType::CharArray => 1,
         _ => size.clamp(1, 8),
     };
     let offset = end.next_multiple_of(align);
-    *end = offset + size;
-    ExternKind::Kconfig {
+    *end = offset
+        .checked_add(size)
+        .filter(|&e| e <= MAX_KCONFIG_SECTION)
+        .ok_or_else(|| format!("the .kconfig values take over {MAX_KCONFIG_SECTION} bytes"))?;
+    Ok(ExternKind::Kconfig {
         offset,
         size,
         ty: ty.0,
-    }
+    })
 }
 
 fn kconfig_type(btf: &Btf, ty: u32) -> (KconfigType, u32) {
