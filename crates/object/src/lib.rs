@@ -9,7 +9,8 @@ pub mod co_re;
 mod drops;
 mod elf_view;
 mod events;
-mod externs;
+pub mod externs;
+mod externs_kernel;
 pub mod map_type;
 mod maps;
 mod programs;
@@ -29,7 +30,8 @@ pub use co_re::{
 };
 pub use drops::{DROPS_TYPEDEF, DropCounter, DropSource};
 pub use events::event_type_hint;
-pub use externs::Extern;
+pub use externs::{Extern, ExternKind, ExternUse, resolve as resolve_externs};
+pub use externs_kernel::KernelFacts;
 pub use map_type::map_type_name;
 pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
 pub use section::{Hook, SectionError, TcDirection, UprobeTarget, UsdtTarget, parse_section};
@@ -63,15 +65,23 @@ pub struct Object {
     pub drop_counters: Vec<DropCounter>,
     /// Some program calls `bpf_trace_printk` (helper 6) or `bpf_trace_vprintk` (177).
     pub uses_printk: bool,
-    /// `.kconfig` and `.ksyms` externs, which the loader must resolve.
+    /// `.kconfig` and `.ksyms` externs, which the loader must resolve
+    /// ([`resolve_externs`]).
     pub externs: Vec<Extern>,
+    /// Instructions of [`Object::loadable_elf`] that use `.ksyms` externs.
+    pub extern_uses: Vec<ExternUse>,
+    /// File range in [`Object::loadable_elf`] of the `.rodata.kconfig`
+    /// section that holds `.kconfig` values (zero until resolved).
+    pub kconfig_data: Option<std::ops::Range<usize>>,
     /// The ELF rewritten so that aya 0.14 accepts it: `SEC()` names aya does
     /// not know are renamed (`tc` → `classifier/tc`, `tcx/egress` →
     /// `classifier/tcx_egress`, `ksyscall/X` → `kprobe/X`, `kretsyscall/X` →
     /// `kretprobe/X`, `raw_tp.w/X` → `raw_tp/X`; [`Program::section`] keeps
     /// the original), `__type(value, ...)` on event maps is hidden, and perf
     /// event arrays get the `key_size`/`value_size` of 4 that libbpf would
-    /// fill in. The same bytes as the input when nothing needed changing.
+    /// fill in, and externs are prepared for [`resolve_externs`] (a
+    /// `.rodata.kconfig` section, kfunc calls poisoned until resolved). The
+    /// same bytes as the input when nothing needed changing.
     pub loadable_elf: Vec<u8>,
 }
 
@@ -193,17 +203,15 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let hidden_values = events::assign(&btf, ext.as_ref(), &view, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
-    let externs = externs::find(&btf);
+    let externs = externs::find(&btf, elf)?;
     let funcs_made_static = btf_fixup::hidden_funcs_static(&mut raw, &btf, &view);
-    let loadable_elf = rewrite::loadable(
-        elf,
-        &view,
-        &raw,
-        &btf,
-        &maps,
-        &hidden_values,
-        funcs_made_static,
-    )?;
+    let rewrites = rewrite::Rewrites {
+        maps: &maps,
+        hidden: &hidden_values,
+        externs: &externs,
+        btf_changed: funcs_made_static,
+    };
+    let (loadable_elf, kconfig_data) = rewrite::loadable(elf, &view, &raw, &btf, rewrites)?;
     Ok(Object {
         btf,
         ext,
@@ -213,7 +221,9 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
         globals,
         drop_counters,
         uses_printk,
-        externs,
+        externs: externs.externs,
+        extern_uses: externs.uses,
+        kconfig_data,
         loadable_elf,
     })
 }

@@ -145,6 +145,23 @@ impl RawBtf {
         }
     }
 
+    /// Replaces type `id`'s record with `words` (a record of any kind and
+    /// length): later types move in the byte stream, but their ids do not.
+    pub(crate) fn replace_type(&mut self, id: u32, words: &[u32]) {
+        let Some(at) = self.type_at(id) else { return };
+        let end = self
+            .offsets
+            .get(id as usize)
+            .copied()
+            .unwrap_or(self.types.len());
+        let record: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let grow = record.len() as isize - (end - at) as isize;
+        self.types.splice(at..end, record);
+        for off in self.offsets.iter_mut().filter(|o| **o > at) {
+            *off = off.saturating_add_signed(grow);
+        }
+    }
+
     /// Appends a string (or finds it) and returns its offset.
     pub(crate) fn add_string(&mut self, s: &str) -> u32 {
         if let Some(off) = self.find_string(s) {

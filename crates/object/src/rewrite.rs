@@ -18,16 +18,23 @@
 //!   space; `.BTF.ext` section-name offsets are patched in place (same size).
 //!   Types and strings are only appended or patched, never moved in id or
 //!   offset, so `.BTF.ext` and relocations stay valid.
+//! * objects with `.kconfig`/`.ksyms` externs get their extern DATASECs and
+//!   entries turned into types the kernel accepts, and a new section
+//!   `.rodata.kconfig` for the `.kconfig` values, whose symbols are pointed
+//!   at it (a copy of the section header table with one more entry is
+//!   appended); see [`crate::externs`].
 //!
 //! Every other byte stays where it was, so symbol values, relocations and
 //! instruction offsets stay valid.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use bpfkit_btf::{Btf, Composite, Kind, kind_no};
 
 use crate::elf_view::ElfView;
 use crate::events::HiddenValue;
+use crate::externs;
 use crate::map_type::{PERF_EVENT_ARRAY, STACK_TRACE};
 use crate::maps::STACK_TRACE_VALUE_SIZE;
 use crate::raw_btf::{RawBtf, info};
@@ -61,24 +68,56 @@ pub(crate) fn aya_section_name(section: &str) -> Option<String> {
     })
 }
 
+/// What analysis found that the loadable copy must change.
+#[derive(Clone, Copy)]
+pub(crate) struct Rewrites<'a> {
+    pub maps: &'a [MapDef],
+    pub hidden: &'a [HiddenValue],
+    pub externs: &'a externs::Found,
+    /// `raw` differs from the object's BTF (hidden functions made static).
+    pub btf_changed: bool,
+}
+
 pub(crate) fn loadable(
     elf: &[u8],
     view: &ElfView,
     raw: &RawBtf,
     btf: &Btf,
-    maps: &[MapDef],
-    hidden: &[HiddenValue],
-    btf_changed: bool,
-) -> Result<Vec<u8>, ObjectError> {
-    let renames = renames(view);
+    rewrites: Rewrites,
+) -> Result<(Vec<u8>, Option<Range<usize>>), ObjectError> {
+    let Rewrites {
+        maps,
+        hidden,
+        externs,
+        btf_changed,
+    } = rewrites;
+    let mut renames = renames(view);
     let missing = missing_sizes(btf, maps, hidden);
-    if renames.is_empty() && hidden.is_empty() && missing.is_empty() && !btf_changed {
-        return Ok(elf.to_vec());
+    let has_externs = !externs.externs.is_empty();
+    if renames.is_empty() && hidden.is_empty() && missing.is_empty() && !has_externs && !btf_changed
+    {
+        return Ok((elf.to_vec(), None));
     }
-    let headers = SectionHeaders::read(elf)?;
+    let mut headers = SectionHeaders::read(elf)?;
     let mut out = elf.to_vec();
 
+    let mut kconfig_data = None;
+    if has_externs {
+        let mut kconfig_section = None;
+        if externs.kconfig_size > 0 {
+            let (index, range) = add_section(&mut out, &mut headers, externs.kconfig_size)?;
+            renames.insert(index, externs::KCONFIG_DATA_SECTION.to_string());
+            kconfig_section = u16::try_from(index).ok();
+            kconfig_data = Some(range);
+        }
+        let symtab = view
+            .section_by_name(".symtab")
+            .and_then(|s| headers.data_offset(&out, s.index));
+        externs::patch_symbols(&mut out, symtab, externs, kconfig_section);
+    }
+
     let mut new_btf = raw.clone();
+    externs::neutralize_btf(&mut new_btf, btf, externs);
     for new_name in renames.values() {
         new_btf.add_string(new_name);
     }
@@ -93,7 +132,41 @@ pub(crate) fn loadable(
     let old_table = view.section(headers.shstrndx).map_or(&[][..], |s| s.data);
     let shstrtab = new_shstrtab(&mut out, old_table, &headers, &renames);
     append_section(&mut out, &headers, headers.shstrndx, &shstrtab);
-    Ok(out)
+    Ok((out, kconfig_data))
+}
+
+/// Adds a zero-filled, allocated, read-only PROGBITS section of `size`
+/// bytes (named later, with the renames): the section header table is
+/// copied to the end of the file with one more entry. Returns the new
+/// section's index and the file range of its data.
+fn add_section(
+    out: &mut Vec<u8>,
+    headers: &mut SectionHeaders,
+    size: u32,
+) -> Result<(usize, Range<usize>), ObjectError> {
+    const SHT_PROGBITS: u32 = 1;
+    const SHF_ALLOC: u64 = 2;
+    let too_many = || ObjectError::Elf("too many sections to add one".into());
+    let index = headers.count;
+    let count = u16::try_from(index + 1).map_err(|_| too_many())?;
+    out.resize(out.len().next_multiple_of(8), 0);
+    let data = out.len()..out.len() + size as usize;
+    out.resize(data.end.next_multiple_of(8), 0);
+    let old_table = out[headers.table..headers.table + headers.count * SHDR_SIZE].to_vec();
+    let table = out.len();
+    out.extend_from_slice(&old_table);
+    let mut header = [0u8; SHDR_SIZE];
+    header[4..8].copy_from_slice(&SHT_PROGBITS.to_le_bytes());
+    header[8..16].copy_from_slice(&SHF_ALLOC.to_le_bytes());
+    header[24..32].copy_from_slice(&(data.start as u64).to_le_bytes());
+    header[32..40].copy_from_slice(&u64::from(size).to_le_bytes());
+    header[48..56].copy_from_slice(&8u64.to_le_bytes());
+    out.extend_from_slice(&header);
+    put_u64(out, 0x28, table as u64);
+    out[0x3c..0x3e].copy_from_slice(&count.to_le_bytes());
+    headers.table = table;
+    headers.count += 1;
+    Ok((index, data))
 }
 
 /// Section index → new name, for program sections and their `.rel` sections.

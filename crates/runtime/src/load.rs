@@ -28,6 +28,9 @@ pub(crate) struct KernelTypes {
     /// The entries tp_btf/fentry/fexit/lsm loads look up, at their kernel
     /// ids ([`crate::standin`]).
     standin: Option<aya::Btf>,
+    /// The ELF with `.kconfig`/`.ksyms` externs resolved (on top of
+    /// `relocated_elf` when bpfkit relocated), or why they cannot be.
+    resolved_elf: Option<std::result::Result<Vec<u8>, String>>,
     /// aya's full parse, only when bpfkit's relocation or stand-in declines
     /// (an unsupported relocation kind, an error of its own): aya then does
     /// what it always did, and fails the same way when the kernel truly
@@ -40,7 +43,8 @@ impl KernelTypes {
         let has_core = bpfkit_object::has_core_relocations(object);
         let lookups: Vec<(u8, String)> =
             programs.iter().filter_map(|h| standin::lookup(h)).collect();
-        if !has_core && lookups.is_empty() {
+        let has_externs = !object.externs.is_empty();
+        if !has_core && lookups.is_empty() && !has_externs {
             return KernelTypes::default();
         }
         let view = crate::features::take_kernel_btf();
@@ -58,8 +62,16 @@ impl KernelTypes {
             .and_then(|kernel| standin::standin_btf(kernel, &lookups).ok());
         let declined =
             (has_core && relocated_elf.is_none()) || (!lookups.is_empty() && standin.is_none());
+        let resolved_elf = has_externs.then(|| {
+            let mut elf = relocated_elf
+                .clone()
+                .unwrap_or_else(|| object.loadable_elf.clone());
+            let facts = bpfkit_object::KernelFacts::gather(object, view.as_ref());
+            bpfkit_object::resolve_externs(object, &mut elf, &facts).map(|()| elf)
+        });
         KernelTypes {
             relocated_elf,
+            resolved_elf,
             poisoned,
             standin,
             full: declined.then(|| aya::Btf::from_sys_fs().ok()).flatten(),
@@ -180,7 +192,11 @@ pub(crate) fn open_object(
 ) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
-    check_externs(object)?;
+    let resolved = kernel.resolved_elf.as_ref().map(|r| {
+        r.as_deref().map_err(|message| RuntimeError::Object {
+            message: message.clone(),
+        })
+    });
     let sizes = map_sizes(object, &opts.map_max_entries);
     let mut loader = loader_without_kernel_btf();
     loader.btf(kernel.for_loader());
@@ -191,42 +207,26 @@ pub(crate) fn open_object(
     for (name, &size) in &sizes {
         loader.map_max_entries(name.as_str(), size);
     }
-    let elf = kernel.relocated_elf.as_deref();
-    loader
-        .load(elf.unwrap_or(&object.loadable_elf))
-        .map_err(|e| {
-            let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
-            if eperm {
-                RuntimeError::Permission {
-                    what: "creating the object's maps".into(),
-                    needed: vec![Capability::Bpf],
-                }
-            } else {
-                RuntimeError::Object {
-                    message: map_create_explanation(&e, object, &sizes)
-                        .unwrap_or_else(|| error_chain(&e)),
-                }
+    let elf = match resolved {
+        Some(elf) => elf?,
+        None => kernel
+            .relocated_elf
+            .as_deref()
+            .unwrap_or(&object.loadable_elf),
+    };
+    loader.load(elf).map_err(|e| {
+        let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
+        if eperm {
+            RuntimeError::Permission {
+                what: "creating the object's maps".into(),
+                needed: vec![Capability::Bpf],
             }
-        })
-}
-
-/// Externs are not resolved yet (aya 0.14 has no support, and would fail
-/// with "Unable to determine the size of section `.kconfig`"): say which
-/// ones the object needs, in one line.
-fn check_externs(object: &Object) -> Result<()> {
-    if object.externs.is_empty() {
-        return Ok(());
-    }
-    let names: Vec<String> = object
-        .externs
-        .iter()
-        .map(|e| format!("{} ({})", e.name, e.section))
-        .collect();
-    Err(RuntimeError::Object {
-        message: format!(
-            "the object uses externs that bpfkit cannot resolve yet: {}",
-            names.join(", ")
-        ),
+        } else {
+            RuntimeError::Object {
+                message: map_create_explanation(&e, object, &sizes)
+                    .unwrap_or_else(|| error_chain(&e)),
+            }
+        }
     })
 }
 
