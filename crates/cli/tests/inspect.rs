@@ -22,22 +22,8 @@ fn bpfkit(args: &[&str]) -> Output {
         .expect("running bpfkit")
 }
 
-/// Stdout of a command that must succeed.
-fn ok_text(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("running {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
-
 fn ok_json(program: &str, args: &[&str]) -> Value {
-    let text = ok_text(program, args);
+    let text = common::output(program, args);
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{program} {args:?}: {e}\n{text}"))
 }
 
@@ -204,14 +190,14 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
         "/sys/fs/bpf/{}",
         unique("inspect-prog")
     )));
-    ok_text(
+    common::output(
         bpftool.to_str().unwrap(),
         &["prog", "pin", "id", &prog_id, pin.path()],
     );
     let pinned = bpfkit_json(&["prog", "show", "pinned", pin.path(), "-j"]);
     assert_eq!(pinned["id"], prog["id"], "{pinned}");
     drop(pin);
-    let table = ok_text(BPFKIT, &["prog", "show", "id", &prog_id]);
+    let table = common::output(BPFKIT, &["prog", "show", "id", &prog_id]);
     assert!(
         table.contains(&format!("{}/bpfkit", run.pid())) && table.contains("count_kill"),
         "{table}"
@@ -253,7 +239,7 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
         serde_json::json!([{"key": 0, "value": KILLS}]),
         "{dump}"
     );
-    let text = ok_text(BPFKIT, &["map", "dump", "id", kills]);
+    let text = common::output(BPFKIT, &["map", "dump", "id", kills]);
     let row: Vec<&str> = text
         .lines()
         .nth(1)
@@ -336,7 +322,7 @@ impl Pin {
         let path = PathBuf::from(format!("/sys/fs/bpf/{}", unique("inspect")));
         let mut args = vec!["map", "create", path.to_str().unwrap()];
         args.extend(spec.split_whitespace());
-        ok_text(bpftool.to_str().unwrap(), &args);
+        common::output(bpftool.to_str().unwrap(), &args);
         Pin(path)
     }
 
@@ -380,7 +366,7 @@ fn maps_without_btf_dump_as_hex_like_bpftool() {
         ];
         args.push("value");
         args.extend(value.split_whitespace());
-        ok_text(tool, &args);
+        common::output(tool, &args);
     }
     for pin in [&hash, &percpu] {
         let ours = bpfkit_json(&["map", "show", "pinned", pin.path(), "-j"]);
@@ -410,13 +396,16 @@ fn maps_without_btf_dump_as_hex_like_bpftool() {
         only(&listed, "id", &ours["id"]);
     }
     // The text form is bpftool's, byte for byte.
-    let text = ok_text(BPFKIT, &["map", "dump", "pinned", hash.path()]);
-    assert_eq!(text, ok_text(tool, &["map", "dump", "pinned", hash.path()]));
+    let text = common::output(BPFKIT, &["map", "dump", "pinned", hash.path()]);
+    assert_eq!(
+        text,
+        common::output(tool, &["map", "dump", "pinned", hash.path()])
+    );
     assert_eq!(
         text,
         "key: 01 00 00 00  value: 02 00 00 00 00 00 00 07\nFound 1 element\n"
     );
-    let looked_up = ok_text(
+    let looked_up = common::output(
         BPFKIT,
         &[
             "map",
@@ -491,7 +480,7 @@ fn histogram_values_dump_as_log2_histograms() {
         .map(|b| b["count"].as_u64().expect("count"))
         .collect();
     assert_eq!(counts, [KILLS, 0, 0, 1], "{hist}");
-    let text = ok_text(BPFKIT, &["map", "dump", "id", &id]);
+    let text = common::output(BPFKIT, &["map", "dump", "id", &id]);
     assert!(text.contains("0 -> 1          : 3        |****"), "{text}");
     assert!(text.contains("8 -> 15         : 1        |*"), "{text}");
     run.stop();
@@ -552,7 +541,7 @@ fn global_sections_of_libbpf_objects_dump_by_variable() {
     assert_eq!(dump["map"], "syscount.rodata", "{dump}");
     assert_eq!(dump["globals"]["filter_pid"], me, "{dump}");
     assert_eq!(dump["globals"]["filter_failed"], false, "{dump}");
-    let text = ok_text(BPFKIT, &["map", "dump", "id", &rodata]);
+    let text = common::output(BPFKIT, &["map", "dump", "id", &rodata]);
     assert!(
         text.lines().any(|l| l == format!("filter_pid = {me}")),
         "{text}"
