@@ -9,6 +9,15 @@ use std::time::{Duration, Instant};
 use bpfkit_runtime::{LoadOptions, Session};
 use common::{assert_unloaded, build, global_u64, setup, tgid_param};
 
+/// The names of the programs `session` attached, in attach order.
+fn attached_programs(session: &Session) -> Vec<&str> {
+    session
+        .attachments()
+        .iter()
+        .map(|a| a.program.as_str())
+        .collect()
+}
+
 /// Does `work` until global `name` is non-zero (bounded: a hook that never
 /// fires fails the test rather than hanging it).
 fn wait_for(session: &Session, name: &str, mut work: impl FnMut()) -> u64 {
@@ -91,11 +100,7 @@ fn only_the_best_twin_is_attached() {
         opts.disabled
             .extend(programs[..chosen].iter().map(|p| p.to_string()));
         let session = Session::load(&object, &opts).expect("load");
-        let attached: Vec<&str> = session
-            .attachments()
-            .iter()
-            .map(|a| a.program.as_str())
-            .collect();
+        let attached = attached_programs(&session);
         assert_eq!(attached, [programs[chosen]]);
         for skipped in session.skipped().iter().filter(|s| s.reason != "disabled") {
             assert!(
@@ -138,11 +143,7 @@ fn programs_without_a_target_are_skipped_until_given_one() {
         unsafe { libc::getppid() };
     };
     let session = Session::load(&object, &opts).expect("load");
-    let attached: Vec<&str> = session
-        .attachments()
-        .iter()
-        .map(|a| a.program.as_str())
-        .collect();
+    let attached = attached_programs(&session);
     assert_eq!(attached, ["on_getppid"]);
     let skipped: Vec<(&str, &str)> = session
         .skipped()
@@ -168,11 +169,7 @@ fn programs_without_a_target_are_skipped_until_given_one() {
     opts.attach_overrides
         .insert("on_handshake".into(), "libc:getppid".into());
     let session = Session::load(&object, &opts).expect("load with --attach");
-    let attached: Vec<&str> = session
-        .attachments()
-        .iter()
-        .map(|a| a.program.as_str())
-        .collect();
+    let attached = attached_programs(&session);
     assert_eq!(attached, ["on_getppid", "on_handshake"]);
     wait_for(&session, "uprobe_hits", getppid);
     let ids = session.program_ids();
