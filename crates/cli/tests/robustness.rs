@@ -269,6 +269,21 @@ fn events_into_a_closed_pipe_end_the_run() {
     assert_released(&held);
 }
 
+/// `bpfkit tool | head -1` on a quiet machine: the run ends when its reader
+/// goes, not at a next write that may never come (no uid 4242424 execs).
+#[test]
+fn a_quiet_run_ends_when_its_reader_goes() {
+    if !privileged("a_quiet_run_ends_when_its_reader_goes") {
+        return;
+    }
+    let (mut child, held) = start_then_close_stdout(&["execsnoop", "-u", "4242424"], 4);
+    let out = wait_exit_triggering(&mut child, || {});
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert!(stderr.is_empty(), "{stderr}");
+    assert_released(&held);
+}
+
 /// minimal.bpf.o prints on every write(2), bpfkit's own failed writes
 /// included: reading trace_pipe "until empty" never ended, past `-d`,
 /// SIGINT and SIGTERM.

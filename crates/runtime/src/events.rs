@@ -61,6 +61,8 @@ pub(crate) enum Token {
     Perf(usize),
     Stop,
     Printk,
+    /// The run's output fd reported an error or hang-up.
+    OutputClosed,
 }
 
 impl Token {
@@ -70,6 +72,7 @@ impl Token {
             Token::Perf(i) => (1 << 32) | i as u64,
             Token::Stop => 2 << 32,
             Token::Printk => 3 << 32,
+            Token::OutputClosed => 4 << 32,
         }
     }
 
@@ -79,7 +82,8 @@ impl Token {
             0 => Token::Ring(index),
             1 => Token::Perf(index),
             2 => Token::Stop,
-            _ => Token::Printk,
+            3 => Token::Printk,
+            _ => Token::OutputClosed,
         }
     }
 }
@@ -177,7 +181,7 @@ impl EventSources {
         match token {
             Token::Ring(i) => self.drain_ring(i, sink),
             Token::Perf(i) => self.drain_perf(i, sink),
-            Token::Stop | Token::Printk => (0, true),
+            Token::Stop | Token::Printk | Token::OutputClosed => (0, true),
         }
     }
 
@@ -259,15 +263,32 @@ impl Poller {
     }
 
     fn add_raw(&self, fd: RawFd, token: Token) -> Result<()> {
+        self.ctl_add(fd, libc::EPOLLIN as u32, token)
+            .map_err(|e| RuntimeError::io("epoll_ctl", e))
+    }
+
+    /// Wakes the loop when the write end `fd` reports an error or a hang-up
+    /// (a pipe whose reader is gone): epoll reports both whatever the mask.
+    /// Returns false for an fd epoll cannot watch (a regular file, /dev/null),
+    /// whose reader never goes away.
+    pub fn watch_hangup(&self, fd: RawFd) -> Result<bool> {
+        match self.ctl_add(fd, 0, Token::OutputClosed) {
+            Ok(()) => Ok(true),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(false),
+            Err(e) => Err(RuntimeError::io("epoll_ctl (output)", e)),
+        }
+    }
+
+    fn ctl_add(&self, fd: RawFd, events: u32, token: Token) -> io::Result<()> {
         let mut event = libc::epoll_event {
-            events: libc::EPOLLIN as u32,
+            events,
             u64: token.encode(),
         };
         // SAFETY: both fds are valid; event is a valid epoll_event.
         let rc =
             unsafe { libc::epoll_ctl(self.epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut event) };
         if rc != 0 {
-            return Err(RuntimeError::io("epoll_ctl", io::Error::last_os_error()));
+            return Err(io::Error::last_os_error());
         }
         Ok(())
     }
@@ -310,6 +331,7 @@ mod tests {
             Token::Perf(3),
             Token::Stop,
             Token::Printk,
+            Token::OutputClosed,
         ] {
             assert_eq!(Token::decode(t.encode()), t);
         }

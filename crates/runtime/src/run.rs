@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
@@ -73,6 +74,10 @@ pub struct RunOptions {
     pub max_events: Option<u64>,
     /// Stream `bpf_printk` output (when the object calls it).
     pub printk: bool,
+    /// Return (with [`ExitReason::OutputClosed`]) as soon as this fd, where
+    /// the output goes, reports an error or hang-up: `bpfkit tool | head -1`
+    /// ends when `head` does, not at the next write that may never come.
+    pub end_when_closed: Option<RawFd>,
 }
 
 impl Default for RunOptions {
@@ -83,6 +88,7 @@ impl Default for RunOptions {
             handle_signals: true,
             max_events: None,
             printk: true,
+            end_when_closed: None,
         }
     }
 }
@@ -100,6 +106,8 @@ pub enum ExitReason {
     EventLimit,
     /// A [`crate::StopHandle`] was used.
     Stopped,
+    /// [`RunOptions::end_when_closed`]'s fd was closed by its reader.
+    OutputClosed,
     /// There is nothing to wait for: no event maps, no interval, no
     /// duration, no printk, and no signal handling.
     NothingToDo,
@@ -165,6 +173,9 @@ impl Session {
         let poller = Poller::new()?;
         self.sources.register(&poller)?;
         poller.add(self.stop.fd(), Token::Stop)?;
+        if let Some(fd) = opts.end_when_closed {
+            poller.watch_hangup(fd)?;
+        }
         let mut pipe = match (opts.printk && self.uses_printk, self.trace_pipe.take()) {
             (false, kept) => {
                 self.trace_pipe = kept;
@@ -261,6 +272,8 @@ impl Session {
             for &token in &ready {
                 match token {
                     Token::Stop => stop_requested = true,
+                    // Nobody reads what is left: no final drain.
+                    Token::OutputClosed => return Ok(ExitReason::OutputClosed),
                     Token::Printk => read_printk(pipe, sink)?,
                     source => {
                         if let Some(reason) = self.drain(source, sink) {

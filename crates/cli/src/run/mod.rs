@@ -171,6 +171,7 @@ pub(crate) fn run_session(
         interval: flags.interval,
         max_events: flags.max_events,
         printk: !flags.no_printk,
+        end_when_closed: Some(libc::STDOUT_FILENO),
         ..Default::default()
     };
     // The deadline also ends a wait on a full stdout.
@@ -194,6 +195,11 @@ pub(crate) fn run_session(
         None => session.run(&run_opts, &mut printer)?,
     };
     signals::run_finished();
+    if summary.exit == ExitReason::OutputClosed {
+        // stdout's reader is gone (`| head -1`): quiet success, as for a
+        // write that met a closed pipe; `session` detaches as it drops.
+        return Ok(ExitCode::SUCCESS);
+    }
     if stopped_from_outside(summary.exit) {
         // The stop request ends with the run, but it still wins: the final
         // output gets a moment, not a reader's whim.
@@ -349,5 +355,6 @@ fn exit_reason(exit: ExitReason) -> &'static str {
         ExitReason::EventLimit => "max-events",
         ExitReason::Stopped => "stop",
         ExitReason::NothingToDo => "nothing to do",
+        ExitReason::OutputClosed => "output closed",
     }
 }
