@@ -99,6 +99,11 @@ impl StoppableStdout {
             if ready < 0 {
                 let err = std::io::Error::last_os_error();
                 if err.kind() == std::io::ErrorKind::Interrupted {
+                    // Before the run loop, SIGINT/SIGTERM are only noted
+                    // (the stop fd is not written yet): the note is the stop.
+                    if crate::run::signals::stop_requested().is_some() {
+                        return Err(self.gave_way());
+                    }
                     continue;
                 }
                 return Err(err);

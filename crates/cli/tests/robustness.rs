@@ -528,3 +528,66 @@ fn the_deadline_ends_a_run_blocked_on_a_full_pipe() {
     assert_released(&held);
     drop(reader);
 }
+
+/// A stdout that is already full when the run starts: the table header,
+/// written before the run loop, waited in poll(2) where SIGTERM only noted
+/// the stop, so bpfkit stayed loaded for as long as the pipe stayed full.
+#[test]
+fn sigterm_ends_a_run_whose_stdout_was_full_from_the_start() {
+    if !privileged("sigterm_ends_a_run_whose_stdout_was_full_from_the_start") {
+        return;
+    }
+    let (reader, writer) = full_pipe();
+    let mut child = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["execsnoop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped()),
+    );
+    let deadline = Instant::now() + BOUND;
+    let held = loop {
+        let held = Held::of_process(child.pid());
+        // Attached: the header is next, and cannot be written.
+        if !held.links.is_empty() {
+            break held;
+        }
+        assert!(Instant::now() < deadline, "execsnoop did not attach");
+        assert!(matches!(child.0.try_wait(), Ok(None)), "bpfkit ended early");
+        thread::sleep(Duration::from_millis(20));
+    };
+    thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.pid() as libc::pid_t, libc::SIGTERM) };
+    let (status, stderr) = exits_in_bound(&mut child, "SIGTERM");
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_released(&held);
+    drop(reader);
+}
+
+/// A pipe whose buffer is full: (read end, write end).
+fn full_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) fills two fds, owned right after.
+    let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+    assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+    // SAFETY: fresh fds from pipe2.
+    let (reader, writer) = unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    let chunk = [b'x'; PAGE];
+    // SAFETY: fcntl/write on the pipe this test owns; non-blocking while
+    // filling, blocking again for the child.
+    unsafe {
+        let flags = libc::fcntl(writer.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+        while libc::write(writer.as_raw_fd(), chunk.as_ptr().cast(), PAGE) > 0 {}
+        libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, flags);
+    }
+    (reader, writer)
+}
