@@ -434,13 +434,14 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
         };
         plan.programs.push((info, target));
     }
-    if opts.skip_missing && plan.programs.is_empty() {
-        if let Some(first) = plan.skipped.iter().find(|s| !s.routine) {
-            return Err(RuntimeError::Usage(format!(
-                "every program was left out, this kernel lacks their targets (first: {}: {})",
-                first.program, first.reason
-            )));
-        }
+    if opts.skip_missing
+        && plan.programs.is_empty()
+        && let Some(first) = plan.skipped.iter().find(|s| !s.routine)
+    {
+        return Err(RuntimeError::Usage(format!(
+            "every program was left out, this kernel lacks their targets (first: {}: {})",
+            first.program, first.reason
+        )));
     }
     Ok(plan)
 }
