@@ -198,20 +198,39 @@ fn twin_rank(hook: &Hook) -> u8 {
 /// Whether this kernel has what `hook` needs and the thing it names (as far
 /// as can be told without loading).
 pub fn usable_here(hook: &Hook) -> bool {
-    if check_supported("", "", hook).is_err() {
-        return false;
-    }
+    check_supported("", "", hook).is_ok() && missing_target(hook).is_none()
+}
+
+/// Why the kernel function or tracepoint `hook` names is not here, when it
+/// is not (kernel versions rename and inline functions, and add and drop
+/// tracepoints). A fentry target must be in kernel BTF and, like a kprobe
+/// target, in `available_filter_functions`: a function BTF describes but
+/// ftrace cannot patch (inlined, notrace) fails to attach with EBUSY.
+pub fn missing_target(hook: &Hook) -> Option<String> {
+    let untraceable = |function: &str| {
+        (features::kprobe_target_exists(function) == Some(false)).then(|| {
+            format!(
+                "{function} cannot be traced here (not in available_filter_functions: \
+                 absent, inlined or notrace)"
+            )
+        })
+    };
     match hook {
         Hook::BtfTracepoint { name } | Hook::RawTracepoint { name } => {
-            features::raw_tracepoint_exists(name)
+            (!features::raw_tracepoint_exists(name))
+                .then(|| format!("no raw tracepoint {name} in this kernel"))
         }
-        Hook::Tracepoint { category, name } => features::tracepoint_exists(category, name),
-        Hook::Fentry { function, .. } => features::kernel_function_exists(function),
+        Hook::Tracepoint { category, name } => (!features::tracepoint_exists(category, name))
+            .then(|| format!("no tracepoint {category}:{name} in this kernel")),
+        Hook::Fentry { function, .. } if !features::kernel_function_exists(function) => {
+            Some(format!("no kernel function {function} in kernel BTF"))
+        }
+        Hook::Fentry { function, .. } => untraceable(function),
         Hook::Kprobe {
             function: Some(function),
             ..
-        } => features::kprobe_target_exists(function) != Some(false),
-        _ => true,
+        } => untraceable(function),
+        _ => None,
     }
 }
 

@@ -30,6 +30,12 @@ pub struct LoadOptions {
     /// Skip (and report in [`Session::skipped`]) programs whose hook this
     /// kernel lacks, instead of failing.
     pub skip_unsupported: bool,
+    /// Leave out (and report in [`Session::skipped`]) programs whose kernel
+    /// function or tracepoint this kernel lacks, as libbpf-tools' front ends
+    /// turn off autoload for the alternatives a kernel does not have (a
+    /// renamed function, an inlined one, a newer tracepoint); a hook kind the
+    /// kernel lacks altogether is still an error.
+    pub skip_missing: bool,
     /// `max_entries` overrides by map name.
     pub map_max_entries: HashMap<String, u32>,
     /// `--attach PROG=TARGET`: per-program attach targets.
@@ -72,6 +78,7 @@ impl Default for LoadOptions {
             params: HashMap::new(),
             disabled: HashSet::new(),
             skip_unsupported: false,
+            skip_missing: false,
             map_max_entries: HashMap::new(),
             attach_overrides: HashMap::new(),
             iface: None,
@@ -399,6 +406,16 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
             continue;
         }
         match hooks::check_supported(&p.name, &p.section, &target.hook) {
+            Ok(()) if opts.skip_missing => {
+                if let Some(why) = hooks::missing_target(&target.hook) {
+                    plan.skipped.push(Skipped {
+                        program: p.name.clone(),
+                        reason: format!("left out (--skip-missing): {why}"),
+                        routine: false,
+                    });
+                    continue;
+                }
+            }
             Ok(()) => {}
             Err(e) if opts.skip_unsupported => {
                 plan.skipped.push(Skipped {
@@ -416,6 +433,15 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
             hook: target.hook.clone(),
         };
         plan.programs.push((info, target));
+    }
+    if opts.skip_missing
+        && plan.programs.is_empty()
+        && let Some(first) = plan.skipped.iter().find(|s| !s.routine)
+    {
+        return Err(RuntimeError::Usage(format!(
+            "every program was left out, this kernel lacks their targets (first: {}: {})",
+            first.program, first.reason
+        )));
     }
     Ok(plan)
 }

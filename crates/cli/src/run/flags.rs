@@ -22,6 +22,8 @@ pub struct RunFlags {
     pub verbose: bool,
     pub attach: HashMap<String, String>,
     pub disabled: HashSet<String>,
+    /// `--skip-missing`: leave out programs whose target this kernel lacks.
+    pub skip_missing: bool,
     pub iface: Option<String>,
     /// Cgroup v2 directory for cgroup programs (`--cgroup`).
     pub cgroup: Option<String>,
@@ -65,6 +67,11 @@ pub(crate) fn run_options(cmd: Command) -> Command {
             .action(ArgAction::Append),
     )
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
+    .arg(flag(
+        "skip-missing",
+        None,
+        "Leave out programs whose kernel function or tracepoint this kernel lacks (renamed, inlined, newer), as libbpf-tools pick alternatives; a note names each",
+    ))
     .arg(value("iface", None, "IFACE", "Interface for xdp and tc programs"))
     .arg(value("sample-freq", None, "HZ", "Sampling frequency of perf_event programs"))
     .arg(flag(
@@ -351,6 +358,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
             .flatten()
             .cloned()
             .collect(),
+        skip_missing: m.get_flag("skip-missing"),
         iface: m.get_one::<String>("iface").cloned(),
         cgroup: None,
         pid: None,

@@ -271,6 +271,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
     let mut opts = LoadOptions {
         params: flags.params.clone(),
         disabled: flags.disabled.clone(),
+        skip_missing: flags.skip_missing,
         attach_overrides: flags.attach.clone(),
         iface: flags.iface.clone(),
         cgroup: flags.cgroup.clone(),
