@@ -18,6 +18,9 @@ pub struct Target {
     pub sample_freq: u64,
     /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
     pub cgroup: Option<String>,
+    /// The sockmap/sockhash an sk_msg/sk_skb program attaches to (`None`:
+    /// the object's only one).
+    pub map: Option<String>,
 }
 
 /// The defaults that `--attach` overrides per program.
@@ -43,6 +46,7 @@ pub fn resolve_target(
         iface: defaults.iface.map(str::to_string),
         sample_freq: defaults.sample_freq,
         cgroup: defaults.cgroup.map(str::to_string),
+        map: None,
     };
     let Some(over) = over.map(str::trim) else {
         return Ok(target);
@@ -100,9 +104,32 @@ pub fn resolve_target(
             target.iface = Some(over.into());
             hook.clone()
         }
-        Hook::CgroupSkb { .. } => {
+        Hook::CgroupSkb { .. } | Hook::SockOps | Hook::Cgroup { .. } => {
             target.cgroup = Some(over.into());
             hook.clone()
+        }
+        Hook::SkMsg | Hook::SkSkb { .. } => {
+            target.map = Some(over.into());
+            hook.clone()
+        }
+        Hook::UprobeMulti { ret, sleepable, .. } => Hook::UprobeMulti {
+            ret: *ret,
+            sleepable: *sleepable,
+            target: Some(bpfkit_object::UprobeMultiTarget::parse(over).map_err(bad)?),
+        },
+        Hook::KprobeMulti { ret, .. } => Hook::KprobeMulti {
+            ret: *ret,
+            pattern: over.into(),
+        },
+        Hook::StructOps { .. } => Hook::StructOps { name: over.into() },
+        Hook::Fsession { .. } => Hook::Fsession {
+            function: over.into(),
+        },
+        Hook::Syscall => {
+            return Err(bad(
+                "syscall programs attach to nothing; they run once (--ctx HEX gives their context)"
+                    .into(),
+            ));
         }
     };
     Ok(target)
@@ -152,7 +179,31 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
             Some("use SEC(\"raw_tp/NAME\") instead".into()),
         ),
-        Hook::Uprobe { .. } | Hook::Usdt { .. } if !k.uprobes => {
+        Hook::KprobeMulti { .. } if !k.kprobes => missing(
+            "kprobe.multi links (they need kprobes/fprobe: CONFIG_KPROBE_EVENTS, CONFIG_FPROBE)",
+            Some(NO_KPROBE_HINT.into()),
+        ),
+        Hook::StructOps { .. } if !features::trampolines() => missing(
+            "BPF trampolines, which struct_ops programs are called through",
+            None,
+        ),
+        Hook::StructOps { .. } => missing(
+            "struct_ops support in bpfkit yet (registering the struct_ops map)",
+            Some(
+                "run it on a loader that registers struct_ops maps (bpftool struct_ops register)"
+                    .into(),
+            ),
+        ),
+        Hook::Fsession { .. } if !features::trampolines() => missing(
+            "BPF trampolines, which fsession programs attach through",
+            Some("use a tracepoint instead (ls /sys/kernel/tracing/events)".into()),
+        ),
+        // bpfkit does not create BPF_TRACE_FSESSION links (Linux 6.19+).
+        Hook::Fsession { .. } => missing(
+            "fsession links in bpfkit yet (BPF_TRACE_FSESSION)",
+            Some("use an fentry/fexit pair".into()),
+        ),
+        Hook::Uprobe { .. } | Hook::UprobeMulti { .. } | Hook::Usdt { .. } if !k.uprobes => {
             missing("uprobe support (CONFIG_UPROBE_EVENTS)", None)
         }
         Hook::Tracepoint { .. } if !k.tracepoints => match crate::caps::tracefs_denied() {
@@ -311,6 +362,11 @@ pub fn describe(target: &Target) -> String {
         Hook::Xdp => format!("xdp on {}", target.iface.as_deref().unwrap_or("?")),
         Hook::CgroupSkb { direction } => format!(
             "cgroup_skb {direction} on {}",
+            target.cgroup.as_deref().unwrap_or("the root cgroup")
+        ),
+        Hook::SockOps | Hook::Cgroup { .. } => format!(
+            "{} on {}",
+            target.hook,
             target.cgroup.as_deref().unwrap_or("the root cgroup")
         ),
         other => other.to_string(),
