@@ -98,3 +98,74 @@ fn uprobe_multi_without_a_match_names_the_pattern() {
         "{e}"
     );
 }
+
+/// A TCP exchange on loopback between sockets the sockops program put into
+/// the sockmap: `ping` one way, `pong` back. Returns the bytes each side
+/// read.
+fn exchange_through_sockmap(object: &bpfkit_object::Object) -> (Session, Vec<u8>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("address").port();
+    let mut opts = LoadOptions::default();
+    opts.params
+        .insert("target_port".into(), port.to_ne_bytes().to_vec());
+    let session = Session::load(object, &opts).expect("load");
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let (mut server, _) = listener.accept().expect("accept");
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .expect("timeout");
+    }
+    client.write_all(b"ping bpfkit").expect("send ping");
+    let mut got_ping = vec![0u8; 11];
+    server.read_exact(&mut got_ping).expect("read ping");
+    server.write_all(b"pong").expect("send pong");
+    let mut got_pong = vec![0u8; 4];
+    client.read_exact(&mut got_pong).expect("read pong");
+    (session, got_ping, got_pong)
+}
+
+fn hooks_of(session: &Session) -> Vec<String> {
+    session
+        .attachments()
+        .iter()
+        .map(|a| format!("{} {}", a.program, a.hook))
+        .collect()
+}
+
+#[test]
+fn sockops_fills_a_sockmap_that_sk_msg_and_sk_skb_see() {
+    let Some(clang) = setup("sockops_fills_a_sockmap_that_sk_msg_and_sk_skb_see") else {
+        return;
+    };
+    for (name, skb_hook) in [
+        ("sockmap", "sk_skb:verdict on map sockets"),
+        ("sockmap_stream", "sk_skb:stream_verdict on map sockets"),
+    ] {
+        let object = build(&clang, name);
+        let (session, ping, pong) = exchange_through_sockmap(&object);
+        let hooks = hooks_of(&session);
+        println!("{hooks:#?}");
+        assert!(
+            hooks.contains(&"on_sockops sockops on the root cgroup".to_string()),
+            "{hooks:?}"
+        );
+        assert!(
+            hooks.contains(&"on_msg sk_msg on map sockets".to_string()),
+            "{hooks:?}"
+        );
+        assert!(hooks.contains(&format!("on_skb {skb_hook}")), "{hooks:?}");
+        assert_eq!(ping, b"ping bpfkit", "{name}");
+        assert_eq!(pong, b"pong", "{name}");
+        assert_eq!(global_u64(&session, "active_established"), 1, "{name}");
+        assert_eq!(global_u64(&session, "passive_established"), 1, "{name}");
+        assert_eq!(global_u64(&session, "msg_bytes"), 15, "{name}");
+        assert!(global_u64(&session, "msgs") >= 2, "{name}");
+        assert_eq!(global_u64(&session, "skb_bytes"), 15, "{name}");
+        assert!(global_u64(&session, "skbs") >= 2, "{name}");
+        let ids = session.program_ids();
+        assert_eq!(ids.len(), if name == "sockmap" { 3 } else { 4 });
+        drop(session);
+        assert_unloaded(&ids);
+    }
+}
