@@ -169,3 +169,83 @@ fn sockops_fills_a_sockmap_that_sk_msg_and_sk_skb_see() {
         assert_unloaded(&ids);
     }
 }
+
+#[test]
+fn cgroup_connect4_rewrites_and_sock_create_counts() {
+    let Some(clang) = setup("cgroup_connect4_rewrites_and_sock_create_counts") else {
+        return;
+    };
+    let object = build(&clang, "cgroup_sock");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let to_port = listener.local_addr().expect("address").port();
+    // A port nothing listens on at 127.0.0.2: only the rewrite connects.
+    let from_port = to_port.wrapping_add(1).max(1024);
+    let mut opts = LoadOptions::default();
+    opts.params
+        .insert("from_port".into(), from_port.to_ne_bytes().to_vec());
+    opts.params
+        .insert("to_port".into(), to_port.to_ne_bytes().to_vec());
+    let session = Session::load(&object, &opts).expect("load");
+    let hooks = hooks_of(&session);
+    println!("{hooks:#?}");
+    assert_eq!(
+        hooks,
+        [
+            "on_connect4 cgroup:connect4 on the root cgroup",
+            "on_sock_create cgroup:sock_create on the root cgroup"
+        ]
+    );
+    let client = std::net::TcpStream::connect(("127.0.0.2", from_port)).expect("rewritten connect");
+    let (server, _) = listener.accept().expect("accept");
+    assert_eq!(
+        server.peer_addr().expect("peer").port(),
+        client.local_addr().expect("local").port()
+    );
+    assert_eq!(global_u64(&session, "connects_rewritten"), 1);
+    for _ in 0..3 {
+        // SAFETY: plain socket(2); the fd is closed right away.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 136) };
+        assert!(
+            fd >= 0,
+            "UDP-Lite socket: {}",
+            std::io::Error::last_os_error()
+        );
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+    }
+    assert_eq!(global_u64(&session, "udplite_sockets"), 3);
+    let ids = session.program_ids();
+    drop(session);
+    assert_unloaded(&ids);
+    // Detached: the same connect now finds nobody listening.
+    assert!(std::net::TcpStream::connect(("127.0.0.2", from_port)).is_err());
+}
+
+#[test]
+fn syscall_program_runs_once_with_its_context() {
+    let Some(clang) = setup("syscall_program_runs_once_with_its_context") else {
+        return;
+    };
+    let object = build(&clang, "syscall");
+    let ctx: Vec<u8> = [2u32, 40, 0].iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let opts = LoadOptions {
+        syscall_ctx: ctx,
+        ..LoadOptions::default()
+    };
+    let session = Session::load(&object, &opts).expect("load");
+    assert_eq!(
+        hooks_of(&session),
+        ["add syscall (run once with BPF_PROG_RUN)"]
+    );
+    assert_eq!(global_u64(&session, "runs"), 0, "not run before asked");
+    let runs = session.run_syscall_programs().expect("run");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].program, "add");
+    assert_eq!(runs[0].retval, 42);
+    assert_eq!(runs[0].ctx_out[8..12], 42u32.to_ne_bytes());
+    assert_eq!(global_u64(&session, "runs"), 1);
+    let ids = session.program_ids();
+    assert_eq!(ids.len(), 1);
+    drop(session);
+    assert_unloaded(&ids);
+}

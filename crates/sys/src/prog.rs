@@ -98,35 +98,34 @@ fn prog_load_with_log(prog: &ProgLoad, log: Option<&mut [u8]>) -> Result<OwnedFd
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestRun {
     pub retval: u32,
-    /// The context after the run (as long as the one passed in).
+    /// The context after the run (the program may write into it).
     pub ctx_out: Vec<u8>,
 }
 
-/// Runs `prog` once with `ctx` as its context (`syscall` programs).
+/// Runs a `syscall` program once with `ctx` as its context. The kernel
+/// takes no `ctx_out` for these: it writes the context back in place.
 pub fn prog_test_run(prog: BorrowedFd<'_>, ctx: &[u8]) -> Result<TestRun> {
-    let mut ctx_out = vec![0u8; ctx.len()];
+    let mut ctx = ctx.to_vec();
     let mut attr = BpfAttr::zeroed();
     attr.test_run = crate::attr::TestRunAttr {
         prog_fd: prog.as_raw_fd() as u32,
         ctx_size_in: ctx.len() as u32,
-        ctx_size_out: ctx_out.len() as u32,
         ctx_in: if ctx.is_empty() {
             0
         } else {
-            ptr_u64(ctx.as_ptr())
-        },
-        ctx_out: if ctx.is_empty() {
-            0
-        } else {
-            ptr_u64(ctx_out.as_mut_ptr())
+            ptr_u64(ctx.as_mut_ptr())
         },
         ..Default::default()
     };
-    // SAFETY: ctx and ctx_out live across the call with the sizes given.
+    // SAFETY: ctx lives across the call with the size given; the kernel
+    // writes at most that many bytes back into it.
     unsafe { sys_bpf(Cmd::ProgTestRun, &mut attr) }?;
     // SAFETY: the kernel wrote back into the same member.
     let retval = unsafe { attr.test_run.retval };
-    Ok(TestRun { retval, ctx_out })
+    Ok(TestRun {
+        retval,
+        ctx_out: ctx,
+    })
 }
 
 /// Attaches `prog` to `target` (a map or cgroup fd) with `BPF_PROG_ATTACH`;
