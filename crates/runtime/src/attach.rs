@@ -440,6 +440,51 @@ pub(crate) fn uprobe_multi(
     })
 }
 
+/// A kprobe.multi program (loaded by bpfkit): one link on every kernel
+/// function matching the pattern that can take a kprobe, the i-th in name
+/// order with cookie i (from 1).
+pub(crate) fn kprobe_multi(
+    prog_fd: BorrowedFd<'_>,
+    prog: &ProgramInfo,
+    target: &Target,
+) -> Result<Attached> {
+    let cx = Ctx { prog, target };
+    let Hook::KprobeMulti { ret, pattern } = &target.hook else {
+        return Err(cx.usage("is not a kprobe.multi program"));
+    };
+    let functions = features::kprobe_functions_matching(pattern).ok_or_else(|| {
+        cx.msg(format!(
+            "cannot read {}/available_filter_functions to match '{pattern}'",
+            features::TRACEFS
+        ))
+    })?;
+    if functions.is_empty() {
+        return Err(cx.msg(format!(
+            "no kernel function matching '{pattern}' can take a kprobe \
+             (see {}/available_filter_functions)",
+            features::TRACEFS
+        )));
+    }
+    let symbols: Vec<std::ffi::CString> = functions
+        .iter()
+        .filter_map(|f| std::ffi::CString::new(f.as_str()).ok())
+        .collect();
+    let cookies: Vec<u64> = (1..=symbols.len() as u64).collect();
+    let link = bpfkit_sys::kprobe_multi_link(prog_fd, &symbols, &cookies, *ret).map_err(|e| {
+        if e.source.raw_os_error() == Some(libc::EPERM) {
+            return RuntimeError::Permission {
+                what: format!("attaching program '{}' to {}", prog.name, describe(target)),
+                needed: needed_caps(&target.hook),
+            };
+        }
+        cx.msg(format!("creating the kprobe multi link: {e}"))
+    })?;
+    Ok(Attached {
+        links: vec![Box::new(link)],
+        description: format!("{} ({} functions)", target.hook, symbols.len()),
+    })
+}
+
 /// `uprobe.multi:/lib/libc.so.6:get?id (4 functions; cookies 1=getgid, 2=getpid, ...)`.
 fn uprobe_multi_description(
     hook: &Hook,

@@ -14,9 +14,6 @@ use crate::error::{Result, RuntimeError};
 use crate::load::{ProgramInfo, rejection};
 use crate::maps::map_data;
 
-/// `BPF_TRACE_KPROBE_MULTI`.
-const TRACE_KPROBE_MULTI: u32 = 42;
-
 /// How the kernel must see a program of `hook`, when bpfkit loads it
 /// itself: program type, expected attach type, flags.
 pub(crate) fn own_load_kind(hook: &Hook, section: &str) -> Option<(u32, u32, u32)> {
@@ -30,7 +27,7 @@ pub(crate) fn own_load_kind(hook: &Hook, section: &str) -> Option<(u32, u32, u32
         Hook::UprobeMulti { .. } => {
             Some((prog_type::KPROBE, attach_type::TRACE_UPROBE_MULTI, flags))
         }
-        Hook::KprobeMulti { .. } => Some((prog_type::KPROBE, TRACE_KPROBE_MULTI, 0)),
+        Hook::KprobeMulti { .. } => Some((prog_type::KPROBE, attach_type::TRACE_KPROBE_MULTI, 0)),
         // The kernel only takes sleepable syscall programs.
         Hook::Syscall => Some((prog_type::SYSCALL, 0, bpfkit_sys::BPF_F_SLEEPABLE)),
         _ => None,

@@ -237,6 +237,11 @@ impl Session {
                     let attached = attach::uprobe_multi(fd.as_fd(), prog, target, settings.pid)?;
                     session.add_attached(prog, attached);
                 }
+                Hook::KprobeMulti { .. } => {
+                    let fd = session.own_fd(&prog.name)?;
+                    let attached = attach::kprobe_multi(fd.as_fd(), prog, target)?;
+                    session.add_attached(prog, attached);
+                }
                 Hook::Syscall => {
                     session.syscalls.push(prog.name.clone());
                     session.attachments.push(Attachment {

@@ -249,3 +249,71 @@ fn syscall_program_runs_once_with_its_context() {
     drop(session);
     assert_unloaded(&ids);
 }
+
+/// kprobe.multi needs kprobes, struct_ops and fsession trampolines (and
+/// bpfkit registers no struct_ops map and creates no fsession link yet):
+/// alone, each fails before anything is loaded, with one line that names
+/// the program, its SEC() and what is missing.
+#[test]
+fn hooks_this_kernel_lacks_fail_with_one_clear_error() {
+    let Some(clang) = setup("hooks_this_kernel_lacks_fail_with_one_clear_error") else {
+        return;
+    };
+    let object = build(&clang, "gaps");
+    let kernel = bpfkit_runtime::features::kernel();
+    let cases = [
+        (
+            "on_unlink_multi",
+            "kprobe.multi/do_unlinkat",
+            "kprobe.multi links",
+            !kernel.kprobes,
+        ),
+        (
+            "cong_avoid",
+            "struct_ops/bpfkit_cong_avoid",
+            "struct_ops",
+            true,
+        ),
+        ("unlink_session", "fsession/do_unlinkat", "fsession", true),
+    ];
+    let programs: Vec<&str> = cases.iter().map(|c| c.0).collect();
+    for (program, section, feature, lacking) in cases {
+        if !lacking {
+            println!("skipping {program}: this kernel has kprobes");
+            continue;
+        }
+        let mut opts = LoadOptions::default();
+        opts.disabled.extend(
+            programs
+                .iter()
+                .filter(|&&p| p != program)
+                .map(|p| p.to_string()),
+        );
+        let e = Session::load(&object, &opts)
+            .err()
+            .unwrap_or_else(|| panic!("{program} loaded"));
+        let text = e.to_string();
+        println!("{text}");
+        assert!(
+            text.starts_with(&format!(
+                "program '{program}' ({section}): this kernel has no "
+            )),
+            "{text}"
+        );
+        assert!(text.contains(feature), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text}");
+        // Skipping unsupported hooks leaves the program out with the same reason.
+        opts.skip_unsupported = true;
+        let session = Session::load(&object, &opts).expect("load with skipping");
+        assert!(session.attachments().is_empty());
+        assert_eq!(session.skipped().len(), 3);
+        assert!(
+            session
+                .skipped()
+                .iter()
+                .any(|s| s.program == program && s.reason == text),
+            "{:?}",
+            session.skipped()
+        );
+    }
+}

@@ -190,6 +190,21 @@ pub(crate) struct UprobeMultiLinkAttr {
     pub _pad: u32,
 }
 
+/// `BPF_LINK_CREATE` part with its `kprobe_multi` member.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct KprobeMultiLinkAttr {
+    pub prog_fd: u32,
+    pub target_fd: u32,
+    pub attach_type: u32,
+    pub flags: u32,
+    pub multi_flags: u32,
+    pub cnt: u32,
+    pub syms: u64,
+    pub addrs: u64,
+    pub cookies: u64,
+}
+
 /// `union bpf_attr`, zero-filled to a size at least as large as any 6.x
 /// kernel's, so fields we do not set are zero as the kernel demands
 /// (it rejects non-zero bytes past the fields a command uses).
@@ -205,6 +220,7 @@ pub(crate) union BpfAttr {
     pub prog_attach: ProgAttachAttr,
     pub test_run: TestRunAttr,
     pub uprobe_multi: UprobeMultiLinkAttr,
+    pub kprobe_multi: KprobeMultiLinkAttr,
     _size: [u64; 20],
 }
 

@@ -36,8 +36,8 @@ pub use map::{
 };
 pub use names::{link_type_name, prog_type_name};
 pub use prog::{
-    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, prog_attach, prog_detach,
-    prog_load, prog_test_run, prog_type, uprobe_multi_link,
+    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, kprobe_multi_link, prog_attach,
+    prog_detach, prog_load, prog_test_run, prog_type, uprobe_multi_link,
 };
 
 /// `BPF_ANY`: create a new element or update an existing one.

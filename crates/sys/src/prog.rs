@@ -22,6 +22,7 @@ pub mod prog_type {
 /// `enum bpf_attach_type` values bpfkit uses itself.
 pub mod attach_type {
     pub const SK_SKB_VERDICT: u32 = 38;
+    pub const TRACE_KPROBE_MULTI: u32 = 42;
     pub const TRACE_UPROBE_MULTI: u32 = 48;
 }
 
@@ -187,5 +188,37 @@ pub fn uprobe_multi_link(
         _pad: 0,
     };
     // SAFETY: path, offsets and cookies outlive the call; cnt is their length.
+    unsafe { sys_bpf_fd(Cmd::LinkCreate, &mut attr) }
+}
+
+/// One kprobe multi link: `prog` on every kernel function of `symbols`,
+/// each with its cookie; `ret` for return probes.
+pub fn kprobe_multi_link(
+    prog: BorrowedFd<'_>,
+    symbols: &[std::ffi::CString],
+    cookies: &[u64],
+    ret: bool,
+) -> Result<OwnedFd> {
+    if symbols.is_empty() || symbols.len() != cookies.len() {
+        return Err(SysError::invalid(
+            Cmd::LinkCreate,
+            "one cookie per symbol, at least one symbol",
+        ));
+    }
+    let pointers: Vec<u64> = symbols.iter().map(|s| ptr_u64(s.as_ptr())).collect();
+    let mut attr = BpfAttr::zeroed();
+    attr.kprobe_multi = crate::attr::KprobeMultiLinkAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        target_fd: 0,
+        attach_type: attach_type::TRACE_KPROBE_MULTI,
+        flags: 0,
+        multi_flags: u32::from(ret),
+        cnt: symbols.len() as u32,
+        syms: ptr_u64(pointers.as_ptr()),
+        addrs: 0,
+        cookies: ptr_u64(cookies.as_ptr()),
+    };
+    // SAFETY: the symbol strings, the pointer array and the cookies outlive
+    // the call; cnt is their length.
     unsafe { sys_bpf_fd(Cmd::LinkCreate, &mut attr) }
 }
