@@ -146,6 +146,13 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             hint,
         })
     };
+    let not_yet = |why: &str| {
+        Err(RuntimeError::Attach {
+            program: program.into(),
+            hook: section.into(),
+            message: why.into(),
+        })
+    };
     match hook {
         Hook::Kprobe { ret, function } if !k.kprobes => {
             let hint = function
@@ -187,21 +194,16 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "BPF trampolines, which struct_ops programs are called through",
             None,
         ),
-        Hook::StructOps { .. } => missing(
-            "struct_ops support in bpfkit yet (registering the struct_ops map)",
-            Some(
-                "run it on a loader that registers struct_ops maps (bpftool struct_ops register)"
-                    .into(),
-            ),
+        Hook::StructOps { .. } => not_yet(
+            "bpfkit does not register struct_ops maps yet (bpftool struct_ops register OBJ does)",
         ),
         Hook::Fsession { .. } if !features::trampolines() => missing(
             "BPF trampolines, which fsession programs attach through",
             Some("use a tracepoint instead (ls /sys/kernel/tracing/events)".into()),
         ),
-        // bpfkit does not create BPF_TRACE_FSESSION links (Linux 6.19+).
-        Hook::Fsession { .. } => missing(
-            "fsession links in bpfkit yet (BPF_TRACE_FSESSION)",
-            Some("use an fentry/fexit pair".into()),
+        Hook::Fsession { .. } => not_yet(
+            "bpfkit does not create fsession (BPF_TRACE_FSESSION) links yet; \
+             use an fentry/fexit pair",
         ),
         Hook::Uprobe { .. } | Hook::UprobeMulti { .. } | Hook::Usdt { .. } if !k.uprobes => {
             missing("uprobe support (CONFIG_UPROBE_EVENTS)", None)

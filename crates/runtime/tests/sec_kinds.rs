@@ -294,10 +294,10 @@ fn hooks_this_kernel_lacks_fail_with_one_clear_error() {
             .unwrap_or_else(|| panic!("{program} loaded"));
         let text = e.to_string();
         println!("{text}");
+        // "this kernel has no ..." here; on kernels with trampolines,
+        // "bpfkit does not ... yet".
         assert!(
-            text.starts_with(&format!(
-                "program '{program}' ({section}): this kernel has no "
-            )),
+            text.starts_with(&format!("program '{program}' ({section}): ")),
             "{text}"
         );
         assert!(text.contains(feature), "{text}");
