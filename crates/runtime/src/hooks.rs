@@ -190,6 +190,14 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "kprobe.multi links (they need kprobes/fprobe: CONFIG_KPROBE_EVENTS, CONFIG_FPROBE)",
             Some(NO_KPROBE_HINT.into()),
         ),
+        Hook::KprobeMulti { .. } if k.version < (5, 18) => missing(
+            "kprobe.multi links (Linux 5.18+)",
+            Some("use kprobe/FUNCTION programs, one per function".into()),
+        ),
+        Hook::UprobeMulti { .. } if k.version < (6, 6) => missing(
+            "uprobe.multi links (Linux 6.6+)",
+            Some("use uprobe/BINARY:SYMBOL programs, one per function".into()),
+        ),
         Hook::StructOps { .. } if !features::trampolines() => missing(
             "BPF trampolines, which struct_ops programs are called through",
             None,
