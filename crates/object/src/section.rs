@@ -647,6 +647,72 @@ mod tests {
     }
 
     #[test]
+    fn multi_probe_socket_cgroup_and_run_once_names() {
+        assert_eq!(
+            parse_section("uprobe.multi//usr/lib/x86_64-linux-gnu/libc.so.6:str*").unwrap(),
+            Hook::UprobeMulti {
+                ret: false,
+                sleepable: false,
+                target: Some(UprobeMultiTarget {
+                    binary: "/usr/lib/x86_64-linux-gnu/libc.so.6".into(),
+                    pattern: "str*".into()
+                })
+            }
+        );
+        assert_eq!(
+            parse_section("uretprobe.multi.s").unwrap(),
+            Hook::UprobeMulti {
+                ret: true,
+                sleepable: true,
+                target: None
+            }
+        );
+        assert!(parse_section("uprobe.multi/libc").is_err());
+        assert_eq!(
+            parse_section("kretprobe.multi/tcp_*").unwrap(),
+            Hook::KprobeMulti {
+                ret: true,
+                pattern: "tcp_*".into()
+            }
+        );
+        assert_eq!(parse_section("sockops").unwrap(), Hook::SockOps);
+        assert_eq!(parse_section("sk_msg").unwrap(), Hook::SkMsg);
+        for (name, kind) in [
+            ("sk_skb/stream_parser", SkSkbKind::StreamParser),
+            ("sk_skb/stream_verdict", SkSkbKind::StreamVerdict),
+            ("sk_skb/verdict", SkSkbKind::Verdict),
+        ] {
+            assert_eq!(parse_section(name).unwrap(), Hook::SkSkb { kind });
+        }
+        assert!(parse_section("sk_skb/sideways").is_err());
+        for attach in [
+            "connect4",
+            "sock_create",
+            "sysctl",
+            "getsockopt",
+            "sendmsg6",
+        ] {
+            let hook = parse_section(&format!("cgroup/{attach}")).unwrap();
+            assert_eq!(hook.to_string(), format!("cgroup:{attach}"));
+        }
+        let e = parse_section("cgroup/teleport").unwrap_err().to_string();
+        assert!(e.contains("connect4") && e.contains("sysctl"), "{e}");
+        assert_eq!(parse_section("syscall").unwrap(), Hook::Syscall);
+        assert_eq!(
+            parse_section("struct_ops.s/init").unwrap(),
+            Hook::StructOps {
+                name: "init".into()
+            }
+        );
+        assert!(parse_section("fsession").is_err());
+        let e = parse_section("nosuch/thing").unwrap_err().to_string();
+        assert!(
+            e.contains("nosuch/thing") && e.contains("supported: ") && e.contains("uprobe.multi"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn usdt_names() {
         assert_eq!(
             parse_section("usdt/libc.so.6:libc:setjmp").unwrap(),

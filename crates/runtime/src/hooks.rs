@@ -421,6 +421,25 @@ mod tests {
         assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
     }
 
+    #[test]
+    fn overrides_of_the_new_kinds() {
+        let multi = Hook::UprobeMulti {
+            ret: false,
+            sleepable: false,
+            target: None,
+        };
+        let t = resolve_target("p", &multi, Some("libc:str*"), &defaults()).unwrap();
+        assert_eq!(t.hook.to_string(), "uprobe.multi:libc:str*");
+        assert!(resolve_target("p", &multi, Some("libc"), &defaults()).is_err());
+        let sk = Hook::SkMsg;
+        let t = resolve_target("p", &sk, Some("sock_map"), &defaults()).unwrap();
+        assert_eq!(t.map.as_deref(), Some("sock_map"));
+        let t = resolve_target("p", &Hook::SockOps, Some("/sys/fs/cgroup/x"), &defaults()).unwrap();
+        assert_eq!(describe(&t), "sockops on /sys/fs/cgroup/x");
+        let e = resolve_target("p", &Hook::Syscall, Some("x"), &defaults()).unwrap_err();
+        assert!(e.to_string().contains("run once"), "{e}");
+    }
+
     fn tp_btf(name: &str) -> Hook {
         Hook::BtfTracepoint { name: name.into() }
     }
