@@ -263,7 +263,7 @@ fn parse_hex(text: &str) -> Result<Vec<u8>> {
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         bail!("expected whole bytes (an even number of hex digits)");
     }
     if digits.len() > 2 * usize::from(u16::MAX) {
