@@ -317,3 +317,28 @@ fn hooks_this_kernel_lacks_fail_with_one_clear_error() {
         );
     }
 }
+
+#[test]
+fn sockmap_programs_take_their_map_from_attach() {
+    let Some(clang) = setup("sockmap_programs_take_their_map_from_attach") else {
+        return;
+    };
+    let object = build(&clang, "sockmap");
+    let mut opts = LoadOptions::default();
+    opts.attach_overrides
+        .insert("on_msg".into(), "sockets".into());
+    let session = Session::load(&object, &opts).expect("load");
+    assert!(
+        hooks_of(&session).contains(&"on_msg sk_msg on map sockets".to_string()),
+        "{:?}",
+        hooks_of(&session)
+    );
+    drop(session);
+    opts.attach_overrides
+        .insert("on_skb".into(), "nosuch".into());
+    let e = Session::load(&object, &opts).err().expect("no such map");
+    assert_eq!(
+        e.to_string(),
+        "--attach on_skb=nosuch: no sockmap or sockhash 'nosuch' (this object has: sockets)"
+    );
+}
