@@ -16,17 +16,17 @@ use crate::maps::map_data;
 
 /// How the kernel must see a program of `hook`, when bpfkit loads it
 /// itself: program type, expected attach type, flags.
-pub(crate) fn own_load_kind(hook: &Hook, section: &str) -> Option<(u32, u32, u32)> {
-    let sleepable = section.split('/').next().is_some_and(|p| p.ends_with(".s"));
-    let flags = if sleepable {
-        bpfkit_sys::BPF_F_SLEEPABLE
-    } else {
-        0
-    };
+pub(crate) fn own_load_kind(hook: &Hook) -> Option<(u32, u32, u32)> {
     match hook {
-        Hook::UprobeMulti { .. } => {
-            Some((prog_type::KPROBE, attach_type::TRACE_UPROBE_MULTI, flags))
-        }
+        Hook::UprobeMulti { sleepable, .. } => Some((
+            prog_type::KPROBE,
+            attach_type::TRACE_UPROBE_MULTI,
+            if *sleepable {
+                bpfkit_sys::BPF_F_SLEEPABLE
+            } else {
+                0
+            },
+        )),
         Hook::KprobeMulti { .. } => Some((prog_type::KPROBE, attach_type::TRACE_KPROBE_MULTI, 0)),
         // The kernel only takes sleepable syscall programs.
         Hook::Syscall => Some((prog_type::SYSCALL, 0, bpfkit_sys::BPF_F_SLEEPABLE)),
@@ -45,7 +45,7 @@ impl OwnLoader {
         let failed = |what: &str, e: &dyn std::error::Error| RuntimeError::Object {
             message: format!("{what}: {}", crate::load::error_chain(e)),
         };
-        let mut obj =
+        let obj =
             aya_obj::Object::parse(elf).map_err(|e| failed("parsing the object again", &e))?;
         let fds: Vec<(String, i32)> = obj
             .maps
@@ -68,8 +68,7 @@ impl OwnLoader {
         relocated
             .relocate_calls(&text_sections)
             .map_err(|e| failed("linking the program's calls", &e))?;
-        obj = relocated;
-        Ok(OwnLoader { obj })
+        Ok(OwnLoader { obj: relocated })
     }
 
     /// Loads `prog` as `(prog_type, expected_attach_type, flags)`.

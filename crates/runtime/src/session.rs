@@ -196,7 +196,7 @@ impl Session {
         };
         let mut own_loader = None;
         for (prog, _) in &plan.programs {
-            let Some(kind) = own_load::own_load_kind(&prog.hook, &prog.section) else {
+            let Some(kind) = own_load::own_load_kind(&prog.hook) else {
                 load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
                 continue;
             };
