@@ -17,6 +17,7 @@ mod programs;
 mod raw_btf;
 mod rewrite;
 pub mod section;
+pub mod symbols;
 pub mod usdt;
 mod vars;
 
@@ -34,7 +35,10 @@ pub use externs::{Extern, ExternKind, ExternUse, resolve as resolve_externs};
 pub use externs_kernel::KernelFacts;
 pub use map_type::map_type_name;
 pub use maps::{DEFAULT_MAX_ENTRIES, STACK_TRACE_MAX_ENTRIES, STACK_TRACE_VALUE_SIZE};
-pub use section::{Hook, SectionError, TcDirection, UprobeTarget, UsdtTarget, parse_section};
+pub use section::{
+    CgroupAttach, Hook, SectionError, SkSkbKind, TcDirection, UprobeMultiTarget, UprobeTarget,
+    UsdtTarget, parse_section,
+};
 pub use vars::list_length_param;
 
 /// Everything bpfkit needs to know about a BPF object before loading it.
@@ -155,7 +159,11 @@ pub enum ObjectError {
         section: &'static str,
         error: bpfkit_btf::Error,
     },
-    #[error("section '{section}' (program '{program}'): no loader knows this SEC() name")]
+    #[error(
+        "section '{section}' (program '{program}'): no loader knows this SEC() name \
+         (supported: {})",
+        section::SUPPORTED_SECTIONS
+    )]
     UnknownSection { section: String, program: String },
     #[error("section '{section}' (program '{program}'): {why}")]
     BadSection {

@@ -59,6 +59,17 @@ pub(crate) fn aya_section_name(section: &str) -> Option<String> {
         // USDT probes are uprobes with argument specs in maps.
         "usdt" => "uprobe",
         "raw_tracepoint.w" => "raw_tracepoint",
+        // bpfkit loads these itself (aya cannot set their attach type or
+        // program type); aya only has to parse them as some program.
+        "uprobe.multi" | "uprobe.multi.s" => "uprobe",
+        "uretprobe.multi" | "uretprobe.multi.s" => "uretprobe",
+        "kprobe.multi" => "kprobe",
+        "kretprobe.multi" => "kretprobe",
+        "syscall" | "struct_ops" | "struct_ops.s" | "fsession" | "fsession.s" => "socket",
+        // Same program type; bpfkit attaches it with BPF_SK_SKB_VERDICT.
+        "sk_skb" if rest.split('/').next() == Some("verdict") => {
+            return Some(format!("sk_skb/stream_verdict/{section}"));
+        }
         _ => return None,
     };
     Some(match (prefix, rest) {

@@ -45,6 +45,117 @@ pub enum Hook {
     /// `iter/TARGET` (`iter/task`, `iter/bpf_map`): a BPF iterator, which
     /// runs when read.
     Iter { target: String },
+    /// `uprobe.multi/PATH:PATTERN`, `uretprobe.multi/...` (`.s`: sleepable):
+    /// one link on every function of a binary whose name matches a glob;
+    /// bare when the target is given at run time.
+    UprobeMulti {
+        ret: bool,
+        sleepable: bool,
+        target: Option<UprobeMultiTarget>,
+    },
+    /// `kprobe.multi/PATTERN`, `kretprobe.multi/PATTERN`.
+    KprobeMulti { ret: bool, pattern: String },
+    /// `sockops`: TCP events of the sockets in a cgroup.
+    SockOps,
+    /// `sk_msg`: messages sent on the sockets of a sockmap/sockhash.
+    SkMsg,
+    /// `sk_skb/stream_parser`, `sk_skb/stream_verdict`, `sk_skb/verdict`.
+    SkSkb { kind: SkSkbKind },
+    /// `cgroup/ATTACH` (`connect4`, `sock_create`, `sysctl`, `getsockopt`,
+    /// ...): socket and sysctl hooks of a cgroup.
+    Cgroup { attach: CgroupAttach },
+    /// `syscall`: run once from user space with `BPF_PROG_RUN`.
+    Syscall,
+    /// `struct_ops/NAME` (`.s`: sleepable): an operation of a kernel
+    /// struct_ops map (e.g. `tcp_congestion_ops`).
+    StructOps { name: String },
+    /// `fsession/FUNC`: one program on a kernel function's entry and exit.
+    Fsession { function: String },
+}
+
+/// A uprobe.multi target: a binary and a glob over its function symbols.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UprobeMultiTarget {
+    pub binary: String,
+    /// `*` and `?` wildcards, as libbpf's `glob_match`.
+    pub pattern: String,
+}
+
+impl UprobeMultiTarget {
+    /// `BINARY:PATTERN` (the binary may itself hold a `:`).
+    pub fn parse(target: &str) -> Result<UprobeMultiTarget, String> {
+        match target.rsplit_once(':') {
+            Some((binary, pattern)) if !binary.is_empty() && !pattern.is_empty() => {
+                Ok(UprobeMultiTarget {
+                    binary: binary.to_string(),
+                    pattern: pattern.to_string(),
+                })
+            }
+            _ => Err(format!("expected BINARY:PATTERN, got '{target}'")),
+        }
+    }
+}
+
+/// Which `sk_skb` hook of a sockmap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkSkbKind {
+    StreamParser,
+    StreamVerdict,
+    Verdict,
+}
+
+impl SkSkbKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SkSkbKind::StreamParser => "stream_parser",
+            SkSkbKind::StreamVerdict => "stream_verdict",
+            SkSkbKind::Verdict => "verdict",
+        }
+    }
+}
+
+/// The `cgroup/*` attach points libbpf knows (besides `cgroup/skb`), by
+/// their SEC() spelling.
+pub const CGROUP_ATTACH_POINTS: &[&str] = &[
+    "sock",
+    "sock_create",
+    "sock_release",
+    "post_bind4",
+    "post_bind6",
+    "bind4",
+    "bind6",
+    "connect4",
+    "connect6",
+    "getpeername4",
+    "getpeername6",
+    "getsockname4",
+    "getsockname6",
+    "sendmsg4",
+    "sendmsg6",
+    "recvmsg4",
+    "recvmsg6",
+    "sysctl",
+    "getsockopt",
+    "setsockopt",
+    "dev",
+];
+
+/// One of [`CGROUP_ATTACH_POINTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupAttach(&'static str);
+
+impl CgroupAttach {
+    pub fn parse(name: &str) -> Option<CgroupAttach> {
+        CGROUP_ATTACH_POINTS
+            .iter()
+            .find(|&&p| p == name)
+            .map(|&p| CgroupAttach(p))
+    }
+
+    /// The SEC() spelling (`connect4`).
+    pub fn name(self) -> &'static str {
+        self.0
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,9 +216,16 @@ impl fmt::Display for TcDirection {
     }
 }
 
+/// The SEC() kinds bpfkit knows, for the error about one it does not.
+pub const SUPPORTED_SECTIONS: &str = "tp/, tracepoint/, raw_tp/, raw_tracepoint/, tp_btf/, \
+     uprobe, uretprobe, uprobe.multi, uretprobe.multi, usdt, kprobe/, kretprobe/, \
+     kprobe.multi/, kretprobe.multi/, ksyscall/, kretsyscall/, fentry/, fexit/, fsession/, \
+     lsm/, perf_event, xdp, tc, tcx/, classifier, socket, cgroup_skb/, cgroup/, sockops, \
+     sk_msg, sk_skb/, iter/, syscall, struct_ops/ (.s sleepable variants too)";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SectionError {
-    #[error("section '{0}': no loader knows this SEC() name")]
+    #[error("section '{0}': no loader knows this SEC() name (supported: {SUPPORTED_SECTIONS})")]
     Unknown(String),
     #[error("section '{section}': {why}")]
     Malformed { section: String, why: String },
@@ -136,6 +254,17 @@ impl Hook {
             Hook::SocketFilter => "socket",
             Hook::CgroupSkb { .. } => "cgroup_skb",
             Hook::Iter { .. } => "iter",
+            Hook::UprobeMulti { ret: false, .. } => "uprobe.multi",
+            Hook::UprobeMulti { ret: true, .. } => "uretprobe.multi",
+            Hook::KprobeMulti { ret: false, .. } => "kprobe.multi",
+            Hook::KprobeMulti { ret: true, .. } => "kretprobe.multi",
+            Hook::SockOps => "sockops",
+            Hook::SkMsg => "sk_msg",
+            Hook::SkSkb { .. } => "sk_skb",
+            Hook::Cgroup { .. } => "cgroup",
+            Hook::Syscall => "syscall",
+            Hook::StructOps { .. } => "struct_ops",
+            Hook::Fsession { .. } => "fsession",
         }
     }
 }
@@ -169,6 +298,14 @@ impl fmt::Display for Hook {
             Hook::Fentry { function, .. } => write!(f, "{kind}:{function}"),
             Hook::Lsm { hook } => write!(f, "{kind}:{hook}"),
             Hook::Iter { target } => write!(f, "{kind}:{target}"),
+            Hook::UprobeMulti {
+                target: Some(t), ..
+            } => write!(f, "{kind}:{}:{}", t.binary, t.pattern),
+            Hook::KprobeMulti { pattern, .. } => write!(f, "{kind}:{pattern}"),
+            Hook::SkSkb { kind: k } => write!(f, "{kind}:{}", k.name()),
+            Hook::Cgroup { attach } => write!(f, "{kind}:{}", attach.name()),
+            Hook::StructOps { name } => write!(f, "{kind}:{name}"),
+            Hook::Fsession { function } => write!(f, "{kind}:{function}"),
             Hook::Tc { direction } | Hook::CgroupSkb { direction } => {
                 write!(f, "{kind}:{direction}")
             }
@@ -275,6 +412,50 @@ pub fn parse_section(section: &str) -> Result<Hook, SectionError> {
         "cgroup" if rest == Some("skb") => Hook::CgroupSkb {
             direction: TcDirection::Ingress,
         },
+        "cgroup" => {
+            let name = rest.map(|r| r.split('/').next().unwrap_or(r));
+            Hook::Cgroup {
+                attach: name.and_then(CgroupAttach::parse).ok_or_else(|| {
+                    malformed(&format!(
+                        "expected cgroup/ATTACH, ATTACH one of skb, {}",
+                        CGROUP_ATTACH_POINTS.join(", ")
+                    ))
+                })?,
+            }
+        }
+        "uprobe.multi" | "uretprobe.multi" => Hook::UprobeMulti {
+            ret: base == "uretprobe.multi",
+            sleepable: prefix.ends_with(".s"),
+            target: rest
+                .filter(|r| !r.is_empty())
+                .map(|r| UprobeMultiTarget::parse(r).map_err(|why| malformed(&why)))
+                .transpose()?,
+        },
+        "kprobe.multi" | "kretprobe.multi" => Hook::KprobeMulti {
+            ret: base == "kretprobe.multi",
+            pattern: required("PATTERN")?,
+        },
+        "sockops" => Hook::SockOps,
+        "sk_msg" => Hook::SkMsg,
+        "sk_skb" => Hook::SkSkb {
+            kind: match rest.map(|r| r.split('/').next().unwrap_or(r)) {
+                Some("stream_parser") => SkSkbKind::StreamParser,
+                Some("stream_verdict") => SkSkbKind::StreamVerdict,
+                Some("verdict") => SkSkbKind::Verdict,
+                _ => {
+                    return Err(malformed(
+                        "expected sk_skb/stream_parser, sk_skb/stream_verdict or sk_skb/verdict",
+                    ));
+                }
+            },
+        },
+        "syscall" => Hook::Syscall,
+        "struct_ops" => Hook::StructOps {
+            name: rest.unwrap_or_default().to_string(),
+        },
+        "fsession" => Hook::Fsession {
+            function: required("FUNCTION")?,
+        },
         _ => return Err(SectionError::Unknown(section.to_string())),
     })
 }
@@ -325,6 +506,16 @@ fn untargeted(base: &str) -> Option<Hook> {
         },
         "lsm" => Hook::Lsm { hook: empty() },
         "iter" => Hook::Iter { target: empty() },
+        "uprobe.multi" | "uretprobe.multi" => Hook::UprobeMulti {
+            ret: base == "uretprobe.multi",
+            sleepable: false,
+            target: None,
+        },
+        "kprobe.multi" | "kretprobe.multi" => Hook::KprobeMulti {
+            ret: base == "kretprobe.multi",
+            pattern: empty(),
+        },
+        "fsession" => Hook::Fsession { function: empty() },
         _ => return None,
     })
 }
@@ -453,6 +644,72 @@ mod tests {
         assert!(parse_section("tp/only_one_part").is_err());
         assert!(parse_section("tcx/sideways").is_err());
         assert!(parse_section("fentry").is_err());
+    }
+
+    #[test]
+    fn multi_probe_socket_cgroup_and_run_once_names() {
+        assert_eq!(
+            parse_section("uprobe.multi//usr/lib/x86_64-linux-gnu/libc.so.6:str*").unwrap(),
+            Hook::UprobeMulti {
+                ret: false,
+                sleepable: false,
+                target: Some(UprobeMultiTarget {
+                    binary: "/usr/lib/x86_64-linux-gnu/libc.so.6".into(),
+                    pattern: "str*".into()
+                })
+            }
+        );
+        assert_eq!(
+            parse_section("uretprobe.multi.s").unwrap(),
+            Hook::UprobeMulti {
+                ret: true,
+                sleepable: true,
+                target: None
+            }
+        );
+        assert!(parse_section("uprobe.multi/libc").is_err());
+        assert_eq!(
+            parse_section("kretprobe.multi/tcp_*").unwrap(),
+            Hook::KprobeMulti {
+                ret: true,
+                pattern: "tcp_*".into()
+            }
+        );
+        assert_eq!(parse_section("sockops").unwrap(), Hook::SockOps);
+        assert_eq!(parse_section("sk_msg").unwrap(), Hook::SkMsg);
+        for (name, kind) in [
+            ("sk_skb/stream_parser", SkSkbKind::StreamParser),
+            ("sk_skb/stream_verdict", SkSkbKind::StreamVerdict),
+            ("sk_skb/verdict", SkSkbKind::Verdict),
+        ] {
+            assert_eq!(parse_section(name).unwrap(), Hook::SkSkb { kind });
+        }
+        assert!(parse_section("sk_skb/sideways").is_err());
+        for attach in [
+            "connect4",
+            "sock_create",
+            "sysctl",
+            "getsockopt",
+            "sendmsg6",
+        ] {
+            let hook = parse_section(&format!("cgroup/{attach}")).unwrap();
+            assert_eq!(hook.to_string(), format!("cgroup:{attach}"));
+        }
+        let e = parse_section("cgroup/teleport").unwrap_err().to_string();
+        assert!(e.contains("connect4") && e.contains("sysctl"), "{e}");
+        assert_eq!(parse_section("syscall").unwrap(), Hook::Syscall);
+        assert_eq!(
+            parse_section("struct_ops.s/init").unwrap(),
+            Hook::StructOps {
+                name: "init".into()
+            }
+        );
+        assert!(parse_section("fsession").is_err());
+        let e = parse_section("nosuch/thing").unwrap_err().to_string();
+        assert!(
+            e.contains("nosuch/thing") && e.contains("supported: ") && e.contains("uprobe.multi"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -246,10 +246,18 @@ fn unknown_section_is_named() {
         return;
     };
     let err = analyze(&elf).unwrap_err().to_string();
-    assert_eq!(
-        err,
-        "section 'nosuch/foo' (program 'bar'): no loader knows this SEC() name"
+    // One line naming the section and program, then what is supported.
+    assert!(
+        err.starts_with(
+            "section 'nosuch/foo' (program 'bar'): no loader knows this SEC() name (supported: tp/"
+        ),
+        "{err}"
     );
+    assert!(
+        err.contains("uprobe.multi") && err.contains("sockops"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

@@ -13,6 +13,7 @@ use aya::programs::{
     TcAttachType, TracePoint, UProbe, Xdp, XdpMode,
 };
 use bpfkit_object::{Hook, TcDirection, UprobeTarget};
+use std::os::fd::BorrowedFd;
 
 use crate::error::{Result, RuntimeError, is_permission};
 use crate::features;
@@ -189,6 +190,14 @@ pub(crate) fn attach(
                 description: describe(target),
             })
         }
+        (Hook::SockOps | Hook::Cgroup { .. }, program) => {
+            let dir = open_cgroup(&cx)?;
+            let link = cgroup_program(program, &dir).map_err(|e| cx.fail(e))?;
+            Ok(Attached {
+                links: vec![link],
+                description: describe(target),
+            })
+        }
         (hook, _) => Err(cx.usage(&format!(
             "was not loaded by aya as a {} program",
             hook.kind_name()
@@ -339,6 +348,237 @@ fn is_cgroup2(dir: &std::fs::File) -> bool {
     let rc = unsafe { libc::fstatfs(dir.as_raw_fd(), &mut fs) };
     rc == 0 && fs.f_type as libc::c_long == CGROUP2_SUPER_MAGIC
 }
+
+/// sockops and `cgroup/*` programs on a cgroup, with a BPF link as
+/// [`cgroup_skb`].
+fn cgroup_program(program: &mut Program, dir: &std::fs::File) -> Result<OwnedLink, ProgramError> {
+    let mode = CgroupAttachMode::Single;
+    Ok(match program {
+        Program::SockOps(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        Program::CgroupSockAddr(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        Program::CgroupSock(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        Program::CgroupSysctl(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        Program::CgroupSockopt(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        Program::CgroupDevice(p) => {
+            let id = p.attach(dir, mode)?;
+            Box::new(p.take_link(id)?)
+        }
+        _ => return Err(ProgramError::UnexpectedProgramType),
+    })
+}
+
+/// A uprobe.multi program (loaded by bpfkit, [`crate::own_load`]): one
+/// link on every function of the binary that matches the pattern, the
+/// i-th in name order with cookie i (from 1), which
+/// `bpf_get_attach_cookie()` returns.
+pub(crate) fn uprobe_multi(
+    prog_fd: BorrowedFd<'_>,
+    prog: &ProgramInfo,
+    target: &Target,
+    pid: Option<u32>,
+) -> Result<Attached> {
+    let cx = Ctx { prog, target };
+    let Hook::UprobeMulti { ret, target: t, .. } = &target.hook else {
+        return Err(cx.usage("is not a uprobe.multi program"));
+    };
+    let t = t.as_ref().ok_or_else(|| {
+        cx.usage(&format!(
+            "does not say what to probe: pass --attach {}=BINARY:PATTERN (e.g. libc:str*)",
+            prog.name
+        ))
+    })?;
+    let path = resolve_binary(&t.binary).ok_or_else(|| {
+        cx.msg(format!(
+            "no binary or library '{}' (looked in $PATH and ld.so directories)",
+            t.binary
+        ))
+    })?;
+    let elf = bpfkit_btf::read_input_file(&path)
+        .map_err(|e| cx.msg(format!("reading {}: {e}", path.display())))?;
+    let functions = bpfkit_object::symbols::matching_functions(&elf, &t.pattern)
+        .map_err(|e| cx.msg(format!("{}: {e}", path.display())))?;
+    if functions.is_empty() {
+        return Err(cx.msg(format!(
+            "no function matching '{}' in {} (list them with `nm -D {1}`)",
+            t.pattern,
+            path.display()
+        )));
+    }
+    let offsets: Vec<u64> = functions.iter().map(|f| f.file_offset).collect();
+    let cookies: Vec<u64> = (1..=functions.len() as u64).collect();
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| cx.msg("the binary's path holds a NUL byte".into()))?;
+    let link =
+        bpfkit_sys::uprobe_multi_link(prog_fd, &c_path, &offsets, &cookies, *ret, pid.unwrap_or(0))
+            .map_err(|e| {
+                if e.source.raw_os_error() == Some(libc::EPERM) {
+                    return RuntimeError::Permission {
+                        what: format!("attaching program '{}' to {}", prog.name, describe(target)),
+                        needed: needed_caps(&target.hook),
+                    };
+                }
+                cx.msg(format!("creating the uprobe multi link: {e}"))
+            })?;
+    Ok(Attached {
+        links: vec![Box::new(link)],
+        description: uprobe_multi_description(&target.hook, &path, &functions),
+    })
+}
+
+/// A kprobe.multi program (loaded by bpfkit): one link on every kernel
+/// function matching the pattern that can take a kprobe, the i-th in name
+/// order with cookie i (from 1).
+pub(crate) fn kprobe_multi(
+    prog_fd: BorrowedFd<'_>,
+    prog: &ProgramInfo,
+    target: &Target,
+) -> Result<Attached> {
+    let cx = Ctx { prog, target };
+    let Hook::KprobeMulti { ret, pattern } = &target.hook else {
+        return Err(cx.usage("is not a kprobe.multi program"));
+    };
+    let functions = features::kprobe_functions_matching(pattern).ok_or_else(|| {
+        cx.msg(format!(
+            "cannot read {}/available_filter_functions to match '{pattern}'",
+            features::TRACEFS
+        ))
+    })?;
+    if functions.is_empty() {
+        return Err(cx.msg(format!(
+            "no kernel function matching '{pattern}' can take a kprobe \
+             (see {}/available_filter_functions)",
+            features::TRACEFS
+        )));
+    }
+    let symbols: Vec<std::ffi::CString> = functions
+        .iter()
+        .filter_map(|f| std::ffi::CString::new(f.as_str()).ok())
+        .collect();
+    let cookies: Vec<u64> = (1..=symbols.len() as u64).collect();
+    let link = bpfkit_sys::kprobe_multi_link(prog_fd, &symbols, &cookies, *ret).map_err(|e| {
+        if e.source.raw_os_error() == Some(libc::EPERM) {
+            return RuntimeError::Permission {
+                what: format!("attaching program '{}' to {}", prog.name, describe(target)),
+                needed: needed_caps(&target.hook),
+            };
+        }
+        cx.msg(format!("creating the kprobe multi link: {e}"))
+    })?;
+    Ok(Attached {
+        links: vec![Box::new(link)],
+        description: format!("{} ({} functions)", target.hook, symbols.len()),
+    })
+}
+
+/// `uprobe.multi:/lib/libc.so.6:get?id (4 functions; cookies 1=getgid, 2=getpid, ...)`.
+fn uprobe_multi_description(
+    hook: &Hook,
+    path: &std::path::Path,
+    functions: &[bpfkit_object::symbols::FunctionSymbol],
+) -> String {
+    const LISTED: usize = 8;
+    let pattern = match hook {
+        Hook::UprobeMulti {
+            target: Some(t), ..
+        } => t.pattern.as_str(),
+        _ => "?",
+    };
+    let mut cookies: Vec<String> = functions
+        .iter()
+        .take(LISTED)
+        .enumerate()
+        .map(|(i, f)| format!("{}={}", i + 1, f.name))
+        .collect();
+    if functions.len() > LISTED {
+        cookies.push("...".into());
+    }
+    format!(
+        "{}:{}:{pattern} ({} functions; cookies {})",
+        hook.kind_name(),
+        path.display(),
+        functions.len(),
+        cookies.join(", ")
+    )
+}
+
+/// Keeps an sk_msg/sk_skb program attached to a sockmap with
+/// `BPF_PROG_ATTACH` (sockmaps have no links on these kernels); detaches on
+/// drop.
+pub(crate) struct SockmapAttachment {
+    prog: OwnedFd,
+    map: OwnedFd,
+    attach_type: u32,
+}
+
+impl Drop for SockmapAttachment {
+    fn drop(&mut self) {
+        use std::os::fd::AsFd;
+        // Best effort: closing the map also detaches.
+        let _ = bpfkit_sys::prog_detach(self.prog.as_fd(), self.map.as_fd(), self.attach_type);
+    }
+}
+
+/// Attaches an sk_msg/sk_skb program to the sockmap or sockhash `map`.
+pub(crate) fn sockmap(
+    prog_fd: BorrowedFd<'_>,
+    map_fd: BorrowedFd<'_>,
+    prog: &ProgramInfo,
+    target: &Target,
+    map_name: &str,
+) -> Result<Attached> {
+    let cx = Ctx { prog, target };
+    let attach_type = match &target.hook {
+        Hook::SkMsg => SK_MSG_VERDICT,
+        Hook::SkSkb { kind } => match kind {
+            bpfkit_object::SkSkbKind::StreamParser => SK_SKB_STREAM_PARSER,
+            bpfkit_object::SkSkbKind::StreamVerdict => SK_SKB_STREAM_VERDICT,
+            bpfkit_object::SkSkbKind::Verdict => bpfkit_sys::attach_type::SK_SKB_VERDICT,
+        },
+        _ => return Err(cx.usage("is not an sk_msg or sk_skb program")),
+    };
+    let dup = |fd: BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .map_err(|e| cx.msg(format!("duplicating an fd: {e}")))
+    };
+    let attachment = SockmapAttachment {
+        prog: dup(prog_fd)?,
+        map: dup(map_fd)?,
+        attach_type,
+    };
+    bpfkit_sys::prog_attach(prog_fd, map_fd, attach_type).map_err(|e| {
+        if e.source.raw_os_error() == Some(libc::EPERM) {
+            return RuntimeError::Permission {
+                what: format!("attaching program '{}' to map '{map_name}'", prog.name),
+                needed: needed_caps(&target.hook),
+            };
+        }
+        cx.msg(format!("attaching to map '{map_name}': {e}"))
+    })?;
+    Ok(Attached {
+        links: vec![Box::new(attachment)],
+        description: format!("{} on map {map_name}", target.hook),
+    })
+}
+
+/// `enum bpf_attach_type` values of sockmap programs.
+const SK_SKB_STREAM_PARSER: u32 = 4;
+const SK_SKB_STREAM_VERDICT: u32 = 5;
+const SK_MSG_VERDICT: u32 = 7;
 
 /// Attaches with a BPF link, which sits next to programs already there
 /// (links take no mode flags: `AllowMultiple` is EINVAL).

@@ -154,6 +154,23 @@ pub(crate) fn take_kernel_btf() -> Option<BtfView> {
 /// or is empty (no tracefs; no function tracer, where kprobes still work
 /// through breakpoints): then only attaching can tell.
 pub fn kprobe_target_exists(function: &str) -> Option<bool> {
+    kprobe_functions().map(|functions| functions.contains(function))
+}
+
+/// The kernel functions that match `pattern` (`*`, `?`) and can take a
+/// kprobe, sorted: what `kprobe.multi/PATTERN` attaches to. `None` when
+/// tracefs `available_filter_functions` cannot be read.
+pub fn kprobe_functions_matching(pattern: &str) -> Option<Vec<String>> {
+    let mut found: Vec<String> = kprobe_functions()?
+        .iter()
+        .filter(|f| bpfkit_object::symbols::glob_match(f, pattern))
+        .cloned()
+        .collect();
+    found.sort();
+    Some(found)
+}
+
+fn kprobe_functions() -> Option<&'static std::collections::HashSet<String>> {
     static FUNCTIONS: OnceLock<Option<std::collections::HashSet<String>>> = OnceLock::new();
     FUNCTIONS
         .get_or_init(|| {
@@ -170,7 +187,6 @@ pub fn kprobe_target_exists(function: &str) -> Option<bool> {
             (!functions.is_empty()).then_some(functions)
         })
         .as_ref()
-        .map(|functions| functions.contains(function))
 }
 
 /// Whether the kernel BTF describes a function called `name` (what fentry,

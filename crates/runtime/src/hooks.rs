@@ -18,6 +18,9 @@ pub struct Target {
     pub sample_freq: u64,
     /// Cgroup v2 directory for cgroup programs (`None`: the root cgroup).
     pub cgroup: Option<String>,
+    /// The sockmap/sockhash an sk_msg/sk_skb program attaches to (`None`:
+    /// the object's only one).
+    pub map: Option<String>,
 }
 
 /// The defaults that `--attach` overrides per program.
@@ -43,6 +46,7 @@ pub fn resolve_target(
         iface: defaults.iface.map(str::to_string),
         sample_freq: defaults.sample_freq,
         cgroup: defaults.cgroup.map(str::to_string),
+        map: None,
     };
     let Some(over) = over.map(str::trim) else {
         return Ok(target);
@@ -100,9 +104,32 @@ pub fn resolve_target(
             target.iface = Some(over.into());
             hook.clone()
         }
-        Hook::CgroupSkb { .. } => {
+        Hook::CgroupSkb { .. } | Hook::SockOps | Hook::Cgroup { .. } => {
             target.cgroup = Some(over.into());
             hook.clone()
+        }
+        Hook::SkMsg | Hook::SkSkb { .. } => {
+            target.map = Some(over.into());
+            hook.clone()
+        }
+        Hook::UprobeMulti { ret, sleepable, .. } => Hook::UprobeMulti {
+            ret: *ret,
+            sleepable: *sleepable,
+            target: Some(bpfkit_object::UprobeMultiTarget::parse(over).map_err(bad)?),
+        },
+        Hook::KprobeMulti { ret, .. } => Hook::KprobeMulti {
+            ret: *ret,
+            pattern: over.into(),
+        },
+        Hook::StructOps { .. } => Hook::StructOps { name: over.into() },
+        Hook::Fsession { .. } => Hook::Fsession {
+            function: over.into(),
+        },
+        Hook::Syscall => {
+            return Err(bad(
+                "syscall programs attach to nothing; they run once (--ctx HEX gives their context)"
+                    .into(),
+            ));
         }
     };
     Ok(target)
@@ -117,6 +144,13 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             section: section.into(),
             feature: feature.into(),
             hint,
+        })
+    };
+    let not_yet = |why: &str| {
+        Err(RuntimeError::Attach {
+            program: program.into(),
+            hook: section.into(),
+            message: why.into(),
         })
     };
     match hook {
@@ -152,7 +186,34 @@ pub fn check_supported(program: &str, section: &str, hook: &Hook) -> Result<()> 
             "kernel BTF (/sys/kernel/btf/vmlinux), which tp_btf programs need",
             Some("use SEC(\"raw_tp/NAME\") instead".into()),
         ),
-        Hook::Uprobe { .. } | Hook::Usdt { .. } if !k.uprobes => {
+        Hook::KprobeMulti { .. } if !k.kprobes => missing(
+            "kprobe.multi links (they need kprobes/fprobe: CONFIG_KPROBE_EVENTS, CONFIG_FPROBE)",
+            Some(NO_KPROBE_HINT.into()),
+        ),
+        Hook::KprobeMulti { .. } if k.version < (5, 18) => missing(
+            "kprobe.multi links (Linux 5.18+)",
+            Some("use kprobe/FUNCTION programs, one per function".into()),
+        ),
+        Hook::UprobeMulti { .. } if k.version < (6, 6) => missing(
+            "uprobe.multi links (Linux 6.6+)",
+            Some("use uprobe/BINARY:SYMBOL programs, one per function".into()),
+        ),
+        Hook::StructOps { .. } if !features::trampolines() => missing(
+            "BPF trampolines, which struct_ops programs are called through",
+            None,
+        ),
+        Hook::StructOps { .. } => not_yet(
+            "bpfkit does not register struct_ops maps yet (bpftool struct_ops register OBJ does)",
+        ),
+        Hook::Fsession { .. } if !features::trampolines() => missing(
+            "BPF trampolines, which fsession programs attach through",
+            Some("use a tracepoint instead (ls /sys/kernel/tracing/events)".into()),
+        ),
+        Hook::Fsession { .. } => not_yet(
+            "bpfkit does not create fsession (BPF_TRACE_FSESSION) links yet; \
+             use an fentry/fexit pair",
+        ),
+        Hook::Uprobe { .. } | Hook::UprobeMulti { .. } | Hook::Usdt { .. } if !k.uprobes => {
             missing("uprobe support (CONFIG_UPROBE_EVENTS)", None)
         }
         Hook::Tracepoint { .. } if !k.tracepoints => match crate::caps::tracefs_denied() {
@@ -332,6 +393,11 @@ pub fn describe(target: &Target) -> String {
             "cgroup_skb {direction} on {}",
             target.cgroup.as_deref().unwrap_or("the root cgroup")
         ),
+        Hook::SockOps | Hook::Cgroup { .. } => format!(
+            "{} on {}",
+            target.hook,
+            target.cgroup.as_deref().unwrap_or("the root cgroup")
+        ),
         other => other.to_string(),
     }
 }
@@ -372,6 +438,25 @@ mod tests {
         assert!(resolve_target("p", &usdt, Some("x:name"), &defaults()).is_err());
         let e = resolve_target("p", &tp, Some("nocolon"), &defaults()).unwrap_err();
         assert!(e.to_string().contains("--attach p=nocolon"), "{e}");
+    }
+
+    #[test]
+    fn overrides_of_the_new_kinds() {
+        let multi = Hook::UprobeMulti {
+            ret: false,
+            sleepable: false,
+            target: None,
+        };
+        let t = resolve_target("p", &multi, Some("libc:str*"), &defaults()).unwrap();
+        assert_eq!(t.hook.to_string(), "uprobe.multi:libc:str*");
+        assert!(resolve_target("p", &multi, Some("libc"), &defaults()).is_err());
+        let sk = Hook::SkMsg;
+        let t = resolve_target("p", &sk, Some("sock_map"), &defaults()).unwrap();
+        assert_eq!(t.map.as_deref(), Some("sock_map"));
+        let t = resolve_target("p", &Hook::SockOps, Some("/sys/fs/cgroup/x"), &defaults()).unwrap();
+        assert_eq!(describe(&t), "sockops on /sys/fs/cgroup/x");
+        let e = resolve_target("p", &Hook::Syscall, Some("x"), &defaults()).unwrap_err();
+        assert!(e.to_string().contains("run once"), "{e}");
     }
 
     fn tp_btf(name: &str) -> Hook {

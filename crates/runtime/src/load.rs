@@ -192,11 +192,7 @@ pub(crate) fn open_object(
 ) -> Result<Ebpf> {
     check_params(object, &opts.params)?;
     check_map_sizes(object, &opts.map_max_entries)?;
-    let resolved = kernel.resolved_elf.as_ref().map(|r| {
-        r.as_deref().map_err(|message| RuntimeError::Object {
-            message: message.clone(),
-        })
-    });
+    let elf = final_elf(object, kernel)?;
     let sizes = map_sizes(object, &opts.map_max_entries);
     let mut loader = loader_without_kernel_btf();
     loader.btf(kernel.for_loader());
@@ -207,13 +203,6 @@ pub(crate) fn open_object(
     for (name, &size) in &sizes {
         loader.map_max_entries(name.as_str(), size);
     }
-    let elf = match resolved {
-        Some(elf) => elf?,
-        None => kernel
-            .relocated_elf
-            .as_deref()
-            .unwrap_or(&object.loadable_elf),
-    };
     loader.load(elf).map_err(|e| {
         let eperm = find_io_error(&e).is_some_and(crate::error::is_permission);
         if eperm {
@@ -228,6 +217,21 @@ pub(crate) fn open_object(
             }
         }
     })
+}
+
+/// The ELF that is loaded: the loadable copy with CO-RE relocations and
+/// externs resolved when the object has them.
+pub(crate) fn final_elf<'a>(object: &'a Object, kernel: &'a KernelTypes) -> Result<&'a [u8]> {
+    match &kernel.resolved_elf {
+        Some(Ok(elf)) => Ok(elf),
+        Some(Err(message)) => Err(RuntimeError::Object {
+            message: message.clone(),
+        }),
+        None => Ok(kernel
+            .relocated_elf
+            .as_deref()
+            .unwrap_or(&object.loadable_elf)),
+    }
 }
 
 /// `max_entries` for every map: the `--map-size` overrides, and a default
@@ -413,6 +417,14 @@ fn load_by_type(
         (Program::SchedClassifier(p), _) => p.load(),
         (Program::SocketFilter(p), _) => p.load(),
         (Program::CgroupSkb(p), _) => p.load(),
+        (Program::SockOps(p), _) => p.load(),
+        (Program::SkMsg(p), _) => p.load(),
+        (Program::SkSkb(p), _) => p.load(),
+        (Program::CgroupSockAddr(p), _) => p.load(),
+        (Program::CgroupSock(p), _) => p.load(),
+        (Program::CgroupSysctl(p), _) => p.load(),
+        (Program::CgroupSockopt(p), _) => p.load(),
+        (Program::CgroupDevice(p), _) => p.load(),
         (Program::FEntry(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::FExit(p), Hook::Fentry { function, .. }) => p.load(function, btf()?),
         (Program::Lsm(p), Hook::Lsm { hook }) => p.load(hook, btf()?),
@@ -466,7 +478,7 @@ fn load_error(e: ProgramError, prog: &ProgramInfo, object: &Object) -> RuntimeEr
     }
 }
 
-fn rejection(
+pub(crate) fn rejection(
     prog: &ProgramInfo,
     object: &Object,
     errno: io::Error,
@@ -517,7 +529,14 @@ fn line_of(object: &Object, section: &str, insn: usize) -> Option<SourceLine> {
 /// The capabilities a program's hook needs (for EPERM messages).
 pub(crate) fn needed_caps(hook: &Hook) -> Vec<Capability> {
     match hook {
-        Hook::Xdp | Hook::Tc { .. } | Hook::SocketFilter | Hook::CgroupSkb { .. } => {
+        Hook::Xdp
+        | Hook::Tc { .. }
+        | Hook::SocketFilter
+        | Hook::CgroupSkb { .. }
+        | Hook::SockOps
+        | Hook::SkMsg
+        | Hook::SkSkb { .. }
+        | Hook::Cgroup { .. } => {
             vec![Capability::Bpf, Capability::NetAdmin]
         }
         Hook::Fentry { .. } | Hook::Lsm { .. } => {

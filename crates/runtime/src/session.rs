@@ -1,6 +1,7 @@
 //! A loaded, attached object: what `bpfkit run` holds while it runs.
 
 use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, OwnedFd};
 
 use aya::Ebpf;
 use bpfkit_object::{Hook, Object, map_type};
@@ -11,6 +12,7 @@ use crate::events::{DEFAULT_PERF_PAGES, EventSources};
 use crate::hooks::{self, Target, TargetDefaults};
 use crate::load::{self, ProgramInfo};
 use crate::maps::{DropWatch, GlobalInfo, Maps};
+use crate::own_load::{self, OwnLoader};
 use crate::perf_event::PerfEventSpec;
 use crate::printk::TracePipe;
 use crate::stop::StopHandle;
@@ -70,6 +72,8 @@ pub struct LoadOptions {
     /// Errors keep details that are otherwise summed up (the verifier log
     /// of a rejection bpfkit explains), as `-v` asks.
     pub verbose: bool,
+    /// The context `syscall` programs run with (`--ctx HEX`; empty: none).
+    pub syscall_ctx: Vec<u8>,
 }
 
 impl Default for LoadOptions {
@@ -91,6 +95,7 @@ impl Default for LoadOptions {
             force_clsact: false,
             printk: true,
             verbose: false,
+            syscall_ctx: Vec::new(),
         }
     }
 }
@@ -123,6 +128,22 @@ impl Skipped {
     }
 }
 
+/// What one run of a `syscall` program gave back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallRun {
+    pub program: String,
+    /// The program's return value.
+    pub retval: u32,
+    /// The context after the run (the program may write into it).
+    pub ctx_out: Vec<u8>,
+}
+
+/// A program bpfkit loaded itself ([`crate::own_load`]).
+pub(crate) struct OwnProgram {
+    pub name: String,
+    pub fd: OwnedFd,
+}
+
 /// A loaded object with its programs attached. Dropping it detaches every
 /// program, deletes qdiscs it created and unloads everything.
 pub struct Session {
@@ -130,6 +151,8 @@ pub struct Session {
     pub(crate) links: Vec<OwnedLink>,
     pub(crate) qdiscs: Vec<CreatedQdisc>,
     pub(crate) sources: EventSources,
+    /// Programs aya could not load (uprobe.multi, syscall).
+    pub(crate) own_programs: Vec<OwnProgram>,
     pub(crate) ebpf: Ebpf,
     pub(crate) globals: Vec<GlobalInfo>,
     /// The programs' ring buffer drop counters, reported as lost events.
@@ -137,6 +160,10 @@ pub struct Session {
     pub(crate) attachments: Vec<Attachment>,
     /// Iterator programs, by name: they run when read.
     pub(crate) iterators: Vec<String>,
+    /// `syscall` programs, by name: they run once, when asked
+    /// ([`Session::run_syscall_programs`]).
+    pub(crate) syscalls: Vec<String>,
+    pub(crate) syscall_ctx: Vec<u8>,
     pub(crate) skipped: Vec<Skipped>,
     /// Opened before attaching (old lines dropped) when the object prints.
     pub(crate) trace_pipe: Option<TracePipe>,
@@ -160,19 +187,36 @@ impl Session {
             links: Vec::new(),
             qdiscs: Vec::new(),
             sources: EventSources::default(),
+            own_programs: Vec::new(),
             ebpf,
             globals: global_infos(object),
             drops: DropWatch::default(),
             attachments: Vec::new(),
             iterators: Vec::new(),
+            syscalls: Vec::new(),
+            syscall_ctx: opts.syscall_ctx.clone(),
             skipped: plan.skipped,
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
             stop: StopHandle::new()?,
             next_usdt_spec_id: 0,
         };
+        let mut own_loader = None;
         for (prog, _) in &plan.programs {
-            load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
+            let Some(kind) = own_load::own_load_kind(&prog.hook) else {
+                load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
+                continue;
+            };
+            let loader = match own_loader.take() {
+                Some(loader) => loader,
+                None => OwnLoader::new(load::final_elf(object, &kernel)?, &session.ebpf)?,
+            };
+            let fd = loader.load(prog, object, kind)?;
+            own_loader = Some(loader);
+            session.own_programs.push(OwnProgram {
+                name: prog.name.clone(),
+                fd,
+            });
         }
         drop(kernel);
         load::return_freed_memory();
@@ -195,6 +239,26 @@ impl Session {
         for (prog, target) in &plan.programs {
             match &target.hook {
                 Hook::Usdt { target: usdt } => session.attach_usdt(object, prog, usdt, settings)?,
+                Hook::UprobeMulti { .. } => {
+                    let fd = session.own_fd(&prog.name)?;
+                    let attached = attach::uprobe_multi(fd.as_fd(), prog, target, settings.pid)?;
+                    session.add_attached(prog, attached);
+                }
+                Hook::KprobeMulti { .. } => {
+                    let fd = session.own_fd(&prog.name)?;
+                    let attached = attach::kprobe_multi(fd.as_fd(), prog, target)?;
+                    session.add_attached(prog, attached);
+                }
+                Hook::Syscall => {
+                    session.syscalls.push(prog.name.clone());
+                    session.attachments.push(Attachment {
+                        program: prog.name.clone(),
+                        hook: "syscall (run once with BPF_PROG_RUN)".into(),
+                    });
+                }
+                Hook::SkMsg | Hook::SkSkb { .. } => {
+                    session.attach_to_sockmap(object, prog, target)?
+                }
                 _ => session.attach_one(prog, target, settings)?,
             }
         }
@@ -227,6 +291,83 @@ impl Session {
         Ok(texts)
     }
 
+    /// Names of the `syscall` programs ([`Session::run_syscall_programs`]).
+    pub fn syscall_programs(&self) -> &[String] {
+        &self.syscalls
+    }
+
+    /// Runs every `syscall` program once with `BPF_PROG_RUN`, with the
+    /// context of [`LoadOptions::syscall_ctx`]: what each returned.
+    pub fn run_syscall_programs(&self) -> Result<Vec<SyscallRun>> {
+        let mut runs = Vec::new();
+        for name in &self.syscalls {
+            let fd = self.own_fd(name)?;
+            let run = bpfkit_sys::prog_test_run(fd.as_fd(), &self.syscall_ctx).map_err(|e| {
+                let hint = if e.errno() == Some(libc::EINVAL) {
+                    " (if the program reads its context, pass it with --ctx HEX, \
+                     as long as the struct it reads)"
+                } else {
+                    ""
+                };
+                RuntimeError::Attach {
+                    program: name.clone(),
+                    hook: "syscall".into(),
+                    message: format!("running it: {e}{hint}"),
+                }
+            })?;
+            runs.push(SyscallRun {
+                program: name.clone(),
+                retval: run.retval,
+                ctx_out: run.ctx_out,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// The fd of a program bpfkit loaded itself.
+    fn own_fd(&self, name: &str) -> Result<&OwnedFd> {
+        self.own_programs
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| &p.fd)
+            .ok_or_else(|| RuntimeError::Usage(format!("program '{name}' was not loaded")))
+    }
+
+    fn add_attached(&mut self, prog: &ProgramInfo, attached: attach::Attached) {
+        self.links.extend(attached.links);
+        self.attachments.push(Attachment {
+            program: prog.name.clone(),
+            hook: attached.description,
+        });
+    }
+
+    /// An sk_msg/sk_skb program on its sockmap: the one `--attach PROG=MAP`
+    /// names, else the object's only sockmap/sockhash.
+    fn attach_to_sockmap(
+        &mut self,
+        object: &Object,
+        prog: &ProgramInfo,
+        target: &Target,
+    ) -> Result<()> {
+        let map_name = sockmap_of(object, prog, target)?;
+        let maps = self.maps();
+        let map_fd = maps
+            .fd(&map_name)?
+            .try_clone_to_owned()
+            .map_err(|e| RuntimeError::io(format!("duplicating the fd of map '{map_name}'"), e))?;
+        let program = self.ebpf.program(&prog.name).ok_or_else(|| {
+            RuntimeError::Usage(format!("program '{}' vanished after loading", prog.name))
+        })?;
+        let prog_fd = program.fd().map_err(|e| RuntimeError::Attach {
+            program: prog.name.clone(),
+            hook: prog.hook.to_string(),
+            message: load::error_chain(&e),
+        })?;
+        let attached = attach::sockmap(prog_fd.as_fd(), map_fd.as_fd(), prog, target, &map_name)?;
+        self.add_attached(prog, attached);
+        Ok(())
+    }
+
     /// Map names events are read from by [`Session::run`].
     pub fn event_maps(&self) -> Vec<&str> {
         self.sources.map_names()
@@ -247,10 +388,16 @@ impl Session {
 
     /// Kernel ids of the loaded programs (for `bpftool prog show id N`).
     pub fn program_ids(&self) -> Vec<u32> {
+        let own = self
+            .own_programs
+            .iter()
+            .filter_map(|p| bpfkit_sys::prog_info(p.fd.as_fd()).ok())
+            .map(|info| info.id);
         self.ebpf
             .programs()
             .filter_map(|(_, p)| p.info().ok())
             .map(|info| info.id())
+            .chain(own)
             .collect()
     }
 
@@ -444,6 +591,45 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
         )));
     }
     Ok(plan)
+}
+
+/// The sockmap or sockhash an sk_msg/sk_skb program attaches to.
+fn sockmap_of(object: &Object, prog: &ProgramInfo, target: &Target) -> Result<String> {
+    let sockmaps: Vec<&str> = object
+        .maps
+        .iter()
+        .filter(|m| matches!(m.map_type, map_type::SOCKMAP | map_type::SOCKHASH))
+        .map(|m| m.name.as_str())
+        .collect();
+    if let Some(name) = &target.map {
+        return match sockmaps.iter().find(|&&m| m == name) {
+            Some(_) => Ok(name.clone()),
+            None => Err(RuntimeError::Usage(format!(
+                "--attach {}={name}: no sockmap or sockhash '{name}' (this object has: {})",
+                prog.name,
+                list_or_none(&sockmaps)
+            ))),
+        };
+    }
+    match sockmaps.as_slice() {
+        [only] => Ok(only.to_string()),
+        _ => Err(RuntimeError::Usage(format!(
+            "program '{}' ({}) attaches to a sockmap or sockhash: pass --attach {}=MAP \
+             (this object has: {})",
+            prog.name,
+            prog.section,
+            prog.name,
+            list_or_none(&sockmaps)
+        ))),
+    }
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// `--disable` / `--attach` must name programs the object has.

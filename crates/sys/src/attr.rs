@@ -15,7 +15,11 @@ pub(crate) enum Cmd {
     MapUpdateElem = 2,
     MapDeleteElem = 3,
     MapGetNextKey = 4,
+    ProgLoad = 5,
     ObjGet = 7,
+    ProgAttach = 8,
+    ProgDetach = 9,
+    ProgTestRun = 10,
     ProgGetNextId = 11,
     MapGetNextId = 12,
     ProgGetFdById = 13,
@@ -25,6 +29,7 @@ pub(crate) enum Cmd {
     BtfGetNextId = 23,
     LinkGetFdById = 30,
     LinkGetNextId = 31,
+    LinkCreate = 28,
     EnableStats = 32,
 }
 
@@ -37,7 +42,12 @@ impl Cmd {
             Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::ProgLoad => "BPF_PROG_LOAD",
             Cmd::ObjGet => "BPF_OBJ_GET",
+            Cmd::ProgAttach => "BPF_PROG_ATTACH",
+            Cmd::ProgDetach => "BPF_PROG_DETACH",
+            Cmd::ProgTestRun => "BPF_PROG_TEST_RUN",
+            Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::ProgGetNextId => "BPF_PROG_GET_NEXT_ID",
             Cmd::MapGetNextId => "BPF_MAP_GET_NEXT_ID",
             Cmd::ProgGetFdById => "BPF_PROG_GET_FD_BY_ID",
@@ -112,6 +122,89 @@ pub(crate) struct EnableStatsAttr {
     pub stats_type: u32,
 }
 
+/// `BPF_PROG_LOAD` part, up to `expected_attach_type` (the rest stays zero).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ProgLoadAttr {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub insns: u64,
+    pub license: u64,
+    pub log_level: u32,
+    pub log_size: u32,
+    pub log_buf: u64,
+    pub kern_version: u32,
+    pub prog_flags: u32,
+    pub prog_name: [u8; 16],
+    pub prog_ifindex: u32,
+    pub expected_attach_type: u32,
+}
+
+/// `BPF_PROG_ATTACH` / `BPF_PROG_DETACH` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ProgAttachAttr {
+    pub target_fd: u32,
+    pub attach_bpf_fd: u32,
+    pub attach_type: u32,
+    pub attach_flags: u32,
+}
+
+/// `BPF_PROG_TEST_RUN` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TestRunAttr {
+    pub prog_fd: u32,
+    pub retval: u32,
+    pub data_size_in: u32,
+    pub data_size_out: u32,
+    pub data_in: u64,
+    pub data_out: u64,
+    pub repeat: u32,
+    pub duration: u32,
+    pub ctx_size_in: u32,
+    pub ctx_size_out: u32,
+    pub ctx_in: u64,
+    pub ctx_out: u64,
+    pub flags: u32,
+    pub cpu: u32,
+}
+
+/// `BPF_LINK_CREATE` part with its `uprobe_multi` member.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct UprobeMultiLinkAttr {
+    pub prog_fd: u32,
+    pub target_fd: u32,
+    pub attach_type: u32,
+    pub flags: u32,
+    pub path: u64,
+    pub offsets: u64,
+    pub ref_ctr_offsets: u64,
+    pub cookies: u64,
+    pub cnt: u32,
+    pub multi_flags: u32,
+    pub pid: u32,
+    /// Explicit, so that it is zero: the kernel rejects non-zero bytes
+    /// past the last field it knows.
+    pub _pad: u32,
+}
+
+/// `BPF_LINK_CREATE` part with its `kprobe_multi` member.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct KprobeMultiLinkAttr {
+    pub prog_fd: u32,
+    pub target_fd: u32,
+    pub attach_type: u32,
+    pub flags: u32,
+    pub multi_flags: u32,
+    pub cnt: u32,
+    pub syms: u64,
+    pub addrs: u64,
+    pub cookies: u64,
+}
+
 /// `union bpf_attr`, zero-filled to a size at least as large as any 6.x
 /// kernel's, so fields we do not set are zero as the kernel demands
 /// (it rejects non-zero bytes past the fields a command uses).
@@ -123,6 +216,11 @@ pub(crate) union BpfAttr {
     pub info: InfoAttr,
     pub obj: ObjAttr,
     pub enable_stats: EnableStatsAttr,
+    pub prog_load: ProgLoadAttr,
+    pub prog_attach: ProgAttachAttr,
+    pub test_run: TestRunAttr,
+    pub uprobe_multi: UprobeMultiLinkAttr,
+    pub kprobe_multi: KprobeMultiLinkAttr,
     _size: [u64; 20],
 }
 

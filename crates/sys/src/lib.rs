@@ -18,6 +18,7 @@ mod info;
 mod link;
 mod map;
 mod names;
+mod prog;
 
 use std::io;
 
@@ -34,6 +35,10 @@ pub use map::{
     map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
 pub use names::{link_type_name, prog_type_name};
+pub use prog::{
+    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, kprobe_multi_link, prog_attach,
+    prog_detach, prog_load, prog_test_run, prog_type, uprobe_multi_link,
+};
 
 /// `BPF_ANY`: create a new element or update an existing one.
 pub const BPF_ANY: u64 = 0;

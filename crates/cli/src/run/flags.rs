@@ -43,6 +43,8 @@ pub struct RunFlags {
     pub perf_event: Option<PerfEventKind>,
     /// `--sample-period N`: sample every N events instead of at a frequency.
     pub sample_period: Option<u64>,
+    /// `--ctx HEX`: the context `syscall` programs run with.
+    pub syscall_ctx: Vec<u8>,
 }
 
 /// The fixed options every run has.
@@ -63,7 +65,7 @@ pub(crate) fn run_options(cmd: Command) -> Command {
     .arg(flag("clear", None, "Clear maps after each interval print (deltas)"))
     .arg(flag("verbose", Some('v'), "Say what was loaded and attached, and how"))
     .arg(
-        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, usdt BINARY:PROVIDER:NAME, IFACE[:ingress|egress]")
+        value("attach", None, "PROG=TARGET", "Attach PROG to TARGET: tracepoint CAT:NAME, symbol, BINARY:SYMBOL, uprobe.multi BINARY:PATTERN, usdt BINARY:PROVIDER:NAME, IFACE[:ingress|egress], cgroup DIR, sk_msg/sk_skb MAP")
             .action(ArgAction::Append),
     )
     .arg(value("disable", None, "PROG", "Do not load or attach PROG").action(ArgAction::Append))
@@ -85,6 +87,7 @@ pub(crate) fn run_options(cmd: Command) -> Command {
         value("map-size", None, "MAP=N", "Create MAP with max_entries N (maps that leave it to user space get 10240; stack trace maps 1024)")
             .action(ArgAction::Append),
     )
+    .arg(value("ctx", None, "HEX", "Context syscall programs run with, as hex bytes (default: none)"))
 }
 
 fn flag(name: &'static str, short: Option<char>, help: &'static str) -> Arg {
@@ -224,8 +227,8 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
             "cgroup",
             None,
             "DIR",
-            "Cgroup v2 directory: cgroup_skb programs attach to it (default: the root \
-             cgroup), cgroup array maps get it and a filter_cg parameter is set, as \
+            "Cgroup v2 directory: cgroup_skb, cgroup/* and sockops programs attach to it \
+             (default: the root cgroup), cgroup array maps get it and a filter_cg parameter is set, as \
              the libbpf-tools' -c does",
         ));
     }
@@ -241,7 +244,45 @@ pub fn parse(bin: &str, target: &str, object: &Object, args: &[String]) -> Resul
     if cgroup_free && let Some(path) = matches.get_one::<String>("cgroup") {
         cgroup_option(object, path, &mut flags)?;
     }
+    if let Some(hex) = matches.get_one::<String>("ctx") {
+        flags.syscall_ctx = ctx_option(object, hex)?;
+    }
     Ok(flags)
+}
+
+/// `--ctx HEX`: the bytes `syscall` programs get as their context.
+fn ctx_option(object: &Object, hex: &str) -> Result<Vec<u8>> {
+    if !object
+        .programs
+        .iter()
+        .any(|p| p.hook == bpfkit_object::Hook::Syscall)
+    {
+        bail!("--ctx: this object has no syscall program (SEC(\"syscall\")) to run with it");
+    }
+    parse_hex(hex).with_context(|| format!("--ctx {hex}"))
+}
+
+/// `0a0b`, `0x0a0b` or `0a 0b`: bytes in order.
+fn parse_hex(text: &str) -> Result<Vec<u8>> {
+    let digits: String = text
+        .trim()
+        .trim_start_matches("0x")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if !digits.len().is_multiple_of(2) {
+        bail!("expected whole bytes (an even number of hex digits)");
+    }
+    if digits.len() > 2 * usize::from(u16::MAX) {
+        bail!("a context is at most 65535 bytes");
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| {
+            u8::from_str_radix(&digits[i..i + 2], 16)
+                .map_err(|_| anyhow::anyhow!("'{}' is not a hex byte", &digits[i..i + 2]))
+        })
+        .collect()
 }
 
 /// Options for perf_event programs on other events (libbpf-tools' llcstat).
@@ -276,10 +317,14 @@ fn perf_event_flags(m: &ArgMatches, flags: &mut RunFlags) -> Result<()> {
 /// `--cgroup PATH`: the cgroup cgroup_skb programs attach to, and the one
 /// cgroup array maps filter on; an error when the object has neither.
 fn cgroup_option(object: &Object, path: &str, flags: &mut RunFlags) -> Result<()> {
-    let attaches = object
-        .programs
-        .iter()
-        .any(|p| matches!(p.hook, bpfkit_object::Hook::CgroupSkb { .. }));
+    let attaches = object.programs.iter().any(|p| {
+        matches!(
+            p.hook,
+            bpfkit_object::Hook::CgroupSkb { .. }
+                | bpfkit_object::Hook::Cgroup { .. }
+                | bpfkit_object::Hook::SockOps
+        )
+    });
     let filters = object
         .maps
         .iter()
@@ -370,6 +415,7 @@ fn fixed_flags(m: &ArgMatches) -> Result<RunFlags> {
         map_sizes: map_sizes(m)?,
         perf_event: None,
         sample_period: None,
+        syscall_ctx: Vec::new(),
     })
 }
 

@@ -159,9 +159,13 @@ pub(crate) fn run_session(
     if let Some(message) = print_ready {
         eprintln!("{message}");
     }
-    // Iterators alone give nothing to wait for: read them and end.
-    let only_iterators = !session.iterators().is_empty()
-        && session.attachments().len() == session.iterators().len()
+    // Syscall programs run once, now that everything else is attached.
+    print_syscall_runs(&session, &mut printer, flags.json)?;
+    // Iterators and syscall programs alone give nothing to wait for: read
+    // the iterators and end.
+    let run_once = session.iterators().len() + session.syscall_programs().len();
+    let only_iterators = run_once > 0
+        && session.attachments().len() == run_once
         && session.event_maps().is_empty()
         && flags.interval.is_none();
     let run_opts = RunOptions {
@@ -255,6 +259,33 @@ fn print_iterators(session: &mut Session, printer: &mut Printer, json: bool) -> 
     Ok(())
 }
 
+/// Runs the `syscall` programs once and prints what each returned (and
+/// its context afterwards, in hex, when it had one).
+fn print_syscall_runs(session: &Session, printer: &mut Printer, json: bool) -> Result<()> {
+    for run in session.run_syscall_programs()? {
+        let ctx: String = run.ctx_out.iter().map(|b| format!("{b:02x}")).collect();
+        printer.write_records(|out| {
+            let line = if json {
+                format!(
+                    "{{\"type\":\"syscall\",\"program\":{},\"retval\":{},\"ctx\":{}}}\n",
+                    serde_json::Value::from(run.program.as_str()),
+                    run.retval as i32,
+                    serde_json::Value::from(ctx.as_str())
+                )
+            } else if ctx.is_empty() {
+                format!("{} returned {}\n", run.program, run.retval as i32)
+            } else {
+                format!(
+                    "{} returned {} (ctx {ctx})\n",
+                    run.program, run.retval as i32
+                )
+            };
+            out.write_all(line.as_bytes())
+        })?;
+    }
+    Ok(())
+}
+
 /// How long the final output of a stopped run waits for room in stdout.
 const FINAL_OUTPUT_WAIT: Duration = Duration::from_secs(2);
 
@@ -279,6 +310,7 @@ fn load_options(flags: &RunFlags) -> LoadOptions {
         printk: !flags.no_printk,
         verbose: flags.verbose,
         map_max_entries: flags.map_sizes.clone(),
+        syscall_ctx: flags.syscall_ctx.clone(),
         ..Default::default()
     };
     if let Some(freq) = flags.sample_freq {
