@@ -3,9 +3,11 @@
 use crate::ToolSpec;
 
 mod bashreadline;
+mod bindsnoop;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod capable;
 mod common;
 mod execsnoop;
 mod exitsnoop;
@@ -24,9 +26,11 @@ mod runqslower;
 mod signals;
 mod sigsnoop;
 mod softirqs;
+mod solisten;
 mod statsnoop;
 mod syscount;
 mod tcp;
+mod tcpaccept;
 mod tcpconnect;
 mod tcpconnlat;
 mod tcpktstat;
@@ -66,6 +70,10 @@ pub(crate) static ALL: &[ToolSpec] = &[
     memleak::SPEC,
     xdpfilter::SPEC,
     tcpktstat::SPEC,
+    bindsnoop::SPEC,
+    capable::SPEC,
+    solisten::SPEC,
+    tcpaccept::SPEC,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).

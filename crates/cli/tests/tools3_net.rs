@@ -1,0 +1,268 @@
+//! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten
+//! and capable: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! cause known events from this process (accepts over loopback IPv4 and
+//! IPv6, binds with known options and ports, listens with a known backlog,
+//! a capability check denied to a thread that gave up root) and check the
+//! decoded rows field by field.
+//!
+//! None of their libbpf-tools originals runs on the test machine (they
+//! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
+//! no tcpaccept), so there is no side-by-side comparison here.
+
+mod common;
+
+use common::serial;
+use common::tool::{ToolRun, rows};
+use common::workloads::{listen_with_backlog, lower_nice_as_nobody};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::thread;
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// This thread's comm (what the kernel reports for our syscalls).
+fn comm() -> String {
+    std::fs::read_to_string("/proc/thread-self/comm")
+        .expect("our comm")
+        .trim()
+        .to_string()
+}
+
+/// Accepts one connection to `listener`; (client address, listener address).
+fn accept_one(listener: &TcpListener) -> (SocketAddr, SocketAddr) {
+    let local = listener.local_addr().expect("listener address");
+    let client = TcpStream::connect(local).expect("connecting");
+    let (_server, peer) = listener.accept().expect("accepting");
+    drop(client);
+    (peer, local)
+}
+
+#[test]
+fn tcpaccept_shows_both_ends_of_each_accepted_connection() {
+    if !bpfkit_testkit::privileged("tcpaccept_shows_both_ends_of_each_accepted_connection") {
+        return;
+    }
+    let _serial = serial();
+    let v4 = TcpListener::bind("127.0.0.1:0").expect("listening on 127.0.0.1");
+    let v6 = TcpListener::bind("[::1]:0").ok();
+    let run = ToolRun::start("tcpaccept", &["-p", &me()]);
+    let mut accepted = vec![("4", accept_one(&v4))];
+    if let Some(v6) = &v6 {
+        accepted.push(("6", accept_one(v6)));
+    }
+    let out = run.stop();
+    // PID COMM IP RADDR RPORT LADDR LPORT
+    let shown = rows(&out.stdout, "PID");
+    for (ip, (remote, local)) in accepted {
+        let want = [
+            me(),
+            comm(),
+            ip.to_string(),
+            remote.ip().to_string(),
+            remote.port().to_string(),
+            local.ip().to_string(),
+            local.port().to_string(),
+        ];
+        assert!(
+            shown.iter().any(|r| r[..] == want),
+            "no row {want:?}:\n{}",
+            out.stdout
+        );
+    }
+    assert!(shown.iter().all(|r| r[0] == me()), "{}", out.stdout);
+}
+
+#[test]
+fn tcpaccept_port_and_family_filters_keep_only_those_connections() {
+    if !bpfkit_testkit::privileged("tcpaccept_port_and_family_filters_keep_only_those_connections")
+    {
+        return;
+    }
+    let _serial = serial();
+    let wanted = TcpListener::bind("127.0.0.1:0").expect("listening");
+    let other = TcpListener::bind("127.0.0.1:0").expect("listening");
+    let port = wanted.local_addr().expect("address").port().to_string();
+    let by_port = ToolRun::start("tcpaccept", &["-p", &me(), "-P", &port]);
+    let v6_only = ToolRun::start("tcpaccept", &["-p", &me(), "-6"]);
+    accept_one(&wanted);
+    accept_one(&other);
+    let by_port = by_port.stop();
+    let lports: Vec<_> = rows(&by_port.stdout, "PID")
+        .iter()
+        .map(|r| r[6].to_string())
+        .collect();
+    assert_eq!(lports, [port], "{}", by_port.stdout);
+    let v6_only = v6_only.stop();
+    assert!(
+        rows(&v6_only.stdout, "PID").is_empty(),
+        "{}",
+        v6_only.stdout
+    );
+}
+
+/// A bind of `socket` to `addr` by hand (std binds at creation).
+fn bind(fd: i32, addr: &libc::sockaddr_in) -> i32 {
+    // SAFETY: a valid sockaddr_in and its length.
+    unsafe {
+        libc::bind(
+            fd,
+            (addr as *const libc::sockaddr_in).cast(),
+            std::mem::size_of_val(addr) as libc::socklen_t,
+        )
+    }
+}
+
+#[test]
+fn bindsnoop_shows_protocol_options_assigned_port_and_failures() {
+    if !bpfkit_testkit::privileged("bindsnoop_shows_protocol_options_assigned_port_and_failures") {
+        return;
+    }
+    let _serial = serial();
+    let all = ToolRun::start("bindsnoop", &["-p", &me(), "-x"]);
+    let succeeded = ToolRun::start("bindsnoop", &["-p", &me()]);
+    // UDP to port 0: the kernel assigns one, which bindsnoop must show.
+    let udp = UdpSocket::bind("127.0.0.1:0").expect("binding UDP");
+    let udp_port = udp.local_addr().expect("address").port().to_string();
+    // TCP with SO_REUSEADDR (std sets it), then the same port again: EADDRINUSE.
+    let tcp = TcpListener::bind("127.0.0.1:0").expect("binding TCP");
+    let tcp_port = tcp.local_addr().expect("address").port();
+    // SAFETY: socket(2) without memory preconditions; closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    let taken = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: tcp_port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    assert_eq!(bind(fd, &taken), -1);
+    // SAFETY: our own fd.
+    unsafe { libc::close(fd) };
+    let tcp_port = tcp_port.to_string();
+    let (all, succeeded) = (all.stop(), succeeded.stop());
+    // PID COMM RET PROTO OPTS IF PORT ADDR
+    let rows_all = rows(&all.stdout, "PID");
+    let row = |ret: &str, proto: &str, opts: &str, port: &str| {
+        [
+            me(),
+            comm(),
+            ret.into(),
+            proto.into(),
+            opts.into(),
+            "0".into(),
+            port.into(),
+        ]
+        .into_iter()
+        .chain(["127.0.0.1".to_string()])
+        .collect::<Vec<_>>()
+    };
+    for want in [
+        row("0", "UDP", ".....", &udp_port),
+        row("0", "TCP", "...R.", &tcp_port),
+        row("-98", "TCP", ".....", &tcp_port),
+    ] {
+        assert!(
+            rows_all.iter().any(|r| r[..] == want[..]),
+            "no row {want:?}:\n{}",
+            all.stdout
+        );
+    }
+    // Without -x, the failed bind is left out.
+    let rows_ok = rows(&succeeded.stdout, "PID");
+    assert!(rows_ok.iter().all(|r| r[2] == "0"), "{}", succeeded.stdout);
+    assert_eq!(rows_ok.len(), 2, "{}", succeeded.stdout);
+}
+
+#[test]
+fn solisten_shows_backlog_family_port_and_address() {
+    if !bpfkit_testkit::privileged("solisten_shows_backlog_family_port_and_address") {
+        return;
+    }
+    let _serial = serial();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let run = ToolRun::start("solisten", &["-p", &me()]);
+    let v4 = listen_with_backlog(port, 7);
+    // std listens with a backlog of 128.
+    let v6 = TcpListener::bind("[::1]:0").ok();
+    let out = run.stop();
+    drop(v4);
+    // PID COMM RET BACKLOG PROTO PORT ADDR
+    let shown = rows(&out.stdout, "PID");
+    let want = [
+        &me(),
+        &comm(),
+        "0",
+        "7",
+        "TCPv4",
+        &port.to_string(),
+        "127.0.0.1",
+    ];
+    assert!(
+        shown.iter().any(|r| r[..] == want),
+        "no row {want:?}:\n{}",
+        out.stdout
+    );
+    if let Some(v6) = v6 {
+        let port6 = v6.local_addr().expect("address").port().to_string();
+        let want = [&me(), &comm(), "0", "128", "TCPv6", port6.as_str(), "::1"];
+        assert!(
+            shown.iter().any(|r| r[..] == want),
+            "no row {want:?}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn capable_shows_a_check_denied_to_a_thread_without_root() {
+    if !bpfkit_testkit::privileged("capable_shows_a_check_denied_to_a_thread_without_root") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("capable", &["-p", &me(), "-x"]);
+    let worker = thread::Builder::new()
+        .name("bkcapck".into())
+        .spawn(|| {
+            lower_nice_as_nobody();
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::syscall(libc::SYS_gettid) }.to_string()
+        })
+        .expect("spawning the thread");
+    let tid = worker.join().expect("the thread");
+    let out = run.stop();
+    // TIME UID PID TID COMM CAP NAME AUDIT VERDICT INSETID
+    let shown = rows(&out.stdout, "TIME");
+    let denied: Vec<_> = shown
+        .iter()
+        .filter(|r| r[3] == tid && r[5] == "23")
+        .collect();
+    assert!(
+        !denied.is_empty(),
+        "no CAP_SYS_NICE check of {tid}:\n{}",
+        out.stdout
+    );
+    for row in denied {
+        assert_eq!(
+            row[1..9],
+            [
+                "65534",
+                &me(),
+                &tid,
+                "bkcapck",
+                "23",
+                "CAP_SYS_NICE",
+                row[7],
+                "deny"
+            ],
+            "{row:?}"
+        );
+        // Without kprobes the tracepoint cannot tell AUDIT and INSETID.
+        assert!(["0", "1", "-"].contains(&row[7]) && ["0", "1", "-"].contains(&row[9]));
+    }
+    assert!(shown.iter().all(|r| r[2] == me()), "{}", out.stdout);
+}
