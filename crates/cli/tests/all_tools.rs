@@ -107,6 +107,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("capable", denied_capability),
     ("solisten", bind_and_listen),
     ("tcpaccept", loopback_tcp),
+    ("tcpdrop", refused_connections),
 ];
 
 /// What a workload does and what the runs must show of it.
@@ -1052,6 +1053,50 @@ fn bind_and_listen() -> Option<Workload> {
                     any: Vec::new(),
                 },
                 _ => Expect::all(&[&port, "127.0.0.1", "TCPv4", " 5 "]),
+            }
+        },
+    ))
+}
+
+/// Connections to a closed loopback port, over IPv4 and IPv6: the kernel
+/// drops each SYN for want of a socket (SKB_DROP_REASON_NO_SOCKET).
+fn refused_connections() -> Option<Workload> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        port,
+        ..Facts::default()
+    };
+    let v6 = TcpListener::bind("[::1]:0").is_ok();
+    Some(workload(
+        facts,
+        move || {
+            assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+            if v6 {
+                assert!(TcpStream::connect(("::1", port)).is_err());
+            }
+        },
+        move |mode| {
+            let port = port.to_string();
+            let reason = "SKB_DROP_REASON_NO_SOCKET";
+            match mode.flag {
+                Some("ipv6") if v6 => Expect {
+                    present: vec![port, reason.into(), "::1".into()],
+                    absent: vec!["127.0.0.1".into()],
+                    any: Vec::new(),
+                },
+                Some("ipv6") => Expect::none_of(&["127.0.0.1"]),
+                Some("ipv4") => Expect {
+                    present: vec![port, reason.into(), "127.0.0.1".into()],
+                    absent: vec!["::1".into()],
+                    any: Vec::new(),
+                },
+                _ => Expect::all(&[&port, reason, "127.0.0.1"]),
             }
         },
     ))

@@ -1,19 +1,21 @@
-//! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten
-//! and capable: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten,
+//! capable and tcpdrop: run `bpfkit TOOL -p OURPID ...` against the running kernel,
 //! cause known events from this process (accepts over loopback IPv4 and
 //! IPv6, binds with known options and ports, listens with a known backlog,
-//! a capability check denied to a thread that gave up root) and check the
-//! decoded rows field by field.
+//! a capability check denied to a thread that gave up root, a SYN to a
+//! closed port across a veth pair) and check the decoded rows field by
+//! field.
 //!
 //! None of their libbpf-tools originals runs on the test machine (they
 //! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
-//! no tcpaccept), so there is no side-by-side comparison here.
+//! no tcpaccept); bpftrace's tcpdrop.bt runs but shows only drops of
+//! packets that have a socket, which a SYN to a closed port has not.
 
 mod common;
 
-use common::serial;
 use common::tool::{ToolRun, rows};
 use common::workloads::{listen_with_backlog, lower_nice_as_nobody};
+use common::{ADDR_A, VethPair, serial};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::thread;
 
@@ -265,4 +267,46 @@ fn capable_shows_a_check_denied_to_a_thread_without_root() {
         assert!(["0", "1", "-"].contains(&row[7]) && ["0", "1", "-"].contains(&row[9]));
     }
     assert!(shown.iter().all(|r| r[2] == me()), "{}", out.stdout);
+}
+
+#[test]
+fn tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped() {
+    if !bpfkit_testkit::privileged("tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped") {
+        return;
+    }
+    let _serial = serial();
+    let pair = VethPair::create();
+    let run = ToolRun::start("tcpdrop", &["-4"]);
+    // From b to a closed port on a: a drops the SYN (no socket) and resets.
+    let connect = format!("exec 3<>/dev/tcp/{ADDR_A}/9");
+    let refused = std::process::Command::new("ip")
+        .args(["netns", "exec", &pair.ns_b, "bash", "-c", &connect])
+        .output()
+        .expect("running bash in the namespace");
+    assert!(
+        !refused.status.success(),
+        "connecting to a closed port worked"
+    );
+    let out = run.stop();
+    // TIME PID COMM IP SADDR SPORT DADDR DPORT STATE FLAGS REASON; PID and
+    // COMM are whichever task the softirq interrupted.
+    let shown = rows(&out.stdout, "TIME");
+    let drops: Vec<_> = shown
+        .iter()
+        .filter(|r| r.len() >= 11 && r[r.len() - 7] == "169.254.77.2")
+        .map(|r| &r[r.len() - 8..])
+        .collect();
+    assert!(
+        !drops.is_empty(),
+        "no drop from 169.254.77.2:\n{}",
+        out.stdout
+    );
+    for row in drops {
+        // IP SADDR SPORT DADDR DPORT STATE FLAGS (SYN) REASON
+        assert_eq!(row[0], "4", "{row:?}");
+        assert_eq!(
+            row[3..],
+            [ADDR_A, "9", "UNKNOWN", "0x2", "SKB_DROP_REASON_NO_SOCKET"][..]
+        );
+    }
 }

@@ -33,6 +33,7 @@ mod tcp;
 mod tcpaccept;
 mod tcpconnect;
 mod tcpconnlat;
+mod tcpdrop;
 mod tcpktstat;
 mod tcplife;
 mod tcpretrans;
@@ -74,6 +75,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     capable::SPEC,
     solisten::SPEC,
     tcpaccept::SPEC,
+    tcpdrop::SPEC,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
