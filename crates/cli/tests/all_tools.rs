@@ -108,6 +108,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("solisten", bind_and_listen),
     ("tcpaccept", loopback_tcp),
     ("tcpdrop", refused_connections),
+    ("tcpsynbl", unaccepted_connections),
 ];
 
 /// What a workload does and what the runs must show of it.
@@ -1098,6 +1099,36 @@ fn refused_connections() -> Option<Workload> {
                 },
                 _ => Expect::all(&[&port, reason, "127.0.0.1"]),
             }
+        },
+    ))
+}
+
+/// Three connections to a listener with a backlog of 7 that accepts none
+/// of them until they are all established (tcpsynbl: `backlog_max = 7`).
+fn unaccepted_connections() -> Option<Workload> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        port,
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        move || {
+            let listener = listen_with_backlog(port, 7);
+            let clients: Vec<_> = (0..3)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connecting"))
+                .collect();
+            drop((clients, listener));
+        },
+        move |mode| match mode.flag {
+            Some("ipv6") => Expect::none_of(&["backlog_max = 7"]),
+            _ => Expect::all(&["backlog_max = 7", "backlog"]),
         },
     ))
 }

@@ -1,19 +1,20 @@
 //! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten,
-//! capable and tcpdrop: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! capable, tcpdrop and tcpsynbl: run `bpfkit TOOL -p OURPID ...` against the running kernel,
 //! cause known events from this process (accepts over loopback IPv4 and
 //! IPv6, binds with known options and ports, listens with a known backlog,
 //! a capability check denied to a thread that gave up root, a SYN to a
-//! closed port across a veth pair) and check the decoded rows field by
+//! closed port across a veth pair, connections left in a listener's accept
+//! queue) and check the decoded rows field by
 //! field.
 //!
 //! None of their libbpf-tools originals runs on the test machine (they
 //! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
-//! no tcpaccept); bpftrace's tcpdrop.bt runs but shows only drops of
+//! no tcpaccept; tcpsynbl needs kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
 //! packets that have a socket, which a SYN to a closed port has not.
 
 mod common;
 
-use common::tool::{ToolRun, rows};
+use common::tool::{ToolRun, log2_buckets, rows, section};
 use common::workloads::{listen_with_backlog, lower_nice_as_nobody};
 use common::{ADDR_A, VethPair, serial};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -309,4 +310,38 @@ fn tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped() {
             [ADDR_A, "9", "UNKNOWN", "0x2", "SKB_DROP_REASON_NO_SOCKET"][..]
         );
     }
+}
+
+#[test]
+fn tcpsynbl_counts_the_accept_backlog_at_each_handshake() {
+    if !bpfkit_testkit::privileged("tcpsynbl_counts_the_accept_backlog_at_each_handshake") {
+        return;
+    }
+    let _serial = serial();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let run = ToolRun::start("tcpsynbl", &["-4"]);
+    // A backlog limit no other listener here has; nothing is accepted, so
+    // the four handshakes find 0, 1, 2 and 3 connections queued.
+    let listener = listen_with_backlog(port, 11);
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let client = TcpStream::connect(("127.0.0.1", port)).expect("connecting");
+            // The handshake completes on the server side before connect()
+            // returns over loopback; wait for it anyway.
+            thread::sleep(std::time::Duration::from_millis(20));
+            client
+        })
+        .collect();
+    let out = run.stop();
+    drop((clients, listener));
+    let hist = section(&out.stdout, "backlog_max = 11")
+        .unwrap_or_else(|| panic!("no histogram for backlog_max = 11:\n{}", out.stdout));
+    let counted: Vec<_> = log2_buckets(hist)
+        .into_iter()
+        .filter(|&(_, _, n)| n > 0)
+        .collect();
+    assert_eq!(counted, [(0, 1, 2), (2, 3, 2)], "{}", out.stdout);
 }

@@ -39,6 +39,7 @@ mod tcplife;
 mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
+mod tcpsynbl;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -76,6 +77,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     solisten::SPEC,
     tcpaccept::SPEC,
     tcpdrop::SPEC,
+    tcpsynbl::SPEC,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
