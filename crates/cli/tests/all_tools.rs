@@ -109,6 +109,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("tcpaccept", loopback_tcp),
     ("tcpdrop", refused_connections),
     ("tcpsynbl", unaccepted_connections),
+    ("tcptracer", loopback_tcp),
 ];
 
 /// What a workload does and what the runs must show of it.

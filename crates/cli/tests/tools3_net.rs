@@ -1,5 +1,5 @@
 //! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten,
-//! capable, tcpdrop and tcpsynbl: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! capable, tcpdrop, tcpsynbl and tcptracer: run `bpfkit TOOL -p OURPID ...` against the running kernel,
 //! cause known events from this process (accepts over loopback IPv4 and
 //! IPv6, binds with known options and ports, listens with a known backlog,
 //! a capability check denied to a thread that gave up root, a SYN to a
@@ -9,7 +9,7 @@
 //!
 //! None of their libbpf-tools originals runs on the test machine (they
 //! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
-//! no tcpaccept; tcpsynbl needs kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
+//! no tcpaccept; tcpsynbl and tcptracer need kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
 //! packets that have a socket, which a SYN to a closed port has not.
 
 mod common;
@@ -344,4 +344,50 @@ fn tcpsynbl_counts_the_accept_backlog_at_each_handshake() {
         .filter(|&(_, _, n)| n > 0)
         .collect();
     assert_eq!(counted, [(0, 1, 2), (2, 3, 2)], "{}", out.stdout);
+}
+
+#[test]
+fn tcptracer_shows_connect_accept_and_both_closes() {
+    if !bpfkit_testkit::privileged("tcptracer_shows_connect_accept_and_both_closes") {
+        return;
+    }
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listening");
+    let run = ToolRun::start("tcptracer", &["-p", &me()]);
+    let client = TcpStream::connect(listener.local_addr().expect("address")).expect("connecting");
+    let (server, _) = listener.accept().expect("accepting");
+    let (client_port, server_port) = (
+        client.local_addr().expect("address").port().to_string(),
+        listener.local_addr().expect("address").port().to_string(),
+    );
+    drop(client);
+    drop(server);
+    let out = run.stop();
+    // T PID COMM IP SADDR DADDR SPORT DPORT: each side's own address first.
+    let shown = rows(&out.stdout, "T");
+    let (me, comm, local) = (me(), comm(), "127.0.0.1".to_string());
+    let row = |t: &str, sport: &str, dport: &str| {
+        vec![
+            t.to_string(),
+            me.clone(),
+            comm.clone(),
+            "4".into(),
+            local.clone(),
+            local.clone(),
+            sport.into(),
+            dport.into(),
+        ]
+    };
+    for want in [
+        row("C", &client_port, &server_port),
+        row("A", &server_port, &client_port),
+        row("X", &client_port, &server_port),
+        row("X", &server_port, &client_port),
+    ] {
+        assert!(
+            shown.iter().any(|r| *r == want),
+            "no row {want:?}:\n{}",
+            out.stdout
+        );
+    }
 }

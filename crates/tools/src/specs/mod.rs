@@ -40,6 +40,7 @@ mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
 mod tcpsynbl;
+mod tcptracer;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -78,6 +79,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     tcpaccept::SPEC,
     tcpdrop::SPEC,
     tcpsynbl::SPEC,
+    tcptracer::SPEC,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
