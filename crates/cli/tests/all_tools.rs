@@ -27,7 +27,7 @@ use bpfkit_tools::{Effect, Flag, Parse, Runtime, ToolSpec, Value};
 use common::tool::{Gated, ToolOutput, ToolRun};
 use common::workloads::{
     BUSY_COMM, BusyThreads, LoopDevice, SignalTarget, listen_with_backlog, lower_nice_as_nobody,
-    queue_with_errno, run_ok, send_signal, tcp_exchange,
+    queue_with_errno, resolve_localhost, run_ok, send_signal, tcp_exchange,
 };
 use common::{BPFKIT, ChildGuard, TempDir, serial};
 use std::any::Any;
@@ -105,6 +105,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("tcpktstat", udp_over_veth),
     ("bindsnoop", bind_and_listen),
     ("capable", denied_capability),
+    ("gethostlatency", resolver_calls),
     ("solisten", bind_and_listen),
     ("tcpaccept", loopback_tcp),
     ("tcpdrop", refused_connections),
@@ -1132,6 +1133,21 @@ fn unaccepted_connections() -> Option<Workload> {
             _ => Expect::all(&["backlog_max = 7", "backlog"]),
         },
     ))
+}
+
+/// getaddrinfo("localhost") from this process, with libc's own resolver
+/// (/etc/hosts): gethostlatency shows the name.
+fn resolver_calls() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        binary: libc_path(),
+        ..Facts::default()
+    };
+    Some(workload(facts, resolve_localhost, |_| {
+        Expect::all(&["localhost"])
+    }))
 }
 
 /// A thread of this process named `bkcapck` that gives up root (setresuid

@@ -1,5 +1,5 @@
 //! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten,
-//! capable, tcpdrop, tcpsynbl and tcptracer: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! capable, tcpdrop, tcpsynbl, tcptracer and gethostlatency: run `bpfkit TOOL -p OURPID ...` against the running kernel,
 //! cause known events from this process (accepts over loopback IPv4 and
 //! IPv6, binds with known options and ports, listens with a known backlog,
 //! a capability check denied to a thread that gave up root, a SYN to a
@@ -7,14 +7,15 @@
 //! queue) and check the decoded rows field by
 //! field.
 //!
-//! None of their libbpf-tools originals runs on the test machine (they
+//! gethostlatency is compared with libbpf-tools' on the same resolver
+//! calls. None of the other libbpf-tools originals runs here (they
 //! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
 //! no tcpaccept; tcpsynbl and tcptracer need kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
 //! packets that have a socket, which a SYN to a closed port has not.
 
 mod common;
 
-use common::tool::{ToolRun, log2_buckets, rows, section};
+use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, section};
 use common::workloads::{listen_with_backlog, lower_nice_as_nobody};
 use common::{ADDR_A, VethPair, serial};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -390,4 +391,47 @@ fn tcptracer_shows_connect_accept_and_both_closes() {
             out.stdout
         );
     }
+}
+
+/// (PID, COMM, HOST) of each gethostlatency row (TIME PID COMM LATms HOST),
+/// sorted; the latency is checked to be a number of milliseconds.
+fn lookups(stdout: &str) -> Vec<(String, String, String)> {
+    let mut found: Vec<_> = rows(stdout, "TIME")
+        .iter()
+        .filter(|r| r.len() == 5)
+        .map(|r| {
+            assert!(r[3].parse::<f64>().is_ok_and(|ms| ms >= 0.0), "{r:?}");
+            (r[1].to_string(), r[2].to_string(), r[4].to_string())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn gethostlatency_times_the_lookups_libbpf_tools_sees() {
+    let Some((peer, _serial)) = peer_test(
+        "gethostlatency_times_the_lookups_libbpf_tools_sees",
+        "gethostlatency",
+    ) else {
+        return;
+    };
+    // The first getent (getaddrinfo) is a child with its own pid, which -p
+    // leaves out; the exec'd one (gethostbyname2, then getaddrinfo) keeps
+    // the shell's pid.
+    let gated = Gated::new("getent ahosts localhost; exec getent hosts localhost");
+    let pid = gated.pid().to_string();
+    let ours = ToolRun::start("gethostlatency", &["-p", &pid]);
+    let theirs = Peer::start(&peer, &["-p", &pid], "HOST");
+    assert!(gated.go().success(), "getent failed");
+    let theirs = theirs.stop_after(|l| l.contains("localhost"), 2);
+    let ours = ours.stop();
+    let (ours, theirs) = (lookups(&ours.stdout), lookups(&theirs));
+    assert!(ours.len() >= 2, "{ours:?}");
+    assert!(
+        ours.iter()
+            .all(|(p, _, host)| *p == pid && host == "localhost"),
+        "{ours:?}"
+    );
+    assert_eq!(ours, theirs);
 }

@@ -281,3 +281,21 @@ pub fn lower_nice_as_nobody() {
         assert_eq!(libc::setpriority(libc::PRIO_PROCESS, tid, -1), -1);
     }
 }
+
+/// Resolves "localhost" with libc's getaddrinfo (gethostlatency's hook).
+pub fn resolve_localhost() {
+    let node = c"localhost";
+    let mut found: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name, no hints, an out pointer freed below.
+    let rc = unsafe {
+        libc::getaddrinfo(
+            node.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+            &mut found,
+        )
+    };
+    assert_eq!(rc, 0, "getaddrinfo(localhost) failed: {rc}");
+    // SAFETY: the list getaddrinfo returned.
+    unsafe { libc::freeaddrinfo(found) };
+}

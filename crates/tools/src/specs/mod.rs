@@ -11,6 +11,7 @@ mod capable;
 mod common;
 mod execsnoop;
 mod exitsnoop;
+mod gethostlatency;
 mod hardirqs;
 mod killsnoop;
 mod memleak;
@@ -75,6 +76,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     tcpktstat::SPEC,
     bindsnoop::SPEC,
     capable::SPEC,
+    gethostlatency::SPEC,
     solisten::SPEC,
     tcpaccept::SPEC,
     tcpdrop::SPEC,
