@@ -110,6 +110,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("tcpaccept", loopback_tcp),
     ("tcpdrop", refused_connections),
     ("tcpsynbl", unaccepted_connections),
+    ("tcptop", loopback_tcp),
     ("tcptracer", loopback_tcp),
 ];
 

@@ -1,5 +1,5 @@
 //! End-to-end tests of the built-in tools tcpaccept, bindsnoop, solisten,
-//! capable, tcpdrop, tcpsynbl, tcptracer and gethostlatency: run `bpfkit TOOL -p OURPID ...` against the running kernel,
+//! capable, tcpdrop, tcpsynbl, tcptracer, tcptop and gethostlatency: run `bpfkit TOOL -p OURPID ...` against the running kernel,
 //! cause known events from this process (accepts over loopback IPv4 and
 //! IPv6, binds with known options and ports, listens with a known backlog,
 //! a capability check denied to a thread that gave up root, a SYN to a
@@ -10,7 +10,7 @@
 //! gethostlatency is compared with libbpf-tools' on the same resolver
 //! calls. None of the other libbpf-tools originals runs here (they
 //! need kprobes or fentry: bindsnoop, solisten, capable; libbpf-tools has
-//! no tcpaccept; tcpsynbl and tcptracer need kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
+//! no tcpaccept; tcpsynbl, tcptracer and tcptop need kprobes too); bpftrace's tcpdrop.bt runs but shows only drops of
 //! packets that have a socket, which a SYN to a closed port has not.
 
 mod common;
@@ -434,4 +434,63 @@ fn gethostlatency_times_the_lookups_libbpf_tools_sees() {
         "{ours:?}"
     );
     assert_eq!(ours, theirs);
+}
+
+#[test]
+fn tcptop_counts_kilobytes_each_way_per_connection() {
+    if !bpfkit_testkit::privileged("tcptop_counts_kilobytes_each_way_per_connection") {
+        return;
+    }
+    use std::io::{Read, Write};
+    let _serial = serial();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listening");
+    // One summary, printed at SIGINT: all the bytes in one row each.
+    let run = ToolRun::start("tcptop", &["-p", &me(), "100"]);
+    let mut client =
+        TcpStream::connect(listener.local_addr().expect("address")).expect("connecting");
+    let (mut server, _) = listener.accept().expect("accepting");
+    let mut buf = vec![0u8; 300 * 1024];
+    let echo = thread::spawn(move || {
+        let mut got = vec![0u8; 300 * 1024];
+        server.read_exact(&mut got).expect("receiving");
+        server.write_all(&got[..10 * 1024]).expect("answering");
+        server
+    });
+    client.write_all(&buf).expect("sending");
+    client
+        .read_exact(&mut buf[..10 * 1024])
+        .expect("receiving the answer");
+    let server = echo.join().expect("the server thread");
+    let (cport, sport) = (
+        client.local_addr().expect("address").port().to_string(),
+        server.local_addr().expect("address").port().to_string(),
+    );
+    let out = run.stop();
+    // PID COMM LADDR LPORT RADDR RPORT RX_KB TX_KB
+    let shown = rows(&out.stdout, "PID");
+    let row = |lport: &str, rport: &str, rx: &str, tx: &str| {
+        [
+            me(),
+            comm(),
+            "127.0.0.1".into(),
+            lport.into(),
+            "127.0.0.1".into(),
+            rport.into(),
+            rx.into(),
+            tx.into(),
+        ]
+    };
+    for want in [
+        row(&cport, &sport, "10", "300"),
+        row(&sport, &cport, "300", "10"),
+    ] {
+        // COMM: the sending thread's; the server side ran in another thread.
+        assert!(
+            shown
+                .iter()
+                .any(|r| r.len() == 8 && r[0] == want[0] && r[2..] == want[2..]),
+            "no row {want:?}:\n{}",
+            out.stdout
+        );
+    }
 }

@@ -41,6 +41,7 @@ mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
 mod tcpsynbl;
+mod tcptop;
 mod tcptracer;
 mod xdpfilter;
 
@@ -81,6 +82,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     tcpaccept::SPEC,
     tcpdrop::SPEC,
     tcpsynbl::SPEC,
+    tcptop::SPEC,
     tcptracer::SPEC,
 ];
 
