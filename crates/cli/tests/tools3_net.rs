@@ -494,3 +494,88 @@ fn tcptop_counts_kilobytes_each_way_per_connection() {
         );
     }
 }
+
+/// One loopback connection from this process carrying 3000 bytes one way,
+/// closed by both ends; (client port, server port).
+fn short_connection() -> (String, String) {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listening");
+    let mut client =
+        TcpStream::connect(listener.local_addr().expect("address")).expect("connecting");
+    let (mut server, _) = listener.accept().expect("accepting");
+    client.write_all(&[b'x'; 3000]).expect("sending");
+    let mut buf = [0u8; 3000];
+    server.read_exact(&mut buf).expect("receiving");
+    let ports = (
+        client.local_addr().expect("address").port().to_string(),
+        server.local_addr().expect("address").port().to_string(),
+    );
+    drop((client, server));
+    ports
+}
+
+/// Rows of `stdout` (after the header starting with `first`) that mention
+/// `port` as a whole word, without their last column (MS: timing differs).
+fn rows_with_port(stdout: &str, first: &str, port: &str) -> Vec<Vec<String>> {
+    rows(stdout, first)
+        .into_iter()
+        .filter(|r| r.contains(&port))
+        .map(|r| r[..r.len() - 1].iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn tcplife_and_tcpstates_print_what_libbpf_tools_prints() {
+    let Some((life_peer, _serial)) = peer_test(
+        "tcplife_and_tcpstates_print_what_libbpf_tools_prints",
+        "tcplife",
+    ) else {
+        return;
+    };
+    let Some(states_peer) = bpfkit_testkit::peer_tool(
+        "tcplife_and_tcpstates_print_what_libbpf_tools_prints",
+        "tcpstates",
+    ) else {
+        return;
+    };
+    let me = me();
+    let theirs_life = Peer::start(&life_peer, &["-p", &me], "PID");
+    let theirs_states = Peer::start(&states_peer, &[], "SKADDR");
+    let ours_life = ToolRun::start("tcplife", &["-p", &me]);
+    let ours_states = ToolRun::start("tcpstates", &[]);
+    let (cport, _) = short_connection();
+    let theirs_life = theirs_life.stop_after(|l| l.contains(&cport), 2);
+    let theirs_states = theirs_states.stop_after(|l| l.contains(&cport), 6);
+    let (ours_life, ours_states) = (ours_life.stop(), ours_states.stop());
+    // tcplife: PID COMM LADDR LPORT RADDR RPORT TX_KB RX_KB (2.93 and 0.00).
+    let theirs = rows_with_port(&theirs_life, "PID", &cport);
+    assert_eq!(theirs.len(), 2, "{theirs_life}");
+    assert_eq!(rows_with_port(&ours_life.stdout, "PID", &cport), theirs);
+    assert!(
+        theirs.iter().any(|r| r[6..] == ["2.93", "0.00"]),
+        "{theirs:?}"
+    );
+    // tcpstates: the same header words, and the same rows but for the
+    // SKADDR prefix (0x) and COMM's width (libbpf-tools cuts it at 10).
+    let header = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("SKADDR"))
+            .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+    };
+    assert_eq!(header(&ours_states.stdout), header(&theirs_states));
+    let normalize = |rows: Vec<Vec<String>>| -> Vec<Vec<String>> {
+        rows.into_iter()
+            .map(|mut r| {
+                r[0] = r[0].trim_start_matches("0x").to_string();
+                r[2] = r[2].chars().take(10).collect();
+                r
+            })
+            .collect()
+    };
+    let theirs = normalize(rows_with_port(&theirs_states, "SKADDR", &cport));
+    assert!(theirs.len() >= 4, "{theirs_states}");
+    assert_eq!(
+        normalize(rows_with_port(&ours_states.stdout, "SKADDR", &cport)),
+        theirs
+    );
+}
