@@ -17,7 +17,7 @@ mod common;
 
 use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, section};
 use common::workloads::{listen_with_backlog, lower_nice_as_nobody};
-use common::{ADDR_A, VethPair, serial};
+use common::{ADDR_A, Run, VethPair, serial};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::thread;
 
@@ -578,4 +578,42 @@ fn tcplife_and_tcpstates_print_what_libbpf_tools_prints() {
         normalize(rows_with_port(&ours_states.stdout, "SKADDR", &cport)),
         theirs
     );
+}
+
+/// The JSON events among a run's records.
+fn json_events(records: &[serde_json::Value]) -> Vec<&serde_json::Value> {
+    records.iter().filter(|v| v["type"] == "event").collect()
+}
+
+#[test]
+fn json_keeps_the_state_and_signal_names_next_to_the_numbers() {
+    if !bpfkit_testkit::privileged("json_keeps_the_state_and_signal_names_next_to_the_numbers") {
+        return;
+    }
+    // Run takes the serial turn itself, one run at a time.
+    let states = Run::start_tool_attached("tcpstates", &[]);
+    let (cport, _) = short_connection();
+    let states = states.stop();
+    let port: u64 = cport.parse().expect("a port");
+    let established = json_events(&states.records)
+        .into_iter()
+        .find(|e| e["data"]["sport"] == port && e["data"]["newstate"] == 1)
+        .unwrap_or_else(|| panic!("no ESTABLISHED of port {port}: {:?}", states.records));
+    // SYN_SENT (2) -> ESTABLISHED (1): numbers in data, names in decoded
+    // (not the `->` column's decoration).
+    assert_eq!(established["data"]["oldstate"], 2);
+    assert_eq!(established["decoded"]["oldstate"], "SYN_SENT");
+    assert_eq!(established["decoded"]["newstate"], "ESTABLISHED");
+    // Without -n sigsnoop's SIG column shows the number; JSON names it.
+    let me = me();
+    let signals = Run::start_tool_attached("sigsnoop", &["-p", &me, "-s", "WINCH"]);
+    // SAFETY: SIGWINCH to ourselves, ignored by default.
+    unsafe { libc::kill(std::process::id() as i32, libc::SIGWINCH) };
+    let signals = signals.stop();
+    let winch = json_events(&signals.records);
+    assert!(!winch.is_empty(), "{:?}", signals.records);
+    for e in winch {
+        assert_eq!(e["data"]["sig"], libc::SIGWINCH);
+        assert_eq!(e["decoded"]["sig"], "SIGWINCH", "{e}");
+    }
 }
