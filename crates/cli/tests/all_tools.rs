@@ -26,8 +26,8 @@ mod common;
 use bpfkit_tools::{Effect, Flag, Parse, Runtime, ToolSpec, Value};
 use common::tool::{Gated, ToolOutput, ToolRun};
 use common::workloads::{
-    BUSY_COMM, BusyThreads, LoopDevice, SignalTarget, queue_with_errno, run_ok, send_signal,
-    tcp_exchange,
+    BUSY_COMM, BusyThreads, LoopDevice, SignalTarget, listen_with_backlog, lower_nice_as_nobody,
+    queue_with_errno, resolve_localhost, run_ok, send_signal, tcp_exchange,
 };
 use common::{BPFKIT, ChildGuard, TempDir, serial};
 use std::any::Any;
@@ -103,6 +103,15 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("memleak", kernel_allocations),
     ("xdpfilter", udp_over_veth),
     ("tcpktstat", udp_over_veth),
+    ("bindsnoop", bind_and_listen),
+    ("capable", denied_capability),
+    ("gethostlatency", resolver_calls),
+    ("solisten", bind_and_listen),
+    ("tcpaccept", loopback_tcp),
+    ("tcpdrop", refused_connections),
+    ("tcpsynbl", unaccepted_connections),
+    ("tcptop", loopback_tcp),
+    ("tcptracer", loopback_tcp),
 ];
 
 /// What a workload does and what the runs must show of it.
@@ -1013,6 +1022,158 @@ fn loopback_tcp() -> Option<Workload> {
                 _ => Expect::all(&[&v4]),
             }
         },
+    ))
+}
+
+/// A TCP listener bound to a known loopback port (chosen at setup) with
+/// a backlog of 5, and a second bind to that port while it listens, which
+/// fails with EADDRINUSE (bindsnoop -x shows it, as RET -98).
+fn bind_and_listen() -> Option<Workload> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        port,
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        move || {
+            let listener = listen_with_backlog(port, 5);
+            assert!(TcpListener::bind(("127.0.0.1", port)).is_err());
+            drop(listener);
+        },
+        move |mode| {
+            let port = port.to_string();
+            match (mode.tool, mode.flag) {
+                ("bindsnoop", Some("failed")) => Expect::all(&[&port, "-98", "...R."]),
+                ("bindsnoop", _) => Expect {
+                    present: vec![port, "127.0.0.1".into(), "TCP".into()],
+                    absent: vec!["-98".into()],
+                    any: Vec::new(),
+                },
+                _ => Expect::all(&[&port, "127.0.0.1", "TCPv4", " 5 "]),
+            }
+        },
+    ))
+}
+
+/// Connections to a closed loopback port, over IPv4 and IPv6: the kernel
+/// drops each SYN for want of a socket (SKB_DROP_REASON_NO_SOCKET).
+fn refused_connections() -> Option<Workload> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        port,
+        ..Facts::default()
+    };
+    let v6 = TcpListener::bind("[::1]:0").is_ok();
+    Some(workload(
+        facts,
+        move || {
+            assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+            if v6 {
+                assert!(TcpStream::connect(("::1", port)).is_err());
+            }
+        },
+        move |mode| {
+            let port = port.to_string();
+            let reason = "SKB_DROP_REASON_NO_SOCKET";
+            match mode.flag {
+                Some("ipv6") if v6 => Expect {
+                    present: vec![port, reason.into(), "::1".into()],
+                    absent: vec!["127.0.0.1".into()],
+                    any: Vec::new(),
+                },
+                Some("ipv6") => Expect::none_of(&["127.0.0.1"]),
+                Some("ipv4") => Expect {
+                    present: vec![port, reason.into(), "127.0.0.1".into()],
+                    absent: vec!["::1".into()],
+                    any: Vec::new(),
+                },
+                _ => Expect::all(&[&port, reason, "127.0.0.1"]),
+            }
+        },
+    ))
+}
+
+/// Three connections to a listener with a backlog of 7 that accepts none
+/// of them until they are all established (tcpsynbl: `backlog_max = 7`).
+fn unaccepted_connections() -> Option<Workload> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        port,
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        move || {
+            let listener = listen_with_backlog(port, 7);
+            let clients: Vec<_> = (0..3)
+                .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connecting"))
+                .collect();
+            drop((clients, listener));
+        },
+        move |mode| match mode.flag {
+            Some("ipv6") => Expect::none_of(&["backlog_max = 7"]),
+            _ => Expect::all(&["backlog_max = 7", "backlog"]),
+        },
+    ))
+}
+
+/// getaddrinfo("localhost") from this process, with libc's own resolver
+/// (/etc/hosts): gethostlatency shows the name.
+fn resolver_calls() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        binary: libc_path(),
+        ..Facts::default()
+    };
+    Some(workload(facts, resolve_localhost, |_| {
+        Expect::all(&["localhost"])
+    }))
+}
+
+/// A thread of this process named `bkcapck` that gives up root (setresuid
+/// to nobody, for itself only: the raw syscall, not libc's process-wide
+/// one) and then asks for a lower nice value: cap_capable(CAP_SYS_NICE)
+/// denied, uid 65534.
+fn denied_capability() -> Option<Workload> {
+    let comm = "bkcapck";
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: comm.into(),
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        move || {
+            thread::Builder::new()
+                .name(comm.into())
+                .spawn(lower_nice_as_nobody)
+                .expect("spawning the unprivileged thread")
+                .join()
+                .expect("the unprivileged thread");
+        },
+        move |_| Expect::all(&[comm, "65534", "CAP_SYS_NICE", "deny"]),
     ))
 }
 

@@ -42,8 +42,9 @@ fn a_process_group_target_is_negative() {
         ("killsnoop", killsnoop.stop()),
         ("sigsnoop", sigsnoop.stop()),
     ] {
-        // ... TPID RESULT
-        let rows = rows_to(&out.stdout, &group, 1);
+        // ... TPID RESULT (sigsnoop: ... TPID TCOMM RESULT)
+        let from_end = if tool == "sigsnoop" { 2 } else { 1 };
+        let rows = rows_to(&out.stdout, &group, from_end);
         assert_eq!(
             rows.len(),
             1,
@@ -100,7 +101,8 @@ fn sigsnoop_result_is_the_signals_errno() {
     queue_with_errno(target.pid(), libc::SIGWINCH, 42);
     let (all, failed) = (all.stop(), failed.stop());
     let results = |stdout: &str| -> Vec<String> {
-        rows_to(stdout, &tpid, 1)
+        // ... TPID TCOMM RESULT
+        rows_to(stdout, &tpid, 2)
             .iter()
             .map(|r| r[r.len() - 1].to_string())
             .collect()
@@ -129,12 +131,13 @@ fn sigsnoop_failed_signals_are_those_libbpf_tools_shows() {
     theirs.wait_for(&tpid, || queue_with_errno(target.pid(), libc::SIGWINCH, 42));
     let theirs = theirs.stop();
     let ours = ours.stop();
-    // Both: TIME PID COMM SIG TPID RESULT.
+    // Theirs (0.26): TIME PID COMM SIG TPID RESULT; ours also TCOMM before
+    // RESULT, as libbpf-tools' sigsnoop since.
     let theirs: Vec<_> = rows_to(&theirs, &tpid, 1)
         .iter()
         .map(|r| r[r.len() - 1].to_string())
         .collect();
-    let ours: Vec<_> = rows_to(&ours.stdout, &tpid, 1)
+    let ours: Vec<_> = rows_to(&ours.stdout, &tpid, 2)
         .iter()
         .map(|r| r[r.len() - 1].to_string())
         .collect();

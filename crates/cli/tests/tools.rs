@@ -232,12 +232,14 @@ impl Drop for Sleeper {
     }
 }
 
-/// Rows about signals to `target` (PID COMM SIG TPID RESULT, maybe after TIME).
-fn signal_rows<'a>(stdout: &'a str, target: &str) -> Vec<Vec<&'a str>> {
+/// Rows about signals to `target` whose TPID is `from_end` columns before
+/// the last (killsnoop: PID COMM SIG TPID RESULT, 1; sigsnoop: TIME PID
+/// COMM SIG TPID TCOMM RESULT, 2).
+fn signal_rows<'a>(stdout: &'a str, target: &str, from_end: usize) -> Vec<Vec<&'a str>> {
     stdout
         .lines()
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        .filter(|r| r.len() >= 5 && r[r.len() - 2] == target)
+        .filter(|r| r.len() >= 5 && r[r.len() - 1 - from_end] == target)
         .collect()
 }
 
@@ -254,14 +256,15 @@ fn sigsnoop_shows_a_signal_by_name() {
     sleeper.signal(libc::SIGUSR1);
     sleeper.reap();
     let out = run.stop();
-    let rows = signal_rows(&out.stdout, &target);
+    let rows = signal_rows(&out.stdout, &target, 2);
     assert_eq!(rows.len(), 1, "{}", out.stdout);
-    // TIME PID COMM SIG TPID RESULT (sigsnoop always shows TIME)
+    // TIME PID COMM SIG TPID TCOMM RESULT (sigsnoop always shows TIME)
     let row = &rows[0];
-    assert_eq!(row.len(), 6, "{row:?}");
+    assert_eq!(row.len(), 7, "{row:?}");
     assert_eq!(row[1], me);
     assert_eq!(row[3], "SIGUSR1");
-    assert_eq!(row[5], "0");
+    assert_eq!(row[5], "sleep");
+    assert_eq!(row[6], "0");
 }
 
 #[test]
@@ -280,7 +283,7 @@ fn killsnoop_shows_kills_and_failed_kills() {
     // SAFETY: signal 0 only checks for existence.
     assert_eq!(unsafe { libc::kill(sleeper.pid() as i32, 0) }, -1);
     let out = run.stop();
-    let rows = signal_rows(&out.stdout, &target);
+    let rows = signal_rows(&out.stdout, &target, 1);
     assert_eq!(rows.len(), 2, "{}", out.stdout);
     // PID COMM SIG TPID RESULT
     assert_eq!(rows[0][0], me);

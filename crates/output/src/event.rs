@@ -1,6 +1,6 @@
 //! Events (ring/perf buffer records) as table rows or JSON lines.
 
-use crate::cells::{self, Align, CustomCell, Record, Side, TableColumn};
+use crate::cells::{self, Align, CustomCell, Record, Side, Source, TableColumn};
 use crate::clock::WallClock;
 use crate::plan::{Plan, RenderCtx};
 use crate::semantic::Render;
@@ -137,7 +137,62 @@ pub struct EventFormatter {
     ctx: RenderCtx,
     line: Vec<u8>,
     json_prefix: Vec<u8>,
+    /// JSON: the fields the table shows decoded (a state, signal or errno
+    /// name for a number), as `"decoded":{FIELD:TEXT}` next to `data`.
+    decoded: Vec<Decoded>,
     start: Instant,
+}
+
+/// A field whose table cell names its number: its JSON key (`"field":`),
+/// its plan column and the table's render.
+struct Decoded {
+    json_key: Vec<u8>,
+    index: usize,
+    render: Render,
+}
+
+/// The table's columns that show a value field's number as a name: by the
+/// column's render, or for a column that shows the number (sigsnoop's SIG
+/// without `-n`) by the field's own naming render. JSON `data` keeps the
+/// numbers. A table of names that are all the same (tcpstates' `->`)
+/// decorates, not decodes.
+fn decoded_fields(table: &[TableColumn], plan: &Plan) -> Vec<Decoded> {
+    let names_a_number = |render: Render| match render {
+        Render::Names(names) => names.iter().any(|n| *n != names[0]),
+        Render::Errno | Render::ErrnoName | Render::Signal | Render::Syscall | Render::Disk => true,
+        _ => false,
+    };
+    let mut decoded: Vec<Decoded> = Vec::new();
+    for tc in table {
+        let Source::Field {
+            side: Side::Value,
+            index,
+            render,
+        } = tc.source
+        else {
+            continue;
+        };
+        let col = &plan.columns[index];
+        let Some(render) = [render, Some(col.render)]
+            .into_iter()
+            .flatten()
+            .find(|&r| names_a_number(r))
+        else {
+            continue;
+        };
+        if decoded.iter().any(|d| d.index == index) {
+            continue;
+        }
+        let mut json_key = Vec::new();
+        json::write_str(&mut json_key, col.name.as_bytes());
+        json_key.push(b':');
+        decoded.push(Decoded {
+            json_key,
+            index,
+            render,
+        });
+    }
+    decoded
 }
 
 impl EventFormatter {
@@ -161,7 +216,12 @@ impl EventFormatter {
             Mode::Detailed => detailed_rows(&table),
             Mode::Table | Mode::Json => Vec::new(),
         };
+        let decoded = match opts.mode {
+            Mode::Json => decoded_fields(&table, &plan),
+            Mode::Table | Mode::Detailed => Vec::new(),
+        };
         Ok(EventFormatter {
+            decoded,
             plan,
             table,
             detailed,
@@ -230,6 +290,7 @@ impl EventFormatter {
                 self.write_json_times(&mut line);
                 line.extend_from_slice(b",\"data\":");
                 self.plan.write_json_object(bytes, &mut line);
+                self.write_json_decoded(bytes, &mut line);
                 line.extend_from_slice(b"}\n");
             }
             Mode::Table => {
@@ -256,6 +317,34 @@ impl EventFormatter {
         self.plan.check_len(bytes)?;
         self.plan.write_json_object(bytes, out);
         Ok(())
+    }
+
+    /// `,"decoded":{...}` (see [`decoded_fields`]): the names the table
+    /// gives this event's numbers. A number with no name (errno 0, a signal
+    /// beyond the table) is left out; no name at all, no member.
+    fn write_json_decoded(&mut self, bytes: &[u8], line: &mut Vec<u8>) {
+        let start = line.len();
+        let mut text = Vec::new();
+        for d in &self.decoded {
+            text.clear();
+            let col = &self.plan.columns[d.index];
+            self.plan
+                .write_text_as(col, d.render, bytes, &mut self.ctx, &mut text);
+            let number = std::str::from_utf8(&text).is_ok_and(|t| t.parse::<i128>().is_ok());
+            if text.is_empty() || number {
+                continue;
+            }
+            line.extend_from_slice(if line.len() == start {
+                b",\"decoded\":{"
+            } else {
+                b","
+            });
+            line.extend_from_slice(&d.json_key);
+            json::write_str(line, &text);
+        }
+        if line.len() > start {
+            line.push(b'}');
+        }
     }
 
     /// The `-T` / `-t` members of a JSON event, before its `data`.

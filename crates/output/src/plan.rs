@@ -12,8 +12,10 @@ use crate::semantic::{self, FieldContext, Render, Shape};
 use crate::users::Users;
 use crate::{Error, Result, json, names};
 use bpfkit_btf::value::{is_char_type, read_uint, typedef_chain};
-use bpfkit_btf::{Btf, Kind, TypeId};
+use bpfkit_btf::view::BtfView;
+use bpfkit_btf::{Btf, Kind, TypeId, kind_no};
 use std::io::Write as _;
+use std::sync::OnceLock;
 
 /// Nested struct/array depth bound (BTF validation already excludes cycles).
 const MAX_NESTING: usize = 32;
@@ -968,6 +970,68 @@ fn classify(
     })
 }
 
+/// How to read the running kernel's BTF, once [`use_kernel_enums`] said.
+static KERNEL_BTF_LOADER: OnceLock<fn() -> Option<BtfView>> = OnceLock::new();
+/// The running kernel's BTF, opened the first time an enum field needs it
+/// (a lazy view: parsing all of vmlinux would cost far more).
+static KERNEL_BTF: OnceLock<Option<BtfView>> = OnceLock::new();
+
+/// Names enum-typed fields after the enumerators of the same-named enum of
+/// the running kernel (BTF from `load`, called at most once, when the first
+/// enum field is planned) where it has one, instead of the object's own
+/// copy: an object built against one kernel's vmlinux.h reports values of
+/// another kernel (`enum skb_drop_reason` gains and renumbers members
+/// between releases). For whoever loads objects into this kernel; without
+/// it, or without that enum in the kernel, the object's names are used.
+pub fn use_kernel_enums(load: fn() -> Option<BtfView>) {
+    let _ = KERNEL_BTF_LOADER.set(load);
+}
+
+/// The running kernel's names for the enum `name`, when it has that enum.
+fn kernel_enum_names(name: &str) -> Option<Vec<(i128, String)>> {
+    if name.is_empty() {
+        return None;
+    }
+    let load = KERNEL_BTF_LOADER.get()?;
+    let kernel = KERNEL_BTF.get_or_init(load).as_ref()?;
+    let is_enum = |kind| kind == kind_no::ENUM || kind == kind_no::ENUM64;
+    let mut found = None;
+    kernel
+        .for_each_named(is_enum, |id, _, n| {
+            if n == name && found.is_none() {
+                found = Some(id);
+            }
+        })
+        .ok()?;
+    let Kind::Enum(e) = kernel.type_by_id(found?).ok()?.kind else {
+        return None;
+    };
+    e.values
+        .iter()
+        .map(|v| {
+            Some((
+                enum_value(&e, v),
+                kernel.str_at(v.name_off).ok()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn enum_value(e: &bpfkit_btf::types::Enum, v: &bpfkit_btf::types::EnumValue) -> i128 {
+    if e.signed {
+        v.value as i64 as i128
+    } else {
+        v.value as i128
+    }
+}
+
+fn enum_names(btf: &Btf, e: &bpfkit_btf::types::Enum) -> Vec<(i128, String)> {
+    e.values
+        .iter()
+        .map(|v| (enum_value(e, v), btf.str_at(v.name_off).to_string()))
+        .collect()
+}
+
 fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
     let id = btf.resolve(m.ty)?;
     let kind = &btf.type_by_id(id)?.kind;
@@ -1011,18 +1075,7 @@ fn leaf_of(btf: &Btf, m: &RawMember, depth: usize) -> Result<Leaf> {
         Kind::Enum(e) => Leaf::Enum {
             size: e.size as usize,
             signed: e.signed,
-            names: e
-                .values
-                .iter()
-                .map(|v| {
-                    let value = if e.signed {
-                        v.value as i64 as i128
-                    } else {
-                        v.value as i128
-                    };
-                    (value, btf.str_at(v.name_off).to_string())
-                })
-                .collect(),
+            names: kernel_enum_names(btf.name_of(id)).unwrap_or_else(|| enum_names(btf, e)),
         },
         Kind::Array(a) => array_leaf(btf, a.elem, a.len as usize, depth)?,
         Kind::Struct(_) | Kind::Union(_) => {

@@ -60,7 +60,8 @@ fn execsnoop_json() {
     let text = run(&mut f, &[exec_event(1234, -2, b"bash")]);
     assert_eq!(
         text,
-        "{\"type\":\"event\",\"map\":\"events\",\"data\":{\"pid\":1234,\"ppid\":1,\"uid\":0,\"retval\":-2,\"is_exit\":false,\"comm\":\"bash\"}}\n"
+        // The number in `data`, the table's name for it in `decoded`.
+        "{\"type\":\"event\",\"map\":\"events\",\"data\":{\"pid\":1234,\"ppid\":1,\"uid\":0,\"retval\":-2,\"is_exit\":false,\"comm\":\"bash\"},\"decoded\":{\"retval\":\"-ENOENT\"}}\n"
     );
 }
 

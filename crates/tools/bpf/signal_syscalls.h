@@ -15,6 +15,9 @@ struct event {
 	bpfkit_signal_t sig;
 	int ret;  /* syscall result (-errno), or signal_generate's errno */
 	char comm[TASK_COMM_LEN];
+	/* The target's comm (sigsnoop's TCOMM), from signal_generate; "?"
+	 * while unknown (a kill() that reached no task). */
+	char tcomm[TASK_COMM_LEN];
 };
 
 DEFINE_EVENTS_RINGBUF();
@@ -46,6 +49,7 @@ static __always_inline int kill_entry(pid_t tpid, int sig)
 	event.pid = pid;
 	event.tpid = tpid;
 	event.sig = sig;
+	event.tcomm[0] = '?';
 	bpf_get_current_comm(event.comm, sizeof(event.comm));
 	bpf_map_update_elem(&values, &tid, &event, BPF_ANY);
 	return 0;

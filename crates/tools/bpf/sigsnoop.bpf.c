@@ -25,7 +25,22 @@ int sig_trace(struct trace_event_raw_signal_generate *ctx)
 	e->sig = sig;
 	e->ret = ret;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_probe_read_kernel(e->tcomm, sizeof(e->tcomm), ctx->comm);
 	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* -k: the kill syscall in flight on this thread generates the signal here,
+ * in the same thread, with the target's comm (several for a process group:
+ * the last one stays). */
+SEC("tracepoint/signal/signal_generate")
+int kill_target_tp(struct trace_event_raw_signal_generate *ctx)
+{
+	u32 tid = (u32)bpf_get_current_pid_tgid();
+	struct event *e = bpf_map_lookup_elem(&values, &tid);
+
+	if (e)
+		bpf_probe_read_kernel(e->tcomm, sizeof(e->tcomm), ctx->comm);
 	return 0;
 }
 

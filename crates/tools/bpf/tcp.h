@@ -91,4 +91,32 @@ static __always_inline bool port_listed(const volatile u16 *ports, u32 len, u16 
 #define PORT_FILTERED_OUT(name, port)                                          \
 	(name##_len && !port_listed(name, name##_len, (port)))
 
+/* Socket types (struct socket's `type`). */
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+
+/* The socket behind file descriptor `fd` of the current task: syscall
+ * tracepoints (accept, bind, listen) give an fd, not a socket. Only for an
+ * fd the syscall has just used as a socket (it returned it, or did not
+ * fail with EBADF/ENOTSOCK): another file's private_data is no socket.
+ * NULL when the fd is not in the table (closed meanwhile). */
+static __always_inline struct socket *fd_socket(long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+
+	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	return BPF_CORE_READ(file, private_data);
+}
+
+/* Whether a syscall result means its fd was a socket (see fd_socket). */
+#define EBADF 9
+#define ENOTSOCK 88
+#define FD_WAS_SOCKET(ret) ((ret) != -EBADF && (ret) != -ENOTSOCK)
+
 #endif

@@ -63,8 +63,9 @@ fn kprobe_variants_pass_the_verifier() {
         }
     }
     // biosnoop and oomkill one each, tcpconnect 4, tcpconnlat 3, tcprtt 1,
-    // tcpretrans 1 (-l).
-    assert_eq!(checked, 11);
+    // tcpretrans 1 (-l), tcpaccept 1, capable 2, tcpsynbl 2, tcptracer 1,
+    // tcptop 2.
+    assert_eq!(checked, 19);
 }
 
 #[test]

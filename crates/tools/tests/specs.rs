@@ -37,7 +37,7 @@ fn names_are_unique_and_findable() {
         assert!(spec.examples.contains(spec.name), "{}: examples", spec.name);
     }
     assert!(bpfkit_tools::find("nosuchtool").is_none());
-    assert_eq!(bpfkit_tools::all().len(), 29);
+    assert_eq!(bpfkit_tools::all().len(), 38);
 }
 
 #[test]
@@ -57,9 +57,11 @@ fn variants_name_programs_of_the_object() {
             // variant also uses raw tracepoints).
             assert!(
                 variant.label == "kill"
-                    || kinds
-                        .iter()
-                        .any(|k| k.starts_with(variant_kind(variant.label))),
+                    || kinds.iter().any(|k| {
+                        variant_kinds(variant.label)
+                            .iter()
+                            .any(|kind| k.starts_with(kind))
+                    }),
                 "{}: variant {} has hooks {kinds:?}",
                 spec.name,
                 variant.label
@@ -82,12 +84,14 @@ fn variants_name_programs_of_the_object() {
     }
 }
 
-/// The hook kind name a variant label stands for.
-fn variant_kind(label: &str) -> &str {
+/// The hook kind names (prefixes) a variant label stands for.
+fn variant_kinds(label: &str) -> Vec<&str> {
     match label {
-        "raw_tp" => "raw_tracepoint",
-        "uprobe" => "u", // uprobe or uretprobe
-        other => other,
+        "raw_tp" => vec!["raw_tracepoint"],
+        "uprobe" => vec!["u"], // uprobe or uretprobe
+        // tcpaccept's kprobe variant is a lone kretprobe.
+        "kprobe" => vec!["kprobe", "kretprobe"],
+        other => vec![other],
     }
 }
 

@@ -95,6 +95,8 @@ impl<'o> Printer<'o> {
     /// Prepares a formatter per event map; fails, before anything is
     /// loaded, when an event map's record type cannot be found.
     pub fn new(object: &'o Object, opts: PrintOptions) -> Result<Printer<'o>> {
+        // Enum fields carry this kernel's values: name them as it does.
+        bpfkit_output::use_kernel_enums(|| bpfkit_btf::view::BtfView::vmlinux().ok());
         let mut formatters = HashMap::new();
         for map in object
             .maps

@@ -221,3 +221,81 @@ pub fn tcp_exchange(listener: &std::net::TcpListener) {
         client.read_exact(&mut buf).expect("receiving the echo");
     }
 }
+
+/// A listening socket on 127.0.0.1:PORT with this listen() backlog
+/// (std's TcpListener always asks for 128); SO_REUSEADDR set as std does.
+pub fn listen_with_backlog(port: u16, backlog: i32) -> std::os::fd::OwnedFd {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: socket(2) has no memory preconditions; the fd is owned below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd that nothing else owns.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    let one: libc::c_int = 1;
+    let addr = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be(),
+        },
+        sin_zero: [0; 8],
+    };
+    // SAFETY: valid pointers and lengths for setsockopt/bind/listen.
+    let ok = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_REUSEADDR,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of_val(&one) as libc::socklen_t,
+        ) == 0
+            && libc::bind(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of_val(&addr) as libc::socklen_t,
+            ) == 0
+            && libc::listen(fd, backlog) == 0
+    };
+    assert!(
+        ok,
+        "listening on port {port}: {}",
+        std::io::Error::last_os_error()
+    );
+    owned
+}
+
+/// Gives up root in the calling thread only (setresuid to nobody by the
+/// raw syscall: libc's setresuid changes every thread) and asks for a
+/// lower nice value: a capability check (CAP_SYS_NICE) that is denied.
+pub fn lower_nice_as_nobody() {
+    let nobody: libc::uid_t = 65534;
+    // SAFETY: raw setresuid/setpriority on the calling thread only.
+    unsafe {
+        assert_eq!(
+            libc::syscall(libc::SYS_setresuid, nobody, nobody, nobody),
+            0,
+            "setresuid: {}",
+            std::io::Error::last_os_error()
+        );
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        assert_eq!(libc::setpriority(libc::PRIO_PROCESS, tid, -1), -1);
+    }
+}
+
+/// Resolves "localhost" with libc's getaddrinfo (gethostlatency's hook).
+pub fn resolve_localhost() {
+    let node = c"localhost";
+    let mut found: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: a NUL-terminated name, no hints, an out pointer freed below.
+    let rc = unsafe {
+        libc::getaddrinfo(
+            node.as_ptr(),
+            std::ptr::null(),
+            std::ptr::null(),
+            &mut found,
+        )
+    };
+    assert_eq!(rc, 0, "getaddrinfo(localhost) failed: {rc}");
+    // SAFETY: the list getaddrinfo returned.
+    unsafe { libc::freeaddrinfo(found) };
+}

@@ -3,12 +3,15 @@
 use crate::ToolSpec;
 
 mod bashreadline;
+mod bindsnoop;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod capable;
 mod common;
 mod execsnoop;
 mod exitsnoop;
+mod gethostlatency;
 mod hardirqs;
 mod killsnoop;
 mod memleak;
@@ -24,16 +27,22 @@ mod runqslower;
 mod signals;
 mod sigsnoop;
 mod softirqs;
+mod solisten;
 mod statsnoop;
 mod syscount;
 mod tcp;
+mod tcpaccept;
 mod tcpconnect;
 mod tcpconnlat;
+mod tcpdrop;
 mod tcpktstat;
 mod tcplife;
 mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
+mod tcpsynbl;
+mod tcptop;
+mod tcptracer;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -66,6 +75,15 @@ pub(crate) static ALL: &[ToolSpec] = &[
     memleak::SPEC,
     xdpfilter::SPEC,
     tcpktstat::SPEC,
+    bindsnoop::SPEC,
+    capable::SPEC,
+    gethostlatency::SPEC,
+    solisten::SPEC,
+    tcpaccept::SPEC,
+    tcpdrop::SPEC,
+    tcpsynbl::SPEC,
+    tcptop::SPEC,
+    tcptracer::SPEC,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).

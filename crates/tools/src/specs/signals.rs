@@ -34,13 +34,29 @@ pub(crate) const NAME: Flag = Flag::switch(
     &[],
 );
 
-pub(crate) const COLUMNS: &[Column] = &[
+const SENDER: [Column; 2] = [
     Column::new("PID", "pid", 7),
     Column::new("COMM", "comm", 16),
+];
+const SIG: [Column; 2] = [
     Column::new("SIG", "sig", 9).when(When::Without("name")),
     Column::new("SIG", "sig", 9)
         .fmt(Format::Signal)
         .when(When::With("name")),
-    Column::new("TPID", "tpid", 8),
-    Column::new("RESULT", "ret", 6),
+];
+const TPID: Column = Column::new("TPID", "tpid", 8);
+const RESULT: Column = Column::new("RESULT", "ret", 6);
+
+/// killsnoop's columns, as bcc's.
+pub(crate) const COLUMNS: &[Column] = &[SENDER[0], SENDER[1], SIG[0], SIG[1], TPID, RESULT];
+
+/// sigsnoop's: the target's comm too, as libbpf-tools' sigsnoop has it now.
+pub(crate) const SIGSNOOP_COLUMNS: &[Column] = &[
+    SENDER[0],
+    SENDER[1],
+    SIG[0],
+    SIG[1],
+    TPID,
+    Column::new("TCOMM", "tcomm", 16),
+    RESULT,
 ];

@@ -1,6 +1,17 @@
 use super::object;
-use super::signals::{COLUMNS, FAILED, KILL_PROGRAMS, NAME, PID, SIGNAL};
+use super::signals::{FAILED, NAME, PID, SIGNAL, SIGSNOOP_COLUMNS};
 use crate::{Flag, Output, Runtime, ToolSpec, Variant, When};
+
+/// signals::KILL_PROGRAMS, and signal_generate for the target's comm (TCOMM).
+const KILL_WITH_TARGET: &[&str] = &[
+    "kill_entry_tp",
+    "kill_exit_tp",
+    "tkill_entry_tp",
+    "tkill_exit_tp",
+    "tgkill_entry_tp",
+    "tgkill_exit_tp",
+    "kill_target_tp",
+];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "sigsnoop",
@@ -8,7 +19,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     object: object!("sigsnoop"),
     variants: &[
         Variant::new("tracepoint", &["sig_trace"]),
-        Variant::new("kill", KILL_PROGRAMS).only_with("kill"),
+        Variant::new("kill", KILL_WITH_TARGET).only_with("kill"),
     ],
     flags: &[
         FAILED,
@@ -22,11 +33,12 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         PID,
         SIGNAL,
     ],
+    // TCOMM is the target's comm (`?` for a kill that reached no task).
     // RESULT is the signal_generate result (0 delivered, 1 ignored, 2 already
     // pending, 3 overflow, 4 info lost), or with -k the syscall's -errno.
     outputs: &[Output::Events {
         when: When::Always,
-        columns: COLUMNS,
+        columns: SIGSNOOP_COLUMNS,
         defaults: &[Runtime::WallTime],
     }],
     examples: "\

@@ -32,15 +32,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             RADDR[0],
             RADDR[1],
             Column::new("RPORT", "dport", 5).right(),
-            Column::new("TX_KB", "tx_b", 6)
-                .right()
-                .fmt(Format::Scaled(1024, 0)),
-            Column::new("RX_KB", "rx_b", 6)
-                .right()
-                .fmt(Format::Scaled(1024, 0)),
-            Column::new("MS", "span_us", 8)
-                .right()
-                .fmt(Format::Scaled(1000, 2)),
+            // KB with two decimals, left-aligned, as libbpf-tools prints them.
+            Column::new("TX_KB", "tx_b", 6).fmt(Format::Scaled(1024, 2)),
+            Column::new("RX_KB", "rx_b", 6).fmt(Format::Scaled(1024, 2)),
+            Column::new("MS", "span_us", 8).fmt(Format::Scaled(1000, 2)),
         ],
         defaults: &[],
     }],

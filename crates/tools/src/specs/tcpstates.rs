@@ -23,19 +23,20 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         when: When::Always,
         columns: &[
             Column::new("SKADDR", "skaddr", 18).fmt(Format::Hex),
-            Column::new("C-PID", "pid", 7),
-            Column::new("C-COMM", "task", 16),
+            Column::new("PID", "pid", 7),
+            Column::new("COMM", "task", 16),
             LADDR[0],
             LADDR[1],
             Column::new("LPORT", "sport", 5),
             RADDR[0],
             RADDR[1],
             Column::new("RPORT", "dport", 5),
+            // `OLDSTATE -> NEWSTATE`: the arrow on every row too, as
+            // libbpf-tools prints it (a name for every state number).
             Column::new("OLDSTATE", "oldstate", 11).fmt(Format::Names(TCP_STATES)),
-            Column::new("-> NEWSTATE", "newstate", 11).fmt(Format::Names(TCP_STATES)),
-            Column::new("MS", "delta_us", 8)
-                .right()
-                .fmt(Format::Scaled(1000, 3)),
+            Column::new("->", "newstate", 2).fmt(Format::Names(&["->"; TCP_STATES.len()])),
+            Column::new("NEWSTATE", "newstate", 11).fmt(Format::Names(TCP_STATES)),
+            Column::new("MS", "delta_us", 8).fmt(Format::Scaled(1000, 3)),
         ],
         defaults: &[],
     }],
