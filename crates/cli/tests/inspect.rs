@@ -314,6 +314,129 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
     );
 }
 
+/// Our xlated text in bpftool 7.1's spelling: it predates the verifier's
+/// per-CPU address move (6.10), which it prints as a plain move.
+fn as_bpftool_7_1(ours: &str) -> String {
+    let mut text = ours.to_string();
+    while let Some(start) = text.find("&(void __percpu *)(") {
+        let inner = start + "&(void __percpu *)(".len();
+        let Some(len) = text[inner..].find(')') else {
+            break;
+        };
+        let reg = text[inner..inner + len].to_string();
+        text.replace_range(start..inner + len + 1, &reg);
+    }
+    text
+}
+
+/// `prog dump xlated` of program `id`, text and JSON, equals bpftool's.
+fn assert_xlated_like_bpftool(bpftool: &Path, id: &str) -> Value {
+    let tool = bpftool.to_str().unwrap();
+    let ours = common::output(BPFKIT, &["prog", "dump", "xlated", "id", id]);
+    let theirs = common::output(tool, &["prog", "dump", "xlated", "id", id]);
+    assert_eq!(as_bpftool_7_1(&ours), theirs, "bpfkit:\n{ours}");
+    let ours = bpfkit_json(&["prog", "dump", "xlated", "id", id, "-j"]);
+    let theirs = ok_json(tool, &["-j", "prog", "dump", "xlated", "id", id]);
+    let ours_old = serde_json::from_str::<Value>(&as_bpftool_7_1(&ours.to_string())).unwrap();
+    assert_eq!(ours_old, theirs, "bpfkit: {ours}");
+    ours
+}
+
+#[test]
+fn xlated_dumps_match_bpftool() {
+    let test = "xlated_dumps_match_bpftool";
+    let Some((object, bpftool)) = object(test) else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["count_kill"]);
+    let progs = bpfkit_json(&["prog", "show", "name", "count_kill", "-j"]);
+    let prog = progs
+        .as_array()
+        .expect("an array for a name")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .unwrap_or_else(|| panic!("no count_kill held by {}: {progs}", run.pid()));
+    let id = prog["id"].to_string();
+    let dump = assert_xlated_like_bpftool(&bpftool, &id);
+    // What kill.bpf.c does, in the kernel's words: the signature from BTF,
+    // its helper call named through kallsyms, its maps by id.
+    let insns = dump.as_array().expect("an array");
+    assert_eq!(
+        insns[0]["proto"], "int count_kill(struct syscall_enter * ctx)",
+        "{dump}"
+    );
+    let text = dump.to_string();
+    assert!(text.contains("call bpf_get_current_pid_tgid#"), "{text}");
+    for map in prog["map_ids"].as_array().expect("map ids") {
+        assert!(text.contains(&format!("map[id:{map}]")), "{map}: {text}");
+    }
+    assert_eq!(insns.last().unwrap()["disasm"], "(95) exit", "{dump}");
+    // The same program by its pin.
+    let pin = Pin(PathBuf::from(format!("/sys/fs/bpf/{}", unique("xlated"))));
+    common::output(BPFKIT, &["prog", "pin", "id", &id, pin.path()]);
+    let pinned = bpfkit_json(&["prog", "dump", "xlated", "pinned", pin.path(), "-j"]);
+    assert_eq!(pinned, dump);
+    drop(pin);
+    run.stop();
+
+    // A program libbpf loaded keeps its source text in the line info:
+    // libbpf-tools' syscount, whose programs run for every syscall.
+    let Some(syscount) = bpfkit_testkit::peer_tool(test, "syscount") else {
+        return;
+    };
+    let _serial = common::serial();
+    let child = Child(
+        Command::new(syscount)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting syscount"),
+    );
+    let id = wait_for_held_prog(child.0.id(), "sys_exit");
+    let dump = assert_xlated_like_bpftool(&bpftool, &id);
+    let sources: Vec<&str> = dump
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|i| i["src"].as_str())
+        .collect();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.contains("bpf_get_current_pid_tgid()")),
+        "{dump}"
+    );
+}
+
+/// The id of program `name` once process `pid` holds it.
+fn wait_for_held_prog(pid: u32, name: &str) -> String {
+    let deadline = std::time::Instant::now() + common::BOUND;
+    loop {
+        let progs = bpfkit_json(&["prog", "list", "-j"]);
+        let found = progs
+            .as_array()
+            .expect("an array")
+            .iter()
+            .find(|p| p["name"] == name && holds_pid(p, pid));
+        if let Some(prog) = found {
+            return prog["id"].to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pid} loaded no {name}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn holds_pid(row: &Value, pid: u32) -> bool {
+    row["pids"]
+        .as_array()
+        .is_some_and(|pids| pids.iter().any(|p| p["pid"] == pid))
+}
+
 /// A pin under /sys/fs/bpf, removed when dropped (also when the test fails).
 struct Pin(PathBuf);
 
@@ -573,6 +696,16 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             &["prog", "show", "id", "1", "extra"][..],
             "unexpected 'extra'",
         ),
+        (&["prog", "dump"][..], "'prog dump' needs 'xlated'"),
+        (&["prog", "dump", "xlated"][..], "name the program"),
+        (
+            &["prog", "dump", "jited", "id", "1"][..],
+            "not disassembled",
+        ),
+        (
+            &["prog", "dump", "xlated", "id", "1", "opcodes"][..],
+            "unexpected 'opcodes'",
+        ),
     ] {
         let err = failure(args);
         assert!(err.contains(says), "{args:?}: {err}");
@@ -587,6 +720,10 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         (vec!["map", "show", "id", &max], "no map with id"),
         (vec!["map", "dump", "id", &max], "no map with id"),
         (vec!["link", "show", "id", &max], "no link with id"),
+        (
+            vec!["prog", "dump", "xlated", "id", &max],
+            "no program with id",
+        ),
         (
             vec!["prog", "show", "name", "no_such_prog_x"],
             "no loaded program is named",

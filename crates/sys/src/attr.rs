@@ -15,6 +15,7 @@ pub(crate) enum Cmd {
     MapUpdateElem = 2,
     MapDeleteElem = 3,
     MapGetNextKey = 4,
+    ObjPin = 6,
     ObjGet = 7,
     ProgGetNextId = 11,
     MapGetNextId = 12,
@@ -26,6 +27,7 @@ pub(crate) enum Cmd {
     LinkGetFdById = 30,
     LinkGetNextId = 31,
     EnableStats = 32,
+    LinkDetach = 34,
 }
 
 impl Cmd {
@@ -37,6 +39,7 @@ impl Cmd {
             Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::ObjPin => "BPF_OBJ_PIN",
             Cmd::ObjGet => "BPF_OBJ_GET",
             Cmd::ProgGetNextId => "BPF_PROG_GET_NEXT_ID",
             Cmd::MapGetNextId => "BPF_MAP_GET_NEXT_ID",
@@ -48,6 +51,7 @@ impl Cmd {
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
             Cmd::EnableStats => "BPF_ENABLE_STATS",
+            Cmd::LinkDetach => "BPF_LINK_DETACH",
         }
     }
 }
@@ -105,6 +109,13 @@ pub(crate) struct ObjAttr {
     pub file_flags: u32,
 }
 
+/// `BPF_LINK_DETACH` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct LinkDetachAttr {
+    pub link_fd: u32,
+}
+
 /// `BPF_ENABLE_STATS` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -123,6 +134,7 @@ pub(crate) union BpfAttr {
     pub info: InfoAttr,
     pub obj: ObjAttr,
     pub enable_stats: EnableStatsAttr,
+    pub link_detach: LinkDetachAttr,
     _size: [u64; 20],
 }
 
