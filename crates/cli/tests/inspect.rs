@@ -258,7 +258,11 @@ fn programs_maps_and_links_of_a_run_match_bpftool_and_decode() {
         missing.contains("no entry with key 2a 00 00 00"),
         "{missing}"
     );
-    let short = failure(&["map", "lookup", "id", kills, "key", "1"]);
+    // One word is JSON for the key's BTF type (a u32 here); bytes are
+    // counted.
+    let decoded = bpfkit_json(&["map", "lookup", "id", kills, "key", "0", "-j"]);
+    assert_eq!(decoded["entries"][0]["value"], KILLS, "{decoded}");
+    let short = failure(&["map", "lookup", "id", kills, "key", "hex", "1"]);
     assert!(
         short.contains("the key is 1 bytes, the map's keys are 4"),
         "{short}"
@@ -586,14 +590,7 @@ fn histogram_values_dump_as_log2_histograms() {
     // tracepoint still sees it, slot 3 (8 -> 15).
     // SAFETY: kill has no memory preconditions; no process has this pid.
     unsafe { libc::kill(i32::MAX, libc::SIGQUIT) };
-    let held = bpfkit_sys::Holders::scan();
-    let id = held
-        .maps
-        .iter()
-        .filter(|(_, holders)| holders.iter().any(|h| h.pid == run.pid()))
-        .map(|(id, _)| id.to_string())
-        .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == "sig_hist")
-        .expect("the run holds map sig_hist");
+    let id = held_map(run.pid(), "sig_hist");
     let hist = bpfkit_json(&["map", "dump", "id", &id, "-j"]);
     assert_eq!(hist["type"], "hist", "{hist}");
     let counts: Vec<u64> = hist["buckets"]
@@ -606,6 +603,169 @@ fn histogram_values_dump_as_log2_histograms() {
     let text = common::output(BPFKIT, &["map", "dump", "id", &id]);
     assert!(text.contains("0 -> 1          : 3        |****"), "{text}");
     assert!(text.contains("8 -> 15         : 1        |*"), "{text}");
+    run.stop();
+}
+
+/// The id of map `name` that process `pid` holds.
+fn held_map(pid: u32, name: &str) -> String {
+    let held = bpfkit_sys::Holders::scan();
+    held.maps
+        .iter()
+        .filter(|(_, holders)| holders.iter().any(|h| h.pid == pid))
+        .map(|(id, _)| id.to_string())
+        .find(|id| bpfkit_json(&["map", "show", "id", id, "-j"])["name"] == name)
+        .unwrap_or_else(|| panic!("{pid} holds no map {name}"))
+}
+
+/// `struct stats` of inspect_update.bpf.c as the kernel stores it.
+fn stats_bytes(count: u64, comm: &str, err: i32, state: u32) -> Vec<u8> {
+    let mut bytes = count.to_le_bytes().to_vec();
+    let mut name = [0u8; 16];
+    name[..comm.len()].copy_from_slice(comm.as_bytes());
+    bytes.extend(name);
+    bytes.extend(err.to_le_bytes());
+    bytes.extend(state.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn map_updates_and_deletes_are_what_the_program_sees() {
+    let test = "map_updates_and_deletes_are_what_the_program_sees";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let tool = bpftool.to_str().unwrap();
+    let source = bpfkit_testkit::repo_path("crates/cli/tests/bpf/inspect_update.bpf.c");
+    let Some(object) =
+        bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))
+    else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["count_signals"]);
+    let id = held_map(run.pid(), "stats");
+    let map = |args: &[&str]| {
+        let mut all = vec!["map", args[0], "id", &id];
+        all.extend(&args[1..]);
+        all.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let run_ok = |args: &[&str]| {
+        let args = map(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::output(BPFKIT, &args)
+    };
+    let run_err = |args: &[&str]| {
+        let args = map(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        failure(&args)
+    };
+
+    // A decoded key and value, through the map's BTF: the bytes bpftool
+    // reads back are the C struct's.
+    let value = r#"{"count": 100, "comm": "bash", "err": -2, "state": "BUSY"}"#;
+    run_ok(&["update", "key", "0", "value", value]);
+    let theirs = ok_json(
+        tool,
+        &["-j", "map", "lookup", "id", &id, "key", "0", "0", "0", "0"],
+    );
+    let expected: Vec<String> = stats_bytes(100, "bash", -2, 1)
+        .iter()
+        .map(|b| format!("{b:#04x}"))
+        .collect();
+    assert_eq!(theirs["value"], serde_json::json!(expected), "{theirs}");
+    // The program adds to what we wrote: the kernel sees our entry.
+    kill_self_times(KILLS);
+    let ours = bpfkit_json(
+        &map(&["lookup", "key", "0", "-j"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        ours["entries"][0]["value"],
+        serde_json::json!({"count": 100 + KILLS, "comm": "bash", "err": -2, "state": "BUSY"}),
+        "{ours}"
+    );
+    let exists = run_err(&["update", "key", "0", "value", "{}", "noexist"]);
+    assert!(exists.contains("the key exists"), "{exists}");
+    // Bytes like bpftool's; `exist` needs the entry.
+    let missing = run_err(&[
+        "update", "key", "hex", "01", "00", "00", "00", "value", "{}", "exist",
+    ]);
+    assert!(missing.contains("no entry with that key"), "{missing}");
+    let hex: Vec<String> = stats_bytes(5, "sh", 0, 0)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut args = vec!["update", "key", "1", "0", "0", "0", "value", "hex"];
+    args.extend(hex.iter().map(String::as_str));
+    run_ok(&args);
+    // SAFETY: kill has no memory preconditions; SIGHUP (1) to a pid that
+    // cannot exist fails, the tracepoint still sees it.
+    unsafe { libc::kill(i32::MAX, libc::SIGHUP) };
+    let one = bpfkit_json(
+        &map(&["lookup", "key", "1", "-j"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(one["entries"][0]["value"]["count"], 6, "{one}");
+    assert_eq!(one["entries"][0]["value"]["comm"], "sh", "{one}");
+
+    // Deleted: gone for bpftool, and the program no longer counts it.
+    run_ok(&["delete", "key", "0"]);
+    kill_self_times(1);
+    let dump = ok_json(tool, &["-j", "map", "dump", "id", &id]);
+    assert_eq!(dump.as_array().map(Vec::len), Some(1), "{dump}");
+    let again = run_err(&["delete", "key", "0"]);
+    assert!(again.contains("no entry with key 00 00 00 00"), "{again}");
+
+    // Values that do not fit the type are refused before the kernel.
+    for (value, says) in [
+        (r#"{"count": -1}"#, "at .count: -1 does not fit"),
+        (r#"{"nope": 1}"#, "no member 'nope' in stats"),
+        (
+            r#"{"comm": "a name longer than 16"}"#,
+            "longer than the 16 chars",
+        ),
+        ("1", "expected an object"),
+    ] {
+        let err = run_err(&["update", "key", "2", "value", value]);
+        assert!(err.contains(says), "{value}: {err}");
+    }
+    let short = run_err(&["update", "key", "hex", "01", "value", "{}"]);
+    assert!(
+        short.contains("the key is 1 bytes, the map's keys are 4"),
+        "{short}"
+    );
+
+    // Pinned by bpfkit, seen by bpftool; updated through the pin.
+    let pin = Pin(PathBuf::from(format!("/sys/fs/bpf/{}", unique("map-pin"))));
+    run_ok(&["pin", pin.path()]);
+    let shown = ok_json(tool, &["-j", "map", "show", "pinned", pin.path()]);
+    assert_eq!(shown["id"].to_string(), id, "{shown}");
+    common::output(
+        BPFKIT,
+        &[
+            "map",
+            "update",
+            "pinned",
+            pin.path(),
+            "key",
+            "3",
+            "value",
+            r#"{"count": 9}"#,
+        ],
+    );
+    let three = bpfkit_json(&["map", "lookup", "pinned", pin.path(), "key", "3", "-j"]);
+    assert_eq!(three["entries"][0]["value"]["count"], 9, "{three}");
+    let taken = run_err(&["pin", pin.path()]);
+    assert!(taken.contains("pinning map"), "{taken}");
+    drop(pin);
     run.stop();
 }
 
@@ -683,9 +843,9 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             "expected one of 'id', 'name', 'pinned'",
         ),
         (&["map", "dump"][..], "name the map"),
-        (&["map", "lookup", "id", "1"][..], "needs 'key BYTES...'"),
+        (&["map", "lookup", "id", "1"][..], "needs 'key DATA'"),
         (
-            &["map", "lookup", "id", "1", "key", "256"][..],
+            &["map", "lookup", "id", "1", "key", "1", "256"][..],
             "'256' is not a byte",
         ),
         (
@@ -697,6 +857,35 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             "unexpected 'extra'",
         ),
         (&["prog", "dump"][..], "'prog dump' needs 'xlated'"),
+        (
+            &["map", "update", "id", "1"][..],
+            "needs 'key DATA value DATA'",
+        ),
+        (
+            &["map", "update", "id", "1", "key", "1"][..],
+            "needs 'value DATA'",
+        ),
+        (
+            &[
+                "map",
+                "update",
+                "id",
+                "1",
+                "key",
+                "1",
+                "value",
+                "2",
+                "sometimes",
+            ][..],
+            "'sometimes' is not a byte",
+        ),
+        (&["map", "delete", "id", "1"][..], "needs 'key DATA'"),
+        (
+            &["map", "update", "id", "1", "key", "1", "x", "value", "2"][..],
+            "'x' is not a byte",
+        ),
+        (&["map", "pin", "id", "1"][..], "needs a path"),
+        (&["prog", "pin", "id", "1"][..], "needs a path"),
         (&["prog", "dump", "xlated"][..], "name the program"),
         (
             &["prog", "dump", "jited", "id", "1"][..],
