@@ -769,6 +769,91 @@ fn map_updates_and_deletes_are_what_the_program_sees() {
     run.stop();
 }
 
+/// The UDP count of xdp_count's map, read while the run holds it.
+fn udp_packets(map: &str) -> u64 {
+    let dump = bpfkit_json(&["map", "dump", "id", map, "-j"]);
+    dump["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["key"] == 17)
+        .map_or(0, |e| e["value"].as_u64().expect("a count"))
+}
+
+#[test]
+fn an_xdp_link_is_pinned_and_detached() {
+    let test = "an_xdp_link_is_pinned_and_detached";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let tool = bpftool.to_str().unwrap();
+    let pair = common::VethPair::create();
+    let example = common::example("xdp_count.bpf.o");
+    let mut run = Run::start_in_netns(&pair.ns_a, &example, &["--iface", &pair.dev_a]);
+    run.wait_attached(&["xdp_count"]);
+    let links = bpfkit_json(&["link", "list", "-j"]);
+    let link = links
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|l| l["type"] == "xdp" && holds(l, run.pid()))
+        .unwrap_or_else(|| panic!("no xdp link held by {}: {links}", run.pid()));
+    let id = link["id"].to_string();
+    assert_ne!(link["ifindex"], 0, "{link}");
+    // The kernel keeps 15 bytes of a map's name.
+    let map = held_map(run.pid(), "packets_by_prot");
+
+    let pin = Pin(PathBuf::from(format!("/sys/fs/bpf/{}", unique("link-pin"))));
+    common::output(BPFKIT, &["link", "pin", "id", &id, pin.path()]);
+    let theirs = ok_json(tool, &["-j", "link", "show", "pinned", pin.path()]);
+    assert_eq!(theirs["id"].to_string(), id, "{theirs}");
+    let pinned = bpfkit_json(&["link", "show", "pinned", pin.path(), "-j"]);
+    assert_eq!(pinned["id"].to_string(), id, "{pinned}");
+
+    for _ in 0..KILLS {
+        pair.send_udp_to_a();
+    }
+    let before = udp_packets(&map);
+    assert!(before >= KILLS, "{before} UDP packets counted");
+    assert!(pair.hooks_on_a().contains("xdp"), "{}", pair.hooks_on_a());
+    // Detached through its pin: the program no longer sees packets, the
+    // device has no XDP program, the link (still held) points nowhere.
+    common::output(BPFKIT, &["link", "detach", "pinned", pin.path()]);
+    assert!(!pair.hooks_on_a().contains("xdp"), "{}", pair.hooks_on_a());
+    for _ in 0..KILLS {
+        pair.send_udp_to_a();
+    }
+    assert_eq!(udp_packets(&map), before);
+    let shown = bpfkit_json(&["link", "show", "id", &id, "-j"]);
+    assert_eq!(shown["ifindex"], 0, "{shown}");
+    // bpftool 7.1 shows no ifindex for XDP links.
+    let theirs = ok_json(tool, &["-j", "link", "show", "id", &id]);
+    assert_same(&shown, &theirs, &["id", "type", "prog_id"]);
+    drop(pin);
+    run.stop();
+    assert!(pair.hooks_on_a().trim().is_empty(), "{}", pair.hooks_on_a());
+
+    // A tracepoint's perf_event link has no detach in the kernel.
+    let Some((object, _)) = object(test) else {
+        return;
+    };
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", "1"]);
+    run.wait_attached(&["count_kill"]);
+    let links = bpfkit_json(&["link", "list", "-j"]);
+    let link = links
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|l| holds(l, run.pid()))
+        .unwrap_or_else(|| panic!("no link held by {}: {links}", run.pid()));
+    let err = failure(&["link", "detach", "id", &link["id"].to_string()]);
+    assert!(err.contains("cannot be detached"), "{err}");
+    run.stop();
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 
@@ -886,6 +971,11 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         ),
         (&["map", "pin", "id", "1"][..], "needs a path"),
         (&["prog", "pin", "id", "1"][..], "needs a path"),
+        (&["link", "detach"][..], "name the link"),
+        (
+            &["link", "detach", "id", "1", "now"][..],
+            "unexpected 'now'",
+        ),
         (&["prog", "dump", "xlated"][..], "name the program"),
         (
             &["prog", "dump", "jited", "id", "1"][..],
