@@ -854,6 +854,111 @@ fn an_xdp_link_is_pinned_and_detached() {
     run.stop();
 }
 
+/// `bpfkit ARGS` inside network namespace `ns`.
+fn in_netns(ns: &str, program: &str, args: &[&str]) -> String {
+    let mut all = vec!["netns", "exec", ns, program];
+    all.extend(args);
+    common::output("ip", &all)
+}
+
+#[test]
+fn net_shows_xdp_clsact_filters_and_tcx_links_like_bpftool() {
+    let test = "net_shows_xdp_clsact_filters_and_tcx_links_like_bpftool";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let Some(tc) = bpfkit_testkit::peer_tool(test, "tc") else {
+        return;
+    };
+    let (tool, tc) = (bpftool.to_str().unwrap(), tc.to_str().unwrap());
+    let pair = common::VethPair::create();
+    let (ns, dev) = (pair.ns_a.as_str(), pair.dev_a.as_str());
+    // XDP through netlink (no link), a clsact filter tc loaded, and a tcx
+    // link bpfkit run holds, all on the same device.
+    let xdp = common::example("xdp_count.bpf.o");
+    common::ip(&format!("-n {ns} link set dev {dev} xdp obj {xdp} sec xdp"));
+    let tc_object = common::example("tc_ingress.bpf.o");
+    in_netns(ns, tc, &["qdisc", "add", "dev", dev, "clsact"]);
+    in_netns(
+        ns,
+        tc,
+        &[
+            "filter", "add", "dev", dev, "ingress", "bpf", "da", "obj", &tc_object, "sec", "tc",
+        ],
+    );
+    // Its printk output is not what this test is about (and trace_pipe
+    // may be another reader's).
+    let mut run = Run::start_in_netns(ns, &tc_object, &["--iface", dev, "--no-printk"]);
+    run.wait_attached(&["tc_ingress"]);
+
+    let ours: Value = serde_json::from_str(&in_netns(ns, BPFKIT, &["net", "-j"])).expect("JSON");
+    let theirs: Value = serde_json::from_str(&in_netns(ns, tool, &["-j", "net"])).expect("JSON");
+    let (ours, theirs) = (&ours[0], &theirs[0]);
+    assert_eq!(
+        ours["xdp"], theirs["xdp"],
+        "bpfkit: {ours}\nbpftool: {theirs}"
+    );
+    assert_eq!(ours["xdp"][0]["mode"], "driver", "{ours}");
+    assert_eq!(ours["flow_dissector"], theirs["flow_dissector"]);
+    let rows = |kind: &str| -> Vec<Value> {
+        ours["tc"]
+            .as_array()
+            .expect("tc rows")
+            .iter()
+            .filter(|r| r["kind"].as_str().is_some_and(|k| k.starts_with(kind)))
+            .cloned()
+            .collect()
+    };
+    // bpftool 7.1 knows clsact filters only; ours are the same rows.
+    assert_eq!(
+        Value::Array(rows("clsact/")),
+        theirs["tc"],
+        "bpfkit: {ours}"
+    );
+    assert_eq!(theirs["tc"][0]["kind"], "clsact/ingress", "{theirs}");
+    let tcx = rows("tcx/");
+    assert_eq!(tcx.len(), 1, "{ours}");
+    let links = bpfkit_json(&["link", "list", "-j"]);
+    let link = links
+        .as_array()
+        .expect("links")
+        .iter()
+        .find(|l| l["type"] == "tcx" && holds(l, run.pid()))
+        .unwrap_or_else(|| panic!("no tcx link held by the run: {links}"));
+    assert_eq!(tcx[0]["kind"], "tcx/ingress", "{ours}");
+    assert_eq!(tcx[0]["link_id"], link["id"], "{ours}");
+    assert_eq!(tcx[0]["prog_id"], link["prog_id"], "{ours}");
+    assert_eq!(tcx[0]["name"], "tc_ingress", "{ours}");
+    assert_eq!(tcx[0]["devname"], dev, "{ours}");
+
+    // The text form has bpftool's lines, and one more for the tcx link.
+    let text = in_netns(ns, BPFKIT, &["net", "show", "dev", dev]);
+    for line in in_netns(ns, tool, &["net", "show", "dev", dev]).lines() {
+        assert!(text.lines().any(|l| l == line), "no '{line}' in:\n{text}");
+    }
+    assert!(
+        text.contains(&format!(
+            "tcx/ingress tc_ingress prog_id {}",
+            link["prog_id"]
+        )),
+        "{text}"
+    );
+    run.stop();
+    let after: Value = serde_json::from_str(&in_netns(ns, BPFKIT, &["net", "-j"])).expect("JSON");
+    assert!(
+        !after[0]["tc"].to_string().contains("tcx/"),
+        "tcx link left after the run: {after}"
+    );
+    let err = failure(&["net", "dev", "bpfkit-no-such-dev"]);
+    assert!(
+        err.contains("no device named 'bpfkit-no-such-dev'"),
+        "{err}"
+    );
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 

@@ -22,6 +22,7 @@ pub(crate) enum Cmd {
     ProgGetFdById = 13,
     MapGetFdById = 14,
     ObjGetInfoByFd = 15,
+    ProgQuery = 16,
     BtfGetFdById = 19,
     BtfGetNextId = 23,
     LinkGetFdById = 30,
@@ -46,6 +47,7 @@ impl Cmd {
             Cmd::ProgGetFdById => "BPF_PROG_GET_FD_BY_ID",
             Cmd::MapGetFdById => "BPF_MAP_GET_FD_BY_ID",
             Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
+            Cmd::ProgQuery => "BPF_PROG_QUERY",
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
             Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
@@ -109,6 +111,23 @@ pub(crate) struct ObjAttr {
     pub file_flags: u32,
 }
 
+/// `BPF_PROG_QUERY` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct QueryAttr {
+    pub target: u32,
+    pub attach_type: u32,
+    pub query_flags: u32,
+    pub attach_flags: u32,
+    pub prog_ids: u64,
+    pub prog_cnt: u32,
+    pub _pad: u32,
+    pub prog_attach_flags: u64,
+    pub link_ids: u64,
+    pub link_attach_flags: u64,
+    pub revision: u64,
+}
+
 /// `BPF_LINK_DETACH` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -135,6 +154,7 @@ pub(crate) union BpfAttr {
     pub obj: ObjAttr,
     pub enable_stats: EnableStatsAttr,
     pub link_detach: LinkDetachAttr,
+    pub query: QueryAttr,
     _size: [u64; 20],
 }
 

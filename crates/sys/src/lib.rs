@@ -18,6 +18,7 @@ mod info;
 mod link;
 mod map;
 mod names;
+mod net;
 
 use std::io;
 
@@ -34,6 +35,7 @@ pub use map::{
     map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
 pub use names::{link_type_name, prog_type_name};
+pub use net::{Attached, NetDevice, TcFilter, attach_type, net_devices, prog_query, tc_filters};
 
 /// `BPF_ANY`: create a new element or update an existing one.
 pub const BPF_ANY: u64 = 0;

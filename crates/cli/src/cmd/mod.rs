@@ -8,6 +8,7 @@ mod inspect;
 pub mod link;
 pub mod man;
 pub mod map;
+pub mod net;
 pub mod prog;
 mod prog_dump;
 
