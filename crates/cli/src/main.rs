@@ -36,6 +36,8 @@ enum Command {
     Link(cmd::link::LinkArgs),
     /// Programs on the network devices of this namespace: `bpfkit net [list] [dev IF]` (XDP, tc, tcx).
     Net(cmd::net::NetArgs),
+    /// Programs attached through perf events and raw tracepoints, by process and fd: `bpfkit perf`.
+    Perf(cmd::perf::PerfArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -85,6 +87,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Map(args) => cmd::map::run(args),
         Command::Link(args) => cmd::link::run(args),
         Command::Net(args) => cmd::net::run(args),
+        Command::Perf(args) => cmd::perf::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

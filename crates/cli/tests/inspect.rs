@@ -959,6 +959,99 @@ fn net_shows_xdp_clsact_filters_and_tcx_links_like_bpftool() {
     );
 }
 
+/// The rows of `bpfkit perf -j` (or bpftool's) of process `pid`.
+fn perf_rows(rows: &Value, pid: u32) -> Vec<Value> {
+    rows.as_array()
+        .expect("an array")
+        .iter()
+        .filter(|r| r["pid"] == pid)
+        .cloned()
+        .collect()
+}
+
+/// The one link process `pid` holds.
+fn held_link(pid: u32) -> Value {
+    let links = bpfkit_json(&["link", "list", "-j"]);
+    let held: Vec<&Value> = links
+        .as_array()
+        .expect("links")
+        .iter()
+        .filter(|l| holds_pid(l, pid))
+        .collect();
+    assert_eq!(held.len(), 1, "links of {pid}: {links}");
+    held[0].clone()
+}
+
+#[test]
+fn perf_shows_tracepoints_and_uprobes_by_process_and_fd() {
+    let test = "perf_shows_tracepoints_and_uprobes_by_process_and_fd";
+    let Some((object, bpftool)) = object(test) else {
+        return;
+    };
+    let tool = bpftool.to_str().unwrap();
+    // A tracepoint and a uretprobe, each through a perf event link.
+    let mut tracepoint = Run::start(&object.to_string_lossy(), &["--target_tgid", "1"]);
+    tracepoint.wait_attached(&["count_kill"]);
+    let readline = common::example("bashreadline.bpf.o");
+    let mut uprobe = Run::start(&readline, &["--no-printk"]);
+    uprobe.wait_attached(&["printret"]);
+    let rows = bpfkit_json(&["perf", "-j"]);
+    for (run, fd_type) in [(&tracepoint, "tracepoint"), (&uprobe, "uretprobe")] {
+        let link = held_link(run.pid());
+        let ours = perf_rows(&rows, run.pid());
+        assert_eq!(ours.len(), 1, "{rows}");
+        let row = &ours[0];
+        assert_eq!(row["fd_type"], fd_type, "{row}");
+        assert_eq!(row["link_id"], link["id"], "{row} {link}");
+        assert_eq!(row["prog_id"], link["prog_id"], "{row} {link}");
+        let fd = row["fd"].as_u64().expect("fd");
+        let target = std::fs::read_link(format!("/proc/{}/fd/{fd}", run.pid())).expect("fd");
+        assert_eq!(target.to_string_lossy(), "anon_inode:bpf_link");
+        if fd_type == "tracepoint" {
+            assert_eq!(row["tracepoint"], "sys_enter_kill", "{row}");
+        } else {
+            assert_eq!(row["filename"], link["file"], "{row} {link}");
+            assert_eq!(row["offset"], link["offset"], "{row} {link}");
+            assert!(
+                row["filename"]
+                    .as_str()
+                    .is_some_and(|f| f.ends_with("bash")),
+                "{row}"
+            );
+        }
+    }
+    let text = common::output(BPFKIT, &["perf"]);
+    let line = format!("pid {}  fd ", tracepoint.pid());
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&line) && l.contains("tracepoint  sys_enter_kill  link_id")),
+        "{text}"
+    );
+    tracepoint.stop();
+    uprobe.stop();
+
+    // A process that keeps the perf event fd itself (libbpf does): the
+    // rows bpftool shows for it are ours, plus its links.
+    let Some(syscount) = bpfkit_testkit::peer_tool(test, "syscount") else {
+        return;
+    };
+    let _serial = common::serial();
+    let child = Child(
+        Command::new(syscount)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting syscount"),
+    );
+    wait_for_held_prog(child.0.id(), "sys_exit");
+    let theirs = perf_rows(&ok_json(tool, &["-j", "perf"]), child.0.id());
+    assert!(!theirs.is_empty(), "bpftool shows nothing of syscount");
+    let ours = perf_rows(&bpfkit_json(&["perf", "-j"]), child.0.id());
+    for row in &theirs {
+        assert!(ours.contains(row), "bpftool's {row} not in {ours:?}");
+    }
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 
@@ -1077,6 +1170,9 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         (&["map", "pin", "id", "1"][..], "needs a path"),
         (&["prog", "pin", "id", "1"][..], "needs a path"),
         (&["link", "detach"][..], "name the link"),
+        (&["perf", "id", "1"][..], "perf takes no selector"),
+        (&["net", "dev"][..], "'dev' needs an interface name"),
+        (&["net", "eth0"][..], "expected 'dev IF'"),
         (
             &["link", "detach", "id", "1", "now"][..],
             "unexpected 'now'",

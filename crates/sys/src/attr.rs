@@ -23,6 +23,7 @@ pub(crate) enum Cmd {
     MapGetFdById = 14,
     ObjGetInfoByFd = 15,
     ProgQuery = 16,
+    TaskFdQuery = 20,
     BtfGetFdById = 19,
     BtfGetNextId = 23,
     LinkGetFdById = 30,
@@ -48,6 +49,7 @@ impl Cmd {
             Cmd::MapGetFdById => "BPF_MAP_GET_FD_BY_ID",
             Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
             Cmd::ProgQuery => "BPF_PROG_QUERY",
+            Cmd::TaskFdQuery => "BPF_TASK_FD_QUERY",
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
             Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
@@ -128,6 +130,21 @@ pub(crate) struct QueryAttr {
     pub revision: u64,
 }
 
+/// `BPF_TASK_FD_QUERY` part; the kernel writes everything after `buf`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TaskFdQueryAttr {
+    pub pid: u32,
+    pub fd: u32,
+    pub flags: u32,
+    pub buf_len: u32,
+    pub buf: u64,
+    pub prog_id: u32,
+    pub fd_type: u32,
+    pub probe_offset: u64,
+    pub probe_addr: u64,
+}
+
 /// `BPF_LINK_DETACH` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -155,6 +172,7 @@ pub(crate) union BpfAttr {
     pub enable_stats: EnableStatsAttr,
     pub link_detach: LinkDetachAttr,
     pub query: QueryAttr,
+    pub task_fd_query: TaskFdQueryAttr,
     _size: [u64; 20],
 }
 

@@ -35,7 +35,10 @@ pub use map::{
     map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
 pub use names::{link_type_name, prog_type_name};
-pub use net::{Attached, NetDevice, TcFilter, attach_type, net_devices, prog_query, tc_filters};
+pub use net::{
+    Attached, NetDevice, TaskFd, TcFilter, attach_type, net_devices, prog_query, task_fd_query,
+    tc_filters,
+};
 
 /// `BPF_ANY`: create a new element or update an existing one.
 pub const BPF_ANY: u64 = 0;

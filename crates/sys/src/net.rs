@@ -341,3 +341,42 @@ mod tests {
         assert_eq!(found, [(IFLA_IFNAME, &b"lo\0\0"[..])]);
     }
 }
+
+/// What `BPF_TASK_FD_QUERY` says about a process's perf event (or raw
+/// tracepoint) fd with a BPF program on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFd {
+    pub prog_id: u32,
+    /// `enum bpf_task_fd_type`: 0 raw_tracepoint, 1 tracepoint, 2 kprobe,
+    /// 3 kretprobe, 4 uprobe, 5 uretprobe.
+    pub fd_type: u32,
+    /// Tracepoint or function name, or the probed file.
+    pub name: String,
+    pub probe_offset: u64,
+    pub probe_addr: u64,
+}
+
+/// The BPF program on fd `fd` of process `pid`, and where it is attached.
+/// ENOENT/EBADF/ENOTSUPP-like errors mean the fd has none.
+pub fn task_fd_query(pid: u32, fd: u32) -> Result<TaskFd> {
+    let mut name = vec![0u8; 4096];
+    let mut attr = BpfAttr::zeroed();
+    attr.task_fd_query = crate::attr::TaskFdQueryAttr {
+        pid,
+        fd,
+        buf_len: name.len() as u32,
+        buf: ptr_u64(name.as_mut_ptr()),
+        ..Default::default()
+    };
+    // SAFETY: `buf` has `buf_len` bytes for the kernel to write.
+    unsafe { sys_bpf(Cmd::TaskFdQuery, &mut attr) }?;
+    // SAFETY: the kernel filled the variant we wrote.
+    let out = unsafe { attr.task_fd_query };
+    Ok(TaskFd {
+        prog_id: out.prog_id,
+        fd_type: out.fd_type,
+        name: c_text(&name),
+        probe_offset: out.probe_offset,
+        probe_addr: out.probe_addr,
+    })
+}

@@ -9,6 +9,7 @@ pub mod link;
 pub mod man;
 pub mod map;
 pub mod net;
+pub mod perf;
 pub mod prog;
 mod prog_dump;
 
