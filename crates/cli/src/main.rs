@@ -38,6 +38,8 @@ enum Command {
     Net(cmd::net::NetArgs),
     /// Programs attached through perf events and raw tracepoints, by process and fd: `bpfkit perf`.
     Perf(cmd::perf::PerfArgs),
+    /// Programs attached to cgroups: `bpfkit cgroup tree [ROOT]`, `bpfkit cgroup show CGROUP`.
+    Cgroup(cmd::cgroup::CgroupArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -88,6 +90,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Link(args) => cmd::link::run(args),
         Command::Net(args) => cmd::net::run(args),
         Command::Perf(args) => cmd::perf::run(args),
+        Command::Cgroup(args) => cmd::cgroup::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

@@ -1052,6 +1052,138 @@ fn perf_shows_tracepoints_and_uprobes_by_process_and_fd() {
     }
 }
 
+/// A cgroup v2 directory with inspect_cgroup.bpf.c's two programs,
+/// loaded and pinned by bpftool and attached to it; all of it detached,
+/// removed and unpinned on drop.
+struct AttachedCgroup {
+    bpftool: PathBuf,
+    dir: PathBuf,
+    pins: PathBuf,
+}
+
+impl AttachedCgroup {
+    fn create(test: &str, bpftool: &Path) -> Option<AttachedCgroup> {
+        let mounts = std::fs::read_to_string("/proc/self/mounts").expect("mounts");
+        let Some(root) = mounts.lines().find_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            (words.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(words[1]))
+        }) else {
+            eprintln!("skipping {test}: no cgroup2 mount");
+            return None;
+        };
+        let source = bpfkit_testkit::repo_path("crates/cli/tests/bpf/inspect_cgroup.bpf.c");
+        let object = bpfkit_testkit::build_bpf_object(
+            test,
+            &source,
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+        )?;
+        let cgroup = AttachedCgroup {
+            bpftool: bpftool.to_path_buf(),
+            dir: root.join(unique("inspect-cg")),
+            pins: PathBuf::from(format!("/sys/fs/bpf/{}", unique("inspect-cg"))),
+        };
+        std::fs::create_dir(&cgroup.dir).expect("creating a cgroup");
+        cgroup.bpftool(&[
+            "prog",
+            "loadall",
+            object.to_str().unwrap(),
+            cgroup.pins.to_str().unwrap(),
+        ]);
+        cgroup.bpftool(&[
+            "cgroup",
+            "attach",
+            cgroup.dir(),
+            "ingress",
+            "pinned",
+            &cgroup.pin("pass_ingress"),
+            "multi",
+        ]);
+        cgroup.bpftool(&[
+            "cgroup",
+            "attach",
+            cgroup.dir(),
+            "sock_create",
+            "pinned",
+            &cgroup.pin("pass_sock_create"),
+        ]);
+        Some(cgroup)
+    }
+
+    fn dir(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    fn pin(&self, program: &str) -> String {
+        self.pins.join(program).to_string_lossy().into_owned()
+    }
+
+    fn bpftool(&self, args: &[&str]) -> String {
+        common::output(self.bpftool.to_str().unwrap(), args)
+    }
+}
+
+impl Drop for AttachedCgroup {
+    fn drop(&mut self) {
+        for (hook, program) in [
+            ("ingress", "pass_ingress"),
+            ("sock_create", "pass_sock_create"),
+        ] {
+            let _ = Command::new(&self.bpftool)
+                .args([
+                    "cgroup",
+                    "detach",
+                    self.dir(),
+                    hook,
+                    "pinned",
+                    &self.pin(program),
+                ])
+                .output();
+        }
+        let _ = std::fs::remove_dir(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.pins);
+    }
+}
+
+#[test]
+fn cgroup_tree_shows_the_programs_of_a_cgroup_like_bpftool() {
+    let test = "cgroup_tree_shows_the_programs_of_a_cgroup_like_bpftool";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let Some(cgroup) = AttachedCgroup::create(test, &bpftool) else {
+        return;
+    };
+    let tool = bpftool.to_str().unwrap();
+    let ours = bpfkit_json(&["cgroup", "tree", cgroup.dir(), "-j"]);
+    let theirs = ok_json(tool, &["-j", "cgroup", "tree", cgroup.dir()]);
+    assert_eq!(ours, theirs);
+    let programs = &ours[0]["programs"];
+    assert_eq!(programs[0]["attach_type"], "cgroup_inet_ingress", "{ours}");
+    assert_eq!(programs[0]["attach_flags"], "multi", "{ours}");
+    // The kernel keeps 15 bytes of the name; the full one is from BTF.
+    assert_eq!(programs[1]["name"], "pass_sock_create", "{ours}");
+    let shown = bpfkit_json(&["cgroup", "show", cgroup.dir(), "-j"]);
+    assert_eq!(
+        shown,
+        ok_json(tool, &["-j", "cgroup", "show", cgroup.dir()])
+    );
+    // The whole hierarchy includes our cgroup (others' may be there too).
+    let all = bpfkit_json(&["cgroup", "tree", "-j"]);
+    only(&all, "cgroup", &Value::from(cgroup.dir()));
+    let text = common::output(BPFKIT, &["cgroup", "tree", cgroup.dir()]);
+    assert!(text.starts_with(&format!("{}\n", cgroup.dir())), "{text}");
+    assert!(
+        text.contains("cgroup_inet_sock_create") && text.contains("pass_ingress"),
+        "{text}"
+    );
+    drop(cgroup);
+    let err = failure(&["cgroup", "show", "/nonexistent-cgroup"]);
+    assert!(err.contains("is not a cgroup directory"), "{err}");
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 
@@ -1173,6 +1305,11 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         (&["perf", "id", "1"][..], "perf takes no selector"),
         (&["net", "dev"][..], "'dev' needs an interface name"),
         (&["net", "eth0"][..], "expected 'dev IF'"),
+        (
+            &["cgroup", "list"][..],
+            "expected 'tree [ROOT]' or 'show CGROUP'",
+        ),
+        (&["cgroup", "show"][..], "needs a cgroup directory"),
         (
             &["link", "detach", "id", "1", "now"][..],
             "unexpected 'now'",

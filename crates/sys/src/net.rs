@@ -170,10 +170,46 @@ pub struct Attached {
     pub prog_ids: Vec<u32>,
     /// The link of each program (0 for one attached without a link).
     pub link_ids: Vec<u32>,
+    /// `BPF_F_ALLOW_OVERRIDE` (1) or `BPF_F_ALLOW_MULTI` (2) of a cgroup
+    /// hook (0: one program, not replaceable from below).
+    pub attach_flags: u32,
 }
 
 /// `enum bpf_attach_type` values `prog_query` takes here.
 pub mod attach_type {
+    /// `(value, libbpf's name)` of every cgroup attach type, in
+    /// `enum bpf_attach_type` order.
+    pub const CGROUP: &[(u32, &str)] = &[
+        (0, "cgroup_inet_ingress"),
+        (1, "cgroup_inet_egress"),
+        (2, "cgroup_inet_sock_create"),
+        (3, "cgroup_sock_ops"),
+        (6, "cgroup_device"),
+        (8, "cgroup_inet4_bind"),
+        (9, "cgroup_inet6_bind"),
+        (10, "cgroup_inet4_connect"),
+        (11, "cgroup_inet6_connect"),
+        (12, "cgroup_inet4_post_bind"),
+        (13, "cgroup_inet6_post_bind"),
+        (14, "cgroup_udp4_sendmsg"),
+        (15, "cgroup_udp6_sendmsg"),
+        (18, "cgroup_sysctl"),
+        (19, "cgroup_udp4_recvmsg"),
+        (20, "cgroup_udp6_recvmsg"),
+        (21, "cgroup_getsockopt"),
+        (22, "cgroup_setsockopt"),
+        (29, "cgroup_inet4_getpeername"),
+        (30, "cgroup_inet6_getpeername"),
+        (31, "cgroup_inet4_getsockname"),
+        (32, "cgroup_inet6_getsockname"),
+        (34, "cgroup_inet_sock_release"),
+        (43, "lsm_cgroup"),
+        (49, "cgroup_unix_connect"),
+        (50, "cgroup_unix_sendmsg"),
+        (51, "cgroup_unix_recvmsg"),
+        (52, "cgroup_unix_getpeername"),
+        (53, "cgroup_unix_getsockname"),
+    ];
     pub const FLOW_DISSECTOR: u32 = 17;
     pub const TCX_INGRESS: u32 = 46;
     pub const TCX_EGRESS: u32 = 47;
@@ -220,7 +256,7 @@ pub fn prog_query(target: u32, attach_type: u32) -> Result<Attached> {
             Err(e) => return Err(e),
         }
         // SAFETY: the kernel filled the variant we wrote.
-        let count = unsafe { attr.query.prog_cnt };
+        let (count, attach_flags) = unsafe { (attr.query.prog_cnt, attr.query.attach_flags) };
         if count > room {
             room = count + 4;
             continue;
@@ -230,6 +266,7 @@ pub fn prog_query(target: u32, attach_type: u32) -> Result<Attached> {
         return Ok(Attached {
             prog_ids: progs,
             link_ids: links,
+            attach_flags,
         });
     }
     Ok(Attached::default())

@@ -3,6 +3,7 @@
 
 pub mod btf;
 pub mod build;
+pub mod cgroup;
 pub mod completions;
 mod inspect;
 pub mod link;

@@ -191,8 +191,7 @@ impl Row {
     }
 }
 
-/// The kernel's name of program `id` (it may be gone already).
+/// The full name of program `id` (it may be gone already).
 fn prog_name(id: u32) -> Option<String> {
-    let fd = bpfkit_sys::prog_fd_by_id(id).ok()?;
-    bpfkit_sys::prog_info(fd.as_fd()).ok().map(|info| info.name)
+    super::prog::by_id(id).map(|p| p.name)
 }

@@ -98,6 +98,11 @@ pub fn select(selector: &Selector) -> Result<Vec<Prog>> {
     Ok(found)
 }
 
+/// Program `id` (with its full name), if it is still loaded.
+pub fn by_id(id: u32) -> Option<Prog> {
+    select(&Selector::Id(id)).ok()?.into_iter().next()
+}
+
 /// Exactly one program, for commands about one.
 pub fn one(selector: &Selector) -> Result<Prog> {
     if *selector == Selector::All {
