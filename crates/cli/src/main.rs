@@ -40,6 +40,8 @@ enum Command {
     Perf(cmd::perf::PerfArgs),
     /// Programs attached to cgroups: `bpfkit cgroup tree [ROOT]`, `bpfkit cgroup show CGROUP`.
     Cgroup(cmd::cgroup::CgroupArgs),
+    /// What this kernel's BPF can do, found by trying: `bpfkit feature [probe]`, `feature helpers TYPE`, `feature tools`.
+    Feature(cmd::feature::FeatureArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -91,6 +93,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Net(args) => cmd::net::run(args),
         Command::Perf(args) => cmd::perf::run(args),
         Command::Cgroup(args) => cmd::cgroup::run(args),
+        Command::Feature(args) => cmd::feature::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

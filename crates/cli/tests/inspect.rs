@@ -1184,6 +1184,129 @@ fn cgroup_tree_shows_the_programs_of_a_cgroup_like_bpftool() {
     assert!(err.contains("is not a cgroup directory"), "{err}");
 }
 
+/// `name` → `available` of one section of `bpfkit feature -j`.
+fn availability(doc: &Value, section: &str) -> std::collections::BTreeMap<String, bool> {
+    doc[section]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {section}: {doc}"))
+        .iter()
+        .map(|p| {
+            assert!(p["since"].as_str().is_some_and(|s| s.contains('.')), "{p}");
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["available"] == true,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn feature_probes_agree_with_bpftool_and_with_what_attaches() {
+    let test = "feature_probes_agree_with_bpftool_and_with_what_attaches";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let Some(bpftool) = bpfkit_testkit::peer_tool(test, "bpftool") else {
+        return;
+    };
+    let ours = bpfkit_json(&["feature", "-j"]);
+    let theirs = ok_json(
+        bpftool.to_str().unwrap(),
+        &["-j", "feature", "probe", "kernel"],
+    );
+    // Every program and map type bpftool 7.1 knows, found the same way.
+    for (section, suffix) in [("program_types", "prog_type"), ("map_types", "map_type")] {
+        let ours = availability(&ours, section);
+        let known = theirs[section].as_object().expect("bpftool section");
+        assert!(known.len() > 25, "{known:?}");
+        for (key, available) in known {
+            let name = key
+                .strip_prefix("have_")
+                .and_then(|k| k.strip_suffix(&format!("_{suffix}")))
+                .expect("bpftool's key");
+            assert_eq!(
+                ours.get(name),
+                Some(&(available == true)),
+                "{section} {name}: bpftool says {available}"
+            );
+        }
+    }
+    // Facts, against what bpfkit can attach here: a kprobe example
+    // attaches exactly when kprobes are there; tcx and ring buffers are
+    // used by the other tests of this file and the tools.
+    let facts = availability(&ours, "facts");
+    let kprobe = Command::new(BPFKIT)
+        .args([
+            "run",
+            &common::example("unlink_kprobe.bpf.o"),
+            "--duration",
+            "0",
+            "--no-printk",
+        ])
+        .output()
+        .expect("running bpfkit");
+    let attached = String::from_utf8_lossy(&kprobe.stdout).contains("attached")
+        || String::from_utf8_lossy(&kprobe.stderr).contains("attached");
+    assert_eq!(
+        facts["kprobes"],
+        kprobe.status.success() && attached,
+        "kprobe run: {kprobe:?}"
+    );
+    for always in ["tracepoints", "ringbuf", "btf_vmlinux", "uprobes"] {
+        assert!(facts[always], "{always}: {ours}");
+    }
+    let (release, tcx_kernel) = {
+        let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+        let mut parts = r
+            .trim()
+            .split(['.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (r, v >= (6, 6))
+    };
+    assert_eq!(facts["tcx"], tcx_kernel, "{release}: {ours}");
+
+    // Helpers by program type: the verifier's own rules.
+    let xdp = bpfkit_json(&["feature", "helpers", "xdp", "-j"]);
+    let has = |doc: &Value, helper: &str| {
+        doc["available_helpers"]
+            .as_array()
+            .expect("helpers")
+            .iter()
+            .any(|h| h == helper)
+    };
+    assert!(
+        has(&xdp, "bpf_redirect") && has(&xdp, "bpf_xdp_adjust_head"),
+        "{xdp}"
+    );
+    assert!(!has(&xdp, "bpf_d_path"), "{xdp}");
+    let tp = bpfkit_json(&["feature", "helpers", "tracepoint", "-j"]);
+    assert!(
+        has(&tp, "bpf_get_current_pid_tgid") && !has(&tp, "bpf_redirect"),
+        "{tp}"
+    );
+
+    // Tools: what `bpfkit tools` says, as JSON with the reasons.
+    let tools = bpfkit_json(&["feature", "tools", "-j"]);
+    let listed = common::output(BPFKIT, &["tools"]);
+    for tool in tools.as_array().expect("tools") {
+        let name = tool["tool"].as_str().unwrap();
+        let line = listed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in:\n{listed}"));
+        let hook = line.split_whitespace().nth(1).unwrap();
+        match tool["hook"].as_str() {
+            Some(ours) => assert_eq!(ours, hook, "{tool}"),
+            None => {
+                assert_eq!(hook, "-", "{tool}");
+                let why = tool["why_not"].as_str().expect("a reason");
+                assert!(line.contains(why), "{why} not in '{line}'");
+            }
+        }
+    }
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 
@@ -1310,6 +1433,8 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             "expected 'tree [ROOT]' or 'show CGROUP'",
         ),
         (&["cgroup", "show"][..], "needs a cgroup directory"),
+        (&["feature", "helpers"][..], "needs a program type"),
+        (&["feature", "everything"][..], "expected 'probe'"),
         (
             &["link", "detach", "id", "1", "now"][..],
             "unexpected 'now'",

@@ -39,6 +39,7 @@ mod netlink;
 mod perf_event;
 mod perfbuf;
 mod printk;
+pub mod probe;
 mod resolve;
 mod run;
 mod session;

@@ -15,6 +15,7 @@ pub(crate) enum Cmd {
     MapUpdateElem = 2,
     MapDeleteElem = 3,
     MapGetNextKey = 4,
+    ProgLoad = 5,
     ObjPin = 6,
     ObjGet = 7,
     ProgGetNextId = 11,
@@ -26,6 +27,7 @@ pub(crate) enum Cmd {
     TaskFdQuery = 20,
     BtfGetFdById = 19,
     BtfGetNextId = 23,
+    LinkCreate = 28,
     LinkGetFdById = 30,
     LinkGetNextId = 31,
     EnableStats = 32,
@@ -41,6 +43,7 @@ impl Cmd {
             Cmd::MapUpdateElem => "BPF_MAP_UPDATE_ELEM",
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
+            Cmd::ProgLoad => "BPF_PROG_LOAD",
             Cmd::ObjPin => "BPF_OBJ_PIN",
             Cmd::ObjGet => "BPF_OBJ_GET",
             Cmd::ProgGetNextId => "BPF_PROG_GET_NEXT_ID",
@@ -52,6 +55,7 @@ impl Cmd {
             Cmd::TaskFdQuery => "BPF_TASK_FD_QUERY",
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
             Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
+            Cmd::LinkCreate => "BPF_LINK_CREATE",
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
             Cmd::EnableStats => "BPF_ENABLE_STATS",
@@ -145,6 +149,36 @@ pub(crate) struct TaskFdQueryAttr {
     pub probe_addr: u64,
 }
 
+/// `BPF_PROG_LOAD` part, up to `expected_attach_type`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct ProgLoadAttr {
+    pub prog_type: u32,
+    pub insn_cnt: u32,
+    pub insns: u64,
+    pub license: u64,
+    pub log_level: u32,
+    pub log_size: u32,
+    pub log_buf: u64,
+    pub kern_version: u32,
+    pub prog_flags: u32,
+    pub prog_name: [u8; 16],
+    pub prog_ifindex: u32,
+    pub expected_attach_type: u32,
+}
+
+/// `BPF_LINK_CREATE` part: the fixed head, then the kind-specific union
+/// as 8-byte words (`kprobe_multi`, `uprobe_multi` are written there).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct LinkCreateAttr {
+    pub prog_fd: u32,
+    pub target: u32,
+    pub attach_type: u32,
+    pub flags: u32,
+    pub tail: [u64; 6],
+}
+
 /// `BPF_LINK_DETACH` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -173,6 +207,8 @@ pub(crate) union BpfAttr {
     pub link_detach: LinkDetachAttr,
     pub query: QueryAttr,
     pub task_fd_query: TaskFdQueryAttr,
+    pub prog_load: ProgLoadAttr,
+    pub link_create: LinkCreateAttr,
     _size: [u64; 20],
 }
 

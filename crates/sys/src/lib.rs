@@ -19,6 +19,7 @@ mod link;
 mod map;
 mod names;
 mod net;
+pub mod probe;
 
 use std::io;
 
@@ -36,8 +37,8 @@ pub use map::{
 };
 pub use names::{link_type_name, prog_type_name};
 pub use net::{
-    Attached, NetDevice, TaskFd, TcFilter, attach_type, net_devices, prog_query, task_fd_query,
-    tc_filters,
+    Attached, NetDevice, TaskFd, TcFilter, attach_type, net_devices, prog_query, prog_query_strict,
+    task_fd_query, tc_filters,
 };
 
 /// `BPF_ANY`: create a new element or update an existing one.

@@ -219,6 +219,15 @@ pub mod attach_type {
 /// fd for cgroups and namespaces). Empty where the kernel has no such
 /// hook (EINVAL) or nothing is attached.
 pub fn prog_query(target: u32, attach_type: u32) -> Result<Attached> {
+    match prog_query_strict(target, attach_type) {
+        Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::ENOENT)) => Ok(Attached::default()),
+        other => other,
+    }
+}
+
+/// [`prog_query`] with every error reported (EINVAL: the kernel has no
+/// such attach type for that target).
+pub fn prog_query_strict(target: u32, attach_type: u32) -> Result<Attached> {
     // Attachments can change between the two calls: ask for some room
     // more, and keep only what the kernel reports it wrote.
     let mut room = 0u32;
@@ -246,9 +255,6 @@ pub fn prog_query(target: u32, attach_type: u32) -> Result<Attached> {
         // with a count of 0).
         match unsafe { sys_bpf(Cmd::ProgQuery, &mut attr) } {
             Ok(_) => {}
-            Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::ENOENT)) => {
-                return Ok(Attached::default());
-            }
             Err(e) if e.errno() == Some(libc::ENOSPC) => {
                 room = room.max(1) * 2;
                 continue;

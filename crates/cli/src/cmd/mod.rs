@@ -5,6 +5,7 @@ pub mod btf;
 pub mod build;
 pub mod cgroup;
 pub mod completions;
+pub mod feature;
 mod inspect;
 pub mod link;
 pub mod man;
