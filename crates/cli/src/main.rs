@@ -42,6 +42,8 @@ enum Command {
     Cgroup(cmd::cgroup::CgroupArgs),
     /// What this kernel's BPF can do, found by trying: `bpfkit feature [probe]`, `feature helpers TYPE`, `feature tools`.
     Feature(cmd::feature::FeatureArgs),
+    /// A live view of every BPF program's runs/s, ns per run and CPU share (like bpftop); `-b` for batch output.
+    Top(cmd::top::TopArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -94,6 +96,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Perf(args) => cmd::perf::run(args),
         Command::Cgroup(args) => cmd::cgroup::run(args),
         Command::Feature(args) => cmd::feature::run(args),
+        Command::Top(args) => cmd::top::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

@@ -1307,6 +1307,322 @@ fn feature_probes_agree_with_bpftool_and_with_what_attaches() {
     }
 }
 
+/// Calls sched_getattr(2) `per_sec` times a second on a thread until
+/// dropped, at fixed deadlines (a late call is made up at once), so that
+/// any whole second sees `per_sec` calls.
+struct Driver {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Driver {
+    fn start(per_sec: u32) -> Driver {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let step = std::time::Duration::from_secs(1) / per_sec;
+            let mut next = std::time::Instant::now();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: invalid arguments (a NULL buffer) make the call
+                // fail with EINVAL after the tracepoint fired; nothing is
+                // written.
+                unsafe { libc::syscall(libc::SYS_sched_getattr, 0, 0usize, 0, 0) };
+                next += step;
+                let now = std::time::Instant::now();
+                if next > now {
+                    std::thread::sleep(next - now);
+                }
+            }
+        });
+        Driver {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn stats_enabled() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled")
+        .expect("bpf_stats_enabled")
+        .trim()
+        .to_string()
+}
+
+/// The top test's program, loaded by a run; skips like `object`.
+fn top_target(test: &str) -> Option<Run> {
+    if !bpfkit_testkit::privileged(test) {
+        return None;
+    }
+    let source = bpfkit_testkit::repo_path("crates/cli/tests/bpf/inspect_top.bpf.c");
+    let object =
+        bpfkit_testkit::build_bpf_object(test, &source, Path::new(env!("CARGO_TARGET_TMPDIR")))?;
+    let mut run = Run::start(&object.to_string_lossy(), &["--no-printk"]);
+    run.wait_attached(&["top_target"]);
+    Some(run)
+}
+
+/// Calls per second the top tests drive.
+const RATE: u32 = 200;
+
+#[test]
+fn top_batch_shows_the_rate_a_program_runs_at() {
+    let test = "top_batch_shows_the_rate_a_program_runs_at";
+    let Some(run) = top_target(test) else {
+        return;
+    };
+    let before = stats_enabled();
+    let driver = Driver::start(RATE);
+    let text = common::output(BPFKIT, &["top", "-b", "-n", "3", "-d", "1", "-j"]);
+    drop(driver);
+    let samples: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(samples.len(), 3, "{text}");
+    for sample in &samples {
+        let interval = sample["interval_s"].as_f64().expect("interval");
+        assert!((0.9..2.0).contains(&interval), "{sample}");
+        let ours = only(&sample["programs"], "name", &Value::from("top_target"));
+        let rate = ours["runs_per_sec"].as_f64().expect("runs/s");
+        let expected = f64::from(RATE);
+        assert!(
+            (rate - expected).abs() <= expected * 0.1,
+            "{rate} runs/s, driven at {RATE}: {ours}"
+        );
+        assert!(ours["avg_ns"].as_f64().is_some_and(|ns| ns > 0.0), "{ours}");
+        assert!(
+            ours["pids"]
+                .as_str()
+                .is_some_and(|p| p.contains(&run.pid().to_string())),
+            "{ours}"
+        );
+    }
+    // The text form: one table per sample, with the filter applied.
+    let text = common::output(
+        BPFKIT,
+        &["top", "-b", "-n", "1", "-d", "0.2", "--filter", "top_tar"],
+    );
+    assert!(text.starts_with("bpfkit top: 1 programs"), "{text}");
+    assert!(
+        text.lines()
+            .nth(2)
+            .is_some_and(|l| l.contains("top_target")),
+        "{text}"
+    );
+    // Stats were ours only while top ran.
+    assert_eq!(stats_enabled(), before);
+    run.stop();
+}
+
+/// Whether a process other than `except` holds a BPF_ENABLE_STATS fd.
+fn other_stats_holder(except: u32) -> Option<u32> {
+    let procs = std::fs::read_dir("/proc").ok()?;
+    procs
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| pid != except)
+        .find(|pid| {
+            std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| {
+                fds.flatten().any(|fd| {
+                    std::fs::read_link(fd.path())
+                        .is_ok_and(|t| t.to_string_lossy() == "anon_inode:bpf-stats")
+                })
+            })
+        })
+}
+
+/// The run count the kernel keeps for program `id`.
+fn run_cnt(id: u32) -> u64 {
+    let fd = bpfkit_sys::prog_fd_by_id(id).expect("program");
+    bpfkit_sys::prog_info(std::os::fd::AsFd::as_fd(&fd))
+        .expect("info")
+        .run_cnt
+}
+
+/// Calls sched_getattr(2) `n` times.
+fn call_top_target(n: u32) {
+    for _ in 0..n {
+        // SAFETY: as in Driver: fails with EINVAL, writes nothing.
+        unsafe { libc::syscall(libc::SYS_sched_getattr, 0, 0usize, 0, 0) };
+    }
+}
+
+#[test]
+fn top_stops_counting_when_killed() {
+    let test = "top_stops_counting_when_killed";
+    let Some(run) = top_target(test) else {
+        return;
+    };
+    let before = stats_enabled();
+    let progs = bpfkit_json(&["prog", "show", "name", "top_target", "-j"]);
+    let id = progs
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .and_then(|p| p["id"].as_u64())
+        .expect("our top_target") as u32;
+    let mut top = Command::new(BPFKIT)
+        .args(["top", "-b", "-d", "0.2"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting bpfkit top");
+    let mut first = String::new();
+    let stdout = top.stdout.take().unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).unwrap();
+    assert!(first.starts_with("bpfkit top"), "{first}");
+    // Counting while top runs...
+    let counted = run_cnt(id);
+    call_top_target(50);
+    assert!(run_cnt(id) >= counted + 50, "not counting while top runs");
+    // ...and not after SIGKILL: the kernel closed top's stats fd.
+    top.kill().unwrap();
+    top.wait().unwrap();
+    if let Some(pid) = other_stats_holder(std::process::id()) {
+        eprintln!("skipping the after-SIGKILL count of {test}: process {pid} holds a stats fd");
+    } else {
+        let stopped = run_cnt(id);
+        call_top_target(50);
+        assert_eq!(run_cnt(id), stopped, "still counting after top was killed");
+    }
+    assert_eq!(stats_enabled(), before, "kernel.bpf_stats_enabled changed");
+    run.stop();
+}
+
+/// A tmux session running one command, killed when dropped.
+struct Tmux(String);
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let name = unique("bpfkit-top");
+        common::output(
+            "tmux",
+            &[
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                "150",
+                "-y",
+                "30",
+                command,
+            ],
+        );
+        Tmux(name)
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", &self.0];
+        args.extend(keys);
+        common::output("tmux", &args);
+    }
+
+    /// Waits until the screen satisfies `ready`.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + common::BOUND;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {what} on:\n{screen}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    fn running(&self) -> bool {
+        Command::new("tmux")
+            .args(["has-session", "-t", &self.0])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn top_full_screen_sorts_filters_pauses_and_quits_under_tmux() {
+    let test = "top_full_screen_sorts_filters_pauses_and_quits_under_tmux";
+    let Some(tmux) = bpfkit_testkit::peer_tool(test, "tmux") else {
+        return;
+    };
+    let _ = tmux;
+    let Some(run) = top_target(test) else {
+        return;
+    };
+    let before = stats_enabled();
+    let driver = Driver::start(RATE);
+    let screen = Tmux::start(&format!("{BPFKIT} top -d 0.3"));
+    let row = |s: &str| {
+        s.lines()
+            .any(|l| l.contains("top_target") && l.contains("tracepoint"))
+    };
+    let first = screen.wait_for("top_target row", |s| row(s) && s.contains("RUNS/S"));
+    assert!(first.contains("sorted by cpu"), "{first}");
+    assert!(first.contains("q quit"), "{first}");
+    // Our program runs about RATE times a second.
+    let shown = screen.wait_for("a rate near 200/s", |s| {
+        s.lines().filter(|l| l.contains("top_target")).any(|l| {
+            l.split_whitespace()
+                .nth(3)
+                .and_then(|r| r.parse::<f64>().ok())
+                .is_some_and(|r| (r - f64::from(RATE)).abs() <= f64::from(RATE) * 0.2)
+        })
+    });
+    assert!(row(&shown));
+    screen.keys(&["s"]);
+    screen.wait_for("sort by runs", |s| s.contains("sorted by runs"));
+    screen.keys(&["p"]);
+    screen.wait_for("pause", |s| s.contains("[PAUSED]"));
+    screen.keys(&["p"]);
+    screen.wait_for("resume", |s| !s.contains("[PAUSED]"));
+    screen.keys(&["/", "n", "o", "-", "s", "u", "c", "h", "Enter"]);
+    let filtered = screen.wait_for("the filter", |s| s.contains("filter 'no-such'"));
+    assert!(!row(&filtered), "{filtered}");
+    screen.keys(&["/", "t", "o", "p", "_", "t", "Enter"]);
+    screen.wait_for("our row again", |s| row(s) && s.contains("filter 'top_t'"));
+    screen.keys(&["q"]);
+    let deadline = std::time::Instant::now() + common::BOUND;
+    while screen.running() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "top did not quit on q"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(driver);
+    assert_eq!(stats_enabled(), before);
+    run.stop();
+}
+
 /// Kills the peer tool when the test ends, also when it fails.
 struct Child(std::process::Child);
 
@@ -1434,6 +1750,7 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         ),
         (&["cgroup", "show"][..], "needs a cgroup directory"),
         (&["feature", "helpers"][..], "needs a program type"),
+        (&["top", "-b", "-n", "0"][..], "-n must be at least 1"),
         (&["feature", "everything"][..], "expected 'probe'"),
         (
             &["link", "detach", "id", "1", "now"][..],

@@ -14,6 +14,7 @@ pub mod net;
 pub mod perf;
 pub mod prog;
 mod prog_dump;
+pub mod top;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
 /// pages and completions are generated from (the tools themselves are

@@ -7,7 +7,7 @@
 pub(crate) mod flags;
 pub(crate) mod params;
 pub(crate) mod printer;
-mod signals;
+pub(crate) mod signals;
 
 use anyhow::{Context, Result};
 use bpfkit_object::Object;
