@@ -368,7 +368,8 @@ impl Top {
             .collect();
         json!({
             "type": "top",
-            "timestamp": bpfkit_output::clock::now_unix_ns() / 1_000_000_000,
+            // Unix seconds, microsecond precision, as `-T` writes it.
+            "timestamp": (bpfkit_output::clock::now_unix_ns() / 1_000) as f64 / 1e6,
             "interval_s": self.interval.as_secs_f64(),
             "programs": programs,
         })
