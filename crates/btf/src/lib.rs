@@ -18,6 +18,7 @@ mod parse;
 pub mod raw;
 pub mod types;
 pub mod value;
+pub mod value_in;
 pub mod view;
 
 pub use types::*;

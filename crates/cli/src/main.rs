@@ -28,12 +28,22 @@ enum Command {
     Btf(cmd::btf::BtfArgs),
     /// Compile a `.bpf.c` source to a CO-RE object (clang, vmlinux.h, BTF kept, DWARF stripped).
     Build(cmd::build::BuildArgs),
-    /// Loaded programs: `bpfkit prog [list|show] [id N | name NAME | tag TAG | pinned PATH]`.
+    /// Loaded programs: `bpfkit prog [list|show|dump xlated|pin] [id N | name NAME | tag TAG | pinned PATH]`.
     Prog(cmd::prog::ProgArgs),
-    /// Any map in the kernel: `bpfkit map [list|show|dump|lookup] [id N | name NAME | pinned PATH]`.
+    /// Any map in the kernel: `bpfkit map [list|show|dump|lookup|update|delete|pin] [id N | name NAME | pinned PATH]`.
     Map(cmd::map::MapArgs),
-    /// BPF links: `bpfkit link [list|show] [id N | pinned PATH]`.
+    /// BPF links: `bpfkit link [list|show|detach|pin] [id N | pinned PATH]`.
     Link(cmd::link::LinkArgs),
+    /// Programs on the network devices of this namespace: `bpfkit net [list] [dev IF]` (XDP, tc, tcx).
+    Net(cmd::net::NetArgs),
+    /// Programs attached through perf events and raw tracepoints, by process and fd: `bpfkit perf`.
+    Perf(cmd::perf::PerfArgs),
+    /// Programs attached to cgroups: `bpfkit cgroup tree [ROOT]`, `bpfkit cgroup show CGROUP`.
+    Cgroup(cmd::cgroup::CgroupArgs),
+    /// What this kernel's BPF can do, found by trying: `bpfkit feature [probe]`, `feature helpers TYPE`, `feature tools`.
+    Feature(cmd::feature::FeatureArgs),
+    /// A live view of every BPF program's runs/s, ns per run and CPU share (like bpftop); `-b` for batch output.
+    Top(cmd::top::TopArgs),
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
@@ -82,6 +92,11 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prog(args) => cmd::prog::run(args),
         Command::Map(args) => cmd::map::run(args),
         Command::Link(args) => cmd::link::run(args),
+        Command::Net(args) => cmd::net::run(args),
+        Command::Perf(args) => cmd::perf::run(args),
+        Command::Cgroup(args) => cmd::cgroup::run(args),
+        Command::Feature(args) => cmd::feature::run(args),
+        Command::Top(args) => cmd::top::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),

@@ -156,13 +156,18 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "btf-dump",
         "btf-list",
         "build",
+        "cgroup",
         "completions",
+        "feature",
         "link",
         "man",
         "map",
+        "net",
+        "perf",
         "prog",
         "run",
         "tools",
+        "top",
     ]
     .iter()
     .map(|c| format!("bpfkit-{c}.1"))

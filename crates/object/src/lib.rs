@@ -6,6 +6,7 @@
 
 mod btf_fixup;
 pub mod co_re;
+pub mod disasm;
 mod drops;
 mod elf_view;
 mod events;

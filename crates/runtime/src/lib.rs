@@ -40,6 +40,7 @@ mod own_load;
 mod perf_event;
 mod perfbuf;
 mod printk;
+pub mod probe;
 mod resolve;
 mod run;
 mod session;

@@ -16,6 +16,7 @@ pub(crate) enum Cmd {
     MapDeleteElem = 3,
     MapGetNextKey = 4,
     ProgLoad = 5,
+    ObjPin = 6,
     ObjGet = 7,
     ProgAttach = 8,
     ProgDetach = 9,
@@ -25,12 +26,15 @@ pub(crate) enum Cmd {
     ProgGetFdById = 13,
     MapGetFdById = 14,
     ObjGetInfoByFd = 15,
+    ProgQuery = 16,
+    TaskFdQuery = 20,
     BtfGetFdById = 19,
     BtfGetNextId = 23,
+    LinkCreate = 28,
     LinkGetFdById = 30,
     LinkGetNextId = 31,
-    LinkCreate = 28,
     EnableStats = 32,
+    LinkDetach = 34,
 }
 
 impl Cmd {
@@ -43,6 +47,7 @@ impl Cmd {
             Cmd::MapDeleteElem => "BPF_MAP_DELETE_ELEM",
             Cmd::MapGetNextKey => "BPF_MAP_GET_NEXT_KEY",
             Cmd::ProgLoad => "BPF_PROG_LOAD",
+            Cmd::ObjPin => "BPF_OBJ_PIN",
             Cmd::ObjGet => "BPF_OBJ_GET",
             Cmd::ProgAttach => "BPF_PROG_ATTACH",
             Cmd::ProgDetach => "BPF_PROG_DETACH",
@@ -53,11 +58,14 @@ impl Cmd {
             Cmd::ProgGetFdById => "BPF_PROG_GET_FD_BY_ID",
             Cmd::MapGetFdById => "BPF_MAP_GET_FD_BY_ID",
             Cmd::ObjGetInfoByFd => "BPF_OBJ_GET_INFO_BY_FD",
+            Cmd::ProgQuery => "BPF_PROG_QUERY",
+            Cmd::TaskFdQuery => "BPF_TASK_FD_QUERY",
             Cmd::BtfGetFdById => "BPF_BTF_GET_FD_BY_ID",
             Cmd::BtfGetNextId => "BPF_BTF_GET_NEXT_ID",
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
             Cmd::EnableStats => "BPF_ENABLE_STATS",
+            Cmd::LinkDetach => "BPF_LINK_DETACH",
         }
     }
 }
@@ -113,6 +121,57 @@ pub(crate) struct ObjAttr {
     pub pathname: u64,
     pub bpf_fd: u32,
     pub file_flags: u32,
+}
+
+/// `BPF_PROG_QUERY` part of `union bpf_attr`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct QueryAttr {
+    pub target: u32,
+    pub attach_type: u32,
+    pub query_flags: u32,
+    pub attach_flags: u32,
+    pub prog_ids: u64,
+    pub prog_cnt: u32,
+    pub _pad: u32,
+    pub prog_attach_flags: u64,
+    pub link_ids: u64,
+    pub link_attach_flags: u64,
+    pub revision: u64,
+}
+
+/// `BPF_TASK_FD_QUERY` part; the kernel writes everything after `buf`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct TaskFdQueryAttr {
+    pub pid: u32,
+    pub fd: u32,
+    pub flags: u32,
+    pub buf_len: u32,
+    pub buf: u64,
+    pub prog_id: u32,
+    pub fd_type: u32,
+    pub probe_offset: u64,
+    pub probe_addr: u64,
+}
+
+/// `BPF_LINK_CREATE` part: the fixed head, then the kind-specific union
+/// as 8-byte words (`kprobe_multi`, `uprobe_multi` are written there).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct LinkCreateAttr {
+    pub prog_fd: u32,
+    pub target: u32,
+    pub attach_type: u32,
+    pub flags: u32,
+    pub tail: [u64; 6],
+}
+
+/// `BPF_LINK_DETACH` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct LinkDetachAttr {
+    pub link_fd: u32,
 }
 
 /// `BPF_ENABLE_STATS` part.
@@ -221,6 +280,10 @@ pub(crate) union BpfAttr {
     pub test_run: TestRunAttr,
     pub uprobe_multi: UprobeMultiLinkAttr,
     pub kprobe_multi: KprobeMultiLinkAttr,
+    pub link_detach: LinkDetachAttr,
+    pub query: QueryAttr,
+    pub task_fd_query: TaskFdQueryAttr,
+    pub link_create: LinkCreateAttr,
     _size: [u64; 20],
 }
 

@@ -257,6 +257,74 @@ pub fn prog_xlated_insns(fd: BorrowedFd<'_>) -> Result<Vec<u8>> {
     Ok(insns)
 }
 
+/// `struct bpf_line_info`: the source line (offsets into the program's
+/// BTF strings) that instructions from `insn_off` on come from.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LineInfo {
+    pub insn_off: u32,
+    pub file_name_off: u32,
+    pub line_off: u32,
+    /// Line number << 10 | column.
+    pub line_col: u32,
+}
+
+/// What `bpftool prog dump xlated` reads about a program: its translated
+/// instructions, where each function starts (and its BTF FUNC type),
+/// source line records, and the kernel addresses of its JITed functions
+/// (what a bpf-to-bpf call's immediate indexes in the xlated code).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct XlatedProg {
+    /// 8 bytes per instruction.
+    pub insns: Vec<u8>,
+    /// `(insn_off, BTF FUNC type id)` of every function, in order.
+    pub funcs: Vec<(u32, u32)>,
+    pub lines: Vec<LineInfo>,
+    pub jited_ksyms: Vec<u64>,
+}
+
+/// The program's translated instructions with its function and line
+/// records. Needs `CAP_SYS_ADMIN` (the kernel reports no instructions
+/// otherwise).
+pub fn prog_xlated(fd: BorrowedFd<'_>) -> Result<XlatedProg> {
+    let mut raw = RawProgInfo::default();
+    // SAFETY: all pointers in `raw` are null.
+    unsafe { get_info(fd, &mut raw) }?;
+    let mut prog = XlatedProg {
+        insns: vec![0u8; raw.xlated_prog_len as usize],
+        funcs: vec![(0, 0); raw.nr_func_info as usize],
+        lines: vec![LineInfo::default(); raw.nr_line_info as usize],
+        jited_ksyms: vec![0u64; raw.nr_jited_ksyms as usize],
+    };
+    // The record sizes are ours: the kernel copies min(ours, its own).
+    let mut funcs = vec![FuncInfo::default(); prog.funcs.len()];
+    let mut sized = RawProgInfo {
+        xlated_prog_len: prog.insns.len() as u32,
+        xlated_prog_insns: ptr_u64(prog.insns.as_mut_ptr()),
+        nr_func_info: funcs.len() as u32,
+        func_info_rec_size: size_of::<FuncInfo>() as u32,
+        func_info: ptr_u64(funcs.as_mut_ptr()),
+        nr_line_info: prog.lines.len() as u32,
+        line_info_rec_size: size_of::<LineInfo>() as u32,
+        line_info: ptr_u64(prog.lines.as_mut_ptr()),
+        nr_jited_ksyms: prog.jited_ksyms.len() as u32,
+        jited_ksyms: ptr_u64(prog.jited_ksyms.as_mut_ptr()),
+        ..Default::default()
+    };
+    // SAFETY: every buffer has room for the count (of our record size)
+    // announced next to it.
+    unsafe { get_info(fd, &mut sized) }?;
+    prog.insns
+        .truncate(sized.xlated_prog_len.min(prog.insns.len() as u32) as usize);
+    funcs.truncate(sized.nr_func_info.min(funcs.len() as u32) as usize);
+    prog.funcs = funcs.iter().map(|f| (f.insn_off, f.type_id)).collect();
+    let lines = sized.nr_line_info.min(prog.lines.len() as u32) as usize;
+    prog.lines.truncate(lines);
+    let ksyms = sized.nr_jited_ksyms.min(prog.jited_ksyms.len() as u32) as usize;
+    prog.jited_ksyms.truncate(ksyms);
+    Ok(prog)
+}
+
 /// `struct bpf_map_info` (uapi, 6.x).
 #[repr(C)]
 #[derive(Default)]
@@ -376,4 +444,33 @@ pub fn obj_get(path: &std::path::Path) -> Result<OwnedFd> {
     };
     // SAFETY: `pathname` points at a NUL-terminated string alive for the call.
     unsafe { sys_bpf_fd(Cmd::ObjGet, &mut attr) }
+}
+
+/// Pins the object behind `fd` (program, map, link, BTF) at `path`, a
+/// new file on a bpffs mount.
+pub fn obj_pin(fd: BorrowedFd<'_>, path: &std::path::Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| crate::SysError::invalid(Cmd::ObjPin, "path contains a NUL byte"))?;
+    let mut attr = BpfAttr::zeroed();
+    attr.obj = ObjAttr {
+        pathname: ptr_u64(path.as_ptr()),
+        bpf_fd: fd.as_raw_fd() as u32,
+        ..Default::default()
+    };
+    // SAFETY: `pathname` points at a NUL-terminated string alive for the call.
+    unsafe { sys_bpf(Cmd::ObjPin, &mut attr) }?;
+    Ok(())
+}
+
+/// Detaches the link behind `fd` from its hook: the program stops running
+/// there, the link object stays (defunct) until its last fd or pin goes.
+pub fn link_detach(fd: BorrowedFd<'_>) -> Result<()> {
+    let mut attr = BpfAttr::zeroed();
+    attr.link_detach = crate::attr::LinkDetachAttr {
+        link_fd: fd.as_raw_fd() as u32,
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { sys_bpf(Cmd::LinkDetach, &mut attr) }?;
+    Ok(())
 }

@@ -18,6 +18,8 @@ mod info;
 mod link;
 mod map;
 mod names;
+mod net;
+pub mod probe;
 mod prog;
 
 use std::io;
@@ -25,9 +27,9 @@ use std::io;
 pub use btf::{BtfListEntry, btf_data, btf_list};
 pub use holders::{Holder, Holders};
 pub use info::{
-    BtfInfo, MapInfo, ProgInfo, btf_fd_by_id, btf_ids, btf_info, link_fd_by_id, link_ids,
-    map_fd_by_id, map_ids, map_info, obj_get, prog_fd_by_id, prog_ids, prog_info,
-    prog_xlated_insns,
+    BtfInfo, LineInfo, MapInfo, ProgInfo, XlatedProg, btf_fd_by_id, btf_ids, btf_info, link_detach,
+    link_fd_by_id, link_ids, map_fd_by_id, map_ids, map_info, obj_get, obj_pin, prog_fd_by_id,
+    prog_ids, prog_info, prog_xlated, prog_xlated_insns,
 };
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
@@ -35,6 +37,10 @@ pub use map::{
     map_get_next_key, map_lookup, map_update, percpu_slots, percpu_value_size, possible_cpus,
 };
 pub use names::{link_type_name, prog_type_name};
+pub use net::{
+    Attached, NetDevice, TaskFd, TcFilter, net_devices, prog_query, prog_query_strict,
+    task_fd_query, tc_filters,
+};
 pub use prog::{
     BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, kprobe_multi_link, prog_attach,
     prog_detach, prog_load, prog_test_run, prog_type, uprobe_multi_link,

@@ -24,6 +24,42 @@ pub mod attach_type {
     pub const SK_SKB_VERDICT: u32 = 38;
     pub const TRACE_KPROBE_MULTI: u32 = 42;
     pub const TRACE_UPROBE_MULTI: u32 = 48;
+    /// `(value, libbpf's name)` of every cgroup attach type, in
+    /// `enum bpf_attach_type` order.
+    pub const CGROUP: &[(u32, &str)] = &[
+        (0, "cgroup_inet_ingress"),
+        (1, "cgroup_inet_egress"),
+        (2, "cgroup_inet_sock_create"),
+        (3, "cgroup_sock_ops"),
+        (6, "cgroup_device"),
+        (8, "cgroup_inet4_bind"),
+        (9, "cgroup_inet6_bind"),
+        (10, "cgroup_inet4_connect"),
+        (11, "cgroup_inet6_connect"),
+        (12, "cgroup_inet4_post_bind"),
+        (13, "cgroup_inet6_post_bind"),
+        (14, "cgroup_udp4_sendmsg"),
+        (15, "cgroup_udp6_sendmsg"),
+        (18, "cgroup_sysctl"),
+        (19, "cgroup_udp4_recvmsg"),
+        (20, "cgroup_udp6_recvmsg"),
+        (21, "cgroup_getsockopt"),
+        (22, "cgroup_setsockopt"),
+        (29, "cgroup_inet4_getpeername"),
+        (30, "cgroup_inet6_getpeername"),
+        (31, "cgroup_inet4_getsockname"),
+        (32, "cgroup_inet6_getsockname"),
+        (34, "cgroup_inet_sock_release"),
+        (43, "lsm_cgroup"),
+        (49, "cgroup_unix_connect"),
+        (50, "cgroup_unix_sendmsg"),
+        (51, "cgroup_unix_recvmsg"),
+        (52, "cgroup_unix_getpeername"),
+        (53, "cgroup_unix_getsockname"),
+    ];
+    pub const FLOW_DISSECTOR: u32 = 17;
+    pub const TCX_INGRESS: u32 = 46;
+    pub const TCX_EGRESS: u32 = 47;
 }
 
 /// What to load: 8-byte instructions and how the kernel should see them.

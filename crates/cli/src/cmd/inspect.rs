@@ -140,6 +140,27 @@ pub fn gone<T>(r: bpfkit_sys::Result<T>) -> bpfkit_sys::Result<Option<T>> {
     }
 }
 
+/// Pins the object behind `fd` at `path` (bpftool's `pin`), naming it in
+/// the error.
+pub fn pin(fd: &OwnedFd, path: &std::path::Path, what: &str) -> Result<()> {
+    use std::os::fd::AsFd;
+    bpfkit_sys::obj_pin(fd.as_fd(), path).with_context(|| {
+        format!(
+            "pinning {what} at {} (a new file on a bpffs mount)",
+            path.display()
+        )
+    })
+}
+
+/// The one word after a selector that names a file (`pin ... FILE`).
+pub fn one_path<'w>(extra: &'w [String], action: &str) -> Result<&'w str> {
+    match extra {
+        [path] => Ok(path),
+        [] => bail!("'{action}' needs a path after the object, e.g. /sys/fs/bpf/NAME"),
+        [_, word, ..] => bail!("unexpected '{word}' after the pin path"),
+    }
+}
+
 /// Left-aligned columns, two spaces apart, header first.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();

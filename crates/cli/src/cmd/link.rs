@@ -1,5 +1,6 @@
 //! `bpfkit link [list|show] [id N | pinned PATH]`: every BPF link in the
-//! kernel with its program and what it is attached to.
+//! kernel with its program and what it is attached to; `link detach LINK`
+//! and `link pin LINK FILE`.
 
 use anyhow::{Context, Result};
 use bpfkit_sys::{Holders, LinkDetail, LinkInfo, PerfEventLink};
@@ -13,9 +14,11 @@ use super::inspect::{self, JsonArgs, Selector};
 #[derive(Args)]
 #[command(after_help = "EXAMPLES:
     bpfkit link
-    bpfkit link show id 12 -p")]
+    bpfkit link show id 12 -p
+    bpfkit link pin id 12 /sys/fs/bpf/mylink
+    bpfkit link detach id 12")]
 pub struct LinkArgs {
-    /// `[list|show] [id N | pinned PATH]`
+    /// `[list|show] [id N | pinned PATH]`, `detach LINK`, `pin LINK FILE`
     #[arg(value_name = "ARGS")]
     words: Vec<String>,
     #[command(flatten)]
@@ -23,16 +26,32 @@ pub struct LinkArgs {
 }
 
 pub fn run(args: LinkArgs) -> Result<ExitCode> {
-    let (_, rest) = inspect::split_action(&args.words, &["list", "show"]);
+    let actions = ["list", "show", "detach", "pin"];
+    let (action, rest) = inspect::split_action(&args.words, &actions);
     let (selector, extra) = Selector::parse(rest, &["id", "pinned"])?;
-    if let Some(word) = extra.first() {
-        anyhow::bail!("unexpected '{word}' after the link selector");
+    match action {
+        "pin" => {
+            let path = inspect::one_path(extra, "link pin")?;
+            let (id, fd) = one_link(&selector)?;
+            inspect::pin(&fd, std::path::Path::new(path), &format!("link {id}"))?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ if !extra.is_empty() => {
+            anyhow::bail!("unexpected '{}' after the link selector", extra[0])
+        }
+        "detach" => {
+            let (id, fd) = one_link(&selector)?;
+            bpfkit_sys::link_detach(fd.as_fd()).map_err(|e| match e.errno() {
+                Some(libc::EOPNOTSUPP) | Some(libc::EINVAL) => anyhow::anyhow!(
+                    "link {id}: links of this type cannot be detached (the kernel supports it for cgroup, netns, xdp, tcx, netkit, netfilter, struct_ops and sockmap links); remove its pins and end the process holding it"
+                ),
+                _ => anyhow::Error::new(e).context(format!("detaching link {id}")),
+            })?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
-    let pinned = |path: &std::path::Path| {
-        inspect::pinned_id(path, "link", |fd| {
-            bpfkit_sys::link_info(fd.as_fd()).map(|i| i.id)
-        })
-    };
+    let pinned = pinned_link;
     let mut links = Vec::new();
     for id in inspect::candidate_ids(&selector, bpfkit_sys::link_ids, pinned, "link")? {
         let info = inspect::gone(bpfkit_sys::link_fd_by_id(id))
@@ -66,6 +85,25 @@ pub fn run(args: LinkArgs) -> Result<ExitCode> {
         &rows,
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn pinned_link(path: &std::path::Path) -> Result<u32> {
+    inspect::pinned_id(path, "link", |fd| {
+        bpfkit_sys::link_info(fd.as_fd()).map(|i| i.id)
+    })
+}
+
+/// The one link `selector` names, opened.
+fn one_link(selector: &Selector) -> Result<(u32, std::os::fd::OwnedFd)> {
+    let id = match selector {
+        Selector::Id(id) => *id,
+        Selector::Pinned(path) => pinned_link(path)?,
+        _ => anyhow::bail!("name the link: id N or pinned PATH"),
+    };
+    let fd = inspect::gone(bpfkit_sys::link_fd_by_id(id))
+        .with_context(|| format!("opening link {id}"))?
+        .ok_or_else(|| inspect::not_found(selector, "link"))?;
+    Ok((id, fd))
 }
 
 /// What the link is attached to, in a few words.

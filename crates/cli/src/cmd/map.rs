@@ -1,8 +1,10 @@
-//! `bpfkit map [list|show|dump|lookup] [id N | name NAME | pinned PATH]`:
-//! any map in the kernel. `dump` and `lookup` decode keys and values
-//! through the map's BTF with the renderer `bpfkit run` uses (field
-//! meaning, log2 histograms for `slots[]`), and fall back to bpftool's hex
-//! for maps without BTF.
+//! `bpfkit map [list|show|dump|lookup|update|delete|pin] [id N | name NAME
+//! | pinned PATH]`: any map in the kernel. `dump` and `lookup` decode keys
+//! and values through the map's BTF with the renderer `bpfkit run` uses
+//! (field meaning, log2 histograms for `slots[]`), and fall back to
+//! bpftool's hex for maps without BTF. Keys and values given to `lookup`,
+//! `update` and `delete` are bytes like bpftool's, or one JSON word that
+//! the map's BTF turns into bytes (`key 42 value '{"count": 0}'`).
 
 use anyhow::{Context, Result, bail};
 use bpfkit_btf::{Btf, TypeId};
@@ -22,9 +24,15 @@ use super::inspect::{self, JsonArgs, Selector};
     bpfkit map dump id 17
     bpfkit map dump name hist --percpu
     bpfkit map lookup id 17 key 1 0 0 0
-    bpfkit map lookup pinned /sys/fs/bpf/x key hex 2a 00 00 00")]
+    bpfkit map lookup pinned /sys/fs/bpf/x key hex 2a 00 00 00
+    bpfkit map update name stats key 42 value '{\"count\": 0, \"comm\": \"bash\"}'
+    bpfkit map update id 17 key 1 0 0 0 value hex 07 00 00 00 00 00 00 00 noexist
+    bpfkit map delete name stats key 42
+    bpfkit map pin id 17 /sys/fs/bpf/counts")]
 pub struct MapArgs {
-    /// `[list|show|dump|lookup] [id N | name NAME | pinned PATH] [key BYTES...]`
+    /// `[list|show|dump] [MAP]`, `lookup|delete MAP key DATA`,
+    /// `update MAP key DATA value DATA [any|exist|noexist]`, `pin MAP FILE`;
+    /// MAP is `id N | name NAME | pinned PATH`, DATA bytes or one JSON word
     #[arg(value_name = "ARGS")]
     words: Vec<String>,
     /// Per-CPU maps: show each CPU's value instead of their sum.
@@ -37,18 +45,32 @@ pub struct MapArgs {
 const SELECTORS: &[&str] = &["id", "name", "pinned"];
 
 pub fn run(args: MapArgs) -> Result<ExitCode> {
-    let (action, rest) = inspect::split_action(&args.words, &["list", "show", "dump", "lookup"]);
+    let actions = ["list", "show", "dump", "lookup", "update", "delete", "pin"];
+    let (action, rest) = inspect::split_action(&args.words, &actions);
     let (selector, extra) = Selector::parse(rest, SELECTORS)?;
     match action {
-        "dump" | "lookup" => {
-            let key = match (action, extra.split_first()) {
-                ("lookup", Some((word, bytes))) if word == "key" => Some(parse_bytes(bytes)?),
-                ("lookup", _) => bail!("map lookup needs 'key BYTES...' after the map"),
-                (_, Some((word, _))) => bail!("unexpected '{word}' after the map selector"),
-                (_, None) => None,
+        "dump" => {
+            if let Some(word) = extra.first() {
+                bail!("unexpected '{word}' after the map selector");
+            }
+            dump(&one_map(&selector)?, None, &args)?;
+        }
+        "lookup" => {
+            let Some(("key", words)) = extra.split_first().map(|(w, r)| (w.as_str(), r)) else {
+                bail!("map lookup needs 'key DATA' after the map");
             };
+            let key = alone(Data::parse(words, "key")?)?;
             let map = one_map(&selector)?;
-            dump(&map, key.as_deref(), &args)?;
+            let key = key.key_bytes(&map.0)?;
+            dump(&map, Some(&key), &args)?;
+        }
+        "update" => update(&selector, extra)?,
+        "delete" => delete(&selector, extra)?,
+        "pin" => {
+            let path = inspect::one_path(extra, "map pin")?;
+            let (info, fd) = one_map(&selector)?;
+            let what = format!("map {} ({})", info.id, info.name);
+            inspect::pin(&fd, std::path::Path::new(path), &what)?;
         }
         _ => {
             if let Some(word) = extra.first() {
@@ -60,6 +82,144 @@ pub fn run(args: MapArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A key or value as the user wrote it: bpftool's bytes, or one word of
+/// JSON for the map's BTF to encode.
+enum Data<'w> {
+    Bytes(Vec<u8>),
+    Json(&'w str),
+}
+
+impl<'w> Data<'w> {
+    /// `DATA` after `what` (`key`/`value`), and the words after it (the
+    /// next keyword ends a list of bytes).
+    fn parse(words: &'w [String], what: &str) -> Result<(Data<'w>, &'w [String])> {
+        let end = words
+            .iter()
+            .position(|w| matches!(w.as_str(), "value" | "any" | "exist" | "noexist"))
+            .unwrap_or(words.len());
+        let (data, rest) = words.split_at(end);
+        let data = match data {
+            [] => bail!(
+                "'{what}' needs data: bytes like '1 0 0 0' or 'hex 01 00 00 00', or JSON like '42' or '{{\"count\": 0}}'"
+            ),
+            // One word: JSON for the BTF type (a byte without BTF).
+            [word] if word != "hex" => Data::Json(word),
+            bytes => Data::Bytes(parse_bytes(bytes)?),
+        };
+        Ok((data, rest))
+    }
+
+    /// The bytes for a type of `size` bytes, `ty` in `btf` when the map
+    /// has one: a single byte word is the number for a typed field, the
+    /// byte for an untyped one-byte field.
+    fn bytes(&self, types: Option<(&Btf, TypeId)>, size: usize, what: &str) -> Result<Vec<u8>> {
+        let bytes = match (self, types) {
+            (Data::Bytes(b), _) => b.clone(),
+            (Data::Json(word), Some((btf, ty))) => {
+                let value: serde_json::Value = serde_json::from_str(word)
+                    .unwrap_or_else(|_| serde_json::Value::String(word.to_string()));
+                bpfkit_btf::value_in::encode_json(btf, ty, &value)
+                    .with_context(|| format!("the {what} {word}"))?
+            }
+            (Data::Json(word), None) if is_byte(word) => parse_bytes(&[word.to_string()])?,
+            (Data::Json(word), None) => bail!(
+                "the map has no BTF for its {what}s, so '{word}' cannot be encoded; give bytes ('hex 01 00 00 00')"
+            ),
+        };
+        if bytes.len() != size {
+            bail!(
+                "the {what} is {} bytes, the map's {what}s are {size}",
+                bytes.len()
+            );
+        }
+        Ok(bytes)
+    }
+
+    fn key_bytes(&self, info: &MapInfo) -> Result<Vec<u8>> {
+        let types = map_types(info)?;
+        let key = types.as_ref().and_then(|t| Some((&t.btf, t.key?)));
+        self.bytes(key, info.key_size as usize, "key")
+    }
+}
+
+/// The data with nothing after it.
+fn alone<T>((data, rest): (T, &[String])) -> Result<T> {
+    match rest.first() {
+        Some(word) => bail!("unexpected '{word}' after the data"),
+        None => Ok(data),
+    }
+}
+
+fn is_byte(word: &str) -> bool {
+    parse_bytes(&[word.to_string()]).is_ok()
+}
+
+/// `update MAP key DATA value DATA [any|exist|noexist]`.
+fn update(selector: &Selector, words: &[String]) -> Result<()> {
+    let Some(("key", words)) = words.split_first().map(|(w, r)| (w.as_str(), r)) else {
+        bail!("map update needs 'key DATA value DATA' after the map");
+    };
+    let (key, words) = Data::parse(words, "key")?;
+    let Some(("value", words)) = words.split_first().map(|(w, r)| (w.as_str(), r)) else {
+        bail!("map update needs 'value DATA' after the key");
+    };
+    let (value, words) = Data::parse(words, "value")?;
+    let flags = match words {
+        [] => bpfkit_sys::BPF_ANY,
+        [flag] if flag == "any" => bpfkit_sys::BPF_ANY,
+        [flag] if flag == "exist" => bpfkit_sys::BPF_EXIST,
+        [flag] if flag == "noexist" => bpfkit_sys::BPF_NOEXIST,
+        [word, ..] => bail!("unexpected '{word}' after the value (any, exist or noexist)"),
+    };
+    let (info, fd) = &one_map(selector)?;
+    let what = || format!("map {} ({})", info.id, info.name);
+    let key = key.key_bytes(info)?;
+    let types = map_types(info)?;
+    let value_type = types.as_ref().map(|t| (&t.btf, t.value));
+    let value = value.bytes(value_type, info.value_size as usize, "value")?;
+    let value = per_cpu_copies(info, value)?;
+    bpfkit_sys::map_update(fd.as_fd(), &key, &value, flags).map_err(|e| {
+        let why = match e.errno() {
+            Some(libc::EEXIST) => "the key exists (noexist)".to_string(),
+            Some(libc::ENOENT) => "no entry with that key (exist)".to_string(),
+            Some(libc::E2BIG) => format!("the map is full ({} entries)", info.max_entries),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("updating {}: {why}", what())
+    })
+}
+
+/// A per-CPU map takes one value per possible CPU (each 8-byte aligned):
+/// the value given goes to every CPU, as bpftool does.
+fn per_cpu_copies(info: &MapInfo, value: Vec<u8>) -> Result<Vec<u8>> {
+    if !bpfkit_sys::is_percpu(info.map_type) {
+        return Ok(value);
+    }
+    let total = bpfkit_sys::percpu_value_size(info.value_size).context("counting CPUs")?;
+    let step = (info.value_size as usize).next_multiple_of(8);
+    let mut all = vec![0u8; total];
+    for slot in all.chunks_mut(step) {
+        slot[..value.len()].copy_from_slice(&value);
+    }
+    Ok(all)
+}
+
+/// `delete MAP key DATA`.
+fn delete(selector: &Selector, words: &[String]) -> Result<()> {
+    let Some(("key", words)) = words.split_first().map(|(w, r)| (w.as_str(), r)) else {
+        bail!("map delete needs 'key DATA' after the map");
+    };
+    let key = alone(Data::parse(words, "key")?)?;
+    let (info, fd) = &one_map(selector)?;
+    let key = key.key_bytes(info)?;
+    let what = || format!("map {} ({})", info.id, info.name);
+    let found = bpfkit_sys::map_delete(fd.as_fd(), &key)
+        .with_context(|| format!("deleting a key of {}", what()))?;
+    if !found {
+        bail!("{}: no entry with key {}", what(), hex_text(&key));
+    }
+    Ok(())
+}
 fn list(selector: &Selector, out: JsonArgs) -> Result<()> {
     let maps: Vec<MapInfo> = select(selector)?.into_iter().map(|(i, _)| i).collect();
     if maps.is_empty() && selector.names_one() {

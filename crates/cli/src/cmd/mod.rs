@@ -3,12 +3,18 @@
 
 pub mod btf;
 pub mod build;
+pub mod cgroup;
 pub mod completions;
+pub mod feature;
 mod inspect;
 pub mod link;
 pub mod man;
 pub mod map;
+pub mod net;
+pub mod perf;
 pub mod prog;
+mod prog_dump;
+pub mod top;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
 /// pages and completions are generated from (the tools themselves are

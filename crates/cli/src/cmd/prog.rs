@@ -1,5 +1,6 @@
 //! `bpfkit prog [list|show] [id N | name NAME | tag TAG | pinned PATH]`:
-//! every program loaded in the kernel, bpftool's grammar.
+//! every program loaded in the kernel, bpftool's grammar; `prog dump
+//! xlated` (in prog_dump.rs) and `prog pin`.
 
 use anyhow::{Context, Result};
 use bpfkit_output::clock::{WallClock, now_unix_ns};
@@ -16,20 +17,35 @@ use super::inspect::{self, JsonArgs, Selector};
     bpfkit prog
     bpfkit prog show id 42 -p
     bpfkit prog show name handle_exec
-    bpfkit prog show pinned /sys/fs/bpf/myprog")]
+    bpfkit prog show pinned /sys/fs/bpf/myprog
+    bpfkit prog dump xlated id 42
+    bpfkit prog dump xlated name handle_exec -j
+    bpfkit prog pin id 42 /sys/fs/bpf/myprog")]
 pub struct ProgArgs {
-    /// `[list|show] [id N | name NAME | tag TAG | pinned PATH]`
+    /// `[list|show] [id N | name NAME | tag TAG | pinned PATH]`, or
+    /// `dump xlated PROG`, `pin PROG FILE`
     #[arg(value_name = "ARGS")]
     words: Vec<String>,
     #[command(flatten)]
     json: JsonArgs,
 }
 
-const SELECTORS: &[&str] = &["id", "name", "tag", "pinned"];
+pub const SELECTORS: &[&str] = &["id", "name", "tag", "pinned"];
 
 pub fn run(args: ProgArgs) -> Result<ExitCode> {
-    let (_, rest) = inspect::split_action(&args.words, &["list", "show"]);
+    let (action, rest) = inspect::split_action(&args.words, &["list", "show", "dump", "pin"]);
+    if action == "dump" {
+        super::prog_dump::dump(rest, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let (selector, extra) = Selector::parse(rest, SELECTORS)?;
+    if action == "pin" {
+        let path = inspect::one_path(extra, "prog pin")?;
+        let id = one(&selector)?.info.id;
+        let fd = bpfkit_sys::prog_fd_by_id(id).with_context(|| format!("opening program {id}"))?;
+        inspect::pin(&fd, std::path::Path::new(path), &format!("program {id}"))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(word) = extra.first() {
         anyhow::bail!("unexpected '{word}' after the program selector");
     }
@@ -80,6 +96,27 @@ pub fn select(selector: &Selector) -> Result<Vec<Prog>> {
         }
     }
     Ok(found)
+}
+
+/// Program `id` (with its full name), if it is still loaded.
+pub fn by_id(id: u32) -> Option<Prog> {
+    select(&Selector::Id(id)).ok()?.into_iter().next()
+}
+
+/// Exactly one program, for commands about one.
+pub fn one(selector: &Selector) -> Result<Prog> {
+    if *selector == Selector::All {
+        anyhow::bail!("name the program: id N, name NAME, tag TAG or pinned PATH");
+    }
+    let mut progs = select(selector)?;
+    match progs.len() {
+        0 => Err(inspect::not_found(selector, "program")),
+        1 => Ok(progs.remove(0)),
+        n => {
+            let ids: Vec<String> = progs.iter().map(|p| p.info.id.to_string()).collect();
+            anyhow::bail!("{n} programs match (ids {}); give an id", ids.join(", "))
+        }
+    }
 }
 
 /// Full program names from BTF, each BTF object read and parsed once

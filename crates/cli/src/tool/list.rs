@@ -15,47 +15,79 @@ pub struct ListArgs {
     verbose: bool,
 }
 
-pub fn list(args: ListArgs) -> Result<ExitCode> {
+/// What `bpfkit tools` finds for one built-in tool.
+pub struct Verdict {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// The hook variant it would use here, when it works.
+    pub hook: Option<&'static str>,
+    /// Better variants passed over, with the reason.
+    pub passed_over: Vec<(&'static str, String)>,
+    /// Why it cannot run here.
+    pub why_not: Option<String>,
+}
+
+/// Every built-in tool: whether it runs here and through which hook.
+pub fn verdicts() -> Vec<Verdict> {
+    bpfkit_tools::all()
+        .iter()
+        .map(|spec| {
+            let summary = spec
+                .summary
+                .strip_prefix(&format!("{}: ", spec.name))
+                .unwrap_or(spec.summary);
+            let mut verdict = Verdict {
+                name: spec.name,
+                summary,
+                hook: None,
+                passed_over: Vec::new(),
+                why_not: None,
+            };
+            match bpfkit_object::analyze(spec.object) {
+                Err(e) => verdict.why_not = Some(format!("bad object: {e}")),
+                Ok(object) => match hooks::choose(spec, &object, &|_| false, None) {
+                    Ok(choice) => {
+                        verdict.hook = Some(choice.variant.label);
+                        verdict.passed_over = choice.passed_over;
+                    }
+                    Err(why) => verdict.why_not = Some(why.to_string()),
+                },
+            }
+            verdict
+        })
+        .collect()
+}
+
+/// Says once why tools that need tracepoints cannot run, if so.
+pub fn warn_tracefs_denied() {
     if let Some(denied) = bpfkit_runtime::caps::tracefs_denied() {
         eprintln!("bpfkit: tools that need tracepoints show as not here: {denied}");
     }
+}
+
+pub fn list(args: ListArgs) -> Result<ExitCode> {
+    warn_tracefs_denied();
     // One write at the end: a closed pipe (`| head -1`) is noticed once.
     let mut text = format!("{:<13} {:<11} SUMMARY\n", "TOOL", "HOOK");
-    for spec in bpfkit_tools::all() {
-        let summary = spec
-            .summary
-            .strip_prefix(&format!("{}: ", spec.name))
-            .unwrap_or(spec.summary);
-        let object = match bpfkit_object::analyze(spec.object) {
-            Ok(object) => object,
-            Err(e) => {
-                let _ = writeln!(
-                    text,
-                    "{:<13} {:<11} {summary} [bad object: {e}]",
-                    spec.name, "-"
-                );
-                continue;
-            }
-        };
-        match hooks::choose(spec, &object, &|_| false, None) {
-            Ok(choice) => {
-                let _ = writeln!(
-                    text,
-                    "{:<13} {:<11} {summary}",
-                    spec.name, choice.variant.label
-                );
+    for v in verdicts() {
+        let (name, summary) = (v.name, v.summary);
+        match (&v.hook, &v.why_not) {
+            (Some(hook), _) => {
+                let _ = writeln!(text, "{name:<13} {hook:<11} {summary}");
                 if args.verbose {
-                    for (label, why) in &choice.passed_over {
+                    for (label, why) in &v.passed_over {
                         let _ = writeln!(text, "{:<25} not {label}: {why}", "");
                     }
                 }
             }
-            Err(why) => {
-                let _ = writeln!(
-                    text,
-                    "{:<13} {:<11} {summary} [not here: {why}]",
-                    spec.name, "-"
-                );
+            (None, why) => {
+                let why = why.as_deref().unwrap_or_default();
+                let bracket = if why.starts_with("bad object") {
+                    why.to_string()
+                } else {
+                    format!("not here: {why}")
+                };
+                let _ = writeln!(text, "{name:<13} {:<11} {summary} [{bracket}]", "-");
             }
         }
     }

@@ -11,7 +11,7 @@ mod rules;
 pub(crate) mod stacks;
 
 pub(crate) use args::command;
-pub use list::{ListArgs, list};
+pub use list::{ListArgs, list, verdicts, warn_tracefs_denied};
 
 use crate::run::flags::{RunFlags, param_flags, parse_duration};
 use crate::run::params::{ParamKind, parse_value};
