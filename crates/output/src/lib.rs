@@ -33,7 +33,9 @@ pub use event::{ColumnSpec, EventFormatter, FormatOptions, Mode, TableSpec};
 pub use hist::{print_linear_hist, print_log2_hist};
 pub use semantic::Render;
 pub use sink::{Sink, WriteSink};
-pub use snapshot::{MapView, SnapshotOptions, render_map, sum_per_cpu};
+pub use snapshot::{
+    DecodedEntry, DecodedMap, MapView, SnapshotOptions, decode_map, render_map, sum_per_cpu,
+};
 
 use bpfkit_btf::TypeId;
 

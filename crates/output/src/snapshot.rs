@@ -460,3 +460,103 @@ impl Maps<'_> {
         buf.extend_from_slice(b"]}\n");
     }
 }
+
+/// One map entry as numbers and labels, for exporters (`bpfkit serve`):
+/// the same field meaning as the table `bpfkit run` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedEntry {
+    /// Key members (`key` for a scalar key), then the value's text members
+    /// (`comm`...), each as its table cell shows it (names, addresses).
+    pub labels: Vec<(String, String)>,
+    /// The value's integer members (`""` for a scalar value), histogram
+    /// slots left out.
+    pub numbers: Vec<(String, i128)>,
+    /// The histogram buckets, when the map holds histograms.
+    pub slots: Option<Vec<u64>>,
+}
+
+/// A whole map decoded by [`decode_map`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedMap {
+    /// When the values are histograms: their kind and unit (`usecs`,
+    /// `nsecs`, `msecs` or `value`), as the text histogram names it.
+    pub hist: Option<(HistKind, String)>,
+    pub entries: Vec<DecodedEntry>,
+}
+
+/// Decodes a map snapshot (per-CPU values already summed) into labels and
+/// numbers, with the rules [`render_map`] uses for its table and histograms.
+pub fn decode_map(
+    btf: &Btf,
+    view: &MapView,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    opts: &SnapshotOptions,
+) -> Result<DecodedMap> {
+    let value = Plan::new(btf, view.value_ty)?;
+    let key = view.key_ty.map(|k| Plan::new(btf, k)).transpose()?;
+    let maps = Maps {
+        view,
+        key: key.as_ref(),
+        value: &value,
+    };
+    let slots_col = slots_column(&value, view.name).filter(|_| !opts.force_table);
+    let hist = slots_col.map(|col| {
+        let kind = opts.hist.unwrap_or(match value.columns[col].render {
+            Render::LinearHist => HistKind::Linear { base: 0, step: 1 },
+            _ => HistKind::Log2,
+        });
+        (kind, unit_for(view, &value, opts))
+    });
+    let mut ctx = RenderCtx::new(false);
+    let mut decoded = Vec::with_capacity(entries.len());
+    for (kb, vb) in entries {
+        value.check_len(vb)?;
+        let mut labels = Vec::new();
+        if let Some(k) = &key {
+            k.check_len(kb)?;
+            for col in &k.columns {
+                let name = if col.name.is_empty() {
+                    "key"
+                } else {
+                    &col.name
+                };
+                labels.push((name.to_string(), text_of(k, col, kb, &mut ctx)));
+            }
+        }
+        let mut numbers = Vec::new();
+        for (i, col) in value.columns.iter().enumerate() {
+            if Some(i) == slots_col {
+                continue;
+            }
+            match col.leaf {
+                Leaf::Int { .. } | Leaf::Bits { .. } | Leaf::Bool => {
+                    if let Some(n) = value.num_of(col, vb) {
+                        numbers.push((col.name.clone(), n.i128()));
+                    }
+                }
+                Leaf::Str { .. } | Leaf::Enum { .. } => {
+                    labels.push((col.name.clone(), text_of(&value, col, vb, &mut ctx)));
+                }
+                // Pointers, floats, nested aggregates: no series.
+                _ => {}
+            }
+        }
+        let slots = slots_col.map(|col| maps.slots(col, vb));
+        decoded.push(DecodedEntry {
+            labels,
+            numbers,
+            slots,
+        });
+    }
+    Ok(DecodedMap {
+        hist,
+        entries: decoded,
+    })
+}
+
+/// The table text of one column, without padding.
+fn text_of(plan: &Plan, col: &crate::plan::Column, bytes: &[u8], ctx: &mut RenderCtx) -> String {
+    let mut out = Vec::new();
+    plan.write_text(col, bytes, ctx, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
