@@ -181,7 +181,7 @@ fn write_histograms(
 ) {
     let divisor = seconds_per(unit);
     let name = match divisor {
-        Some(_) => format!("{}_seconds", metrics.base),
+        Some(_) => format!("{}_seconds", without_unit(&metrics.base)),
         None => metrics.base.clone(),
     };
     let help = format!(
@@ -220,6 +220,14 @@ fn write_histograms(
         expo.sample(&format!("{name}_count"), &labels, cumulative);
         expo.sample(&format!("{name}_sum"), &labels, sum);
     }
+}
+
+/// `bpfkit_x_sleep_usecs` → `bpfkit_x_sleep`: the family says `_seconds`.
+fn without_unit(base: &str) -> &str {
+    ["_nsecs", "_usecs", "_msecs", "_ns", "_us", "_ms"]
+        .iter()
+        .find_map(|unit| base.strip_suffix(unit))
+        .unwrap_or(base)
 }
 
 /// The inclusive raw value range of slot `i`.
@@ -308,6 +316,8 @@ bpfkit_t_m_max_len{pid=\"7\",comm=\"sh\"} 9
             entries: vec![entry(&[], &[], Some(&[1, 0, 2]))],
         };
         let (text, _) = render(&metrics("bpfkit_runqlat", 10), &map);
+        let (renamed, _) = render(&metrics("bpfkit_runqlat_usecs", 10), &map);
+        assert_eq!(renamed, text, "the unit is said once, as seconds");
         assert_eq!(
             text,
             "# HELP bpfkit_runqlat_seconds log2 histogram of map 'm' of t.bpf.o (_sum estimated from bucket midpoints)

@@ -230,13 +230,7 @@ impl<'o> Printer<'o> {
             }
         }
         for def in &self.object.maps {
-            // Maps of kernel objects (prog and cgroup arrays...) have no
-            // contents to show.
-            if map_type::is_event_stream(def.map_type)
-                || is_scratch(&def.name)
-                || is_libbpf_internal(&def.name)
-                || !bpfkit_runtime::can_list(def.map_type)
-            {
+            if !is_result_map(def) {
                 continue;
             }
             let Some(value_ty) = def.value_type else {
@@ -370,6 +364,16 @@ pub fn read_map(
     Ok(entries)
 }
 
+/// Whether `bpfkit run` shows map `def` (and `serve` exports it): not an
+/// event buffer, scratch state, libbpf's own, or a map of kernel objects
+/// (prog and cgroup arrays...), which has no contents to show.
+pub(crate) fn is_result_map(def: &bpfkit_object::MapDef) -> bool {
+    !(map_type::is_event_stream(def.map_type)
+        || is_scratch(&def.name)
+        || is_libbpf_internal(&def.name)
+        || !bpfkit_runtime::can_list(def.map_type))
+}
+
 /// Maps that only carry state between two hooks (the start timestamp of a
 /// wakeup, an irq, an exec): libbpf tools keep them to themselves, and their
 /// contents at exit are half-finished work, not results.
@@ -383,7 +387,7 @@ fn is_libbpf_internal(map_name: &str) -> bool {
     map_name.starts_with("__bpf_")
 }
 
-fn is_array(t: u32) -> bool {
+pub(crate) fn is_array(t: u32) -> bool {
     t == map_type::ARRAY || t == map_type::PERCPU_ARRAY
 }
 

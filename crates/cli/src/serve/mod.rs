@@ -1,0 +1,203 @@
+//! `bpfkit serve [--listen ADDR] TARGET [ARGS] [, TARGET [ARGS]]...`:
+//! Prometheus metrics from objects, sources and built-in tools.
+//!
+//! Each target loads on its own thread ([`target`]); a scrape reads the
+//! targets' result maps through their fds and renders them with
+//! bpfkit-metrics ([`scrape`]); [`http`] answers `/metrics` and
+//! `/healthz`. BPF stats are enabled through the kernel's stats fd only
+//! while serving, and every target is detached on exit, error or signal.
+
+mod http;
+mod scrape;
+mod target;
+
+use anyhow::{Context, Result, bail};
+use bpfkit_metrics::Format;
+use clap::Args;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+use target::{Target, TargetArgs};
+
+#[derive(Args)]
+#[command(
+    after_help = "TARGETS are separated by ',' (or '--'); a built-in tool's name or an \
+object path also starts a new target when it does not follow an option.
+
+EXAMPLES:
+    bpfkit serve runqlat biolatency tcprtt syscount
+    bpfkit serve --listen 0.0.0.0:9435 examples/execcount.bpf.o , runqlat -m
+    bpfkit serve --once -d 5s syscount                  # one scrape after 5 s, on stdout
+    curl -s localhost:9435/metrics"
+)]
+pub struct ServeArgs {
+    /// Address and port of the HTTP server.
+    #[arg(long, default_value = "127.0.0.1:9435", value_name = "ADDR")]
+    listen: String,
+    /// Print one scrape on stdout at the end (after --duration or Ctrl-C)
+    /// instead of serving HTTP, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Stop after this long (e.g. 30s, 5m).
+    #[arg(short, long, value_name = "DURATION")]
+    duration: Option<String>,
+    /// At most this many label sets per map; the rest are added up into one
+    /// series labelled 'other'.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    max_series: usize,
+    /// With --once: the Prometheus 0.0.4 text format instead of OpenMetrics.
+    #[arg(long)]
+    prometheus_format: bool,
+    /// Targets, each with its own options: `runqlat -m , x.bpf.o -p 1`.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "TARGETS",
+        required = true
+    )]
+    targets: Vec<String>,
+}
+
+pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    let target_args = split_targets(&args.targets)?;
+    let duration = args
+        .duration
+        .as_deref()
+        .map(crate::run::flags::parse_duration)
+        .transpose()?;
+    if args.max_series == 0 {
+        bail!("--max-series must be at least 1");
+    }
+    // Ctrl-C and SIGTERM are noted from here on (also while loading), and
+    // end serving at the next check.
+    crate::run::catch_early_stop();
+    crate::run::stop_watching();
+    // Bind before loading: a port in use is an error before anything is
+    // attached.
+    let server = if args.once {
+        None
+    } else {
+        Some(http::Server::bind(&args.listen)?)
+    };
+    // Run counts and times are counted while this fd is open.
+    let _stats = bpfkit_sys::enable_stats()
+        .map_err(|e| eprintln!("bpfkit: warning: BPF program stats stay off: {e}"))
+        .ok();
+    let mut targets = Vec::with_capacity(target_args.len());
+    for t in target_args {
+        if crate::run::stop_requested() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let what = t.target.clone();
+        targets.push(Target::start(t, args.max_series).with_context(|| format!("serving {what}"))?);
+    }
+    let deadline = duration.and_then(|d| Instant::now().checked_add(d));
+    match server {
+        Some(server) => {
+            eprintln!("bpfkit: serving http://{}/metrics", server.address());
+            server.serve(&targets, deadline)?;
+        }
+        None => {
+            eprintln!("bpfkit: ready");
+            wait_for_stop(deadline);
+            let format = if args.prometheus_format {
+                Format::Prometheus
+            } else {
+                Format::OpenMetrics
+            };
+            crate::out::stdout(scrape::scrape(&targets, format)?)?;
+        }
+    }
+    for target in targets {
+        target.stop()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sleeps until the deadline or a stop signal.
+fn wait_for_stop(deadline: Option<Instant>) {
+    while !crate::run::stop_requested() && deadline.is_none_or(|d| Instant::now() < d) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Splits `runqlat -m , x.bpf.o -p 1 syscount` into targets with their own
+/// arguments.
+fn split_targets(args: &[String]) -> Result<Vec<TargetArgs>> {
+    let mut targets: Vec<TargetArgs> = Vec::new();
+    let mut after_separator = true;
+    let mut previous_is_option = false;
+    for arg in args {
+        if arg == "," || arg == "--" {
+            after_separator = true;
+            continue;
+        }
+        let starts_target = after_separator || (!previous_is_option && names_target(arg));
+        if starts_target {
+            if arg.starts_with('-') {
+                bail!("'{arg}' comes before a TARGET; options follow the target they belong to");
+            }
+            targets.push(TargetArgs {
+                target: arg.clone(),
+                args: Vec::new(),
+            });
+        } else if let Some(last) = targets.last_mut() {
+            last.args.push(arg.clone());
+        }
+        after_separator = false;
+        previous_is_option = arg.starts_with('-') && !arg.contains('=');
+    }
+    if targets.is_empty() {
+        bail!("a TARGET is required (an object, a .bpf.c source or a built-in tool)");
+    }
+    Ok(targets)
+}
+
+/// Whether `arg` is a built-in tool's name or an object/source path.
+fn names_target(arg: &str) -> bool {
+    crate::tool::named(arg).is_some() || arg.ends_with(".bpf.o") || arg.ends_with(".bpf.c")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Vec<(String, Vec<String>)> {
+        let args: Vec<String> = line.split(' ').map(String::from).collect();
+        split_targets(&args)
+            .unwrap()
+            .into_iter()
+            .map(|t| (t.target, t.args))
+            .collect()
+    }
+
+    #[test]
+    fn targets_split_at_commas_and_at_names() {
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            split("runqlat biolatency -D syscount"),
+            vec![
+                ("runqlat".into(), vec![]),
+                ("biolatency".into(), s(&["-D"])),
+                ("syscount".into(), vec![]),
+            ]
+        );
+        assert_eq!(
+            split("x.bpf.o -p 7 , opensnoop -n execsnoop"),
+            vec![
+                ("x.bpf.o".into(), s(&["-p", "7"])),
+                ("opensnoop".into(), s(&["-n", "execsnoop"])),
+            ]
+        );
+        assert_eq!(
+            split("a.o , b.o"),
+            vec![("a.o".into(), vec![]), ("b.o".into(), vec![])]
+        );
+    }
+
+    #[test]
+    fn options_before_any_target_are_refused() {
+        let err = split_targets(&["-m".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("comes before a TARGET"), "{err}");
+        assert!(split_targets(&[",".to_string()]).is_err());
+    }
+}
