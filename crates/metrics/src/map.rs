@@ -114,16 +114,26 @@ fn write_numbers(
     index: usize,
     field: &str,
 ) {
-    let name = if field.is_empty() {
-        metrics.base.clone()
-    } else {
-        format!("{}_{}", metrics.base, sanitize_name(field))
-    };
     let kind = number_kind(if field.is_empty() {
         &metrics.base
     } else {
         field
     });
+    // `total_ns` → `_seconds`, in seconds: the unit Prometheus expects.
+    let (stem, divisor) = match time_unit(field) {
+        Some((stem, divisor)) => (format!("{stem}_seconds"), Some(divisor)),
+        None => (field.to_string(), None),
+    };
+    // A counter says `_total` itself: `total_seconds` is `seconds_total`.
+    let stem = match kind {
+        Kind::Counter => stem.strip_prefix("total_").unwrap_or(&stem).to_string(),
+        _ => stem,
+    };
+    let name = if stem.is_empty() {
+        metrics.base.clone()
+    } else {
+        format!("{}_{}", metrics.base, sanitize_name(&stem))
+    };
     let what = if field.is_empty() {
         "value".to_string()
     } else {
@@ -137,10 +147,30 @@ fn write_numbers(
         _ => name,
     };
     for entry in entries {
-        if let Some((_, n)) = entry.numbers.get(index) {
-            expo.sample(&sample, &labels_of(label_names, entry), n);
+        let Some((_, n)) = entry.numbers.get(index) else {
+            continue;
+        };
+        let labels = labels_of(label_names, entry);
+        match divisor {
+            Some(d) => expo.sample(&sample, &labels, *n as f64 / d),
+            None => expo.sample(&sample, &labels, n),
         }
     }
+}
+
+/// A field named with a time unit: its name without it, and units per
+/// second.
+fn time_unit(field: &str) -> Option<(&str, f64)> {
+    [
+        ("_nsecs", 1e9),
+        ("_usecs", 1e6),
+        ("_msecs", 1e3),
+        ("_ns", 1e9),
+        ("_us", 1e6),
+        ("_ms", 1e3),
+    ]
+    .iter()
+    .find_map(|(unit, d)| field.strip_suffix(unit).map(|stem| (stem, *d)))
 }
 
 /// Counter unless the name says the value goes down too (a current level,
@@ -224,10 +254,7 @@ fn write_histograms(
 
 /// `bpfkit_x_sleep_usecs` → `bpfkit_x_sleep`: the family says `_seconds`.
 fn without_unit(base: &str) -> &str {
-    ["_nsecs", "_usecs", "_msecs", "_ns", "_us", "_ms"]
-        .iter()
-        .find_map(|unit| base.strip_suffix(unit))
-        .unwrap_or(base)
+    time_unit(base).map_or(base, |(stem, _)| stem)
 }
 
 /// The inclusive raw value range of slot `i`.
@@ -282,12 +309,12 @@ mod tests {
             entries: vec![
                 entry(
                     &[("pid", "7"), ("comm", "sh")],
-                    &[("count", 3), ("max_len", 9)],
+                    &[("count", 3), ("max_len", 9), ("total_ns", 1500)],
                     None,
                 ),
                 entry(
                     &[("pid", "5"), ("comm", "cat")],
-                    &[("count", 1), ("max_len", 2)],
+                    &[("count", 1), ("max_len", 2), ("total_ns", 2_000_000_000)],
                     None,
                 ),
             ],
@@ -304,6 +331,10 @@ bpfkit_t_m_count_total{pid=\"7\",comm=\"sh\"} 3
 # TYPE bpfkit_t_m_max_len gauge
 bpfkit_t_m_max_len{pid=\"5\",comm=\"cat\"} 2
 bpfkit_t_m_max_len{pid=\"7\",comm=\"sh\"} 9
+# HELP bpfkit_t_m_seconds member 'total_ns' of map 'm' of t.bpf.o
+# TYPE bpfkit_t_m_seconds counter
+bpfkit_t_m_seconds_total{pid=\"5\",comm=\"cat\"} 2
+bpfkit_t_m_seconds_total{pid=\"7\",comm=\"sh\"} 0.0000015
 # EOF
 "
         );

@@ -88,7 +88,19 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let what = t.target.clone();
-        targets.push(Target::start(t, args.max_series).with_context(|| format!("serving {what}"))?);
+        let mut target =
+            Target::start(t, args.max_series).with_context(|| format!("serving {what}"))?;
+        // The same tool or object twice (with other options) must not
+        // write the same metric families twice.
+        let taken = |name: &str| targets.iter().any(|t: &Target| t.name == name);
+        if taken(&target.name) {
+            let name = (2..)
+                .map(|n| format!("{}_{n}", target.name))
+                .find(|name| !taken(name))
+                .unwrap_or_default();
+            target.rename(name);
+        }
+        targets.push(target);
     }
     let deadline = duration.and_then(|d| Instant::now().checked_add(d));
     match server {

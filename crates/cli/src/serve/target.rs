@@ -102,6 +102,18 @@ impl Target {
         })
     }
 
+    /// Gives the target another name (a second `runqlat` is `runqlat_2`),
+    /// in its labels and metric names.
+    pub fn rename(&mut self, name: String) {
+        let (old, new) = (format!("bpfkit_{}", self.name), format!("bpfkit_{name}"));
+        for map in &mut self.maps {
+            if let Some(rest) = map.metrics.base.strip_prefix(&old) {
+                map.metrics.base = format!("{new}{rest}");
+            }
+        }
+        self.name = name;
+    }
+
     /// Every result map decoded, with its metric naming.
     pub fn read_maps(&self) -> Result<Vec<(&MapSource, DecodedMap)>> {
         self.maps
