@@ -4,9 +4,9 @@
 //! read is not in it (bpf(2) lookups, ~1 µs each). Run:
 //! `cargo bench -p bpfkit-metrics`. Reports numbers only.
 
+use bpfkit_btf::{Btf, TypeId};
 use bpfkit_metrics::{Exposition, Format, MapMetrics, write_map};
 use bpfkit_output::{MapView, SnapshotOptions, decode_map};
-use bpfkit_btf::{Btf, TypeId};
 use std::path::PathBuf;
 use std::time::Instant;
 

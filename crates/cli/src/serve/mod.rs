@@ -137,13 +137,13 @@ fn wait_for_stop(deadline: Option<Instant>) {
 fn split_targets(args: &[String]) -> Result<Vec<TargetArgs>> {
     let mut targets: Vec<TargetArgs> = Vec::new();
     let mut after_separator = true;
-    let mut previous_is_option = false;
+    let mut value_expected = false;
     for arg in args {
         if arg == "," || arg == "--" {
             after_separator = true;
             continue;
         }
-        let starts_target = after_separator || (!previous_is_option && names_target(arg));
+        let starts_target = after_separator || (!value_expected && names_target(arg));
         if starts_target {
             if arg.starts_with('-') {
                 bail!("'{arg}' comes before a TARGET; options follow the target they belong to");
@@ -156,12 +156,45 @@ fn split_targets(args: &[String]) -> Result<Vec<TargetArgs>> {
             last.args.push(arg.clone());
         }
         after_separator = false;
-        previous_is_option = arg.starts_with('-') && !arg.contains('=');
+        value_expected = match targets.last() {
+            Some(t) if arg.starts_with('-') && !starts_target => takes_value(&t.target, arg),
+            _ => false,
+        };
     }
     if targets.is_empty() {
         bail!("a TARGET is required (an object, a .bpf.c source or a built-in tool)");
     }
     Ok(targets)
+}
+
+/// Whether `option` (`-p`, `--pid`, `-mT`) of `target` takes the next
+/// argument as its value: a tool's flags say; an object's options are
+/// taken to (its parameters), so a tool name after one needs a `,`.
+fn takes_value(target: &str, option: &str) -> bool {
+    if option.contains('=') {
+        return false;
+    }
+    let Some(spec) = crate::tool::named(target) else {
+        return true;
+    };
+    let named = |f: &&bpfkit_tools::Flag| matches!(f.value, bpfkit_tools::Value::Named(..));
+    if let Some(long) = option.strip_prefix("--") {
+        return spec.flags.iter().filter(named).any(|f| f.long == long);
+    }
+    // A cluster (`-mT`): a flag with a value takes the rest of the word,
+    // or the next argument when it is the last letter.
+    let letters = option.trim_start_matches('-');
+    for (i, letter) in letters.char_indices() {
+        if spec
+            .flags
+            .iter()
+            .filter(named)
+            .any(|f| f.short == Some(letter))
+        {
+            return i + letter.len_utf8() == letters.len();
+        }
+    }
+    false
 }
 
 /// Whether `arg` is a built-in tool's name or an object/source path.
@@ -191,6 +224,15 @@ mod tests {
                 ("runqlat".into(), vec![]),
                 ("biolatency".into(), s(&["-D"])),
                 ("syscount".into(), vec![]),
+            ]
+        );
+        // A value that names a tool stays the value of the flag before it.
+        assert_eq!(
+            split("syscount -p 7 runqlat -mT execsnoop --name runqlat"),
+            vec![
+                ("syscount".into(), s(&["-p", "7"])),
+                ("runqlat".into(), s(&["-mT"])),
+                ("execsnoop".into(), s(&["--name", "runqlat"])),
             ]
         );
         assert_eq!(
