@@ -26,10 +26,11 @@ fn counts_object(test: &str, dir: &TempDir) -> Option<PathBuf> {
 
 /// A copy of `binary` named for this test (its comm), at most 15 bytes.
 fn named_copy(dir: &TempDir, binary: &str) -> (PathBuf, String) {
+    // Fixed width: no name is a part of another (execsnoop -n matches parts).
     let name = format!(
-        "bks{}_{}",
+        "bks{:05}_{:03}",
         std::process::id() % 100_000,
-        bpfkit_testkit::unique_number()
+        bpfkit_testkit::unique_number() % 1000
     );
     let path = dir.file(&name);
     std::fs::copy(binary, &path).expect("copying a test binary");
@@ -196,6 +197,27 @@ fn max_series_adds_the_rest_up_under_other() {
         .unwrap_or_else(|| panic!("no count of other entries in:\n{text}"));
     // Six comms of the test's own, two series kept: at least four added up.
     assert!(other_entries >= 4, "{text}");
+}
+
+#[test]
+fn event_tools_count_only_the_events_their_filter_shows() {
+    let test = "event_tools_count_only_the_events_their_filter_shows";
+    if !privileged(test) {
+        return;
+    }
+    let dir = TempDir::new("serve-filter");
+    let _turn = serial();
+    let (shown, a) = named_copy(&dir, "/bin/true");
+    let (hidden, _) = named_copy(&dir, "/bin/true");
+    let serve = Serve::start(&["--once", "-d", "60s", "execsnoop", "-n", &a]);
+    run_n(&shown, &[], 3);
+    run_n(&hidden, &[], 2);
+    let text = serve.stop(libc::SIGINT);
+    // `execsnoop -n A` shows the three execs of A, and serve counts those.
+    assert!(
+        text.contains("bpfkit_events_total{target=\"execsnoop\",map=\"events\"} 3\n"),
+        "{text}"
+    );
 }
 
 /// A free loopback port (free when asked; the servers bind it right after).

@@ -95,27 +95,7 @@ impl<'o> Printer<'o> {
     /// Prepares a formatter per event map; fails, before anything is
     /// loaded, when an event map's record type cannot be found.
     pub fn new(object: &'o Object, opts: PrintOptions) -> Result<Printer<'o>> {
-        let mut formatters = HashMap::new();
-        for map in object
-            .maps
-            .iter()
-            .filter(|m| map_type::is_event_stream(m.map_type))
-        {
-            let Some(ty) = map.event_type else {
-                anyhow::bail!(
-                    "cannot tell what records map '{}' carries; add this line to its definition:\n    {}",
-                    map.name,
-                    bpfkit_object::event_type_hint(map)
-                );
-            };
-            let mut fmt = opts.event_format.clone().unwrap_or_default();
-            fmt.mode = opts.mode;
-            fmt.time |= opts.time;
-            fmt.map_name = map.name.clone();
-            let formatter = EventFormatter::new(&object.btf, ty, &fmt)
-                .with_context(|| format!("events of map '{}'", map.name))?;
-            formatters.insert(map.name.clone(), formatter);
-        }
+        let formatters = event_formatters(object, &opts)?;
         Ok(Printer {
             object,
             opts,
@@ -341,6 +321,36 @@ impl<'o> Printer<'o> {
         }
         Ok(())
     }
+}
+
+/// A formatter per event map; fails, before anything is loaded, when an
+/// event map's record type cannot be found.
+pub(crate) fn event_formatters(
+    object: &Object,
+    opts: &PrintOptions,
+) -> Result<HashMap<String, EventFormatter>> {
+    let mut formatters = HashMap::new();
+    for map in object
+        .maps
+        .iter()
+        .filter(|m| map_type::is_event_stream(m.map_type))
+    {
+        let Some(ty) = map.event_type else {
+            anyhow::bail!(
+                "cannot tell what records map '{}' carries; add this line to its definition:\n    {}",
+                map.name,
+                bpfkit_object::event_type_hint(map)
+            );
+        };
+        let mut fmt = opts.event_format.clone().unwrap_or_default();
+        fmt.mode = opts.mode;
+        fmt.time |= opts.time;
+        fmt.map_name = map.name.clone();
+        let formatter = EventFormatter::new(&object.btf, ty, &fmt)
+            .with_context(|| format!("events of map '{}'", map.name))?;
+        formatters.insert(map.name.clone(), formatter);
+    }
+    Ok(formatters)
 }
 
 /// The entries of map `name`, per-CPU values summed.

@@ -2,13 +2,15 @@
 //! run on its own thread, which counts events; its result maps are read by
 //! fd from the scraping thread.
 
-use crate::run::printer::{MapOutput, PrintOptions, is_array, is_result_map};
+use crate::run::printer::{
+    EventFilter, MapOutput, PrintOptions, event_formatters, is_array, is_result_map,
+};
 use anyhow::{Context, Result, anyhow};
 use bpfkit_metrics::{MapMetrics, sanitize_name};
 use bpfkit_object::Object;
-use bpfkit_output::{DecodedMap, MapView, SnapshotOptions};
+use bpfkit_output::{DecodedMap, EventFormatter, MapView, SnapshotOptions};
 use bpfkit_runtime::{EventHandler, ExitReason, RunOptions, Session, StopHandle};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -193,17 +195,21 @@ fn run_target(
     stopping: &AtomicBool,
 ) -> Result<()> {
     let loaded = load(args).and_then(|(name, object, session, print)| {
+        let filter = EventsFilter::new(&object, &print)?;
         let ready = describe(name, object, &session, &print, max_series)?;
-        Ok((ready, session))
+        Ok((ready, session, filter))
     });
-    let (ready, mut session) = match loaded {
+    let (ready, mut session, filter) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => {
             let _ = ready_tx.send(Err(e));
             return Ok(());
         }
     };
-    let mut handler = Counting(ready.counters.clone());
+    let mut handler = Counting {
+        counters: ready.counters.clone(),
+        filter,
+    };
     if ready_tx.send(Ok(ready)).is_err() {
         return Ok(());
     }
@@ -338,8 +344,36 @@ fn poisoned<T>(_: std::sync::PoisonError<T>) -> anyhow::Error {
     anyhow!("a counter lock was poisoned")
 }
 
+/// A tool's user-space event filter (`-n NAME`...) with the formatters it
+/// reads fields through: serve counts the events the tool would show.
+struct EventsFilter {
+    filter: EventFilter,
+    formatters: HashMap<String, EventFormatter>,
+}
+
+impl EventsFilter {
+    fn new(object: &Object, print: &PrintOptions) -> Result<Option<EventsFilter>> {
+        let Some(filter) = print.event_filter.clone() else {
+            return Ok(None);
+        };
+        Ok(Some(EventsFilter {
+            filter,
+            formatters: event_formatters(object, print)?,
+        }))
+    }
+
+    fn accepts(&self, map: &str, data: &[u8]) -> bool {
+        self.formatters
+            .get(map)
+            .is_none_or(|formatter| (self.filter.0)(formatter, data))
+    }
+}
+
 /// Counts what the run loop delivers; events themselves are not kept.
-struct Counting(Arc<Counters>);
+struct Counting {
+    counters: Arc<Counters>,
+    filter: Option<EventsFilter>,
+}
 
 impl Counting {
     fn add(counts: &Mutex<BTreeMap<String, u64>>, map: &str, n: u64) {
@@ -351,17 +385,19 @@ impl Counting {
 }
 
 impl EventHandler for Counting {
-    fn on_event(&mut self, map: &str, _data: &[u8]) -> ControlFlow<()> {
-        Counting::add(&self.0.events, map, 1);
+    fn on_event(&mut self, map: &str, data: &[u8]) -> ControlFlow<()> {
+        if self.filter.as_ref().is_none_or(|f| f.accepts(map, data)) {
+            Counting::add(&self.counters.events, map, 1);
+        }
         ControlFlow::Continue(())
     }
 
     fn on_lost(&mut self, map: &str, _cpu: u32, count: u64) {
-        Counting::add(&self.0.lost, map, count);
+        Counting::add(&self.counters.lost, map, count);
     }
 
     fn on_dropped(&mut self, map: &str, count: u64) {
-        Counting::add(&self.0.lost, map, count);
+        Counting::add(&self.counters.lost, map, count);
     }
 }
 
