@@ -162,8 +162,8 @@ fn once_prints_the_execs_and_sleeps_the_test_caused() {
 }
 
 #[test]
-fn max_series_adds_the_rest_up_under_other() {
-    let test = "max_series_adds_the_rest_up_under_other";
+fn max_series_from_a_config_adds_the_rest_up_under_other() {
+    let test = "max_series_from_a_config_adds_the_rest_up_under_other";
     if !privileged(test) {
         return;
     }
@@ -172,8 +172,16 @@ fn max_series_adds_the_rest_up_under_other() {
         return;
     };
     let _turn = serial();
-    let path = object.to_str().expect("utf-8 path");
-    let serve = Serve::start(&["--once", "-d", "60s", "--max-series", "3", path]);
+    // Given in a config file, which also gives the cap.
+    let config = dir.write(
+        "serve.toml",
+        &format!(
+            "max_series = 3  # per map\n[[target]]\nrun = \"{}\"\nargs = []\n",
+            object.display()
+        ),
+    );
+    let config = config.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--once", "-d", "60s", "--config", config]);
     for _ in 0..6 {
         let (binary, _) = named_copy(&dir, "/bin/true");
         run_n(&binary, &[], 1);

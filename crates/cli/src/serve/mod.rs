@@ -7,6 +7,7 @@
 //! `/healthz`. BPF stats are enabled through the kernel's stats fd only
 //! while serving, and every target is detached on exit, error or signal.
 
+mod config;
 mod http;
 mod scrape;
 mod target;
@@ -30,9 +31,12 @@ EXAMPLES:
     curl -s localhost:9435/metrics"
 )]
 pub struct ServeArgs {
-    /// Address and port of the HTTP server.
-    #[arg(long, default_value = "127.0.0.1:9435", value_name = "ADDR")]
-    listen: String,
+    /// Address and port of the HTTP server [default: 127.0.0.1:9435].
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Targets (and listen address, series cap) from a file; see docs/fleet.md.
+    #[arg(long, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     /// Print one scrape on stdout at the end (after --duration or Ctrl-C)
     /// instead of serving HTTP, then exit.
     #[arg(long)]
@@ -41,9 +45,9 @@ pub struct ServeArgs {
     #[arg(short, long, value_name = "DURATION")]
     duration: Option<String>,
     /// At most this many label sets per map; the rest are added up into one
-    /// series labelled 'other'.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
-    max_series: usize,
+    /// series labelled 'other' [default: 1000].
+    #[arg(long, value_name = "N")]
+    max_series: Option<usize>,
     /// With --once: the Prometheus 0.0.4 text format instead of OpenMetrics.
     #[arg(long)]
     prometheus_format: bool,
@@ -52,19 +56,43 @@ pub struct ServeArgs {
         trailing_var_arg = true,
         allow_hyphen_values = true,
         value_name = "TARGETS",
-        required = true
+        required_unless_present = "config"
     )]
     targets: Vec<String>,
 }
 
+/// Where serve listens unless told.
+const DEFAULT_LISTEN: &str = "127.0.0.1:9435";
+/// Label sets per map unless told.
+const DEFAULT_MAX_SERIES: usize = 1000;
+
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
-    let target_args = split_targets(&args.targets)?;
+    let config = match &args.config {
+        Some(path) => config::read(path)?,
+        None => config::Config::default(),
+    };
+    // The command line wins over the file; targets add up.
+    let mut target_args = config.targets;
+    if !args.targets.is_empty() {
+        target_args.extend(split_targets(&args.targets)?);
+    }
+    if target_args.is_empty() {
+        bail!("a TARGET is required (an object, a .bpf.c source or a built-in tool)");
+    }
+    let listen = args
+        .listen
+        .or(config.listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let max_series = args
+        .max_series
+        .or(config.max_series)
+        .unwrap_or(DEFAULT_MAX_SERIES);
     let duration = args
         .duration
         .as_deref()
         .map(crate::run::flags::parse_duration)
         .transpose()?;
-    if args.max_series == 0 {
+    if max_series == 0 {
         bail!("--max-series must be at least 1");
     }
     // Ctrl-C and SIGTERM are noted from here on (also while loading), and
@@ -76,7 +104,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     let server = if args.once {
         None
     } else {
-        Some(http::Server::bind(&args.listen)?)
+        Some(http::Server::bind(&listen)?)
     };
     // Run counts and times are counted while this fd is open.
     let _stats = bpfkit_sys::enable_stats()
@@ -88,8 +116,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         let what = t.target.clone();
-        let mut target =
-            Target::start(t, args.max_series).with_context(|| format!("serving {what}"))?;
+        let mut target = Target::start(t, max_series).with_context(|| format!("serving {what}"))?;
         // The same tool or object twice (with other options) must not
         // write the same metric families twice.
         let taken = |name: &str| targets.iter().any(|t: &Target| t.name == name);
