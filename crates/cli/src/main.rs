@@ -4,6 +4,7 @@
 mod cmd;
 mod out;
 mod run;
+mod serve;
 mod tool;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -47,6 +48,9 @@ enum Command {
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
+    /// Serve Prometheus metrics from objects, sources and built-in tools:
+    /// `bpfkit serve runqlat syscount , x.bpf.o`.
+    Serve(serve::ServeArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -98,6 +102,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Feature(args) => cmd::feature::run(args),
         Command::Top(args) => cmd::top::run(args),
         Command::Run(args) => run::run(args, run_command()),
+        Command::Serve(args) => serve::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

@@ -166,6 +166,7 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "perf",
         "prog",
         "run",
+        "serve",
         "tools",
         "top",
     ]

@@ -34,7 +34,9 @@ pub use hist::{print_linear_hist, print_log2_hist};
 pub use plan::use_kernel_enums;
 pub use semantic::Render;
 pub use sink::{Sink, WriteSink};
-pub use snapshot::{MapView, SnapshotOptions, render_map, sum_per_cpu};
+pub use snapshot::{
+    DecodedEntry, DecodedMap, MapView, SnapshotOptions, decode_map, render_map, sum_per_cpu,
+};
 
 use bpfkit_btf::TypeId;
 

@@ -11,7 +11,7 @@
 //!   columns asked for), sorted by the value's first number (or the sort
 //!   field), largest first, optionally cut to the top N.
 
-use crate::cells::{self, Record, Side, TableColumn};
+use crate::cells::{self, Record, Side, Source, TableColumn};
 use crate::hist::{self, HistKind};
 use crate::plan::{Leaf, Plan, RenderCtx};
 use crate::semantic::Render;
@@ -459,4 +459,179 @@ impl Maps<'_> {
         }
         buf.extend_from_slice(b"]}\n");
     }
+}
+
+/// One map entry as numbers and labels, for exporters (`bpfkit serve`):
+/// the same field meaning as the table `bpfkit run` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedEntry {
+    /// Key members (`key` for a scalar key), then the value's text members
+    /// (`comm`...), each as its table cell shows it (names, addresses).
+    pub labels: Vec<(String, String)>,
+    /// The value's integer members (`""` for a scalar value), histogram
+    /// slots left out.
+    pub numbers: Vec<(String, i128)>,
+    /// The histogram buckets, when the map holds histograms.
+    pub slots: Option<Vec<u64>>,
+}
+
+/// A whole map decoded by [`decode_map`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedMap {
+    /// When the values are histograms: their kind and unit (`usecs`,
+    /// `nsecs`, `msecs` or `value`), as the text histogram names it.
+    pub hist: Option<(HistKind, String)>,
+    pub entries: Vec<DecodedEntry>,
+}
+
+/// Decodes a map snapshot (per-CPU values already summed) into labels and
+/// numbers, with the rules [`render_map`] uses for its table and histograms:
+/// the columns (tables) or labels (histograms) the options ask for, with
+/// their renders (a syscall number as its name), else every member.
+pub fn decode_map(
+    btf: &Btf,
+    view: &MapView,
+    entries: &[(Vec<u8>, Vec<u8>)],
+    opts: &SnapshotOptions,
+) -> Result<DecodedMap> {
+    let value = Plan::new(btf, view.value_ty)?;
+    let key = view.key_ty.map(|k| Plan::new(btf, k)).transpose()?;
+    let maps = Maps {
+        view,
+        key: key.as_ref(),
+        value: &value,
+    };
+    let slots_col = slots_column(&value, view.name).filter(|_| !opts.force_table);
+    let hist = slots_col.map(|col| {
+        let kind = opts.hist.unwrap_or(match value.columns[col].render {
+            Render::LinearHist => HistKind::Linear { base: 0, step: 1 },
+            _ => HistKind::Log2,
+        });
+        (kind, unit_for(view, &value, opts))
+    });
+    let specs = match slots_col {
+        Some(_) => opts.labels.as_ref(),
+        None => opts.columns.as_ref(),
+    };
+    let parts = match specs {
+        Some(specs) => spec_parts(specs, &value, key.as_ref())?,
+        None => default_parts(&value, key.as_ref(), slots_col),
+    };
+    let mut ctx = RenderCtx::new(false);
+    let mut decoded = Vec::with_capacity(entries.len());
+    for (kb, vb) in entries {
+        value.check_len(vb)?;
+        if let Some(k) = &key {
+            k.check_len(kb)?;
+        }
+        let record = maps.record(kb, vb);
+        let mut entry = DecodedEntry {
+            labels: Vec::new(),
+            numbers: Vec::new(),
+            slots: slots_col.map(|col| maps.slots(col, vb)),
+        };
+        for part in &parts {
+            match part {
+                Part::Label(name, tc) => {
+                    let mut text = Vec::new();
+                    cells::write_cell(tc, &record, &mut ctx, &mut text, true);
+                    let text = String::from_utf8_lossy(&text).trim().to_string();
+                    entry.labels.push((name.clone(), text));
+                }
+                Part::Number(name, index) => {
+                    if let Some(n) = value.num_of(&value.columns[*index], vb) {
+                        entry.numbers.push((name.clone(), n.i128()));
+                    }
+                }
+            }
+        }
+        decoded.push(entry);
+    }
+    Ok(DecodedMap {
+        hist,
+        entries: decoded,
+    })
+}
+
+/// One label or number of a decoded entry.
+enum Part {
+    /// A label name and the cell that gives its text.
+    Label(String, TableColumn),
+    /// A number's name and its value column.
+    Number(String, usize),
+}
+
+fn is_number(leaf: &Leaf) -> bool {
+    matches!(leaf, Leaf::Int { .. } | Leaf::Bits { .. } | Leaf::Bool)
+}
+
+/// Key members and the value's text members as labels, its integers as
+/// numbers; padding and pointers, floats, nested aggregates left out.
+fn default_parts(value: &Plan, key: Option<&Plan>, slots_col: Option<usize>) -> Vec<Part> {
+    let mut parts = Vec::new();
+    if let Some(k) = key {
+        for (tc, col) in cells::all_columns(k, Side::Key).into_iter().zip(&k.columns) {
+            let name = if col.name.is_empty() {
+                "key"
+            } else {
+                &col.name
+            };
+            parts.push(Part::Label(name.to_string(), tc));
+        }
+    }
+    let columns = cells::all_columns(value, Side::Value);
+    for (i, (tc, col)) in columns.into_iter().zip(&value.columns).enumerate() {
+        if Some(i) == slots_col || is_padding(&col.name) {
+            continue;
+        }
+        if is_number(&col.leaf) {
+            parts.push(Part::Number(col.name.clone(), i));
+        } else if matches!(col.leaf, Leaf::Str { .. } | Leaf::Enum { .. }) {
+            parts.push(Part::Label(col.name.clone(), tc));
+        }
+    }
+    parts
+}
+
+/// `pad`, `__pad1`, `reserved`: layout, not data.
+fn is_padding(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    name.starts_with("pad") || name.starts_with("reserved")
+}
+
+/// The columns or labels a tool asked for: value integers shown as numbers
+/// are numbers (named by their field), everything else a label named by
+/// its header (`SYSCALL` → `syscall`) or, without one, by its field.
+fn spec_parts(specs: &[ColumnSpec], value: &Plan, key: Option<&Plan>) -> Result<Vec<Part>> {
+    let mut parts = Vec::new();
+    for spec in specs {
+        let mut tc = cells::resolve(spec, value, key)?;
+        tc.width = 0;
+        let field = spec.field.strip_prefix("key.").unwrap_or(&spec.field);
+        if let Source::Field {
+            side: Side::Value,
+            index,
+            render,
+        } = &tc.source
+        {
+            let numeric_render = matches!(
+                render,
+                None | Some(Render::Plain | Render::Scaled { .. } | Render::Duration(_))
+            );
+            if is_number(&value.columns[*index].leaf) && numeric_render {
+                parts.push(Part::Number(field.to_string(), *index));
+                continue;
+            }
+        }
+        // Derived cells (a percentage of the total) are no label.
+        if matches!(tc.source, Source::Custom(_)) {
+            continue;
+        }
+        let name = match spec.header.as_deref() {
+            Some(header) if !header.is_empty() => header.to_ascii_lowercase(),
+            _ => field.to_string(),
+        };
+        parts.push(Part::Label(name, tc));
+    }
+    Ok(parts)
 }

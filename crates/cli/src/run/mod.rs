@@ -68,10 +68,17 @@ pub fn run(args: RunArgs, mut command: clap::Command) -> Result<ExitCode> {
     if let Some(tool) = crate::tool::named(target) {
         return crate::tool::run(tool, &args.args);
     }
-    let elf = read_target(target, &args.args)?;
-    let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
-    let flags = flags::parse("bpfkit", target, &object, &args.args)?;
+    let (object, flags) = prepare_object(target, &args.args)?;
     run_object(&object, &flags, PrintOptions::default())
+}
+
+/// An object or source target read (built first when it is C source) and
+/// analyzed, with the flags `args` set.
+pub(crate) fn prepare_object(target: &str, args: &[String]) -> Result<(Object, RunFlags)> {
+    let elf = read_target(target, args)?;
+    let object = bpfkit_object::analyze(&elf).with_context(|| format!("analyzing {target}"))?;
+    let flags = flags::parse("bpfkit", target, &object, args)?;
+    Ok((object, flags))
 }
 
 /// A usage error as clap reports one: on stderr, with the usage, exit 2.
@@ -111,6 +118,13 @@ pub fn run_object(object: &Object, flags: &RunFlags, print: PrintOptions) -> Res
 /// From here on, Ctrl-C or SIGTERM while loading ends the run once loaded.
 pub(crate) fn catch_early_stop() {
     signals::catch_early_stop();
+}
+
+/// From here on a signal is only noted (see [`stop_requested`]), never
+/// raised again: for `serve`, whose targets run without the run loop's own
+/// signal handling.
+pub(crate) fn stop_watching() {
+    signals::run_finished();
 }
 
 /// Whether Ctrl-C or SIGTERM came (while loading, for instance).

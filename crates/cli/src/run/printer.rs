@@ -95,29 +95,7 @@ impl<'o> Printer<'o> {
     /// Prepares a formatter per event map; fails, before anything is
     /// loaded, when an event map's record type cannot be found.
     pub fn new(object: &'o Object, opts: PrintOptions) -> Result<Printer<'o>> {
-        // Enum fields carry this kernel's values: name them as it does.
-        bpfkit_output::use_kernel_enums(|| bpfkit_btf::view::BtfView::vmlinux().ok());
-        let mut formatters = HashMap::new();
-        for map in object
-            .maps
-            .iter()
-            .filter(|m| map_type::is_event_stream(m.map_type))
-        {
-            let Some(ty) = map.event_type else {
-                anyhow::bail!(
-                    "cannot tell what records map '{}' carries; add this line to its definition:\n    {}",
-                    map.name,
-                    bpfkit_object::event_type_hint(map)
-                );
-            };
-            let mut fmt = opts.event_format.clone().unwrap_or_default();
-            fmt.mode = opts.mode;
-            fmt.time |= opts.time;
-            fmt.map_name = map.name.clone();
-            let formatter = EventFormatter::new(&object.btf, ty, &fmt)
-                .with_context(|| format!("events of map '{}'", map.name))?;
-            formatters.insert(map.name.clone(), formatter);
-        }
+        let formatters = event_formatters(object, &opts)?;
         Ok(Printer {
             object,
             opts,
@@ -232,13 +210,7 @@ impl<'o> Printer<'o> {
             }
         }
         for def in &self.object.maps {
-            // Maps of kernel objects (prog and cgroup arrays...) have no
-            // contents to show.
-            if map_type::is_event_stream(def.map_type)
-                || is_scratch(&def.name)
-                || is_libbpf_internal(&def.name)
-                || !bpfkit_runtime::can_list(def.map_type)
-            {
+            if !is_result_map(def) {
                 continue;
             }
             let Some(value_ty) = def.value_type else {
@@ -351,6 +323,38 @@ impl<'o> Printer<'o> {
     }
 }
 
+/// A formatter per event map; fails, before anything is loaded, when an
+/// event map's record type cannot be found.
+pub(crate) fn event_formatters(
+    object: &Object,
+    opts: &PrintOptions,
+) -> Result<HashMap<String, EventFormatter>> {
+    // Enum fields carry this kernel's values: name them as it does.
+    bpfkit_output::use_kernel_enums(|| bpfkit_btf::view::BtfView::vmlinux().ok());
+    let mut formatters = HashMap::new();
+    for map in object
+        .maps
+        .iter()
+        .filter(|m| map_type::is_event_stream(m.map_type))
+    {
+        let Some(ty) = map.event_type else {
+            anyhow::bail!(
+                "cannot tell what records map '{}' carries; add this line to its definition:\n    {}",
+                map.name,
+                bpfkit_object::event_type_hint(map)
+            );
+        };
+        let mut fmt = opts.event_format.clone().unwrap_or_default();
+        fmt.mode = opts.mode;
+        fmt.time |= opts.time;
+        fmt.map_name = map.name.clone();
+        let formatter = EventFormatter::new(&object.btf, ty, &fmt)
+            .with_context(|| format!("events of map '{}'", map.name))?;
+        formatters.insert(map.name.clone(), formatter);
+    }
+    Ok(formatters)
+}
+
 /// The entries of map `name`, per-CPU values summed.
 pub fn read_map(
     object: &Object,
@@ -372,6 +376,16 @@ pub fn read_map(
     Ok(entries)
 }
 
+/// Whether `bpfkit run` shows map `def` (and `serve` exports it): not an
+/// event buffer, scratch state, libbpf's own, or a map of kernel objects
+/// (prog and cgroup arrays...), which has no contents to show.
+pub(crate) fn is_result_map(def: &bpfkit_object::MapDef) -> bool {
+    !(map_type::is_event_stream(def.map_type)
+        || is_scratch(&def.name)
+        || is_libbpf_internal(&def.name)
+        || !bpfkit_runtime::can_list(def.map_type))
+}
+
 /// Maps that only carry state between two hooks (the start timestamp of a
 /// wakeup, an irq, an exec): libbpf tools keep them to themselves, and their
 /// contents at exit are half-finished work, not results.
@@ -385,7 +399,7 @@ fn is_libbpf_internal(map_name: &str) -> bool {
     map_name.starts_with("__bpf_")
 }
 
-fn is_array(t: u32) -> bool {
+pub(crate) fn is_array(t: u32) -> bool {
     t == map_type::ARRAY || t == map_type::PERCPU_ARRAY
 }
 

@@ -47,23 +47,52 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         crate::out::stdout(syscall_list())?;
         return Ok(ExitCode::SUCCESS);
     }
-    let object = bpfkit_object::analyze(spec.object)
-        .with_context(|| format!("analyzing the {} object", spec.name))?;
-    // Flag values first: a usage error beats a kernel probe.
-    let (mut flags, print) = settings(spec, &object, &parsed)?;
-    let given = |long: &str| parsed.has(long);
-    let uprobe_binary = runtime_value(spec, &parsed, Runtime::UprobeBinary);
-    crate::run::catch_early_stop();
-    let (choice, session) = load_variant(spec, &object, &mut flags, &given, uprobe_binary)?;
-    if parsed.verbose {
-        report_choice(spec, &choice);
-    }
-    let mut print = print;
+    let LoadedTool {
+        object,
+        session,
+        flags,
+        mut print,
+    } = load_parsed(spec, &parsed)?;
     if !flags.json && flags.interval.is_none() && flags.duration.is_none() && summarizes(&print) {
         // As libbpf-tools say it, but on stderr: stdout stays the summary.
         print.ready_message = Some("Tracing... Hit Ctrl-C to end.");
     }
     crate::run::run_session(&object, session, &flags, print)
+}
+
+/// A tool loaded and attached with its arguments: what `run` prints and
+/// `serve` exports.
+pub(crate) struct LoadedTool {
+    pub object: Object,
+    pub session: Session,
+    pub flags: RunFlags,
+    pub print: PrintOptions,
+}
+
+/// Parses a tool's arguments (without the tool name) and loads the variant
+/// that works here.
+pub(crate) fn load(spec: &'static ToolSpec, args: &[String]) -> Result<LoadedTool> {
+    load_parsed(spec, &args::parse(spec, args)?)
+}
+
+fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
+    let object = bpfkit_object::analyze(spec.object)
+        .with_context(|| format!("analyzing the {} object", spec.name))?;
+    // Flag values first: a usage error beats a kernel probe.
+    let (mut flags, print) = settings(spec, &object, parsed)?;
+    let given = |long: &str| parsed.has(long);
+    let uprobe_binary = runtime_value(spec, parsed, Runtime::UprobeBinary);
+    crate::run::catch_early_stop();
+    let (choice, session) = load_variant(spec, &object, &mut flags, &given, uprobe_binary)?;
+    if parsed.verbose {
+        report_choice(spec, &choice);
+    }
+    Ok(LoadedTool {
+        object,
+        session,
+        flags,
+        print,
+    })
 }
 
 /// Loads the first variant that loads and attaches here; a failed one is
