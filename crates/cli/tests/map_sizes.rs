@@ -30,6 +30,13 @@ fn object_from(test: &str, source: &str) -> Option<PathBuf> {
 /// Runs the object with `args`, calls getpgid() once attached, and returns
 /// the values of map `seen` (one per key) from the final map print.
 fn seen_after_getpgid(object: &Path, args: &[&str]) -> Vec<i64> {
+    let (values, stderr) = seen_after_getpgid_with_stderr(object, args);
+    assert!(!stderr.contains("is full"), "stderr:\n{stderr}");
+    values
+}
+
+/// [`seen_after_getpgid`], with the run's stderr.
+fn seen_after_getpgid_with_stderr(object: &Path, args: &[&str]) -> (Vec<i64>, String) {
     let tgid = std::process::id().to_string();
     let mut all_args = vec!["--target_tgid", tgid.as_str()];
     all_args.extend_from_slice(args);
@@ -43,12 +50,13 @@ fn seen_after_getpgid(object: &Path, args: &[&str]) -> Vec<i64> {
         .iter()
         .find(|r| r["type"] == "map" && r["map"] == "seen")
         .unwrap_or_else(|| panic!("no print of map 'seen': {:?}", done.records));
-    print["entries"]
+    let values = print["entries"]
         .as_array()
         .expect("entries")
         .iter()
         .map(|e| e["value"].as_i64().expect("an integer value"))
-        .collect()
+        .collect();
+    (values, done.stderr)
 }
 
 #[test]
@@ -68,8 +76,11 @@ fn map_size_flag_sets_max_entries() {
     let Some(object) = object("map_size_flag_sets_max_entries") else {
         return;
     };
-    let values = seen_after_getpgid(&object, &["--map-size", "seen=3"]);
+    let (values, stderr) = seen_after_getpgid_with_stderr(&object, &["--map-size", "seen=3"]);
     assert_eq!(values.len(), 3, "{values:?}");
+    // The five keys that did not fit are said to be missing, once.
+    let warning = "map 'seen' is full (3 entries): later entries were dropped";
+    assert_eq!(stderr.matches(warning).count(), 1, "stderr:\n{stderr}");
 }
 
 /// Runs the object with `args`, expecting it to fail before attaching.

@@ -32,10 +32,22 @@ pub struct MapSnapshot {
     /// `value_size` rounded up to 8 bytes. 1 for other maps.
     pub cpus: usize,
     pub per_cpu: bool,
+    /// The map's `max_entries`, as created.
+    pub max_entries: u32,
     pub entries: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl MapSnapshot {
+    /// A hash map with no room left: the programs' later inserts failed,
+    /// so what it shows is incomplete (arrays are always "full").
+    pub fn is_full(&self) -> bool {
+        let hash = matches!(
+            self.map_type,
+            bpfkit_object::map_type::HASH | bpfkit_object::map_type::PERCPU_HASH
+        );
+        hash && self.max_entries > 0 && self.entries.len() >= self.max_entries as usize
+    }
+
     /// The per-CPU slots of a value of this map (one slot for other maps).
     pub fn cpu_values<'v>(&self, value: &'v [u8]) -> impl Iterator<Item = &'v [u8]> + use<'v> {
         if self.per_cpu {
@@ -102,6 +114,7 @@ impl<'s> Maps<'s> {
             value_size: info.value_size as usize,
             cpus,
             per_cpu,
+            max_entries: info.max_entries,
             entries: Vec::new(),
         };
         if !can_list(info.map_type) {

@@ -363,6 +363,9 @@ pub fn read_map(
     value_ty: bpfkit_btf::TypeId,
 ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let snapshot = maps.snapshot(name)?;
+    if snapshot.is_full() {
+        warn_full_once(&snapshot);
+    }
     let mut entries = Vec::with_capacity(snapshot.entries.len());
     for (key, value) in &snapshot.entries {
         let value = if snapshot.per_cpu {
@@ -374,6 +377,22 @@ pub fn read_map(
         entries.push((key.clone(), value));
     }
     Ok(entries)
+}
+
+/// Says once per map that it filled up: the kernel refused the programs'
+/// later inserts, so counts are missing (offcputime on a busy machine).
+fn warn_full_once(snapshot: &bpfkit_runtime::MapSnapshot) {
+    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned.contains(&snapshot.name) {
+        return;
+    }
+    warned.push(snapshot.name.clone());
+    eprintln!(
+        "bpfkit: warning: map '{}' is full ({} entries): later entries were dropped; \
+         a larger one: --map-size {}=N",
+        snapshot.name, snapshot.max_entries, snapshot.name
+    );
 }
 
 /// Whether `bpfkit run` shows map `def` (and `serve` exports it): not an
