@@ -392,6 +392,7 @@ mod tests {
             value_size: 12,
             cpus: 2,
             per_cpu: true,
+            max_entries: 1,
             entries: Vec::new(),
         };
         // Two slots of 16 bytes (12 rounded up to 8): u64 counter + u32 tag.
