@@ -37,6 +37,8 @@ enum Command {
     /// Load a BPF object (or build a .bpf.c), attach every program, print its events and maps.
     /// `bpfkit run TOOL` runs a built-in tool.
     Run(run::RunArgs),
+    /// bcc's trace with no compiler: `bpfkit trace 't:syscalls:sys_enter_openat "%s", args->filename'`.
+    Trace(cmd::trace::TraceArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -83,6 +85,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Map(args) => cmd::map::run(args),
         Command::Link(args) => cmd::link::run(args),
         Command::Run(args) => run::run(args, run_command()),
+        Command::Trace(args) => cmd::trace::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

@@ -9,6 +9,7 @@ pub mod link;
 pub mod man;
 pub mod map;
 pub mod prog;
+pub mod trace;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
 /// pages and completions are generated from (the tools themselves are

@@ -1,0 +1,95 @@
+//! bcc-style probe one-liners compiled straight to BPF: no clang, no LLVM,
+//! no kernel headers at run time.
+//!
+//! `parse` reads bcc's probe syntax (errors point at a column), `tracefs`
+//! types tracepoint fields from their format files, `compile` types the
+//! expressions and emits instructions (`insn`), and `elf` wraps them into
+//! an ordinary BPF object with BTF, which bpfkit-object analyzes and
+//! bpfkit-runtime loads like any compiled one. The printf-style message is
+//! rendered in user space from the decoded record (`format`).
+
+pub mod compile;
+pub mod elf;
+pub mod format;
+pub mod insn;
+pub mod parse;
+pub mod tracefs;
+
+pub use compile::{CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
+pub use parse::{Probe, SyntaxError, Target, parse_probe};
+
+use compile::ProbeContext;
+use std::path::Path;
+
+/// A probe that cannot be compiled, with the message that says why (and,
+/// for syntax errors, a caret under the column).
+#[derive(Debug, thiserror::Error)]
+#[error("probe '{probe}': {message}")]
+pub struct ProbeError {
+    pub probe: String,
+    pub message: String,
+}
+
+/// Parses, types and compiles `probes` into one object; tracepoint fields
+/// come from `tracefs`.
+pub fn build_trace(
+    probes: &[String],
+    opts: &CodegenOptions,
+    tracefs: &Path,
+) -> Result<Compiled, ProbeError> {
+    let mut parsed = Vec::new();
+    for text in probes {
+        let error = |e: SyntaxError| ProbeError {
+            probe: text.clone(),
+            message: e.render(text),
+        };
+        let probe = parse_probe(text).map_err(error)?;
+        let ctx = context(&probe, tracefs).map_err(error)?;
+        parsed.push((probe, ctx));
+    }
+    compile::compile(&parsed, opts).map_err(|(i, e)| ProbeError {
+        probe: probes[i].clone(),
+        message: e.render(&probes[i]),
+    })
+}
+
+fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
+    match &probe.target {
+        Target::Tracepoint { category, name } => {
+            let fields = tracefs::read_format(tracefs, category, name)
+                .map_err(|message| SyntaxError::new(1, message))?;
+            Ok(ProbeContext {
+                fields,
+                user_strings: category == "syscalls",
+                section: format!("tracepoint/{category}/{name}"),
+            })
+        }
+        Target::Function { library, .. } if library.is_empty() => Err(SyntaxError::new(
+            1,
+            "kernel function probes (p::FUNC, r::FUNC) are not supported yet; use a tracepoint (t:CATEGORY:NAME)",
+        )),
+        Target::Function { .. } => Err(SyntaxError::new(
+            1,
+            "user function probes (p:LIB:FUNC, r:LIB:FUNC) are not supported yet; use a tracepoint (t:CATEGORY:NAME)",
+        )),
+    }
+}
+
+/// The message of an event of probe `output`: its format, with numbers
+/// from `num(member)` and strings from `bytes(member)` of the decoded record.
+pub fn render_message<'a>(
+    output: &ProbeOutput,
+    num: impl Fn(&str) -> Option<i128>,
+    bytes: impl Fn(&str) -> Option<&'a [u8]>,
+    out: &mut Vec<u8>,
+) {
+    let arg = |i: usize, conv: format::Conv| {
+        let field = output.arg_fields.get(i)?;
+        if conv.wants_string() {
+            bytes(field).map(format::Arg::Bytes)
+        } else {
+            num(field).map(format::Arg::Num)
+        }
+    };
+    format::render(&output.message, arg, out);
+}
