@@ -4,7 +4,7 @@
 
 use crate::elf::{self, MapDecl, ProgramCode};
 use crate::format::{self, Conv, Piece};
-use crate::insn::{Alu, Asm, CTX, Cond, EVENT, FP, R0, R1, R2, R3, Size, helper};
+use crate::insn::{Alu, Asm, CTX, Cond, EVENT, FP, Label, R0, R1, R2, R3, Size, helper};
 use crate::parse::{BinOp, Expr, ExprKind, Probe, SyntaxError, UnOp};
 use crate::tracefs::{Field, FieldKind};
 use bpfkit_btf::encode::BtfBuilder;
@@ -37,6 +37,9 @@ pub struct ProbeContext {
 pub struct CodegenOptions {
     /// `-p PID`: only this process (tgid).
     pub pid: Option<u32>,
+    /// `-n NAME`: only tasks whose name contains NAME. Checked in the
+    /// program, so that `-M MAX` counts only the events shown.
+    pub name: Option<String>,
 }
 
 /// One probe's part of the output.
@@ -524,6 +527,10 @@ fn generate(
         g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
     }
     g.header(index);
+    let has_name = opts.name.as_ref().is_some_and(|n| !n.is_empty());
+    if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
+        g.comm_contains(name, discard);
+    }
     let mut slots: Vec<(&String, usize)> = t.slots.iter().map(|(k, v)| (k, *v)).collect();
     slots.sort_by_key(|(_, slot)| *slot);
     for (key, slot) in slots {
@@ -538,7 +545,7 @@ fn generate(
     g.asm.mov_imm(R2, 0);
     g.asm.call(helper::RINGBUF_SUBMIT);
     // The verifier refuses unreachable code: no discard without a filter.
-    if t.probe.filter.is_some() {
+    if t.probe.filter.is_some() || has_name {
         g.asm.jump(out);
         g.asm.bind(discard);
         g.asm.mov(R1, EVENT);
@@ -594,6 +601,26 @@ impl Gen<'_> {
         a.alu_imm(Alu::Add, R1, COMM_OFFSET as i32);
         a.mov_imm(R2, COMM_LEN as i32);
         a.call(helper::GET_CURRENT_COMM);
+    }
+
+    /// Jumps to `otherwise` unless the task name (already in the record)
+    /// contains `name`: every start position, byte by byte, unrolled.
+    fn comm_contains(&mut self, name: &str, otherwise: Label) {
+        let needle = name.as_bytes();
+        let found = self.asm.label();
+        let positions = (COMM_LEN as usize).saturating_sub(needle.len());
+        for start in 0..positions {
+            let next = self.asm.label();
+            for (i, b) in needle.iter().enumerate() {
+                let at = (COMM_OFFSET as usize + start + i) as i16;
+                self.asm.load(Size::B, R0, EVENT, at);
+                self.asm.jump_imm(Cond::Ne, R0, *b as i32, next);
+            }
+            self.asm.jump(found);
+            self.asm.bind(next);
+        }
+        self.asm.jump(otherwise);
+        self.asm.bind(found);
     }
 
     fn fill(&mut self, e: &Expr, slot: &Slot) -> Result<(), SyntaxError> {

@@ -37,6 +37,14 @@ pub fn build_trace(
     opts: &CodegenOptions,
     tracefs: &Path,
 ) -> Result<Compiled, ProbeError> {
+    if let Some(name) = &opts.name
+        && name.len() >= 16
+    {
+        return Err(ProbeError {
+            probe: String::new(),
+            message: format!("-n {name}: task names have at most 15 characters"),
+        });
+    }
     let mut parsed = Vec::new();
     for text in probes {
         let error = |e: SyntaxError| ProbeError {

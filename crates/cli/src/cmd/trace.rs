@@ -57,7 +57,10 @@ pub struct TraceArgs {
 pub fn run(args: TraceArgs) -> Result<ExitCode> {
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let codegen = CodegenOptions { pid: args.pid };
+    let codegen = CodegenOptions {
+        pid: args.pid,
+        name: args.name,
+    };
     let compiled = bpfkit_probe::build_trace(&args.probes, &codegen, &tracefs)?;
     let object =
         bpfkit_object::analyze(&compiled.elf).context("analyzing the generated program")?;
@@ -82,10 +85,6 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             },
             ..Default::default()
         }),
-        event_filter: args
-            .name
-            .map(|name| crate::tool::contains_filter(&[("comm", name)]))
-            .unwrap_or_default(),
         ..Default::default()
     };
     crate::run::run_object(&object, &flags, print)

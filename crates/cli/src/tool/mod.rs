@@ -342,7 +342,7 @@ fn auto_render(object: &Object, output: &Output, field: &str) -> Option<bpfkit_o
 
 /// Keeps events whose field contains the text; `char[]` fields holding
 /// several NUL-separated strings (execsnoop's args) match on any of them.
-pub(crate) fn contains_filter(filters: &[(&'static str, String)]) -> Option<EventFilter> {
+fn contains_filter(filters: &[(&'static str, String)]) -> Option<EventFilter> {
     if filters.is_empty() {
         return None;
     }

@@ -1,0 +1,191 @@
+//! `bpfkit trace`: probes compiled with no compiler, on events the tests
+//! cause themselves (a chown to a known uid, opens of a known file).
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::{BOUND, BPFKIT, Run, TempDir, events};
+use std::ffi::CString;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `fchownat(AT_FDCWD, path, uid, gid, 0)`, the call `chown(1)` makes.
+fn fchownat(path: &std::path::Path, uid: u32, gid: u32) {
+    let c = CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL in a temp path");
+    // SAFETY: a valid C string; fchownat has no other preconditions.
+    let rc = unsafe { libc::fchownat(libc::AT_FDCWD, c.as_ptr(), uid, gid, 0) };
+    assert_eq!(rc, 0, "fchownat {}", path.display());
+}
+
+/// A uid no other test or engineer uses at the same time.
+fn test_uid() -> u32 {
+    40000 + (std::process::id() % 20000)
+}
+
+#[test]
+fn chown_to_a_known_uid_passes_the_filter_and_others_do_not() {
+    if !privileged("chown_to_a_known_uid_passes_the_filter_and_others_do_not") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let uid = test_uid();
+    let probe = format!(
+        "t:syscalls:sys_enter_fchownat (args->user == {uid} || args->user == {}) \"%s %d %d\", args->filename, args->user, args->group",
+        uid + 2
+    );
+    let pid = std::process::id().to_string();
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid, &probe]);
+    // uid + 1 is filtered out; it is sent first, so its absence is known
+    // once the record of a later call arrives.
+    fchownat(&file, uid + 1, 7);
+    fchownat(&file, uid, 77);
+    // Repeated: records written right after the attached report were seen
+    // to wait for the next wakeup of the ring buffer (see the report).
+    let last = run.wait_retriggering(
+        "the chown to uid + 2",
+        |r| r["data"]["user"] == uid + 2,
+        || fchownat(&file, uid + 2, 777),
+    );
+    let finished = run.stop();
+    let chowns: Vec<_> = events(&finished.records, "events").collect();
+    let users: Vec<_> = chowns.iter().map(|e| e["data"]["user"].clone()).collect();
+    assert_eq!(users[..2], [uid, uid + 2], "{chowns:?}");
+    assert!(users[2..].iter().all(|u| *u == uid + 2), "{chowns:?}");
+    let first = &chowns[0]["data"];
+    assert_eq!(first["filename"], file.to_str().unwrap());
+    assert_eq!(first["group"], 77);
+    assert_eq!(first["probe"], "sys_enter_fchownat");
+    assert_eq!(first["pid"], std::process::id());
+    assert_eq!(last["data"]["group"], 777);
+}
+
+#[test]
+fn string_filter_matches_the_whole_string_only() {
+    if !privileged("string_filter_matches_the_whole_string_only") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let wanted = dir.write("wanted", "");
+    let longer = dir.write("wanted2", "");
+    let probe = format!(
+        "t:syscalls:sys_enter_openat (args->filename == \"{}\" && $comm != \"no-such-task\") \"%s\", args->filename",
+        wanted.display()
+    );
+    let pid = std::process::id().to_string();
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid, &probe]);
+    // A name the literal is a prefix of must not match.
+    std::fs::read(&longer).expect("reading the longer name");
+    std::fs::read(&wanted).expect("reading the wanted file");
+    run.wait_for("the open of the wanted file", |r| r["type"] == "event");
+    let finished = run.stop();
+    let names: Vec<_> = events(&finished.records, "events")
+        .map(|e| e["data"]["filename"].clone())
+        .collect();
+    assert_eq!(names, [wanted.to_str().unwrap()]);
+}
+
+/// The table as bcc prints it, with clang out of reach (an empty PATH):
+/// nothing is compiled at run time.
+#[test]
+fn table_shows_pid_tid_comm_func_and_the_message_without_clang() {
+    if !privileged("table_shows_pid_tid_comm_func_and_the_message_without_clang") {
+        return;
+    }
+    let _serial = common::serial();
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let uid = test_uid() + 5;
+    let probe = format!(
+        "t:syscalls:sys_enter_fchownat (args->user == {uid}) \"chown %s to %d\", args->filename, args->user"
+    );
+    let mut child = Command::new(BPFKIT)
+        .args(["trace", "-M", "1", &probe])
+        .env("PATH", "")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning bpfkit trace");
+    // Until the program is attached the chowns go unseen: repeat them
+    // until the first one is printed and -M 1 ends the run.
+    let deadline = Instant::now() + BOUND;
+    while child.try_wait().expect("polling bpfkit").is_none() {
+        assert!(Instant::now() < deadline, "bpfkit trace -M 1 did not end");
+        fchownat(&file, uid, 0);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("bpfkit output");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "TID", "COMM", "FUNC", "-"]
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    let pid = std::process::id().to_string();
+    assert_eq!(row[0], pid, "{stdout}");
+    assert_eq!(row[3], "sys_enter_fchownat", "{stdout}");
+    let message = format!("chown {} to {uid}", file.display());
+    assert!(lines[1].ends_with(&message), "{stdout}");
+    assert_eq!(lines.len(), 2, "-M 1 shows one event: {stdout}");
+}
+
+/// Bad probes: one `bpfkit:` error that points at the column, exit 1.
+#[test]
+fn bad_probes_are_one_error_pointing_at_the_column() {
+    if !privileged("bad_probes_are_one_error_pointing_at_the_column") {
+        return;
+    }
+    let cases = [
+        (
+            "t:syscalls:sys_enter_openat (args->flags > ) \"%d\", args->flags",
+            44,
+            "expected an expression",
+        ),
+        (
+            "t:syscalls:sys_enter_openat \"%d\", args->filenam",
+            35,
+            "no field 'filenam'",
+        ),
+        (
+            "t:syscalls:sys_enter_openat \"%d\", args->filename",
+            35,
+            "print it with %s",
+        ),
+        (
+            "t:syscalls:sys_enter_openat \"%s %s\", args->filename",
+            29,
+            "2 conversion(s) but 1",
+        ),
+        (
+            "t:syscalls:sys_enter_openat (args->filename < \"a\")",
+            30,
+            "strings compare with == and != only",
+        ),
+        ("t:no_such_category:no_such_event", 1, "no tracepoint"),
+        ("x:c:malloc", 1, "unknown probe type 'x'"),
+    ];
+    for (probe, column, message) in cases {
+        let out = Command::new(BPFKIT)
+            .args(["trace", probe])
+            .output()
+            .expect("running bpfkit trace");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{probe}: {stderr}");
+        assert!(stderr.starts_with("bpfkit:"), "{probe}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{probe}: {stderr}");
+        assert!(stderr.contains(message), "{probe}: {stderr}");
+        assert!(
+            stderr.contains(&format!("(column {column})")),
+            "{probe}: {stderr}"
+        );
+        // The caret sits under the column.
+        let caret = stderr.lines().last().unwrap_or_default();
+        assert_eq!(caret.find('^'), Some(4 + column - 1), "{probe}: {stderr}");
+    }
+}
