@@ -228,7 +228,7 @@ fn type_probe<'p>(
         })
         .collect();
     for (index, (arg, conv)) in probe.args.iter().zip(convs).enumerate() {
-        let ty = type_of(arg, ctx)?;
+        let ty = t.check_expr(arg, layout)?;
         let slot = match (&ty, conv.wants_string()) {
             (Ty::Str(StrSource::Comm), true) => None,
             (Ty::Str(_), true) => Some(t.string_slot(arg, layout)),
@@ -258,7 +258,7 @@ fn type_probe<'p>(
         t.args.push(slot);
     }
     if let Some(filter) = &probe.filter {
-        if !matches!(t.check_filter(filter, layout)?, Ty::Int { .. }) {
+        if !matches!(t.check_expr(filter, layout)?, Ty::Int { .. }) {
             return Err(SyntaxError::new(
                 filter.column,
                 "a filter must be a condition; compare strings with == or != and a \"literal\"",
@@ -297,8 +297,9 @@ impl Typed<'_> {
         self.value_slot(arg, &name, SlotKind::Str, layout)
     }
 
-    /// Types the filter, giving every string it compares a slot.
-    fn check_filter(&mut self, e: &Expr, layout: &mut Layout) -> Result<Ty, SyntaxError> {
+    /// Types an expression (the filter, a format argument), giving every
+    /// string it compares a slot.
+    fn check_expr(&mut self, e: &Expr, layout: &mut Layout) -> Result<Ty, SyntaxError> {
         let int_operand = |ty: &Ty, e: &Expr| match ty {
             Ty::Int { signed } => Ok(*signed),
             _ => Err(SyntaxError::new(
@@ -308,15 +309,15 @@ impl Typed<'_> {
         };
         match &e.kind {
             ExprKind::Unary(op, inner) => {
-                let ty = self.check_filter(inner, layout)?;
+                let ty = self.check_expr(inner, layout)?;
                 let signed = int_operand(&ty, inner)?;
                 Ok(Ty::Int {
                     signed: signed || *op == UnOp::Neg,
                 })
             }
             ExprKind::Binary(op, l, r) => {
-                let lt = self.check_filter(l, layout)?;
-                let rt = self.check_filter(r, layout)?;
+                let lt = self.check_expr(l, layout)?;
+                let rt = self.check_expr(r, layout)?;
                 match (&lt, &rt) {
                     (Ty::Str(s), Ty::Literal(_)) | (Ty::Literal(_), Ty::Str(s)) => {
                         if !matches!(op, BinOp::Eq | BinOp::Ne) {
@@ -895,5 +896,42 @@ fn truncate_or_shift(a: &mut Asm, high: bool) {
     } else {
         a.alu_imm(Alu::Lsh, R0, 32);
         a.alu_imm(Alu::Rsh, R0, 32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_probe;
+
+    fn compile_one(text: &str) -> Result<Compiled, (usize, SyntaxError)> {
+        let format = "\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+                      \tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;\n";
+        let ctx = ProbeContext {
+            fields: crate::tracefs::parse_format(format),
+            user_strings: true,
+            section: "tracepoint/syscalls/sys_enter_openat".into(),
+        };
+        compile(
+            &[(parse_probe(text).unwrap(), ctx)],
+            &CodegenOptions::default(),
+        )
+    }
+
+    /// Found by the fuzz test: a string compare inside a format argument
+    /// had no slot for its string (a panic in the code generator).
+    #[test]
+    fn string_compare_as_a_format_argument_gets_its_string() {
+        let compiled = compile_one("t:a:b \"%d\", args->filename == \"/etc\"").unwrap();
+        assert_eq!(compiled.probes[0].arg_fields, ["arg1"]);
+    }
+
+    #[test]
+    fn probes_share_a_slot_by_name_and_kind() {
+        let compiled =
+            compile_one("t:a:b (args->flags > 1) \"%s %x\", args->filename, args->flags").unwrap();
+        assert_eq!(compiled.probes[0].arg_fields, ["filename", "flags"]);
+        let object = bpfkit_btf::elf::btf_from_elf(&compiled.elf);
+        assert!(object.is_ok(), "the object has readable BTF");
     }
 }

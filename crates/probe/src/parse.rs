@@ -568,3 +568,90 @@ impl fmt::Display for BinOp {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(text: &str) -> String {
+        let probe = parse_probe(text).unwrap();
+        crate::compile::expr_text(probe.filter.as_ref().unwrap())
+    }
+
+    #[test]
+    fn precedence_follows_c() {
+        assert_eq!(
+            filter("t:a:b (args->x == 1 || args->y + 2 * 3 > 4 && !$pid)"),
+            "((args->x == 1) || (((args->y + (2 * 3)) > 4) && !($pid)))"
+        );
+        assert_eq!(filter("t:a:b (-(1 - 2) - 3)"), "(-((1 - 2)) - 3)");
+    }
+
+    #[test]
+    fn probe_parts_are_read() {
+        let probe = parse_probe(
+            "t:syscalls:sys_enter_openat (args->dfd != 0x10) \"%s %d\", args->filename, $uid",
+        )
+        .unwrap();
+        assert_eq!(
+            probe.target,
+            Target::Tracepoint {
+                category: "syscalls".into(),
+                name: "sys_enter_openat".into()
+            }
+        );
+        assert_eq!(probe.format, Some(("%s %d".into(), 49)));
+        assert_eq!(probe.args.len(), 2);
+        assert_eq!(probe.args[1].kind, ExprKind::Builtin("uid".into()));
+        let probe = parse_probe("r:c:malloc(size_t size, char *name) (retval != 0)").unwrap();
+        assert_eq!(
+            probe.signature,
+            Some(vec![
+                ("size_t".into(), "size".into()),
+                ("char *".into(), "name".into())
+            ])
+        );
+        assert!(matches!(
+            probe.target,
+            Target::Function {
+                return_probe: true,
+                ..
+            }
+        ));
+        // bcc: a bare name is a kernel function.
+        let probe = parse_probe("do_sys_open").unwrap();
+        assert_eq!(
+            probe.target,
+            Target::Function {
+                library: String::new(),
+                function: "do_sys_open".into(),
+                return_probe: false
+            }
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let cases = [
+            ("t:a:b (args->x == )", 19, "expected an expression"),
+            ("t:a:b (args->x", 15, "')' to close the filter"),
+            ("t:a:b \"%d\" args->x", 12, "expected ','"),
+            ("t:a:b \"unterminated", 7, "no closing '\"'"),
+            ("t:a:b ($nope)", 8, "unknown $nope"),
+            ("t:a:b (args.x)", 12, "unexpected character '.'"),
+            ("t:a", 1, "t:CATEGORY:NAME"),
+            ("q:a:b", 1, "unknown probe type 'q'"),
+            (
+                "t:a:b (args->x == 99999999999999999999)",
+                19,
+                "is not a number",
+            ),
+            ("  t:a:b(int x)", 8, "takes no signature"),
+        ];
+        for (text, column, message) in cases {
+            let e = parse_probe(text).unwrap_err();
+            assert_eq!(e.column, column, "{text}: {e:?}");
+            assert!(e.message.contains(message), "{text}: {e:?}");
+        }
+    }
+}
