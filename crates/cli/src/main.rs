@@ -39,6 +39,8 @@ enum Command {
     Run(run::RunArgs),
     /// bcc's trace with no compiler: `bpfkit trace 't:syscalls:sys_enter_openat "%s", args->filename'`.
     Trace(cmd::trace::TraceArgs),
+    /// bcc's funccount with no compiler: `bpfkit funccount 't:syscalls:sys_enter_*'`.
+    Funccount(cmd::funccount::FunccountArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -86,6 +88,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Link(args) => cmd::link::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Trace(args) => cmd::trace::run(args),
+        Command::Funccount(args) => cmd::funccount::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

@@ -487,7 +487,7 @@ fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeConte
 }
 
 /// `name` with every character a C identifier cannot hold replaced.
-fn identifier(name: &str) -> String {
+pub(crate) fn identifier(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })

@@ -25,6 +25,7 @@ pub const R0: u8 = 0;
 pub const R1: u8 = 1;
 pub const R2: u8 = 2;
 pub const R3: u8 = 3;
+pub const R4: u8 = 4;
 /// The program's context (saved from R1 at entry).
 pub const CTX: u8 = 6;
 /// The reserved ring buffer record.
@@ -160,6 +161,11 @@ impl Asm {
         self.push(ST | MEM | size as u8, dst, 0, off, imm);
     }
 
+    /// `*(u64 *)(dst + off) += src`, atomically (BPF_ATOMIC | BPF_ADD).
+    pub fn atomic_add(&mut self, dst: u8, off: i16, src: u8) {
+        self.push(STX | 0xc0 | Size::DW as u8, dst, src, off, 0);
+    }
+
     pub fn call(&mut self, helper: i32) {
         self.push(JMP | 0x80, 0, 0, 0, helper);
     }
@@ -218,6 +224,7 @@ impl Asm {
 /// Helper function numbers (`enum bpf_func_id`).
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
+    pub const MAP_UPDATE_ELEM: i32 = 2;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
     pub const GET_CURRENT_PID_TGID: i32 = 14;

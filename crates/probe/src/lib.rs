@@ -11,6 +11,7 @@
 pub mod compile;
 pub mod elf;
 pub mod format;
+pub mod funccount;
 pub mod insn;
 pub mod parse;
 pub mod tracefs;

@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod build;
 pub mod completions;
+pub mod funccount;
 mod inspect;
 pub mod link;
 pub mod man;
