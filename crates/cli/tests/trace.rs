@@ -189,3 +189,32 @@ fn bad_probes_are_one_error_pointing_at_the_column() {
         assert_eq!(caret.find('^'), Some(4 + column - 1), "{probe}: {stderr}");
     }
 }
+
+/// funccount: a known number of calls of one syscall by this process,
+/// counted under the tracepoint's name; the other match stays out.
+#[test]
+fn funccount_counts_a_known_number_of_calls_per_tracepoint() {
+    if !privileged("funccount_counts_a_known_number_of_calls_per_tracepoint") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("counted", "");
+    let pid = std::process::id().to_string();
+    // Every attached report comes after the last attach.
+    let run = Run::start_tool_attached("funccount", &["-p", &pid, "t:syscalls:sys_enter_fchown*"]);
+    const CALLS: u64 = 7;
+    for _ in 0..CALLS {
+        fchownat(&file, 0, 0);
+    }
+    let finished = run.stop();
+    let map = finished
+        .records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == "counts")
+        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
+    assert_eq!(
+        map["entries"],
+        serde_json::json!([{"key": "sys_enter_fchownat", "value": {"count": CALLS}}]),
+        "{map}"
+    );
+}
