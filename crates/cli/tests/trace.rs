@@ -40,8 +40,9 @@ fn chown_to_a_known_uid_passes_the_filter_and_others_do_not() {
     // once the record of a later call arrives.
     fchownat(&file, uid + 1, 7);
     fchownat(&file, uid, 77);
-    // Repeated: records written right after the attached report were seen
-    // to wait for the next wakeup of the ring buffer (see the report).
+    // Repeated: a record written right after the attached report was seen
+    // to be printed only with a later one or at exit (1 run in 3 here; an
+    // open question about the run loop, see the report).
     let last = run.wait_retriggering(
         "the chown to uid + 2",
         |r| r["data"]["user"] == uid + 2,
@@ -76,13 +77,21 @@ fn string_filter_matches_the_whole_string_only() {
     let mut run = Run::start_tool_attached("trace", &["-p", &pid, &probe]);
     // A name the literal is a prefix of must not match.
     std::fs::read(&longer).expect("reading the longer name");
-    std::fs::read(&wanted).expect("reading the wanted file");
-    run.wait_for("the open of the wanted file", |r| r["type"] == "event");
+    // Repeated, as in the chown test.
+    run.wait_retriggering(
+        "the open of the wanted file",
+        |r| r["type"] == "event",
+        || drop(std::fs::read(&wanted).expect("reading the wanted file")),
+    );
     let finished = run.stop();
     let names: Vec<_> = events(&finished.records, "events")
         .map(|e| e["data"]["filename"].clone())
         .collect();
-    assert_eq!(names, [wanted.to_str().unwrap()]);
+    assert!(!names.is_empty());
+    assert!(
+        names.iter().all(|n| n == wanted.to_str().unwrap()),
+        "{names:?}"
+    );
 }
 
 /// The table as bcc prints it, with clang out of reach (an empty PATH):
