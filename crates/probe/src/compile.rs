@@ -257,13 +257,13 @@ fn type_probe<'p>(
         };
         t.args.push(slot);
     }
-    if let Some(filter) = &probe.filter {
-        if !matches!(t.check_expr(filter, layout)?, Ty::Int { .. }) {
-            return Err(SyntaxError::new(
-                filter.column,
-                "a filter must be a condition; compare strings with == or != and a \"literal\"",
-            ));
-        }
+    if let Some(filter) = &probe.filter
+        && !matches!(t.check_expr(filter, layout)?, Ty::Int { .. })
+    {
+        return Err(SyntaxError::new(
+            filter.column,
+            "a filter must be a condition; compare strings with == or != and a \"literal\"",
+        ));
     }
     Ok(t)
 }

@@ -253,13 +253,13 @@ fn layout(strtab: &Section, strtab_name: u32, sections: &[Section], names: &[u32
     let mut out = vec![0u8; 64];
     let mut offsets = Vec::new();
     for (section, _) in &all {
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         offsets.push(out.len() as u64);
         out.extend_from_slice(&section.data);
     }
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
     let shoff = out.len() as u64;

@@ -133,7 +133,7 @@ fn random_probes_give_an_error_or_a_program_the_verifier_accepts() {
     std::fs::write(events.join("format"), FORMAT).expect("writing the format file");
     let load =
         bpfkit_testkit::privileged("random_probes_give_an_error_or_a_program_the_verifier_accepts");
-    let mut rng = Rng::new(0x5eed_0f_7ace);
+    let mut rng = Rng::new(0x005e_ed0f_7ace);
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
     for _ in 0..300 {
         let text = probe(&mut rng);
