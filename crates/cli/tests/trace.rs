@@ -227,3 +227,30 @@ fn funccount_counts_a_known_number_of_calls_per_tracepoint() {
         "{map}"
     );
 }
+
+/// A libc function by bcc's short library name: arguments named and typed
+/// by the signature on entry, the return value on return.
+#[test]
+fn libc_function_arguments_and_return_value() {
+    if !privileged("libc_function_arguments_and_return_value") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let uid = test_uid() + 9;
+    let entry = format!(
+        "p:c:fchownat(int dirfd, const char *path, unsigned int owner, unsigned int group) (owner == {uid}) \"%s %u\", path, owner"
+    );
+    let pid = std::process::id().to_string();
+    let ret = "r:c:fchownat ($tgid > 0) \"ret %d\", retval";
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid, &entry, ret]);
+    let called = run.wait_retriggering(
+        "the uprobe record",
+        |r| r["data"]["probe"] == "fchownat" && r["data"]["owner"] == uid,
+        || fchownat(&file, uid, 0),
+    );
+    assert_eq!(called["data"]["path"], file.to_str().unwrap(), "{called}");
+    let returned = run.wait_for("the uretprobe record", |r| r["data"]["retval"] == 0);
+    assert_eq!(returned["data"]["pid"], std::process::id(), "{returned}");
+    run.stop();
+}

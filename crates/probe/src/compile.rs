@@ -353,7 +353,7 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
         ExprKind::Str(s) => Ok(Ty::Literal(s.clone())),
         ExprKind::Builtin(b) if b == "comm" => Ok(Ty::Str(StrSource::Comm)),
         ExprKind::Builtin(_) => Ok(Ty::Int { signed: false }),
-        ExprKind::Field(name) => {
+        ExprKind::Field(name) | ExprKind::Arg(name) => {
             let field = ctx.fields.iter().find(|f| &f.name == name).ok_or_else(|| {
                 let known: Vec<&str> = ctx.fields.iter().map(|f| f.name.as_str()).collect();
                 SyntaxError::new(
@@ -376,10 +376,15 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                 _ => Ok(Ty::Str(StrSource::Field(field.clone()))),
             }
         }
-        ExprKind::Arg(_) | ExprKind::Retval => Err(SyntaxError::new(
-            e.column,
-            "arg1..arg6 and retval belong to p:/r: probes; a tracepoint's fields are args->NAME",
-        )),
+        ExprKind::Retval => {
+            let retval = Expr {
+                column: e.column,
+                kind: ExprKind::Arg("retval".into()),
+            };
+            type_of(&retval, ctx).map_err(|_| {
+                SyntaxError::new(e.column, "retval belongs to r: probes (function returns)")
+            })
+        }
         ExprKind::Unary(..) | ExprKind::Binary(..) => Ok(Ty::Int { signed: true }),
     }
 }
@@ -680,12 +685,9 @@ impl Gen<'_> {
                 Err(_) => self.asm.ld_imm64(R0, *v),
             },
             ExprKind::Builtin(name) => self.builtin(name),
-            ExprKind::Field(_) => {
+            ExprKind::Field(name) | ExprKind::Arg(name) => {
                 let Ty::Int { .. } = type_of(e, self.t.ctx)? else {
                     return Err(SyntaxError::new(e.column, "this is a string"));
-                };
-                let ExprKind::Field(name) = &e.kind else {
-                    unreachable!()
                 };
                 let field = self.t.ctx.fields.iter().find(|f| &f.name == name);
                 let field = field.expect("typed before");
@@ -724,7 +726,14 @@ impl Gen<'_> {
                 }
                 self.binary(*op, l, r, depth, e.column)?;
             }
-            ExprKind::Str(_) | ExprKind::Arg(_) | ExprKind::Retval => {
+            ExprKind::Retval => {
+                let retval = Expr {
+                    column: e.column,
+                    kind: ExprKind::Arg("retval".into()),
+                };
+                self.eval(&retval, depth)?;
+            }
+            ExprKind::Str(_) => {
                 return Err(SyntaxError::new(e.column, "not a number"));
             }
         }

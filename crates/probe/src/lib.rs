@@ -15,6 +15,7 @@ pub mod funccount;
 pub mod insn;
 pub mod parse;
 pub mod tracefs;
+pub mod uprobe;
 
 pub use compile::{CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
 pub use parse::{Probe, SyntaxError, Target, parse_probe};
@@ -75,12 +76,24 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
         }
         Target::Function { library, .. } if library.is_empty() => Err(SyntaxError::new(
             1,
-            "kernel function probes (p::FUNC, r::FUNC) are not supported yet; use a tracepoint (t:CATEGORY:NAME)",
+            "kernel function probes (p::FUNC, r::FUNC) need fentry or kprobes, which this kernel \
+             lacks (and bpfkit trace does not generate yet); use a tracepoint (t:CATEGORY:NAME)",
         )),
-        Target::Function { .. } => Err(SyntaxError::new(
-            1,
-            "user function probes (p:LIB:FUNC, r:LIB:FUNC) are not supported yet; use a tracepoint (t:CATEGORY:NAME)",
-        )),
+        Target::Function {
+            library,
+            function,
+            return_probe,
+        } => {
+            let path = uprobe::resolve_library(library).map_err(|m| SyntaxError::new(1, m))?;
+            let fields = uprobe::fields(probe.signature.as_deref().unwrap_or(&[]), *return_probe)
+                .map_err(|m| SyntaxError::new(1, m))?;
+            let kind = if *return_probe { "uretprobe" } else { "uprobe" };
+            Ok(ProbeContext {
+                fields,
+                user_strings: true,
+                section: format!("{kind}/{}:{function}", path.display()),
+            })
+        }
     }
 }
 

@@ -137,7 +137,7 @@ fn split_declaration(decl: &str) -> Option<(String, String, Option<u32>)> {
 /// The width and signedness C gives an integer type the format file names.
 /// Syscall tracepoints store every argument in 8 bytes; the declared type
 /// says how much of it is the value (`int dfd` is -100, not 4294967196).
-fn c_int_type(c_type: &str) -> Option<(u32, bool)> {
+pub(crate) fn c_int_type(c_type: &str) -> Option<(u32, bool)> {
     let t = c_type
         .trim_start_matches("const ")
         .trim_start_matches("volatile ")

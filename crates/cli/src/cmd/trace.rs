@@ -11,8 +11,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Args)]
-#[command(after_help = "PROBE: t:CATEGORY:NAME [(FILTER)] [\"FORMAT\"[, ARG...]]
-  fields: args->NAME (from the tracepoint's format); $pid (thread), $tgid, $uid, $gid, $comm, $cpu
+#[command(
+    after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC, then [(FILTER)] [\"FORMAT\"[, ARG...]]
+  LIB: c (libc), a library name (pthread), a path or a program on PATH
+  values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
+          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
   format: %d %i %u %x %p %c %s (l, ll, h and a width allowed)
 
@@ -20,7 +23,10 @@ EXAMPLES:
     bpfkit trace 't:syscalls:sys_enter_openat \"%s\", args->filename'
     bpfkit trace 't:syscalls:sys_enter_fchownat (args->user == 1000) \"%s\", args->filename'
     bpfkit trace -p 181 't:syscalls:sys_exit_read (args->ret > 0) \"read %d bytes\", args->ret'
-    bpfkit trace 't:sched:sched_process_exec \"%s\", args->filename' 't:sched:sched_process_exit'")]
+    bpfkit trace 't:sched:sched_process_exec \"%s\", args->filename' 't:sched:sched_process_exit'
+    bpfkit trace 'p:c:open(char *path, int flags) \"%s\", path' 'r:c:open \"fd %d\", retval'
+    bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'"
+)]
 pub struct TraceArgs {
     /// Probes, each one argument (quote it).
     #[arg(required = true, value_name = "PROBE")]
