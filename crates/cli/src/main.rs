@@ -41,6 +41,8 @@ enum Command {
     Trace(cmd::trace::TraceArgs),
     /// bcc's funccount with no compiler: `bpfkit funccount 't:syscalls:sys_enter_*'`.
     Funccount(cmd::funccount::FunccountArgs),
+    /// bcc's funclatency for user functions: `bpfkit funclatency -u c:malloc`.
+    Funclatency(cmd::funclatency::FunclatencyArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -89,6 +91,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(args, run_command()),
         Command::Trace(args) => cmd::trace::run(args),
         Command::Funccount(args) => cmd::funccount::run(args),
+        Command::Funclatency(args) => cmd::funclatency::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

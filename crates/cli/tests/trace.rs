@@ -254,3 +254,34 @@ fn libc_function_arguments_and_return_value() {
     assert_eq!(returned["data"]["pid"], std::process::id(), "{returned}");
     run.stop();
 }
+
+/// funclatency: every one of a known number of calls of a libc function by
+/// this process lands in the histogram.
+#[test]
+fn funclatency_histogram_holds_every_call() {
+    if !privileged("funclatency_histogram_holds_every_call") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("timed", "");
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached("funclatency", &["-u", "-p", &pid, "c:fchownat"]);
+    const CALLS: u64 = 9;
+    for _ in 0..CALLS {
+        fchownat(&file, 0, 0);
+    }
+    let finished = run.stop();
+    let hist = finished
+        .records
+        .iter()
+        .find(|r| r["type"] == "hist")
+        .unwrap_or_else(|| panic!("no histogram: {:?}", finished.records));
+    assert_eq!(hist["unit"], "usecs", "{hist}");
+    let counted: u64 = hist["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(counted, CALLS, "{hist}");
+}

@@ -166,6 +166,11 @@ impl Asm {
         self.push(STX | 0xc0 | Size::DW as u8, dst, src, off, 0);
     }
 
+    /// `*(u32 *)(dst + off) += src`, atomically.
+    pub fn atomic_add32(&mut self, dst: u8, off: i16, src: u8) {
+        self.push(STX | 0xc0 | Size::W as u8, dst, src, off, 0);
+    }
+
     pub fn call(&mut self, helper: i32) {
         self.push(JMP | 0x80, 0, 0, 0, helper);
     }

@@ -12,6 +12,7 @@ pub mod compile;
 pub mod elf;
 pub mod format;
 pub mod funccount;
+pub mod funclatency;
 pub mod insn;
 pub mod parse;
 pub mod tracefs;

@@ -5,6 +5,7 @@ pub mod btf;
 pub mod build;
 pub mod completions;
 pub mod funccount;
+pub mod funclatency;
 mod inspect;
 pub mod link;
 pub mod man;
