@@ -83,29 +83,7 @@ fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
     };
     let u32_ty = int(&mut btf, "unsigned int", 4);
     let u64_ty = int(&mut btf, "unsigned long long", 8);
-    let slots = btf.add_type(bpfkit_btf::Type {
-        name_off: 0,
-        kind: Kind::Array(Array {
-            elem: u32_ty,
-            index: u32_ty,
-            len: MAX_SLOTS,
-        }),
-    });
-    let slots_name = btf.add_string("slots");
-    let hist = elf::named(
-        &mut btf,
-        "hist",
-        Kind::Struct(Composite {
-            size: MAX_SLOTS * 4,
-            kind_flag: false,
-            members: vec![Member {
-                name_off: slots_name,
-                ty: slots,
-                bit_offset: 0,
-                bitfield_size: 0,
-            }],
-        }),
-    );
+    let hist = hist_type(&mut btf, u32_ty);
     let maps = [
         map(START_MAP, HASH, MAX_THREADS, u32_ty, u64_ty),
         map(HIST_MAP, ARRAY, 1, u32_ty, hist),
@@ -128,7 +106,40 @@ fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
     elf::write(&programs, &maps, btf)
 }
 
-fn map(name: &str, map_type: u32, max_entries: u32, key: TypeId, value: TypeId) -> MapDecl {
+/// `struct hist { unsigned int slots[MAX_SLOTS]; }`.
+pub(crate) fn hist_type(btf: &mut BtfBuilder, u32_ty: TypeId) -> TypeId {
+    let slots = btf.add_type(bpfkit_btf::Type {
+        name_off: 0,
+        kind: Kind::Array(Array {
+            elem: u32_ty,
+            index: u32_ty,
+            len: MAX_SLOTS,
+        }),
+    });
+    let slots_name = btf.add_string("slots");
+    elf::named(
+        btf,
+        "hist",
+        Kind::Struct(Composite {
+            size: MAX_SLOTS * 4,
+            kind_flag: false,
+            members: vec![Member {
+                name_off: slots_name,
+                ty: slots,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }],
+        }),
+    )
+}
+
+pub(crate) fn map(
+    name: &str,
+    map_type: u32,
+    max_entries: u32,
+    key: TypeId,
+    value: TypeId,
+) -> MapDecl {
     MapDecl {
         name: name.into(),
         map_type,
@@ -186,37 +197,43 @@ fn exit(unit: Unit) -> Asm {
     a.mov(R2, FP);
     a.alu_imm(Alu::Add, R2, -4);
     a.call(MAP_DELETE_ELEM);
-    log2(&mut a);
-    // R0 = slot, capped at the last one.
-    let capped = a.label();
-    a.jump_imm(Cond::Le, R0, MAX_SLOTS as i32 - 1, capped);
-    a.mov_imm(R0, MAX_SLOTS as i32 - 1);
-    a.bind(capped);
-    a.store(Size::DW, FP, DELTA, R0);
-    a.store_imm(Size::W, FP, -4, 0);
-    a.ld_map(R1, HIST_MAP);
-    a.mov(R2, FP);
-    a.alu_imm(Alu::Add, R2, -4);
-    a.call(helper::MAP_LOOKUP_ELEM);
-    a.jump_imm(Cond::Eq, R0, 0, out);
-    a.load(Size::DW, R1, FP, DELTA);
-    // Re-bounded after the reload from the stack, for the verifier.
-    a.jump_imm(Cond::Gt, R1, MAX_SLOTS as i32 - 1, out);
-    a.alu_imm(Alu::Lsh, R1, 2);
-    a.alu_reg(Alu::Add, R0, R1);
-    a.mov_imm(R1, 1);
-    a.atomic_add32(R0, 0, R1);
+    add_to_hist(&mut a, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
 }
 
+/// `hist.slots[log2(value at fp-16)] += 1` (the last slot takes what is
+/// above it); jumps to `out` when the map has no entry.
+pub(crate) fn add_to_hist(a: &mut Asm, out: crate::insn::Label) {
+    const VALUE: i16 = -16;
+    log2(a);
+    let capped = a.label();
+    a.jump_imm(Cond::Le, R0, MAX_SLOTS as i32 - 1, capped);
+    a.mov_imm(R0, MAX_SLOTS as i32 - 1);
+    a.bind(capped);
+    a.store(Size::DW, FP, VALUE, R0);
+    a.store_imm(Size::W, FP, -4, 0);
+    a.ld_map(R1, HIST_MAP);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, -4);
+    a.call(helper::MAP_LOOKUP_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.load(Size::DW, R1, FP, VALUE);
+    // Re-bounded after the reload from the stack, for the verifier.
+    a.jump_imm(Cond::Gt, R1, MAX_SLOTS as i32 - 1, out);
+    a.alu_imm(Alu::Lsh, R1, 2);
+    a.alu_reg(Alu::Add, R0, R1);
+    a.mov_imm(R1, 1);
+    a.atomic_add32(R0, 0, R1);
+}
+
 const MAP_DELETE_ELEM: i32 = 3;
 
 /// R0 = floor(log2(value at fp-16)), 0 for 0 (libbpf-tools' `log2l`),
 /// by halving the range: no loop.
-fn log2(a: &mut Asm) {
+pub(crate) fn log2(a: &mut Asm) {
     a.load(Size::DW, R1, FP, -16);
     a.mov_imm(R0, 0);
     for shift in [32, 16, 8, 4, 2, 1] {
