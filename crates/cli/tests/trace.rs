@@ -285,3 +285,88 @@ fn funclatency_histogram_holds_every_call() {
         .sum();
     assert_eq!(counted, CALLS, "{hist}");
 }
+
+/// argdist -C: each distinct argument value counted. The map's key and
+/// value carry BTF, which the kernel must accept (it refused a `char`
+/// encoded SIGNED|CHAR, and the map with it).
+#[test]
+fn argdist_counts_each_argument_value() {
+    if !privileged("argdist_counts_each_argument_value") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let uid = test_uid() + 11;
+    let pid = std::process::id().to_string();
+    let spec = format!(
+        "p:c:fchownat(int dirfd, const char *path, unsigned int owner, unsigned int group):u32:owner:owner>={uid} && path!=\"/nonexistent\""
+    );
+    let run = Run::start_tool_attached("argdist", &["-p", &pid, "-C", &spec]);
+    for owner in [uid, uid + 1, uid, uid + 1, uid] {
+        fchownat(&file, owner, 0);
+    }
+    fchownat(&file, uid - 1, 0);
+    let finished = run.stop();
+    let map = finished
+        .records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == "counts")
+        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
+    let mut counts: Vec<(u64, u64)> = map["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_u64().unwrap_or(0),
+                e["value"]["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [(uid as u64, 3), (uid as u64 + 1, 2)], "{map}");
+}
+
+/// argdist -H: a log2 histogram of a tracepoint field; every value lands
+/// in the bucket of its power of two.
+#[test]
+fn argdist_histogram_of_a_tracepoint_field() {
+    if !privileged("argdist_histogram_of_a_tracepoint_field") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-H",
+            "t:syscalls:sys_enter_fchownat():gid_t:args->group",
+        ],
+    );
+    // Groups 64..127 fall in one bucket, 1024 in another.
+    for group in [64, 100, 127, 1024] {
+        fchownat(&file, 0, group);
+    }
+    let finished = run.stop();
+    let hist = finished
+        .records
+        .iter()
+        .find(|r| r["type"] == "hist")
+        .unwrap_or_else(|| panic!("no histogram: {:?}", finished.records));
+    let buckets: Vec<(u64, u64)> = hist["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .filter(|b| b["count"].as_u64() != Some(0))
+        .map(|b| {
+            (
+                b["low"].as_u64().unwrap_or(0),
+                b["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(buckets, [(64, 3), (1024, 1)], "{hist}");
+}

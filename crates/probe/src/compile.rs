@@ -425,7 +425,8 @@ fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeConte
     let u32_ty = int(btf, "unsigned int", 4, false, false);
     let u64_ty = int(btf, "unsigned long long", 8, false, false);
     let s64_ty = int(btf, "long long", 8, true, false);
-    let char_ty = int(btf, "char", 1, true, true);
+    // SIGNED alone, as clang writes `char`: the kernel refuses SIGNED|CHAR.
+    let char_ty = int(btf, "char", 1, true, false);
     let char_array = |btf: &mut BtfBuilder, len: u32| {
         btf.add_type(Type {
             name_off: 0,
@@ -942,5 +943,171 @@ mod tests {
         assert_eq!(compiled.probes[0].arg_fields, ["filename", "flags"]);
         let object = bpfkit_btf::elf::btf_from_elf(&compiled.elf);
         assert!(object.is_ok(), "the object has readable BTF");
+    }
+}
+
+/// How `argdist` aggregates its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `-C`: a count per distinct value (hash map `counts`).
+    Count,
+    /// `-H`: a log2 histogram of the values (array map `hist`).
+    Log2,
+}
+
+/// The map `argdist -C` counts in.
+pub const COUNTS_MAP: &str = "counts";
+const SCRATCH_MAP: &str = "scratch";
+
+/// Compiles one probe whose `value` is aggregated in a map instead of sent:
+/// the record the filter's strings are read into is a per-CPU scratch
+/// entry, so filters work exactly as in `trace`.
+pub fn compile_aggregate(
+    probe: &Probe,
+    ctx: &ProbeContext,
+    value: &Expr,
+    aggregate: Aggregate,
+    opts: &CodegenOptions,
+) -> Result<Vec<u8>, SyntaxError> {
+    let mut layout = Layout {
+        slots: Vec::new(),
+        size: HEADER_LEN,
+    };
+    let mut typed = type_probe(probe, ctx, &mut layout)?;
+    let Ty::Int { signed } = typed.check_expr(value, &mut layout)? else {
+        return Err(SyntaxError::new(value.column, "the value must be a number"));
+    };
+    let mut btf = BtfBuilder::new();
+    let probes = [(
+        probe.clone(),
+        ProbeContext {
+            fields: Vec::new(),
+            user_strings: ctx.user_strings,
+            section: ctx.section.clone(),
+        },
+    )];
+    let event = event_btf(&mut btf, &layout, &probes);
+    let int = |btf: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
+        elf::named(
+            btf,
+            name,
+            Kind::Int(Int {
+                size,
+                signed,
+                char: false,
+                bool: false,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        )
+    };
+    let u32_ty = int(&mut btf, "unsigned int", 4, false);
+    let mut maps = vec![MapDecl {
+        name: SCRATCH_MAP.into(),
+        map_type: PERCPU_ARRAY,
+        max_entries: 1,
+        key: Some(u32_ty),
+        value: Some(event),
+    }];
+    maps.push(match aggregate {
+        Aggregate::Count => {
+            let key = if signed {
+                int(&mut btf, "long long", 8, true)
+            } else {
+                int(&mut btf, "unsigned long long", 8, false)
+            };
+            let count = crate::funccount::count_type(&mut btf);
+            crate::funclatency::map(COUNTS_MAP, HASH, COUNT_ENTRIES, key, count)
+        }
+        Aggregate::Log2 => {
+            let hist = crate::funclatency::hist_type(&mut btf, u32_ty);
+            crate::funclatency::map(crate::funclatency::HIST_MAP, ARRAY, 1, u32_ty, hist)
+        }
+    });
+    typed.message.clear();
+    let asm = generate_aggregate(&typed, &layout, value, aggregate, opts)?;
+    let program = ProgramCode {
+        name: "probe_0".into(),
+        section: ctx.section.clone(),
+        code: asm.bytes(),
+        map_relocs: asm.map_relocs,
+    };
+    Ok(elf::write(&[program], &maps, btf))
+}
+
+const PERCPU_ARRAY: u32 = 6;
+const HASH: u32 = 1;
+const ARRAY: u32 = 2;
+const COUNT_ENTRIES: u32 = 10240;
+
+fn generate_aggregate(
+    t: &Typed,
+    layout: &Layout,
+    value: &Expr,
+    aggregate: Aggregate,
+    opts: &CodegenOptions,
+) -> Result<Asm, SyntaxError> {
+    let mut g = Gen {
+        asm: Asm::default(),
+        t,
+        layout,
+    };
+    let out = g.asm.label();
+    g.asm.mov(CTX, R1);
+    if let Some(pid) = opts.pid {
+        g.asm.call(helper::GET_CURRENT_PID_TGID);
+        g.asm.alu_imm(Alu::Rsh, R0, 32);
+        g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    g.asm.store_imm(Size::W, FP, -4, 0);
+    g.asm.ld_map(R1, SCRATCH_MAP);
+    g.asm.mov(R2, FP);
+    g.asm.alu_imm(Alu::Add, R2, -4);
+    g.asm.call(helper::MAP_LOOKUP_ELEM);
+    g.asm.jump_imm(Cond::Eq, R0, 0, out);
+    g.asm.mov(EVENT, R0);
+    for offset in (HEADER_LEN..layout.size).step_by(8) {
+        g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
+    }
+    g.header(0);
+    if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
+        g.comm_contains(name, out);
+    }
+    let mut slots: Vec<(&String, usize)> = t.slots.iter().map(|(k, v)| (k, *v)).collect();
+    slots.sort_by_key(|(_, slot)| *slot);
+    for (key, slot) in slots {
+        let expr = find_expr(t.probe, key)
+            .or_else(|| (expr_text(value) == *key).then_some(value))
+            .or_else(|| find_in(value, key))
+            .expect("every slot comes from an expression");
+        g.fill(expr, &layout.slots[slot])?;
+    }
+    if let Some(filter) = &t.probe.filter {
+        g.eval(filter, 0)?;
+        g.asm.jump_imm(Cond::Eq, R0, 0, out);
+    }
+    g.eval(value, 0)?;
+    g.asm.store(Size::DW, FP, -16, R0);
+    match aggregate {
+        Aggregate::Log2 => crate::funclatency::add_to_hist(&mut g.asm, out),
+        Aggregate::Count => crate::funccount::add_one(&mut g.asm, COUNTS_MAP, -16, out),
+    }
+    g.asm.bind(out);
+    g.asm.mov_imm(R0, 0);
+    g.asm.exit();
+    g.asm
+        .finish()
+        .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))
+}
+
+/// The sub-expression of `e` whose text is `key`.
+fn find_in<'e>(e: &'e Expr, key: &str) -> Option<&'e Expr> {
+    if expr_text(e) == key {
+        return Some(e);
+    }
+    match &e.kind {
+        ExprKind::Unary(_, inner) => find_in(inner, key),
+        ExprKind::Binary(_, l, r) => find_in(l, key).or_else(|| find_in(r, key)),
+        _ => None,
     }
 }

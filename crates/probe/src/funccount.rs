@@ -120,33 +120,7 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
             values,
         }),
     );
-    let u64_ty = elf::named(
-        &mut btf,
-        "unsigned long long",
-        Kind::Int(Int {
-            size: 8,
-            signed: false,
-            char: false,
-            bool: false,
-            offset: 0,
-            bits: 64,
-        }),
-    );
-    let count_name = btf.add_string("count");
-    let value = elf::named(
-        &mut btf,
-        "count",
-        Kind::Struct(Composite {
-            size: 8,
-            kind_flag: false,
-            members: vec![Member {
-                name_off: count_name,
-                ty: u64_ty,
-                bit_offset: 0,
-                bitfield_size: 0,
-            }],
-        }),
-    );
+    let value = count_type(&mut btf);
     let programs: Vec<ProgramCode> = targets
         .iter()
         .enumerate()
@@ -173,45 +147,83 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
     }
 }
 
+/// `struct count { unsigned long long count; }`.
+pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
+    let u64_ty = elf::named(
+        btf,
+        "unsigned long long",
+        Kind::Int(Int {
+            size: 8,
+            signed: false,
+            char: false,
+            bool: false,
+            offset: 0,
+            bits: 64,
+        }),
+    );
+    let count_name = btf.add_string("count");
+    elf::named(
+        btf,
+        "count",
+        Kind::Struct(Composite {
+            size: 8,
+            kind_flag: false,
+            members: vec![Member {
+                name_off: count_name,
+                ty: u64_ty,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }],
+        }),
+    )
+}
+
 /// `counts[index] += 1`, inserting the entry on the first hit (and adding
 /// to it when another CPU inserted it first).
 fn count_program(index: u32, pid: Option<u32>) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
-    let add = a.label();
     if let Some(pid) = pid {
         a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
     a.store_imm(Size::W, FP, -4, index as i32);
-    lookup(&mut a);
-    a.jump_imm(Cond::Ne, R0, 0, add);
-    a.store_imm(Size::DW, FP, -16, 1);
-    a.ld_map(R1, COUNTS_MAP);
-    a.mov(R2, FP);
-    a.alu_imm(crate::insn::Alu::Add, R2, -4);
-    a.mov(R3, FP);
-    a.alu_imm(crate::insn::Alu::Add, R3, -16);
-    a.mov_imm(R4, BPF_NOEXIST);
-    a.call(helper::MAP_UPDATE_ELEM);
-    a.jump_imm(Cond::Eq, R0, 0, out);
-    lookup(&mut a);
-    a.jump_imm(Cond::Eq, R0, 0, out);
-    a.bind(add);
-    a.mov_imm(R1, 1);
-    a.atomic_add(R0, 0, R1);
+    add_one(&mut a, COUNTS_MAP, -4, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
 }
 
-/// R0 = the entry for the key at fp-4, or 0.
-fn lookup(a: &mut Asm) {
-    a.ld_map(R1, COUNTS_MAP);
+/// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on
+/// the first hit and adding to it when another CPU inserted it first.
+pub(crate) fn add_one(a: &mut Asm, map: &str, key: i16, out: crate::insn::Label) {
+    const ONE: i16 = -24;
+    let add = a.label();
+    lookup(a, map, key);
+    a.jump_imm(Cond::Ne, R0, 0, add);
+    a.store_imm(Size::DW, FP, ONE, 1);
+    a.ld_map(R1, map);
     a.mov(R2, FP);
-    a.alu_imm(crate::insn::Alu::Add, R2, -4);
+    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
+    a.mov(R3, FP);
+    a.alu_imm(crate::insn::Alu::Add, R3, ONE as i32);
+    a.mov_imm(R4, BPF_NOEXIST);
+    a.call(helper::MAP_UPDATE_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    lookup(a, map, key);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.bind(add);
+    a.mov_imm(R1, 1);
+    a.atomic_add(R0, 0, R1);
+}
+
+/// R0 = the entry of `map` for the key at fp+`key`, or 0.
+fn lookup(a: &mut Asm, map: &str, key: i16) {
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
     a.call(helper::MAP_LOOKUP_ELEM);
 }
 

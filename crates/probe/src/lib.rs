@@ -18,7 +18,7 @@ pub mod parse;
 pub mod tracefs;
 pub mod uprobe;
 
-pub use compile::{CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
+pub use compile::{Aggregate, COUNTS_MAP, CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
 pub use parse::{Probe, SyntaxError, Target, parse_probe};
 
 use compile::ProbeContext;
@@ -62,6 +62,79 @@ pub fn build_trace(
         probe: probes[i].clone(),
         message: e.render(&probes[i]),
     })
+}
+
+/// An `argdist` specifier compiled: the object and the value's text (its
+/// label in the output).
+pub struct Argdist {
+    pub elf: Vec<u8>,
+    pub label: String,
+}
+
+/// Compiles bcc's argdist specifier `PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER]`
+/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_read():int:args->count`).
+/// TYPE is accepted as bcc writes it; the value's type comes from EXPR.
+pub fn build_argdist(
+    spec: &str,
+    aggregate: compile::Aggregate,
+    opts: &CodegenOptions,
+    tracefs: &Path,
+) -> Result<Argdist, ProbeError> {
+    let error = |message: String| ProbeError {
+        probe: spec.to_string(),
+        message,
+    };
+    let (probe_text, rest) = split_argdist(spec).ok_or_else(|| {
+        error("expected PROBE(SIGNATURE):TYPE:EXPR[:FILTER], e.g. p:c:malloc(size_t size):size_t:size".into())
+    })?;
+    let mut parts = rest.splitn(3, ':');
+    let (_type, expr, filter) = (parts.next(), parts.next(), parts.next());
+    let expr = expr
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| error("no expression after the type".into()))?;
+    // One probe text, so that errors point into it.
+    let text = match filter {
+        Some(filter) => format!("{probe_text} ({filter}) \"%d\", {expr}"),
+        None => format!("{probe_text} \"%d\", {expr}"),
+    };
+    let syntax = |e: SyntaxError| error(e.render(&text));
+    let probe = parse_probe(&text).map_err(syntax)?;
+    let ctx = context(&probe, tracefs).map_err(syntax)?;
+    let value = probe.args[0].clone();
+    let bare = Probe {
+        args: Vec::new(),
+        format: None,
+        ..probe
+    };
+    let elf = compile::compile_aggregate(&bare, &ctx, &value, aggregate, opts).map_err(syntax)?;
+    Ok(Argdist {
+        elf,
+        label: expr.trim().to_string(),
+    })
+}
+
+/// `(PROBE, TYPE:EXPR[:FILTER])`; a tracepoint's empty `()` is dropped.
+fn split_argdist(spec: &str) -> Option<(String, &str)> {
+    let (probe, rest) = match spec.find('(') {
+        Some(open) => {
+            let close = open + spec[open..].find(')')?;
+            let probe = &spec[..=close];
+            let probe = if probe.starts_with("t:") && probe.ends_with("()") {
+                &probe[..probe.len() - 2]
+            } else {
+                probe
+            };
+            (probe.to_string(), spec[close + 1..].strip_prefix(':')?)
+        }
+        None => {
+            let mut at = 0;
+            for _ in 0..3 {
+                at += spec[at..].find(':')? + 1;
+            }
+            (spec[..at - 1].to_string(), &spec[at..])
+        }
+    };
+    Some((probe, rest))
 }
 
 fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {

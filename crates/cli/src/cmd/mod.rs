@@ -1,6 +1,7 @@
 //! One module per subcommand; each parses its own arguments and calls into
 //! the library crates, which hold all the logic.
 
+pub mod argdist;
 pub mod btf;
 pub mod build;
 pub mod completions;
