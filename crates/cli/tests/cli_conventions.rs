@@ -152,17 +152,21 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         .collect();
     pages.sort();
     let mut expected: Vec<String> = [
+        "argdist",
         "btf",
         "btf-dump",
         "btf-list",
         "build",
         "completions",
+        "funccount",
+        "funclatency",
         "link",
         "man",
         "map",
         "prog",
         "run",
         "tools",
+        "trace",
     ]
     .iter()
     .map(|c| format!("bpfkit-{c}.1"))
