@@ -45,6 +45,8 @@ enum Command {
     Funclatency(cmd::funclatency::FunclatencyArgs),
     /// bcc's argdist with no compiler: `bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'`.
     Argdist(cmd::argdist::ArgdistArgs),
+    /// bcc's stackcount over tracepoints: `bpfkit stackcount 't:sched:sched_switch'`.
+    Stackcount(cmd::stackcount::StackcountArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -95,6 +97,7 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Funccount(args) => cmd::funccount::run(args),
         Command::Funclatency(args) => cmd::funclatency::run(args),
         Command::Argdist(args) => cmd::argdist::run(args),
+        Command::Stackcount(args) => cmd::stackcount::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

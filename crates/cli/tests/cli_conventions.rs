@@ -165,6 +165,7 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "map",
         "prog",
         "run",
+        "stackcount",
         "tools",
         "trace",
     ]

@@ -370,3 +370,43 @@ fn argdist_histogram_of_a_tracepoint_field() {
         .collect();
     assert_eq!(buckets, [(64, 3), (1024, 1)], "{hist}");
 }
+
+/// stackcount: a known number of hits of a syscall tracepoint by this
+/// process, under one symbolized kernel stack that enters through the
+/// syscall path.
+#[test]
+fn stackcount_counts_hits_per_kernel_stack() {
+    if !privileged("stackcount_counts_hits_per_kernel_stack") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("stacked", "");
+    let pid = std::process::id().to_string();
+    let run =
+        Run::start_tool_attached("stackcount", &["-p", &pid, "t:syscalls:sys_enter_fchownat"]);
+    const CALLS: u64 = 5;
+    for _ in 0..CALLS {
+        fchownat(&file, 0, 0);
+    }
+    let finished = run.stop();
+    let stacks: Vec<_> = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "stack")
+        .collect();
+    let total: u64 = stacks
+        .iter()
+        .map(|s| s["weight"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(total, CALLS, "{stacks:?}");
+    for stack in &stacks {
+        assert_eq!(stack["pid"], std::process::id(), "{stack}");
+        let kernel = stack["kernel"].as_array().expect("kernel frames");
+        assert!(
+            kernel
+                .iter()
+                .any(|f| f.as_str().is_some_and(|f| f.contains("syscall"))),
+            "{stack}"
+        );
+    }
+}

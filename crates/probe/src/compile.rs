@@ -174,6 +174,7 @@ pub fn compile(
         max_entries: RINGBUF_BYTES,
         key: None,
         value: None,
+        sizes: None,
     }];
     let outputs = typed
         .iter()
@@ -1008,6 +1009,7 @@ pub fn compile_aggregate(
         max_entries: 1,
         key: Some(u32_ty),
         value: Some(event),
+        sizes: None,
     }];
     maps.push(match aggregate {
         Aggregate::Count => {

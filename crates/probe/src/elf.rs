@@ -23,6 +23,8 @@ pub struct MapDecl {
     /// Key and value types (hash and array maps).
     pub key: Option<TypeId>,
     pub value: Option<TypeId>,
+    /// Key and value sizes for maps without types (stack traces).
+    pub sizes: Option<(u32, u32)>,
 }
 
 const SHT_PROGBITS: u32 = 1;
@@ -76,6 +78,10 @@ fn add_map_btf(btf: &mut BtfBuilder, maps: &[MapDecl]) -> Vec<(u32, u32)> {
             ("type", number(btf, map.map_type)),
             ("max_entries", number(btf, map.max_entries)),
         ];
+        if let Some((key_size, value_size)) = map.sizes {
+            members.push(("key_size", number(btf, key_size)));
+            members.push(("value_size", number(btf, value_size)));
+        }
         for (name, ty) in [("key", map.key), ("value", map.value)] {
             if let Some(ty) = ty {
                 let ptr = btf.add_type(Type {

@@ -140,6 +140,7 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
         max_entries: targets.len().max(1) as u32,
         key: Some(key),
         value: Some(value),
+        sizes: None,
     }];
     Counting {
         elf: elf::write(&programs, &maps, btf),
@@ -198,17 +199,19 @@ fn count_program(index: u32, pid: Option<u32>) -> Asm {
 
 /// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on
 /// the first hit and adding to it when another CPU inserted it first.
+/// The first value is written at fp-24, below the keys of funccount
+/// (fp-4) and argdist (fp-16), or 8 bytes below a key that starts lower.
 pub(crate) fn add_one(a: &mut Asm, map: &str, key: i16, out: crate::insn::Label) {
-    const ONE: i16 = -24;
+    let one: i16 = if key > -24 { -24 } else { key - 8 };
     let add = a.label();
     lookup(a, map, key);
     a.jump_imm(Cond::Ne, R0, 0, add);
-    a.store_imm(Size::DW, FP, ONE, 1);
+    a.store_imm(Size::DW, FP, one, 1);
     a.ld_map(R1, map);
     a.mov(R2, FP);
     a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
     a.mov(R3, FP);
-    a.alu_imm(crate::insn::Alu::Add, R3, ONE as i32);
+    a.alu_imm(crate::insn::Alu::Add, R3, one as i32);
     a.mov_imm(R4, BPF_NOEXIST);
     a.call(helper::MAP_UPDATE_ELEM);
     a.jump_imm(Cond::Eq, R0, 0, out);

@@ -146,6 +146,7 @@ pub(crate) fn map(
         max_entries,
         key: Some(key),
         value: Some(value),
+        sizes: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub mod funccount;
 pub mod funclatency;
 pub mod insn;
 pub mod parse;
+pub mod stackcount;
 pub mod tracefs;
 pub mod uprobe;
 

@@ -12,6 +12,7 @@ pub mod link;
 pub mod man;
 pub mod map;
 pub mod prog;
+pub mod stackcount;
 pub mod trace;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
