@@ -410,3 +410,27 @@ fn stackcount_counts_hits_per_kernel_stack() {
         );
     }
 }
+
+/// bcc's shorthand as its man page writes it: `LIB:FUNC` is an entry probe,
+/// an untyped argument printed with `%s` is the string it points to, and
+/// `%d` shows an `int` (the register's low half: AT_FDCWD is -100).
+#[test]
+fn bcc_shorthand_probe_with_untyped_string_argument() {
+    if !privileged("bcc_shorthand_probe_with_untyped_string_argument") {
+        return;
+    }
+    let dir = TempDir::new("trace");
+    let file = dir.write("owned", "");
+    let pid = std::process::id().to_string();
+    let mut run =
+        Run::start_tool_attached("trace", &["-p", &pid, "c:fchownat \"%d %s\", arg1, arg2"]);
+    let record = run.wait_retriggering(
+        "the fchownat record",
+        |r| r["type"] == "event",
+        || fchownat(&file, 0, 0),
+    );
+    run.stop();
+    assert_eq!(record["data"]["arg2"], file.to_str().unwrap(), "{record}");
+    // JSON keeps the register as it is; the table's %d shows the int.
+    assert_eq!(record["data"]["arg1"], 0xffff_ff9c_u64, "{record}");
+}

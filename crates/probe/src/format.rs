@@ -24,11 +24,13 @@ impl Conv {
 pub enum Piece {
     Text(String),
     /// A conversion of the format argument with this index, padded to
-    /// `width` (negative: left-aligned).
+    /// `width` (negative: left-aligned). Without `l`/`ll`/`z` an integer is
+    /// shown as C's printf does with an `int`: its low 32 bits.
     Value {
         arg: usize,
         conv: Conv,
         width: i32,
+        long: bool,
     },
 }
 
@@ -83,7 +85,13 @@ pub fn parse_format(format: &str, column: usize) -> Result<Vec<Piece>, SyntaxErr
             .filter(|c| c.is_ascii_digit() || *c == '-')
             .collect();
         let width = digits.parse().unwrap_or(0).clamp(-64, 64);
-        pieces.push(Piece::Value { arg, conv, width });
+        let long = spec.contains('l') || spec.contains('z');
+        pieces.push(Piece::Value {
+            arg,
+            conv,
+            width,
+            long,
+        });
         arg += 1;
     }
     if !text.is_empty() {
@@ -115,11 +123,19 @@ pub fn render<'a>(
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.extend_from_slice(t.as_bytes()),
-            Piece::Value { arg, conv, width } => {
+            Piece::Value {
+                arg,
+                conv,
+                width,
+                long,
+            } => {
                 let text = match (value(*arg, *conv), conv) {
-                    (Some(Arg::Num(n)), Conv::Signed) => (n as i64).to_string(),
-                    (Some(Arg::Num(n)), Conv::Unsigned) => (n as u64).to_string(),
-                    (Some(Arg::Num(n)), Conv::Hex) => format!("{:x}", n as u64),
+                    (Some(Arg::Num(n)), Conv::Signed) if *long => (n as i64).to_string(),
+                    (Some(Arg::Num(n)), Conv::Signed) => (n as i32).to_string(),
+                    (Some(Arg::Num(n)), Conv::Unsigned) if *long => (n as u64).to_string(),
+                    (Some(Arg::Num(n)), Conv::Unsigned) => (n as u32).to_string(),
+                    (Some(Arg::Num(n)), Conv::Hex) if *long => format!("{:x}", n as u64),
+                    (Some(Arg::Num(n)), Conv::Hex) => format!("{:x}", n as u32),
                     (Some(Arg::Num(n)), Conv::Pointer) => format!("0x{:x}", n as u64),
                     (Some(Arg::Num(n)), Conv::Char) => char::from(n as u8).to_string(),
                     (Some(Arg::Bytes(b)), _) => {
@@ -155,10 +171,17 @@ mod tests {
 
     #[test]
     fn conversions_and_text_alternate() {
-        let pieces = parse_format("read %d bytes from %s (%llx) 100%%", 5).unwrap();
-        assert_eq!(conversions(&pieces), 3);
+        let pieces = parse_format("read %d bytes from %s (%llx) 100%% %d %lu", 5).unwrap();
+        assert_eq!(conversions(&pieces), 5);
         let mut out = Vec::new();
-        let values = [Arg::Num(-3), Arg::Bytes(b"/etc\0junk"), Arg::Num(255)];
+        let values = [
+            Arg::Num(-3),
+            Arg::Bytes(b"/etc\0junk"),
+            Arg::Num(255),
+            // -100 in a 64-bit register as an int argument: %d shows -100.
+            Arg::Num(0xffff_ff9c),
+            Arg::Num(5_000_000_000),
+        ];
         render(
             &pieces,
             |i, _| {
@@ -171,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "read -3 bytes from /etc (ff) 100%"
+            "read -3 bytes from /etc (ff) 100% -100 5000000000"
         );
     }
 

@@ -56,13 +56,40 @@ pub fn build_trace(
             message: e.render(text),
         };
         let probe = parse_probe(text).map_err(error)?;
-        let ctx = context(&probe, tracefs).map_err(error)?;
+        let mut ctx = context(&probe, tracefs).map_err(error)?;
+        strings_by_use(&probe, &mut ctx);
         parsed.push((probe, ctx));
     }
     compile::compile(&parsed, opts).map_err(|(i, e)| ProbeError {
         probe: probes[i].clone(),
         message: e.render(&probes[i]),
     })
+}
+
+/// bcc prints an untyped argument given to `%s` as the string it points to
+/// (`trace 'p:c:open "%s", arg1'`): such arguments become `char *`.
+fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
+    let Some((text, column)) = &probe.format else {
+        return;
+    };
+    let Ok(pieces) = format::parse_format(text, *column) else {
+        return;
+    };
+    let convs = pieces.iter().filter_map(|p| match p {
+        format::Piece::Value { conv, .. } => Some(*conv),
+        format::Piece::Text(_) => None,
+    });
+    for (arg, conv) in probe.args.iter().zip(convs) {
+        let parse::ExprKind::Arg(name) = &arg.kind else {
+            continue;
+        };
+        if let Some(field) = ctx.fields.iter_mut().find(|f| &f.name == name)
+            && conv.wants_string()
+            && field.c_type == uprobe::UNTYPED
+        {
+            field.kind = tracefs::FieldKind::CharPointer;
+        }
+    }
 }
 
 /// An `argdist` specifier compiled: the object and the value's text (its

@@ -342,6 +342,8 @@ pub fn parse_probe(text: &str) -> Result<Probe, SyntaxError> {
 fn parse_target(spec: &str, column: usize) -> Result<Target, SyntaxError> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (kind, rest): (&str, &[&str]) = match parts.as_slice() {
+        // bcc: LIB:FUNC (`c:malloc`) is an entry probe when LIB is no type.
+        [library, _] if !["p", "r", "t", "u", "U"].contains(library) => ("p", parts.as_slice()),
         [kind, rest @ ..] if kind.len() == 1 && !rest.is_empty() => (kind, rest),
         // bcc: a bare name is a kernel function.
         [function] if !function.is_empty() => ("p", parts.as_slice()),
@@ -618,6 +620,15 @@ mod tests {
                 ..
             }
         ));
+        let probe = parse_probe("c:malloc \"%d\", arg1").unwrap();
+        assert_eq!(
+            probe.target,
+            Target::Function {
+                library: "c".into(),
+                function: "malloc".into(),
+                return_probe: false
+            }
+        );
         // bcc: a bare name is a kernel function.
         let probe = parse_probe("do_sys_open").unwrap();
         assert_eq!(
