@@ -51,6 +51,16 @@ enum Command {
     /// Serve Prometheus metrics from objects, sources and built-in tools:
     /// `bpfkit serve runqlat syscount , x.bpf.o`.
     Serve(serve::ServeArgs),
+    /// bcc's trace with no compiler: `bpfkit trace 't:syscalls:sys_enter_openat "%s", args->filename'`.
+    Trace(cmd::trace::TraceArgs),
+    /// bcc's funccount with no compiler: `bpfkit funccount 't:syscalls:sys_enter_*'`.
+    Funccount(cmd::funccount::FunccountArgs),
+    /// bcc's funclatency for user functions: `bpfkit funclatency -u c:malloc`.
+    Funclatency(cmd::funclatency::FunclatencyArgs),
+    /// bcc's argdist with no compiler: `bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'`.
+    Argdist(cmd::argdist::ArgdistArgs),
+    /// bcc's stackcount over tracepoints: `bpfkit stackcount 't:sched:sched_switch'`.
+    Stackcount(cmd::stackcount::StackcountArgs),
     /// List the built-in tools, whether they work on this kernel and through which hook.
     Tools(tool::ListArgs),
     /// Print a shell completion script (bash, zsh, fish) for bpfkit and its tools.
@@ -103,6 +113,11 @@ fn run_cli(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Top(args) => cmd::top::run(args),
         Command::Run(args) => run::run(args, run_command()),
         Command::Serve(args) => serve::run(args),
+        Command::Trace(args) => cmd::trace::run(args),
+        Command::Funccount(args) => cmd::funccount::run(args),
+        Command::Funclatency(args) => cmd::funclatency::run(args),
+        Command::Argdist(args) => cmd::argdist::run(args),
+        Command::Stackcount(args) => cmd::stackcount::run(args),
         Command::Tools(args) => tool::list(args),
         Command::Completions(args) => cmd::completions::run(args),
         Command::Man(args) => cmd::man::run(args),

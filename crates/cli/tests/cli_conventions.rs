@@ -152,6 +152,7 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         .collect();
     pages.sort();
     let mut expected: Vec<String> = [
+        "argdist",
         "btf",
         "btf-dump",
         "btf-list",
@@ -159,6 +160,8 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "cgroup",
         "completions",
         "feature",
+        "funccount",
+        "funclatency",
         "link",
         "man",
         "map",
@@ -167,8 +170,10 @@ fn every_command_and_tool_has_a_man_page_that_renders() {
         "prog",
         "run",
         "serve",
+        "stackcount",
         "tools",
         "top",
+        "trace",
     ]
     .iter()
     .map(|c| format!("bpfkit-{c}.1"))

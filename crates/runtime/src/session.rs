@@ -488,13 +488,45 @@ impl Session {
 
     /// Detaches everything now (also done on drop).
     pub fn detach_all(&mut self) {
-        self.links.clear();
+        drop_links(std::mem::take(&mut self.links));
         for qdisc in self.qdiscs.drain(..) {
             // Best effort: the interface may be gone (a deleted veth).
             let _ = crate::netlink::delete_clsact(qdisc.ifindex);
         }
         self.attachments.clear();
     }
+}
+
+/// Links above this count are dropped from several threads at once.
+const PARALLEL_DETACH_FROM: usize = 16;
+/// At most this many detaching threads.
+const DETACH_THREADS: usize = 32;
+
+/// Drops `links`. Closing a tracepoint's perf event waits for an RCU grace
+/// period in the kernel (about 60 ms here), so 720 syscall tracepoints
+/// detached one by one took 50 s; closes from several threads share their
+/// grace periods.
+fn drop_links(mut links: Vec<OwnedLink>) {
+    if links.len() < PARALLEL_DETACH_FROM {
+        drop(links);
+        return;
+    }
+    let per_thread = links.len().div_ceil(DETACH_THREADS);
+    std::thread::scope(|scope| {
+        while !links.is_empty() {
+            let chunk: Vec<OwnedLink> = links.drain(..per_thread.min(links.len())).collect();
+            // A thread that cannot be started hands its chunk back, and
+            // the chunk is dropped here.
+            let chunk = std::sync::Arc::new(std::sync::Mutex::new(Some(chunk)));
+            let theirs = chunk.clone();
+            let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+                drop(theirs.lock().ok().and_then(|mut c| c.take()));
+            });
+            if spawned.is_err() {
+                drop(chunk.lock().ok().and_then(|mut c| c.take()));
+            }
+        }
+    });
 }
 
 impl Drop for Session {

@@ -1,11 +1,14 @@
 //! One module per subcommand; each parses its own arguments and calls into
 //! the library crates, which hold all the logic.
 
+pub mod argdist;
 pub mod btf;
 pub mod build;
 pub mod cgroup;
 pub mod completions;
 pub mod feature;
+pub mod funccount;
+pub mod funclatency;
 mod inspect;
 pub mod link;
 pub mod man;
@@ -14,7 +17,9 @@ pub mod net;
 pub mod perf;
 pub mod prog;
 mod prog_dump;
+pub mod stackcount;
 pub mod top;
+pub mod trace;
 
 /// bpfkit's command line with every built-in tool as a subcommand: what man
 /// pages and completions are generated from (the tools themselves are

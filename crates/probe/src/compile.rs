@@ -1,0 +1,1115 @@
+//! Types a parsed probe against its tracepoint's fields and emits the
+//! program: reserve a ring buffer record, fill the header and the values
+//! the format and filter need, evaluate the filter, submit or discard.
+
+use crate::elf::{self, MapDecl, ProgramCode};
+use crate::format::{self, Conv, Piece};
+use crate::insn::{Alu, Asm, CTX, Cond, EVENT, FP, Label, R0, R1, R2, R3, Size, helper};
+use crate::parse::{BinOp, Expr, ExprKind, Probe, SyntaxError, UnOp};
+use crate::tracefs::{Field, FieldKind};
+use bpfkit_btf::encode::BtfBuilder;
+use bpfkit_btf::{Array, Composite, Enum, EnumValue, Int, Kind, Member, Type, TypeId};
+use std::collections::HashMap;
+
+/// The ring buffer every probe writes to.
+pub const EVENTS_MAP: &str = "events";
+const RINGBUF: u32 = 27;
+const RINGBUF_BYTES: u32 = 256 * 1024;
+/// Bytes kept of each string (bcc's trace keeps 80).
+pub const STRING_LEN: u32 = 80;
+const HEADER_LEN: u32 = 32;
+const COMM_OFFSET: u32 = 16;
+const COMM_LEN: u32 = 16;
+/// Scratch stack slots for intermediate values (8 bytes each).
+const MAX_DEPTH: usize = 32;
+
+/// What a probe's program can read.
+pub struct ProbeContext {
+    pub fields: Vec<Field>,
+    /// Whether `char *` fields point into user memory (syscall arguments).
+    pub user_strings: bool,
+    /// The `SEC()` name to attach by.
+    pub section: String,
+}
+
+/// Options that become part of every program.
+#[derive(Debug, Clone, Default)]
+pub struct CodegenOptions {
+    /// `-p PID`: only this process (tgid).
+    pub pid: Option<u32>,
+    /// `-n NAME`: only tasks whose name contains NAME. Checked in the
+    /// program, so that `-M MAX` counts only the events shown.
+    pub name: Option<String>,
+}
+
+/// One probe's part of the output.
+#[derive(Debug, Clone)]
+pub struct ProbeOutput {
+    pub function: String,
+    pub message: Vec<Piece>,
+    /// Event member holding each format argument.
+    pub arg_fields: Vec<String>,
+}
+
+/// The generated object and how to render its events.
+pub struct Compiled {
+    pub elf: Vec<u8>,
+    pub probes: Vec<ProbeOutput>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Int { signed: bool },
+    Str,
+}
+
+struct Slot {
+    name: String,
+    kind: SlotKind,
+    offset: u32,
+}
+
+/// The type of an expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ty {
+    Int {
+        signed: bool,
+    },
+    /// A string and where it comes from.
+    Str(StrSource),
+    /// A string literal (only in comparisons).
+    Literal(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StrSource {
+    Field(Field),
+    Comm,
+}
+
+/// The event record every probe fills: a fixed header, then value slots
+/// shared by name among the probes.
+struct Layout {
+    slots: Vec<Slot>,
+    size: u32,
+}
+
+impl Layout {
+    const HEADER: [&'static str; 5] = ["pid", "tid", "probe", "cpu", "comm"];
+
+    /// The slot for a value named `base` of `kind`, not yet used by this
+    /// probe (`used`): an existing one of another probe, or a new one.
+    fn slot(&mut self, base: &str, kind: SlotKind, used: &[usize]) -> usize {
+        for n in 1.. {
+            let name = if n == 1 {
+                base.to_string()
+            } else {
+                format!("{base}_{n}")
+            };
+            if Self::HEADER.contains(&name.as_str()) {
+                continue;
+            }
+            match self.slots.iter().position(|s| s.name == name) {
+                Some(i) if self.slots[i].kind == kind && !used.contains(&i) => return i,
+                Some(_) => continue,
+                None => {
+                    let len = match kind {
+                        SlotKind::Int { .. } => 8,
+                        SlotKind::Str => STRING_LEN,
+                    };
+                    self.slots.push(Slot {
+                        name,
+                        kind,
+                        offset: self.size,
+                    });
+                    self.size += len;
+                    return self.slots.len() - 1;
+                }
+            }
+        }
+        unreachable!("1.. never ends")
+    }
+}
+
+/// A probe after typing: which slot each string and format argument uses.
+struct Typed<'p> {
+    probe: &'p Probe,
+    ctx: &'p ProbeContext,
+    /// Slots of this probe by expression text.
+    slots: HashMap<String, usize>,
+    /// The slot of each format argument, or the header's comm.
+    args: Vec<Option<usize>>,
+    message: Vec<Piece>,
+}
+
+/// Compiles `probes` (with their contexts) into one object.
+pub fn compile(
+    probes: &[(Probe, ProbeContext)],
+    opts: &CodegenOptions,
+) -> Result<Compiled, (usize, SyntaxError)> {
+    let mut layout = Layout {
+        slots: Vec::new(),
+        size: HEADER_LEN,
+    };
+    let mut typed = Vec::new();
+    for (i, (probe, ctx)) in probes.iter().enumerate() {
+        typed.push(type_probe(probe, ctx, &mut layout).map_err(|e| (i, e))?);
+    }
+    let mut btf = BtfBuilder::new();
+    let event = event_btf(&mut btf, &layout, probes);
+    let mut programs = Vec::new();
+    for (i, t) in typed.iter().enumerate() {
+        let asm = generate(t, i as u32, &layout, opts).map_err(|e| (i, e))?;
+        programs.push(ProgramCode {
+            name: format!("probe_{i}"),
+            section: t.ctx.section.clone(),
+            code: asm.bytes(),
+            map_relocs: asm.map_relocs,
+        });
+    }
+    let _ = event;
+    let maps = [MapDecl {
+        name: EVENTS_MAP.into(),
+        map_type: RINGBUF,
+        max_entries: RINGBUF_BYTES,
+        key: None,
+        value: None,
+        sizes: None,
+    }];
+    let outputs = typed
+        .iter()
+        .map(|t| ProbeOutput {
+            function: t.probe.target.function_name().to_string(),
+            message: t.message.clone(),
+            arg_fields: t
+                .args
+                .iter()
+                .map(|slot| slot.map_or("comm".into(), |s| layout.slots[s].name.clone()))
+                .collect(),
+        })
+        .collect();
+    Ok(Compiled {
+        elf: elf::write(&programs, &maps, btf),
+        probes: outputs,
+    })
+}
+
+fn type_probe<'p>(
+    probe: &'p Probe,
+    ctx: &'p ProbeContext,
+    layout: &mut Layout,
+) -> Result<Typed<'p>, SyntaxError> {
+    let mut t = Typed {
+        probe,
+        ctx,
+        slots: HashMap::new(),
+        args: Vec::new(),
+        message: Vec::new(),
+    };
+    if let Some((text, column)) = &probe.format {
+        t.message = format::parse_format(text, *column)?;
+    }
+    let wanted = format::conversions(&t.message);
+    if wanted != probe.args.len() {
+        let column = probe.format.as_ref().map_or(1, |(_, c)| *c);
+        return Err(SyntaxError::new(
+            column,
+            format!(
+                "the format has {wanted} conversion(s) but {} argument(s) follow it",
+                probe.args.len()
+            ),
+        ));
+    }
+    let convs: Vec<Conv> = t
+        .message
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Value { conv, .. } => Some(*conv),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    for (index, (arg, conv)) in probe.args.iter().zip(convs).enumerate() {
+        let ty = t.check_expr(arg, layout)?;
+        let slot = match (&ty, conv.wants_string()) {
+            (Ty::Str(StrSource::Comm), true) => None,
+            (Ty::Str(_), true) => Some(t.string_slot(arg, layout)),
+            (Ty::Int { signed }, false) => {
+                let name = value_name(arg, index);
+                Some(t.value_slot(arg, &name, SlotKind::Int { signed: *signed }, layout))
+            }
+            (Ty::Literal(_), _) => {
+                return Err(SyntaxError::new(
+                    arg.column,
+                    "a string literal as an argument: write it into the format",
+                ));
+            }
+            (_, true) => {
+                return Err(SyntaxError::new(
+                    arg.column,
+                    "%s needs a string (a char * or char[] field, $comm)",
+                ));
+            }
+            (_, false) => {
+                return Err(SyntaxError::new(
+                    arg.column,
+                    "this is a string: print it with %s",
+                ));
+            }
+        };
+        t.args.push(slot);
+    }
+    if let Some(filter) = &probe.filter
+        && !matches!(t.check_expr(filter, layout)?, Ty::Int { .. })
+    {
+        return Err(SyntaxError::new(
+            filter.column,
+            "a filter must be a condition; compare strings with == or != and a \"literal\"",
+        ));
+    }
+    Ok(t)
+}
+
+/// The event member name of format argument `index`.
+fn value_name(arg: &Expr, index: usize) -> String {
+    match &arg.kind {
+        ExprKind::Field(name) | ExprKind::Arg(name) | ExprKind::Builtin(name) => name.clone(),
+        ExprKind::Retval => "retval".into(),
+        _ => format!("arg{}", index + 1),
+    }
+}
+
+impl Typed<'_> {
+    fn used(&self) -> Vec<usize> {
+        self.slots.values().copied().collect()
+    }
+
+    fn value_slot(&mut self, arg: &Expr, name: &str, kind: SlotKind, layout: &mut Layout) -> usize {
+        let key = expr_text(arg);
+        if let Some(&slot) = self.slots.get(&key) {
+            return slot;
+        }
+        let slot = layout.slot(name, kind, &self.used());
+        self.slots.insert(key, slot);
+        slot
+    }
+
+    fn string_slot(&mut self, arg: &Expr, layout: &mut Layout) -> usize {
+        let name = value_name(arg, 0);
+        self.value_slot(arg, &name, SlotKind::Str, layout)
+    }
+
+    /// Types an expression (the filter, a format argument), giving every
+    /// string it compares a slot.
+    fn check_expr(&mut self, e: &Expr, layout: &mut Layout) -> Result<Ty, SyntaxError> {
+        let int_operand = |ty: &Ty, e: &Expr| match ty {
+            Ty::Int { signed } => Ok(*signed),
+            _ => Err(SyntaxError::new(
+                e.column,
+                "this is a string: compare it with == or != and a \"literal\"",
+            )),
+        };
+        match &e.kind {
+            ExprKind::Unary(op, inner) => {
+                let ty = self.check_expr(inner, layout)?;
+                let signed = int_operand(&ty, inner)?;
+                Ok(Ty::Int {
+                    signed: signed || *op == UnOp::Neg,
+                })
+            }
+            ExprKind::Binary(op, l, r) => {
+                let lt = self.check_expr(l, layout)?;
+                let rt = self.check_expr(r, layout)?;
+                match (&lt, &rt) {
+                    (Ty::Str(s), Ty::Literal(_)) | (Ty::Literal(_), Ty::Str(s)) => {
+                        if !matches!(op, BinOp::Eq | BinOp::Ne) {
+                            return Err(SyntaxError::new(
+                                e.column,
+                                format!("strings compare with == and != only, not {op}"),
+                            ));
+                        }
+                        if !matches!(s, StrSource::Comm) {
+                            let string = if matches!(lt, Ty::Str(_)) { l } else { r };
+                            self.string_slot(string, layout);
+                        }
+                        Ok(Ty::Int { signed: false })
+                    }
+                    _ => {
+                        let ls = int_operand(&lt, l)?;
+                        let rs = int_operand(&rt, r)?;
+                        Ok(Ty::Int {
+                            signed: ls && rs && !op.is_comparison(),
+                        })
+                    }
+                }
+            }
+            _ => type_of(e, self.ctx),
+        }
+    }
+}
+
+/// The type of a leaf expression (operators are typed by the filter walk).
+fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
+    match &e.kind {
+        ExprKind::Int(_) => Ok(Ty::Int { signed: true }),
+        ExprKind::Str(s) => Ok(Ty::Literal(s.clone())),
+        ExprKind::Builtin(b) if b == "comm" => Ok(Ty::Str(StrSource::Comm)),
+        ExprKind::Builtin(_) => Ok(Ty::Int { signed: false }),
+        ExprKind::Field(name) | ExprKind::Arg(name) => {
+            let field = ctx.fields.iter().find(|f| &f.name == name).ok_or_else(|| {
+                let known: Vec<&str> = ctx.fields.iter().map(|f| f.name.as_str()).collect();
+                SyntaxError::new(
+                    e.column,
+                    format!(
+                        "no field '{name}' here; the fields are: {}",
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            match field.kind {
+                FieldKind::Int { width: 0, .. } => Err(SyntaxError::new(
+                    e.column,
+                    format!(
+                        "field '{name}' is an array of {}: not supported",
+                        field.c_type
+                    ),
+                )),
+                FieldKind::Int { signed, .. } => Ok(Ty::Int { signed }),
+                _ => Ok(Ty::Str(StrSource::Field(field.clone()))),
+            }
+        }
+        ExprKind::Retval => {
+            let retval = Expr {
+                column: e.column,
+                kind: ExprKind::Arg("retval".into()),
+            };
+            type_of(&retval, ctx).map_err(|_| {
+                SyntaxError::new(e.column, "retval belongs to r: probes (function returns)")
+            })
+        }
+        ExprKind::Unary(..) | ExprKind::Binary(..) => Ok(Ty::Int { signed: true }),
+    }
+}
+
+/// A canonical text of an expression (without columns), to share slots.
+pub fn expr_text(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Int(v) => v.to_string(),
+        ExprKind::Str(s) => format!("{s:?}"),
+        ExprKind::Builtin(b) => format!("${b}"),
+        ExprKind::Field(f) => format!("args->{f}"),
+        ExprKind::Arg(a) => a.clone(),
+        ExprKind::Retval => "retval".into(),
+        ExprKind::Unary(op, inner) => {
+            let op = if *op == UnOp::Not { "!" } else { "-" };
+            format!("{op}({})", expr_text(inner))
+        }
+        ExprKind::Binary(op, l, r) => format!("({} {op} {})", expr_text(l), expr_text(r)),
+    }
+}
+
+/// BTF of the record: `struct event` with a `probe` enum naming each probe.
+fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeContext)]) -> TypeId {
+    let int = |btf: &mut BtfBuilder, name: &str, size: u32, signed: bool, char: bool| {
+        elf::named(
+            btf,
+            name,
+            Kind::Int(Int {
+                size,
+                signed,
+                char,
+                bool: false,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        )
+    };
+    let u32_ty = int(btf, "unsigned int", 4, false, false);
+    let u64_ty = int(btf, "unsigned long long", 8, false, false);
+    let s64_ty = int(btf, "long long", 8, true, false);
+    // SIGNED alone, as clang writes `char`: the kernel refuses SIGNED|CHAR.
+    let char_ty = int(btf, "char", 1, true, false);
+    let char_array = |btf: &mut BtfBuilder, len: u32| {
+        btf.add_type(Type {
+            name_off: 0,
+            kind: Kind::Array(Array {
+                elem: char_ty,
+                index: u32_ty,
+                len,
+            }),
+        })
+    };
+    let comm = char_array(btf, COMM_LEN);
+    let string = char_array(btf, STRING_LEN);
+    let values = probes
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| EnumValue {
+            name_off: btf.add_string(&identifier(p.target.function_name())),
+            value: i as u64,
+        })
+        .collect();
+    let probe_enum = elf::named(
+        btf,
+        "probe",
+        Kind::Enum(Enum {
+            size: 4,
+            signed: false,
+            is_64: false,
+            values,
+        }),
+    );
+    let mut members = vec![
+        ("pid", u32_ty, 0),
+        ("tid", u32_ty, 4),
+        ("probe", probe_enum, 8),
+        ("cpu", u32_ty, 12),
+        ("comm", comm, COMM_OFFSET),
+    ];
+    for slot in &layout.slots {
+        let ty = match slot.kind {
+            SlotKind::Int { signed: true } => s64_ty,
+            SlotKind::Int { signed: false } => u64_ty,
+            SlotKind::Str => string,
+        };
+        members.push((&slot.name, ty, slot.offset));
+    }
+    let members = members
+        .into_iter()
+        .map(|(name, ty, offset)| Member {
+            name_off: btf.add_string(name),
+            ty,
+            bit_offset: offset * 8,
+            bitfield_size: 0,
+        })
+        .collect();
+    elf::named(
+        btf,
+        "event",
+        Kind::Struct(Composite {
+            size: layout.size,
+            kind_flag: false,
+            members,
+        }),
+    )
+}
+
+/// `name` with every character a C identifier cannot hold replaced.
+pub(crate) fn identifier(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+fn generate(
+    t: &Typed,
+    index: u32,
+    layout: &Layout,
+    opts: &CodegenOptions,
+) -> Result<Asm, SyntaxError> {
+    let mut g = Gen {
+        asm: Asm::default(),
+        t,
+        layout,
+    };
+    let out = g.asm.label();
+    let discard = g.asm.label();
+    g.asm.mov(CTX, R1);
+    if let Some(pid) = opts.pid {
+        g.asm.call(helper::GET_CURRENT_PID_TGID);
+        g.asm.alu_imm(Alu::Rsh, R0, 32);
+        g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    g.asm.ld_map(R1, EVENTS_MAP);
+    g.asm.mov_imm(R2, layout.size as i32);
+    g.asm.mov_imm(R3, 0);
+    g.asm.call(helper::RINGBUF_RESERVE);
+    g.asm.jump_imm(Cond::Eq, R0, 0, out);
+    g.asm.mov(EVENT, R0);
+    // Ring buffer memory is not zeroed: no stale bytes in unused slots.
+    for offset in (HEADER_LEN..layout.size).step_by(8) {
+        g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
+    }
+    g.header(index);
+    let has_name = opts.name.as_ref().is_some_and(|n| !n.is_empty());
+    if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
+        g.comm_contains(name, discard);
+    }
+    let mut slots: Vec<(&String, usize)> = t.slots.iter().map(|(k, v)| (k, *v)).collect();
+    slots.sort_by_key(|(_, slot)| *slot);
+    for (key, slot) in slots {
+        let expr = find_expr(t.probe, key).expect("every slot comes from an expression");
+        g.fill(expr, &layout.slots[slot])?;
+    }
+    if let Some(filter) = &t.probe.filter {
+        g.eval(filter, 0)?;
+        g.asm.jump_imm(Cond::Eq, R0, 0, discard);
+    }
+    g.asm.mov(R1, EVENT);
+    g.asm.mov_imm(R2, 0);
+    g.asm.call(helper::RINGBUF_SUBMIT);
+    // The verifier refuses unreachable code: no discard without a filter.
+    if t.probe.filter.is_some() || has_name {
+        g.asm.jump(out);
+        g.asm.bind(discard);
+        g.asm.mov(R1, EVENT);
+        g.asm.mov_imm(R2, 0);
+        g.asm.call(helper::RINGBUF_DISCARD);
+    }
+    g.asm.bind(out);
+    g.asm.mov_imm(R0, 0);
+    g.asm.exit();
+    g.asm
+        .finish()
+        .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))
+}
+
+/// The expression of `probe` (format argument or filter operand) whose
+/// text is `key`.
+fn find_expr<'p>(probe: &'p Probe, key: &str) -> Option<&'p Expr> {
+    fn walk<'p>(e: &'p Expr, key: &str) -> Option<&'p Expr> {
+        if expr_text(e) == key {
+            return Some(e);
+        }
+        match &e.kind {
+            ExprKind::Unary(_, inner) => walk(inner, key),
+            ExprKind::Binary(_, l, r) => walk(l, key).or_else(|| walk(r, key)),
+            _ => None,
+        }
+    }
+    probe
+        .args
+        .iter()
+        .chain(probe.filter.as_ref())
+        .find_map(|e| walk(e, key))
+}
+
+struct Gen<'a> {
+    asm: Asm,
+    t: &'a Typed<'a>,
+    layout: &'a Layout,
+}
+
+impl Gen<'_> {
+    /// pid, tid, probe index, cpu, comm.
+    fn header(&mut self, index: u32) {
+        let a = &mut self.asm;
+        a.call(helper::GET_CURRENT_PID_TGID);
+        a.store(Size::W, EVENT, 4, R0);
+        a.alu_imm(Alu::Rsh, R0, 32);
+        a.store(Size::W, EVENT, 0, R0);
+        a.store_imm(Size::W, EVENT, 8, index as i32);
+        a.call(helper::GET_SMP_PROCESSOR_ID);
+        a.store(Size::W, EVENT, 12, R0);
+        a.mov(R1, EVENT);
+        a.alu_imm(Alu::Add, R1, COMM_OFFSET as i32);
+        a.mov_imm(R2, COMM_LEN as i32);
+        a.call(helper::GET_CURRENT_COMM);
+    }
+
+    /// Jumps to `otherwise` unless the task name (already in the record)
+    /// contains `name`: every start position, byte by byte, unrolled.
+    fn comm_contains(&mut self, name: &str, otherwise: Label) {
+        let needle = name.as_bytes();
+        let found = self.asm.label();
+        let positions = (COMM_LEN as usize).saturating_sub(needle.len());
+        for start in 0..positions {
+            let next = self.asm.label();
+            for (i, b) in needle.iter().enumerate() {
+                let at = (COMM_OFFSET as usize + start + i) as i16;
+                self.asm.load(Size::B, R0, EVENT, at);
+                self.asm.jump_imm(Cond::Ne, R0, *b as i32, next);
+            }
+            self.asm.jump(found);
+            self.asm.bind(next);
+        }
+        self.asm.jump(otherwise);
+        self.asm.bind(found);
+    }
+
+    fn fill(&mut self, e: &Expr, slot: &Slot) -> Result<(), SyntaxError> {
+        match slot.kind {
+            SlotKind::Int { .. } => {
+                self.eval(e, 0)?;
+                self.asm.store(Size::DW, EVENT, slot.offset as i16, R0);
+            }
+            SlotKind::Str => {
+                let Ty::Str(StrSource::Field(field)) = type_of(e, self.t.ctx)? else {
+                    return Ok(());
+                };
+                self.read_string(&field, slot.offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies string field `field` into the record at `offset`.
+    fn read_string(&mut self, field: &Field, offset: u32) {
+        let a = &mut self.asm;
+        let mut len = STRING_LEN;
+        let mut read = helper::PROBE_READ_KERNEL_STR;
+        match field.kind {
+            FieldKind::CharPointer => {
+                a.load(Size::DW, R3, CTX, field.offset as i16);
+                if self.t.ctx.user_strings {
+                    read = helper::PROBE_READ_USER_STR;
+                }
+            }
+            FieldKind::CharArray { len: array } => {
+                a.mov(R3, CTX);
+                a.alu_imm(Alu::Add, R3, field.offset as i32);
+                len = len.min(array);
+            }
+            FieldKind::DataLocString => {
+                // The low 16 bits are the string's offset in the record.
+                a.load(Size::W, R3, CTX, field.offset as i16);
+                a.alu_imm(Alu::And, R3, 0xffff);
+                a.alu_reg(Alu::Add, R3, CTX);
+            }
+            FieldKind::Int { .. } => return,
+        }
+        a.mov(R1, EVENT);
+        a.alu_imm(Alu::Add, R1, offset as i32);
+        a.mov_imm(R2, len as i32);
+        a.call(read);
+    }
+
+    /// Evaluates an integer expression into R0. `depth` is the number of
+    /// scratch stack slots in use.
+    fn eval(&mut self, e: &Expr, depth: usize) -> Result<(), SyntaxError> {
+        match &e.kind {
+            ExprKind::Int(v) => match i32::try_from(*v) {
+                Ok(small) => self.asm.mov_imm(R0, small),
+                Err(_) => self.asm.ld_imm64(R0, *v),
+            },
+            ExprKind::Builtin(name) => self.builtin(name),
+            ExprKind::Field(name) | ExprKind::Arg(name) => {
+                let Ty::Int { .. } = type_of(e, self.t.ctx)? else {
+                    return Err(SyntaxError::new(e.column, "this is a string"));
+                };
+                let field = self.t.ctx.fields.iter().find(|f| &f.name == name);
+                let field = field.expect("typed before");
+                self.load_field(field, e.column)?;
+            }
+            ExprKind::Unary(UnOp::Neg, inner) => {
+                self.eval(inner, depth)?;
+                self.asm.alu_imm(Alu::Neg, R0, 0);
+            }
+            ExprKind::Unary(UnOp::Not, inner) => {
+                self.eval(inner, depth)?;
+                self.truth(Cond::Eq, None);
+            }
+            ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => {
+                let short = self.asm.label();
+                let end = self.asm.label();
+                // && stops at the first false, || at the first true.
+                let stop = if *op == BinOp::And {
+                    Cond::Eq
+                } else {
+                    Cond::Ne
+                };
+                self.eval(l, depth)?;
+                self.asm.jump_imm(stop, R0, 0, short);
+                self.eval(r, depth)?;
+                self.asm.jump_imm(stop, R0, 0, short);
+                self.asm.mov_imm(R0, (*op == BinOp::And) as i32);
+                self.asm.jump(end);
+                self.asm.bind(short);
+                self.asm.mov_imm(R0, (*op == BinOp::Or) as i32);
+                self.asm.bind(end);
+            }
+            ExprKind::Binary(op, l, r) => {
+                if let Some(result) = self.string_compare(*op, l, r)? {
+                    return Ok(result);
+                }
+                self.binary(*op, l, r, depth, e.column)?;
+            }
+            ExprKind::Retval => {
+                let retval = Expr {
+                    column: e.column,
+                    kind: ExprKind::Arg("retval".into()),
+                };
+                self.eval(&retval, depth)?;
+            }
+            ExprKind::Str(_) => {
+                return Err(SyntaxError::new(e.column, "not a number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// R0 = 1 when `R0 cond R1` (or `R0 cond 0` without `rhs`), else 0.
+    fn truth(&mut self, cond: Cond, rhs: Option<u8>) {
+        let yes = self.asm.label();
+        let end = self.asm.label();
+        match rhs {
+            Some(reg) => self.asm.jump_reg(cond, R0, reg, yes),
+            None => self.asm.jump_imm(cond, R0, 0, yes),
+        }
+        self.asm.mov_imm(R0, 0);
+        self.asm.jump(end);
+        self.asm.bind(yes);
+        self.asm.mov_imm(R0, 1);
+        self.asm.bind(end);
+    }
+
+    fn binary(
+        &mut self,
+        op: BinOp,
+        l: &Expr,
+        r: &Expr,
+        depth: usize,
+        column: usize,
+    ) -> Result<(), SyntaxError> {
+        if depth >= MAX_DEPTH {
+            return Err(SyntaxError::new(column, "this expression nests too deeply"));
+        }
+        let scratch = -8 * (depth as i16 + 1);
+        self.eval(l, depth)?;
+        self.asm.store(Size::DW, FP, scratch, R0);
+        self.eval(r, depth + 1)?;
+        self.asm.mov(R1, R0);
+        self.asm.load(Size::DW, R0, FP, scratch);
+        let signed = self.signed(l) && self.signed(r);
+        let alu = match op {
+            BinOp::Add => Some(Alu::Add),
+            BinOp::Sub => Some(Alu::Sub),
+            BinOp::Mul => Some(Alu::Mul),
+            // Unsigned, as BPF divides before v4 instructions.
+            BinOp::Div => Some(Alu::Div),
+            BinOp::Mod => Some(Alu::Mod),
+            _ => None,
+        };
+        if let Some(alu) = alu {
+            self.asm.alu_reg(alu, R0, R1);
+            return Ok(());
+        }
+        let cond = match (op, signed) {
+            (BinOp::Eq, _) => Cond::Eq,
+            (BinOp::Ne, _) => Cond::Ne,
+            (BinOp::Lt, false) => Cond::Lt,
+            (BinOp::Lt, true) => Cond::Slt,
+            (BinOp::Gt, false) => Cond::Gt,
+            (BinOp::Gt, true) => Cond::Sgt,
+            (BinOp::Le, false) => Cond::Le,
+            (BinOp::Le, true) => Cond::Sle,
+            (BinOp::Ge, false) => Cond::Ge,
+            (BinOp::Ge, true) => Cond::Sge,
+            _ => unreachable!("&& and || are handled before"),
+        };
+        self.truth(cond, Some(R1));
+        Ok(())
+    }
+
+    /// Whether an operand counts as signed (literals adapt to the other side).
+    fn signed(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Int(_) => true,
+            ExprKind::Unary(UnOp::Neg, _) => true,
+            ExprKind::Unary(UnOp::Not, _) => false,
+            ExprKind::Binary(op, l, r) => !op.is_comparison() && self.signed(l) && self.signed(r),
+            _ => matches!(type_of(e, self.t.ctx), Ok(Ty::Int { signed: true })),
+        }
+    }
+
+    /// `STRING == "literal"` (or `!=`, either order): byte by byte over the
+    /// literal and its NUL, so the loop is unrolled and bounded.
+    fn string_compare(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Option<()>, SyntaxError> {
+        let (string, literal) = match (&l.kind, &r.kind) {
+            (_, ExprKind::Str(s)) => (l, s),
+            (ExprKind::Str(s), _) => (r, s),
+            _ => return Ok(None),
+        };
+        let (offset, len) = match type_of(string, self.t.ctx)? {
+            Ty::Str(StrSource::Comm) => (COMM_OFFSET, COMM_LEN),
+            Ty::Str(StrSource::Field(_)) => {
+                let slot = self.t.slots[&expr_text(string)];
+                (self.layout.slots[slot].offset, STRING_LEN)
+            }
+            _ => {
+                return Err(SyntaxError::new(
+                    string.column,
+                    "compare strings with strings",
+                ));
+            }
+        };
+        let equal = (op == BinOp::Eq) as i32;
+        let mut bytes = literal.as_bytes().to_vec();
+        bytes.push(0);
+        if bytes.len() > len as usize {
+            // Longer than what is kept: never equal.
+            self.asm.mov_imm(R0, 1 - equal);
+            return Ok(Some(()));
+        }
+        let differ = self.asm.label();
+        let end = self.asm.label();
+        for (i, b) in bytes.iter().enumerate() {
+            self.asm
+                .load(Size::B, R0, EVENT, (offset as usize + i) as i16);
+            self.asm.jump_imm(Cond::Ne, R0, *b as i32, differ);
+        }
+        self.asm.mov_imm(R0, equal);
+        self.asm.jump(end);
+        self.asm.bind(differ);
+        self.asm.mov_imm(R0, 1 - equal);
+        self.asm.bind(end);
+        Ok(Some(()))
+    }
+
+    fn builtin(&mut self, name: &str) {
+        let a = &mut self.asm;
+        match name {
+            "pid" | "tgid" => {
+                a.call(helper::GET_CURRENT_PID_TGID);
+                truncate_or_shift(a, name == "tgid");
+            }
+            "uid" | "gid" => {
+                a.call(helper::GET_CURRENT_UID_GID);
+                truncate_or_shift(a, name == "gid");
+            }
+            _ => a.call(helper::GET_SMP_PROCESSOR_ID),
+        }
+    }
+
+    /// Loads an integer field from the context, cut to its C type.
+    fn load_field(&mut self, field: &Field, column: usize) -> Result<(), SyntaxError> {
+        let FieldKind::Int { width, signed } = field.kind else {
+            return Err(SyntaxError::new(column, "not an integer field"));
+        };
+        let size = Size::of(field.size).ok_or_else(|| {
+            SyntaxError::new(
+                column,
+                format!(
+                    "field '{}' has size {}: not supported",
+                    field.name, field.size
+                ),
+            )
+        })?;
+        self.asm.load(size, R0, CTX, field.offset as i16);
+        let shift = 64 - 8 * width as i32;
+        if shift > 0 && (signed || width < field.size) {
+            self.asm.alu_imm(Alu::Lsh, R0, shift);
+            self.asm
+                .alu_imm(if signed { Alu::Arsh } else { Alu::Rsh }, R0, shift);
+        }
+        Ok(())
+    }
+}
+
+/// R0's high half (`high`) or low half.
+fn truncate_or_shift(a: &mut Asm, high: bool) {
+    if high {
+        a.alu_imm(Alu::Rsh, R0, 32);
+    } else {
+        a.alu_imm(Alu::Lsh, R0, 32);
+        a.alu_imm(Alu::Rsh, R0, 32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_probe;
+
+    fn compile_one(text: &str) -> Result<Compiled, (usize, SyntaxError)> {
+        let format = "\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
+                      \tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;\n";
+        let ctx = ProbeContext {
+            fields: crate::tracefs::parse_format(format),
+            user_strings: true,
+            section: "tracepoint/syscalls/sys_enter_openat".into(),
+        };
+        compile(
+            &[(parse_probe(text).unwrap(), ctx)],
+            &CodegenOptions::default(),
+        )
+    }
+
+    /// Found by the fuzz test: a string compare inside a format argument
+    /// had no slot for its string (a panic in the code generator).
+    #[test]
+    fn string_compare_as_a_format_argument_gets_its_string() {
+        let compiled = compile_one("t:a:b \"%d\", args->filename == \"/etc\"").unwrap();
+        assert_eq!(compiled.probes[0].arg_fields, ["arg1"]);
+    }
+
+    #[test]
+    fn probes_share_a_slot_by_name_and_kind() {
+        let compiled =
+            compile_one("t:a:b (args->flags > 1) \"%s %x\", args->filename, args->flags").unwrap();
+        assert_eq!(compiled.probes[0].arg_fields, ["filename", "flags"]);
+        let object = bpfkit_btf::elf::btf_from_elf(&compiled.elf);
+        assert!(object.is_ok(), "the object has readable BTF");
+    }
+}
+
+/// How `argdist` aggregates its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// `-C`: a count per distinct value (hash map `counts`).
+    Count,
+    /// `-H`: a log2 histogram of the values (array map `hist`).
+    Log2,
+}
+
+/// The map `argdist -C` counts in.
+pub const COUNTS_MAP: &str = "counts";
+const SCRATCH_MAP: &str = "scratch";
+
+/// Compiles one probe whose `value` is aggregated in a map instead of sent:
+/// the record the filter's strings are read into is a per-CPU scratch
+/// entry, so filters work exactly as in `trace`.
+pub fn compile_aggregate(
+    probe: &Probe,
+    ctx: &ProbeContext,
+    value: &Expr,
+    aggregate: Aggregate,
+    opts: &CodegenOptions,
+) -> Result<Vec<u8>, SyntaxError> {
+    let mut layout = Layout {
+        slots: Vec::new(),
+        size: HEADER_LEN,
+    };
+    let mut typed = type_probe(probe, ctx, &mut layout)?;
+    let Ty::Int { signed } = typed.check_expr(value, &mut layout)? else {
+        return Err(SyntaxError::new(value.column, "the value must be a number"));
+    };
+    let mut btf = BtfBuilder::new();
+    let probes = [(
+        probe.clone(),
+        ProbeContext {
+            fields: Vec::new(),
+            user_strings: ctx.user_strings,
+            section: ctx.section.clone(),
+        },
+    )];
+    let event = event_btf(&mut btf, &layout, &probes);
+    let int = |btf: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
+        elf::named(
+            btf,
+            name,
+            Kind::Int(Int {
+                size,
+                signed,
+                char: false,
+                bool: false,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        )
+    };
+    let u32_ty = int(&mut btf, "unsigned int", 4, false);
+    let mut maps = vec![MapDecl {
+        name: SCRATCH_MAP.into(),
+        map_type: PERCPU_ARRAY,
+        max_entries: 1,
+        key: Some(u32_ty),
+        value: Some(event),
+        sizes: None,
+    }];
+    maps.push(match aggregate {
+        Aggregate::Count => {
+            let key = if signed {
+                int(&mut btf, "long long", 8, true)
+            } else {
+                int(&mut btf, "unsigned long long", 8, false)
+            };
+            let count = crate::funccount::count_type(&mut btf);
+            crate::funclatency::map(COUNTS_MAP, HASH, COUNT_ENTRIES, key, count)
+        }
+        Aggregate::Log2 => {
+            let hist = crate::funclatency::hist_type(&mut btf, u32_ty);
+            crate::funclatency::map(crate::funclatency::HIST_MAP, ARRAY, 1, u32_ty, hist)
+        }
+    });
+    typed.message.clear();
+    let asm = generate_aggregate(&typed, &layout, value, aggregate, opts)?;
+    let program = ProgramCode {
+        name: "probe_0".into(),
+        section: ctx.section.clone(),
+        code: asm.bytes(),
+        map_relocs: asm.map_relocs,
+    };
+    Ok(elf::write(&[program], &maps, btf))
+}
+
+const PERCPU_ARRAY: u32 = 6;
+const HASH: u32 = 1;
+const ARRAY: u32 = 2;
+const COUNT_ENTRIES: u32 = 10240;
+
+fn generate_aggregate(
+    t: &Typed,
+    layout: &Layout,
+    value: &Expr,
+    aggregate: Aggregate,
+    opts: &CodegenOptions,
+) -> Result<Asm, SyntaxError> {
+    let mut g = Gen {
+        asm: Asm::default(),
+        t,
+        layout,
+    };
+    let out = g.asm.label();
+    g.asm.mov(CTX, R1);
+    if let Some(pid) = opts.pid {
+        g.asm.call(helper::GET_CURRENT_PID_TGID);
+        g.asm.alu_imm(Alu::Rsh, R0, 32);
+        g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    g.asm.store_imm(Size::W, FP, -4, 0);
+    g.asm.ld_map(R1, SCRATCH_MAP);
+    g.asm.mov(R2, FP);
+    g.asm.alu_imm(Alu::Add, R2, -4);
+    g.asm.call(helper::MAP_LOOKUP_ELEM);
+    g.asm.jump_imm(Cond::Eq, R0, 0, out);
+    g.asm.mov(EVENT, R0);
+    for offset in (HEADER_LEN..layout.size).step_by(8) {
+        g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
+    }
+    g.header(0);
+    if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
+        g.comm_contains(name, out);
+    }
+    let mut slots: Vec<(&String, usize)> = t.slots.iter().map(|(k, v)| (k, *v)).collect();
+    slots.sort_by_key(|(_, slot)| *slot);
+    for (key, slot) in slots {
+        let expr = find_expr(t.probe, key)
+            .or_else(|| (expr_text(value) == *key).then_some(value))
+            .or_else(|| find_in(value, key))
+            .expect("every slot comes from an expression");
+        g.fill(expr, &layout.slots[slot])?;
+    }
+    if let Some(filter) = &t.probe.filter {
+        g.eval(filter, 0)?;
+        g.asm.jump_imm(Cond::Eq, R0, 0, out);
+    }
+    g.eval(value, 0)?;
+    g.asm.store(Size::DW, FP, -16, R0);
+    match aggregate {
+        Aggregate::Log2 => crate::funclatency::add_to_hist(&mut g.asm, out),
+        Aggregate::Count => crate::funccount::add_one(&mut g.asm, COUNTS_MAP, -16, out),
+    }
+    g.asm.bind(out);
+    g.asm.mov_imm(R0, 0);
+    g.asm.exit();
+    g.asm
+        .finish()
+        .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))
+}
+
+/// The sub-expression of `e` whose text is `key`.
+fn find_in<'e>(e: &'e Expr, key: &str) -> Option<&'e Expr> {
+    if expr_text(e) == key {
+        return Some(e);
+    }
+    match &e.kind {
+        ExprKind::Unary(_, inner) => find_in(inner, key),
+        ExprKind::Binary(_, l, r) => find_in(l, key).or_else(|| find_in(r, key)),
+        _ => None,
+    }
+}

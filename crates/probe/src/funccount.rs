@@ -1,0 +1,246 @@
+//! `funccount PATTERN...`: one tiny program per matching tracepoint, each
+//! adding 1 to its own entry of a hash map keyed by an enum that names
+//! the targets, so the ordinary map output shows `FUNC COUNT`.
+
+use crate::ProbeError;
+use crate::elf::{self, MapDecl, ProgramCode};
+use crate::insn::{Asm, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
+use bpfkit_btf::encode::BtfBuilder;
+use bpfkit_btf::{Composite, Enum, EnumValue, Int, Kind, Member};
+use std::path::Path;
+
+/// The map the counts are in.
+pub const COUNTS_MAP: &str = "counts";
+const HASH: u32 = 1;
+const BPF_NOEXIST: i32 = 1;
+
+/// The generated object and the targets it counts, in key order.
+pub struct Counting {
+    pub elf: Vec<u8>,
+    pub targets: Vec<String>,
+}
+
+/// Every tracepoint under `tracefs` that `patterns` (`t:CAT:NAME`, with
+/// `*` and `?` in CAT and NAME) match, as (category, name), sorted.
+pub fn expand(patterns: &[String], tracefs: &Path) -> Result<Vec<(String, String)>, ProbeError> {
+    let mut found = Vec::new();
+    for pattern in patterns {
+        let error = |message: String| ProbeError {
+            probe: pattern.clone(),
+            message,
+        };
+        let Some(rest) = pattern.strip_prefix("t:") else {
+            return Err(error(
+                "only tracepoints (t:CATEGORY:NAME, * and ? allowed) can be counted here; \
+                 kernel functions need kprobes or fentry, which this build does not generate yet"
+                    .into(),
+            ));
+        };
+        let Some((category, name)) = rest.split_once(':') else {
+            return Err(error("a tracepoint pattern is t:CATEGORY:NAME".into()));
+        };
+        let before = found.len();
+        for cat in matching_dirs(&tracefs.join("events"), category) {
+            for event in matching_dirs(&tracefs.join("events").join(&cat), name) {
+                if tracefs
+                    .join("events")
+                    .join(&cat)
+                    .join(&event)
+                    .join("format")
+                    .exists()
+                {
+                    found.push((cat.clone(), event));
+                }
+            }
+        }
+        if found.len() == before {
+            return Err(error("no tracepoint matches".into()));
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+fn matching_dirs(dir: &Path, pattern: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| glob(pattern.as_bytes(), name.as_bytes()))
+        .collect()
+}
+
+/// Shell-style `*` and `?` matching.
+pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Builds the counting object for `targets` (from [`expand`]).
+pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
+    let mut btf = BtfBuilder::new();
+    let values = targets
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name))| EnumValue {
+            name_off: btf.add_string(&crate::compile::identifier(name)),
+            value: i as u64,
+        })
+        .collect();
+    let key = elf::named(
+        &mut btf,
+        "func",
+        Kind::Enum(Enum {
+            size: 4,
+            signed: false,
+            is_64: false,
+            values,
+        }),
+    );
+    let value = count_type(&mut btf);
+    let programs: Vec<ProgramCode> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, (category, name))| {
+            let asm = count_program(i as u32, pid);
+            ProgramCode {
+                name: format!("count_{i}"),
+                section: format!("tracepoint/{category}/{name}"),
+                code: asm.bytes(),
+                map_relocs: asm.map_relocs,
+            }
+        })
+        .collect();
+    let maps = [MapDecl {
+        name: COUNTS_MAP.into(),
+        map_type: HASH,
+        max_entries: targets.len().max(1) as u32,
+        key: Some(key),
+        value: Some(value),
+        sizes: None,
+    }];
+    Counting {
+        elf: elf::write(&programs, &maps, btf),
+        targets: targets.iter().map(|(_, n)| n.clone()).collect(),
+    }
+}
+
+/// `struct count { unsigned long long count; }`.
+pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
+    let u64_ty = elf::named(
+        btf,
+        "unsigned long long",
+        Kind::Int(Int {
+            size: 8,
+            signed: false,
+            char: false,
+            bool: false,
+            offset: 0,
+            bits: 64,
+        }),
+    );
+    let count_name = btf.add_string("count");
+    elf::named(
+        btf,
+        "count",
+        Kind::Struct(Composite {
+            size: 8,
+            kind_flag: false,
+            members: vec![Member {
+                name_off: count_name,
+                ty: u64_ty,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }],
+        }),
+    )
+}
+
+/// `counts[index] += 1`, inserting the entry on the first hit (and adding
+/// to it when another CPU inserted it first).
+fn count_program(index: u32, pid: Option<u32>) -> Asm {
+    let mut a = Asm::default();
+    let out = a.label();
+    if let Some(pid) = pid {
+        a.call(helper::GET_CURRENT_PID_TGID);
+        a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
+        a.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    a.store_imm(Size::W, FP, -4, index as i32);
+    add_one(&mut a, COUNTS_MAP, -4, out);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish().expect("fixed control flow")
+}
+
+/// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on
+/// the first hit and adding to it when another CPU inserted it first.
+/// The first value is written at fp-24, below the keys of funccount
+/// (fp-4) and argdist (fp-16), or 8 bytes below a key that starts lower.
+pub(crate) fn add_one(a: &mut Asm, map: &str, key: i16, out: crate::insn::Label) {
+    let one: i16 = if key > -24 { -24 } else { key - 8 };
+    let add = a.label();
+    lookup(a, map, key);
+    a.jump_imm(Cond::Ne, R0, 0, add);
+    a.store_imm(Size::DW, FP, one, 1);
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
+    a.mov(R3, FP);
+    a.alu_imm(crate::insn::Alu::Add, R3, one as i32);
+    a.mov_imm(R4, BPF_NOEXIST);
+    a.call(helper::MAP_UPDATE_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    lookup(a, map, key);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.bind(add);
+    a.mov_imm(R1, 1);
+    a.atomic_add(R0, 0, R1);
+}
+
+/// R0 = the entry of `map` for the key at fp+`key`, or 0.
+fn lookup(a: &mut Asm, map: &str, key: i16) {
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
+    a.call(helper::MAP_LOOKUP_ELEM);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn glob_matches_like_the_shell() {
+        assert!(glob(b"sys_enter_*", b"sys_enter_openat"));
+        assert!(glob(b"*open*", b"sys_enter_openat"));
+        assert!(glob(b"sys_?nter_openat", b"sys_enter_openat"));
+        assert!(!glob(b"sys_enter_*", b"sys_exit_openat"));
+        assert!(glob(b"*", b""));
+        assert!(!glob(b"a*b", b"acbd"));
+    }
+}

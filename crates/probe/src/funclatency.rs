@@ -1,0 +1,250 @@
+//! `funclatency LIB:FUNC`: a uprobe notes the entry time per thread, a
+//! uretprobe adds the elapsed time to a log2 histogram (an array map of
+//! one `struct hist { u32 slots[N]; }`, which the ordinary histogram
+//! output prints as libbpf-tools do).
+
+use crate::elf::{self, MapDecl, ProgramCode};
+use crate::insn::{Alu, Asm, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
+use bpfkit_btf::encode::BtfBuilder;
+use bpfkit_btf::{Array, Composite, Int, Kind, Member, TypeId};
+
+pub const HIST_MAP: &str = "hist";
+const START_MAP: &str = "start";
+const HASH: u32 = 1;
+const ARRAY: u32 = 2;
+/// Slots of the histogram, as libbpf-tools' funclatency.
+pub const MAX_SLOTS: u32 = 32;
+const MAX_THREADS: u32 = 10240;
+const BPF_ANY: i32 = 0;
+
+/// Time unit of the histogram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Nsecs,
+    Usecs,
+    Msecs,
+}
+
+impl Unit {
+    fn divisor(self) -> i32 {
+        match self {
+            Unit::Nsecs => 1,
+            Unit::Usecs => 1000,
+            Unit::Msecs => 1_000_000,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::Nsecs => "nsecs",
+            Unit::Usecs => "usecs",
+            Unit::Msecs => "msecs",
+        }
+    }
+}
+
+/// The object for `pattern` (`LIB:FUNC`, bcc's `p:LIB:FUNC` too; LIB as
+/// in `bpfkit trace`).
+pub fn build(pattern: &str, unit: Unit, pid: Option<u32>) -> Result<Vec<u8>, crate::ProbeError> {
+    let error = |message: String| crate::ProbeError {
+        probe: pattern.to_string(),
+        message,
+    };
+    let spec = pattern.strip_prefix("p:").unwrap_or(pattern);
+    let Some((library, function)) = spec
+        .rsplit_once(':')
+        .filter(|(l, f)| !l.is_empty() && !f.is_empty())
+    else {
+        return Err(error(
+            "expected LIB:FUNC (c:malloc, /path/to/bin:func); kernel functions need fentry or \
+             kprobes, which this build does not generate yet"
+                .into(),
+        ));
+    };
+    let path = crate::uprobe::resolve_library(library).map_err(error)?;
+    Ok(object(&path.to_string_lossy(), function, unit, pid))
+}
+
+fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
+    let mut btf = BtfBuilder::new();
+    let int = |btf: &mut BtfBuilder, name: &str, size: u32| {
+        elf::named(
+            btf,
+            name,
+            Kind::Int(Int {
+                size,
+                signed: false,
+                char: false,
+                bool: false,
+                offset: 0,
+                bits: (size * 8) as u8,
+            }),
+        )
+    };
+    let u32_ty = int(&mut btf, "unsigned int", 4);
+    let u64_ty = int(&mut btf, "unsigned long long", 8);
+    let hist = hist_type(&mut btf, u32_ty);
+    let maps = [
+        map(START_MAP, HASH, MAX_THREADS, u32_ty, u64_ty),
+        map(HIST_MAP, ARRAY, 1, u32_ty, hist),
+    ];
+    let (entry, exit) = (entry(pid), exit(unit));
+    let programs = [
+        ProgramCode {
+            name: "entry".into(),
+            section: format!("uprobe/{path}:{function}"),
+            code: entry.bytes(),
+            map_relocs: entry.map_relocs,
+        },
+        ProgramCode {
+            name: "exit".into(),
+            section: format!("uretprobe/{path}:{function}"),
+            code: exit.bytes(),
+            map_relocs: exit.map_relocs,
+        },
+    ];
+    elf::write(&programs, &maps, btf)
+}
+
+/// `struct hist { unsigned int slots[MAX_SLOTS]; }`.
+pub(crate) fn hist_type(btf: &mut BtfBuilder, u32_ty: TypeId) -> TypeId {
+    let slots = btf.add_type(bpfkit_btf::Type {
+        name_off: 0,
+        kind: Kind::Array(Array {
+            elem: u32_ty,
+            index: u32_ty,
+            len: MAX_SLOTS,
+        }),
+    });
+    let slots_name = btf.add_string("slots");
+    elf::named(
+        btf,
+        "hist",
+        Kind::Struct(Composite {
+            size: MAX_SLOTS * 4,
+            kind_flag: false,
+            members: vec![Member {
+                name_off: slots_name,
+                ty: slots,
+                bit_offset: 0,
+                bitfield_size: 0,
+            }],
+        }),
+    )
+}
+
+pub(crate) fn map(
+    name: &str,
+    map_type: u32,
+    max_entries: u32,
+    key: TypeId,
+    value: TypeId,
+) -> MapDecl {
+    MapDecl {
+        name: name.into(),
+        map_type,
+        max_entries,
+        key: Some(key),
+        value: Some(value),
+        sizes: None,
+    }
+}
+
+/// `start[tid] = now` (for process `pid` only, when given).
+fn entry(pid: Option<u32>) -> Asm {
+    let mut a = Asm::default();
+    let out = a.label();
+    a.call(helper::GET_CURRENT_PID_TGID);
+    a.store(Size::W, FP, -4, R0);
+    if let Some(pid) = pid {
+        a.alu_imm(Alu::Rsh, R0, 32);
+        a.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    a.call(helper::KTIME_GET_NS);
+    a.store(Size::DW, FP, -16, R0);
+    a.ld_map(R1, START_MAP);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, -4);
+    a.mov(R3, FP);
+    a.alu_imm(Alu::Add, R3, -16);
+    a.mov_imm(R4, BPF_ANY);
+    a.call(helper::MAP_UPDATE_ELEM);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish().expect("fixed control flow")
+}
+
+/// `hist.slots[log2((now - start[tid]) / unit)] += 1`, and the entry goes.
+fn exit(unit: Unit) -> Asm {
+    const DELTA: i16 = -16;
+    let mut a = Asm::default();
+    let out = a.label();
+    a.call(helper::GET_CURRENT_PID_TGID);
+    a.store(Size::W, FP, -4, R0);
+    a.ld_map(R1, START_MAP);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, -4);
+    a.call(helper::MAP_LOOKUP_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.load(Size::DW, R1, R0, 0);
+    a.store(Size::DW, FP, DELTA, R1);
+    a.call(helper::KTIME_GET_NS);
+    a.load(Size::DW, R1, FP, DELTA);
+    a.alu_reg(Alu::Sub, R0, R1);
+    a.alu_imm(Alu::Div, R0, unit.divisor());
+    a.store(Size::DW, FP, DELTA, R0);
+    a.ld_map(R1, START_MAP);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, -4);
+    a.call(MAP_DELETE_ELEM);
+    add_to_hist(&mut a, out);
+    a.bind(out);
+    a.mov_imm(R0, 0);
+    a.exit();
+    a.finish().expect("fixed control flow")
+}
+
+/// `hist.slots[log2(value at fp-16)] += 1` (the last slot takes what is
+/// above it); jumps to `out` when the map has no entry.
+pub(crate) fn add_to_hist(a: &mut Asm, out: crate::insn::Label) {
+    const VALUE: i16 = -16;
+    log2(a);
+    let capped = a.label();
+    a.jump_imm(Cond::Le, R0, MAX_SLOTS as i32 - 1, capped);
+    a.mov_imm(R0, MAX_SLOTS as i32 - 1);
+    a.bind(capped);
+    a.store(Size::DW, FP, VALUE, R0);
+    a.store_imm(Size::W, FP, -4, 0);
+    a.ld_map(R1, HIST_MAP);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, -4);
+    a.call(helper::MAP_LOOKUP_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    a.load(Size::DW, R1, FP, VALUE);
+    // Re-bounded after the reload from the stack, for the verifier.
+    a.jump_imm(Cond::Gt, R1, MAX_SLOTS as i32 - 1, out);
+    a.alu_imm(Alu::Lsh, R1, 2);
+    a.alu_reg(Alu::Add, R0, R1);
+    a.mov_imm(R1, 1);
+    a.atomic_add32(R0, 0, R1);
+}
+
+const MAP_DELETE_ELEM: i32 = 3;
+
+/// R0 = floor(log2(value at fp-16)), 0 for 0 (libbpf-tools' `log2l`),
+/// by halving the range: no loop.
+pub(crate) fn log2(a: &mut Asm) {
+    a.load(Size::DW, R1, FP, -16);
+    a.mov_imm(R0, 0);
+    for shift in [32, 16, 8, 4, 2, 1] {
+        let small = a.label();
+        // `v >> shift != 0`: the bit is at or above `shift`.
+        a.mov(R2, R1);
+        a.alu_imm(Alu::Rsh, R2, shift);
+        a.jump_imm(Cond::Eq, R2, 0, small);
+        a.mov(R1, R2);
+        a.alu_imm(Alu::Add, R0, shift);
+        a.bind(small);
+    }
+}

@@ -1,0 +1,219 @@
+//! bcc-style probe one-liners compiled straight to BPF: no clang, no LLVM,
+//! no kernel headers at run time.
+//!
+//! `parse` reads bcc's probe syntax (errors point at a column), `tracefs`
+//! types tracepoint fields from their format files, `compile` types the
+//! expressions and emits instructions (`insn`), and `elf` wraps them into
+//! an ordinary BPF object with BTF, which bpfkit-object analyzes and
+//! bpfkit-runtime loads like any compiled one. The printf-style message is
+//! rendered in user space from the decoded record (`format`).
+
+pub mod compile;
+pub mod elf;
+pub mod format;
+pub mod funccount;
+pub mod funclatency;
+pub mod insn;
+pub mod parse;
+pub mod stackcount;
+pub mod tracefs;
+pub mod uprobe;
+
+pub use compile::{Aggregate, COUNTS_MAP, CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
+pub use parse::{Probe, SyntaxError, Target, parse_probe};
+
+use compile::ProbeContext;
+use std::path::Path;
+
+/// A probe that cannot be compiled, with the message that says why (and,
+/// for syntax errors, a caret under the column).
+#[derive(Debug, thiserror::Error)]
+#[error("probe '{probe}': {message}")]
+pub struct ProbeError {
+    pub probe: String,
+    pub message: String,
+}
+
+/// Parses, types and compiles `probes` into one object; tracepoint fields
+/// come from `tracefs`.
+pub fn build_trace(
+    probes: &[String],
+    opts: &CodegenOptions,
+    tracefs: &Path,
+) -> Result<Compiled, ProbeError> {
+    if let Some(name) = &opts.name
+        && name.len() >= 16
+    {
+        return Err(ProbeError {
+            probe: String::new(),
+            message: format!("-n {name}: task names have at most 15 characters"),
+        });
+    }
+    let mut parsed = Vec::new();
+    for text in probes {
+        let error = |e: SyntaxError| ProbeError {
+            probe: text.clone(),
+            message: e.render(text),
+        };
+        let probe = parse_probe(text).map_err(error)?;
+        let mut ctx = context(&probe, tracefs).map_err(error)?;
+        strings_by_use(&probe, &mut ctx);
+        parsed.push((probe, ctx));
+    }
+    compile::compile(&parsed, opts).map_err(|(i, e)| ProbeError {
+        probe: probes[i].clone(),
+        message: e.render(&probes[i]),
+    })
+}
+
+/// bcc prints an untyped argument given to `%s` as the string it points to
+/// (`trace 'p:c:open "%s", arg1'`): such arguments become `char *`.
+fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
+    let Some((text, column)) = &probe.format else {
+        return;
+    };
+    let Ok(pieces) = format::parse_format(text, *column) else {
+        return;
+    };
+    let convs = pieces.iter().filter_map(|p| match p {
+        format::Piece::Value { conv, .. } => Some(*conv),
+        format::Piece::Text(_) => None,
+    });
+    for (arg, conv) in probe.args.iter().zip(convs) {
+        let parse::ExprKind::Arg(name) = &arg.kind else {
+            continue;
+        };
+        if let Some(field) = ctx.fields.iter_mut().find(|f| &f.name == name)
+            && conv.wants_string()
+            && field.c_type == uprobe::UNTYPED
+        {
+            field.kind = tracefs::FieldKind::CharPointer;
+        }
+    }
+}
+
+/// An `argdist` specifier compiled: the object and the value's text (its
+/// label in the output).
+pub struct Argdist {
+    pub elf: Vec<u8>,
+    pub label: String,
+}
+
+/// Compiles bcc's argdist specifier `PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER]`
+/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_read():int:args->count`).
+/// TYPE is accepted as bcc writes it; the value's type comes from EXPR.
+pub fn build_argdist(
+    spec: &str,
+    aggregate: compile::Aggregate,
+    opts: &CodegenOptions,
+    tracefs: &Path,
+) -> Result<Argdist, ProbeError> {
+    let error = |message: String| ProbeError {
+        probe: spec.to_string(),
+        message,
+    };
+    let (probe_text, rest) = split_argdist(spec).ok_or_else(|| {
+        error("expected PROBE(SIGNATURE):TYPE:EXPR[:FILTER], e.g. p:c:malloc(size_t size):size_t:size".into())
+    })?;
+    let mut parts = rest.splitn(3, ':');
+    let (_type, expr, filter) = (parts.next(), parts.next(), parts.next());
+    let expr = expr
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| error("no expression after the type".into()))?;
+    // One probe text, so that errors point into it.
+    let text = match filter {
+        Some(filter) => format!("{probe_text} ({filter}) \"%d\", {expr}"),
+        None => format!("{probe_text} \"%d\", {expr}"),
+    };
+    let syntax = |e: SyntaxError| error(e.render(&text));
+    let probe = parse_probe(&text).map_err(syntax)?;
+    let ctx = context(&probe, tracefs).map_err(syntax)?;
+    let value = probe.args[0].clone();
+    let bare = Probe {
+        args: Vec::new(),
+        format: None,
+        ..probe
+    };
+    let elf = compile::compile_aggregate(&bare, &ctx, &value, aggregate, opts).map_err(syntax)?;
+    Ok(Argdist {
+        elf,
+        label: expr.trim().to_string(),
+    })
+}
+
+/// `(PROBE, TYPE:EXPR[:FILTER])`; a tracepoint's empty `()` is dropped.
+fn split_argdist(spec: &str) -> Option<(String, &str)> {
+    let (probe, rest) = match spec.find('(') {
+        Some(open) => {
+            let close = open + spec[open..].find(')')?;
+            let probe = &spec[..=close];
+            let probe = if probe.starts_with("t:") && probe.ends_with("()") {
+                &probe[..probe.len() - 2]
+            } else {
+                probe
+            };
+            (probe.to_string(), spec[close + 1..].strip_prefix(':')?)
+        }
+        None => {
+            let mut at = 0;
+            for _ in 0..3 {
+                at += spec[at..].find(':')? + 1;
+            }
+            (spec[..at - 1].to_string(), &spec[at..])
+        }
+    };
+    Some((probe, rest))
+}
+
+fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
+    match &probe.target {
+        Target::Tracepoint { category, name } => {
+            let fields = tracefs::read_format(tracefs, category, name)
+                .map_err(|message| SyntaxError::new(1, message))?;
+            Ok(ProbeContext {
+                fields,
+                user_strings: category == "syscalls",
+                section: format!("tracepoint/{category}/{name}"),
+            })
+        }
+        Target::Function { library, .. } if library.is_empty() => Err(SyntaxError::new(
+            1,
+            "kernel function probes (p::FUNC, r::FUNC) need fentry or kprobes, which this kernel \
+             lacks (and bpfkit trace does not generate yet); use a tracepoint (t:CATEGORY:NAME)",
+        )),
+        Target::Function {
+            library,
+            function,
+            return_probe,
+        } => {
+            let path = uprobe::resolve_library(library).map_err(|m| SyntaxError::new(1, m))?;
+            let fields = uprobe::fields(probe.signature.as_deref().unwrap_or(&[]), *return_probe)
+                .map_err(|m| SyntaxError::new(1, m))?;
+            let kind = if *return_probe { "uretprobe" } else { "uprobe" };
+            Ok(ProbeContext {
+                fields,
+                user_strings: true,
+                section: format!("{kind}/{}:{function}", path.display()),
+            })
+        }
+    }
+}
+
+/// The message of an event of probe `output`: its format, with numbers
+/// from `num(member)` and strings from `bytes(member)` of the decoded record.
+pub fn render_message<'a>(
+    output: &ProbeOutput,
+    num: impl Fn(&str) -> Option<i128>,
+    bytes: impl Fn(&str) -> Option<&'a [u8]>,
+    out: &mut Vec<u8>,
+) {
+    let arg = |i: usize, conv: format::Conv| {
+        let field = output.arg_fields.get(i)?;
+        if conv.wants_string() {
+            bytes(field).map(format::Arg::Bytes)
+        } else {
+            num(field).map(format::Arg::Num)
+        }
+    };
+    format::render(&output.message, arg, out);
+}

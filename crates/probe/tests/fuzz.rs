@@ -1,0 +1,169 @@
+//! Random probes from a xorshift generator: each gives an error or a
+//! program that the kernel's verifier accepts, never a panic. The compile
+//! half runs anywhere (against a copy of a real format file); loading needs
+//! root.
+
+use bpfkit_probe::{CodegenOptions, build_trace};
+use bpfkit_testkit::{Rng, TempDir};
+
+/// `sys_enter_openat`'s format on Linux 6.x, plus a char array and a
+/// `__data_loc` string so every field kind is drawn.
+const FORMAT: &str = "name: sys_enter_openat
+ID: 782
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;
+\tfield:umode_t mode;\toffset:40;\tsize:8;\tsigned:0;
+";
+
+const INT_LEAVES: &[&str] = &[
+    "args->dfd",
+    "args->flags",
+    "args->mode",
+    "args->__syscall_nr",
+    "$pid",
+    "$tgid",
+    "$uid",
+    "$gid",
+    "$cpu",
+    "0",
+    "1",
+    "-1",
+    "4096",
+    "0x7fffffff",
+    "123456789012",
+];
+const STR_LEAVES: &[&str] = &["args->filename", "$comm"];
+const LITERALS: &[&str] = &[
+    "\"\"",
+    "\"/etc/passwd\"",
+    "\"bash\"",
+    "\"a-literal-longer-than-eighty-bytes-is-never-equal-to-what-is-kept-of-a-string!!\"",
+];
+const OPS: &[&str] = &[
+    "==", "!=", "<", ">", "<=", ">=", "&&", "||", "+", "-", "*", "/", "%",
+];
+/// Tokens for the garbage half: valid pieces in invalid orders.
+const TOKENS: &[&str] = &[
+    "(",
+    ")",
+    "\"%d\"",
+    ",",
+    "args",
+    "->",
+    "filename",
+    "$",
+    "!",
+    "==",
+    "&&",
+    "1",
+    "\"",
+    "%s",
+    "arg1",
+    "retval",
+    " ",
+    "args->dfd",
+    "0x",
+    "-",
+];
+
+fn int_expr(rng: &mut Rng, depth: usize) -> String {
+    match rng.below(if depth == 0 { 2 } else { 6 }) {
+        0 | 1 => INT_LEAVES[rng.below(INT_LEAVES.len())].to_string(),
+        2 => format!("!{}", int_expr(rng, depth - 1)),
+        3 => format!("-({})", int_expr(rng, depth - 1)),
+        4 => {
+            let string = STR_LEAVES[rng.below(STR_LEAVES.len())];
+            let literal = LITERALS[rng.below(LITERALS.len())];
+            let op = if rng.below(2) == 0 { "==" } else { "!=" };
+            if rng.below(2) == 0 {
+                format!("{string} {op} {literal}")
+            } else {
+                format!("{literal} {op} {string}")
+            }
+        }
+        _ => format!(
+            "({} {} {})",
+            int_expr(rng, depth - 1),
+            OPS[rng.below(OPS.len())],
+            int_expr(rng, depth - 1)
+        ),
+    }
+}
+
+fn probe(rng: &mut Rng) -> String {
+    if rng.below(4) == 0 {
+        let tokens: Vec<&str> = (0..rng.below(12))
+            .map(|_| TOKENS[rng.below(TOKENS.len())])
+            .collect();
+        return format!("t:syscalls:sys_enter_openat {}", tokens.concat());
+    }
+    let mut text = "t:syscalls:sys_enter_openat".to_string();
+    if rng.below(3) != 0 {
+        text += &format!(" ({})", int_expr(rng, 4));
+    }
+    let mut format = String::new();
+    let mut args = Vec::new();
+    for _ in 0..rng.below(4) {
+        if rng.below(3) == 0 {
+            format += "%s ";
+            args.push(STR_LEAVES[rng.below(STR_LEAVES.len())].to_string());
+        } else {
+            format += ["%d ", "%u ", "%x ", "%llu ", "%c ", "%p "][rng.below(6)];
+            args.push(int_expr(rng, 2));
+        }
+    }
+    if !args.is_empty() || rng.below(2) == 0 {
+        text += &format!(" \"{format}\"");
+        for a in args {
+            text += &format!(", {a}");
+        }
+    }
+    text
+}
+
+#[test]
+fn random_probes_give_an_error_or_a_program_the_verifier_accepts() {
+    let dir = TempDir::new("probe-fuzz");
+    let events = dir.path().join("events/syscalls/sys_enter_openat");
+    std::fs::create_dir_all(&events).expect("creating the fake tracefs");
+    std::fs::write(events.join("format"), FORMAT).expect("writing the format file");
+    let load =
+        bpfkit_testkit::privileged("random_probes_give_an_error_or_a_program_the_verifier_accepts");
+    let mut rng = Rng::new(0x005e_ed0f_7ace);
+    let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
+    for _ in 0..300 {
+        let text = probe(&mut rng);
+        let opts = CodegenOptions {
+            pid: (rng.below(3) == 0).then_some(1),
+            name: (rng.below(3) == 0).then(|| "sh".to_string()),
+        };
+        let object = match build_trace(std::slice::from_ref(&text), &opts, dir.path()) {
+            Ok(object) => object,
+            Err(e) => {
+                assert!(!e.message.is_empty(), "{text}");
+                refused += 1;
+                continue;
+            }
+        };
+        compiled += 1;
+        let analyzed = bpfkit_object::analyze(&object.elf)
+            .unwrap_or_else(|e| panic!("{text}: the generated object does not analyze: {e}"));
+        // Loading every program would take long; every fourth one is plenty.
+        if load && compiled % 4 == 0 {
+            let session = bpfkit_runtime::Session::load(&analyzed, &Default::default());
+            if let Err(e) = session {
+                panic!("{text}: the kernel refused the generated program: {e}");
+            }
+            loaded += 1;
+        }
+    }
+    eprintln!("{compiled} compiled, {refused} refused, {loaded} loaded");
+    assert!(
+        compiled > 100 && refused > 20,
+        "{compiled} compiled, {refused} refused"
+    );
+}
