@@ -26,8 +26,8 @@ mod common;
 use bpfkit_tools::{Effect, Flag, Parse, Runtime, ToolSpec, Value};
 use common::tool::{Gated, ToolOutput, ToolRun};
 use common::workloads::{
-    BUSY_COMM, BusyThreads, LoopDevice, SignalTarget, queue_with_errno, run_ok, send_signal,
-    tcp_exchange,
+    BUSY_COMM, BusyThreads, FileOps, LoopDevice, SignalTarget, queue_with_errno, run_ok,
+    send_signal, tcp_exchange,
 };
 use common::{BPFKIT, ChildGuard, TempDir, serial};
 use std::any::Any;
@@ -103,6 +103,16 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("memleak", kernel_allocations),
     ("xdpfilter", udp_over_veth),
     ("tcpktstat", udp_over_veth),
+    // Storage and file systems (issue 14), alphabetical.
+    ("btrfsdist", fs_ops_btrfs),
+    ("btrfsslower", fs_ops_btrfs),
+    ("cachestat", page_cache),
+    ("ext4dist", fs_ops_ext4),
+    ("ext4slower", fs_ops_ext4),
+    ("fsdist", fs_ops_any),
+    ("fsslower", fs_ops_any),
+    ("xfsdist", fs_ops_xfs),
+    ("xfsslower", fs_ops_xfs),
 ];
 
 /// What a workload does and what the runs must show of it.
@@ -143,6 +153,8 @@ struct Facts {
     signal: &'static str,
     /// An address the events come from (`xdpfilter -s`, `tcprtt -a`).
     addr: String,
+    /// The file system the events happen on (`fsslower -t`).
+    fs: String,
 }
 
 /// Texts a run must and must not print.
@@ -488,6 +500,7 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
             facts.text.clone()
         }
         Parse::Text if runtime(Runtime::Interface) => facts.iface.clone(),
+        Parse::Text if flag.long == "type" => facts.fs.clone(),
         Parse::Text
             if flag
                 .effects
@@ -1280,4 +1293,73 @@ impl Drop for HostVeth {
             .args(["netns", "del", &self.netns])
             .status();
     }
+}
+
+/// This process writes, fsyncs and reads a marker-named file on `fs` (any
+/// file system on a block device: `None`). The *slower tools see it with
+/// `-m 0` (the default threshold, 10 ms, is more than these operations
+/// may take); the *dist tools show an fsync histogram.
+fn fs_ops(fs: Option<&str>) -> Option<Workload> {
+    let ops = FileOps::new(&marker("fs"));
+    let Some(here) = ops.fs() else {
+        println!("fs tools: the scratch directory is on no block file system the test knows");
+        return None;
+    };
+    if fs.is_some_and(|fs| fs != here) {
+        println!(
+            "{}: skipped: the scratch directory is on {here}",
+            fs.unwrap_or("")
+        );
+        return None;
+    }
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        fs: here.to_string(),
+        ..Facts::default()
+    };
+    let name = ops.name.clone();
+    let mut w = workload(
+        facts,
+        move || ops.run(),
+        move |mode| match (mode.tool.ends_with("dist"), mode.flag) {
+            (true, Some("milliseconds")) => Expect::all(&["operation = fsync", "msecs"]),
+            (true, _) => Expect::all(&["operation = fsync", "usecs"]),
+            (false, None) => Expect::default(),
+            (false, Some(_)) => Expect::all(&[&name]),
+        },
+    );
+    w.with_flags = ["fsslower", "ext4slower", "xfsslower", "btrfsslower"]
+        .into_iter()
+        .map(|tool| (tool, vec!["-m".to_string(), "0".to_string()]))
+        .collect();
+    Some(w)
+}
+
+fn fs_ops_any() -> Option<Workload> {
+    fs_ops(None)
+}
+
+fn fs_ops_ext4() -> Option<Workload> {
+    fs_ops(Some("ext4"))
+}
+
+fn fs_ops_xfs() -> Option<Workload> {
+    fs_ops(Some("xfs"))
+}
+
+fn fs_ops_btrfs() -> Option<Workload> {
+    fs_ops(Some("btrfs"))
+}
+
+/// A file written, dropped from the page cache and read twice: misses,
+/// hits and dirtied pages (the numbers are checked in tools3_fs.rs).
+fn page_cache() -> Option<Workload> {
+    let ops = FileOps::new(&marker("pc"));
+    Some(workload(
+        Facts::default(),
+        move || ops.cache_misses_then_hits(256),
+        |_| Expect::all(&["HITS", "MISSES", "DIRTIES"]),
+    ))
 }

@@ -221,3 +221,89 @@ pub fn tcp_exchange(listener: &std::net::TcpListener) {
         client.read_exact(&mut buf).expect("receiving the echo");
     }
 }
+
+/// A file system's name in /proc/filesystems for the few whose magic
+/// numbers the fs tools' tests need to know (`statfs(2)`'s `f_type`).
+pub fn fs_type(path: &std::path::Path) -> Option<&'static str> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: statfs fills the zeroed struct; the path is NUL-terminated.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    match st.f_type as u64 {
+        0xEF53 => Some("ext4"),
+        0x5846_5342 => Some("xfs"),
+        0x9123_683E => Some("btrfs"),
+        _ => None,
+    }
+}
+
+/// A file named after a marker in a scratch directory on disk (cargo's
+/// target tmpdir: `$TMPDIR` may be tmpfs), written and read by this
+/// process: open, two writes of [`FileOps::CHUNK`] bytes, fsync; open, one
+/// read of [`FileOps::READ`] bytes.
+pub struct FileOps {
+    dir: TempDir,
+    pub name: String,
+}
+
+impl FileOps {
+    pub const CHUNK: usize = 1 << 20;
+    pub const READ: usize = 100;
+
+    pub fn new(name: &str) -> FileOps {
+        let dir = TempDir::under(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "fsops");
+        FileOps {
+            dir,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join(&self.name)
+    }
+
+    /// The file system the file is on, when it is one the tests know.
+    pub fn fs(&self) -> Option<&'static str> {
+        fs_type(self.dir.path())
+    }
+
+    pub fn run(&self) {
+        use std::io::{Read, Write};
+        let path = self.path();
+        let mut file = std::fs::File::create(&path).expect("creating the fs ops file");
+        let chunk = vec![0x5a_u8; Self::CHUNK];
+        file.write_all(&chunk).expect("writing");
+        file.write_all(&chunk).expect("writing");
+        file.sync_all().expect("fsync");
+        drop(file);
+        let mut buf = [0u8; Self::READ];
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut buf))
+            .expect("reading the fs ops file back");
+    }
+
+    /// Writes `pages` pages, syncs them, drops them from the page cache and
+    /// reads them twice: at least `pages` misses, then `pages` hits.
+    pub fn cache_misses_then_hits(&self, pages: usize) {
+        use std::io::{Read, Write};
+        use std::os::fd::AsRawFd;
+        let path = self.path();
+        let mut file = std::fs::File::create(&path).expect("creating the cache file");
+        file.write_all(&vec![0xa5_u8; pages * 4096])
+            .expect("writing");
+        file.sync_all().expect("fsync");
+        // SAFETY: advice on our own open fd.
+        let err = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        assert_eq!(err, 0, "posix_fadvise DONTNEED");
+        drop(file);
+        for _ in 0..2 {
+            let mut data = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut data))
+                .expect("reading the cache file");
+            assert_eq!(data.len(), pages * 4096);
+        }
+    }
+}

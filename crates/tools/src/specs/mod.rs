@@ -6,9 +6,13 @@ mod bashreadline;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod cachestat;
 mod common;
 mod execsnoop;
 mod exitsnoop;
+mod fs;
+mod fsdist;
+mod fsslower;
 mod hardirqs;
 mod killsnoop;
 mod memleak;
@@ -66,6 +70,16 @@ pub(crate) static ALL: &[ToolSpec] = &[
     memleak::SPEC,
     xdpfilter::SPEC,
     tcpktstat::SPEC,
+    // Storage and file systems (issue 14), alphabetical.
+    fsdist::BTRFS,
+    fsslower::BTRFS,
+    cachestat::SPEC,
+    fsdist::EXT4,
+    fsslower::EXT4,
+    fsdist::SPEC,
+    fsslower::SPEC,
+    fsdist::XFS,
+    fsslower::XFS,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
