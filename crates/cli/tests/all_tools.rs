@@ -103,14 +103,19 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("memleak", kernel_allocations),
     ("xdpfilter", udp_over_veth),
     ("tcpktstat", udp_over_veth),
-    // Storage and file systems (issue 14), alphabetical.
+    // Storage, file systems and scheduler (issue 14), alphabetical.
+    ("bitesize", disk_reads_by_dd),
     ("btrfsdist", fs_ops_btrfs),
     ("btrfsslower", fs_ops_btrfs),
     ("cachestat", page_cache),
+    ("cpudist", busy_threads),
     ("ext4dist", fs_ops_ext4),
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
     ("fsslower", fs_ops_any),
+    ("pidpersec", forks),
+    ("syncsnoop", sync_calls),
+    ("threadsnoop", new_thread),
     ("xfsdist", fs_ops_xfs),
     ("xfsslower", fs_ops_xfs),
 ];
@@ -501,6 +506,7 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
         }
         Parse::Text if runtime(Runtime::Interface) => facts.iface.clone(),
         Parse::Text if flag.long == "type" => facts.fs.clone(),
+        Parse::Text if flag.long == "comm" => facts.comm.clone(),
         Parse::Text
             if flag
                 .effects
@@ -843,6 +849,10 @@ fn busy_threads() -> Option<Workload> {
             ("runqlat", Some("pidnss")) => Expect::all(&["pidns = "]),
             ("runqlat", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
             ("runqlat", _) => Expect::all(&["usecs", "*"]),
+            ("cpudist", Some("pids")) => Expect::all(&[&format!("pid = {}", me())]),
+            ("cpudist", Some("tids")) => Expect::all(&["tid = ", BUSY_COMM]),
+            ("cpudist", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
+            ("cpudist", _) => Expect::all(&["usecs", "*"]),
             // Waits of 1 us or more; the default threshold (10 ms) is more
             // than these threads may wait.
             ("runqslower", Some("min_us")) => Expect::all(&[BUSY_COMM]),
@@ -1361,5 +1371,81 @@ fn page_cache() -> Option<Workload> {
         Facts::default(),
         move || ops.cache_misses_then_hits(256),
         |_| Expect::all(&["HITS", "MISSES", "DIRTIES"]),
+    ))
+}
+
+/// [`disk_reads`], with `dd` (which reads) as the command.
+fn disk_reads_by_dd() -> Option<Workload> {
+    let mut w = disk_reads()?;
+    w.facts.comm = "dd".into();
+    w.shows = Box::new(|_| Expect::all(&["Process Name = dd", "Kbytes", "*"]));
+    Some(w)
+}
+
+/// This process forks (runs /bin/true) a few times.
+fn forks() -> Option<Workload> {
+    Some(workload(
+        Facts::default(),
+        || {
+            for _ in 0..5 {
+                run_ok(&mut Command::new("/bin/true"));
+            }
+        },
+        // The counts are checked in tools3_sched.rs.
+        |_| Expect::all(&["PIDs/interval"]),
+    ))
+}
+
+/// This process calls sync(2), syncfs(2) and fsync(2).
+fn sync_calls() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let dir = TempDir::new("sync");
+    let pid = me().to_string();
+    Some(workload(
+        facts,
+        move || {
+            let file = std::fs::File::create(dir.path().join("f")).expect("creating");
+            // SAFETY: plain system calls on our own open fd.
+            unsafe {
+                libc::sync();
+                libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&file));
+            }
+            file.sync_all().expect("fsync");
+        },
+        move |_| Expect::all(&[&pid, "syncfs", "fsync"]),
+    ))
+}
+
+/// This process starts a thread; its tid is shown.
+fn new_thread() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let tid = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let seen = tid.clone();
+    let pid = me().to_string();
+    Some(workload(
+        facts,
+        move || {
+            let tid = tid.clone();
+            // SAFETY: gettid has no preconditions.
+            thread::spawn(move || {
+                *tid.lock().unwrap_or_else(|e| e.into_inner()) = unsafe { libc::gettid() }
+            })
+            .join()
+            .expect("the thread");
+        },
+        move |_| {
+            let tid = *seen.lock().unwrap_or_else(|e| e.into_inner());
+            Expect::all(&[&pid, &tid.to_string()])
+        },
     ))
 }

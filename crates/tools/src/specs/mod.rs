@@ -6,8 +6,10 @@ mod bashreadline;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod bitesize;
 mod cachestat;
 mod common;
+mod cpudist;
 mod execsnoop;
 mod exitsnoop;
 mod fs;
@@ -21,6 +23,7 @@ mod net;
 mod offcputime;
 mod oomkill;
 mod opensnoop;
+mod pidpersec;
 mod profile;
 mod runqlat;
 mod runqlen;
@@ -29,6 +32,7 @@ mod signals;
 mod sigsnoop;
 mod softirqs;
 mod statsnoop;
+mod syncsnoop;
 mod syscount;
 mod tcp;
 mod tcpconnect;
@@ -38,6 +42,7 @@ mod tcplife;
 mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
+mod threadsnoop;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -70,14 +75,19 @@ pub(crate) static ALL: &[ToolSpec] = &[
     memleak::SPEC,
     xdpfilter::SPEC,
     tcpktstat::SPEC,
-    // Storage and file systems (issue 14), alphabetical.
+    // Storage, file systems and scheduler (issue 14), alphabetical.
+    bitesize::SPEC,
     fsdist::BTRFS,
     fsslower::BTRFS,
     cachestat::SPEC,
+    cpudist::SPEC,
     fsdist::EXT4,
     fsslower::EXT4,
     fsdist::SPEC,
     fsslower::SPEC,
+    pidpersec::SPEC,
+    syncsnoop::SPEC,
+    threadsnoop::SPEC,
     fsdist::XFS,
     fsslower::XFS,
 ];
