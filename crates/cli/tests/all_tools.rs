@@ -116,6 +116,8 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("pidpersec", forks),
     ("syncsnoop", sync_calls),
     ("threadsnoop", new_thread),
+    ("vfsstat", file_activity),
+    ("wqlat", syncs),
     ("xfsdist", fs_ops_xfs),
     ("xfsslower", fs_ops_xfs),
 ];
@@ -1446,6 +1448,36 @@ fn new_thread() -> Option<Workload> {
         move |_| {
             let tid = *seen.lock().unwrap_or_else(|e| e.into_inner());
             Expect::all(&[&pid, &tid.to_string()])
+        },
+    ))
+}
+
+/// [`fs_ops`]'s file written, synced and read: reads, writes, an fsync, opens
+/// and a create (the counts are checked in tools3_fs.rs).
+fn file_activity() -> Option<Workload> {
+    let ops = FileOps::new(&marker("vfs"));
+    Some(workload(
+        Facts::default(),
+        move || ops.run(),
+        |_| Expect::all(&["READ", "WRITE", "FSYNC", "OPEN", "CREATE"]),
+    ))
+}
+
+/// sync(2): the writeback work it queues goes through a workqueue.
+fn syncs() -> Option<Workload> {
+    Some(workload(
+        Facts::default(),
+        || {
+            for _ in 0..3 {
+                // SAFETY: sync has no preconditions.
+                unsafe { libc::sync() };
+            }
+        },
+        |mode| match mode.flag {
+            Some("workqueues") => Expect::all(&["wqname = ", "*"]),
+            Some("milliseconds") => Expect::all(&["msecs", "*"]),
+            Some("nanoseconds") => Expect::all(&["nsecs", "*"]),
+            _ => Expect::all(&["usecs", "*"]),
         },
     ))
 }

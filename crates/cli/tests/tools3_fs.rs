@@ -1,6 +1,6 @@
 //! End-to-end tests of the storage tools of issue 14: fsslower (and its
-//! ext4slower/xfsslower/btrfsslower aliases), fsdist (and its aliases) and
-//! cachestat. This test process writes, fsyncs and reads a file of its own
+//! ext4slower/xfsslower/btrfsslower aliases), fsdist (and its aliases),
+//! cachestat and vfsstat. This test process writes, fsyncs and reads a file of its own
 //! on disk (`FileOps`) and checks the decoded operations, sizes, offsets
 //! and counts.
 //!
@@ -149,4 +149,39 @@ fn cachestat_counts_misses_hits_and_dirtied_pages() {
     assert!(hits + misses >= 2 * PAGES as i64, "{}", out.stdout);
     assert!(dirties >= 1, "{}", out.stdout);
     assert!((0..=100).contains(&ratio) || hits < 0, "{}", out.stdout);
+}
+
+#[test]
+fn vfsstat_counts_reads_writes_fsyncs_opens_and_creates() {
+    if !bpfkit_testkit::privileged("vfsstat_counts_reads_writes_fsyncs_opens_and_creates") {
+        return;
+    }
+    let _serial = serial();
+    let ops = FileOps::new(&unique("vfsstat"));
+    let run = ToolRun::start("vfsstat", &[]);
+    const TIMES: i64 = 10;
+    for _ in 0..TIMES {
+        ops.run();
+    }
+    let out = run.stop();
+    // READ WRITE FSYNC OPEN CREATE, one row a second and one at the end;
+    // other processes add to every count.
+    let mut sums = [0i64; 5];
+    for row in rows(&out.stdout, "READ") {
+        if row[0] == "READ" {
+            continue;
+        }
+        for (sum, v) in sums.iter_mut().zip(&row) {
+            *sum += v
+                .parse::<i64>()
+                .unwrap_or_else(|_| panic!("{v} in {row:?}"));
+        }
+    }
+    // Each FileOps::run: 1 read, 2 writes, 1 fsync, 2 opens, 1 create.
+    let [reads, writes, fsyncs, opens, creates] = sums;
+    assert!(reads >= TIMES, "{}", out.stdout);
+    assert!(writes >= 2 * TIMES, "{}", out.stdout);
+    assert!(fsyncs >= TIMES, "{}", out.stdout);
+    assert!(opens >= 2 * TIMES, "{}", out.stdout);
+    assert!(creates >= TIMES, "{}", out.stdout);
 }

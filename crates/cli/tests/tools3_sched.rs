@@ -1,5 +1,5 @@
 //! End-to-end tests of the process, scheduler and block tools of issue 14:
-//! syncsnoop, threadsnoop, pidpersec, cpudist and bitesize, on calls,
+//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize and wqlat, on calls,
 //! threads, forks, sleeps and loop-device reads this test causes, checked
 //! by pid, tid, call name and histogram bucket. Where the libbpf-tools
 //! original runs here (cpudist, bitesize), it watches the same workload.
@@ -225,4 +225,24 @@ fn bitesize_sees_what_libbpf_tools_bitesize_sees() {
             .unwrap_or_else(|| panic!("{who}: no dd histogram:\n{stdout}"));
         assert_eq!(count_in(hist, 4, 7), 16, "{who}:\n{stdout}");
     }
+}
+
+#[test]
+fn wqlat_times_the_writeback_work_sync_queues() {
+    if !bpfkit_testkit::privileged("wqlat_times_the_writeback_work_sync_queues") {
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("wqlat");
+    let run = ToolRun::start("wqlat", &["-W"]);
+    // Dirty data and sync(2): the flusher's work goes through the
+    // "writeback" workqueue.
+    std::fs::write(dir.path().join("f"), vec![1u8; 1 << 16]).expect("writing");
+    // SAFETY: sync has no preconditions.
+    unsafe { libc::sync() };
+    let out = run.stop();
+    let hist = section(&out.stdout, "wqname = writeback")
+        .unwrap_or_else(|| panic!("no writeback histogram:\n{}", out.stdout));
+    assert!(hist.contains("usecs"), "{hist}");
+    assert!(count_in(hist, 0, u64::MAX) >= 1, "{}", out.stdout);
 }

@@ -43,6 +43,8 @@ mod tcpretrans;
 mod tcprtt;
 mod tcpstates;
 mod threadsnoop;
+mod vfsstat;
+mod wqlat;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -88,6 +90,8 @@ pub(crate) static ALL: &[ToolSpec] = &[
     pidpersec::SPEC,
     syncsnoop::SPEC,
     threadsnoop::SPEC,
+    vfsstat::SPEC,
+    wqlat::SPEC,
     fsdist::XFS,
     fsslower::XFS,
 ];
