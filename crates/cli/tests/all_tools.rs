@@ -26,7 +26,7 @@ mod common;
 use bpfkit_tools::{Effect, Flag, Parse, Runtime, ToolSpec, Value};
 use common::tool::{Gated, ToolOutput, ToolRun};
 use common::workloads::{
-    BUSY_COMM, BusyThreads, FileOps, LoopDevice, SignalTarget, queue_with_errno, run_ok,
+    BUSY_COMM, BusyThreads, FileOps, LOCK_COMM, LoopDevice, SignalTarget, queue_with_errno, run_ok,
     send_signal, tcp_exchange,
 };
 use common::{BPFKIT, ChildGuard, TempDir, serial};
@@ -113,6 +113,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
     ("fsslower", fs_ops_any),
+    ("klockstat", contended_mutex),
     ("pidpersec", forks),
     ("syncsnoop", sync_calls),
     ("threadsnoop", new_thread),
@@ -1478,6 +1479,25 @@ fn syncs() -> Option<Workload> {
             Some("milliseconds") => Expect::all(&["msecs", "*"]),
             Some("nanoseconds") => Expect::all(&["nsecs", "*"]),
             _ => Expect::all(&["usecs", "*"]),
+        },
+    ))
+}
+
+/// Threads of this process contending for a pipe's mutex.
+fn contended_mutex() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: LOCK_COMM.into(),
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        || common::workloads::contend_pipe_mutex(20_000),
+        |mode| match mode.flag {
+            // -t: the test's main thread, which does not contend.
+            Some("tid") => Expect::none_of(&[LOCK_COMM]),
+            _ => Expect::all(&["mutex", LOCK_COMM]),
         },
     ))
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests of the process, scheduler and block tools of issue 14:
-//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize and wqlat, on calls,
+//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize, wqlat and
+//! klockstat, on calls,
 //! threads, forks, sleeps and loop-device reads this test causes, checked
 //! by pid, tid, call name and histogram bucket. Where the libbpf-tools
 //! original runs here (cpudist, bitesize), it watches the same workload.
@@ -9,7 +10,7 @@ mod common;
 use common::TempDir;
 use common::serial;
 use common::tool::{Peer, ToolRun, log2_buckets, peer_test, rows, section};
-use common::workloads::{LoopDevice, run_ok};
+use common::workloads::{LOCK_COMM, LoopDevice, contend_pipe_mutex, run_ok};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::thread;
@@ -245,4 +246,41 @@ fn wqlat_times_the_writeback_work_sync_queues() {
         .unwrap_or_else(|| panic!("no writeback histogram:\n{}", out.stdout));
     assert!(hist.contains("usecs"), "{hist}");
     assert!(count_in(hist, 0, u64::MAX) >= 1, "{}", out.stdout);
+}
+
+#[test]
+fn klockstat_shows_the_pipe_mutex_this_process_contends_for() {
+    if !bpfkit_testkit::privileged("klockstat_shows_the_pipe_mutex_this_process_contends_for") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("klockstat", &["-p", &me()]);
+    contend_pipe_mutex(20_000);
+    let out = run.stop();
+    // LOCK TYPE COMM COUNT AVG MAX TOTAL: a mutex our writers waited for,
+    // with consistent numbers.
+    let table = rows(&out.stdout, "LOCK");
+    let row = table
+        .iter()
+        .find(|r| r[1] == "mutex" && r[2] == LOCK_COMM)
+        .unwrap_or_else(|| panic!("no contended mutex of {LOCK_COMM}:\n{}", out.stdout));
+    let n: Vec<u64> = row[3..]
+        .iter()
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{v} in {row:?}")))
+        .collect();
+    let (count, avg, max, total) = (n[0], n[1], n[2], n[3]);
+    assert!(row[0].starts_with("0xffff"), "a kernel address: {row:?}");
+    assert!(
+        count >= 1 && max <= total && avg == total / count,
+        "{row:?}"
+    );
+    assert!(max >= avg, "{row:?}");
+    // -p: only this process's waits.
+    assert!(
+        table
+            .iter()
+            .all(|r| r[2] == LOCK_COMM || r[2].starts_with("klockstat")),
+        "{}",
+        out.stdout
+    );
 }

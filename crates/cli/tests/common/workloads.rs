@@ -307,3 +307,52 @@ impl FileOps {
         }
     }
 }
+
+/// The comm of [`contend_pipe_mutex`]'s writers.
+pub const LOCK_COMM: &str = "bklock";
+
+/// Threads named [`LOCK_COMM`] (one more than CPUs) writing to one pipe
+/// at once while another drains it: each write takes the pipe's mutex,
+/// so they wait for each other in the kernel (lock:contention_*).
+pub fn contend_pipe_mutex(writes: usize) {
+    use std::io::{Read, Write};
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills the two fds, which the Files below own.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    // SAFETY: fresh fds from pipe(2), each owned once.
+    let (mut reader, writer) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    let writer = Arc::new(writer);
+    let n = thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    let drain = thread::Builder::new()
+        .name(LOCK_COMM.into())
+        .spawn(move || {
+            let mut buf = vec![0u8; 1 << 16];
+            while reader.read(&mut buf).is_ok_and(|n| n > 0) {}
+        })
+        .expect("spawning the reader");
+    let writers: Vec<_> = (0..n)
+        .map(|_| {
+            let writer = writer.clone();
+            thread::Builder::new()
+                .name(LOCK_COMM.into())
+                .spawn(move || {
+                    let block = [7u8; 512];
+                    for _ in 0..writes {
+                        (&*writer).write_all(&block).expect("writing to the pipe");
+                    }
+                })
+                .expect("spawning a writer")
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    drop(writer);
+    drain.join().expect("drain");
+}

@@ -17,6 +17,7 @@ mod fsdist;
 mod fsslower;
 mod hardirqs;
 mod killsnoop;
+mod klockstat;
 mod memleak;
 mod mountsnoop;
 mod net;
@@ -87,6 +88,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     fsslower::EXT4,
     fsdist::SPEC,
     fsslower::SPEC,
+    klockstat::SPEC,
     pidpersec::SPEC,
     syncsnoop::SPEC,
     threadsnoop::SPEC,
