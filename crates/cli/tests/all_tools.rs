@@ -112,6 +112,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("ext4dist", fs_ops_ext4),
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
+    ("filetop", file_reads),
     ("fsslower", fs_ops_any),
     ("klockstat", contended_mutex),
     ("pidpersec", forks),
@@ -1499,5 +1500,28 @@ fn contended_mutex() -> Option<Workload> {
             Some("tid") => Expect::none_of(&[LOCK_COMM]),
             _ => Expect::all(&["mutex", LOCK_COMM]),
         },
+    ))
+}
+
+/// This process writes, fsyncs and reads a marker-named file, then reads
+/// it whole a few times (enough bytes to be among filetop's top rows).
+fn file_reads() -> Option<Workload> {
+    let ops = FileOps::new(&marker("ft"));
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let name = ops.name.clone();
+    Some(workload(
+        facts,
+        move || {
+            ops.run();
+            for _ in 0..4 {
+                std::fs::read(ops.path()).expect("reading the file back");
+            }
+        },
+        move |_| Expect::all(&[&name]),
     ))
 }

@@ -1,6 +1,6 @@
 //! End-to-end tests of the storage tools of issue 14: fsslower (and its
 //! ext4slower/xfsslower/btrfsslower aliases), fsdist (and its aliases),
-//! cachestat and vfsstat. This test process writes, fsyncs and reads a file of its own
+//! cachestat, vfsstat and filetop. This test process writes, fsyncs and reads a file of its own
 //! on disk (`FileOps`) and checks the decoded operations, sizes, offsets
 //! and counts.
 //!
@@ -184,4 +184,55 @@ fn vfsstat_counts_reads_writes_fsyncs_opens_and_creates() {
     assert!(fsyncs >= TIMES, "{}", out.stdout);
     assert!(opens >= 2 * TIMES, "{}", out.stdout);
     assert!(creates >= TIMES, "{}", out.stdout);
+}
+
+#[test]
+fn filetop_counts_reads_and_writes_per_file() {
+    if !bpfkit_testkit::privileged("filetop_counts_reads_and_writes_per_file") {
+        return;
+    }
+    let _serial = serial();
+    let ops = FileOps::new(&unique("filetop"));
+    let me = me();
+    // No interval: one table at the end, so each file has one row; every
+    // row (this test process reads /proc too).
+    let regular = ToolRun::start("filetop", &["-r", "1000", "-p", &me, "0"]);
+    let all = ToolRun::start("filetop", &["-a", "-r", "1000", "-p", &me, "0"]);
+    ops.run();
+    // A pipe: a special file (T O), shown only with -a.
+    let (mut reader, mut writer) = std::io::pipe().expect("pipe");
+    std::io::Write::write_all(&mut writer, b"0123456789").expect("pipe write");
+    let mut buf = [0u8; 10];
+    std::io::Read::read_exact(&mut reader, &mut buf).expect("pipe read");
+    let regular = regular.stop().stdout;
+    let all = all.stop().stdout;
+    // TID COMM READS WRITES R_Kb W_Kb T FILE
+    let ours = |stdout: &str| -> Vec<Vec<String>> {
+        rows(stdout, "TID")
+            .into_iter()
+            .filter(|r| r.last() == Some(&ops.name.as_str()))
+            .map(|r| r[2..].iter().map(|s| s.to_string()).collect())
+            .collect()
+    };
+    // FileOps::run: one read of 100 bytes, two writes of 1 MiB.
+    let expected = vec![
+        ["1", "2", "0", "2048", "R", &ops.name]
+            .map(String::from)
+            .to_vec(),
+    ];
+    assert_eq!(ours(&regular), expected, "{regular}");
+    assert_eq!(ours(&all), expected, "{all}");
+    // The pipe (T O) only with -a: one read and one write of 10 bytes,
+    // by this thread.
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() }.to_string();
+    let pipe_rows = |stdout: &str| {
+        rows(stdout, "TID")
+            .into_iter()
+            .filter(|r| r.get(6) == Some(&"O") && r[0] == tid)
+            .map(|r| (r[2].to_string(), r[3].to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pipe_rows(&regular), [], "{regular}");
+    assert_eq!(pipe_rows(&all), [("1".into(), "1".into())], "{all}");
 }

@@ -15,7 +15,7 @@
 #ifndef BPFKIT_TOOLS_FS_H
 #define BPFKIT_TOOLS_FS_H
 
-#include "common.h"
+#include "files.h"
 
 enum fs_op {
 	FS_READ,
@@ -65,21 +65,6 @@ static __always_inline int fs_enter(u32 op, s64 fd)
 	start.op = op;
 	bpf_map_update_elem(&fs_starts, &tid, &start, 0);
 	return 0;
-}
-
-/* The current task's open file `fd`, or NULL. */
-static __always_inline struct file *fd_file(s64 fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds;
-	struct file *file = NULL;
-
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	return file;
 }
 
 /* Whether `file` is on the traced file system. */

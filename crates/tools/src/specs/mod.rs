@@ -12,6 +12,7 @@ mod common;
 mod cpudist;
 mod execsnoop;
 mod exitsnoop;
+mod filetop;
 mod fs;
 mod fsdist;
 mod fsslower;
@@ -86,6 +87,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     cpudist::SPEC,
     fsdist::EXT4,
     fsslower::EXT4,
+    filetop::SPEC,
     fsdist::SPEC,
     fsslower::SPEC,
     klockstat::SPEC,
