@@ -104,6 +104,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("xdpfilter", udp_over_veth),
     ("tcpktstat", udp_over_veth),
     // Storage, file systems and scheduler (issue 14), alphabetical.
+    ("biotop", disk_reads),
     ("bitesize", disk_reads_by_dd),
     ("btrfsdist", fs_ops_btrfs),
     ("btrfsslower", fs_ops_btrfs),
@@ -1484,7 +1485,7 @@ fn syncs() -> Option<Workload> {
     ))
 }
 
-/// Threads of this process contending for a pipe's mutex.
+/// Threads of this process contending for the rename mutex.
 fn contended_mutex() -> Option<Workload> {
     let facts = Facts {
         pid: me(),
@@ -1494,7 +1495,7 @@ fn contended_mutex() -> Option<Workload> {
     };
     Some(workload(
         facts,
-        || common::workloads::contend_pipe_mutex(20_000),
+        || common::workloads::contend_rename_mutex(2_000),
         |mode| match mode.flag {
             // -t: the test's main thread, which does not contend.
             Some("tid") => Expect::none_of(&[LOCK_COMM]),

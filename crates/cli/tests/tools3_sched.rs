@@ -1,6 +1,6 @@
 //! End-to-end tests of the process, scheduler and block tools of issue 14:
-//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize, wqlat and
-//! klockstat, on calls,
+//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize, biotop, wqlat
+//! and klockstat, on calls,
 //! threads, forks, sleeps and loop-device reads this test causes, checked
 //! by pid, tid, call name and histogram bucket. Where the libbpf-tools
 //! original runs here (cpudist, bitesize), it watches the same workload.
@@ -10,7 +10,7 @@ mod common;
 use common::TempDir;
 use common::serial;
 use common::tool::{Peer, ToolRun, log2_buckets, peer_test, rows, section};
-use common::workloads::{LOCK_COMM, LoopDevice, contend_pipe_mutex, run_ok};
+use common::workloads::{LOCK_COMM, LoopDevice, contend_rename_mutex, run_ok};
 use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::thread;
@@ -249,15 +249,15 @@ fn wqlat_times_the_writeback_work_sync_queues() {
 }
 
 #[test]
-fn klockstat_shows_the_pipe_mutex_this_process_contends_for() {
-    if !bpfkit_testkit::privileged("klockstat_shows_the_pipe_mutex_this_process_contends_for") {
+fn klockstat_shows_the_rename_mutex_this_process_contends_for() {
+    if !bpfkit_testkit::privileged("klockstat_shows_the_rename_mutex_this_process_contends_for") {
         return;
     }
     let _serial = serial();
     let run = ToolRun::start("klockstat", &["-p", &me()]);
-    contend_pipe_mutex(20_000);
+    contend_rename_mutex(2_000);
     let out = run.stop();
-    // LOCK TYPE COMM COUNT AVG MAX TOTAL: a mutex our writers waited for,
+    // LOCK TYPE COMM COUNT AVG MAX TOTAL: a mutex our movers waited for,
     // with consistent numbers.
     let table = rows(&out.stdout, "LOCK");
     let row = table
@@ -283,4 +283,28 @@ fn klockstat_shows_the_pipe_mutex_this_process_contends_for() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn biotop_counts_the_reads_of_a_loop_device_by_dd() {
+    if !bpfkit_testkit::privileged("biotop_counts_the_reads_of_a_loop_device_by_dd") {
+        return;
+    }
+    let _serial = serial();
+    let disk = LoopDevice::create();
+    // No interval: one table at the end; every row.
+    let run = ToolRun::start("biotop", &["-r", "1000", "0"]);
+    let dd = disk.direct_reads(16).to_string();
+    let out = run.stop();
+    // PID COMM D DISK I/O Kbytes AVGus: 16 reads of 4 KB by dd.
+    let row = rows(&out.stdout, "PID")
+        .into_iter()
+        .find(|r| r.get(3) == Some(&disk.name()))
+        .unwrap_or_else(|| panic!("no row of {}:\n{}", disk.name(), out.stdout));
+    assert_eq!(
+        row[..6],
+        [dd.as_str(), "dd", "R", disk.name(), "16", "64"],
+        "{row:?}"
+    );
+    assert!(row[6].parse::<u64>().is_ok(), "{row:?}");
 }

@@ -308,51 +308,36 @@ impl FileOps {
     }
 }
 
-/// The comm of [`contend_pipe_mutex`]'s writers.
+/// The comm of [`contend_rename_mutex`]'s threads.
 pub const LOCK_COMM: &str = "bklock";
 
-/// Threads named [`LOCK_COMM`] (one more than CPUs) writing to one pipe
-/// at once while another drains it: each write takes the pipe's mutex,
-/// so they wait for each other in the kernel (lock:contention_*).
-pub fn contend_pipe_mutex(writes: usize) {
-    use std::io::{Read, Write};
-    let mut fds = [0; 2];
-    // SAFETY: pipe fills the two fds, which the Files below own.
-    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
-    // SAFETY: fresh fds from pipe(2), each owned once.
-    let (mut reader, writer) = unsafe {
-        use std::os::fd::FromRawFd;
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    };
-    let writer = Arc::new(writer);
-    let n = thread::available_parallelism().map_or(1, |n| n.get()) + 1;
-    let drain = thread::Builder::new()
-        .name(LOCK_COMM.into())
-        .spawn(move || {
-            let mut buf = vec![0u8; 1 << 16];
-            while reader.read(&mut buf).is_ok_and(|n| n > 0) {}
-        })
-        .expect("spawning the reader");
-    let writers: Vec<_> = (0..n)
-        .map(|_| {
-            let writer = writer.clone();
+/// Threads named [`LOCK_COMM`] (two per CPU and one) each moving a file of
+/// its own back and forth between two directories: a rename across
+/// directories takes the file system's rename mutex
+/// (`s_vfs_rename_mutex`), so they wait for each other in the kernel
+/// (lock:contention_*).
+pub fn contend_rename_mutex(renames: usize) {
+    let dir = TempDir::under(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "lock");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).expect("mkdir");
+    std::fs::create_dir(&b).expect("mkdir");
+    let n = 2 * thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    let movers: Vec<_> = (0..n)
+        .map(|i| {
+            let (from, to) = (a.join(i.to_string()), b.join(i.to_string()));
+            std::fs::write(&from, b"x").expect("creating a file to move");
             thread::Builder::new()
                 .name(LOCK_COMM.into())
                 .spawn(move || {
-                    let block = [7u8; 512];
-                    for _ in 0..writes {
-                        (&*writer).write_all(&block).expect("writing to the pipe");
+                    for _ in 0..renames {
+                        std::fs::rename(&from, &to).expect("rename");
+                        std::fs::rename(&to, &from).expect("rename back");
                     }
                 })
-                .expect("spawning a writer")
+                .expect("spawning a mover")
         })
         .collect();
-    for w in writers {
-        w.join().expect("writer");
+    for m in movers {
+        m.join().expect("mover");
     }
-    drop(writer);
-    drain.join().expect("drain");
 }

@@ -6,6 +6,7 @@ mod bashreadline;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod biotop;
 mod bitesize;
 mod cachestat;
 mod common;
@@ -80,6 +81,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     xdpfilter::SPEC,
     tcpktstat::SPEC,
     // Storage, file systems and scheduler (issue 14), alphabetical.
+    biotop::SPEC,
     bitesize::SPEC,
     fsdist::BTRFS,
     fsslower::BTRFS,
