@@ -120,6 +120,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("syncsnoop", sync_calls),
     ("threadsnoop", new_thread),
     ("vfsstat", file_activity),
+    ("wakeuptime", sleepy_threads),
     ("wqlat", syncs),
     ("xfsdist", fs_ops_xfs),
     ("xfsslower", fs_ops_xfs),

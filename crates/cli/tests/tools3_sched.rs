@@ -308,3 +308,36 @@ fn biotop_counts_the_reads_of_a_loop_device_by_dd() {
     );
     assert!(row[6].parse::<u64>().is_ok(), "{row:?}");
 }
+
+#[test]
+fn wakeuptime_blames_the_pipe_write_that_woke_a_reader() {
+    if !bpfkit_testkit::privileged("wakeuptime_blames_the_pipe_write_that_woke_a_reader") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("wakeuptime", &["-f", "-p", &me()]);
+    let (mut reader, mut writer) = std::io::pipe().expect("pipe");
+    let sleeper = thread::Builder::new()
+        .name("bkwake".into())
+        .spawn(move || {
+            let mut byte = [0u8];
+            while std::io::Read::read(&mut reader, &mut byte).is_ok_and(|n| n > 0) {}
+        })
+        .expect("spawning the reader");
+    for _ in 0..10 {
+        thread::sleep(Duration::from_millis(20));
+        std::io::Write::write_all(&mut writer, b"x").expect("waking the reader");
+    }
+    drop(writer);
+    sleeper.join().expect("reader");
+    let out = run.stop();
+    // Folded: target;outer frames;...;inner frames weight(us). The reader
+    // slept ~20 ms before each of the 10 writes woke it.
+    let blocked: u64 = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("bkwake;") && l.contains("pipe_write"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(blocked >= 10 * 15_000, "{blocked} us:\n{}", out.stdout);
+}

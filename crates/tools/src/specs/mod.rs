@@ -47,6 +47,7 @@ mod tcprtt;
 mod tcpstates;
 mod threadsnoop;
 mod vfsstat;
+mod wakeuptime;
 mod wqlat;
 mod xdpfilter;
 
@@ -97,6 +98,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     syncsnoop::SPEC,
     threadsnoop::SPEC,
     vfsstat::SPEC,
+    wakeuptime::SPEC,
     wqlat::SPEC,
     fsdist::XFS,
     fsslower::XFS,
@@ -108,6 +110,7 @@ pub(crate) fn stack_outputs(tool: &str) -> &'static [crate::StackOutput] {
         "profile" => profile::STACKS,
         "offcputime" => offcputime::STACKS,
         "memleak" => memleak::STACKS,
+        "wakeuptime" => wakeuptime::STACKS,
         _ => &[],
     }
 }
