@@ -110,6 +110,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("btrfsslower", fs_ops_btrfs),
     ("cachestat", page_cache),
     ("cpudist", busy_threads),
+    ("drsnoop", memcg_reclaim),
     ("ext4dist", fs_ops_ext4),
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
@@ -1526,4 +1527,38 @@ fn file_reads() -> Option<Workload> {
         },
         move |_| Expect::all(&[&name]),
     ))
+}
+
+/// `cat` in a memory cgroup limited to 16 MiB reading a 64 MiB file that is
+/// not in the page cache: the cgroup's page cache outgrows the limit and
+/// cat reclaims before it can read on (its pid is known before).
+fn memcg_reclaim() -> Option<Workload> {
+    let root = std::path::Path::new("/sys/fs/cgroup/memory");
+    if !root.join("memory.limit_in_bytes").exists() {
+        println!("drsnoop: skipped: no cgroup v1 memory controller at {root:?}");
+        return None;
+    }
+    let cgroup = ScratchCgroup(root.join(marker("dr")));
+    std::fs::create_dir(&cgroup.0).expect("creating a memory cgroup");
+    std::fs::write(cgroup.0.join("memory.limit_in_bytes"), "16777216").expect("limiting it");
+    let procs = cgroup.0.join("cgroup.procs").to_string_lossy().into_owned();
+    let file = FileOps::new(&marker("dr"));
+    let path = file.path().to_string_lossy().into_owned();
+    let mut gated = Some(Gated::new(&format!("echo $$ >{procs} && exec cat {path}")));
+    let pid = gated.as_ref().map_or(0, Gated::pid);
+    let mut w = workload(
+        Facts {
+            pid,
+            tid: pid,
+            ..Facts::default()
+        },
+        move || {
+            file.write_uncached(64 << 20);
+            let status = gated.take().expect("caused once").go();
+            assert!(status.success(), "cat: {status}");
+        },
+        move |_| Expect::all(&["cat", &pid.to_string()]),
+    );
+    w._keep.push(Box::new(cgroup));
+    Some(w)
 }

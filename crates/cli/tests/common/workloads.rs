@@ -284,20 +284,25 @@ impl FileOps {
             .expect("reading the fs ops file back");
     }
 
-    /// Writes `pages` pages, syncs them, drops them from the page cache and
-    /// reads them twice: at least `pages` misses, then `pages` hits.
-    pub fn cache_misses_then_hits(&self, pages: usize) {
-        use std::io::{Read, Write};
+    /// Writes `bytes` bytes to the file, syncs them and drops them from the
+    /// page cache: the next read of each page is a miss.
+    pub fn write_uncached(&self, bytes: usize) {
+        use std::io::Write;
         use std::os::fd::AsRawFd;
-        let path = self.path();
-        let mut file = std::fs::File::create(&path).expect("creating the cache file");
-        file.write_all(&vec![0xa5_u8; pages * 4096])
-            .expect("writing");
+        let mut file = std::fs::File::create(self.path()).expect("creating the file");
+        file.write_all(&vec![0xa5_u8; bytes]).expect("writing");
         file.sync_all().expect("fsync");
         // SAFETY: advice on our own open fd.
         let err = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
         assert_eq!(err, 0, "posix_fadvise DONTNEED");
-        drop(file);
+    }
+
+    /// Writes `pages` pages, syncs them, drops them from the page cache and
+    /// reads them twice: at least `pages` misses, then `pages` hits.
+    pub fn cache_misses_then_hits(&self, pages: usize) {
+        use std::io::Read;
+        let path = self.path();
+        self.write_uncached(pages * 4096);
         for _ in 0..2 {
             let mut data = Vec::new();
             std::fs::File::open(&path)

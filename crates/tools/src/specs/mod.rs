@@ -11,6 +11,7 @@ mod bitesize;
 mod cachestat;
 mod common;
 mod cpudist;
+mod drsnoop;
 mod execsnoop;
 mod exitsnoop;
 mod filetop;
@@ -88,6 +89,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     fsslower::BTRFS,
     cachestat::SPEC,
     cpudist::SPEC,
+    drsnoop::SPEC,
     fsdist::EXT4,
     fsslower::EXT4,
     filetop::SPEC,
