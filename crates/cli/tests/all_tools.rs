@@ -26,8 +26,8 @@ mod common;
 use bpfkit_tools::{Effect, Flag, Parse, Runtime, ToolSpec, Value};
 use common::tool::{Gated, ToolOutput, ToolRun};
 use common::workloads::{
-    BUSY_COMM, BusyThreads, LoopDevice, SignalTarget, listen_with_backlog, lower_nice_as_nobody,
-    queue_with_errno, resolve_localhost, run_ok, send_signal, tcp_exchange,
+    BUSY_COMM, BusyThreads, FileOps, LOCK_COMM, LoopDevice, SignalTarget, listen_with_backlog,
+    lower_nice_as_nobody, queue_with_errno, resolve_localhost, run_ok, send_signal, tcp_exchange,
 };
 use common::{BPFKIT, ChildGuard, TempDir, serial};
 use std::any::Any;
@@ -112,6 +112,28 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("tcpsynbl", unaccepted_connections),
     ("tcptop", loopback_tcp),
     ("tcptracer", loopback_tcp),
+    // Storage, file systems and scheduler (issue 14), alphabetical.
+    ("biotop", disk_reads),
+    ("bitesize", disk_reads_by_dd),
+    ("btrfsdist", fs_ops_btrfs),
+    ("btrfsslower", fs_ops_btrfs),
+    ("cachestat", page_cache),
+    ("cpudist", busy_threads),
+    ("drsnoop", memcg_reclaim),
+    ("ext4dist", fs_ops_ext4),
+    ("ext4slower", fs_ops_ext4),
+    ("fsdist", fs_ops_any),
+    ("filetop", file_reads),
+    ("fsslower", fs_ops_any),
+    ("klockstat", contended_mutex),
+    ("pidpersec", forks),
+    ("syncsnoop", sync_calls),
+    ("threadsnoop", new_thread),
+    ("vfsstat", file_activity),
+    ("wakeuptime", sleepy_threads),
+    ("wqlat", syncs),
+    ("xfsdist", fs_ops_xfs),
+    ("xfsslower", fs_ops_xfs),
 ];
 
 /// What a workload does and what the runs must show of it.
@@ -152,6 +174,8 @@ struct Facts {
     signal: &'static str,
     /// An address the events come from (`xdpfilter -s`, `tcprtt -a`).
     addr: String,
+    /// The file system the events happen on (`fsslower -t`).
+    fs: String,
 }
 
 /// Texts a run must and must not print.
@@ -503,6 +527,8 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
             facts.text.clone()
         }
         Parse::Text if runtime(Runtime::Interface) => facts.iface.clone(),
+        Parse::Text if flag.long == "type" => facts.fs.clone(),
+        Parse::Text if flag.long == "comm" => facts.comm.clone(),
         Parse::Text
             if flag
                 .effects
@@ -845,6 +871,10 @@ fn busy_threads() -> Option<Workload> {
             ("runqlat", Some("pidnss")) => Expect::all(&["pidns = "]),
             ("runqlat", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
             ("runqlat", _) => Expect::all(&["usecs", "*"]),
+            ("cpudist", Some("pids")) => Expect::all(&[&format!("pid = {}", me())]),
+            ("cpudist", Some("tids")) => Expect::all(&["tid = ", BUSY_COMM]),
+            ("cpudist", Some("milliseconds")) => Expect::all(&["msecs", "*"]),
+            ("cpudist", _) => Expect::all(&["usecs", "*"]),
             // Waits of 1 us or more; the default threshold (10 ms) is more
             // than these threads may wait.
             ("runqslower", Some("min_us")) => Expect::all(&[BUSY_COMM]),
@@ -1449,4 +1479,255 @@ impl Drop for HostVeth {
             .args(["netns", "del", &self.netns])
             .status();
     }
+}
+
+/// This process writes, fsyncs and reads a marker-named file on `fs` (any
+/// file system on a block device: `None`). The *slower tools see it with
+/// `-m 0` (the default threshold, 10 ms, is more than these operations
+/// may take); the *dist tools show an fsync histogram.
+fn fs_ops(fs: Option<&str>) -> Option<Workload> {
+    let ops = FileOps::new(&marker("fs"));
+    let Some(here) = ops.fs() else {
+        println!("fs tools: the scratch directory is on no block file system the test knows");
+        return None;
+    };
+    if fs.is_some_and(|fs| fs != here) {
+        println!(
+            "{}: skipped: the scratch directory is on {here}",
+            fs.unwrap_or("")
+        );
+        return None;
+    }
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        fs: here.to_string(),
+        ..Facts::default()
+    };
+    let name = ops.name.clone();
+    let mut w = workload(
+        facts,
+        move || ops.run(),
+        move |mode| match (mode.tool.ends_with("dist"), mode.flag) {
+            (true, Some("milliseconds")) => Expect::all(&["operation = fsync", "msecs"]),
+            (true, _) => Expect::all(&["operation = fsync", "usecs"]),
+            (false, None) => Expect::default(),
+            (false, Some(_)) => Expect::all(&[&name]),
+        },
+    );
+    w.with_flags = ["fsslower", "ext4slower", "xfsslower", "btrfsslower"]
+        .into_iter()
+        .map(|tool| (tool, vec!["-m".to_string(), "0".to_string()]))
+        .collect();
+    Some(w)
+}
+
+fn fs_ops_any() -> Option<Workload> {
+    fs_ops(None)
+}
+
+fn fs_ops_ext4() -> Option<Workload> {
+    fs_ops(Some("ext4"))
+}
+
+fn fs_ops_xfs() -> Option<Workload> {
+    fs_ops(Some("xfs"))
+}
+
+fn fs_ops_btrfs() -> Option<Workload> {
+    fs_ops(Some("btrfs"))
+}
+
+/// A file written, dropped from the page cache and read twice: misses,
+/// hits and dirtied pages (the numbers are checked in tools3_fs.rs).
+fn page_cache() -> Option<Workload> {
+    let ops = FileOps::new(&marker("pc"));
+    Some(workload(
+        Facts::default(),
+        move || ops.cache_misses_then_hits(256),
+        |_| Expect::all(&["HITS", "MISSES", "DIRTIES"]),
+    ))
+}
+
+/// [`disk_reads`], with `dd` (which reads) as the command.
+fn disk_reads_by_dd() -> Option<Workload> {
+    let mut w = disk_reads()?;
+    w.facts.comm = "dd".into();
+    w.shows = Box::new(|_| Expect::all(&["Process Name = dd", "Kbytes", "*"]));
+    Some(w)
+}
+
+/// This process forks (runs /bin/true) a few times.
+fn forks() -> Option<Workload> {
+    Some(workload(
+        Facts::default(),
+        || {
+            for _ in 0..5 {
+                run_ok(&mut Command::new("/bin/true"));
+            }
+        },
+        // The counts are checked in tools3_sched.rs.
+        |_| Expect::all(&["PIDs/interval"]),
+    ))
+}
+
+/// This process calls sync(2), syncfs(2) and fsync(2).
+fn sync_calls() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let dir = TempDir::new("sync");
+    let pid = me().to_string();
+    Some(workload(
+        facts,
+        move || {
+            let file = std::fs::File::create(dir.path().join("f")).expect("creating");
+            // SAFETY: plain system calls on our own open fd.
+            unsafe {
+                libc::sync();
+                libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&file));
+            }
+            file.sync_all().expect("fsync");
+        },
+        move |_| Expect::all(&[&pid, "syncfs", "fsync"]),
+    ))
+}
+
+/// This process starts a thread; its tid is shown.
+fn new_thread() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let tid = std::sync::Arc::new(std::sync::Mutex::new(0));
+    let seen = tid.clone();
+    let pid = me().to_string();
+    Some(workload(
+        facts,
+        move || {
+            let tid = tid.clone();
+            // SAFETY: gettid has no preconditions.
+            thread::spawn(move || {
+                *tid.lock().unwrap_or_else(|e| e.into_inner()) = unsafe { libc::gettid() }
+            })
+            .join()
+            .expect("the thread");
+        },
+        move |_| {
+            let tid = *seen.lock().unwrap_or_else(|e| e.into_inner());
+            Expect::all(&[&pid, &tid.to_string()])
+        },
+    ))
+}
+
+/// [`fs_ops`]'s file written, synced and read: reads, writes, an fsync, opens
+/// and a create (the counts are checked in tools3_fs.rs).
+fn file_activity() -> Option<Workload> {
+    let ops = FileOps::new(&marker("vfs"));
+    Some(workload(
+        Facts::default(),
+        move || ops.run(),
+        |_| Expect::all(&["READ", "WRITE", "FSYNC", "OPEN", "CREATE"]),
+    ))
+}
+
+/// sync(2): the writeback work it queues goes through a workqueue.
+fn syncs() -> Option<Workload> {
+    Some(workload(
+        Facts::default(),
+        || {
+            for _ in 0..3 {
+                // SAFETY: sync has no preconditions.
+                unsafe { libc::sync() };
+            }
+        },
+        |mode| match mode.flag {
+            Some("workqueues") => Expect::all(&["wqname = ", "*"]),
+            Some("milliseconds") => Expect::all(&["msecs", "*"]),
+            Some("nanoseconds") => Expect::all(&["nsecs", "*"]),
+            _ => Expect::all(&["usecs", "*"]),
+        },
+    ))
+}
+
+/// Threads of this process contending for the rename mutex.
+fn contended_mutex() -> Option<Workload> {
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: LOCK_COMM.into(),
+        ..Facts::default()
+    };
+    Some(workload(
+        facts,
+        || common::workloads::contend_rename_mutex(2_000),
+        |mode| match mode.flag {
+            // -t: the test's main thread, which does not contend.
+            Some("tid") => Expect::none_of(&[LOCK_COMM]),
+            _ => Expect::all(&["mutex", LOCK_COMM]),
+        },
+    ))
+}
+
+/// This process writes, fsyncs and reads a marker-named file, then reads
+/// it whole a few times (enough bytes to be among filetop's top rows).
+fn file_reads() -> Option<Workload> {
+    let ops = FileOps::new(&marker("ft"));
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let name = ops.name.clone();
+    Some(workload(
+        facts,
+        move || {
+            ops.run();
+            for _ in 0..4 {
+                std::fs::read(ops.path()).expect("reading the file back");
+            }
+        },
+        move |_| Expect::all(&[&name]),
+    ))
+}
+
+/// `cat` in a memory cgroup limited to 16 MiB reading a 64 MiB file that is
+/// not in the page cache: the cgroup's page cache outgrows the limit and
+/// cat reclaims before it can read on (its pid is known before).
+fn memcg_reclaim() -> Option<Workload> {
+    let root = std::path::Path::new("/sys/fs/cgroup/memory");
+    if !root.join("memory.limit_in_bytes").exists() {
+        println!("drsnoop: skipped: no cgroup v1 memory controller at {root:?}");
+        return None;
+    }
+    let cgroup = ScratchCgroup(root.join(marker("dr")));
+    std::fs::create_dir(&cgroup.0).expect("creating a memory cgroup");
+    std::fs::write(cgroup.0.join("memory.limit_in_bytes"), "16777216").expect("limiting it");
+    let procs = cgroup.0.join("cgroup.procs").to_string_lossy().into_owned();
+    let file = FileOps::new(&marker("dr"));
+    let path = file.path().to_string_lossy().into_owned();
+    let mut gated = Some(Gated::new(&format!("echo $$ >{procs} && exec cat {path}")));
+    let pid = gated.as_ref().map_or(0, Gated::pid);
+    let mut w = workload(
+        Facts {
+            pid,
+            tid: pid,
+            ..Facts::default()
+        },
+        move || {
+            file.write_uncached(64 << 20);
+            let status = gated.take().expect("caused once").go();
+            assert!(status.success(), "cat: {status}");
+        },
+        move |_| Expect::all(&["cat", &pid.to_string()]),
+    );
+    w._keep.push(Box::new(cgroup));
+    Some(w)
 }

@@ -299,3 +299,128 @@ pub fn resolve_localhost() {
     // SAFETY: the list getaddrinfo returned.
     unsafe { libc::freeaddrinfo(found) };
 }
+
+/// A file system's name in /proc/filesystems for the few whose magic
+/// numbers the fs tools' tests need to know (`statfs(2)`'s `f_type`).
+pub fn fs_type(path: &std::path::Path) -> Option<&'static str> {
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+    // SAFETY: statfs fills the zeroed struct; the path is NUL-terminated.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    match st.f_type as u64 {
+        0xEF53 => Some("ext4"),
+        0x5846_5342 => Some("xfs"),
+        0x9123_683E => Some("btrfs"),
+        _ => None,
+    }
+}
+
+/// A file named after a marker in a scratch directory on disk (cargo's
+/// target tmpdir: `$TMPDIR` may be tmpfs), written and read by this
+/// process: open, two writes of [`FileOps::CHUNK`] bytes, fsync; open, one
+/// read of [`FileOps::READ`] bytes.
+pub struct FileOps {
+    dir: TempDir,
+    pub name: String,
+}
+
+impl FileOps {
+    pub const CHUNK: usize = 1 << 20;
+    pub const READ: usize = 100;
+
+    pub fn new(name: &str) -> FileOps {
+        let dir = TempDir::under(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "fsops");
+        FileOps {
+            dir,
+            name: name.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.dir.path().join(&self.name)
+    }
+
+    /// The file system the file is on, when it is one the tests know.
+    pub fn fs(&self) -> Option<&'static str> {
+        fs_type(self.dir.path())
+    }
+
+    pub fn run(&self) {
+        use std::io::{Read, Write};
+        let path = self.path();
+        let mut file = std::fs::File::create(&path).expect("creating the fs ops file");
+        let chunk = vec![0x5a_u8; Self::CHUNK];
+        file.write_all(&chunk).expect("writing");
+        file.write_all(&chunk).expect("writing");
+        file.sync_all().expect("fsync");
+        drop(file);
+        let mut buf = [0u8; Self::READ];
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut buf))
+            .expect("reading the fs ops file back");
+    }
+
+    /// Writes `bytes` bytes to the file, syncs them and drops them from the
+    /// page cache: the next read of each page is a miss.
+    pub fn write_uncached(&self, bytes: usize) {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let mut file = std::fs::File::create(self.path()).expect("creating the file");
+        file.write_all(&vec![0xa5_u8; bytes]).expect("writing");
+        file.sync_all().expect("fsync");
+        // SAFETY: advice on our own open fd.
+        let err = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        assert_eq!(err, 0, "posix_fadvise DONTNEED");
+    }
+
+    /// Writes `pages` pages, syncs them, drops them from the page cache and
+    /// reads them twice: at least `pages` misses, then `pages` hits.
+    pub fn cache_misses_then_hits(&self, pages: usize) {
+        use std::io::Read;
+        let path = self.path();
+        self.write_uncached(pages * 4096);
+        for _ in 0..2 {
+            let mut data = Vec::new();
+            std::fs::File::open(&path)
+                .and_then(|mut f| f.read_to_end(&mut data))
+                .expect("reading the cache file");
+            assert_eq!(data.len(), pages * 4096);
+        }
+    }
+}
+
+/// The comm of [`contend_rename_mutex`]'s threads.
+pub const LOCK_COMM: &str = "bklock";
+
+/// Threads named [`LOCK_COMM`] (two per CPU and one) each moving a file of
+/// its own back and forth between two directories: a rename across
+/// directories takes the file system's rename mutex
+/// (`s_vfs_rename_mutex`), so they wait for each other in the kernel
+/// (lock:contention_*).
+pub fn contend_rename_mutex(renames: usize) {
+    let dir = TempDir::under(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")), "lock");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir(&a).expect("mkdir");
+    std::fs::create_dir(&b).expect("mkdir");
+    let n = 2 * thread::available_parallelism().map_or(1, |n| n.get()) + 1;
+    let movers: Vec<_> = (0..n)
+        .map(|i| {
+            let (from, to) = (a.join(i.to_string()), b.join(i.to_string()));
+            std::fs::write(&from, b"x").expect("creating a file to move");
+            thread::Builder::new()
+                .name(LOCK_COMM.into())
+                .spawn(move || {
+                    for _ in 0..renames {
+                        std::fs::rename(&from, &to).expect("rename");
+                        std::fs::rename(&to, &from).expect("rename back");
+                    }
+                })
+                .expect("spawning a mover")
+        })
+        .collect();
+    for m in movers {
+        m.join().expect("mover");
+    }
+}

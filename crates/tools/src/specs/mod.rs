@@ -7,19 +7,30 @@ mod bindsnoop;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod biotop;
+mod bitesize;
+mod cachestat;
 mod capable;
 mod common;
+mod cpudist;
+mod drsnoop;
 mod execsnoop;
 mod exitsnoop;
+mod filetop;
+mod fs;
+mod fsdist;
+mod fsslower;
 mod gethostlatency;
 mod hardirqs;
 mod killsnoop;
+mod klockstat;
 mod memleak;
 mod mountsnoop;
 mod net;
 mod offcputime;
 mod oomkill;
 mod opensnoop;
+mod pidpersec;
 mod profile;
 mod runqlat;
 mod runqlen;
@@ -29,6 +40,7 @@ mod sigsnoop;
 mod softirqs;
 mod solisten;
 mod statsnoop;
+mod syncsnoop;
 mod syscount;
 mod tcp;
 mod tcpaccept;
@@ -43,6 +55,10 @@ mod tcpstates;
 mod tcpsynbl;
 mod tcptop;
 mod tcptracer;
+mod threadsnoop;
+mod vfsstat;
+mod wakeuptime;
+mod wqlat;
 mod xdpfilter;
 
 pub(crate) static ALL: &[ToolSpec] = &[
@@ -84,6 +100,28 @@ pub(crate) static ALL: &[ToolSpec] = &[
     tcpsynbl::SPEC,
     tcptop::SPEC,
     tcptracer::SPEC,
+    // Storage, file systems and scheduler (issue 14), alphabetical.
+    biotop::SPEC,
+    bitesize::SPEC,
+    fsdist::BTRFS,
+    fsslower::BTRFS,
+    cachestat::SPEC,
+    cpudist::SPEC,
+    drsnoop::SPEC,
+    fsdist::EXT4,
+    fsslower::EXT4,
+    filetop::SPEC,
+    fsdist::SPEC,
+    fsslower::SPEC,
+    klockstat::SPEC,
+    pidpersec::SPEC,
+    syncsnoop::SPEC,
+    threadsnoop::SPEC,
+    vfsstat::SPEC,
+    wakeuptime::SPEC,
+    wqlat::SPEC,
+    fsdist::XFS,
+    fsslower::XFS,
 ];
 
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
@@ -92,6 +130,7 @@ pub(crate) fn stack_outputs(tool: &str) -> &'static [crate::StackOutput] {
         "profile" => profile::STACKS,
         "offcputime" => offcputime::STACKS,
         "memleak" => memleak::STACKS,
+        "wakeuptime" => wakeuptime::STACKS,
         _ => &[],
     }
 }
