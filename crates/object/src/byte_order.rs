@@ -19,7 +19,7 @@
 //! record votes for its offset. The votes are keyed by record size, which
 //! is how they meet the event struct later.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use bpfkit_btf::ext::BtfExt;
 use bpfkit_btf::{Btf, Kind, TypeId};
@@ -136,11 +136,15 @@ fn field_order(btf: &Btf, root: TypeId, access: &str) -> Option<Orders> {
 }
 
 /// Memory the analysis follows: the stack, or what a helper returned
-/// (`bpf_ringbuf_reserve`, `bpf_map_lookup_elem`), by call instruction.
+/// (`bpf_ringbuf_reserve`, `bpf_map_lookup_elem`). All returned memory is
+/// one region, so that libbpf-tools' `reserve_buf()` (a ring buffer record
+/// on one path, a per-CPU map value on the other) stays one pointer where
+/// the paths meet; separate buffers then share places, which can only make
+/// a place less certain, never network order by mistake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Region {
     Stack,
-    Returned(usize),
+    Returned,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,32 +199,70 @@ impl State {
 
     /// Merges `other` in; true when this state grew. A place stored on one
     /// path only keeps that path's orders: paths that do not store a field
-    /// do not vote on it.
+    /// do not vote on it. Where the paths stored different shapes, a
+    /// constant (the zeroes of `struct event e = {}`) gives way to a value
+    /// stored over it; two values make the place unknown as well.
     fn join(&mut self, other: &State) -> bool {
         let before = self.clone();
         for (mine, theirs) in self.regs.iter_mut().zip(other.regs) {
             *mine = mine.join(theirs);
         }
-        for (place, &(width, orders)) in &other.mem {
-            let entry = self.mem.entry(*place).or_insert((width, orders));
-            entry.1 |= orders;
-            if entry.0 != width {
-                entry.1 |= UNKNOWN;
+        for (&(region, at), &(width, orders)) in &other.mem {
+            let overlapping = self.overlapping(region, at, at + width);
+            match overlapping.as_slice() {
+                [] => {
+                    self.mem.insert((region, at), (width, orders));
+                }
+                [(o, w, mine)] if *o == at && *w == width => {
+                    self.mem.insert((region, at), (width, mine | orders));
+                }
+                _ if orders == 0 => {}
+                places => {
+                    let constants = places.iter().all(|&(_, _, ord)| ord == 0);
+                    let unknown = if constants { 0 } else { UNKNOWN };
+                    self.store(region, at, width, orders | unknown);
+                }
             }
         }
         *self != before
     }
 
-    fn store(&mut self, region: Region, offset: i64, width: i64, orders: Orders) {
-        // Forget what the new value overlaps.
+    /// (offset, width, orders) of the places that overlap `start..end`.
+    fn overlapping(&self, region: Region, start: i64, end: i64) -> Vec<(i64, i64, Orders)> {
         self.mem
-            .retain(|&(r, o), &mut (w, _)| r != region || o + w <= offset || offset + width <= o);
+            .range((region, i64::MIN)..(region, end))
+            .filter(|&(_, &(w, _))| w > 0)
+            .filter(|&(&(_, o), &(w, _))| o + w > start)
+            .map(|(&(_, o), &(w, ord))| (o, w, ord))
+            .collect()
+    }
+
+    fn store(&mut self, region: Region, offset: i64, width: i64, orders: Orders) {
+        let end = offset + width;
+        for (o, w, ord) in self.overlapping(region, offset, end) {
+            self.mem.remove(&(region, o));
+            // What the new value leaves of an old one: a constant stays
+            // one (`struct event e = {}` zeroes 8 bytes at a time, then
+            // members are stored), part of a number is a number.
+            let rest = if ord == 0 { 0 } else { UNKNOWN };
+            if o < offset {
+                self.mem.insert((region, o), (offset - o, rest));
+            }
+            if o + w > end {
+                self.mem.insert((region, end), (o + w - end, rest));
+            }
+        }
         self.mem.insert((region, offset), (width, orders));
     }
 
+    /// The value stored at exactly this place, or a part of a constant.
     fn load(&self, region: Region, offset: i64, width: i64) -> Value {
-        match self.mem.get(&(region, offset)) {
-            Some(&(w, orders)) if w == width => Value::Scalar(orders),
+        let covering = self.mem.range(..=(region, offset)).next_back();
+        match covering {
+            Some((&(r, o), &(w, orders))) if r == region && o == offset && w == width => {
+                Value::Scalar(orders)
+            }
+            Some((&(r, o), &(w, 0))) if r == region && o + w >= offset + width => Value::Scalar(0),
             _ => UNKNOWN_VALUE,
         }
     }
@@ -240,7 +282,7 @@ fn analyze_function(
     let count = code.len() / 8;
     let mut states: HashMap<usize, State> = HashMap::from([(start, State::entry())]);
     let mut visits: HashMap<usize, u32> = HashMap::new();
-    let mut reserved: HashMap<usize, i64> = HashMap::new();
+    let mut sends = Sends::default();
     let mut work = vec![start];
     while let Some(pc) = work.pop() {
         if pc >= count {
@@ -253,7 +295,7 @@ fn analyze_function(
         }
         let mut state = states[&pc].clone();
         let insn = Insn::at(code, pc);
-        let next = step(&insn, pc, &mut state, fields, &mut reserved, stored);
+        let next = step(&insn, pc, &mut state, fields, &mut sends);
         for target in next {
             let grew = match states.get_mut(&target) {
                 Some(existing) => existing.join(&state),
@@ -267,6 +309,7 @@ fn analyze_function(
             }
         }
     }
+    sends.vote(stored);
 }
 
 struct Insn {
@@ -305,8 +348,7 @@ fn step(
     pc: usize,
     state: &mut State,
     fields: &HashMap<usize, Orders>,
-    reserved: &mut HashMap<usize, i64>,
-    stored: &mut StoredOrders,
+    sends: &mut Sends,
 ) -> Vec<usize> {
     const LD_IMM64: u8 = 0x18;
     let relocated = fields.get(&pc).copied();
@@ -349,7 +391,7 @@ fn step(
             }
         }
         0x04 | 0x07 => alu(insn, &mut state.regs, relocated),
-        _ => return jump(insn, pc, state, reserved, stored),
+        _ => return jump(insn, pc, state, sends),
     }
     vec![pc + 1]
 }
@@ -403,13 +445,7 @@ fn swapped(orders: Orders) -> Orders {
     out
 }
 
-fn jump(
-    insn: &Insn,
-    pc: usize,
-    state: &mut State,
-    reserved: &mut HashMap<usize, i64>,
-    stored: &mut StoredOrders,
-) -> Vec<usize> {
+fn jump(insn: &Insn, pc: usize, state: &mut State, sends: &mut Sends) -> Vec<usize> {
     const JA: u8 = 0x00;
     const CALL: u8 = 0x80;
     const EXIT: u8 = 0x90;
@@ -418,11 +454,11 @@ fn jump(
         EXIT => Vec::new(),
         CALL => {
             if insn.src == 0 {
-                helper(insn.imm, pc, state, reserved, stored);
+                helper(insn.imm, state, sends);
             }
             state.regs[..6].fill(UNKNOWN_VALUE);
             if insn.src == 0 && matches!(insn.imm, MAP_LOOKUP_ELEM | RINGBUF_RESERVE) {
-                state.regs[0] = Value::Ptr(Region::Returned(pc), 0);
+                state.regs[0] = Value::Ptr(Region::Returned, 0);
             }
             vec![pc + 1]
         }
@@ -445,31 +481,22 @@ const RINGBUF_RESERVE: i64 = 131;
 const RINGBUF_SUBMIT: i64 = 132;
 
 /// The memory effects of helper `id` that matter here.
-fn helper(
-    id: i64,
-    pc: usize,
-    state: &mut State,
-    reserved: &mut HashMap<usize, i64>,
-    stored: &mut StoredOrders,
-) {
+fn helper(id: i64, state: &mut State, sends: &mut Sends) {
     let regs = state.regs;
     let constant = |v: Value| match v {
         Value::Const(c) => Some(c),
         _ => None,
     };
     match id {
-        PERF_EVENT_OUTPUT => send(state, regs[4], constant(regs[5]), stored),
-        RINGBUF_OUTPUT => send(state, regs[2], constant(regs[3]), stored),
+        PERF_EVENT_OUTPUT => sends.record(state, regs[4], constant(regs[5])),
+        RINGBUF_OUTPUT => sends.record(state, regs[2], constant(regs[3])),
         RINGBUF_RESERVE => {
             if let Some(size) = constant(regs[2]) {
-                reserved.insert(pc, size);
+                sends.reserved.insert(size);
             }
         }
-        RINGBUF_SUBMIT => {
-            if let Value::Ptr(Region::Returned(site), 0) = regs[1] {
-                send(state, regs[1], reserved.get(&site).copied(), stored);
-            }
-        }
+        // The record's size is the one its function reserves.
+        RINGBUF_SUBMIT => sends.record(state, regs[1], None),
         // Any other helper given (buffer, size) writes it: a kernel read
         // of a relocated field copies that field's order, others unknown.
         _ => {
@@ -484,20 +511,54 @@ fn helper(
     }
 }
 
-/// Records what each place of the record at `ptr` (`size` bytes) holds.
-fn send(state: &State, ptr: Value, size: Option<i64>, stored: &mut StoredOrders) {
-    let (Value::Ptr(region, base), Some(size)) = (ptr, size) else {
-        return;
-    };
-    let Ok(record) = u32::try_from(size) else {
-        return;
-    };
-    for (&(r, at), &(width, orders)) in &state.mem {
-        if r == region && at >= base && at + width <= base + size {
-            let (Ok(offset), Ok(width)) = (u32::try_from(at - base), u32::try_from(width)) else {
+/// The records a function sends, with what their places hold.
+#[derive(Default)]
+struct Sends {
+    /// Constant sizes passed to `bpf_ringbuf_reserve`.
+    reserved: BTreeSet<i64>,
+    /// Per send: the size (`None`: the reserved one), and (offset, width,
+    /// orders) of each place stored in the record.
+    records: Vec<(Option<i64>, Vec<(i64, i64, Orders)>)>,
+}
+
+impl Sends {
+    /// Remembers what each place of the record at `ptr` holds. A submit's
+    /// size is resolved at the end: the reserve may be on a path the
+    /// analysis reaches later.
+    fn record(&mut self, state: &State, ptr: Value, size: Option<i64>) {
+        let Value::Ptr(region, base) = ptr else {
+            return;
+        };
+        let places = state
+            .mem
+            .range((region, base)..=(region, i64::MAX))
+            .map(|(&(_, at), &(width, orders))| (at - base, width, orders))
+            .collect();
+        self.records.push((size, places));
+    }
+
+    /// Each place's votes, by record size (a submit's size is the one
+    /// constant size its function reserves).
+    fn vote(self, stored: &mut StoredOrders) {
+        let reserved = match (self.reserved.first(), self.reserved.len()) {
+            (Some(&size), 1) => Some(size),
+            _ => None,
+        };
+        for (size, places) in self.records {
+            let Some(size) = size.or(reserved) else {
                 continue;
             };
-            *stored.entry((record, offset, width)).or_default() |= orders;
+            let Ok(record) = u32::try_from(size) else {
+                continue;
+            };
+            for (offset, width, orders) in places {
+                if offset + width > size {
+                    continue;
+                }
+                if let (Ok(offset), Ok(width)) = (u32::try_from(offset), u32::try_from(width)) {
+                    *stored.entry((record, offset, width)).or_default() |= orders;
+                }
+            }
         }
     }
 }
@@ -597,6 +658,64 @@ mod tests {
         ];
         let stored = run(&program, &[(4, NET)]);
         assert_eq!(stored.get(&(8, 4, 2)), Some(&NET), "{stored:?}");
+    }
+
+    #[test]
+    fn a_record_from_either_a_ring_buffer_or_a_map_value() {
+        // libbpf-tools' reserve_buf(): if (r6) r0 = bpf_ringbuf_reserve(map,
+        // 8, 0) else r0 = bpf_map_lookup_elem(heap, &zero); then a network
+        // order store at [2] and bpf_ringbuf_submit.
+        let program = vec![
+            insn(JEQ_IMM, 6, 0, 4, 0), // 0 → 5
+            insn(MOV64_IMM, 2, 0, 0, 8),
+            insn(MOV64_IMM, 3, 0, 0, 0),
+            insn(CALL, 0, 0, 0, RINGBUF_RESERVE as i32),
+            insn(0x05, 0, 0, 1, 0), // 4: ja → 6
+            insn(CALL, 0, 0, 0, MAP_LOOKUP_ELEM as i32),
+            insn(LDXH, 1, 7, 12, 0), // 6: relocated
+            insn(STXH, 0, 1, 2, 0),
+            insn(MOV64_REG, 1, 0, 0, 0),
+            insn(CALL, 0, 0, 0, RINGBUF_SUBMIT as i32),
+            insn(EXIT, 0, 0, 0, 0),
+        ];
+        let stored = run(&program, &[(6, NET)]);
+        assert_eq!(stored.get(&(8, 2, 2)), Some(&NET), "{stored:?}");
+    }
+
+    #[test]
+    fn a_member_stored_into_zeroed_memory_leaves_its_neighbours_constant() {
+        // *(u64 *)(r10 - 16) = 0; r7 = net; *(u16 *)(r10 - 14) = r7;
+        // r8 = *(u16 *)(r10 - 16) (still the zero); *(u16 *)(r10 - 4) = r8.
+        let mut program = core_read_into_fp8(); // 0..=5
+        program.push(insn(0x7a, 10, 0, -16, 0)); // 6: *(u64 *)(r10 - 16) = 0
+        program.push(insn(LDXH, 7, 10, -8, 0));
+        program.push(insn(STXH, 10, 7, -14, 0));
+        program.push(insn(LDXH, 8, 10, -16, 0));
+        program.push(insn(STXH, 10, 8, -4, 0));
+        program.push(insn(LDXH, 8, 10, -10, 0)); // inside the zeroes
+        program.push(insn(STXH, 10, 8, -6, 0));
+        program.extend(send_fp16());
+        let stored = run(&program, &[(3, NET)]);
+        assert_eq!(stored.get(&(16, 2, 2)), Some(&NET), "{stored:?}");
+        assert_eq!(stored.get(&(16, 0, 2)), Some(&0), "{stored:?}");
+        assert_eq!(stored.get(&(16, 12, 2)), Some(&0), "{stored:?}");
+        assert_eq!(stored.get(&(16, 10, 2)), Some(&0), "{stored:?}");
+    }
+
+    #[test]
+    fn zeroes_on_one_path_give_way_to_a_member_stored_on_the_other() {
+        // tcptracer's accept: the tuple is zeroed, a path that fails early
+        // keeps the zeroes, the other reads the port into them; later
+        // stores next to the port must not lose it where the paths meet.
+        let mut program = core_read_into_fp8(); // 0..=5
+        program.push(insn(0x7a, 10, 0, -16, 0)); // 6: *(u64 *)(r10 - 16) = 0
+        program.push(insn(JEQ_IMM, 6, 0, 2, 0)); // 7 → 10
+        program.push(insn(LDXH, 7, 10, -8, 0));
+        program.push(insn(STXH, 10, 7, -14, 0));
+        program.push(insn(STH, 10, 0, -16, 0)); // 10
+        program.extend(send_fp16());
+        let stored = run(&program, &[(3, NET)]);
+        assert_eq!(stored.get(&(16, 2, 2)), Some(&NET), "{stored:?}");
     }
 
     #[test]
