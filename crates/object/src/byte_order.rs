@@ -180,6 +180,9 @@ impl Value {
 
 const UNKNOWN_VALUE: Value = Value::Scalar(UNKNOWN);
 
+/// (offset, width, orders) of one stored place of a region.
+type Place = (i64, i64, Orders);
+
 #[derive(Debug, Clone, PartialEq)]
 struct State {
     regs: [Value; 11],
@@ -228,7 +231,7 @@ impl State {
     }
 
     /// (offset, width, orders) of the places that overlap `start..end`.
-    fn overlapping(&self, region: Region, start: i64, end: i64) -> Vec<(i64, i64, Orders)> {
+    fn overlapping(&self, region: Region, start: i64, end: i64) -> Vec<Place> {
         self.mem
             .range((region, i64::MIN)..(region, end))
             .filter(|&(_, &(w, _))| w > 0)
@@ -518,7 +521,7 @@ struct Sends {
     reserved: BTreeSet<i64>,
     /// Per send: the size (`None`: the reserved one), and (offset, width,
     /// orders) of each place stored in the record.
-    records: Vec<(Option<i64>, Vec<(i64, i64, Orders)>)>,
+    records: Vec<(Option<i64>, Vec<Place>)>,
 }
 
 impl Sends {
