@@ -149,9 +149,7 @@ impl EventFormatter {
     pub fn new(btf: &Btf, ty: TypeId, opts: &FormatOptions) -> Result<EventFormatter> {
         let mut plan = Plan::new(btf, ty)?;
         for col in &mut plan.columns {
-            if col.render == (Render::Port { network: false })
-                && opts.network_order_offsets.contains(&col.offset)
-            {
+            if col.port_order_open && opts.network_order_offsets.contains(&col.offset) {
                 col.render = Render::Port { network: true };
             }
         }
