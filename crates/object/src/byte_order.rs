@@ -11,13 +11,17 @@
 //! in: network (read from a CO-RE relocated field whose BTF type is
 //! `__be16`/`__be32`, by a relocated load or through `bpf_probe_read_kernel`
 //! of a relocated `ptr + offset`), host (any other relocated field), or
-//! unknown. A byte swap (`BPF_END`) turns one into the other; other
-//! arithmetic makes it unknown; constants have no order. States meet at
-//! jump targets by union (a bounded fixpoint), so the analysis is
-//! conservative. When a record is sent (`bpf_perf_event_output`,
-//! `bpf_ringbuf_output`, `bpf_ringbuf_submit`), each stored value of the
-//! record votes for its offset. The votes are keyed by record size, which
-//! is how they meet the event struct later.
+//! unknown. A byte swap (`BPF_END`) turns one into the other; masking
+//! with a constant and 32-bit moves keep it; other arithmetic makes it
+//! unknown; constants have no order. States meet at jump targets by union
+//! (a fixpoint, bounded at 64 visits per instruction). Calls to
+//! other BPF functions are not followed (libbpf-tools inline theirs): their
+//! results are unknown. When a record is sent (`bpf_perf_event_output`,
+//! `bpf_ringbuf_output`, `bpf_ringbuf_submit`), each value stored in the
+//! record votes for its offset; the votes are keyed by record size, which
+//! is how they meet the event struct. The output layer
+//! swaps a port only where every vote is network order
+//! ([`StoredOrder::network`]); mixed votes are [`StoredOrder::ambiguous`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
