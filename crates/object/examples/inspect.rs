@@ -47,6 +47,15 @@ fn inspect(path: &str, load: bool) -> Result<(), String> {
             m.max_entries,
             ty(m.event_type)
         );
+        for s in &m.stored_orders {
+            println!(
+                "    +{} ({} bytes): network order on {} paths (orders {:#b})",
+                s.offset,
+                s.width,
+                if s.network() { "all" } else { "some" },
+                s.orders
+            );
+        }
     }
     for p in &obj.params {
         println!(

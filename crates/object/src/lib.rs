@@ -5,6 +5,7 @@
 //! rewritten bytes that aya 0.14 can load.
 
 mod btf_fixup;
+pub mod byte_order;
 pub mod co_re;
 pub mod disasm;
 mod drops;
@@ -125,6 +126,11 @@ pub struct MapDef {
     /// variables point to, or the single unreferenced named struct. `None`
     /// otherwise: see [`event_type_hint`].
     pub event_type: Option<TypeId>,
+    /// For event maps with a known `event_type`: the places of the record
+    /// that some program path fills with a value read from a network-order
+    /// kernel field (`__be16 skc_dport`) and not swapped since, whatever
+    /// the event member's own type (see [`byte_order`]).
+    pub stored_orders: Vec<byte_order::StoredOrder>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +216,7 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
     let uses_printk = programs::uses_printk(&view);
     let mut maps = maps::find(&btf, &view)?;
     let hidden_values = events::assign(&btf, ext.as_ref(), &view, &mut maps);
+    assign_stored_orders(&btf, ext.as_ref(), &view, &mut maps);
     let (params, globals) = vars::find(&btf, &view)?;
     let drop_counters = drops::find(&btf, &maps, &globals);
     let externs = externs::find(&btf, elf)?;
@@ -235,6 +242,23 @@ pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {
         kconfig_data,
         loadable_elf,
     })
+}
+
+/// Fills [`MapDef::stored_orders`]: the analysis votes by record size,
+/// which is how they meet each event map's struct.
+fn assign_stored_orders(
+    btf: &Btf,
+    ext: Option<&BtfExt>,
+    view: &elf_view::ElfView,
+    maps: &mut [MapDef],
+) {
+    let stored = byte_order::analyze(btf, ext, view);
+    for map in maps.iter_mut() {
+        let size = map.event_type.and_then(|t| btf.size_of(t).ok());
+        if let Some(size) = size.and_then(|s| u32::try_from(s).ok()) {
+            map.stored_orders = byte_order::for_record(&stored, size);
+        }
+    }
 }
 
 impl Object {

@@ -112,6 +112,7 @@ fn parse_def(btf: &Btf, name: &str, def: &Composite) -> Result<MapDef, String> {
         key_type: None,
         value_type: None,
         event_type: None,
+        stored_orders: Vec::new(),
     };
     for m in &def.members {
         let field = btf.str_at(m.name_off);
@@ -208,6 +209,7 @@ fn legacy_maps(
                 key_type: None,
                 value_type: None,
                 event_type: None,
+                stored_orders: Vec::new(),
             })
         })
         .collect()

@@ -41,6 +41,10 @@ pub struct FormatOptions {
     pub table: TableSpec,
     /// Render overrides by field name, for every mode (JSON included).
     pub renders: Vec<(String, Render)>,
+    /// Byte offsets of the record that the program fills in network byte
+    /// order whatever the member's type (a `__u16 dport` copied from the
+    /// kernel's `__be16 skc_dport`): port fields there are swapped.
+    pub network_order_offsets: Vec<usize>,
 }
 
 impl Default for FormatOptions {
@@ -54,6 +58,7 @@ impl Default for FormatOptions {
             resolve_users: false,
             table: TableSpec::default(),
             renders: Vec::new(),
+            network_order_offsets: Vec::new(),
         }
     }
 }
@@ -198,6 +203,11 @@ fn decoded_fields(table: &[TableColumn], plan: &Plan) -> Vec<Decoded> {
 impl EventFormatter {
     pub fn new(btf: &Btf, ty: TypeId, opts: &FormatOptions) -> Result<EventFormatter> {
         let mut plan = Plan::new(btf, ty)?;
+        for col in &mut plan.columns {
+            if col.port_order_open && opts.network_order_offsets.contains(&col.offset) {
+                col.render = Render::Port { network: true };
+            }
+        }
         for (field, render) in &opts.renders {
             let i = plan.column_index(field)?;
             cells::check_render(&plan.columns[i], *render)?;
@@ -251,6 +261,12 @@ impl EventFormatter {
     pub fn field_bytes<'b>(&self, bytes: &'b [u8], field: &str) -> Option<&'b [u8]> {
         let col = self.plan.columns.iter().find(|c| c.name == field)?;
         crate::plan::column_bytes(col, bytes)
+    }
+
+    /// The field that starts at byte `offset` of the record.
+    pub fn field_at(&self, offset: usize) -> Option<&str> {
+        let col = self.plan.columns.iter().find(|c| c.offset == offset)?;
+        Some(&col.name)
     }
 
     /// Size in bytes of one record.

@@ -123,6 +123,9 @@ pub(crate) struct Column {
     pub offset: usize,
     pub leaf: Leaf,
     pub render: Render,
+    /// A host-order port whose order only its type decided (no hint, no
+    /// host-order name): the data flow may make it network order.
+    pub port_order_open: bool,
     /// `"name":` ready to copy into JSON output.
     pub json_key: Vec<u8>,
 }
@@ -961,11 +964,14 @@ fn classify(
     let mut json_key = Vec::with_capacity(m.name.len() + 3);
     json::write_str(&mut json_key, m.name.as_bytes());
     json_key.push(b':');
+    let port_order_open = render == (Render::Port { network: false })
+        && semantic::port_order_open(&m.name, &typedefs);
     Ok(Column {
         name: m.name.clone(),
         offset: (m.bit_offset / 8) as usize,
         leaf,
         render,
+        port_order_open,
         json_key,
     })
 }

@@ -336,7 +336,7 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
         }
     }
     if ends("port") || ends("port_host") || ends("port_h") {
-        let host = n == "lport" || ends("_host") || ends("_h");
+        let host = names_host_order(n);
         let network = ctx.typedefs.contains(&NETWORK_ORDER_U16);
         out.push(Render::Port {
             network: network && !host,
@@ -352,6 +352,21 @@ fn name_candidates(n: &str, ctx: &FieldContext) -> Vec<Render> {
         out.push(Render::Log2Hist);
     }
     out
+}
+
+/// A port member whose byte order neither a bpfkit hint typedef nor its
+/// name fixes: the program's data flow may show that it holds network
+/// order (see `FormatOptions::network_order_offsets`).
+pub fn port_order_open(member: &str, typedefs: &[&str]) -> bool {
+    let hinted = typedefs
+        .iter()
+        .any(|t| matches!(*t, hints::PORT | hints::PORT_HOST));
+    !hinted && !names_host_order(&member.to_ascii_lowercase())
+}
+
+/// `lport`, `*_host`, `*_h`: names that say host byte order.
+fn names_host_order(n: &str) -> bool {
+    n == "lport" || n.ends_with("_host") || n.ends_with("_h")
 }
 
 /// The kernel's type for 16-bit values in network byte order.

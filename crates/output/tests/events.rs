@@ -150,6 +150,33 @@ fn tcp_event(af: u32, saddr: &[u8], daddr: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+fn ports_the_flow_says_are_network_order_swap_unless_hint_or_name_says_host() {
+    let Some(btf) = common::btf("ports_the_flow_says_are_network_order") else {
+        return;
+    };
+    let ty = common::ty(btf, "flow_ports");
+    let opts = FormatOptions {
+        network_order_offsets: vec![0, 2, 4, 6],
+        ..json_opts()
+    };
+    let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
+    let mut record = Vec::new();
+    record.extend(47001u16.to_be_bytes()); // sport: flow says network
+    record.extend(443u16.to_be_bytes()); // dport: flow says network
+    record.extend(8080u16.to_le_bytes()); // hport: bpfkit_port_host_t
+    record.extend(5000u16.to_le_bytes()); // lport: host order by name
+    let text = run(&mut f, &[record.clone()]);
+    assert!(
+        text.contains(r#""sport":47001,"dport":443,"hport":8080,"lport":5000"#),
+        "{text}"
+    );
+    // Without the flow, plain __u16 ports are host order.
+    let mut plain = EventFormatter::new(btf, ty, &json_opts()).unwrap();
+    let text = run(&mut plain, &[record]);
+    assert!(text.contains(r#""sport":39351,"dport":47873"#), "{text}");
+}
+
+#[test]
 fn tcpconnect_addresses_by_family() {
     let Some(btf) = common::btf("tcpconnect") else {
         return;

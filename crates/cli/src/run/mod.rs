@@ -155,6 +155,11 @@ pub(crate) fn run_session(
     let mut session = session;
     let mut printer = Printer::new(object, print)?;
     printer.give_way_to(session.stop_handle());
+    if flags.verbose {
+        for line in printer.ambiguous_orders() {
+            eprintln!("bpfkit: {line}");
+        }
+    }
     // Filters and rules first: the `attached` reports say the run is ready
     // (scripts and tests start their workload on them).
     for (map, path) in &flags.cgroup_maps {

@@ -107,6 +107,30 @@ impl<'o> Printer<'o> {
         })
     }
 
+    /// For `-v`: the event fields that some program paths fill in network
+    /// order and others not; they print as their type says.
+    pub fn ambiguous_orders(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for map in &self.object.maps {
+            let Some(formatter) = self.formatters.get(&map.name) else {
+                continue;
+            };
+            for stored in map
+                .stored_orders
+                .iter()
+                .filter(|s| s.width == 2 && s.ambiguous())
+            {
+                if let Some(field) = formatter.field_at(stored.offset as usize) {
+                    out.push(format!(
+                        "events of map '{}': field '{field}' holds network byte order on some paths only; printed as its type says",
+                        map.name
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// Writes the event table headers now (see [`PrintOptions::header_first`]).
     pub fn write_headers(&mut self) -> Result<()> {
         if !self.opts.header_first {
@@ -348,6 +372,7 @@ pub(crate) fn event_formatters(
         fmt.mode = opts.mode;
         fmt.time |= opts.time;
         fmt.map_name = map.name.clone();
+        fmt.network_order_offsets = network_order_offsets(map);
         let formatter = EventFormatter::new(&object.btf, ty, &fmt)
             .with_context(|| format!("events of map '{}'", map.name))?;
         formatters.insert(map.name.clone(), formatter);
@@ -408,6 +433,16 @@ pub(crate) fn is_result_map(def: &bpfkit_object::MapDef) -> bool {
 /// Maps that only carry state between two hooks (the start timestamp of a
 /// wakeup, an irq, an exec): libbpf tools keep them to themselves, and their
 /// contents at exit are half-finished work, not results.
+/// The 2-byte places of `map`'s records that every program path storing
+/// them fills in network order (ports copied from `__be16` kernel fields).
+fn network_order_offsets(map: &bpfkit_object::MapDef) -> Vec<usize> {
+    map.stored_orders
+        .iter()
+        .filter(|s| s.width == 2 && s.network())
+        .map(|s| s.offset as usize)
+        .collect()
+}
+
 fn is_scratch(map_name: &str) -> bool {
     map_name.contains("start") || map_name.ends_with("_ts")
 }

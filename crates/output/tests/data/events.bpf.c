@@ -108,6 +108,15 @@ struct bench_event {
 	__u32 flags;
 };
 
+/* Ports the data flow says are stored in network order: a plain __u16
+ * follows the flow, a hint typedef or a host-order name does not. */
+struct flow_ports {
+	__u16 sport;
+	__u16 dport;
+	bpfkit_port_host_t hport;
+	__u16 lport;
+};
+
 struct exec_event *e1 __attribute__((used));
 struct tcp_event *e2 __attribute__((used));
 struct hinted *e3 __attribute__((used));
@@ -119,3 +128,4 @@ struct count_key *e8 __attribute__((used));
 struct bench_event *e9 __attribute__((used));
 __u32 *e10 __attribute__((used));
 __u64 *e11 __attribute__((used));
+struct flow_ports *e12 __attribute__((used));
