@@ -49,8 +49,13 @@ impl Holders {
             // One readlink tells a BPF fd from the rest; only those need
             // their fdinfo opened and read (4 syscalls each): most fds of a
             // system are files and sockets, and `prog list` scans them all.
-            let is_bpf = std::fs::read_link(fd.path())
-                .is_ok_and(|target| is_bpf_fd_target(&target.to_string_lossy()));
+            let is_bpf = match std::fs::read_link(fd.path()) {
+                Ok(target) => is_bpf_fd_target(&target.to_string_lossy()),
+                // Access to a process's fds is decided per process (ptrace
+                // rules): one refusal means every other fd is refused too.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return,
+                Err(_) => false, // closed meanwhile
+            };
             if !is_bpf {
                 continue;
             }
@@ -120,10 +125,19 @@ mod tests {
 
     #[test]
     fn bpf_fd_targets() {
-        for bpf in ["anon_inode:bpf-prog", "anon_inode:bpf-map", "anon_inode:bpf_link"] {
+        for bpf in [
+            "anon_inode:bpf-prog",
+            "anon_inode:bpf-map",
+            "anon_inode:bpf_link",
+        ] {
             assert!(is_bpf_fd_target(bpf), "{bpf}");
         }
-        for other in ["/dev/null", "socket:[123]", "anon_inode:[eventpoll]", "pipe:[9]"] {
+        for other in [
+            "/dev/null",
+            "socket:[123]",
+            "anon_inode:[eventpoll]",
+            "pipe:[9]",
+        ] {
             assert!(!is_bpf_fd_target(other), "{other}");
         }
     }
