@@ -936,12 +936,14 @@ def report_m7(m):
         return []
     lines = [f"### M7 inspection (issue 13; {m.get('_programs_loaded', '?')} programs loaded, "
              f"{fmt(med(m, 'map dump bpfkit', 'lines'))} dump lines)", ""] + HEADER
-    for what, peer in (("prog list", "prog list bpftool"), ("map dump", "map dump bpftool"),
-                       ("map dump json", "map dump bpftool")):
-        for field, target in (("wall_s", 0.5), ("cpu_s", None), ("peak_rss_kib", None)):
-            lines.append(ratio_row(f"{what} {field} vs bpftool", (m, f"{what.replace(' json', '')} bpfkit"
-                                                                  + (" json" if "json" in what else ""), field),
-                                   (m, peer, field), target if field == "wall_s" and "json" not in what else None))
+    # (row label, bpfkit case, bpftool case, wall-time target: issue 13's, table output only)
+    pairs = (("prog list", "prog list bpfkit", "prog list bpftool", 0.5),
+             ("map dump", "map dump bpfkit", "map dump bpftool", 0.5),
+             ("map dump json", "map dump bpfkit json", "map dump bpftool", None))
+    for what, ours, peer, wall_target in pairs:
+        for field in ("wall_s", "cpu_s", "peak_rss_kib"):
+            lines.append(ratio_row(f"{what} {field} vs bpftool", (m, ours, field), (m, peer, field),
+                                   wall_target if field == "wall_s" else None))
     return lines + [""]
 
 
