@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -47,6 +48,9 @@ BT_RUNQLAT = (
     "BEGIN { printf(\"Tracing CPU scheduler...\\n\"); }"
 )
 BT_PROFILE = "profile:hz:HZ { @[kstack, ustack, comm, pid] = count(); }"
+BT_TRACE = "tracepoint:syscalls:sys_enter_openat { printf(\"%s\\n\", str(args->filename)); }"
+# BEGIN runs once every probe is attached: its line marks "attached"
+BT_FUNCCOUNT = "tracepoint:PATTERN { @[probe] = count(); } BEGIN { printf(\"Tracing\\n\"); }"
 
 
 def bpftrace(script):
@@ -73,15 +77,26 @@ TRACERS = {
         "libbpf-tools": ["/usr/sbin/runqlat"],
         "bpftrace": [bpftrace(BT_RUNQLAT)],
     },
+    "trace": {
+        "bpfkit": ["{bpfkit} trace 't:syscalls:sys_enter_openat \"%s\", args->filename'"],
+        "bpftrace": [bpftrace(BT_TRACE)],
+    },
+    "funccount": {
+        "bpfkit": ["{bpfkit} funccount 't:{pattern}'"],
+        "bpftrace": [bpftrace(BT_FUNCCOUNT).replace("PATTERN", "{pattern}")],
+    },
     "profile": {
         "bpfkit": ["{bpfkit} profile -I -v -F {hz}", "{bpfkit} run {work}/profile.bpf.o -v --sample-freq {hz}"],
         "bpftrace": [bpftrace(BT_PROFILE).replace("HZ", "{hz}")],
     },
 }
 # what a tracer without marker events prints once attached (bpftrace's BEGIN runs after attaching)
-READY = {"runqlat": r"Tracing|attached sched_switch", "profile": r"Attaching \d+ probe|attached"}
+READY = {"runqlat": r"Tracing|attached sched_switch", "profile": r"Attaching \d+ probe|attached",
+         "funccount": r"(?m)^Tracing"}
 # bpfkit prints "Tracing..." before it loads anything; only -v's "attached" means attached
-READY_BPFKIT = {"runqlat": r"attached sched_switch", "profile": r"attached"}
+READY_BPFKIT = {"runqlat": r"attached sched_switch", "profile": r"attached",
+                "funccount": r"Tracing \d+ functions"}  # funccount says it after attaching
+MARKER_TOOLS = ("execsnoop", "opensnoop", "trace")  # print a line per event the harness causes
 PEERS_OF_BPFKIT = ("libbpf-tools", "bpftrace")
 FAILURES = []  # tracers that never became ready: the run exits 1 (CI smoke mode relies on it)
 
@@ -124,9 +139,14 @@ def cpu_ns(pid):
 
 
 def vm_hwm_kib(pid):
+    return proc_status_kib(pid, "VmHWM")
+
+
+def proc_status_kib(pid, field):
+    """A memory field of /proc/PID/status (VmHWM: peak RSS, VmRSS: now), in KiB."""
     try:
         for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -262,6 +282,7 @@ class Env:
         for size in (8, 256):
             self.build_bpf(BENCH / "ringbuf.bpf.c", WORK / f"ringbuf{size}.bpf.o", [f"-DREC_SIZE={size}"])
         self.build_bpf(BENCH / "profile.bpf.c", WORK / "profile.bpf.o", [])
+        self.build_bpf(BENCH / "hashmap.bpf.c", WORK / "hashmap.bpf.o", [])
 
     def find_bpfkit(self):
         path = os.environ.get("BPFKIT")
@@ -367,16 +388,16 @@ def trigger_for(env, tool, tag):
     return open_missing
 
 
-def launch(env, tool, tracer, **extra):
+def launch(env, tool, tracer, ready_timeout=30.0, **extra):
     """Start a tracer and measure its start-up: (Tracer, startup dict) or (None, None)."""
     cmd = env.command(tool, tracer, **extra)
     t = Tracer(tracer, cmd)
-    if tool in ("execsnoop", "opensnoop"):
+    if tool in MARKER_TOOLS:
         tag = Counter.tag("bkm")
-        secs = t.wait_for(re.escape(tag).encode(), trigger_for(env, tool, tag))
+        secs = t.wait_for(re.escape(tag).encode(), trigger_for(env, tool, tag), timeout=ready_timeout)
     else:
         ready = READY_BPFKIT[tool] if tracer.startswith("bpfkit") else READY[tool]
-        secs = t.wait_for(ready.encode())
+        secs = t.wait_for(ready.encode(), timeout=ready_timeout)
     if secs is None:
         log(f"  {tracer} {tool}: no start-up marker; output: {t.output()[-400:]!r}")
         FAILURES.append(f"{tracer} {tool} did not start")
@@ -389,20 +410,23 @@ def launch(env, tool, tracer, **extra):
 
 def m1_m2(env, runs, ops):
     """Each launch: start-up (M1), then the pinned workload loop (M2)."""
-    res = {}
-    for tool, mode in (("execsnoop", "exec"), ("opensnoop", "open")):
-        tracers = ["none", "bpfkit", "libbpf-tools", "bpftrace"]
-        n = ops[mode]
-        rows = {t: [] for t in tracers}
-        for run in range(runs + 1):  # run 0 is the warm-up, discarded
-            for tracer in tracers:
-                row = one_overhead_run(env, tool, mode, tracer, n)
-                if run > 0 and row:
-                    rows[tracer].append(row)
-            log(f"  {tool} run {run}/{runs}")
-        res[tool] = {t: {k: summary([r.get(k) for r in rs]) for k in (rs[0].keys() if rs else [])}
-                     for t, rs in rows.items()}
-        res[tool]["_command"] = {t: env.command(tool, t) for t in tracers if t != "none"}
+    tracers = ["none", "bpfkit", "libbpf-tools", "bpftrace"]
+    return {tool: overhead_runs(env, tool, mode, tracers, runs, ops[mode])
+            for tool, mode in (("execsnoop", "exec"), ("opensnoop", "open"))}
+
+
+def overhead_runs(env, tool, mode, tracers, runs, n):
+    """one_overhead_run for each tracer, interleaved, `runs` times after a warm-up."""
+    rows = {t: [] for t in tracers}
+    for run in range(runs + 1):  # run 0 is the warm-up, discarded
+        for tracer in tracers:
+            row = one_overhead_run(env, tool, mode, tracer, n)
+            if run > 0 and row:
+                rows[tracer].append(row)
+        log(f"  {tool} run {run}/{runs}")
+    res = {t: {k: summary([r.get(k) for r in rs]) for k in (rs[0].keys() if rs else [])}
+           for t, rs in rows.items()}
+    res["_command"] = {t: env.command(tool, t) for t in tracers if t != "none"}
     return res
 
 
@@ -446,18 +470,25 @@ def one_overhead_run(env, tool, mode, tracer, n):
 # M1 runqlat: time until attached
 # ---------------------------------------------------------------------------
 def m1_runqlat(env, runs):
-    tracers = ["bpfkit", "libbpf-tools", "bpftrace"]
+    return startup_runs(env, "runqlat", ["bpfkit", "libbpf-tools", "bpftrace"], runs)
+
+
+def startup_runs(env, tool, tracers, runs, ready_timeout=30.0, stop_timeout=15.0, **extra):
+    """Launch each tracer until attached, `runs` times after a warm-up, interleaved:
+    start-up, peak RSS, and the time from SIGINT to its exit (detaching)."""
     rows = {t: [] for t in tracers}
     for run in range(runs + 1):
         for tracer in tracers:
-            t, row = launch(env, "runqlat", tracer)
+            t, row = launch(env, tool, tracer, ready_timeout=ready_timeout, **extra)
             if t:
                 row["peak_rss_kib"] = vm_hwm_kib(t.pid)
-                t.stop_with_timeout()
+                stopping = time.monotonic()
+                t.stop_with_timeout(stop_timeout)
+                row["stop_s"] = time.monotonic() - stopping
                 if run > 0:
                     rows[tracer].append(row)
     res = {t: {k: summary([r[k] for r in rs]) for k in (rs[0] if rs else {})} for t, rs in rows.items()}
-    res["_command"] = {t: env.command("runqlat", t) for t in tracers}
+    res["_command"] = {t: env.command(tool, t, **extra) for t in tracers}
     return res
 
 
@@ -626,18 +657,124 @@ def m6(env, runs):
         "raw bpftool": "bpftool btf dump file /sys/kernel/btf/vmlinux",
         "parse only bpfkit (one type)": f"{env.bpfkit} btf dump file /sys/kernel/btf/vmlinux --format c --type pid_t",
     }
+    return timed_commands(env, cases, runs)
+
+
+def timed_commands(env, cases, runs):
+    """Run each command to completion under the workload generator's `run`
+    mode (wall, CPU, the command's own peak RSS), interleaved, after a warm-up.
+    Its output goes to a tmpfs file; `lines` counts them (a sanity check)."""
     rows = {k: [] for k in cases}
     for run in range(runs + 1):
         for name, cmd in cases.items():
-            out = WORK / "btf.out"
+            out = WORK / "cmd.out"
             with open(out, "wb") as sink:
                 r = subprocess.run([env.wl, "run", *shlex.split(cmd)], stdout=sink, stderr=subprocess.DEVNULL)
-            stats = json.loads(out.read_bytes().rstrip().rsplit(b"\n", 1)[-1])
-            if run > 0 and r.returncode == 0 and stats["status"] == 0:
+            data = out.read_bytes()
+            body, _, last = data.rstrip().rpartition(b"\n")
+            stats = json.loads(last)
+            if r.returncode != 0 or stats["status"] != 0:
+                log(f"  {name}: failed (status {stats['status']}): {body[-300:]!r}")
+                if "bpfkit" in name:
+                    FAILURES.append(f"{name} failed")
+            elif run > 0:
                 rows[name].append({"wall_s": stats["wall_ns"] / 1e9, "cpu_s": stats["cpu_ns"] / 1e9,
-                                   "peak_rss_kib": stats["maxrss_kib"], "bytes": out.stat().st_size})
+                                   "peak_rss_kib": stats["maxrss_kib"], "bytes": len(body),
+                                   "lines": body.count(b"\n") + 1})
     res = {k: {f: summary([r[f] for r in rs]) for f in (rs[0] if rs else {})} for k, rs in rows.items()}
     res["_command"] = cases
+    return res
+
+
+# ---------------------------------------------------------------------------
+# M7: inspection commands (issue 13)
+# ---------------------------------------------------------------------------
+def m7(env, runs, entries=10000):
+    """`prog list` and `map dump` of a full 10k-entry hash map with BTF, bpfkit
+    vs bpftool. The map belongs to hashmap.bpf.o, held by `bpfkit run` while
+    the workload generator's getpgid(MAGIC) calls fill it."""
+    holder = Tracer("bpfkit", f"{env.bpfkit} run {WORK / 'hashmap.bpf.o'} -v")
+    try:
+        if holder.wait_for(rb"attached") is None:
+            log(f"  M7: hashmap.bpf.o did not load: {holder.output()[-300:]!r}")
+            FAILURES.append("M7 bpfkit run hashmap.bpf.o did not start")
+            return {}
+        env.workload("getpgid", entries)
+        maps = json.loads(sh(["bpftool", "-j", "map", "show"]).stdout or "[]")
+        ids = [m["id"] for m in maps if m.get("name") == "bench_hash"]
+        if not ids:
+            FAILURES.append("M7: no bench_hash map")
+            return {}
+        mid = ids[-1]
+        cases = {
+            "prog list bpfkit": f"{env.bpfkit} prog list",
+            "prog list bpftool": "bpftool prog list",
+            "map dump bpfkit": f"{env.bpfkit} map dump id {mid}",
+            "map dump bpfkit json": f"{env.bpfkit} map dump id {mid} -j",
+            "map dump bpftool": f"bpftool map dump id {mid}",
+        }
+        res = timed_commands(env, cases, runs)
+        res["_programs_loaded"] = len(bpf_progs())
+        return res
+    finally:
+        holder.stop_with_timeout()
+
+
+# ---------------------------------------------------------------------------
+# M8: trace and funccount (issue 12)
+# ---------------------------------------------------------------------------
+def m8(env, runs, opens, quick):
+    """trace: exec until the first event (an open of a marker path), peak RSS,
+    then a burst of opens (consumer CPU, loss). funccount: exec until every
+    tracepoint is attached, and SIGINT until exit (detaching them)."""
+    res = {"trace": overhead_runs(env, "trace", "open", ["bpfkit", "bpftrace"], runs, opens)}
+    if quick:  # hundreds of tracepoints take seconds to detach: a small set in CI
+        res["funccount sched"] = startup_runs(env, "funccount", ["bpfkit"], 1, pattern="sched:*")
+        return res
+    # 720 probes exceed bpftrace's default BPFTRACE_MAX_BPF_PROGS (512): 360 side by side.
+    # Detaching takes ~40 ms per tracepoint in the kernel (tens of seconds a run): 3 runs.
+    runs = min(runs, 3)
+    res["funccount sys_enter"] = startup_runs(env, "funccount", ["bpfkit", "bpftrace"], runs,
+                                              ready_timeout=120, stop_timeout=120,
+                                              pattern="syscalls:sys_enter_*")
+    res["funccount syscalls"] = startup_runs(env, "funccount", ["bpfkit"], runs, ready_timeout=120,
+                                             stop_timeout=120, pattern="syscalls:*")
+    return res
+
+
+# ---------------------------------------------------------------------------
+# M9: serve's steady memory (issue 15)
+# ---------------------------------------------------------------------------
+SERVE_TOOLS = "runqlat biolatency tcprtt syscount"
+
+
+def m9(env, runs, scrapes):
+    """`bpfkit serve` with four tools: RSS after `scrapes` scrapes, 0.5 s apart."""
+    rows = []
+    for run in range(runs + 1):
+        port = 19400 + run
+        t = Tracer("bpfkit", f"{env.bpfkit} serve --listen 127.0.0.1:{port} {SERVE_TOOLS}")
+        try:
+            started = t.wait_for(rb"serving http")
+            if started is None:
+                log(f"  M9: serve did not start: {t.output()[-300:]!r}")
+                FAILURES.append("M9 bpfkit serve did not start")
+                continue
+            scrape_s, size = [], 0
+            for _ in range(scrapes):
+                time.sleep(0.5)
+                t0 = time.monotonic()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                    size = len(r.read())
+                scrape_s.append(time.monotonic() - t0)
+            if run > 0:
+                rows.append({"startup_s": started, "rss_kib": proc_status_kib(t.pid, "VmRSS"),
+                             "peak_rss_kib": vm_hwm_kib(t.pid), "scrape_s": statistics.median(scrape_s),
+                             "scrape_bytes": size})
+        finally:
+            t.stop_with_timeout()
+    res = {"bpfkit": {k: summary([r[k] for r in rows]) for k in (rows[0] if rows else {})}}
+    res["_command"] = f"{env.bpfkit} serve --listen 127.0.0.1:PORT {SERVE_TOOLS}"
     return res
 
 
@@ -783,11 +920,66 @@ def report(results):
                                (m, "parse only bpfkit (one type)", "peak_rss_kib"),
                                (m, "vmlinux.h bpftool", "peak_rss_kib"), None))
         lines.append("")
+    lines += report_m7(results.get("M7")) + report_m8(results.get("M8")) + report_m9(results.get("M9"))
     lines += ["### Commands", ""]
-    for key in ("M1M2", "M1runqlat", "M3", "M4", "M5", "M6"):
+    for key in ("M1M2", "M1runqlat", "M3", "M4", "M5", "M6", "M7", "M8", "M9"):
         if key in results:
             lines.append(f"- {key}: `{json.dumps(commands_of(results[key]))}`")
     return "\n".join(lines) + "\n"
+
+
+HEADER = ["| measurement | bpfkit | peer | ratio | target | met |", "|---|---|---|---|---|---|"]
+
+
+def report_m7(m):
+    if not m:
+        return []
+    lines = [f"### M7 inspection (issue 13; {m.get('_programs_loaded', '?')} programs loaded, "
+             f"{fmt(med(m, 'map dump bpfkit', 'lines'))} dump lines)", ""] + HEADER
+    # (row label, bpfkit case, bpftool case, wall-time target: issue 13's, table output only)
+    pairs = (("prog list", "prog list bpfkit", "prog list bpftool", 0.5),
+             ("map dump", "map dump bpfkit", "map dump bpftool", 0.5),
+             ("map dump json", "map dump bpfkit json", "map dump bpftool", None))
+    for what, ours, peer, wall_target in pairs:
+        for field in ("wall_s", "cpu_s", "peak_rss_kib"):
+            lines.append(ratio_row(f"{what} {field} vs bpftool", (m, ours, field), (m, peer, field),
+                                   wall_target if field == "wall_s" else None))
+    return lines + [""]
+
+
+def report_m8(m):
+    if not m:
+        return []
+    lines = ["### M8 trace and funccount (issue 12)", ""] + HEADER
+    r = m["trace"]
+    lines.append(ratio_row("trace exec to first event s", (r, "bpfkit", "startup_s"), (r, "bpftrace", "startup_s"), 0.2))
+    lines.append(ratio_row("trace start-up CPU ms", (r, "bpfkit", "startup_cpu_ms"),
+                           (r, "bpftrace", "startup_cpu_ms"), None))
+    lines.append(ratio_row("trace peak RSS KiB (after the burst)", (r, "bpfkit", "peak_rss_kib"),
+                           (r, "bpftrace", "peak_rss_kib"), 0.1))
+    lines.append(ratio_row("trace consumer CPU ns/event", (r, "bpfkit", "consumer_cpu_ns_per_event"),
+                           (r, "bpftrace", "consumer_cpu_ns_per_event"), None))
+    lines.append(ratio_row("trace loss %", (r, "bpfkit", "loss_pct"), (r, "bpftrace", "loss_pct"), None))
+    for key, r in m.items():
+        if not key.startswith("funccount"):
+            continue
+        for field in ("startup_s", "startup_cpu_ms", "peak_rss_kib", "stop_s"):
+            lines.append(ratio_row(f"{key} {field}", (r, "bpfkit", field), (r, "bpftrace", field), None))
+    return lines + [""]
+
+
+def report_m9(m):
+    if not m:
+        return []
+    r = m["bpfkit"]
+    return ["### M9 serve (issue 15): `bpfkit serve " + SERVE_TOOLS + "`", "",
+            "| measurement | bpfkit | target | met |", "|---|---|---|---|",
+            f"| steady RSS after scrapes KiB | {fmt(med(r, 'rss_kib'))}{spread(r, 'rss_kib')} | <20,480 | "
+            f"{'n/a' if med(r, 'rss_kib') is None else ('yes' if med(r, 'rss_kib') < 20480 else '**no**')} |",
+            f"| peak RSS KiB | {fmt(med(r, 'peak_rss_kib'))}{spread(r, 'peak_rss_kib')} | | |",
+            f"| start-up s (until serving) | {fmt(med(r, 'startup_s'))}{spread(r, 'startup_s')} | | |",
+            f"| scrape s | {fmt(med(r, 'scrape_s'))}{spread(r, 'scrape_s')} | | |",
+            f"| scrape bytes | {fmt(med(r, 'scrape_bytes'))} | | |", ""]
 
 
 def commands_of(r):
@@ -807,7 +999,7 @@ def commands_of(r):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke mode: few runs, small counts (< 2 min)")
-    ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6",
+    ap.add_argument("--only", default="M1,M2,M3,M4,M5,M6,M7,M8,M9",
                     help="comma-separated subset; M1R is M1's runqlat part alone")
     ap.add_argument("--out", default=str(BENCH / "out"), help="directory for results.json and results.md")
     args = ap.parse_args()
@@ -846,6 +1038,15 @@ def main():
         if "M6" in only:
             log("M6: BTF")
             results["M6"] = m6(env, runs)
+        if "M7" in only:
+            log("M7: inspection (prog list, map dump)")
+            results["M7"] = m7(env, runs)
+        if "M8" in only:
+            log("M8: trace and funccount")
+            results["M8"] = m8(env, 1 if q else runs, 10000 if q else 100000, q)
+        if "M9" in only:
+            log("M9: serve memory")
+            results["M9"] = m9(env, 1 if q else 3, 3 if q else 10)
     finally:
         sh(f"sysctl -w kernel.bpf_stats_enabled={stats_before}")
         jt1, st1 = cpu_times()

@@ -41,12 +41,26 @@ impl Holders {
     }
 
     fn scan_process(&mut self, pid: u32) {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             return;
         };
         let mut comm: Option<String> = None;
         for fd in fds.flatten() {
-            let Ok(text) = std::fs::read_to_string(fd.path()) else {
+            // One readlink tells a BPF fd from the rest; only those need
+            // their fdinfo opened and read (4 syscalls each): most fds of a
+            // system are files and sockets, and `prog list` scans them all.
+            let is_bpf = match std::fs::read_link(fd.path()) {
+                Ok(target) => is_bpf_fd_target(&target.to_string_lossy()),
+                // Access to a process's fds is decided per process (ptrace
+                // rules): one refusal means every other fd is refused too.
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return,
+                Err(_) => false, // closed meanwhile
+            };
+            if !is_bpf {
+                continue;
+            }
+            let fdinfo = format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy());
+            let Ok(text) = std::fs::read_to_string(fdinfo) else {
                 continue;
             };
             let Some((kind, id)) = bpf_object_of(&text) else {
@@ -70,6 +84,12 @@ enum Kind {
     Prog,
     Map,
     Link,
+}
+
+/// Whether an fd's link target (`/proc/PID/fd/N`) is a BPF object's anon
+/// inode: `anon_inode:bpf-prog`, `anon_inode:bpf-map`, `anon_inode:bpf_link`.
+fn is_bpf_fd_target(target: &str) -> bool {
+    target.starts_with("anon_inode:bpf")
 }
 
 /// The BPF object an fdinfo text describes. A link's fdinfo also names
@@ -102,6 +122,25 @@ fn read_comm(pid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bpf_fd_targets() {
+        for bpf in [
+            "anon_inode:bpf-prog",
+            "anon_inode:bpf-map",
+            "anon_inode:bpf_link",
+        ] {
+            assert!(is_bpf_fd_target(bpf), "{bpf}");
+        }
+        for other in [
+            "/dev/null",
+            "socket:[123]",
+            "anon_inode:[eventpoll]",
+            "pipe:[9]",
+        ] {
+            assert!(!is_bpf_fd_target(other), "{other}");
+        }
+    }
 
     #[test]
     fn fdinfo_kinds() {
