@@ -261,6 +261,11 @@ impl Session {
         if let Some(reason) = sink.stop_reason(go_on) {
             return Ok(reason);
         }
+        // That was a batch too: a printer flushes what it read now, not when
+        // a later record wakes the loop (which may be never).
+        if sink.handler.on_batch_end().is_break() {
+            return Ok(ExitReason::Handler);
+        }
         loop {
             let wake_at = [deadline, next_tick, next_flush, next_drop_check]
                 .into_iter()
