@@ -304,6 +304,10 @@ impl Session {
                 if let Some(reason) = self.flush_perf(sink) {
                     return Ok(reason);
                 }
+                // Another batch: flushed now, not at the next tick.
+                if sink.handler.on_batch_end().is_break() {
+                    return Ok(ExitReason::Handler);
+                }
             }
             if next_drop_check.is_some_and(|at| now >= at) {
                 next_drop_check = later(now, DROP_CHECK_INTERVAL);

@@ -13,7 +13,9 @@ use std::ops::ControlFlow;
 use std::sync::{Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use bpfkit_runtime::{EventHandler, ExitReason, LoadOptions, RunOptions, Session};
+use bpfkit_runtime::{
+    EventHandler, ExitReason, LoadOptions, PERF_FLUSH_INTERVAL, RunOptions, Session,
+};
 use common::{assert_unloaded, build, setup, tgid_param};
 
 /// Tests of this binary one at a time (see above).
@@ -183,4 +185,67 @@ fn marker_arrives(marker: u64, received: &mpsc::Receiver<u64>) -> bool {
             Err(_) => return false,
         }
     }
+}
+
+/// Notes when its first event came and when a batch end first followed.
+#[derive(Default)]
+struct EventToFlush {
+    event_at: Option<Instant>,
+    flushed_at: Option<Instant>,
+}
+
+impl EventHandler for EventToFlush {
+    fn on_event(&mut self, _map: &str, _data: &[u8]) -> ControlFlow<()> {
+        self.event_at.get_or_insert_with(Instant::now);
+        ControlFlow::Continue(())
+    }
+
+    fn on_batch_end(&mut self) -> ControlFlow<()> {
+        if self.event_at.is_none() {
+            return ControlFlow::Continue(());
+        }
+        self.flushed_at.get_or_insert_with(Instant::now);
+        ControlFlow::Break(())
+    }
+}
+
+/// A perf buffer that wakes the reader only every 64 records is read by the
+/// flush timer; what that read is flushed right away, not at the loop's
+/// next wakeup (the next timer tick, `PERF_FLUSH_INTERVAL` later).
+#[test]
+fn a_record_read_by_the_perf_flush_timer_is_flushed_at_once() {
+    let Some(clang) = setup("a_record_read_by_the_perf_flush_timer_is_flushed_at_once") else {
+        return;
+    };
+    let _serial = serial();
+    let object = build(&clang, "getpgid");
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    opts.params.insert("use_perf".into(), vec![1]);
+    opts.perf_wakeup_events = 64;
+    let mut session = Session::load(&object, &opts).expect("load");
+    // After the run's first drain, so that only the timer reads it.
+    let producer = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: getpgid(0) has no preconditions.
+        unsafe { libc::getpgid(0) };
+    });
+    let mut handler = EventToFlush::default();
+    let run = RunOptions {
+        duration: Some(RUN_BOUND),
+        handle_signals: false,
+        ..RunOptions::default()
+    };
+    let summary = session.run(&run, &mut handler).expect("run");
+    producer.join().expect("producer");
+    assert_eq!(summary.exit, ExitReason::Handler, "{summary:?}");
+    let event_at = handler.event_at.expect("the event");
+    let waited = handler.flushed_at.expect("flushed") - event_at;
+    assert!(
+        waited < PERF_FLUSH_INTERVAL / 2,
+        "flushed {waited:?} after the event"
+    );
+    let ids = session.program_ids();
+    drop(session);
+    assert_unloaded(&ids);
 }
