@@ -261,6 +261,11 @@ impl Session {
         if let Some(reason) = sink.stop_reason(go_on) {
             return Ok(reason);
         }
+        // That was a batch too: a printer flushes what it read now, not when
+        // a later record wakes the loop (which may be never).
+        if sink.handler.on_batch_end().is_break() {
+            return Ok(ExitReason::Handler);
+        }
         loop {
             let wake_at = [deadline, next_tick, next_flush, next_drop_check]
                 .into_iter()
@@ -298,6 +303,10 @@ impl Session {
                 next_flush = later(now, every);
                 if let Some(reason) = self.flush_perf(sink) {
                     return Ok(reason);
+                }
+                // Another batch: flushed now, not at the next tick.
+                if sink.handler.on_batch_end().is_break() {
+                    return Ok(ExitReason::Handler);
                 }
             }
             if next_drop_check.is_some_and(|at| now >= at) {
