@@ -383,6 +383,14 @@ pub enum Format {
         count: &'static str,
         max_param: &'static str,
     },
+    /// A process's end as libbpf-tools exitsnoop prints it, from the
+    /// column's field (the exit code), the killing signal's field and the
+    /// core dump flag's field: `0`, `code 7`, `signal 9 (Killed)`, `signal
+    /// 11 (Segmentation fault), core dumped`.
+    ExitStatus {
+        signal: &'static str,
+        core: &'static str,
+    },
 }
 
 impl Column {

@@ -219,6 +219,10 @@ fn check_column(
             assert!(field_exists(count));
             assert!(info.params().iter().any(|p| p == max_param));
         }
+        Format::ExitStatus { signal, core } => {
+            assert!(field_exists(signal), "{}: missing {signal}", spec.name);
+            assert!(field_exists(core), "{}: missing {core}", spec.name);
+        }
         _ => {}
     }
 }

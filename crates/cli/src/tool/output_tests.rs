@@ -354,3 +354,15 @@ fn random_records_through_every_tool_column_spec() {
         }
     }
 }
+
+#[test]
+fn exit_status_reads_as_libbpf_tools_exitsnoop() {
+    use super::exit_status;
+    assert_eq!(exit_status(0, 0, false), "0");
+    assert_eq!(exit_status(7, 0, false), "code 7");
+    assert_eq!(exit_status(0, 9, false), "signal 9 (Killed)");
+    assert_eq!(
+        exit_status(0, 11, true),
+        "signal 11 (Segmentation fault), core dumped"
+    );
+}
