@@ -334,6 +334,39 @@ fn syscount_by_process_with_latency() {
 }
 
 #[test]
+fn syscount_prints_a_bracketed_time_line_before_each_interval() {
+    if !bpfkit_testkit::privileged("syscount_prints_a_bracketed_time_line") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("syscount", &["-i", "1", "-d", "2"]);
+    // Syscalls of our own in both intervals.
+    for _ in 0..4 {
+        Command::new("sleep").arg("0.3").status().expect("sleep");
+    }
+    let out = run.finish();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let headers: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("SYSCALL"))
+        .collect();
+    // As libbpf-tools: `[HH:MM:SS]` right above every interval's table.
+    assert_eq!(headers.len(), 2, "{}", out.stdout);
+    for i in headers {
+        let time = lines[i.saturating_sub(1)];
+        let hms = time.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+        let fields: Vec<&str> = hms.map_or(vec![], |t| t.split(':').collect());
+        assert!(
+            fields.len() == 3
+                && fields
+                    .iter()
+                    .all(|f| f.len() == 2 && f.parse::<u8>().is_ok()),
+            "no [HH:MM:SS] above line {i}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
 fn runqlat_prints_a_histogram_per_interval() {
     if !bpfkit_testkit::privileged("runqlat_prints_a_histogram_per_interval") {
         return;

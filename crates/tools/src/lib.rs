@@ -163,6 +163,9 @@ pub enum Runtime {
     Timestamp,
     /// Prefix a `TIME` column: wall clock `HH:MM:SS` (map outputs: a time line per interval).
     WallTime,
+    /// Map outputs: a `[HH:MM:SS]` line before each print, as libbpf-tools
+    /// syscount prints it.
+    BracketedTimeLine,
     /// Show times in this unit instead of the output's default (`msecs`, `nsecs`).
     Unit(&'static str),
     /// Print only the first VALUE rows of a table.
@@ -260,6 +263,8 @@ pub enum Output {
     Table {
         when: When,
         map: &'static str,
+        /// Runtime options on without a flag (syscount's `[HH:MM:SS]` line).
+        defaults: &'static [Runtime],
         /// Time unit for `{unit}` headers and [`Format::Nanos`]; [`Runtime::Unit`] replaces it.
         unit: &'static str,
         columns: &'static [Column],

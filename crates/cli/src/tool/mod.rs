@@ -204,6 +204,8 @@ fn syscall_list() -> String {
 #[derive(Default)]
 struct Options {
     wall_time: bool,
+    /// The map outputs' time line as `[HH:MM:SS]`.
+    brackets: bool,
     elapsed: bool,
     detailed: bool,
     quote: bool,
@@ -263,7 +265,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
     let output = spec
         .output(&given)
         .with_context(|| format!("{} has no output for these flags", spec.name))?;
-    if let Output::Events { defaults, .. } = output {
+    if let Output::Events { defaults, .. } | Output::Table { defaults, .. } = output {
         for r in *defaults {
             apply_switch(*r, &mut opts);
         }
@@ -323,6 +325,7 @@ fn print_options(
                 map,
                 snapshot,
                 time_line: opts.wall_time,
+                brackets: opts.brackets,
             }));
         }
         None => {
@@ -542,6 +545,10 @@ fn apply_switch(r: Runtime, opts: &mut Options) {
     match r {
         Runtime::Timestamp => opts.elapsed = true,
         Runtime::WallTime => opts.wall_time = true,
+        Runtime::BracketedTimeLine => {
+            opts.wall_time = true;
+            opts.brackets = true;
+        }
         Runtime::Unit(unit) => opts.unit = Some(unit),
         Runtime::Quote => opts.quote = true,
         Runtime::Detailed => opts.detailed = true,

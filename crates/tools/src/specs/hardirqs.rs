@@ -32,6 +32,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Output::Table {
             when: When::Always,
             map: "infos",
+            defaults: &[],
             unit: "usecs",
             columns: &[
                 Column::new("HARDIRQ", "key.name", 16),

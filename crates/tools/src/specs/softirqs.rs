@@ -24,6 +24,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Output::Table {
             when: When::Always,
             map: "infos",
+            defaults: &[],
             unit: "usecs",
             columns: &[
                 Column::new("SOFTIRQ", "key", 16).fmt(VECTORS),
