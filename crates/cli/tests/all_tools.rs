@@ -43,7 +43,18 @@ type Lacking = fn() -> Option<String>;
 
 /// Flags not run where this machine lacks what they need: (tool or `*`,
 /// flag, what is lacking).
-const SKIPPED: &[(&str, &str, Lacking)] = &[("*", "cgroup", no_cgroup2)];
+const SKIPPED: &[(&str, &str, Lacking)] = &[
+    ("*", "cgroup", no_cgroup2),
+    ("hardirqs", "cpu", interrupt_cpu_unknown),
+    ("softirqs", "cpu", interrupt_cpu_unknown),
+];
+
+/// The CPU an interrupt lands on is the kernel's choice, not known before
+/// the run; tools.rs (`hardirqs -C -s`) and tools_part1.rs (`softirqs -c`)
+/// check the CPU filters on the CPUs they see.
+fn interrupt_cpu_unknown() -> Option<String> {
+    Some("the CPU the workload's interrupts land on is not known in advance".into())
+}
 
 /// Why cgroup filters cannot run: the test's cgroup v2 (the value of
 /// `--cgroup`; every workload process is in it too) is not mounted.

@@ -429,17 +429,64 @@ fn hardirqs_counts_interrupts() {
         return;
     }
     let _serial = serial();
+    let run = ToolRun::start("hardirqs", &["1", "1"]);
+    disk_io();
+    let out = run.finish();
+    // As libbpf-tools: HARDIRQ TOTAL_count TOTAL_usecs MAX_usecs.
+    assert!(
+        out.stdout.contains("TOTAL_count") && out.stdout.contains("MAX_usecs"),
+        "{}",
+        out.stdout
+    );
+    let rows = irq_numbers::<3>(&out.stdout);
+    assert!(!rows.is_empty(), "{}", out.stdout);
+    for [count, total, max] in &rows {
+        assert!(*count > 0 && max <= total, "{}", out.stdout);
+    }
+    assert!(
+        rows.is_sorted_by(|a, b| a[1] >= b[1]),
+        "by total time: {}",
+        out.stdout
+    );
+}
+
+/// The last N numbers of each HARDIRQ row (handler names may hold spaces).
+fn irq_numbers<const N: usize>(stdout: &str) -> Vec<[u64; N]> {
+    rows(stdout, "HARDIRQ")
+        .iter()
+        .map(|r| {
+            let tail = &r[r.len() - N..];
+            std::array::from_fn(|i| tail[i].parse().expect("a number"))
+        })
+        .collect()
+}
+
+#[test]
+fn hardirqs_per_cpu_and_on_one_cpu() {
+    if !bpfkit_testkit::privileged("hardirqs_per_cpu_and_on_one_cpu") {
+        return;
+    }
+    let _serial = serial();
     let run = ToolRun::start("hardirqs", &["-C", "1", "1"]);
     disk_io();
     let out = run.finish();
-    let rows = rows(&out.stdout, "HARDIRQ");
+    // -C: a CPU column after TOTAL_count, TOTAL_usecs, MAX_usecs.
+    let rows = irq_numbers::<4>(&out.stdout);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     assert!(!rows.is_empty(), "{}", out.stdout);
-    let counts: Vec<u64> = rows
-        .iter()
-        .map(|r| r.last().and_then(|c| c.parse().ok()).expect("a COUNT"))
-        .collect();
-    assert!(counts.iter().all(|&c| c > 0), "{}", out.stdout);
-    assert!(counts.is_sorted_by(|a, b| a >= b), "{}", out.stdout);
+    assert!(rows.iter().all(|r| r[3] < cpus), "{}", out.stdout);
+    // -s CPU: only that CPU's handlers (the disk's interrupt stays on its CPU).
+    let busiest = rows[0][3].to_string();
+    let run = ToolRun::start("hardirqs", &["-C", "-s", &busiest, "1", "1"]);
+    disk_io();
+    let out = run.finish();
+    let rows = irq_numbers::<4>(&out.stdout);
+    assert!(!rows.is_empty(), "{}", out.stdout);
+    assert!(
+        rows.iter().all(|r| r[3].to_string() == busiest),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

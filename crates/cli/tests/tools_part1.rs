@@ -447,6 +447,62 @@ fn softirqs_totals_time_per_softirq_by_name() {
 }
 
 #[test]
+fn softirqs_counts_with_c_and_keeps_to_one_cpu_with_lowercase_c() {
+    let test = "softirqs_counts_with_c_and_keeps_to_one_cpu_with_lowercase_c";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let _serial = serial();
+    // Upstream's current flags: -C adds TOTAL_count, -c CPU traces one CPU.
+    let run = ToolRun::start("softirqs", &["-C", "-c", "0"]);
+    loopback_traffic_on_cpu0();
+    let out = run.stop();
+    assert!(out.stdout.contains("TOTAL_count"), "{}", out.stdout);
+    let rows = rows(&out.stdout, "SOFTIRQ");
+    // Loopback packets are received in the sender's CPU's net_rx softirq.
+    assert!(rows.iter().any(|r| r[0] == "net_rx"), "{}", out.stdout);
+    for row in &rows {
+        assert_eq!(row.len(), 3, "{}", out.stdout);
+        assert!(row[2].parse::<u64>().is_ok_and(|n| n > 0), "{}", out.stdout);
+    }
+    let absent = (std::thread::available_parallelism().map_or(1, |n| n.get()) + 8).to_string();
+    let run = ToolRun::start("softirqs", &["-c", &absent]);
+    loopback_traffic();
+    let out = run.stop();
+    assert!(rows_or_none(&out.stdout).is_empty(), "{}", out.stdout);
+}
+
+/// loopback_traffic() from a thread that runs on CPU 0 only.
+fn loopback_traffic_on_cpu0() {
+    std::thread::spawn(|| {
+        // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET and
+        // sched_setaffinity(0: this thread) only read and write it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            let size = std::mem::size_of::<libc::cpu_set_t>();
+            assert_eq!(
+                libc::sched_setaffinity(0, size, &set),
+                0,
+                "pinning to CPU 0"
+            );
+        }
+        loopback_traffic();
+    })
+    .join()
+    .expect("loopback traffic on CPU 0");
+}
+
+/// SOFTIRQ rows, none when no table was printed.
+fn rows_or_none(stdout: &str) -> Vec<Vec<&str>> {
+    if stdout.contains("SOFTIRQ") {
+        rows(stdout, "SOFTIRQ")
+    } else {
+        Vec::new()
+    }
+}
+
+#[test]
 fn softirqs_histograms_per_softirq_in_nanoseconds() {
     if !bpfkit_testkit::privileged("softirqs_histograms_per_softirq_in_nanoseconds") {
         return;
