@@ -219,6 +219,15 @@ fn check_column(
             assert!(field_exists(count));
             assert!(info.params().iter().any(|p| p == max_param));
         }
+        Format::Sentence(text) => {
+            for name in bpfkit_tools::sentence_fields(text) {
+                assert!(
+                    field_exists(name),
+                    "{}: sentence reads missing {name}",
+                    spec.name
+                );
+            }
+        }
         Format::ExitStatus { signal, core } => {
             assert!(field_exists(signal), "{}: missing {signal}", spec.name);
             assert!(field_exists(core), "{}: missing {core}", spec.name);

@@ -206,6 +206,8 @@ struct Options {
     wall_time: bool,
     /// The map outputs' time line as `[HH:MM:SS]`.
     brackets: bool,
+    /// Events without a header line.
+    no_header: bool,
     elapsed: bool,
     detailed: bool,
     quote: bool,
@@ -336,6 +338,7 @@ fn print_options(
             print.event_format = Some(FormatOptions {
                 time: opts.wall_time,
                 elapsed: opts.elapsed,
+                header: !opts.no_header,
                 table: TableSpec {
                     columns: Some(output::columns(columns, &ctx)),
                 },
@@ -545,6 +548,7 @@ fn apply_switch(r: Runtime, opts: &mut Options) {
     match r {
         Runtime::Timestamp => opts.elapsed = true,
         Runtime::WallTime => opts.wall_time = true,
+        Runtime::NoHeader => opts.no_header = true,
         Runtime::BracketedTimeLine => {
             opts.wall_time = true;
             opts.brackets = true;

@@ -5,7 +5,7 @@ use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
     Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind,
 };
-use bpfkit_tools::{Column, Format, Output, Scale};
+use bpfkit_tools::{Column, Format, Output, Scale, SentencePart};
 use std::sync::Arc;
 
 /// What the columns need to know about the run.
@@ -77,7 +77,8 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         | Format::SumOf(_)
         | Format::DividedBy(_)
         | Format::ArgList { .. }
-        | Format::ExitStatus { .. } => {
+        | Format::ExitStatus { .. }
+        | Format::Sentence(_) => {
             return None;
         }
     })
@@ -162,6 +163,25 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
                 r.num(core).unwrap_or(0) != 0,
             );
             out.extend_from_slice(text.as_bytes());
+        }),
+        Format::Sentence(text) => Arc::new(move |r, out| {
+            for part in bpfkit_tools::sentence_parts(text) {
+                match part {
+                    SentencePart::Text(t) => out.extend_from_slice(t.as_bytes()),
+                    SentencePart::Field(name) => match r.num(name) {
+                        Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                        None => {
+                            let raw = r.raw(name).unwrap_or_default();
+                            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+                            out.extend_from_slice(&raw[..end]);
+                        }
+                    },
+                    SentencePart::File(path) => {
+                        let text = std::fs::read_to_string(path).unwrap_or_default();
+                        out.extend_from_slice(text.lines().next().unwrap_or("").as_bytes());
+                    }
+                }
+            }
         }),
         _ => return None,
     })

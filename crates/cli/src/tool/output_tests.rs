@@ -366,3 +366,23 @@ fn exit_status_reads_as_libbpf_tools_exitsnoop() {
         "signal 11 (Segmentation fault), core dumped"
     );
 }
+
+#[test]
+fn sentence_parts_split_text_fields_and_files() {
+    use bpfkit_tools::SentencePart::{Field, File, Text};
+    let parts: Vec<_> =
+        bpfkit_tools::sentence_parts("PID {pid} (\"{comm}\"), {/proc/loadavg} {open").collect();
+    assert_eq!(
+        parts,
+        [
+            Text("PID "),
+            Field("pid"),
+            Text(" (\""),
+            Field("comm"),
+            Text("\"), "),
+            File("/proc/loadavg"),
+            Text(" "),
+            Text("{open"),
+        ]
+    );
+}
