@@ -3,7 +3,7 @@
 
 use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
-    Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind,
+    Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind, write_c_string,
 };
 use bpfkit_tools::{Column, Format, Output, Scale, SentencePart};
 use std::sync::Arc;
@@ -170,15 +170,14 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
                     SentencePart::Text(t) => out.extend_from_slice(t.as_bytes()),
                     SentencePart::Field(name) => match r.num(name) {
                         Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
-                        None => {
-                            let raw = r.raw(name).unwrap_or_default();
-                            let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
-                            out.extend_from_slice(&raw[..end]);
-                        }
+                        // Escaped: a comm can neither split the line nor
+                        // send escape sequences.
+                        None => write_c_string(out.buffer(), r.raw(name).unwrap_or_default()),
                     },
                     SentencePart::File(path) => {
-                        let text = std::fs::read_to_string(path).unwrap_or_default();
-                        out.extend_from_slice(text.lines().next().unwrap_or("").as_bytes());
+                        let text = std::fs::read(path).unwrap_or_default();
+                        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+                        write_c_string(out.buffer(), line);
                     }
                 }
             }
