@@ -513,6 +513,9 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
         {
             "1".into()
         }
+        // profile's -p/-L lists: the workload's process or thread.
+        Parse::Int if list && flag.long == "pid" => facts.pid.to_string(),
+        Parse::Int if list && flag.long == "tid" => facts.tid.to_string(),
         Parse::Int if list => facts.port.to_string(),
         Parse::Int => match flag.long {
             "pid" => facts.pid.to_string(),
@@ -526,6 +529,8 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
             "max-block-time" | "max-size" => "100000000".into(),
             // TASK_INTERRUPTIBLE: sleeping in nanosleep or read.
             "state" => "1".into(),
+            // profile -C: the busy threads run on every CPU, CPU 0 too.
+            "cpu" => "0".into(),
             _ => return unknown(),
         },
         Parse::Text if runtime(Runtime::Contains("comm")) => facts.comm.clone(),

@@ -11,7 +11,7 @@
 mod common;
 
 use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
-use common::{BPFKIT, serial, unique};
+use common::{BPFKIT, TempDir, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
 
@@ -529,6 +529,76 @@ fn profile_folds_the_stacks_of_a_busy_process() {
         // Bare `sh`: a sample whose stacks could not be collected.
         assert!(stack == "sh" || stack.starts_with("sh;"), "{line}");
         assert!(weight.parse::<u64>().is_ok_and(|w| w > 0), "{line}");
+    }
+}
+
+#[test]
+fn profile_takes_pid_lists_and_one_cpu() {
+    if !bpfkit_testkit::privileged("profile_takes_pid_lists_and_one_cpu") {
+        return;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("profile_takes_pid_lists_and_one_cpu: skipped: one CPU");
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("profile-lists");
+    // Busy shells under names of their own (comm), each pinned to a CPU.
+    let spin = |name: &str, cpu: usize| {
+        let path = dir.path().join(name);
+        std::fs::copy("/bin/sh", &path).expect("copying sh");
+        Busy(
+            Command::new("taskset")
+                .args(["-c", &cpu.to_string()])
+                .arg(&path)
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("spawning a busy shell"),
+        )
+    };
+    let (a, b, c) = (spin("profa", 0), spin("profb", 1), spin("profc", 1));
+    let list = format!("{},{}", a.0.id(), b.0.id());
+    // -p A,B: both listed processes, not the third.
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-p", &list, "1"]).finish();
+    let comms = folded_comms(&out.stdout);
+    assert_eq!(comms, ["profa", "profb"], "{}", out.stdout);
+    // -C 1: only what ran on CPU 1 (B and C; A is pinned to CPU 0).
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-C", "1", "1"]).finish();
+    let comms = folded_comms(&out.stdout);
+    assert!(comms.contains(&"profb".to_string()), "{}", out.stdout);
+    assert!(comms.contains(&"profc".to_string()), "{}", out.stdout);
+    assert!(!comms.contains(&"profa".to_string()), "{}", out.stdout);
+    // -L lists threads: a single-threaded process's tid is its pid.
+    let tids = format!("{},{}", a.0.id(), c.0.id());
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-L", &tids, "1"]).finish();
+    assert_eq!(
+        folded_comms(&out.stdout),
+        ["profa", "profc"],
+        "{}",
+        out.stdout
+    );
+}
+
+/// The distinct first frames (comms) of folded stack lines, sorted.
+fn folded_comms(stdout: &str) -> Vec<String> {
+    let mut comms: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(stack, _)| stack.split(';').next().unwrap_or_default().to_string())
+        .collect();
+    comms.sort();
+    comms.dedup();
+    comms
+}
+
+/// A busy child, killed and reaped on drop.
+struct Busy(Child);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
