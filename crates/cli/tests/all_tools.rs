@@ -135,6 +135,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
     ("filetop", file_reads),
+    ("filelife", short_lived_file),
     ("fsslower", fs_ops_any),
     ("klockstat", contended_mutex),
     ("pidpersec", forks),
@@ -1712,6 +1713,31 @@ fn file_reads() -> Option<Workload> {
         },
         move |_| Expect::all(&[&name]),
     ))
+}
+
+/// A file of a unique name created and, a moment later, unlinked by this
+/// process (filelife matches them by that name).
+fn short_lived_file() -> Option<Workload> {
+    let dir = TempDir::new("filelife");
+    let path = dir.file(&marker("fl"));
+    let name = marker("fl");
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let mut w = workload(
+        facts,
+        move || {
+            std::fs::write(&path, b"short-lived").expect("creating the file");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::remove_file(&path).expect("unlinking the file");
+        },
+        move |_| Expect::all(&[&name]),
+    );
+    w._keep.push(Box::new(dir));
+    Some(w)
 }
 
 /// `cat` in a memory cgroup limited to 16 MiB reading a 64 MiB file that is

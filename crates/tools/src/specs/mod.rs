@@ -16,6 +16,7 @@ mod cpudist;
 mod drsnoop;
 mod execsnoop;
 mod exitsnoop;
+mod filelife;
 mod filetop;
 mod fs;
 mod fsdist;
@@ -110,6 +111,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     drsnoop::SPEC,
     fsdist::EXT4,
     fsslower::EXT4,
+    filelife::SPEC,
     filetop::SPEC,
     fsdist::SPEC,
     fsslower::SPEC,
