@@ -136,6 +136,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("fsdist", fs_ops_any),
     ("filetop", file_reads),
     ("filelife", short_lived_file),
+    ("readahead", uncached_read),
     ("fsslower", fs_ops_any),
     ("klockstat", contended_mutex),
     ("pidpersec", forks),
@@ -1713,6 +1714,37 @@ fn file_reads() -> Option<Workload> {
         },
         move |_| Expect::all(&[&name]),
     ))
+}
+
+/// A 4 MiB file dropped from the page cache and read back whole: the read
+/// uses pages readahead brought in (a histogram bar).
+fn uncached_read() -> Option<Workload> {
+    let dir = TempDir::new("readahead");
+    let path = dir.file(&marker("ra"));
+    std::fs::write(&path, vec![7u8; 4 << 20]).expect("writing the file");
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let mut w = workload(
+        facts,
+        move || {
+            let file = std::fs::File::open(&path).expect("opening the file");
+            file.sync_all().expect("syncing the file");
+            // SAFETY: posix_fadvise on an fd we own; it only drops clean cache.
+            let dropped = unsafe {
+                use std::os::fd::AsRawFd;
+                libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+            };
+            assert_eq!(dropped, 0, "dropping the file's page cache");
+            std::fs::read(&path).expect("reading the file");
+        },
+        move |_| Expect::all(&["msecs", "*"]),
+    );
+    w._keep.push(Box::new(dir));
+    Some(w)
 }
 
 /// A file of a unique name created and, a moment later, unlinked by this

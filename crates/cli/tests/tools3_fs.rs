@@ -271,3 +271,31 @@ fn filelife_reports_the_age_and_name_of_a_file_it_saw_created() {
     let age: f64 = row[3].parse().expect("AGE(s)");
     assert!((0.3..5.0).contains(&age), "lived 300 ms: {}", out.stdout);
 }
+
+#[test]
+fn readahead_ages_the_pages_a_sequential_read_used() {
+    if !bpfkit_testkit::privileged("readahead_ages_the_pages_a_sequential_read_used") {
+        return;
+    }
+    let _serial = serial();
+    let dir = common::TempDir::new("readahead");
+    let path = dir.file(&unique("ra"));
+    // 8 MiB (2048 pages), written, synced and dropped from the page cache.
+    std::fs::write(&path, vec![7u8; 8 << 20]).expect("writing the file");
+    let file = std::fs::File::open(&path).expect("opening the file");
+    file.sync_all().expect("syncing the file");
+    // SAFETY: posix_fadvise on an fd we own; it only drops clean cache.
+    let dropped = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+    };
+    assert_eq!(dropped, 0, "dropping the file's page cache");
+    let run = ToolRun::start("readahead", &[]);
+    let data = std::fs::read(&path).expect("reading the file");
+    assert_eq!(data.len(), 8 << 20);
+    let out = run.stop();
+    assert!(out.stdout.contains("msecs"), "{}", out.stdout);
+    // The read used the pages readahead brought in: most of its 2048.
+    let used: u64 = log2_buckets(&out.stdout).iter().map(|b| b.2).sum();
+    assert!(used >= 1024, "{used} readahead pages used:\n{}", out.stdout);
+}

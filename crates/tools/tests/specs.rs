@@ -37,7 +37,7 @@ fn names_are_unique_and_findable() {
         assert!(spec.examples.contains(spec.name), "{}: examples", spec.name);
     }
     assert!(bpfkit_tools::find("nosuchtool").is_none());
-    assert_eq!(bpfkit_tools::all().len(), 60);
+    assert_eq!(bpfkit_tools::all().len(), 61);
 }
 
 #[test]

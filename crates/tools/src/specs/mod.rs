@@ -33,6 +33,7 @@ mod oomkill;
 mod opensnoop;
 mod pidpersec;
 mod profile;
+mod readahead;
 mod runqlat;
 mod runqlen;
 mod runqslower;
@@ -117,6 +118,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     fsslower::SPEC,
     klockstat::SPEC,
     pidpersec::SPEC,
+    readahead::SPEC,
     syncsnoop::SPEC,
     threadsnoop::SPEC,
     vfsstat::SPEC,
