@@ -43,7 +43,18 @@ type Lacking = fn() -> Option<String>;
 
 /// Flags not run where this machine lacks what they need: (tool or `*`,
 /// flag, what is lacking).
-const SKIPPED: &[(&str, &str, Lacking)] = &[("*", "cgroup", no_cgroup2)];
+const SKIPPED: &[(&str, &str, Lacking)] = &[
+    ("*", "cgroup", no_cgroup2),
+    ("hardirqs", "cpu", interrupt_cpu_unknown),
+    ("softirqs", "cpu", interrupt_cpu_unknown),
+];
+
+/// The CPU an interrupt lands on is the kernel's choice, not known before
+/// the run; tools.rs (`hardirqs -C -s`) and tools_part1.rs (`softirqs -c`)
+/// check the CPU filters on the CPUs they see.
+fn interrupt_cpu_unknown() -> Option<String> {
+    Some("the CPU the workload's interrupts land on is not known in advance".into())
+}
 
 /// Why cgroup filters cannot run: the test's cgroup v2 (the value of
 /// `--cgroup`; every workload process is in it too) is not mounted.
@@ -124,6 +135,8 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("ext4slower", fs_ops_ext4),
     ("fsdist", fs_ops_any),
     ("filetop", file_reads),
+    ("filelife", short_lived_file),
+    ("readahead", uncached_read),
     ("fsslower", fs_ops_any),
     ("klockstat", contended_mutex),
     ("pidpersec", forks),
@@ -502,6 +515,9 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
         {
             "1".into()
         }
+        // profile's -p/-L lists: the workload's process or thread.
+        Parse::Int if list && flag.long == "pid" => facts.pid.to_string(),
+        Parse::Int if list && flag.long == "tid" => facts.tid.to_string(),
         Parse::Int if list => facts.port.to_string(),
         Parse::Int => match flag.long {
             "pid" => facts.pid.to_string(),
@@ -515,6 +531,8 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
             "max-block-time" | "max-size" => "100000000".into(),
             // TASK_INTERRUPTIBLE: sleeping in nanosleep or read.
             "state" => "1".into(),
+            // profile -C: the busy threads run on every CPU, CPU 0 too.
+            "cpu" => "0".into(),
             _ => return unknown(),
         },
         Parse::Text if runtime(Runtime::Contains("comm")) => facts.comm.clone(),
@@ -1696,6 +1714,62 @@ fn file_reads() -> Option<Workload> {
         },
         move |_| Expect::all(&[&name]),
     ))
+}
+
+/// A 4 MiB file dropped from the page cache and read back whole: the read
+/// uses pages readahead brought in (a histogram bar).
+fn uncached_read() -> Option<Workload> {
+    let dir = TempDir::new("readahead");
+    let path = dir.file(&marker("ra"));
+    std::fs::write(&path, vec![7u8; 4 << 20]).expect("writing the file");
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let mut w = workload(
+        facts,
+        move || {
+            let file = std::fs::File::open(&path).expect("opening the file");
+            file.sync_all().expect("syncing the file");
+            // SAFETY: posix_fadvise on an fd we own; it only drops clean cache.
+            let dropped = unsafe {
+                use std::os::fd::AsRawFd;
+                libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+            };
+            assert_eq!(dropped, 0, "dropping the file's page cache");
+            std::fs::read(&path).expect("reading the file");
+        },
+        move |_| Expect::all(&["msecs", "*"]),
+    );
+    w._keep.push(Box::new(dir));
+    Some(w)
+}
+
+/// A file of a unique name created and, a moment later, unlinked by this
+/// process (filelife matches them by that name).
+fn short_lived_file() -> Option<Workload> {
+    let dir = TempDir::new("filelife");
+    let path = dir.file(&marker("fl"));
+    let name = marker("fl");
+    let facts = Facts {
+        pid: me(),
+        tid: me(),
+        comm: thread_comm(),
+        ..Facts::default()
+    };
+    let mut w = workload(
+        facts,
+        move || {
+            std::fs::write(&path, b"short-lived").expect("creating the file");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            std::fs::remove_file(&path).expect("unlinking the file");
+        },
+        move |_| Expect::all(&[&name]),
+    );
+    w._keep.push(Box::new(dir));
+    Some(w)
 }
 
 /// `cat` in a memory cgroup limited to 16 MiB reading a 64 MiB file that is

@@ -11,7 +11,7 @@
 mod common;
 
 use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
-use common::{BPFKIT, serial, unique};
+use common::{BPFKIT, TempDir, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
 
@@ -171,13 +171,12 @@ fn exitsnoop_shows_the_exit_code() {
     assert_eq!(status.code(), Some(7));
     let rows = rows(&out.stdout, "PCOMM");
     assert_eq!(rows.len(), 1, "{}", out.stdout);
-    // PCOMM PID PPID TID AGE(s) EXIT_CODE SIGNAL CORE
+    // PCOMM PID PPID TID AGE(s) EXIT_CODE, as libbpf-tools: `code 7`.
     let row = &rows[0];
     assert_eq!(row[0], "sh");
     assert_eq!(row[1], pid);
     assert_eq!(row[2], std::process::id().to_string());
-    assert_eq!(row[5], "7");
-    assert_eq!(row[6], "-");
+    assert_eq!(row[5..].join(" "), "code 7", "{}", out.stdout);
 }
 
 #[test]
@@ -195,7 +194,12 @@ fn exitsnoop_shows_the_killing_signal() {
     let rows = rows(&out.stdout, "PCOMM");
     assert_eq!(rows.len(), 1, "{}", out.stdout);
     assert_eq!(rows[0][0], "sleep");
-    assert_eq!(rows[0][6], "SIGKILL");
+    assert_eq!(
+        rows[0][5..].join(" "),
+        "signal 9 (Killed)",
+        "{}",
+        out.stdout
+    );
 }
 
 /// `sleep 60`, killed on drop.
@@ -330,6 +334,39 @@ fn syscount_by_process_with_latency() {
 }
 
 #[test]
+fn syscount_prints_a_bracketed_time_line_before_each_interval() {
+    if !bpfkit_testkit::privileged("syscount_prints_a_bracketed_time_line") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("syscount", &["-i", "1", "-d", "2"]);
+    // Syscalls of our own in both intervals.
+    for _ in 0..4 {
+        Command::new("sleep").arg("0.3").status().expect("sleep");
+    }
+    let out = run.finish();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let headers: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("SYSCALL"))
+        .collect();
+    // As libbpf-tools: `[HH:MM:SS]` right above every interval's table.
+    assert_eq!(headers.len(), 2, "{}", out.stdout);
+    for i in headers {
+        let time = lines[i.saturating_sub(1)];
+        let hms = time.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+        let fields: Vec<&str> = hms.map_or(vec![], |t| t.split(':').collect());
+        assert!(
+            fields.len() == 3
+                && fields
+                    .iter()
+                    .all(|f| f.len() == 2 && f.parse::<u8>().is_ok()),
+            "no [HH:MM:SS] above line {i}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
 fn runqlat_prints_a_histogram_per_interval() {
     if !bpfkit_testkit::privileged("runqlat_prints_a_histogram_per_interval") {
         return;
@@ -392,17 +429,64 @@ fn hardirqs_counts_interrupts() {
         return;
     }
     let _serial = serial();
+    let run = ToolRun::start("hardirqs", &["1", "1"]);
+    disk_io();
+    let out = run.finish();
+    // As libbpf-tools: HARDIRQ TOTAL_count TOTAL_usecs MAX_usecs.
+    assert!(
+        out.stdout.contains("TOTAL_count") && out.stdout.contains("MAX_usecs"),
+        "{}",
+        out.stdout
+    );
+    let rows = irq_numbers::<3>(&out.stdout);
+    assert!(!rows.is_empty(), "{}", out.stdout);
+    for [count, total, max] in &rows {
+        assert!(*count > 0 && max <= total, "{}", out.stdout);
+    }
+    assert!(
+        rows.is_sorted_by(|a, b| a[1] >= b[1]),
+        "by total time: {}",
+        out.stdout
+    );
+}
+
+/// The last N numbers of each HARDIRQ row (handler names may hold spaces).
+fn irq_numbers<const N: usize>(stdout: &str) -> Vec<[u64; N]> {
+    rows(stdout, "HARDIRQ")
+        .iter()
+        .map(|r| {
+            let tail = &r[r.len() - N..];
+            std::array::from_fn(|i| tail[i].parse().expect("a number"))
+        })
+        .collect()
+}
+
+#[test]
+fn hardirqs_per_cpu_and_on_one_cpu() {
+    if !bpfkit_testkit::privileged("hardirqs_per_cpu_and_on_one_cpu") {
+        return;
+    }
+    let _serial = serial();
     let run = ToolRun::start("hardirqs", &["-C", "1", "1"]);
     disk_io();
     let out = run.finish();
-    let rows = rows(&out.stdout, "HARDIRQ");
+    // -C: a CPU column after TOTAL_count, TOTAL_usecs, MAX_usecs.
+    let rows = irq_numbers::<4>(&out.stdout);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
     assert!(!rows.is_empty(), "{}", out.stdout);
-    let counts: Vec<u64> = rows
-        .iter()
-        .map(|r| r.last().and_then(|c| c.parse().ok()).expect("a COUNT"))
-        .collect();
-    assert!(counts.iter().all(|&c| c > 0), "{}", out.stdout);
-    assert!(counts.is_sorted_by(|a, b| a >= b), "{}", out.stdout);
+    assert!(rows.iter().all(|r| r[3] < cpus), "{}", out.stdout);
+    // -s CPU: only that CPU's handlers (the disk's interrupt stays on its CPU).
+    let busiest = rows[0][3].to_string();
+    let run = ToolRun::start("hardirqs", &["-C", "-s", &busiest, "1", "1"]);
+    disk_io();
+    let out = run.finish();
+    let rows = irq_numbers::<4>(&out.stdout);
+    assert!(!rows.is_empty(), "{}", out.stdout);
+    assert!(
+        rows.iter().all(|r| r[3].to_string() == busiest),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -445,6 +529,76 @@ fn profile_folds_the_stacks_of_a_busy_process() {
         // Bare `sh`: a sample whose stacks could not be collected.
         assert!(stack == "sh" || stack.starts_with("sh;"), "{line}");
         assert!(weight.parse::<u64>().is_ok_and(|w| w > 0), "{line}");
+    }
+}
+
+#[test]
+fn profile_takes_pid_lists_and_one_cpu() {
+    if !bpfkit_testkit::privileged("profile_takes_pid_lists_and_one_cpu") {
+        return;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("profile_takes_pid_lists_and_one_cpu: skipped: one CPU");
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("profile-lists");
+    // Busy shells under names of their own (comm), each pinned to a CPU.
+    let spin = |name: &str, cpu: usize| {
+        let path = dir.path().join(name);
+        std::fs::copy("/bin/sh", &path).expect("copying sh");
+        Busy(
+            Command::new("taskset")
+                .args(["-c", &cpu.to_string()])
+                .arg(&path)
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("spawning a busy shell"),
+        )
+    };
+    let (a, b, c) = (spin("profa", 0), spin("profb", 1), spin("profc", 1));
+    let list = format!("{},{}", a.0.id(), b.0.id());
+    // -p A,B: both listed processes, not the third.
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-p", &list, "1"]).finish();
+    let comms = folded_comms(&out.stdout);
+    assert_eq!(comms, ["profa", "profb"], "{}", out.stdout);
+    // -C 1: only what ran on CPU 1 (B and C; A is pinned to CPU 0).
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-C", "1", "1"]).finish();
+    let comms = folded_comms(&out.stdout);
+    assert!(comms.contains(&"profb".to_string()), "{}", out.stdout);
+    assert!(comms.contains(&"profc".to_string()), "{}", out.stdout);
+    assert!(!comms.contains(&"profa".to_string()), "{}", out.stdout);
+    // -L lists threads: a single-threaded process's tid is its pid.
+    let tids = format!("{},{}", a.0.id(), c.0.id());
+    let out = ToolRun::start("profile", &["-f", "-F", "199", "-L", &tids, "1"]).finish();
+    assert_eq!(
+        folded_comms(&out.stdout),
+        ["profa", "profc"],
+        "{}",
+        out.stdout
+    );
+}
+
+/// The distinct first frames (comms) of folded stack lines, sorted.
+fn folded_comms(stdout: &str) -> Vec<String> {
+    let mut comms: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.rsplit_once(' '))
+        .map(|(stack, _)| stack.split(';').next().unwrap_or_default().to_string())
+        .collect();
+    comms.sort();
+    comms.dedup();
+    comms
+}
+
+/// A busy child, killed and reaped on drop.
+struct Busy(Child);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -236,3 +236,66 @@ fn filetop_counts_reads_and_writes_per_file() {
     assert_eq!(pipe_rows(&regular), [], "{regular}");
     assert_eq!(pipe_rows(&all), [("1".into(), "1".into())], "{all}");
 }
+
+#[test]
+fn filelife_reports_the_age_and_name_of_a_file_it_saw_created() {
+    if !bpfkit_testkit::privileged("filelife_reports_the_age_and_name_of_a_file") {
+        return;
+    }
+    let _serial = serial();
+    let dir = common::TempDir::new("filelife");
+    let name = unique("fl");
+    let (born, kept) = (dir.file(&name), dir.file(&format!("{name}-kept")));
+    // Existing before the run: created unseen, so its unlink is no event.
+    let old = dir.file(&format!("{name}-old"));
+    std::fs::write(&old, b"old").expect("creating the old file");
+    let pid = std::process::id().to_string();
+    let run = ToolRun::start("filelife", &["-p", &pid]);
+    std::fs::write(&born, b"short-lived").expect("creating the file");
+    std::fs::write(&kept, b"kept").expect("creating the kept file");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::remove_file(&born).expect("unlinking the file");
+    std::fs::remove_file(&old).expect("unlinking the old file");
+    let out = run.stop();
+    // TIME PID COMM AGE(s) FILE
+    let rows = rows(&out.stdout, "TIME");
+    assert_eq!(
+        rows.len(),
+        1,
+        "only the file created and unlinked:\n{}",
+        out.stdout
+    );
+    let row = &rows[0];
+    assert_eq!(row[1], pid, "{}", out.stdout);
+    assert_eq!(row[4], name, "{}", out.stdout);
+    let age: f64 = row[3].parse().expect("AGE(s)");
+    assert!((0.3..5.0).contains(&age), "lived 300 ms: {}", out.stdout);
+}
+
+#[test]
+fn readahead_ages_the_pages_a_sequential_read_used() {
+    if !bpfkit_testkit::privileged("readahead_ages_the_pages_a_sequential_read_used") {
+        return;
+    }
+    let _serial = serial();
+    let dir = common::TempDir::new("readahead");
+    let path = dir.file(&unique("ra"));
+    // 8 MiB (2048 pages), written, synced and dropped from the page cache.
+    std::fs::write(&path, vec![7u8; 8 << 20]).expect("writing the file");
+    let file = std::fs::File::open(&path).expect("opening the file");
+    file.sync_all().expect("syncing the file");
+    // SAFETY: posix_fadvise on an fd we own; it only drops clean cache.
+    let dropped = unsafe {
+        use std::os::fd::AsRawFd;
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED)
+    };
+    assert_eq!(dropped, 0, "dropping the file's page cache");
+    let run = ToolRun::start("readahead", &[]);
+    let data = std::fs::read(&path).expect("reading the file");
+    assert_eq!(data.len(), 8 << 20);
+    let out = run.stop();
+    assert!(out.stdout.contains("msecs"), "{}", out.stdout);
+    // The read used the pages readahead brought in: most of its 2048.
+    let used: u64 = log2_buckets(&out.stdout).iter().map(|b| b.2).sum();
+    assert!(used >= 1024, "{used} readahead pages used:\n{}", out.stdout);
+}

@@ -31,7 +31,7 @@ pub mod users;
 pub use cells::{Align, CellFn, CellText, CustomCell, Record};
 pub use event::{ColumnSpec, EventFormatter, FormatOptions, Mode, TableSpec};
 pub use hist::{print_linear_hist, print_log2_hist};
-pub use plan::use_kernel_enums;
+pub use plan::{use_kernel_enums, write_c_string};
 pub use semantic::Render;
 pub use sink::{Sink, WriteSink};
 pub use snapshot::{

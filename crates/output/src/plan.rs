@@ -827,7 +827,7 @@ fn write_argv(out: &mut Vec<u8>, raw: &[u8]) {
 
 /// A C string up to its NUL, invalid UTF-8 as `\xNN` (like
 /// [`bpfkit_btf::value::c_string_text`], without allocating).
-fn write_c_string(out: &mut Vec<u8>, raw: &[u8]) {
+pub fn write_c_string(out: &mut Vec<u8>, raw: &[u8]) {
     let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
     write_text_bytes(out, &raw[..end]);
 }

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* hardirqs: time (or count) spent in each hard interrupt handler, as totals
- * or, with -d, as histograms. Same handlers under tp_btf and raw_tp. */
+/* hardirqs: count, total and longest time of each hard interrupt handler
+ * (-C: per CPU), or with -d histograms of its times. Same handlers under
+ * tp_btf and raw_tp. */
 #include "irq.h"
 
-const volatile bool do_count = false;
+const volatile bool per_cpu = false;
 DEFINE_CGROUP_FILTER();
 
 struct irq_key {
 	char name[32];
+	u32 cpu; /* with -C, else 0 */
 };
 
 struct {
@@ -23,22 +25,14 @@ static const struct info zero;
 static __always_inline void read_irq_key(struct irq_key *key, struct irqaction *action)
 {
 	bpf_probe_read_kernel_str(key->name, sizeof(key->name), BPF_CORE_READ(action, name));
+	if (per_cpu)
+		key->cpu = bpf_get_smp_processor_id();
 }
 
 static __always_inline int handle_entry(int irq, struct irqaction *action)
 {
-	struct irq_key key = {};
-	struct info *info;
-
-	if (CGROUP_FILTERED_OUT())
+	if (!is_target_cpu() || CGROUP_FILTERED_OUT())
 		return 0;
-	if (do_count) {
-		read_irq_key(&key, action);
-		info = lookup_or_init(&infos, &key, &zero);
-		if (info)
-			__sync_fetch_and_add(&info->count, 1);
-		return 0;
-	}
 	handler_started();
 	return 0;
 }
@@ -49,7 +43,7 @@ static __always_inline int handle_exit(int irq, struct irqaction *action)
 	struct info *info;
 	u64 delta;
 
-	if (do_count || CGROUP_FILTERED_OUT())
+	if (!is_target_cpu() || CGROUP_FILTERED_OUT())
 		return 0;
 	if (!handler_finished(&delta))
 		return 0;

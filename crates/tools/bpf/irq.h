@@ -9,10 +9,15 @@
 
 const volatile bool targ_dist = false;
 const volatile bool targ_ns = false;
+/* Only handlers running on this CPU (-1: every CPU). */
+const volatile int targ_cpu = -1;
 
-/* `count` is the total time (hardirqs -C: the number of interrupts). */
+/* Handlers run, their total and longest time (-N: ns, else us), and with
+ * -d the histogram of their times. */
 struct info {
 	u64 count;
+	u64 total_time;
+	u64 max_time;
 	u32 slots[MAX_SLOTS];
 };
 
@@ -22,6 +27,11 @@ struct {
 	__type(key, u32);
 	__type(value, u64);
 } start SEC(".maps");
+
+static __always_inline bool is_target_cpu(void)
+{
+	return targ_cpu < 0 || (u32)targ_cpu == bpf_get_smp_processor_id();
+}
 
 static __always_inline void handler_started(void)
 {
@@ -49,10 +59,16 @@ static __always_inline bool handler_finished(u64 *delta)
 
 static __always_inline void account(struct info *info, u64 delta)
 {
-	if (targ_dist)
+	__sync_fetch_and_add(&info->count, 1);
+	if (targ_dist) {
 		__sync_fetch_and_add(&info->slots[hist_slot(delta, MAX_SLOTS)], 1);
-	else
-		__sync_fetch_and_add(&info->count, delta);
+		return;
+	}
+	__sync_fetch_and_add(&info->total_time, delta);
+	/* A racing larger max may be lost to another CPU's handler of the
+	 * same name; upstream accepts the same. */
+	if (delta > info->max_time)
+		info->max_time = delta;
 }
 
 #endif

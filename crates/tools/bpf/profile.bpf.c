@@ -4,8 +4,16 @@
  * samples per (process, kernel stack, user stack), as libbpf-tools. */
 #include "stacks.h"
 
-const volatile pid_t targ_pid = 0;
-const volatile pid_t targ_tid = 0;
+/* -p and -L take comma-separated lists, as libbpf-tools (an empty list:
+ * every process / thread). */
+#define MAX_PIDS 16
+const volatile pid_t targ_pids[MAX_PIDS] = {};
+const volatile u32 targ_pids_len = 0;
+const volatile pid_t targ_tids[MAX_PIDS] = {};
+const volatile u32 targ_tids_len = 0;
+/* -C: only samples taken on this CPU (-1: every CPU). The perf events are
+ * still opened on every CPU; the others' samples are dropped here. */
+const volatile int targ_cpu = -1;
 const volatile bool user_stacks_only = false;
 const volatile bool kernel_stacks_only = false;
 const volatile bool include_idle = false;
@@ -31,6 +39,17 @@ struct {
 	__uint(max_entries, MAX_ENTRIES);
 } counts SEC(".maps");
 
+static __always_inline bool listed(const volatile pid_t *ids, u32 len, u32 id)
+{
+	for (u32 i = 0; i < MAX_PIDS; i++) {
+		if (i >= len)
+			break;
+		if ((u32)ids[i] == id)
+			return true;
+	}
+	return false;
+}
+
 SEC("perf_event")
 int do_perf_event(struct bpf_perf_event_data *ctx)
 {
@@ -42,9 +61,11 @@ int do_perf_event(struct bpf_perf_event_data *ctx)
 
 	if (!include_idle && tid == 0)
 		return 0;
-	if (targ_pid && targ_pid != pid)
+	if (targ_cpu >= 0 && (u32)targ_cpu != bpf_get_smp_processor_id())
 		return 0;
-	if (targ_tid && targ_tid != tid)
+	if (targ_pids_len && !listed(targ_pids, targ_pids_len, pid))
+		return 0;
+	if (targ_tids_len && !listed(targ_tids, targ_tids_len, tid))
 		return 0;
 	key.pid = pid;
 	bpf_get_current_comm(&key.name, sizeof(key.name));

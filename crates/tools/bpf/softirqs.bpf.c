@@ -16,6 +16,8 @@ struct {
 
 static __always_inline int handle_entry(unsigned int vec_nr)
 {
+	if (!is_target_cpu())
+		return 0;
 	handler_started();
 	return 0;
 }
@@ -25,7 +27,7 @@ static __always_inline int handle_exit(unsigned int vec_nr)
 	struct info *info;
 	u64 delta;
 
-	if (!handler_finished(&delta))
+	if (!is_target_cpu() || !handler_finished(&delta))
 		return 0;
 	info = bpf_map_lookup_elem(&infos, &vec_nr);
 	if (info)

@@ -163,6 +163,11 @@ pub enum Runtime {
     Timestamp,
     /// Prefix a `TIME` column: wall clock `HH:MM:SS` (map outputs: a time line per interval).
     WallTime,
+    /// Event outputs: no header line (sentence outputs, as oomkill's).
+    NoHeader,
+    /// Map outputs: a `[HH:MM:SS]` line before each print, as libbpf-tools
+    /// syscount prints it.
+    BracketedTimeLine,
     /// Show times in this unit instead of the output's default (`msecs`, `nsecs`).
     Unit(&'static str),
     /// Print only the first VALUE rows of a table.
@@ -260,6 +265,8 @@ pub enum Output {
     Table {
         when: When,
         map: &'static str,
+        /// Runtime options on without a flag (syscount's `[HH:MM:SS]` line).
+        defaults: &'static [Runtime],
         /// Time unit for `{unit}` headers and [`Format::Nanos`]; [`Runtime::Unit`] replaces it.
         unit: &'static str,
         columns: &'static [Column],
@@ -383,6 +390,20 @@ pub enum Format {
         count: &'static str,
         max_param: &'static str,
     },
+    /// A process's end as libbpf-tools exitsnoop prints it, from the
+    /// column's field (the exit code), the killing signal's field and the
+    /// core dump flag's field: `0`, `code 7`, `signal 9 (Killed)`, `signal
+    /// 11 (Segmentation fault), core dumped`.
+    ExitStatus {
+        signal: &'static str,
+        core: &'static str,
+    },
+    /// A sentence (the column's own field is ignored): `{NAME}` is the
+    /// event member NAME (a number, or a `char[]` as text), `{/PATH}` the
+    /// first line of the file PATH when the event is printed (oomkill's
+    /// `{/proc/loadavg}`); a file that cannot be read leaves that
+    /// placeholder empty.
+    Sentence(&'static str),
 }
 
 impl Column {
@@ -525,6 +546,47 @@ impl ToolSpec {
     pub fn output(&self, given: &dyn Fn(&str) -> bool) -> Option<&'static Output> {
         self.outputs.iter().find(|o| o.when().holds(given))
     }
+}
+
+/// The event members a [`Format::Sentence`] reads: its `{NAME}`
+/// placeholders, not the `{/PATH}` files.
+pub fn sentence_fields(text: &str) -> impl Iterator<Item = &str> {
+    sentence_parts(text).filter_map(|part| match part {
+        SentencePart::Field(name) => Some(name),
+        _ => None,
+    })
+}
+
+/// A piece of a [`Format::Sentence`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentencePart<'a> {
+    Text(&'a str),
+    Field(&'a str),
+    File(&'a str),
+}
+
+/// The pieces of a [`Format::Sentence`], in order; an unclosed `{` is text.
+pub fn sentence_parts(text: &str) -> impl Iterator<Item = SentencePart<'_>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let placeholder = rest
+            .strip_prefix('{')
+            .and_then(|after| after.split_once('}'));
+        if let Some((name, after)) = placeholder {
+            rest = after;
+            return Some(match name.starts_with('/') {
+                true => SentencePart::File(name),
+                false => SentencePart::Field(name),
+            });
+        }
+        let end = rest[1..].find('{').map_or(rest.len(), |i| i + 1);
+        let (text, after) = rest.split_at(end);
+        rest = after;
+        Some(SentencePart::Text(text))
+    })
 }
 
 /// Every built-in tool, in the order `bpfkit tools` lists them.

@@ -427,7 +427,7 @@ fn softirqs_sums_time_per_vector() {
     }
     let s = Session::start("softirqs", None, &[]);
     let count_at = s.info.offset_of("info", "count");
-    s.array_values::<88>("infos", |infos| {
+    s.array_values::<104>("infos", |infos| {
         wake_threads();
         infos
             .iter()
@@ -494,7 +494,8 @@ fn block_tools_see_direct_io() {
     let mut biosnoop = Session::start("biosnoop", None, &[]);
     let biolatency = Session::start("biolatency", None, &[("targ_per_disk", Global::U8(1))]);
     let biopattern = Session::start("biopattern", None, &[]);
-    let hardirqs = Session::start("hardirqs", None, &[("do_count", Global::U8(1))]);
+    // Handlers are always counted (TOTAL_count), per CPU with per_cpu.
+    let hardirqs = Session::start("hardirqs", None, &[("per_cpu", Global::U8(1))]);
     let io = direct_io();
 
     // dd's own start-up may read its binary (readahead, "RA"); the direct
@@ -529,7 +530,9 @@ fn block_tools_see_direct_io() {
     // Completions interrupt: some handler (virtio-blk's here) was counted,
     // under its name.
     let count_at = hardirqs.info.offset_of("info", "count");
-    let irqs = hardirqs.hash_values::<[u8; 32], 88>("infos", |rows| !rows.is_empty());
+    // struct irq_key { char name[32]; u32 cpu; }; struct info: count,
+    // total_time, max_time, slots[20].
+    let irqs = hardirqs.hash_values::<[u8; 36], 104>("infos", |rows| !rows.is_empty());
     assert!(
         irqs.iter().all(|(name, _)| name[0] != 0),
         "handlers have names"

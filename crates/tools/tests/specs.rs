@@ -37,7 +37,7 @@ fn names_are_unique_and_findable() {
         assert!(spec.examples.contains(spec.name), "{}: examples", spec.name);
     }
     assert!(bpfkit_tools::find("nosuchtool").is_none());
-    assert_eq!(bpfkit_tools::all().len(), 59);
+    assert_eq!(bpfkit_tools::all().len(), 61);
 }
 
 #[test]
@@ -218,6 +218,19 @@ fn check_column(
         Format::ArgList { count, max_param } => {
             assert!(field_exists(count));
             assert!(info.params().iter().any(|p| p == max_param));
+        }
+        Format::Sentence(text) => {
+            for name in bpfkit_tools::sentence_fields(text) {
+                assert!(
+                    field_exists(name),
+                    "{}: sentence reads missing {name}",
+                    spec.name
+                );
+            }
+        }
+        Format::ExitStatus { signal, core } => {
+            assert!(field_exists(signal), "{}: missing {signal}", spec.name);
+            assert!(field_exists(core), "{}: missing {core}", spec.name);
         }
         _ => {}
     }

@@ -80,7 +80,16 @@ fn profile_finds_the_busy_loop_and_draws_it() {
         return;
     };
     let pid = child.pid();
-    let s = Session::start("profile", None, &[("targ_pid", Global::I32(pid as i32))]);
+    let mut pids = vec![0; 16];
+    pids[0] = pid as i32;
+    let s = Session::start(
+        "profile",
+        None,
+        &[
+            ("targ_pids", Global::I32s(pids)),
+            ("targ_pids_len", Global::U32(1)),
+        ],
+    );
     let (pid_at, kstack_at, ustack_at) = (
         s.info.offset_of("key_t", "pid"),
         s.info.offset_of("key_t", "kern_stack_id"),

@@ -103,6 +103,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
             map: snapshot.0.into(),
             snapshot: snapshot.1,
             time_line: interval.is_some(),
+            brackets: false,
         })),
         ready_message: Some("Tracing... Hit Ctrl-C to end."),
         ..Default::default()

@@ -79,6 +79,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
                 ..Default::default()
             },
             time_line: args.time,
+            brackets: false,
         })),
         // Said once per run, after attaching, as bcc does.
         ready_message: Some(Box::leak(ready.into_boxed_str())),

@@ -73,6 +73,7 @@ pub fn run(args: FunclatencyArgs) -> Result<ExitCode> {
                 ..Default::default()
             },
             time_line: args.time,
+            brackets: false,
         })),
         ready_message: Some("Tracing 1 functions... Hit Ctrl-C to end."),
         ..Default::default()

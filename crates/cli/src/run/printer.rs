@@ -63,6 +63,8 @@ pub struct MapPrint {
     pub snapshot: SnapshotOptions,
     /// A wall-clock `HH:MM:SS` line before each print (`-T`).
     pub time_line: bool,
+    /// The time line as `[HH:MM:SS]` (libbpf-tools syscount).
+    pub brackets: bool,
 }
 
 /// Decides from a raw record whether an event is shown.
@@ -301,7 +303,14 @@ impl<'o> Printer<'o> {
             // libbpf-tools start every summary with an empty line.
             out.push(b'\n');
             if print.time_line {
-                out.extend_from_slice(&WallClock::now().now_hms());
+                let hms = WallClock::now().now_hms();
+                if print.brackets {
+                    out.push(b'[');
+                    out.extend_from_slice(&hms);
+                    out.push(b']');
+                } else {
+                    out.extend_from_slice(&hms);
+                }
                 out.push(b'\n');
             }
         }

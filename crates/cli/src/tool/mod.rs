@@ -204,6 +204,10 @@ fn syscall_list() -> String {
 #[derive(Default)]
 struct Options {
     wall_time: bool,
+    /// The map outputs' time line as `[HH:MM:SS]`.
+    brackets: bool,
+    /// Events without a header line.
+    no_header: bool,
     elapsed: bool,
     detailed: bool,
     quote: bool,
@@ -263,7 +267,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
     let output = spec
         .output(&given)
         .with_context(|| format!("{} has no output for these flags", spec.name))?;
-    if let Output::Events { defaults, .. } = output {
+    if let Output::Events { defaults, .. } | Output::Table { defaults, .. } = output {
         for r in *defaults {
             apply_switch(*r, &mut opts);
         }
@@ -323,6 +327,7 @@ fn print_options(
                 map,
                 snapshot,
                 time_line: opts.wall_time,
+                brackets: opts.brackets,
             }));
         }
         None => {
@@ -333,6 +338,7 @@ fn print_options(
             print.event_format = Some(FormatOptions {
                 time: opts.wall_time,
                 elapsed: opts.elapsed,
+                header: !opts.no_header,
                 table: TableSpec {
                     columns: Some(output::columns(columns, &ctx)),
                 },
@@ -542,6 +548,11 @@ fn apply_switch(r: Runtime, opts: &mut Options) {
     match r {
         Runtime::Timestamp => opts.elapsed = true,
         Runtime::WallTime => opts.wall_time = true,
+        Runtime::NoHeader => opts.no_header = true,
+        Runtime::BracketedTimeLine => {
+            opts.wall_time = true;
+            opts.brackets = true;
+        }
         Runtime::Unit(unit) => opts.unit = Some(unit),
         Runtime::Quote => opts.quote = true,
         Runtime::Detailed => opts.detailed = true,

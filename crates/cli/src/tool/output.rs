@@ -3,9 +3,9 @@
 
 use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
-    Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind,
+    Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind, write_c_string,
 };
-use bpfkit_tools::{Column, Format, Output, Scale};
+use bpfkit_tools::{Column, Format, Output, Scale, SentencePart};
 use std::sync::Arc;
 
 /// What the columns need to know about the run.
@@ -73,7 +73,12 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         },
         Format::Scaled(divisor, decimals) => Render::Scaled { divisor, decimals },
         Format::Names(table) => Render::Names(table),
-        Format::PercentOf(_) | Format::SumOf(_) | Format::DividedBy(_) | Format::ArgList { .. } => {
+        Format::PercentOf(_)
+        | Format::SumOf(_)
+        | Format::DividedBy(_)
+        | Format::ArgList { .. }
+        | Format::ExitStatus { .. }
+        | Format::Sentence(_) => {
             return None;
         }
     })
@@ -151,8 +156,70 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
                 }
             })
         }
+        Format::ExitStatus { signal, core } => Arc::new(move |r, out| {
+            let text = exit_status(
+                r.num(field).unwrap_or(0),
+                r.num(signal).unwrap_or(0),
+                r.num(core).unwrap_or(0) != 0,
+            );
+            out.extend_from_slice(text.as_bytes());
+        }),
+        Format::Sentence(text) => Arc::new(move |r, out| {
+            for part in bpfkit_tools::sentence_parts(text) {
+                match part {
+                    SentencePart::Text(t) => out.extend_from_slice(t.as_bytes()),
+                    SentencePart::Field(name) => match r.num(name) {
+                        Some(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                        // Escaped: a comm can neither split the line nor
+                        // send escape sequences.
+                        None => write_c_string(out.buffer(), r.raw(name).unwrap_or_default()),
+                    },
+                    SentencePart::File(path) => {
+                        let text = std::fs::read(path).unwrap_or_default();
+                        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+                        write_c_string(out.buffer(), line);
+                    }
+                }
+            }
+        }),
         _ => return None,
     })
+}
+
+/// libbpf-tools exitsnoop's EXIT_CODE text: the signal, when one ended
+/// the process, with strsignal(3)'s description, else the exit code.
+pub fn exit_status(code: i128, signal: i128, core_dumped: bool) -> String {
+    if signal == 0 && !core_dumped {
+        return match code {
+            0 => "0".to_string(),
+            code => format!("code {code}"),
+        };
+    }
+    let mut text = String::new();
+    if signal != 0 {
+        text = format!("signal {signal} ({})", signal_description(signal));
+    }
+    if core_dumped {
+        text.push_str(", core dumped");
+    }
+    text
+}
+
+/// strsignal(3): `Killed` for 9, `Unknown signal 99` for numbers it lacks.
+fn signal_description(signal: i128) -> String {
+    let Ok(number) = i32::try_from(signal) else {
+        return format!("Unknown signal {signal}");
+    };
+    // SAFETY: strsignal returns a NUL-terminated string (never NULL in
+    // glibc), copied at once, before another call can reuse its buffer.
+    let text = unsafe { libc::strsignal(number) };
+    if text.is_null() {
+        return format!("Unknown signal {signal}");
+    }
+    // SAFETY: non-NULL and NUL-terminated, see above.
+    unsafe { std::ffi::CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 pub fn unit_nanos(unit: &str) -> u64 {

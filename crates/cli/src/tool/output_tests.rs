@@ -354,3 +354,35 @@ fn random_records_through_every_tool_column_spec() {
         }
     }
 }
+
+#[test]
+fn exit_status_reads_as_libbpf_tools_exitsnoop() {
+    use super::exit_status;
+    assert_eq!(exit_status(0, 0, false), "0");
+    assert_eq!(exit_status(7, 0, false), "code 7");
+    assert_eq!(exit_status(0, 9, false), "signal 9 (Killed)");
+    assert_eq!(
+        exit_status(0, 11, true),
+        "signal 11 (Segmentation fault), core dumped"
+    );
+}
+
+#[test]
+fn sentence_parts_split_text_fields_and_files() {
+    use bpfkit_tools::SentencePart::{Field, File, Text};
+    let parts: Vec<_> =
+        bpfkit_tools::sentence_parts("PID {pid} (\"{comm}\"), {/proc/loadavg} {open").collect();
+    assert_eq!(
+        parts,
+        [
+            Text("PID "),
+            Field("pid"),
+            Text(" (\""),
+            Field("comm"),
+            Text("\"), "),
+            File("/proc/loadavg"),
+            Text(" "),
+            Text("{open"),
+        ]
+    );
+}

@@ -13,6 +13,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "counters",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("DISK", "key", 7).fmt(Format::Disk),

@@ -28,6 +28,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "counts",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("PID", "key.pid", 7),

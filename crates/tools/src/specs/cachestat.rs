@@ -23,6 +23,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "stats",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("HITS", "hits", 8).right(),

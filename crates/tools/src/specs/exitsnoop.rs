@@ -23,8 +23,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
         CGROUP,
     ],
-    // libbpf-tools prints one EXIT_CODE text ("code 1", "signal 9 (KILL)");
-    // here the code, the signal and the core dump are separate columns.
+    // One EXIT_CODE text as libbpf-tools prints it ("code 1", "signal 9
+    // (Killed)"); JSON keeps the code, the signal and the core dump apart.
     outputs: &[Output::Events {
         when: When::Always,
         columns: &[
@@ -35,9 +35,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("AGE(s)", "age_ns", 7)
                 .right()
                 .fmt(Format::Scaled(1_000_000_000, 2)),
-            Column::new("EXIT_CODE", "exit_code", 9).right(),
-            Column::new("SIGNAL", "sig", 8).fmt(Format::Signal),
-            Column::new("CORE", "core_dumped", 4),
+            Column::new("EXIT_CODE", "exit_code", 0).fmt(Format::ExitStatus {
+                signal: "sig",
+                core: "core_dumped",
+            }),
         ],
         defaults: &[],
     }],

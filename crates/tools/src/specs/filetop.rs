@@ -37,6 +37,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "entries",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("TID", "key.tid", 7),

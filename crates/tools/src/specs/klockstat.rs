@@ -43,6 +43,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "stats",
+        defaults: &[],
         unit: "nsecs",
         columns: &[
             Column::new("LOCK", "key.lock", 18).fmt(Format::Hex),

@@ -168,6 +168,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Output::Table {
             when: When::With("show-allocs"),
             map: "allocs",
+            defaults: &[],
             unit: "usecs",
             columns: &[
                 Column::new("ADDR", "key", 18).fmt(Format::Hex),
@@ -181,6 +182,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Output::Table {
             when: When::Always,
             map: "combined_allocs",
+            defaults: &[],
             unit: "usecs",
             columns: &[
                 Column::new("PID", "key.tgid", 7),

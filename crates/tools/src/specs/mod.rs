@@ -16,6 +16,7 @@ mod cpudist;
 mod drsnoop;
 mod execsnoop;
 mod exitsnoop;
+mod filelife;
 mod filetop;
 mod fs;
 mod fsdist;
@@ -32,6 +33,7 @@ mod oomkill;
 mod opensnoop;
 mod pidpersec;
 mod profile;
+mod readahead;
 mod runqlat;
 mod runqlen;
 mod runqslower;
@@ -110,11 +112,13 @@ pub(crate) static ALL: &[ToolSpec] = &[
     drsnoop::SPEC,
     fsdist::EXT4,
     fsslower::EXT4,
+    filelife::SPEC,
     filetop::SPEC,
     fsdist::SPEC,
     fsslower::SPEC,
     klockstat::SPEC,
     pidpersec::SPEC,
+    readahead::SPEC,
     syncsnoop::SPEC,
     threadsnoop::SPEC,
     vfsstat::SPEC,

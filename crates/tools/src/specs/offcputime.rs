@@ -64,6 +64,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "info",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("PID", "key.tgid", 7),

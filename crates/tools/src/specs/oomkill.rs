@@ -1,5 +1,5 @@
 use super::object;
-use crate::{Column, Output, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Format, Output, Runtime, ToolSpec, Variant, When};
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "oomkill",
@@ -13,18 +13,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         Variant::new("kprobe", &["oom_kill_process"]),
     ],
     flags: &[],
-    // libbpf-tools prints a sentence (`Triggered by PID ... OOM kill of PID
-    // ...`) with the load average; here the same facts are columns.
+    // libbpf-tools' sentence with the load average, no header; JSON keeps
+    // the members.
     outputs: &[Output::Events {
         when: When::Always,
-        columns: &[
-            Column::new("FPID", "fpid", 7),
-            Column::new("FCOMM", "fcomm", 16),
-            Column::new("TPID", "tpid", 7),
-            Column::new("TCOMM", "tcomm", 16),
-            Column::new("PAGES", "pages", 10).right(),
-        ],
-        defaults: &[Runtime::WallTime],
+        columns: &[Column::new("", "fpid", 0).fmt(Format::Sentence(
+            "Triggered by PID {fpid} (\"{fcomm}\"), OOM kill of PID {tpid} (\"{tcomm}\"), \
+             {pages} pages, loadavg: {/proc/loadavg}",
+        ))],
+        defaults: &[Runtime::WallTime, Runtime::NoHeader],
     }],
     examples: "\
     oomkill               # trace OOM kills",

@@ -17,6 +17,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "stats",
+        defaults: &[],
         unit: "usecs",
         columns: &[Column::new("PIDs/interval", "forks", 13).right()],
         sort: &[],

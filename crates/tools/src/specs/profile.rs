@@ -3,7 +3,7 @@ use super::common::{
     stack_counts, tid, user_stacks_only,
 };
 use super::object;
-use crate::{Column, Effect, Flag, Output, StackOutput, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Output, Parse, StackOutput, ToolSpec, Variant, When};
 
 pub(crate) const STACKS: &[StackOutput] = &[stack_counts("counts", "samples", "samples")];
 
@@ -14,13 +14,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     variants: &[Variant::new("perf_event", &["do_perf_event"])],
     flags: &[
         pid(
-            "profile process with this PID only",
-            &[Effect::Param("targ_pid")],
+            "profile processes with one or more comma-separated PIDs only",
+            &[Effect::ParamList("targ_pids")],
         ),
         tid(
             'L',
-            "profile thread with this TID only",
-            &[Effect::Param("targ_tid")],
+            "profile threads with one or more comma-separated TIDs only",
+            &[Effect::ParamList("targ_tids")],
         ),
         user_stacks_only("show stacks from user space only (no kernel space stacks)"),
         kernel_stacks_only("show stacks from kernel space only (no user space stacks)"),
@@ -32,6 +32,14 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             &[Effect::Param("include_idle")],
         ),
         FOLDED,
+        Flag::named(
+            Some('C'),
+            "cpu",
+            "CPU",
+            Parse::Int,
+            "cpu number to run profile on",
+            &[Effect::Param("targ_cpu")],
+        ),
         FLAMEGRAPH,
         TRACE_DURATION,
     ],
@@ -39,6 +47,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "counts",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("PID", "key.pid", 7),
@@ -55,7 +64,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     profile 5           # profile at 49 Hertz for 5 seconds only
     profile -f          # output in folded format for flame graphs
     profile -p 185      # only profile process with PID 185
+    profile -p 185,175,165 # only profile processes with PID 185, 175 and 165
     profile -L 185      # only profile thread with TID 185
+    profile -L 185,175,165 # only profile threads with TID 185, 175 and 165
+    profile -C 0        # only profile CPU 0
     profile -U          # only show user space stacks (no kernel)
     profile -K          # only show kernel space stacks (no user)
     profile --flamegraph cpu.svg 10  # 10 seconds into an SVG flame graph",

@@ -62,6 +62,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "data",
+        // libbpf-tools prints `[HH:MM:SS]` before every interval's table.
+        defaults: &[Runtime::BracketedTimeLine],
         unit: "usecs",
         columns: &[
             Column::new("SYSCALL", "key", 22)

@@ -88,6 +88,7 @@ pub(crate) const fn flow_counts(
     Output::Table {
         when: When::With("count"),
         map: "counts",
+        defaults: &[],
         unit: "usecs",
         columns,
         sort,

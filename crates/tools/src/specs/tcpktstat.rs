@@ -25,6 +25,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "stats",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("DIR", "key.dir", 3).fmt(Format::Names(&["in", "out"])),

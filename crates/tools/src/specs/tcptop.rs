@@ -36,6 +36,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "ip_map",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("PID", "key.pid", 7),

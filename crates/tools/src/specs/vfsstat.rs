@@ -35,6 +35,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "stats",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("READ", "reads", 8).right(),

@@ -48,6 +48,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "counts",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("TARGET", "key.target", 16),

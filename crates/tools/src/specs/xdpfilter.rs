@@ -41,6 +41,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     outputs: &[Output::Table {
         when: When::Always,
         map: "hits",
+        defaults: &[],
         unit: "usecs",
         columns: &[
             Column::new("SOURCE", "key.addr", 39),

@@ -38,6 +38,8 @@ pub enum Global {
     U64(u64),
     /// An array (`const volatile u16 ports[64]`), all of its elements.
     U16s(Vec<u16>),
+    /// An array of ints (`const volatile pid_t targ_pids[16]`), all of its elements.
+    I32s(Vec<i32>),
 }
 
 pub fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
@@ -51,6 +53,7 @@ pub fn load(tool: &str, globals: &[(&str, Global)]) -> (Ebpf, ObjectInfo) {
             Global::U32(v) => loader.override_global(name, v, true),
             Global::U64(v) => loader.override_global(name, v, true),
             Global::U16s(v) => loader.override_global(name, v.as_slice(), true),
+            Global::I32s(v) => loader.override_global(name, v.as_slice(), true),
         };
     }
     // The aya-loadable copy (aya 0.14 refuses `tcx/*` section names).
