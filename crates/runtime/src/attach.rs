@@ -477,6 +477,13 @@ pub(crate) fn kprobe_multi(
                 needed: needed_caps(&target.hook),
             };
         }
+        // Kernels built without CONFIG_FPROBE (Debian's 6.1) know the link
+        // type but cannot create it.
+        if e.source.raw_os_error() == Some(libc::EOPNOTSUPP) {
+            return cx.msg(format!(
+                "this kernel has no kprobe.multi links (built without CONFIG_FPROBE): {e}"
+            ));
+        }
         cx.msg(format!("creating the kprobe multi link: {e}"))
     })?;
     Ok(Attached {
