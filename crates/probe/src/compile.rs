@@ -988,20 +988,7 @@ pub fn compile_aggregate(
         },
     )];
     let event = event_btf(&mut btf, &layout, &probes);
-    let int = |btf: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
-        elf::named(
-            btf,
-            name,
-            Kind::Int(Int {
-                size,
-                signed,
-                char: false,
-                bool: false,
-                offset: 0,
-                bits: (size * 8) as u8,
-            }),
-        )
-    };
+    let int = elf::int;
     let u32_ty = int(&mut btf, "unsigned int", 4, false);
     let mut maps = vec![MapDecl {
         name: SCRATCH_MAP.into(),

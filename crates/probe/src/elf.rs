@@ -296,6 +296,23 @@ fn layout(strtab: &Section, strtab_name: u32, sections: &[Section], names: &[u32
 }
 
 /// Adds a type named `name` and returns its id.
+/// A named integer type of `size` bytes (no char or bool encoding: the
+/// kernel refuses SIGNED|CHAR).
+pub fn int(btf: &mut BtfBuilder, name: &str, size: u32, signed: bool) -> TypeId {
+    named(
+        btf,
+        name,
+        Kind::Int(Int {
+            size,
+            signed,
+            char: false,
+            bool: false,
+            offset: 0,
+            bits: (size * 8) as u8,
+        }),
+    )
+}
+
 pub fn named(btf: &mut BtfBuilder, name: &str, kind: Kind) -> TypeId {
     let name_off = btf.add_string(name);
     btf.add_type(Type { name_off, kind })

@@ -6,7 +6,7 @@
 use crate::elf::{self, MapDecl, ProgramCode};
 use crate::insn::{Alu, Asm, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
 use bpfkit_btf::encode::BtfBuilder;
-use bpfkit_btf::{Array, Composite, Int, Kind, Member, TypeId};
+use bpfkit_btf::{Array, Composite, Kind, Member, TypeId};
 
 pub const HIST_MAP: &str = "hist";
 const START_MAP: &str = "start";
@@ -67,20 +67,7 @@ pub fn build(pattern: &str, unit: Unit, pid: Option<u32>) -> Result<Vec<u8>, cra
 
 fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
-    let int = |btf: &mut BtfBuilder, name: &str, size: u32| {
-        elf::named(
-            btf,
-            name,
-            Kind::Int(Int {
-                size,
-                signed: false,
-                char: false,
-                bool: false,
-                offset: 0,
-                bits: (size * 8) as u8,
-            }),
-        )
-    };
+    let int = |btf: &mut BtfBuilder, name: &str, size: u32| elf::int(btf, name, size, false);
     let u32_ty = int(&mut btf, "unsigned int", 4);
     let u64_ty = int(&mut btf, "unsigned long long", 8);
     let hist = hist_type(&mut btf, u32_ty);

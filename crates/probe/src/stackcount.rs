@@ -5,7 +5,7 @@
 use crate::elf::{self, MapDecl, ProgramCode};
 use crate::insn::{Alu, Asm, CTX, Cond, FP, R0, R1, R2, R3, Size, helper};
 use bpfkit_btf::encode::BtfBuilder;
-use bpfkit_btf::{Array, Composite, Int, Kind, Member};
+use bpfkit_btf::{Array, Composite, Kind, Member};
 
 pub const COUNTS_MAP: &str = "counts";
 pub const STACKS_MAP: &str = "stacks";
@@ -24,20 +24,7 @@ const COMM_LEN: u32 = 16;
 /// The object counting stacks at `targets` (from `funccount::expand`).
 pub fn build(targets: &[(String, String)], pid: Option<u32>, user: bool) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
-    let int = |btf: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
-        elf::named(
-            btf,
-            name,
-            Kind::Int(Int {
-                size,
-                signed,
-                char: false,
-                bool: false,
-                offset: 0,
-                bits: (size * 8) as u8,
-            }),
-        )
-    };
+    let int = elf::int;
     let u32_ty = int(&mut btf, "unsigned int", 4, false);
     let s32_ty = int(&mut btf, "int", 4, true);
     let char_ty = int(&mut btf, "char", 1, true);
