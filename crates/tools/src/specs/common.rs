@@ -306,3 +306,24 @@ pub(crate) const fn log2_usecs(when: When, map: &'static str, keys: &'static [Co
         keys,
     }
 }
+
+/// `-m`: offcputime's and wakeuptime's lower bound on a block (microseconds).
+pub(crate) const MIN_BLOCK_TIME: Flag = Flag::named(
+    Some('m'),
+    "min-block-time",
+    "MIN-BLOCK-TIME",
+    Parse::Int,
+    "the amount of time in microseconds over which we store traces",
+    &[Effect::ParamScaled("min_block_ns", 1000)],
+)
+.default("1");
+
+/// `-M`: their upper bound on a block (microseconds).
+pub(crate) const MAX_BLOCK_TIME: Flag = Flag::named(
+    Some('M'),
+    "max-block-time",
+    "MAX-BLOCK-TIME",
+    Parse::Int,
+    "the amount of time in microseconds under which we store traces",
+    &[Effect::ParamScaled("max_block_ns", 1000)],
+);

@@ -1,6 +1,6 @@
 use super::common::{
-    FLAMEGRAPH, FOLDED, KSTACK, PID_TGID, TRACE_DURATION, USTACK, kernel_stacks_only, stack_counts,
-    tid, user_stacks_only,
+    FLAMEGRAPH, FOLDED, KSTACK, MAX_BLOCK_TIME, MIN_BLOCK_TIME, PID_TGID, TRACE_DURATION, USTACK,
+    kernel_stacks_only, stack_counts, tid, user_stacks_only,
 };
 use super::object;
 use crate::{Column, Effect, Flag, Output, Parse, StackOutput, ToolSpec, When};
@@ -32,23 +32,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         ),
         user_stacks_only("Show stacks from user space only (no kernel space stacks)"),
         kernel_stacks_only("Show stacks from kernel space only (no user space stacks)"),
-        Flag::named(
-            Some('m'),
-            "min-block-time",
-            "MIN-BLOCK-TIME",
-            Parse::Int,
-            "the amount of time in microseconds over which we store traces",
-            &[Effect::ParamScaled("min_block_ns", 1000)],
-        )
-        .default("1"),
-        Flag::named(
-            Some('M'),
-            "max-block-time",
-            "MAX-BLOCK-TIME",
-            Parse::Int,
-            "the amount of time in microseconds under which we store traces",
-            &[Effect::ParamScaled("max_block_ns", 1000)],
-        ),
+        MIN_BLOCK_TIME,
+        MAX_BLOCK_TIME,
         Flag::named(
             None,
             "state",

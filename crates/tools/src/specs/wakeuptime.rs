@@ -1,6 +1,6 @@
-use super::common::{FLAMEGRAPH, FOLDED, TRACE_DURATION, pid};
+use super::common::{FLAMEGRAPH, FOLDED, MAX_BLOCK_TIME, MIN_BLOCK_TIME, TRACE_DURATION, pid};
 use super::object;
-use crate::{Column, Effect, Flag, Output, Parse, StackOutput, ToolSpec, When};
+use crate::{Column, Effect, Output, StackOutput, ToolSpec, When};
 
 /// Blocked time per waker stack; folded lines start with the target (the
 /// task that was woken), as libbpf-tools' `-f`.
@@ -24,23 +24,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     variants: super::btf_and_raw_variants!("sched_switch", "sched_wakeup"),
     flags: &[
         pid("trace this PID only", &[Effect::Param("targ_pid")]),
-        Flag::named(
-            Some('m'),
-            "min-block-time",
-            "MIN-BLOCK-TIME",
-            Parse::Int,
-            "the amount of time in microseconds over which we store traces",
-            &[Effect::ParamScaled("min_block_ns", 1000)],
-        )
-        .default("1"),
-        Flag::named(
-            Some('M'),
-            "max-block-time",
-            "MAX-BLOCK-TIME",
-            Parse::Int,
-            "the amount of time in microseconds under which we store traces",
-            &[Effect::ParamScaled("max_block_ns", 1000)],
-        ),
+        MIN_BLOCK_TIME,
+        MAX_BLOCK_TIME,
         FOLDED,
         FLAMEGRAPH,
         TRACE_DURATION,
