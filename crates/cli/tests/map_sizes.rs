@@ -127,3 +127,19 @@ fn bad_map_size_flags_are_usage_errors() {
         assert!(stderr.contains(expected), "--map-size {arg}: {stderr}");
     }
 }
+
+/// A one-entry hash holds a single record by design (vfsstat's `stats`):
+/// it is always "full", and saying so would be a false alarm.
+#[test]
+fn a_one_entry_map_is_not_called_full() {
+    if !bpfkit_testkit::privileged("a_one_entry_map_is_not_called_full") {
+        return;
+    }
+    let out = Command::new(BPFKIT)
+        .args(["vfsstat", "1", "1"])
+        .output()
+        .expect("running bpfkit vfsstat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert!(!stderr.contains("is full"), "stderr:\n{stderr}");
+}

@@ -39,13 +39,14 @@ pub struct MapSnapshot {
 
 impl MapSnapshot {
     /// A hash map with no room left: the programs' later inserts failed,
-    /// so what it shows is incomplete (arrays are always "full").
+    /// so what it shows is incomplete (arrays are always "full", and a
+    /// one-entry hash holds a single record by design: vfsstat, cachestat).
     pub fn is_full(&self) -> bool {
         let hash = matches!(
             self.map_type,
             bpfkit_object::map_type::HASH | bpfkit_object::map_type::PERCPU_HASH
         );
-        hash && self.max_entries > 0 && self.entries.len() >= self.max_entries as usize
+        hash && self.max_entries > 1 && self.entries.len() >= self.max_entries as usize
     }
 
     /// The per-CPU slots of a value of this map (one slot for other maps).
