@@ -374,6 +374,7 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                     ),
                 )),
                 FieldKind::Int { signed, .. } => Ok(Ty::Int { signed }),
+                FieldKind::Usdt { arg, string: false } => Ok(Ty::Int { signed: arg.signed }),
                 _ => Ok(Ty::Str(StrSource::Field(field.clone()))),
             }
         }
@@ -670,6 +671,11 @@ impl Gen<'_> {
                 a.alu_imm(Alu::And, R3, 0xffff);
                 a.alu_reg(Alu::Add, R3, CTX);
             }
+            FieldKind::Usdt { arg, .. } => {
+                crate::usdt::load_arg(a, &arg);
+                a.mov(R3, R0);
+                read = helper::PROBE_READ_USER_STR;
+            }
             FieldKind::Int { .. } => return,
         }
         a.mov(R1, EVENT);
@@ -877,6 +883,10 @@ impl Gen<'_> {
 
     /// Loads an integer field from the context, cut to its C type.
     fn load_field(&mut self, field: &Field, column: usize) -> Result<(), SyntaxError> {
+        if let FieldKind::Usdt { arg, .. } = &field.kind {
+            crate::usdt::load_arg(&mut self.asm, arg);
+            return Ok(());
+        }
         let FieldKind::Int { width, signed } = field.kind else {
             return Err(SyntaxError::new(column, "not an integer field"));
         };
@@ -963,9 +973,11 @@ const SCRATCH_MAP: &str = "scratch";
 /// Compiles one probe whose `value` is aggregated in a map instead of sent:
 /// the record the filter's strings are read into is a per-CPU scratch
 /// entry, so filters work exactly as in `trace`.
+/// Several contexts (the sites of a USDT probe whose arguments are in
+/// different places) give one program each, sharing the maps.
 pub fn compile_aggregate(
     probe: &Probe,
-    ctx: &ProbeContext,
+    contexts: &[ProbeContext],
     value: &Expr,
     aggregate: Aggregate,
     opts: &CodegenOptions,
@@ -974,9 +986,19 @@ pub fn compile_aggregate(
         slots: Vec::new(),
         size: HEADER_LEN,
     };
-    let mut typed = type_probe(probe, ctx, &mut layout)?;
-    let Ty::Int { signed } = typed.check_expr(value, &mut layout)? else {
-        return Err(SyntaxError::new(value.column, "the value must be a number"));
+    let mut all_typed = Vec::with_capacity(contexts.len());
+    let mut signed = false;
+    for ctx in contexts {
+        let mut typed = type_probe(probe, ctx, &mut layout)?;
+        let Ty::Int { signed: s } = typed.check_expr(value, &mut layout)? else {
+            return Err(SyntaxError::new(value.column, "the value must be a number"));
+        };
+        signed |= s;
+        typed.message.clear();
+        all_typed.push(typed);
+    }
+    let Some(ctx) = contexts.first() else {
+        return Err(SyntaxError::new(1, "this probe has no program to generate"));
     };
     let mut btf = BtfBuilder::new();
     let probes = [(
@@ -1013,15 +1035,17 @@ pub fn compile_aggregate(
             crate::funclatency::map(crate::funclatency::HIST_MAP, ARRAY, 1, u32_ty, hist)
         }
     });
-    typed.message.clear();
-    let asm = generate_aggregate(&typed, &layout, value, aggregate, opts)?;
-    let program = ProgramCode {
-        name: "probe_0".into(),
-        section: ctx.section.clone(),
-        code: asm.bytes(),
-        map_relocs: asm.map_relocs,
-    };
-    Ok(elf::write(&[program], &maps, btf))
+    let mut programs = Vec::with_capacity(all_typed.len());
+    for (i, typed) in all_typed.iter().enumerate() {
+        let asm = generate_aggregate(typed, &layout, value, aggregate, opts)?;
+        programs.push(ProgramCode {
+            name: format!("probe_{i}"),
+            section: typed.ctx.section.clone(),
+            code: asm.bytes(),
+            map_relocs: asm.map_relocs,
+        });
+    }
+    Ok(elf::write(&programs, &maps, btf))
 }
 
 const PERCPU_ARRAY: u32 = 6;

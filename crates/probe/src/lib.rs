@@ -18,6 +18,7 @@ pub mod parse;
 pub mod stackcount;
 pub mod tracefs;
 pub mod uprobe;
+pub mod usdt;
 
 pub use compile::{Aggregate, COUNTS_MAP, CodegenOptions, Compiled, EVENTS_MAP, ProbeOutput};
 pub use parse::{Probe, SyntaxError, Target, parse_probe};
@@ -50,19 +51,26 @@ pub fn build_trace(
         });
     }
     let mut parsed = Vec::new();
-    for text in probes {
+    // The probe text of each program (a USDT probe may have several).
+    let mut text_of = Vec::new();
+    for (index, text) in probes.iter().enumerate() {
         let error = |e: SyntaxError| ProbeError {
             probe: text.clone(),
             message: e.render(text),
         };
         let probe = parse_probe(text).map_err(error)?;
-        let mut ctx = context(&probe, tracefs).map_err(error)?;
-        strings_by_use(&probe, &mut ctx);
-        parsed.push((probe, ctx));
+        for mut ctx in contexts(&probe, tracefs).map_err(error)? {
+            strings_by_use(&probe, &mut ctx);
+            parsed.push((probe.clone(), ctx));
+            text_of.push(index);
+        }
     }
-    compile::compile(&parsed, opts).map_err(|(i, e)| ProbeError {
-        probe: probes[i].clone(),
-        message: e.render(&probes[i]),
+    compile::compile(&parsed, opts).map_err(|(i, e)| {
+        let text = &probes[text_of[i]];
+        ProbeError {
+            probe: text.clone(),
+            message: e.render(text),
+        }
     })
 }
 
@@ -87,7 +95,10 @@ fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
             && conv.wants_string()
             && field.c_type == uprobe::UNTYPED
         {
-            field.kind = tracefs::FieldKind::CharPointer;
+            field.kind = match field.kind {
+                tracefs::FieldKind::Usdt { arg, .. } => tracefs::FieldKind::Usdt { arg, string: true },
+                _ => tracefs::FieldKind::CharPointer,
+            };
         }
     }
 }
@@ -100,7 +111,8 @@ pub struct Argdist {
 }
 
 /// Compiles bcc's argdist specifier `PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER]`
-/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_read():int:args->count`).
+/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_read():int:args->count`,
+/// `U:LIB:PROVIDER:NAME():int:arg1`).
 /// TYPE is accepted as bcc writes it; the value's type comes from EXPR.
 pub fn build_argdist(
     spec: &str,
@@ -127,14 +139,14 @@ pub fn build_argdist(
     };
     let syntax = |e: SyntaxError| error(e.render(&text));
     let probe = parse_probe(&text).map_err(syntax)?;
-    let ctx = context(&probe, tracefs).map_err(syntax)?;
+    let contexts = contexts(&probe, tracefs).map_err(syntax)?;
     let value = probe.args[0].clone();
     let bare = Probe {
         args: Vec::new(),
         format: None,
         ..probe
     };
-    let elf = compile::compile_aggregate(&bare, &ctx, &value, aggregate, opts).map_err(syntax)?;
+    let elf = compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
     Ok(Argdist {
         elf,
         label: expr.trim().to_string(),
@@ -147,7 +159,9 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
         Some(open) => {
             let close = open + spec[open..].find(')')?;
             let probe = &spec[..=close];
-            let probe = if probe.starts_with("t:") && probe.ends_with("()") {
+            // bcc writes `()` after tracepoints and USDT probes too.
+            let bare = ["t:", "u:", "U:"].iter().any(|k| probe.starts_with(k));
+            let probe = if bare && probe.ends_with("()") {
                 &probe[..probe.len() - 2]
             } else {
                 probe
@@ -155,14 +169,41 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
             (probe.to_string(), spec[close + 1..].strip_prefix(':')?)
         }
         None => {
+            // U:LIB:PROVIDER:NAME has one part more than the others.
+            let parts = if spec.starts_with("U:") || spec.starts_with("u:") {
+                4
+            } else {
+                3
+            };
             let mut at = 0;
-            for _ in 0..3 {
+            for _ in 0..parts {
                 at += spec[at..].find(':')? + 1;
             }
             (spec[..at - 1].to_string(), &spec[at..])
         }
     };
     Some((probe, rest))
+}
+
+/// What the probe's programs can read and where they attach: one context
+/// per program (several for a USDT probe whose sites differ).
+fn contexts(probe: &Probe, tracefs: &Path) -> Result<Vec<ProbeContext>, SyntaxError> {
+    if let Target::Usdt {
+        library,
+        provider,
+        name,
+    } = &probe.target
+    {
+        if probe.signature.as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(SyntaxError::new(
+                1,
+                "a USDT probe takes no signature: its arguments are arg1..argN, typed by its notes",
+            ));
+        }
+        return usdt::contexts(library, provider.as_deref(), name)
+            .map_err(|m| SyntaxError::new(1, m));
+    }
+    context(probe, tracefs).map(|ctx| vec![ctx])
 }
 
 fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
@@ -196,6 +237,7 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 section: format!("{kind}/{}:{function}", path.display()),
             })
         }
+        Target::Usdt { .. } => unreachable!("USDT probes have their own contexts"),
     }
 }
 

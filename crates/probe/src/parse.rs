@@ -43,6 +43,13 @@ pub enum Target {
         function: String,
         return_probe: bool,
     },
+    /// `U:LIB:[PROVIDER:]NAME` (bcc's `u:`): a USDT probe of a binary or
+    /// library; without PROVIDER, the probe of that name of any provider.
+    Usdt {
+        library: String,
+        provider: Option<String>,
+        name: String,
+    },
 }
 
 impl Target {
@@ -51,6 +58,7 @@ impl Target {
         match self {
             Target::Tracepoint { name, .. } => name,
             Target::Function { function, .. } => function,
+            Target::Usdt { name, .. } => name,
         }
     }
 }
@@ -350,7 +358,7 @@ fn parse_target(spec: &str, column: usize) -> Result<Target, SyntaxError> {
         _ => {
             return Err(SyntaxError::new(
                 column,
-                "expected a probe: t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC",
+                "expected a probe: t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, U:LIB:PROVIDER:NAME",
             ));
         }
     };
@@ -402,10 +410,12 @@ fn parse_target(spec: &str, column: usize) -> Result<Target, SyntaxError> {
                 return_probe: kind == "r",
             })
         }
+        "u" | "U" => crate::usdt::parse_target(rest, spec, column),
         other => Err(SyntaxError::new(
             column,
             format!(
-                "unknown probe type '{other}': t (tracepoint), p (entry), r (return) are supported"
+                "unknown probe type '{other}': t (tracepoint), p (entry), r (return), \
+                 U (USDT) are supported"
             ),
         )),
     }

@@ -16,6 +16,12 @@ pub enum FieldKind {
     /// `__data_loc char[] NAME`: a u32 whose low half is the string's
     /// offset in the record.
     DataLocString,
+    /// A USDT argument where its spec puts it (register, memory,
+    /// constant); `string` when the value is a `char *` to read.
+    Usdt {
+        arg: bpfkit_object::usdt::UsdtArg,
+        string: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

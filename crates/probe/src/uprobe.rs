@@ -41,11 +41,12 @@ pub fn resolve_library(library: &str) -> Result<PathBuf, String> {
             return Ok(found);
         }
     }
-    // A program on PATH (`p:bash:readline`).
+    // A program on PATH (`p:bash:readline`); not a wrapper script (pyenv's
+    // python3 shim) in front of the real one.
     if let Some(paths) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&paths) {
             let candidate = dir.join(library);
-            if candidate.is_file() {
+            if is_elf(&candidate) {
                 return Ok(candidate);
             }
         }

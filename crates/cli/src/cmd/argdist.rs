@@ -65,6 +65,8 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
         interval,
         duration,
         clear: interval.is_some(),
+        // Uprobes in this process only; USDT semaphores raised in it.
+        pid: args.pid,
         no_printk: true,
         ..Default::default()
     };

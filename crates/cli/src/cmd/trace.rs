@@ -75,6 +75,8 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         json,
         max_events: args.max_events,
         duration,
+        // Uprobes in this process only; USDT semaphores raised in it.
+        pid: args.pid,
         verbose: args.verbose,
         no_printk: true,
         ..Default::default()
