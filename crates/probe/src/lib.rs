@@ -96,7 +96,9 @@ fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
             && field.c_type == uprobe::UNTYPED
         {
             field.kind = match field.kind {
-                tracefs::FieldKind::Usdt { arg, .. } => tracefs::FieldKind::Usdt { arg, string: true },
+                tracefs::FieldKind::Usdt { arg, .. } => {
+                    tracefs::FieldKind::Usdt { arg, string: true }
+                }
                 _ => tracefs::FieldKind::CharPointer,
             };
         }
@@ -146,7 +148,8 @@ pub fn build_argdist(
         format: None,
         ..probe
     };
-    let elf = compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
+    let elf =
+        compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
     Ok(Argdist {
         elf,
         label: expr.trim().to_string(),

@@ -37,6 +37,30 @@ const INT_LEAVES: &[&str] = &[
     "123456789012",
 ];
 const STR_LEAVES: &[&str] = &["args->filename", "$comm"];
+
+/// What random probes are made of: the probe and its leaves.
+struct Grammar {
+    head: String,
+    int_leaves: &'static [&'static str],
+    str_leaves: &'static [&'static str],
+}
+
+impl Grammar {
+    fn openat() -> Grammar {
+        Grammar {
+            head: "t:syscalls:sys_enter_openat".into(),
+            int_leaves: INT_LEAVES,
+            str_leaves: STR_LEAVES,
+        }
+    }
+}
+
+/// usdt_args.c's probe: arguments in stack memory, registers, a constant
+/// (arg3), and a string pointer (arg4).
+const USDT_INT_LEAVES: &[&str] = &[
+    "arg1", "arg2", "arg3", "arg4", "arg5", "$pid", "$uid", "0", "-1", "4096",
+];
+const USDT_STR_LEAVES: &[&str] = &["arg4", "$comm"];
 const LITERALS: &[&str] = &[
     "\"\"",
     "\"/etc/passwd\"",
@@ -70,13 +94,13 @@ const TOKENS: &[&str] = &[
     "-",
 ];
 
-fn int_expr(rng: &mut Rng, depth: usize) -> String {
+fn int_expr(g: &Grammar, rng: &mut Rng, depth: usize) -> String {
     match rng.below(if depth == 0 { 2 } else { 6 }) {
-        0 | 1 => INT_LEAVES[rng.below(INT_LEAVES.len())].to_string(),
-        2 => format!("!{}", int_expr(rng, depth - 1)),
-        3 => format!("-({})", int_expr(rng, depth - 1)),
+        0 | 1 => g.int_leaves[rng.below(g.int_leaves.len())].to_string(),
+        2 => format!("!{}", int_expr(g, rng, depth - 1)),
+        3 => format!("-({})", int_expr(g, rng, depth - 1)),
         4 => {
-            let string = STR_LEAVES[rng.below(STR_LEAVES.len())];
+            let string = g.str_leaves[rng.below(g.str_leaves.len())];
             let literal = LITERALS[rng.below(LITERALS.len())];
             let op = if rng.below(2) == 0 { "==" } else { "!=" };
             if rng.below(2) == 0 {
@@ -87,33 +111,33 @@ fn int_expr(rng: &mut Rng, depth: usize) -> String {
         }
         _ => format!(
             "({} {} {})",
-            int_expr(rng, depth - 1),
+            int_expr(g, rng, depth - 1),
             OPS[rng.below(OPS.len())],
-            int_expr(rng, depth - 1)
+            int_expr(g, rng, depth - 1)
         ),
     }
 }
 
-fn probe(rng: &mut Rng) -> String {
+fn probe(g: &Grammar, rng: &mut Rng) -> String {
     if rng.below(4) == 0 {
         let tokens: Vec<&str> = (0..rng.below(12))
             .map(|_| TOKENS[rng.below(TOKENS.len())])
             .collect();
-        return format!("t:syscalls:sys_enter_openat {}", tokens.concat());
+        return format!("{} {}", g.head, tokens.concat());
     }
-    let mut text = "t:syscalls:sys_enter_openat".to_string();
+    let mut text = g.head.clone();
     if rng.below(3) != 0 {
-        text += &format!(" ({})", int_expr(rng, 4));
+        text += &format!(" ({})", int_expr(g, rng, 4));
     }
     let mut format = String::new();
     let mut args = Vec::new();
     for _ in 0..rng.below(4) {
         if rng.below(3) == 0 {
             format += "%s ";
-            args.push(STR_LEAVES[rng.below(STR_LEAVES.len())].to_string());
+            args.push(g.str_leaves[rng.below(g.str_leaves.len())].to_string());
         } else {
             format += ["%d ", "%u ", "%x ", "%llu ", "%c ", "%p "][rng.below(6)];
-            args.push(int_expr(rng, 2));
+            args.push(int_expr(g, rng, 2));
         }
     }
     if !args.is_empty() || rng.below(2) == 0 {
@@ -133,15 +157,39 @@ fn random_probes_give_an_error_or_a_program_the_verifier_accepts() {
     std::fs::write(events.join("format"), FORMAT).expect("writing the format file");
     let load =
         bpfkit_testkit::privileged("random_probes_give_an_error_or_a_program_the_verifier_accepts");
+    fuzz(&Grammar::openat(), dir.path(), load, 300);
+}
+
+/// USDT probes of a test program (built with clang and <sys/sdt.h>):
+/// every kind of argument location, in filters, values and strings.
+#[test]
+fn random_usdt_probes_give_an_error_or_a_program_the_verifier_accepts() {
+    const TEST: &str = "random_usdt_probes_give_an_error_or_a_program_the_verifier_accepts";
+    let dir = TempDir::new("probe-fuzz-usdt");
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/usdt_args.c");
+    let Some(binary) = bpfkit_testkit::build_usdt_program(TEST, &source, dir.path()) else {
+        return;
+    };
+    let grammar = Grammar {
+        head: format!("U:{}:bpfkit_trace:args", binary.display()),
+        int_leaves: USDT_INT_LEAVES,
+        str_leaves: USDT_STR_LEAVES,
+    };
+    fuzz(&grammar, dir.path(), bpfkit_testkit::privileged(TEST), 200);
+}
+
+/// `rounds` random probes of `grammar`: compiled, analyzed, and every
+/// fourth loaded when `load`.
+fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize) {
     let mut rng = Rng::new(0x005e_ed0f_7ace);
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
-    for _ in 0..300 {
-        let text = probe(&mut rng);
+    for _ in 0..rounds {
+        let text = probe(grammar, &mut rng);
         let opts = CodegenOptions {
             pid: (rng.below(3) == 0).then_some(1),
             name: (rng.below(3) == 0).then(|| "sh".to_string()),
         };
-        let object = match build_trace(std::slice::from_ref(&text), &opts, dir.path()) {
+        let object = match build_trace(std::slice::from_ref(&text), &opts, tracefs) {
             Ok(object) => object,
             Err(e) => {
                 assert!(!e.message.is_empty(), "{text}");
@@ -163,7 +211,7 @@ fn random_probes_give_an_error_or_a_program_the_verifier_accepts() {
     }
     eprintln!("{compiled} compiled, {refused} refused, {loaded} loaded");
     assert!(
-        compiled > 100 && refused > 20,
+        compiled > rounds / 3 && refused > rounds / 15,
         "{compiled} compiled, {refused} refused"
     );
 }

@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::Write;
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -49,23 +49,8 @@ impl EventHandler for Collect {
 /// semaphore), built with the `<sys/sdt.h>` of systemtap-sdt-dev (skipped
 /// without it, outside CI).
 fn usdt_target(test: &str, dir: &TempDir, name: &str) -> Option<PathBuf> {
-    let multiarch = format!(
-        "/usr/include/{}-linux-gnu/sys/sdt.h",
-        std::env::consts::ARCH
-    );
-    if ![Path::new("/usr/include/sys/sdt.h"), Path::new(&multiarch)]
-        .iter()
-        .any(|p| p.exists())
-    {
-        assert!(
-            std::env::var("BPFKIT_REQUIRE_CLANG").as_deref() != Ok("1"),
-            "{test}: needs <sys/sdt.h> (apt-get install systemtap-sdt-dev)"
-        );
-        eprintln!("skipping {test}: no <sys/sdt.h> (apt-get install systemtap-sdt-dev)");
-        return None;
-    }
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/bpf/{name}.c"));
-    bpfkit_testkit::build_program(test, &source, dir.path())
+    bpfkit_testkit::build_usdt_program(test, &source, dir.path())
 }
 
 #[test]

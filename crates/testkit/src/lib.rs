@@ -136,6 +136,27 @@ pub fn committed_objects() -> Vec<PathBuf> {
         .collect()
 }
 
+/// [`build_program`] for a program with USDT probes: `None` (skip) also
+/// without systemtap's `<sys/sdt.h>` (systemtap-sdt-dev), outside CI.
+pub fn build_usdt_program(test: &str, source: &Path, out_dir: &Path) -> Option<PathBuf> {
+    let multiarch = format!(
+        "/usr/include/{}-linux-gnu/sys/sdt.h",
+        std::env::consts::ARCH
+    );
+    if ![Path::new("/usr/include/sys/sdt.h"), Path::new(&multiarch)]
+        .iter()
+        .any(|p| p.exists())
+    {
+        assert!(
+            std::env::var("BPFKIT_REQUIRE_CLANG").as_deref() != Ok("1"),
+            "{test}: needs <sys/sdt.h> (apt-get install systemtap-sdt-dev)"
+        );
+        eprintln!("skipping {test}: no <sys/sdt.h> (apt-get install systemtap-sdt-dev)");
+        return None;
+    }
+    build_program(test, source, out_dir)
+}
+
 /// Builds the user-space test program `source` (a C file) into `out_dir`
 /// with frame pointers and without sibling calls, so that its stacks walk
 /// and symbolize in full. `None` (skip) without clang, as [`clang`] says.

@@ -1,0 +1,200 @@
+//! `bpfkit trace`/`argdist` on USDT probes (`U:LIB:PROVIDER:NAME`), on
+//! test programs built with `<sys/sdt.h>` whose probe arguments the tests
+//! know: crates/probe/tests/usdt_args.c (two sites, arguments in stack
+//! memory, registers, a constant and a string) and the runtime's
+//! usdt_target_sema.c (one site behind a semaphore).
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::{Run, TempDir, events};
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// Builds the test program `source` (relative to the repository), `None`
+/// to skip (no root, clang or <sys/sdt.h>, outside CI).
+fn usdt_program(test: &str, dir: &TempDir, source: &str) -> Option<PathBuf> {
+    if !privileged(test) {
+        return None;
+    }
+    let source = Path::new(REPO).join(source);
+    bpfkit_testkit::build_usdt_program(test, &source, dir.path())
+}
+
+/// Starts `program N`, which fires its probes once a byte arrives on stdin.
+fn spawn_waiting(program: &Path, n: u32) -> Child {
+    Command::new(program)
+        .arg(n.to_string())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawning the USDT test program")
+}
+
+/// Lets the program fire its probes and waits for it to end.
+fn release(mut child: Child) {
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(b"x")
+        .expect("writing to the test program");
+    let status = child.wait().expect("waiting for the test program");
+    assert!(status.success(), "the USDT test program failed: {status}");
+}
+
+const ARGS_C: &str = "crates/probe/tests/usdt_args.c";
+
+/// Every kind of argument location is read right, at both sites of the
+/// probe (one program each, as their specs differ), and the filter sees
+/// the same values.
+#[test]
+fn usdt_arguments_of_every_location_kind_reach_trace() {
+    const TEST: &str = "usdt_arguments_of_every_location_kind_reach_trace";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, ARGS_C) else {
+        return;
+    };
+    let child = spawn_waiting(&program, 3);
+    let pid = child.id().to_string();
+    let probe = format!(
+        "U:{}:bpfkit_trace:args (arg1 >= 1 && arg3 == -7) \"%d %ld %d %s %d\", arg1, arg2, arg3, arg4, arg5",
+        program.display()
+    );
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid, &probe]);
+    run.wait_attached(&["probe_0", "probe_1"]);
+    release(child);
+    run.wait_until("four USDT events", |seen| {
+        seen.iter().filter(|r| r["type"] == "event").count() >= 4
+    });
+    let finished = run.stop();
+    let fired: Vec<&Value> = events(&finished.records, "events").collect();
+    let mut seen: Vec<i64> = Vec::new();
+    for event in &fired {
+        let data = &event["data"];
+        let i = data["arg1"].as_i64().expect("arg1");
+        assert_eq!(data["arg2"], -5_000_000_000i64, "{event}");
+        assert_eq!(data["arg3"], -7, "{event}");
+        assert_eq!(data["arg4"], "usdt-name", "{event}");
+        assert_eq!(data["arg5"], i * 3, "{event}");
+        assert_eq!(data["probe"], "args", "{event}");
+        seen.push(i);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [1, 1, 2, 2],
+        "each of i = 1, 2 once per site: {fired:?}"
+    );
+}
+
+/// argdist -C counts a USDT argument per value, over both sites.
+#[test]
+fn argdist_counts_a_usdt_argument() {
+    const TEST: &str = "argdist_counts_a_usdt_argument";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, ARGS_C) else {
+        return;
+    };
+    let child = spawn_waiting(&program, 4);
+    let pid = child.id().to_string();
+    let spec = format!("U:{}:bpfkit_trace:args():int:arg5", program.display());
+    let mut run = Run::start_tool_attached("argdist", &["-p", &pid, "-C", &spec]);
+    run.wait_attached(&["probe_0", "probe_1"]);
+    release(child);
+    let finished = run.stop();
+    let map = finished
+        .records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == "counts")
+        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
+    let mut counts: Vec<(i64, u64)> = map["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["key"].as_i64().unwrap_or(-1),
+                e["value"]["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [(0, 2), (3, 2), (6, 2), (9, 2)], "{map}");
+}
+
+const SEMA_C: &str = "crates/runtime/tests/bpf/usdt_target_sema.c";
+
+/// A probe with one site goes through the runtime's USDT attach, which
+/// raises the probe's semaphore in the process `-p` names; without `-p`
+/// that is one error saying so.
+#[test]
+fn usdt_probe_behind_a_semaphore_fires_with_pid() {
+    const TEST: &str = "usdt_probe_behind_a_semaphore_fires_with_pid";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, SEMA_C) else {
+        return;
+    };
+    let probe = format!(
+        "U:{}:bpfkit_test:tick \"%d %ld\", arg1, arg2",
+        program.display()
+    );
+    let out = Command::new(common::BPFKIT)
+        .args(["trace", "-d", "1s", &probe])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("semaphore"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one error: {stderr}");
+
+    let child = spawn_waiting(&program, 3);
+    let pid = child.id().to_string();
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid, &probe]);
+    release(child);
+    run.wait_until("three ticks", |seen| {
+        seen.iter().filter(|r| r["type"] == "event").count() >= 3
+    });
+    let finished = run.stop();
+    let ticks: Vec<(i64, i64)> = events(&finished.records, "events")
+        .map(|e| {
+            (
+                e["data"]["arg1"].as_i64().unwrap_or(-1),
+                e["data"]["arg2"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ticks,
+        [
+            (0, -5_000_000_000),
+            (1, -5_000_000_000),
+            (2, -5_000_000_000)
+        ]
+    );
+}
+
+/// A probe the binary lacks: one error listing the probes it has.
+#[test]
+fn missing_usdt_probe_lists_the_binary_probes() {
+    const TEST: &str = "missing_usdt_probe_lists_the_binary_probes";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, ARGS_C) else {
+        return;
+    };
+    let probe = format!("U:{}:bpfkit_trace:nope", program.display());
+    let out = Command::new(common::BPFKIT)
+        .args(["trace", &probe])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has no USDT probe bpfkit_trace:nope (it has: bpfkit_trace:args)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
