@@ -177,7 +177,8 @@ fn usdt_probe_behind_a_semaphore_fires_with_pid() {
     );
 }
 
-/// A probe the binary lacks: one error listing the probes it has.
+/// A probe the binary lacks: one error listing the probes it has; `-l`
+/// lists them too.
 #[test]
 fn missing_usdt_probe_lists_the_binary_probes() {
     const TEST: &str = "missing_usdt_probe_lists_the_binary_probes";
@@ -197,4 +198,10 @@ fn missing_usdt_probe_lists_the_binary_probes() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let listed = common::output(
+        common::BPFKIT,
+        &["trace", "-l", &format!("U:{}:bpfkit_*", program.display())],
+    );
+    assert_eq!(listed, format!("{} bpfkit_trace:args\n", program.display()));
 }

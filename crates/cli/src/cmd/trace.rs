@@ -13,6 +13,7 @@ use std::sync::Arc;
 #[derive(Args)]
 #[command(
     after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC, then [(FILTER)] [\"FORMAT\"[, ARG...]]
+       | U:LIB:PROVIDER:NAME (USDT; arg1..argN from the probe's notes; -l 'U:LIB:*' lists them)
   LIB: c (libc), a library name (pthread), a path or a program on PATH
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
           retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
@@ -25,12 +26,23 @@ EXAMPLES:
     bpfkit trace -p 181 't:syscalls:sys_exit_read (args->ret > 0) \"read %d bytes\", args->ret'
     bpfkit trace 't:sched:sched_process_exec \"%s\", args->filename' 't:sched:sched_process_exit'
     bpfkit trace 'p:c:open(char *path, int flags) \"%s\", path' 'r:c:open \"fd %d\", retval'
-    bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'"
+    bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'
+    bpfkit trace -p 181 'U:python3:python:gc__start \"generation %d\", arg1'
+    bpfkit trace -l 'U:python3:*'"
 )]
 pub struct TraceArgs {
     /// Probes, each one argument (quote it).
-    #[arg(required = true, value_name = "PROBE")]
+    #[arg(required_unless_present = "list", value_name = "PROBE")]
     probes: Vec<String>,
+    /// List the USDT probes of a binary or library matching a glob
+    /// (`-l 'U:c:*'`, `-l 'U:python3:gc*'`) instead of tracing.
+    #[arg(
+        short = 'l',
+        long = "list",
+        value_name = "U:LIB:PATTERN",
+        conflicts_with = "probes"
+    )]
+    list: Option<String>,
     /// Only events of this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
@@ -61,6 +73,9 @@ pub struct TraceArgs {
 }
 
 pub fn run(args: TraceArgs) -> Result<ExitCode> {
+    if let Some(pattern) = &args.list {
+        return list(pattern);
+    }
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
@@ -96,6 +111,25 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     crate::run::run_object(&object, &flags, print)
+}
+
+/// `-l U:LIB:PATTERN`: `PATH PROVIDER:NAME` per matching USDT probe.
+fn list(pattern: &str) -> Result<ExitCode> {
+    let (library, glob) = pattern
+        .strip_prefix("U:")
+        .or_else(|| pattern.strip_prefix("u:"))
+        .and_then(|rest| rest.rsplit_once(':').or(Some((rest, "*"))))
+        .filter(|(library, _)| !library.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("-l {pattern}: expected U:LIB[:PATTERN], e.g. 'U:c:*'"))?;
+    let lines = bpfkit_probe::usdt::list(library, glob)
+        .map_err(|e| anyhow::anyhow!("-l {pattern}: {e}"))?;
+    if lines.is_empty() {
+        anyhow::bail!("-l {pattern}: no USDT probe matches");
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    crate::out::stdout(text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// bcc's columns: PID TID COMM FUNC, then the message.
