@@ -40,6 +40,11 @@ pub struct CodegenOptions {
     /// `-n NAME`: only tasks whose name contains NAME. Checked in the
     /// program, so that `-M MAX` counts only the events shown.
     pub name: Option<String>,
+    /// `-L TID`: only this thread.
+    pub tid: Option<u32>,
+    /// `-K`/`-U`: the kernel/user stack in every event (see `stacks.rs`).
+    pub kernel_stack: bool,
+    pub user_stack: bool,
 }
 
 /// One probe's part of the output.
@@ -59,8 +64,14 @@ pub struct Compiled {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SlotKind {
-    Int { signed: bool },
+    Int {
+        signed: bool,
+    },
     Str,
+    /// Frame addresses written by `bpf_get_stack` (`stacks.rs`).
+    Stack {
+        user: bool,
+    },
 }
 
 struct Slot {
@@ -116,6 +127,7 @@ impl Layout {
                     let len = match kind {
                         SlotKind::Int { .. } => 8,
                         SlotKind::Str => STRING_LEN,
+                        SlotKind::Stack { .. } => crate::stacks::BYTES,
                     };
                     self.slots.push(Slot {
                         name,
@@ -154,6 +166,15 @@ pub fn compile(
     let mut typed = Vec::new();
     for (i, (probe, ctx)) in probes.iter().enumerate() {
         typed.push(type_probe(probe, ctx, &mut layout).map_err(|e| (i, e))?);
+    }
+    // Last, so that the zeroing of the other slots can stop before them.
+    for (wanted, name, user) in [
+        (opts.kernel_stack, crate::stacks::KERNEL_STACK, false),
+        (opts.user_stack, crate::stacks::USER_STACK, true),
+    ] {
+        if wanted {
+            layout.slot(name, SlotKind::Stack { user }, &[]);
+        }
     }
     let mut btf = BtfBuilder::new();
     let event = event_btf(&mut btf, &layout, probes);
@@ -441,6 +462,14 @@ fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeConte
     };
     let comm = char_array(btf, COMM_LEN);
     let string = char_array(btf, STRING_LEN);
+    let stack = btf.add_type(Type {
+        name_off: 0,
+        kind: Kind::Array(Array {
+            elem: u64_ty,
+            index: u32_ty,
+            len: crate::stacks::DEPTH,
+        }),
+    });
     let values = probes
         .iter()
         .enumerate()
@@ -471,6 +500,7 @@ fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeConte
             SlotKind::Int { signed: true } => s64_ty,
             SlotKind::Int { signed: false } => u64_ty,
             SlotKind::Str => string,
+            SlotKind::Stack { .. } => stack,
         };
         members.push((&slot.name, ty, slot.offset));
     }
@@ -525,17 +555,35 @@ fn generate(
         g.asm.alu_imm(Alu::Rsh, R0, 32);
         g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
+    if let Some(tid) = opts.tid {
+        g.asm.call(helper::GET_CURRENT_PID_TGID);
+        truncate_or_shift(&mut g.asm, false);
+        g.asm.jump_imm(Cond::Ne, R0, tid as i32, out);
+    }
     g.asm.ld_map(R1, EVENTS_MAP);
     g.asm.mov_imm(R2, layout.size as i32);
     g.asm.mov_imm(R3, 0);
     g.asm.call(helper::RINGBUF_RESERVE);
     g.asm.jump_imm(Cond::Eq, R0, 0, out);
     g.asm.mov(EVENT, R0);
-    // Ring buffer memory is not zeroed: no stale bytes in unused slots.
-    for offset in (HEADER_LEN..layout.size).step_by(8) {
+    // Ring buffer memory is not zeroed: no stale bytes in unused slots
+    // (stacks are zeroed by the helper that writes them).
+    let stacks: Vec<&Slot> = layout
+        .slots
+        .iter()
+        .filter(|s| matches!(s.kind, SlotKind::Stack { .. }))
+        .collect();
+    let zero_end = stacks.first().map_or(layout.size, |s| s.offset);
+    for offset in (HEADER_LEN..zero_end).step_by(8) {
         g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
     }
     g.header(index);
+    for slot in stacks {
+        let SlotKind::Stack { user } = slot.kind else {
+            continue;
+        };
+        crate::stacks::emit(&mut g.asm, slot.offset, user);
+    }
     let has_name = opts.name.as_ref().is_some_and(|n| !n.is_empty());
     if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
         g.comm_contains(name, discard);
@@ -638,6 +686,7 @@ impl Gen<'_> {
                 self.eval(e, 0)?;
                 self.asm.store(Size::DW, EVENT, slot.offset as i16, R0);
             }
+            SlotKind::Stack { .. } => {}
             SlotKind::Str => {
                 let Ty::Str(StrSource::Field(field)) = type_of(e, self.t.ctx)? else {
                     return Ok(());

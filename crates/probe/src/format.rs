@@ -12,6 +12,10 @@ pub enum Conv {
     Pointer,
     Char,
     Str,
+    /// `%K`: the kernel symbol an address falls in.
+    KernelSym,
+    /// `%U`: the user symbol an address falls in, in the event's process.
+    UserSym,
 }
 
 impl Conv {
@@ -67,11 +71,13 @@ pub fn parse_format(format: &str, column: usize) -> Result<Vec<Piece>, SyntaxErr
                 'p' => break Conv::Pointer,
                 'c' => break Conv::Char,
                 's' => break Conv::Str,
+                'K' => break Conv::KernelSym,
+                'U' => break Conv::UserSym,
                 other => {
                     return Err(SyntaxError::new(
                         column,
                         format!(
-                            "'%{spec}{other}' is not supported: %d %i %u %x %p %c %s (with l/ll/h and a width) are"
+                            "'%{spec}{other}' is not supported: %d %i %u %x %p %c %s %K %U (with l/ll/h and a width) are"
                         ),
                     ));
                 }
@@ -108,10 +114,12 @@ pub fn conversions(pieces: &[Piece]) -> usize {
         .count()
 }
 
-/// One value for [`render`]: a number or string bytes (up to the first NUL).
+/// One value for [`render`]: a number, string bytes (up to the first
+/// NUL), or a text made for it (a symbol's name).
 pub enum Arg<'a> {
     Num(i128),
     Bytes(&'a [u8]),
+    Text(String),
 }
 
 /// Renders `pieces` with `value(arg)` giving each conversion's value.
@@ -138,6 +146,11 @@ pub fn render<'a>(
                     (Some(Arg::Num(n)), Conv::Hex) => format!("{:x}", n as u32),
                     (Some(Arg::Num(n)), Conv::Pointer) => format!("0x{:x}", n as u64),
                     (Some(Arg::Num(n)), Conv::Char) => char::from(n as u8).to_string(),
+                    // A symbol the caller could not name: its address.
+                    (Some(Arg::Num(n)), Conv::KernelSym | Conv::UserSym) => {
+                        format!("0x{:x}", n as u64)
+                    }
+                    (Some(Arg::Text(t)), _) => t,
                     (Some(Arg::Bytes(b)), _) => {
                         let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
                         String::from_utf8_lossy(&b[..end]).into_owned()
@@ -188,6 +201,7 @@ mod tests {
                 values.get(i).map(|v| match v {
                     Arg::Num(n) => Arg::Num(*n),
                     Arg::Bytes(b) => Arg::Bytes(b),
+                    Arg::Text(t) => Arg::Text(t.clone()),
                 })
             },
             &mut out,
@@ -196,6 +210,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "read -3 bytes from /etc (ff) 100% -100 5000000000"
         );
+    }
+
+    #[test]
+    fn symbols_show_their_name_or_their_address() {
+        let pieces = parse_format("%K in %U", 1).unwrap();
+        let mut out = Vec::new();
+        render(
+            &pieces,
+            |i, conv| {
+                Some(match (i, conv) {
+                    (0, Conv::KernelSym) => Arg::Text("do_sys_openat2".into()),
+                    _ => Arg::Num(0x1234),
+                })
+            },
+            &mut out,
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), "do_sys_openat2 in 0x1234");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod funclatency;
 pub mod insn;
 pub mod parse;
 pub mod stackcount;
+pub mod stacks;
 pub mod tracefs;
 pub mod uprobe;
 pub mod usdt;
@@ -245,19 +246,26 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
 }
 
 /// The message of an event of probe `output`: its format, with numbers
-/// from `num(member)` and strings from `bytes(member)` of the decoded record.
+/// from `num(member)` and strings from `bytes(member)` of the decoded
+/// record, and `%K`/`%U` addresses named by `symbol(conv, address)`.
 pub fn render_message<'a>(
     output: &ProbeOutput,
     num: impl Fn(&str) -> Option<i128>,
     bytes: impl Fn(&str) -> Option<&'a [u8]>,
+    symbol: impl Fn(format::Conv, u64) -> Option<String>,
     out: &mut Vec<u8>,
 ) {
     let arg = |i: usize, conv: format::Conv| {
         let field = output.arg_fields.get(i)?;
         if conv.wants_string() {
-            bytes(field).map(format::Arg::Bytes)
-        } else {
-            num(field).map(format::Arg::Num)
+            return bytes(field).map(format::Arg::Bytes);
+        }
+        let n = num(field)?;
+        match conv {
+            format::Conv::KernelSym | format::Conv::UserSym => {
+                Some(symbol(conv, n as u64).map_or(format::Arg::Num(n), format::Arg::Text))
+            }
+            _ => Some(format::Arg::Num(n)),
         }
     };
     format::render(&output.message, arg, out);

@@ -188,6 +188,9 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
         let opts = CodegenOptions {
             pid: (rng.below(3) == 0).then_some(1),
             name: (rng.below(3) == 0).then(|| "sh".to_string()),
+            tid: (rng.below(4) == 0).then_some(1),
+            kernel_stack: rng.below(4) == 0,
+            user_stack: rng.below(4) == 0,
         };
         let object = match build_trace(std::slice::from_ref(&text), &opts, tracefs) {
             Ok(object) => object,

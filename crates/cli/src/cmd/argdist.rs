@@ -56,7 +56,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
         pid: args.pid,
-        name: None,
+        ..Default::default()
     };
     let argdist = bpfkit_probe::build_argdist(spec, aggregate, &codegen, &tracefs)?;
     let object = bpfkit_object::analyze(&argdist.elf).context("analyzing the generated program")?;

@@ -5,8 +5,11 @@ use crate::run::flags::{RunFlags, parse_duration};
 use crate::run::printer::{MapOutput, PrintOptions};
 use anyhow::{Context, Result};
 use bpfkit_output::{ColumnSpec, FormatOptions, Mode, TableSpec};
-use bpfkit_probe::{CodegenOptions, ProbeOutput};
+use bpfkit_probe::format::Conv;
+use bpfkit_probe::{CodegenOptions, ProbeOutput, stacks};
+use bpfkit_symbolize::Symbolizer;
 use clap::Args;
+use std::cell::RefCell;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -18,7 +21,8 @@ use std::sync::Arc;
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
           retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
-  format: %d %i %u %x %p %c %s (l, ll, h and a width allowed)
+  format: %d %i %u %x %p %c %s (l, ll, h and a width allowed), %K/%U: kernel/user symbol of an address
+  options: -K/-U print the kernel/user stack under each event; -L TID one thread
 
 EXAMPLES:
     bpfkit trace 't:syscalls:sys_enter_openat \"%s\", args->filename'
@@ -46,9 +50,18 @@ pub struct TraceArgs {
     /// Only events of this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Only events of this thread.
+    #[arg(short = 'L', long = "tid", value_name = "TID")]
+    tid: Option<u32>,
     /// Only events of processes whose name contains NAME.
     #[arg(short = 'n', long = "name", value_name = "NAME")]
     name: Option<String>,
+    /// The kernel stack under each event.
+    #[arg(short = 'K', long = "kernel-stack")]
+    kernel_stack: bool,
+    /// The user stack under each event.
+    #[arg(short = 'U', long = "user-stack")]
+    user_stack: bool,
     /// A TIME column (HH:MM:SS).
     #[arg(short = 'T', long = "time")]
     time: bool,
@@ -81,6 +94,9 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
     let codegen = CodegenOptions {
         pid: args.pid,
         name: args.name,
+        tid: args.tid,
+        kernel_stack: args.kernel_stack,
+        user_stack: args.user_stack,
     };
     let compiled = bpfkit_probe::build_trace(&args.probes, &codegen, &tracefs)?;
     let object =
@@ -104,7 +120,7 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             time: args.time,
             elapsed: args.elapsed,
             table: TableSpec {
-                columns: Some(columns(Arc::new(compiled.probes))),
+                columns: Some(columns(Arc::new(compiled.probes), stack_printer(&codegen))),
             },
             ..Default::default()
         }),
@@ -132,8 +148,85 @@ fn list(pattern: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// bcc's columns: PID TID COMM FUNC, then the message.
-fn columns(probes: Arc<Vec<ProbeOutput>>) -> Vec<ColumnSpec> {
+/// `-K`/`-U`: the event's stacks, symbolized, one frame a line under it
+/// (kernel first, as bcc prints them).
+struct StackPrinter {
+    kernel: bool,
+    user: bool,
+}
+
+thread_local! {
+    /// The symbolizer caches what it read (kallsyms, ELF files); it cannot
+    /// move between threads, and events are printed on one.
+    static SYMBOLIZER: RefCell<Option<Symbolizer>> = const { RefCell::new(None) };
+}
+
+fn stack_printer(codegen: &CodegenOptions) -> Option<StackPrinter> {
+    (codegen.kernel_stack || codegen.user_stack).then_some(StackPrinter {
+        kernel: codegen.kernel_stack,
+        user: codegen.user_stack,
+    })
+}
+
+impl StackPrinter {
+    fn write(&self, record: &bpfkit_output::Record, out: &mut Vec<u8>) {
+        SYMBOLIZER.with_borrow_mut(|symbolizer| {
+            let symbolizer = symbolizer.get_or_insert_with(Symbolizer::new);
+            self.write_with(symbolizer, record, out);
+        });
+    }
+
+    fn write_with(
+        &self,
+        symbolizer: &mut Symbolizer,
+        record: &bpfkit_output::Record,
+        out: &mut Vec<u8>,
+    ) {
+        let pid = record_pid(record);
+        let stacks = [
+            (self.kernel, stacks::KERNEL_STACK),
+            (self.user, stacks::USER_STACK),
+        ];
+        for (wanted, member) in stacks {
+            let Some(bytes) = record.raw(member).filter(|_| wanted) else {
+                continue;
+            };
+            let ips = stacks::frames(bytes);
+            let frames = if member == stacks::KERNEL_STACK {
+                symbolizer.kernel_frames(&ips)
+            } else {
+                symbolizer.user_frames(pid, &ips)
+            };
+            for frame in frames {
+                out.extend_from_slice(b"\n        ");
+                out.extend_from_slice(frame.as_bytes());
+            }
+        }
+    }
+}
+
+/// `%K`/`%U`: the name of the symbol `addr` falls in (user symbols in the
+/// event's process).
+fn symbol(conv: Conv, record: &bpfkit_output::Record, addr: u64) -> Option<String> {
+    SYMBOLIZER.with_borrow_mut(|symbolizer| {
+        let symbolizer = symbolizer.get_or_insert_with(Symbolizer::new);
+        let sym = match conv {
+            Conv::KernelSym => symbolizer.kernel(addr),
+            _ => symbolizer.user(record_pid(record), addr),
+        };
+        sym.map(|s| s.name)
+    })
+}
+
+fn record_pid(record: &bpfkit_output::Record) -> u32 {
+    record
+        .num("pid")
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(0)
+}
+
+/// bcc's columns: PID TID COMM FUNC, then the message (and the stacks).
+fn columns(probes: Arc<Vec<ProbeOutput>>, stacks: Option<StackPrinter>) -> Vec<ColumnSpec> {
     let of_record = |probes: &[ProbeOutput], record: &bpfkit_output::Record| {
         let index = record.num("probe")?;
         probes.get(usize::try_from(index).ok()?).cloned()
@@ -155,8 +248,12 @@ fn columns(probes: Arc<Vec<ProbeOutput>>) -> Vec<ColumnSpec> {
                     &probe,
                     |field| record.num(field),
                     |field| record.raw(field),
+                    |conv, addr| symbol(conv, record, addr),
                     out.buffer(),
                 );
+            }
+            if let Some(stacks) = &stacks {
+                stacks.write(record, out.buffer());
             }
         }),
     ]
