@@ -1,0 +1,153 @@
+//! `bpfkit trace -K`/`-U` (stacks under each event), `%K`/`%U` (symbols
+//! of address arguments) and `-L TID`, on events the tests cause: a sleep
+//! of this very thread (an hrtimer whose function is `hrtimer_wakeup`),
+//! and the USDT test program's probe, whose sixth argument is the address
+//! of its function `second_site`.
+
+mod common;
+
+use bpfkit_testkit::privileged;
+use common::{BOUND, BPFKIT, TempDir};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// `bpfkit trace -v ARGS` in table mode; returns once `programs` programs
+/// are attached (from -v's "attached" lines on stderr).
+fn start_trace(args: &[&str], programs: usize) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(BPFKIT)
+        .arg("trace")
+        .arg("-v")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning bpfkit trace");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut attached = 0;
+    let deadline = Instant::now() + BOUND;
+    while attached < programs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("bpfkit trace {args:?}: not attached in time"));
+        attached += usize::from(line.contains("attached"));
+    }
+    (child, rx)
+}
+
+/// Waits for bpfkit (ended by its -M) while calling `cause` now and then.
+fn finish(mut child: Child, mut cause: impl FnMut()) -> Output {
+    let deadline = Instant::now() + BOUND;
+    while child.try_wait().expect("polling bpfkit").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("bpfkit trace -M did not end");
+        }
+        cause();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("bpfkit output");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// -K, %K and -L: this thread's sleep arms an hrtimer whose function is
+/// hrtimer_wakeup; the event's kernel stack goes through the syscall
+/// entry; only this thread's timers pass -L.
+#[test]
+fn kernel_stack_and_kernel_symbol_of_this_threads_sleep() {
+    if !privileged("kernel_stack_and_kernel_symbol_of_this_threads_sleep") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() }.to_string();
+    let probe = "t:timer:hrtimer_start \"timer %K\", args->function";
+    let (child, _stderr) = start_trace(&["-L", &tid, "-K", "-M", "1", probe], 1);
+    let out = finish(child, || std::thread::sleep(Duration::from_millis(1)));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() > 3, "{stdout}");
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[1], tid, "-L keeps this thread only: {stdout}");
+    assert!(
+        lines[1].ends_with("timer hrtimer_wakeup"),
+        "%K names the timer function: {stdout}"
+    );
+    let frames: Vec<&str> = lines[2..].iter().map(|l| l.trim()).collect();
+    assert!(
+        lines[2..].iter().all(|l| l.starts_with("        ")),
+        "frames are indented under the event: {stdout}"
+    );
+    assert!(
+        frames.contains(&"hrtimer_start_range_ns") && frames.contains(&"do_syscall_64"),
+        "{stdout}"
+    );
+}
+
+/// -U and %U on the USDT test program (which stays until its stdin closes,
+/// so its symbols can be read): the stack of the probe in second_site
+/// goes through main, and %U names the function whose address arg6 is.
+#[test]
+fn user_stack_and_user_symbol_of_a_usdt_probe() {
+    const TEST: &str = "user_stack_and_user_symbol_of_a_usdt_probe";
+    if !privileged(TEST) {
+        return;
+    }
+    let dir = TempDir::new("trace-stacks");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../probe/tests/usdt_args.c");
+    let Some(program) = bpfkit_testkit::build_usdt_program(TEST, &source, dir.path()) else {
+        return;
+    };
+    let mut target = Command::new(&program)
+        .arg("1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawning the USDT test program");
+    let pid = target.id().to_string();
+    let probe = format!(
+        "U:{}:bpfkit_trace:args \"%d %U\", arg1, arg6",
+        program.display()
+    );
+    let (child, _stderr) = start_trace(&["-p", &pid, "-U", "-M", "2", &probe], 2);
+    let mut stdin = target.stdin.take().expect("piped stdin");
+    stdin.write_all(b"x").expect("releasing the probes");
+    let out = finish(child, || {});
+    drop(stdin);
+    assert!(target.wait().expect("test program").success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // Two events, each a row and its frames.
+    let rows: Vec<&str> = stdout
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("        "))
+        .collect();
+    assert_eq!(rows.len(), 2, "{stdout}");
+    for row in &rows {
+        assert!(row.ends_with("0 second_site"), "{stdout}");
+    }
+    let frames: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("        "))
+        .map(str::trim)
+        .collect();
+    assert!(frames.contains(&"second_site"), "{stdout}");
+    assert!(
+        frames.iter().filter(|f| **f == "main").count() >= 2,
+        "{stdout}"
+    );
+}
