@@ -4,7 +4,7 @@
 
 use crate::ProbeError;
 use crate::elf::{self, MapDecl, ProgramCode};
-use crate::insn::{Asm, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
+use crate::insn::{Asm, CTX, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
 use bpfkit_btf::encode::BtfBuilder;
 use bpfkit_btf::{Composite, Enum, EnumValue, Int, Kind, Member};
 use std::path::Path;
@@ -20,19 +20,50 @@ pub struct Counting {
     pub targets: Vec<String>,
 }
 
+/// One program of a count: where it attaches and the names of what it
+/// counts, in key order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountTarget {
+    pub section: String,
+    pub names: Vec<String>,
+    /// A multi-attach program: the attach cookie i (from 1) is `names[i-1]`.
+    pub cookies: bool,
+}
+
+impl CountTarget {
+    fn tracepoint(category: &str, name: &str) -> CountTarget {
+        CountTarget {
+            section: format!("tracepoint/{category}/{name}"),
+            names: vec![name.to_string()],
+            cookies: false,
+        }
+    }
+}
+
 /// Every tracepoint under `tracefs` that `patterns` (`t:CAT:NAME`, with
-/// `*` and `?` in CAT and NAME) match, as (category, name), sorted.
-pub fn expand(patterns: &[String], tracefs: &Path) -> Result<Vec<(String, String)>, ProbeError> {
+/// `*` and `?` in CAT and NAME) match, sorted, then the user functions of
+/// the user patterns (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, see
+/// `uprobe::count_targets`); `multi` when the kernel has uprobe.multi.
+pub fn expand(
+    patterns: &[String],
+    tracefs: &Path,
+    multi: bool,
+) -> Result<Vec<CountTarget>, ProbeError> {
     let mut found = Vec::new();
+    let mut user = Vec::new();
     for pattern in patterns {
         let error = |message: String| ProbeError {
             probe: pattern.clone(),
             message,
         };
+        if let Some(targets) = crate::uprobe::count_targets(pattern, multi) {
+            user.extend(targets.map_err(error)?);
+            continue;
+        }
         let Some(rest) = pattern.strip_prefix("t:") else {
             return Err(error(
-                "only tracepoints (t:CATEGORY:NAME, * and ? allowed) can be counted here; \
-                 kernel functions need kprobes or fentry, which this build does not generate yet"
+                "expected t:CATEGORY:NAME or LIB:FUNC (* and ? allowed); kernel functions need \
+                 kprobes or fentry, which this build does not generate yet"
                     .into(),
             ));
         };
@@ -59,7 +90,12 @@ pub fn expand(patterns: &[String], tracefs: &Path) -> Result<Vec<(String, String
     }
     found.sort();
     found.dedup();
-    Ok(found)
+    let mut targets: Vec<CountTarget> = found
+        .iter()
+        .map(|(category, name)| CountTarget::tracepoint(category, name))
+        .collect();
+    targets.extend(user);
+    Ok(targets)
 }
 
 fn matching_dirs(dir: &Path, pattern: &str) -> Vec<String> {
@@ -100,12 +136,13 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
 }
 
 /// Builds the counting object for `targets` (from [`expand`]).
-pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
+pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
     let mut btf = BtfBuilder::new();
-    let values = targets
+    let names: Vec<&String> = targets.iter().flat_map(|t| &t.names).collect();
+    let values = names
         .iter()
         .enumerate()
-        .map(|(i, (_, name))| EnumValue {
+        .map(|(i, name)| EnumValue {
             name_off: btf.add_string(&crate::compile::identifier(name)),
             value: i as u64,
         })
@@ -121,14 +158,16 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
         }),
     );
     let value = count_type(&mut btf);
+    let mut first_key = 0;
     let programs: Vec<ProgramCode> = targets
         .iter()
         .enumerate()
-        .map(|(i, (category, name))| {
-            let asm = count_program(i as u32, pid);
+        .map(|(i, target)| {
+            let asm = count_program(first_key, target.cookies, pid);
+            first_key += target.names.len() as u32;
             ProgramCode {
                 name: format!("count_{i}"),
-                section: format!("tracepoint/{category}/{name}"),
+                section: target.section.clone(),
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             }
@@ -137,14 +176,14 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
     let maps = [MapDecl {
         name: COUNTS_MAP.into(),
         map_type: HASH,
-        max_entries: targets.len().max(1) as u32,
+        max_entries: names.len().max(1) as u32,
         key: Some(key),
         value: Some(value),
         sizes: None,
     }];
     Counting {
         elf: elf::write(&programs, &maps, btf),
-        targets: targets.iter().map(|(_, n)| n.clone()).collect(),
+        targets: names.into_iter().cloned().collect(),
     }
 }
 
@@ -180,16 +219,25 @@ pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
 }
 
 /// `counts[index] += 1`, inserting the entry on the first hit (and adding
-/// to it when another CPU inserted it first).
-fn count_program(index: u32, pid: Option<u32>) -> Asm {
+/// to it when another CPU inserted it first). With `cookies`, the key is
+/// `index + cookie - 1`: the attach cookie says which function was hit.
+fn count_program(index: u32, cookies: bool, pid: Option<u32>) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
+    a.mov(CTX, R1);
     if let Some(pid) = pid {
         a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    a.store_imm(Size::W, FP, -4, index as i32);
+    if cookies {
+        a.mov(R1, CTX);
+        a.call(helper::GET_ATTACH_COOKIE);
+        a.alu_imm(crate::insn::Alu::Add, R0, index as i32 - 1);
+        a.store(Size::W, FP, -4, R0);
+    } else {
+        a.store_imm(Size::W, FP, -4, index as i32);
+    }
     add_one(&mut a, COUNTS_MAP, -4, out);
     a.bind(out);
     a.mov_imm(R0, 0);

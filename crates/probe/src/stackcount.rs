@@ -22,7 +22,7 @@ const KEY: i16 = -32;
 const COMM_LEN: u32 = 16;
 
 /// The object counting stacks at `targets` (from `funccount::expand`).
-pub fn build(targets: &[(String, String)], pid: Option<u32>, user: bool) -> Vec<u8> {
+pub fn build(targets: &[crate::funccount::CountTarget], pid: Option<u32>, user: bool) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
     let int = elf::int;
     let u32_ty = int(&mut btf, "unsigned int", 4, false);
@@ -81,11 +81,11 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>, user: bool) -> Vec<
     let programs: Vec<ProgramCode> = targets
         .iter()
         .enumerate()
-        .map(|(i, (category, name))| {
+        .map(|(i, target)| {
             let asm = program(pid, user);
             ProgramCode {
                 name: format!("stack_{i}"),
-                section: format!("tracepoint/{category}/{name}"),
+                section: target.section.clone(),
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             }

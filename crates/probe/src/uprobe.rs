@@ -81,6 +81,67 @@ fn is_elf(path: &Path) -> bool {
         && magic == *b"\x7fELF"
 }
 
+/// The count targets of a user function pattern of funccount/stackcount
+/// (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, `*` and `?` in FUNC), `None`
+/// when `pattern` is not one: with `multi`, one uprobe.multi program whose
+/// cookies tell the functions apart (the runtime gives the i-th function
+/// of `matching_functions` cookie i); else one uprobe per function.
+pub fn count_targets(
+    pattern: &str,
+    multi: bool,
+) -> Option<Result<Vec<crate::funccount::CountTarget>, String>> {
+    let parts: Vec<&str> = pattern.split(':').collect();
+    let (library, functions) = match parts.as_slice() {
+        ["p" | "u", library, functions] => (*library, *functions),
+        [library, functions] if !["t", "p", "r", "u", "U"].contains(library) => {
+            (*library, *functions)
+        }
+        _ => return None,
+    };
+    Some(user_count_targets(library, functions, multi))
+}
+
+fn user_count_targets(
+    library: &str,
+    pattern: &str,
+    multi: bool,
+) -> Result<Vec<crate::funccount::CountTarget>, String> {
+    use crate::funccount::CountTarget;
+    if library.is_empty() {
+        return Err(
+            "kernel functions need kprobes or fentry, which this build does not \
+                    generate yet; user functions are LIB:FUNC (c:malloc)"
+                .into(),
+        );
+    }
+    let path = resolve_library(library)?;
+    let elf = bpfkit_btf::read_input_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let functions = bpfkit_object::symbols::matching_functions(&elf, pattern)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if functions.is_empty() {
+        return Err(format!(
+            "no function matching '{pattern}' in {} (list them with `nm -D {0}`)",
+            path.display()
+        ));
+    }
+    let names: Vec<String> = functions.into_iter().map(|f| f.name).collect();
+    if multi {
+        return Ok(vec![CountTarget {
+            section: format!("uprobe.multi/{}:{pattern}", path.display()),
+            names,
+            cookies: true,
+        }]);
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| CountTarget {
+            section: format!("uprobe/{}:{name}", path.display()),
+            names: vec![name],
+            cookies: false,
+        })
+        .collect())
+}
+
 /// The values a probe can read: `arg1`..`arg6` (and the signature's names
 /// for them) on entry, `retval` on return.
 pub fn fields(signature: &[(String, String)], return_probe: bool) -> Result<Vec<Field>, String> {

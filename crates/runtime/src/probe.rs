@@ -201,6 +201,11 @@ fn kprobe_multi() -> Result<bool, String> {
     }
 }
 
+/// Whether this kernel makes uprobe.multi links (6.6+).
+pub fn has_uprobe_multi() -> bool {
+    matches!(uprobe_multi(), Ok(true))
+}
+
 /// A uprobe.multi link on a function of this executable, made and closed.
 fn uprobe_multi() -> Result<bool, String> {
     let prog = match bpfkit_sys::probe::load_trivial_prog(2, bpfkit_sys::probe::UPROBE_MULTI) {
