@@ -204,6 +204,40 @@ mod tests {
         );
     }
 
+    /// Multi-attach: one program whose names are in the order the runtime
+    /// gives cookies (matching_functions'); otherwise one uprobe each.
+    #[test]
+    fn user_patterns_become_one_multi_program_or_one_uprobe_per_function() {
+        let multi = count_targets("c:getp?id", true).unwrap().unwrap();
+        assert_eq!(multi.len(), 1);
+        assert!(multi[0].cookies);
+        assert!(multi[0].section.starts_with("uprobe.multi/"), "{multi:?}");
+        assert!(multi[0].section.ends_with(":getp?id"), "{multi:?}");
+        let path = resolve_library("c").unwrap();
+        let elf = std::fs::read(&path).unwrap();
+        let order: Vec<String> = bpfkit_object::symbols::matching_functions(&elf, "getp?id")
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(multi[0].names, order);
+        assert!(order.contains(&"getppid".to_string()), "{order:?}");
+
+        let single = count_targets("u:c:getp?id", false).unwrap().unwrap();
+        assert_eq!(single.len(), order.len());
+        for (target, name) in single.iter().zip(&order) {
+            assert!(!target.cookies);
+            assert_eq!(target.names, [name.clone()]);
+            assert!(target.section.ends_with(&format!(":{name}")), "{target:?}");
+            assert!(target.section.starts_with("uprobe/"), "{target:?}");
+        }
+        // Not user patterns: tracepoints, USDT.
+        assert!(count_targets("t:syscalls:sys_enter_*", true).is_none());
+        assert!(count_targets("U:c:p:n", true).is_none());
+        let missing = count_targets("c:no_such_function_*", true).unwrap();
+        assert!(missing.unwrap_err().contains("no function matching"));
+    }
+
     #[test]
     fn signature_names_and_types_the_registers() {
         let sig = [
