@@ -108,3 +108,38 @@ fn stackcount_counts_user_stacks_of_a_libc_function() {
         assert!(innermost.ends_with("getppid"), "{stack}");
     }
 }
+
+/// -r: regular expressions (matched as bcc's re.match) over user function
+/// names, one uprobe per match, and over tracepoint names.
+#[test]
+fn funccount_regex_over_user_functions_and_tracepoints() {
+    if !privileged("funccount_regex_over_user_functions_and_tracepoints") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "funccount",
+        &[
+            "-r",
+            "-p",
+            &pid,
+            "c:^getp(p|g)id$",
+            "t:^syscalls$:^sys_enter_getp(p|g)id$",
+        ],
+    );
+    call_getppid(2);
+    call_getpgid(3);
+    let finished = run.stop();
+    let counted = counts(&finished.records);
+    assert_eq!(
+        counted,
+        [
+            ("getpgid".to_string(), 3),
+            ("getppid".to_string(), 2),
+            ("sys_enter_getpgid".to_string(), 3),
+            ("sys_enter_getppid".to_string(), 2),
+        ],
+        "{:?}",
+        finished.records
+    );
+}

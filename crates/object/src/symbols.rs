@@ -16,6 +16,14 @@ pub struct FunctionSymbol {
 /// one function, under the first name in that order, so that no address
 /// is probed twice.
 pub fn matching_functions(elf: &[u8], pattern: &str) -> Result<Vec<FunctionSymbol>, String> {
+    functions_where(elf, |name| glob_match(name, pattern))
+}
+
+/// [`matching_functions`] for any test of the name (a regular expression).
+pub fn functions_where(
+    elf: &[u8],
+    wanted: impl Fn(&str) -> bool,
+) -> Result<Vec<FunctionSymbol>, String> {
     let file = object::File::parse(elf).map_err(|e| format!("not an ELF file: {e}"))?;
     let segments: Vec<(u64, u64, u64)> = file
         .segments()
@@ -34,7 +42,7 @@ pub fn matching_functions(elf: &[u8], pattern: &str) -> Result<Vec<FunctionSymbo
         .filter_map(|s| {
             let name = s.name().ok()?;
             let file_offset = in_file(s.address())?;
-            glob_match(name, pattern).then(|| FunctionSymbol {
+            wanted(name).then(|| FunctionSymbol {
                 name: name.to_string(),
                 file_offset,
             })

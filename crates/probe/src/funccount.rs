@@ -40,14 +40,48 @@ impl CountTarget {
     }
 }
 
+/// How patterns are matched and attached.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expand {
+    /// The kernel has uprobe.multi links.
+    pub multi: bool,
+    /// `-r`: names are regular expressions (`regex.rs`), not globs.
+    pub regex: bool,
+}
+
+/// A glob or a regular expression over names.
+pub(crate) enum NameMatch {
+    Glob(String),
+    Regex(crate::regex::Regex),
+}
+
+impl NameMatch {
+    pub(crate) fn new(pattern: &str, regex: bool) -> Result<NameMatch, String> {
+        if regex {
+            crate::regex::Regex::new(pattern)
+                .map(NameMatch::Regex)
+                .map_err(|e| format!("'{pattern}': {e}"))
+        } else {
+            Ok(NameMatch::Glob(pattern.to_string()))
+        }
+    }
+
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        match self {
+            NameMatch::Glob(g) => glob(g.as_bytes(), name.as_bytes()),
+            NameMatch::Regex(re) => re.is_match(name),
+        }
+    }
+}
+
 /// Every tracepoint under `tracefs` that `patterns` (`t:CAT:NAME`, with
-/// `*` and `?` in CAT and NAME) match, sorted, then the user functions of
-/// the user patterns (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, see
-/// `uprobe::count_targets`); `multi` when the kernel has uprobe.multi.
+/// `*` and `?` in CAT and NAME, or regular expressions) match, sorted, then
+/// the user functions of the user patterns (`LIB:FUNC`, `p:LIB:FUNC`,
+/// `u:LIB:FUNC`, see `uprobe::count_targets`).
 pub fn expand(
     patterns: &[String],
     tracefs: &Path,
-    multi: bool,
+    how: Expand,
 ) -> Result<Vec<CountTarget>, ProbeError> {
     let mut found = Vec::new();
     let mut user = Vec::new();
@@ -56,7 +90,7 @@ pub fn expand(
             probe: pattern.clone(),
             message,
         };
-        if let Some(targets) = crate::uprobe::count_targets(pattern, multi) {
+        if let Some(targets) = crate::uprobe::count_targets(pattern, how) {
             user.extend(targets.map_err(error)?);
             continue;
         }
@@ -71,8 +105,10 @@ pub fn expand(
             return Err(error("a tracepoint pattern is t:CATEGORY:NAME".into()));
         };
         let before = found.len();
-        for cat in matching_dirs(&tracefs.join("events"), category) {
-            for event in matching_dirs(&tracefs.join("events").join(&cat), name) {
+        let category = NameMatch::new(category, how.regex).map_err(error)?;
+        let name = NameMatch::new(name, how.regex).map_err(error)?;
+        for cat in matching_dirs(&tracefs.join("events"), &category) {
+            for event in matching_dirs(&tracefs.join("events").join(&cat), &name) {
                 if tracefs
                     .join("events")
                     .join(&cat)
@@ -98,13 +134,13 @@ pub fn expand(
     Ok(targets)
 }
 
-fn matching_dirs(dir: &Path, pattern: &str) -> Vec<String> {
+fn matching_dirs(dir: &Path, pattern: &NameMatch) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|name| glob(pattern.as_bytes(), name.as_bytes()))
+        .filter(|name| pattern.matches(name))
         .collect()
 }
 

@@ -15,6 +15,7 @@ pub mod funccount;
 pub mod funclatency;
 pub mod insn;
 pub mod parse;
+pub mod regex;
 pub mod stackcount;
 pub mod stacks;
 pub mod tracefs;

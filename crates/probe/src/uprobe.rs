@@ -82,13 +82,14 @@ fn is_elf(path: &Path) -> bool {
 }
 
 /// The count targets of a user function pattern of funccount/stackcount
-/// (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, `*` and `?` in FUNC), `None`
-/// when `pattern` is not one: with `multi`, one uprobe.multi program whose
-/// cookies tell the functions apart (the runtime gives the i-th function
-/// of `matching_functions` cookie i); else one uprobe per function.
+/// (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, `*` and `?` in FUNC, or a
+/// regular expression), `None` when `pattern` is not one: a glob where the
+/// kernel has uprobe.multi is one program whose cookies tell the functions
+/// apart (the runtime gives the i-th function of `matching_functions`
+/// cookie i); otherwise one uprobe per function.
 pub fn count_targets(
     pattern: &str,
-    multi: bool,
+    how: crate::funccount::Expand,
 ) -> Option<Result<Vec<crate::funccount::CountTarget>, String>> {
     let parts: Vec<&str> = pattern.split(':').collect();
     let (library, functions) = match parts.as_slice() {
@@ -98,13 +99,13 @@ pub fn count_targets(
         }
         _ => return None,
     };
-    Some(user_count_targets(library, functions, multi))
+    Some(user_count_targets(library, functions, how))
 }
 
 fn user_count_targets(
     library: &str,
     pattern: &str,
-    multi: bool,
+    how: crate::funccount::Expand,
 ) -> Result<Vec<crate::funccount::CountTarget>, String> {
     use crate::funccount::CountTarget;
     if library.is_empty() {
@@ -116,8 +117,16 @@ fn user_count_targets(
     }
     let path = resolve_library(library)?;
     let elf = bpfkit_btf::read_input_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let functions = bpfkit_object::symbols::matching_functions(&elf, pattern)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // A glob as the runtime matches it when it attaches (the cookies follow
+    // this order); a regular expression before aliases are merged, so that
+    // a name matches even when its address is also another's (__getpgid).
+    let functions = if how.regex {
+        let wanted = crate::funccount::NameMatch::new(pattern, true)?;
+        bpfkit_object::symbols::functions_where(&elf, |name| wanted.matches(name))
+    } else {
+        bpfkit_object::symbols::matching_functions(&elf, pattern)
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
     if functions.is_empty() {
         return Err(format!(
             "no function matching '{pattern}' in {} (list them with `nm -D {0}`)",
@@ -125,7 +134,8 @@ fn user_count_targets(
         ));
     }
     let names: Vec<String> = functions.into_iter().map(|f| f.name).collect();
-    if multi {
+    // A uprobe.multi section names its functions by a glob.
+    if how.multi && !how.regex {
         return Ok(vec![CountTarget {
             section: format!("uprobe.multi/{}:{pattern}", path.display()),
             names,
@@ -208,7 +218,12 @@ mod tests {
     /// gives cookies (matching_functions'); otherwise one uprobe each.
     #[test]
     fn user_patterns_become_one_multi_program_or_one_uprobe_per_function() {
-        let multi = count_targets("c:getp?id", true).unwrap().unwrap();
+        use crate::funccount::Expand;
+        let glob = Expand {
+            multi: true,
+            regex: false,
+        };
+        let multi = count_targets("c:getp?id", glob).unwrap().unwrap();
         assert_eq!(multi.len(), 1);
         assert!(multi[0].cookies);
         assert!(multi[0].section.starts_with("uprobe.multi/"), "{multi:?}");
@@ -223,19 +238,33 @@ mod tests {
         assert_eq!(multi[0].names, order);
         assert!(order.contains(&"getppid".to_string()), "{order:?}");
 
-        let single = count_targets("u:c:getp?id", false).unwrap().unwrap();
+        let single = count_targets("u:c:getp?id", Expand::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(single.len(), order.len());
         for (target, name) in single.iter().zip(&order) {
             assert!(!target.cookies);
-            assert_eq!(target.names, [name.clone()]);
+            assert_eq!(target.names, std::slice::from_ref(name));
             assert!(target.section.ends_with(&format!(":{name}")), "{target:?}");
             assert!(target.section.starts_with("uprobe/"), "{target:?}");
         }
         // Not user patterns: tracepoints, USDT.
-        assert!(count_targets("t:syscalls:sys_enter_*", true).is_none());
-        assert!(count_targets("U:c:p:n", true).is_none());
-        let missing = count_targets("c:no_such_function_*", true).unwrap();
+        assert!(count_targets("t:syscalls:sys_enter_*", glob).is_none());
+        assert!(count_targets("U:c:p:n", glob).is_none());
+        let missing = count_targets("c:no_such_function_*", glob).unwrap();
         assert!(missing.unwrap_err().contains("no function matching"));
+        // A regular expression: one uprobe per function it matches.
+        let regex = Expand {
+            multi: true,
+            regex: true,
+        };
+        let by_regex = count_targets("c:getp(p|g)id$", regex).unwrap().unwrap();
+        let mut names: Vec<&str> = by_regex.iter().map(|t| t.names[0].as_str()).collect();
+        names.sort();
+        assert_eq!(names, ["getpgid", "getppid"]);
+        assert!(by_regex.iter().all(|t| t.section.starts_with("uprobe/")));
+        let bad = count_targets("c:get(", regex).unwrap();
+        assert!(bad.unwrap_err().contains("unclosed"));
     }
 
     #[test]

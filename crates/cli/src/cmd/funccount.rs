@@ -19,6 +19,7 @@ EXAMPLES:
     bpfkit funccount 't:syscalls:sys_enter_*'          # every syscall, until Ctrl-C
     bpfkit funccount 'c:str*'                          # libc's str* functions
     bpfkit funccount -p 181 'u:c:malloc' 'c:free'      # malloc and free calls of process 181
+    bpfkit funccount -r 'c:^(m|re|c)alloc$'             # -r: regular expressions, as bcc
     bpfkit funccount -i 1 -d 5 't:sched:*'             # scheduler events, every second for 5 s
     bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181"
 )]
@@ -29,6 +30,10 @@ pub struct FunccountArgs {
     /// Only this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Patterns are regular expressions (matched from the start, as bcc's
+    /// re.match), not globs.
+    #[arg(short = 'r', long = "regexp")]
+    regex: bool,
     /// Print (and reset) the counts every INTERVAL (seconds, or 500ms, 1m).
     #[arg(short = 'i', long = "interval", value_name = "INTERVAL")]
     interval: Option<String>,
@@ -53,7 +58,10 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let targets = funccount::expand(
         &args.patterns,
         &tracefs,
-        bpfkit_runtime::probe::has_uprobe_multi(),
+        funccount::Expand {
+            multi: bpfkit_runtime::probe::has_uprobe_multi(),
+            regex: args.regex,
+        },
     )?;
     let counting = funccount::build(&targets, args.pid);
     let object =

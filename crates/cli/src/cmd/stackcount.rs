@@ -43,6 +43,10 @@ pub struct StackcountArgs {
     /// Only this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Patterns are regular expressions (matched from the start, as bcc's
+    /// re.match), not globs.
+    #[arg(short = 'r', long = "regexp")]
+    regex: bool,
     /// User stacks too.
     #[arg(short = 'U', long = "user-stacks")]
     user: bool,
@@ -67,7 +71,10 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
     let targets = funccount::expand(
         &args.patterns,
         &tracefs,
-        bpfkit_runtime::probe::has_uprobe_multi(),
+        funccount::Expand {
+            multi: bpfkit_runtime::probe::has_uprobe_multi(),
+            regex: args.regex,
+        },
     )?;
     let elf = stackcount::build(&targets, args.pid, args.user);
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
