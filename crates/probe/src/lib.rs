@@ -242,7 +242,11 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 section: format!("{kind}/{}:{function}", path.display()),
             })
         }
-        Target::Usdt { .. } => unreachable!("USDT probes have their own contexts"),
+        // `contexts` handles them (several programs per probe).
+        Target::Usdt { .. } => Err(SyntaxError::new(
+            1,
+            "internal error: a USDT probe reached the single-program path",
+        )),
     }
 }
 
