@@ -12,13 +12,15 @@ use std::process::ExitCode;
 #[derive(Args)]
 #[command(
     after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER], PROBE as in bpfkit trace
-  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC); EXPR and FILTER as trace's expressions.
+  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, U:LIB:PROVIDER:NAME); EXPR and FILTER as trace's
+  expressions.
 
 EXAMPLES:
     bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'        # allocation sizes, log2
     bpfkit argdist -C 'p:c:malloc(size_t size):size_t:size:size>64' # sizes over 64, counted
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
-    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'"
+    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
+    bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation"
 )]
 #[command(group(clap::ArgGroup::new("kind").required(true).args(["count", "histogram"])))]
 pub struct ArgdistArgs {

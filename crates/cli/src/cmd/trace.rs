@@ -16,13 +16,13 @@ use std::sync::Arc;
 #[derive(Args)]
 #[command(
     after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC, then [(FILTER)] [\"FORMAT\"[, ARG...]]
-       | U:LIB:PROVIDER:NAME (USDT; arg1..argN from the probe's notes; -l 'U:LIB:*' lists them)
+       | U:LIB:PROVIDER:NAME (USDT, bcc's u:; arg1..argN from the probe's notes)
   LIB: c (libc), a library name (pthread), a path or a program on PATH
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
           retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
-  format: %d %i %u %x %p %c %s (l, ll, h and a width allowed), %K/%U: kernel/user symbol of an address
-  options: -K/-U print the kernel/user stack under each event; -L TID one thread
+  format: %d %i %u %x %p %c %s (l, ll, h and a width allowed); %K and %U: the kernel and
+          user symbol an address falls in
 
 EXAMPLES:
     bpfkit trace 't:syscalls:sys_enter_openat \"%s\", args->filename'
@@ -32,6 +32,7 @@ EXAMPLES:
     bpfkit trace 'p:c:open(char *path, int flags) \"%s\", path' 'r:c:open \"fd %d\", retval'
     bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'
     bpfkit trace -p 181 'U:python3:python:gc__start \"generation %d\", arg1'
+    bpfkit trace -K -M 3 't:timer:hrtimer_start \"%K\", args->function'
     bpfkit trace -l 'U:python3:*'"
 )]
 pub struct TraceArgs {
