@@ -130,7 +130,9 @@ const SEMA_C: &str = "crates/runtime/tests/bpf/usdt_target_sema.c";
 
 /// A probe with one site goes through the runtime's USDT attach, which
 /// raises the probe's semaphore in the process `-p` names; without `-p`
-/// that is one error saying so.
+/// that is one error saying so. The probe names the binary through a
+/// symbolic link (as /usr/bin/python3 is one to python3.11), while the
+/// process maps the file under its real name.
 #[test]
 fn usdt_probe_behind_a_semaphore_fires_with_pid() {
     const TEST: &str = "usdt_probe_behind_a_semaphore_fires_with_pid";
@@ -138,9 +140,11 @@ fn usdt_probe_behind_a_semaphore_fires_with_pid() {
     let Some(program) = usdt_program(TEST, &dir, SEMA_C) else {
         return;
     };
+    let link = dir.path().join("sema-link");
+    std::os::unix::fs::symlink(&program, &link).expect("linking the test program");
     let probe = format!(
         "U:{}:bpfkit_test:tick \"%d %ld\", arg1, arg2",
-        program.display()
+        link.display()
     );
     let out = Command::new(common::BPFKIT)
         .args(["trace", "-d", "1s", &probe])

@@ -41,20 +41,20 @@ pub fn resolve_library(library: &str) -> Result<PathBuf, String> {
             return Ok(found);
         }
     }
-    // A program on PATH (`p:bash:readline`); not a wrapper script (pyenv's
-    // python3 shim) in front of the real one.
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let candidate = dir.join(library);
-            if is_elf(&candidate) {
-                return Ok(candidate);
-            }
-        }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(program) = program_on_path(library, std::env::split_paths(&path)) {
+        return Ok(program);
     }
     Err(format!(
         "cannot find library '{library}' (looked for lib{stem}.so* in {}); give its path",
         LIBRARY_DIRS.join(", ")
     ))
+}
+
+/// A program on PATH (`p:bash:readline`): the first ELF file of that name,
+/// not a wrapper script (pyenv's python3 shim) in front of the real one.
+fn program_on_path(name: &str, dirs: impl Iterator<Item = PathBuf>) -> Option<PathBuf> {
+    dirs.map(|dir| dir.join(name)).find(|p| is_elf(p))
 }
 
 /// `libc.so.6` for `libc.so`: the versioned name the loader uses, or the
@@ -265,6 +265,23 @@ mod tests {
         assert!(by_regex.iter().all(|t| t.section.starts_with("uprobe/")));
         let bad = count_targets("c:get(", regex).unwrap();
         assert!(bad.unwrap_err().contains("unclosed"));
+    }
+
+    /// Found with pyenv: its python3 on PATH is a shell script in front of
+    /// the real interpreter, and was taken for the binary to probe.
+    #[test]
+    fn a_script_on_path_is_passed_over_for_the_program_behind_it() {
+        let dir = bpfkit_testkit::TempDir::new("uprobe-path");
+        let shims = dir.path().join("shims");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&shims).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(shims.join("prog"), "#!/bin/sh\nexec prog \"$@\"\n").unwrap();
+        let elf = std::env::current_exe().unwrap();
+        std::fs::copy(&elf, bin.join("prog")).unwrap();
+        let found = program_on_path("prog", [shims.clone(), bin.clone()].into_iter());
+        assert_eq!(found, Some(bin.join("prog")));
+        assert_eq!(program_on_path("prog", [shims].into_iter()), None);
     }
 
     #[test]

@@ -66,9 +66,6 @@ pub fn contexts(
     name: &str,
 ) -> Result<Vec<ProbeContext>, String> {
     let path = crate::uprobe::resolve_library(library)?;
-    // The name processes map it by (python3 is a link to python3.11), so
-    // that the runtime finds its semaphore in their mappings.
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
     let sites = probe_sites(&path, provider, name)?;
     let provider = &sites[0].provider;
     let first_args = &sites[0].args;
