@@ -151,3 +151,40 @@ fn user_stack_and_user_symbol_of_a_usdt_probe() {
         "{stdout}"
     );
 }
+
+/// In JSON, the message and the symbolized stacks are members of each
+/// event next to its `data`.
+#[test]
+fn json_events_carry_the_message_and_symbolized_stacks() {
+    if !privileged("json_events_carry_the_message_and_symbolized_stacks") {
+        return;
+    }
+    // SAFETY: gettid has no preconditions.
+    let tid = unsafe { libc::gettid() }.to_string();
+    let probe = "t:timer:hrtimer_start \"timer %K\", args->function";
+    let mut run = common::Run::start_tool_attached("trace", &["-L", &tid, "-K", "-U", probe]);
+    let event = run.wait_retriggering(
+        "an event of this thread's sleep",
+        |r| r["type"] == "event",
+        || std::thread::sleep(Duration::from_millis(1)),
+    );
+    run.stop();
+    assert_eq!(event["message"], "timer hrtimer_wakeup", "{event}");
+    let frames = |key: &str| -> Vec<String> {
+        event[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} frames: {event}"))
+            .iter()
+            .map(|f| f.as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    assert!(
+        frames("kernel").iter().any(|f| f == "do_syscall_64"),
+        "{event}"
+    );
+    let user = frames("user");
+    assert!(
+        !user.is_empty() && user.iter().all(|f| !f.is_empty()),
+        "{event}"
+    );
+}

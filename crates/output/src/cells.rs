@@ -32,6 +32,10 @@ pub type CellFn = dyn Fn(&Record, &mut CellText) + Send + Sync;
 pub struct CellText<'a>(&'a mut Vec<u8>);
 
 impl CellText<'_> {
+    pub(crate) fn new(buffer: &mut Vec<u8>) -> CellText<'_> {
+        CellText(buffer)
+    }
+
     pub fn push(&mut self, byte: u8) {
         self.0.push(byte);
     }

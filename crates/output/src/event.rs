@@ -81,6 +81,10 @@ pub struct ColumnSpec {
     pub align: Align,
     pub render: Option<Render>,
     pub custom: Option<CustomCell>,
+    /// A custom column's member in JSON events (after `data`): its key,
+    /// and whether the text the cell computes is JSON itself (else it is
+    /// written as a string).
+    pub json: Option<(String, bool)>,
 }
 
 impl ColumnSpec {
@@ -92,7 +96,15 @@ impl ColumnSpec {
             align: Align::Left,
             render: None,
             custom: None,
+            json: None,
         }
+    }
+
+    /// A custom column also written into JSON events as `"key":"TEXT"`
+    /// (`raw`: the cell computes JSON, written as it is).
+    pub fn json(mut self, key: &str, raw: bool) -> Self {
+        self.json = Some((key.to_string(), raw));
+        self
     }
 
     /// A column whose text `f` computes from the record.
@@ -145,6 +157,9 @@ pub struct EventFormatter {
     /// JSON: the fields the table shows decoded (a state, signal or errno
     /// name for a number), as `"decoded":{FIELD:TEXT}` next to `data`.
     decoded: Vec<Decoded>,
+    /// JSON: custom columns written as members (`ColumnSpec::json`): the
+    /// `,"key":` prefix, whether the text is JSON, and the cell.
+    json_cells: Vec<(Vec<u8>, bool, CustomCell)>,
     start: Instant,
 }
 
@@ -230,8 +245,22 @@ impl EventFormatter {
             Mode::Json => decoded_fields(&table, &plan),
             Mode::Table | Mode::Detailed => Vec::new(),
         };
+        let json_cells = opts
+            .table
+            .columns
+            .iter()
+            .flatten()
+            .filter_map(|spec| {
+                let (key, raw) = spec.json.as_ref()?;
+                let mut prefix = b",".to_vec();
+                json::write_str(&mut prefix, key.as_bytes());
+                prefix.push(b':');
+                Some((prefix, *raw, spec.custom.clone()?))
+            })
+            .collect();
         Ok(EventFormatter {
             decoded,
+            json_cells,
             plan,
             table,
             detailed,
@@ -307,6 +336,7 @@ impl EventFormatter {
                 line.extend_from_slice(b",\"data\":");
                 self.plan.write_json_object(bytes, &mut line);
                 self.write_json_decoded(bytes, &mut line);
+                self.write_json_cells(bytes, &mut line);
                 line.extend_from_slice(b"}\n");
             }
             Mode::Table => {
@@ -360,6 +390,25 @@ impl EventFormatter {
         }
         if line.len() > start {
             line.push(b'}');
+        }
+    }
+
+    /// The members of `ColumnSpec::json` columns, computed as their cells.
+    fn write_json_cells(&self, bytes: &[u8], line: &mut Vec<u8>) {
+        let record = Record {
+            value: (&self.plan, bytes),
+            key: None,
+        };
+        let mut text = Vec::new();
+        for (prefix, raw, cell) in &self.json_cells {
+            text.clear();
+            (cell.0)(&record, &mut cells::CellText::new(&mut text));
+            line.extend_from_slice(prefix);
+            if *raw {
+                line.extend_from_slice(&text);
+            } else {
+                json::write_str(line, &text);
+            }
         }
     }
 

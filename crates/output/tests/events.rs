@@ -526,3 +526,39 @@ fn enum_fields_take_number_renders() {
         }
     }
 }
+
+/// `ColumnSpec::json`: a custom column's text as a member of JSON events,
+/// a string (escaped) or, when the cell writes JSON, as it is; other
+/// custom columns stay out of JSON.
+#[test]
+fn custom_columns_marked_json_are_event_members() {
+    let Some(btf) = common::btf("custom_columns_marked_json") else {
+        return;
+    };
+    let ty = common::ty(btf, "exec_event");
+    let opts = FormatOptions {
+        table: TableSpec {
+            columns: Some(vec![
+                ColumnSpec::custom("MSG", |r, out| {
+                    let pid = r.num("pid").unwrap_or(0);
+                    out.extend_from_slice(format!("pid \"{pid}\"\n").as_bytes());
+                })
+                .json("message", false),
+                ColumnSpec::custom("LIST", |_, out| out.extend_from_slice(b"[1,2]"))
+                    .json("list", true),
+                ColumnSpec::custom("HIDDEN", |_, out| out.extend_from_slice(b"x")),
+            ]),
+        },
+        ..json_opts()
+    };
+    let mut f = EventFormatter::new(btf, ty, &opts).unwrap();
+    let text = run(&mut f, &[exec_event(42, 0, b"sh")]);
+    let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+    assert_eq!(line["message"], "pid \"42\"\n", "{text}");
+    assert_eq!(line["list"], serde_json::json!([1, 2]), "{text}");
+    assert_eq!(line["data"]["pid"], 42, "{text}");
+    assert!(
+        line.get("HIDDEN").is_none() && !text.contains("\"x\""),
+        "{text}"
+    );
+}

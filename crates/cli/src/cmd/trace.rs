@@ -121,7 +121,11 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             time: args.time,
             elapsed: args.elapsed,
             table: TableSpec {
-                columns: Some(columns(Arc::new(compiled.probes), stack_printer(&codegen))),
+                columns: Some(columns(
+                    Arc::new(compiled.probes),
+                    wanted_stacks(&codegen),
+                    json,
+                )),
             },
             ..Default::default()
         }),
@@ -149,68 +153,49 @@ fn list(pattern: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `-K`/`-U`: the event's stacks, symbolized, one frame a line under it
-/// (kernel first, as bcc prints them).
-struct StackPrinter {
-    kernel: bool,
-    user: bool,
-}
-
 thread_local! {
     /// The symbolizer caches what it read (kallsyms, ELF files); it cannot
     /// move between threads, and events are printed on one.
     static SYMBOLIZER: RefCell<Option<Symbolizer>> = const { RefCell::new(None) };
 }
 
-fn stack_printer(codegen: &CodegenOptions) -> Option<StackPrinter> {
-    (codegen.kernel_stack || codegen.user_stack).then_some(StackPrinter {
-        kernel: codegen.kernel_stack,
-        user: codegen.user_stack,
+fn with_symbolizer<T>(f: impl FnOnce(&mut Symbolizer) -> T) -> T {
+    SYMBOLIZER.with_borrow_mut(|symbolizer| f(symbolizer.get_or_insert_with(Symbolizer::new)))
+}
+
+/// `-K`/`-U`: the event's stack in member `member` (`stacks::KERNEL_STACK`
+/// or `USER_STACK`), symbolized, innermost frame first.
+fn stack_frames(record: &bpfkit_output::Record, member: &str) -> Vec<String> {
+    let Some(bytes) = record.raw(member) else {
+        return Vec::new();
+    };
+    let ips = stacks::frames(bytes);
+    with_symbolizer(|symbolizer| {
+        if member == stacks::KERNEL_STACK {
+            symbolizer.kernel_frames(&ips)
+        } else {
+            symbolizer.user_frames(record_pid(record), &ips)
+        }
     })
 }
 
-impl StackPrinter {
-    fn write(&self, record: &bpfkit_output::Record, out: &mut Vec<u8>) {
-        SYMBOLIZER.with_borrow_mut(|symbolizer| {
-            let symbolizer = symbolizer.get_or_insert_with(Symbolizer::new);
-            self.write_with(symbolizer, record, out);
-        });
+/// The stack members `-K`/`-U` asked for, kernel first (as bcc prints
+/// them), with their JSON keys (those of `stack` records).
+fn wanted_stacks(codegen: &CodegenOptions) -> Vec<(&'static str, &'static str)> {
+    let mut wanted = Vec::new();
+    if codegen.kernel_stack {
+        wanted.push((stacks::KERNEL_STACK, "kernel"));
     }
-
-    fn write_with(
-        &self,
-        symbolizer: &mut Symbolizer,
-        record: &bpfkit_output::Record,
-        out: &mut Vec<u8>,
-    ) {
-        let pid = record_pid(record);
-        let stacks = [
-            (self.kernel, stacks::KERNEL_STACK),
-            (self.user, stacks::USER_STACK),
-        ];
-        for (wanted, member) in stacks {
-            let Some(bytes) = record.raw(member).filter(|_| wanted) else {
-                continue;
-            };
-            let ips = stacks::frames(bytes);
-            let frames = if member == stacks::KERNEL_STACK {
-                symbolizer.kernel_frames(&ips)
-            } else {
-                symbolizer.user_frames(pid, &ips)
-            };
-            for frame in frames {
-                out.extend_from_slice(b"\n        ");
-                out.extend_from_slice(frame.as_bytes());
-            }
-        }
+    if codegen.user_stack {
+        wanted.push((stacks::USER_STACK, "user"));
     }
+    wanted
 }
 
 /// `%K`/`%U`: the name of the symbol `addr` falls in (user symbols in the
 /// event's process).
 fn symbol(conv: Conv, record: &bpfkit_output::Record, addr: u64) -> Option<String> {
-    SYMBOLIZER.with_borrow_mut(|symbolizer| {
-        let symbolizer = symbolizer.get_or_insert_with(Symbolizer::new);
+    with_symbolizer(|symbolizer| {
         let sym = match conv {
             Conv::KernelSym => symbolizer.kernel(addr),
             _ => symbolizer.user(record_pid(record), addr),
@@ -226,14 +211,21 @@ fn record_pid(record: &bpfkit_output::Record) -> u32 {
         .unwrap_or(0)
 }
 
-/// bcc's columns: PID TID COMM FUNC, then the message (and the stacks).
-fn columns(probes: Arc<Vec<ProbeOutput>>, stacks: Option<StackPrinter>) -> Vec<ColumnSpec> {
+/// bcc's columns: PID TID COMM FUNC, then the message with the stacks
+/// under it, one frame a line. In JSON, the message and the stacks (arrays
+/// of frames) are members of the event next to its `data`.
+fn columns(
+    probes: Arc<Vec<ProbeOutput>>,
+    stacks: Vec<(&'static str, &'static str)>,
+    json: bool,
+) -> Vec<ColumnSpec> {
     let of_record = |probes: &[ProbeOutput], record: &bpfkit_output::Record| {
         let index = record.num("probe")?;
         probes.get(usize::try_from(index).ok()?).cloned()
     };
     let names = probes.clone();
-    vec![
+    let under_message = if json { Vec::new() } else { stacks.clone() };
+    let mut columns = vec![
         ColumnSpec::new("pid").header("PID").width(7),
         ColumnSpec::new("tid").header("TID").width(7),
         ColumnSpec::new("comm").header("COMM").width(15),
@@ -253,9 +245,24 @@ fn columns(probes: Arc<Vec<ProbeOutput>>, stacks: Option<StackPrinter>) -> Vec<C
                     out.buffer(),
                 );
             }
-            if let Some(stacks) = &stacks {
-                stacks.write(record, out.buffer());
+            for (member, _) in &under_message {
+                for frame in stack_frames(record, member) {
+                    out.extend_from_slice(b"\n        ");
+                    out.extend_from_slice(frame.as_bytes());
+                }
             }
-        }),
-    ]
+        })
+        .json("message", false),
+    ];
+    if json {
+        for (member, key) in stacks {
+            let cell = ColumnSpec::custom(key, move |record, out| {
+                let frames = stack_frames(record, member);
+                // A list of strings always serializes.
+                let _ = serde_json::to_writer(out.buffer(), &frames);
+            });
+            columns.push(cell.json(key, true));
+        }
+    }
+    columns
 }
