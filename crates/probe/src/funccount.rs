@@ -4,7 +4,8 @@
 
 use crate::ProbeError;
 use crate::elf::{self, MapDecl, ProgramCode};
-use crate::insn::{Asm, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
+use crate::insn::{Asm, CTX, Cond, FP, R0, R1, R2, R3, R4, Size, helper};
+use crate::kfunc::Program;
 use bpfkit_btf::encode::BtfBuilder;
 use bpfkit_btf::{Composite, Enum, EnumValue, Int, Kind, Member};
 use std::path::Path;
@@ -13,6 +14,7 @@ use std::path::Path;
 pub const COUNTS_MAP: &str = "counts";
 const HASH: u32 = 1;
 const BPF_NOEXIST: i32 = 1;
+const GET_ATTACH_COOKIE: i32 = 174;
 
 /// The generated object and the targets it counts, in key order.
 pub struct Counting {
@@ -31,8 +33,8 @@ pub fn expand(patterns: &[String], tracefs: &Path) -> Result<Vec<(String, String
         };
         let Some(rest) = pattern.strip_prefix("t:") else {
             return Err(error(
-                "only tracepoints (t:CATEGORY:NAME, * and ? allowed) can be counted here; \
-                 kernel functions need kprobes or fentry, which this build does not generate yet"
+                "expected a tracepoint (t:CATEGORY:NAME) or a kernel function (FUNC, p::FUNC), \
+                 * and ? allowed"
                     .into(),
             ));
         };
@@ -101,11 +103,28 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
 
 /// Builds the counting object for `targets` (from [`expand`]).
 pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
+    let programs: Vec<Program> = targets
+        .iter()
+        .map(|(category, name)| Program {
+            section: format!("tracepoint/{category}/{name}"),
+            functions: vec![name.clone()],
+            by_cookie: false,
+        })
+        .collect();
+    build_programs(&programs, pid)
+}
+
+/// Builds the counting object for `programs`: the key of each target is
+/// its place in the list of every program's functions, and a program that
+/// fires for many (a kprobe.multi link) adds its attach cookie - 1 to the
+/// key of its first.
+pub fn build_programs(programs: &[Program], pid: Option<u32>) -> Counting {
+    let targets: Vec<&String> = programs.iter().flat_map(|p| &p.functions).collect();
     let mut btf = BtfBuilder::new();
     let values = targets
         .iter()
         .enumerate()
-        .map(|(i, (_, name))| EnumValue {
+        .map(|(i, name)| EnumValue {
             name_off: btf.add_string(&crate::compile::identifier(name)),
             value: i as u64,
         })
@@ -121,14 +140,16 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
         }),
     );
     let value = count_type(&mut btf);
-    let programs: Vec<ProgramCode> = targets
+    let mut first = 0;
+    let code: Vec<ProgramCode> = programs
         .iter()
         .enumerate()
-        .map(|(i, (category, name))| {
-            let asm = count_program(i as u32, pid);
+        .map(|(i, program)| {
+            let asm = count_program(first, program.by_cookie, pid);
+            first += program.functions.len() as u32;
             ProgramCode {
                 name: format!("count_{i}"),
-                section: format!("tracepoint/{category}/{name}"),
+                section: program.section.clone(),
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             }
@@ -143,8 +164,8 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>) -> Counting {
         sizes: None,
     }];
     Counting {
-        elf: elf::write(&programs, &maps, btf),
-        targets: targets.iter().map(|(_, n)| n.clone()).collect(),
+        elf: elf::write(&code, &maps, btf),
+        targets: targets.into_iter().cloned().collect(),
     }
 }
 
@@ -179,17 +200,26 @@ pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
     )
 }
 
-/// `counts[index] += 1`, inserting the entry on the first hit (and adding
-/// to it when another CPU inserted it first).
-fn count_program(index: u32, pid: Option<u32>) -> Asm {
+/// `counts[index] += 1` (`index + cookie - 1` with `by_cookie`),
+/// inserting the entry on the first hit (and adding to it when another
+/// CPU inserted it first).
+fn count_program(index: u32, by_cookie: bool, pid: Option<u32>) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
+    a.mov(CTX, R1);
     if let Some(pid) = pid {
         a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    a.store_imm(Size::W, FP, -4, index as i32);
+    if by_cookie {
+        a.mov(R1, CTX);
+        a.call(GET_ATTACH_COOKIE);
+        a.alu_imm(crate::insn::Alu::Add, R0, index as i32 - 1);
+        a.store(Size::W, FP, -4, R0);
+    } else {
+        a.store_imm(Size::W, FP, -4, index as i32);
+    }
     add_one(&mut a, COUNTS_MAP, -4, out);
     a.bind(out);
     a.mov_imm(R0, 0);

@@ -14,6 +14,7 @@ pub mod format;
 pub mod funccount;
 pub mod funclatency;
 pub mod insn;
+pub mod kfunc;
 pub mod parse;
 pub mod stackcount;
 pub mod tracefs;
@@ -56,7 +57,7 @@ pub fn build_trace(
             message: e.render(text),
         };
         let probe = parse_probe(text).map_err(error)?;
-        let mut ctx = context(&probe, tracefs).map_err(error)?;
+        let mut ctx = context(&probe, tracefs, opts.kernel.as_ref()).map_err(error)?;
         strings_by_use(&probe, &mut ctx);
         parsed.push((probe, ctx));
     }
@@ -127,7 +128,7 @@ pub fn build_argdist(
     };
     let syntax = |e: SyntaxError| error(e.render(&text));
     let probe = parse_probe(&text).map_err(syntax)?;
-    let ctx = context(&probe, tracefs).map_err(syntax)?;
+    let ctx = context(&probe, tracefs, opts.kernel.as_ref()).map_err(syntax)?;
     let value = probe.args[0].clone();
     let bare = Probe {
         args: Vec::new(),
@@ -165,7 +166,11 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
     Some((probe, rest))
 }
 
-fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
+fn context(
+    probe: &Probe,
+    tracefs: &Path,
+    kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
+) -> Result<ProbeContext, SyntaxError> {
     match &probe.target {
         Target::Tracepoint { category, name } => {
             let fields = tracefs::read_format(tracefs, category, name)
@@ -174,13 +179,13 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 fields,
                 user_strings: category == "syscalls",
                 section: format!("tracepoint/{category}/{name}"),
+                walks: Vec::new(),
             })
         }
-        Target::Function { library, .. } if library.is_empty() => Err(SyntaxError::new(
-            1,
-            "kernel function probes (p::FUNC, r::FUNC) need fentry or kprobes, which this kernel \
-             lacks (and bpfkit trace does not generate yet); use a tracepoint (t:CATEGORY:NAME)",
-        )),
+        Target::Function { library, .. } if library.is_empty() => match kernel {
+            Some(kernel) => kfunc::context(probe, kernel.as_ref()),
+            None => Err(SyntaxError::new(0, kfunc::NEITHER)),
+        },
         Target::Function {
             library,
             function,
@@ -194,6 +199,7 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 fields,
                 user_strings: true,
                 section: format!("{kind}/{}:{function}", path.display()),
+                walks: Vec::new(),
             })
         }
     }

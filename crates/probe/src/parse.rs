@@ -19,8 +19,13 @@ impl SyntaxError {
         }
     }
 
-    /// The message, the probe and a caret under the column.
+    /// The message, the probe and a caret under the column; the message
+    /// alone for column 0 (an error about the whole probe, such as a
+    /// kernel without the hooks it needs).
     pub fn render(&self, probe: &str) -> String {
+        if self.column == 0 {
+            return self.message.clone();
+        }
         format!(
             "{} (column {})\n    {}\n    {}^",
             self.message,
@@ -105,6 +110,13 @@ pub enum ExprKind {
     /// `arg1`..`arg6` or a name from the signature.
     Arg(String),
     Retval,
+    /// `BASE->member` (`arrow`) or `BASE.member`: a struct member of a
+    /// kernel function's argument, typed from kernel BTF.
+    Member {
+        base: Box<Expr>,
+        member: String,
+        arrow: bool,
+    },
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
 }
@@ -128,6 +140,7 @@ enum Tok {
     Ident(String),
     Dollar(String),
     Arrow,
+    Dot,
     Op(&'static str),
     LParen,
     RParen,
@@ -180,6 +193,10 @@ impl<'a> Lexer<'a> {
             ',' => {
                 self.pos += 1;
                 Tok::Comma
+            }
+            '.' => {
+                self.pos += 1;
+                Tok::Dot
             }
             '"' => Tok::Str(self.string(column)?),
             '$' => {
@@ -532,7 +549,31 @@ impl Parser<'_> {
             Tok::End => return Err(SyntaxError::new(column, "expected an expression here")),
             _ => return Err(SyntaxError::new(column, "expected an expression")),
         };
-        Ok(Expr { column, kind })
+        self.members(Expr { column, kind })
+    }
+
+    /// `->member` and `.member` after a value (struct walks).
+    fn members(&mut self, mut e: Expr) -> Result<Expr, SyntaxError> {
+        loop {
+            let arrow = match self.peek()?.0 {
+                Tok::Arrow => true,
+                Tok::Dot => false,
+                _ => return Ok(e),
+            };
+            self.bump()?;
+            let member = match self.bump()? {
+                (Tok::Ident(member), _) => member,
+                (_, c) => return Err(SyntaxError::new(c, "expected a member name")),
+            };
+            e = Expr {
+                column: e.column,
+                kind: ExprKind::Member {
+                    base: Box::new(e),
+                    member,
+                    arrow,
+                },
+            };
+        }
     }
 }
 
@@ -649,7 +690,9 @@ mod tests {
             ("t:a:b \"%d\" args->x", 12, "expected ','"),
             ("t:a:b \"unterminated", 7, "no closing '\"'"),
             ("t:a:b ($nope)", 8, "unknown $nope"),
-            ("t:a:b (args.x)", 12, "unexpected character '.'"),
+            ("t:a:b (args.x)", 12, "expected '->' after args"),
+            ("t:a:b (args->x->)", 17, "expected a member name"),
+            ("t:a:b (args->x @)", 16, "unexpected character '@'"),
             ("t:a", 1, "t:CATEGORY:NAME"),
             ("q:a:b", 1, "unknown probe type 'q'"),
             (

@@ -23,6 +23,15 @@ const COMM_LEN: u32 = 16;
 
 /// The object counting stacks at `targets` (from `funccount::expand`).
 pub fn build(targets: &[(String, String)], pid: Option<u32>, user: bool) -> Vec<u8> {
+    let sections: Vec<String> = targets
+        .iter()
+        .map(|(category, name)| format!("tracepoint/{category}/{name}"))
+        .collect();
+    build_sections(&sections, pid, user)
+}
+
+/// The object counting stacks at every hook of `sections` (`SEC()` names).
+pub fn build_sections(sections: &[String], pid: Option<u32>, user: bool) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
     let int = elf::int;
     let u32_ty = int(&mut btf, "unsigned int", 4, false);
@@ -78,14 +87,14 @@ pub fn build(targets: &[(String, String)], pid: Option<u32>, user: bool) -> Vec<
             sizes: Some((4, STACK_DEPTH * 8)),
         },
     ];
-    let programs: Vec<ProgramCode> = targets
+    let programs: Vec<ProgramCode> = sections
         .iter()
         .enumerate()
-        .map(|(i, (category, name))| {
+        .map(|(i, section)| {
             let asm = program(pid, user);
             ProgramCode {
                 name: format!("stack_{i}"),
-                section: format!("tracepoint/{category}/{name}"),
+                section: section.clone(),
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             }

@@ -140,6 +140,7 @@ fn random_probes_give_an_error_or_a_program_the_verifier_accepts() {
         let opts = CodegenOptions {
             pid: (rng.below(3) == 0).then_some(1),
             name: (rng.below(3) == 0).then(|| "sh".to_string()),
+            kernel: None,
         };
         let object = match build_trace(std::slice::from_ref(&text), &opts, dir.path()) {
             Ok(object) => object,

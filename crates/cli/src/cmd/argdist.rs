@@ -12,13 +12,15 @@ use std::process::ExitCode;
 #[derive(Args)]
 #[command(
     after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER], PROBE as in bpfkit trace
-  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC); EXPR and FILTER as trace's expressions.
+  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC); EXPR and FILTER as trace's
+  expressions.
 
 EXAMPLES:
     bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'        # allocation sizes, log2
     bpfkit argdist -C 'p:c:malloc(size_t size):size_t:size:size>64' # sizes over 64, counted
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
-    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'"
+    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
+    bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
 )]
 #[command(group(clap::ArgGroup::new("kind").required(true).args(["count", "histogram"])))]
 pub struct ArgdistArgs {
@@ -43,6 +45,9 @@ pub struct ArgdistArgs {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Say what was attached (which hook a kernel function got).
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
 }
 
 pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
@@ -57,14 +62,17 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
     let codegen = CodegenOptions {
         pid: args.pid,
         name: None,
+        kernel: super::kfunc::for_probes(std::iter::once(spec)),
     };
     let argdist = bpfkit_probe::build_argdist(spec, aggregate, &codegen, &tracefs)?;
+    drop(codegen);
     let object = bpfkit_object::analyze(&argdist.elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,
         interval,
         duration,
         clear: interval.is_some(),
+        verbose: args.verbose,
         no_printk: true,
         ..Default::default()
     };

@@ -10,14 +10,18 @@ use clap::Args;
 use std::process::ExitCode;
 
 #[derive(Args)]
-#[command(after_help = "PATTERN: t:CATEGORY:NAME, with * and ? (quote it)
+#[command(
+    after_help = "PATTERN: t:CATEGORY:NAME or a kernel function (FUNC, p::FUNC), with * and ?
+  (quote it); kernel functions through kprobe.multi, kprobes or fentry (-v says which)
 
 EXAMPLES:
+    bpfkit funccount 'vfs_*'                            # kernel functions, where kprobes or fentry work
     bpfkit funccount 't:syscalls:sys_enter_*'          # every syscall, until Ctrl-C
     bpfkit funccount -i 1 -d 5 't:sched:*'             # scheduler events, every second for 5 s
-    bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181")]
+    bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181"
+)]
 pub struct FunccountArgs {
-    /// Tracepoint patterns.
+    /// Tracepoint or kernel function patterns.
     #[arg(required = true, value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Only this process (tgid).
@@ -44,8 +48,8 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = funccount::expand(&args.patterns, &tracefs)?;
-    let counting = funccount::build(&targets, args.pid);
+    let programs = super::kfunc::count_programs(&args.patterns, &tracefs)?;
+    let counting = funccount::build_programs(&programs, args.pid);
     let object =
         bpfkit_object::analyze(&counting.elf).context("analyzing the generated program")?;
     let flags = RunFlags {
@@ -60,7 +64,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let mode = if args.json { Mode::Json } else { Mode::Table };
     let ready = format!(
         "Tracing {} functions for \"{}\"... Hit Ctrl-C to end.",
-        targets.len(),
+        counting.targets.len(),
         args.patterns.join(" ")
     );
     let print = PrintOptions {

@@ -6,7 +6,7 @@ use crate::run::printer::{MapOutput, PrintOptions};
 use crate::tool::stacks::StackPrint;
 use anyhow::{Context, Result};
 use bpfkit_output::Mode;
-use bpfkit_probe::{funccount, stackcount};
+use bpfkit_probe::stackcount;
 use bpfkit_tools::{StackOutput, When};
 use clap::Args;
 use std::process::ExitCode;
@@ -26,14 +26,18 @@ static STACKS: StackOutput = StackOutput {
 };
 
 #[derive(Args)]
-#[command(after_help = "PATTERN: t:CATEGORY:NAME, with * and ? (quote it)
+#[command(
+    after_help = "PATTERN: t:CATEGORY:NAME or a kernel function (FUNC, p::FUNC), with * and ?
+  (quote it); kernel functions through kprobe.multi, kprobes or fentry (-v says which)
 
 EXAMPLES:
+    bpfkit stackcount do_unlinkat                       # kernel stacks that unlink files
     bpfkit stackcount 't:sched:sched_switch'            # kernel stacks that switch tasks
     bpfkit stackcount -U -p 181 't:syscalls:sys_enter_write'
-    bpfkit stackcount -f -d 5 't:block:*' > out.folded")]
+    bpfkit stackcount -f -d 5 't:block:*' > out.folded"
+)]
 pub struct StackcountArgs {
-    /// Tracepoint patterns.
+    /// Tracepoint or kernel function patterns.
     #[arg(required = true, value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Only this process (tgid).
@@ -54,19 +58,24 @@ pub struct StackcountArgs {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Say what was attached (which hook a kernel function got).
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
 }
 
 pub fn run(args: StackcountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = funccount::expand(&args.patterns, &tracefs)?;
-    let elf = stackcount::build(&targets, args.pid, args.user);
+    let programs = super::kfunc::count_programs(&args.patterns, &tracefs)?;
+    let sections: Vec<String> = programs.into_iter().map(|p| p.section).collect();
+    let elf = stackcount::build_sections(&sections, args.pid, args.user);
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,
         interval,
         duration,
+        verbose: args.verbose,
         no_printk: true,
         ..Default::default()
     };

@@ -12,10 +12,14 @@ use std::sync::Arc;
 
 #[derive(Args)]
 #[command(
-    after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC, then [(FILTER)] [\"FORMAT\"[, ARG...]]
+    after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC | p::KFUNC | r::KFUNC,
+       then [(FILTER)] [\"FORMAT\"[, ARG...]]
   LIB: c (libc), a library name (pthread), a path or a program on PATH
+  KFUNC: a kernel function, through fentry/fexit or kprobes (whichever the kernel has; -v says)
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
-          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
+          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu;
+          kernel functions: arguments by their BTF names (args->file, count), arg1.., retval,
+          struct members (args->file->f_flags, file->f_path.dentry->d_name.name)
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
   format: %d %i %u %x %p %c %s (l, ll, h and a width allowed)
 
@@ -25,7 +29,9 @@ EXAMPLES:
     bpfkit trace -p 181 't:syscalls:sys_exit_read (args->ret > 0) \"read %d bytes\", args->ret'
     bpfkit trace 't:sched:sched_process_exec \"%s\", args->filename' 't:sched:sched_process_exit'
     bpfkit trace 'p:c:open(char *path, int flags) \"%s\", path' 'r:c:open \"fd %d\", retval'
-    bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'"
+    bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'
+    bpfkit trace 'r::do_sys_openat2 (retval < 0) \"failed: %d\", retval'
+    bpfkit trace 'p::vfs_read (args->count > 65536) \"%s %u\", file->f_path.dentry->d_name.name, count'"
 )]
 pub struct TraceArgs {
     /// Probes, each one argument (quote it).
@@ -66,8 +72,11 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
     let codegen = CodegenOptions {
         pid: args.pid,
         name: args.name,
+        kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str)),
     };
     let compiled = bpfkit_probe::build_trace(&args.probes, &codegen, &tracefs)?;
+    // The kernel BTF it holds is not needed for loading.
+    drop(codegen);
     let object =
         bpfkit_object::analyze(&compiled.elf).context("analyzing the generated program")?;
     let json = args.json || args.output.as_deref() == Some("json");

@@ -1,0 +1,90 @@
+//! The running kernel as bpfkit-probe's kernel function probes see it:
+//! which hooks it has (from bpfkit-runtime's feature probes) and its BTF.
+
+use bpfkit_btf::view::BtfView;
+use bpfkit_probe::kfunc::Kernel;
+use bpfkit_runtime::features;
+use std::sync::Arc;
+
+struct RunningKernel {
+    btf: Option<BtfView>,
+}
+
+impl Kernel for RunningKernel {
+    fn fentry(&self) -> bool {
+        features::trampolines()
+    }
+
+    fn kprobes(&self) -> bool {
+        features::kernel().kprobes
+    }
+
+    fn kprobe_multi(&self) -> bool {
+        bpfkit_runtime::probe::kprobe_multi_links()
+    }
+
+    fn traceable(&self, function: &str) -> Option<bool> {
+        features::kprobe_target_exists(function)
+    }
+
+    fn matching(&self, pattern: &str) -> Option<Vec<String>> {
+        features::kprobe_functions_matching(pattern)
+    }
+
+    fn btf(&self) -> Option<&BtfView> {
+        self.btf.as_ref()
+    }
+}
+
+/// The running kernel (its BTF opened now, dropped with the result before
+/// the generated program is loaded).
+pub fn running() -> Arc<dyn Kernel> {
+    Arc::new(RunningKernel {
+        btf: BtfView::vmlinux().ok(),
+    })
+}
+
+/// Whether a probe text names a kernel function (`p::FUNC`, `r::FUNC`,
+/// bcc's bare `FUNC`), so that the kernel is only looked at when one does.
+pub fn any_kernel_function<'a>(mut probes: impl Iterator<Item = &'a str>) -> bool {
+    probes.any(|p| {
+        let spec = p.trim_start().split([' ', '\t', '(']).next().unwrap_or("");
+        spec.starts_with("p::") || spec.starts_with("r::") || !spec.contains(':')
+    })
+}
+
+/// `Some(kernel)` when a probe names a kernel function.
+pub fn for_probes<'a>(probes: impl Iterator<Item = &'a str>) -> Option<Arc<dyn Kernel>> {
+    any_kernel_function(probes).then(running)
+}
+
+/// The programs of funccount/stackcount `patterns`: tracepoints
+/// (`t:CAT:NAME`) from tracefs, kernel functions (`vfs_*`, `p::vfs_*`)
+/// through kprobe.multi, kprobes or fentry as the kernel allows.
+pub fn count_programs(
+    patterns: &[String],
+    tracefs: &std::path::Path,
+) -> anyhow::Result<Vec<bpfkit_probe::kfunc::Program>> {
+    use bpfkit_probe::kfunc::{self, Program};
+    let (functions, tracepoints): (Vec<&String>, Vec<&String>) = patterns
+        .iter()
+        .partition(|p| kfunc::function_pattern(p).is_some());
+    let mut programs = Vec::new();
+    if !tracepoints.is_empty() {
+        let tracepoints: Vec<String> = tracepoints.into_iter().cloned().collect();
+        let targets = bpfkit_probe::funccount::expand(&tracepoints, tracefs)?;
+        programs.extend(targets.into_iter().map(|(category, name)| Program {
+            section: format!("tracepoint/{category}/{name}"),
+            functions: vec![name],
+            by_cookie: false,
+        }));
+    }
+    if !functions.is_empty() {
+        let bare: Vec<&str> = functions
+            .iter()
+            .filter_map(|p| kfunc::function_pattern(p))
+            .collect();
+        programs.extend(kfunc::programs(&bare, running().as_ref())?);
+    }
+    Ok(programs)
+}
