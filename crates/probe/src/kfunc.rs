@@ -479,6 +479,8 @@ pub struct Program {
 }
 
 /// The programs for kernel function `patterns` (`vfs_*`, `p::vfs_read`).
+/// A pattern that matches one function only still takes a multi link:
+/// one kind of program for every pattern keeps the output alike.
 pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<Program>, ProbeError> {
     let mut out = Vec::new();
     for pattern in patterns {
@@ -489,6 +491,8 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<Program>, 
         if !kernel.fentry() && !kernel.kprobes() {
             return Err(error(NEITHER.into()));
         }
+        let pattern = function_pattern(pattern)
+            .ok_or_else(|| error("expected a kernel function (FUNC, p::FUNC; * and ?)".into()))?;
         let functions = match kernel.matching(pattern) {
             Some(found) => found,
             None if !pattern.contains(['*', '?']) => vec![pattern.to_string()],

@@ -80,11 +80,8 @@ pub fn count_programs(
         }));
     }
     if !functions.is_empty() {
-        let bare: Vec<&str> = functions
-            .iter()
-            .filter_map(|p| kfunc::function_pattern(p))
-            .collect();
-        programs.extend(kfunc::programs(&bare, running().as_ref())?);
+        let functions: Vec<&str> = functions.into_iter().map(String::as_str).collect();
+        programs.extend(kfunc::programs(&functions, running().as_ref())?);
     }
     Ok(programs)
 }
