@@ -183,6 +183,7 @@ pub fn context(probe: &Probe, kernel: &dyn Kernel) -> Result<ProbeContext, Synta
                     types.insert(name.clone(), *ty);
                 }
             }
+            signature_names(probe, &mut fields, &mut types);
             if *return_probe
                 && proto.ret != 0
                 && let Ok((kind, c_type)) = scalar(btf, proto.ret)
@@ -220,6 +221,28 @@ pub fn context(probe: &Probe, kernel: &dyn Kernel) -> Result<ProbeContext, Synta
         collect_walks(expr, btf, &types, &mut ctx.walks)?;
     }
     Ok(ctx)
+}
+
+/// bcc's signature (`p::do_sys_open(int dfd, char *name)`) names the
+/// arguments in its own words: each name is one more name for the BTF-typed
+/// argument at its place.
+fn signature_names(probe: &Probe, fields: &mut Vec<Field>, types: &mut HashMap<String, TypeId>) {
+    for (i, (_, name)) in probe.signature.iter().flatten().enumerate() {
+        let arg = format!("arg{}", i + 1);
+        if name.is_empty() || fields.iter().any(|f| &f.name == name) {
+            continue;
+        }
+        let Some(field) = fields.iter().find(|f| f.name == arg).cloned() else {
+            continue;
+        };
+        if let Some(ty) = types.get(&arg).copied() {
+            types.insert(name.clone(), ty);
+        }
+        fields.push(Field {
+            name: name.clone(),
+            ..field
+        });
+    }
 }
 
 /// Where argument word `slot` is in the context of `hook`.
@@ -732,6 +755,15 @@ mod tests {
             }
         );
         assert_eq!(field("buf").kind, FieldKind::CharPointer);
+        // bcc's signature names are more names for the same arguments.
+        let c = ctx(
+            "p::vfs_read(struct file *f, char *b, size_t n) \"%d\", f->f_flags",
+            &k,
+        )
+        .unwrap();
+        let n = c.fields.iter().find(|f| f.name == "n").unwrap();
+        assert_eq!((n.offset, &n.kind), (16, &field("count").kind));
+        assert_eq!(c.walks[0].base, "f");
         let c = ctx("r::vfs_read", &k).unwrap();
         assert_eq!(c.section, "fexit/vfs_read");
         let retval = c.fields.iter().find(|f| f.name == "retval").unwrap();

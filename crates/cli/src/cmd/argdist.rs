@@ -45,6 +45,9 @@ pub struct ArgdistArgs {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
     /// Say what was attached (which hook a kernel function got).
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
@@ -62,7 +65,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
     let codegen = CodegenOptions {
         pid: args.pid,
         name: None,
-        kernel: super::kfunc::for_probes(std::iter::once(spec)),
+        kernel: super::kfunc::for_probes(std::iter::once(spec), args.kprobes),
     };
     let argdist = bpfkit_probe::build_argdist(spec, aggregate, &codegen, &tracefs)?;
     drop(codegen);

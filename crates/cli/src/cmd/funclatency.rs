@@ -46,6 +46,9 @@ pub struct FunclatencyArgs {
     /// JSON lines instead of a histogram.
     #[arg(long)]
     json: bool,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
     /// Say what was attached (which hook a kernel function got).
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
@@ -60,7 +63,7 @@ pub fn run(args: FunclatencyArgs) -> Result<ExitCode> {
         _ => Unit::Nsecs,
     };
     let elf = if bpfkit_probe::kfunc::function_pattern(&args.pattern).is_some() {
-        let kernel = super::kfunc::running();
+        let kernel = super::kfunc::running(args.kprobes);
         funclatency::build_kernel(&args.pattern, unit, args.pid, kernel.as_ref())?
     } else {
         funclatency::build(&args.pattern, unit, args.pid)?

@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 struct RunningKernel {
     btf: Option<BtfView>,
+    /// `--kprobes`: kprobes even where fentry works.
+    no_fentry: bool,
 }
 
 impl Kernel for RunningKernel {
     fn fentry(&self) -> bool {
-        features::trampolines()
+        !(self.no_fentry && self.kprobes()) && features::trampolines()
     }
 
     fn kprobes(&self) -> bool {
@@ -37,10 +39,12 @@ impl Kernel for RunningKernel {
 }
 
 /// The running kernel (its BTF opened now, dropped with the result before
-/// the generated program is loaded).
-pub fn running() -> Arc<dyn Kernel> {
+/// the generated program is loaded); with `prefer_kprobes`, kernel
+/// functions take kprobes wherever the kernel has them.
+pub fn running(prefer_kprobes: bool) -> Arc<dyn Kernel> {
     Arc::new(RunningKernel {
         btf: BtfView::vmlinux().ok(),
+        no_fentry: prefer_kprobes,
     })
 }
 
@@ -54,8 +58,11 @@ pub fn any_kernel_function<'a>(mut probes: impl Iterator<Item = &'a str>) -> boo
 }
 
 /// `Some(kernel)` when a probe names a kernel function.
-pub fn for_probes<'a>(probes: impl Iterator<Item = &'a str>) -> Option<Arc<dyn Kernel>> {
-    any_kernel_function(probes).then(running)
+pub fn for_probes<'a>(
+    probes: impl Iterator<Item = &'a str>,
+    prefer_kprobes: bool,
+) -> Option<Arc<dyn Kernel>> {
+    any_kernel_function(probes).then(|| running(prefer_kprobes))
 }
 
 /// The programs of funccount/stackcount `patterns`: tracepoints
@@ -81,7 +88,7 @@ pub fn count_programs(
     }
     if !functions.is_empty() {
         let functions: Vec<&str> = functions.into_iter().map(String::as_str).collect();
-        programs.extend(kfunc::programs(&functions, running().as_ref())?);
+        programs.extend(kfunc::programs(&functions, running(true).as_ref())?);
     }
     Ok(programs)
 }

@@ -61,6 +61,9 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_parser = ["table", "json"], value_name = "FORMAT")]
     output: Option<String>,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
     /// Say what was generated and attached.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
@@ -72,7 +75,7 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
     let codegen = CodegenOptions {
         pid: args.pid,
         name: args.name,
-        kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str)),
+        kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str), args.kprobes),
     };
     let compiled = bpfkit_probe::build_trace(&args.probes, &codegen, &tracefs)?;
     // The kernel BTF it holds is not needed for loading.
