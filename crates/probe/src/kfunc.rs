@@ -838,6 +838,52 @@ mod tests {
         }
     }
 
+    /// The generated program of `probe` on `k`: its section and code.
+    fn generated(probe: &str, k: Fake) -> (String, Vec<u8>) {
+        let opts = crate::CodegenOptions {
+            kernel: Some(std::sync::Arc::new(k)),
+            ..Default::default()
+        };
+        let compiled = crate::build_trace(&[probe.to_string()], &opts, std::path::Path::new("/"))
+            .unwrap_or_else(|e| panic!("{probe}: {e}"));
+        let object = bpfkit_object::analyze(&compiled.elf).expect("the object analyzes");
+        (object.programs[0].section.clone(), compiled.elf)
+    }
+
+    /// `r0 = *(u64 *)(ctx + off)`: BPF_LDX|BPF_MEM|BPF_DW, dst r0, src r6.
+    fn ctx_load(off: u8) -> [u8; 8] {
+        [0x79, 0x60, off, 0, 0, 0, 0, 0]
+    }
+
+    fn has(code: &[u8], insn: [u8; 8]) -> bool {
+        code.windows(8).any(|w| w == insn)
+    }
+
+    #[test]
+    fn generated_programs_read_arguments_where_each_hook_has_them() {
+        let probe = "p::vfs_read \"%d %d\", count, file->f_flags";
+        let Some(k) = kernel(true, true) else { return };
+        let (section, code) = generated(probe, k);
+        assert_eq!(section, "fentry/vfs_read");
+        // count is the third u64 of the fentry context.
+        assert!(has(&code, ctx_load(16)));
+        // The walk reads f_flags with bpf_probe_read_kernel.
+        assert!(has(
+            &code,
+            [0x85, 0, 0, 0, PROBE_READ_KERNEL as u8, 0, 0, 0]
+        ));
+        let Some(k) = kernel(false, true) else { return };
+        let (section, code) = generated(probe, k);
+        assert_eq!(section, "kprobe/vfs_read");
+        // count is rdx in pt_regs (offset 96), file rdi (112).
+        assert!(has(&code, ctx_load(96)));
+        assert!(!has(&code, ctx_load(16)));
+        let Some(k) = kernel(false, true) else { return };
+        let (section, code) = generated("r::vfs_read \"%d\", retval", k);
+        assert_eq!(section, "kretprobe/vfs_read");
+        assert!(has(&code, ctx_load(PT_REGS_RAX as u8)));
+    }
+
     #[test]
     fn many_targets_use_one_multi_program_or_one_each() {
         let Some(mut k) = kernel(false, true) else {
