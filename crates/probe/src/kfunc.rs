@@ -501,6 +501,10 @@ pub struct Program {
     pub by_cookie: bool,
 }
 
+/// Functions a pattern may match where each takes its own probe (bcc's
+/// funccount has the same limit).
+const MAX_SINGLE_PROBES: usize = 1000;
+
 /// The programs for kernel function `patterns` (`vfs_*`, `p::vfs_read`).
 /// A pattern that matches one function only still takes a multi link:
 /// one kind of program for every pattern keeps the output alike.
@@ -532,12 +536,20 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<Program>, 
             )));
         }
         if kernel.kprobes() && kernel.kprobe_multi() {
+            // One link, one file descriptor, however many functions.
             out.push(Program {
                 section: format!("kprobe.multi/{pattern}"),
                 functions,
                 by_cookie: true,
             });
             continue;
+        }
+        if functions.len() > MAX_SINGLE_PROBES {
+            return Err(error(format!(
+                "'{pattern}' matches {} functions; without kprobe.multi links each takes a \
+                 probe of its own, at most {MAX_SINGLE_PROBES}: narrow the pattern",
+                functions.len()
+            )));
         }
         for function in functions {
             let hook = if kernel.kprobes() {
@@ -904,5 +916,7 @@ mod tests {
         let p = programs(&["vfs_read"], &k).unwrap();
         assert_eq!(p[0].section, "fentry/vfs_read");
         assert!(programs(&["no_such_function_*"], &k).is_err());
+        let e = programs(&["*"], &k).unwrap_err();
+        assert!(e.message.contains("narrow the pattern"), "{e}");
     }
 }

@@ -522,6 +522,8 @@ impl Parser<'_> {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Dollar(name) => match name.as_str() {
                 "pid" | "tgid" | "uid" | "gid" | "comm" | "cpu" => ExprKind::Builtin(name),
+                // bcc's argdist writes the return value `$retval`.
+                "retval" => ExprKind::Retval,
                 _ => {
                     return Err(SyntaxError::new(
                         column,
@@ -680,6 +682,31 @@ mod tests {
                 return_probe: false
             }
         );
+    }
+
+    #[test]
+    fn member_walks_and_dollar_retval_are_read() {
+        let probe =
+            parse_probe("r::vfs_read ($retval > 0) \"%d\", args->file->f_path.dentry").unwrap();
+        assert_eq!(
+            probe.filter.unwrap().kind,
+            ExprKind::Binary(
+                BinOp::Gt,
+                Box::new(Expr {
+                    column: 14,
+                    kind: ExprKind::Retval
+                }),
+                Box::new(Expr {
+                    column: 24,
+                    kind: ExprKind::Int(0)
+                }),
+            )
+        );
+        assert_eq!(
+            crate::compile::expr_text(&probe.args[0]),
+            "args->file->f_path.dentry"
+        );
+        assert_eq!(probe.args[0].column, 33);
     }
 
     #[test]
