@@ -282,11 +282,37 @@ fn kfunc_probe(rng: &mut Rng) -> String {
     text
 }
 
+/// Loads (without attaching) the kprobe program of a generated object:
+/// this kernel's verifier judges it though the kernel cannot attach kprobes.
+fn verify_kprobe(elf: &[u8]) -> Result<(), String> {
+    let mut ebpf = aya::EbpfLoader::new()
+        .btf(None)
+        .load(elf)
+        .map_err(|e| format!("loading the object: {e}"))?;
+    let program: &mut aya::programs::KProbe = ebpf
+        .program_mut("probe_0")
+        .ok_or("no probe_0")?
+        .try_into()
+        .map_err(|e| format!("not a kprobe: {e}"))?;
+    program.load().map_err(|e| {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text += &format!(": {s}");
+            source = s.source();
+        }
+        text
+    })
+}
+
 /// Random kernel function probes (fentry and kprobe shapes, BTF-typed
 /// arguments, struct walks, good and bad) give an error or an object that
-/// analyzes, never a panic.
+/// analyzes, never a panic; the kprobe ones pass the verifier (loaded, not
+/// attached: this kernel cannot attach kprobes but judges their programs).
 #[test]
 fn random_kernel_function_probes_give_an_error_or_an_object() {
+    let load =
+        bpfkit_testkit::privileged("random_kernel_function_probes_give_an_error_or_an_object");
     let Ok(btf) = bpfkit_btf::view::BtfView::vmlinux() else {
         eprintln!("skipped: no kernel BTF");
         return;
@@ -294,7 +320,7 @@ fn random_kernel_function_probes_give_an_error_or_an_object() {
     let dir = TempDir::new("probe-fuzz-kfunc");
     let mut kernel = std::sync::Arc::new(BtfOnly { fentry: true, btf });
     let mut rng = Rng::new(0x0bad_c0ff_ee11);
-    let (mut compiled, mut refused) = (0, 0);
+    let (mut compiled, mut refused, mut verified) = (0, 0, 0);
     for round in 0..300 {
         if round == 150 {
             let btf = bpfkit_btf::view::BtfView::vmlinux().expect("opened before");
@@ -308,10 +334,16 @@ fn random_kernel_function_probes_give_an_error_or_an_object() {
         };
         match build_trace(std::slice::from_ref(&text), &opts, dir.path()) {
             Ok(object) => {
-                bpfkit_object::analyze(&object.elf).unwrap_or_else(|e| {
+                let analyzed = bpfkit_object::analyze(&object.elf).unwrap_or_else(|e| {
                     panic!("{text}: the generated object does not analyze: {e}")
                 });
                 compiled += 1;
+                if load && round >= 150 {
+                    if let Err(e) = verify_kprobe(&analyzed.loadable_elf) {
+                        panic!("{text}: the kernel refused the generated program: {e}");
+                    }
+                    verified += 1;
+                }
             }
             Err(e) => {
                 assert!(!e.message.is_empty(), "{text}");
@@ -319,7 +351,7 @@ fn random_kernel_function_probes_give_an_error_or_an_object() {
             }
         }
     }
-    eprintln!("{compiled} compiled, {refused} refused");
+    eprintln!("{compiled} compiled, {refused} refused, {verified} verified as kprobes");
     assert!(
         compiled > 50 && refused > 20,
         "{compiled} compiled, {refused} refused"
