@@ -152,75 +152,79 @@ pub fn context(probe: &Probe, kernel: &dyn Kernel) -> Result<ProbeContext, Synta
     // About the whole probe: no caret.
     let at_target = |m: String| SyntaxError::new(0, m);
     let hook = choose_hook(kernel, function).map_err(at_target)?;
-    let prototype = btf_function(kernel, function);
-    let mut fields = Vec::new();
-    let mut types: HashMap<String, TypeId> = HashMap::new();
     let btf = kernel.btf();
-    match (&prototype, btf) {
+    let (fields, types) = match (btf_function(kernel, function), btf) {
         (Some(proto), Some(btf)) => {
-            let mut slot = 0u32;
-            for (i, (name, ty)) in proto.params.iter().enumerate() {
-                let words = value_size(btf, *ty).div_ceil(8).max(1);
-                let offset = arg_offset(hook, slot);
-                slot += words;
-                let (Some(offset), Ok((kind, c_type))) = (offset, scalar(btf, *ty)) else {
-                    continue;
-                };
-                if *return_probe && hook == Hook::Kprobe {
-                    continue;
-                }
-                let field = |name: String| Field {
-                    name,
-                    c_type: c_type.clone(),
-                    offset,
-                    size: 8,
-                    kind: kind.clone(),
-                };
-                fields.push(field(format!("arg{}", i + 1)));
-                types.insert(format!("arg{}", i + 1), *ty);
-                if !name.is_empty() {
-                    fields.push(field(name.clone()));
-                    types.insert(name.clone(), *ty);
-                }
-            }
-            signature_names(probe, &mut fields, &mut types);
-            if *return_probe
-                && proto.ret != 0
-                && let Ok((kind, c_type)) = scalar(btf, proto.ret)
-            {
-                let offset = match hook {
-                    Hook::Fentry => 8 * slot.min(FENTRY_SLOTS),
-                    Hook::Kprobe => PT_REGS_RAX,
-                };
-                fields.push(Field {
-                    name: "retval".into(),
-                    c_type,
-                    offset,
-                    size: 8,
-                    kind,
-                });
-                types.insert("retval".into(), proto.ret);
-            }
+            let mut values = typed_values(btf, &proto, hook, *return_probe);
+            signature_names(probe, &mut values.0, &mut values.1);
+            values
         }
+        // No prototype (a kprobe on a function BTF does not describe):
+        // untyped registers, as for user functions.
         _ => {
-            // No prototype (kprobe on a function BTF does not describe):
-            // untyped registers, as for user functions.
-            fields =
-                crate::uprobe::fields(probe.signature.as_deref().unwrap_or(&[]), *return_probe)
-                    .map_err(at_target)?;
+            let signature = probe.signature.as_deref().unwrap_or(&[]);
+            let fields = crate::uprobe::fields(signature, *return_probe).map_err(at_target)?;
+            (fields, HashMap::new())
         }
-    }
+    };
     let mut ctx = ProbeContext {
         fields,
         user_strings: false,
         section: hook.section(function, *return_probe),
         walks: Vec::new(),
     };
-    let exprs = probe.args.iter().chain(probe.filter.as_ref());
-    for expr in exprs {
+    for expr in probe.args.iter().chain(probe.filter.as_ref()) {
         collect_walks(expr, btf, &types, &mut ctx.walks)?;
     }
     Ok(ctx)
+}
+
+/// The values a probe of `hook` on a function of prototype `proto` can
+/// read, as context fields (`arg1`.. and the BTF names; `retval` on
+/// return), with their BTF types (where struct walks start). A kretprobe
+/// sees no arguments: the registers that held them are reused by then.
+fn typed_values(
+    btf: &BtfView,
+    proto: &Prototype,
+    hook: Hook,
+    ret: bool,
+) -> (Vec<Field>, HashMap<String, TypeId>) {
+    let mut fields = Vec::new();
+    let mut types = HashMap::new();
+    let mut add = |name: String, offset: u32, ty: TypeId| {
+        if let Ok((kind, c_type)) = scalar(btf, ty) {
+            fields.push(Field {
+                name: name.clone(),
+                c_type,
+                offset,
+                size: 8,
+                kind,
+            });
+            types.insert(name, ty);
+        }
+    };
+    // Arguments take whole u64 words (structs passed by value: one or two).
+    let mut slot = 0u32;
+    for (i, (name, ty)) in proto.params.iter().enumerate() {
+        let offset = arg_offset(hook, slot);
+        slot += value_size(btf, *ty).div_ceil(8).max(1);
+        let Some(offset) = offset.filter(|_| !(ret && hook == Hook::Kprobe)) else {
+            continue;
+        };
+        add(format!("arg{}", i + 1), offset, *ty);
+        if !name.is_empty() {
+            add(name.clone(), offset, *ty);
+        }
+    }
+    if ret && proto.ret != 0 {
+        // fexit: the return value follows the arguments.
+        let offset = match hook {
+            Hook::Fentry => 8 * slot,
+            Hook::Kprobe => PT_REGS_RAX,
+        };
+        add("retval".into(), offset, proto.ret);
+    }
+    (fields, types)
 }
 
 /// bcc's signature (`p::do_sys_open(int dfd, char *name)`) names the
