@@ -94,13 +94,13 @@ pub fn choose_hook(kernel: &dyn Kernel, function: &str) -> Result<Hook, String> 
     ))
 }
 
-/// The id of the BTF `FUNC` called `name` and its prototype's parameters
-/// (name, type) and return type.
+/// A kernel function's prototype: parameters (name, type) and return type.
 struct Prototype {
     params: Vec<(String, TypeId)>,
     ret: TypeId,
 }
 
+/// The prototype of the BTF `FUNC` called `name`, if BTF has one.
 fn btf_function(kernel: &dyn Kernel, name: &str) -> Option<Prototype> {
     let btf = kernel.btf()?;
     let mut found = None;
@@ -131,9 +131,9 @@ fn btf_function(kernel: &dyn Kernel, name: &str) -> Option<Prototype> {
     })
 }
 
-/// Offsets in `struct pt_regs` of the argument registers and of rax.
-const PT_REGS_ARGS: [u32; 6] = [112, 104, 96, 88, 72, 64];
-const PT_REGS_RAX: u32 = 80;
+/// Offsets in `struct pt_regs` of the argument registers and of rax (as
+/// for user functions).
+use crate::uprobe::{ARG_OFFSETS as PT_REGS_ARGS, RAX_OFFSET as PT_REGS_RAX};
 /// fentry programs see at most this many u64 argument slots.
 const FENTRY_SLOTS: u32 = 12;
 
