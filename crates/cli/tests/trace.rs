@@ -421,3 +421,50 @@ fn bcc_shorthand_probe_with_untyped_string_argument() {
     // JSON keeps the register as it is; the table's %d shows the int.
     assert_eq!(record["data"]["arg1"], 0xffff_ff9c_u64, "{record}");
 }
+
+/// Kernel function probes on a kernel with neither kprobes nor BPF
+/// trampolines (the CI machine): one line saying so and exit 1, from every
+/// front end, before anything is loaded. Kernels with either run them in
+/// the kernel matrix (scripts/matrix/cases: trace-k*, funccount-k...).
+#[test]
+fn kernel_function_probes_without_kprobes_or_fentry_are_one_line() {
+    let name = "kernel_function_probes_without_kprobes_or_fentry_are_one_line";
+    if !privileged(name) {
+        return;
+    }
+    let features = bpfkit_runtime::features::kernel();
+    if features.kprobes || bpfkit_runtime::features::trampolines() {
+        eprintln!(
+            "skipped {name}: this kernel has kprobes or fentry (the kernel matrix tests them)"
+        );
+        return;
+    }
+    let commands: [&[&str]; 9] = [
+        &["trace", "p::do_unlinkat \"%d\", arg1"],
+        &["trace", "r::vfs_read (retval > 0) \"%d\", retval"],
+        &["trace", "do_unlinkat"],
+        &["argdist", "-C", "p::vfs_read():size_t:count"],
+        &["funccount", "vfs_*"],
+        &["funccount", "p::vfs_read"],
+        &["funclatency", "vfs_read"],
+        &["funclatency", "-u", "p::vfs_read"],
+        &["stackcount", "do_unlinkat"],
+    ];
+    for args in commands {
+        let out = Command::new(BPFKIT)
+            .args(args)
+            .output()
+            .expect("running bpfkit");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let probe = args.last().expect("a probe");
+        assert_eq!(
+            stderr,
+            format!(
+                "bpfkit: probe '{probe}': kernel function probes need kprobes or fentry; \
+                 this kernel has neither\n"
+            ),
+            "{args:?}"
+        );
+    }
+}

@@ -30,6 +30,8 @@ pub struct ProbeContext {
     pub user_strings: bool,
     /// The `SEC()` name to attach by.
     pub section: String,
+    /// Struct member walks of kernel function arguments, resolved.
+    pub walks: Vec<crate::kfunc::Walk>,
 }
 
 /// Options that become part of every program.
@@ -45,6 +47,9 @@ pub struct CodegenOptions {
     /// `-K`/`-U`: the kernel/user stack in every event (see `stacks.rs`).
     pub kernel_stack: bool,
     pub user_stack: bool,
+    /// The running kernel's hooks and BTF, for kernel function probes
+    /// (`p::FUNC`); without it they are refused.
+    pub kernel: Option<std::sync::Arc<dyn crate::kfunc::Kernel>>,
 }
 
 /// One probe's part of the output.
@@ -295,6 +300,7 @@ fn value_name(arg: &Expr, index: usize) -> String {
     match &arg.kind {
         ExprKind::Field(name) | ExprKind::Arg(name) | ExprKind::Builtin(name) => name.clone(),
         ExprKind::Retval => "retval".into(),
+        ExprKind::Member { member, .. } => member.clone(),
         _ => format!("arg{}", index + 1),
     }
 }
@@ -408,8 +414,32 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                 SyntaxError::new(e.column, "retval belongs to r: probes (function returns)")
             })
         }
+        ExprKind::Member { .. } => {
+            let walk = walk_of(e, ctx)?;
+            match walk.kind {
+                FieldKind::Int { signed, .. } => Ok(Ty::Int { signed }),
+                _ => Ok(Ty::Str(StrSource::Field(Field {
+                    name: walk.text.clone(),
+                    c_type: walk.c_type.clone(),
+                    offset: 0,
+                    size: walk.size,
+                    kind: walk.kind.clone(),
+                }))),
+            }
+        }
         ExprKind::Unary(..) | ExprKind::Binary(..) => Ok(Ty::Int { signed: true }),
     }
+}
+
+/// The resolved walk of member expression `e`.
+fn walk_of<'c>(e: &Expr, ctx: &'c ProbeContext) -> Result<&'c crate::kfunc::Walk, SyntaxError> {
+    let text = expr_text(e);
+    ctx.walks.iter().find(|w| w.text == text).ok_or_else(|| {
+        SyntaxError::new(
+            e.column,
+            "struct members can be read from kernel function arguments only",
+        )
+    })
 }
 
 /// A canonical text of an expression (without columns), to share slots.
@@ -421,6 +451,15 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Field(f) => format!("args->{f}"),
         ExprKind::Arg(a) => a.clone(),
         ExprKind::Retval => "retval".into(),
+        ExprKind::Member {
+            base,
+            member,
+            arrow,
+        } => format!(
+            "{}{}{member}",
+            expr_text(base),
+            if *arrow { "->" } else { "." }
+        ),
         ExprKind::Unary(op, inner) => {
             let op = if *op == UnOp::Not { "!" } else { "-" };
             format!("{op}({})", expr_text(inner))
@@ -687,6 +726,10 @@ impl Gen<'_> {
                 self.asm.store(Size::DW, EVENT, slot.offset as i16, R0);
             }
             SlotKind::Stack { .. } => {}
+            SlotKind::Str if matches!(e.kind, ExprKind::Member { .. }) => {
+                let walk = walk_of(e, self.t.ctx)?;
+                self.read_walk_string(walk, slot.offset)?;
+            }
             SlotKind::Str => {
                 let Ty::Str(StrSource::Field(field)) = type_of(e, self.t.ctx)? else {
                     return Ok(());
@@ -703,11 +746,16 @@ impl Gen<'_> {
         let mut len = STRING_LEN;
         let mut read = helper::PROBE_READ_KERNEL_STR;
         match field.kind {
+            FieldKind::CharPointer if !self.t.ctx.user_strings => {
+                // Kernel function arguments may point into user memory
+                // (`char __user *`), which BTF does not always say.
+                let source = |a: &mut Asm| a.load(Size::DW, R3, CTX, field.offset as i16);
+                crate::kfunc::read_kernel_or_user_string(a, offset, source);
+                return;
+            }
             FieldKind::CharPointer => {
                 a.load(Size::DW, R3, CTX, field.offset as i16);
-                if self.t.ctx.user_strings {
-                    read = helper::PROBE_READ_USER_STR;
-                }
+                read = helper::PROBE_READ_USER_STR;
             }
             FieldKind::CharArray { len: array } => {
                 a.mov(R3, CTX);
@@ -749,6 +797,13 @@ impl Gen<'_> {
                 let field = self.t.ctx.fields.iter().find(|f| &f.name == name);
                 let field = field.expect("typed before");
                 self.load_field(field, e.column)?;
+            }
+            ExprKind::Member { .. } => {
+                let Ty::Int { .. } = type_of(e, self.t.ctx)? else {
+                    return Err(SyntaxError::new(e.column, "this is a string"));
+                };
+                let walk = walk_of(e, self.t.ctx)?;
+                self.load_walk(walk, e.column)?;
             }
             ExprKind::Unary(UnOp::Neg, inner) => {
                 self.eval(inner, depth)?;
@@ -930,6 +985,31 @@ impl Gen<'_> {
         }
     }
 
+    /// The context offset of the field a walk starts from.
+    fn walk_base(&self, walk: &crate::kfunc::Walk, column: usize) -> Result<u32, SyntaxError> {
+        let field = self.t.ctx.fields.iter().find(|f| f.name == walk.base);
+        field
+            .map(|f| f.offset)
+            .ok_or_else(|| SyntaxError::new(column, format!("no argument '{}'", walk.base)))
+    }
+
+    /// R0 = the integer at the end of `walk`.
+    fn load_walk(&mut self, walk: &crate::kfunc::Walk, column: usize) -> Result<(), SyntaxError> {
+        let base = self.walk_base(walk, column)?;
+        crate::kfunc::load_walk(&mut self.asm, base, walk).map_err(|m| SyntaxError::new(column, m))
+    }
+
+    /// Copies the string at the end of `walk` into the record at `offset`.
+    fn read_walk_string(
+        &mut self,
+        walk: &crate::kfunc::Walk,
+        offset: u32,
+    ) -> Result<(), SyntaxError> {
+        let base = self.walk_base(walk, 1)?;
+        crate::kfunc::read_walk_string(&mut self.asm, base, walk, offset);
+        Ok(())
+    }
+
     /// Loads an integer field from the context, cut to its C type.
     fn load_field(&mut self, field: &Field, column: usize) -> Result<(), SyntaxError> {
         if let FieldKind::Usdt { arg, .. } = &field.kind {
@@ -981,6 +1061,7 @@ mod tests {
             fields: crate::tracefs::parse_format(format),
             user_strings: true,
             section: "tracepoint/syscalls/sys_enter_openat".into(),
+            walks: Vec::new(),
         };
         compile(
             &[(parse_probe(text).unwrap(), ctx)],
@@ -1056,6 +1137,7 @@ pub fn compile_aggregate(
             fields: Vec::new(),
             user_strings: ctx.user_strings,
             section: ctx.section.clone(),
+            walks: Vec::new(),
         },
     )];
     let event = event_btf(&mut btf, &layout, &probes);

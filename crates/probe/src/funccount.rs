@@ -96,8 +96,8 @@ pub fn expand(
         }
         let Some(rest) = pattern.strip_prefix("t:") else {
             return Err(error(
-                "expected t:CATEGORY:NAME or LIB:FUNC (* and ? allowed); kernel functions need \
-                 kprobes or fentry, which this build does not generate yet"
+                "expected t:CATEGORY:NAME, LIB:FUNC or a kernel function (FUNC, p::FUNC); \
+                 * and ? allowed"
                     .into(),
             ));
         };

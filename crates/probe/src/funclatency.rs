@@ -56,16 +56,37 @@ pub fn build(pattern: &str, unit: Unit, pid: Option<u32>) -> Result<Vec<u8>, cra
         .filter(|(l, f)| !l.is_empty() && !f.is_empty())
     else {
         return Err(error(
-            "expected LIB:FUNC (c:malloc, /path/to/bin:func); kernel functions need fentry or \
-             kprobes, which this build does not generate yet"
+            "expected LIB:FUNC (c:malloc, /path/to/bin:func) or a kernel function (vfs_read)"
                 .into(),
         ));
     };
     let path = crate::uprobe::resolve_library(library).map_err(error)?;
-    Ok(object(&path.to_string_lossy(), function, unit, pid))
+    let path = path.to_string_lossy();
+    let entry = format!("uprobe/{path}:{function}");
+    let exit = format!("uretprobe/{path}:{function}");
+    Ok(object(entry, exit, unit, pid))
 }
 
-fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
+/// The object for kernel function `pattern` (`vfs_read`, `p::vfs_read`):
+/// fentry/fexit or kprobe/kretprobe, as the kernel allows.
+pub fn build_kernel(
+    pattern: &str,
+    unit: Unit,
+    pid: Option<u32>,
+    kernel: &dyn crate::kfunc::Kernel,
+) -> Result<Vec<u8>, crate::ProbeError> {
+    let error = |message: String| crate::ProbeError {
+        probe: pattern.to_string(),
+        message,
+    };
+    let function = crate::kfunc::function_pattern(pattern)
+        .filter(|f| !f.contains(['*', '?']))
+        .ok_or_else(|| error("expected one kernel function (vfs_read, p::vfs_read)".into()))?;
+    let (entry, exit) = crate::kfunc::latency_sections(function, kernel).map_err(error)?;
+    Ok(object(entry, exit, unit, pid))
+}
+
+fn object(entry_section: String, exit_section: String, unit: Unit, pid: Option<u32>) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
     let int = |btf: &mut BtfBuilder, name: &str, size: u32| elf::int(btf, name, size, false);
     let u32_ty = int(&mut btf, "unsigned int", 4);
@@ -79,13 +100,13 @@ fn object(path: &str, function: &str, unit: Unit, pid: Option<u32>) -> Vec<u8> {
     let programs = [
         ProgramCode {
             name: "entry".into(),
-            section: format!("uprobe/{path}:{function}"),
+            section: entry_section,
             code: entry.bytes(),
             map_relocs: entry.map_relocs,
         },
         ProgramCode {
             name: "exit".into(),
-            section: format!("uretprobe/{path}:{function}"),
+            section: exit_section,
             code: exit.bytes(),
             map_relocs: exit.map_relocs,
         },

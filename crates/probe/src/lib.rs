@@ -14,6 +14,7 @@ pub mod format;
 pub mod funccount;
 pub mod funclatency;
 pub mod insn;
+pub mod kfunc;
 pub mod parse;
 pub mod regex;
 pub mod stackcount;
@@ -61,7 +62,7 @@ pub fn build_trace(
             message: e.render(text),
         };
         let probe = parse_probe(text).map_err(error)?;
-        for mut ctx in contexts(&probe, tracefs).map_err(error)? {
+        for mut ctx in contexts(&probe, tracefs, opts.kernel.as_ref()).map_err(error)? {
             strings_by_use(&probe, &mut ctx);
             parsed.push((probe.clone(), ctx));
             text_of.push(index);
@@ -143,7 +144,7 @@ pub fn build_argdist(
     };
     let syntax = |e: SyntaxError| error(e.render(&text));
     let probe = parse_probe(&text).map_err(syntax)?;
-    let contexts = contexts(&probe, tracefs).map_err(syntax)?;
+    let contexts = contexts(&probe, tracefs, opts.kernel.as_ref()).map_err(syntax)?;
     let value = probe.args[0].clone();
     let bare = Probe {
         args: Vec::new(),
@@ -192,7 +193,11 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
 
 /// What the probe's programs can read and where they attach: one context
 /// per program (several for a USDT probe whose sites differ).
-fn contexts(probe: &Probe, tracefs: &Path) -> Result<Vec<ProbeContext>, SyntaxError> {
+fn contexts(
+    probe: &Probe,
+    tracefs: &Path,
+    kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
+) -> Result<Vec<ProbeContext>, SyntaxError> {
     if let Target::Usdt {
         library,
         provider,
@@ -208,10 +213,14 @@ fn contexts(probe: &Probe, tracefs: &Path) -> Result<Vec<ProbeContext>, SyntaxEr
         return usdt::contexts(library, provider.as_deref(), name)
             .map_err(|m| SyntaxError::new(1, m));
     }
-    context(probe, tracefs).map(|ctx| vec![ctx])
+    context(probe, tracefs, kernel).map(|ctx| vec![ctx])
 }
 
-fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
+fn context(
+    probe: &Probe,
+    tracefs: &Path,
+    kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
+) -> Result<ProbeContext, SyntaxError> {
     match &probe.target {
         Target::Tracepoint { category, name } => {
             let fields = tracefs::read_format(tracefs, category, name)
@@ -220,13 +229,13 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 fields,
                 user_strings: category == "syscalls",
                 section: format!("tracepoint/{category}/{name}"),
+                walks: Vec::new(),
             })
         }
-        Target::Function { library, .. } if library.is_empty() => Err(SyntaxError::new(
-            1,
-            "kernel function probes (p::FUNC, r::FUNC) need fentry or kprobes, which this kernel \
-             lacks (and bpfkit trace does not generate yet); use a tracepoint (t:CATEGORY:NAME)",
-        )),
+        Target::Function { library, .. } if library.is_empty() => match kernel {
+            Some(kernel) => kfunc::context(probe, kernel.as_ref()),
+            None => Err(SyntaxError::new(0, kfunc::NEITHER)),
+        },
         Target::Function {
             library,
             function,
@@ -240,6 +249,7 @@ fn context(probe: &Probe, tracefs: &Path) -> Result<ProbeContext, SyntaxError> {
                 fields,
                 user_strings: true,
                 section: format!("{kind}/{}:{function}", path.display()),
+                walks: Vec::new(),
             })
         }
         // `contexts` handles them (several programs per probe).

@@ -19,8 +19,13 @@ impl SyntaxError {
         }
     }
 
-    /// The message, the probe and a caret under the column.
+    /// The message, the probe and a caret under the column; the message
+    /// alone for column 0 (an error about the whole probe, such as a
+    /// kernel without the hooks it needs).
     pub fn render(&self, probe: &str) -> String {
+        if self.column == 0 {
+            return self.message.clone();
+        }
         format!(
             "{} (column {})\n    {}\n    {}^",
             self.message,
@@ -113,6 +118,13 @@ pub enum ExprKind {
     /// `arg1`..`arg6` or a name from the signature.
     Arg(String),
     Retval,
+    /// `BASE->member` (`arrow`) or `BASE.member`: a struct member of a
+    /// kernel function's argument, typed from kernel BTF.
+    Member {
+        base: Box<Expr>,
+        member: String,
+        arrow: bool,
+    },
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
 }
@@ -136,6 +148,7 @@ enum Tok {
     Ident(String),
     Dollar(String),
     Arrow,
+    Dot,
     Op(&'static str),
     LParen,
     RParen,
@@ -188,6 +201,10 @@ impl<'a> Lexer<'a> {
             ',' => {
                 self.pos += 1;
                 Tok::Comma
+            }
+            '.' => {
+                self.pos += 1;
+                Tok::Dot
             }
             '"' => Tok::Str(self.string(column)?),
             '$' => {
@@ -515,6 +532,8 @@ impl Parser<'_> {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Dollar(name) => match name.as_str() {
                 "pid" | "tgid" | "uid" | "gid" | "comm" | "cpu" => ExprKind::Builtin(name),
+                // bcc's argdist writes the return value `$retval`.
+                "retval" => ExprKind::Retval,
                 _ => {
                     return Err(SyntaxError::new(
                         column,
@@ -542,7 +561,31 @@ impl Parser<'_> {
             Tok::End => return Err(SyntaxError::new(column, "expected an expression here")),
             _ => return Err(SyntaxError::new(column, "expected an expression")),
         };
-        Ok(Expr { column, kind })
+        self.members(Expr { column, kind })
+    }
+
+    /// `->member` and `.member` after a value (struct walks).
+    fn members(&mut self, mut e: Expr) -> Result<Expr, SyntaxError> {
+        loop {
+            let arrow = match self.peek()?.0 {
+                Tok::Arrow => true,
+                Tok::Dot => false,
+                _ => return Ok(e),
+            };
+            self.bump()?;
+            let member = match self.bump()? {
+                (Tok::Ident(member), _) => member,
+                (_, c) => return Err(SyntaxError::new(c, "expected a member name")),
+            };
+            e = Expr {
+                column: e.column,
+                kind: ExprKind::Member {
+                    base: Box::new(e),
+                    member,
+                    arrow,
+                },
+            };
+        }
     }
 }
 
@@ -652,6 +695,31 @@ mod tests {
     }
 
     #[test]
+    fn member_walks_and_dollar_retval_are_read() {
+        let probe =
+            parse_probe("r::vfs_read ($retval > 0) \"%d\", args->file->f_path.dentry").unwrap();
+        assert_eq!(
+            probe.filter.unwrap().kind,
+            ExprKind::Binary(
+                BinOp::Gt,
+                Box::new(Expr {
+                    column: 14,
+                    kind: ExprKind::Retval
+                }),
+                Box::new(Expr {
+                    column: 24,
+                    kind: ExprKind::Int(0)
+                }),
+            )
+        );
+        assert_eq!(
+            crate::compile::expr_text(&probe.args[0]),
+            "args->file->f_path.dentry"
+        );
+        assert_eq!(probe.args[0].column, 33);
+    }
+
+    #[test]
     fn errors_point_at_the_column() {
         let cases = [
             ("t:a:b (args->x == )", 19, "expected an expression"),
@@ -659,7 +727,9 @@ mod tests {
             ("t:a:b \"%d\" args->x", 12, "expected ','"),
             ("t:a:b \"unterminated", 7, "no closing '\"'"),
             ("t:a:b ($nope)", 8, "unknown $nope"),
-            ("t:a:b (args.x)", 12, "unexpected character '.'"),
+            ("t:a:b (args.x)", 12, "expected '->' after args"),
+            ("t:a:b (args->x->)", 17, "expected a member name"),
+            ("t:a:b (args->x @)", 16, "unexpected character '@'"),
             ("t:a", 1, "t:CATEGORY:NAME"),
             ("q:a:b", 1, "unknown probe type 'q'"),
             (

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 /// Offsets in `struct pt_regs` of the six argument registers (System V
 /// x86-64: rdi, rsi, rdx, rcx, r8, r9) and of rax (the return value).
-const ARG_OFFSETS: [u32; 6] = [112, 104, 96, 88, 72, 64];
-const RAX_OFFSET: u32 = 80;
+pub(crate) const ARG_OFFSETS: [u32; 6] = [112, 104, 96, 88, 72, 64];
+pub(crate) const RAX_OFFSET: u32 = 80;
 /// The C type of an argument the signature does not name.
 pub const UNTYPED: &str = "unsigned long";
 

@@ -74,6 +74,7 @@ pub fn contexts(
             fields: fields(first_args)?,
             user_strings: true,
             section: format!("usdt/{}:{provider}:{name}", path.display()),
+            walks: Vec::new(),
         }]);
     }
     if let Some(site) = sites.iter().find(|s| s.semaphore != 0) {
@@ -91,6 +92,7 @@ pub fn contexts(
                 fields: fields(&site.args)?,
                 user_strings: true,
                 section: format!("uprobe/{}:{:#x}", path.display(), site.file_offset),
+                walks: Vec::new(),
             })
         })
         .collect()

@@ -191,6 +191,7 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
             tid: (rng.below(4) == 0).then_some(1),
             kernel_stack: rng.below(4) == 0,
             user_stack: rng.below(4) == 0,
+            kernel: None,
         };
         let object = match build_trace(std::slice::from_ref(&text), &opts, tracefs) {
             Ok(object) => object,
@@ -215,6 +216,196 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
     eprintln!("{compiled} compiled, {refused} refused, {loaded} loaded");
     assert!(
         compiled > rounds / 3 && refused > rounds / 15,
+        "{compiled} compiled, {refused} refused"
+    );
+}
+
+/// The running kernel's BTF, with fentry or kprobes as the test says: the
+/// code generator's kernel function shapes without a kernel that has them
+/// (the kernel matrix loads them).
+struct BtfOnly {
+    fentry: bool,
+    btf: bpfkit_btf::view::BtfView,
+}
+
+impl bpfkit_probe::kfunc::Kernel for BtfOnly {
+    fn fentry(&self) -> bool {
+        self.fentry
+    }
+    fn kprobes(&self) -> bool {
+        !self.fentry
+    }
+    fn kprobe_multi(&self) -> bool {
+        false
+    }
+    fn traceable(&self, _: &str) -> Option<bool> {
+        None
+    }
+    fn matching(&self, _: &str) -> Option<Vec<String>> {
+        None
+    }
+    fn btf(&self) -> Option<&bpfkit_btf::view::BtfView> {
+        Some(&self.btf)
+    }
+}
+
+/// Leaves of `vfs_read(struct file *file, char *buf, size_t count, loff_t *pos)`.
+const KFUNC_INT_LEAVES: &[&str] = &[
+    "args->count",
+    "count",
+    "arg3",
+    "args->file->f_flags",
+    "file->f_mode",
+    "file->f_path.dentry->d_name.len",
+    "file->f_inode->i_ino",
+    "args->pos",
+    "retval",
+    "$pid",
+    "7",
+    "-1",
+];
+const KFUNC_BAD_LEAVES: &[&str] = &[
+    "file->nope",
+    "count->x",
+    "file.f_flags",
+    "file->f_path",
+    "arg9",
+    "$comm->x",
+    "args->file->",
+];
+const KFUNC_STR_LEAVES: &[&str] = &[
+    "file->f_path.dentry->d_name.name",
+    "args->buf",
+    "file->f_path.dentry->d_iname",
+    "$comm",
+];
+
+fn kfunc_expr(rng: &mut Rng, depth: usize) -> String {
+    let leaf = |rng: &mut Rng| {
+        if rng.below(8) == 0 {
+            KFUNC_BAD_LEAVES[rng.below(KFUNC_BAD_LEAVES.len())]
+        } else {
+            KFUNC_INT_LEAVES[rng.below(KFUNC_INT_LEAVES.len())]
+        }
+    };
+    match rng.below(if depth == 0 { 1 } else { 5 }) {
+        0 => leaf(rng).to_string(),
+        1 => format!("!{}", kfunc_expr(rng, depth - 1)),
+        2 => {
+            let string = KFUNC_STR_LEAVES[rng.below(KFUNC_STR_LEAVES.len())];
+            format!(
+                "{string} == \"{}\"",
+                LITERALS[rng.below(LITERALS.len())].trim_matches('"')
+            )
+        }
+        _ => format!(
+            "({} {} {})",
+            kfunc_expr(rng, depth - 1),
+            OPS[rng.below(OPS.len())],
+            kfunc_expr(rng, depth - 1)
+        ),
+    }
+}
+
+fn kfunc_probe(rng: &mut Rng) -> String {
+    let mut text = if rng.below(2) == 0 {
+        "p::vfs_read"
+    } else {
+        "r::vfs_read"
+    }
+    .to_string();
+    if rng.below(2) == 0 {
+        text += &format!(" ({})", kfunc_expr(rng, 3));
+    }
+    let (mut format, mut args) = (String::new(), Vec::new());
+    for _ in 0..rng.below(4) {
+        if rng.below(3) == 0 {
+            format += "%s ";
+            args.push(KFUNC_STR_LEAVES[rng.below(KFUNC_STR_LEAVES.len())].to_string());
+        } else {
+            format += ["%d ", "%u ", "%x "][rng.below(3)];
+            args.push(kfunc_expr(rng, 2));
+        }
+    }
+    if !args.is_empty() {
+        text += &format!(" \"{format}\", {}", args.join(", "));
+    }
+    text
+}
+
+/// Loads (without attaching) the kprobe program of a generated object:
+/// this kernel's verifier judges it though the kernel cannot attach kprobes.
+fn verify_kprobe(elf: &[u8]) -> Result<(), String> {
+    let mut ebpf = aya::EbpfLoader::new()
+        .btf(None)
+        .load(elf)
+        .map_err(|e| format!("loading the object: {e}"))?;
+    let program: &mut aya::programs::KProbe = ebpf
+        .program_mut("probe_0")
+        .ok_or("no probe_0")?
+        .try_into()
+        .map_err(|e| format!("not a kprobe: {e}"))?;
+    program.load().map_err(|e| {
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text += &format!(": {s}");
+            source = s.source();
+        }
+        text
+    })
+}
+
+/// Random kernel function probes (fentry and kprobe shapes, BTF-typed
+/// arguments, struct walks, good and bad) give an error or an object that
+/// analyzes, never a panic; the kprobe ones pass the verifier (loaded, not
+/// attached: this kernel cannot attach kprobes but judges their programs).
+#[test]
+fn random_kernel_function_probes_give_an_error_or_an_object() {
+    let load =
+        bpfkit_testkit::privileged("random_kernel_function_probes_give_an_error_or_an_object");
+    let Ok(btf) = bpfkit_btf::view::BtfView::vmlinux() else {
+        eprintln!("skipped: no kernel BTF");
+        return;
+    };
+    let dir = TempDir::new("probe-fuzz-kfunc");
+    let mut kernel = std::sync::Arc::new(BtfOnly { fentry: true, btf });
+    let mut rng = Rng::new(0x0bad_c0ff_ee11);
+    let (mut compiled, mut refused, mut verified) = (0, 0, 0);
+    for round in 0..300 {
+        if round == 150 {
+            let btf = bpfkit_btf::view::BtfView::vmlinux().expect("opened before");
+            kernel = std::sync::Arc::new(BtfOnly { fentry: false, btf });
+        }
+        let text = kfunc_probe(&mut rng);
+        let opts = CodegenOptions {
+            pid: (rng.below(3) == 0).then_some(1),
+            name: None,
+            kernel: Some(kernel.clone()),
+            ..Default::default()
+        };
+        match build_trace(std::slice::from_ref(&text), &opts, dir.path()) {
+            Ok(object) => {
+                let analyzed = bpfkit_object::analyze(&object.elf).unwrap_or_else(|e| {
+                    panic!("{text}: the generated object does not analyze: {e}")
+                });
+                compiled += 1;
+                if load && round >= 150 {
+                    if let Err(e) = verify_kprobe(&analyzed.loadable_elf) {
+                        panic!("{text}: the kernel refused the generated program: {e}");
+                    }
+                    verified += 1;
+                }
+            }
+            Err(e) => {
+                assert!(!e.message.is_empty(), "{text}");
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("{compiled} compiled, {refused} refused, {verified} verified as kprobes");
+    assert!(
+        compiled > 50 && refused > 20,
         "{compiled} compiled, {refused} refused"
     );
 }

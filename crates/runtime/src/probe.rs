@@ -187,6 +187,14 @@ fn tcx() -> Result<bool, String> {
     }
 }
 
+/// Whether kprobe.multi links can be made here (probed once per run: a
+/// link on one kernel function, made and closed). Debian's 6.1 knows the
+/// link type but is built without CONFIG_FPROBE.
+pub fn kprobe_multi_links() -> bool {
+    static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WORKS.get_or_init(|| crate::features::kernel().kprobes && kprobe_multi() == Ok(true))
+}
+
 /// A kprobe.multi link on one kernel function, made and closed.
 fn kprobe_multi() -> Result<bool, String> {
     let prog = match bpfkit_sys::probe::load_trivial_prog(2, bpfkit_sys::probe::KPROBE_MULTI) {

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[derive(Args)]
 #[command(
     after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER], PROBE as in bpfkit trace
-  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, U:LIB:PROVIDER:NAME); EXPR and FILTER as trace's
+  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME); EXPR and FILTER as trace's
   expressions.
 
 EXAMPLES:
@@ -20,7 +20,8 @@ EXAMPLES:
     bpfkit argdist -C 'p:c:malloc(size_t size):size_t:size:size>64' # sizes over 64, counted
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
     bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
-    bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation"
+    bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation
+    bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
 )]
 #[command(group(clap::ArgGroup::new("kind").required(true).args(["count", "histogram"])))]
 pub struct ArgdistArgs {
@@ -45,6 +46,12 @@ pub struct ArgdistArgs {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
+    /// Say what was attached (which hook a kernel function got).
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
 }
 
 pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
@@ -58,9 +65,11 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
         pid: args.pid,
+        kernel: super::kfunc::for_probes(std::iter::once(spec), args.kprobes),
         ..Default::default()
     };
     let argdist = bpfkit_probe::build_argdist(spec, aggregate, &codegen, &tracefs)?;
+    drop(codegen);
     let object = bpfkit_object::analyze(&argdist.elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,
@@ -69,6 +78,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
         clear: interval.is_some(),
         // Uprobes in this process only; USDT semaphores raised in it.
         pid: args.pid,
+        verbose: args.verbose,
         no_printk: true,
         ..Default::default()
     };

@@ -11,11 +11,14 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 #[command(
-    after_help = "PATTERN: t:CATEGORY:NAME or LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC), with * and ? (quote it)
+    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC) or a kernel
+  function (FUNC, p::FUNC), with * and ? (quote it)
   LIB: c (libc), a library name, a path or a program on PATH; the functions of one
-  pattern share one uprobe.multi link where the kernel has it (6.6+)
+  pattern share one uprobe.multi link where the kernel has it (6.6+); kernel
+  functions through kprobe.multi, kprobes or fentry (-v says which)
 
 EXAMPLES:
+    bpfkit funccount 'vfs_*'                            # kernel functions, where kprobes or fentry work
     bpfkit funccount 't:syscalls:sys_enter_*'          # every syscall, until Ctrl-C
     bpfkit funccount 'c:str*'                          # libc's str* functions
     bpfkit funccount -p 181 'u:c:malloc' 'c:free'      # malloc and free calls of process 181
@@ -24,7 +27,7 @@ EXAMPLES:
     bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181"
 )]
 pub struct FunccountArgs {
-    /// Tracepoint or user function patterns.
+    /// Tracepoint, user function or kernel function patterns.
     #[arg(required = true, value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Only this process (tgid).
@@ -55,14 +58,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = funccount::expand(
-        &args.patterns,
-        &tracefs,
-        funccount::Expand {
-            multi: bpfkit_runtime::probe::has_uprobe_multi(),
-            regex: args.regex,
-        },
-    )?;
+    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex)?;
     let counting = funccount::build(&targets, args.pid);
     let object =
         bpfkit_object::analyze(&counting.elf).context("analyzing the generated program")?;

@@ -10,13 +10,20 @@ use clap::Args;
 use std::process::ExitCode;
 
 #[derive(Args)]
-#[command(after_help = "EXAMPLES:
+#[command(
+    after_help = "FUNC: LIB:FUNC for a user function, or a kernel function (vfs_read, p::vfs_read)
+  through fentry/fexit or kprobes (-v says which)
+
+EXAMPLES:
+    bpfkit funclatency -u vfs_read           # the kernel's vfs_read, in microseconds
     bpfkit funclatency c:malloc              # malloc's latency in libc, in nanoseconds
     bpfkit funclatency -u -p 181 c:read      # read() of process 181, in microseconds
-    bpfkit funclatency -m -i 1 /bin/bash:readline")]
+    bpfkit funclatency -m -i 1 /bin/bash:readline"
+)]
 pub struct FunclatencyArgs {
-    /// LIB:FUNC (LIB: c, a library name, a path or a program on PATH).
-    #[arg(value_name = "LIB:FUNC")]
+    /// LIB:FUNC (LIB: c, a library name, a path or a program on PATH), or
+    /// a kernel function (FUNC, p::FUNC).
+    #[arg(value_name = "FUNC")]
     pattern: String,
     /// Microseconds (default: nanoseconds).
     #[arg(short = 'u', long = "microseconds", conflicts_with = "milliseconds")]
@@ -39,6 +46,12 @@ pub struct FunclatencyArgs {
     /// JSON lines instead of a histogram.
     #[arg(long)]
     json: bool,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
+    /// Say what was attached (which hook a kernel function got).
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
 }
 
 pub fn run(args: FunclatencyArgs) -> Result<ExitCode> {
@@ -49,13 +62,19 @@ pub fn run(args: FunclatencyArgs) -> Result<ExitCode> {
         (_, true) => Unit::Msecs,
         _ => Unit::Nsecs,
     };
-    let elf = funclatency::build(&args.pattern, unit, args.pid)?;
+    let elf = if bpfkit_probe::kfunc::function_pattern(&args.pattern).is_some() {
+        let kernel = super::kfunc::running(args.kprobes);
+        funclatency::build_kernel(&args.pattern, unit, args.pid, kernel.as_ref())?
+    } else {
+        funclatency::build(&args.pattern, unit, args.pid)?
+    };
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,
         interval,
         duration,
         clear: interval.is_some(),
+        verbose: args.verbose,
         no_printk: true,
         ..Default::default()
     };

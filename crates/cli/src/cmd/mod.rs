@@ -10,6 +10,7 @@ pub mod feature;
 pub mod funccount;
 pub mod funclatency;
 mod inspect;
+mod kfunc;
 pub mod link;
 pub mod man;
 pub mod map;

@@ -7,7 +7,7 @@ use crate::run::printer::{MapOutput, PrintOptions};
 use crate::tool::stacks::StackPrint;
 use anyhow::{Context, Result};
 use bpfkit_output::Mode;
-use bpfkit_probe::{funccount, stackcount};
+use bpfkit_probe::stackcount;
 use bpfkit_tools::{StackOutput, When};
 use clap::Args;
 use std::process::ExitCode;
@@ -28,16 +28,19 @@ static STACKS: StackOutput = StackOutput {
 
 #[derive(Args)]
 #[command(
-    after_help = "PATTERN: t:CATEGORY:NAME or LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC), with * and ? (quote it)
+    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC) or a kernel
+  function (FUNC, p::FUNC), with * and ? (quote it); kernel functions through
+  kprobe.multi, kprobes or fentry (-v says which)
 
 EXAMPLES:
+    bpfkit stackcount do_unlinkat                       # kernel stacks that unlink files
     bpfkit stackcount 't:sched:sched_switch'            # kernel stacks that switch tasks
     bpfkit stackcount -U -p 181 't:syscalls:sys_enter_write'
     bpfkit stackcount -U -p 181 'c:malloc'              # user stacks that allocate
     bpfkit stackcount -f -d 5 't:block:*' > out.folded"
 )]
 pub struct StackcountArgs {
-    /// Tracepoint or user function patterns.
+    /// Tracepoint, user function or kernel function patterns.
     #[arg(required = true, value_name = "PATTERN")]
     patterns: Vec<String>,
     /// Only this process (tgid).
@@ -62,26 +65,23 @@ pub struct StackcountArgs {
     /// JSON lines.
     #[arg(long)]
     json: bool,
+    /// Say what was attached (which hook a kernel function got).
+    #[arg(short = 'v', long = "verbose")]
+    verbose: bool,
 }
 
 pub fn run(args: StackcountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = funccount::expand(
-        &args.patterns,
-        &tracefs,
-        funccount::Expand {
-            multi: bpfkit_runtime::probe::has_uprobe_multi(),
-            regex: args.regex,
-        },
-    )?;
+    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex)?;
     let elf = stackcount::build(&targets, args.pid, args.user);
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,
         interval,
         duration,
+        verbose: args.verbose,
         no_printk: true,
         ..Default::default()
     };

@@ -15,11 +15,15 @@ use std::sync::Arc;
 
 #[derive(Args)]
 #[command(
-    after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC, then [(FILTER)] [\"FORMAT\"[, ARG...]]
-       | U:LIB:PROVIDER:NAME (USDT, bcc's u:; arg1..argN from the probe's notes)
+    after_help = "PROBE: t:CATEGORY:NAME | p:LIB:FUNC[(SIGNATURE)] | r:LIB:FUNC | p::KFUNC | r::KFUNC,
+       | U:LIB:PROVIDER:NAME (USDT, bcc's u:; arg1..argN from the probe's notes),
+       then [(FILTER)] [\"FORMAT\"[, ARG...]]
   LIB: c (libc), a library name (pthread), a path or a program on PATH
+  KFUNC: a kernel function, through fentry/fexit or kprobes (whichever the kernel has; -v says)
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
-          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu
+          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu;
+          kernel functions: arguments by their BTF names (args->file, count), arg1.., retval,
+          struct members (args->file->f_flags, file->f_path.dentry->d_name.name)
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
   format: %d %i %u %x %p %c %s (l, ll, h and a width allowed); %K and %U: the kernel and
           user symbol an address falls in
@@ -33,7 +37,9 @@ EXAMPLES:
     bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'
     bpfkit trace -p 181 'U:python3:python:gc__start \"generation %d\", arg1'
     bpfkit trace -K -M 3 't:timer:hrtimer_start \"%K\", args->function'
-    bpfkit trace -l 'U:python3:*'"
+    bpfkit trace -l 'U:python3:*'
+    bpfkit trace 'r::do_sys_openat2 (retval < 0) \"failed: %d\", retval'
+    bpfkit trace 'p::vfs_read (args->count > 65536) \"%s %u\", file->f_path.dentry->d_name.name, count'"
 )]
 pub struct TraceArgs {
     /// Probes, each one argument (quote it).
@@ -81,6 +87,9 @@ pub struct TraceArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_parser = ["table", "json"], value_name = "FORMAT")]
     output: Option<String>,
+    /// Kernel functions through kprobes even where fentry works.
+    #[arg(long = "kprobes")]
+    kprobes: bool,
     /// Say what was generated and attached.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
@@ -98,8 +107,12 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         tid: args.tid,
         kernel_stack: args.kernel_stack,
         user_stack: args.user_stack,
+        kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str), args.kprobes),
     };
     let compiled = bpfkit_probe::build_trace(&args.probes, &codegen, &tracefs)?;
+    let stacks = wanted_stacks(&codegen);
+    // The kernel BTF it holds is not needed for loading.
+    drop(codegen);
     let object =
         bpfkit_object::analyze(&compiled.elf).context("analyzing the generated program")?;
     let json = args.json || args.output.as_deref() == Some("json");
@@ -121,11 +134,7 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             time: args.time,
             elapsed: args.elapsed,
             table: TableSpec {
-                columns: Some(columns(
-                    Arc::new(compiled.probes),
-                    wanted_stacks(&codegen),
-                    json,
-                )),
+                columns: Some(columns(Arc::new(compiled.probes), stacks, json)),
             },
             ..Default::default()
         }),
