@@ -1,7 +1,9 @@
 //! The parts of the ELF file that the analysis needs, read once with the
 //! `object` crate.
 
-use object::{Object as _, ObjectSection, ObjectSymbol, SectionKind, SymbolKind};
+use std::collections::HashMap;
+
+use object::{Object as _, ObjectSection, ObjectSymbol, RelocationTarget, SectionKind, SymbolKind};
 
 use crate::ObjectError;
 
@@ -12,6 +14,9 @@ pub(crate) struct Section<'a> {
     pub data: &'a [u8],
     pub size: u64,
     pub executable: bool,
+    /// In executable sections: instruction index → the symbol its
+    /// relocation names (a map, for `ld_imm64 rX, map`).
+    pub symbol_refs: HashMap<usize, String>,
 }
 
 pub(crate) struct Symbol {
@@ -56,12 +61,19 @@ impl<'a> ElfView<'a> {
                 s.data()
                     .map_err(|e| bad(format!("section '{name}': {e}")))?
             };
+            let executable = s.kind() == SectionKind::Text;
+            let symbol_refs = if executable {
+                symbol_refs(&file, &s)
+            } else {
+                HashMap::new()
+            };
             sections.push(Section {
                 index: s.index().0,
                 name: name.to_string(),
                 data,
                 size: s.size(),
-                executable: s.kind() == SectionKind::Text,
+                executable,
+                symbol_refs,
             });
         }
         let symbols = file
@@ -95,6 +107,21 @@ impl<'a> ElfView<'a> {
             .iter()
             .find(|s| s.section == Some(section) && s.name == name)
     }
+}
+
+/// Instruction index → the name of the symbol a relocation of `section`
+/// names there.
+fn symbol_refs(file: &object::File, section: &object::Section) -> HashMap<usize, String> {
+    section
+        .relocations()
+        .filter_map(|(offset, rel)| {
+            let RelocationTarget::Symbol(index) = rel.target() else {
+                return None;
+            };
+            let name = file.symbol_by_index(index).ok()?.name().ok()?.to_string();
+            Some((usize::try_from(offset / 8).ok()?, name))
+        })
+        .collect()
 }
 
 /// `STV_INTERNAL` (1) or `STV_HIDDEN` (2) visibility.

@@ -28,9 +28,16 @@
 //!    among several, the one whose name says `event`. This finds
 //!    libbpf-tools' `struct bind_event`, `struct cap_event`...
 //!
+//! 6. If that one map is still unresolved because the size is not a
+//!    constant (ksnoop trims its `struct trace` to what it recorded): the
+//!    value type of the map every record sent to it was looked up in (the
+//!    data pointer of `bpf_perf_event_output`/`bpf_ringbuf_output` is what
+//!    `bpf_map_lookup_elem` returned), when all sends agree and it is a
+//!    struct.
+//!
 //! Otherwise `event_type` stays `None`; [`event_type_hint`] is the line to add.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use bpfkit_btf::ext::BtfExt;
 use bpfkit_btf::{Btf, Kind, TypeId};
@@ -91,7 +98,119 @@ pub(crate) fn assign(
             only.event_type = sent_size(view, map_type).and_then(|size| struct_of_size(btf, size));
         }
     }
+    let value_types: HashMap<String, TypeId> = maps
+        .iter()
+        .filter_map(|m| Some((m.name.clone(), m.value_type?)))
+        .collect();
+    for map in maps.iter_mut().filter(|m| is_event_stream(m.map_type)) {
+        if map.event_type.is_none() {
+            map.event_type = sent_map_value(view, &map.name)
+                .and_then(|source| value_types.get(&source).copied())
+                .filter(|&ty| is_struct(btf, ty));
+        }
+    }
     hidden
+}
+
+/// `bpf_perf_event_output(ctx, map, flags, data, size)` and
+/// `bpf_ringbuf_output(map, data, size, flags)`: helper id, the register
+/// with the map, the register with the data pointer.
+const POINTER_SENDERS: &[(i32, usize, usize)] = &[(25, 2, 4), (130, 1, 2)];
+const MAP_LOOKUP_ELEM: i32 = 1;
+
+/// What a register or stack slot holds, as far as [`sent_map_value`] follows.
+#[derive(Debug, Clone, PartialEq)]
+enum Held {
+    /// `ld_imm64 rX, map`: the map itself.
+    Map(String),
+    /// The value pointer `bpf_map_lookup_elem` returned for that map.
+    ValueOf(String),
+}
+
+/// The map whose looked-up value every program sends to `event_map` as the
+/// record; `None` when a send's data is anything else, or sends differ. A
+/// straight-line scan, like [`constant_args`], that also follows 64-bit
+/// register moves and stack spills (clang keeps the pointer in a callee-saved
+/// register or on the stack between the lookup and the send).
+fn sent_map_value(view: &ElfView, event_map: &str) -> Option<String> {
+    let mut sources = Vec::new();
+    for section in view.sections.iter().filter(|s| s.executable) {
+        sources.extend(pointers_sent(section.data, &section.symbol_refs, event_map));
+    }
+    let first = sources.first()?.clone()?;
+    sources
+        .iter()
+        .all(|s| s.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
+/// For each send to `event_map` in `code`: the map whose value is the data.
+fn pointers_sent(
+    code: &[u8],
+    symbol_refs: &HashMap<usize, String>,
+    event_map: &str,
+) -> Vec<Option<String>> {
+    const LD_IMM64: u8 = 0x18;
+    const CALL: u8 = 0x85;
+    const EXIT: u8 = 0x95;
+    const MOV64_REG: u8 = 0xbf;
+    const STX_DW: u8 = 0x7b;
+    const LDX_DW: u8 = 0x79;
+    const FRAME: usize = 10;
+    let mut regs: [Option<Held>; 11] = Default::default();
+    let mut stack: HashMap<i16, Held> = HashMap::new();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at + 8 <= code.len() {
+        let op = code[at];
+        let dst = usize::from(code[at + 1] & 0x0f).min(10);
+        let src = usize::from(code[at + 1] >> 4).min(10);
+        let off = i16::from_le_bytes([code[at + 2], code[at + 3]]);
+        let imm = i32::from_le_bytes([code[at + 4], code[at + 5], code[at + 6], code[at + 7]]);
+        match op {
+            LD_IMM64 => regs[dst] = symbol_refs.get(&(at / 8)).cloned().map(Held::Map),
+            CALL => {
+                let returned = match (imm, &regs[1]) {
+                    (MAP_LOOKUP_ELEM, Some(Held::Map(map))) => Some(Held::ValueOf(map.clone())),
+                    _ => None,
+                };
+                if let Some(&(_, map_reg, data_reg)) =
+                    POINTER_SENDERS.iter().find(|(id, ..)| *id == imm)
+                    && regs[map_reg] == Some(Held::Map(event_map.to_string()))
+                {
+                    found.push(match &regs[data_reg] {
+                        Some(Held::ValueOf(map)) => Some(map.clone()),
+                        _ => None,
+                    });
+                }
+                regs[..6].fill(None);
+                regs[0] = returned;
+            }
+            EXIT => {
+                regs = Default::default();
+                stack.clear();
+            }
+            MOV64_REG => regs[dst] = regs[src].clone(),
+            STX_DW if dst == FRAME => match regs[src].clone() {
+                Some(held) => {
+                    stack.insert(off, held);
+                }
+                None => {
+                    stack.remove(&off);
+                }
+            },
+            LDX_DW if src == FRAME => regs[dst] = stack.get(&off).cloned(),
+            // Other stores to the stack forget what the slot held.
+            _ if dst == FRAME && matches!(op & 0x07, 0x02 | 0x03) => {
+                stack.remove(&off);
+            }
+            // Loads and ALU operations write their destination register.
+            _ if matches!(op & 0x07, 0x00 | 0x01 | 0x04 | 0x07) => regs[dst] = None,
+            _ => {}
+        }
+        at += if op == LD_IMM64 { 16 } else { 8 };
+    }
+    found
 }
 
 /// `bpf_perf_event_output` (size in r5), `bpf_ringbuf_output` (r3),

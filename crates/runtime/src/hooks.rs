@@ -295,13 +295,26 @@ pub fn missing_target(hook: &Hook) -> Option<String> {
     }
 }
 
+/// Whether the program at `index` of `programs` has a twin of another hook
+/// kind to fall back to when it fails to load or attach here.
+pub fn has_twin_of_other_kind(programs: &[(&str, &Hook)], index: usize) -> bool {
+    let hook = programs[index].1;
+    let Some(event) = twin_event(hook) else {
+        return false;
+    };
+    programs
+        .iter()
+        .any(|(_, other)| twin_event(other) == Some(event) && twin_rank(other) != twin_rank(hook))
+}
+
 /// Of `programs` (name and hook, in object order), the twins not to attach
 /// (by index), each with the reason: of the hook kinds a kernel event has
-/// programs for, the best kind whose programs are all `usable` is kept
-/// (the best kind when none is, so that its error is the one reported).
+/// programs for, the best kind whose programs are all `usable` (by name and
+/// hook) is kept (the best kind when none is, so that its error is the one
+/// reported).
 pub fn losing_twins(
     programs: &[(&str, &Hook)],
-    usable: &dyn Fn(&Hook) -> bool,
+    usable: &dyn Fn(&str, &Hook) -> bool,
 ) -> BTreeMap<usize, String> {
     let mut by_event: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, (_, hook)) in programs.iter().enumerate() {
@@ -325,7 +338,12 @@ pub fn losing_twins(
         let chosen = ranks
             .iter()
             .copied()
-            .find(|&rank| of_rank(rank).all(|&i| usable(programs[i].1)))
+            .find(|&rank| {
+                of_rank(rank).all(|&i| {
+                    let (name, hook) = programs[i];
+                    usable(name, hook)
+                })
+            })
             .unwrap_or(ranks[0]);
         let Some(&winner) = of_rank(chosen).next() else {
             continue;
@@ -500,7 +518,7 @@ mod tests {
         ];
         let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
         let programs: Vec<(&str, &Hook)> = names.iter().copied().zip(hooks.iter()).collect();
-        let all = losing_twins(&programs, &|_| true);
+        let all = losing_twins(&programs, &|_, _| true);
         assert_eq!(all.keys().copied().collect::<Vec<_>>(), [1, 2, 5, 7]);
         assert!(
             all[&1].contains("twin of a (tp_btf:sched_switch)"),
@@ -508,7 +526,7 @@ mod tests {
             all[&1]
         );
         // No trampolines: kprobes win, and the note says why fentry lost.
-        let no_fentry = losing_twins(&programs, &|h| !matches!(h, Hook::Fentry { .. }));
+        let no_fentry = losing_twins(&programs, &|_, h| !matches!(h, Hook::Fentry { .. }));
         assert_eq!(no_fentry.keys().copied().collect::<Vec<_>>(), [1, 2, 4, 6]);
         assert!(
             no_fentry[&4].contains("fentry:vfs_read does not work"),
@@ -516,7 +534,14 @@ mod tests {
             no_fentry[&4]
         );
         // Nothing works: the best kind stays, to report its own error.
-        let none = losing_twins(&programs, &|_| false);
+        let none = losing_twins(&programs, &|_, _| false);
+        // A program that failed to attach here ("e", fentry:vfs_read) loses
+        // to its kprobe twin; the exit pair keeps fentry.
+        let e_failed = losing_twins(&programs, &|name, _| name != "e");
+        assert_eq!(e_failed.keys().copied().collect::<Vec<_>>(), [1, 2, 4, 7]);
+        assert!(has_twin_of_other_kind(&programs, 4));
+        assert!(!has_twin_of_other_kind(&programs, 3));
+        assert!(!has_twin_of_other_kind(&programs, 8));
         assert_eq!(none.keys().copied().collect::<Vec<_>>(), [1, 2, 5, 7]);
     }
 

@@ -1,6 +1,6 @@
 //! A loaded, attached object: what `bpfkit run` holds while it runs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::fd::{AsFd, OwnedFd};
 
 use aya::Ebpf;
@@ -176,10 +176,51 @@ pub struct Session {
 impl Session {
     /// Loads `object` and attaches all its programs. On any error, whatever
     /// was attached or created is removed again before the error returns.
+    ///
+    /// A program with a twin of another kind (fentry and kprobe for one
+    /// function, tp_btf and raw_tp for one tracepoint) that fails to load or
+    /// attach is replaced by its twin, as libbpf-tools' front ends probe
+    /// fentry before choosing it: the whole object is loaded again, from a
+    /// clean kernel, without it (`-v` names it and the error).
     pub fn load(object: &Object, opts: &LoadOptions) -> Result<Session> {
         // Probing the kernel also mounts tracefs and bpffs when missing.
         crate::features::kernel();
-        let plan = plan_programs(object, opts)?;
+        let mut failed_twins = BTreeMap::new();
+        loop {
+            match Session::try_load(object, opts, &failed_twins) {
+                Ok(session) => return Ok(session),
+                // Each retry rules out one more program, so this ends.
+                Err(LoadFailure {
+                    twin: Some(program),
+                    error,
+                }) if !failed_twins.contains_key(&program) => {
+                    // The first line names the failure; a verifier log
+                    // after it is no news for a twin that has a substitute.
+                    let text = error.to_string();
+                    let first = text.lines().next().unwrap_or_default().to_string();
+                    failed_twins.insert(program, first);
+                }
+                Err(failure) => return Err(failure.error),
+            }
+        }
+    }
+
+    /// One attempt of [`Session::load`], without the twins in
+    /// `failed_twins` (program name → why it failed).
+    fn try_load(
+        object: &Object,
+        opts: &LoadOptions,
+        failed_twins: &BTreeMap<String, String>,
+    ) -> std::result::Result<Session, LoadFailure> {
+        let plan = plan_programs(object, opts, failed_twins)?;
+        // Errors of a program with a twin to fall back to name it.
+        let blame = |prog: &ProgramInfo| {
+            let twin = plan
+                .with_twin
+                .contains(&prog.name)
+                .then(|| prog.name.clone());
+            move |error| LoadFailure { twin, error }
+        };
         let hooks: Vec<&Hook> = plan.programs.iter().map(|(p, _)| &p.hook).collect();
         let kernel = load::KernelTypes::for_object(object, &hooks);
         let ebpf = load::open_object(object, opts, &kernel)?;
@@ -195,7 +236,7 @@ impl Session {
             iterators: Vec::new(),
             syscalls: Vec::new(),
             syscall_ctx: opts.syscall_ctx.clone(),
-            skipped: plan.skipped,
+            skipped: plan.skipped.clone(),
             trace_pipe: None,
             uses_printk: object.uses_printk && opts.printk,
             stop: StopHandle::new()?,
@@ -204,14 +245,15 @@ impl Session {
         let mut own_loader = None;
         for (prog, _) in &plan.programs {
             let Some(kind) = own_load::own_load_kind(&prog.hook) else {
-                load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)?;
+                load::load_program(&mut session.ebpf, prog, object, &kernel, opts.verbose)
+                    .map_err(blame(prog))?;
                 continue;
             };
             let loader = match own_loader.take() {
                 Some(loader) => loader,
                 None => OwnLoader::new(load::final_elf(object, &kernel)?, &session.ebpf)?,
             };
-            let fd = loader.load(prog, object, kind)?;
+            let fd = loader.load(prog, object, kind).map_err(blame(prog))?;
             own_loader = Some(loader);
             session.own_programs.push(OwnProgram {
                 name: prog.name.clone(),
@@ -237,32 +279,46 @@ impl Session {
             perf_event: opts.perf_event,
         };
         for (prog, target) in &plan.programs {
-            match &target.hook {
-                Hook::Usdt { target: usdt } => session.attach_usdt(object, prog, usdt, settings)?,
-                Hook::UprobeMulti { .. } => {
-                    let fd = session.own_fd(&prog.name)?;
-                    let attached = attach::uprobe_multi(fd.as_fd(), prog, target, settings.pid)?;
-                    session.add_attached(prog, attached);
-                }
-                Hook::KprobeMulti { .. } => {
-                    let fd = session.own_fd(&prog.name)?;
-                    let attached = attach::kprobe_multi(fd.as_fd(), prog, target)?;
-                    session.add_attached(prog, attached);
-                }
-                Hook::Syscall => {
-                    session.syscalls.push(prog.name.clone());
-                    session.attachments.push(Attachment {
-                        program: prog.name.clone(),
-                        hook: "syscall (run once with BPF_PROG_RUN)".into(),
-                    });
-                }
-                Hook::SkMsg | Hook::SkSkb { .. } => {
-                    session.attach_to_sockmap(object, prog, target)?
-                }
-                _ => session.attach_one(prog, target, settings)?,
-            }
+            session
+                .attach_planned(object, prog, target, settings)
+                .map_err(blame(prog))?;
         }
         Ok(session)
+    }
+
+    /// Attaches one loaded program where `target` says.
+    fn attach_planned(
+        &mut self,
+        object: &Object,
+        prog: &ProgramInfo,
+        target: &Target,
+        settings: AttachSettings,
+    ) -> Result<()> {
+        match &target.hook {
+            Hook::Usdt { target: usdt } => self.attach_usdt(object, prog, usdt, settings),
+            Hook::UprobeMulti { .. } => {
+                let fd = self.own_fd(&prog.name)?;
+                let attached = attach::uprobe_multi(fd.as_fd(), prog, target, settings.pid)?;
+                self.add_attached(prog, attached);
+                Ok(())
+            }
+            Hook::KprobeMulti { .. } => {
+                let fd = self.own_fd(&prog.name)?;
+                let attached = attach::kprobe_multi(fd.as_fd(), prog, target)?;
+                self.add_attached(prog, attached);
+                Ok(())
+            }
+            Hook::Syscall => {
+                self.syscalls.push(prog.name.clone());
+                self.attachments.push(Attachment {
+                    program: prog.name.clone(),
+                    hook: "syscall (run once with BPF_PROG_RUN)".into(),
+                });
+                Ok(())
+            }
+            Hook::SkMsg | Hook::SkSkb { .. } => self.attach_to_sockmap(object, prog, target),
+            _ => self.attach_one(prog, target, settings),
+        }
     }
 
     /// Programs and where they are attached, in object order.
@@ -538,11 +594,32 @@ impl Drop for Session {
 struct Plan {
     programs: Vec<(ProgramInfo, Target)>,
     skipped: Vec<Skipped>,
+    /// Planned programs with a twin of another kind left out, which
+    /// replaces them if they fail here.
+    with_twin: HashSet<String>,
+}
+
+/// Why one attempt of [`Session::load`] failed: the error, and the program
+/// it came from when that program has a twin to try instead.
+struct LoadFailure {
+    twin: Option<String>,
+    error: RuntimeError,
+}
+
+impl From<RuntimeError> for LoadFailure {
+    fn from(error: RuntimeError) -> Self {
+        LoadFailure { twin: None, error }
+    }
 }
 
 /// Which programs to load and where each attaches; checks the hooks against
-/// the kernel before anything is loaded.
-fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
+/// the kernel before anything is loaded. Twins in `failed_twins` (program
+/// name → error) failed in an earlier attempt and count as unusable.
+fn plan_programs(
+    object: &Object,
+    opts: &LoadOptions,
+    failed_twins: &BTreeMap<String, String>,
+) -> Result<Plan> {
     check_names(object, opts)?;
     let defaults = TargetDefaults {
         iface: opts.iface.as_deref(),
@@ -552,6 +629,7 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
     let mut plan = Plan {
         programs: Vec::new(),
         skipped: Vec::new(),
+        with_twin: HashSet::new(),
     };
     let mut candidates = Vec::new();
     for p in &object.programs {
@@ -578,11 +656,23 @@ fn plan_programs(object: &Object, opts: &LoadOptions) -> Result<Plan> {
         .iter()
         .map(|(p, t)| (p.name.as_str(), &t.hook))
         .collect();
-    let twins = hooks::losing_twins(&named, &hooks::usable_here);
+    let usable =
+        |name: &str, hook: &Hook| !failed_twins.contains_key(name) && hooks::usable_here(hook);
+    let twins = hooks::losing_twins(&named, &usable);
+    let has_twin: Vec<bool> = (0..named.len())
+        .map(|i| hooks::has_twin_of_other_kind(&named, i))
+        .collect();
     for (i, (p, target)) in candidates.into_iter().enumerate() {
         if let Some(reason) = twins.get(&i) {
-            plan.skipped.push(Skipped::routine(&p.name, reason));
+            let reason = match failed_twins.get(&p.name) {
+                Some(error) => format!("{reason}: {error}"),
+                None => reason.clone(),
+            };
+            plan.skipped.push(Skipped::routine(&p.name, &reason));
             continue;
+        }
+        if has_twin[i] {
+            plan.with_twin.insert(p.name.clone());
         }
         match hooks::check_supported(&p.name, &p.section, &target.hook) {
             Ok(()) if opts.skip_missing => {

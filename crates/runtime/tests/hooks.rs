@@ -127,6 +127,46 @@ fn only_the_best_twin_is_attached() {
     }
 }
 
+/// A twin that passes every check made before loading but fails here (the
+/// verifier rejects the tp_btf one; on 6.1 a fentry twin fails to attach
+/// with ENOTSUPP) gives way to the next kind: the raw_tp twin is attached
+/// and counts, and the skipped note says why the better one lost. Before,
+/// the load failed with the tp_btf program's error.
+#[test]
+fn a_twin_that_fails_here_falls_back_to_the_next_kind() {
+    let Some(clang) = setup("a_twin_that_fails_here_falls_back_to_the_next_kind") else {
+        return;
+    };
+    let object = build(&clang, "twin_fallback");
+    let mut opts = LoadOptions::default();
+    opts.params.extend([tgid_param(std::process::id())]);
+    let session = Session::load(&object, &opts).expect("load falls back to the raw_tp twin");
+    assert_eq!(attached_programs(&session), ["raw_sys_enter"]);
+    let [skipped] = session.skipped() else {
+        panic!("one program skipped: {:?}", session.skipped());
+    };
+    assert_eq!(skipped.program, "btf_sys_enter");
+    assert!(
+        skipped
+            .reason
+            .contains("twin of raw_sys_enter (raw_tracepoint:sys_enter)")
+            && skipped.reason.ends_with(
+                "tp_btf:sys_enter does not work on this kernel: program 'btf_sys_enter' \
+                 (tp_btf/sys_enter) was rejected by the kernel verifier"
+            ),
+        "{skipped:?}"
+    );
+    let ids = session.program_ids();
+    assert_eq!(ids.len(), 1, "only the twin that works is loaded");
+    wait_for(&session, "raw_tp_hits", || {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    });
+    assert_eq!(global_u64(&session, "tp_btf_hits"), 0);
+    drop(session);
+    assert_unloaded(&ids);
+}
+
 /// A SEC() name without a readable target used to reject the whole object:
 /// now the rest attaches, the program is skipped with a note, and
 /// `--attach PROG=TARGET` gives it a target.
