@@ -128,6 +128,35 @@ impl<D: AsRef<[u8]>> BtfView<D> {
             .map_err(|_| Error::Invalid(format!("string at {off} is not UTF-8")))
     }
 
+    /// The first type of kind number `kind` named `name`. Names are
+    /// compared as bytes, so the pass validates no other string (a lookup
+    /// of one name in the kernel's ~130k types).
+    pub fn find_named(&self, kind: u8, name: &str) -> Option<TypeId> {
+        let strings = &self.data.as_ref()[self.strings.clone()];
+        let matches = |off: u32| {
+            let start = off as usize;
+            let end = start.saturating_add(name.len());
+            strings.get(start..end) == Some(name.as_bytes()) && strings.get(end) == Some(&0)
+        };
+        let types = &self.data.as_ref()[self.types.clone()];
+        let word = |at: usize| {
+            let bytes = [types[at], types[at + 1], types[at + 2], types[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        for (id, &start) in (1..).zip(&self.offsets) {
+            // `new` checked that every type's 12-byte header is in range.
+            let start = start as usize;
+            if kind_of_info(word(start + 4)) == kind && matches(word(start)) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
     /// Calls `found` with the id and name of every named type whose kind
     /// number `want` accepts (one pass; names are only looked at for those).
     pub fn for_each_named(

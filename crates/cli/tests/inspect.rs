@@ -608,7 +608,7 @@ fn histogram_values_dump_as_log2_histograms() {
 
 /// The id of map `name` that process `pid` holds.
 fn held_map(pid: u32, name: &str) -> String {
-    let held = bpfkit_sys::Holders::scan();
+    let held = bpfkit_sys::Holders::scan_proc();
     held.maps
         .iter()
         .filter(|(_, holders)| holders.iter().any(|h| h.pid == pid))
@@ -1678,7 +1678,7 @@ fn global_sections_of_libbpf_objects_dump_by_variable() {
     );
     let deadline = std::time::Instant::now() + common::BOUND;
     let rodata = loop {
-        let held = bpfkit_sys::Holders::scan();
+        let held = bpfkit_sys::Holders::scan_proc();
         let found = held
             .maps
             .iter()

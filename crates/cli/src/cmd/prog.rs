@@ -53,7 +53,7 @@ pub fn run(args: ProgArgs) -> Result<ExitCode> {
     if progs.is_empty() && selector.names_one() {
         return Err(inspect::not_found(&selector, "program"));
     }
-    let holders = Holders::scan();
+    let holders = bpfkit_runtime::holders();
     if args.json.is_json() {
         let rows: Vec<_> = progs.iter().map(|p| prog_json(p, &holders)).collect();
         args.json.write_rows(&selector, rows)?;
