@@ -28,9 +28,9 @@ use std::io;
 pub use btf::{BtfListEntry, btf_data, btf_list};
 pub use holders::{Holder, HolderKind, Holders};
 pub use info::{
-    BtfInfo, LineInfo, MapInfo, ProgInfo, XlatedProg, btf_fd_by_id, btf_ids, btf_info, link_detach,
-    link_fd_by_id, link_ids, map_fd_by_id, map_ids, map_info, obj_get, obj_pin, prog_fd_by_id,
-    prog_ids, prog_info, prog_xlated, prog_xlated_insns,
+    BtfInfo, JitedProg, LineInfo, MapInfo, ProgInfo, XlatedProg, btf_fd_by_id, btf_ids, btf_info,
+    link_detach, link_fd_by_id, link_ids, map_fd_by_id, map_ids, map_info, obj_get, obj_pin,
+    prog_fd_by_id, prog_ids, prog_info, prog_jited, prog_xlated, prog_xlated_insns,
 };
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
