@@ -7,10 +7,78 @@
  * or "bpf_link". Telling them apart by the anon inode filesystem's magic
  * and the dentry name needs no kernel symbol address (comparing f_op with
  * bpf_prog_fops would mean reading /proc/kallsyms, which costs more than
- * the whole iteration). */
-#include "vmlinux.h"
+ * the whole iteration).
+ *
+ * The kernel types are declared here with only the members read (CO-RE
+ * finds them in any kernel's layout), not taken from vmlinux.h: the
+ * object's BTF stays a few types small, which keeps loading it (parsing
+ * it, matching its types against the kernel's) cheap for `prog list`. */
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+
+#define __core __attribute__((preserve_access_index))
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+} __core;
+
+struct task_struct {
+	int tgid;
+	struct task_struct *group_leader;
+	char comm[16];
+} __core;
+
+struct super_block {
+	unsigned long s_magic;
+} __core;
+
+struct inode {
+	struct super_block *i_sb;
+} __core;
+
+struct qstr {
+	const unsigned char *name;
+} __core;
+
+struct dentry {
+	struct qstr d_name;
+} __core;
+
+struct path {
+	struct dentry *dentry;
+} __core;
+
+struct file {
+	struct path f_path;
+	struct inode *f_inode;
+	void *private_data;
+} __core;
+
+struct bpf_prog_aux {
+	__u32 id;
+} __core;
+
+struct bpf_prog {
+	struct bpf_prog_aux *aux;
+} __core;
+
+struct bpf_map {
+	__u32 id;
+} __core;
+
+struct bpf_link {
+	__u32 id;
+} __core;
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	__u32 fd;
+	struct file *file;
+} __core;
 
 char LICENSE[] SEC("license") = "GPL";
 
