@@ -201,7 +201,7 @@ fn iterator_object() -> Result<Object> {
 
 /// Adds every `struct holder_record` in `bytes` to `holders`.
 fn decode_records(bytes: &[u8], holders: &mut Holders) -> Result<()> {
-    if bytes.len() % RECORD_SIZE != 0 {
+    if !bytes.len().is_multiple_of(RECORD_SIZE) {
         return Err(failed(&format!(
             "it wrote {} bytes, not a multiple of its {RECORD_SIZE}-byte record",
             bytes.len()
