@@ -1874,9 +1874,10 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             "unexpected 'now'",
         ),
         (&["prog", "dump", "xlated"][..], "name the program"),
+        (&["prog", "dump", "jited"][..], "name the program"),
         (
-            &["prog", "dump", "jited", "id", "1"][..],
-            "not disassembled",
+            &["prog", "dump", "source", "id", "1"][..],
+            "expected 'xlated' or 'jited'",
         ),
         (
             &["prog", "dump", "xlated", "id", "1", "opcodes"][..],
@@ -1898,6 +1899,10 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         (vec!["link", "show", "id", &max], "no link with id"),
         (
             vec!["prog", "dump", "xlated", "id", &max],
+            "no program with id",
+        ),
+        (
+            vec!["prog", "dump", "jited", "id", &max],
             "no program with id",
         ),
         (
