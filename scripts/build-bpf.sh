@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds the committed BPF objects (examples/*.bpf.c, crates/tools/bpf/*.bpf.c)
-# with bpfkit-build, reproducibly: pinned include/vmlinux/vmlinux.h, fixed
-# -mcpu=v3, the pinned clang (clang-16; $BPFKIT_CLANG overrides).
+# Builds the committed BPF objects (examples/*.bpf.c, crates/tools/bpf/*.bpf.c,
+# crates/runtime/bpf/*.bpf.c) with bpfkit-build, reproducibly: pinned
+# include/vmlinux/vmlinux.h, fixed -mcpu=v3, the pinned clang (clang-16;
+# $BPFKIT_CLANG overrides).
 #
 #   scripts/build-bpf.sh          rebuild the committed *.bpf.o
 #   scripts/build-bpf.sh --check  rebuild into a temp dir; fail listing every

@@ -115,6 +115,13 @@ impl<D: AsRef<[u8]>> BtfView<D> {
     /// The string at `off`: checked to lie in the string section, end in a
     /// NUL there, and be UTF-8.
     pub fn str_at(&self, off: u32) -> Result<&str> {
+        std::str::from_utf8(self.bytes_at(off)?)
+            .map_err(|_| Error::Invalid(format!("string at {off} is not UTF-8")))
+    }
+
+    /// The bytes of the string at `off` (not checked to be UTF-8), without
+    /// its NUL.
+    fn bytes_at(&self, off: u32) -> Result<&[u8]> {
         let strings = &self.data.as_ref()[self.strings.clone()];
         let rest = strings
             .get(off as usize..)
@@ -124,8 +131,42 @@ impl<D: AsRef<[u8]>> BtfView<D> {
             .iter()
             .position(|&b| b == 0)
             .ok_or_else(|| Error::Invalid(format!("string at {off} is not NUL-terminated")))?;
-        std::str::from_utf8(&rest[..end])
-            .map_err(|_| Error::Invalid(format!("string at {off} is not UTF-8")))
+        Ok(&rest[..end])
+    }
+
+    /// `(id, kind number, name offset)` of every type, in id order.
+    fn headers(&self) -> impl Iterator<Item = (TypeId, u8, u32)> + '_ {
+        let types = &self.data.as_ref()[self.types.clone()];
+        let word = move |at: usize| {
+            let bytes = [types[at], types[at + 1], types[at + 2], types[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        // `new` checked that every type's 12-byte header is in range.
+        (1..).zip(&self.offsets).map(move |(id, &start)| {
+            let start = start as usize;
+            (id, kind_of_info(word(start + 4)), word(start))
+        })
+    }
+
+    /// The first type of kind number `kind` named `name`. Names are
+    /// compared as bytes, so the pass validates no other string (a lookup
+    /// of one name in the kernel's ~130k types).
+    pub fn find_named(&self, kind: u8, name: &str) -> Option<TypeId> {
+        let strings = &self.data.as_ref()[self.strings.clone()];
+        // The name's bytes and then its NUL at `off`: no scan for the end
+        // of the many names that differ in their first bytes.
+        let named = |off: u32| {
+            let start = off as usize;
+            let end = start.saturating_add(name.len());
+            strings.get(start..end) == Some(name.as_bytes()) && strings.get(end) == Some(&0)
+        };
+        self.headers()
+            .find(|&(_, k, name_off)| k == kind && named(name_off))
+            .map(|(id, _, _)| id)
     }
 
     /// Calls `found` with the id and name of every named type whose kind
@@ -135,21 +176,26 @@ impl<D: AsRef<[u8]>> BtfView<D> {
         want: impl Fn(u8) -> bool,
         mut found: impl FnMut(TypeId, u8, &str),
     ) -> Result<()> {
-        let types = &self.data.as_ref()[self.types.clone()];
-        let word = |at: usize| {
-            let bytes = [types[at], types[at + 1], types[at + 2], types[at + 3]];
-            if self.big_endian {
-                u32::from_be_bytes(bytes)
-            } else {
-                u32::from_le_bytes(bytes)
-            }
-        };
-        for (id, &start) in (1..).zip(&self.offsets) {
-            // `new` checked that every type's 12-byte header is in range.
-            let start = start as usize;
-            let (name_off, kind) = (word(start), kind_of_info(word(start + 4)));
+        self.for_each_named_bytes(want, |id, kind, name| {
+            let name = std::str::from_utf8(name)
+                .map_err(|_| Error::Invalid(format!("the name of type {id} is not UTF-8")))?;
+            found(id, kind, name);
+            Ok(())
+        })
+    }
+
+    /// [`BtfView::for_each_named`] with the names as bytes, not checked to
+    /// be UTF-8: cheaper for a caller that only compares them (CO-RE's
+    /// candidate search over every kernel struct). `found`'s error ends
+    /// the pass.
+    pub fn for_each_named_bytes(
+        &self,
+        want: impl Fn(u8) -> bool,
+        mut found: impl FnMut(TypeId, u8, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        for (id, kind, name_off) in self.headers() {
             if name_off != 0 && want(kind) {
-                found(id, kind, self.str_at(name_off)?);
+                found(id, kind, self.bytes_at(name_off)?)?;
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! The repository's committed BPF objects (`examples/*.bpf.o`,
-//! `crates/tools/bpf/*.bpf.o`): rebuilt reproducibly by
+//! `crates/tools/bpf/*.bpf.o`, `crates/runtime/bpf/*.bpf.o`): rebuilt reproducibly by
 //! `scripts/build-bpf.sh`, and checked against their sources by
 //! `scripts/build-bpf.sh --check` in CI.
 //!
@@ -21,7 +21,7 @@ pub const PINNED_CLANG: &str = "clang-16";
 
 /// Directories with committed objects, relative to the repository root.
 /// Missing ones are skipped.
-pub const OBJECT_DIRS: &[&str] = &["examples", "crates/tools/bpf"];
+pub const OBJECT_DIRS: &[&str] = &["examples", "crates/tools/bpf", "crates/runtime/bpf"];
 
 /// The pinned header, relative to the repository root.
 pub const PINNED_VMLINUX_H: &str = "include/vmlinux/vmlinux.h";
@@ -77,7 +77,12 @@ fn build_strictly(opts: &BuildOptions) -> Result<(), BuildError> {
 pub const STAGING_ROOT: &str = "/tmp/bpfkit-reproducible-build";
 
 /// What a committed object's build reads, relative to the root.
-const STAGED_DIRS: &[&str] = &["examples", "crates/tools/bpf", "include"];
+const STAGED_DIRS: &[&str] = &[
+    "examples",
+    "crates/tools/bpf",
+    "crates/runtime/bpf",
+    "include",
+];
 
 /// Builds every committed source from a copy of the tree at
 /// [`STAGING_ROOT`]; returns (committed object, freshly built object) pairs.

@@ -29,7 +29,7 @@ enum Command {
     Btf(cmd::btf::BtfArgs),
     /// Compile a `.bpf.c` source to a CO-RE object (clang, vmlinux.h, BTF kept, DWARF stripped).
     Build(cmd::build::BuildArgs),
-    /// Loaded programs: `bpfkit prog [list|show|dump xlated|pin] [id N | name NAME | tag TAG | pinned PATH]`.
+    /// Loaded programs: `bpfkit prog [list|show|dump xlated|dump jited|pin] [id N | name NAME | tag TAG | pinned PATH]`.
     Prog(cmd::prog::ProgArgs),
     /// Any map in the kernel: `bpfkit map [list|show|dump|lookup|update|delete|pin] [id N | name NAME | pinned PATH]`.
     Map(cmd::map::MapArgs),

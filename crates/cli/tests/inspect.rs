@@ -414,6 +414,103 @@ fn xlated_dumps_match_bpftool() {
     );
 }
 
+/// `prog dump jited`: count_kill's x86-64 code under its signature and
+/// kernel symbol, its helper call named; libbpf-tools' syscount (built
+/// with its source text) shows the same source lines as the xlated dump.
+#[test]
+fn jited_dumps_disassemble_the_image_with_source_lines() {
+    let test = "jited_dumps_disassemble_the_image_with_source_lines";
+    let Some((object, _)) = object(test) else {
+        return;
+    };
+    let me = std::process::id().to_string();
+    let mut run = Run::start(&object.to_string_lossy(), &["--target_tgid", &me]);
+    run.wait_attached(&["count_kill"]);
+    let progs = bpfkit_json(&["prog", "show", "name", "count_kill", "-j"]);
+    let prog = progs
+        .as_array()
+        .expect("an array for a name")
+        .iter()
+        .find(|p| holds(p, run.pid()))
+        .unwrap_or_else(|| panic!("no count_kill held by {}: {progs}", run.pid()))
+        .clone();
+    let id = prog["id"].to_string();
+    let dump = bpfkit_json(&["prog", "dump", "jited", "id", &id, "-j"]);
+    let insns = dump.as_array().expect("an array");
+    assert_eq!(
+        insns[0]["proto"], "int count_kill(struct syscall_enter * ctx)",
+        "{dump}"
+    );
+    let tag = prog["tag"].as_str().expect("tag");
+    assert_eq!(insns[0]["symbol"], format!("bpf_prog_{tag}_count_kill"));
+    assert!(
+        insns
+            .iter()
+            .any(|i| i["disasm"] == "call bpf_get_current_pid_tgid"),
+        "{dump}"
+    );
+    // Offsets grow from 0 and stay inside the image the kernel reports.
+    let pcs: Vec<u64> = insns
+        .iter()
+        .map(|i| {
+            let pc = i["pc"].as_str().expect("pc");
+            u64::from_str_radix(pc.trim_start_matches("0x"), 16).expect("hex pc")
+        })
+        .collect();
+    assert_eq!(pcs[0], 0);
+    assert!(pcs.windows(2).all(|w| w[0] < w[1]), "{pcs:?}");
+    assert!(pcs.last() < prog["bytes_jited"].as_u64().as_ref(), "{dump}");
+    let text = common::output(BPFKIT, &["prog", "dump", "jited", "id", &id]);
+    assert!(
+        text.starts_with(&format!(
+            "int count_kill(struct syscall_enter * ctx):\nbpf_prog_{tag}_count_kill:\n"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("\tcall bpf_get_current_pid_tgid\n"), "{text}");
+    run.stop();
+
+    let Some(syscount) = bpfkit_testkit::peer_tool(test, "syscount") else {
+        return;
+    };
+    let _serial = common::serial();
+    let child = Child(
+        Command::new(syscount)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting syscount"),
+    );
+    let id = wait_for_held_prog(child.0.id(), "sys_exit");
+    let sources = |kind: &str| -> std::collections::BTreeSet<String> {
+        let dump = bpfkit_json(&["prog", "dump", kind, "id", &id, "-j"]);
+        let rows = dump.as_array().expect("an array").clone();
+        rows.iter()
+            .flat_map(|row| match &row["src"] {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(all) => all
+                    .iter()
+                    .filter_map(|s| s.as_str())
+                    .map(String::from)
+                    .collect(),
+                _ => Vec::new(),
+            })
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    let (jited, xlated) = (sources("jited"), sources("xlated"));
+    assert!(
+        jited
+            .iter()
+            .any(|s| s.contains("bpf_get_current_pid_tgid()")),
+        "{jited:?}"
+    );
+    assert!(
+        jited.is_subset(&xlated),
+        "{jited:?}\nnot all in\n{xlated:?}"
+    );
+}
+
 /// The id of program `name` once process `pid` holds it.
 fn wait_for_held_prog(pid: u32, name: &str) -> String {
     let deadline = std::time::Instant::now() + common::BOUND;
@@ -608,7 +705,7 @@ fn histogram_values_dump_as_log2_histograms() {
 
 /// The id of map `name` that process `pid` holds.
 fn held_map(pid: u32, name: &str) -> String {
-    let held = bpfkit_sys::Holders::scan();
+    let held = bpfkit_sys::Holders::scan_proc();
     held.maps
         .iter()
         .filter(|(_, holders)| holders.iter().any(|h| h.pid == pid))
@@ -1678,7 +1775,7 @@ fn global_sections_of_libbpf_objects_dump_by_variable() {
     );
     let deadline = std::time::Instant::now() + common::BOUND;
     let rodata = loop {
-        let held = bpfkit_sys::Holders::scan();
+        let held = bpfkit_sys::Holders::scan_proc();
         let found = held
             .maps
             .iter()
@@ -1777,9 +1874,10 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
             "unexpected 'now'",
         ),
         (&["prog", "dump", "xlated"][..], "name the program"),
+        (&["prog", "dump", "jited"][..], "name the program"),
         (
-            &["prog", "dump", "jited", "id", "1"][..],
-            "not disassembled",
+            &["prog", "dump", "source", "id", "1"][..],
+            "expected 'xlated' or 'jited'",
         ),
         (
             &["prog", "dump", "xlated", "id", "1", "opcodes"][..],
@@ -1801,6 +1899,10 @@ fn unknown_objects_and_bad_arguments_are_one_clear_error() {
         (vec!["link", "show", "id", &max], "no link with id"),
         (
             vec!["prog", "dump", "xlated", "id", &max],
+            "no program with id",
+        ),
+        (
+            vec!["prog", "dump", "jited", "id", &max],
             "no program with id",
         ),
         (

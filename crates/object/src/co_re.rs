@@ -472,7 +472,13 @@ impl<D: AsRef<[u8]>> Types for BtfView<D> {
 /// Length of `name` without its `___flavor` suffix (libbpf's
 /// `bpf_core_essential_name_len`: the last `x___y` separator counts).
 fn essential_name(name: &str) -> &str {
-    let b = name.as_bytes();
+    let essential = essential_name_bytes(name.as_bytes()).len();
+    // The cut is just before an ASCII '_': a char boundary.
+    &name[..essential]
+}
+
+/// [`essential_name`] of a name's bytes.
+fn essential_name_bytes(b: &[u8]) -> &[u8] {
     let n = b.len();
     for i in (0..n.saturating_sub(4)).rev() {
         if b[i] != b'_'
@@ -481,10 +487,10 @@ fn essential_name(name: &str) -> &str {
             && b[i + 3] == b'_'
             && b[i + 4] != b'_'
         {
-            return &name[..i + 1];
+            return &b[..i + 1];
         }
     }
-    name
+    b
 }
 
 fn is_field_based(kind: u32) -> bool {
@@ -1290,17 +1296,24 @@ impl Candidates {
         if by_name.is_empty() {
             return Ok(Candidates { by_name });
         }
-        let kinds: Vec<u8> = by_name.keys().map(|(k, _)| *k).collect();
-        let mut key = (0u8, String::new());
-        kernel.for_each_named(
-            |k| kinds.contains(&k),
+        // Most of the kernel's ~100k names match none of the few wanted:
+        // compare bytes against each wanted name, and build a key (UTF-8
+        // checked) only for a match.
+        let wanted: Vec<(u8, String)> = by_name.keys().cloned().collect();
+        kernel.for_each_named_bytes(
+            |k| wanted.iter().any(|(kind, _)| *kind == k),
             |id, kind, name| {
-                key.0 = kind;
-                key.1.clear();
-                key.1.push_str(essential_name(name));
-                if let Some(ids) = by_name.get_mut(&key) {
+                // A name matches only if it starts with the wanted one
+                // (flavors add a `___suffix`): the cheap test goes first.
+                let matched = wanted.iter().find(|(k, wanted)| {
+                    *k == kind
+                        && name.starts_with(wanted.as_bytes())
+                        && essential_name_bytes(name) == wanted.as_bytes()
+                });
+                if let Some(ids) = matched.and_then(|key| by_name.get_mut(key)) {
                     ids.push(id);
                 }
+                Ok(())
             },
         )?;
         Ok(Candidates { by_name })

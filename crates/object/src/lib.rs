@@ -190,6 +190,27 @@ pub enum ObjectError {
     Unsupported(String),
 }
 
+/// The instruction bytes of `program`'s function in `elf` (the object's
+/// loadable ELF, or a relocated copy of it), for loaders that hand them
+/// to `BPF_PROG_LOAD` themselves.
+pub fn program_code<'a>(elf: &'a [u8], program: &Program) -> Result<&'a [u8], ObjectError> {
+    let view = elf_view::ElfView::read(elf)?;
+    let missing = |what: &str| ObjectError::Elf(format!("program '{}': {what}", program.name));
+    let section = view
+        .section(program.section_index)
+        .ok_or_else(|| missing("its section is gone"))?;
+    let symbol = view
+        .symbol_in(program.section_index, &program.name)
+        .ok_or_else(|| missing("its symbol is gone"))?;
+    let start = usize::try_from(symbol.address).map_err(|_| missing("bad symbol address"))?;
+    let end = usize::try_from(symbol.size)
+        .ok()
+        .and_then(|size| start.checked_add(size))
+        .filter(|&end| end <= section.data.len())
+        .ok_or_else(|| missing("its symbol lies outside its section"))?;
+    Ok(&section.data[start..end])
+}
+
 /// Reads a BPF ELF object: programs, maps, parameters, globals, event types,
 /// and an aya-loadable copy.
 pub fn analyze(elf: &[u8]) -> Result<Object, ObjectError> {

@@ -95,6 +95,7 @@ impl OwnLoader {
             name: &prog.name,
             prog_type,
             expected_attach_type,
+            attach_btf_id: 0,
             flags,
             insns: &insns,
             license: &self.obj.license,

@@ -34,6 +34,7 @@ pub(crate) enum Cmd {
     LinkGetFdById = 30,
     LinkGetNextId = 31,
     EnableStats = 32,
+    IterCreate = 33,
     LinkDetach = 34,
 }
 
@@ -65,6 +66,7 @@ impl Cmd {
             Cmd::LinkGetFdById => "BPF_LINK_GET_FD_BY_ID",
             Cmd::LinkGetNextId => "BPF_LINK_GET_NEXT_ID",
             Cmd::EnableStats => "BPF_ENABLE_STATS",
+            Cmd::IterCreate => "BPF_ITER_CREATE",
             Cmd::LinkDetach => "BPF_LINK_DETACH",
         }
     }
@@ -174,6 +176,14 @@ pub(crate) struct LinkDetachAttr {
     pub link_fd: u32,
 }
 
+/// `BPF_ITER_CREATE` part.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct IterCreateAttr {
+    pub link_fd: u32,
+    pub flags: u32,
+}
+
 /// `BPF_ENABLE_STATS` part.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -181,7 +191,7 @@ pub(crate) struct EnableStatsAttr {
     pub stats_type: u32,
 }
 
-/// `BPF_PROG_LOAD` part, up to `expected_attach_type` (the rest stays zero).
+/// `BPF_PROG_LOAD` part, up to `attach_btf_id` (the rest stays zero).
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 pub(crate) struct ProgLoadAttr {
@@ -197,6 +207,14 @@ pub(crate) struct ProgLoadAttr {
     pub prog_name: [u8; 16],
     pub prog_ifindex: u32,
     pub expected_attach_type: u32,
+    pub prog_btf_fd: u32,
+    pub func_info_rec_size: u32,
+    pub func_info: u64,
+    pub func_info_cnt: u32,
+    pub line_info_rec_size: u32,
+    pub line_info: u64,
+    pub line_info_cnt: u32,
+    pub attach_btf_id: u32,
 }
 
 /// `BPF_PROG_ATTACH` / `BPF_PROG_DETACH` part.
@@ -281,6 +299,7 @@ pub(crate) union BpfAttr {
     pub uprobe_multi: UprobeMultiLinkAttr,
     pub kprobe_multi: KprobeMultiLinkAttr,
     pub link_detach: LinkDetachAttr,
+    pub iter_create: IterCreateAttr,
     pub query: QueryAttr,
     pub task_fd_query: TaskFdQueryAttr,
     pub link_create: LinkCreateAttr,

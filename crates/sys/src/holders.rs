@@ -1,5 +1,7 @@
-//! Which processes hold which BPF objects: every `/proc/PID/fdinfo/FD`
-//! of a BPF fd names the object (`prog_id:`, `map_id:`, `link_id:`).
+//! Which processes hold which BPF objects. [`Holders::scan_proc`] reads
+//! it from /proc: every `/proc/PID/fdinfo/FD` of a BPF fd names the object
+//! (`prog_id:`, `map_id:`, `link_id:`). bpfkit-runtime's `holders` asks a
+//! BPF iterator instead, in one pass, and falls back to this scan.
 
 use std::collections::BTreeMap;
 
@@ -18,11 +20,31 @@ pub struct Holders {
     pub links: BTreeMap<u32, Vec<Holder>>,
 }
 
+/// The kind of BPF object an fd refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderKind {
+    Prog,
+    Map,
+    Link,
+}
+
 impl Holders {
+    /// Records that `holder` holds object `id` of `kind` (once per holder).
+    pub fn add(&mut self, kind: HolderKind, id: u32, holder: Holder) {
+        let list = match kind {
+            HolderKind::Prog => self.progs.entry(id).or_default(),
+            HolderKind::Map => self.maps.entry(id).or_default(),
+            HolderKind::Link => self.links.entry(id).or_default(),
+        };
+        if !list.contains(&holder) {
+            list.push(holder);
+        }
+    }
+
     /// Reads every process's fdinfo. Processes that exit meanwhile, or
     /// whose fds we may not read, are skipped: the answer is best effort,
     /// like bpftool's `pids` column.
-    pub fn scan() -> Holders {
+    pub fn scan_proc() -> Holders {
         let mut holders = Holders::default();
         let Ok(procs) = std::fs::read_dir("/proc") else {
             return holders;
@@ -67,23 +89,9 @@ impl Holders {
                 continue;
             };
             let comm = comm.get_or_insert_with(|| read_comm(pid)).clone();
-            let list = match kind {
-                Kind::Prog => self.progs.entry(id).or_default(),
-                Kind::Map => self.maps.entry(id).or_default(),
-                Kind::Link => self.links.entry(id).or_default(),
-            };
-            let holder = Holder { pid, comm };
-            if !list.contains(&holder) {
-                list.push(holder);
-            }
+            self.add(kind, id, Holder { pid, comm });
         }
     }
-}
-
-enum Kind {
-    Prog,
-    Map,
-    Link,
 }
 
 /// Whether an fd's link target (`/proc/PID/fd/N`) is a BPF object's anon
@@ -94,7 +102,7 @@ fn is_bpf_fd_target(target: &str) -> bool {
 
 /// The BPF object an fdinfo text describes. A link's fdinfo also names
 /// its program (`prog_id:`), so `link_id:` wins.
-fn bpf_object_of(fdinfo: &str) -> Option<(Kind, u32)> {
+fn bpf_object_of(fdinfo: &str) -> Option<(HolderKind, u32)> {
     let mut found = None;
     for line in fdinfo.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -104,9 +112,9 @@ fn bpf_object_of(fdinfo: &str) -> Option<(Kind, u32)> {
             continue;
         };
         match key {
-            "link_id" => return Some((Kind::Link, id)),
-            "prog_id" => found = found.or(Some((Kind::Prog, id))),
-            "map_id" => found = found.or(Some((Kind::Map, id))),
+            "link_id" => return Some((HolderKind::Link, id)),
+            "prog_id" => found = found.or(Some((HolderKind::Prog, id))),
+            "map_id" => found = found.or(Some((HolderKind::Map, id))),
             _ => {}
         }
     }
@@ -145,11 +153,11 @@ mod tests {
     #[test]
     fn fdinfo_kinds() {
         let link = "pos:\t0\nflags:\t02000002\nlink_type:\tperf\nlink_id:\t7\nprog_tag:\tab\nprog_id:\t42\n";
-        assert!(matches!(bpf_object_of(link), Some((Kind::Link, 7))));
+        assert!(matches!(bpf_object_of(link), Some((HolderKind::Link, 7))));
         let prog = "pos:\t0\nprog_type:\t5\nprog_id:\t42\n";
-        assert!(matches!(bpf_object_of(prog), Some((Kind::Prog, 42))));
+        assert!(matches!(bpf_object_of(prog), Some((HolderKind::Prog, 42))));
         let map = "map_type:\t1\nmap_id:\t9\n";
-        assert!(matches!(bpf_object_of(map), Some((Kind::Map, 9))));
+        assert!(matches!(bpf_object_of(map), Some((HolderKind::Map, 9))));
         assert!(bpf_object_of("pos:\t0\nflags:\t0\n").is_none());
     }
 }

@@ -325,6 +325,77 @@ pub fn prog_xlated(fd: BorrowedFd<'_>) -> Result<XlatedProg> {
     Ok(prog)
 }
 
+/// What `bpftool prog dump jited` reads about a program: its JIT image,
+/// each JITed function's kernel address and length (the image is the
+/// functions back to back), the functions' BTF types, and the source line
+/// records with the image address each one starts at.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct JitedProg {
+    pub image: Vec<u8>,
+    /// Kernel address of each function, in image order.
+    pub ksyms: Vec<u64>,
+    /// Length in bytes of each function, in image order.
+    pub func_lens: Vec<u32>,
+    /// `(insn_off, BTF FUNC type id)` of every function, in order.
+    pub funcs: Vec<(u32, u32)>,
+    pub lines: Vec<LineInfo>,
+    /// The kernel address where the code of `lines[i]` starts.
+    pub line_addrs: Vec<u64>,
+}
+
+/// The program's JIT image with its function and line records. Needs
+/// `CAP_SYS_ADMIN`, and a JITed program (the image is empty otherwise).
+pub fn prog_jited(fd: BorrowedFd<'_>) -> Result<JitedProg> {
+    let mut raw = RawProgInfo::default();
+    // SAFETY: all pointers in `raw` are null.
+    unsafe { get_info(fd, &mut raw) }?;
+    let mut prog = JitedProg {
+        image: vec![0u8; raw.jited_prog_len as usize],
+        ksyms: vec![0u64; raw.nr_jited_ksyms as usize],
+        func_lens: vec![0u32; raw.nr_jited_func_lens as usize],
+        funcs: Vec::new(),
+        lines: vec![LineInfo::default(); raw.nr_line_info as usize],
+        line_addrs: vec![0u64; raw.nr_jited_line_info as usize],
+    };
+    let mut funcs = vec![FuncInfo::default(); raw.nr_func_info as usize];
+    // The record sizes are ours: the kernel copies min(ours, its own).
+    let mut sized = RawProgInfo {
+        jited_prog_len: prog.image.len() as u32,
+        jited_prog_insns: ptr_u64(prog.image.as_mut_ptr()),
+        nr_jited_ksyms: prog.ksyms.len() as u32,
+        jited_ksyms: ptr_u64(prog.ksyms.as_mut_ptr()),
+        nr_jited_func_lens: prog.func_lens.len() as u32,
+        jited_func_lens: ptr_u64(prog.func_lens.as_mut_ptr()),
+        nr_func_info: funcs.len() as u32,
+        func_info_rec_size: size_of::<FuncInfo>() as u32,
+        func_info: ptr_u64(funcs.as_mut_ptr()),
+        nr_line_info: prog.lines.len() as u32,
+        line_info_rec_size: size_of::<LineInfo>() as u32,
+        line_info: ptr_u64(prog.lines.as_mut_ptr()),
+        nr_jited_line_info: prog.line_addrs.len() as u32,
+        jited_line_info_rec_size: size_of::<u64>() as u32,
+        jited_line_info: ptr_u64(prog.line_addrs.as_mut_ptr()),
+        ..Default::default()
+    };
+    // SAFETY: every buffer has room for the count (of our record size)
+    // announced next to it.
+    unsafe { get_info(fd, &mut sized) }?;
+    let keep = |announced: u32, have: usize| announced.min(have as u32) as usize;
+    prog.image
+        .truncate(keep(sized.jited_prog_len, prog.image.len()));
+    prog.ksyms
+        .truncate(keep(sized.nr_jited_ksyms, prog.ksyms.len()));
+    prog.func_lens
+        .truncate(keep(sized.nr_jited_func_lens, prog.func_lens.len()));
+    funcs.truncate(keep(sized.nr_func_info, funcs.len()));
+    prog.funcs = funcs.iter().map(|f| (f.insn_off, f.type_id)).collect();
+    prog.lines
+        .truncate(keep(sized.nr_line_info, prog.lines.len()));
+    prog.line_addrs
+        .truncate(keep(sized.nr_jited_line_info, prog.line_addrs.len()));
+    Ok(prog)
+}
+
 /// `struct bpf_map_info` (uapi, 6.x).
 #[repr(C)]
 #[derive(Default)]

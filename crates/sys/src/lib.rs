@@ -8,7 +8,8 @@
 //! - BTF blobs of loaded objects ([`btf_data`]) and a `bpftool btf list`
 //!   equivalent ([`btf_list`]);
 //! - [`enable_stats`] for per-program run time accounting;
-//! - [`Holders`]: which processes hold which objects (`/proc/*/fdinfo`),
+//! - [`Holders`]: which processes hold which objects (a `/proc/*/fdinfo`
+//!   scan; bpfkit-runtime has the faster BPF iterator),
 //!   [`obj_get`] for pinned objects, bpftool's type names.
 
 mod attr;
@@ -25,11 +26,11 @@ mod prog;
 use std::io;
 
 pub use btf::{BtfListEntry, btf_data, btf_list};
-pub use holders::{Holder, Holders};
+pub use holders::{Holder, HolderKind, Holders};
 pub use info::{
-    BtfInfo, LineInfo, MapInfo, ProgInfo, XlatedProg, btf_fd_by_id, btf_ids, btf_info, link_detach,
-    link_fd_by_id, link_ids, map_fd_by_id, map_ids, map_info, obj_get, obj_pin, prog_fd_by_id,
-    prog_ids, prog_info, prog_xlated, prog_xlated_insns,
+    BtfInfo, JitedProg, LineInfo, MapInfo, ProgInfo, XlatedProg, btf_fd_by_id, btf_ids, btf_info,
+    link_detach, link_fd_by_id, link_ids, map_fd_by_id, map_ids, map_info, obj_get, obj_pin,
+    prog_fd_by_id, prog_ids, prog_info, prog_jited, prog_xlated, prog_xlated_insns,
 };
 pub use link::{LinkDetail, LinkInfo, PerfEventLink, link_info};
 pub use map::{
@@ -42,8 +43,9 @@ pub use net::{
     task_fd_query, tc_filters,
 };
 pub use prog::{
-    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, kprobe_multi_link, prog_attach,
-    prog_detach, prog_load, prog_test_run, prog_type, uprobe_multi_link,
+    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, iter_create, iter_link_create,
+    kprobe_multi_link, prog_attach, prog_detach, prog_load, prog_test_run, prog_type,
+    uprobe_multi_link,
 };
 
 /// `BPF_ANY`: create a new element or update an existing one.

@@ -16,11 +16,13 @@ pub const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
 /// `enum bpf_prog_type` values bpfkit loads itself.
 pub mod prog_type {
     pub const KPROBE: u32 = 2;
+    pub const TRACING: u32 = 26;
     pub const SYSCALL: u32 = 31;
 }
 
 /// `enum bpf_attach_type` values bpfkit uses itself.
 pub mod attach_type {
+    pub const TRACE_ITER: u32 = 28;
     pub const SK_SKB_VERDICT: u32 = 38;
     pub const TRACE_KPROBE_MULTI: u32 = 42;
     pub const TRACE_UPROBE_MULTI: u32 = 48;
@@ -67,6 +69,9 @@ pub struct ProgLoad<'a> {
     pub name: &'a str,
     pub prog_type: u32,
     pub expected_attach_type: u32,
+    /// The kernel BTF id of what a tracing program attaches to (an
+    /// iterator's `bpf_iter_TARGET` function); 0 for other programs.
+    pub attach_btf_id: u32,
     pub flags: u32,
     /// Raw `struct bpf_insn`s, 8 bytes each.
     pub insns: &'a [u8],
@@ -124,6 +129,7 @@ fn prog_load_with_log(prog: &ProgLoad, log: Option<&mut [u8]>) -> Result<OwnedFd
         prog_flags: prog.flags,
         prog_name: obj_name(prog.name),
         expected_attach_type: prog.expected_attach_type,
+        attach_btf_id: prog.attach_btf_id,
         ..Default::default()
     };
     // SAFETY: insns, license and the log buffer outlive the call and have
@@ -257,4 +263,29 @@ pub fn kprobe_multi_link(
     // SAFETY: the symbol strings, the pointer array and the cookies outlive
     // the call; cnt is their length.
     unsafe { sys_bpf_fd(Cmd::LinkCreate, &mut attr) }
+}
+
+/// A BPF iterator link for a loaded `iter/` program (no per-target
+/// parameters: iterators over every task, map, ...).
+pub fn iter_link_create(prog: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let mut attr = BpfAttr::zeroed();
+    attr.link_create = crate::attr::LinkCreateAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        attach_type: attach_type::TRACE_ITER,
+        ..Default::default()
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { sys_bpf_fd(Cmd::LinkCreate, &mut attr) }
+}
+
+/// A new run of the iterator behind `link`: reading the fd to its end runs
+/// the program over every object and returns what it wrote.
+pub fn iter_create(link: BorrowedFd<'_>) -> Result<OwnedFd> {
+    let mut attr = BpfAttr::zeroed();
+    attr.iter_create = crate::attr::IterCreateAttr {
+        link_fd: link.as_raw_fd() as u32,
+        flags: 0,
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { sys_bpf_fd(Cmd::IterCreate, &mut attr) }
 }

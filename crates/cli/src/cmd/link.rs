@@ -62,7 +62,7 @@ pub fn run(args: LinkArgs) -> Result<ExitCode> {
     if links.is_empty() && selector.names_one() {
         return Err(inspect::not_found(&selector, "link"));
     }
-    let holders = Holders::scan();
+    let holders = bpfkit_runtime::holders();
     if args.json.is_json() {
         let rows: Vec<_> = links.iter().map(|l| link_json(l, &holders)).collect();
         args.json.write_rows(&selector, rows)?;

@@ -225,7 +225,7 @@ fn list(selector: &Selector, out: JsonArgs) -> Result<()> {
     if maps.is_empty() && selector.names_one() {
         return Err(inspect::not_found(selector, "map"));
     }
-    let holders = Holders::scan();
+    let holders = bpfkit_runtime::holders();
     if out.is_json() {
         let rows: Vec<_> = maps.iter().map(|m| map_json(m, &holders)).collect();
         return out.write_rows(selector, rows);

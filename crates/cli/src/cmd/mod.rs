@@ -18,6 +18,7 @@ pub mod net;
 pub mod perf;
 pub mod prog;
 mod prog_dump;
+mod prog_jited;
 pub mod stackcount;
 pub mod top;
 pub mod trace;

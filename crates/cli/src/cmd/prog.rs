@@ -1,6 +1,6 @@
 //! `bpfkit prog [list|show] [id N | name NAME | tag TAG | pinned PATH]`:
 //! every program loaded in the kernel, bpftool's grammar; `prog dump
-//! xlated` (in prog_dump.rs) and `prog pin`.
+//! xlated` (in prog_dump.rs), `prog dump jited` (prog_jited.rs) and `prog pin`.
 
 use anyhow::{Context, Result};
 use bpfkit_output::clock::{WallClock, now_unix_ns};
@@ -20,10 +20,11 @@ use super::inspect::{self, JsonArgs, Selector};
     bpfkit prog show pinned /sys/fs/bpf/myprog
     bpfkit prog dump xlated id 42
     bpfkit prog dump xlated name handle_exec -j
+    bpfkit prog dump jited id 42
     bpfkit prog pin id 42 /sys/fs/bpf/myprog")]
 pub struct ProgArgs {
     /// `[list|show] [id N | name NAME | tag TAG | pinned PATH]`, or
-    /// `dump xlated PROG`, `pin PROG FILE`
+    /// `dump xlated|jited PROG`, `pin PROG FILE`
     #[arg(value_name = "ARGS")]
     words: Vec<String>,
     #[command(flatten)]
@@ -53,7 +54,7 @@ pub fn run(args: ProgArgs) -> Result<ExitCode> {
     if progs.is_empty() && selector.names_one() {
         return Err(inspect::not_found(&selector, "program"));
     }
-    let holders = Holders::scan();
+    let holders = bpfkit_runtime::holders();
     if args.json.is_json() {
         let rows: Vec<_> = progs.iter().map(|p| prog_json(p, &holders)).collect();
         args.json.write_rows(&selector, rows)?;

@@ -1,6 +1,7 @@
 //! `bpfkit prog dump xlated PROG`: a loaded program's instructions as the
 //! kernel keeps them after verification, in bpftool's notation, with each
 //! function's signature and the source lines from the program's BTF.
+//! `prog dump jited PROG` is in prog_jited.rs.
 
 use anyhow::{Context, Result, bail};
 use bpfkit_object::disasm::{self, CallNames, Insn};
@@ -11,17 +12,16 @@ use std::os::fd::AsFd;
 
 use super::inspect::{JsonArgs, Selector};
 
-/// Prints the xlated code of the one program `selector` names.
+/// Prints the xlated or jited code of the one program `selector` names.
 pub fn dump(words: &[String], out: JsonArgs) -> Result<()> {
-    match words.first().map(String::as_str) {
-        Some("xlated") => {}
-        Some("jited") => bail!(
-            "jited code is not disassembled by bpfkit (no x86 disassembler); \
-             use 'bpfkit prog dump xlated' or 'bpftool prog dump jited'"
+    let jited = match words.first().map(String::as_str) {
+        Some("xlated") => false,
+        Some("jited") => true,
+        Some(other) => bail!("expected 'xlated' or 'jited' after 'prog dump', not '{other}'"),
+        None => bail!(
+            "'prog dump' needs 'xlated' or 'jited' and a program, e.g. 'prog dump xlated id 42'"
         ),
-        Some(other) => bail!("expected 'xlated' after 'prog dump', not '{other}'"),
-        None => bail!("'prog dump' needs 'xlated' and a program, e.g. 'prog dump xlated id 42'"),
-    }
+    };
     let (selector, extra) = Selector::parse(&words[1..], super::prog::SELECTORS)?;
     if let Some(word) = extra.first() {
         bail!("unexpected '{word}' after the program selector");
@@ -29,13 +29,6 @@ pub fn dump(words: &[String], out: JsonArgs) -> Result<()> {
     let prog = super::prog::one(&selector)?;
     let id = prog.info.id;
     let fd = bpfkit_sys::prog_fd_by_id(id).with_context(|| format!("opening program {id}"))?;
-    let xlated = bpfkit_sys::prog_xlated(fd.as_fd())
-        .with_context(|| format!("reading the instructions of program {id}"))?;
-    if xlated.insns.is_empty() {
-        bail!(
-            "program {id}: the kernel returned no instructions (reading them needs CAP_SYS_ADMIN)"
-        );
-    }
     let btf = match prog.info.btf_id {
         0 => None,
         btf_id => Some(
@@ -43,6 +36,18 @@ pub fn dump(words: &[String], out: JsonArgs) -> Result<()> {
                 .with_context(|| format!("reading the BTF of program {id}"))?,
         ),
     };
+    if jited {
+        let jited = bpfkit_sys::prog_jited(fd.as_fd())
+            .with_context(|| format!("reading the JIT image of program {id}"))?;
+        return super::prog_jited::dump(id, &jited, btf.as_ref(), out);
+    }
+    let xlated = bpfkit_sys::prog_xlated(fd.as_fd())
+        .with_context(|| format!("reading the instructions of program {id}"))?;
+    if xlated.insns.is_empty() {
+        bail!(
+            "program {id}: the kernel returned no instructions (reading them needs CAP_SYS_ADMIN)"
+        );
+    }
     let lines = annotated(&xlated, btf.as_ref());
     if out.is_json() {
         let rows = lines.iter().map(Line::json).collect();
@@ -107,7 +112,7 @@ fn annotated(xlated: &XlatedProg, btf: Option<&bpfkit_btf::Btf>) -> Vec<Line> {
         let at = |off: u32| off as usize == i;
         let proto = btf.and_then(|btf| {
             let (_, func) = xlated.funcs.iter().find(|(off, _)| at(*off))?;
-            disasm::func_signature(btf, *func).filter(|s| !s.is_empty())
+            signature(btf, *func)
         });
         let src = btf.and_then(|btf| {
             let line = xlated.lines.iter().find(|l| at(l.insn_off))?;
@@ -128,8 +133,13 @@ fn annotated(xlated: &XlatedProg, btf: Option<&bpfkit_btf::Btf>) -> Vec<Line> {
     lines
 }
 
+/// A function's C signature from BTF, as bpftool prints it above its code.
+pub(super) fn signature(btf: &bpfkit_btf::Btf, func: u32) -> Option<String> {
+    disasm::func_signature(btf, func).filter(|s| !s.is_empty())
+}
+
 /// C's isspace, as bpftool's ltrim uses.
-fn ltrim(text: &str) -> &str {
+pub(super) fn ltrim(text: &str) -> &str {
     text.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
 }
 
@@ -198,7 +208,7 @@ impl KernelSymbols {
 }
 
 /// `(address, name)` of each /proc/kallsyms line (`ADDR TYPE NAME [MOD]`).
-fn symbols(text: &str) -> impl Iterator<Item = (u64, &str)> {
+pub(super) fn symbols(text: &str) -> impl Iterator<Item = (u64, &str)> {
     text.lines().filter_map(|line| {
         let mut words = line.split_ascii_whitespace();
         let addr = u64::from_str_radix(words.next()?, 16).ok()?;

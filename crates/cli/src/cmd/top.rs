@@ -259,13 +259,14 @@ impl Top {
             );
             rows.push(row);
         }
-        // Scanning /proc is the costly part: only for new programs, and
+        // Finding holders is the costly part (loading an iterator, or a
+        // /proc scan where that fails): only for new programs, and
         // every 10 s for processes that came or went.
         let stale = self
             .holders_scanned
             .is_none_or(|t| now - t > Duration::from_secs(10));
         if new_program || stale {
-            self.holders = Holders::scan();
+            self.holders = bpfkit_runtime::holders();
             self.holders_scanned = Some(now);
         }
         for row in &mut rows {
