@@ -181,6 +181,18 @@ pub enum Runtime {
     CgroupMap(&'static str),
     /// Attach uprobes to the binary or library at VALUE instead of the one in SEC().
     UprobeBinary,
+    /// Attach uprobes to VALUE followed by the symbol in SEC() (memleak's
+    /// `-S je_` for jemalloc's `je_malloc`); the variant's optional
+    /// programs whose prefixed symbol is missing are left out.
+    UprobeSymbolPrefix,
+    /// Start the command line VALUE (split at whitespace, looked up in
+    /// `PATH`) held before its exec, give its process ID to the flag
+    /// `pid_flag` as if that was given, let it exec once everything is
+    /// attached, and end the run when it ends: held at its exit, before its
+    /// memory is gone, until the final output is written, so that its user
+    /// stacks still symbolize. A run that ends first (Ctrl-C, `-d`) stops it
+    /// with SIGTERM, as libbpf-tools memleak's `-c`.
+    Command { pid_flag: &'static str },
     /// Sample perf_event programs at VALUE Hz (software CPU clock, every CPU).
     SampleFrequency,
     /// Print each event as `field: value` lines instead of a table row.
@@ -313,6 +325,25 @@ pub struct StackOutput {
     /// Another value field summed and shown with the weight (memleak's
     /// number of allocations), or [`StackOutput::ENTRIES`].
     pub count: Option<&'static str>,
+    /// Table mode as a numbered report (libbpf-tools memleak's) instead of
+    /// bcc's indented stacks; [`Runtime::Top`] caps both.
+    pub report: Option<StackReport>,
+}
+
+/// A stack output's text as a report: `[HH:MM:SS] ` and the title, then
+/// per stack, heaviest first, the entry line and its frames, numbered and
+/// with their addresses (`\t0 [<00007f3a12345678>] malloc`), user frames
+/// after kernel frames.
+#[derive(Debug, Clone, Copy)]
+pub struct StackReport {
+    /// `{n}` is the number of stacks shown.
+    pub title: &'static str,
+    /// `{weight}` and `{count}` are the stack's weight and count.
+    pub entry: &'static str,
+    /// After the frames: `{comm}` and `{pid}` are the process's (where
+    /// libbpf-tools shows none, kernel-wide stacks would be anonymous; a
+    /// line of its own, not numbered, leaves their lines as they are).
+    pub process: &'static str,
 }
 
 impl StackOutput {
