@@ -429,6 +429,16 @@ pub enum Format {
         signal: &'static str,
         core: &'static str,
     },
+    /// Return addresses (the column's field: a `u64[]` member, innermost
+    /// first, 0 after the last), symbolized one per line under the row, as
+    /// bcc's capable -K/-U prints them: `pid` names the member with the
+    /// process whose user addresses they are, `None` means kernel
+    /// addresses; `missing` is the line for an empty stack (nothing when
+    /// empty). The column comes last, with an empty header.
+    Stack {
+        pid: Option<&'static str>,
+        missing: &'static str,
+    },
     /// A sentence (the column's own field is ignored): `{NAME}` is the
     /// event member NAME (a number, or a `char[]` as text), `{/PATH}` the
     /// first line of the file PATH when the event is printed (oomkill's

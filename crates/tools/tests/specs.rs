@@ -232,6 +232,9 @@ fn check_column(
             assert!(field_exists(signal), "{}: missing {signal}", spec.name);
             assert!(field_exists(core), "{}: missing {core}", spec.name);
         }
+        Format::Stack { pid: Some(pid), .. } => {
+            assert!(field_exists(pid), "{}: missing {pid}", spec.name);
+        }
         _ => {}
     }
 }

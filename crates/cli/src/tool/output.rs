@@ -5,7 +5,10 @@ use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
     Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind, write_c_string,
 };
+use bpfkit_symbolize::{Symbolizer, stack_ips};
 use bpfkit_tools::{Column, Format, Output, Scale, SentencePart};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What the columns need to know about the run.
@@ -78,6 +81,7 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         | Format::DividedBy(_)
         | Format::ArgList { .. }
         | Format::ExitStatus { .. }
+        | Format::Stack { .. }
         | Format::Sentence(_) => {
             return None;
         }
@@ -164,6 +168,11 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
             );
             out.extend_from_slice(text.as_bytes());
         }),
+        Format::Stack { pid, missing } => Arc::new(move |r, out| {
+            let ips = r.raw(field).map(stack_ips).unwrap_or_default();
+            let process = pid.and_then(|p| r.num(p)).map(|n| n as u32);
+            write_frames(out.buffer(), &ips, process, missing);
+        }),
         Format::Sentence(text) => Arc::new(move |r, out| {
             for part in bpfkit_tools::sentence_parts(text) {
                 match part {
@@ -184,6 +193,53 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
         }),
         _ => return None,
     })
+}
+
+/// Each address on a line of its own under the row (`name+0xoff`, bcc's
+/// `[unknown]`), or `missing` for an empty stack; `pid` is the process of
+/// user addresses, `None` for kernel ones.
+fn write_frames(out: &mut Vec<u8>, ips: &[u64], pid: Option<u32>, missing: &str) {
+    if ips.is_empty() && !missing.is_empty() {
+        out.extend_from_slice(b"\n    ");
+        out.extend_from_slice(missing.as_bytes());
+    }
+    for &ip in ips {
+        out.extend_from_slice(b"\n        ");
+        // Escaped: a name can neither split the line nor send escapes.
+        FRAME_NAMES.with_borrow_mut(|names| write_c_string(out, names.name(pid, ip).as_bytes()));
+    }
+}
+
+thread_local! {
+    /// Kept for the run: the same frames come again and again (every
+    /// capability check of a syscall has the same kernel stack).
+    static FRAME_NAMES: RefCell<FrameNames> = RefCell::new(FrameNames::default());
+}
+
+/// Symbolized frames, by process (none for the kernel) and address.
+#[derive(Default)]
+struct FrameNames {
+    symbolizer: Symbolizer,
+    names: HashMap<(Option<u32>, u64), String>,
+}
+
+impl FrameNames {
+    /// Frames remembered at most; then the cache starts over.
+    const LIMIT: usize = 100_000;
+
+    fn name(&mut self, pid: Option<u32>, ip: u64) -> &str {
+        if self.names.len() >= Self::LIMIT {
+            self.names.clear();
+        }
+        let symbolizer = &mut self.symbolizer;
+        self.names.entry((pid, ip)).or_insert_with(|| {
+            let sym = match pid {
+                Some(pid) => symbolizer.user(pid, ip),
+                None => symbolizer.kernel(ip),
+            };
+            sym.map_or_else(|| "[unknown]".to_string(), |s| s.to_string())
+        })
+    }
 }
 
 /// libbpf-tools exitsnoop's EXIT_CODE text: the signal, when one ended
