@@ -439,12 +439,53 @@ pub enum Format {
         pid: Option<&'static str>,
         missing: &'static str,
     },
+    /// A system call as libbpf-tools mountsnoop (and strace) writes it,
+    /// `name(arg, ...) = ret`: the call is `calls[op]` (`op` an event
+    /// member), the return value the column's own field (a number, or
+    /// `-ENAME` when negative).
+    Call {
+        op: &'static str,
+        calls: &'static [Call],
+    },
     /// A sentence (the column's own field is ignored): `{NAME}` is the
     /// event member NAME (a number, or a `char[]` as text), `{/PATH}` the
     /// first line of the file PATH when the event is printed (oomkill's
     /// `{/proc/loadavg}`); a file that cannot be read leaves that
     /// placeholder empty.
     Sentence(&'static str),
+}
+
+/// One system call of a [`Format::Call`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    pub name: &'static str,
+    pub args: &'static [Arg],
+}
+
+/// An argument of a [`Call`]: an event member and how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg {
+    pub field: &'static str,
+    pub kind: ArgKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A string, in double quotes.
+    Str,
+    /// A number.
+    Int,
+    /// A directory fd: `AT_FDCWD` by name, others as numbers.
+    DirFd,
+    /// Bit flags by name, ` | ` between them, `0x0` for none; bits
+    /// without a name in hex after the named ones.
+    Flags(&'static [(u64, &'static str)]),
+    /// [`ArgKind::Flags`] in double quotes (libbpf-tools' fsmount and
+    /// move_mount flags).
+    QuotedFlags(&'static [(u64, &'static str)]),
+    /// The value as an index into names, in double quotes (fsconfig's
+    /// command, as libbpf-tools); others as numbers.
+    Names(&'static [&'static str]),
 }
 
 impl Column {

@@ -232,6 +232,17 @@ fn check_column(
             assert!(field_exists(signal), "{}: missing {signal}", spec.name);
             assert!(field_exists(core), "{}: missing {core}", spec.name);
         }
+        Format::Call { op, calls } => {
+            assert!(field_exists(op), "{}: missing {op}", spec.name);
+            for arg in calls.iter().flat_map(|c| c.args) {
+                assert!(
+                    field_exists(arg.field),
+                    "{}: missing {}",
+                    spec.name,
+                    arg.field
+                );
+            }
+        }
         Format::Stack { pid: Some(pid), .. } => {
             assert!(field_exists(pid), "{}: missing {pid}", spec.name);
         }

@@ -394,3 +394,13 @@ fn sentence_parts_split_text_fields_and_files() {
         ]
     );
 }
+
+#[test]
+fn flags_are_named_bit_by_bit_with_the_rest_in_hex() {
+    let names = [(0x1, "A"), (0x4, "C"), (0x30, "EF")];
+    assert_eq!(super::flag_names(0, &names), "0x0");
+    assert_eq!(super::flag_names(0x5, &names), "A | C");
+    // A name of several bits needs them all; what no name covers is hex.
+    assert_eq!(super::flag_names(0x1 | 0x10 | 0x100, &names), "A | 0x110");
+    assert_eq!(super::flag_names(0x31, &names), "A | EF");
+}
