@@ -353,6 +353,17 @@ impl StackOutput {
     pub const ENTRIES: &'static str = "#entries";
 }
 
+/// A line printed from the object's `.bss`/`.data` globals (counters kept
+/// next to the maps) before a map output, at each interval and at the end:
+/// `{NAME}` is the global NAME, as libbpf-tools readahead's
+/// `Readahead unused/total pages: {unused_pages}/{total_pages}`. Found with
+/// [`ToolSpec::summaries`].
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub when: When,
+    pub text: &'static str,
+}
+
 /// Histogram bucket layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scale {
@@ -622,6 +633,15 @@ impl ToolSpec {
         specs::stack_outputs(self.name)
             .iter()
             .find(|o| o.when.holds(given))
+    }
+
+    /// The summary lines (their text) for the flags given.
+    pub fn summaries(&self, given: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
+        specs::summaries(self.name)
+            .iter()
+            .filter(|s| s.when.holds(given))
+            .map(|s| s.text)
+            .collect()
     }
 
     /// The output to use for the flags given.

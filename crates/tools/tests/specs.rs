@@ -467,3 +467,19 @@ fn every_ring_buffer_has_a_drop_counter() {
         }
     }
 }
+
+#[test]
+fn summaries_read_existing_globals() {
+    for spec in bpfkit_tools::all() {
+        let object = bpfkit_object::analyze(spec.object).expect("the tool's object");
+        for text in spec.summaries(&|_| true) {
+            for name in bpfkit_tools::sentence_fields(text) {
+                assert!(
+                    object.globals.iter().any(|g| g.name == name),
+                    "{}: summary reads missing global {name}",
+                    spec.name
+                );
+            }
+        }
+    }
+}

@@ -321,6 +321,9 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
         }
     }
     let mut print = print_options(object, output, &flags, &opts, &given);
+    if let MapOutput::Only(map) = &mut print.maps {
+        map.summary = spec.summaries(&given);
+    }
     if let Some(stack) = spec.stack_output(&given) {
         print.maps = MapOutput::Stacks(Box::new(stacks::StackPrint {
             tool: spec.name,
@@ -377,6 +380,7 @@ fn print_options(
                 snapshot,
                 time_line: opts.wall_time,
                 brackets: opts.brackets,
+                summary: Vec::new(),
             }));
         }
         None => {
