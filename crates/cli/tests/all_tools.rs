@@ -477,10 +477,12 @@ fn flag_args(spec: &ToolSpec, flag: &Flag, workload: &Workload) -> Result<Vec<St
             }
         }
     }
-    // memleak's -O names the library of the process -p traces.
-    if flag
-        .effects
-        .contains(&Effect::Runtime(Runtime::UprobeBinary))
+    // memleak's -O names the library, and -S the prefix of the allocator
+    // symbols, of the process -p traces.
+    let uprobe_target = [Runtime::UprobeBinary, Runtime::UprobeSymbolPrefix];
+    if uprobe_target
+        .iter()
+        .any(|r| flag.effects.contains(&Effect::Runtime(*r)))
         && spec.flag("pid").is_some()
     {
         args.extend(["-p".into(), workload.facts.pid.to_string()]);
@@ -546,6 +548,17 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
         }
         Parse::Text if runtime(Runtime::Interface) => facts.iface.clone(),
         Parse::Text if flag.long == "type" => facts.fs.clone(),
+        // libc's own names: a prefix of its allocator's is not exported.
+        Parse::Text if runtime(Runtime::UprobeSymbolPrefix) => String::new(),
+        // A command that is still running at SIGINT (and then stopped).
+        Parse::Text
+            if flag
+                .effects
+                .iter()
+                .any(|e| matches!(e, Effect::Runtime(Runtime::Command { .. }))) =>
+        {
+            "sleep 1000".into()
+        }
         Parse::Text if flag.long == "comm" => facts.comm.clone(),
         Parse::Text
             if flag
@@ -1317,7 +1330,10 @@ fn kernel_allocations() -> Option<Workload> {
                 .extend(opened);
         },
         move |mode| {
-            if mode.args.iter().any(|a| a == "-p") {
+            if mode.has("command") {
+                // The allocations libc's start-up in `sleep` keeps.
+                Expect::all(&["-  sleep ("])
+            } else if mode.args.iter().any(|a| a == "-p") {
                 // User allocations of this process (libc's malloc): stacks
                 // of its own.
                 Expect::all(&[&format!("({})", me())])

@@ -248,7 +248,7 @@ fn memleak_names_the_allocating_command() {
         .expect("the allocating thread");
     let out = run.stop();
     drop(files);
-    // `    -                COMM (PID)` under each stack.
+    // `\t-  COMM (PID)` under each stack.
     let wanted = format!("{name} ({})", std::process::id());
     assert!(
         out.stdout

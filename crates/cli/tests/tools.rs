@@ -11,7 +11,7 @@
 mod common;
 
 use common::tool::{Gated, Peer, ToolRun, log2_buckets, peer_test, rows, watch_script};
-use common::{BPFKIT, TempDir, serial, unique};
+use common::{BPFKIT, ChildGuard, TempDir, serial, unique};
 use std::io::{Read, Write};
 use std::process::{Child, Command};
 
@@ -122,6 +122,123 @@ fn opensnoop_shows_a_failed_open_of_a_process() {
     // PID COMM FD ERR PATH
     assert_eq!(row[..4], [pid.as_str(), "cat", "-1", "2"]);
     assert!(rows.iter().all(|r| r[0] == pid), "{}", out.stdout);
+}
+
+/// The PATH of the row that opened a path ending in `name`.
+fn opened_path<'a>(stdout: &'a str, name: &str) -> &'a str {
+    rows(stdout, "PID")
+        .into_iter()
+        .find_map(|r| r.last().copied().filter(|p| p.ends_with(name)))
+        .unwrap_or_else(|| panic!("no open of {name}:\n{stdout}"))
+}
+
+#[test]
+fn opensnoop_full_path_puts_the_working_directory_before_a_relative_path() {
+    if !bpfkit_testkit::privileged(
+        "opensnoop_full_path_puts_the_working_directory_before_a_relative_path",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    // Under /dev/shm (a mount of its own where it exists): the walk up to
+    // the root crosses a mount.
+    let base = ["/dev/shm", "/tmp"]
+        .into_iter()
+        .find(|d| std::path::Path::new(d).is_dir())
+        .expect("a temporary directory");
+    let dir = TempDir::under(std::path::Path::new(base), "opensnoop-F");
+    std::fs::create_dir(dir.file("sub")).expect("creating sub");
+    let name = unique("rel");
+    let script = format!("cd {}/sub && exec cat ../sub/{name}", dir.path().display());
+    let (_, _, full) = watch_script("opensnoop", &["-x", "-F"], &script);
+    let (_, _, plain) = watch_script("opensnoop", &["-x"], &script);
+    let real = std::fs::canonicalize(dir.path()).expect("the directory");
+    assert_eq!(
+        opened_path(&full.stdout, &name),
+        format!("{}/sub/../sub/{name}", real.display())
+    );
+    assert_eq!(opened_path(&plain.stdout, &name), format!("../sub/{name}"));
+    // An absolute path stays as it was.
+    let absolute = format!("/nonexistent/{}", unique("abs"));
+    let (_, _, out) = watch_script("opensnoop", &["-x", "-F"], &format!("exec cat {absolute}"));
+    assert_eq!(opened_path(&out.stdout, &absolute), absolute);
+}
+
+#[test]
+fn opensnoop_full_path_starts_a_relative_openat_at_its_directory() {
+    if !bpfkit_testkit::privileged("opensnoop_full_path_starts_a_relative_openat_at_its_directory")
+    {
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("opensnoop-F-dirfd");
+    let name = unique("at");
+    let me = std::process::id().to_string();
+    let run = ToolRun::start("opensnoop", &["-x", "-F", "-p", &me]);
+    let directory = std::fs::File::open(dir.path()).expect("opening the directory");
+    let relative = std::ffi::CString::new(name.clone()).expect("a C name");
+    // SAFETY: openat(2) with an open directory and a NUL-terminated name.
+    let fd = unsafe {
+        libc::openat(
+            std::os::fd::AsRawFd::as_raw_fd(&directory),
+            relative.as_ptr(),
+            libc::O_RDONLY,
+        )
+    };
+    assert_eq!(fd, -1, "{name} does not exist");
+    let out = run.stop();
+    let real = std::fs::canonicalize(dir.path()).expect("the directory");
+    assert_eq!(
+        opened_path(&out.stdout, &name),
+        format!("{}/{name}", real.display())
+    );
+}
+
+#[test]
+fn opensnoop_callers_names_the_functions_that_opened() {
+    const TEST: &str = "opensnoop_callers_names_the_functions_that_opened";
+    if !bpfkit_testkit::privileged(TEST) {
+        return;
+    }
+    let source = bpfkit_testkit::repo_path("crates/tools/tests/data/open_callers.c");
+    let out_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let Some(program) = bpfkit_testkit::build_program(TEST, &source, out_dir) else {
+        return;
+    };
+    let _serial = serial();
+    let path = format!("/nonexistent/{}", unique("callers"));
+    // Held until a byte comes, alive until its stdin closes.
+    let mut target = ChildGuard::spawn(
+        Command::new(&program)
+            .arg(&path)
+            .stdin(std::process::Stdio::piped()),
+    );
+    let pid = target.pid().to_string();
+    let mut gate = target.0.stdin.take().expect("stdin");
+    let args = ["opensnoop", "-x", "-c", "-p", &pid];
+    let mut watch = Peer::start(std::path::Path::new(BPFKIT), &args, "PATH");
+    gate.write_all(b"g").expect("starting the program");
+    watch.wait_for(&path, || {});
+    drop(gate);
+    target.wait();
+    let stdout = watch.stop();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let row = lines
+        .iter()
+        .position(|l| l.ends_with(&path))
+        .unwrap_or_else(|| panic!("no open of {path}:\n{stdout}"));
+    // The two callers, each on a line of its own under the row.
+    let callers: Vec<&str> = lines[row + 1..]
+        .iter()
+        .take(2)
+        .map(|l| l.trim_start())
+        .collect();
+    assert!(
+        callers.len() == 2
+            && callers[0].starts_with("bpfkit_outer+0x")
+            && callers[1].starts_with("main+0x"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -298,4 +298,15 @@ fn readahead_ages_the_pages_a_sequential_read_used() {
     // The read used the pages readahead brought in: most of its 2048.
     let used: u64 = log2_buckets(&out.stdout).iter().map(|b| b.2).sum();
     assert!(used >= 1024, "{used} readahead pages used:\n{}", out.stdout);
+    // libbpf-tools' line above the histogram, from the object's counters:
+    // every used page was read ahead, and so was every unused one.
+    let (unused, total) = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Readahead unused/total pages: "))
+        .and_then(|counts| counts.split_once('/'))
+        .map(|(u, t)| (u.parse::<u64>(), t.parse::<u64>()))
+        .unwrap_or_else(|| panic!("no unused/total line:\n{}", out.stdout));
+    let (unused, total) = (unused.expect("unused"), total.expect("total"));
+    assert!(total >= used && unused <= total, "{}", out.stdout);
 }

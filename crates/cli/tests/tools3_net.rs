@@ -272,6 +272,50 @@ fn capable_shows_a_check_denied_to_a_thread_without_root() {
 }
 
 #[test]
+fn capable_stacks_show_where_each_check_came_from() {
+    if !bpfkit_testkit::privileged("capable_stacks_show_where_each_check_came_from") {
+        return;
+    }
+    let _serial = serial();
+    let run = ToolRun::start("capable", &["-p", &me(), "-x", "-K", "-U"]);
+    let worker = thread::Builder::new()
+        .name("bkcapst".into())
+        .spawn(|| {
+            lower_nice_as_nobody();
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::syscall(libc::SYS_gettid) }.to_string()
+        })
+        .expect("spawning the thread");
+    let tid = worker.join().expect("the thread");
+    let out = run.stop();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    // TIME UID PID TID COMM CAP ...: the thread's CAP_SYS_NICE check.
+    let row = lines
+        .iter()
+        .position(|l| {
+            let cells: Vec<&str> = l.split_whitespace().collect();
+            cells.get(3) == Some(&tid.as_str()) && cells.get(5) == Some(&"23")
+        })
+        .unwrap_or_else(|| panic!("no CAP_SYS_NICE check of {tid}:\n{}", out.stdout));
+    // Its frames, up to the next row: kernel ones (the syscall the check
+    // came from), then user ones (libc's setpriority wrapper).
+    let frames: Vec<&str> = lines[row + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| l.trim())
+        .collect();
+    let kernel = frames.iter().position(|f| f.contains("sys_setpriority+0x"));
+    let user = frames
+        .iter()
+        .position(|f| f.contains("setpriority+0x") && !f.contains("sys_setpriority"));
+    assert!(
+        matches!((kernel, user), (Some(k), Some(u)) if k < u),
+        "{frames:?}\n{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped() {
     if !bpfkit_testkit::privileged("tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped") {
         return;

@@ -194,27 +194,40 @@ fn mountsnoop_shows_a_tmpfs_mount_and_its_unmount() {
         .expect("running umount");
     assert!(!failed.success());
     let out = run.stop();
-    let ours: Vec<_> = rows(&out.stdout, "COMM")
-        .into_iter()
-        .filter(|r| r.contains(&point.target()))
+    let ours: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains(point.target()))
         .collect();
     assert_eq!(ours.len(), 3, "{}", out.stdout);
-    // COMM PID TID MNT_NS CALL RET FLAGS FS SOURCE TARGET [DATA]; umount
-    // has no FS and SOURCE (empty columns).
+    // COMM PID TID MNT_NS, then the call as libbpf-tools print it.
     let (mount_pid, umount_pid) = (mount_pid.to_string(), umount_pid.to_string());
-    let mount = &ours[0];
+    let mount: Vec<&str> = ours[0].split_whitespace().collect();
     assert_eq!(mount[..3], ["mount", &mount_pid, &mount_pid], "{mount:?}");
     assert!(mount[3].parse::<u64>().is_ok_and(|ns| ns > 0), "{mount:?}");
+    let call = |line: &str| {
+        line.split_whitespace()
+            .skip(4)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let target = point.target();
     assert_eq!(
-        mount[4..10],
-        ["MOUNT", "0", "0x0", "tmpfs", &point.source, point.target()]
+        call(ours[0]),
+        format!(
+            "mount(\"{}\", \"{target}\", \"tmpfs\", 0x0, \"\") = 0",
+            point.source
+        )
     );
-    let umount = &ours[1];
+    let umount: Vec<&str> = ours[1].split_whitespace().collect();
     assert_eq!(umount[..3], ["umount", &umount_pid, &umount_pid]);
     assert_eq!(umount[3], mount[3], "same mount namespace");
-    assert_eq!(umount[4..], ["UMOUNT", "0", "0x0", point.target()]);
-    // A failed call's RET as libbpf-tools print it.
-    assert_eq!(ours[2][4..6], ["UMOUNT", "-EINVAL"], "{}", out.stdout);
+    assert_eq!(call(ours[1]), format!("umount(\"{target}\", 0x0) = 0"));
+    // A failed call's return as libbpf-tools print it.
+    assert_eq!(
+        call(ours[2]),
+        format!("umount(\"{target}\", 0x0) = -EINVAL")
+    );
 }
 
 #[test]
@@ -266,8 +279,8 @@ fn mountsnoop_sees_what_libbpf_tools_mountsnoop_sees() {
     for _ in 0..3 {
         counted.mount_and_unmount();
     }
-    // Three mounts and three unmounts; libbpf-tools print each call as C,
-    // `mount("src", "/target", "tmpfs", 0x0, "") = 0`, bpfkit as columns.
+    // Three mounts and three unmounts, each call written as C the same way,
+    // `mount("src", "/target", "tmpfs", 0x0, "") = 0`.
     let count = |text: &str| count_mentions(text, counted.target());
     let ours = ours.stop();
     let theirs = theirs.stop_after(|l| l.contains(counted.target()), 6);
@@ -277,6 +290,148 @@ fn mountsnoop_sees_what_libbpf_tools_mountsnoop_sees() {
         count_mentions(&theirs, &format!("mount(\"{}\"", counted.source)),
         3,
         "{theirs}"
+    );
+    let calls = |text: &str| {
+        let mut calls: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(counted.target()))
+            .map(|l| l.split_whitespace().skip(4).collect::<Vec<_>>().join(" "))
+            .collect();
+        calls.sort();
+        calls
+    };
+    assert_eq!(
+        calls(&ours.stdout),
+        calls(&theirs),
+        "{}\n{theirs}",
+        ours.stdout
+    );
+}
+
+/// The new mount API, as util-linux 2.39+ and systemd use it, from raw
+/// syscalls on a thread of its own in a private mount namespace: a tmpfs
+/// made with fsopen/fsconfig/fsmount, attached with move_mount, made
+/// read-only with mount_setattr, cloned with open_tree. Returns the thread
+/// id and what each call returned.
+fn new_mount_api_calls(target: &Path) -> (u32, Vec<i64>) {
+    let target = std::ffi::CString::new(target.to_str().expect("UTF-8")).expect("a C path");
+    thread::spawn(move || {
+        let mut returned = Vec::new();
+        // SAFETY: raw syscalls with NUL-terminated strings, a zeroed
+        // mount_attr of the size passed, on this thread's own namespace.
+        unsafe {
+            assert_eq!(libc::unshare(libc::CLONE_NEWNS), 0, "unshare");
+            let root = c"/";
+            let private = (libc::MS_REC | libc::MS_PRIVATE) as libc::c_ulong;
+            let none = std::ptr::null::<libc::c_char>();
+            assert_eq!(
+                libc::mount(none, root.as_ptr(), none, private, std::ptr::null()),
+                0
+            );
+            let fs = libc::syscall(libc::SYS_fsopen, c"tmpfs".as_ptr(), 1 /* CLOEXEC */);
+            returned.push(fs);
+            returned.push(libc::syscall(
+                libc::SYS_fsconfig,
+                fs,
+                1, /* FSCONFIG_SET_STRING */
+                c"size".as_ptr(),
+                c"1m".as_ptr(),
+                0,
+            ));
+            returned.push(libc::syscall(
+                libc::SYS_fsconfig,
+                fs,
+                6, /* FSCONFIG_CMD_CREATE */
+                none,
+                none,
+                0,
+            ));
+            let mnt = libc::syscall(libc::SYS_fsmount, fs, 1, 0x4 /* NODEV */);
+            returned.push(mnt);
+            returned.push(libc::syscall(
+                libc::SYS_move_mount,
+                mnt,
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                0x4, /* MOVE_MOUNT_F_EMPTY_PATH */
+            ));
+            let attr = [1u64 /* MOUNT_ATTR_RDONLY */, 0, 0, 0];
+            returned.push(libc::syscall(
+                libc::SYS_mount_setattr,
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                0,
+                attr.as_ptr(),
+                std::mem::size_of_val(&attr),
+            ));
+            let clone = 0x1 | libc::O_CLOEXEC as i64; /* OPEN_TREE_CLONE|CLOEXEC */
+            returned.push(libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                target.as_ptr(),
+                clone,
+            ));
+            for fd in [fs, mnt, returned[returned.len() - 1]] {
+                libc::close(fd as i32);
+            }
+            (libc::syscall(libc::SYS_gettid) as u32, returned)
+        }
+    })
+    .join()
+    .expect("the mounting thread")
+}
+
+#[test]
+fn mountsnoop_shows_each_call_of_the_new_mount_api() {
+    if !bpfkit_testkit::privileged("mountsnoop_shows_each_call_of_the_new_mount_api") {
+        return;
+    }
+    let _serial = serial();
+    let dir = TempDir::new("mount-api");
+    let me = std::process::id().to_string();
+    let run = ToolRun::start("mountsnoop", &["-p", &me]);
+    let (tid, returned) = new_mount_api_calls(dir.path());
+    let out = run.stop();
+    assert!(returned.iter().all(|&r| r >= 0), "{returned:?}");
+    let (fs, mnt, tree) = (returned[0], returned[3], returned[6]);
+    let target = dir.path().display();
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|cells| cells.get(2) == Some(&tid.to_string().as_str()))
+        .collect();
+    let calls: Vec<String> = lines.iter().map(|cells| cells[4..].join(" ")).collect();
+    assert_eq!(
+        calls,
+        [
+            // The thread's mounts made private first (flags by name).
+            "mount(\"\", \"/\", \"\", MS_REC | MS_PRIVATE, \"\") = 0".to_string(),
+            format!("fsopen(\"tmpfs\", FSOPEN_CLOEXEC) = {fs}"),
+            format!("fsconfig({fs}, \"FSCONFIG_SET_STRING\", \"size\", \"1m\", 0) = 0"),
+            format!("fsconfig({fs}, \"FSCONFIG_CMD_CREATE\", \"\", \"\", 0) = 0"),
+            format!("fsmount({fs}, \"FSMOUNT_CLOEXEC\", \"MOUNT_ATTR_NODEV\") = {mnt}"),
+            format!(
+                "move_mount({mnt}, \"\", AT_FDCWD, \"{target}\", \"MOVE_MOUNT_F_EMPTY_PATH\") = 0"
+            ),
+            format!("mount_setattr(AT_FDCWD, \"{target}\", 0x0, MOUNT_ATTR_RDONLY) = 0"),
+            format!(
+                "open_tree(AT_FDCWD, \"{target}\", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC) = {tree}"
+            ),
+        ],
+        "{}",
+        out.stdout
+    );
+    // The calls came from this process, in its thread's own namespace.
+    assert!(lines.iter().all(|c| c[1] == me), "{}", out.stdout);
+    let host_ns = std::fs::read_link("/proc/self/ns/mnt").expect("our mount namespace");
+    assert!(
+        lines
+            .iter()
+            .all(|c| !host_ns.to_string_lossy().contains(c[3])),
+        "{}",
+        out.stdout
     );
 }
 

@@ -448,6 +448,11 @@ impl EventFormatter {
                 i + 1 == cells.len(),
             );
         }
+        // A last column with no header (frames under the row) leaves no
+        // trailing space.
+        while line.last() == Some(&b' ') {
+            line.pop();
+        }
         line.push(b'\n');
         String::from_utf8_lossy(&line).into_owned()
     }
@@ -471,6 +476,7 @@ impl EventFormatter {
     pub(crate) fn write_cells(&mut self, bytes: &[u8], line: &mut Vec<u8>, last_unpadded: bool) {
         let extra = self.time as usize + self.elapsed as usize;
         let total = extra + self.table.len();
+        let row_start = line.len();
         let mut n = 0;
         if self.time {
             let hms = self.ctx.clock.now_hms();
@@ -490,6 +496,7 @@ impl EventFormatter {
         };
         for tc in &self.table {
             n += 1;
+            let start = line.len();
             cells::write_cell(
                 tc,
                 &record,
@@ -497,6 +504,11 @@ impl EventFormatter {
                 line,
                 last_unpadded && n == total,
             );
+            // A cell that goes under the row (stack frames) needs no
+            // separator before it: the row ends without a trailing space.
+            if line.get(start) == Some(&b'\n') && start > row_start && line[start - 1] == b' ' {
+                line.remove(start - 1);
+            }
         }
     }
 }

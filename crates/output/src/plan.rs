@@ -789,17 +789,27 @@ pub(crate) fn column_bytes<'b>(col: &Column, bytes: &'b [u8]) -> Option<&'b [u8]
     bytes.get(col.offset..end)
 }
 
-/// Where the last member starts when it is an array (records may end
-/// inside it), else the type's size.
+/// Where the trailing arrays start: the last member when it is an array,
+/// and the number arrays right before it (capable's kernel and user
+/// stacks, sent only when asked for); records may end inside or before
+/// them. Else the type's size.
 fn min_record_size(columns: &[Column], size: usize) -> usize {
-    let last = columns.iter().max_by_key(|c| c.offset);
-    match last.map(|c| (c.offset, &c.leaf)) {
-        Some((
-            offset,
-            Leaf::Str { .. } | Leaf::Bytes { .. } | Leaf::IntArray { .. } | Leaf::Array { .. },
-        )) => offset,
-        _ => size,
-    }
+    let mut by_offset: Vec<&Column> = columns.iter().collect();
+    by_offset.sort_by_key(|c| std::cmp::Reverse(c.offset));
+    let mut members = by_offset.into_iter();
+    let is_array = |leaf: &Leaf| {
+        matches!(
+            leaf,
+            Leaf::Str { .. } | Leaf::Bytes { .. } | Leaf::IntArray { .. } | Leaf::Array { .. }
+        )
+    };
+    let Some(last) = members.next().filter(|c| is_array(&c.leaf)) else {
+        return size;
+    };
+    members
+        .take_while(|c| matches!(c.leaf, Leaf::IntArray { .. }))
+        .last()
+        .map_or(last.offset, |c| c.offset)
 }
 
 /// The bytes of each of the `len` elements of array column `col`, from the

@@ -7,7 +7,12 @@
 #include "common.h"
 
 const volatile pid_t targ_tgid = 0;
+/* -K, -U: the kernel and user stack of each check, as bcc's capable. */
+const volatile bool kernel_stack = false;
+const volatile bool user_stack = false;
 DEFINE_CGROUP_FILTER();
+
+#define MAX_FRAMES 32
 
 #define CAP_OPT_NOAUDIT 0x2 /* include/linux/security.h */
 #define CAP_OPT_INSETID 0x4
@@ -23,9 +28,21 @@ struct event {
 	u8 audit;   /* 1 audited, 0 not (CAP_OPT_NOAUDIT), OPT_UNKNOWN */
 	u8 insetid; /* 1 with CAP_OPT_INSETID, 0 without, OPT_UNKNOWN */
 	char task[TASK_COMM_LEN];
+	/* With -K or -U (the record ends here otherwise): return addresses,
+	 * innermost first, zero after the last; all zero when not collected. */
+	u64 kernel_ips[MAX_FRAMES];
+	u64 user_ips[MAX_FRAMES];
 };
 
 DEFINE_EVENTS_RINGBUF();
+
+/* The event being put together (with its stacks, too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct event);
+} scratch SEC(".maps");
 
 /* kprobe variant: the check in flight per thread, finished by the kretprobe. */
 struct {
@@ -35,8 +52,29 @@ struct {
 	__type(value, struct event);
 } checks SEC(".maps");
 
+/* The stacks -K and -U ask for, the others zeroed. */
+static __always_inline void collect_stacks(void *ctx, struct event *e)
+{
+	if (kernel_stack)
+		bpf_get_stack(ctx, e->kernel_ips, sizeof(e->kernel_ips), 0);
+	else
+		__builtin_memset(e->kernel_ips, 0, sizeof(e->kernel_ips));
+	if (user_stack)
+		bpf_get_stack(ctx, e->user_ips, sizeof(e->user_ips), BPF_F_USER_STACK);
+	else
+		__builtin_memset(e->user_ips, 0, sizeof(e->user_ips));
+}
+
+/* This CPU's event to fill, or NULL. */
+static __always_inline struct event *scratch_event(void)
+{
+	u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
 /* The event for the current task, or false when filtered out. */
-static __always_inline bool start_event(struct event *e, int cap)
+static __always_inline bool start_event(void *ctx, struct event *e, int cap)
 {
 	u64 id = bpf_get_current_pid_tgid();
 
@@ -49,6 +87,8 @@ static __always_inline bool start_event(struct event *e, int cap)
 	e->uid = bpf_get_current_uid_gid();
 	e->cap = cap;
 	bpf_get_current_comm(e->task, sizeof(e->task));
+	if (kernel_stack || user_stack)
+		collect_stacks(ctx, e);
 	return true;
 }
 
@@ -56,19 +96,22 @@ static __always_inline void finish_event(struct event *e, int ret)
 {
 	e->ret = ret;
 	e->denied = ret != 0;
-	output_event(e, sizeof(*e));
+	if (kernel_stack || user_stack)
+		output_event(e, sizeof(*e));
+	else
+		output_event(e, offsetof(struct event, kernel_ips));
 }
 
 SEC("tp/capability/cap_capable")
 int cap_capable_tp(struct trace_event_raw_cap_capable *ctx)
 {
-	struct event e = {};
+	struct event *e = scratch_event();
 
-	if (!start_event(&e, ctx->cap))
+	if (!e || !start_event(ctx, e, ctx->cap))
 		return 0;
-	e.audit = OPT_UNKNOWN;
-	e.insetid = OPT_UNKNOWN;
-	finish_event(&e, ctx->ret);
+	e->audit = OPT_UNKNOWN;
+	e->insetid = OPT_UNKNOWN;
+	finish_event(e, ctx->ret);
 	return 0;
 }
 
@@ -77,13 +120,13 @@ int BPF_KPROBE(cap_capable_entry, const struct cred *cred, struct user_namespace
 	       int cap, unsigned int opts)
 {
 	u32 tid = bpf_get_current_pid_tgid();
-	struct event e = {};
+	struct event *e = scratch_event();
 
-	if (!start_event(&e, cap))
+	if (!e || !start_event(ctx, e, cap))
 		return 0;
-	e.audit = (opts & CAP_OPT_NOAUDIT) == 0;
-	e.insetid = (opts & CAP_OPT_INSETID) != 0;
-	bpf_map_update_elem(&checks, &tid, &e, BPF_ANY);
+	e->audit = (opts & CAP_OPT_NOAUDIT) == 0;
+	e->insetid = (opts & CAP_OPT_INSETID) != 0;
+	bpf_map_update_elem(&checks, &tid, e, BPF_ANY);
 	return 0;
 }
 

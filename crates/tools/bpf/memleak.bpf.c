@@ -11,6 +11,42 @@ const volatile pid_t targ_tgid = 0;
 const volatile size_t min_size = 0;
 const volatile size_t max_size = -1;
 const volatile u64 sample_rate = 1;
+/* -t: an event for every allocation and free traced. */
+const volatile bool trace_all = false;
+
+enum memleak_call {
+	ALLOC = 0,
+	FREE = 1,
+};
+
+/* One allocator call (-t). */
+struct event {
+	bpfkit_pid_t pid;
+	char comm[TASK_COMM_LEN];
+	enum memleak_call call;
+	u64 size;
+	u64 address;
+};
+
+DEFINE_EVENTS_RINGBUF();
+
+/* Sends what -t shows of one call. */
+static __always_inline void trace_call(enum memleak_call call, u64 size, u64 address)
+{
+	struct event *e;
+
+	if (!trace_all)
+		return;
+	e = reserve_event(sizeof(*e));
+	if (!e)
+		return;
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->call = call;
+	e->size = size;
+	e->address = address;
+	bpf_ringbuf_submit(e, 0);
+}
 
 struct alloc_info {
 	u64 size;
@@ -118,6 +154,7 @@ static __always_inline void record(void *ctx, u64 address, u64 size, s32 stack_i
 	bpf_get_current_comm(info.comm, sizeof(info.comm));
 	bpf_map_update_elem(&allocs, &address, &info, BPF_ANY);
 	update_combined(&info, size, 1);
+	trace_call(ALLOC, size, address);
 }
 
 static __always_inline int alloc_exit(void *ctx, u64 address)
@@ -142,6 +179,7 @@ static __always_inline int free_enter(u64 address)
 	if (!info)
 		return 0;
 	update_combined(info, -(s64)info->size, -1);
+	trace_call(FREE, info->size, address);
 	bpf_map_delete_elem(&allocs, &address);
 	return 0;
 }

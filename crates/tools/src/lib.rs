@@ -181,6 +181,18 @@ pub enum Runtime {
     CgroupMap(&'static str),
     /// Attach uprobes to the binary or library at VALUE instead of the one in SEC().
     UprobeBinary,
+    /// Attach uprobes to VALUE followed by the symbol in SEC() (memleak's
+    /// `-S je_` for jemalloc's `je_malloc`); the variant's optional
+    /// programs whose prefixed symbol is missing are left out.
+    UprobeSymbolPrefix,
+    /// Start the command line VALUE (split at whitespace, looked up in
+    /// `PATH`) held before its exec, give its process ID to the flag
+    /// `pid_flag` as if that was given, let it exec once everything is
+    /// attached, and end the run when it ends: held at its exit, before its
+    /// memory is gone, until the final output is written, so that its user
+    /// stacks still symbolize. A run that ends first (Ctrl-C, `-d`) stops it
+    /// with SIGTERM, as libbpf-tools memleak's `-c`.
+    Command { pid_flag: &'static str },
     /// Sample perf_event programs at VALUE Hz (software CPU clock, every CPU).
     SampleFrequency,
     /// Print each event as `field: value` lines instead of a table row.
@@ -313,6 +325,25 @@ pub struct StackOutput {
     /// Another value field summed and shown with the weight (memleak's
     /// number of allocations), or [`StackOutput::ENTRIES`].
     pub count: Option<&'static str>,
+    /// Table mode as a numbered report (libbpf-tools memleak's) instead of
+    /// bcc's indented stacks; [`Runtime::Top`] caps both.
+    pub report: Option<StackReport>,
+}
+
+/// A stack output's text as a report: `[HH:MM:SS] ` and the title, then
+/// per stack, heaviest first, the entry line and its frames, numbered and
+/// with their addresses (`\t0 [<00007f3a12345678>] malloc`), user frames
+/// after kernel frames.
+#[derive(Debug, Clone, Copy)]
+pub struct StackReport {
+    /// `{n}` is the number of stacks shown.
+    pub title: &'static str,
+    /// `{weight}` and `{count}` are the stack's weight and count.
+    pub entry: &'static str,
+    /// After the frames: `{comm}` and `{pid}` are the process's (where
+    /// libbpf-tools shows none, kernel-wide stacks would be anonymous; a
+    /// line of its own, not numbered, leaves their lines as they are).
+    pub process: &'static str,
 }
 
 impl StackOutput {
@@ -320,6 +351,17 @@ impl StackOutput {
     /// stacks (memleak's allocations, in a map with one entry for each).
     /// No C member can have this name.
     pub const ENTRIES: &'static str = "#entries";
+}
+
+/// A line printed from the object's `.bss`/`.data` globals (counters kept
+/// next to the maps) before a map output, at each interval and at the end:
+/// `{NAME}` is the global NAME, as libbpf-tools readahead's
+/// `Readahead unused/total pages: {unused_pages}/{total_pages}`. Found with
+/// [`ToolSpec::summaries`].
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub when: When,
+    pub text: &'static str,
 }
 
 /// Histogram bucket layout.
@@ -398,12 +440,63 @@ pub enum Format {
         signal: &'static str,
         core: &'static str,
     },
+    /// Return addresses (the column's field: a `u64[]` member, innermost
+    /// first, 0 after the last), symbolized one per line under the row, as
+    /// bcc's capable -K/-U prints them: `pid` names the member with the
+    /// process whose user addresses they are, `None` means kernel
+    /// addresses; `missing` is the line for an empty stack (nothing when
+    /// empty). The column comes last, with an empty header.
+    Stack {
+        pid: Option<&'static str>,
+        missing: &'static str,
+    },
+    /// A system call as libbpf-tools mountsnoop (and strace) writes it,
+    /// `name(arg, ...) = ret`: the call is `calls[op]` (`op` an event
+    /// member), the return value the column's own field (a number, or
+    /// `-ENAME` when negative).
+    Call {
+        op: &'static str,
+        calls: &'static [Call],
+    },
     /// A sentence (the column's own field is ignored): `{NAME}` is the
     /// event member NAME (a number, or a `char[]` as text), `{/PATH}` the
     /// first line of the file PATH when the event is printed (oomkill's
     /// `{/proc/loadavg}`); a file that cannot be read leaves that
     /// placeholder empty.
     Sentence(&'static str),
+}
+
+/// One system call of a [`Format::Call`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    pub name: &'static str,
+    pub args: &'static [Arg],
+}
+
+/// An argument of a [`Call`]: an event member and how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arg {
+    pub field: &'static str,
+    pub kind: ArgKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A string, in double quotes.
+    Str,
+    /// A number.
+    Int,
+    /// A directory fd: `AT_FDCWD` by name, others as numbers.
+    DirFd,
+    /// Bit flags by name, ` | ` between them, `0x0` for none; bits
+    /// without a name in hex after the named ones.
+    Flags(&'static [(u64, &'static str)]),
+    /// [`ArgKind::Flags`] in double quotes (libbpf-tools' fsmount and
+    /// move_mount flags).
+    QuotedFlags(&'static [(u64, &'static str)]),
+    /// The value as an index into names, in double quotes (fsconfig's
+    /// command, as libbpf-tools); others as numbers.
+    Names(&'static [&'static str]),
 }
 
 impl Column {
@@ -540,6 +633,15 @@ impl ToolSpec {
         specs::stack_outputs(self.name)
             .iter()
             .find(|o| o.when.holds(given))
+    }
+
+    /// The summary lines (their text) for the flags given.
+    pub fn summaries(&self, given: &dyn Fn(&str) -> bool) -> Vec<&'static str> {
+        specs::summaries(self.name)
+            .iter()
+            .filter(|s| s.when.holds(given))
+            .map(|s| s.text)
+            .collect()
     }
 
     /// The output to use for the flags given.

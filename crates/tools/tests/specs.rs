@@ -232,6 +232,20 @@ fn check_column(
             assert!(field_exists(signal), "{}: missing {signal}", spec.name);
             assert!(field_exists(core), "{}: missing {core}", spec.name);
         }
+        Format::Call { op, calls } => {
+            assert!(field_exists(op), "{}: missing {op}", spec.name);
+            for arg in calls.iter().flat_map(|c| c.args) {
+                assert!(
+                    field_exists(arg.field),
+                    "{}: missing {}",
+                    spec.name,
+                    arg.field
+                );
+            }
+        }
+        Format::Stack { pid: Some(pid), .. } => {
+            assert!(field_exists(pid), "{}: missing {pid}", spec.name);
+        }
         _ => {}
     }
 }
@@ -450,6 +464,22 @@ fn every_ring_buffer_has_a_drop_counter() {
                 spec.name,
                 map.name
             );
+        }
+    }
+}
+
+#[test]
+fn summaries_read_existing_globals() {
+    for spec in bpfkit_tools::all() {
+        let object = bpfkit_object::analyze(spec.object).expect("the tool's object");
+        for text in spec.summaries(&|_| true) {
+            for name in bpfkit_tools::sentence_fields(text) {
+                assert!(
+                    object.globals.iter().any(|g| g.name == name),
+                    "{}: summary reads missing global {name}",
+                    spec.name
+                );
+            }
         }
     }
 }

@@ -118,6 +118,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
             snapshot: snapshot.1,
             time_line: interval.is_some(),
             brackets: false,
+            summary: Vec::new(),
         })),
         ready_message: Some("Tracing... Hit Ctrl-C to end."),
         ..Default::default()

@@ -94,6 +94,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
             },
             time_line: args.time,
             brackets: false,
+            summary: Vec::new(),
         })),
         // Said once per run, after attaching, as bcc does.
         ready_message: Some(Box::leak(ready.into_boxed_str())),

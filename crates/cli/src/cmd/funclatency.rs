@@ -93,6 +93,7 @@ pub fn run(args: FunclatencyArgs) -> Result<ExitCode> {
             },
             time_line: args.time,
             brackets: false,
+            summary: Vec::new(),
         })),
         ready_message: Some("Tracing 1 functions... Hit Ctrl-C to end."),
         ..Default::default()

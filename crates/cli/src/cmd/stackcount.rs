@@ -24,6 +24,7 @@ static STACKS: StackOutput = StackOutput {
     weight: "count",
     unit: "hits",
     count: None,
+    report: None,
 };
 
 #[derive(Args)]
@@ -93,6 +94,7 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
             folded: args.folded,
             flamegraph: None,
             min_age: None,
+            top: None,
         })),
         ready_message: Some("Tracing... Hit Ctrl-C to end."),
         ..Default::default()

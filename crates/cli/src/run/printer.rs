@@ -11,6 +11,7 @@ use bpfkit_output::{
     sum_per_cpu,
 };
 use bpfkit_runtime::{EventHandler, Maps, StopHandle};
+use bpfkit_tools::SentencePart;
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::ControlFlow;
@@ -65,6 +66,9 @@ pub struct MapPrint {
     pub time_line: bool,
     /// The time line as `[HH:MM:SS]` (libbpf-tools syscount).
     pub brackets: bool,
+    /// Lines from the object's globals before the map, `{NAME}` being the
+    /// global NAME (libbpf-tools readahead's unused/total pages).
+    pub summary: Vec<&'static str>,
 }
 
 /// Decides from a raw record whether an event is shown.
@@ -314,6 +318,7 @@ impl<'o> Printer<'o> {
                 out.push(b'\n');
             }
         }
+        self.render_summary(maps, &print.summary, out)?;
         let view = MapView {
             name: &def.name,
             key_ty: def.key_type,
@@ -325,6 +330,51 @@ impl<'o> Printer<'o> {
             .with_context(|| format!("printing map '{}'", def.name))?;
         if clear {
             maps.clear(&def.name)?;
+        }
+        Ok(())
+    }
+
+    /// A tool's summary lines, their `{NAME}`s filled from the globals; in
+    /// JSON one `global` record per global they name.
+    fn render_summary(&self, maps: &Maps<'_>, lines: &[&str], out: &mut Vec<u8>) -> Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let mut values = HashMap::new();
+        for (info, bytes) in maps.globals()? {
+            let Some(global) = self.object.globals.iter().find(|g| g.name == info.name) else {
+                continue;
+            };
+            let value = bpfkit_btf::value::decode(&self.object.btf, global.ty, &bytes)?;
+            values.insert(info.name, value);
+        }
+        for line in lines {
+            for part in bpfkit_tools::sentence_parts(line) {
+                match part {
+                    SentencePart::Field(name) if self.opts.mode == Mode::Json => {
+                        let value = values
+                            .get(name)
+                            .with_context(|| format!("the object has no global '{name}'"))?;
+                        let mut fields = serde_json::Map::new();
+                        fields.insert("name".into(), name.into());
+                        fields.insert("value".into(), bpfkit_btf::value::to_json(value));
+                        records::write_record("global", &fields, out)?;
+                    }
+                    _ if self.opts.mode == Mode::Json => {}
+                    SentencePart::Field(name) => {
+                        let value = values
+                            .get(name)
+                            .with_context(|| format!("the object has no global '{name}'"))?;
+                        out.extend_from_slice(value.to_string().as_bytes());
+                    }
+                    SentencePart::Text(text) | SentencePart::File(text) => {
+                        out.extend_from_slice(text.as_bytes())
+                    }
+                }
+            }
+            if self.opts.mode != Mode::Json {
+                out.push(b'\n');
+            }
         }
         Ok(())
     }

@@ -23,6 +23,11 @@ impl Parsed {
         self.values.contains_key(long)
     }
 
+    /// Gives the flag `long` this value, as if the command line had.
+    pub fn set(&mut self, long: &'static str, value: String) {
+        self.values.insert(long, value);
+    }
+
     /// The flag's value, or its documented default.
     pub fn value<'a>(&'a self, flag: &'a Flag) -> Option<&'a str> {
         self.values

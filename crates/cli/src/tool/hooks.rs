@@ -22,18 +22,32 @@ pub struct Choice {
     pub left_out: Vec<(&'static str, String)>,
 }
 
+/// Where the user moved a tool's uprobes: another binary (`-O`), symbols
+/// with a prefix (`-S je_`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Retarget<'a> {
+    pub binary: Option<&'a str>,
+    pub prefix: Option<&'a str>,
+}
+
+impl Retarget<'_> {
+    pub fn is_some(&self) -> bool {
+        self.binary.is_some() || self.prefix.is_some()
+    }
+}
+
 /// The best candidate variant whose required hooks all exist; an error
 /// listing why each candidate failed when none works.
 pub fn choose(
     spec: &ToolSpec,
     object: &Object,
     given: &dyn Fn(&str) -> bool,
-    uprobe_binary: Option<&str>,
+    retarget: Retarget,
 ) -> Result<Choice, String> {
     choose_loadable(
         &spec.candidate_variants(given),
         object,
-        uprobe_binary,
+        retarget,
         |_| Ok(()),
     )
 }
@@ -45,12 +59,12 @@ pub fn choose(
 pub fn choose_loadable(
     candidates: &[&'static Variant],
     object: &Object,
-    uprobe_binary: Option<&str>,
+    retarget: Retarget,
     mut load: impl FnMut(&Choice) -> Result<(), String>,
 ) -> Result<Choice, String> {
     let mut passed_over = Vec::new();
     for &variant in candidates {
-        let left_out = match check_variant(object, variant, uprobe_binary) {
+        let left_out = match check_variant(object, variant, retarget) {
             Ok(left_out) => left_out,
             Err(why) => {
                 passed_over.push((variant.label, why));
@@ -109,7 +123,7 @@ fn disabled_programs(
 fn check_variant(
     object: &Object,
     variant: &Variant,
-    uprobe_binary: Option<&str>,
+    retarget: Retarget,
 ) -> Result<Vec<(&'static str, String)>, String> {
     let mut left_out = Vec::new();
     for &name in variant.programs {
@@ -118,7 +132,7 @@ fn check_variant(
             .iter()
             .find(|p| p.name == name)
             .ok_or_else(|| format!("program {name} is not in the object"))?;
-        if let Err(why) = hook_available(&program.hook, uprobe_binary) {
+        if let Err(why) = hook_available(&program.hook, retarget) {
             if variant.optional.contains(&name) {
                 left_out.push((name, why));
             } else {
@@ -130,7 +144,7 @@ fn check_variant(
 }
 
 /// Whether this kernel provides `hook`; the error says what is missing.
-pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), String> {
+pub fn hook_available(hook: &Hook, retarget: Retarget) -> Result<(), String> {
     let k = features::kernel();
     match hook {
         Hook::Tracepoint { category, name } => {
@@ -172,15 +186,32 @@ pub fn hook_available(hook: &Hook, uprobe_binary: Option<&str>) -> Result<(), St
         }
         Hook::Uprobe { .. } if !k.uprobes => Err("uprobes are not available".into()),
         Hook::Uprobe { target, .. } => {
-            let binary = uprobe_binary.or(target.as_ref().map(|t| t.binary.as_str()));
-            match binary {
-                Some(b) if bpfkit_runtime::resolve_binary(b).is_none() => {
-                    Err(format!("{b} does not exist"))
-                }
+            let binary = retarget
+                .binary
+                .or(target.as_ref().map(|t| t.binary.as_str()));
+            let Some(binary) = binary else {
+                return Ok(());
+            };
+            let path = bpfkit_runtime::resolve_binary(binary)
+                .ok_or_else(|| format!("{binary} does not exist"))?;
+            let symbol = target.as_ref().and_then(|t| t.symbol.as_deref());
+            match (retarget.prefix, symbol) {
+                (Some(prefix), Some(symbol)) => has_function(&path, &format!("{prefix}{symbol}")),
                 _ => Ok(()),
             }
         }
         _ => Ok(()),
+    }
+}
+
+/// Whether the ELF file at `path` defines the function `name` (a prefixed
+/// allocator symbol may well be missing, unlike the one in `SEC()`).
+fn has_function(path: &std::path::Path, name: &str) -> Result<(), String> {
+    let elf = bpfkit_btf::read_input_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    match bpfkit_object::symbols::matching_functions(&elf, name) {
+        Ok(found) if !found.is_empty() => Ok(()),
+        Ok(_) => Err(format!("{} has no function {name}", path.display())),
+        Err(why) => Err(format!("{}: {why}", path.display())),
     }
 }
 
@@ -213,11 +244,12 @@ mod tests {
         let candidates: Vec<&'static Variant> = VARIANTS.iter().collect();
 
         // The hook checks alone pass missing_type: its tracepoint exists.
-        let by_hooks = choose_loadable(&candidates, &object, None, |_| Ok(())).unwrap();
+        let by_hooks =
+            choose_loadable(&candidates, &object, Retarget::default(), |_| Ok(())).unwrap();
         assert_eq!(by_hooks.variant.label, "missing_type");
 
         let mut session = None;
-        let choice = choose_loadable(&candidates, &object, None, |choice| {
+        let choice = choose_loadable(&candidates, &object, Retarget::default(), |choice| {
             let opts = LoadOptions {
                 disabled: choice.disabled.clone(),
                 ..Default::default()

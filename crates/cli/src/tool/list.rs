@@ -45,13 +45,15 @@ pub fn verdicts() -> Vec<Verdict> {
             };
             match bpfkit_object::analyze(spec.object) {
                 Err(e) => verdict.why_not = Some(format!("bad object: {e}")),
-                Ok(object) => match hooks::choose(spec, &object, &|_| false, None) {
-                    Ok(choice) => {
-                        verdict.hook = Some(choice.variant.label);
-                        verdict.passed_over = choice.passed_over;
+                Ok(object) => {
+                    match hooks::choose(spec, &object, &|_| false, hooks::Retarget::default()) {
+                        Ok(choice) => {
+                            verdict.hook = Some(choice.variant.label);
+                            verdict.passed_over = choice.passed_over;
+                        }
+                        Err(why) => verdict.why_not = Some(why.to_string()),
                     }
-                    Err(why) => verdict.why_not = Some(why.to_string()),
-                },
+                }
             }
             verdict
         })

@@ -4,6 +4,7 @@
 //! parameters and runtime options, its output as columns or histograms.
 
 mod args;
+mod command;
 mod hooks;
 mod list;
 mod output;
@@ -47,6 +48,8 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         crate::out::stdout(syscall_list())?;
         return Ok(ExitCode::SUCCESS);
     }
+    let mut parsed = parsed;
+    let mut command = start_command(spec, &mut parsed)?;
     let LoadedTool {
         object,
         session,
@@ -57,7 +60,42 @@ pub fn run(spec: &'static ToolSpec, args: &[String]) -> Result<ExitCode> {
         // As libbpf-tools say it, but on stderr: stdout stays the summary.
         print.ready_message = Some("Tracing... Hit Ctrl-C to end.");
     }
-    crate::run::run_session(&object, session, &flags, print)
+    if let Some(command) = &mut command {
+        command.start(session.stop_handle())?;
+    }
+    let result = crate::run::run_session(&object, session, &flags, print);
+    // After the final output, which may need the command's memory map.
+    if let Some(command) = command {
+        command.finish();
+    }
+    result
+}
+
+/// The `-c COMMAND` of a tool that has one, forked and held before its
+/// exec; its process ID becomes the value of the flag it stands for.
+fn start_command(spec: &ToolSpec, parsed: &mut Parsed) -> Result<Option<command::Command>> {
+    let Some((flag, pid_flag)) = command_flag(spec) else {
+        return Ok(None);
+    };
+    let Some(line) = parsed.has(flag.long).then(|| parsed.value(flag)).flatten() else {
+        return Ok(None);
+    };
+    if parsed.has(pid_flag) {
+        bail!("--{} and --{pid_flag} exclude each other", flag.long);
+    }
+    let command = command::Command::spawn(line)?;
+    parsed.set(pid_flag, command.pid().to_string());
+    Ok(Some(command))
+}
+
+/// The flag with [`Runtime::Command`], and the flag its process ID goes to.
+fn command_flag(spec: &ToolSpec) -> Option<(&'static Flag, &'static str)> {
+    spec.flags.iter().find_map(|f| {
+        f.effects.iter().find_map(|e| match e {
+            Effect::Runtime(Runtime::Command { pid_flag }) => Some((f, *pid_flag)),
+            _ => None,
+        })
+    })
 }
 
 /// A tool loaded and attached with its arguments: what `run` prints and
@@ -72,7 +110,14 @@ pub(crate) struct LoadedTool {
 /// Parses a tool's arguments (without the tool name) and loads the variant
 /// that works here.
 pub(crate) fn load(spec: &'static ToolSpec, args: &[String]) -> Result<LoadedTool> {
-    load_parsed(spec, &args::parse(spec, args)?)
+    let parsed = args::parse(spec, args)?;
+    if let Some((flag, _)) = command_flag(spec).filter(|(f, _)| parsed.has(f.long)) {
+        bail!(
+            "--{} starts a command for one run; serve runs none",
+            flag.long
+        );
+    }
+    load_parsed(spec, &parsed)
 }
 
 fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
@@ -81,9 +126,12 @@ fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
     // Flag values first: a usage error beats a kernel probe.
     let (mut flags, print) = settings(spec, &object, parsed)?;
     let given = |long: &str| parsed.has(long);
-    let uprobe_binary = runtime_value(spec, parsed, Runtime::UprobeBinary);
+    let retarget = hooks::Retarget {
+        binary: runtime_value(spec, parsed, Runtime::UprobeBinary),
+        prefix: runtime_value(spec, parsed, Runtime::UprobeSymbolPrefix),
+    };
     crate::run::catch_early_stop();
-    let (choice, session) = load_variant(spec, &object, &mut flags, &given, uprobe_binary)?;
+    let (choice, session) = load_variant(spec, &object, &mut flags, &given, retarget)?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
@@ -104,19 +152,19 @@ fn load_variant(
     object: &Object,
     flags: &mut RunFlags,
     given: &dyn Fn(&str) -> bool,
-    uprobe_binary: Option<&str>,
+    retarget: hooks::Retarget,
 ) -> Result<(Choice, Session)> {
     let mut session = None;
     let mut load_errors = Vec::new();
     let candidates = spec.candidate_variants(given);
-    let chosen = hooks::choose_loadable(&candidates, object, uprobe_binary, |choice| {
+    let chosen = hooks::choose_loadable(&candidates, object, retarget, |choice| {
         if crate::run::stop_requested() {
             return Err("stopped while loading".into());
         }
         flags.disabled = choice.disabled.clone();
-        let loaded = match uprobe_binary {
-            Some(binary) => retarget_uprobes(flags, object, choice, binary),
-            None => Ok(()),
+        let loaded = match retarget.is_some() {
+            true => retarget_uprobes(flags, object, choice, retarget),
+            false => Ok(()),
         }
         .and_then(|()| crate::run::load(object, flags));
         match loaded {
@@ -273,6 +321,9 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
         }
     }
     let mut print = print_options(object, output, &flags, &opts, &given);
+    if let MapOutput::Only(map) = &mut print.maps {
+        map.summary = spec.summaries(&given);
+    }
     if let Some(stack) = spec.stack_output(&given) {
         print.maps = MapOutput::Stacks(Box::new(stacks::StackPrint {
             tool: spec.name,
@@ -280,6 +331,7 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
             folded: opts.folded,
             flamegraph: opts.flamegraph.clone(),
             min_age: opts.min_age,
+            top: opts.top,
         }));
         // Stacks add up over the whole run, as bcc prints them: memleak's
         // maps are state (allocations outstanding until freed), which
@@ -328,6 +380,7 @@ fn print_options(
                 snapshot,
                 time_line: opts.wall_time,
                 brackets: opts.brackets,
+                summary: Vec::new(),
             }));
         }
         None => {
@@ -505,20 +558,24 @@ fn apply_runtime(
             let age = Duration::from_millis(number()?);
             opts.min_age = Some(stacks::MinAge { field, age });
         }
-        // Handled once the variant is known.
-        Runtime::UprobeBinary | Runtime::ListSyscalls => {}
+        // Handled once the variant is known, or before anything else.
+        Runtime::UprobeBinary
+        | Runtime::UprobeSymbolPrefix
+        | Runtime::ListSyscalls
+        | Runtime::Command { .. } => {}
         switch => apply_switch(switch, opts),
     }
     Ok(())
 }
 
-/// Attaches the chosen variant's uprobes to `binary` instead of the binary
-/// in their `SEC()` names (bashreadline's libreadline.so).
+/// Attaches the chosen variant's uprobes to another binary than the one in
+/// their `SEC()` names (bashreadline's libreadline.so), or to their symbol
+/// with a prefix (memleak's `je_malloc`).
 fn retarget_uprobes(
     flags: &mut RunFlags,
     object: &Object,
     choice: &Choice,
-    binary: &str,
+    retarget: hooks::Retarget,
 ) -> Result<()> {
     for program in &object.programs {
         let Hook::Uprobe {
@@ -528,18 +585,20 @@ fn retarget_uprobes(
         else {
             continue;
         };
-        if !choice.variant.programs.contains(&program.name.as_str()) {
+        if choice.disabled.contains(&program.name) {
             continue;
         }
+        let binary = retarget.binary.unwrap_or(&target.binary);
         let Some(symbol) = &target.symbol else {
             bail!(
                 "{} attaches by address; it cannot move to {binary}",
                 program.name
             );
         };
+        let prefix = retarget.prefix.unwrap_or_default();
         flags
             .attach
-            .insert(program.name.clone(), format!("{binary}:{symbol}"));
+            .insert(program.name.clone(), format!("{binary}:{prefix}{symbol}"));
     }
     Ok(())
 }

@@ -1,11 +1,15 @@
 //! A tool's [`Output`] as bpfkit-output settings: event columns, histogram
 //! labels, summary tables.
 
+use bpfkit_output::Record;
 use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
     Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind, write_c_string,
 };
-use bpfkit_tools::{Column, Format, Output, Scale, SentencePart};
+use bpfkit_symbolize::{Symbolizer, stack_ips};
+use bpfkit_tools::{ArgKind, Call, Column, Format, Output, Scale, SentencePart};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What the columns need to know about the run.
@@ -78,6 +82,8 @@ fn render(format: Format, unit: &str) -> Option<Render> {
         | Format::DividedBy(_)
         | Format::ArgList { .. }
         | Format::ExitStatus { .. }
+        | Format::Stack { .. }
+        | Format::Call { .. }
         | Format::Sentence(_) => {
             return None;
         }
@@ -164,6 +170,19 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
             );
             out.extend_from_slice(text.as_bytes());
         }),
+        Format::Stack { pid, missing } => Arc::new(move |r, out| {
+            let ips = r.raw(field).map(stack_ips).unwrap_or_default();
+            let process = pid.and_then(|p| r.num(p)).map(|n| n as u32);
+            write_frames(out.buffer(), &ips, process, missing);
+        }),
+        Format::Call { op, calls } => Arc::new(move |r, out| {
+            let call = usize::try_from(r.num(op).unwrap_or(-1))
+                .ok()
+                .and_then(|i| calls.get(i));
+            if let Some(call) = call {
+                write_call(out.buffer(), call, r.num(field).unwrap_or(0), r);
+            }
+        }),
         Format::Sentence(text) => Arc::new(move |r, out| {
             for part in bpfkit_tools::sentence_parts(text) {
                 match part {
@@ -184,6 +203,120 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
         }),
         _ => return None,
     })
+}
+
+/// Each address on a line of its own under the row (`name+0xoff`, bcc's
+/// `[unknown]`), or `missing` for an empty stack; `pid` is the process of
+/// user addresses, `None` for kernel ones.
+fn write_frames(out: &mut Vec<u8>, ips: &[u64], pid: Option<u32>, missing: &str) {
+    if ips.is_empty() && !missing.is_empty() {
+        out.extend_from_slice(b"\n    ");
+        out.extend_from_slice(missing.as_bytes());
+    }
+    for &ip in ips {
+        out.extend_from_slice(b"\n        ");
+        // Escaped: a name can neither split the line nor send escapes.
+        FRAME_NAMES.with_borrow_mut(|names| write_c_string(out, names.name(pid, ip).as_bytes()));
+    }
+}
+
+thread_local! {
+    /// Kept for the run: the same frames come again and again (every
+    /// capability check of a syscall has the same kernel stack).
+    static FRAME_NAMES: RefCell<FrameNames> = RefCell::new(FrameNames::default());
+}
+
+/// Symbolized frames, by process (none for the kernel) and address.
+#[derive(Default)]
+struct FrameNames {
+    symbolizer: Symbolizer,
+    names: HashMap<(Option<u32>, u64), String>,
+}
+
+impl FrameNames {
+    /// Frames remembered at most; then the cache starts over.
+    const LIMIT: usize = 100_000;
+
+    fn name(&mut self, pid: Option<u32>, ip: u64) -> &str {
+        if self.names.len() >= Self::LIMIT {
+            self.names.clear();
+        }
+        let symbolizer = &mut self.symbolizer;
+        self.names.entry((pid, ip)).or_insert_with(|| {
+            let sym = match pid {
+                Some(pid) => symbolizer.user(pid, ip),
+                None => symbolizer.kernel(ip),
+            };
+            sym.map_or_else(|| "[unknown]".to_string(), |s| s.to_string())
+        })
+    }
+}
+
+/// `name(arg, ...) = ret`, libbpf-tools mountsnoop's line.
+fn write_call(out: &mut Vec<u8>, call: &Call, ret: i128, r: &Record) {
+    out.extend_from_slice(call.name.as_bytes());
+    out.push(b'(');
+    for (i, arg) in call.args.iter().enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        let number = r.num(arg.field).unwrap_or(0);
+        match arg.kind {
+            ArgKind::Str => {
+                out.push(b'"');
+                // Escaped: a path can neither split the line nor send escapes.
+                write_c_string(out, r.raw(arg.field).unwrap_or_default());
+                out.push(b'"');
+            }
+            ArgKind::Int => out.extend_from_slice(number.to_string().as_bytes()),
+            ArgKind::DirFd if number == AT_FDCWD => out.extend_from_slice(b"AT_FDCWD"),
+            ArgKind::DirFd => out.extend_from_slice(number.to_string().as_bytes()),
+            ArgKind::Flags(names) => out.extend_from_slice(flag_names(number, names).as_bytes()),
+            ArgKind::QuotedFlags(names) => {
+                out.extend_from_slice(format!("\"{}\"", flag_names(number, names)).as_bytes())
+            }
+            ArgKind::Names(names) => {
+                let name = usize::try_from(number).ok().and_then(|i| names.get(i));
+                match name {
+                    Some(name) => out.extend_from_slice(format!("\"{name}\"").as_bytes()),
+                    None => out.extend_from_slice(number.to_string().as_bytes()),
+                }
+            }
+        }
+    }
+    out.extend_from_slice(b") = ");
+    let errno = (ret < 0)
+        .then(|| i64::try_from(-ret).ok())
+        .flatten()
+        .and_then(bpfkit_output::names::errno_name);
+    match errno {
+        Some(name) => out.extend_from_slice(format!("-{name}").as_bytes()),
+        None => out.extend_from_slice(ret.to_string().as_bytes()),
+    }
+}
+
+/// AT_FDCWD (fcntl.h): "the working directory" where a dirfd goes.
+const AT_FDCWD: i128 = -100;
+
+/// The names of the bits set in `value`, ` | ` between them, then any
+/// bits without a name in hex; `0x0` when none is set.
+pub fn flag_names(value: i128, names: &[(u64, &str)]) -> String {
+    let value = value as u64;
+    if value == 0 {
+        return "0x0".into();
+    }
+    let mut parts: Vec<String> = Vec::new();
+    let mut left = value;
+    for &(bits, name) in names {
+        if bits != 0 && value & bits == bits {
+            parts.push(name.to_string());
+            left &= !bits;
+        }
+    }
+    if left != 0 {
+        parts.push(format!("{left:#x}"));
+    }
+    parts.join(" | ")
 }
 
 /// libbpf-tools exitsnoop's EXIT_CODE text: the signal, when one ended

@@ -182,9 +182,17 @@ fn fuzz_events(object: &Object, ty: TypeId, format: &FormatOptions, rng: &mut Rn
                 }
                 Mode::Table => {
                     // Control characters in strings are escaped: one row is
-                    // one line, and nothing reaches the terminal as a command.
+                    // one line (stack frames, Format::Stack, follow it on
+                    // indented lines of their own), and nothing reaches the
+                    // terminal as a command.
                     assert!(line.ends_with(b"\n"), "{what}: a row ends its line");
-                    assert_eq!(newlines, 1, "{what}: one line per row");
+                    let below = line[..line.len() - 1].split(|&b| b == b'\n').skip(1);
+                    for frame in below {
+                        assert!(
+                            frame.starts_with(b"    "),
+                            "{what}: only frames go under a row"
+                        );
+                    }
                     assert!(!line.contains(&0x1b), "{what}: ESC reached the table");
                     let mut row = GUARD.to_vec();
                     f.append_row(&record, &mut row).expect("formatted above");
@@ -385,4 +393,14 @@ fn sentence_parts_split_text_fields_and_files() {
             Text("{open"),
         ]
     );
+}
+
+#[test]
+fn flags_are_named_bit_by_bit_with_the_rest_in_hex() {
+    let names = [(0x1, "A"), (0x4, "C"), (0x30, "EF")];
+    assert_eq!(super::flag_names(0, &names), "0x0");
+    assert_eq!(super::flag_names(0x5, &names), "A | C");
+    // A name of several bits needs them all; what no name covers is hex.
+    assert_eq!(super::flag_names(0x1 | 0x10 | 0x100, &names), "A | 0x110");
+    assert_eq!(super::flag_names(0x31, &names), "A | EF");
 }

@@ -7,9 +7,10 @@ use anyhow::{Context, Result};
 use bpfkit_btf::value::{Value, decode};
 use bpfkit_object::Object;
 use bpfkit_output::Mode;
+use bpfkit_output::clock::WallClock;
 use bpfkit_runtime::Maps;
-use bpfkit_symbolize::{StackSample, Symbolizer, merge_folded, stack_ips};
-use bpfkit_tools::StackOutput;
+use bpfkit_symbolize::{NamedStack, StackSample, Symbolizer, merge_folded, stack_ips};
+use bpfkit_tools::{StackOutput, StackReport};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -28,6 +29,10 @@ pub struct StackPrint {
     ///
     /// [`Runtime::OlderThan`]: bpfkit_tools::Runtime::OlderThan
     pub min_age: Option<MinAge>,
+    /// Show only this many of the heaviest stacks ([`Runtime::Top`]).
+    ///
+    /// [`Runtime::Top`]: bpfkit_tools::Runtime::Top
+    pub top: Option<usize>,
 }
 
 /// Map entries whose `field`, a `bpf_ktime_get_ns()` timestamp, is less
@@ -48,7 +53,10 @@ impl MinAge {
 /// The stacks as text (table and folded modes) or JSON lines.
 pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) -> Result<String> {
     let out = print.output;
-    let samples = samples(object, maps, print)?;
+    let mut samples = samples(object, maps, print)?;
+    if let Some(top) = print.top {
+        samples.truncate(top);
+    }
     let mut symbolizer = Symbolizer::new();
     let named: Vec<_> = samples
         .iter()
@@ -62,8 +70,8 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
         bpfkit_symbolize::flamegraph(folded.iter().map(String::as_str), file, &title, out.unit)?;
     }
     let mut text = String::new();
-    match mode {
-        Mode::Json => {
+    match (mode, out.report) {
+        (Mode::Json, _) => {
             for (stack, count) in &named {
                 // `type` first, as in every other record (json! sorts keys).
                 let members = [
@@ -89,6 +97,7 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
                 text.push('\n');
             }
         }
+        (_, Some(report)) => write_report(&mut text, &report, &samples, &named),
         _ => {
             // Lightest first, as bcc prints them: the heaviest end up last,
             // next to the prompt.
@@ -106,6 +115,39 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
         }
     }
     Ok(text)
+}
+
+/// The stacks as a report, heaviest first: a `[HH:MM:SS]` title line, then
+/// per stack its entry line, numbered frames with their addresses, kernel
+/// frames first (libbpf-tools memleak's layout), and its process line.
+fn write_report(
+    text: &mut String,
+    report: &StackReport,
+    samples: &[(StackSample, Option<u64>)],
+    named: &[(NamedStack, Option<u64>)],
+) {
+    let hms = WallClock::now().now_hms();
+    let title = report.title.replace("{n}", &named.len().to_string());
+    text.push_str(&format!("[{}] {title}\n", String::from_utf8_lossy(&hms)));
+    for ((sample, _), (stack, count)) in samples.iter().zip(named) {
+        let entry = report
+            .entry
+            .replace("{weight}", &stack.weight.to_string())
+            .replace("{count}", &count.unwrap_or(0).to_string());
+        text.push_str(&entry);
+        text.push('\n');
+        let ips = sample.kernel_ips.iter().chain(&sample.user_ips);
+        let names = stack.kernel.iter().chain(&stack.user);
+        for (i, (ip, name)) in ips.zip(names).enumerate() {
+            text.push_str(&format!("\t{i} [<{ip:016x}>] {name}\n"));
+        }
+        let process = report
+            .process
+            .replace("{comm}", stack.comm.as_deref().unwrap_or(""))
+            .replace("{pid}", &stack.pid.to_string());
+        text.push_str(&process);
+        text.push('\n');
+    }
 }
 
 /// A stack sample's identity: samples with the same one are merged.

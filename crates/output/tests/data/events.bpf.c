@@ -73,6 +73,14 @@ struct mixed {
 	__u32 addr6[4];
 };
 
+/* capable -K/-U: the stacks, sent only when asked for, end the record. */
+struct stacks_last {
+	__u32 pid;
+	char comm[16];
+	__u64 kernel_ips[4];
+	__u64 user_ips[4];
+};
+
 /* runqlat -P */
 struct hist_key {
 	__u32 pid;
@@ -121,6 +129,7 @@ struct exec_event *e1 __attribute__((used));
 struct tcp_event *e2 __attribute__((used));
 struct hinted *e3 __attribute__((used));
 struct mixed *e4 __attribute__((used));
+struct stacks_last *e_stacks __attribute__((used));
 struct hist_key *e5 __attribute__((used));
 struct hist *e6 __attribute__((used));
 struct hinted_hist *e7 __attribute__((used));

@@ -1,6 +1,6 @@
 use super::common::{CGROUP, PID_TGID};
 use super::object;
-use crate::{Column, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
+use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, Variant, When};
 
 /// Capability names by number (include/uapi/linux/capability.h).
 const CAPABILITIES: &[&str] = &[
@@ -65,6 +65,18 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         CGROUP,
         PID_TGID,
         Flag::switch(
+            Some('K'),
+            "kernel-stack",
+            "output kernel stack trace",
+            &[Effect::Param("kernel_stack")],
+        ),
+        Flag::switch(
+            Some('U'),
+            "user-stack",
+            "output user stack trace",
+            &[Effect::Param("user_stack")],
+        ),
+        Flag::switch(
             Some('x'),
             "extra",
             "Extra fields: show TID and INSETID columns",
@@ -85,6 +97,19 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("INSETID", "insetid", 7)
                 .fmt(OPTION)
                 .when(When::With("extra")),
+            // Under the row, kernel frames first, as bcc's capable.
+            Column::new("", "kernel_ips", 0)
+                .fmt(Format::Stack {
+                    pid: None,
+                    missing: "[Missed Kernel Stack]",
+                })
+                .when(When::With("kernel-stack")),
+            Column::new("", "user_ips", 0)
+                .fmt(Format::Stack {
+                    pid: Some("pid"),
+                    missing: "[Missed User Stack]",
+                })
+                .when(When::With("user-stack")),
         ],
         defaults: &[Runtime::WallTime],
     }],
@@ -92,5 +117,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     capable                  # Trace capability checks
     capable -p 185           # Trace this PID only
     capable -c CG            # Trace process under cgroupsPath CG
-    capable -x               # Extra fields: show TID and INSETID columns",
+    capable -x               # Extra fields: show TID and INSETID columns
+    capable -K               # Add kernel stacks to trace
+    capable -U               # Add user-space stacks to trace",
 };

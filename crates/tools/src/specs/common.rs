@@ -292,6 +292,7 @@ pub(crate) const fn stack_counts(
         weight,
         unit,
         count: None,
+        report: None,
     }
 }
 

@@ -1,8 +1,16 @@
 use super::common::{FLAMEGRAPH, FOLDED, count, interval, pid};
 use super::object;
 use crate::{
-    Column, Effect, Flag, Format, Output, Parse, Runtime, StackOutput, ToolSpec, Variant, When,
+    Column, Effect, Flag, Format, Output, Parse, Runtime, StackOutput, StackReport, ToolSpec,
+    Variant, When,
 };
+
+/// libbpf-tools memleak's report.
+const REPORT: Option<StackReport> = Some(StackReport {
+    title: "Top {n} stacks with outstanding allocations:",
+    entry: "{weight} bytes in {count} allocations from stack",
+    process: "\t-  {comm} ({pid})",
+});
 
 /// Outstanding bytes per stack: user stacks with `-p`, kernel stacks without.
 /// With `-o` from the allocations themselves (`allocs`, which have ages),
@@ -21,6 +29,7 @@ pub(crate) const STACKS: &[StackOutput] = &[
         weight: "total_size",
         unit: "bytes",
         count: Some("number_of_allocs"),
+        report: REPORT,
     },
     StackOutput {
         when: When::Always,
@@ -33,6 +42,7 @@ pub(crate) const STACKS: &[StackOutput] = &[
         weight: "total_size",
         unit: "bytes",
         count: Some("number_of_allocs"),
+        report: REPORT,
     },
 ];
 
@@ -54,6 +64,7 @@ const fn older_allocs(
         weight: "size",
         unit: "bytes",
         count: Some(StackOutput::ENTRIES),
+        report: REPORT,
     }
 }
 
@@ -84,12 +95,17 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "memleak",
     summary: "Trace outstanding memory allocations that weren't freed.",
     object: object!("memleak"),
-    // With -p, libc's allocator in that process (uprobes; valloc, memalign
-    // and pvalloc are gone from some libcs); without, the kernel's.
+    // With -p (or -c), libc's allocator in that process (uprobes; valloc,
+    // memalign and pvalloc are gone from some libcs, and allocators named
+    // with -S, such as jemalloc's, have no mmap of their own); without, the
+    // kernel's.
     variants: &[
         Variant::new("uprobe", USER_PROGRAMS)
             .only_with("pid")
             .optional(&[
+                "mmap_enter",
+                "mmap_exit",
+                "munmap_enter",
                 "valloc_enter",
                 "valloc_exit",
                 "memalign_enter",
@@ -120,6 +136,37 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             "attach to allocator functions in the specified object",
             &[Effect::Runtime(Runtime::UprobeBinary)],
         ),
+        Flag::named(
+            Some('c'),
+            "command",
+            "COMMAND",
+            Parse::Text,
+            "execute and trace the specified command",
+            &[Effect::Runtime(Runtime::Command { pid_flag: "pid" })],
+        ),
+        Flag::switch(
+            Some('t'),
+            "trace",
+            "print trace messages for each alloc/free call",
+            &[Effect::Param("trace_all")],
+        ),
+        Flag::named(
+            Some('S'),
+            "symbols-prefix",
+            "SYMBOLS_PREFIX",
+            Parse::Text,
+            "memory allocator symbols prefix",
+            &[Effect::Runtime(Runtime::UprobeSymbolPrefix)],
+        ),
+        Flag::named(
+            Some('T'),
+            "top",
+            "TOP_STACKS",
+            Parse::Int,
+            "display only this many top allocating stacks (by size)",
+            &[Effect::Runtime(Runtime::Top)],
+        )
+        .default("10"),
         Flag::named(
             Some('s'),
             "sample-rate",
@@ -165,6 +212,18 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         count("number of times to print the report before exiting"),
     ],
     outputs: &[
+        // Every call as it happens; the stacks still come at each interval.
+        Output::Events {
+            when: When::With("trace"),
+            columns: &[
+                Column::new("PID", "pid", 7),
+                Column::new("COMM", "comm", 16),
+                Column::new("CALL", "call", 5).fmt(Format::Names(&["alloc", "free"])),
+                Column::new("SIZE", "size", 10).right(),
+                Column::new("ADDRESS", "address", 18).fmt(Format::Hex),
+            ],
+            defaults: &[],
+        },
         Output::Table {
             when: When::With("show-allocs"),
             map: "allocs",
@@ -196,6 +255,10 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     examples: "\
     memleak -p $(pidof allocs)       # trace allocations of allocs, print every 5s
     memleak -p $(pidof allocs) -a    # also show each outstanding allocation
+    memleak -p $(pidof allocs) -t    # also show each allocation and free
+    memleak -c './allocs --fast'     # run allocs, report when it ends
+    memleak -S je_ -O /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 -p 1234
+    memleak -T 3 -p 1234             # only the 3 stacks with the most bytes
     memleak 5                        # trace kernel allocations, print every 5s
     memleak -z 1024 -p 1234 10 3     # allocations of 1 KiB or more, 3 reports
     memleak -o 60000 -p 1234         # only allocations outstanding for a minute",

@@ -128,6 +128,14 @@ pub(crate) static ALL: &[ToolSpec] = &[
     fsslower::XFS,
 ];
 
+/// The summary lines of a tool (see [`crate::Summary`]).
+pub(crate) fn summaries(tool: &str) -> &'static [crate::Summary] {
+    match tool {
+        "readahead" => readahead::SUMMARY,
+        _ => &[],
+    }
+}
+
 /// The stack outputs of a tool (see [`crate::StackOutput`]).
 pub(crate) fn stack_outputs(tool: &str) -> &'static [crate::StackOutput] {
     match tool {

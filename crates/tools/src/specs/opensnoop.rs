@@ -38,6 +38,18 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
         duration("Duration to trace"),
         name("Trace process names containing this"),
         Flag::switch(Some('e'), "extended-fields", "Print extended fields", &[]),
+        Flag::switch(
+            Some('c'),
+            "callers",
+            "Show calling functions",
+            &[Effect::Param("callers")],
+        ),
+        Flag::switch(
+            Some('F'),
+            "full-path",
+            "Show full path",
+            &[Effect::Param("full_path")],
+        ),
     ],
     outputs: &[Output::Events {
         when: When::Always,
@@ -53,7 +65,15 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Column::new("MODE", "mode", 5)
                 .fmt(Format::Octal)
                 .when(When::With("extended-fields")),
-            Column::new("PATH", "fname", 0),
+            Column::new("PATH", "fname", 0).when(When::Without("full-path")),
+            Column::new("PATH", "full", 0).when(When::With("full-path")),
+            // The two callers under the row, as libbpf-tools' PATH/CALLER.
+            Column::new("", "callers", 0)
+                .fmt(Format::Stack {
+                    pid: Some("pid"),
+                    missing: "",
+                })
+                .when(When::With("callers")),
         ],
         defaults: &[],
     }],
@@ -67,5 +87,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     opensnoop -u 1000   # only trace UID 1000
     opensnoop -d 10     # trace for 10 seconds only
     opensnoop -n main   # only print process names containing \"main\"
-    opensnoop -e        # show extended fields",
+    opensnoop -e        # show extended fields
+    opensnoop -c        # show calling functions
+    opensnoop -F        # show full path",
 };

@@ -1,6 +1,12 @@
 use super::common::duration;
 use super::object;
-use crate::{Output, Scale, ToolSpec, Variant, When};
+use crate::{Output, Scale, Summary, ToolSpec, Variant, When};
+
+/// libbpf-tools' line above the histogram, from the object's counters.
+pub(crate) const SUMMARY: &[Summary] = &[Summary {
+    when: When::Always,
+    text: "Readahead unused/total pages: {unused_pages}/{total_pages}",
+}];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "readahead",
@@ -12,8 +18,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     // the readahead tracepoints mark the file range a thread reads ahead,
     // the filemap tracepoints the pages it adds and their first use by a
     // read or fault. The object also counts unused and total pages
-    // (`unused_pages`, `total_pages` globals), which tools do not print yet:
-    // the generic runtime shows globals only under `bpfkit run`.
+    // (`unused_pages`, `total_pages` globals): SUMMARY prints them.
     variants: &[Variant::new(
         "tracepoint",
         &[

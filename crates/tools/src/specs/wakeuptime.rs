@@ -15,6 +15,7 @@ pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
     weight: "delta",
     unit: "us",
     count: None,
+    report: None,
 }];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
