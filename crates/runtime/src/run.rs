@@ -21,6 +21,11 @@ const BUSY_BATCH: u64 = 16;
 /// a wakeup (an IPI in a VM) per record.
 const BUSY_PAUSE: Duration = Duration::from_micros(200);
 
+/// The longest a run that ended reads on what the buffers hold: a backlog
+/// of a million records takes well under it, a producer that never stops
+/// cannot hold the end of the run longer.
+const FINAL_DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
 /// How often perf buffers that wake the reader only every N records
 /// (`LoadOptions::perf_wakeup_events` > 1) are read anyway.
 pub const PERF_FLUSH_INTERVAL: Duration = Duration::from_millis(100);
@@ -352,7 +357,10 @@ impl Session {
         sink.stop_reason(go_on)
     }
 
-    /// Hands out what is already buffered before returning `reason`.
+    /// Hands out what is already buffered before returning `reason`: read
+    /// budget after budget until the buffers are empty, for at most
+    /// `FINAL_DRAIN_LIMIT` (the programs are still attached, and a busy
+    /// producer would otherwise keep the run alive).
     fn final_drain(
         &mut self,
         sink: &mut Counting,
@@ -360,8 +368,16 @@ impl Session {
         reason: ExitReason,
     ) -> ExitReason {
         let _ = read_printk(pipe, sink);
-        let (_, go_on) = self.sources.drain_all(sink);
-        sink.stop_reason(go_on).unwrap_or(reason)
+        let until = later(Instant::now(), FINAL_DRAIN_LIMIT);
+        loop {
+            let (read, go_on) = self.sources.drain_all(sink);
+            if let Some(stopped) = sink.stop_reason(go_on) {
+                return stopped;
+            }
+            if read == 0 || until.is_none_or(|until| Instant::now() >= until) {
+                return reason;
+            }
+        }
     }
 }
 
