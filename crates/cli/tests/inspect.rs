@@ -1093,9 +1093,9 @@ impl Drop for OwnNetns {
     }
 }
 
-/// A loaded tc program (`return NETKIT_NEXT`) named `name`, for netkit
-/// hook `attach_type`.
-fn netkit_program(name: &str, attach_type: u32) -> std::os::fd::OwnedFd {
+/// A loaded tc program (`return -1`: NETKIT_NEXT, TC_ACT_UNSPEC) named
+/// `name`, for hook `attach_type`.
+fn tc_program(name: &str, attach_type: u32) -> std::os::fd::OwnedFd {
     // r0 = -1 (NETKIT_NEXT); exit.
     let insns = [
         0xb7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x95, 0, 0, 0, 0, 0, 0, 0,
@@ -1138,7 +1138,7 @@ fn net_shows_programs_on_netkit_devices() {
         let links: Vec<_> = [("nk_primary", NETKIT_PRIMARY), ("nk_peer", NETKIT_PEER)]
             .into_iter()
             .map(|(name, at)| {
-                let prog = netkit_program(name, at);
+                let prog = tc_program(name, at);
                 bpfkit_sys::device_link_create(prog.as_fd(), dev.ifindex, at)
                     .unwrap_or_else(|e| panic!("netkit link of {name}: {e:?}"))
             })
@@ -1607,6 +1607,64 @@ fn top_target(test: &str) -> Option<Run> {
 
 /// Calls per second the top tests drive.
 const RATE: u32 = 200;
+
+#[test]
+fn top_keeps_one_holders_iterator_for_the_run() {
+    let test = "top_keeps_one_holders_iterator_for_the_run";
+    let _serial = common::serial();
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    // New programs keep coming, so every refresh looks for holders again;
+    // the iterator is used whatever the number of processes.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let text = std::thread::scope(|scope| {
+        let churn = scope.spawn(|| {
+            let mut loaded = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                loaded.push(tc_program("top_churn", 0));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            loaded.len()
+        });
+        let out = Command::new(BPFKIT)
+            .args(["top", "-b", "-j", "-n", "4", "-d", "0.3"])
+            .env("BPFKIT_HOLDERS_ITERATOR_FROM", "0")
+            .output()
+            .expect("bpfkit top");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(churn.join().expect("churn") > 4, "too few new programs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    let samples: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(samples.len(), 4, "{text}");
+    let ids_named = |sample: &Value, name: &str| -> Vec<u64> {
+        sample["programs"]
+            .as_array()
+            .expect("programs")
+            .iter()
+            .filter(|p| p["name"] == name)
+            .filter_map(|p| p["id"].as_u64())
+            .collect()
+    };
+    // The refreshes did see new programs...
+    let churned = |i: usize| ids_named(&samples[i], "top_churn").len();
+    assert!(churned(3) > churned(0), "no new programs seen: {text}");
+    // ...and the iterator loaded for the first one is the only one: the
+    // same program in every later sample.
+    let iterators: std::collections::BTreeSet<u64> = samples
+        .iter()
+        .flat_map(|s| ids_named(s, "bpfkit_holders"))
+        .collect();
+    assert_eq!(iterators.len(), 1, "iterator ids {iterators:?}: {text}");
+    for sample in &samples[1..] {
+        assert_eq!(ids_named(sample, "bpfkit_holders").len(), 1, "{sample}");
+    }
+}
 
 #[test]
 fn top_batch_shows_the_rate_a_program_runs_at() {
