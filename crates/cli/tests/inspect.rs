@@ -1112,6 +1112,8 @@ fn tc_program(name: &str, attach_type: u32) -> std::os::fd::OwnedFd {
     bpfkit_sys::prog_load(&load).unwrap_or_else(|e| panic!("loading {name}: {e:?}"))
 }
 
+/// Kernels without CONFIG_NETKIT (this VM's) skip it; it runs on Debian's
+/// 6.12 with `scripts/vm-test 6.12 inspect net_shows_programs_on_netkit`.
 #[test]
 fn net_shows_programs_on_netkit_devices() {
     use bpfkit_sys::attach_type::{NETKIT_PEER, NETKIT_PRIMARY};
