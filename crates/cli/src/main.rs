@@ -35,7 +35,7 @@ enum Command {
     Map(cmd::map::MapArgs),
     /// BPF links: `bpfkit link [list|show|detach|pin] [id N | pinned PATH]`.
     Link(cmd::link::LinkArgs),
-    /// Programs on the network devices of this namespace: `bpfkit net [list] [dev IF]` (XDP, tc, tcx).
+    /// Programs on the network devices of this namespace: `bpfkit net [list] [dev IF]` (XDP, tc, tcx, netkit).
     Net(cmd::net::NetArgs),
     /// Programs attached through perf events and raw tracepoints, by process and fd: `bpfkit perf`.
     Perf(cmd::perf::PerfArgs),

@@ -1056,6 +1056,146 @@ fn net_shows_xdp_clsact_filters_and_tcx_links_like_bpftool() {
     );
 }
 
+/// A network namespace of the test's own (deleted on drop, taking its
+/// devices along).
+struct OwnNetns(String);
+
+impl OwnNetns {
+    fn create() -> OwnNetns {
+        let ns = OwnNetns(unique("nk"));
+        common::ip(&format!("netns add {}", ns.0));
+        ns
+    }
+
+    /// Runs `f` on a thread that has joined this namespace: a thread's
+    /// network namespace is its own, so the test's others stay put.
+    fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        use std::os::fd::AsRawFd;
+        let path = format!("/var/run/netns/{}", self.0);
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let ns = std::fs::File::open(&path).expect("the namespace's file");
+                    // SAFETY: plain setns(2) on an fd that stays open.
+                    let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+                    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+                    f()
+                })
+                .join()
+                .expect("the namespace's thread")
+        })
+    }
+}
+
+impl Drop for OwnNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A loaded tc program (`return -1`: NETKIT_NEXT, TC_ACT_UNSPEC) named
+/// `name`, for hook `attach_type`.
+fn tc_program(name: &str, attach_type: u32) -> std::os::fd::OwnedFd {
+    // r0 = -1 (NETKIT_NEXT); exit.
+    let insns = [
+        0xb7, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x95, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let load = bpfkit_sys::ProgLoad {
+        name,
+        prog_type: bpfkit_sys::prog_type::SCHED_CLS,
+        expected_attach_type: attach_type,
+        attach_btf_id: 0,
+        flags: 0,
+        insns: &insns,
+        license: c"GPL",
+    };
+    bpfkit_sys::prog_load(&load).unwrap_or_else(|e| panic!("loading {name}: {e:?}"))
+}
+
+/// Kernels without CONFIG_NETKIT (this VM's) skip it; it runs on Debian's
+/// 6.12 with `scripts/vm-test 6.12 inspect net_shows_programs_on_netkit`.
+#[test]
+fn net_shows_programs_on_netkit_devices() {
+    use bpfkit_sys::attach_type::{NETKIT_PEER, NETKIT_PRIMARY};
+    use std::os::fd::AsFd;
+    let test = "net_shows_programs_on_netkit_devices";
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    let ns = OwnNetns::create();
+    let tag = std::process::id() % 100_000;
+    let (primary, peer) = (format!("nk{tag}p"), format!("nk{tag}q"));
+    // Both programs go on through the primary's ifindex, in the namespace
+    // the pair lives in.
+    let Some((ifindex, links)) = ns.run(|| {
+        match bpfkit_sys::netkit_pair_create(&primary, &peer) {
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+                eprintln!("skipping {test}: this kernel has no netkit devices (6.7+)");
+                return None;
+            }
+            other => other.expect("creating a netkit pair"),
+        }
+        let devices = bpfkit_sys::net_devices().expect("devices");
+        let dev = devices.iter().find(|d| d.name == primary).expect("primary");
+        let links: Vec<_> = [("nk_primary", NETKIT_PRIMARY), ("nk_peer", NETKIT_PEER)]
+            .into_iter()
+            .map(|(name, at)| {
+                let prog = tc_program(name, at);
+                bpfkit_sys::device_link_create(prog.as_fd(), dev.ifindex, at)
+                    .unwrap_or_else(|e| panic!("netkit link of {name}: {e:?}"))
+            })
+            .collect();
+        Some((dev.ifindex, links))
+    }) else {
+        return;
+    };
+    let info = |i: usize| bpfkit_sys::link_info(links[i].as_fd()).expect("link info");
+    let (primary_link, peer_link) = (info(0), info(1));
+
+    let ours: Value = serde_json::from_str(&in_netns(&ns.0, BPFKIT, &["net", "-j"])).expect("JSON");
+    let rows = &ours[0]["tc"];
+    for (kind, name, link) in [
+        ("netkit/primary", "nk_primary", &primary_link),
+        ("netkit/peer", "nk_peer", &peer_link),
+    ] {
+        let row = only(rows, "kind", &Value::from(kind));
+        // Like bpftool, peer programs are listed under the primary.
+        assert_eq!(row["devname"], primary.as_str(), "{ours}");
+        assert_eq!(row["ifindex"], ifindex, "{ours}");
+        assert_eq!(row["name"], name, "{ours}");
+        assert_eq!(row["prog_id"], link.prog_id, "{ours}");
+        assert_eq!(row["link_id"], link.id, "{ours}");
+    }
+    let text = in_netns(&ns.0, BPFKIT, &["net", "show", "dev", &primary]);
+    let line = format!(
+        "{primary}({ifindex}) netkit/primary nk_primary prog_id {} link_id {}",
+        primary_link.prog_id, primary_link.id
+    );
+    assert!(text.lines().any(|l| l == line), "no '{line}' in:\n{text}");
+    // The peer end itself has no hooks of its own to list.
+    let peer_text = in_netns(&ns.0, BPFKIT, &["net", "show", "dev", &peer]);
+    assert!(!peer_text.contains("netkit/"), "{peer_text}");
+
+    drop(links);
+    let after: Value =
+        serde_json::from_str(&in_netns(&ns.0, BPFKIT, &["net", "-j"])).expect("JSON");
+    assert!(
+        !after[0]["tc"].to_string().contains("netkit/"),
+        "netkit links left: {after}"
+    );
+    let name = ns.0.clone();
+    drop(ns);
+    let left = common::ip("netns list");
+    assert!(
+        !left
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(name.as_str())),
+        "{left}"
+    );
+    let err = failure(&["link", "show", "id", &primary_link.id.to_string()]);
+    assert!(!err.is_empty(), "link {} still there", primary_link.id);
+}
+
 /// The rows of `bpfkit perf -j` (or bpftool's) of process `pid`.
 fn perf_rows(rows: &Value, pid: u32) -> Vec<Value> {
     rows.as_array()
@@ -1469,6 +1609,64 @@ fn top_target(test: &str) -> Option<Run> {
 
 /// Calls per second the top tests drive.
 const RATE: u32 = 200;
+
+#[test]
+fn top_keeps_one_holders_iterator_for_the_run() {
+    let test = "top_keeps_one_holders_iterator_for_the_run";
+    let _serial = common::serial();
+    if !bpfkit_testkit::privileged(test) {
+        return;
+    }
+    // New programs keep coming, so every refresh looks for holders again;
+    // the iterator is used whatever the number of processes.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let text = std::thread::scope(|scope| {
+        let churn = scope.spawn(|| {
+            let mut loaded = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                loaded.push(tc_program("top_churn", 0));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            loaded.len()
+        });
+        let out = Command::new(BPFKIT)
+            .args(["top", "-b", "-j", "-n", "4", "-d", "0.3"])
+            .env("BPFKIT_HOLDERS_ITERATOR_FROM", "0")
+            .output()
+            .expect("bpfkit top");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(churn.join().expect("churn") > 4, "too few new programs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    });
+    let samples: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(samples.len(), 4, "{text}");
+    let ids_named = |sample: &Value, name: &str| -> Vec<u64> {
+        sample["programs"]
+            .as_array()
+            .expect("programs")
+            .iter()
+            .filter(|p| p["name"] == name)
+            .filter_map(|p| p["id"].as_u64())
+            .collect()
+    };
+    // The refreshes did see new programs...
+    let churned = |i: usize| ids_named(&samples[i], "top_churn").len();
+    assert!(churned(3) > churned(0), "no new programs seen: {text}");
+    // ...and the iterator loaded for the first one is the only one: the
+    // same program in every later sample.
+    let iterators: std::collections::BTreeSet<u64> = samples
+        .iter()
+        .flat_map(|s| ids_named(s, "bpfkit_holders"))
+        .collect();
+    assert_eq!(iterators.len(), 1, "iterator ids {iterators:?}: {text}");
+    for sample in &samples[1..] {
+        assert_eq!(ids_named(sample, "bpfkit_holders").len(), 1, "{sample}");
+    }
+}
 
 #[test]
 fn top_batch_shows_the_rate_a_program_runs_at() {

@@ -44,6 +44,22 @@ impl HolderScanner {
         HolderScanner::from_load(Iterator::load())
     }
 
+    /// The cheaper scanner for this machine: the iterator where at least
+    /// [`iterator_from_processes`] processes run, else /proc (the iterator's
+    /// fixed load cost is more than a scan of few processes).
+    pub fn for_this_machine() -> HolderScanner {
+        let from = iterator_from_processes();
+        if process_count() >= from {
+            return HolderScanner::new();
+        }
+        HolderScanner {
+            iterator: None,
+            fallback_reason: Some(format!(
+                "fewer than {from} processes: scanning /proc is cheaper than loading the iterator"
+            )),
+        }
+    }
+
     fn from_load(loaded: Result<Iterator>) -> HolderScanner {
         match loaded {
             Ok(iterator) => HolderScanner {
@@ -100,14 +116,25 @@ impl Default for HolderScanner {
 /// ~140 processes the scan is cheaper.
 pub const ITERATOR_FROM_PROCESSES: usize = 150;
 
+/// The environment variable that overrides [`ITERATOR_FROM_PROCESSES`]
+/// (0: always load the iterator); a value that is not a number is
+/// ignored.
+pub const ITERATOR_FROM_ENV: &str = "BPFKIT_HOLDERS_ITERATOR_FROM";
+
+/// From how many processes the iterator is loaded: `$BPFKIT_HOLDERS_ITERATOR_FROM`
+/// where set, else [`ITERATOR_FROM_PROCESSES`].
+pub fn iterator_from_processes() -> usize {
+    std::env::var(ITERATOR_FROM_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(ITERATOR_FROM_PROCESSES)
+}
+
 /// Holders, found once: by the iterator on machines with at least
-/// [`ITERATOR_FROM_PROCESSES`] processes, else (and where the iterator
+/// [`iterator_from_processes`] processes, else (and where the iterator
 /// does not load) by scanning /proc; the answer is the same.
 pub fn holders() -> Holders {
-    if process_count() < ITERATOR_FROM_PROCESSES {
-        return Holders::scan_proc();
-    }
-    HolderScanner::new().scan()
+    HolderScanner::for_this_machine().scan()
 }
 
 /// How many processes /proc lists (0 when it cannot be read).

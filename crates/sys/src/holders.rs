@@ -4,6 +4,7 @@
 //! BPF iterator instead, in one pass, and falls back to this scan.
 
 use std::collections::BTreeMap;
+use std::ffi::{CStr, CString};
 
 /// A process holding a BPF object through an fd.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,16 +64,19 @@ impl Holders {
     }
 
     fn scan_process(&mut self, pid: u32) {
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        // One open of the fd directory per process; each fd's link is read
+        // relative to it (readlinkat), without walking /proc/PID again.
+        let Ok(mut fds) = FdDir::open(pid) else {
             return;
         };
         let mut comm: Option<String> = None;
-        for fd in fds.flatten() {
+        let mut target = [0u8; 64];
+        while let Some(fd) = fds.next_name() {
             // One readlink tells a BPF fd from the rest; only those need
             // their fdinfo opened and read (4 syscalls each): most fds of a
             // system are files and sockets, and `prog list` scans them all.
-            let is_bpf = match std::fs::read_link(fd.path()) {
-                Ok(target) => is_bpf_fd_target(&target.to_string_lossy()),
+            let is_bpf = match fds.read_link(&fd, &mut target) {
+                Ok(target) => is_bpf_fd_target(&String::from_utf8_lossy(target)),
                 // Access to a process's fds is decided per process (ptrace
                 // rules): one refusal means every other fd is refused too.
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return,
@@ -81,7 +85,7 @@ impl Holders {
             if !is_bpf {
                 continue;
             }
-            let fdinfo = format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy());
+            let fdinfo = format!("/proc/{pid}/fdinfo/{}", fd.to_string_lossy());
             let Ok(text) = std::fs::read_to_string(fdinfo) else {
                 continue;
             };
@@ -91,6 +95,65 @@ impl Holders {
             let comm = comm.get_or_insert_with(|| read_comm(pid)).clone();
             self.add(kind, id, Holder { pid, comm });
         }
+    }
+}
+
+/// `/proc/PID/fd`, open: its entries, and their link targets read
+/// relative to it.
+struct FdDir {
+    dir: std::ptr::NonNull<libc::DIR>,
+}
+
+impl FdDir {
+    fn open(pid: u32) -> std::io::Result<FdDir> {
+        let path = CString::new(format!("/proc/{pid}/fd")).map_err(std::io::Error::other)?;
+        // SAFETY: path is NUL-terminated; a non-null DIR is closed on drop.
+        let dir = unsafe { libc::opendir(path.as_ptr()) };
+        std::ptr::NonNull::new(dir)
+            .map(|dir| FdDir { dir })
+            .ok_or_else(std::io::Error::last_os_error)
+    }
+
+    /// The next fd's name (`.` and `..` left out); `None` at the end (or
+    /// on a read error: the scan is best effort).
+    fn next_name(&mut self) -> Option<CString> {
+        loop {
+            // SAFETY: dir is open; the entry is copied before the next call.
+            let entry = unsafe { libc::readdir(self.dir.as_ptr()) };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: d_name of a returned entry is NUL-terminated.
+            let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) };
+            if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                return Some(name.to_owned());
+            }
+        }
+    }
+
+    /// The link target of fd `name`, cut to `buf`'s length (enough to
+    /// tell `anon_inode:bpf...` from the rest).
+    fn read_link<'b>(&self, name: &CStr, buf: &'b mut [u8]) -> std::io::Result<&'b [u8]> {
+        // SAFETY: dir is open, name NUL-terminated, buf writable for its length.
+        let n = unsafe {
+            libc::readlinkat(
+                libc::dirfd(self.dir.as_ptr()),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(&buf[..n as usize])
+    }
+}
+
+impl Drop for FdDir {
+    fn drop(&mut self) {
+        // SAFETY: dir was opened by opendir and is closed once.
+        unsafe { libc::closedir(self.dir.as_ptr()) };
     }
 }
 

@@ -39,13 +39,13 @@ pub use map::{
 };
 pub use names::{link_type_name, prog_type_name};
 pub use net::{
-    Attached, NetDevice, TaskFd, TcFilter, net_devices, prog_query, prog_query_strict,
-    task_fd_query, tc_filters,
+    Attached, NetDevice, TaskFd, TcFilter, net_devices, netkit_pair_create, prog_query,
+    prog_query_strict, task_fd_query, tc_filters,
 };
 pub use prog::{
-    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, iter_create, iter_link_create,
-    kprobe_multi_link, prog_attach, prog_detach, prog_load, prog_test_run, prog_type,
-    uprobe_multi_link,
+    BPF_F_SLEEPABLE, LoadFailure, ProgLoad, TestRun, attach_type, device_link_create, iter_create,
+    iter_link_create, kprobe_multi_link, prog_attach, prog_detach, prog_load, prog_test_run,
+    prog_type, uprobe_multi_link,
 };
 
 /// `BPF_ANY`: create a new element or update an existing one.

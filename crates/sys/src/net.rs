@@ -1,7 +1,9 @@
 //! What is attached to network devices of the current network namespace,
 //! as `bpftool net` finds it: XDP programs (rtnetlink `IFLA_XDP`), tc
 //! filters of type bpf on the clsact hooks (rtnetlink filter dumps), and
-//! tcx programs and links (`BPF_PROG_QUERY`).
+//! tcx and netkit programs and links (`BPF_PROG_QUERY`); and the one
+//! device bpfkit's tests create that Debian 12's iproute2 cannot, a
+//! netkit pair.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -9,9 +11,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use crate::Result;
 use crate::attr::{BpfAttr, Cmd, QueryAttr, ptr_u64, sys_bpf};
 
+const RTM_NEWLINK: u16 = 16;
 const RTM_GETLINK: u16 = 18;
 const RTM_GETTFILTER: u16 = 46;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_NETKIT_PEER_INFO: u16 = 1;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_ATTACHED: u16 = 2;
 const IFLA_XDP_PROG_ID: u16 = 4;
@@ -240,9 +247,55 @@ pub fn prog_query_strict(target: u32, attach_type: u32) -> Result<Attached> {
 
 /// Sends a `NLM_F_DUMP` request of `msg_type` with `body` and hands each
 /// reply's body to `each` until `NLMSG_DONE`.
-fn dump(msg_type: u16, body: &[u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
+/// A netkit pair in the caller's network namespace: `primary` (where
+/// programs of both ends are attached) and `peer`, in netkit's default
+/// mode (L3) and policies (pass). Netkit needs Linux 6.7+.
+pub fn netkit_pair_create(primary: &str, peer: &str) -> io::Result<()> {
+    // struct ifinfomsg, all zero: the kernel picks the ifindex.
+    let ifinfo = [0u8; 16];
+    let mut peer_info = ifinfo.to_vec();
+    push_attr(&mut peer_info, IFLA_IFNAME, &c_bytes(peer)?);
+    let mut data = Vec::new();
+    push_attr(&mut data, IFLA_NETKIT_PEER_INFO, &peer_info);
+    let mut link_info = Vec::new();
+    push_attr(&mut link_info, IFLA_INFO_KIND, b"netkit\0");
+    push_attr(&mut link_info, IFLA_INFO_DATA, &data);
+    let mut body = ifinfo.to_vec();
+    push_attr(&mut body, IFLA_IFNAME, &c_bytes(primary)?);
+    push_attr(&mut body, IFLA_LINKINFO, &link_info);
+    let flags = libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL;
+    // The answer is an acknowledgement only: no message to look at.
+    request(RTM_NEWLINK, flags as u16, &body, |_| {})
+}
+
+/// `name` NUL-terminated, for IFLA_IFNAME.
+fn c_bytes(name: &str) -> io::Result<Vec<u8>> {
+    let name = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in a device name"))?;
+    Ok(name.into_bytes_with_nul())
+}
+
+/// Appends netlink attribute `kind` with `value`, padded to 4 bytes.
+fn push_attr(buf: &mut Vec<u8>, kind: u16, value: &[u8]) {
+    buf.extend(((4 + value.len()) as u16).to_ne_bytes());
+    buf.extend(kind.to_ne_bytes());
+    buf.extend_from_slice(value);
+    buf.resize(buf.len().next_multiple_of(4), 0);
+}
+
+fn dump(msg_type: u16, body: &[u8], each: impl FnMut(&[u8])) -> io::Result<()> {
+    request(
+        msg_type,
+        (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16,
+        body,
+        each,
+    )
+}
+
+/// Sends one rtnetlink request and hands each answering message's payload
+/// to `each`, up to the end of the dump or the acknowledgement.
+fn request(msg_type: u16, flags: u16, body: &[u8], mut each: impl FnMut(&[u8])) -> io::Result<()> {
     let sock = route_socket()?;
-    let flags = (libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16;
     let mut msg = Vec::with_capacity(16 + body.len());
     msg.extend(((16 + body.len()) as u32).to_ne_bytes());
     msg.extend(msg_type.to_ne_bytes());

@@ -16,6 +16,7 @@ pub const BPF_F_UPROBE_MULTI_RETURN: u32 = 1;
 /// `enum bpf_prog_type` values bpfkit loads itself.
 pub mod prog_type {
     pub const KPROBE: u32 = 2;
+    pub const SCHED_CLS: u32 = 3;
     pub const TRACING: u32 = 26;
     pub const SYSCALL: u32 = 31;
 }
@@ -62,6 +63,10 @@ pub mod attach_type {
     pub const FLOW_DISSECTOR: u32 = 17;
     pub const TCX_INGRESS: u32 = 46;
     pub const TCX_EGRESS: u32 = 47;
+    /// A netkit pair's primary device and its peer (6.7+); both are
+    /// attached through the primary's ifindex.
+    pub const NETKIT_PRIMARY: u32 = 54;
+    pub const NETKIT_PEER: u32 = 55;
 }
 
 /// What to load: 8-byte instructions and how the kernel should see them.
@@ -272,6 +277,20 @@ pub fn iter_link_create(prog: BorrowedFd<'_>) -> Result<OwnedFd> {
     attr.link_create = crate::attr::LinkCreateAttr {
         prog_fd: prog.as_raw_fd() as u32,
         attach_type: attach_type::TRACE_ITER,
+        ..Default::default()
+    };
+    // SAFETY: the attr holds no pointers.
+    unsafe { sys_bpf_fd(Cmd::LinkCreate, &mut attr) }
+}
+
+/// A link of `prog` on network device `ifindex` (in the caller's network
+/// namespace) at a tcx or netkit `attach_type`, last in run order.
+pub fn device_link_create(prog: BorrowedFd<'_>, ifindex: u32, attach_type: u32) -> Result<OwnedFd> {
+    let mut attr = BpfAttr::zeroed();
+    attr.link_create = crate::attr::LinkCreateAttr {
+        prog_fd: prog.as_raw_fd() as u32,
+        target: ifindex,
+        attach_type,
         ..Default::default()
     };
     // SAFETY: the attr holds no pointers.

@@ -1,7 +1,9 @@
 //! `bpfkit net [list|show] [dev IF]`: programs attached to the network
 //! devices of the current network namespace, in bpftool's layout: XDP
-//! (any mode, link or not), tc filters on clsact hooks, tcx programs and
-//! links (which bpftool 7.1 does not show), and the flow dissector.
+//! (any mode, link or not), tc filters on clsact hooks, tcx and netkit
+//! programs and links (which bpftool 7.1 does not show; newer bpftool
+//! shows them as `tcx/ingress`, `netkit/primary`... rows of `tc`), and the
+//! flow dissector.
 
 use anyhow::{Context, Result, bail};
 use bpfkit_sys::{NetDevice, attach_type};
@@ -59,7 +61,7 @@ struct Row {
     name: Option<String>,
     prog_id: u32,
     link_id: u32,
-    /// tcx rows name the id `prog_id`, like newer bpftool.
+    /// tcx and netkit rows name the id `prog_id`, like newer bpftool.
     tcx: bool,
 }
 
@@ -113,8 +115,10 @@ impl Report {
         for (hook, at) in [
             ("tcx/ingress", attach_type::TCX_INGRESS),
             ("tcx/egress", attach_type::TCX_EGRESS),
+            ("netkit/primary", attach_type::NETKIT_PRIMARY),
+            ("netkit/peer", attach_type::NETKIT_PEER),
         ] {
-            let attached = bpfkit_sys::prog_query(dev.ifindex, at)
+            let attached = device_query(dev.ifindex, at)
                 .with_context(|| format!("querying {hook} of {}", dev.name))?;
             for (prog, link) in attached.prog_ids.iter().zip(&attached.link_ids) {
                 self.tc
@@ -188,6 +192,19 @@ impl Row {
             line.push_str(&format!(" link_id {}", self.link_id));
         }
         line + "\n"
+    }
+}
+
+/// What is attached at tcx or netkit hook `attach_type` of `ifindex`.
+/// Devices that are not netkit primaries have no netkit hooks: the
+/// kernel says ENXIO (not netkit), EACCES (a pair's peer end, whose
+/// programs are listed under its primary) or ENODEV (a peer gone).
+fn device_query(ifindex: u32, attach_type: u32) -> bpfkit_sys::Result<bpfkit_sys::Attached> {
+    match bpfkit_sys::prog_query(ifindex, attach_type) {
+        Err(e) if matches!(e.errno(), Some(libc::ENXIO | libc::EACCES | libc::ENODEV)) => {
+            Ok(bpfkit_sys::Attached::default())
+        }
+        other => other,
     }
 }
 

@@ -9,6 +9,7 @@
 //! full screen, like `top -b`.
 
 use anyhow::{Context, Result, bail};
+use bpfkit_runtime::HolderScanner;
 use bpfkit_sys::Holders;
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -188,6 +189,10 @@ struct Top {
     names: HashMap<u32, String>,
     holders: Holders,
     holders_scanned: Option<Instant>,
+    /// Made on the first scan and kept: where it runs the iterator, the
+    /// program stays loaded for the whole run instead of being loaded
+    /// (and showing up as a new program) on every scan.
+    holder_scanner: Option<HolderScanner>,
 }
 
 impl Top {
@@ -203,6 +208,7 @@ impl Top {
             names: HashMap::new(),
             holders: Holders::default(),
             holders_scanned: None,
+            holder_scanner: None,
         }
     }
 
@@ -259,14 +265,17 @@ impl Top {
             );
             rows.push(row);
         }
-        // Finding holders is the costly part (loading an iterator, or a
-        // /proc scan where that fails): only for new programs, and
-        // every 10 s for processes that came or went.
+        // Finding holders is the costly part (running the iterator, or a
+        // /proc scan): only for new programs, and every 10 s for
+        // processes that came or went.
         let stale = self
             .holders_scanned
             .is_none_or(|t| now - t > Duration::from_secs(10));
         if new_program || stale {
-            self.holders = bpfkit_runtime::holders();
+            self.holders = self
+                .holder_scanner
+                .get_or_insert_with(HolderScanner::for_this_machine)
+                .scan();
             self.holders_scanned = Some(now);
         }
         for row in &mut rows {
