@@ -129,14 +129,23 @@ pub fn build_argdist(
         probe: spec.to_string(),
         message,
     };
-    let (probe_text, rest) = split_argdist(spec).ok_or_else(|| {
-        error("expected PROBE(SIGNATURE):TYPE:EXPR[:FILTER], e.g. p:c:malloc(size_t size):size_t:size".into())
+    // bcc: everything after '#' is the label printed for the values.
+    let (spec_text, label) = match spec.split_once('#') {
+        Some((text, label)) => (text, Some(label.trim().to_string())),
+        None => (spec, None),
+    };
+    let (probe_text, rest) = split_argdist(spec_text).ok_or_else(|| {
+        error("expected PROBE(SIGNATURE)[:TYPE:EXPR[:FILTER]][#LABEL], e.g. p:c:malloc(size_t size):size_t:size".into())
     })?;
     let mut parts = rest.splitn(3, ':');
     let (_type, expr, filter) = (parts.next(), parts.next(), parts.next());
-    let expr = expr
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| error("no expression after the type".into()))?;
+    let expr = match expr.filter(|e| !e.trim().is_empty()) {
+        Some(expr) => expr,
+        // bcc: with no TYPE:EXPR, a return probe's value is $retval and
+        // an entry probe's is 1 (so -C counts calls).
+        None if rest.trim().is_empty() => default_argdist_expr(&probe_text),
+        None => return Err(error("no expression after the type".into())),
+    };
     // One probe text, so that errors point into it.
     let text = match filter {
         Some(filter) => format!("{probe_text} ({filter}) \"%d\", {expr}"),
@@ -155,8 +164,17 @@ pub fn build_argdist(
         compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
     Ok(Argdist {
         elf,
-        label: expr.trim().to_string(),
+        label: label.unwrap_or_else(|| expr.trim().to_string()),
     })
+}
+
+/// bcc's value for a specifier without TYPE:EXPR (`r:c:read()`).
+fn default_argdist_expr(probe_text: &str) -> &'static str {
+    if probe_text.starts_with("r:") {
+        "$retval"
+    } else {
+        "1"
+    }
 }
 
 /// `(PROBE, TYPE:EXPR[:FILTER])`; a tracepoint's empty `()` is dropped.
@@ -172,7 +190,13 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
             } else {
                 probe
             };
-            (probe.to_string(), spec[close + 1..].strip_prefix(':')?)
+            // Nothing after the signature: bcc's default value.
+            let after = &spec[close + 1..];
+            let rest = match after {
+                "" => after,
+                _ => after.strip_prefix(':')?,
+            };
+            (probe.to_string(), rest)
         }
         None => {
             // U:LIB:PROVIDER:NAME has one part more than the others.
