@@ -105,6 +105,8 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         pid: args.pid,
         name: args.name,
         tid: args.tid,
+        // bpfkit's own work (a malloc per printed line) is not traced.
+        exclude_pid: Some(std::process::id()),
         kernel_stack: args.kernel_stack,
         user_stack: args.user_stack,
         kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str), args.kprobes),
