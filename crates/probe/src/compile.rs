@@ -1130,7 +1130,11 @@ pub fn compile_aggregate(
     for ctx in contexts {
         let mut typed = type_probe(probe, ctx, &mut layout)?;
         let Ty::Int { signed: s } = typed.check_expr(value, &mut layout)? else {
-            return Err(SyntaxError::new(value.column, "the value must be a number"));
+            return Err(SyntaxError::new(
+                value.column,
+                "the value must be a number (an integer argument, field or $retval); \
+                 string values are not supported: print them with `bpfkit trace`",
+            ));
         };
         signed |= s;
         typed.message.clear();
