@@ -43,6 +43,7 @@
 //! | `funclatency do_sys_open`, `-u vfs_read`, `-m do_nanosleep`, `-mTi 5 vfs_read`, `-p 181 vfs_read`, `'vfs_fstat*'`, `-F 'vfs_fstat*'` | kernel functions (matrix) |
 //! | `funclatency c:read` | [`funclatency_libc_read`] |
 //! | `funclatency -i 2 -d 10 c:read` | [`funclatency_libc_read_intervals`] (`-i 1 -d 2`: shorter, same meaning) |
+//! | (issue 12) `funclatency c:read*` | [`funclatency_libc_glob`] (one uprobe.multi link each way: Linux 6.6+) |
 
 mod common;
 
@@ -523,4 +524,39 @@ fn funclatency_libc_read_intervals() {
     assert!(hists >= 1, "{:?}", finished.records);
     let total: u64 = buckets(&finished.records).iter().map(|(_, c)| c).sum();
     assert!(total >= 13, "{:?}", finished.records);
+}
+
+/// The issue's `funclatency c:read*` (bcc's man page times `'vfs_fstat*'`,
+/// a kernel glob): every libc function that matches, in one histogram.
+#[test]
+fn funclatency_libc_glob() {
+    if !privileged("funclatency_libc_glob") {
+        return;
+    }
+    let dir = TempDir::new("bcc-examples");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink("target", &link).expect("creating a symlink");
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached("funclatency", &["-p", &pid, "c:readlink*"]);
+    // 3 readlink (std's read_link) and 3 readlinkat: both match.
+    for _ in 0..3 {
+        std::fs::read_link(&link).expect("readlink");
+    }
+    let path = std::ffi::CString::new(link.as_os_str().as_encoded_bytes()).expect("a C path");
+    let mut buf = [0u8; 64];
+    for _ in 0..3 {
+        // SAFETY: a NUL-terminated path and a buffer of buf.len() bytes.
+        let n = unsafe {
+            libc::readlinkat(
+                libc::AT_FDCWD,
+                path.as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
+        assert_eq!(n, 6, "readlinkat");
+    }
+    let buckets = buckets(&run.stop().records);
+    let total: u64 = buckets.iter().map(|(_, c)| c).sum();
+    assert_eq!(total, 6, "{buckets:?}");
 }
