@@ -560,3 +560,43 @@ fn funclatency_libc_glob() {
     let total: u64 = buckets.iter().map(|(_, c)| c).sum();
     assert_eq!(total, 6, "{buckets:?}");
 }
+
+/// argdist's -n COUNT and -c (bcc's options, in its usage text): two
+/// prints, then the run ends; with -c the second still holds the calls
+/// made before the first (without it, each print starts from zero).
+#[test]
+fn argdist_number_of_prints_and_cumulative() {
+    if !privileged("argdist_number_of_prints_and_cumulative") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-i",
+            "1",
+            "-n",
+            "2",
+            "-c",
+            "-C",
+            "p:c:getppid():int:$PID",
+        ],
+    );
+    for _ in 0..4 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    let finished = run.finish();
+    let prints: Vec<&Value> = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "map" && r["map"] == "counts")
+        .collect();
+    assert_eq!(prints.len(), 2, "{:?}", finished.records);
+    for print in prints {
+        let counted = counts(std::slice::from_ref(print));
+        assert_eq!(counted, [(pid.clone(), 4)], "{print}");
+    }
+}
