@@ -13,7 +13,7 @@
 //! | `trace '::do_sys_open "%s", arg2@user'` | kernel function (matrix) |
 //! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | kernel function (matrix) |
 //! | `trace ':c:malloc "size = %d", arg1'` | [`trace_malloc_sizes`] |
-//! | `trace 'r:bash:readline "%s", retval'` | not run: needs an interactive bash on a terminal |
+//! | `trace 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] (bash on script(1)'s terminal) |
 //! | `trace 't:block:block_rq_complete "%d sectors", args->nr_sector'` | [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "start addr = %llx", arg3'` | not run: Debian's glibc has no USDT notes (no .note.stapsdt in libc.so.6; libpthread.so.0 is a stub); one clear error |
 //! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | kernel function (matrix) |
@@ -599,4 +599,37 @@ fn argdist_number_of_prints_and_cumulative() {
         let counted = counts(std::slice::from_ref(print));
         assert_eq!(counted, [(pid.clone(), 4)], "{print}");
     }
+}
+
+/// trace 'r:bash:readline "%s", retval': a line typed into an interactive
+/// bash (on a terminal that script(1) gives it) is the string readline
+/// returns. An untyped return value printed with %s is a string, as bcc.
+#[test]
+fn trace_bash_readline_returns_the_line() {
+    if !privileged("trace_bash_readline_returns_the_line") {
+        return;
+    }
+    if !std::path::Path::new("/usr/bin/script").exists() {
+        eprintln!("skipping trace_bash_readline_returns_the_line: no script(1)");
+        return;
+    }
+    let mut run = Run::start_tool_attached("trace", &[r#"r:bash:readline "%s", retval"#]);
+    let mut shell = Command::new("script")
+        .args(["-qc", "bash --norc --noprofile -i", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning script");
+    let mut input = shell.stdin.take().expect("script's stdin");
+    input
+        .write_all(b"echo bcc-readline-line\nexit\n")
+        .expect("typing into bash");
+    drop(input);
+    let line = run.wait_for("readline's line", |r| {
+        r["type"] == "event" && r["message"] == "echo bcc-readline-line"
+    });
+    assert_eq!(line["data"]["comm"], "bash", "{line}");
+    let _ = shell.wait();
+    run.stop();
 }

@@ -77,8 +77,9 @@ pub fn build_trace(
     })
 }
 
-/// bcc prints an untyped argument given to `%s` as the string it points to
-/// (`trace 'p:c:open "%s", arg1'`): such arguments become `char *`.
+/// bcc prints an untyped argument (or user function return value) given to
+/// `%s` as the string it points to (`trace 'p:c:open "%s", arg1'`): such
+/// values become `char *`.
 fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
     let Some((text, column)) = &probe.format else {
         return;
@@ -90,13 +91,18 @@ fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
         format::Piece::Value { conv, .. } => Some(*conv),
         format::Piece::Text(_) => None,
     });
+    // A user function's return value has no type either (`r:bash:readline
+    // "%s", retval`); a kernel function's has its BTF type.
+    let untyped_return = ctx.user_strings;
     for (arg, conv) in probe.args.iter().zip(convs) {
-        let parse::ExprKind::Arg(name) = &arg.kind else {
-            continue;
+        let (name, untyped) = match &arg.kind {
+            parse::ExprKind::Arg(name) => (name.as_str(), uprobe::UNTYPED),
+            parse::ExprKind::Retval if untyped_return => ("retval", uprobe::UNTYPED_RETURN),
+            _ => continue,
         };
-        if let Some(field) = ctx.fields.iter_mut().find(|f| &f.name == name)
+        if let Some(field) = ctx.fields.iter_mut().find(|f| f.name == name)
             && conv.wants_string()
-            && field.c_type == uprobe::UNTYPED
+            && field.c_type == untyped
         {
             field.kind = match field.kind {
                 tracefs::FieldKind::Usdt { arg, .. } => {
