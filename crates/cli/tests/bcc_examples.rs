@@ -633,3 +633,29 @@ fn trace_bash_readline_returns_the_line() {
     let _ = shell.wait();
     run.stop();
 }
+
+/// bcc's `-I HEADER` (trace_example.txt, argdist's usage) is accepted with
+/// a note, as nothing is compiled; an entry specifier with no TYPE:EXPR
+/// counts calls (bcc's value 1).
+#[test]
+fn include_headers_are_a_note_and_entry_specifiers_count_calls() {
+    if !privileged("include_headers_are_a_note_and_entry_specifiers_count_calls") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &["-I", "linux/sched.h", "-p", &pid, "-C", "p:c:getppid()"],
+    );
+    for _ in 0..3 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    let finished = run.stop();
+    assert_eq!(counts(&finished.records), [("1".to_string(), 3)]);
+    assert!(
+        finished.stderr.contains("-I linux/sched.h ignored"),
+        "{}",
+        finished.stderr
+    );
+}

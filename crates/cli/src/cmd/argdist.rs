@@ -60,12 +60,17 @@ pub struct ArgdistArgs {
     /// Kernel functions through kprobes even where fentry works.
     #[arg(long = "kprobes")]
     kprobes: bool,
+    /// bcc's C headers for the probe's types: accepted and ignored (types
+    /// come from BTF), with a note.
+    #[arg(short = 'I', long = "include", value_name = "HEADER")]
+    include: Vec<String>,
     /// Say what was attached (which hook a kernel function got).
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
 }
 
 pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
+    super::kfunc::note_ignored_includes(&args.include);
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let mut duration = args.duration.as_deref().map(parse_duration).transpose()?;
     if let (Some(number), Some(every)) = (args.number, interval) {
