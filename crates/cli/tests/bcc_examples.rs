@@ -12,7 +12,7 @@
 //! |---|---|
 //! | `trace '::do_sys_open "%s", arg2@user'` | kernel function (matrix) |
 //! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | kernel function (matrix) |
-//! | `trace ':c:malloc "size = %d", arg1'` | [`trace_malloc_sizes`] |
+//! | `trace ':c:malloc "size = %d", arg1'` | [`trace_malloc_sizes`] (with -p: system-wide, a busy machine's mallocs overflow the ring buffer) |
 //! | `trace 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] (bash on script(1)'s terminal) |
 //! | `trace 't:block:block_rq_complete "%d sectors", args->nr_sector'` | [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "start addr = %llx", arg3'` | not run: Debian's glibc has no USDT notes (no .note.stapsdt in libc.so.6; libpthread.so.0 is a stub); one clear error |
@@ -174,21 +174,18 @@ fn write_to_disk(dir: &TempDir) {
     }
 }
 
-/// trace ':c:malloc "size = %d", arg1': every malloc of a size no one else
-/// asks for is one line with its size. Output goes to a file: a pipe read
-/// by this process would feed back (each line read mallocs, each malloc is
-/// a line) until the pipe is full at the stop and the output gives way.
-#[test]
-fn trace_malloc_sizes() {
-    if !privileged("trace_malloc_sizes") {
-        return;
-    }
+/// Runs `bpfkit trace --json ARGS` with its output in a file (a pipe read
+/// by this process would feed back: each line read mallocs, each malloc a
+/// line), calls `cause` once it is attached, stops it with SIGINT and
+/// returns `(output, bpfkit's pid)`.
+fn trace_to_file(args: &[&str], cause: impl FnOnce()) -> (String, u32) {
     let _serial = common::serial();
     let dir = TempDir::new("bcc-examples");
     let out_path = dir.path().join("trace.json");
     let out = std::fs::File::create(&out_path).expect("creating the output file");
-    let mut child = Command::new(BPFKIT)
-        .args(["trace", "--json", r#":c:malloc "size = %d", arg1"#])
+    let child = Command::new(BPFKIT)
+        .args(["trace", "--json"])
+        .args(args)
         .stdout(out)
         .stderr(Stdio::piped())
         .spawn()
@@ -199,15 +196,12 @@ fn trace_malloc_sizes() {
         .contains(r#""type":"attached""#)
     {
         assert!(Instant::now() < deadline, "bpfkit trace attached nothing");
-        assert!(
-            child.try_wait().expect("polling").is_none(),
-            "bpfkit trace ended"
-        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    bcc_examples_malloc(12345, 7);
+    cause();
+    let bpfkit = child.id();
     // SAFETY: kill of our own child, not yet reaped.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(bpfkit as i32, libc::SIGINT) }, 0);
     let output = child.wait_with_output().expect("waiting for bpfkit trace");
     assert!(
         output.status.success(),
@@ -215,12 +209,49 @@ fn trace_malloc_sizes() {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = std::fs::read_to_string(&out_path).expect("reading the output");
+    assert!(
+        text.ends_with("{\"type\":\"exit\",\"reason\":\"signal\",\"code\":0}\n"),
+        "{}",
+        &text[text.len().saturating_sub(2000)..]
+    );
+    (text, bpfkit)
+}
+
+/// trace ':c:malloc "size = %d", arg1': every malloc of a size no one else
+/// asks for is one line with its size.
+#[test]
+fn trace_malloc_sizes() {
+    if !privileged("trace_malloc_sizes") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    // -p: system-wide, every malloc of the machine's compilers is an event,
+    // and on a busy machine the ring buffer drops some of ours.
+    let (text, _) = trace_to_file(&["-p", &pid, r#":c:malloc "size = %d", arg1"#], || {
+        bcc_examples_malloc(12345, 7)
+    });
     let ours = text
         .lines()
         .filter(|l| l.contains(r#""message":"size = 12345""#))
         .count();
     assert_eq!(ours, 7, "{}", &text[text.len().saturating_sub(2000)..]);
-    assert!(text.ends_with("{\"type\":\"exit\",\"reason\":\"signal\",\"code\":0}\n"));
+}
+
+/// The same probe system-wide never shows bpfkit itself: printing a line
+/// mallocs, and each of its mallocs was a line, without end.
+#[test]
+fn trace_system_wide_malloc_leaves_bpfkit_out() {
+    if !privileged("trace_system_wide_malloc_leaves_bpfkit_out") {
+        return;
+    }
+    let (text, bpfkit) = trace_to_file(&[r#":c:malloc "size = %d", arg1"#], || {
+        bcc_examples_malloc(12345, 7);
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    let pid_field = format!("\"pid\":{bpfkit},");
+    let own = text.lines().filter(|l| l.contains(&pid_field)).count();
+    assert_eq!(own, 0, "bpfkit's own mallocs traced");
+    assert!(text.contains(r#""message":"size = 12345""#), "ours seen");
 }
 
 /// trace 't:block:block_rq_complete "%d sectors", args->nr_sector'.
