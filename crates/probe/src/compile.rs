@@ -44,6 +44,10 @@ pub struct CodegenOptions {
     pub name: Option<String>,
     /// `-L TID`: only this thread.
     pub tid: Option<u32>,
+    /// Never this process (tgid): the tracer's own. Printing an event
+    /// mallocs, so `trace ':c:malloc'` would see itself, each line causing
+    /// the next, until the ring buffer is full and others' events are lost.
+    pub exclude_pid: Option<u32>,
     /// `-K`/`-U`: the kernel/user stack in every event (see `stacks.rs`).
     pub kernel_stack: bool,
     pub user_stack: bool,
@@ -594,6 +598,11 @@ fn generate(
         g.asm.alu_imm(Alu::Rsh, R0, 32);
         g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
+    if let Some(pid) = opts.exclude_pid {
+        g.asm.call(helper::GET_CURRENT_PID_TGID);
+        g.asm.alu_imm(Alu::Rsh, R0, 32);
+        g.asm.jump_imm(Cond::Eq, R0, pid as i32, out);
+    }
     if let Some(tid) = opts.tid {
         g.asm.call(helper::GET_CURRENT_PID_TGID);
         truncate_or_shift(&mut g.asm, false);
@@ -1121,7 +1130,11 @@ pub fn compile_aggregate(
     for ctx in contexts {
         let mut typed = type_probe(probe, ctx, &mut layout)?;
         let Ty::Int { signed: s } = typed.check_expr(value, &mut layout)? else {
-            return Err(SyntaxError::new(value.column, "the value must be a number"));
+            return Err(SyntaxError::new(
+                value.column,
+                "the value must be a number (an integer argument, field or $retval); \
+                 string values are not supported: print them with `bpfkit trace`",
+            ));
         };
         signed |= s;
         typed.message.clear();

@@ -61,9 +61,27 @@ pub fn build(pattern: &str, unit: Unit, pid: Option<u32>) -> Result<Vec<u8>, cra
         ));
     };
     let path = crate::uprobe::resolve_library(library).map_err(error)?;
+    if !function.contains(['*', '?']) {
+        let path = path.to_string_lossy();
+        let entry = format!("uprobe/{path}:{function}");
+        let exit = format!("uretprobe/{path}:{function}");
+        return Ok(object(entry, exit, unit, pid));
+    }
+    // bcc's `c:read*`: every match in one histogram, through one
+    // uprobe.multi link each way (Linux 6.6+; older kernels say so).
+    let elf = bpfkit_btf::read_input_file(&path)
+        .map_err(|e| error(format!("{}: {e}", path.display())))?;
+    let matches = bpfkit_object::symbols::matching_functions(&elf, function)
+        .map_err(|e| error(format!("{}: {e}", path.display())))?;
+    if matches.is_empty() {
+        return Err(error(format!(
+            "no function matching '{function}' in {} (list them with `nm -D {0}`)",
+            path.display()
+        )));
+    }
     let path = path.to_string_lossy();
-    let entry = format!("uprobe/{path}:{function}");
-    let exit = format!("uretprobe/{path}:{function}");
+    let entry = format!("uprobe.multi/{path}:{function}");
+    let exit = format!("uretprobe.multi/{path}:{function}");
     Ok(object(entry, exit, unit, pid))
 }
 

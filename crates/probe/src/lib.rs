@@ -77,8 +77,9 @@ pub fn build_trace(
     })
 }
 
-/// bcc prints an untyped argument given to `%s` as the string it points to
-/// (`trace 'p:c:open "%s", arg1'`): such arguments become `char *`.
+/// bcc prints an untyped argument (or user function return value) given to
+/// `%s` as the string it points to (`trace 'p:c:open "%s", arg1'`): such
+/// values become `char *`.
 fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
     let Some((text, column)) = &probe.format else {
         return;
@@ -90,13 +91,18 @@ fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
         format::Piece::Value { conv, .. } => Some(*conv),
         format::Piece::Text(_) => None,
     });
+    // A user function's return value has no type either (`r:bash:readline
+    // "%s", retval`); a kernel function's has its BTF type.
+    let untyped_return = ctx.user_strings;
     for (arg, conv) in probe.args.iter().zip(convs) {
-        let parse::ExprKind::Arg(name) = &arg.kind else {
-            continue;
+        let (name, untyped) = match &arg.kind {
+            parse::ExprKind::Arg(name) => (name.as_str(), uprobe::UNTYPED),
+            parse::ExprKind::Retval if untyped_return => ("retval", uprobe::UNTYPED_RETURN),
+            _ => continue,
         };
-        if let Some(field) = ctx.fields.iter_mut().find(|f| &f.name == name)
+        if let Some(field) = ctx.fields.iter_mut().find(|f| f.name == name)
             && conv.wants_string()
-            && field.c_type == uprobe::UNTYPED
+            && field.c_type == untyped
         {
             field.kind = match field.kind {
                 tracefs::FieldKind::Usdt { arg, .. } => {
@@ -129,14 +135,23 @@ pub fn build_argdist(
         probe: spec.to_string(),
         message,
     };
-    let (probe_text, rest) = split_argdist(spec).ok_or_else(|| {
-        error("expected PROBE(SIGNATURE):TYPE:EXPR[:FILTER], e.g. p:c:malloc(size_t size):size_t:size".into())
+    // bcc: everything after '#' is the label printed for the values.
+    let (spec_text, label) = match spec.split_once('#') {
+        Some((text, label)) => (text, Some(label.trim().to_string())),
+        None => (spec, None),
+    };
+    let (probe_text, rest) = split_argdist(spec_text).ok_or_else(|| {
+        error("expected PROBE(SIGNATURE)[:TYPE:EXPR[:FILTER]][#LABEL], e.g. p:c:malloc(size_t size):size_t:size".into())
     })?;
     let mut parts = rest.splitn(3, ':');
     let (_type, expr, filter) = (parts.next(), parts.next(), parts.next());
-    let expr = expr
-        .filter(|e| !e.trim().is_empty())
-        .ok_or_else(|| error("no expression after the type".into()))?;
+    let expr = match expr.filter(|e| !e.trim().is_empty()) {
+        Some(expr) => expr,
+        // bcc: with no TYPE:EXPR, a return probe's value is $retval and
+        // an entry probe's is 1 (so -C counts calls).
+        None if rest.trim().is_empty() => default_argdist_expr(&probe_text),
+        None => return Err(error("no expression after the type".into())),
+    };
     // One probe text, so that errors point into it.
     let text = match filter {
         Some(filter) => format!("{probe_text} ({filter}) \"%d\", {expr}"),
@@ -155,8 +170,17 @@ pub fn build_argdist(
         compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
     Ok(Argdist {
         elf,
-        label: expr.trim().to_string(),
+        label: label.unwrap_or_else(|| expr.trim().to_string()),
     })
+}
+
+/// bcc's value for a specifier without TYPE:EXPR (`r:c:read()`).
+fn default_argdist_expr(probe_text: &str) -> &'static str {
+    if probe_text.starts_with("r:") {
+        "$retval"
+    } else {
+        "1"
+    }
 }
 
 /// `(PROBE, TYPE:EXPR[:FILTER])`; a tracepoint's empty `()` is dropped.
@@ -172,7 +196,13 @@ fn split_argdist(spec: &str) -> Option<(String, &str)> {
             } else {
                 probe
             };
-            (probe.to_string(), spec[close + 1..].strip_prefix(':')?)
+            // Nothing after the signature: bcc's default value.
+            let after = &spec[close + 1..];
+            let rest = match after {
+                "" => after,
+                _ => after.strip_prefix(':')?,
+            };
+            (probe.to_string(), rest)
         }
         None => {
             // U:LIB:PROVIDER:NAME has one part more than the others.

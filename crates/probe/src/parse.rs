@@ -370,6 +370,8 @@ fn parse_target(spec: &str, column: usize) -> Result<Target, SyntaxError> {
         // bcc: LIB:FUNC (`c:malloc`) is an entry probe when LIB is no type.
         [library, _] if !["p", "r", "t", "u", "U"].contains(library) => ("p", parts.as_slice()),
         [kind, rest @ ..] if kind.len() == 1 && !rest.is_empty() => (kind, rest),
+        // bcc: an omitted type (`:c:malloc`, `::do_sys_open`) is an entry probe.
+        ["", rest @ ..] if !rest.is_empty() => ("p", rest),
         // bcc: a bare name is a kernel function.
         [function] if !function.is_empty() => ("p", parts.as_slice()),
         _ => {
@@ -532,12 +534,18 @@ impl Parser<'_> {
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Dollar(name) => match name.as_str() {
                 "pid" | "tgid" | "uid" | "gid" | "comm" | "cpu" => ExprKind::Builtin(name),
+                // bcc's argdist aliases: $PID is the process id, $COMM the name.
+                "PID" => ExprKind::Builtin("tgid".into()),
+                "COMM" => ExprKind::Builtin("comm".into()),
                 // bcc's argdist writes the return value `$retval`.
                 "retval" => ExprKind::Retval,
                 _ => {
                     return Err(SyntaxError::new(
                         column,
-                        format!("unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu are known"),
+                        format!(
+                            "unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu, $retval \
+                             (and argdist's $PID, $COMM) are known"
+                        ),
                     ));
                 }
             },

@@ -1,5 +1,5 @@
 //! `stackcount PATTERN`: for every hit of the matching tracepoints, the
-//! kernel (and with `user`, user) stack is counted per process; the CLI's
+//! kernel and/or user stack ([`Stacks`]) is counted per process; the CLI's
 //! stack output symbolizes and folds them as for profile.
 
 use crate::elf::{self, MapDecl, ProgramCode};
@@ -21,8 +21,19 @@ const BPF_F_USER_STACK: i32 = 1 << 8;
 const KEY: i16 = -32;
 const COMM_LEN: u32 = 16;
 
+/// Which stacks each hit records (bcc: both by default, `-K` or `-U` one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stacks {
+    pub kernel: bool,
+    pub user: bool,
+}
+
 /// The object counting stacks at `targets` (from `funccount::expand`).
-pub fn build(targets: &[crate::funccount::CountTarget], pid: Option<u32>, user: bool) -> Vec<u8> {
+pub fn build(
+    targets: &[crate::funccount::CountTarget],
+    pid: Option<u32>,
+    stacks: Stacks,
+) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
     let int = elf::int;
     let u32_ty = int(&mut btf, "unsigned int", 4, false);
@@ -82,7 +93,7 @@ pub fn build(targets: &[crate::funccount::CountTarget], pid: Option<u32>, user: 
         .iter()
         .enumerate()
         .map(|(i, target)| {
-            let asm = program(pid, user);
+            let asm = program(pid, stacks);
             ProgramCode {
                 name: format!("stack_{i}"),
                 section: target.section.clone(),
@@ -94,7 +105,7 @@ pub fn build(targets: &[crate::funccount::CountTarget], pid: Option<u32>, user: 
     elf::write(&programs, &maps, btf)
 }
 
-fn program(pid: Option<u32>, user: bool) -> Asm {
+fn program(pid: Option<u32>, stacks: Stacks) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
     a.mov(CTX, R1);
@@ -104,8 +115,13 @@ fn program(pid: Option<u32>, user: bool) -> Asm {
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
     a.store(Size::W, FP, KEY, R0);
-    stack_id(&mut a, 0, KEY + 4);
-    if user {
+    // A stack not asked for is -1, as a failed bpf_get_stackid.
+    if stacks.kernel {
+        stack_id(&mut a, 0, KEY + 4);
+    } else {
+        a.store_imm(Size::W, FP, KEY + 4, -1);
+    }
+    if stacks.user {
         stack_id(&mut a, BPF_F_USER_STACK, KEY + 8);
     } else {
         a.store_imm(Size::W, FP, KEY + 8, -1);

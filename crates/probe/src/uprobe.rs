@@ -11,6 +11,9 @@ pub(crate) const ARG_OFFSETS: [u32; 6] = [112, 104, 96, 88, 72, 64];
 pub(crate) const RAX_OFFSET: u32 = 80;
 /// The C type of an argument the signature does not name.
 pub const UNTYPED: &str = "unsigned long";
+/// The C type of a user function's return value (`retval`): unknown, the
+/// register as a signed number unless a `%s` reads it as a string.
+pub const UNTYPED_RETURN: &str = "long";
 
 /// Where shared libraries are, in the order the dynamic loader's default
 /// path and Debian's multiarch directories put them.
@@ -159,7 +162,7 @@ pub fn fields(signature: &[(String, String)], return_probe: bool) -> Result<Vec<
         return Err("at most six arguments are passed in registers".into());
     }
     if return_probe {
-        return Ok(vec![field("retval", "long", RAX_OFFSET)?]);
+        return Ok(vec![field("retval", UNTYPED_RETURN, RAX_OFFSET)?]);
     }
     let mut fields = Vec::new();
     for (i, offset) in ARG_OFFSETS.iter().enumerate() {

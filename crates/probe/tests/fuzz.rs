@@ -189,6 +189,7 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
             pid: (rng.below(3) == 0).then_some(1),
             name: (rng.below(3) == 0).then(|| "sh".to_string()),
             tid: (rng.below(4) == 0).then_some(1),
+            exclude_pid: (rng.below(3) == 0).then_some(2),
             kernel_stack: rng.below(4) == 0,
             user_stack: rng.below(4) == 0,
             kernel: None,

@@ -40,6 +40,17 @@ pub struct ArgdistArgs {
     /// Stop after DURATION.
     #[arg(short = 'd', long = "duration", value_name = "DURATION")]
     duration: Option<String>,
+    /// Print COUNT times (every -i INTERVAL), then stop.
+    #[arg(
+        short = 'n',
+        long = "number",
+        value_name = "COUNT",
+        requires = "interval"
+    )]
+    number: Option<u32>,
+    /// Keep counting across intervals (no reset after each print).
+    #[arg(short = 'c', long = "cumulative")]
+    cumulative: bool,
     /// Show only the N most frequent values (-C).
     #[arg(short = 'T', long = "top", value_name = "N")]
     top: Option<usize>,
@@ -49,14 +60,24 @@ pub struct ArgdistArgs {
     /// Kernel functions through kprobes even where fentry works.
     #[arg(long = "kprobes")]
     kprobes: bool,
+    /// bcc's C headers for the probe's types: accepted and ignored (types
+    /// come from BTF), with a note.
+    #[arg(short = 'I', long = "include", value_name = "HEADER")]
+    include: Vec<String>,
     /// Say what was attached (which hook a kernel function got).
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
 }
 
 pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
+    super::kfunc::note_ignored_includes(&args.include);
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
-    let duration = args.duration.as_deref().map(parse_duration).transpose()?;
+    let mut duration = args.duration.as_deref().map(parse_duration).transpose()?;
+    if let (Some(number), Some(every)) = (args.number, interval) {
+        // The last of the COUNT prints is the one at the end of the run.
+        let prints = every * number.max(1);
+        duration = Some(duration.map_or(prints, |d| d.min(prints)));
+    }
     let (spec, aggregate) = match (&args.count, &args.histogram) {
         (Some(spec), _) => (spec.as_str(), Aggregate::Count),
         (_, Some(spec)) => (spec.as_str(), Aggregate::Log2),
@@ -75,7 +96,7 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
         json: args.json,
         interval,
         duration,
-        clear: interval.is_some(),
+        clear: interval.is_some() && !args.cumulative,
         // Uprobes in this process only; USDT semaphores raised in it.
         pid: args.pid,
         verbose: args.verbose,

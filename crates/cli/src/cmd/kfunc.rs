@@ -94,3 +94,14 @@ pub fn count_targets(
     }
     Ok(targets)
 }
+
+/// bcc's `-I HEADER` (C headers for the probe's types): nothing is compiled
+/// here, types come from BTF, so the headers are not needed; say so once.
+pub fn note_ignored_includes(headers: &[String]) {
+    if !headers.is_empty() {
+        eprintln!(
+            "bpfkit: note: -I {} ignored: types come from the kernel's BTF and the signature",
+            headers.join(" -I ")
+        );
+    }
+}

@@ -36,7 +36,7 @@ static STACKS: StackOutput = StackOutput {
 EXAMPLES:
     bpfkit stackcount do_unlinkat                       # kernel stacks that unlink files
     bpfkit stackcount 't:sched:sched_switch'            # kernel stacks that switch tasks
-    bpfkit stackcount -U -p 181 't:syscalls:sys_enter_write'
+    bpfkit stackcount -U -p 181 't:syscalls:sys_enter_write'  # user stacks only
     bpfkit stackcount -U -p 181 'c:malloc'              # user stacks that allocate
     bpfkit stackcount -f -d 5 't:block:*' > out.folded"
 )]
@@ -51,9 +51,17 @@ pub struct StackcountArgs {
     /// re.match), not globs.
     #[arg(short = 'r', long = "regexp")]
     regex: bool,
-    /// User stacks too.
-    #[arg(short = 'U', long = "user-stacks")]
+    /// User stacks only (bcc: kernel and user stacks unless -K or -U).
+    #[arg(
+        short = 'U',
+        long = "user-stacks-only",
+        alias = "user-stacks",
+        conflicts_with = "kernel"
+    )]
     user: bool,
+    /// Kernel stacks only.
+    #[arg(short = 'K', long = "kernel-stacks-only")]
+    kernel: bool,
     /// Folded output (one line per stack, for flame graphs).
     #[arg(short = 'f', long = "folded")]
     folded: bool,
@@ -76,7 +84,11 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex)?;
-    let elf = stackcount::build(&targets, args.pid, args.user);
+    let stacks = stackcount::Stacks {
+        kernel: !args.user,
+        user: !args.kernel,
+    };
+    let elf = stackcount::build(&targets, args.pid, stacks);
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,

@@ -90,6 +90,10 @@ pub struct TraceArgs {
     /// Kernel functions through kprobes even where fentry works.
     #[arg(long = "kprobes")]
     kprobes: bool,
+    /// bcc's C headers for the probe's types: accepted and ignored (types
+    /// come from BTF), with a note.
+    #[arg(short = 'I', long = "include", value_name = "HEADER")]
+    include: Vec<String>,
     /// Say what was generated and attached.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
@@ -99,12 +103,15 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
     if let Some(pattern) = &args.list {
         return list(pattern);
     }
+    super::kfunc::note_ignored_includes(&args.include);
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
         pid: args.pid,
         name: args.name,
         tid: args.tid,
+        // bpfkit's own work (a malloc per printed line) is not traced.
+        exclude_pid: Some(std::process::id()),
         kernel_stack: args.kernel_stack,
         user_stack: args.user_stack,
         kernel: super::kfunc::for_probes(args.probes.iter().map(String::as_str), args.kprobes),
