@@ -333,6 +333,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn folded_with_waker_meets_in_the_middle_with_the_waker_last() {
+        let stack = |comm: &str, user: &[&str], kernel: &[&str], weight| NamedStack {
+            pid: 1,
+            comm: Some(comm.into()),
+            kernel: kernel.iter().map(|f| f.to_string()).collect(),
+            user: user.iter().map(|f| f.to_string()).collect(),
+            weight,
+        };
+        let target = stack("reader", &["read", "main"], &["schedule", "pipe_read"], 9);
+        let waker = stack("writer", &["write", "start"], &["wake_up", "pipe_write"], 0);
+        assert_eq!(
+            target.folded_with_waker(&waker),
+            "reader;main;read;pipe_read_[k];schedule_[k];--;\
+             wake_up_[k];pipe_write_[k];write;start;writer 9"
+        );
+        let text = target.indented_with_waker(&waker);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "waker:           writer 1",
+                "start",
+                "write",
+                "pipe_write",
+                "wake_up",
+                "--               --",
+                "schedule",
+                "pipe_read",
+                "read",
+                "main",
+                "target:          reader 1",
+                "9"
+            ]
+        );
+    }
+
+    #[test]
     fn fold_puts_the_root_first_and_marks_kernel_frames() {
         let user = vec!["inner".to_string(), "main".to_string()];
         let kernel = vec!["schedule".to_string(), "do_nanosleep".to_string()];
