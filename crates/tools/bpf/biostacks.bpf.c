@@ -3,8 +3,10 @@
  * takes the stack at blk_account_io_start (fentry/kprobe) and the latency
  * at blk_account_io_done; here the block_io_start tracepoint (6.5+, fired
  * from blk_account_io_start in the submitting task) gives the stack and
- * block_rq_complete the end. Older kernels: block_rq_insert (queued I/O),
- * else block_rq_issue (direct dispatch), whichever sees the request first. */
+ * block_rq_complete the end. All three start hooks are attached where they
+ * exist; the first to see a request keeps it: block_io_start, or on older
+ * kernels block_rq_insert (queued I/O), else block_rq_issue (dispatched
+ * directly). */
 #include "block.h"
 #include "stacks.h"
 

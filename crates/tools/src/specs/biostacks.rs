@@ -23,23 +23,30 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     summary: "Trace block I/O latency by initiating kernel stack.",
     object: object!("biostacks"),
     // block_io_start (6.5+) fires where libbpf-tools' blk_account_io_start
-    // probe does; before it, the request's insert or, dispatched directly,
-    // its issue.
+    // probe does, before the request's insert or issue; older kernels lack
+    // it, and the insert (queued) or else the issue (dispatched directly)
+    // is the first to see the request. The BPF side keeps the first.
     variants: &[
-        Variant::new("tp_btf", &["block_io_start_btf", "block_rq_complete_btf"]),
-        Variant::new("raw_tp", &["block_io_start", "block_rq_complete"]),
         Variant::new(
-            "tp_btf insert/issue",
+            "tp_btf",
             &[
+                "block_io_start_btf",
                 "block_rq_insert_btf",
                 "block_rq_issue_btf",
                 "block_rq_complete_btf",
             ],
-        ),
+        )
+        .optional(&["block_io_start_btf"]),
         Variant::new(
-            "raw_tp insert/issue",
-            &["block_rq_insert", "block_rq_issue", "block_rq_complete"],
-        ),
+            "raw_tp",
+            &[
+                "block_io_start",
+                "block_rq_insert",
+                "block_rq_issue",
+                "block_rq_complete",
+            ],
+        )
+        .optional(&["block_io_start"]),
     ],
     flags: &[DISK, FOLDED, FLAMEGRAPH, TRACE_DURATION],
     outputs: &[Output::Table {
