@@ -124,6 +124,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("tcptop", loopback_tcp),
     ("tcptracer", loopback_tcp),
     // Storage, file systems and scheduler (issue 14), alphabetical.
+    ("biostacks", disk_reads),
     ("biotop", disk_reads),
     ("bitesize", disk_reads_by_dd),
     ("btrfsdist", fs_ops_btrfs),
@@ -139,6 +140,7 @@ const WORKLOADS: &[(&str, Setup)] = &[
     ("readahead", uncached_read),
     ("fsslower", fs_ops_any),
     ("klockstat", contended_mutex),
+    ("offwaketime", sleepy_threads),
     ("pidpersec", forks),
     ("syncsnoop", sync_calls),
     ("threadsnoop", new_thread),
@@ -962,6 +964,8 @@ fn disk_reads() -> Option<Workload> {
             ("biolatency", Some("disks")) => Expect::all(&[&format!("disk = {name}")]),
             ("biolatency", Some("flag")) => Expect::all(&["flags = ", "*"]),
             ("biolatency", _) => Expect::all(&["*"]),
+            // Stacks name the process that read, not the disk.
+            ("biostacks", _) => Expect::all(&["dd"]),
             // An interrupt that fired while the workload ran (the one
             // device names /proc/interrupts gives), by its name.
             ("hardirqs", _) => Expect {

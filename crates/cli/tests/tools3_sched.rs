@@ -1,6 +1,6 @@
 //! End-to-end tests of the process, scheduler and block tools of issue 14:
-//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize, biotop, wqlat
-//! and klockstat, on calls,
+//! syncsnoop, threadsnoop, pidpersec, cpudist, bitesize, biotop, biostacks,
+//! wqlat, klockstat and offwaketime, on calls,
 //! threads, forks, sleeps and loop-device reads this test causes, checked
 //! by pid, tid, call name and histogram bucket. Where the libbpf-tools
 //! original runs here (cpudist, bitesize), it watches the same workload.
@@ -340,4 +340,108 @@ fn wakeuptime_blames_the_pipe_write_that_woke_a_reader() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert!(blocked >= 10 * 15_000, "{blocked} us:\n{}", out.stdout);
+}
+
+#[test]
+fn biostacks_sums_direct_reads_on_the_stack_that_submitted_them() {
+    if !bpfkit_testkit::privileged("biostacks_sums_direct_reads_on_the_stack_that_submitted_them") {
+        return;
+    }
+    let _serial = serial();
+    let disk = LoopDevice::create();
+    let stacks = ToolRun::start("biostacks", &["-d", disk.name()]);
+    let folded = ToolRun::start("biostacks", &["-d", disk.name(), "-f"]);
+    let dd = disk.direct_reads(16);
+    let (stacks, folded) = (stacks.stop(), folded.stop());
+    // Per stack: its frames innermost first, `-  dd (PID)`, the total
+    // latency (us) and `(16 ios)`: the 16 reads of 4 KiB all came from dd's
+    // read(2) on the one stack through submit_bio.
+    let owner = format!("dd ({dd})");
+    let block = stacks
+        .stdout
+        .split("\n\n")
+        .find(|b| b.contains(&owner))
+        .unwrap_or_else(|| panic!("no stack of {owner}:\n{}", stacks.stdout));
+    assert!(block.contains("submit_bio"), "{block}");
+    assert!(block.trim_end().ends_with("(16 ios)"), "{block}");
+    let lines: Vec<&str> = block.lines().collect();
+    let total_us = lines[lines.len() - 2].trim().parse::<u64>();
+    assert!(total_us.is_ok_and(|us| us > 0), "{block}");
+    // Folded: dd;outer;...;submit_bio...;inner TOTAL_US.
+    assert!(
+        folded
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("dd;") && l.contains("submit_bio")),
+        "{}",
+        folded.stdout
+    );
+}
+
+#[test]
+fn offwaketime_pairs_a_pipe_reader_with_the_thread_that_wrote() {
+    if !bpfkit_testkit::privileged("offwaketime_pairs_a_pipe_reader_with_the_thread_that_wrote") {
+        return;
+    }
+    let _serial = serial();
+    let folded = ToolRun::start("offwaketime", &["-f", "-p", &me()]);
+    let stacks = ToolRun::start("offwaketime", &["-p", &me()]);
+    let (mut reader, mut writer) = std::io::pipe().expect("pipe");
+    let sleeper = thread::Builder::new()
+        .name("bkoffw".into())
+        .spawn(move || {
+            let mut byte = [0u8];
+            while std::io::Read::read(&mut reader, &mut byte).is_ok_and(|n| n > 0) {}
+        })
+        .expect("spawning the reader");
+    let waker = thread::Builder::new()
+        .name("bkwaker".into())
+        .spawn(move || {
+            for _ in 0..10 {
+                thread::sleep(Duration::from_millis(20));
+                std::io::Write::write_all(&mut writer, b"x").expect("waking the reader");
+            }
+        })
+        .expect("spawning the writer");
+    waker.join().expect("writer");
+    sleeper.join().expect("reader");
+    let (folded, stacks) = (folded.stop(), stacks.stop());
+    // Folded, as bcc: target;its frames root first;--;the waker's frames
+    // innermost first;waker BLOCKED_US. The reader slept ~20 ms before each
+    // of the 10 writes woke it: about 200 ms, all blamed on bkwaker.
+    let pairs: Vec<&str> = folded
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("bkoffw;") && l.contains(";bkwaker "))
+        .collect();
+    // The last wakeup is the writer closing its end (pipe_release).
+    let mut wrote = false;
+    for pair in &pairs {
+        let (target, waker) = pair.split_once(";--;").expect("a -- between the stacks");
+        assert!(target.contains("pipe_read"), "{pair}");
+        wrote |= waker.contains("pipe_write");
+    }
+    assert!(wrote, "no wakeup by pipe_write:\n{}", folded.stdout);
+    let blocked: u64 = pairs
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(
+        (10 * 15_000..2_000_000).contains(&blocked),
+        "{blocked} us:\n{}",
+        folded.stdout
+    );
+    // Indented: `waker:  bkwaker PID`, its frames, `--`, the reader's
+    // frames, `target:  bkoffw PID` and the time.
+    let pid = me();
+    assert!(
+        stacks.stdout.split("\n\n").any(|b| {
+            b.contains(&format!("waker:           bkwaker {pid}"))
+                && b.contains(&format!("target:          bkoffw {pid}"))
+                && b.contains("pipe_write")
+                && b.contains("pipe_read")
+        }),
+        "{}",
+        stacks.stdout
+    );
 }

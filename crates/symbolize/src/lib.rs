@@ -223,6 +223,49 @@ impl NamedStack {
         fold(self.comm.as_deref(), &self.user, &self.kernel, self.weight)
     }
 
+    /// bcc offwaketime's folded line: this (the blocked task) root first,
+    /// `--`, then the waker's frames innermost first and its command last,
+    /// so a flame graph grows both stacks towards the middle:
+    /// `target;main;read;--;pipe_write;write;main;waker 17`.
+    pub fn folded_with_waker(&self, waker: &NamedStack) -> String {
+        let clean = |s: &str| s.replace(';', ":");
+        let target = fold(self.comm.as_deref(), &self.user, &self.kernel, 0);
+        let target = target.strip_suffix(" 0").unwrap_or(&target);
+        let mut parts = vec![target.to_string(), "--".to_string()];
+        parts.extend(
+            waker
+                .kernel
+                .iter()
+                .map(|f| format!("{}{KERNEL_SUFFIX}", clean(f))),
+        );
+        parts.extend(waker.user.iter().map(|f| clean(f)));
+        parts.push(clean(waker.comm.as_deref().unwrap_or("")));
+        format!("{} {}", parts.join(";"), self.weight)
+    }
+
+    /// bcc offwaketime's layout: the waker's line and frames outermost
+    /// first, `--`, this task's frames innermost first, its line and the
+    /// weight.
+    pub fn indented_with_waker(&self, waker: &NamedStack) -> String {
+        let mut out = String::new();
+        let waker_comm = waker.comm.as_deref().unwrap_or("");
+        out.push_str(&format!(
+            "    {:<16} {waker_comm} {}\n",
+            "waker:", waker.pid
+        ));
+        for frame in waker.user.iter().rev().chain(waker.kernel.iter().rev()) {
+            out.push_str(&format!("    {frame}\n"));
+        }
+        out.push_str(&format!("    {:<16} --\n", "--"));
+        for frame in self.kernel.iter().chain(&self.user) {
+            out.push_str(&format!("    {frame}\n"));
+        }
+        let comm = self.comm.as_deref().unwrap_or("");
+        out.push_str(&format!("    {:<16} {comm} {}\n", "target:", self.pid));
+        out.push_str(&format!("        {}\n", self.weight));
+        out
+    }
+
     /// Frames one per line, innermost first (kernel, then `--`, then user,
     /// as bcc's profile prints them), then `-  comm (pid)` and the weight:
     ///
@@ -288,6 +331,43 @@ pub fn flamegraph<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_with_waker_meets_in_the_middle_with_the_waker_last() {
+        let stack = |comm: &str, user: &[&str], kernel: &[&str], weight| NamedStack {
+            pid: 1,
+            comm: Some(comm.into()),
+            kernel: kernel.iter().map(|f| f.to_string()).collect(),
+            user: user.iter().map(|f| f.to_string()).collect(),
+            weight,
+        };
+        let target = stack("reader", &["read", "main"], &["schedule", "pipe_read"], 9);
+        let waker = stack("writer", &["write", "start"], &["wake_up", "pipe_write"], 0);
+        assert_eq!(
+            target.folded_with_waker(&waker),
+            "reader;main;read;pipe_read_[k];schedule_[k];--;\
+             wake_up_[k];pipe_write_[k];write;start;writer 9"
+        );
+        let text = target.indented_with_waker(&waker);
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(
+            lines,
+            [
+                "waker:           writer 1",
+                "start",
+                "write",
+                "pipe_write",
+                "wake_up",
+                "--               --",
+                "schedule",
+                "pipe_read",
+                "read",
+                "main",
+                "target:          reader 1",
+                "9"
+            ]
+        );
+    }
 
     #[test]
     fn fold_puts_the_root_first_and_marks_kernel_frames() {

@@ -328,6 +328,18 @@ pub struct StackOutput {
     /// Table mode as a numbered report (libbpf-tools memleak's) instead of
     /// bcc's indented stacks; [`Runtime::Top`] caps both.
     pub report: Option<StackReport>,
+    /// A second stack in the same key, of the task that woke this one
+    /// (offwaketime): shown with it, bcc's `target;...;--;...;waker` form.
+    pub waker: Option<WakerStack>,
+}
+
+/// The waker's side of a [`StackOutput`] key; fields named as there.
+#[derive(Debug, Clone, Copy)]
+pub struct WakerStack {
+    pub kernel_stack: Option<&'static str>,
+    pub user_stack: Option<&'static str>,
+    pub pid: Option<&'static str>,
+    pub comm: Option<&'static str>,
 }
 
 /// A stack output's text as a report: `[HH:MM:SS] ` and the title, then

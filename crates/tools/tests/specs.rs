@@ -37,7 +37,7 @@ fn names_are_unique_and_findable() {
         assert!(spec.examples.contains(spec.name), "{}: examples", spec.name);
     }
     assert!(bpfkit_tools::find("nosuchtool").is_none());
-    assert_eq!(bpfkit_tools::all().len(), 61);
+    assert_eq!(bpfkit_tools::all().len(), 63);
 }
 
 #[test]
@@ -445,7 +445,7 @@ fn documented_defaults_match_the_objects() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 11);
 }
 
 #[test]

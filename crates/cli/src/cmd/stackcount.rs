@@ -25,6 +25,7 @@ static STACKS: StackOutput = StackOutput {
     unit: "hits",
     count: None,
     report: None,
+    waker: None,
 };
 
 #[derive(Args)]

@@ -60,9 +60,16 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
     let mut symbolizer = Symbolizer::new();
     let named: Vec<_> = samples
         .iter()
-        .map(|(sample, count)| (symbolizer.name(sample), *count))
+        .map(|(sample, count, _)| (symbolizer.name(sample), *count))
         .collect();
-    let folded = merge_folded(named.iter().map(|(n, _)| n.folded()));
+    let wakers: Vec<Option<NamedStack>> = samples
+        .iter()
+        .map(|(_, _, waker)| waker.as_ref().map(|w| symbolizer.name(w)))
+        .collect();
+    let folded = merge_folded(named.iter().zip(&wakers).map(|((n, _), w)| match w {
+        Some(w) => n.folded_with_waker(w),
+        None => n.folded(),
+    }));
     if let Some(path) = &print.flamegraph {
         let file =
             std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
@@ -72,8 +79,11 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
     let mut text = String::new();
     match (mode, out.report) {
         (Mode::Json, _) => {
-            for (stack, count) in &named {
+            for ((stack, count), waker) in named.iter().zip(&wakers) {
                 // `type` first, as in every other record (json! sorts keys).
+                let waker = waker.as_ref().map(|w| {
+                    serde_json::json!({"pid": w.pid, "comm": w.comm, "kernel": w.kernel, "user": w.user})
+                });
                 let members = [
                     ("map", serde_json::json!(out.map)),
                     ("pid", serde_json::json!(stack.pid)),
@@ -88,6 +98,9 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
                 for (name, value) in members {
                     text.push_str(&format!(",\"{name}\":{value}"));
                 }
+                if let Some(waker) = waker {
+                    text.push_str(&format!(",\"waker\":{waker}"));
+                }
                 text.push_str("}\n");
             }
         }
@@ -101,8 +114,11 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
         _ => {
             // Lightest first, as bcc prints them: the heaviest end up last,
             // next to the prompt.
-            for (stack, count) in named.iter().rev() {
-                text.push_str(&stack.indented());
+            for ((stack, count), waker) in named.iter().zip(&wakers).rev() {
+                match waker {
+                    Some(w) => text.push_str(&stack.indented_with_waker(w)),
+                    None => text.push_str(&stack.indented()),
+                }
                 if let (Some(n), Some(field)) = (count, out.count) {
                     let what = match field {
                         StackOutput::ENTRIES => "entries",
@@ -123,13 +139,13 @@ pub fn render(object: &Object, maps: &Maps<'_>, print: &StackPrint, mode: Mode) 
 fn write_report(
     text: &mut String,
     report: &StackReport,
-    samples: &[(StackSample, Option<u64>)],
+    samples: &[Counted],
     named: &[(NamedStack, Option<u64>)],
 ) {
     let hms = WallClock::now().now_hms();
     let title = report.title.replace("{n}", &named.len().to_string());
     text.push_str(&format!("[{}] {title}\n", String::from_utf8_lossy(&hms)));
-    for ((sample, _), (stack, count)) in samples.iter().zip(named) {
+    for ((sample, _, _), (stack, count)) in samples.iter().zip(named) {
         let entry = report
             .entry
             .replace("{weight}", &stack.weight.to_string())
@@ -151,16 +167,25 @@ fn write_report(
 }
 
 /// A stack sample's identity: samples with the same one are merged.
-type StackKey = (u32, Option<String>, Vec<u64>, Vec<u64>);
+type StackKey = (
+    u32,
+    Option<String>,
+    Vec<u64>,
+    Vec<u64>,
+    Option<StackIdentity>,
+);
+
+/// The waker's part of a [`StackKey`].
+type StackIdentity = (u32, Option<String>, Vec<u64>, Vec<u64>);
+
+/// A merged stack: the sample, its count and, with a waker stack, the
+/// waker's sample (weightless).
+type Counted = (StackSample, Option<u64>, Option<StackSample>);
 
 /// The counted stacks of the map, heaviest first, with the `count` field;
 /// entries with the same process and frames merged, weights and counts
 /// summed.
-fn samples(
-    object: &Object,
-    maps: &Maps<'_>,
-    print: &StackPrint,
-) -> Result<Vec<(StackSample, Option<u64>)>> {
+fn samples(object: &Object, maps: &Maps<'_>, print: &StackPrint) -> Result<Vec<Counted>> {
     let out = print.output;
     let def = object
         .maps
@@ -179,7 +204,7 @@ fn samples(
     let entries = read_map(object, maps, out.map, value_ty)?;
     // After the read: every timestamp in it is older than this.
     let now = monotonic_ns();
-    let mut samples: Vec<(StackSample, Option<u64>)> = Vec::new();
+    let mut samples: Vec<Counted> = Vec::new();
     let mut index: HashMap<StackKey, usize> = HashMap::new();
     for (kb, vb) in entries {
         let key = match def.key_type {
@@ -213,26 +238,43 @@ fn samples(
             user_ips: stack(num(out.user_stack)),
             weight: weight as u64,
         };
+        let waker = out.waker.map(|w| StackSample {
+            pid: num(w.pid).unwrap_or(0) as u32,
+            comm: w.comm.and_then(field).and_then(text),
+            kernel_ips: stack(num(w.kernel_stack)),
+            user_ips: stack(num(w.user_stack)),
+            weight: 0,
+        });
         let id = (
             sample.pid,
             sample.comm.clone(),
             sample.kernel_ips.clone(),
             sample.user_ips.clone(),
+            waker.as_ref().map(identity),
         );
         match index.get(&id) {
             Some(&i) => {
-                let (merged, total) = &mut samples[i];
+                let (merged, total, _) = &mut samples[i];
                 merged.weight += sample.weight;
                 *total = total.zip(count).map(|(a, b)| a + b);
             }
             None => {
                 index.insert(id, samples.len());
-                samples.push((sample, count));
+                samples.push((sample, count, waker));
             }
         }
     }
     samples.sort_by_key(|s| std::cmp::Reverse(s.0.weight));
     Ok(samples)
+}
+
+fn identity(s: &StackSample) -> StackIdentity {
+    (
+        s.pid,
+        s.comm.clone(),
+        s.kernel_ips.clone(),
+        s.user_ips.clone(),
+    )
 }
 
 /// The instruction pointers of each stack in the stack trace map, by id.

@@ -293,6 +293,7 @@ pub(crate) const fn stack_counts(
         unit,
         count: None,
         report: None,
+        waker: None,
     }
 }
 

@@ -30,6 +30,7 @@ pub(crate) const STACKS: &[StackOutput] = &[
         unit: "bytes",
         count: Some("number_of_allocs"),
         report: REPORT,
+        waker: None,
     },
     StackOutput {
         when: When::Always,
@@ -43,6 +44,7 @@ pub(crate) const STACKS: &[StackOutput] = &[
         unit: "bytes",
         count: Some("number_of_allocs"),
         report: REPORT,
+        waker: None,
     },
 ];
 
@@ -65,6 +67,7 @@ const fn older_allocs(
         unit: "bytes",
         count: Some(StackOutput::ENTRIES),
         report: REPORT,
+        waker: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod bindsnoop;
 mod biolatency;
 mod biopattern;
 mod biosnoop;
+mod biostacks;
 mod biotop;
 mod bitesize;
 mod cachestat;
@@ -29,6 +30,7 @@ mod memleak;
 mod mountsnoop;
 mod net;
 mod offcputime;
+mod offwaketime;
 mod oomkill;
 mod opensnoop;
 mod pidpersec;
@@ -81,6 +83,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     biolatency::SPEC,
     biopattern::SPEC,
     biosnoop::SPEC,
+    biostacks::SPEC,
     oomkill::SPEC,
     tcpconnect::SPEC,
     tcpconnlat::SPEC,
@@ -90,6 +93,7 @@ pub(crate) static ALL: &[ToolSpec] = &[
     tcprtt::SPEC,
     profile::SPEC,
     offcputime::SPEC,
+    offwaketime::SPEC,
     memleak::SPEC,
     xdpfilter::SPEC,
     tcpktstat::SPEC,
@@ -143,6 +147,8 @@ pub(crate) fn stack_outputs(tool: &str) -> &'static [crate::StackOutput] {
         "offcputime" => offcputime::STACKS,
         "memleak" => memleak::STACKS,
         "wakeuptime" => wakeuptime::STACKS,
+        "biostacks" => biostacks::STACKS,
+        "offwaketime" => offwaketime::STACKS,
         _ => &[],
     }
 }

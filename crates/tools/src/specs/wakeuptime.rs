@@ -16,6 +16,7 @@ pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
     unit: "us",
     count: None,
     report: None,
+    waker: None,
 }];
 
 pub(crate) const SPEC: ToolSpec = ToolSpec {
