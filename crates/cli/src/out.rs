@@ -8,7 +8,7 @@ use bpfkit_runtime::StopHandle;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Writes `text` to stdout and flushes it.
 pub fn stdout(text: impl AsRef<[u8]>) -> Result<()> {
@@ -55,7 +55,16 @@ pub struct StoppableStdout {
     /// Once given way, every later write fails at once (BufWriter retries
     /// what it holds when it drops).
     gave_way: bool,
+    /// The last byte written ended a line (or nothing was written yet).
+    mid_line: bool,
+    /// Stopped (or past the deadline) while a line was half written: the
+    /// rest of that line may still go out until this instant, no more.
+    finishing_until: Option<Instant>,
 }
+
+/// How long a stopped run waits for room to finish the line it had half
+/// written, so that a reader never sees a cut JSON line or table row.
+const FINISH_LINE_GRACE: Duration = Duration::from_secs(1);
 
 impl StoppableStdout {
     /// A wait for room gives way once `stop` is requested.
@@ -73,14 +82,26 @@ impl StoppableStdout {
         std::io::Error::other(GaveWay)
     }
 
+    /// A stop (or the deadline) came while waiting for room: give way at
+    /// once at a line's end, else wait a little longer to finish the line.
+    fn stopped_while_waiting(&mut self) -> std::io::Result<()> {
+        if !self.mid_line || self.finishing_until.is_some() {
+            return Err(self.gave_way());
+        }
+        self.finishing_until = Some(Instant::now() + FINISH_LINE_GRACE);
+        Ok(())
+    }
+
     /// Returns once stdout takes at least [`libc::PIPE_BUF`] bytes without
     /// blocking (or reports an error on write), or gives way.
     fn wait_for_room(&mut self) -> std::io::Result<()> {
         loop {
-            let stop_fd = self
-                .stop
-                .as_ref()
-                .map_or(-1, |s| s.readable_when_stopped().as_raw_fd());
+            // While finishing a line the stop is known: only room or the
+            // grace's end matter.
+            let stop_fd = match (&self.stop, self.finishing_until) {
+                (Some(stop), None) => stop.readable_when_stopped().as_raw_fd(),
+                _ => -1,
+            };
             let mut fds = [
                 libc::pollfd {
                     fd: libc::STDOUT_FILENO,
@@ -101,8 +122,10 @@ impl StoppableStdout {
                 if err.kind() == std::io::ErrorKind::Interrupted {
                     // Before the run loop, SIGINT/SIGTERM are only noted
                     // (the stop fd is not written yet): the note is the stop.
-                    if crate::run::signals::stop_requested().is_some() {
-                        return Err(self.gave_way());
+                    if crate::run::signals::stop_requested().is_some()
+                        && self.finishing_until.is_none()
+                    {
+                        self.stopped_while_waiting()?;
                     }
                     continue;
                 }
@@ -113,14 +136,15 @@ impl StoppableStdout {
                 return Ok(());
             }
             if ready == 0 || fds[1].revents != 0 {
-                return Err(self.gave_way());
+                self.stopped_while_waiting()?;
             }
         }
     }
 
-    /// poll(2)'s timeout: until [`Self::give_up_at`], rounded up.
+    /// poll(2)'s timeout: until the end of the grace for a half-written
+    /// line, else [`Self::give_up_at`], rounded up.
     fn timeout_ms(&self) -> libc::c_int {
-        let Some(at) = self.give_up_at else {
+        let Some(at) = self.finishing_until.or(self.give_up_at) else {
             return -1;
         };
         let left = at.saturating_duration_since(Instant::now());
@@ -134,13 +158,29 @@ impl Write for StoppableStdout {
         if self.gave_way {
             return Err(std::io::Error::other(GaveWay));
         }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        // A line finished after the stop was the last one.
+        if self.finishing_until.is_some() && !self.mid_line {
+            return Err(self.gave_way());
+        }
         self.wait_for_room()?;
         // A pipe that polls writable has room for PIPE_BUF bytes: no more,
         // so that write(2) cannot block.
-        let len = buf.len().min(libc::PIPE_BUF);
+        let mut len = buf.len().min(libc::PIPE_BUF);
+        if self.finishing_until.is_some()
+            && let Some(end) = buf[..len].iter().position(|&b| b == b'\n')
+        {
+            len = end + 1;
+        }
         // SAFETY: writing `len` bytes of `buf` to fd 1.
         let written = unsafe { libc::write(libc::STDOUT_FILENO, buf.as_ptr().cast(), len) };
-        usize::try_from(written).map_err(|_| std::io::Error::last_os_error())
+        let written = usize::try_from(written).map_err(|_| std::io::Error::last_os_error())?;
+        if written > 0 {
+            self.mid_line = buf[written - 1] != b'\n';
+        }
+        Ok(written)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -591,3 +591,68 @@ fn full_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     }
     (reader, writer)
 }
+
+/// A run stopped while its stdout pipe was full, in the middle of a line,
+/// finishes that line once the reader reads again (within a grace), so a
+/// JSON reader never gets a cut record; no more lines follow the stop.
+#[test]
+fn a_run_stopped_on_a_full_pipe_ends_on_a_whole_line() {
+    if !privileged("a_run_stopped_on_a_full_pipe_ends_on_a_whole_line") {
+        return;
+    }
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) fills two fds, owned right after.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: fresh fds from pipe2.
+    let (mut reader, writer) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    let me = std::process::id().to_string();
+    let mut child = ChildGuard::spawn(
+        Command::new(BPFKIT)
+            .args(["trace", "--json", "-p", &me])
+            .arg(r#"t:syscalls:sys_enter_getpgid "getpgid of %d", args->pid"#)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::piped()),
+    );
+    let deadline = Instant::now() + BOUND;
+    while Held::of_process(child.pid()).links.is_empty() {
+        assert!(Instant::now() < deadline, "trace did not attach");
+        assert!(matches!(child.0.try_wait(), Ok(None)), "bpfkit ended early");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // Far more than the pipe's 64 KiB: the printer blocks mid-record.
+    for _ in 0..5000 {
+        // SAFETY: getpgid(0) has no preconditions.
+        unsafe { libc::getpgid(0) };
+    }
+    thread::sleep(Duration::from_millis(500));
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.pid() as libc::pid_t, libc::SIGINT) };
+    // Stopped and still waiting for room: the reader comes back only now.
+    thread::sleep(Duration::from_millis(300));
+    let mut out = Vec::new();
+    reader.read_to_end(&mut out).expect("reading the pipe");
+    let (status, stderr) = exits_in_bound(&mut child, "SIGINT");
+    assert!(status.success(), "{status}: {stderr}");
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.len() > 32 * 1024, "only {} bytes", text.len());
+    assert!(
+        text.ends_with('\n'),
+        "cut last line: {:?}",
+        &text[text.len().saturating_sub(120)..]
+    );
+    let records = text.lines().filter(|l| l.contains("getpgid of")).count();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+    assert!(records > 100, "{records} records");
+    // The stop ended the output: not all 5000 records came out.
+    assert!(records < 5000, "{records} records after the stop");
+}
