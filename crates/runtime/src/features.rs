@@ -202,6 +202,22 @@ pub fn kernel_function_exists(name: &str) -> bool {
     found
 }
 
+/// The module that defines kernel function `name`, from /proc/kallsyms
+/// (`ADDR t NAME\t[MODULE]`); `None` when no loaded module does (or
+/// kallsyms cannot be read). fentry targets are looked up in vmlinux's BTF
+/// only, so this tells a module's function from a missing one.
+pub fn kernel_function_module(name: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    text.lines().find_map(|line| {
+        let mut fields = line.split_whitespace().skip(2);
+        if fields.next()? != name {
+            return None;
+        }
+        let module = fields.next()?;
+        Some(module.strip_prefix('[')?.strip_suffix(']')?.to_string())
+    })
+}
+
 /// Whether tracefs has `events/CATEGORY/NAME`.
 pub fn tracepoint_exists(category: &str, name: &str) -> bool {
     let _ = ensure_tracefs();

@@ -8,9 +8,10 @@ use crate::{Effect, Flag, Parse, Variant};
 /// The syscall tracepoints of `fs.h`, timed from enter to exit: the
 /// fallback for kernels without fentry and kprobes, or file systems whose
 /// functions the tools do not know. An approximation (it also times what
-/// the syscall does outside the file system), and its label says so.
+/// the syscall does outside the file system), and its label says so (`-v`:
+/// "using the syscall-approx variant").
 pub(crate) const SYSCALL_VARIANT: Variant = Variant::new(
-    "tracepoint (syscall-level approximation)",
+    "syscall-approx",
     &[
         "fs_enter_read",
         "fs_exit_read",
