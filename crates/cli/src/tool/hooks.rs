@@ -183,7 +183,9 @@ pub fn hook_available(hook: &Hook, retarget: Retarget) -> Result<(), String> {
                     "{function} is in module {module}: fentry/fexit attach to vmlinux \
                      functions only"
                 ),
-                None => format!("{function} is not a function in the kernel BTF (absent or inlined)"),
+                None => {
+                    format!("{function} is not a function in the kernel BTF (absent or inlined)")
+                }
             })
         }
         Hook::Lsm { .. } if !k.bpf_lsm => Err("BPF LSM is not active".into()),

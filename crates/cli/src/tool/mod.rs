@@ -135,7 +135,8 @@ fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
         prefix: runtime_value(spec, parsed, Runtime::UprobeSymbolPrefix),
     };
     crate::run::catch_early_stop();
-    let (choice, session) = load_variant(spec, &object, &mut flags, (&given, &has_value), retarget)?;
+    let (choice, session) =
+        load_variant(spec, &object, &mut flags, (&given, &has_value), retarget)?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
