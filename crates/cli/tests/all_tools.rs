@@ -549,7 +549,6 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
             facts.text.clone()
         }
         Parse::Text if runtime(Runtime::Interface) => facts.iface.clone(),
-        Parse::Text if flag.long == "type" => facts.fs.clone(),
         // libc's own names: a prefix of its allocator's is not exported.
         Parse::Text if runtime(Runtime::UprobeSymbolPrefix) => String::new(),
         // A command that is still running at SIGINT (and then stopped).
@@ -598,6 +597,7 @@ fn value(spec: &ToolSpec, flag: &Flag, parse: Parse, facts: &Facts) -> Result<St
         Parse::Errno => "ENOENT".into(),
         Parse::Signal => facts.signal.into(),
         Parse::Disk => facts.disk.clone(),
+        Parse::FileSystem => facts.fs.clone(),
         Parse::Ipv4 => facts.addr.clone(),
         _ => return unknown(),
     })

@@ -6,11 +6,13 @@
 //!
 //! The libbpf-tools originals (/usr/sbin/fsslower, fsdist, cachestat, 0.26)
 //! need kprobes or fentry, which this kernel lacks, so there is nothing to
-//! compare with here; their variants on the file systems' own functions are
-//! not written yet (see `crates/tools/bpf/fs.h`).
+//! compare with here; bpfkit's own variants on the file systems' functions
+//! (`crates/tools/bpf/fs.h`) then fall back to the syscall approximation
+//! and `-v` says why (the kernel matrix runs the function variants).
 
 mod common;
 
+use common::BPFKIT;
 use common::tool::{ToolRun, log2_buckets, rows, section};
 use common::workloads::FileOps;
 use common::{serial, unique};
@@ -45,6 +47,27 @@ fn ops_on<'a>(stdout: &'a str, file: &str) -> Vec<(&'a str, &'a str, &'a str)> {
         .collect()
 }
 
+/// Checks what `-v` said about the hook `tool` (fsslower, fsdist or an
+/// alias) used on file system `fs`: one of its variants on the file
+/// system's functions, or the syscall approximation, named as such, after
+/// the reason each function variant could not run here.
+fn check_hook_report(stderr: &str, tool: &str, fs: &str) {
+    let using = format!("bpfkit: {tool}: using the ");
+    let used = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix(&using)?.strip_suffix(" variant"));
+    match used {
+        Some("fentry" | "kprobe") => {}
+        Some("syscall-approx") => {
+            for (kind, program) in [("fentry", "fentry"), ("kprobe", "kprobe")] {
+                let why = format!("bpfkit: {tool}: not using {kind}: fs_{program}_{fs}_read: ");
+                assert!(stderr.contains(&why), "no '{why}' in:\n{stderr}");
+            }
+        }
+        other => panic!("{tool}: unexpected variant {other:?}:\n{stderr}"),
+    }
+}
+
 /// What `FileOps::run` does, as fsslower shows it: create, two 1 MiB
 /// writes (the second at 1024 KB), fsync; open, a 100-byte read.
 const FILE_OPS: &[(&str, &str, &str)] = &[
@@ -69,12 +92,21 @@ fn fsslower_shows_each_operation_with_its_size_and_offset() {
     let alias_name = format!("{fs}slower");
     let alias = ToolRun::start(&alias_name, &["-m", "0", "-p", &me]);
     let any_block_fs = ToolRun::start("fsslower", &["-m", "0", "-p", &me]);
-    let other_fs = ToolRun::start("fsslower", &["-t", "nosuchfs", "-m", "0", "-p", &me]);
+    // A file system this kernel has, but not the scratch file's.
+    let other = if fs == "tmpfs" { "proc" } else { "tmpfs" };
+    let other_fs = ToolRun::start("fsslower", &["-t", other, "-m", "0", "-p", &me]);
     let over_a_minute = ToolRun::start("fsslower", &["-t", fs, "-m", "60000", "-p", &me]);
     ops.run();
     let name = ops.name.clone();
-    for (what, run) in [("-t", all), ("alias", alias), ("no -t", any_block_fs)] {
+    for (what, tool, run) in [
+        ("-t", "fsslower", all),
+        ("alias", alias_name.as_str(), alias),
+        ("no -t", "fsslower", any_block_fs),
+    ] {
         let out = run.stop();
+        if what != "no -t" {
+            check_hook_report(&out.stderr, tool, fs);
+        }
         assert_eq!(
             ops_on(&out.stdout, &name),
             FILE_OPS,
@@ -89,6 +121,30 @@ fn fsslower_shows_each_operation_with_its_size_and_offset() {
             "{what}:\n{}",
             out.stdout
         );
+    }
+}
+
+/// Without a fentry/kprobe variant a file system name is still checked: a
+/// name this kernel does not know is a usage error, not a run that shows
+/// nothing.
+#[test]
+fn an_unknown_file_system_is_one_clear_error() {
+    // Bounded runs (-d 1, one 1 s interval), should the name be accepted.
+    for (tool, bound) in [("fsslower", ["-d", "1"]), ("fsdist", ["1", "1"])] {
+        let out = std::process::Command::new(BPFKIT)
+            .args([tool, "-t", "nosuchfs"])
+            .args(bound)
+            .output()
+            .expect("running bpfkit");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{tool}: {stderr}");
+        assert_eq!(
+            stderr.trim(),
+            "bpfkit: --type: 'nosuchfs' is not a file system type this kernel knows \
+             (see /proc/filesystems)",
+            "{tool}"
+        );
+        assert!(out.stdout.is_empty(), "{tool}");
     }
 }
 
@@ -110,8 +166,12 @@ fn fsdist_counts_each_operation_in_its_histogram() {
     let alias_name = format!("{fs}dist");
     let millis = ToolRun::start(&alias_name, &["-m", "-p", &me]);
     ops.run();
-    for (unit, run) in [("usecs", micros), ("msecs", millis)] {
+    for (unit, tool, run) in [
+        ("usecs", "fsdist", micros),
+        ("msecs", alias_name.as_str(), millis),
+    ] {
         let out = run.stop();
+        check_hook_report(&out.stderr, tool, fs);
         for (op, count) in [("open", 2), ("write", 2), ("read", 1), ("fsync", 1)] {
             let hist = section(&out.stdout, &format!("operation = {op}"))
                 .unwrap_or_else(|| panic!("no {op} histogram:\n{}", out.stdout));

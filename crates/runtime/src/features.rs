@@ -202,6 +202,27 @@ pub fn kernel_function_exists(name: &str) -> bool {
     found
 }
 
+/// The module that defines kernel function `name`, from /proc/kallsyms
+/// (`ADDR t NAME\t[MODULE]`); `None` when no loaded module does (or
+/// kallsyms cannot be read). fentry targets are looked up in vmlinux's BTF
+/// only, so this tells a module's function from a missing one.
+pub fn kernel_function_module(name: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+    kallsyms_module(&text, name)
+}
+
+/// The module kallsyms text names for symbol `name`, if any.
+fn kallsyms_module(text: &str, name: &str) -> Option<String> {
+    text.lines().find_map(|line| {
+        let mut fields = line.split_whitespace().skip(2);
+        if fields.next()? != name {
+            return None;
+        }
+        let module = fields.next()?;
+        Some(module.strip_prefix('[')?.strip_suffix(']')?.to_string())
+    })
+}
+
 /// Whether tracefs has `events/CATEGORY/NAME`.
 pub fn tracepoint_exists(category: &str, name: &str) -> bool {
     let _ = ensure_tracefs();
@@ -293,6 +314,23 @@ fn is_mounted(path: &Path, marker: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_module_function_is_told_from_a_vmlinux_one() {
+        let kallsyms = "ffffffff81000000 T vfs_read\n\
+                        ffffffffc0a01000 t ext4_file_read_iter\t[ext4]\n\
+                        ffffffffc0a02000 t xfs_file_read_iter [xfs]\n";
+        assert_eq!(
+            kallsyms_module(kallsyms, "ext4_file_read_iter").as_deref(),
+            Some("ext4")
+        );
+        assert_eq!(
+            kallsyms_module(kallsyms, "xfs_file_read_iter").as_deref(),
+            Some("xfs")
+        );
+        assert_eq!(kallsyms_module(kallsyms, "vfs_read"), None);
+        assert_eq!(kallsyms_module(kallsyms, "btrfs_file_read_iter"), None);
+    }
 
     #[test]
     fn versions() {

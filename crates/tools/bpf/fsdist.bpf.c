@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* fsdist: latency histograms of file system operations, one per operation
- * (fs.h: at the syscall level). ext4dist, xfsdist and btrfsdist are this
- * program with their file system compiled in. */
+ * (fs.h: on the file system's functions, or at the syscall level).
+ * ext4dist, xfsdist and btrfsdist are this program with their file system
+ * compiled in. */
 #include "fs.h"
 
 #define MAX_SLOTS 32
@@ -22,7 +23,8 @@ struct {
 
 static const struct hist zero;
 
-static __always_inline void fs_op_done(u32 op, u64 delta_ns, struct file *file, s64 ret, u32 pid)
+static __always_inline void fs_op_done(u32 op, u64 delta_ns, struct file *file, s64 ret, u64 offset,
+				       u32 pid)
 {
 	u64 delta = delta_ns / (targ_ms ? 1000000 : 1000);
 	struct hist *histp = lookup_or_init(&hists, &op, &zero);

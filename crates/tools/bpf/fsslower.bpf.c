@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* fsslower: file system operations slower than a threshold (fs.h: at the
- * syscall level). ext4slower, xfsslower and btrfsslower are this program
- * with their file system compiled in. */
+/* fsslower: file system operations slower than a threshold (fs.h: on the
+ * file system's functions, or at the syscall level). ext4slower, xfsslower
+ * and btrfsslower are this program with their file system compiled in. */
 #include "fs.h"
 
 #define DNAME_LEN 32
@@ -20,7 +20,8 @@ struct event {
 
 DEFINE_EVENTS_RINGBUF();
 
-static __always_inline void fs_op_done(u32 op, u64 delta_ns, struct file *file, s64 ret, u32 pid)
+static __always_inline void fs_op_done(u32 op, u64 delta_ns, struct file *file, s64 ret, u64 offset,
+				       u32 pid)
 {
 	const unsigned char *name;
 	struct event *e;
@@ -33,8 +34,7 @@ static __always_inline void fs_op_done(u32 op, u64 delta_ns, struct file *file, 
 		return;
 	e->delta_ns = delta_ns;
 	e->size = io && ret > 0 ? ret : 0;
-	/* f_pos has moved past what was read or written. */
-	e->offset = io ? BPF_CORE_READ(file, f_pos) - e->size : 0;
+	e->offset = io ? offset : 0;
 	e->pid = pid;
 	e->op = op;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

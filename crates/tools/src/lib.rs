@@ -59,6 +59,10 @@ pub struct Variant {
     /// not exist on the running kernel, e.g. `sys_enter_open`, which arm64
     /// lacks. Every other program must load and attach.
     pub optional: &'static [&'static str],
+    /// `Some((long, value))`: a candidate only when that flag has that
+    /// value (fsslower's `-t ext4` for the variants on ext4's own
+    /// functions); otherwise never, not even without the flag.
+    pub only_for: Option<(&'static str, &'static str)>,
 }
 
 impl Variant {
@@ -68,7 +72,13 @@ impl Variant {
             programs,
             only_with: None,
             optional: &[],
+            only_for: None,
         }
+    }
+
+    pub const fn only_for(mut self, flag: &'static str, value: &'static str) -> Variant {
+        self.only_for = Some((flag, value));
+        self
     }
 
     pub const fn only_with(mut self, flag: &'static str) -> Variant {
@@ -127,6 +137,9 @@ pub enum Parse {
     /// A disk name (`sda`), turned into the kernel's dev_t
     /// (`major << 20 | minor`, from `/sys/block/NAME/dev`).
     Disk,
+    /// A file system type this kernel has (a name in /proc/filesystems:
+    /// `ext4`, `xfs`), kept as text.
+    FileSystem,
 }
 
 /// One thing a flag does.
@@ -625,17 +638,32 @@ impl ToolSpec {
     /// Variants to try, best first, for the flags given: the flag-selected
     /// ones if such a flag was given, otherwise the automatic ones.
     pub fn candidate_variants(&self, given: &dyn Fn(&str) -> bool) -> Vec<&'static Variant> {
+        self.candidate_variants_for(given, &|_, _| false)
+    }
+
+    /// The candidates, best first, when flags have values: `has(long,
+    /// value)` tells whether the flag `long` has that value (for
+    /// [`Variant::only_for`]).
+    pub fn candidate_variants_for(
+        &self,
+        given: &dyn Fn(&str) -> bool,
+        has: &dyn Fn(&str, &str) -> bool,
+    ) -> Vec<&'static Variant> {
+        let valued = |v: &Variant| match v.only_for {
+            Some((long, wanted)) => has(long, wanted),
+            None => true,
+        };
         let selected: Vec<_> = self
             .variants
             .iter()
-            .filter(|v| v.only_with.is_some_and(given))
+            .filter(|v| v.only_with.is_some_and(given) && valued(v))
             .collect();
         if !selected.is_empty() {
             return selected;
         }
         self.variants
             .iter()
-            .filter(|v| v.only_with.is_none())
+            .filter(|v| v.only_with.is_none() && valued(v))
             .collect()
     }
 

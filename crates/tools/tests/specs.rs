@@ -80,6 +80,14 @@ fn variants_name_programs_of_the_object() {
                     spec.name
                 );
             }
+            if let Some((flag, _)) = variant.only_for {
+                assert!(
+                    spec.flag(flag)
+                        .is_some_and(|f| !matches!(f.value, bpfkit_tools::Value::Switch)),
+                    "{}: variant needs a value of unknown or valueless --{flag}",
+                    spec.name
+                );
+            }
         }
     }
 }
@@ -91,6 +99,8 @@ fn variant_kinds(label: &str) -> Vec<&str> {
         "uprobe" => vec!["u"], // uprobe or uretprobe
         // tcpaccept's kprobe variant is a lone kretprobe.
         "kprobe" => vec!["kprobe", "kretprobe"],
+        // The file system tools' fallback (fs.h).
+        "syscall-approx" => vec!["tracepoint"],
         other => vec![other],
     }
 }
@@ -350,6 +360,42 @@ fn candidate_variants_follow_flags() {
         .map(|v| v.label)
         .collect();
     assert_eq!(all, ["tp_btf", "raw_tp"]);
+}
+
+/// `-t ext4` makes fsslower's ext4 function variants candidates, before the
+/// syscall approximation; other file systems, or none, leave only that.
+#[test]
+fn candidate_variants_follow_flag_values() {
+    let fsslower = bpfkit_tools::find("fsslower").unwrap();
+    let candidates = |fs: Option<&'static str>| -> Vec<(&str, &str)> {
+        let given = |f: &str| f == "type" && fs.is_some();
+        let has = |f: &str, v: &str| f == "type" && fs == Some(v);
+        fsslower
+            .candidate_variants_for(&given, &has)
+            .iter()
+            .map(|v| (v.label, v.programs[0]))
+            .collect()
+    };
+    assert_eq!(
+        candidates(Some("ext4")),
+        [
+            ("fentry", "fs_fentry_ext4_read"),
+            ("kprobe", "fs_kprobe_ext4_read"),
+            ("syscall-approx", "fs_enter_read"),
+        ]
+    );
+    assert_eq!(
+        candidates(Some("tmpfs")),
+        [("syscall-approx", "fs_enter_read")]
+    );
+    assert_eq!(candidates(None), [("syscall-approx", "fs_enter_read")]);
+    let ext4slower = bpfkit_tools::find("ext4slower").unwrap();
+    let labels: Vec<_> = ext4slower
+        .candidate_variants(&|_| false)
+        .iter()
+        .map(|v| v.label)
+        .collect();
+    assert_eq!(labels, ["fentry", "kprobe", "syscall-approx"]);
 }
 
 #[test]

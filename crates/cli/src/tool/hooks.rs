@@ -177,9 +177,17 @@ pub fn hook_available(hook: &Hook, retarget: Retarget) -> Result<(), String> {
         Hook::Fentry { .. } if !features::trampolines() => {
             Err("fentry/fexit do not load here (no BPF trampolines)".into())
         }
-        Hook::Fentry { function, .. } if !features::kernel_function_exists(function) => Err(
-            format!("{function} is not a function in the kernel BTF (absent or inlined)"),
-        ),
+        Hook::Fentry { function, .. } if !features::kernel_function_exists(function) => {
+            Err(match features::kernel_function_module(function) {
+                Some(module) => format!(
+                    "{function} is in module {module}: fentry/fexit attach to vmlinux \
+                     functions only"
+                ),
+                None => {
+                    format!("{function} is not a function in the kernel BTF (absent or inlined)")
+                }
+            })
+        }
         Hook::Lsm { .. } if !k.bpf_lsm => Err("BPF LSM is not active".into()),
         Hook::Lsm { hook } if !features::kernel_function_exists(&format!("bpf_lsm_{hook}")) => {
             Err(format!("no LSM hook {hook} in this kernel"))

@@ -126,12 +126,17 @@ fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
     // Flag values first: a usage error beats a kernel probe.
     let (mut flags, print) = settings(spec, &object, parsed)?;
     let given = |long: &str| parsed.has(long);
+    let has_value = |long: &str, wanted: &str| {
+        let flag = spec.flags.iter().find(|f| f.long == long);
+        flag.and_then(|f| parsed.value(f)) == Some(wanted)
+    };
     let retarget = hooks::Retarget {
         binary: runtime_value(spec, parsed, Runtime::UprobeBinary),
         prefix: runtime_value(spec, parsed, Runtime::UprobeSymbolPrefix),
     };
     crate::run::catch_early_stop();
-    let (choice, session) = load_variant(spec, &object, &mut flags, &given, retarget)?;
+    let (choice, session) =
+        load_variant(spec, &object, &mut flags, (&given, &has_value), retarget)?;
     if parsed.verbose {
         report_choice(spec, &choice);
     }
@@ -143,6 +148,9 @@ fn load_parsed(spec: &'static ToolSpec, parsed: &Parsed) -> Result<LoadedTool> {
     })
 }
 
+/// Whether a flag was given, and whether it has a value, by long name.
+type FlagQueries<'a> = (&'a dyn Fn(&str) -> bool, &'a dyn Fn(&str, &str) -> bool);
+
 /// Loads the first variant that loads and attaches here; a failed one is
 /// passed over (its session dropped, the kernel clean) for the next. When
 /// only one variant got as far as loading, its own error is returned: it
@@ -151,12 +159,12 @@ fn load_variant(
     spec: &ToolSpec,
     object: &Object,
     flags: &mut RunFlags,
-    given: &dyn Fn(&str) -> bool,
+    (given, has_value): FlagQueries,
     retarget: hooks::Retarget,
 ) -> Result<(Choice, Session)> {
     let mut session = None;
     let mut load_errors = Vec::new();
-    let candidates = spec.candidate_variants(given);
+    let candidates = spec.candidate_variants_for(given, has_value);
     let chosen = hooks::choose_loadable(&candidates, object, retarget, |choice| {
         if crate::run::stop_requested() {
             return Err("stopped while loading".into());
@@ -467,6 +475,12 @@ fn param_text(flag: &Flag, text: &str) -> Result<String> {
         Parse::Disk => disk_dev(text)
             .ok_or_else(|| bad("a disk (see /sys/class/block)"))?
             .to_string(),
+        Parse::FileSystem if !kernel_has_file_system(text) => {
+            return Err(bad(
+                "a file system type this kernel knows (see /proc/filesystems)",
+            ));
+        }
+        Parse::FileSystem => text.to_string(),
         Parse::Ipv4 => text
             .parse::<std::net::Ipv4Addr>()
             .map(|addr| u32::from_le_bytes(addr.octets()))
@@ -489,6 +503,18 @@ fn signal_number(text: &str) -> Option<i64> {
 }
 
 /// The kernel's dev_t (`major << 20 | minor`) of disk `name`.
+/// Whether `name` is a file system type in /proc/filesystems (`nodev\text4`
+/// lines: the name is the last field). An unreadable file answers yes: the
+/// kernel half then simply sees no such file system.
+fn kernel_has_file_system(name: &str) -> bool {
+    match std::fs::read_to_string("/proc/filesystems") {
+        Ok(text) => text
+            .lines()
+            .any(|line| line.split_whitespace().last() == Some(name)),
+        Err(_) => true,
+    }
+}
+
 fn disk_dev(name: &str) -> Option<u64> {
     let text =
         std::fs::read_to_string(Path::new("/sys/class/block").join(name).join("dev")).ok()?;

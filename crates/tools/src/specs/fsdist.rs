@@ -3,7 +3,7 @@
 //! (`bpf/ext4dist.bpf.c` includes `fsdist.bpf.c`).
 
 use super::common::{COUNT, INTERVAL, TIMESTAMP_WALL, log2_usecs};
-use super::fs::{FS_TYPE, OPS, PID, SYSCALL_VARIANTS};
+use super::fs::{FS_TYPE, OPS, PID, TYPED_VARIANTS, fixed_fs_variants};
 use super::object;
 use crate::{Column, Effect, Flag, Format, Output, Runtime, ToolSpec, When};
 
@@ -28,7 +28,8 @@ macro_rules! dist_summary {
         concat!(
             "Summarize ",
             $what,
-            " operations latency (syscall-level approximation: read, write, open, fsync)."
+            " operations latency (read, write, open, fsync; \
+             a syscall-level approximation without fentry/kprobes)."
         )
     };
 }
@@ -37,7 +38,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "fsdist",
     summary: dist_summary!("file system"),
     object: object!("fsdist"),
-    variants: SYSCALL_VARIANTS,
+    variants: TYPED_VARIANTS,
     flags: &[FS_TYPE, TIMESTAMP_WALL, MILLISECONDS, PID, INTERVAL, COUNT],
     outputs: OUTPUTS,
     examples: "\
@@ -55,7 +56,7 @@ macro_rules! alias {
             name: $name,
             summary: dist_summary!($fs),
             object: object!($name),
-            variants: SYSCALL_VARIANTS,
+            variants: fixed_fs_variants!($fs),
             flags: &[TIMESTAMP_WALL, MILLISECONDS, PID, INTERVAL, COUNT],
             outputs: OUTPUTS,
             examples: concat!(

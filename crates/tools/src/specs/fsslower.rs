@@ -3,7 +3,7 @@
 //! compiled in (`bpf/ext4slower.bpf.c` includes `fsslower.bpf.c`).
 
 use super::common::duration;
-use super::fs::{FS_TYPE, OP_LETTERS, PID, SYSCALL_VARIANTS};
+use super::fs::{FS_TYPE, OP_LETTERS, PID, TYPED_VARIANTS, fixed_fs_variants};
 use super::object;
 use crate::{Column, Effect, Flag, Format, Output, Parse, Runtime, ToolSpec, When};
 
@@ -41,8 +41,8 @@ macro_rules! slower_summary {
         concat!(
             "Trace ",
             $what,
-            " operations slower than a threshold (syscall-level approximation: \
-             read, write, open, fsync)."
+            " operations slower than a threshold (read, write, open, fsync; \
+             a syscall-level approximation without fentry/kprobes)."
         )
     };
 }
@@ -51,7 +51,7 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "fsslower",
     summary: slower_summary!("file system"),
     object: object!("fsslower"),
-    variants: SYSCALL_VARIANTS,
+    variants: TYPED_VARIANTS,
     flags: &[FS_TYPE, PID, MIN, DURATION],
     outputs: OUTPUTS,
     examples: "\
@@ -69,7 +69,7 @@ macro_rules! alias {
             name: $name,
             summary: slower_summary!($fs),
             object: object!($name),
-            variants: SYSCALL_VARIANTS,
+            variants: fixed_fs_variants!($fs),
             flags: &[PID, MIN, DURATION],
             outputs: OUTPUTS,
             examples: concat!(
