@@ -50,6 +50,22 @@ pub(crate) const fn tid(short: char, help: &'static str, sets: &'static [Effect]
 }
 
 /// `-u UID`, tracing one user.
+/// `-u`: user threads only (offcputime, offwaketime).
+pub(crate) const USER_THREADS_ONLY: Flag = Flag::switch(
+    Some('u'),
+    "user-threads-only",
+    "User threads only (no kernel threads)",
+    &[Effect::Param("user_threads_only")],
+);
+
+/// `-k`: kernel threads only (offcputime, offwaketime).
+pub(crate) const KERNEL_THREADS_ONLY: Flag = Flag::switch(
+    Some('k'),
+    "kernel-threads-only",
+    "Kernel threads only (no user threads)",
+    &[Effect::Param("kernel_threads_only")],
+);
+
 pub(crate) const fn uid(help: &'static str, sets: &'static [Effect]) -> Flag {
     Flag::named(Some('u'), "uid", "UID", Parse::Int, help, sets)
 }

@@ -1,6 +1,7 @@
 use super::common::{
-    FLAMEGRAPH, FOLDED, KSTACK, MAX_BLOCK_TIME, MIN_BLOCK_TIME, PID_TGID, TRACE_DURATION, USTACK,
-    kernel_stacks_only, stack_counts, tid, user_stacks_only,
+    FLAMEGRAPH, FOLDED, KERNEL_THREADS_ONLY, KSTACK, MAX_BLOCK_TIME, MIN_BLOCK_TIME, PID_TGID,
+    TRACE_DURATION, USER_THREADS_ONLY, USTACK, kernel_stacks_only, stack_counts, tid,
+    user_stacks_only,
 };
 use super::object;
 use crate::{Column, Effect, Flag, Output, Parse, StackOutput, ToolSpec, When};
@@ -18,18 +19,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     flags: &[
         PID_TGID,
         tid('t', "Trace this TID only", &[Effect::Param("targ_pid")]),
-        Flag::switch(
-            Some('u'),
-            "user-threads-only",
-            "User threads only (no kernel threads)",
-            &[Effect::Param("user_threads_only")],
-        ),
-        Flag::switch(
-            Some('k'),
-            "kernel-threads-only",
-            "Kernel threads only (no user threads)",
-            &[Effect::Param("kernel_threads_only")],
-        ),
+        USER_THREADS_ONLY,
+        KERNEL_THREADS_ONLY,
         user_stacks_only("Show stacks from user space only (no kernel space stacks)"),
         kernel_stacks_only("Show stacks from kernel space only (no user space stacks)"),
         MIN_BLOCK_TIME,

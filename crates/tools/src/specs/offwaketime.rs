@@ -1,9 +1,9 @@
 use super::common::{
-    FLAMEGRAPH, FOLDED, MAX_BLOCK_TIME, MIN_BLOCK_TIME, PID_TGID, TRACE_DURATION,
-    kernel_stacks_only, tid, user_stacks_only,
+    FLAMEGRAPH, FOLDED, KERNEL_THREADS_ONLY, MAX_BLOCK_TIME, MIN_BLOCK_TIME, PID_TGID,
+    TRACE_DURATION, USER_THREADS_ONLY, kernel_stacks_only, tid, user_stacks_only,
 };
 use super::object;
-use crate::{Column, Effect, Flag, Output, StackOutput, ToolSpec, WakerStack, When};
+use crate::{Column, Effect, Output, StackOutput, ToolSpec, WakerStack, When};
 
 /// Off-CPU time per blocked task's stacks and its waker's stacks.
 pub(crate) const STACKS: &[StackOutput] = &[StackOutput {
@@ -34,18 +34,8 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     flags: &[
         PID_TGID,
         tid('t', "Trace this TID only", &[Effect::Param("targ_pid")]),
-        Flag::switch(
-            Some('u'),
-            "user-threads-only",
-            "User threads only (no kernel threads)",
-            &[Effect::Param("user_threads_only")],
-        ),
-        Flag::switch(
-            Some('k'),
-            "kernel-threads-only",
-            "Kernel threads only (no user threads)",
-            &[Effect::Param("kernel_threads_only")],
-        ),
+        USER_THREADS_ONLY,
+        KERNEL_THREADS_ONLY,
         user_stacks_only("show stacks from user space only (no kernel space stacks)"),
         kernel_stacks_only("show stacks from kernel space only (no user space stacks)"),
         MIN_BLOCK_TIME,
