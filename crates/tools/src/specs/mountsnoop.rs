@@ -196,26 +196,16 @@ const PROGRAMS: &[&str] = &[
     "open_tree_exit",
 ];
 
+/// The new mount API's programs: all after mount and umount.
+const NEW_API_PROGRAMS: &[&str] = PROGRAMS.split_at(4).1;
+
 pub(crate) const SPEC: ToolSpec = ToolSpec {
     name: "mountsnoop",
     summary: "Trace mount, umount, fsopen, fsconfig, fsmount, move_mount, mount_setattr and open_tree syscalls.",
     object: object!("mountsnoop"),
     // The new mount API came in 5.2 (mount_setattr in 5.12): kernels
     // without a call just do not trace it.
-    variants: &[Variant::new("tracepoint", PROGRAMS).optional(&[
-        "fsopen_entry",
-        "fsopen_exit",
-        "fsconfig_entry",
-        "fsconfig_exit",
-        "fsmount_entry",
-        "fsmount_exit",
-        "move_mount_entry",
-        "move_mount_exit",
-        "mount_setattr_entry",
-        "mount_setattr_exit",
-        "open_tree_entry",
-        "open_tree_exit",
-    ])],
+    variants: &[Variant::new("tracepoint", PROGRAMS).optional(NEW_API_PROGRAMS)],
     flags: &[
         Flag::switch(
             Some('d'),
