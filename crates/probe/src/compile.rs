@@ -441,7 +441,7 @@ fn walk_of<'c>(e: &Expr, ctx: &'c ProbeContext) -> Result<&'c crate::kfunc::Walk
     ctx.walks.iter().find(|w| w.text == text).ok_or_else(|| {
         SyntaxError::new(
             e.column,
-            "struct members can be read from kernel function arguments only",
+            "struct members can be read from kernel function arguments and $task only",
         )
     })
 }
@@ -990,15 +990,24 @@ impl Gen<'_> {
                 a.call(helper::GET_CURRENT_UID_GID);
                 truncate_or_shift(a, name == "gid");
             }
+            "task" => a.call(helper::GET_CURRENT_TASK),
             _ => a.call(helper::GET_SMP_PROCESSOR_ID),
         }
     }
 
-    /// The context offset of the field a walk starts from.
-    fn walk_base(&self, walk: &crate::kfunc::Walk, column: usize) -> Result<u32, SyntaxError> {
+    /// Where the first pointer of a walk is: the current task, or the
+    /// context field it starts from.
+    fn walk_base(
+        &self,
+        walk: &crate::kfunc::Walk,
+        column: usize,
+    ) -> Result<crate::kfunc::WalkBase, SyntaxError> {
+        if walk.base == crate::kfunc::TASK {
+            return Ok(crate::kfunc::WalkBase::CurrentTask);
+        }
         let field = self.t.ctx.fields.iter().find(|f| f.name == walk.base);
         field
-            .map(|f| f.offset)
+            .map(|f| crate::kfunc::WalkBase::Context(f.offset))
             .ok_or_else(|| SyntaxError::new(column, format!("no argument '{}'", walk.base)))
     }
 

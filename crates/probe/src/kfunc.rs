@@ -175,9 +175,24 @@ pub fn context(probe: &Probe, kernel: &dyn Kernel) -> Result<ProbeContext, Synta
         walks: Vec::new(),
     };
     for expr in probe.args.iter().chain(probe.filter.as_ref()) {
-        collect_walks(expr, btf, &types, &mut ctx.walks)?;
+        collect_walks(expr, btf, &types, false, &mut ctx.walks)?;
     }
     Ok(ctx)
+}
+
+/// The name a `$task` walk starts from (`Walk::base`).
+pub const TASK: &str = "$task";
+
+/// The `$task->...` walks of a probe that is not on a kernel function
+/// (tracepoint, uprobe, USDT): `$task` is typed from the kernel's BTF
+/// wherever the probe is.
+pub fn task_walks(probe: &Probe, kernel: Option<&dyn Kernel>) -> Result<Vec<Walk>, SyntaxError> {
+    let btf = kernel.and_then(|k| k.btf());
+    let mut walks = Vec::new();
+    for expr in probe.args.iter().chain(probe.filter.as_ref()) {
+        collect_walks(expr, btf, &HashMap::new(), true, &mut walks)?;
+    }
+    Ok(walks)
 }
 
 /// The values a probe of `hook` on a function of prototype `proto` can
@@ -258,8 +273,9 @@ fn arg_offset(hook: Hook, slot: u32) -> Option<u32> {
     }
 }
 
-/// A member walk (`args->file->f_flags`, `retval->d_name.name`) resolved
-/// against the kernel's BTF: start from the pointer in field `base`,
+/// A member walk (`args->file->f_flags`, `retval->d_name.name`,
+/// `$task->real_parent->tgid`) resolved against the kernel's BTF: start
+/// from the pointer in field `base` (or the current task for [`TASK`]),
 /// replace it by the pointer read at each of `loads` in turn, then read the
 /// value at `last`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -269,31 +285,70 @@ pub struct Walk {
     pub base: String,
     pub loads: Vec<u32>,
     pub last: u32,
-    /// Bytes of the final value (integers).
+    /// Bytes read at `last` (integers): the value's, or for a bitfield
+    /// those of the storage that holds it.
     pub size: u32,
+    /// Where the value is in those bytes, for a bitfield member.
+    pub bitfield: Option<Bitfield>,
     pub kind: FieldKind,
     pub c_type: String,
 }
 
+/// A bitfield member: `bits` bits starting at bit `shift` (from the least
+/// significant: BPF and its hosts here are little-endian, as BTF's bit
+/// offsets then count) of the bytes read for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bitfield {
+    pub shift: u32,
+    pub bits: u32,
+}
+
+impl Bitfield {
+    /// A bitfield of `bits` bits at bit `bit_offset` of its struct: the
+    /// byte offset its bytes start at, how many to read (1, 2, 4 or 8),
+    /// and where the value is in them.
+    pub fn locate(bit_offset: u32, bits: u32) -> Result<(u32, u32, Bitfield), String> {
+        let shift = bit_offset % 8;
+        let needed = shift + bits;
+        let read = [1u32, 2, 4, 8]
+            .into_iter()
+            .find(|bytes| 8 * bytes >= needed)
+            .ok_or_else(|| format!("a bitfield of {bits} bits over more than 8 bytes"))?;
+        Ok((bit_offset / 8, read, Bitfield { shift, bits }))
+    }
+
+    /// The value from the bytes read as a u64 (zero-extended): shifted
+    /// left by the first count to drop the bits above it, then right by the
+    /// second (arithmetically for a signed bitfield, which sign-extends).
+    pub fn shifts(self) -> (u32, u32) {
+        (64 - self.shift - self.bits, 64 - self.bits)
+    }
+}
+
+/// Resolves the member walks of `e` into `walks`; with `task_only`, those
+/// from `$task` only (elsewhere the compiler says where members can be
+/// read).
 fn collect_walks(
     e: &Expr,
     btf: Option<&BtfView>,
     types: &HashMap<String, TypeId>,
+    task_only: bool,
     walks: &mut Vec<Walk>,
 ) -> Result<(), SyntaxError> {
     match &e.kind {
         ExprKind::Member { .. } => {
+            let from_task = flatten(e).is_ok_and(|(root, _)| root == TASK);
             let text = crate::compile::expr_text(e);
-            if !walks.iter().any(|w| w.text == text) {
+            if (from_task || !task_only) && !walks.iter().any(|w| w.text == text) {
                 let walk = resolve_walk(e, btf, types)?;
                 walks.push(walk);
             }
             Ok(())
         }
-        ExprKind::Unary(_, inner) => collect_walks(inner, btf, types, walks),
+        ExprKind::Unary(_, inner) => collect_walks(inner, btf, types, task_only, walks),
         ExprKind::Binary(_, l, r) => {
-            collect_walks(l, btf, types, walks)?;
-            collect_walks(r, btf, types, walks)
+            collect_walks(l, btf, types, task_only, walks)?;
+            collect_walks(r, btf, types, task_only, walks)
         }
         _ => Ok(()),
     }
@@ -313,9 +368,10 @@ fn flatten(e: &Expr) -> Result<(String, Vec<(String, bool)>), SyntaxError> {
         }
         ExprKind::Field(name) | ExprKind::Arg(name) => Ok((name.clone(), Vec::new())),
         ExprKind::Retval => Ok(("retval".into(), Vec::new())),
+        ExprKind::Builtin(b) if b == "task" => Ok((TASK.into(), Vec::new())),
         _ => Err(SyntaxError::new(
             e.column,
-            "members can be read from arguments and retval only",
+            "members can be read from arguments, retval and $task only",
         )),
     }
 }
@@ -327,23 +383,53 @@ fn resolve_walk(
 ) -> Result<Walk, SyntaxError> {
     let err = |m: String| SyntaxError::new(e.column, m);
     let (base, chain) = flatten(e)?;
-    let btf = btf.ok_or_else(|| err("struct walks need the kernel's BTF".into()))?;
-    let mut ty = *types.get(&base).ok_or_else(|| {
-        err(format!(
-            "'{base}' has no type from kernel BTF: members can be read from typed arguments only"
-        ))
-    })?;
+    let btf = match btf {
+        Some(btf) => btf,
+        // About the whole probe: one line, no caret.
+        None if base == TASK => {
+            return Err(SyntaxError::new(
+                0,
+                "$task needs the running kernel's BTF (/sys/kernel/btf/vmlinux), which is absent",
+            ));
+        }
+        None => return Err(err("struct walks need the kernel's BTF".into())),
+    };
+    // `$task` is a `struct task_struct *`: its first '->' goes to the
+    // struct without a pointer type to strip.
+    let (mut ty, mut pointee) = if base == TASK {
+        let task = btf
+            .find_named(bpfkit_btf::types::kind_no::STRUCT, "task_struct")
+            .ok_or_else(|| SyntaxError::new(0, "the kernel's BTF has no struct task_struct"))?;
+        (0, Some(task))
+    } else {
+        let ty = *types.get(&base).ok_or_else(|| {
+            err(format!(
+                "'{base}' has no type from kernel BTF: members can be read from typed arguments only"
+            ))
+        })?;
+        (ty, None)
+    };
     let mut loads = Vec::new();
     // None: the value is the pointer itself; Some(off): it is in memory at
     // the current pointer + off.
     let mut at: Option<u32> = None;
+    let mut bitfield = None;
     let mut path = base.clone();
     for (member, arrow) in &chain {
+        if bitfield.is_some() {
+            return Err(err(format!("'{path}' is a bitfield: it has no members")));
+        }
         if *arrow {
-            let Kind::Ptr(target) = strip(btf, ty).map_err(&err)?.kind else {
-                return Err(err(format!(
-                    "'{path}' is not a pointer: use '.' for its members"
-                )));
+            let target = match pointee.take() {
+                Some(target) => target,
+                None => match strip(btf, ty).map_err(&err)?.kind {
+                    Kind::Ptr(target) => target,
+                    _ => {
+                        return Err(err(format!(
+                            "'{path}' is not a pointer: use '.' for its members"
+                        )));
+                    }
+                },
             };
             if let Some(off) = at {
                 loads.push(off);
@@ -355,16 +441,24 @@ fn resolve_walk(
                 "'{path}' is a pointer: use '->' for its members"
             )));
         }
-        let (offset, member_ty) = find_member(btf, ty, member)
+        let found = find_member(btf, ty, member)
             .map_err(&err)?
-            .ok_or_else(|| err(format!("'{path}' has no member '{member}'")))?;
+            .ok_or_else(|| err(no_member(btf, ty, &path, member)))?;
+        let mut offset = found.bit_offset / 8;
+        if found.bits != 0 {
+            let (start, read, field) =
+                Bitfield::locate(found.bit_offset, found.bits).map_err(&err)?;
+            offset = start;
+            bitfield = Some((read, field));
+        }
         at = at.map(|a| a + offset);
-        ty = member_ty;
+        ty = found.ty;
         path = format!("{path}{}{member}", if *arrow { "->" } else { "." });
     }
     let (kind, c_type) = scalar(btf, ty).map_err(|m| err(format!("'{path}': {m}")))?;
-    let size = match kind {
-        FieldKind::Int { width, .. } => width,
+    let size = match (bitfield, &kind) {
+        (Some((read, _)), _) => read,
+        (None, FieldKind::Int { width, .. }) => *width,
         _ => 8,
     };
     Ok(Walk {
@@ -373,9 +467,64 @@ fn resolve_walk(
         loads,
         last: at.unwrap_or(0),
         size,
+        bitfield: bitfield.map(|(_, field)| field),
         kind,
         c_type,
     })
+}
+
+/// "'PATH' has no member 'NAME'", with the struct's members of a name
+/// close to it (a typo, a prefix).
+fn no_member(btf: &BtfView, ty: TypeId, path: &str, name: &str) -> String {
+    let mut message = format!("'{path}' has no member '{name}'");
+    let mut near = Vec::new();
+    member_names(btf, ty, &mut near);
+    near.retain(|m| is_near(m, name));
+    near.sort();
+    near.dedup();
+    if !near.is_empty() {
+        near.truncate(6);
+        message.push_str(&format!(" (near: {})", near.join(", ")));
+    }
+    message
+}
+
+/// The member names of struct/union `ty`, anonymous members' included.
+fn member_names(btf: &BtfView, ty: TypeId, out: &mut Vec<String>) {
+    let Ok(Kind::Struct(c) | Kind::Union(c)) = strip(btf, ty).map(|t| t.kind) else {
+        return;
+    };
+    for m in &c.members {
+        match btf.str_at(m.name_off) {
+            Ok("") => member_names(btf, m.ty, out),
+            Ok(name) => out.push(name.to_string()),
+            Err(_) => {}
+        }
+    }
+}
+
+/// Whether `candidate` is close to the `wanted` name: one begins with the
+/// other, or at most two single-character edits apart.
+fn is_near(candidate: &str, wanted: &str) -> bool {
+    if wanted.len() >= 3 && (candidate.starts_with(wanted) || wanted.starts_with(candidate)) {
+        return true;
+    }
+    edit_distance(candidate.as_bytes(), wanted.as_bytes()) <= 2.min(wanted.len() / 2)
+}
+
+/// Levenshtein distance, one row at a time.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Type `id` without typedefs, qualifiers and type tags.
@@ -404,9 +553,18 @@ fn value_size(btf: &BtfView, id: TypeId) -> u32 {
     }
 }
 
-/// The byte offset and type of member `name` of struct/union `id`,
-/// looking into anonymous members.
-fn find_member(btf: &BtfView, id: TypeId, name: &str) -> Result<Option<(u32, TypeId)>, String> {
+/// A member found in a struct: where it starts, in bits from the start of
+/// the struct, its bits if it is a bitfield (else 0), and its type.
+struct FoundMember {
+    bit_offset: u32,
+    bits: u32,
+    ty: TypeId,
+}
+
+/// Member `name` of struct/union `id`, looking into anonymous members.
+/// A bitfield is one as BTF says: a member size (struct kind_flag), or
+/// (without kind_flag) an integer type of fewer bits than its bytes.
+fn find_member(btf: &BtfView, id: TypeId, name: &str) -> Result<Option<FoundMember>, String> {
     let composite = match strip(btf, id)?.kind {
         Kind::Struct(c) | Kind::Union(c) => c,
         _ => return Err(format!("'{name}': not a member of a struct or union")),
@@ -414,15 +572,32 @@ fn find_member(btf: &BtfView, id: TypeId, name: &str) -> Result<Option<(u32, Typ
     for m in &composite.members {
         let member_name = btf.str_at(m.name_off).map_err(|e| e.to_string())?;
         if member_name == name {
-            if m.bitfield_size != 0 || m.bit_offset % 8 != 0 {
-                return Err(format!("'{name}' is a bitfield: not supported"));
+            let mut found = FoundMember {
+                bit_offset: m.bit_offset,
+                bits: u32::from(m.bitfield_size),
+                ty: m.ty,
+            };
+            if let Kind::Int(int) = strip(btf, m.ty)?.kind
+                && found.bits == 0
+                && (u32::from(int.bits) != 8 * int.size || int.offset != 0)
+            {
+                found.bit_offset += u32::from(int.offset);
+                found.bits = u32::from(int.bits);
             }
-            return Ok(Some((m.bit_offset / 8, m.ty)));
+            if found.bits == 0 && found.bit_offset % 8 != 0 {
+                return Err(format!(
+                    "'{name}' starts inside a byte but BTF gives it no bitfield size"
+                ));
+            }
+            return Ok(Some(found));
         }
         if member_name.is_empty()
-            && let Ok(Some((inner, ty))) = find_member(btf, m.ty, name)
+            && let Ok(Some(inner)) = find_member(btf, m.ty, name)
         {
-            return Ok(Some((m.bit_offset / 8 + inner, ty)));
+            return Ok(Some(FoundMember {
+                bit_offset: m.bit_offset + inner.bit_offset,
+                ..inner
+            }));
         }
     }
     Ok(None)
@@ -575,10 +750,24 @@ const PROBE_READ_KERNEL: i32 = 113;
 /// Below the expression evaluator's scratch slots (32 of 8 bytes).
 const WALK_SLOT: i16 = -264;
 
-/// R3 = the address of the value at the end of `walk`, whose base pointer
-/// is the context's u64 at `base`.
-fn walk_address(a: &mut Asm, base: u32, walk: &Walk) {
-    a.load(Size::DW, R3, CTX, base as i16);
+/// Where a walk's first pointer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WalkBase {
+    /// The context's u64 at this offset (an argument, retval).
+    Context(u32),
+    /// `bpf_get_current_task()`: `$task`.
+    CurrentTask,
+}
+
+/// R3 = the address of the value at the end of `walk`.
+fn walk_address(a: &mut Asm, base: WalkBase, walk: &Walk) {
+    match base {
+        WalkBase::Context(offset) => a.load(Size::DW, R3, CTX, offset as i16),
+        WalkBase::CurrentTask => {
+            a.call(helper::GET_CURRENT_TASK);
+            a.mov(R3, R0);
+        }
+    }
     for off in &walk.loads {
         a.alu_imm(Alu::Add, R3, *off as i32);
         read_into_slot(a, 8);
@@ -596,26 +785,34 @@ fn read_into_slot(a: &mut Asm, size: u32) {
     a.call(PROBE_READ_KERNEL);
 }
 
-/// R0 = the integer at the end of `walk`, extended from its size.
-pub(crate) fn load_walk(a: &mut Asm, base: u32, walk: &Walk) -> Result<(), String> {
-    let FieldKind::Int { width, signed } = walk.kind else {
+/// R0 = the integer at the end of `walk`, extended from its size (a
+/// bitfield: cut out of the bytes that hold it, then extended).
+pub(crate) fn load_walk(a: &mut Asm, base: WalkBase, walk: &Walk) -> Result<(), String> {
+    let FieldKind::Int { signed, .. } = walk.kind else {
         return Err("this is a string".into());
     };
-    let size = Size::of(width).ok_or_else(|| format!("a member of {width} bytes"))?;
+    let bytes = walk.size;
+    let size = Size::of(bytes).ok_or_else(|| format!("a member of {bytes} bytes"))?;
     walk_address(a, base, walk);
-    read_into_slot(a, width);
+    read_into_slot(a, bytes);
     a.load(size, R0, FP, WALK_SLOT);
-    let shift = 64 - 8 * width as i32;
-    if signed && shift > 0 {
-        a.alu_imm(Alu::Lsh, R0, shift);
-        a.alu_imm(Alu::Arsh, R0, shift);
+    let (left, right) = match walk.bitfield {
+        Some(field) => field.shifts(),
+        None => (64 - 8 * bytes, 64 - 8 * bytes),
+    };
+    if right == 0 || (walk.bitfield.is_none() && !signed) {
+        return Ok(());
     }
+    if left > 0 {
+        a.alu_imm(Alu::Lsh, R0, left as i32);
+    }
+    a.alu_imm(if signed { Alu::Arsh } else { Alu::Rsh }, R0, right as i32);
     Ok(())
 }
 
 /// Copies the string at the end of `walk` (a `char *` or a `char[]`)
 /// into the record at `offset`.
-pub(crate) fn read_walk_string(a: &mut Asm, base: u32, walk: &Walk, offset: u32) {
+pub(crate) fn read_walk_string(a: &mut Asm, base: WalkBase, walk: &Walk, offset: u32) {
     match walk.kind {
         FieldKind::CharArray { len } => {
             walk_address(a, base, walk);
@@ -891,6 +1088,162 @@ mod tests {
         let (section, code) = generated("r::vfs_read \"%d\", retval", k);
         assert_eq!(section, "kretprobe/vfs_read");
         assert!(has(&code, ctx_load(PT_REGS_RAX as u8)));
+    }
+
+    /// The value a generated program gets for `walk` from the struct bytes
+    /// `memory`: the bytes it reads, then its shifts.
+    fn read_as_generated(memory: &[u8], walk: &Walk) -> i64 {
+        let start = walk.last as usize;
+        let mut raw = [0u8; 8];
+        raw[..walk.size as usize].copy_from_slice(&memory[start..start + walk.size as usize]);
+        let value = u64::from_le_bytes(raw);
+        let (left, right) = walk.bitfield.expect("a bitfield").shifts();
+        match walk.kind {
+            FieldKind::Int { signed: true, .. } => ((value << left) as i64) >> right,
+            _ => ((value << left) >> right) as i64,
+        }
+    }
+
+    #[test]
+    fn bitfields_at_odd_offsets_are_cut_out_and_sign_extended() {
+        use bpfkit_btf::encode::BtfBuilder;
+        use bpfkit_btf::{Composite, Int, Member};
+        let mut b = BtfBuilder::new();
+        let mut int = |b: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
+            let name_off = b.add_string(name);
+            b.add_type(Type {
+                name_off,
+                kind: Kind::Int(Int {
+                    size,
+                    signed,
+                    char: false,
+                    bool: false,
+                    offset: 0,
+                    bits: (8 * size) as u8,
+                }),
+            })
+        };
+        let s32 = int(&mut b, "int", 4, true);
+        let u32_ = int(&mut b, "unsigned int", 4, false);
+        let s64 = int(&mut b, "long long", 8, true);
+        // (name, type, bit offset, bits, value stored)
+        let fields: [(&str, TypeId, u32, u32, i64); 5] = [
+            ("a", s32, 0, 3, -3),
+            ("b", u32_, 3, 5, 27),
+            ("c", s32, 13, 7, -50),
+            ("d", s64, 21, 40, -(1 << 38) + 5),
+            ("e", u32_, 61, 9, 300),
+        ];
+        let members = fields
+            .iter()
+            .map(|(name, ty, offset, bits, _)| Member {
+                name_off: b.add_string(name),
+                ty: *ty,
+                bit_offset: *offset,
+                bitfield_size: *bits as u8,
+            })
+            .collect();
+        let name_off = b.add_string("bits");
+        let strukt = b.add_type(Type {
+            name_off,
+            kind: Kind::Struct(Composite {
+                size: 16,
+                kind_flag: true,
+                members,
+            }),
+        });
+        let pointer = b.add_type(Type {
+            name_off: 0,
+            kind: Kind::Ptr(strukt),
+        });
+        let btf = BtfView::new(bpfkit_btf::view::Bytes::Owned(b.encode())).unwrap();
+        // The struct's bytes, each value packed at its bits.
+        let mut packed = 0u128;
+        for (_, _, offset, bits, value) in fields {
+            packed |= (value as u128 & ((1u128 << bits) - 1)) << offset;
+        }
+        let memory = packed.to_le_bytes();
+        let types = HashMap::from([("p".to_string(), pointer)]);
+        for (name, _, offset, bits, value) in fields {
+            let probe = parse_probe(&format!("p::f \"%d\", p->{name}")).unwrap();
+            let walk = resolve_walk(&probe.args[0], Some(&btf), &types).unwrap();
+            assert_eq!(
+                walk.bitfield,
+                Some(Bitfield {
+                    shift: offset % 8,
+                    bits
+                }),
+                "{name}"
+            );
+            assert_eq!(walk.last, offset / 8, "{name}");
+            assert_eq!(read_as_generated(&memory, &walk), value, "{name}: {walk:?}");
+        }
+        // 40 bits from bit 5 of byte 2: all 8 bytes; 7 from bit 5: two.
+        let sizes: Vec<u32> = (["c", "d"].iter())
+            .map(|n| {
+                let probe = parse_probe(&format!("p::f \"%d\", p->{n}")).unwrap();
+                resolve_walk(&probe.args[0], Some(&btf), &types)
+                    .unwrap()
+                    .size
+            })
+            .collect();
+        assert_eq!(sizes, [2, 8]);
+        assert!(Bitfield::locate(7, 64).is_err(), "over more than 8 bytes");
+    }
+
+    #[test]
+    fn task_walks_are_typed_from_kernel_btf_in_any_probe() {
+        let Some(k) = kernel(false, false) else {
+            return;
+        };
+        let probe = parse_probe(
+            "t:a:b ($task->real_parent->tgid == 1) \"%s %d %d\", $task->comm, \
+             $task->sched_reset_on_fork, $task",
+        )
+        .unwrap();
+        let walks = task_walks(&probe, Some(&k)).unwrap();
+        let walk = |text: &str| walks.iter().find(|w| w.text == text).unwrap();
+        let parent = walk("$task->real_parent->tgid");
+        assert_eq!((parent.base.as_str(), parent.loads.len()), (TASK, 1));
+        assert_eq!(walk("$task->comm").kind, FieldKind::CharArray { len: 16 });
+        let reset = walk("$task->sched_reset_on_fork");
+        assert_eq!(reset.bitfield.map(|b| b.bits), Some(1), "{reset:?}");
+        assert_eq!(reset.size, 1);
+        // Only $task's: a tracepoint field's members are the compiler's error.
+        let probe = parse_probe("t:a:b \"%d\", args->x->y").unwrap();
+        assert!(task_walks(&probe, Some(&k)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn task_errors_are_one_line_with_near_names() {
+        let Some(k) = kernel(false, false) else {
+            return;
+        };
+        let walks = |text: &str, k: Option<&dyn Kernel>| {
+            task_walks(&parse_probe(text).unwrap(), k).expect_err("an error")
+        };
+        let e = walks("t:a:b \"%d\", $task->tgidd", Some(&k));
+        assert_eq!(e.column, 13);
+        assert!(e.message.contains("'$task' has no member 'tgidd'"), "{e:?}");
+        assert!(e.message.contains("near: tgid"), "{e:?}");
+        let e = walks("t:a:b \"%d\", $task.pid", Some(&k));
+        assert!(
+            e.message.contains("'$task' is a pointer: use '->'"),
+            "{e:?}"
+        );
+        let e = walks("t:a:b \"%d\", $task->comm->x", Some(&k));
+        assert!(e.message.contains("is not a pointer"), "{e:?}");
+        let no_btf = Fake {
+            fentry: false,
+            kprobes: false,
+            multi: false,
+            btf: None,
+        };
+        for kernel in [Some(&no_btf as &dyn Kernel), None] {
+            let e = walks("t:a:b ($task->pid == 1)", kernel);
+            assert_eq!(e.column, 0, "one line, no caret: {e:?}");
+            assert!(e.message.contains("$task needs the running kernel's BTF"));
+        }
     }
 
     #[test]

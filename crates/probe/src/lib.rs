@@ -228,7 +228,7 @@ fn contexts(
     tracefs: &Path,
     kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
 ) -> Result<Vec<ProbeContext>, SyntaxError> {
-    if let Target::Usdt {
+    let mut contexts = if let Target::Usdt {
         library,
         provider,
         name,
@@ -240,10 +240,23 @@ fn contexts(
                 "a USDT probe takes no signature: its arguments are arg1..argN, typed by its notes",
             ));
         }
-        return usdt::contexts(library, provider.as_deref(), name)
-            .map_err(|m| SyntaxError::new(1, m));
+        usdt::contexts(library, provider.as_deref(), name).map_err(|m| SyntaxError::new(1, m))?
+    } else {
+        vec![context(probe, tracefs, kernel)?]
+    };
+    // A kernel function's context has its walks, `$task`'s among them.
+    if !is_kernel_function(probe) {
+        let walks = kfunc::task_walks(probe, kernel.map(|k| k.as_ref()))?;
+        for ctx in &mut contexts {
+            ctx.walks = walks.clone();
+        }
     }
-    context(probe, tracefs, kernel).map(|ctx| vec![ctx])
+    Ok(contexts)
+}
+
+/// `p::FUNC`, `r::FUNC`: a function with no library.
+fn is_kernel_function(probe: &Probe) -> bool {
+    matches!(&probe.target, Target::Function { library, .. } if library.is_empty())
 }
 
 fn context(
@@ -262,7 +275,7 @@ fn context(
                 walks: Vec::new(),
             })
         }
-        Target::Function { library, .. } if library.is_empty() => match kernel {
+        Target::Function { .. } if is_kernel_function(probe) => match kernel {
             Some(kernel) => kfunc::context(probe, kernel.as_ref()),
             None => Err(SyntaxError::new(0, kfunc::NEITHER)),
         },

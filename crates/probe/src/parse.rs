@@ -111,7 +111,9 @@ pub struct Expr {
 pub enum ExprKind {
     Int(i64),
     Str(String),
-    /// `$pid`, `$tgid`, `$uid`, `$gid`, `$comm`, `$cpu`.
+    /// `$pid`, `$tgid`, `$uid`, `$gid`, `$comm`, `$cpu`, and `$task`: the
+    /// current `struct task_struct *` (bcc's `bpf_get_current_task()`),
+    /// whose members are walked like a kernel function argument's.
     Builtin(String),
     /// `args->NAME`: a tracepoint field.
     Field(String),
@@ -533,7 +535,7 @@ impl Parser<'_> {
             Tok::Int(v) => ExprKind::Int(v),
             Tok::Str(s) => ExprKind::Str(s),
             Tok::Dollar(name) => match name.as_str() {
-                "pid" | "tgid" | "uid" | "gid" | "comm" | "cpu" => ExprKind::Builtin(name),
+                "pid" | "tgid" | "uid" | "gid" | "comm" | "cpu" | "task" => ExprKind::Builtin(name),
                 // bcc's argdist aliases: $PID is the process id, $COMM the name.
                 "PID" => ExprKind::Builtin("tgid".into()),
                 "COMM" => ExprKind::Builtin("comm".into()),
@@ -543,8 +545,8 @@ impl Parser<'_> {
                     return Err(SyntaxError::new(
                         column,
                         format!(
-                            "unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu, $retval \
-                             (and argdist's $PID, $COMM) are known"
+                            "unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu, $task, \
+                             $retval (and argdist's $PID, $COMM) are known"
                         ),
                     ));
                 }
@@ -725,6 +727,12 @@ mod tests {
             "args->file->f_path.dentry"
         );
         assert_eq!(probe.args[0].column, 33);
+        let probe = parse_probe("t:a:b ($task->real_parent->tgid == 1) \"%d\", $task").unwrap();
+        assert_eq!(
+            crate::compile::expr_text(probe.filter.as_ref().unwrap()),
+            "($task->real_parent->tgid == 1)"
+        );
+        assert_eq!(probe.args[0].kind, ExprKind::Builtin("task".into()));
     }
 
     #[test]

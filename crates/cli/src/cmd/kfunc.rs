@@ -57,12 +57,14 @@ pub fn any_kernel_function<'a>(mut probes: impl Iterator<Item = &'a str>) -> boo
     })
 }
 
-/// `Some(kernel)` when a probe names a kernel function.
+/// `Some(kernel)` when a probe names a kernel function or reads `$task`
+/// (typed from the kernel's BTF in every kind of probe).
 pub fn for_probes<'a>(
-    probes: impl Iterator<Item = &'a str>,
+    probes: impl Iterator<Item = &'a str> + Clone,
     prefer_kprobes: bool,
 ) -> Option<Arc<dyn Kernel>> {
-    any_kernel_function(probes).then(|| running(prefer_kprobes))
+    let reads_task = probes.clone().any(|p| p.contains("$task"));
+    (reads_task || any_kernel_function(probes)).then(|| running(prefer_kprobes))
 }
 
 /// The programs of funccount/stackcount `patterns`: tracepoints
