@@ -35,8 +35,13 @@ const INT_LEAVES: &[&str] = &[
     "4096",
     "0x7fffffff",
     "123456789012",
+    "$task",
+    "$task->tgid",
+    "$task->real_parent->tgid",
+    "$task->sched_reset_on_fork",
+    "$task->cred->uid.val",
 ];
-const STR_LEAVES: &[&str] = &["args->filename", "$comm"];
+const STR_LEAVES: &[&str] = &["args->filename", "$comm", "$task->comm"];
 
 /// What random probes are made of: the probe and its leaves.
 struct Grammar {
@@ -58,9 +63,20 @@ impl Grammar {
 /// usdt_args.c's probe: arguments in stack memory, registers, a constant
 /// (arg3), and a string pointer (arg4).
 const USDT_INT_LEAVES: &[&str] = &[
-    "arg1", "arg2", "arg3", "arg4", "arg5", "$pid", "$uid", "0", "-1", "4096",
+    "arg1",
+    "arg2",
+    "arg3",
+    "arg4",
+    "arg5",
+    "$pid",
+    "$uid",
+    "0",
+    "-1",
+    "4096",
+    "$task->real_parent->pid",
+    "$task->sched_reset_on_fork",
 ];
-const USDT_STR_LEAVES: &[&str] = &["arg4", "$comm"];
+const USDT_STR_LEAVES: &[&str] = &["arg4", "$comm", "$task->group_leader->comm"];
 const LITERALS: &[&str] = &[
     "\"\"",
     "\"/etc/passwd\"",
@@ -92,6 +108,9 @@ const TOKENS: &[&str] = &[
     "args->dfd",
     "0x",
     "-",
+    "$task",
+    "->real_parent",
+    ".val",
 ];
 
 fn int_expr(g: &Grammar, rng: &mut Rng, depth: usize) -> String {
@@ -183,6 +202,12 @@ fn random_usdt_probes_give_an_error_or_a_program_the_verifier_accepts() {
 fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize) {
     let mut rng = Rng::new(0x005e_ed0f_7ace);
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
+    // `$task` is typed from the kernel's BTF (without it: refused).
+    let kernel: Option<std::sync::Arc<dyn bpfkit_probe::kfunc::Kernel>> =
+        match bpfkit_btf::view::BtfView::vmlinux() {
+            Ok(btf) => Some(std::sync::Arc::new(BtfOnly { fentry: false, btf })),
+            Err(_) => None,
+        };
     for _ in 0..rounds {
         let text = probe(grammar, &mut rng);
         let opts = CodegenOptions {
@@ -192,7 +217,7 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
             exclude_pid: (rng.below(3) == 0).then_some(2),
             kernel_stack: rng.below(4) == 0,
             user_stack: rng.below(4) == 0,
-            kernel: None,
+            kernel: kernel.clone(),
         };
         let object = match build_trace(std::slice::from_ref(&text), &opts, tracefs) {
             Ok(object) => object,
@@ -264,6 +289,10 @@ const KFUNC_INT_LEAVES: &[&str] = &[
     "$pid",
     "7",
     "-1",
+    "$task->tgid",
+    "$task->real_parent->tgid",
+    "$task->sched_reset_on_fork",
+    "$task->mm->total_vm",
 ];
 const KFUNC_BAD_LEAVES: &[&str] = &[
     "file->nope",
@@ -273,12 +302,16 @@ const KFUNC_BAD_LEAVES: &[&str] = &[
     "arg9",
     "$comm->x",
     "args->file->",
+    "$task->nope",
+    "$task.pid",
+    "$task->comm->x",
 ];
 const KFUNC_STR_LEAVES: &[&str] = &[
     "file->f_path.dentry->d_name.name",
     "args->buf",
     "file->f_path.dentry->d_iname",
     "$comm",
+    "$task->comm",
 ];
 
 fn kfunc_expr(rng: &mut Rng, depth: usize) -> String {
