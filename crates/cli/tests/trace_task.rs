@@ -177,3 +177,28 @@ fn argdist_counts_per_task_tgid() {
     wanted.sort();
     assert_eq!(counts, wanted, "{map}");
 }
+
+/// A `$task` member that is not there: one error naming the near ones,
+/// with a caret under the walk, exit 1.
+#[test]
+fn unknown_task_member_is_one_error_with_near_names() {
+    if !privileged("unknown_task_member_is_one_error_with_near_names") {
+        return;
+    }
+    let probe = "t:syscalls:sys_enter_getppid ($task->real_parent->tgidd == 1)";
+    let out = std::process::Command::new(common::BPFKIT)
+        .args(["trace", probe])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "bpfkit: probe 't:syscalls:sys_enter_getppid ($task->real_parent->tgidd == 1)': \
+             '$task->real_parent' has no member 'tgidd' (near: tgid) (column 31)"
+        ),
+        "{stderr}"
+    );
+    let caret = stderr.lines().last().unwrap_or_default();
+    assert_eq!(caret.find('^'), Some(4 + 30), "{stderr}");
+}

@@ -126,6 +126,43 @@ fn argdist_counts_a_usdt_argument() {
     assert_eq!(counts, [(0, 2), (3, 2), (6, 2), (9, 2)], "{map}");
 }
 
+/// `$task` in a USDT probe's filter and format: the task that fired the
+/// probe, a child of this test, named as its binary.
+#[test]
+fn usdt_probe_reads_task_members() {
+    const TEST: &str = "usdt_probe_reads_task_members";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, ARGS_C) else {
+        return;
+    };
+    let child = spawn_waiting(&program, 2);
+    let pid = child.id();
+    let me = std::process::id();
+    let probe = format!(
+        "U:{}:bpfkit_trace:args ($task->real_parent->tgid == {me}) \"%d %s\", $task->tgid, $task->comm",
+        program.display()
+    );
+    let mut run = Run::start_tool_attached("trace", &["-p", &pid.to_string(), &probe]);
+    run.wait_attached(&["probe_0", "probe_1"]);
+    release(child);
+    run.wait_until("four USDT events", |seen| {
+        seen.iter().filter(|r| r["type"] == "event").count() >= 4
+    });
+    let finished = run.stop();
+    let fired: Vec<&Value> = events(&finished.records, "events").collect();
+    // i = 0 and 1 at each of the two sites.
+    assert_eq!(fired.len(), 4, "{fired:?}");
+    let name = program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("a name");
+    let comm: String = name.chars().take(15).collect();
+    for event in fired {
+        assert_eq!(event["data"]["tgid"], pid, "{event}");
+        assert_eq!(event["data"]["comm_2"], comm.as_str(), "{event}");
+    }
+}
+
 const SEMA_C: &str = "crates/runtime/tests/bpf/usdt_target_sema.c";
 
 /// A probe with one site goes through the runtime's USDT attach, which
