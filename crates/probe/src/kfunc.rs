@@ -584,7 +584,7 @@ fn find_member(btf: &BtfView, id: TypeId, name: &str) -> Result<Option<FoundMemb
                 found.bit_offset += u32::from(int.offset);
                 found.bits = u32::from(int.bits);
             }
-            if found.bits == 0 && found.bit_offset % 8 != 0 {
+            if found.bits == 0 && !found.bit_offset.is_multiple_of(8) {
                 return Err(format!(
                     "'{name}' starts inside a byte but BTF gives it no bitfield size"
                 ));
@@ -1109,7 +1109,7 @@ mod tests {
         use bpfkit_btf::encode::BtfBuilder;
         use bpfkit_btf::{Composite, Int, Member};
         let mut b = BtfBuilder::new();
-        let mut int = |b: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
+        let int = |b: &mut BtfBuilder, name: &str, size: u32, signed: bool| {
             let name_off = b.add_string(name);
             b.add_type(Type {
                 name_off,

@@ -21,6 +21,7 @@ EXAMPLES:
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
     bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
     bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation
+    bpfkit argdist -C 't:syscalls:sys_enter_getppid():int:$task->tgid'  # calls per process
     bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
 )]
 #[command(group(clap::ArgGroup::new("kind").required(true).args(["count", "histogram"])))]

@@ -22,6 +22,8 @@ use std::sync::Arc;
   KFUNC: a kernel function, through fentry/fexit or kprobes (whichever the kernel has; -v says)
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
           retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu;
+          $task: the current struct task_struct *, in every probe ($task->real_parent->tgid,
+          $task->comm, $task->cred->uid.val; members and bitfields typed from kernel BTF);
           kernel functions: arguments by their BTF names (args->file, count), arg1.., retval,
           struct members (args->file->f_flags, file->f_path.dentry->d_name.name)
   filter: == != < > <= >= && || ! + - * / %, strings compare with == and != against a \"literal\"
@@ -38,6 +40,7 @@ EXAMPLES:
     bpfkit trace -p 181 'U:python3:python:gc__start \"generation %d\", arg1'
     bpfkit trace -K -M 3 't:timer:hrtimer_start \"%K\", args->function'
     bpfkit trace -l 'U:python3:*'
+    bpfkit trace 't:syscalls:sys_enter_getppid ($task->real_parent->tgid == 1) \"%s\", $task->comm'
     bpfkit trace 'r::do_sys_openat2 (retval < 0) \"failed: %d\", retval'
     bpfkit trace 'p::vfs_read (args->count > 65536) \"%s %u\", file->f_path.dentry->d_name.name, count'"
 )]
