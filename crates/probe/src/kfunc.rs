@@ -394,21 +394,7 @@ fn resolve_walk(
         }
         None => return Err(err("struct walks need the kernel's BTF".into())),
     };
-    // `$task` is a `struct task_struct *`: its first '->' goes to the
-    // struct without a pointer type to strip.
-    let (mut ty, mut pointee) = if base == TASK {
-        let task = btf
-            .find_named(bpfkit_btf::types::kind_no::STRUCT, "task_struct")
-            .ok_or_else(|| SyntaxError::new(0, "the kernel's BTF has no struct task_struct"))?;
-        (0, Some(task))
-    } else {
-        let ty = *types.get(&base).ok_or_else(|| {
-            err(format!(
-                "'{base}' has no type from kernel BTF: members can be read from typed arguments only"
-            ))
-        })?;
-        (ty, None)
-    };
+    let (mut ty, mut pointee) = start_type(btf, &base, types, e.column)?;
     let mut loads = Vec::new();
     // None: the value is the pointer itself; Some(off): it is in memory at
     // the current pointer + off.
@@ -471,6 +457,32 @@ fn resolve_walk(
         kind,
         c_type,
     })
+}
+
+/// The type of a walk's base, or (for `$task`, a `struct task_struct *`
+/// with no pointer type of its own to strip) the struct its first '->'
+/// goes to. Errors point at `column`.
+fn start_type(
+    btf: &BtfView,
+    base: &str,
+    types: &HashMap<String, TypeId>,
+    column: usize,
+) -> Result<(TypeId, Option<TypeId>), SyntaxError> {
+    if base == TASK {
+        let task = btf
+            .find_named(bpfkit_btf::types::kind_no::STRUCT, "task_struct")
+            .ok_or_else(|| SyntaxError::new(0, "the kernel's BTF has no struct task_struct"))?;
+        return Ok((0, Some(task)));
+    }
+    let ty = types.get(base).ok_or_else(|| {
+        SyntaxError::new(
+            column,
+            format!(
+                "'{base}' has no type from kernel BTF: members can be read from typed arguments only"
+            ),
+        )
+    })?;
+    Ok((*ty, None))
 }
 
 /// "'PATH' has no member 'NAME'", with the struct's members of a name
