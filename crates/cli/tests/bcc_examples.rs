@@ -415,26 +415,250 @@ fn argdist_block_sectors_and_irqs() {
     assert!(!counted.is_empty(), "no interrupt after block I/O");
 }
 
-/// argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1':
-/// string values are not supported (nor -z, their length): one error that
-/// says what is, and a non-zero exit.
+/// `(key, count)` of every entry of map `map`'s record, keys as JSON
+/// (a string, a number, or an object of a key's several values).
+fn entries(records: &[Value], map: &str) -> Vec<(Value, u64)> {
+    let record = records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == map)
+        .unwrap_or_else(|| panic!("no map {map}: {records:?}"));
+    let mut entries: Vec<(Value, u64)> = record["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
+        .collect();
+    entries.sort_by_key(|(key, _)| key.to_string());
+    entries
+}
+
+/// Each string written `times` times into `fd` with libc's write, its
+/// length without the NUL that follows it in memory (so that a probe
+/// reading `buf` as a C string sees exactly the string).
+fn write_strings(fd: i32, strings: &[(&str, usize)]) {
+    for (text, times) in strings {
+        let c = std::ffi::CString::new(*text).expect("no NUL inside");
+        for _ in 0..*times {
+            // SAFETY: c holds text.len() bytes (and a NUL).
+            let wrote = unsafe { libc::write(fd, c.as_ptr().cast(), text.len()) };
+            assert_eq!(wrote, text.len() as isize, "write");
+        }
+    }
+}
+
+/// argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'
+/// (into a pipe of this test instead of stdout): each string written is
+/// a key, counted exactly.
 #[test]
-fn argdist_string_values_are_one_clear_error() {
-    let out = Command::new(BPFKIT)
-        .args([
-            "argdist",
-            "-C",
-            "p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1",
-        ])
-        .output()
-        .expect("running bpfkit argdist");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("bpfkit: ") && stderr.contains("string values are not supported"),
-        "{stderr}"
+fn argdist_written_strings_counted() {
+    if !privileged("argdist_written_strings_counted") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let spec = format!("p:c:write(int fd, char* buf, size_t len):char*:buf:fd=={w}");
+    let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "120", "-C", &spec]);
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let counted = entries(&run.stop().records, "counts");
+    close(r);
+    close(w);
+    assert_eq!(
+        counted,
+        [
+            (Value::from("argdist-alpha"), 3),
+            (Value::from("argdist-beta"), 2)
+        ]
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// argdist -C 't:syscalls:sys_enter_openat():char*:args->filename': a
+/// syscall tracepoint's user string as the key.
+#[test]
+fn argdist_opened_file_names_counted() {
+    if !privileged("argdist_opened_file_names_counted") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-C",
+            "t:syscalls:sys_enter_openat():char*:args->filename",
+        ],
+    );
+    let dir = TempDir::new("argdist-open");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    for path in [&one, &two, &one] {
+        // Missing files: the syscall is made all the same.
+        assert!(std::fs::File::open(path).is_err(), "{path:?} exists");
+    }
+    let counted = entries(&run.stop().records, "counts");
+    let ours: Vec<&(Value, u64)> = counted
+        .iter()
+        .filter(|(key, _)| {
+            key.as_str()
+                .is_some_and(|k| k.starts_with(&*dir.path().to_string_lossy()))
+        })
+        .collect();
+    let name = |p: &std::path::Path| Value::from(p.to_string_lossy().to_string());
+    assert_eq!(ours, [&(name(&one), 2), &(name(&two), 1)], "{counted:?}");
+}
+
+/// Several specifiers in one run, one object: a string and a number
+/// together as the key (`char*,size_t:buf,count`), the man page's
+/// `int,size_t:fd,count`, an untyped argument made a string by its TYPE
+/// (`p:c:write():char*:arg2`), and a histogram of the lengths.
+#[test]
+fn argdist_several_specifiers_in_one_run() {
+    if !privileged("argdist_several_specifiers_in_one_run") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let sig = "p:c:write(int fd, char *buf, size_t count)";
+    let string_and_length = format!("{sig}:char*,size_t:buf,count:fd=={w}");
+    let fd_and_length = format!("{sig}:int,size_t:fd,count:fd=={w}");
+    let untyped = format!("p:c:write():char*:arg2:arg1=={w}");
+    let lengths = format!("{sig}:size_t:count:fd=={w}");
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-C",
+            &string_and_length,
+            "-H",
+            &lengths,
+            "-C",
+            &fd_and_length,
+            "-C",
+            &untyped,
+        ],
+    );
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let records = run.stop().records;
+    close(r);
+    close(w);
+    let key = |text: &str, count: usize| serde_json::json!({"buf": text, "count": count});
+    assert_eq!(
+        entries(&records, "counts"),
+        [(key("argdist-alpha", 13), 3), (key("argdist-beta", 12), 2)]
+    );
+    let key = |count: usize| serde_json::json!({"fd": w, "count": count});
+    assert_eq!(entries(&records, "counts_2"), [(key(12), 2), (key(13), 3)]);
+    assert_eq!(
+        entries(&records, "counts_3"),
+        [
+            (Value::from("argdist-alpha"), 3),
+            (Value::from("argdist-beta"), 2)
+        ]
+    );
+    // Lengths 12 and 13 are both in 8..15.
+    assert_eq!(buckets(&records), [(8, 5)]);
+}
+
+/// -z 4 keeps 4 characters of each string (bcc reads STRING_SIZE bytes),
+/// so `alpha-one` and `alphabet` are one key; -T 1 shows only the most
+/// frequent.
+#[test]
+fn argdist_string_size_and_top() {
+    if !privileged("argdist_string_size_and_top") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let spec = format!("p:c:write(int fd, char *buf, size_t count):char*:buf:fd=={w}");
+    let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "4", "-T", "1", "-C", &spec]);
+    write_strings(w, &[("alpha-one", 3), ("beta-two", 2), ("alphabet", 1)]);
+    let counted = entries(&run.stop().records, "counts");
+    close(r);
+    close(w);
+    assert_eq!(counted, [(Value::from("alph"), 4)]);
+}
+
+/// The table as bcc prints it: each count under its specifier, `COUNT
+/// EVENT` and `EXPR = VALUE` pairs, the most frequent first.
+#[test]
+fn argdist_table_is_bcc_layout() {
+    if !privileged("argdist_table_is_bcc_layout") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let sig = "p:c:write(int fd, char *buf, size_t count)";
+    let strings = format!("{sig}:char*:buf:fd=={w}");
+    let pairs = format!("{sig}:char*,size_t:buf,count:fd=={w}#writes");
+    let run = common::tool::ToolRun::start("argdist", &["-p", &pid, "-C", &strings, "-C", &pairs]);
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let out = run.stop();
+    close(r);
+    close(w);
+    let first = format!(
+        "{strings}\nCOUNT      EVENT\n3          buf = argdist-alpha\n2          buf = argdist-beta\n"
+    );
+    let second = "writes\nCOUNT      EVENT\n3          buf = argdist-alpha, count = 13\n\
+                  2          buf = argdist-beta, count = 12\n";
+    assert!(out.stdout.contains(&first), "{}", out.stdout);
+    assert!(out.stdout.contains(second), "{}", out.stdout);
+}
+
+/// What argdist cannot do is one error and exit status 1: a histogram of
+/// strings, TYPEs that do not pair with the expressions, a TYPE char* on a
+/// number, a key larger than a map key may be.
+#[test]
+fn argdist_bad_specifiers_are_one_clear_error() {
+    let sig = "p:c:write(int fd, char* buf, size_t len)";
+    for (args, wanted) in [
+        (
+            vec!["-H".to_string(), format!("{sig}:char*:buf")],
+            "a histogram needs a number, not a string",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:char*:buf,len")],
+            "1 type(s) for 2 expression(s)",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:char*:len")],
+            "the TYPE is char* but this is a number",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:int:buf")],
+            "this is a string: give it the TYPE char*",
+        ),
+        (
+            vec![
+                "-z".into(),
+                "600".into(),
+                "-C".into(),
+                format!("{sig}:char*:buf"),
+            ],
+            "a map key has at most 512",
+        ),
+        (
+            vec![
+                "-C".to_string(),
+                format!("{sig}:size_t,size_t:len,len"),
+                "-H".into(),
+                format!("{sig}:size_t,size_t:len,len"),
+            ],
+            "a histogram takes one value",
+        ),
+    ] {
+        let out = Command::new(BPFKIT)
+            .arg("argdist")
+            .args(&args)
+            .output()
+            .expect("running bpfkit argdist");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("bpfkit: ") && stderr.contains(wanted),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 /// funccount t:sched:sched_process_fork (the man page's sched_fork
