@@ -20,7 +20,7 @@
 //! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | not run: `-s` (build-id symbol files) is not supported; `-U` is (tests/trace_stacks.rs) |
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
-//! | `argdist -C 'r:c:gets():char*:$retval'` | not run: a string value (see -z below); and glibc 2.36 keeps gets only as a compat symbol nothing here calls |
+//! | `argdist -C 'r:c:gets():char*:$retval'` | not run: glibc 2.36 keeps gets only as a compat symbol nothing here calls; an untyped value made a string by its TYPE char* is [`argdist_several_specifiers_in_one_run`] (`p:c:write():char*:arg2`) |
 //! | `argdist -H 'r::__vfs_read(...):size_t:$entry(count):$latency > 1000000'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:write(int fd):int:fd'` | [`argdist_writes_per_fd`] (this test's pid) |
 //! | `argdist -p 1005 -H 'r:c:read()'` | [`argdist_read_return_histogram`] (this test's pid) |
@@ -29,9 +29,11 @@
 //! | `argdist -H 't:block:block_rq_complete():u32:nr_sector'` | [`argdist_block_sectors_and_irqs`] |
 //! | `argdist -C 't:irq:irq_handler_entry():int:irq'` | [`argdist_block_sectors_and_irqs`] |
 //! | `argdist -C 'u:pthread:pthread_start():u64:arg2' -p 1337` | not run: no USDT notes in Debian's glibc |
-//! | `argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:nanosleep(...):long:req->tv_nsec'` | not run: one specifier per run is supported (a second -H is one clear error) |
-//! | `argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'` | not run: string values (and `-z`) are not supported: one clear error, [`argdist_string_values_are_one_clear_error`] |
-//! | `argdist -C 'p::__vfs_read(struct file *file, ...):char*,size_t:...'` | kernel function (matrix) |
+//! | `argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:nanosleep(...):long:req->tv_nsec'` | [`argdist_two_histograms`]: the first as it is, with `usleep` as the second; a member of a user struct (`req->tv_nsec`) is one clear error ([`argdist_bad_specifiers_are_one_clear_error`]): members are read from kernel function arguments only |
+//! | `argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'` | [`argdist_written_strings_counted`] (a pipe of this test's pid, not stdout); -z and -T: [`argdist_string_size_and_top`]; bcc's table: [`argdist_table_is_bcc_layout`] |
+//! | `argdist -C 'p::__vfs_read(struct file *file, ...):char*,size_t:...'` | kernel function (matrix); a string and a number in one key here: [`argdist_several_specifiers_in_one_run`] |
+//! | (issue 12) `argdist -C 't:syscalls:sys_enter_openat():char*:args->filename'` | [`argdist_opened_file_names_counted`] |
+//! | (issue 12) several -C and -H with -i, -n, -c | [`argdist_several_specifiers_in_one_run`], [`argdist_intervals_print_every_specifier`] |
 //! | `funccount 'vfs_*'`, `'tcp_send*'`, `-i 1`, `-d 10`, `-r '^vfs_.*'`, `-p 181`, `-c 1` over `vfs_*` | kernel functions (matrix) |
 //! | `funccount t:sched:sched_fork` | [`funccount_forks`]: no such tracepoint in any kernel since 2.6.32's rename; `t:sched:sched_process_fork` instead |
 //! | `funccount -p 185 u:node:gc*` | not run: no node here (USDT globs: tests/usdt_probes.rs) |
@@ -559,6 +561,46 @@ fn argdist_several_specifiers_in_one_run() {
     assert_eq!(buckets(&records), [(8, 5)]);
 }
 
+/// argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:usleep(u32 usec):u32:usec':
+/// two histograms in one run, each of its own calls.
+#[test]
+fn argdist_two_histograms() {
+    if !privileged("argdist_two_histograms") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-H",
+            "p:c:sleep(u32 seconds):u32:seconds",
+            "-H",
+            "p:c:usleep(u32 usec):u32:usec",
+        ],
+    );
+    for _ in 0..2 {
+        // SAFETY: sleep has no preconditions.
+        unsafe { libc::sleep(0) };
+    }
+    for _ in 0..3 {
+        // SAFETY: usleep has no preconditions.
+        unsafe { libc::usleep(100) };
+    }
+    let records = run.stop().records;
+    let of = |map: &str| {
+        let hist: Vec<Value> = records
+            .iter()
+            .filter(|r| r["type"] == "hist" && r["map"] == map)
+            .cloned()
+            .collect();
+        buckets(&hist)
+    };
+    assert_eq!(of("hist"), [(0, 2)], "{records:?}");
+    assert_eq!(of("hist_2"), [(64, 3)], "{records:?}");
+}
+
 /// -z 4 keeps 4 characters of each string (bcc reads STRING_SIZE bytes),
 /// so `alpha-one` and `alphabet` are one key; -T 1 shows only the most
 /// frequent.
@@ -853,6 +895,55 @@ fn argdist_number_of_prints_and_cumulative() {
     for print in prints {
         let counted = counts(std::slice::from_ref(print));
         assert_eq!(counted, [(pid.clone(), 4)], "{print}");
+    }
+}
+
+/// -i, -n and -c apply to every specifier: two prints of both maps, the
+/// second (cumulative) still holding what came before the first.
+#[test]
+fn argdist_intervals_print_every_specifier() {
+    if !privileged("argdist_intervals_print_every_specifier") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-i",
+            "1",
+            "-n",
+            "2",
+            "-c",
+            "-C",
+            "p:c:getppid():int:$PID",
+            "-C",
+            "p:c:getpgrp()",
+        ],
+    );
+    for _ in 0..4 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+        // SAFETY: nor has getpgrp.
+        unsafe { libc::getpgrp() };
+    }
+    let finished = run.finish();
+    for (map, key) in [("counts", pid.clone()), ("counts_2", "1".to_string())] {
+        let prints: Vec<&Value> = finished
+            .records
+            .iter()
+            .filter(|r| r["type"] == "map" && r["map"] == map)
+            .collect();
+        assert_eq!(prints.len(), 2, "{map}: {:?}", finished.records);
+        for print in prints {
+            let counted = entries(std::slice::from_ref(print), map);
+            assert_eq!(
+                counted,
+                [(Value::from(key.parse::<u64>().unwrap_or(0)), 4)],
+                "{print}"
+            );
+        }
     }
 }
 
