@@ -1152,6 +1152,12 @@ pub struct KeyMember {
     pub string: bool,
 }
 
+/// The object of [`compile_aggregates`] and each specifier's key members.
+pub struct Aggregated {
+    pub elf: Vec<u8>,
+    pub keys: Vec<Vec<KeyMember>>,
+}
+
 /// The type of one value of a specifier, and where it is in the key.
 #[derive(Debug, Clone)]
 struct KeyPart {
@@ -1173,7 +1179,7 @@ pub fn compile_aggregates(
     specs: &[AggregateSpec],
     string_size: u32,
     opts: &CodegenOptions,
-) -> Result<(Vec<u8>, Vec<Vec<KeyMember>>), (usize, SyntaxError)> {
+) -> Result<Aggregated, (usize, SyntaxError)> {
     let mut layout = Layout {
         slots: Vec::new(),
         size: HEADER_LEN,
@@ -1248,7 +1254,10 @@ pub fn compile_aggregates(
                 .collect()
         })
         .collect();
-    Ok((elf::write(&programs, &maps, btf), members))
+    Ok(Aggregated {
+        elf: elf::write(&programs, &maps, btf),
+        keys: members,
+    })
 }
 
 /// Types a specifier's probe and values in each of its contexts: the

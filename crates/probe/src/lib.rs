@@ -195,17 +195,20 @@ pub fn build_argdist(
         outputs.push(output);
         texts.push(text);
     }
-    let (elf, keys) =
+    let aggregated =
         compile::compile_aggregates(&compiled, string_size, opts).map_err(|(i, e)| ProbeError {
             probe: specs[i].text.clone(),
             message: e.render(&texts[i]),
         })?;
-    for (output, key) in outputs.iter_mut().zip(keys) {
+    for (output, key) in outputs.iter_mut().zip(aggregated.keys) {
         for (value, member) in output.values.iter_mut().zip(key) {
             value.member = member.name;
         }
     }
-    Ok(Argdist { elf, outputs })
+    Ok(Argdist {
+        elf: aggregated.elf,
+        outputs,
+    })
 }
 
 /// One specifier parsed and typed: what to compile, how to show it, and

@@ -11,15 +11,21 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 #[command(
-    after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER], PROBE as in bpfkit trace
-  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME); EXPR and FILTER as trace's
-  expressions.
+    after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE[,TYPE...]:EXPR[,EXPR...][:FILTER][#LABEL], PROBE as in
+  bpfkit trace (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME);
+  EXPR and FILTER as trace's expressions. A TYPE of char* makes its EXPR a string (at most -z
+  characters); several EXPRs are counted together. Any number of -C and -H: one map each, printed
+  in turn (every -C, then every -H).
 
 EXAMPLES:
     bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'        # allocation sizes, log2
     bpfkit argdist -C 'p:c:malloc(size_t size):size_t:size:size>64' # sizes over 64, counted
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
-    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
+    bpfkit argdist -C 't:syscalls:sys_enter_openat():char*:args->filename'   # files opened
+    bpfkit argdist -z 120 -C 'p:c:write(int fd, char *buf, size_t len):char*:buf:fd==1'
+    bpfkit argdist -C 'p:c:write(int fd, char *buf, size_t count):int,size_t:fd,count'
+    bpfkit argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:usleep(u32 usec):u32:usec'
+    bpfkit argdist -T 5 -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
     bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation
     bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
 )]
