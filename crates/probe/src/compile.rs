@@ -1213,7 +1213,9 @@ pub fn compile_aggregates(
     let mut maps = vec![MapDecl {
         name: SCRATCH_MAP.into(),
         map_type: PERCPU_ARRAY,
-        max_entries: 1,
+        // An entry per specifier: a fentry program may interrupt another
+        // specifier's program on the same CPU, mid-key.
+        max_entries: specs.len().max(1) as u32,
         key: Some(u32_ty),
         value: Some(event),
         sizes: None,
@@ -1234,7 +1236,7 @@ pub fn compile_aggregates(
         maps.push(map);
         for t in typed {
             let key = (key_offset, keys[i].as_slice());
-            let asm = generate_aggregate(t, &layout, spec, key, opts).map_err(|e| (i, e))?;
+            let asm = generate_aggregate(t, &layout, (i, spec), key, opts).map_err(|e| (i, e))?;
             programs.push(ProgramCode {
                 name: format!("probe_{}", programs.len()),
                 section: t.ctx.section.clone(),
@@ -1401,13 +1403,14 @@ const HASH: u32 = 1;
 const ARRAY: u32 = 2;
 const COUNT_ENTRIES: u32 = 10240;
 
-/// One program of specifier `spec`: its values into the key (at
+/// One program of specifier `spec` (the `index`th, whose scratch entry
+/// it uses): its values into the key (at
 /// `key.0` in the scratch record, laid out as `key.1`), then counted or
 /// bucketed.
 fn generate_aggregate(
     t: &Typed,
     layout: &Layout,
-    spec: &AggregateSpec,
+    (index, spec): (usize, &AggregateSpec),
     key: (u32, &[KeyPart]),
     opts: &CodegenOptions,
 ) -> Result<Asm, SyntaxError> {
@@ -1423,7 +1426,7 @@ fn generate_aggregate(
         g.asm.alu_imm(Alu::Rsh, R0, 32);
         g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    g.asm.store_imm(Size::W, FP, -4, 0);
+    g.asm.store_imm(Size::W, FP, -4, index as i32);
     g.asm.ld_map(R1, SCRATCH_MAP);
     g.asm.mov(R2, FP);
     g.asm.alu_imm(Alu::Add, R2, -4);
