@@ -465,3 +465,25 @@ pub fn render_message<'a>(
     };
     format::render(&output.message, arg, out);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argdist_expressions_split_at_top_level_commas() {
+        assert_eq!(split_top_level("fd, count"), ["fd", "count"]);
+        assert_eq!(split_top_level("(a, b) + 1,c"), ["(a, b) + 1", "c"]);
+        assert_eq!(split_top_level("size"), ["size"]);
+    }
+
+    #[test]
+    fn char_pointer_types_are_strings() {
+        for ty in ["char*", "char *", "const char *", " char  * "] {
+            assert!(is_string_type(ty), "{ty}");
+        }
+        for ty in ["int", "size_t", "char", "u64", ""] {
+            assert!(!is_string_type(ty), "{ty}");
+        }
+    }
+}
