@@ -20,7 +20,7 @@
 //! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | not run: `-s` (build-id symbol files) is not supported; `-U` is (tests/trace_stacks.rs) |
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
-//! | `argdist -C 'r:c:gets():char*:$retval'` | not run: a string value (see -z below); and glibc 2.36 keeps gets only as a compat symbol nothing here calls |
+//! | `argdist -C 'r:c:gets():char*:$retval'` | not run: glibc 2.36 keeps gets only as a compat symbol nothing here calls; an untyped value made a string by its TYPE char* is [`argdist_several_specifiers_in_one_run`] (`p:c:write():char*:arg2`) |
 //! | `argdist -H 'r::__vfs_read(...):size_t:$entry(count):$latency > 1000000'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:write(int fd):int:fd'` | [`argdist_writes_per_fd`] (this test's pid) |
 //! | `argdist -p 1005 -H 'r:c:read()'` | [`argdist_read_return_histogram`] (this test's pid) |
@@ -29,9 +29,11 @@
 //! | `argdist -H 't:block:block_rq_complete():u32:nr_sector'` | [`argdist_block_sectors_and_irqs`] |
 //! | `argdist -C 't:irq:irq_handler_entry():int:irq'` | [`argdist_block_sectors_and_irqs`] |
 //! | `argdist -C 'u:pthread:pthread_start():u64:arg2' -p 1337` | not run: no USDT notes in Debian's glibc |
-//! | `argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:nanosleep(...):long:req->tv_nsec'` | not run: one specifier per run is supported (a second -H is one clear error) |
-//! | `argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'` | not run: string values (and `-z`) are not supported: one clear error, [`argdist_string_values_are_one_clear_error`] |
-//! | `argdist -C 'p::__vfs_read(struct file *file, ...):char*,size_t:...'` | kernel function (matrix) |
+//! | `argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:nanosleep(...):long:req->tv_nsec'` | [`argdist_two_histograms`]: the first as it is, with `usleep` as the second; a member of a user struct (`req->tv_nsec`) is one clear error ([`argdist_bad_specifiers_are_one_clear_error`]): members are read from kernel function arguments only |
+//! | `argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'` | [`argdist_written_strings_counted`] (a pipe of this test's pid, not stdout); -z and -T: [`argdist_string_size_and_top`]; bcc's table: [`argdist_table_is_bcc_layout`] |
+//! | `argdist -C 'p::__vfs_read(struct file *file, ...):char*,size_t:...'` | kernel function (matrix); a string and a number in one key here: [`argdist_several_specifiers_in_one_run`] |
+//! | (issue 12) `argdist -C 't:syscalls:sys_enter_openat():char*:args->filename'` | [`argdist_opened_file_names_counted`] |
+//! | (issue 12) several -C and -H with -i, -n, -c | [`argdist_several_specifiers_in_one_run`], [`argdist_intervals_print_every_specifier`] |
 //! | `funccount 'vfs_*'`, `'tcp_send*'`, `-i 1`, `-d 10`, `-r '^vfs_.*'`, `-p 181`, `-c 1` over `vfs_*` | kernel functions (matrix) |
 //! | `funccount t:sched:sched_fork` | [`funccount_forks`]: no such tracepoint in any kernel since 2.6.32's rename; `t:sched:sched_process_fork` instead |
 //! | `funccount -p 185 u:node:gc*` | not run: no node here (USDT globs: tests/usdt_probes.rs) |
@@ -415,26 +417,290 @@ fn argdist_block_sectors_and_irqs() {
     assert!(!counted.is_empty(), "no interrupt after block I/O");
 }
 
-/// argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1':
-/// string values are not supported (nor -z, their length): one error that
-/// says what is, and a non-zero exit.
+/// `(key, count)` of every entry of map `map`'s record, keys as JSON
+/// (a string, a number, or an object of a key's several values).
+fn entries(records: &[Value], map: &str) -> Vec<(Value, u64)> {
+    let record = records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == map)
+        .unwrap_or_else(|| panic!("no map {map}: {records:?}"));
+    let mut entries: Vec<(Value, u64)> = record["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
+        .collect();
+    entries.sort_by_key(|(key, _)| key.to_string());
+    entries
+}
+
+/// Each string written `times` times into `fd` with libc's write, its
+/// length without the NUL that follows it in memory (so that a probe
+/// reading `buf` as a C string sees exactly the string).
+fn write_strings(fd: i32, strings: &[(&str, usize)]) {
+    for (text, times) in strings {
+        let c = std::ffi::CString::new(*text).expect("no NUL inside");
+        for _ in 0..*times {
+            // SAFETY: c holds text.len() bytes (and a NUL).
+            let wrote = unsafe { libc::write(fd, c.as_ptr().cast(), text.len()) };
+            assert_eq!(wrote, text.len() as isize, "write");
+        }
+    }
+}
+
+/// argdist -p 2780 -z 120 -C 'p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1'
+/// (into a pipe of this test instead of stdout): each string written is
+/// a key, counted exactly.
 #[test]
-fn argdist_string_values_are_one_clear_error() {
-    let out = Command::new(BPFKIT)
-        .args([
-            "argdist",
-            "-C",
-            "p:c:write(int fd, char* buf, size_t len):char*:buf:fd==1",
-        ])
-        .output()
-        .expect("running bpfkit argdist");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.starts_with("bpfkit: ") && stderr.contains("string values are not supported"),
-        "{stderr}"
+fn argdist_written_strings_counted() {
+    if !privileged("argdist_written_strings_counted") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let spec = format!("p:c:write(int fd, char* buf, size_t len):char*:buf:fd=={w}");
+    let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "120", "-C", &spec]);
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let counted = entries(&run.stop().records, "counts");
+    close(r);
+    close(w);
+    assert_eq!(
+        counted,
+        [
+            (Value::from("argdist-alpha"), 3),
+            (Value::from("argdist-beta"), 2)
+        ]
     );
-    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// argdist -C 't:syscalls:sys_enter_openat():char*:args->filename': a
+/// syscall tracepoint's user string as the key.
+#[test]
+fn argdist_opened_file_names_counted() {
+    if !privileged("argdist_opened_file_names_counted") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-C",
+            "t:syscalls:sys_enter_openat():char*:args->filename",
+        ],
+    );
+    let dir = TempDir::new("argdist-open");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    for path in [&one, &two, &one] {
+        // Missing files: the syscall is made all the same.
+        assert!(std::fs::File::open(path).is_err(), "{path:?} exists");
+    }
+    let counted = entries(&run.stop().records, "counts");
+    let ours: Vec<&(Value, u64)> = counted
+        .iter()
+        .filter(|(key, _)| {
+            key.as_str()
+                .is_some_and(|k| k.starts_with(&*dir.path().to_string_lossy()))
+        })
+        .collect();
+    let name = |p: &std::path::Path| Value::from(p.to_string_lossy().to_string());
+    assert_eq!(ours, [&(name(&one), 2), &(name(&two), 1)], "{counted:?}");
+}
+
+/// Several specifiers in one run, one object: a string and a number
+/// together as the key (`char*,size_t:buf,count`), the man page's
+/// `int,size_t:fd,count`, an untyped argument made a string by its TYPE
+/// (`p:c:write():char*:arg2`), and a histogram of the lengths.
+#[test]
+fn argdist_several_specifiers_in_one_run() {
+    if !privileged("argdist_several_specifiers_in_one_run") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let sig = "p:c:write(int fd, char *buf, size_t count)";
+    let string_and_length = format!("{sig}:char*,size_t:buf,count:fd=={w}");
+    let fd_and_length = format!("{sig}:int,size_t:fd,count:fd=={w}");
+    let untyped = format!("p:c:write():char*:arg2:arg1=={w}");
+    let lengths = format!("{sig}:size_t:count:fd=={w}");
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-C",
+            &string_and_length,
+            "-H",
+            &lengths,
+            "-C",
+            &fd_and_length,
+            "-C",
+            &untyped,
+        ],
+    );
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let records = run.stop().records;
+    close(r);
+    close(w);
+    let key = |text: &str, count: usize| serde_json::json!({"buf": text, "count": count});
+    assert_eq!(
+        entries(&records, "counts"),
+        [(key("argdist-alpha", 13), 3), (key("argdist-beta", 12), 2)]
+    );
+    let key = |count: usize| serde_json::json!({"fd": w, "count": count});
+    assert_eq!(entries(&records, "counts_2"), [(key(12), 2), (key(13), 3)]);
+    assert_eq!(
+        entries(&records, "counts_3"),
+        [
+            (Value::from("argdist-alpha"), 3),
+            (Value::from("argdist-beta"), 2)
+        ]
+    );
+    // Lengths 12 and 13 are both in 8..15.
+    assert_eq!(buckets(&records), [(8, 5)]);
+}
+
+/// argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:usleep(u32 usec):u32:usec':
+/// two histograms in one run, each of its own calls.
+#[test]
+fn argdist_two_histograms() {
+    if !privileged("argdist_two_histograms") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-H",
+            "p:c:sleep(u32 seconds):u32:seconds",
+            "-H",
+            "p:c:usleep(u32 usec):u32:usec",
+        ],
+    );
+    for _ in 0..2 {
+        // SAFETY: sleep has no preconditions.
+        unsafe { libc::sleep(0) };
+    }
+    for _ in 0..3 {
+        // SAFETY: usleep has no preconditions.
+        unsafe { libc::usleep(100) };
+    }
+    let records = run.stop().records;
+    let of = |map: &str| {
+        let hist: Vec<Value> = records
+            .iter()
+            .filter(|r| r["type"] == "hist" && r["map"] == map)
+            .cloned()
+            .collect();
+        buckets(&hist)
+    };
+    assert_eq!(of("hist"), [(0, 2)], "{records:?}");
+    assert_eq!(of("hist_2"), [(64, 3)], "{records:?}");
+}
+
+/// -z 4 keeps 4 characters of each string (bcc reads STRING_SIZE bytes),
+/// so `alpha-one` and `alphabet` are one key; -T 1 shows only the most
+/// frequent.
+#[test]
+fn argdist_string_size_and_top() {
+    if !privileged("argdist_string_size_and_top") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let spec = format!("p:c:write(int fd, char *buf, size_t count):char*:buf:fd=={w}");
+    let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "4", "-T", "1", "-C", &spec]);
+    write_strings(w, &[("alpha-one", 3), ("beta-two", 2), ("alphabet", 1)]);
+    let counted = entries(&run.stop().records, "counts");
+    close(r);
+    close(w);
+    assert_eq!(counted, [(Value::from("alph"), 4)]);
+}
+
+/// The table as bcc prints it: each count under its specifier, `COUNT
+/// EVENT` and `EXPR = VALUE` pairs, the most frequent first.
+#[test]
+fn argdist_table_is_bcc_layout() {
+    if !privileged("argdist_table_is_bcc_layout") {
+        return;
+    }
+    let (r, w) = pipe();
+    let pid = std::process::id().to_string();
+    let sig = "p:c:write(int fd, char *buf, size_t count)";
+    let strings = format!("{sig}:char*:buf:fd=={w}");
+    let pairs = format!("{sig}:char*,size_t:buf,count:fd=={w}#writes");
+    let run = common::tool::ToolRun::start("argdist", &["-p", &pid, "-C", &strings, "-C", &pairs]);
+    write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
+    let out = run.stop();
+    close(r);
+    close(w);
+    let first = format!(
+        "{strings}\nCOUNT      EVENT\n3          buf = argdist-alpha\n2          buf = argdist-beta\n"
+    );
+    let second = "writes\nCOUNT      EVENT\n3          buf = argdist-alpha, count = 13\n\
+                  2          buf = argdist-beta, count = 12\n";
+    assert!(out.stdout.contains(&first), "{}", out.stdout);
+    assert!(out.stdout.contains(second), "{}", out.stdout);
+}
+
+/// What argdist cannot do is one error and exit status 1: a histogram of
+/// strings, TYPEs that do not pair with the expressions, a TYPE char* on a
+/// number, a key larger than a map key may be.
+#[test]
+fn argdist_bad_specifiers_are_one_clear_error() {
+    let sig = "p:c:write(int fd, char* buf, size_t len)";
+    for (args, wanted) in [
+        (
+            vec!["-H".to_string(), format!("{sig}:char*:buf")],
+            "a histogram needs a number, not a string",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:char*:buf,len")],
+            "1 type(s) for 2 expression(s)",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:char*:len")],
+            "the TYPE is char* but this is a number",
+        ),
+        (
+            vec!["-C".to_string(), format!("{sig}:int:buf")],
+            "this is a string: give it the TYPE char*",
+        ),
+        (
+            vec![
+                "-z".into(),
+                "600".into(),
+                "-C".into(),
+                format!("{sig}:char*:buf"),
+            ],
+            "a map key has at most 512",
+        ),
+        (
+            vec![
+                "-C".to_string(),
+                format!("{sig}:size_t,size_t:len,len"),
+                "-H".into(),
+                format!("{sig}:size_t,size_t:len,len"),
+            ],
+            "a histogram takes one value",
+        ),
+    ] {
+        let out = Command::new(BPFKIT)
+            .arg("argdist")
+            .args(&args)
+            .output()
+            .expect("running bpfkit argdist");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("bpfkit: ") && stderr.contains(wanted),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }
 
 /// funccount t:sched:sched_process_fork (the man page's sched_fork
@@ -629,6 +895,55 @@ fn argdist_number_of_prints_and_cumulative() {
     for print in prints {
         let counted = counts(std::slice::from_ref(print));
         assert_eq!(counted, [(pid.clone(), 4)], "{print}");
+    }
+}
+
+/// -i, -n and -c apply to every specifier: two prints of both maps, the
+/// second (cumulative) still holding what came before the first.
+#[test]
+fn argdist_intervals_print_every_specifier() {
+    if !privileged("argdist_intervals_print_every_specifier") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-i",
+            "1",
+            "-n",
+            "2",
+            "-c",
+            "-C",
+            "p:c:getppid():int:$PID",
+            "-C",
+            "p:c:getpgrp()",
+        ],
+    );
+    for _ in 0..4 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+        // SAFETY: nor has getpgrp.
+        unsafe { libc::getpgrp() };
+    }
+    let finished = run.finish();
+    for (map, key) in [("counts", pid.clone()), ("counts_2", "1".to_string())] {
+        let prints: Vec<&Value> = finished
+            .records
+            .iter()
+            .filter(|r| r["type"] == "map" && r["map"] == map)
+            .collect();
+        assert_eq!(prints.len(), 2, "{map}: {:?}", finished.records);
+        for print in prints {
+            let counted = entries(std::slice::from_ref(print), map);
+            assert_eq!(
+                counted,
+                [(Value::from(key.parse::<u64>().unwrap_or(0)), 4)],
+                "{print}"
+            );
+        }
     }
 }
 

@@ -126,6 +126,52 @@ fn argdist_counts_a_usdt_argument() {
     assert_eq!(counts, [(0, 2), (3, 2), (6, 2), (9, 2)], "{map}");
 }
 
+/// argdist -C with a USDT string argument (TYPE char*) in the key, alone
+/// and with a number, over both sites.
+#[test]
+fn argdist_counts_a_usdt_string_argument() {
+    const TEST: &str = "argdist_counts_a_usdt_string_argument";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, ARGS_C) else {
+        return;
+    };
+    let child = spawn_waiting(&program, 2);
+    let pid = child.id().to_string();
+    let probe = format!("U:{}:bpfkit_trace:args()", program.display());
+    let alone = format!("{probe}:char*:arg4");
+    let with_number = format!("{probe}:char*,int:arg4,arg1");
+    let mut run =
+        Run::start_tool_attached("argdist", &["-p", &pid, "-C", &alone, "-C", &with_number]);
+    run.wait_attached(&["probe_0", "probe_1", "probe_2", "probe_3"]);
+    release(child);
+    let finished = run.stop();
+    let entries = |map: &str| -> Vec<(Value, u64)> {
+        let record = finished
+            .records
+            .iter()
+            .find(|r| r["type"] == "map" && r["map"] == map)
+            .unwrap_or_else(|| panic!("no {map}: {:?}", finished.records));
+        let mut entries: Vec<(Value, u64)> = record["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
+            .collect();
+        entries.sort_by_key(|(key, _)| key.to_string());
+        entries
+    };
+    assert_eq!(entries("counts"), [(Value::from("usdt-name"), 4)]);
+    let key = |i: i64| serde_json::json!({"arg4": "usdt-name", "arg1": i});
+    assert_eq!(entries("counts_2"), [(key(0), 2), (key(1), 2)]);
+}
+
+const SEMA_C: &str = "crates/runtime/tests/bpf/usdt_target_sema.c";
+
+/// A probe with one site goes through the runtime's USDT attach, which
+/// raises the probe's semaphore in the process `-p` names; without `-p`
+/// that is one error saying so. The probe names the binary through a
+/// symbolic link (as /usr/bin/python3 is one to python3.11), while the
+/// process maps the file under its real name.
 /// `$task` in a USDT probe's filter and format: the task that fired the
 /// probe, a child of this test, named as its binary.
 #[test]

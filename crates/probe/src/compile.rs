@@ -81,6 +81,10 @@ enum SlotKind {
     Stack {
         user: bool,
     },
+    /// Room for an argdist map key (`compile_aggregates`).
+    Bytes {
+        len: u32,
+    },
 }
 
 struct Slot {
@@ -137,6 +141,7 @@ impl Layout {
                         SlotKind::Int { .. } => 8,
                         SlotKind::Str => STRING_LEN,
                         SlotKind::Stack { .. } => crate::stacks::BYTES,
+                        SlotKind::Bytes { len } => len.next_multiple_of(8),
                     };
                     self.slots.push(Slot {
                         name,
@@ -544,6 +549,7 @@ fn event_btf(btf: &mut BtfBuilder, layout: &Layout, probes: &[(Probe, ProbeConte
             SlotKind::Int { signed: false } => u64_ty,
             SlotKind::Str => string,
             SlotKind::Stack { .. } => stack,
+            SlotKind::Bytes { len } => char_array(btf, len.next_multiple_of(8)),
         };
         members.push((&slot.name, ty, slot.offset));
     }
@@ -734,32 +740,45 @@ impl Gen<'_> {
                 self.eval(e, 0)?;
                 self.asm.store(Size::DW, EVENT, slot.offset as i16, R0);
             }
-            SlotKind::Stack { .. } => {}
-            SlotKind::Str if matches!(e.kind, ExprKind::Member { .. }) => {
-                let walk = walk_of(e, self.t.ctx)?;
-                self.read_walk_string(walk, slot.offset)?;
-            }
-            SlotKind::Str => {
-                let Ty::Str(StrSource::Field(field)) = type_of(e, self.t.ctx)? else {
-                    return Ok(());
-                };
-                self.read_string(&field, slot.offset);
-            }
+            SlotKind::Stack { .. } | SlotKind::Bytes { .. } => {}
+            SlotKind::Str => self.string_into(e, slot.offset, STRING_LEN)?,
         }
         Ok(())
     }
 
-    /// Copies string field `field` into the record at `offset`.
-    fn read_string(&mut self, field: &Field, offset: u32) {
+    /// Copies string expression `e` (a field, a struct member's string,
+    /// `$comm`) into the record at `offset`: at most `max` bytes, its NUL
+    /// included.
+    fn string_into(&mut self, e: &Expr, offset: u32, max: u32) -> Result<(), SyntaxError> {
+        if matches!(e.kind, ExprKind::Member { .. }) {
+            let walk = walk_of(e, self.t.ctx)?;
+            return self.read_walk_string(walk, offset, max);
+        }
+        match type_of(e, self.t.ctx)? {
+            Ty::Str(StrSource::Field(field)) => self.read_string(&field, offset, max),
+            Ty::Str(StrSource::Comm) => {
+                self.asm.mov(R1, EVENT);
+                self.asm.alu_imm(Alu::Add, R1, offset as i32);
+                self.asm.mov_imm(R2, max.min(COMM_LEN) as i32);
+                self.asm.call(helper::GET_CURRENT_COMM);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Copies string field `field` into the record at `offset` (at most
+    /// `max` bytes with the NUL).
+    fn read_string(&mut self, field: &Field, offset: u32, max: u32) {
         let a = &mut self.asm;
-        let mut len = STRING_LEN;
+        let mut len = max;
         let mut read = helper::PROBE_READ_KERNEL_STR;
         match field.kind {
             FieldKind::CharPointer if !self.t.ctx.user_strings => {
                 // Kernel function arguments may point into user memory
                 // (`char __user *`), which BTF does not always say.
                 let source = |a: &mut Asm| a.load(Size::DW, R3, CTX, field.offset as i16);
-                crate::kfunc::read_kernel_or_user_string(a, offset, source);
+                crate::kfunc::read_kernel_or_user_string(a, offset, max, source);
                 return;
             }
             FieldKind::CharPointer => {
@@ -1022,9 +1041,10 @@ impl Gen<'_> {
         &mut self,
         walk: &crate::kfunc::Walk,
         offset: u32,
+        max: u32,
     ) -> Result<(), SyntaxError> {
         let base = self.walk_base(walk, 1)?;
-        crate::kfunc::read_walk_string(&mut self.asm, base, walk, offset);
+        crate::kfunc::read_walk_string(&mut self.asm, base, walk, offset, max);
         Ok(())
     }
 
@@ -1117,88 +1137,274 @@ pub enum Aggregate {
 /// The map `argdist -C` counts in.
 pub const COUNTS_MAP: &str = "counts";
 const SCRATCH_MAP: &str = "scratch";
+/// The kernel's limit on a hash map key (`MAX_BPF_STACK`).
+pub const MAX_KEY_BYTES: u32 = 512;
 
-/// Compiles one probe whose `value` is aggregated in a map instead of sent:
-/// the record the filter's strings are read into is a per-CPU scratch
-/// entry, so filters work exactly as in `trace`.
-/// Several contexts (the sites of a USDT probe whose arguments are in
-/// different places) give one program each, sharing the maps.
-pub fn compile_aggregate(
-    probe: &Probe,
-    contexts: &[ProbeContext],
-    value: &Expr,
-    aggregate: Aggregate,
+/// One argdist specifier to compile.
+pub struct AggregateSpec {
+    /// The probe and its filter (no format, no arguments).
+    pub probe: Probe,
+    /// One program each (several for a USDT probe whose sites differ).
+    pub contexts: Vec<ProbeContext>,
+    /// The values, each with whether its TYPE says it is a string (`char*`).
+    pub values: Vec<(Expr, bool)>,
+    pub aggregate: Aggregate,
+    /// The map its values are counted or bucketed in.
+    pub map: String,
+}
+
+/// A member of a count's key: its name in the key struct (`None`: the key
+/// is this one value) and whether it is a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMember {
+    pub name: Option<String>,
+    pub string: bool,
+}
+
+/// The object of [`compile_aggregates`] and each specifier's key members.
+pub struct Aggregated {
+    pub elf: Vec<u8>,
+    pub keys: Vec<Vec<KeyMember>>,
+}
+
+/// The type of one value of a specifier, and where it is in the key.
+#[derive(Debug, Clone)]
+struct KeyPart {
+    name: String,
+    offset: u32,
+    /// `None`: a number (signed or not); `Some(len)`: a string of `len`
+    /// bytes with its NUL.
+    string: Option<u32>,
+    signed: bool,
+}
+
+/// Compiles argdist specifiers into one object: each specifier's values
+/// are counted in (`-C`, a hash map keyed by the values) or bucketed into
+/// (`-H`, a log2 histogram) its own map. A record of filter strings and
+/// the key being built is a per-CPU scratch entry, so filters work exactly
+/// as in `trace`. Strings keep at most `string_size` characters. The error
+/// says which specifier it is about.
+pub fn compile_aggregates(
+    specs: &[AggregateSpec],
+    string_size: u32,
     opts: &CodegenOptions,
-) -> Result<Vec<u8>, SyntaxError> {
+) -> Result<Aggregated, (usize, SyntaxError)> {
     let mut layout = Layout {
         slots: Vec::new(),
         size: HEADER_LEN,
     };
-    let mut all_typed = Vec::with_capacity(contexts.len());
-    let mut signed = false;
-    for ctx in contexts {
-        let mut typed = type_probe(probe, ctx, &mut layout)?;
-        let Ty::Int { signed: s } = typed.check_expr(value, &mut layout)? else {
-            return Err(SyntaxError::new(
-                value.column,
-                "the value must be a number (an integer argument, field or $retval); \
-                 string values are not supported: print them with `bpfkit trace`",
-            ));
-        };
-        signed |= s;
-        typed.message.clear();
-        all_typed.push(typed);
+    let mut typed_specs = Vec::with_capacity(specs.len());
+    let mut keys = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let (typed, key) = type_aggregate(spec, string_size, &mut layout).map_err(|e| (i, e))?;
+        typed_specs.push(typed);
+        keys.push(key);
     }
-    let Some(ctx) = contexts.first() else {
-        return Err(SyntaxError::new(1, "this probe has no program to generate"));
-    };
+    let key_bytes = keys.iter().map(|k| key_size(k)).max().unwrap_or(0);
+    let key_slot = layout.slot("key", SlotKind::Bytes { len: key_bytes }, &[]);
+    let key_offset = layout.slots[key_slot].offset;
     let mut btf = BtfBuilder::new();
-    let probes = [(
-        probe.clone(),
-        ProbeContext {
-            fields: Vec::new(),
-            user_strings: ctx.user_strings,
-            section: ctx.section.clone(),
-            walks: Vec::new(),
-        },
-    )];
-    let event = event_btf(&mut btf, &layout, &probes);
-    let int = elf::int;
-    let u32_ty = int(&mut btf, "unsigned int", 4, false);
+    let stubs: Vec<(Probe, ProbeContext)> = specs
+        .iter()
+        .map(|spec| {
+            let first = spec.contexts.first();
+            let stub = ProbeContext {
+                fields: Vec::new(),
+                user_strings: first.is_some_and(|c| c.user_strings),
+                section: first.map(|c| c.section.clone()).unwrap_or_default(),
+                walks: Vec::new(),
+            };
+            (spec.probe.clone(), stub)
+        })
+        .collect();
+    let event = event_btf(&mut btf, &layout, &stubs);
+    let u32_ty = elf::int(&mut btf, "unsigned int", 4, false);
     let mut maps = vec![MapDecl {
         name: SCRATCH_MAP.into(),
         map_type: PERCPU_ARRAY,
-        max_entries: 1,
+        // An entry per specifier: a fentry program may interrupt another
+        // specifier's program on the same CPU, mid-key.
+        max_entries: specs.len().max(1) as u32,
         key: Some(u32_ty),
         value: Some(event),
         sizes: None,
     }];
-    maps.push(match aggregate {
-        Aggregate::Count => {
-            let key = if signed {
-                int(&mut btf, "long long", 8, true)
-            } else {
-                int(&mut btf, "unsigned long long", 8, false)
-            };
-            let count = crate::funccount::count_type(&mut btf);
-            crate::funclatency::map(COUNTS_MAP, HASH, COUNT_ENTRIES, key, count)
+    let mut programs = Vec::new();
+    for (i, (spec, typed)) in specs.iter().zip(&typed_specs).enumerate() {
+        let map = match spec.aggregate {
+            Aggregate::Count => {
+                let key = key_btf(&mut btf, &spec.map, &keys[i]);
+                let count = crate::funccount::count_type(&mut btf);
+                crate::funclatency::map(&spec.map, HASH, COUNT_ENTRIES, key, count)
+            }
+            Aggregate::Log2 => {
+                let hist = crate::funclatency::hist_type(&mut btf, u32_ty);
+                crate::funclatency::map(&spec.map, ARRAY, 1, u32_ty, hist)
+            }
+        };
+        maps.push(map);
+        for t in typed {
+            let key = (key_offset, keys[i].as_slice());
+            let asm = generate_aggregate(t, &layout, (i, spec), key, opts).map_err(|e| (i, e))?;
+            programs.push(ProgramCode {
+                name: format!("probe_{}", programs.len()),
+                section: t.ctx.section.clone(),
+                code: asm.bytes(),
+                map_relocs: asm.map_relocs,
+            });
         }
-        Aggregate::Log2 => {
-            let hist = crate::funclatency::hist_type(&mut btf, u32_ty);
-            crate::funclatency::map(crate::funclatency::HIST_MAP, ARRAY, 1, u32_ty, hist)
-        }
-    });
-    let mut programs = Vec::with_capacity(all_typed.len());
-    for (i, typed) in all_typed.iter().enumerate() {
-        let asm = generate_aggregate(typed, &layout, value, aggregate, opts)?;
-        programs.push(ProgramCode {
-            name: format!("probe_{i}"),
-            section: typed.ctx.section.clone(),
-            code: asm.bytes(),
-            map_relocs: asm.map_relocs,
-        });
     }
-    Ok(elf::write(&programs, &maps, btf))
+    let members = keys
+        .iter()
+        .map(|key| {
+            key.iter()
+                .map(|part| KeyMember {
+                    name: (key.len() > 1).then(|| part.name.clone()),
+                    string: part.string.is_some(),
+                })
+                .collect()
+        })
+        .collect();
+    Ok(Aggregated {
+        elf: elf::write(&programs, &maps, btf),
+        keys: members,
+    })
+}
+
+/// Types a specifier's probe and values in each of its contexts: the
+/// typed programs and the layout of its key.
+fn type_aggregate<'s>(
+    spec: &'s AggregateSpec,
+    string_size: u32,
+    layout: &mut Layout,
+) -> Result<(Vec<Typed<'s>>, Vec<KeyPart>), SyntaxError> {
+    let (first, _) = spec
+        .values
+        .first()
+        .ok_or_else(|| SyntaxError::new(1, "no value to aggregate"))?;
+    if spec.aggregate == Aggregate::Log2 && spec.values.len() > 1 {
+        return Err(SyntaxError::new(
+            first.column,
+            "a histogram takes one value (count several together with -C)",
+        ));
+    }
+    let mut typed_all = Vec::with_capacity(spec.contexts.len());
+    let mut signed = vec![false; spec.values.len()];
+    for ctx in &spec.contexts {
+        let mut typed = type_probe(&spec.probe, ctx, layout)?;
+        for (i, (value, string)) in spec.values.iter().enumerate() {
+            let ty = typed.check_expr(value, layout)?;
+            signed[i] |= value_type(&ty, *string, spec.aggregate, value)?;
+        }
+        typed.message.clear();
+        typed_all.push(typed);
+    }
+    if typed_all.is_empty() {
+        return Err(SyntaxError::new(1, "this probe has no program to generate"));
+    }
+    let mut key = Vec::with_capacity(spec.values.len());
+    let mut offset: u32 = 0;
+    let mut names: Vec<String> = Vec::new();
+    for (i, (value, string)) in spec.values.iter().enumerate() {
+        let mut name = identifier(&value_name(value, i));
+        while names.contains(&name) {
+            name.push('_');
+        }
+        names.push(name.clone());
+        let string = string.then_some(string_size + 1);
+        offset = offset.next_multiple_of(8);
+        key.push(KeyPart {
+            name,
+            offset,
+            string,
+            signed: signed[i],
+        });
+        offset += string.unwrap_or(8);
+    }
+    if key_size(&key) > MAX_KEY_BYTES {
+        return Err(SyntaxError::new(
+            first.column,
+            format!(
+                "the key of these values is {} bytes: a map key has at most {MAX_KEY_BYTES} \
+                 (keep fewer characters of each string: -z)",
+                key_size(&key)
+            ),
+        ));
+    }
+    Ok((typed_all, key))
+}
+
+/// Checks a value's type against its TYPE (`string`: `char*`) and use;
+/// whether it is a signed number.
+fn value_type(
+    ty: &Ty,
+    string: bool,
+    aggregate: Aggregate,
+    value: &Expr,
+) -> Result<bool, SyntaxError> {
+    let error = |message: &str| Err(SyntaxError::new(value.column, message));
+    match ty {
+        Ty::Int { .. } if string => error("the TYPE is char* but this is a number"),
+        Ty::Int { signed } => Ok(*signed),
+        Ty::Str(_) if aggregate == Aggregate::Log2 => {
+            error("a histogram needs a number, not a string: count strings with -C")
+        }
+        Ty::Str(_) if !string => error("this is a string: give it the TYPE char*"),
+        Ty::Str(_) => Ok(false),
+        Ty::Literal(_) => error("a string literal is not a value"),
+    }
+}
+
+/// Bytes of a key, rounded up to 8.
+fn key_size(key: &[KeyPart]) -> u32 {
+    key.last()
+        .map_or(0, |p| p.offset + p.string.unwrap_or(8))
+        .next_multiple_of(8)
+}
+
+/// BTF of a count's key: the value itself when there is one, else a
+/// struct with a member per value.
+fn key_btf(btf: &mut BtfBuilder, map: &str, key: &[KeyPart]) -> TypeId {
+    let member_type = |btf: &mut BtfBuilder, part: &KeyPart| match part.string {
+        Some(len) => {
+            let index = elf::int(btf, "unsigned int", 4, false);
+            let char_ty = elf::int(btf, "char", 1, true);
+            btf.add_type(Type {
+                name_off: 0,
+                kind: Kind::Array(Array {
+                    elem: char_ty,
+                    index,
+                    len,
+                }),
+            })
+        }
+        None if part.signed => elf::int(btf, "long long", 8, true),
+        None => elf::int(btf, "unsigned long long", 8, false),
+    };
+    if let [only] = key {
+        return member_type(btf, only);
+    }
+    let members = key
+        .iter()
+        .map(|part| {
+            let ty = member_type(btf, part);
+            Member {
+                name_off: btf.add_string(&part.name),
+                ty,
+                bit_offset: part.offset * 8,
+                bitfield_size: 0,
+            }
+        })
+        .collect();
+    elf::named(
+        btf,
+        &format!("{map}_key"),
+        Kind::Struct(Composite {
+            size: key_size(key),
+            kind_flag: false,
+            members,
+        }),
+    )
 }
 
 const PERCPU_ARRAY: u32 = 6;
@@ -1206,11 +1412,15 @@ const HASH: u32 = 1;
 const ARRAY: u32 = 2;
 const COUNT_ENTRIES: u32 = 10240;
 
+/// One program of specifier `spec` (the `index`th, whose scratch entry
+/// it uses): its values into the key (at
+/// `key.0` in the scratch record, laid out as `key.1`), then counted or
+/// bucketed.
 fn generate_aggregate(
     t: &Typed,
     layout: &Layout,
-    value: &Expr,
-    aggregate: Aggregate,
+    (index, spec): (usize, &AggregateSpec),
+    key: (u32, &[KeyPart]),
     opts: &CodegenOptions,
 ) -> Result<Asm, SyntaxError> {
     let mut g = Gen {
@@ -1225,13 +1435,15 @@ fn generate_aggregate(
         g.asm.alu_imm(Alu::Rsh, R0, 32);
         g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    g.asm.store_imm(Size::W, FP, -4, 0);
+    g.asm.store_imm(Size::W, FP, -4, index as i32);
     g.asm.ld_map(R1, SCRATCH_MAP);
     g.asm.mov(R2, FP);
     g.asm.alu_imm(Alu::Add, R2, -4);
     g.asm.call(helper::MAP_LOOKUP_ELEM);
     g.asm.jump_imm(Cond::Eq, R0, 0, out);
     g.asm.mov(EVENT, R0);
+    // Strings end at their NUL: the bytes after it must be the same
+    // (zero) for the same string, or it would be several keys.
     for offset in (HEADER_LEN..layout.size).step_by(8) {
         g.asm.store_imm(Size::DW, EVENT, offset as i16, 0);
     }
@@ -1239,12 +1451,12 @@ fn generate_aggregate(
     if let Some(name) = opts.name.as_deref().filter(|n| !n.is_empty()) {
         g.comm_contains(name, out);
     }
+    let values: Vec<&Expr> = spec.values.iter().map(|(e, _)| e).collect();
     let mut slots: Vec<(&String, usize)> = t.slots.iter().map(|(k, v)| (k, *v)).collect();
     slots.sort_by_key(|(_, slot)| *slot);
-    for (key, slot) in slots {
-        let expr = find_expr(t.probe, key)
-            .or_else(|| (expr_text(value) == *key).then_some(value))
-            .or_else(|| find_in(value, key))
+    for (text, slot) in slots {
+        let expr = find_expr(t.probe, text)
+            .or_else(|| values.iter().find_map(|v| find_in(v, text)))
             .expect("every slot comes from an expression");
         g.fill(expr, &layout.slots[slot])?;
     }
@@ -1252,11 +1464,26 @@ fn generate_aggregate(
         g.eval(filter, 0)?;
         g.asm.jump_imm(Cond::Eq, R0, 0, out);
     }
-    g.eval(value, 0)?;
-    g.asm.store(Size::DW, FP, -16, R0);
-    match aggregate {
-        Aggregate::Log2 => crate::funclatency::add_to_hist(&mut g.asm, out),
-        Aggregate::Count => crate::funccount::add_one(&mut g.asm, COUNTS_MAP, -16, out),
+    let (key_offset, parts) = key;
+    match spec.aggregate {
+        Aggregate::Log2 => {
+            g.eval(values[0], 0)?;
+            g.asm.store(Size::DW, FP, -16, R0);
+            crate::funclatency::add_to_hist(&mut g.asm, &spec.map, out);
+        }
+        Aggregate::Count => {
+            for (value, part) in values.iter().zip(parts) {
+                let at = key_offset + part.offset;
+                match part.string {
+                    Some(len) => g.string_into(value, at, len)?,
+                    None => {
+                        g.eval(value, 0)?;
+                        g.asm.store(Size::DW, EVENT, at as i16, R0);
+                    }
+                }
+            }
+            crate::funccount::add_one_at(&mut g.asm, &spec.map, (EVENT, key_offset as i16), out);
+        }
     }
     g.asm.bind(out);
     g.asm.mov_imm(R0, 0);

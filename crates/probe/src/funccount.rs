@@ -283,17 +283,26 @@ fn count_program(index: u32, cookies: bool, pid: Option<u32>) -> Asm {
 
 /// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on
 /// the first hit and adding to it when another CPU inserted it first.
-/// The first value is written at fp-24, below the keys of funccount
-/// (fp-4) and argdist (fp-16), or 8 bytes below a key that starts lower.
 pub(crate) fn add_one(a: &mut Asm, map: &str, key: i16, out: crate::insn::Label) {
-    let one: i16 = if key > -24 { -24 } else { key - 8 };
+    add_one_at(a, map, (FP, key), out);
+}
+
+/// `map[key at reg+offset] += 1`, as [`add_one`], for a key on the stack
+/// (`FP`) or in a map value (argdist's scratch record). The first value is
+/// written at fp-24, below the keys of funccount (fp-4) and argdist
+/// (fp-16), or 8 bytes below a key on the stack that starts lower.
+pub(crate) fn add_one_at(a: &mut Asm, map: &str, key: (u8, i16), out: crate::insn::Label) {
+    let one: i16 = match key {
+        (FP, offset) if offset <= -24 => offset - 8,
+        _ => -24,
+    };
     let add = a.label();
     lookup(a, map, key);
     a.jump_imm(Cond::Ne, R0, 0, add);
     a.store_imm(Size::DW, FP, one, 1);
     a.ld_map(R1, map);
-    a.mov(R2, FP);
-    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
+    a.mov(R2, key.0);
+    a.alu_imm(crate::insn::Alu::Add, R2, key.1 as i32);
     a.mov(R3, FP);
     a.alu_imm(crate::insn::Alu::Add, R3, one as i32);
     a.mov_imm(R4, BPF_NOEXIST);
@@ -306,11 +315,11 @@ pub(crate) fn add_one(a: &mut Asm, map: &str, key: i16, out: crate::insn::Label)
     a.atomic_add(R0, 0, R1);
 }
 
-/// R0 = the entry of `map` for the key at fp+`key`, or 0.
-fn lookup(a: &mut Asm, map: &str, key: i16) {
+/// R0 = the entry of `map` for the key at reg+offset, or 0.
+fn lookup(a: &mut Asm, map: &str, key: (u8, i16)) {
     a.ld_map(R1, map);
-    a.mov(R2, FP);
-    a.alu_imm(crate::insn::Alu::Add, R2, key as i32);
+    a.mov(R2, key.0);
+    a.alu_imm(crate::insn::Alu::Add, R2, key.1 as i32);
     a.call(helper::MAP_LOOKUP_ELEM);
 }
 

@@ -224,16 +224,16 @@ fn exit(unit: Unit) -> Asm {
     a.mov(R2, FP);
     a.alu_imm(Alu::Add, R2, -4);
     a.call(MAP_DELETE_ELEM);
-    add_to_hist(&mut a, out);
+    add_to_hist(&mut a, HIST_MAP, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
 }
 
-/// `hist.slots[log2(value at fp-16)] += 1` (the last slot takes what is
+/// `map.slots[log2(value at fp-16)] += 1` (the last slot takes what is
 /// above it); jumps to `out` when the map has no entry.
-pub(crate) fn add_to_hist(a: &mut Asm, out: crate::insn::Label) {
+pub(crate) fn add_to_hist(a: &mut Asm, map: &str, out: crate::insn::Label) {
     const VALUE: i16 = -16;
     log2(a);
     let capped = a.label();
@@ -242,7 +242,7 @@ pub(crate) fn add_to_hist(a: &mut Asm, out: crate::insn::Label) {
     a.bind(capped);
     a.store(Size::DW, FP, VALUE, R0);
     a.store_imm(Size::W, FP, -4, 0);
-    a.ld_map(R1, HIST_MAP);
+    a.ld_map(R1, map);
     a.mov(R2, FP);
     a.alu_imm(Alu::Add, R2, -4);
     a.call(helper::MAP_LOOKUP_ELEM);

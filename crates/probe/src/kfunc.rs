@@ -12,7 +12,7 @@
 //! this very kernel, so no CO-RE relocation is needed.
 
 use crate::ProbeError;
-use crate::compile::{ProbeContext, STRING_LEN};
+use crate::compile::ProbeContext;
 use crate::funccount::CountTarget;
 use crate::insn::{Alu, Asm, CTX, Cond, EVENT, FP, R0, R1, R2, R3, Size, helper};
 use crate::parse::{Expr, ExprKind, Probe, SyntaxError};
@@ -823,17 +823,12 @@ pub(crate) fn load_walk(a: &mut Asm, base: WalkBase, walk: &Walk) -> Result<(), 
 }
 
 /// Copies the string at the end of `walk` (a `char *` or a `char[]`)
-/// into the record at `offset`.
-pub(crate) fn read_walk_string(a: &mut Asm, base: WalkBase, walk: &Walk, offset: u32) {
+/// into the record at `offset`, at most `max` bytes with its NUL.
+pub(crate) fn read_walk_string(a: &mut Asm, base: WalkBase, walk: &Walk, offset: u32, max: u32) {
     match walk.kind {
         FieldKind::CharArray { len } => {
             walk_address(a, base, walk);
-            read_string(
-                a,
-                offset,
-                len.min(STRING_LEN),
-                helper::PROBE_READ_KERNEL_STR,
-            );
+            read_string(a, offset, len.min(max), helper::PROBE_READ_KERNEL_STR);
         }
         _ => {
             let source = |a: &mut Asm| {
@@ -841,7 +836,7 @@ pub(crate) fn read_walk_string(a: &mut Asm, base: WalkBase, walk: &Walk, offset:
                 read_into_slot(a, 8);
                 a.load(Size::DW, R3, FP, WALK_SLOT);
             };
-            read_kernel_or_user_string(a, offset, source);
+            read_kernel_or_user_string(a, offset, max, source);
         }
     }
 }
@@ -856,14 +851,19 @@ fn read_string(a: &mut Asm, offset: u32, len: u32, read: i32) {
 
 /// Copies the string `source` puts in R3 into the record at `offset`: as
 /// kernel memory, else (a fault: a `char __user *`, which kernel BTF does
-/// not always mark) as user memory.
-pub(crate) fn read_kernel_or_user_string(a: &mut Asm, offset: u32, source: impl Fn(&mut Asm)) {
+/// not always mark) as user memory; at most `max` bytes with its NUL.
+pub(crate) fn read_kernel_or_user_string(
+    a: &mut Asm,
+    offset: u32,
+    max: u32,
+    source: impl Fn(&mut Asm),
+) {
     let done = a.label();
     source(a);
-    read_string(a, offset, STRING_LEN, helper::PROBE_READ_KERNEL_STR);
+    read_string(a, offset, max, helper::PROBE_READ_KERNEL_STR);
     a.jump_imm(Cond::Sge, R0, 0, done);
     source(a);
-    read_string(a, offset, STRING_LEN, helper::PROBE_READ_USER_STR);
+    read_string(a, offset, max, helper::PROBE_READ_USER_STR);
     a.bind(done);
 }
 

@@ -91,87 +91,237 @@ fn strings_by_use(probe: &Probe, ctx: &mut ProbeContext) {
         format::Piece::Value { conv, .. } => Some(*conv),
         format::Piece::Text(_) => None,
     });
-    // A user function's return value has no type either (`r:bash:readline
-    // "%s", retval`); a kernel function's has its BTF type.
-    let untyped_return = ctx.user_strings;
     for (arg, conv) in probe.args.iter().zip(convs) {
-        let (name, untyped) = match &arg.kind {
-            parse::ExprKind::Arg(name) => (name.as_str(), uprobe::UNTYPED),
-            parse::ExprKind::Retval if untyped_return => ("retval", uprobe::UNTYPED_RETURN),
-            _ => continue,
-        };
-        if let Some(field) = ctx.fields.iter_mut().find(|f| f.name == name)
-            && conv.wants_string()
-            && field.c_type == untyped
-        {
-            field.kind = match field.kind {
-                tracefs::FieldKind::Usdt { arg, .. } => {
-                    tracefs::FieldKind::Usdt { arg, string: true }
-                }
-                _ => tracefs::FieldKind::CharPointer,
-            };
+        if conv.wants_string() {
+            untyped_to_string(&arg.kind, ctx);
         }
     }
 }
 
-/// An `argdist` specifier compiled: the object and the value's text (its
-/// label in the output).
-pub struct Argdist {
-    pub elf: Vec<u8>,
-    pub label: String,
+/// Makes an untyped argument or user function return value (`arg1`,
+/// `retval`) a `char *`, as bcc does for one printed with `%s` or given
+/// argdist's TYPE `char*`.
+fn untyped_to_string(kind: &parse::ExprKind, ctx: &mut ProbeContext) {
+    // A user function's return value has no type either (`r:bash:readline
+    // "%s", retval`); a kernel function's has its BTF type.
+    let (name, untyped) = match kind {
+        parse::ExprKind::Arg(name) => (name.as_str(), uprobe::UNTYPED),
+        parse::ExprKind::Retval if ctx.user_strings => ("retval", uprobe::UNTYPED_RETURN),
+        _ => return,
+    };
+    if let Some(field) = ctx.fields.iter_mut().find(|f| f.name == name)
+        && field.c_type == untyped
+    {
+        field.kind = match field.kind {
+            tracefs::FieldKind::Usdt { arg, .. } => tracefs::FieldKind::Usdt { arg, string: true },
+            _ => tracefs::FieldKind::CharPointer,
+        };
+    }
 }
 
-/// Compiles bcc's argdist specifier `PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER]`
-/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_read():int:args->count`,
-/// `U:LIB:PROVIDER:NAME():int:arg1`).
-/// TYPE is accepted as bcc writes it; the value's type comes from EXPR.
+/// One argdist `-C` (count) or `-H` (histogram) specifier.
+pub struct ArgdistSpec {
+    pub text: String,
+    pub aggregate: Aggregate,
+}
+
+/// One value of a specifier, as the output shows it.
+#[derive(Debug, Clone)]
+pub struct ArgdistValue {
+    /// The expression as written (`args->filename`, `fd`).
+    pub text: String,
+    /// Its member in the map key; `None`: the key is this value alone.
+    pub member: Option<String>,
+    pub string: bool,
+}
+
+/// How to show what one specifier gathered.
+#[derive(Debug, Clone)]
+pub struct ArgdistOutput {
+    /// The map its values are in.
+    pub map: String,
+    pub aggregate: Aggregate,
+    /// bcc's heading over a count: the `#label`, else the specifier.
+    pub heading: String,
+    /// A histogram's value label: the `#label`, else the expression.
+    pub label: String,
+    pub values: Vec<ArgdistValue>,
+    /// An entry probe with no TYPE:EXPR: bcc counts "total calls".
+    pub total_calls: bool,
+}
+
+/// Argdist specifiers compiled into one object, a map each.
+pub struct Argdist {
+    pub elf: Vec<u8>,
+    pub outputs: Vec<ArgdistOutput>,
+}
+
+/// bcc argdist's default `-z`: characters kept of each string value.
+pub const ARGDIST_STRING_SIZE: u32 = 80;
+
+/// Compiles bcc's argdist specifiers
+/// `PROBE[(SIGNATURE)]:TYPE[,TYPE...]:EXPR[,EXPR...][:FILTER][#LABEL]`
+/// (`p:c:malloc(size_t size):size_t:size`, `t:syscalls:sys_enter_openat():char*:args->filename`,
+/// `U:LIB:PROVIDER:NAME():int:arg1`) into one object, one map each.
+/// A TYPE of `char*` makes its value a string (at most `string_size`
+/// characters, bcc's `-z`); other TYPEs are accepted as bcc writes them,
+/// the value's type coming from EXPR.
 pub fn build_argdist(
-    spec: &str,
-    aggregate: compile::Aggregate,
+    specs: &[ArgdistSpec],
+    string_size: u32,
     opts: &CodegenOptions,
     tracefs: &Path,
 ) -> Result<Argdist, ProbeError> {
+    let mut compiled = Vec::with_capacity(specs.len());
+    let mut outputs = Vec::with_capacity(specs.len());
+    let mut texts = Vec::with_capacity(specs.len());
+    let (mut counts, mut hists) = (0, 0);
+    for spec in specs {
+        let n = match spec.aggregate {
+            Aggregate::Count => &mut counts,
+            Aggregate::Log2 => &mut hists,
+        };
+        *n += 1;
+        let base = match spec.aggregate {
+            Aggregate::Count => COUNTS_MAP,
+            Aggregate::Log2 => funclatency::HIST_MAP,
+        };
+        let map = match *n {
+            1 => base.to_string(),
+            n => format!("{base}_{n}"),
+        };
+        let (aggregate_spec, output, text) = argdist_spec(spec, map, opts, tracefs)?;
+        compiled.push(aggregate_spec);
+        outputs.push(output);
+        texts.push(text);
+    }
+    let aggregated =
+        compile::compile_aggregates(&compiled, string_size, opts).map_err(|(i, e)| ProbeError {
+            probe: specs[i].text.clone(),
+            message: e.render(&texts[i]),
+        })?;
+    for (output, key) in outputs.iter_mut().zip(aggregated.keys) {
+        for (value, member) in output.values.iter_mut().zip(key) {
+            value.member = member.name;
+        }
+    }
+    Ok(Argdist {
+        elf: aggregated.elf,
+        outputs,
+    })
+}
+
+/// One specifier parsed and typed: what to compile, how to show it, and
+/// the probe text its errors point into.
+fn argdist_spec(
+    spec: &ArgdistSpec,
+    map: String,
+    opts: &CodegenOptions,
+    tracefs: &Path,
+) -> Result<(compile::AggregateSpec, ArgdistOutput, String), ProbeError> {
     let error = |message: String| ProbeError {
-        probe: spec.to_string(),
+        probe: spec.text.clone(),
         message,
     };
     // bcc: everything after '#' is the label printed for the values.
-    let (spec_text, label) = match spec.split_once('#') {
+    let (spec_text, label) = match spec.text.split_once('#') {
         Some((text, label)) => (text, Some(label.trim().to_string())),
-        None => (spec, None),
+        None => (spec.text.as_str(), None),
     };
     let (probe_text, rest) = split_argdist(spec_text).ok_or_else(|| {
         error("expected PROBE(SIGNATURE)[:TYPE:EXPR[:FILTER]][#LABEL], e.g. p:c:malloc(size_t size):size_t:size".into())
     })?;
     let mut parts = rest.splitn(3, ':');
-    let (_type, expr, filter) = (parts.next(), parts.next(), parts.next());
-    let expr = match expr.filter(|e| !e.trim().is_empty()) {
-        Some(expr) => expr,
+    let (types, exprs, filter) = (parts.next(), parts.next(), parts.next());
+    let default = exprs.is_none_or(|e| e.trim().is_empty());
+    let exprs = match exprs.filter(|e| !e.trim().is_empty()) {
+        Some(exprs) => split_top_level(exprs),
         // bcc: with no TYPE:EXPR, a return probe's value is $retval and
         // an entry probe's is 1 (so -C counts calls).
-        None if rest.trim().is_empty() => default_argdist_expr(&probe_text),
+        None if rest.trim().is_empty() => vec![default_argdist_expr(&probe_text)],
         None => return Err(error("no expression after the type".into())),
     };
+    let types: Vec<&str> = match types.filter(|_| !default) {
+        Some(types) => types.split(',').map(str::trim).collect(),
+        None => vec![""; exprs.len()],
+    };
+    if types.len() != exprs.len() {
+        return Err(error(format!(
+            "{} type(s) for {} expression(s): each expression has its TYPE, in order",
+            types.len(),
+            exprs.len()
+        )));
+    }
     // One probe text, so that errors point into it.
+    let format = vec!["%d"; exprs.len()].join(" ");
     let text = match filter {
-        Some(filter) => format!("{probe_text} ({filter}) \"%d\", {expr}"),
-        None => format!("{probe_text} \"%d\", {expr}"),
+        Some(filter) => format!("{probe_text} ({filter}) \"{format}\", {}", exprs.join(",")),
+        None => format!("{probe_text} \"{format}\", {}", exprs.join(",")),
     };
     let syntax = |e: SyntaxError| error(e.render(&text));
     let probe = parse_probe(&text).map_err(syntax)?;
-    let contexts = contexts(&probe, tracefs, opts.kernel.as_ref()).map_err(syntax)?;
-    let value = probe.args[0].clone();
+    let strings: Vec<bool> = types.iter().map(|t| is_string_type(t)).collect();
+    let mut contexts = contexts(&probe, tracefs, opts.kernel.as_ref()).map_err(syntax)?;
+    for ctx in &mut contexts {
+        for (value, _) in probe.args.iter().zip(&strings).filter(|(_, s)| **s) {
+            untyped_to_string(&value.kind, ctx);
+        }
+    }
+    let values: Vec<(parse::Expr, bool)> = probe.args.iter().cloned().zip(strings).collect();
+    let output = ArgdistOutput {
+        map: map.clone(),
+        aggregate: spec.aggregate,
+        heading: label.clone().unwrap_or_else(|| spec.text.clone()),
+        label: label.unwrap_or_else(|| exprs.join(", ")),
+        values: exprs
+            .iter()
+            .zip(&values)
+            .map(|(text, (_, string))| ArgdistValue {
+                text: text.to_string(),
+                member: None,
+                string: *string,
+            })
+            .collect(),
+        total_calls: default && !probe_text.starts_with("r:"),
+    };
     let bare = Probe {
         args: Vec::new(),
         format: None,
         ..probe
     };
-    let elf =
-        compile::compile_aggregate(&bare, &contexts, &value, aggregate, opts).map_err(syntax)?;
-    Ok(Argdist {
-        elf,
-        label: label.unwrap_or_else(|| expr.trim().to_string()),
-    })
+    let compiled = compile::AggregateSpec {
+        probe: bare,
+        contexts,
+        values,
+        aggregate: spec.aggregate,
+        map,
+    };
+    Ok((compiled, output, text))
+}
+
+/// bcc's string TYPE: `char*` (also `const char *`).
+fn is_string_type(ty: &str) -> bool {
+    let ty: String = ty.chars().filter(|c| !c.is_whitespace()).collect();
+    ty.ends_with("char*")
+}
+
+/// `a, b` split at the commas outside parentheses, each trimmed.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[start..].trim());
+    parts
 }
 
 /// bcc's value for a specifier without TYPE:EXPR (`r:c:read()`).
@@ -327,4 +477,26 @@ pub fn render_message<'a>(
         }
     };
     format::render(&output.message, arg, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argdist_expressions_split_at_top_level_commas() {
+        assert_eq!(split_top_level("fd, count"), ["fd", "count"]);
+        assert_eq!(split_top_level("(a, b) + 1,c"), ["(a, b) + 1", "c"]);
+        assert_eq!(split_top_level("size"), ["size"]);
+    }
+
+    #[test]
+    fn char_pointer_types_are_strings() {
+        for ty in ["char*", "char *", "const char *", " char  * "] {
+            assert!(is_string_type(ty), "{ty}");
+        }
+        for ty in ["int", "size_t", "char", "u64", ""] {
+            assert!(!is_string_type(ty), "{ty}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! half runs anywhere (against a copy of a real format file); loading needs
 //! root.
 
-use bpfkit_probe::{CodegenOptions, build_trace};
+use bpfkit_probe::{Aggregate, ArgdistSpec, CodegenOptions, build_argdist, build_trace};
 use bpfkit_testkit::{Rng, TempDir};
 
 /// `sys_enter_openat`'s format on Linux 6.x, plus a char array and a
@@ -242,6 +242,88 @@ fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize)
     eprintln!("{compiled} compiled, {refused} refused, {loaded} loaded");
     assert!(
         compiled > rounds / 3 && refused > rounds / 15,
+        "{compiled} compiled, {refused} refused"
+    );
+}
+
+/// A random argdist specifier of `g`'s probe: one to three values, each
+/// a number or a string with its TYPE (now and then the wrong one), an
+/// optional filter and label.
+fn argdist_spec(g: &Grammar, rng: &mut Rng) -> ArgdistSpec {
+    let aggregate = if rng.below(3) == 0 {
+        Aggregate::Log2
+    } else {
+        Aggregate::Count
+    };
+    let (mut types, mut exprs) = (Vec::new(), Vec::new());
+    for _ in 0..1 + rng.below(3) {
+        let string = rng.below(3) == 0;
+        let wrong_type = rng.below(8) == 0;
+        exprs.push(if string {
+            g.str_leaves[rng.below(g.str_leaves.len())].to_string()
+        } else {
+            int_expr(g, rng, 2)
+        });
+        types.push(if string != wrong_type { "char*" } else { "u64" });
+    }
+    let mut text = format!("{}():{}:{}", g.head, types.join(","), exprs.join(","));
+    if rng.below(2) == 0 {
+        text += &format!(":{}", int_expr(g, rng, 3));
+    }
+    if rng.below(4) == 0 {
+        text += "#a label";
+    }
+    ArgdistSpec { text, aggregate }
+}
+
+/// Random sets of argdist specifiers (several maps in one object, string
+/// keys of random sizes): an error or an object the verifier accepts.
+#[test]
+fn random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts() {
+    const TEST: &str = "random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts";
+    let dir = TempDir::new("probe-fuzz-argdist");
+    let events = dir.path().join("events/syscalls/sys_enter_openat");
+    std::fs::create_dir_all(&events).expect("creating the fake tracefs");
+    std::fs::write(events.join("format"), FORMAT).expect("writing the format file");
+    let load = bpfkit_testkit::privileged(TEST);
+    let grammar = Grammar::openat();
+    let mut rng = Rng::new(0xa4_9d15_7000);
+    let rounds = 150;
+    let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
+    for _ in 0..rounds {
+        let specs: Vec<ArgdistSpec> = (0..1 + rng.below(3))
+            .map(|_| argdist_spec(&grammar, &mut rng))
+            .collect();
+        let string_size = [1, 4, 80, 200, 500][rng.below(5)];
+        let opts = CodegenOptions {
+            pid: (rng.below(3) == 0).then_some(1),
+            name: (rng.below(3) == 0).then(|| "sh".to_string()),
+            ..Default::default()
+        };
+        let texts: Vec<&str> = specs.iter().map(|s| s.text.as_str()).collect();
+        let argdist = match build_argdist(&specs, string_size, &opts, dir.path()) {
+            Ok(argdist) => argdist,
+            Err(e) => {
+                assert!(!e.message.is_empty(), "{texts:?}");
+                refused += 1;
+                continue;
+            }
+        };
+        assert_eq!(argdist.outputs.len(), specs.len(), "{texts:?}");
+        compiled += 1;
+        let analyzed = bpfkit_object::analyze(&argdist.elf)
+            .unwrap_or_else(|e| panic!("{texts:?}: the generated object does not analyze: {e}"));
+        if load && compiled % 4 == 0 {
+            let session = bpfkit_runtime::Session::load(&analyzed, &Default::default());
+            if let Err(e) = session {
+                panic!("{texts:?} -z {string_size}: the kernel refused the generated program: {e}");
+            }
+            loaded += 1;
+        }
+    }
+    eprintln!("{compiled} compiled, {refused} refused, {loaded} loaded");
+    assert!(
+        compiled > rounds / 4 && refused > rounds / 15,
         "{compiled} compiled, {refused} refused"
     );
 }

@@ -2,36 +2,51 @@
 //! bpfkit-probe, printed by the ordinary map and histogram output.
 
 use crate::run::flags::{RunFlags, parse_duration};
-use crate::run::printer::{MapOutput, MapPrint, PrintOptions};
+use crate::run::printer::{MapOutput, MapPrint, PrintOptions, Section};
 use anyhow::{Context, Result};
-use bpfkit_output::{ColumnSpec, Mode, SnapshotOptions, hist::HistKind};
-use bpfkit_probe::{Aggregate, CodegenOptions};
+use bpfkit_output::{ColumnSpec, Mode, SnapshotOptions, hist::HistKind, write_c_string};
+use bpfkit_probe::{Aggregate, ArgdistOutput, ArgdistSpec, CodegenOptions};
 use clap::Args;
 use std::process::ExitCode;
 
 #[derive(Args)]
 #[command(
-    after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE:EXPR[:FILTER], PROBE as in bpfkit trace
-  (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME); EXPR and FILTER as trace's
-  expressions.
+    after_help = "SPECIFIER: PROBE[(SIGNATURE)]:TYPE[,TYPE...]:EXPR[,EXPR...][:FILTER][#LABEL], PROBE as in
+  bpfkit trace (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME);
+  EXPR and FILTER as trace's expressions. A TYPE of char* makes its EXPR a string (at most -z
+  characters); several EXPRs are counted together. Any number of -C and -H: one map each, printed
+  in turn (every -C, then every -H).
 
 EXAMPLES:
     bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'        # allocation sizes, log2
     bpfkit argdist -C 'p:c:malloc(size_t size):size_t:size:size>64' # sizes over 64, counted
     bpfkit argdist -C 't:syscalls:sys_enter_openat():int:args->flags'
-    bpfkit argdist -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
+    bpfkit argdist -C 't:syscalls:sys_enter_openat():char*:args->filename'   # files opened
+    bpfkit argdist -z 120 -C 'p:c:write(int fd, char *buf, size_t len):char*:buf:fd==1'
+    bpfkit argdist -C 'p:c:write(int fd, char *buf, size_t count):int,size_t:fd,count'
+    bpfkit argdist -H 'p:c:sleep(u32 seconds):u32:seconds' -H 'p:c:usleep(u32 usec):u32:usec'
+    bpfkit argdist -T 5 -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
     bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation
     bpfkit argdist -C 't:syscalls:sys_enter_getppid():int:$task->tgid'  # calls per process
     bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
 )]
-#[command(group(clap::ArgGroup::new("kind").required(true).args(["count", "histogram"])))]
+#[command(group(clap::ArgGroup::new("kind").required(true).multiple(true).args(["count", "histogram"])))]
 pub struct ArgdistArgs {
-    /// Count each distinct value.
+    /// Count each distinct value (or tuple of values); any number of -C.
     #[arg(short = 'C', long = "count", value_name = "SPECIFIER")]
-    count: Option<String>,
-    /// A log2 histogram of the values.
+    count: Vec<String>,
+    /// A log2 histogram of the values; any number of -H.
     #[arg(short = 'H', long = "histogram", value_name = "SPECIFIER")]
-    histogram: Option<String>,
+    histogram: Vec<String>,
+    /// Characters kept of each string value (TYPE char*), as bcc's -z.
+    #[arg(
+        short = 'z',
+        long = "string-size",
+        value_name = "STRING_SIZE",
+        default_value_t = bpfkit_probe::ARGDIST_STRING_SIZE,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    string_size: u32,
     /// Only this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
@@ -79,18 +94,21 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
         let prints = every * number.max(1);
         duration = Some(duration.map_or(prints, |d| d.min(prints)));
     }
-    let (spec, aggregate) = match (&args.count, &args.histogram) {
-        (Some(spec), _) => (spec.as_str(), Aggregate::Count),
-        (_, Some(spec)) => (spec.as_str(), Aggregate::Log2),
-        _ => anyhow::bail!("-C or -H is required"),
-    };
+    // bcc's order: every -C, then every -H.
+    let specs: Vec<ArgdistSpec> = (args.count.iter().map(|s| (s, Aggregate::Count)))
+        .chain(args.histogram.iter().map(|s| (s, Aggregate::Log2)))
+        .map(|(text, aggregate)| ArgdistSpec {
+            text: text.clone(),
+            aggregate,
+        })
+        .collect();
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
         pid: args.pid,
-        kernel: super::kfunc::for_probes(std::iter::once(spec), args.kprobes),
+        kernel: super::kfunc::for_probes(specs.iter().map(|s| s.text.as_str()), args.kprobes),
         ..Default::default()
     };
-    let argdist = bpfkit_probe::build_argdist(spec, aggregate, &codegen, &tracefs)?;
+    let argdist = bpfkit_probe::build_argdist(&specs, args.string_size, &codegen, &tracefs)?;
     drop(codegen);
     let object = bpfkit_object::analyze(&argdist.elf).context("analyzing the generated program")?;
     let flags = RunFlags {
@@ -105,45 +123,86 @@ pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     let mode = if args.json { Mode::Json } else { Mode::Table };
-    let snapshot = match aggregate {
-        Aggregate::Count => (
-            bpfkit_probe::COUNTS_MAP,
-            SnapshotOptions {
-                mode,
-                top: args.top,
-                columns: Some(vec![
-                    ColumnSpec::new("count").header("COUNT").width(10),
-                    ColumnSpec::new("key").header(&argdist.label),
-                ]),
-                sort_by: Some("count".into()),
-                force_table: true,
-                skip_empty: true,
-                ..Default::default()
-            },
-        ),
-        Aggregate::Log2 => (
-            bpfkit_probe::funclatency::HIST_MAP,
-            SnapshotOptions {
-                mode,
-                unit: Some(argdist.label.clone()),
-                hist: Some(HistKind::Log2),
-                labels: Some(Vec::new()),
-                skip_empty: true,
-                ..Default::default()
-            },
-        ),
-    };
+    let sections = argdist
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, output)| section(output, mode, args.top, i == 0 && interval.is_some()))
+        .collect();
     let print = PrintOptions {
         mode,
-        maps: MapOutput::Only(Box::new(MapPrint {
-            map: snapshot.0.into(),
-            snapshot: snapshot.1,
-            time_line: interval.is_some(),
-            brackets: false,
-            summary: Vec::new(),
-        })),
+        maps: MapOutput::Several(sections),
         ready_message: Some("Tracing... Hit Ctrl-C to end."),
         ..Default::default()
     };
     crate::run::run_object(&object, &flags, print)
+}
+
+/// How one specifier's map is shown: a count as bcc's `COUNT EVENT` table
+/// under the specifier (or its label), the `-T` most frequent only; a
+/// histogram labelled by its value.
+fn section(output: &ArgdistOutput, mode: Mode, top: Option<usize>, time_line: bool) -> Section {
+    let snapshot = match output.aggregate {
+        Aggregate::Count => SnapshotOptions {
+            mode,
+            top,
+            columns: Some(vec![
+                ColumnSpec::new("count").header("COUNT").width(10),
+                event_column(output),
+            ]),
+            sort_by: Some("count".into()),
+            force_table: true,
+            skip_empty: true,
+            ..Default::default()
+        },
+        Aggregate::Log2 => SnapshotOptions {
+            mode,
+            unit: Some(output.label.clone()),
+            hist: Some(HistKind::Log2),
+            labels: Some(Vec::new()),
+            skip_empty: true,
+            ..Default::default()
+        },
+    };
+    Section {
+        heading: (output.aggregate == Aggregate::Count).then(|| output.heading.clone()),
+        print: MapPrint {
+            map: output.map.clone(),
+            snapshot,
+            // bcc's `[HH:MM:SS]` before each interval's print.
+            time_line,
+            brackets: true,
+            summary: Vec::new(),
+        },
+    }
+}
+
+/// bcc's EVENT cell: `EXPR = VALUE, ...` from the key's members, or
+/// `total calls` for an entry probe counted with no value.
+fn event_column(output: &ArgdistOutput) -> ColumnSpec {
+    let values = output.values.clone();
+    let total_calls = output.total_calls;
+    ColumnSpec::custom("EVENT", move |record, cell| {
+        if total_calls {
+            cell.extend_from_slice(b"total calls");
+            return;
+        }
+        for (i, value) in values.iter().enumerate() {
+            if i > 0 {
+                cell.extend_from_slice(b", ");
+            }
+            cell.extend_from_slice(value.text.as_bytes());
+            cell.extend_from_slice(b" = ");
+            let field = match &value.member {
+                Some(member) => format!("key.{member}"),
+                None => "key".to_string(),
+            };
+            if value.string {
+                let raw = record.raw(&field).unwrap_or_default();
+                write_c_string(cell.buffer(), raw);
+            } else if let Some(n) = record.num(&field) {
+                cell.extend_from_slice(n.to_string().as_bytes());
+            }
+        }
+    })
 }

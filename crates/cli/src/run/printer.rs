@@ -53,6 +53,9 @@ pub enum MapOutput {
     Nothing,
     /// One map, the way a built-in tool shows it.
     Only(Box<MapPrint>),
+    /// Several maps in turn, each under its heading (argdist's
+    /// specifiers); the first one's time line is the print's.
+    Several(Vec<Section>),
     /// Counted stack traces, symbolized (profile, offcputime, memleak).
     Stacks(Box<crate::tool::stacks::StackPrint>),
 }
@@ -69,6 +72,14 @@ pub struct MapPrint {
     /// Lines from the object's globals before the map, `{NAME}` being the
     /// global NAME (libbpf-tools readahead's unused/total pages).
     pub summary: Vec<&'static str>,
+}
+
+/// One map of [`MapOutput::Several`].
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// A line before the map's table (not in JSON).
+    pub heading: Option<String>,
+    pub print: MapPrint,
 }
 
 /// Decides from a raw record whether an event is shown.
@@ -229,7 +240,14 @@ impl<'o> Printer<'o> {
         match &self.opts.maps {
             MapOutput::All => {}
             MapOutput::Nothing => return Ok(()),
-            MapOutput::Only(print) => return self.render_tool_map(maps, print, clear, out),
+            MapOutput::Only(print) => return self.render_tool_map(maps, print, None, clear, out),
+            MapOutput::Several(sections) => {
+                for section in sections {
+                    let heading = section.heading.as_deref();
+                    self.render_tool_map(maps, &section.print, heading, clear, out)?;
+                }
+                return Ok(());
+            }
             MapOutput::Stacks(print) => {
                 let text = crate::tool::stacks::render(self.object, maps, print, self.opts.mode)?;
                 out.extend_from_slice(text.as_bytes());
@@ -285,11 +303,13 @@ impl<'o> Printer<'o> {
             .any(|c| matches!(&c.source, DropSource::Map { name } if name == map))
     }
 
-    /// A built-in tool's summary: one map, its columns or histogram labels.
+    /// A built-in tool's summary: one map, its columns or histogram labels,
+    /// under `heading`.
     fn render_tool_map(
         &self,
         maps: &Maps<'_>,
         print: &MapPrint,
+        heading: Option<&str>,
         clear: bool,
         out: &mut Vec<u8>,
     ) -> Result<()> {
@@ -315,6 +335,10 @@ impl<'o> Printer<'o> {
                 } else {
                     out.extend_from_slice(&hms);
                 }
+                out.push(b'\n');
+            }
+            if let Some(heading) = heading {
+                out.extend_from_slice(heading.as_bytes());
                 out.push(b'\n');
             }
         }

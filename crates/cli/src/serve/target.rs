@@ -287,6 +287,14 @@ fn describe(
             tool_map.snapshot.clone(),
             format!("bpfkit_{base}"),
         )],
+        MapOutput::Several(sections) => sections
+            .iter()
+            .map(|section| {
+                let map = &section.print.map;
+                let metric = format!("bpfkit_{base}_{}", sanitize_name(map));
+                (map.clone(), section.print.snapshot.clone(), metric)
+            })
+            .collect(),
         // Stack counts have no meaning as labels; event tools keep no map.
         MapOutput::Nothing | MapOutput::Stacks(_) => Vec::new(),
     };

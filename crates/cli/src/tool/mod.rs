@@ -214,7 +214,10 @@ fn invoked(spec: &ToolSpec, given: &dyn Fn(&str) -> bool) -> String {
 
 /// Whether the tool prints a summary at the end rather than events.
 fn summarizes(print: &PrintOptions) -> bool {
-    matches!(print.maps, MapOutput::Only(_) | MapOutput::Stacks(_))
+    matches!(
+        print.maps,
+        MapOutput::Only(_) | MapOutput::Several(_) | MapOutput::Stacks(_)
+    )
 }
 
 fn report_choice(spec: &ToolSpec, choice: &Choice) {
