@@ -209,8 +209,6 @@ fn usdt_probe_reads_task_members() {
     }
 }
 
-const SEMA_C: &str = "crates/runtime/tests/bpf/usdt_target_sema.c";
-
 /// A probe with one site goes through the runtime's USDT attach, which
 /// raises the probe's semaphore in the process `-p` names; without `-p`
 /// that is one error saying so. The probe names the binary through a

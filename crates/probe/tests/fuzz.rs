@@ -197,17 +197,20 @@ fn random_usdt_probes_give_an_error_or_a_program_the_verifier_accepts() {
     fuzz(&grammar, dir.path(), bpfkit_testkit::privileged(TEST), 200);
 }
 
+/// The running kernel's BTF for `$task` (without it `$task` is refused).
+fn kernel_btf() -> Option<std::sync::Arc<dyn bpfkit_probe::kfunc::Kernel>> {
+    match bpfkit_btf::view::BtfView::vmlinux() {
+        Ok(btf) => Some(std::sync::Arc::new(BtfOnly { fentry: false, btf })),
+        Err(_) => None,
+    }
+}
+
 /// `rounds` random probes of `grammar`: compiled, analyzed, and every
 /// fourth loaded when `load`.
 fn fuzz(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize) {
     let mut rng = Rng::new(0x005e_ed0f_7ace);
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
-    // `$task` is typed from the kernel's BTF (without it: refused).
-    let kernel: Option<std::sync::Arc<dyn bpfkit_probe::kfunc::Kernel>> =
-        match bpfkit_btf::view::BtfView::vmlinux() {
-            Ok(btf) => Some(std::sync::Arc::new(BtfOnly { fentry: false, btf })),
-            Err(_) => None,
-        };
+    let kernel = kernel_btf();
     for _ in 0..rounds {
         let text = probe(grammar, &mut rng);
         let opts = CodegenOptions {
@@ -288,6 +291,7 @@ fn random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts() {
     let load = bpfkit_testkit::privileged(TEST);
     let grammar = Grammar::openat();
     let mut rng = Rng::new(0xa4_9d15_7000);
+    let kernel = kernel_btf();
     let rounds = 150;
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
     for _ in 0..rounds {
@@ -298,6 +302,7 @@ fn random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts() {
         let opts = CodegenOptions {
             pid: (rng.below(3) == 0).then_some(1),
             name: (rng.below(3) == 0).then(|| "sh".to_string()),
+            kernel: kernel.clone(),
             ..Default::default()
         };
         let texts: Vec<&str> = specs.iter().map(|s| s.text.as_str()).collect();
