@@ -15,7 +15,7 @@ mod common;
 use common::BPFKIT;
 use common::tool::{ToolRun, log2_buckets, rows, section};
 use common::workloads::FileOps;
-use common::{serial, unique};
+use common::{ChildGuard, serial, unique};
 
 fn me() -> String {
     std::process::id().to_string()
@@ -179,6 +179,47 @@ fn fsdist_counts_each_operation_in_its_histogram() {
             assert_eq!(total(hist), count, "{op} ({unit}):\n{}", out.stdout);
         }
     }
+}
+
+/// An interval with no operation prints what libbpf-tools' fsdist.c
+/// prints then (`printf("\n")`, the `-T` time, then only the histograms
+/// that counted something): a blank line and the time, no header, no empty
+/// histogram, no more blank lines. The traced process only sleeps.
+#[test]
+fn ext4dist_prints_only_the_time_for_an_interval_without_operations() {
+    if !bpfkit_testkit::privileged(
+        "ext4dist_prints_only_the_time_for_an_interval_without_operations",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let sleeper = ChildGuard::spawn(std::process::Command::new("sleep").arg("30"));
+    let out = ToolRun::start(
+        "ext4dist",
+        &["-T", "-p", &sleeper.pid().to_string(), "1", "2"],
+    )
+    .finish();
+    let lines: Vec<&str> = out.stdout.split('\n').collect();
+    let is_time = |l: &str| {
+        l.len() == 8
+            && l.bytes().enumerate().all(|(i, b)| {
+                if i % 3 == 2 {
+                    b == b':'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+    };
+    assert!(
+        lines.len() == 5
+            && lines[0].is_empty()
+            && is_time(lines[1])
+            && lines[2].is_empty()
+            && is_time(lines[3])
+            && lines[4].is_empty(),
+        "{:?}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -315,6 +315,54 @@ fn capable_stacks_show_where_each_check_came_from() {
     );
 }
 
+/// `--json`: the same check's stacks are members `kernel` and `user`,
+/// arrays of frame names (as `stack` records and `trace -K`/`-U`), not
+/// only the addresses in `data`.
+#[test]
+fn capable_json_stacks_are_frame_names() {
+    if !bpfkit_testkit::privileged("capable_json_stacks_are_frame_names") {
+        return;
+    }
+    let mut run = Run::start_tool_attached("capable", &["-p", &me(), "-x", "-K", "-U"]);
+    let worker = thread::Builder::new()
+        .name("bkcapjs".into())
+        .spawn(|| {
+            lower_nice_as_nobody();
+            // SAFETY: gettid has no preconditions.
+            unsafe { libc::syscall(libc::SYS_gettid) }
+        })
+        .expect("spawning the thread");
+    let tid = worker.join().expect("the thread");
+    let event = run.wait_for("the thread's CAP_SYS_NICE check", |r| {
+        r["type"] == "event" && r["data"]["tid"] == tid && r["data"]["cap"] == 23
+    });
+    run.stop();
+    let frames = |key: &str| -> Vec<String> {
+        event[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {key} frames: {event}"))
+            .iter()
+            .map(|f| {
+                f.as_str()
+                    .unwrap_or_else(|| panic!("{f} is no name"))
+                    .to_string()
+            })
+            .collect()
+    };
+    // The kernel's syscall, then libc's setpriority wrapper (glibc's
+    // `__GI_setpriority`).
+    assert!(
+        frames("kernel")
+            .iter()
+            .any(|f| f.ends_with("sys_setpriority")),
+        "{event}"
+    );
+    assert!(
+        frames("user").iter().any(|f| f.ends_with("setpriority")),
+        "{event}"
+    );
+}
+
 #[test]
 fn tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped() {
     if !bpfkit_testkit::privileged("tcpdrop_names_the_reason_a_syn_to_a_closed_port_is_dropped") {

@@ -156,6 +156,53 @@ fn user_stack_and_user_symbol_of_a_usdt_probe() {
     );
 }
 
+/// `--json -U` on the same probe: the events' `user` members are arrays
+/// of the frames' function names, the probe's function first, through main.
+#[test]
+fn json_user_stack_of_a_usdt_probe_names_its_functions() {
+    const TEST: &str = "json_user_stack_of_a_usdt_probe_names_its_functions";
+    if !privileged(TEST) {
+        return;
+    }
+    let dir = TempDir::new("trace-stacks-json");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../probe/tests/usdt_args.c");
+    let Some(program) = bpfkit_testkit::build_usdt_program(TEST, &source, dir.path()) else {
+        return;
+    };
+    let mut target = Command::new(&program)
+        .arg("1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawning the USDT test program");
+    let pid = target.id().to_string();
+    let probe = format!("U:{}:bpfkit_trace:args \"%d\", arg1", program.display());
+    let run = common::Run::start_tool_attached("trace", &["-p", &pid, "-U", "-M", "2", &probe]);
+    let mut stdin = target.stdin.take().expect("piped stdin");
+    stdin.write_all(b"x").expect("releasing the probes");
+    let finished = run.finish();
+    drop(stdin);
+    assert!(target.wait().expect("test program").success());
+    let stacks: Vec<Vec<&str>> = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "event")
+        .map(|r| {
+            r["user"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no user frames: {r}"))
+                .iter()
+                .map(|f| f.as_str().unwrap_or_else(|| panic!("{f} is no name")))
+                .collect()
+        })
+        .collect();
+    assert_eq!(stacks.len(), 2, "{:?}", finished.records);
+    assert!(stacks.iter().all(|s| s.contains(&"main")), "{stacks:?}");
+    assert!(
+        stacks.iter().any(|s| s.first() == Some(&"second_site")),
+        "the probe in second_site: {stacks:?}"
+    );
+}
+
 /// In JSON, the message and the symbolized stacks are members of each
 /// event next to its `data`.
 #[test]

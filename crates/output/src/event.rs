@@ -85,6 +85,10 @@ pub struct ColumnSpec {
     /// and whether the text the cell computes is JSON itself (else it is
     /// written as a string).
     pub json: Option<(String, bool)>,
+    /// The JSON member's own cell, when JSON wants other text than the
+    /// table (a stack: frames one a line under the row in the table, an
+    /// array of frame names in JSON); `None` writes the table's cell.
+    pub json_cell: Option<CustomCell>,
 }
 
 impl ColumnSpec {
@@ -97,6 +101,7 @@ impl ColumnSpec {
             render: None,
             custom: None,
             json: None,
+            json_cell: None,
         }
     }
 
@@ -104,6 +109,18 @@ impl ColumnSpec {
     /// (`raw`: the cell computes JSON, written as it is).
     pub fn json(mut self, key: &str, raw: bool) -> Self {
         self.json = Some((key.to_string(), raw));
+        self
+    }
+
+    /// A column written into JSON events as `"key":JSON`, where `f`
+    /// computes the JSON (the table keeps the column's own cell).
+    pub fn json_with(
+        mut self,
+        key: &str,
+        f: impl Fn(&Record, &mut crate::CellText) + Send + Sync + 'static,
+    ) -> Self {
+        self.json = Some((key.to_string(), true));
+        self.json_cell = Some(CustomCell(std::sync::Arc::new(f)));
         self
     }
 
@@ -255,7 +272,8 @@ impl EventFormatter {
                 let mut prefix = b",".to_vec();
                 json::write_str(&mut prefix, key.as_bytes());
                 prefix.push(b':');
-                Some((prefix, *raw, spec.custom.clone()?))
+                let cell = spec.json_cell.as_ref().or(spec.custom.as_ref())?;
+                Some((prefix, *raw, cell.clone()))
             })
             .collect();
         Ok(EventFormatter {

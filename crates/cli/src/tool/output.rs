@@ -52,6 +52,9 @@ fn column(c: &Column, ctx: &Context) -> ColumnSpec {
             }
         }
     };
+    if let Format::Stack { pid, .. } = c.format {
+        spec = json_stack(spec, c.field, pid);
+    }
     spec.width = Some(c.width as usize);
     spec.align = match c.align {
         bpfkit_tools::Align::Left => Align::Left,
@@ -202,6 +205,26 @@ fn custom(c: &Column, ctx: &Context) -> Option<Arc<CellFn>> {
             }
         }),
         _ => return None,
+    })
+}
+
+/// A stack column's JSON member: `kernel` or `user` (a user stack is one
+/// with a process), an array of frame names innermost first, unknown ones
+/// in hex: the shape of `stack` records and `bpfkit trace -K`/`-U`. The
+/// event's `data` keeps the addresses.
+fn json_stack(spec: ColumnSpec, field: &'static str, pid: Option<&'static str>) -> ColumnSpec {
+    let key = if pid.is_some() { "user" } else { "kernel" };
+    spec.json_with(key, move |r, out| {
+        let ips = r.raw(field).map(stack_ips).unwrap_or_default();
+        let frames = FRAME_NAMES.with_borrow_mut(|names| match pid {
+            Some(p) => {
+                let process = r.num(p).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
+                names.symbolizer.user_frames(process, &ips)
+            }
+            None => names.symbolizer.kernel_frames(&ips),
+        });
+        // A list of strings always serializes.
+        let _ = serde_json::to_writer(out.buffer(), &frames);
     })
 }
 

@@ -10,8 +10,9 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
     // bcc's kretprobe on inet_csk_accept; without kprobes the accept
     // syscalls' exits, in the same (accepting) task, with the new fd's socket.
     variants: &[
-        // The accept syscalls first: the kretprobe on inet_csk_accept saw
-        // no accept on Debian 6.1/6.12 (kernel matrix), not yet explained.
+        // The accept syscalls first: a kretprobe misses the accept a
+        // listener was already blocked in when it attached (kernel matrix,
+        // case tcpaccept_kretprobe), the syscall exit sees it.
         Variant::new("tracepoint", &["accept_exit_tp", "accept4_exit_tp"]),
         Variant::new("kprobe", &["inet_csk_accept_ret"]),
     ],
