@@ -267,18 +267,21 @@ pub fn listen_with_backlog(port: u16, backlog: i32) -> std::os::fd::OwnedFd {
 /// Gives up root in the calling thread only (setresuid to nobody by the
 /// raw syscall: libc's setresuid changes every thread) and asks for a
 /// lower nice value: a capability check (CAP_SYS_NICE) that is denied.
+/// Lower than the thread's own: a shell already at nice -1 would make a
+/// fixed -1 no change, which the kernel allows without asking.
 pub fn lower_nice_as_nobody() {
     let nobody: libc::uid_t = 65534;
-    // SAFETY: raw setresuid/setpriority on the calling thread only.
+    // SAFETY: raw setresuid/getpriority/setpriority on the calling thread only.
     unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let lower = (libc::getpriority(libc::PRIO_PROCESS, tid) - 1).max(-20);
         assert_eq!(
             libc::syscall(libc::SYS_setresuid, nobody, nobody, nobody),
             0,
             "setresuid: {}",
             std::io::Error::last_os_error()
         );
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        assert_eq!(libc::setpriority(libc::PRIO_PROCESS, tid, -1), -1);
+        assert_eq!(libc::setpriority(libc::PRIO_PROCESS, tid, lower), -1);
     }
 }
 
