@@ -538,6 +538,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 section: format!("kprobe.multi/{pattern}"),
                 names: functions,
                 cookies: true,
+                note: None,
             });
             continue;
         }
@@ -558,6 +559,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 section: hook.section(&function, false),
                 names: vec![function],
                 cookies: false,
+                note: None,
             });
         }
     }
