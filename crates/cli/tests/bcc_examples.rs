@@ -44,6 +44,19 @@
 //! | `funclatency c:read` | [`funclatency_libc_read`] |
 //! | `funclatency -i 2 -d 10 c:read` | [`funclatency_libc_read_intervals`] (`-i 1 -d 2`: shorter, same meaning) |
 //! | (issue 12) `funclatency c:read*` | [`funclatency_libc_glob`] (one uprobe.multi link each way: Linux 6.6+) |
+//!
+//! bcc's docs/tutorial.md, "2. Observability with Generic Tools" (2.1
+//! trace; 2.2 argdist and 2.3 funccount only link the `_example.txt`
+//! files):
+//!
+//! | tutorial line | here |
+//! |---|---|
+//! | `trace.py 'p::SyS_chown "file = %s, ..."' 'p::SyS_fchown ...' 'p::SyS_lchown ...'` | [`tutorial_trace_chown_syscalls`], unchanged: `SyS_NAME` (the syscall functions before 4.17) is syscall NAME's tracepoint, no kprobes needed; also the matrix case `tutorial-chown` |
+//! | `trace.py -p 1134138 't:sched:sched_switch (args->prev_state == TASK_STATE_MAX \|\| args->prev_state == 0)'` | [`tutorial_trace_switches_of_a_process_and_a_thread`]: TASK_STATE_MAX is a header macro, not in BTF: one clear error; with a number in its place (0x100, TASK_REPORT_MAX: what sched_switch reports for a preempted task since 4.14, where bcc's filter matches nothing) it runs |
+//! | `trace.py -L 1134140 't:sched:sched_switch (...)'` | the same test, `-L` |
+//! | `strace trace.py 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] |
+//! | `trace.py 'r::uprobe_register "ret = %d", retval'` | kernel function: matrix case `tutorial-uprobe-ret` |
+//! | `trace.py -I 'linux/fs.h' 'p::uprobe_register(struct inode *inode) "a_ops = %llx", inode->i_mapping->a_ops'` | kernel function: matrix case `tutorial-uprobe-aops` (`-I` is a note: types come from BTF) |
 
 mod common;
 
@@ -689,4 +702,200 @@ fn include_headers_are_a_note_and_entry_specifiers_count_calls() {
         "{}",
         finished.stderr
     );
+}
+
+// bcc's docs/tutorial.md, "Observability with Generic Tools" (2.1 trace;
+// 2.2 argdist and 2.3 funccount only point at the _example.txt files).
+
+/// Tutorial 2.1, example 1, unchanged: `p::SyS_chown` and friends, the
+/// syscall functions of kernels before 4.17, are the syscalls' entry
+/// tracepoints (no kprobes needed), arguments `arg1`.. in their order. The
+/// test makes one chown, fchown and lchown with owners no one else uses.
+#[test]
+fn tutorial_trace_chown_syscalls() {
+    if !privileged("tutorial_trace_chown_syscalls") {
+        return;
+    }
+    let dir = TempDir::new("bcc-tutorial");
+    let file = dir.path().join("owned");
+    let link = dir.path().join("owned-link");
+    std::fs::write(&file, b"x").expect("creating the file");
+    std::os::unix::fs::symlink(&file, &link).expect("linking the file");
+    let mut run = Run::start_tool_attached(
+        "trace",
+        &[
+            r#"p::SyS_chown "file = %s, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+            r#"p::SyS_fchown "fd = %d, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+            r#"p::SyS_lchown "file = %s, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+        ],
+    );
+    let c_path = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("no NUL in the path")
+    };
+    let (file_c, link_c) = (c_path(&file), c_path(&link));
+    let fd = std::fs::File::open(&file).expect("opening the file");
+    use std::os::fd::AsRawFd;
+    // SAFETY: valid NUL-terminated paths and an open descriptor.
+    unsafe {
+        assert_eq!(libc::chown(file_c.as_ptr(), 4241, 4251), 0);
+        assert_eq!(libc::fchown(fd.as_raw_fd(), 4242, 4252), 0);
+        assert_eq!(libc::lchown(link_c.as_ptr(), 4243, 4253), 0);
+    }
+    let ours = |seen: &[Value]| -> Vec<(String, String)> {
+        seen.iter()
+            .filter(|r| r["type"] == "event")
+            .filter(|r| {
+                r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("to_uid = 424"))
+            })
+            .map(|r| {
+                (
+                    r["data"]["probe"].as_str().unwrap_or("?").to_string(),
+                    r["message"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect()
+    };
+    run.wait_until("the three chown calls", |seen| ours(seen).len() >= 3);
+    let finished = run.stop();
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(
+        ours(&finished.records),
+        [
+            (
+                "SyS_chown".to_string(),
+                format!(
+                    "file = {}, to_uid = 4241, to_gid = 4251, from_uid = {uid}",
+                    file.display()
+                )
+            ),
+            (
+                "SyS_fchown".to_string(),
+                format!(
+                    "fd = {}, to_uid = 4242, to_gid = 4252, from_uid = {uid}",
+                    fd.as_raw_fd()
+                )
+            ),
+            (
+                "SyS_lchown".to_string(),
+                format!(
+                    "file = {}, to_uid = 4243, to_gid = 4253, from_uid = {uid}",
+                    link.display()
+                )
+            ),
+        ]
+    );
+}
+
+/// Tutorial 2.1, example 2. Unchanged, its filter names `TASK_STATE_MAX`,
+/// a macro of the kernel's headers that BTF does not carry: one clear
+/// error saying so. (Since 4.14 sched_switch reports a preempted task as
+/// TASK_REPORT_MAX, not TASK_RUNNING|TASK_STATE_MAX, so bcc's filter
+/// keeps only `prev_state == 0` there too.) With a number in its place,
+/// `-p PID` and `-L TID` keep the switches of that process or thread:
+/// two threads of this test pinned to one CPU yield to each other, each
+/// yield a switch away from a running task (prev_state 0).
+#[test]
+fn tutorial_trace_switches_of_a_process_and_a_thread() {
+    if !privileged("tutorial_trace_switches_of_a_process_and_a_thread") {
+        return;
+    }
+    const TUTORIAL: &str =
+        "t:sched:sched_switch (args->prev_state == TASK_STATE_MAX || args->prev_state == 0)";
+    let pid = std::process::id().to_string();
+    let out = Command::new(BPFKIT)
+        .args(["trace", "-p", &pid, TUTORIAL])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("'TASK_STATE_MAX' looks like a C macro"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        3,
+        "one error, its probe, its caret: {stderr}"
+    );
+
+    let filter = TUTORIAL.replace("TASK_STATE_MAX", "0x100");
+    for by_thread in [false, true] {
+        let yielders = Yielders::start();
+        let tid = yielders.tids[0];
+        let (flag, target) = if by_thread {
+            ("-L", tid.to_string())
+        } else {
+            ("-p", pid.clone())
+        };
+        // Output to a file: with -p this process, a pipe it reads would feed
+        // its own reads back as switches.
+        let (text, _) = trace_to_file(&[flag, &target, &filter], || yielders.go());
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|r| r["type"] == "event")
+            .collect();
+        assert!(events.len() >= 100, "{flag}: {} switches", events.len());
+        for event in &events {
+            assert_eq!(event["data"]["pid"], std::process::id(), "{event}");
+            assert_eq!(event["data"]["probe"], "sched_switch", "{event}");
+            if by_thread {
+                assert_eq!(event["data"]["tid"], tid, "{event}");
+            }
+        }
+    }
+}
+
+/// Two threads pinned to one CPU that, once released, call sched_yield
+/// 2000 times each: every call switches to the other.
+struct Yielders {
+    tids: Vec<i64>,
+    go: std::sync::mpsc::Sender<()>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Yielders {
+    fn start() -> Yielders {
+        let (go, release) = std::sync::mpsc::channel::<()>();
+        let release = std::sync::Arc::new(std::sync::Mutex::new(release));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let threads = (0..2)
+            .map(|_| {
+                let (release, tid_tx, barrier) = (release.clone(), tid_tx.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    // SAFETY: a zeroed cpu_set_t with CPU 0 set, for this thread.
+                    unsafe {
+                        let mut set: libc::cpu_set_t = std::mem::zeroed();
+                        libc::CPU_SET(0, &mut set);
+                        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+                    }
+                    // SAFETY: gettid has no preconditions.
+                    tid_tx
+                        .send(i64::from(unsafe { libc::gettid() }))
+                        .expect("sending the tid");
+                    let _ = release.lock().expect("the release channel").recv();
+                    barrier.wait();
+                    for _ in 0..2000 {
+                        // SAFETY: sched_yield has no preconditions.
+                        unsafe { libc::sched_yield() };
+                    }
+                })
+            })
+            .collect();
+        let tids = (0..2).map(|_| tid_rx.recv().expect("a tid")).collect();
+        Yielders { tids, go, threads }
+    }
+
+    /// Releases both threads and waits for them.
+    fn go(self) {
+        for _ in 0..2 {
+            self.go.send(()).expect("releasing a thread");
+        }
+        for thread in self.threads {
+            thread.join().expect("a yielding thread");
+        }
+    }
 }

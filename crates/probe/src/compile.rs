@@ -378,6 +378,23 @@ impl Typed<'_> {
     }
 }
 
+/// For an unknown name in capitals (bcc's `TASK_STATE_MAX`): bcc compiles
+/// against the kernel's headers, bpfkit reads BTF, which has no macros.
+fn macro_hint(name: &str) -> String {
+    let capitals = name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if capitals {
+        format!(
+            " ('{name}' looks like a C macro of the kernel's headers: bpfkit reads \
+             no headers and BTF has no macros; write its value)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The type of a leaf expression (operators are typed by the filter walk).
 fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
     match &e.kind {
@@ -391,8 +408,9 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                 SyntaxError::new(
                     e.column,
                     format!(
-                        "no field '{name}' here; the fields are: {}",
-                        known.join(", ")
+                        "no field '{name}' here; the fields are: {}{}",
+                        known.join(", "),
+                        macro_hint(name)
                     ),
                 )
             })?;

@@ -262,6 +262,13 @@ fn context(
                 walks: Vec::new(),
             })
         }
+        Target::Function {
+            library,
+            function,
+            return_probe,
+        } if library.is_empty() && function.starts_with(OLD_SYSCALL_PREFIX) => {
+            old_syscall_context(tracefs, function, *return_probe)
+        }
         Target::Function { library, .. } if library.is_empty() => match kernel {
             Some(kernel) => kfunc::context(probe, kernel.as_ref()),
             None => Err(SyntaxError::new(0, kfunc::NEITHER)),
@@ -288,6 +295,71 @@ fn context(
             "internal error: a USDT probe reached the single-program path",
         )),
     }
+}
+
+/// The prefix of the kernel's syscall functions before 4.17 (`SyS_chown`),
+/// which bcc's tutorial and man pages use.
+const OLD_SYSCALL_PREFIX: &str = "SyS_";
+
+/// `p::SyS_NAME`/`r::SyS_NAME`: no kernel has had those functions since
+/// 4.17 (x86-64 syscalls became `__x64_sys_NAME(struct pt_regs *)`), so
+/// bcc's examples name a syscall's entry and return this way; they take the
+/// syscall's tracepoints (`syscalls:sys_enter_NAME`, `sys_exit_NAME`),
+/// which every kernel has, kprobes or not. The arguments are `arg1`..
+/// in the tracepoint's order (besides their names), the return value
+/// `retval`, as on a function.
+fn old_syscall_context(
+    tracefs: &Path,
+    function: &str,
+    return_probe: bool,
+) -> Result<ProbeContext, SyntaxError> {
+    let syscall = &function[OLD_SYSCALL_PREFIX.len()..];
+    let name = if return_probe {
+        format!("sys_exit_{syscall}")
+    } else {
+        format!("sys_enter_{syscall}")
+    };
+    let mut fields = tracefs::read_format(tracefs, "syscalls", &name).map_err(|_| {
+        SyntaxError::new(
+            1,
+            format!(
+                "{function}: no syscall {syscall} on this kernel \
+                 (no tracepoint syscalls:{name}); SyS_NAME stands for syscall NAME"
+            ),
+        )
+    })?;
+    let arguments: Vec<tracefs::Field> = fields
+        .iter()
+        .filter(|f| f.name != "__syscall_nr")
+        .cloned()
+        .collect();
+    if return_probe {
+        fields.extend(
+            arguments
+                .into_iter()
+                .filter(|f| f.name == "ret")
+                .map(|f| tracefs::Field {
+                    name: "retval".into(),
+                    ..f
+                }),
+        );
+    } else {
+        fields.extend(
+            arguments
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| tracefs::Field {
+                    name: format!("arg{}", i + 1),
+                    ..f
+                }),
+        );
+    }
+    Ok(ProbeContext {
+        fields,
+        user_strings: true,
+        section: format!("tracepoint/syscalls/{name}"),
+        walks: Vec::new(),
+    })
 }
 
 /// The message of an event of probe `output`: its format, with numbers
