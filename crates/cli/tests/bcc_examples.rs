@@ -57,6 +57,31 @@
 //! | `strace trace.py 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] |
 //! | `trace.py 'r::uprobe_register "ret = %d", retval'` | kernel function: matrix case `tutorial-uprobe-ret` |
 //! | `trace.py -I 'linux/fs.h' 'p::uprobe_register(struct inode *inode) "a_ops = %llx", inode->i_mapping->a_ops'` | kernel function: matrix case `tutorial-uprobe-aops` (`-I` is a note: types come from BTF) |
+//!
+//! The `_example.txt` files the tutorial links (tools/trace_example.txt,
+//! argdist_example.txt, funccount_example.txt), where they differ from the
+//! man pages above:
+//!
+//! | example | here |
+//! |---|---|
+//! | `trace 'p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1' -T` | [`trace_example_strcmp_filter`] (STRCMP is `==` on strings) |
+//! | `trace 'r:c:read ((int)retval < 0) "read failed: %d", retval' 'r:c:write ((int)retval < 0) ...' -T` | [`trace_example_cast_in_filter`] (C casts, [`trace_casts_cut_and_extend`]) |
+//! | `trace 'p:c:open(char *filename) "opening %s", filename'` | runs (signature names: tests/trace.rs) |
+//! | `trace 't:block:block_rq_complete "sectors=%d", args->nr_sector' -T` | as the man page's [`trace_block_rq_complete_sectors`] |
+//! | `trace 'u:pthread:pthread_create "%U", arg3' -T -C` | not run: no USDT notes in Debian's glibc (one clear error); `-C` (CPU column): [`trace_print_cpu_column`] |
+//! | `trace 'u:ruby:method__entry "%s.%s", arg1, arg2' -p $(pidof irb) -T` | not run: no ruby here (USDT arguments: tests/usdt_probes.rs) |
+//! | `trace 'sys_execve "%s", arg1'`, `'sys_read (arg3 > 20000) ...'`, `sys_open`, `'do_sys_open "%s", arg2@user' -UK -f temp` / `-n out` / `-p 2740 ... -T`, `-U -a 'r::sys_futex "%d", retval'`, `'p::SyS_nanosleep(struct timespec *ts) ...'` | kernel functions (matrix); `sys_NAME` exists on no x86-64 kernel since 4.17 (bcc fails too); `-f` (message filter) and `-a` (addresses in stacks) are not supported |
+//! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U`, `trace.py 'sys_setsockopt(...)(... STRCMP("{0x6C, ...}", optval))' -U -M 1 --bin_cmp` | not run: `-s` and `--bin_cmp` are not supported |
+//! | `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2` | [`argdist_example_number_of_prints_without_interval`] (`-n` without `-i`: every second, as bcc) |
+//! | `argdist -c -H 'p:c:write(int fd, void *buf, size_t len):size_t:len'`, `-c -H '...:len:fd==1'`, `-i 10 -c -H 'r:c:read()'`, `-p 2420 -c -C 'p:c:malloc(size_t size):size_t:size'` | run (the man page's tests above cover each form) |
+//! | `argdist -C 't:net:net_dev_start_xmit():u16:args->protocol'` | runs |
+//! | `argdist -H 'r:c:malloc(size_t size):u64:$latency/$entry(size);ns per byte' -n 1 -i 10`, `-c -H 'r:c:open(char *file):u64:$latency/1000:STRCMP("test.txt",$entry(file))'`, `-C 'r::__vfs_read():u32:$PID:$latency > 100000'` | not run: `$latency` and `$entry(...)` (entry/return pairs) are not supported: one clear error |
+//! | `argdist -C 't:syscalls:sys_exit_epoll_wait():char*:$COMM'`, `-i 10 -n 1 -C 'p:c:puts(char *str):char*:str'`, `-C 'r:c:gets():char*:(char*)$retval:$retval!=0'` | not run: string values: one clear error |
+//! | `argdist -c -C 'p::__kmalloc(size_t size, gfp_t flags):gfp_t,size_t:flags,size'`, `-i 3 -n 2 -H 'p::__kmalloc(size_t size):size_t:size'` | kernel functions (matrix); two values in one specifier are not supported |
+//! | `funccount -r 'c:(write|read)$'`, `funccount t:block:*` | run (as [`funccount_malloc`], tests/funccount_uprobes.rs) |
+//! | `funccount u:pthread:*mutex* -p 1442` | not run: libpthread.so.0 has no USDT notes and no functions (glibc 2.34+ moved them to libc): one error naming both; `u:LIB:PROBE` on USDT: tests/usdt_probes.rs |
+//! | `funccount -p 1442 contentions:*`, `/home/ubuntu/contentions:*` | not run: no such program here (a program's functions: tests/funccount_uprobes.rs) |
+//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU) is not supported |
 
 mod common;
 
@@ -898,4 +923,193 @@ impl Yielders {
             thread.join().expect("a yielding thread");
         }
     }
+}
+
+// bcc's tools/trace_example.txt and argdist_example.txt: the commands the
+// tutorial points at, where they showed gaps.
+
+/// `trace 'p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1' -T`:
+/// bcc's STRCMP is string equality; only the open of test.txt is shown.
+#[test]
+fn trace_example_strcmp_filter() {
+    if !privileged("trace_example_strcmp_filter") {
+        return;
+    }
+    let open = |name: &std::ffi::CStr| {
+        // SAFETY: a NUL-terminated path; the files do not exist (the probe
+        // fires on entry all the same).
+        let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDONLY) };
+        if fd >= 0 {
+            close(fd);
+        }
+    };
+    let (text, _) = trace_to_file(
+        &[
+            r#"p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1"#,
+            "-T",
+        ],
+        || {
+            open(c"other.txt");
+            open(c"test.txt");
+            open(c"test.txt.not");
+        },
+    );
+    let pid = i64::from(std::process::id());
+    let ours: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event" && r["data"]["pid"] == pid)
+        .map(|r| r["message"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(ours, ["opening test.txt"], "{text}");
+}
+
+/// `trace 'r:c:read ((int)retval < 0) "read failed: %d", retval'
+/// 'r:c:write ((int)retval < 0) "write failed: %d", retval' -T`: C casts
+/// in filters; a failed read and write of this test each one line.
+#[test]
+fn trace_example_cast_in_filter() {
+    if !privileged("trace_example_cast_in_filter") {
+        return;
+    }
+    let (text, _) = trace_to_file(
+        &[
+            r#"r:c:read ((int)retval < 0) "read failed: %d", retval"#,
+            r#"r:c:write ((int)retval < 0) "write failed: %d", retval"#,
+            "-T",
+        ],
+        || {
+            let mut byte = [0u8; 1];
+            // SAFETY: -1 is no descriptor: both fail with EBADF.
+            unsafe {
+                assert_eq!(libc::read(-1, byte.as_mut_ptr().cast(), 1), -1);
+                assert_eq!(libc::write(-1, byte.as_ptr().cast(), 1), -1);
+            }
+        },
+    );
+    let pid = i64::from(std::process::id());
+    let ours: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event" && r["data"]["pid"] == pid)
+        .map(|r| {
+            (
+                r["data"]["probe"].as_str().unwrap_or("?").to_string(),
+                r["message"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            ("read".to_string(), "read failed: -1".to_string()),
+            ("write".to_string(), "write failed: -1".to_string())
+        ],
+        "{text}"
+    );
+}
+
+/// Casts keep C's meaning: `(unsigned char)` cuts to the low byte,
+/// `(short)` sign-extends 16 bits (65535 is -1).
+#[test]
+fn trace_casts_cut_and_extend() {
+    if !privileged("trace_casts_cut_and_extend") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let (text, _) = trace_to_file(
+        &[
+            "-p",
+            &pid,
+            r#"p:c:getpgid ((short)arg1 == -1) "%d %d", (unsigned char)arg1, (int)(short)arg1"#,
+        ],
+        || {
+            // SAFETY: getpgid of no such process fails, nothing else.
+            unsafe {
+                libc::getpgid(65535);
+                libc::getpgid(0x1ff);
+            }
+        },
+    );
+    let messages: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event")
+        .map(|r| r["message"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(messages, ["255 -1"], "{text}");
+}
+
+/// `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2`: -n
+/// without -i prints every second, as bcc's argdist, and stops after two.
+#[test]
+fn argdist_example_number_of_prints_without_interval() {
+    if !privileged("argdist_example_number_of_prints_without_interval") {
+        return;
+    }
+    let started = Instant::now();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-c",
+            "-C",
+            "p:c:write():int:$PID#write per process",
+            "-n",
+            "2",
+        ],
+    );
+    let finished = run.finish();
+    let elapsed = started.elapsed();
+    let maps = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "map")
+        .count();
+    assert_eq!(maps, 2, "{:?}", finished.records);
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+}
+
+/// bcc trace's -C (--print_cpu): a CPU column before PID.
+#[test]
+fn trace_print_cpu_column() {
+    if !privileged("trace_print_cpu_column") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let child = Command::new(BPFKIT)
+        .args(["trace", "-C", "-M", "1", "-d", "10s", "-p", &pid])
+        .arg("t:syscalls:sys_enter_getppid")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning bpfkit trace");
+    // getppid until bpfkit has its one event (-M 1) and ends.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: getppid has no preconditions.
+                unsafe { libc::getppid() };
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let output = child.wait_with_output().expect("waiting for bpfkit trace");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    caller.join().expect("the getppid thread");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["CPU", "PID", "TID", "COMM", "FUNC", "-"],
+        "{stdout}"
+    );
+    let row: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert!(row.len() >= 5 && row[0].parse::<u32>().is_ok(), "{stdout}");
+    assert_eq!(row[1], pid, "{stdout}");
 }
