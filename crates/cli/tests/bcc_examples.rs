@@ -11,12 +11,12 @@
 //! | man page line | here |
 //! |---|---|
 //! | `trace '::do_sys_open "%s", arg2@user'` | kernel function (matrix) |
-//! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | kernel function (matrix) |
+//! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | [`trace_sys_functions_are_syscall_tracepoints`]: no kernel function sys_read since 4.17 (bcc fails on it): the syscall's tracepoint, as `SyS_NAME` |
 //! | `trace ':c:malloc "size = %d", arg1'` | [`trace_malloc_sizes`] (with -p: system-wide, a busy machine's mallocs overflow the ring buffer) |
 //! | `trace 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] (bash on script(1)'s terminal) |
 //! | `trace 't:block:block_rq_complete "%d sectors", args->nr_sector'` | [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "start addr = %llx", arg3'` | not run: Debian's glibc has no USDT notes (no .note.stapsdt in libc.so.6; libpthread.so.0 is a stub); one clear error |
-//! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | kernel function (matrix) |
+//! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | one clear error: SyS_nanosleep is the syscall's tracepoint (as SyS_chown), whose arguments take no struct walks (`ts->tv_nsec`) |
 //! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | not run: `-s` (build-id symbol files) is not supported; `-U` is (tests/trace_stacks.rs) |
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
@@ -70,7 +70,8 @@
 //! | `trace 't:block:block_rq_complete "sectors=%d", args->nr_sector' -T` | as the man page's [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "%U", arg3' -T -C` | not run: no USDT notes in Debian's glibc (one clear error); `-C` (CPU column): [`trace_print_cpu_column`] |
 //! | `trace 'u:ruby:method__entry "%s.%s", arg1, arg2' -p $(pidof irb) -T` | not run: no ruby here (USDT arguments: tests/usdt_probes.rs) |
-//! | `trace 'sys_execve "%s", arg1'`, `'sys_read (arg3 > 20000) ...'`, `sys_open`, `'do_sys_open "%s", arg2@user' -UK -f temp` / `-n out` / `-p 2740 ... -T`, `-U -a 'r::sys_futex "%d", retval'`, `'p::SyS_nanosleep(struct timespec *ts) ...'` | kernel functions (matrix); `sys_NAME` exists on no x86-64 kernel since 4.17 (bcc fails too); `-f` (message filter) and `-a` (addresses in stacks) are not supported |
+//! | `trace 'sys_execve "%s", arg1'`, `'sys_read (arg3 > 20000) ...'`, `sys_open` | [`trace_sys_functions_are_syscall_tracepoints`] (`sys_NAME` is the syscall's tracepoint where BTF has no such function) |
+//! | `trace 'do_sys_open "%s", arg2@user' -UK -f temp` / `-n out` / `-p 2740 ... -T`, `-U -a 'r::sys_futex "%d", retval'`, `'p::SyS_nanosleep(struct timespec *ts) "sleep for %lld ns", ts->tv_nsec'` | kernel functions (matrix; do_sys_open is do_sys_openat2 since 5.6); `-f` (message filter) and `-a` (addresses in stacks) are not supported; SyS_nanosleep's `ts->tv_nsec` walks a struct, which tracepoint arguments cannot (one clear error) |
 //! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U`, `trace.py 'sys_setsockopt(...)(... STRCMP("{0x6C, ...}", optval))' -U -M 1 --bin_cmp` | not run: `-s` and `--bin_cmp` are not supported |
 //! | `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2` | [`argdist_example_number_of_prints_without_interval`] (`-n` without `-i`: every second, as bcc) |
 //! | `argdist -c -H 'p:c:write(int fd, void *buf, size_t len):size_t:len'`, `-c -H '...:len:fd==1'`, `-i 10 -c -H 'r:c:read()'`, `-p 2420 -c -C 'p:c:malloc(size_t size):size_t:size'` | run (the man page's tests above cover each form) |
@@ -1112,4 +1113,61 @@ fn trace_print_cpu_column() {
     let row: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
     assert!(row.len() >= 5 && row[0].parse::<u32>().is_ok(), "{stdout}");
     assert_eq!(row[1], pid, "{stdout}");
+}
+
+/// The man page's `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'`
+/// and trace_example.txt's `trace 'sys_execve "%s", arg1'`: no x86-64
+/// kernel has had `sys_NAME` functions since 4.17 (bcc fails on them), and
+/// where BTF has none they are the syscalls' tracepoints, as `SyS_NAME`.
+#[test]
+fn trace_sys_functions_are_syscall_tracepoints() {
+    if !privileged("trace_sys_functions_are_syscall_tracepoints") {
+        return;
+    }
+    let pid = std::process::id();
+    let (text, _) = trace_to_file(
+        &[
+            r#"::sys_read (arg3 > 20000) "read %d bytes", arg3"#,
+            r#"sys_execve "%s", arg1"#,
+        ],
+        || {
+            let zero = std::fs::File::open("/dev/zero").expect("opening /dev/zero");
+            let mut buf = vec![0u8; 30001];
+            use std::os::fd::AsRawFd;
+            // SAFETY: a buffer of the length passed.
+            let n = unsafe { libc::read(zero.as_raw_fd(), buf.as_mut_ptr().cast(), 30001) };
+            assert_eq!(n, 30001);
+            // SAFETY: as above, under the filter's 20000 bytes.
+            unsafe { libc::read(zero.as_raw_fd(), buf.as_mut_ptr().cast(), 100) };
+            let status = Command::new("/bin/true")
+                .status()
+                .expect("running /bin/true");
+            assert!(status.success());
+        },
+    );
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event")
+        .collect();
+    let reads: Vec<&str> = events
+        .iter()
+        .filter(|r| r["data"]["pid"] == pid && r["data"]["probe"] == "sys_read")
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    // Other tests of this binary may read big files meanwhile: ours are
+    // the 30001-byte read, once, and not the 100-byte one.
+    let of = |m: &str| reads.iter().filter(|r| **r == m).count();
+    assert_eq!(of("read 30001 bytes"), 1, "{text}");
+    assert_eq!(of("read 100 bytes"), 0, "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|r| r["data"]["probe"] == "sys_execve" && r["message"] == "/bin/true"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""hook":"tracepoint syscalls:sys_enter_read""#),
+        "{text}"
+    );
 }

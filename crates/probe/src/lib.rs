@@ -266,7 +266,7 @@ fn context(
             library,
             function,
             return_probe,
-        } if library.is_empty() && function.starts_with(OLD_SYSCALL_PREFIX) => {
+        } if library.is_empty() && syscall_of(function, tracefs, kernel).is_some() => {
             old_syscall_context(tracefs, function, *return_probe)
         }
         Target::Function { library, .. } if library.is_empty() => match kernel {
@@ -297,23 +297,45 @@ fn context(
     }
 }
 
-/// The prefix of the kernel's syscall functions before 4.17 (`SyS_chown`),
-/// which bcc's tutorial and man pages use.
-const OLD_SYSCALL_PREFIX: &str = "SyS_";
+/// The syscall a kernel function probe of bcc's examples names by the
+/// syscall functions of kernels before 4.17: `SyS_NAME` always (no kernel
+/// has had those since), `sys_NAME` where the running kernel's BTF has no
+/// such function (x86-64 syscalls became `__x64_sys_NAME(struct pt_regs *)`)
+/// and a tracepoint `syscalls:sys_enter_NAME` exists.
+fn syscall_of<'a>(
+    function: &'a str,
+    tracefs: &Path,
+    kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
+) -> Option<&'a str> {
+    if let Some(syscall) = function.strip_prefix("SyS_") {
+        return Some(syscall);
+    }
+    let syscall = function.strip_prefix("sys_")?;
+    let btf = kernel?.btf()?;
+    let is_function = btf
+        .find_named(bpfkit_btf::types::kind_no::FUNC, function)
+        .is_some();
+    let tracepoint = tracefs
+        .join("events/syscalls")
+        .join(format!("sys_enter_{syscall}"));
+    (!is_function && tracepoint.exists()).then_some(syscall)
+}
 
-/// `p::SyS_NAME`/`r::SyS_NAME`: no kernel has had those functions since
-/// 4.17 (x86-64 syscalls became `__x64_sys_NAME(struct pt_regs *)`), so
-/// bcc's examples name a syscall's entry and return this way; they take the
-/// syscall's tracepoints (`syscalls:sys_enter_NAME`, `sys_exit_NAME`),
-/// which every kernel has, kprobes or not. The arguments are `arg1`..
-/// in the tracepoint's order (besides their names), the return value
-/// `retval`, as on a function.
+/// `p::SyS_NAME`/`r::SyS_NAME` (and `sys_NAME`, see [`syscall_of`]): the
+/// syscall's entry and return, which bcc's examples name by functions
+/// today's kernels lack, take the syscall's tracepoints
+/// (`syscalls:sys_enter_NAME`, `sys_exit_NAME`), which every kernel has,
+/// kprobes or not. The arguments are `arg1`.. in the tracepoint's order
+/// (besides their names), the return value `retval`, as on a function.
 fn old_syscall_context(
     tracefs: &Path,
     function: &str,
     return_probe: bool,
 ) -> Result<ProbeContext, SyntaxError> {
-    let syscall = &function[OLD_SYSCALL_PREFIX.len()..];
+    let syscall = function
+        .strip_prefix("SyS_")
+        .or_else(|| function.strip_prefix("sys_"))
+        .unwrap_or(function);
     let name = if return_probe {
         format!("sys_exit_{syscall}")
     } else {
