@@ -287,6 +287,8 @@ fn funccount_table_names_usdt_probes_and_takes_regex() {
     let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
         return;
     };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
     let child = spawn_waiting(&program, 2);
     let pid = child.id().to_string();
     let pattern = format!("u:{}:^gc__(start|done)$", program.display());
@@ -327,6 +329,8 @@ fn funccount_counts_a_usdt_probe_behind_a_semaphore_with_pid() {
     let Some(program) = usdt_program(TEST, &dir, SEMA_C) else {
         return;
     };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
     let pattern = format!("u:{}:t*", program.display());
     let out = Command::new(common::BPFKIT)
         .args(["funccount", "-d", "1s", &pattern])
@@ -392,6 +396,8 @@ fn funccount_unmatched_usdt_pattern_is_one_error() {
     let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
         return;
     };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
     for pattern in [
         format!("u:{}:nope*", program.display()),
         format!("U:{}:nope*", program.display()),
