@@ -99,8 +99,8 @@ pub enum UnOp {
     Not,
     Neg,
     /// A C cast to an integer type (`(int)retval`, bcc's trace examples):
-    /// the value cut to `bytes` and sign- or zero-extended. A pointer
-    /// cast (`(char *)x`) is 8 unsigned bytes.
+    /// the value cut to `bytes` and sign- or zero-extended. (A pointer
+    /// cast, `(char *)$retval`, changes nothing and is dropped.)
     Cast {
         bytes: u8,
         signed: bool,
@@ -578,11 +578,16 @@ impl Parser<'_> {
             }
             Tok::Ident(name) => ExprKind::Arg(name),
             Tok::LParen => {
-                if let Some(op) = self.cast()? {
+                if let Some(cast) = self.cast()? {
                     let inner = self.unary()?;
-                    return Ok(Expr {
-                        column,
-                        kind: ExprKind::Unary(op, Box::new(inner)),
+                    return Ok(match cast {
+                        Some(op) => Expr {
+                            column,
+                            kind: ExprKind::Unary(op, Box::new(inner)),
+                        },
+                        // A pointer keeps its value, and what reads it (a
+                        // `%s`, argdist's char* TYPE) decides.
+                        None => inner,
                     });
                 }
                 let inner = self.expr()?;
@@ -596,8 +601,9 @@ impl Parser<'_> {
     }
 
     /// After a `(`: a C integer or pointer type and its `)`, taken as a
-    /// cast; `None` (nothing read) when the next word names no type.
-    fn cast(&mut self) -> Result<Option<UnOp>, SyntaxError> {
+    /// cast (`Some(None)` for a pointer type, which changes no value);
+    /// `None` (nothing read) when the next word names no type.
+    fn cast(&mut self) -> Result<Option<Option<UnOp>>, SyntaxError> {
         let starts_type = |t: &Tok| {
             matches!(t, Tok::Ident(w) if crate::tracefs::c_int_type(w).is_some()
                 || ["unsigned", "signed", "long", "short", "void"].contains(&w.as_str()))
@@ -618,10 +624,7 @@ impl Parser<'_> {
         }
         let name = words.join(" ");
         if pointer {
-            return Ok(Some(UnOp::Cast {
-                bytes: 8,
-                signed: false,
-            }));
+            return Ok(Some(None));
         }
         let name = if name == "signed" { "int" } else { &name };
         let (bytes, signed) = crate::tracefs::c_int_type(name).ok_or_else(|| {
@@ -630,10 +633,10 @@ impl Parser<'_> {
                 format!("cannot cast to '{name}': not an integer type"),
             )
         })?;
-        Ok(Some(UnOp::Cast {
+        Ok(Some(Some(UnOp::Cast {
             bytes: bytes as u8,
             signed,
-        }))
+        })))
     }
 
     /// `->member` and `.member` after a value (struct walks).
@@ -720,7 +723,7 @@ mod tests {
         assert_eq!(filter("r:c:read ((int)retval < 0)"), "((s32)(retval) < 0)");
         assert_eq!(
             filter("r:c:read ((unsigned long long)retval + (char *)arg1 > (short)-1)"),
-            "(((u64)(retval) + (u64)(arg1)) > (s16)(-(1)))"
+            "(((u64)(retval) + arg1) > (s16)(-(1)))"
         );
         assert_eq!(
             filter(r#"p:c:open (STRCMP("test.txt", arg1))"#),
