@@ -11,12 +11,12 @@
 //! | man page line | here |
 //! |---|---|
 //! | `trace '::do_sys_open "%s", arg2@user'` | kernel function (matrix) |
-//! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | kernel function (matrix) |
+//! | `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'` | [`trace_sys_functions_are_syscall_tracepoints`]: no kernel function sys_read since 4.17 (bcc fails on it): the syscall's tracepoint, as `SyS_NAME` |
 //! | `trace ':c:malloc "size = %d", arg1'` | [`trace_malloc_sizes`] (with -p: system-wide, a busy machine's mallocs overflow the ring buffer) |
 //! | `trace 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] (bash on script(1)'s terminal) |
 //! | `trace 't:block:block_rq_complete "%d sectors", args->nr_sector'` | [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "start addr = %llx", arg3'` | not run: Debian's glibc has no USDT notes (no .note.stapsdt in libc.so.6; libpthread.so.0 is a stub); one clear error |
-//! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | kernel function (matrix) |
+//! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | one clear error: SyS_nanosleep is the syscall's tracepoint (as SyS_chown), whose arguments take no struct walks (`ts->tv_nsec`) |
 //! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | not run: `-s` (build-id symbol files) is not supported; `-U` is (tests/trace_stacks.rs) |
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
@@ -46,6 +46,45 @@
 //! | `funclatency c:read` | [`funclatency_libc_read`] |
 //! | `funclatency -i 2 -d 10 c:read` | [`funclatency_libc_read_intervals`] (`-i 1 -d 2`: shorter, same meaning) |
 //! | (issue 12) `funclatency c:read*` | [`funclatency_libc_glob`] (one uprobe.multi link each way: Linux 6.6+) |
+//!
+//! bcc's docs/tutorial.md, "2. Observability with Generic Tools" (2.1
+//! trace; 2.2 argdist and 2.3 funccount only link the `_example.txt`
+//! files):
+//!
+//! | tutorial line | here |
+//! |---|---|
+//! | `trace.py 'p::SyS_chown "file = %s, ..."' 'p::SyS_fchown ...' 'p::SyS_lchown ...'` | [`tutorial_trace_chown_syscalls`], unchanged: `SyS_NAME` (the syscall functions before 4.17) is syscall NAME's tracepoint, no kprobes needed; also the matrix case `tutorial-chown` |
+//! | `trace.py -p 1134138 't:sched:sched_switch (args->prev_state == TASK_STATE_MAX \|\| args->prev_state == 0)'` | [`tutorial_trace_switches_of_a_process_and_a_thread`]: TASK_STATE_MAX is a header macro, not in BTF: one clear error; with a number in its place (0x100, TASK_REPORT_MAX: what sched_switch reports for a preempted task since 4.14, where bcc's filter matches nothing) it runs |
+//! | `trace.py -L 1134140 't:sched:sched_switch (...)'` | the same test, `-L` |
+//! | `strace trace.py 'r:bash:readline "%s", retval'` | [`trace_bash_readline_returns_the_line`] |
+//! | `trace.py 'r::uprobe_register "ret = %d", retval'` | kernel function: matrix case `tutorial-uprobe-ret` |
+//! | `trace.py -I 'linux/fs.h' 'p::uprobe_register(struct inode *inode) "a_ops = %llx", inode->i_mapping->a_ops'` | kernel function: matrix case `tutorial-uprobe-aops` (`-I` is a note: types come from BTF) |
+//!
+//! The `_example.txt` files the tutorial links (tools/trace_example.txt,
+//! argdist_example.txt, funccount_example.txt), where they differ from the
+//! man pages above:
+//!
+//! | example | here |
+//! |---|---|
+//! | `trace 'p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1' -T` | [`trace_example_strcmp_filter`] (STRCMP is `==` on strings) |
+//! | `trace 'r:c:read ((int)retval < 0) "read failed: %d", retval' 'r:c:write ((int)retval < 0) ...' -T` | [`trace_example_cast_in_filter`] (C casts, [`trace_casts_cut_and_extend`]) |
+//! | `trace 'p:c:open(char *filename) "opening %s", filename'` | runs (signature names: tests/trace.rs) |
+//! | `trace 't:block:block_rq_complete "sectors=%d", args->nr_sector' -T` | as the man page's [`trace_block_rq_complete_sectors`] |
+//! | `trace 'u:pthread:pthread_create "%U", arg3' -T -C` | not run: no USDT notes in Debian's glibc (one clear error); `-C` (CPU column): [`trace_print_cpu_column`] |
+//! | `trace 'u:ruby:method__entry "%s.%s", arg1, arg2' -p $(pidof irb) -T` | not run: no ruby here (USDT arguments: tests/usdt_probes.rs) |
+//! | `trace 'sys_execve "%s", arg1'`, `'sys_read (arg3 > 20000) ...'`, `sys_open` | [`trace_sys_functions_are_syscall_tracepoints`] (`sys_NAME` is the syscall's tracepoint where BTF has no such function) |
+//! | `trace 'do_sys_open "%s", arg2@user' -UK -f temp` / `-n out` / `-p 2740 ... -T`, `-U -a 'r::sys_futex "%d", retval'`, `'p::SyS_nanosleep(struct timespec *ts) "sleep for %lld ns", ts->tv_nsec'` | kernel functions (matrix; do_sys_open is do_sys_openat2 since 5.6); `-f` (message filter) and `-a` (addresses in stacks) are not supported; SyS_nanosleep's `ts->tv_nsec` walks a struct, which tracepoint arguments cannot (one clear error) |
+//! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U`, `trace.py 'sys_setsockopt(...)(... STRCMP("{0x6C, ...}", optval))' -U -M 1 --bin_cmp` | not run: `-s` and `--bin_cmp` are not supported |
+//! | `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2` | [`argdist_example_number_of_prints_without_interval`] (`-n` without `-i`: every second, as bcc) |
+//! | `argdist -c -H 'p:c:write(int fd, void *buf, size_t len):size_t:len'`, `-c -H '...:len:fd==1'`, `-i 10 -c -H 'r:c:read()'`, `-p 2420 -c -C 'p:c:malloc(size_t size):size_t:size'` | run (the man page's tests above cover each form) |
+//! | `argdist -C 't:net:net_dev_start_xmit():u16:args->protocol'` | runs |
+//! | `argdist -H 'r:c:malloc(size_t size):u64:$latency/$entry(size);ns per byte' -n 1 -i 10`, `-c -H 'r:c:open(char *file):u64:$latency/1000:STRCMP("test.txt",$entry(file))'`, `-C 'r::__vfs_read():u32:$PID:$latency > 100000'` | not run: `$latency` and `$entry(...)` (entry/return pairs) are not supported: one clear error |
+//! | `argdist -C 't:syscalls:sys_exit_epoll_wait():char*:$COMM'`, `-i 10 -n 1 -C 'p:c:puts(char *str):char*:str'`, `-C 'r:c:gets():char*:(char*)$retval:$retval!=0'` | not run: string values: one clear error |
+//! | `argdist -c -C 'p::__kmalloc(size_t size, gfp_t flags):gfp_t,size_t:flags,size'`, `-i 3 -n 2 -H 'p::__kmalloc(size_t size):size_t:size'` | kernel functions (matrix); two values in one specifier are not supported |
+//! | `funccount -r 'c:(write|read)$'`, `funccount t:block:*` | run (as [`funccount_malloc`], tests/funccount_uprobes.rs) |
+//! | `funccount u:pthread:*mutex* -p 1442` | not run: libpthread.so.0 has no USDT notes and no functions (glibc 2.34+ moved them to libc): one error naming both; `u:LIB:PROBE` on USDT: tests/usdt_probes.rs |
+//! | `funccount -p 1442 contentions:*`, `/home/ubuntu/contentions:*` | not run: no such program here (a program's functions: tests/funccount_uprobes.rs) |
+//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU) is not supported |
 
 mod common;
 
@@ -181,6 +220,19 @@ fn write_to_disk(dir: &TempDir) {
 /// line), calls `cause` once it is attached, stops it with SIGINT and
 /// returns `(output, bpfkit's pid)`.
 fn trace_to_file(args: &[&str], cause: impl FnOnce()) -> (String, u32) {
+    let mut cause = Some(cause);
+    trace_to_file_until(
+        args,
+        move || cause.take().into_iter().for_each(|c| c()),
+        &[],
+    )
+}
+
+/// [`trace_to_file`], calling `cause` again every half second until the
+/// output holds every text of `until`: a system-wide probe on a busy
+/// machine (every malloc) fills the ring buffer, and the events that find
+/// it full are not sent.
+fn trace_to_file_until(args: &[&str], mut cause: impl FnMut(), until: &[&str]) -> (String, u32) {
     let _serial = common::serial();
     let dir = TempDir::new("bcc-examples");
     let out_path = dir.path().join("trace.json");
@@ -201,6 +253,18 @@ fn trace_to_file(args: &[&str], cause: impl FnOnce()) -> (String, u32) {
         std::thread::sleep(Duration::from_millis(20));
     }
     cause();
+    let mut next_cause = Instant::now() + Duration::from_millis(500);
+    while !until.is_empty() {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if until.iter().all(|needle| text.contains(needle)) || Instant::now() > deadline {
+            break;
+        }
+        if Instant::now() > next_cause {
+            cause();
+            next_cause = Instant::now() + Duration::from_millis(500);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let bpfkit = child.id();
     // SAFETY: kill of our own child, not yet reaped.
     assert_eq!(unsafe { libc::kill(bpfkit as i32, libc::SIGINT) }, 0);
@@ -246,14 +310,26 @@ fn trace_system_wide_malloc_leaves_bpfkit_out() {
     if !privileged("trace_system_wide_malloc_leaves_bpfkit_out") {
         return;
     }
-    let (text, bpfkit) = trace_to_file(&[r#":c:malloc "size = %d", arg1"#], || {
-        bcc_examples_malloc(12345, 7);
-        std::thread::sleep(Duration::from_millis(200));
-    });
+    let (text, bpfkit) = trace_to_file_until(
+        &[r#":c:malloc "size = %d", arg1"#],
+        || {
+            bcc_examples_malloc(12345, 7);
+            std::thread::sleep(Duration::from_millis(200));
+        },
+        &[r#""message":"size = 12345""#],
+    );
     let pid_field = format!("\"pid\":{bpfkit},");
     let own = text.lines().filter(|l| l.contains(&pid_field)).count();
     assert_eq!(own, 0, "bpfkit's own mallocs traced");
-    assert!(text.contains(r#""message":"size = 12345""#), "ours seen");
+    let lost: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(r#""type":"lost"#))
+        .collect();
+    assert!(
+        text.contains(r#""message":"size = 12345""#),
+        "ours not seen; {} events, lost: {lost:?}",
+        text.lines().count()
+    );
 }
 
 /// trace 't:block:block_rq_complete "%d sectors", args->nr_sector'.
@@ -1003,5 +1079,456 @@ fn include_headers_are_a_note_and_entry_specifiers_count_calls() {
         finished.stderr.contains("-I linux/sched.h ignored"),
         "{}",
         finished.stderr
+    );
+}
+
+// bcc's docs/tutorial.md, "Observability with Generic Tools" (2.1 trace;
+// 2.2 argdist and 2.3 funccount only point at the _example.txt files).
+
+/// Tutorial 2.1, example 1, unchanged: `p::SyS_chown` and friends, the
+/// syscall functions of kernels before 4.17, are the syscalls' entry
+/// tracepoints (no kprobes needed), arguments `arg1`.. in their order. The
+/// test makes one chown, fchown and lchown with owners no one else uses.
+#[test]
+fn tutorial_trace_chown_syscalls() {
+    if !privileged("tutorial_trace_chown_syscalls") {
+        return;
+    }
+    let dir = TempDir::new("bcc-tutorial");
+    let file = dir.path().join("owned");
+    let link = dir.path().join("owned-link");
+    std::fs::write(&file, b"x").expect("creating the file");
+    std::os::unix::fs::symlink(&file, &link).expect("linking the file");
+    let mut run = Run::start_tool_attached(
+        "trace",
+        &[
+            r#"p::SyS_chown "file = %s, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+            r#"p::SyS_fchown "fd = %d, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+            r#"p::SyS_lchown "file = %s, to_uid = %d, to_gid = %d, from_uid = %d", arg1, arg2, arg3, $uid"#,
+        ],
+    );
+    let c_path = |p: &std::path::Path| {
+        std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("no NUL in the path")
+    };
+    let (file_c, link_c) = (c_path(&file), c_path(&link));
+    let fd = std::fs::File::open(&file).expect("opening the file");
+    use std::os::fd::AsRawFd;
+    // SAFETY: valid NUL-terminated paths and an open descriptor.
+    unsafe {
+        assert_eq!(libc::chown(file_c.as_ptr(), 4241, 4251), 0);
+        assert_eq!(libc::fchown(fd.as_raw_fd(), 4242, 4252), 0);
+        assert_eq!(libc::lchown(link_c.as_ptr(), 4243, 4253), 0);
+    }
+    let ours = |seen: &[Value]| -> Vec<(String, String)> {
+        seen.iter()
+            .filter(|r| r["type"] == "event")
+            .filter(|r| {
+                r["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("to_uid = 424"))
+            })
+            .map(|r| {
+                (
+                    r["data"]["probe"].as_str().unwrap_or("?").to_string(),
+                    r["message"].as_str().unwrap_or("?").to_string(),
+                )
+            })
+            .collect()
+    };
+    run.wait_until("the three chown calls", |seen| ours(seen).len() >= 3);
+    let finished = run.stop();
+    let uid = unsafe { libc::getuid() };
+    assert_eq!(
+        ours(&finished.records),
+        [
+            (
+                "SyS_chown".to_string(),
+                format!(
+                    "file = {}, to_uid = 4241, to_gid = 4251, from_uid = {uid}",
+                    file.display()
+                )
+            ),
+            (
+                "SyS_fchown".to_string(),
+                format!(
+                    "fd = {}, to_uid = 4242, to_gid = 4252, from_uid = {uid}",
+                    fd.as_raw_fd()
+                )
+            ),
+            (
+                "SyS_lchown".to_string(),
+                format!(
+                    "file = {}, to_uid = 4243, to_gid = 4253, from_uid = {uid}",
+                    link.display()
+                )
+            ),
+        ]
+    );
+}
+
+/// Tutorial 2.1, example 2. Unchanged, its filter names `TASK_STATE_MAX`,
+/// a macro of the kernel's headers that BTF does not carry: one clear
+/// error saying so. (Since 4.14 sched_switch reports a preempted task as
+/// TASK_REPORT_MAX, not TASK_RUNNING|TASK_STATE_MAX, so bcc's filter
+/// keeps only `prev_state == 0` there too.) With a number in its place,
+/// `-p PID` and `-L TID` keep the switches of that process or thread:
+/// two threads of this test pinned to one CPU yield to each other, each
+/// yield a switch away from a running task (prev_state 0).
+#[test]
+fn tutorial_trace_switches_of_a_process_and_a_thread() {
+    if !privileged("tutorial_trace_switches_of_a_process_and_a_thread") {
+        return;
+    }
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
+    const TUTORIAL: &str =
+        "t:sched:sched_switch (args->prev_state == TASK_STATE_MAX || args->prev_state == 0)";
+    let pid = std::process::id().to_string();
+    let out = Command::new(BPFKIT)
+        .args(["trace", "-p", &pid, TUTORIAL])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("'TASK_STATE_MAX' looks like a C macro"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        3,
+        "one error, its probe, its caret: {stderr}"
+    );
+
+    let filter = TUTORIAL.replace("TASK_STATE_MAX", "0x100");
+    for by_thread in [false, true] {
+        let yielders = Yielders::start();
+        let tid = yielders.tids[0];
+        let (flag, target) = if by_thread {
+            ("-L", tid.to_string())
+        } else {
+            ("-p", pid.clone())
+        };
+        // Output to a file: with -p this process, a pipe it reads would feed
+        // its own reads back as switches.
+        let (text, _) = trace_to_file(&[flag, &target, &filter], || yielders.go());
+        let events: Vec<Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|r| r["type"] == "event")
+            .collect();
+        assert!(events.len() >= 100, "{flag}: {} switches", events.len());
+        for event in &events {
+            assert_eq!(event["data"]["pid"], std::process::id(), "{event}");
+            assert_eq!(event["data"]["probe"], "sched_switch", "{event}");
+            if by_thread {
+                assert_eq!(event["data"]["tid"], tid, "{event}");
+            }
+        }
+    }
+}
+
+/// Two threads pinned to one CPU that, once released, call sched_yield
+/// 2000 times each: every call switches to the other.
+struct Yielders {
+    tids: Vec<i64>,
+    go: std::sync::mpsc::Sender<()>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Yielders {
+    fn start() -> Yielders {
+        let (go, release) = std::sync::mpsc::channel::<()>();
+        let release = std::sync::Arc::new(std::sync::Mutex::new(release));
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let threads = (0..2)
+            .map(|_| {
+                let (release, tid_tx, barrier) = (release.clone(), tid_tx.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    // SAFETY: a zeroed cpu_set_t with CPU 0 set, for this thread.
+                    unsafe {
+                        let mut set: libc::cpu_set_t = std::mem::zeroed();
+                        libc::CPU_SET(0, &mut set);
+                        libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set);
+                    }
+                    // SAFETY: gettid has no preconditions.
+                    tid_tx
+                        .send(i64::from(unsafe { libc::gettid() }))
+                        .expect("sending the tid");
+                    let _ = release.lock().expect("the release channel").recv();
+                    barrier.wait();
+                    for _ in 0..2000 {
+                        // SAFETY: sched_yield has no preconditions.
+                        unsafe { libc::sched_yield() };
+                    }
+                })
+            })
+            .collect();
+        let tids = (0..2).map(|_| tid_rx.recv().expect("a tid")).collect();
+        Yielders { tids, go, threads }
+    }
+
+    /// Releases both threads and waits for them.
+    fn go(self) {
+        for _ in 0..2 {
+            self.go.send(()).expect("releasing a thread");
+        }
+        for thread in self.threads {
+            thread.join().expect("a yielding thread");
+        }
+    }
+}
+
+// bcc's tools/trace_example.txt and argdist_example.txt: the commands the
+// tutorial points at, where they showed gaps.
+
+/// `trace 'p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1' -T`:
+/// bcc's STRCMP is string equality; only the open of test.txt is shown.
+#[test]
+fn trace_example_strcmp_filter() {
+    if !privileged("trace_example_strcmp_filter") {
+        return;
+    }
+    let open = |name: &std::ffi::CStr| {
+        // SAFETY: a NUL-terminated path; the files do not exist (the probe
+        // fires on entry all the same).
+        let fd = unsafe { libc::open(name.as_ptr(), libc::O_RDONLY) };
+        if fd >= 0 {
+            close(fd);
+        }
+    };
+    let (text, _) = trace_to_file(
+        &[
+            r#"p:c:open (STRCMP("test.txt", arg1)) "opening %s", arg1"#,
+            "-T",
+        ],
+        || {
+            open(c"other.txt");
+            open(c"test.txt");
+            open(c"test.txt.not");
+        },
+    );
+    let pid = i64::from(std::process::id());
+    let ours: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event" && r["data"]["pid"] == pid)
+        .map(|r| r["message"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(ours, ["opening test.txt"], "{text}");
+}
+
+/// `trace 'r:c:read ((int)retval < 0) "read failed: %d", retval'
+/// 'r:c:write ((int)retval < 0) "write failed: %d", retval' -T`: C casts
+/// in filters; a failed read and write of this test each one line.
+#[test]
+fn trace_example_cast_in_filter() {
+    if !privileged("trace_example_cast_in_filter") {
+        return;
+    }
+    let (text, _) = trace_to_file(
+        &[
+            r#"r:c:read ((int)retval < 0) "read failed: %d", retval"#,
+            r#"r:c:write ((int)retval < 0) "write failed: %d", retval"#,
+            "-T",
+        ],
+        || {
+            let mut byte = [0u8; 1];
+            // SAFETY: -1 is no descriptor: both fail with EBADF.
+            unsafe {
+                assert_eq!(libc::read(-1, byte.as_mut_ptr().cast(), 1), -1);
+                assert_eq!(libc::write(-1, byte.as_ptr().cast(), 1), -1);
+            }
+        },
+    );
+    let pid = i64::from(std::process::id());
+    let ours: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event" && r["data"]["pid"] == pid)
+        .map(|r| {
+            (
+                r["data"]["probe"].as_str().unwrap_or("?").to_string(),
+                r["message"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            ("read".to_string(), "read failed: -1".to_string()),
+            ("write".to_string(), "write failed: -1".to_string())
+        ],
+        "{text}"
+    );
+}
+
+/// Casts keep C's meaning: `(unsigned char)` cuts to the low byte,
+/// `(short)` sign-extends 16 bits (65535 is -1).
+#[test]
+fn trace_casts_cut_and_extend() {
+    if !privileged("trace_casts_cut_and_extend") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let (text, _) = trace_to_file(
+        &[
+            "-p",
+            &pid,
+            r#"p:c:getpgid ((short)arg1 == -1) "%d %d", (unsigned char)arg1, (int)(short)arg1"#,
+        ],
+        || {
+            // SAFETY: getpgid of no such process fails, nothing else.
+            unsafe {
+                libc::getpgid(65535);
+                libc::getpgid(0x1ff);
+            }
+        },
+    );
+    let messages: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event")
+        .map(|r| r["message"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(messages, ["255 -1"], "{text}");
+}
+
+/// `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2`: -n
+/// without -i prints every second, as bcc's argdist, and stops after two.
+#[test]
+fn argdist_example_number_of_prints_without_interval() {
+    if !privileged("argdist_example_number_of_prints_without_interval") {
+        return;
+    }
+    let started = Instant::now();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-c",
+            "-C",
+            "p:c:write():int:$PID#write per process",
+            "-n",
+            "2",
+        ],
+    );
+    let finished = run.finish();
+    let elapsed = started.elapsed();
+    let maps = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "map")
+        .count();
+    assert_eq!(maps, 2, "{:?}", finished.records);
+    assert!(
+        elapsed >= Duration::from_millis(1900) && elapsed < Duration::from_secs(10),
+        "{elapsed:?}"
+    );
+}
+
+/// bcc trace's -C (--print_cpu): a CPU column before PID.
+#[test]
+fn trace_print_cpu_column() {
+    if !privileged("trace_print_cpu_column") {
+        return;
+    }
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
+    let pid = std::process::id().to_string();
+    let child = Command::new(BPFKIT)
+        .args(["trace", "-C", "-M", "1", "-d", "10s", "-p", &pid])
+        .arg("t:syscalls:sys_enter_getppid")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning bpfkit trace");
+    // getppid until bpfkit has its one event (-M 1) and ends.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let caller = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: getppid has no preconditions.
+                unsafe { libc::getppid() };
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let output = child.wait_with_output().expect("waiting for bpfkit trace");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    caller.join().expect("the getppid thread");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["CPU", "PID", "TID", "COMM", "FUNC", "-"],
+        "{stdout}"
+    );
+    let row: Vec<&str> = lines.next().unwrap_or("").split_whitespace().collect();
+    assert!(row.len() >= 5 && row[0].parse::<u32>().is_ok(), "{stdout}");
+    assert_eq!(row[1], pid, "{stdout}");
+}
+
+/// The man page's `trace '::sys_read (arg3 > 20000) "read %d bytes", arg3'`
+/// and trace_example.txt's `trace 'sys_execve "%s", arg1'`: no x86-64
+/// kernel has had `sys_NAME` functions since 4.17 (bcc fails on them), and
+/// where BTF has none they are the syscalls' tracepoints, as `SyS_NAME`.
+#[test]
+fn trace_sys_functions_are_syscall_tracepoints() {
+    if !privileged("trace_sys_functions_are_syscall_tracepoints") {
+        return;
+    }
+    let pid = std::process::id();
+    let (text, _) = trace_to_file_until(
+        &[
+            r#"::sys_read (arg3 > 20000) "read %d bytes", arg3"#,
+            r#"sys_execve "%s", arg1"#,
+        ],
+        || {
+            let zero = std::fs::File::open("/dev/zero").expect("opening /dev/zero");
+            let mut buf = vec![0u8; 30001];
+            use std::os::fd::AsRawFd;
+            // SAFETY: a buffer of the length passed.
+            let n = unsafe { libc::read(zero.as_raw_fd(), buf.as_mut_ptr().cast(), 30001) };
+            assert_eq!(n, 30001);
+            // SAFETY: as above, under the filter's 20000 bytes.
+            unsafe { libc::read(zero.as_raw_fd(), buf.as_mut_ptr().cast(), 100) };
+            let status = Command::new("/bin/true")
+                .status()
+                .expect("running /bin/true");
+            assert!(status.success());
+        },
+        &[
+            r#""message":"read 30001 bytes""#,
+            r#""message":"/bin/true""#,
+        ],
+    );
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "event")
+        .collect();
+    let reads: Vec<&str> = events
+        .iter()
+        .filter(|r| r["data"]["pid"] == pid && r["data"]["probe"] == "sys_read")
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    // Other tests of this binary may read big files meanwhile, and the
+    // reads are made again until seen: ours are the 30001-byte reads, not
+    // the 100-byte ones.
+    let of = |m: &str| reads.iter().filter(|r| **r == m).count();
+    assert!(of("read 30001 bytes") >= 1, "{text}");
+    assert_eq!(of("read 100 bytes"), 0, "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|r| r["data"]["probe"] == "sys_execve" && r["message"] == "/bin/true"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#""hook":"tracepoint syscalls:sys_enter_read""#),
+        "{text}"
     );
 }

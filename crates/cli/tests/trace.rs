@@ -211,7 +211,13 @@ fn funccount_counts_a_known_number_of_calls_per_tracepoint() {
         .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
     assert_eq!(
         map["entries"],
-        serde_json::json!([{"key": "sys_enter_fchownat", "value": {"count": CALLS}}]),
+        // `name`: the target as the pattern named it (BTF's enum key is an
+        // identifier: `python_gc__start` for a USDT probe).
+        serde_json::json!([{
+            "key": "sys_enter_fchownat",
+            "value": {"count": CALLS},
+            "name": "sys_enter_fchownat"
+        }]),
         "{map}"
     );
 }

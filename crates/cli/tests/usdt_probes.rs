@@ -290,3 +290,255 @@ fn missing_usdt_probe_lists_the_binary_probes() {
     );
     assert_eq!(listed, format!("{} bpfkit_trace:args\n", program.display()));
 }
+
+const COUNT_C: &str = "crates/probe/tests/usdt_count.c";
+
+/// `(name, count)` of every entry of funccount's `counts` map record, by
+/// the name the pattern gave the target (JSON's `name`), sorted.
+fn named_counts(records: &[Value]) -> Vec<(String, u64)> {
+    let map = records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == "counts")
+        .unwrap_or_else(|| panic!("no counts: {records:?}"));
+    let mut counts: Vec<(String, u64)> = map["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or("?").to_string(),
+                e["value"]["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    counts.sort();
+    counts
+}
+
+/// bcc's `funccount 'u:LIB:PROBE'`: a glob over probe names counts each
+/// USDT probe it matches on its own line, named PROVIDER:NAME, every site
+/// of a probe included (gc__done has two); an exact name counts one.
+#[test]
+fn funccount_counts_usdt_probes_matched_by_a_pattern() {
+    const TEST: &str = "funccount_counts_usdt_probes_matched_by_a_pattern";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
+        return;
+    };
+    let child = spawn_waiting(&program, 4);
+    let pid = child.id().to_string();
+    let glob = format!("u:{}:gc*", program.display());
+    let exact = format!("u:{}:tick", program.display());
+    let run = Run::start_tool_attached("funccount", &["-p", &pid, &glob, &exact]);
+    release(child);
+    let finished = run.stop();
+    assert_eq!(
+        named_counts(&finished.records),
+        [
+            ("bpfkit_count:gc__done".to_string(), 8),
+            ("bpfkit_count:gc__start".to_string(), 4),
+            ("bpfkit_count:tick".to_string(), 12),
+        ],
+        "{:?}",
+        finished.records
+    );
+    let usdt_links = finished
+        .records
+        .iter()
+        .filter(|r| {
+            r["type"] == "attached" && r["hook"].as_str().is_some_and(|h| h.starts_with("usdt "))
+        })
+        .count();
+    assert_eq!(
+        usdt_links, 3,
+        "one usdt program per probe: {:?}",
+        finished.records
+    );
+    // Every target was hit: the map holds an entry for each, and is not
+    // "full" (a false warning of dropped counts).
+    assert!(!finished.stderr.contains("is full"), "{}", finished.stderr);
+}
+
+/// The table names the probes as bcc's funccount prints them, and `-r`
+/// matches probe names by regular expression.
+#[test]
+fn funccount_table_names_usdt_probes_and_takes_regex() {
+    const TEST: &str = "funccount_table_names_usdt_probes_and_takes_regex";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
+        return;
+    };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
+    let child = spawn_waiting(&program, 2);
+    let pid = child.id().to_string();
+    let pattern = format!("u:{}:^gc__(start|done)$", program.display());
+    let bpfkit = Command::new(common::BPFKIT)
+        .args(["funccount", "-r", "-p", &pid, "-d", "2s", &pattern])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running bpfkit funccount");
+    // Attached well within the first second; the probes fire at once.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    release(child);
+    let out = bpfkit.wait_with_output().expect("waiting for bpfkit");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .filter(|cols: &Vec<&str>| cols.len() == 2 && cols[0].starts_with("bpfkit_count:"))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["bpfkit_count:gc__done", "4"],
+            vec!["bpfkit_count:gc__start", "2"]
+        ],
+        "{stdout}"
+    );
+}
+
+/// A probe behind a semaphore is counted with -p (which raises it); without
+/// -p that is one error saying so.
+#[test]
+fn funccount_counts_a_usdt_probe_behind_a_semaphore_with_pid() {
+    const TEST: &str = "funccount_counts_a_usdt_probe_behind_a_semaphore_with_pid";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, SEMA_C) else {
+        return;
+    };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
+    let pattern = format!("u:{}:t*", program.display());
+    let out = Command::new(common::BPFKIT)
+        .args(["funccount", "-d", "1s", &pattern])
+        .output()
+        .expect("running bpfkit funccount");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("semaphore") && stderr.contains("--pid"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one error: {stderr}");
+
+    let child = spawn_waiting(&program, 3);
+    let pid = child.id().to_string();
+    let run = Run::start_tool_attached("funccount", &["-p", &pid, &pattern]);
+    release(child);
+    let finished = run.stop();
+    assert_eq!(
+        named_counts(&finished.records),
+        [("bpfkit_test:tick".to_string(), 3)]
+    );
+}
+
+/// `u:LIB:PATTERN` on a library with no USDT notes (Debian's libc) counts
+/// its functions, as `u:c:str*` always did, and `-v` says why.
+#[test]
+fn funccount_u_on_a_library_without_usdt_counts_functions() {
+    if !privileged("funccount_u_on_a_library_without_usdt_counts_functions") {
+        return;
+    }
+    let libc = bpfkit_probe::uprobe::resolve_library("c").expect("libc");
+    let elf = std::fs::read(&libc).expect("reading libc");
+    let sites = bpfkit_object::usdt::read_usdt_sites(&elf).expect("libc's notes");
+    if sites.iter().any(|s| s.name.starts_with("getp")) {
+        eprintln!("skipping: this libc has USDT probes named getp*");
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached("funccount", &["-v", "-p", &pid, "u:c:getp?id"]);
+    for _ in 0..5 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    let finished = run.stop();
+    let counted = named_counts(&finished.records);
+    assert!(counted.contains(&("getppid".to_string(), 5)), "{counted:?}");
+    assert!(
+        finished
+            .stderr
+            .contains("has no USDT probes (no .note.stapsdt): counting its functions"),
+        "{}",
+        finished.stderr
+    );
+}
+
+/// A pattern matching no USDT probe and no function: one error naming the
+/// probes the binary has; `U:` (USDT only) says the same.
+#[test]
+fn funccount_unmatched_usdt_pattern_is_one_error() {
+    const TEST: &str = "funccount_unmatched_usdt_pattern_is_one_error";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
+        return;
+    };
+    // One bpfkit at a time: others' events would crowd this one's.
+    let _serial = common::serial();
+    for pattern in [
+        format!("u:{}:nope*", program.display()),
+        format!("U:{}:nope*", program.display()),
+        format!("u:{}:bpfkit_count:nope*", program.display()),
+    ] {
+        let out = Command::new(common::BPFKIT)
+            .args(["funccount", "-d", "1s", &pattern])
+            .output()
+            .expect("running bpfkit funccount");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{pattern}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one error: {stderr}");
+        assert!(
+            stderr.contains(
+                "has no USDT probe matching 'nope*' (it has: bpfkit_count:gc__done, \
+                 bpfkit_count:gc__start, bpfkit_count:tick)"
+            ),
+            "{pattern}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// stackcount on a USDT probe: every hit counted under a user stack whose
+/// innermost frame is the function holding the probe site.
+#[test]
+fn stackcount_counts_user_stacks_of_a_usdt_probe() {
+    const TEST: &str = "stackcount_counts_user_stacks_of_a_usdt_probe";
+    let dir = TempDir::new("usdt");
+    let Some(program) = usdt_program(TEST, &dir, COUNT_C) else {
+        return;
+    };
+    let mut child = spawn_waiting(&program, 3);
+    let pid = child.id().to_string();
+    let pattern = format!("u:{}:gc__start", program.display());
+    let run = Run::start_tool_attached("stackcount", &["-U", "-p", &pid, &pattern]);
+    // Fire, but keep the process (and its symbols) until the stacks print.
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(b"x").expect("writing to the test program");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let finished = run.stop();
+    drop(stdin);
+    assert!(
+        child
+            .wait()
+            .expect("waiting for the test program")
+            .success()
+    );
+    let stacks: Vec<&Value> = finished
+        .records
+        .iter()
+        .filter(|r| r["type"] == "stack")
+        .collect();
+    let total: u64 = stacks
+        .iter()
+        .map(|s| s["weight"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(total, 3, "{stacks:?}");
+    for stack in &stacks {
+        let innermost = stack["user"][0].as_str().unwrap_or("");
+        assert!(innermost.starts_with("collect"), "{stack}");
+    }
+}

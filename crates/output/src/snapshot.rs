@@ -402,7 +402,7 @@ impl Maps<'_> {
     ) -> Result<()> {
         let sorted = self.sorted(entries, opts);
         if opts.mode == Mode::Json {
-            self.write_json_table(&sorted, buf);
+            self.write_json_table(&sorted, opts, buf);
             return Ok(());
         }
         let columns: Vec<TableColumn> = match &opts.columns {
@@ -439,8 +439,20 @@ impl Maps<'_> {
         Ok(())
     }
 
-    /// `{"type":"map","map":..,"entries":[{"key":..,"value":..},...]}`.
-    fn write_json_table(&self, sorted: &[&Entry], buf: &mut Vec<u8>) {
+    /// `{"type":"map","map":..,"entries":[{"key":..,"value":..},...]}`,
+    /// each entry also with the members of `ColumnSpec::json` columns
+    /// (`"name"`: funccount's target as the pattern named it), as events.
+    fn write_json_table(&self, sorted: &[&Entry], opts: &SnapshotOptions, buf: &mut Vec<u8>) {
+        let json_cells: Vec<(&str, bool, &cells::CustomCell)> = opts
+            .columns
+            .iter()
+            .flatten()
+            .filter_map(|spec| {
+                let (key, raw) = spec.json.as_ref()?;
+                Some((key.as_str(), *raw, spec.custom.as_ref()?))
+            })
+            .collect();
+        let mut text = Vec::new();
         buf.extend_from_slice(b"{\"type\":\"map\",\"map\":");
         json::write_str(buf, self.view.name.as_bytes());
         buf.extend_from_slice(b",\"entries\":[");
@@ -455,6 +467,18 @@ impl Maps<'_> {
             }
             buf.extend_from_slice(b",\"value\":");
             self.value.write_json_object(vb, buf);
+            for (key, raw, cell) in &json_cells {
+                text.clear();
+                (cell.0)(&self.record(kb, vb), &mut cells::CellText::new(&mut text));
+                buf.push(b',');
+                json::write_str(buf, key.as_bytes());
+                buf.push(b':');
+                if *raw {
+                    buf.extend_from_slice(&text);
+                } else {
+                    json::write_str(buf, &text);
+                }
+            }
             buf.push(b'}');
         }
         buf.extend_from_slice(b"]}\n");

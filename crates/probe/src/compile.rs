@@ -349,7 +349,11 @@ impl Typed<'_> {
                 let ty = self.check_expr(inner, layout)?;
                 let signed = int_operand(&ty, inner)?;
                 Ok(Ty::Int {
-                    signed: signed || *op == UnOp::Neg,
+                    signed: match op {
+                        UnOp::Cast { signed, .. } => *signed,
+                        UnOp::Neg => true,
+                        UnOp::Not => signed,
+                    },
                 })
             }
             ExprKind::Binary(op, l, r) => {
@@ -383,6 +387,23 @@ impl Typed<'_> {
     }
 }
 
+/// For an unknown name in capitals (bcc's `TASK_STATE_MAX`): bcc compiles
+/// against the kernel's headers, bpfkit reads BTF, which has no macros.
+fn macro_hint(name: &str) -> String {
+    let capitals = name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if capitals {
+        format!(
+            " ('{name}' looks like a C macro of the kernel's headers: bpfkit reads \
+             no headers and BTF has no macros; write its value)"
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// The type of a leaf expression (operators are typed by the filter walk).
 fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
     match &e.kind {
@@ -396,8 +417,9 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                 SyntaxError::new(
                     e.column,
                     format!(
-                        "no field '{name}' here; the fields are: {}",
-                        known.join(", ")
+                        "no field '{name}' here; the fields are: {}{}",
+                        known.join(", "),
+                        macro_hint(name)
                     ),
                 )
             })?;
@@ -470,7 +492,13 @@ pub fn expr_text(e: &Expr) -> String {
             if *arrow { "->" } else { "." }
         ),
         ExprKind::Unary(op, inner) => {
-            let op = if *op == UnOp::Not { "!" } else { "-" };
+            let op = match op {
+                UnOp::Not => "!".to_string(),
+                UnOp::Neg => "-".to_string(),
+                UnOp::Cast { bytes, signed } => {
+                    format!("({}{})", if *signed { "s" } else { "u" }, bytes * 8)
+                }
+            };
             format!("{op}({})", expr_text(inner))
         }
         ExprKind::Binary(op, l, r) => format!("({} {op} {})", expr_text(l), expr_text(r)),
@@ -841,6 +869,15 @@ impl Gen<'_> {
                 self.eval(inner, depth)?;
                 self.truth(Cond::Eq, None);
             }
+            ExprKind::Unary(UnOp::Cast { bytes, signed }, inner) => {
+                self.eval(inner, depth)?;
+                let shift = 64 - 8 * i32::from(*bytes);
+                if shift > 0 {
+                    self.asm.alu_imm(Alu::Lsh, R0, shift);
+                    self.asm
+                        .alu_imm(if *signed { Alu::Arsh } else { Alu::Rsh }, R0, shift);
+                }
+            }
             ExprKind::Binary(op @ (BinOp::And | BinOp::Or), l, r) => {
                 let short = self.asm.label();
                 let end = self.asm.label();
@@ -949,6 +986,7 @@ impl Gen<'_> {
             ExprKind::Int(_) => true,
             ExprKind::Unary(UnOp::Neg, _) => true,
             ExprKind::Unary(UnOp::Not, _) => false,
+            ExprKind::Unary(UnOp::Cast { signed, .. }, _) => *signed,
             ExprKind::Binary(op, l, r) => !op.is_comparison() && self.signed(l) && self.signed(r),
             _ => matches!(type_of(e, self.t.ctx), Ok(Ty::Int { signed: true })),
         }

@@ -22,12 +22,15 @@ pub struct Counting {
 
 /// One program of a count: where it attaches and the names of what it
 /// counts, in key order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CountTarget {
     pub section: String,
     pub names: Vec<String>,
     /// A multi-attach program: the attach cookie i (from 1) is `names[i-1]`.
     pub cookies: bool,
+    /// What `-v` says about how the pattern was read (a `u:` pattern that
+    /// counts functions because the binary has no USDT probe matching it).
+    pub note: Option<String>,
 }
 
 impl CountTarget {
@@ -35,7 +38,7 @@ impl CountTarget {
         CountTarget {
             section: format!("tracepoint/{category}/{name}"),
             names: vec![name.to_string()],
-            cookies: false,
+            ..CountTarget::default()
         }
     }
 }
@@ -212,7 +215,9 @@ pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
     let maps = [MapDecl {
         name: COUNTS_MAP.into(),
         map_type: HASH,
-        max_entries: names.len().max(1) as u32,
+        // One spare entry: with every target hit, a map of exactly
+        // names.len() is full, and a full map reads as dropped counts.
+        max_entries: names.len() as u32 + 1,
         key: Some(key),
         value: Some(value),
         sizes: None,

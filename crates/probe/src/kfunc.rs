@@ -725,6 +725,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 section: format!("kprobe.multi/{pattern}"),
                 names: functions,
                 cookies: true,
+                note: None,
             });
             continue;
         }
@@ -745,6 +746,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 section: hook.section(&function, false),
                 names: vec![function],
                 cookies: false,
+                note: None,
             });
         }
     }

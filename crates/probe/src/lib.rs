@@ -425,6 +425,13 @@ fn context(
                 walks: Vec::new(),
             })
         }
+        Target::Function {
+            library,
+            function,
+            return_probe,
+        } if library.is_empty() && syscall_of(function, tracefs, kernel).is_some() => {
+            old_syscall_context(tracefs, function, *return_probe)
+        }
         Target::Function { .. } if is_kernel_function(probe) => match kernel {
             Some(kernel) => kfunc::context(probe, kernel.as_ref()),
             None => Err(SyntaxError::new(0, kfunc::NEITHER)),
@@ -451,6 +458,93 @@ fn context(
             "internal error: a USDT probe reached the single-program path",
         )),
     }
+}
+
+/// The syscall a kernel function probe of bcc's examples names by the
+/// syscall functions of kernels before 4.17: `SyS_NAME` always (no kernel
+/// has had those since), `sys_NAME` where the running kernel's BTF has no
+/// such function (x86-64 syscalls became `__x64_sys_NAME(struct pt_regs *)`)
+/// and a tracepoint `syscalls:sys_enter_NAME` exists.
+fn syscall_of<'a>(
+    function: &'a str,
+    tracefs: &Path,
+    kernel: Option<&std::sync::Arc<dyn kfunc::Kernel>>,
+) -> Option<&'a str> {
+    if let Some(syscall) = function.strip_prefix("SyS_") {
+        return Some(syscall);
+    }
+    let syscall = function.strip_prefix("sys_")?;
+    let btf = kernel?.btf()?;
+    let is_function = btf
+        .find_named(bpfkit_btf::types::kind_no::FUNC, function)
+        .is_some();
+    let tracepoint = tracefs
+        .join("events/syscalls")
+        .join(format!("sys_enter_{syscall}"));
+    (!is_function && tracepoint.exists()).then_some(syscall)
+}
+
+/// `p::SyS_NAME`/`r::SyS_NAME` (and `sys_NAME`, see [`syscall_of`]): the
+/// syscall's entry and return, which bcc's examples name by functions
+/// today's kernels lack, take the syscall's tracepoints
+/// (`syscalls:sys_enter_NAME`, `sys_exit_NAME`), which every kernel has,
+/// kprobes or not. The arguments are `arg1`.. in the tracepoint's order
+/// (besides their names), the return value `retval`, as on a function.
+fn old_syscall_context(
+    tracefs: &Path,
+    function: &str,
+    return_probe: bool,
+) -> Result<ProbeContext, SyntaxError> {
+    let syscall = function
+        .strip_prefix("SyS_")
+        .or_else(|| function.strip_prefix("sys_"))
+        .unwrap_or(function);
+    let name = if return_probe {
+        format!("sys_exit_{syscall}")
+    } else {
+        format!("sys_enter_{syscall}")
+    };
+    let mut fields = tracefs::read_format(tracefs, "syscalls", &name).map_err(|_| {
+        SyntaxError::new(
+            1,
+            format!(
+                "{function}: no syscall {syscall} on this kernel \
+                 (no tracepoint syscalls:{name}); SyS_NAME stands for syscall NAME"
+            ),
+        )
+    })?;
+    let arguments: Vec<tracefs::Field> = fields
+        .iter()
+        .filter(|f| f.name != "__syscall_nr")
+        .cloned()
+        .collect();
+    if return_probe {
+        fields.extend(
+            arguments
+                .into_iter()
+                .filter(|f| f.name == "ret")
+                .map(|f| tracefs::Field {
+                    name: "retval".into(),
+                    ..f
+                }),
+        );
+    } else {
+        fields.extend(
+            arguments
+                .into_iter()
+                .enumerate()
+                .map(|(i, f)| tracefs::Field {
+                    name: format!("arg{}", i + 1),
+                    ..f
+                }),
+        );
+    }
+    Ok(ProbeContext {
+        fields,
+        user_strings: true,
+        section: format!("tracepoint/syscalls/{name}"),
+        walks: Vec::new(),
+    })
 }
 
 /// The message of an event of probe `output`: its format, with numbers

@@ -98,6 +98,13 @@ impl BinOp {
 pub enum UnOp {
     Not,
     Neg,
+    /// A C cast to an integer type (`(int)retval`, bcc's trace examples):
+    /// the value cut to `bytes` and sign- or zero-extended. (A pointer
+    /// cast, `(char *)$retval`, changes nothing and is dropped.)
+    Cast {
+        bytes: u8,
+        signed: bool,
+    },
 }
 
 /// An expression and the column it starts at.
@@ -562,8 +569,29 @@ impl Parser<'_> {
                 }
             }
             Tok::Ident(name) if name == "retval" => ExprKind::Retval,
+            // bcc's string equality: STRCMP("literal", value).
+            Tok::Ident(name) if name == "STRCMP" && self.peek()?.0 == Tok::LParen => {
+                self.bump()?;
+                let left = self.expr()?;
+                self.expect(Tok::Comma, "',' between STRCMP's two strings")?;
+                let right = self.expr()?;
+                self.expect(Tok::RParen, "')' to close STRCMP")?;
+                ExprKind::Binary(BinOp::Eq, Box::new(left), Box::new(right))
+            }
             Tok::Ident(name) => ExprKind::Arg(name),
             Tok::LParen => {
+                if let Some(cast) = self.cast()? {
+                    let inner = self.unary()?;
+                    return Ok(match cast {
+                        Some(op) => Expr {
+                            column,
+                            kind: ExprKind::Unary(op, Box::new(inner)),
+                        },
+                        // A pointer keeps its value, and what reads it (a
+                        // `%s`, argdist's char* TYPE) decides.
+                        None => inner,
+                    });
+                }
                 let inner = self.expr()?;
                 self.expect(Tok::RParen, "')'")?;
                 return Ok(inner);
@@ -572,6 +600,45 @@ impl Parser<'_> {
             _ => return Err(SyntaxError::new(column, "expected an expression")),
         };
         self.members(Expr { column, kind })
+    }
+
+    /// After a `(`: a C integer or pointer type and its `)`, taken as a
+    /// cast (`Some(None)` for a pointer type, which changes no value);
+    /// `None` (nothing read) when the next word names no type.
+    fn cast(&mut self) -> Result<Option<Option<UnOp>>, SyntaxError> {
+        let starts_type = |t: &Tok| {
+            matches!(t, Tok::Ident(w) if crate::tracefs::c_int_type(w).is_some()
+                || ["unsigned", "signed", "long", "short", "void"].contains(&w.as_str()))
+        };
+        if !starts_type(&self.peek()?.0) {
+            return Ok(None);
+        }
+        let column = self.peek()?.1;
+        let mut words = Vec::new();
+        let mut pointer = false;
+        loop {
+            match self.bump()? {
+                (Tok::Ident(word), _) if !pointer => words.push(word),
+                (Tok::Op("*"), _) => pointer = true,
+                (Tok::RParen, _) => break,
+                (_, c) => return Err(SyntaxError::new(c, "expected ')' to close the cast")),
+            }
+        }
+        let name = words.join(" ");
+        if pointer {
+            return Ok(Some(None));
+        }
+        let name = if name == "signed" { "int" } else { &name };
+        let (bytes, signed) = crate::tracefs::c_int_type(name).ok_or_else(|| {
+            SyntaxError::new(
+                column,
+                format!("cannot cast to '{name}': not an integer type"),
+            )
+        })?;
+        Ok(Some(Some(UnOp::Cast {
+            bytes: bytes as u8,
+            signed,
+        })))
     }
 
     /// `->member` and `.member` after a value (struct walks).
@@ -650,6 +717,25 @@ mod tests {
             "((args->x == 1) || (((args->y + (2 * 3)) > 4) && !($pid)))"
         );
         assert_eq!(filter("t:a:b (-(1 - 2) - 3)"), "(-((1 - 2)) - 3)");
+    }
+
+    /// bcc's trace examples: C casts and STRCMP in filters.
+    #[test]
+    fn casts_and_strcmp_are_read() {
+        assert_eq!(filter("r:c:read ((int)retval < 0)"), "((s32)(retval) < 0)");
+        assert_eq!(
+            filter("r:c:read ((unsigned long long)retval + (char *)arg1 > (short)-1)"),
+            "(((u64)(retval) + arg1) > (s16)(-(1)))"
+        );
+        assert_eq!(
+            filter(r#"p:c:open (STRCMP("test.txt", arg1))"#),
+            r#"("test.txt" == arg1)"#
+        );
+        // A parenthesized name that is no type stays a grouping.
+        assert_eq!(filter("t:a:b ((args->x) + 1)"), "(args->x + 1)");
+        let error = |text: &str| parse_probe(text).unwrap_err().message;
+        assert!(error("r:c:read ((int retval < 0)").contains("close the cast"));
+        assert!(error(r#"p:c:open (STRCMP("a" arg1))"#).contains("','"));
     }
 
     #[test]

@@ -84,25 +84,67 @@ fn is_elf(path: &Path) -> bool {
         && magic == *b"\x7fELF"
 }
 
-/// The count targets of a user function pattern of funccount/stackcount
-/// (`LIB:FUNC`, `p:LIB:FUNC`, `u:LIB:FUNC`, `*` and `?` in FUNC, or a
-/// regular expression), `None` when `pattern` is not one: a glob where the
-/// kernel has uprobe.multi is one program whose cookies tell the functions
-/// apart (the runtime gives the i-th function of `matching_functions`
-/// cookie i); otherwise one uprobe per function.
+/// The count targets of a user pattern of funccount/stackcount, `None`
+/// when `pattern` is not one:
+/// - `LIB:FUNC`, `p:LIB:FUNC`: user functions (`*` and `?` in FUNC, or a
+///   regular expression): a glob where the kernel has uprobe.multi is one
+///   program whose cookies tell the functions apart (the runtime gives the
+///   i-th function of `matching_functions` cookie i); otherwise one
+///   uprobe per function.
+/// - `u:LIB:PROBE` (bcc's): the USDT probes of LIB whose name matches, else
+///   (Debian's libc has no USDT notes) its functions, with a note saying so.
+/// - `U:LIB:PROBE`, `u:LIB:PROVIDER:PROBE`: USDT probes only.
 pub fn count_targets(
     pattern: &str,
     how: crate::funccount::Expand,
 ) -> Option<Result<Vec<crate::funccount::CountTarget>, String>> {
     let parts: Vec<&str> = pattern.split(':').collect();
-    let (library, functions) = match parts.as_slice() {
-        ["p" | "u", library, functions] => (*library, *functions),
+    Some(match parts.as_slice() {
+        ["p", library, functions] => user_count_targets(library, functions, how),
+        ["u", library, probes] => usdt_or_functions(library, probes, how),
+        ["U", library, probes] => usdt_only(library, None, probes, how),
+        ["u" | "U", library, provider, probes] => usdt_only(library, Some(provider), probes, how),
         [library, functions] if !["t", "p", "r", "u", "U"].contains(library) => {
-            (*library, *functions)
+            user_count_targets(library, functions, how)
         }
         _ => return None,
-    };
-    Some(user_count_targets(library, functions, how))
+    })
+}
+
+/// bcc's `u:LIB:PROBE`: USDT probes where LIB has some matching PROBE,
+/// else its functions matching it (`u:c:str*`), else one error naming both.
+fn usdt_or_functions(
+    library: &str,
+    pattern: &str,
+    how: crate::funccount::Expand,
+) -> Result<Vec<crate::funccount::CountTarget>, String> {
+    let path = resolve_library(library)?;
+    let probes = crate::usdt::count_targets(&path, None, pattern, how.regex)?;
+    if !probes.targets.is_empty() {
+        return Ok(probes.targets);
+    }
+    let no_probe = probes.none_matching(pattern);
+    let mut functions = user_count_targets(library, pattern, how)
+        .map_err(|functions| format!("{no_probe}, and {functions}"))?;
+    if let Some(first) = functions.first_mut() {
+        first.note = Some(format!("{no_probe}: counting its functions"));
+    }
+    Ok(functions)
+}
+
+/// USDT probes only: an error naming the binary's probes when none matches.
+fn usdt_only(
+    library: &str,
+    provider: Option<&str>,
+    pattern: &str,
+    how: crate::funccount::Expand,
+) -> Result<Vec<crate::funccount::CountTarget>, String> {
+    let path = resolve_library(library)?;
+    let probes = crate::usdt::count_targets(&path, provider, pattern, how.regex)?;
+    if probes.targets.is_empty() {
+        return Err(probes.none_matching(pattern));
+    }
+    Ok(probes.targets)
 }
 
 fn user_count_targets(
@@ -143,6 +185,7 @@ fn user_count_targets(
             section: format!("uprobe.multi/{}:{pattern}", path.display()),
             names,
             cookies: true,
+            note: None,
         }]);
     }
     Ok(names
@@ -151,6 +194,7 @@ fn user_count_targets(
             section: format!("uprobe/{}:{name}", path.display()),
             names: vec![name],
             cookies: false,
+            note: None,
         })
         .collect())
 }
@@ -251,9 +295,8 @@ mod tests {
             assert!(target.section.ends_with(&format!(":{name}")), "{target:?}");
             assert!(target.section.starts_with("uprobe/"), "{target:?}");
         }
-        // Not user patterns: tracepoints, USDT.
+        // Not user patterns: tracepoints.
         assert!(count_targets("t:syscalls:sys_enter_*", glob).is_none());
-        assert!(count_targets("U:c:p:n", glob).is_none());
         let missing = count_targets("c:no_such_function_*", glob).unwrap();
         assert!(missing.unwrap_err().contains("no function matching"));
         // A regular expression: one uprobe per function it matches.

@@ -153,6 +153,70 @@ fn probe_names(sites: &[UsdtSite]) -> Vec<String> {
     names
 }
 
+/// The USDT probes of a binary that a funccount/stackcount pattern
+/// matches, one program each (the runtime attaches a `usdt/` program to
+/// every site of its probe and raises the semaphores with `-p`), named
+/// `PROVIDER:NAME`; and every probe of the binary, for the message when
+/// none matches.
+pub struct CountProbes {
+    pub targets: Vec<crate::funccount::CountTarget>,
+    path: std::path::PathBuf,
+    known: Vec<String>,
+}
+
+impl CountProbes {
+    /// "PATH has no USDT probe matching 'PATTERN' (it has: ...)".
+    pub fn none_matching(&self, pattern: &str) -> String {
+        if self.known.is_empty() {
+            format!(
+                "{} has no USDT probes (no .note.stapsdt)",
+                self.path.display()
+            )
+        } else {
+            format!(
+                "{} has no USDT probe matching '{pattern}' (it has: {})",
+                self.path.display(),
+                self.known.join(", ")
+            )
+        }
+    }
+}
+
+/// The probes of `path` whose name matches `pattern` (a glob, or with
+/// `regex` a regular expression, as bcc matches the probe name), of
+/// `provider` (the same kind of pattern) when it is given.
+pub fn count_targets(
+    path: &Path,
+    provider: Option<&str>,
+    pattern: &str,
+    regex: bool,
+) -> Result<CountProbes, String> {
+    use crate::funccount::{CountTarget, NameMatch};
+    let name = NameMatch::new(pattern, regex)?;
+    let provider = provider.map(|p| NameMatch::new(p, regex)).transpose()?;
+    let mut probes: Vec<(String, String)> = binary_sites(path)?
+        .into_iter()
+        .map(|site| (site.provider, site.name))
+        .collect();
+    probes.sort();
+    probes.dedup();
+    let known = probes.iter().map(|(p, n)| format!("{p}:{n}")).collect();
+    let targets = probes
+        .iter()
+        .filter(|(p, n)| name.matches(n) && provider.as_ref().is_none_or(|m| m.matches(p)))
+        .map(|(p, n)| CountTarget {
+            section: format!("usdt/{}:{p}:{n}", path.display()),
+            names: vec![format!("{p}:{n}")],
+            ..CountTarget::default()
+        })
+        .collect();
+    Ok(CountProbes {
+        targets,
+        path: path.to_path_buf(),
+        known,
+    })
+}
+
 /// `bpfkit trace -l`'s lines for `U:LIB:PATTERN` (a glob over
 /// `PROVIDER:NAME` or NAME): `PATH PROVIDER:NAME`, as bcc's tplist.
 pub fn list(library: &str, pattern: &str) -> Result<Vec<String>, String> {

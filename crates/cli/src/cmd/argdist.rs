@@ -56,13 +56,8 @@ pub struct ArgdistArgs {
     /// Stop after DURATION.
     #[arg(short = 'd', long = "duration", value_name = "DURATION")]
     duration: Option<String>,
-    /// Print COUNT times (every -i INTERVAL), then stop.
-    #[arg(
-        short = 'n',
-        long = "number",
-        value_name = "COUNT",
-        requires = "interval"
-    )]
+    /// Print COUNT times (every -i INTERVAL, 1 s without -i as bcc), then stop.
+    #[arg(short = 'n', long = "number", value_name = "COUNT")]
     number: Option<u32>,
     /// Keep counting across intervals (no reset after each print).
     #[arg(short = 'c', long = "cumulative")]
@@ -87,7 +82,11 @@ pub struct ArgdistArgs {
 
 pub fn run(args: ArgdistArgs) -> Result<ExitCode> {
     super::kfunc::note_ignored_includes(&args.include);
-    let interval = args.interval.as_deref().map(parse_duration).transpose()?;
+    let mut interval = args.interval.as_deref().map(parse_duration).transpose()?;
+    if args.number.is_some() {
+        // bcc's argdist prints every second unless -i says otherwise.
+        interval = interval.or(Some(std::time::Duration::from_secs(1)));
+    }
     let mut duration = args.duration.as_deref().map(parse_duration).transpose()?;
     if let (Some(number), Some(every)) = (args.number, interval) {
         // The last of the COUNT prints is the one at the end of the run.

@@ -11,17 +11,21 @@ use std::process::ExitCode;
 
 #[derive(Args)]
 #[command(
-    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC) or a kernel
-  function (FUNC, p::FUNC), with * and ? (quote it)
+    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC), u:LIB:PROBE (USDT) or a
+  kernel function (FUNC, p::FUNC), with * and ? (quote it)
   LIB: c (libc), a library name, a path or a program on PATH; the functions of one
   pattern share one uprobe.multi link where the kernel has it (6.6+); kernel
   functions through kprobe.multi, kprobes or fentry (-v says which)
+  u:LIB:PROBE: LIB's USDT probes whose name matches (PROVIDER:NAME lines; probes
+  behind a semaphore need -p), else LIB's functions (-v says so); U:LIB:PROBE and
+  u:LIB:PROVIDER:PROBE: USDT probes only
 
 EXAMPLES:
     bpfkit funccount 'vfs_*'                            # kernel functions, where kprobes or fentry work
     bpfkit funccount 't:syscalls:sys_enter_*'          # every syscall, until Ctrl-C
     bpfkit funccount 'c:str*'                          # libc's str* functions
-    bpfkit funccount -p 181 'u:c:malloc' 'c:free'      # malloc and free calls of process 181
+    bpfkit funccount -p 181 'c:malloc' 'c:free'        # malloc and free calls of process 181
+    bpfkit funccount -p 181 'u:python3:*'              # USDT probes of python3 in process 181
     bpfkit funccount -r 'c:^(m|re|c)alloc$'             # -r: regular expressions, as bcc
     bpfkit funccount -i 1 -d 5 't:sched:*'             # scheduler events, every second for 5 s
     bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181"
@@ -58,7 +62,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex)?;
+    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex, args.verbose)?;
     let counting = funccount::build(&targets, args.pid);
     let object =
         bpfkit_object::analyze(&counting.elf).context("analyzing the generated program")?;
@@ -68,6 +72,8 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
         duration,
         clear: interval.is_some(),
         verbose: args.verbose,
+        // Uprobes in this process only; USDT semaphores raised in it.
+        pid: args.pid,
         no_printk: true,
         ..Default::default()
     };
@@ -84,7 +90,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
             snapshot: SnapshotOptions {
                 mode,
                 columns: Some(vec![
-                    ColumnSpec::new("key").header("FUNC").width(36),
+                    target_name_column(counting.targets.clone()).width(36),
                     ColumnSpec::new("count").header("COUNT").width(8).right(),
                 ]),
                 sort_by: Some("count".into()),
@@ -101,4 +107,21 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     crate::run::run_object(&object, &flags, print)
+}
+
+/// FUNC (JSON: `"name"`): what a key counts as the pattern named it
+/// (`memcpy.part.0`, `python:gc__start`), not as the key's enum spells
+/// it: BTF enum names must be C identifiers.
+fn target_name_column(targets: Vec<String>) -> ColumnSpec {
+    ColumnSpec::custom("FUNC", move |record, out| {
+        let name = record
+            .num("key")
+            .and_then(|key| usize::try_from(key).ok())
+            .and_then(|key| targets.get(key));
+        match name {
+            Some(name) => out.extend_from_slice(name.as_bytes()),
+            None => out.extend_from_slice(b"?"),
+        }
+    })
+    .json("name", false)
 }

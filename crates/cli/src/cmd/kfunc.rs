@@ -72,10 +72,13 @@ pub fn for_probes<'a>(
 /// uprobe.multi or uprobes, then kernel functions (`vfs_*`, `p::vfs_*`)
 /// through kprobe.multi, kprobes or fentry as the kernel allows. `regex`
 /// (`-r`) makes the tracepoint and user patterns regular expressions.
+/// `verbose` (`-v`) prints how a pattern was read where that is not plain
+/// (`u:c:str*` counts functions: libc has no USDT probes).
 pub fn count_targets(
     patterns: &[String],
     tracefs: &std::path::Path,
     regex: bool,
+    verbose: bool,
 ) -> anyhow::Result<Vec<bpfkit_probe::funccount::CountTarget>> {
     use bpfkit_probe::{funccount, kfunc};
     let (functions, others): (Vec<&String>, Vec<&String>) = patterns
@@ -93,6 +96,11 @@ pub fn count_targets(
     if !functions.is_empty() {
         let functions: Vec<&str> = functions.into_iter().map(String::as_str).collect();
         targets.extend(kfunc::programs(&functions, running(true).as_ref())?);
+    }
+    if verbose {
+        for note in targets.iter().filter_map(|t| t.note.as_deref()) {
+            eprintln!("bpfkit: note: {note}");
+        }
     }
     Ok(targets)
 }

@@ -30,15 +30,16 @@ static STACKS: StackOutput = StackOutput {
 
 #[derive(Args)]
 #[command(
-    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC, u:LIB:FUNC) or a kernel
-  function (FUNC, p::FUNC), with * and ? (quote it); kernel functions through
-  kprobe.multi, kprobes or fentry (-v says which)
+    after_help = "PATTERN: t:CATEGORY:NAME, LIB:FUNC (also p:LIB:FUNC), u:LIB:PROBE (USDT probes,
+  else functions, as funccount) or a kernel function (FUNC, p::FUNC), with * and ?
+  (quote it); kernel functions through kprobe.multi, kprobes or fentry (-v says which)
 
 EXAMPLES:
     bpfkit stackcount do_unlinkat                       # kernel stacks that unlink files
     bpfkit stackcount 't:sched:sched_switch'            # kernel stacks that switch tasks
     bpfkit stackcount -U -p 181 't:syscalls:sys_enter_write'  # user stacks only
     bpfkit stackcount -U -p 181 'c:malloc'              # user stacks that allocate
+    bpfkit stackcount -U -p 181 'u:python3:gc__start'   # user stacks at a USDT probe
     bpfkit stackcount -f -d 5 't:block:*' > out.folded"
 )]
 pub struct StackcountArgs {
@@ -84,7 +85,7 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
     let interval = args.interval.as_deref().map(parse_duration).transpose()?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
-    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex)?;
+    let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex, args.verbose)?;
     let stacks = stackcount::Stacks {
         kernel: !args.user,
         user: !args.kernel,
@@ -96,6 +97,8 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
         interval,
         duration,
         verbose: args.verbose,
+        // Uprobes in this process only; USDT semaphores raised in it.
+        pid: args.pid,
         no_printk: true,
         ..Default::default()
     };

@@ -78,6 +78,9 @@ pub struct TraceArgs {
     /// A TIME column of seconds since tracing started.
     #[arg(short = 't', long = "timestamp")]
     elapsed: bool,
+    /// A CPU column (bcc's --print_cpu).
+    #[arg(short = 'C', long = "print-cpu", alias = "print_cpu")]
+    print_cpu: bool,
     /// Stop after this many events.
     #[arg(short = 'M', long = "max-events", value_name = "MAX")]
     max_events: Option<u64>,
@@ -144,7 +147,12 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
             time: args.time,
             elapsed: args.elapsed,
             table: TableSpec {
-                columns: Some(columns(Arc::new(compiled.probes), stacks, json)),
+                columns: Some(columns(
+                    Arc::new(compiled.probes),
+                    stacks,
+                    json,
+                    args.print_cpu,
+                )),
             },
             ..Default::default()
         }),
@@ -230,13 +238,14 @@ fn record_pid(record: &bpfkit_output::Record) -> u32 {
         .unwrap_or(0)
 }
 
-/// bcc's columns: PID TID COMM FUNC, then the message with the stacks
-/// under it, one frame a line. In JSON, the message and the stacks (arrays
-/// of frames) are members of the event next to its `data`.
+/// bcc's columns: (CPU with -C) PID TID COMM FUNC, then the message with
+/// the stacks under it, one frame a line. In JSON, the message and the
+/// stacks (arrays of frames) are members of the event next to its `data`.
 fn columns(
     probes: Arc<Vec<ProbeOutput>>,
     stacks: Vec<(&'static str, &'static str)>,
     json: bool,
+    print_cpu: bool,
 ) -> Vec<ColumnSpec> {
     let of_record = |probes: &[ProbeOutput], record: &bpfkit_output::Record| {
         let index = record.num("probe")?;
@@ -244,7 +253,9 @@ fn columns(
     };
     let names = probes.clone();
     let under_message = if json { Vec::new() } else { stacks.clone() };
-    let mut columns = vec![
+    let cpu = print_cpu.then(|| ColumnSpec::new("cpu").header("CPU").width(3));
+    let mut columns: Vec<ColumnSpec> = cpu.into_iter().collect();
+    columns.extend([
         ColumnSpec::new("pid").header("PID").width(7),
         ColumnSpec::new("tid").header("TID").width(7),
         ColumnSpec::new("comm").header("COMM").width(15),
@@ -272,7 +283,7 @@ fn columns(
             }
         })
         .json("message", false),
-    ];
+    ]);
     if json {
         for (member, key) in stacks {
             let cell = ColumnSpec::custom(key, move |record, out| {
