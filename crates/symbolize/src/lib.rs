@@ -58,7 +58,13 @@ impl fmt::Display for Sym {
 pub struct Symbolizer {
     inner: symbolize::Symbolizer,
     user: user::UserCache,
+    /// Addresses in no mapped file (the vDSO, JIT code with a perf map),
+    /// by process: blazesym reads the whole maps for each.
+    unmapped: std::collections::HashMap<(u32, u64), Option<Sym>>,
 }
+
+/// Unmapped addresses remembered at most; then that cache starts over.
+const UNMAPPED_LIMIT: usize = 100_000;
 
 impl Default for Symbolizer {
     fn default() -> Self {
@@ -78,6 +84,7 @@ impl Symbolizer {
         Symbolizer {
             inner,
             user: user::UserCache::new(),
+            unmapped: std::collections::HashMap::new(),
         }
     }
 
@@ -109,19 +116,25 @@ impl Symbolizer {
         let Some(cached) = self.user.syms(pid, ips) else {
             return vec![None; ips.len()]; // the process is gone, its maps too
         };
+        if self.unmapped.len() >= UNMAPPED_LIMIT {
+            self.unmapped.clear();
+        }
         let process = Source::Process(Process::new(pid.into()));
         ips.iter()
             .zip(cached)
-            .map(|(&ip, sym)| sym.unwrap_or_else(|| self.resolve(&process, ip)))
+            .map(|(&ip, sym)| match sym {
+                Some(sym) => sym,
+                None => self
+                    .unmapped
+                    .entry((pid, ip))
+                    .or_insert_with(|| resolve(&self.inner, &process, ip))
+                    .clone(),
+            })
             .collect()
     }
 
     fn resolve(&self, source: &Source, addr: u64) -> Option<Sym> {
-        let symbolized = self
-            .inner
-            .symbolize_single(source, symbolize::Input::AbsAddr(addr))
-            .ok()?;
-        to_sym(&symbolized)
+        resolve(&self.inner, source, addr)
     }
 
     /// Names for `ips`, unknown ones in hex: in one pass over the source
@@ -156,6 +169,13 @@ impl Symbolizer {
             .map(|(&ip, sym)| frame_name(sym, ip))
             .collect()
     }
+}
+
+fn resolve(symbolizer: &symbolize::Symbolizer, source: &Source, addr: u64) -> Option<Sym> {
+    let symbolized = symbolizer
+        .symbolize_single(source, symbolize::Input::AbsAddr(addr))
+        .ok()?;
+    to_sym(&symbolized)
 }
 
 fn to_sym(symbolized: &symbolize::Symbolized) -> Option<Sym> {

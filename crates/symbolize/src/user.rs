@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use blazesym::symbolize::{
     self,
@@ -102,18 +103,32 @@ struct FileEntry {
     symbol_file: Option<PathBuf>,
 }
 
-/// A process's file mappings as last read, and the executable they were
-/// read for (an exec replaces them all).
+/// A process's file mappings as last read, and the layout they were read
+/// for.
 struct ProcessMaps {
-    exe: Option<(u64, u64)>,
-    maps: Vec<Mapping>,
+    layout: Option<Layout>,
+    maps: Rc<Vec<Mapping>>,
 }
 
-/// The device and inode of the executable of `pid`.
-fn exe_identity(pid: u32) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(format!("/proc/{pid}/exe")).ok()?;
-    Some((meta.dev(), meta.ino()))
+/// Where a process's program text and stack start (`/proc/PID/stat`'s
+/// startcode, endcode, startstack): an exec places them anew (ASLR), also
+/// when it runs the same binary again, and a new process with a reused pid
+/// has its own; a fork keeps them, with the maps.
+type Layout = [u64; 3];
+
+/// The [`Layout`] of `pid`, `None` when it is gone.
+fn layout(pid: u32) -> Option<Layout> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_layout(&stat)
+}
+
+fn parse_layout(stat: &str) -> Option<Layout> {
+    // The command (field 2) may hold spaces and parentheses: fields are
+    // counted after its closing one, from field 3.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_comm.split_whitespace().skip(26 - 3);
+    let mut next = || fields.next()?.parse::<u64>().ok();
+    Some([next()?, next()?, next()?])
 }
 
 /// Names user addresses, cached per mapped file and file offset.
@@ -174,7 +189,7 @@ impl UserCache {
     /// vDSO: the caller asks blazesym's process source), `Some(None)` for
     /// one in a file but in none of its symbols.
     pub(crate) fn syms(&mut self, pid: u32, ips: &[u64]) -> Option<Vec<Option<Option<Sym>>>> {
-        let maps = self.process_maps(pid, ips)?;
+        let maps = self.process_maps(pid)?;
         if self.names.len() >= NAMES_LIMIT {
             self.names.clear();
         }
@@ -188,27 +203,29 @@ impl UserCache {
         )
     }
 
-    /// The mappings of `pid`: those read before while it runs the same
-    /// executable and they cover every address of `ips` in a file the
-    /// process mapped (else it may have mapped more since: read again).
-    fn process_maps(&mut self, pid: u32, ips: &[u64]) -> Option<Vec<Mapping>> {
-        let exe = exe_identity(pid);
+    /// The mappings of `pid`: those read before while its layout is the
+    /// same (also after it exited: its events may be read later).
+    /// An address in a library mapped since is in none of them; the caller
+    /// asks blazesym's process source, which reads the maps afresh.
+    fn process_maps(&mut self, pid: u32) -> Option<Rc<Vec<Mapping>>> {
+        let layout = layout(pid);
+        // Gone: the events were its own (a new process with its pid would
+        // have a layout), so what was read while it ran still holds.
         if let Some(known) = self.processes.get(&pid)
-            && known.exe == exe
-            && ips.iter().all(|&ip| mapping_of(&known.maps, ip).is_some())
+            && (layout.is_none() || known.layout == layout)
         {
-            return Some(known.maps.clone());
+            return Some(Rc::clone(&known.maps));
         }
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
-        let maps = parse_maps(&text);
+        let maps = Rc::new(parse_maps(&text));
         if self.processes.len() >= PROCESSES_LIMIT {
             self.processes.clear();
         }
         self.processes.insert(
             pid,
             ProcessMaps {
-                exe,
-                maps: maps.clone(),
+                layout,
+                maps: Rc::clone(&maps),
             },
         );
         Some(maps)
@@ -316,12 +333,17 @@ mod tests {
     /// An address 0x10 into the text of `/bin/sleep` in process `pid`,
     /// once the process has exec'd it and mapped it.
     fn sleep_text_address(pid: u32) -> Option<u64> {
+        text_address(pid, "bin/sleep", 0x10)
+    }
+
+    /// `offset` into the text mapping of a file whose path ends in `file`.
+    fn text_address(pid: u32, file: &str, offset: u64) -> Option<u64> {
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
         let line = text
             .lines()
-            .find(|l| l.contains("r-xp") && l.ends_with("bin/sleep"))?;
+            .find(|l| l.contains("r-xp") && l.ends_with(file))?;
         let start = line.split('-').next()?;
-        Some(u64::from_str_radix(start, 16).ok()? + 0x10)
+        Some(u64::from_str_radix(start, 16).ok()? + offset)
     }
 
     #[test]
@@ -365,6 +387,52 @@ mod tests {
         assert_eq!(cache.files.len(), 1, "one entry for the one binary");
         assert_eq!(cache.names.len(), 1, "one name for its one offset");
         assert!(names.windows(2).all(|w| w[0] == w[1]), "{names:?}");
+    }
+
+    /// Events are often read after their process exited (a short-lived
+    /// one, a reader behind): what was read while it ran still names them.
+    #[test]
+    fn a_process_seen_alive_is_still_named_after_it_exits() {
+        if !std::path::Path::new("/bin/sleep").exists() {
+            eprintln!("skipped: no /bin/sleep");
+            return;
+        }
+        let mut child = std::process::Command::new("/bin/sleep")
+            .arg("5")
+            .spawn()
+            .expect("spawning sleep");
+        let pid = child.id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        // Into libc's text (sleep itself is stripped): some function.
+        let addr = loop {
+            if let Some(addr) = text_address(pid, "/libc.so.6", 0x1000) {
+                break addr;
+            }
+            assert!(std::time::Instant::now() < deadline, "sleep never mapped");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
+        let mut cache = UserCache::new();
+        let alive = cache.syms(pid, &[addr]).expect("live process");
+        let _ = child.kill();
+        let _ = child.wait();
+        let gone = cache.syms(pid, &[addr + 1]).expect("its maps, as read");
+        let name = |syms: &[Option<Option<Sym>>]| syms[0].clone().flatten().map(|s| s.name);
+        assert!(name(&alive).is_some(), "{alive:?}");
+        assert_eq!(name(&gone), name(&alive));
+        assert!(
+            UserCache::new().syms(pid, &[addr]).is_none(),
+            "never seen: no maps"
+        );
+    }
+
+    #[test]
+    fn the_layout_is_read_after_the_command() {
+        let mut stat = String::from("42 (a) b) c) S");
+        for field in 4..=30 {
+            stat.push_str(&format!(" {field}"));
+        }
+        assert_eq!(parse_layout(&stat), Some([26, 27, 28]));
+        assert_eq!(parse_layout("42 (short) S 1 2"), None);
     }
 
     #[test]
