@@ -142,10 +142,11 @@ fn cgroup_needs_a_cgroup_array_and_a_cgroup_v2_directory() {
 /// `capable -U -c CG` under a flood: 100 processes started at once in the
 /// cgroup, each `nice -n -1 true` (a CAP_SYS_NICE check after the dynamic
 /// loader's, each record with its user stack). Every check arrives and
-/// nothing is lost: with stacks each record is ~560 bytes, and the ~1,500
-/// of the burst overflowed the 256 KiB ring buffer that suits the small
-/// records (the printer cannot drain it while 100 processes start on two
-/// CPUs); the 4 MiB that -U asks for holds all of them ~5 times over.
+/// nothing is lost: with stacks each record is ~560 bytes, and the ~2,200
+/// of the burst (~1.2 MB) overflowed the 256 KiB ring buffer that suits
+/// the small records (~1,700 lost: the printer cannot drain it while 100
+/// processes start on two CPUs); the 4 MiB that -U asks for holds all of
+/// them ~3 times over even if nothing were read during the burst.
 #[test]
 fn capable_with_user_stacks_loses_nothing_when_many_processes_start_at_once() {
     let test = "capable_with_user_stacks_loses_nothing_when_many_processes_start_at_once";
