@@ -17,7 +17,7 @@
 //! | `trace 't:block:block_rq_complete "%d sectors", args->nr_sector'` | [`trace_block_rq_complete_sectors`] |
 //! | `trace 'u:pthread:pthread_create "start addr = %llx", arg3'` | not run: Debian's glibc has no USDT notes (no .note.stapsdt in libc.so.6; libpthread.so.0 is a stub); one clear error |
 //! | `trace 'p::SyS_nanosleep(struct timespec *ts) ...'` | one clear error: SyS_nanosleep is the syscall's tracepoint (as SyS_chown), whose arguments take no struct walks (`ts->tv_nsec`) |
-//! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | not run: `-s` (build-id symbol files) is not supported; `-U` is (tests/trace_stacks.rs) |
+//! | `trace -s LIBC,/bin/ping 'p:c:inet_pton' -U` | [`trace_inet_pton_with_symbol_files`] (this test's pid; a stripped binary named through `-s`: tests/trace_stacks.rs) |
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
 //! | `argdist -C 'r:c:gets():char*:$retval'` | not run: glibc 2.36 keeps gets only as a compat symbol nothing here calls; an untyped value made a string by its TYPE char* is [`argdist_several_specifiers_in_one_run`] (`p:c:write():char*:arg2`) |
@@ -301,6 +301,57 @@ fn trace_malloc_sizes() {
         .filter(|l| l.contains(r#""message":"size = 12345""#))
         .count();
     assert_eq!(ours, 7, "{}", &text[text.len().saturating_sub(2000)..]);
+}
+
+/// trace -s LIBC,/bin/ping 'p:c:inet_pton' -U: the user stack of this
+/// test's inet_pton call, with libc (the file this process maps) and ping
+/// (mapped by no one here: unused) as symbol files.
+#[test]
+fn trace_inet_pton_with_symbol_files() {
+    if !privileged("trace_inet_pton_with_symbol_files") {
+        return;
+    }
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("own maps");
+    let Some(libc_path) = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| p.ends_with("/libc.so.6"))
+    else {
+        eprintln!("skipped: this process maps no libc.so.6");
+        return;
+    };
+    let mut files = libc_path.to_string();
+    if std::path::Path::new("/bin/ping").exists() {
+        files.push_str(",/bin/ping");
+    }
+    let pid = std::process::id().to_string();
+    let (text, _) = trace_to_file(&["-p", &pid, "-s", &files, "-U", "p:c:inet_pton"], || {
+        let address = std::ffi::CString::new("192.0.2.7").expect("no NUL");
+        let mut out = [0u8; 4];
+        unsafe extern "C" {
+            // libc's (the libc crate does not declare it).
+            fn inet_pton(
+                af: libc::c_int,
+                src: *const libc::c_char,
+                dst: *mut libc::c_void,
+            ) -> libc::c_int;
+        }
+        // SAFETY: a NUL-terminated string and a 4-byte buffer for AF_INET.
+        let ok = unsafe { inet_pton(libc::AF_INET, address.as_ptr(), out.as_mut_ptr().cast()) };
+        assert_eq!((ok, out), (1, [192, 0, 2, 7]));
+    });
+    let event: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|r| r["type"] == "event")
+        .unwrap_or_else(|| panic!("no inet_pton event: {text}"));
+    let user = event["user"].as_array().cloned().unwrap_or_default();
+    assert!(
+        user.first()
+            .and_then(Value::as_str)
+            .is_some_and(|f| f.contains("inet_pton")),
+        "{event}"
+    );
 }
 
 /// The same probe system-wide never shows bpfkit itself: printing a line

@@ -474,3 +474,46 @@ fn kernel_function_probes_without_kprobes_or_fentry_are_one_line() {
         );
     }
 }
+
+/// funccount prints its final counts before detaching: closing a
+/// tracepoint's perf event costs the kernel a grace period (tens of ms
+/// here), so the ~60 `sys_*_get*` tracepoints take seconds to detach, and
+/// the counts (known numbers of getppid calls) come while bpfkit is still
+/// detaching, not after.
+#[test]
+fn funccount_prints_the_final_counts_before_detaching() {
+    if !privileged("funccount_prints_the_final_counts_before_detaching") {
+        return;
+    }
+    let pid = std::process::id();
+    let mut run = Run::start_tool_attached(
+        "funccount",
+        &["-p", &pid.to_string(), "t:syscalls:sys_*_get*"],
+    );
+    const CALLS: u64 = 5;
+    for _ in 0..CALLS {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    // SAFETY: kill has no memory preconditions; the pid is our unreaped child.
+    assert_eq!(unsafe { libc::kill(run.pid() as i32, libc::SIGINT) }, 0);
+    let counts = run.wait_for("the final counts", |r| {
+        r["type"] == "map" && r["map"] == "counts"
+    });
+    // Its programs are still loaded: the perf events are being closed.
+    let held = common::Held::of_process(run.pid());
+    let entries = counts["entries"].as_array().cloned().unwrap_or_default();
+    let count = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["key"] == name)
+            .map(|e| e["value"]["count"].clone())
+    };
+    assert_eq!(count("sys_enter_getppid"), Some(CALLS.into()), "{counts}");
+    assert_eq!(count("sys_exit_getppid"), Some(CALLS.into()), "{counts}");
+    assert!(
+        !held.progs.is_empty(),
+        "the counts came only after detaching: {counts}"
+    );
+    run.finish();
+}

@@ -240,3 +240,119 @@ fn json_events_carry_the_message_and_symbolized_stacks() {
         "{event}"
     );
 }
+
+/// The user frames of the USDT test program's two probe events, through
+/// `bpfkit trace -U` plus `extra` arguments (`-s FILES`): the program at
+/// `program` runs until its stdin closes, so its maps can be read.
+fn usdt_user_frames(program: &Path, extra: &[&str]) -> Vec<Vec<String>> {
+    let mut target = Command::new(program)
+        .arg("1")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("spawning the USDT test program");
+    let pid = target.id().to_string();
+    let probe = format!("U:{}:bpfkit_trace:args \"%d\", arg1", program.display());
+    let mut args = vec!["-p", &pid, "-U", "-M", "2"];
+    args.extend_from_slice(extra);
+    args.push(&probe);
+    let (child, _stderr) = start_trace(&args, 2);
+    let mut stdin = target.stdin.take().expect("piped stdin");
+    stdin.write_all(b"x").expect("releasing the probes");
+    let out = finish(child, || {});
+    drop(stdin);
+    assert!(target.wait().expect("test program").success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events = events_with_frames(&stdout);
+    assert_eq!(events.len(), 2, "{stdout}");
+    events
+        .into_iter()
+        .map(|(_, frames)| frames.into_iter().map(String::from).collect())
+        .collect()
+}
+
+/// `objcopy ARGS IN OUT`, `None` (skip) where binutils is not installed.
+fn objcopy(args: &[&str], input: &Path, output: &Path) -> Option<()> {
+    let status = Command::new("objcopy")
+        .args(args)
+        .arg(input)
+        .arg(output)
+        .status();
+    match status {
+        Ok(status) => {
+            assert!(status.success(), "objcopy {args:?} {}", input.display());
+            Some(())
+        }
+        Err(_) => {
+            eprintln!("skipped: no objcopy (binutils) to strip a copy");
+            None
+        }
+    }
+}
+
+/// -s: a stripped copy of the USDT test program shows its frames as
+/// addresses; with the unstripped program in -s (matched by build-id,
+/// under another name) they are named, and without build-ids (removed
+/// from both) a symbol file of the same name is taken.
+#[test]
+fn symbol_files_name_the_frames_of_a_stripped_binary() {
+    const TEST: &str = "symbol_files_name_the_frames_of_a_stripped_binary";
+    if !privileged(TEST) {
+        return;
+    }
+    let dir = TempDir::new("trace-symfiles");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../probe/tests/usdt_args.c");
+    let Some(program) = bpfkit_testkit::build_usdt_program(TEST, &source, dir.path()) else {
+        return;
+    };
+    let stripped = dir.path().join("stripped-copy");
+    if objcopy(&["--strip-all"], &program, &stripped).is_none() {
+        return;
+    }
+    // One probe is in main, the other in second_site (called by main).
+    let named = |frames: &[Vec<String>]| {
+        frames.iter().all(|f| f.iter().any(|n| n == "main"))
+            && frames
+                .iter()
+                .any(|f| f.first().is_some_and(|n| n == "second_site"))
+    };
+    let bare = usdt_user_frames(&stripped, &[]);
+    assert!(
+        bare.iter()
+            .flatten()
+            .all(|f| f != "main" && f != "second_site"),
+        "a stripped binary has no names of its own: {bare:?}"
+    );
+    let symfile = program.to_str().expect("UTF-8 path");
+    let by_id = usdt_user_frames(&stripped, &["-s", symfile]);
+    assert!(named(&by_id), "-s by build-id: {by_id:?}");
+
+    // The same file name in two directories, neither with a build-id.
+    let plain = TempDir::new("trace-symfiles-noid");
+    let no_id = ["--remove-section", ".note.gnu.build-id"];
+    let unstripped = plain.path().join("usdt-program");
+    let _ = objcopy(&no_id, &program, &unstripped);
+    let stripped_no_id = dir.path().join("usdt-program");
+    let _ = objcopy(&no_id, &stripped, &stripped_no_id);
+    let symfile = unstripped.to_str().expect("UTF-8 path");
+    let by_name = usdt_user_frames(&stripped_no_id, &["-s", symfile]);
+    assert!(named(&by_name), "-s by file name: {by_name:?}");
+}
+
+/// -s with a file that is not there: one error naming it, before anything
+/// is loaded.
+#[test]
+fn a_symbol_file_that_cannot_be_read_is_one_error() {
+    let out = Command::new(BPFKIT)
+        .args([
+            "trace",
+            "-s",
+            "/nonexistent/symbols",
+            "t:syscalls:sys_enter_getppid",
+        ])
+        .output()
+        .expect("running bpfkit trace");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("-s /nonexistent/symbols"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

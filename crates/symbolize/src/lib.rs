@@ -15,6 +15,9 @@
 
 use std::fmt;
 use std::io::Write;
+use std::path::{Path, PathBuf};
+
+mod user;
 
 use blazesym::symbolize::{
     self,
@@ -25,6 +28,8 @@ use blazesym::symbolize::{
 pub enum Error {
     #[error("writing the flame graph: {0}")]
     FlameGraph(#[source] std::io::Error),
+    #[error("symbol file {path}: {reason}", path = .0.display(), reason = .1)]
+    SymbolFile(PathBuf, String),
 }
 
 /// A symbol an address falls in.
@@ -48,10 +53,18 @@ impl fmt::Display for Sym {
     }
 }
 
-/// Resolves kernel and user addresses, caching what it read.
+/// Resolves kernel and user addresses, caching what it read: user names
+/// per mapped file (every process of a binary shares them).
 pub struct Symbolizer {
     inner: symbolize::Symbolizer,
+    user: user::UserCache,
+    /// Addresses in no mapped file (the vDSO, JIT code with a perf map),
+    /// by process: blazesym reads the whole maps for each.
+    unmapped: std::collections::HashMap<(u32, u64), Option<Sym>>,
 }
+
+/// Unmapped addresses remembered at most; then that cache starts over.
+const UNMAPPED_LIMIT: usize = 100_000;
 
 impl Default for Symbolizer {
     fn default() -> Self {
@@ -68,7 +81,19 @@ impl Symbolizer {
             // A process's map changes (dlopen); re-read it when it did.
             .enable_auto_reload(true)
             .build();
-        Symbolizer { inner }
+        Symbolizer {
+            inner,
+            user: user::UserCache::new(),
+            unmapped: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Adds an ELF file whose symbols name the addresses of a mapped file
+    /// with the same build-id (or, where either has none, the same file
+    /// name): symbols for a stripped binary (bcc trace's `-s`). An error
+    /// when `path` is not an ELF file that can be read.
+    pub fn add_symbol_file(&mut self, path: &Path) -> Result<(), Error> {
+        self.user.add_symbol_file(path)
     }
 
     /// The kernel symbol `addr` falls in.
@@ -78,18 +103,38 @@ impl Symbolizer {
 
     /// The symbol `addr` falls in, in the address space of process `pid`.
     pub fn user(&mut self, pid: u32, addr: u64) -> Option<Sym> {
+        self.user_syms(pid, &[addr]).pop().flatten()
+    }
+
+    /// The symbols `ips` fall in, in process `pid`: through the per-file
+    /// cache, and blazesym's process source for addresses in no mapped
+    /// file (the vDSO, perf maps of JIT code).
+    pub fn user_syms(&mut self, pid: u32, ips: &[u64]) -> Vec<Option<Sym>> {
         if pid == 0 {
-            return None; // 0 would mean "this process" to blazesym
+            return vec![None; ips.len()]; // 0 would mean "this process" to blazesym
         }
-        self.resolve(&Source::Process(Process::new(pid.into())), addr)
+        let Some(cached) = self.user.syms(pid, ips) else {
+            return vec![None; ips.len()]; // the process is gone, its maps too
+        };
+        if self.unmapped.len() >= UNMAPPED_LIMIT {
+            self.unmapped.clear();
+        }
+        let process = Source::Process(Process::new(pid.into()));
+        ips.iter()
+            .zip(cached)
+            .map(|(&ip, sym)| match sym {
+                Some(sym) => sym,
+                None => self
+                    .unmapped
+                    .entry((pid, ip))
+                    .or_insert_with(|| resolve(&self.inner, &process, ip))
+                    .clone(),
+            })
+            .collect()
     }
 
     fn resolve(&self, source: &Source, addr: u64) -> Option<Sym> {
-        let symbolized = self
-            .inner
-            .symbolize_single(source, symbolize::Input::AbsAddr(addr))
-            .ok()?;
-        to_sym(&symbolized)
+        resolve(&self.inner, source, addr)
     }
 
     /// Names for `ips`, unknown ones in hex: in one pass over the source
@@ -118,11 +163,19 @@ impl Symbolizer {
 
     /// Frame names of a user stack of `pid` (innermost first).
     pub fn user_frames(&mut self, pid: u32, ips: &[u64]) -> Vec<String> {
-        if pid == 0 {
-            return ips.iter().map(|&ip| frame_name(None, ip)).collect();
-        }
-        self.frames(&Source::Process(Process::new(pid.into())), ips)
+        let syms = self.user_syms(pid, ips);
+        ips.iter()
+            .zip(syms)
+            .map(|(&ip, sym)| frame_name(sym, ip))
+            .collect()
     }
+}
+
+fn resolve(symbolizer: &symbolize::Symbolizer, source: &Source, addr: u64) -> Option<Sym> {
+    let symbolized = symbolizer
+        .symbolize_single(source, symbolize::Input::AbsAddr(addr))
+        .ok()?;
+    to_sym(&symbolized)
 }
 
 fn to_sym(symbolized: &symbolize::Symbolized) -> Option<Sym> {

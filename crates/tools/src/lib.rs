@@ -161,6 +161,11 @@ pub enum Effect {
     /// `NAME_len` (`bpfkit_object::list_length_param`) to how many were
     /// given; `NAME_len` = 0 means the flag was not given.
     ParamList(&'static str),
+    /// Creates map NAME with `max_entries` N (bytes, for a ring buffer):
+    /// `-U`/`-K` make each record carry up to hundreds of bytes of stack,
+    /// and a burst of them (many processes starting at once) must not
+    /// overflow a ring buffer sized for the small records.
+    MapSize(&'static str, u32),
 }
 
 /// Generic runtime behaviour a flag can ask for.
@@ -621,7 +626,7 @@ impl Flag {
             | Effect::Enable(name)
             | Effect::ParamScaled(name, _)
             | Effect::ParamList(name) => vec![*name],
-            Effect::Runtime(_) => vec![],
+            Effect::Runtime(_) | Effect::MapSize(..) => vec![],
         })
     }
 }

@@ -529,3 +529,32 @@ fn summaries_read_existing_globals() {
         }
     }
 }
+
+/// `Effect::MapSize` names a map of the tool's object, with a size the
+/// kernel takes for it (a ring buffer's: a power of two, whole pages).
+#[test]
+fn map_sizes_name_existing_maps() {
+    for spec in bpfkit_tools::all() {
+        let object =
+            bpfkit_object::analyze(spec.object).unwrap_or_else(|e| panic!("{}: {e}", spec.name));
+        for flag in spec.flags {
+            for effect in flag.effects {
+                let bpfkit_tools::Effect::MapSize(map, entries) = *effect else {
+                    continue;
+                };
+                assert!(
+                    object.maps.iter().any(|m| m.name == map),
+                    "{}: --{} sizes {map}, not a map of the object",
+                    spec.name,
+                    flag.long
+                );
+                assert!(
+                    entries.is_power_of_two() && entries >= 4096,
+                    "{}: --{} sizes {map} to {entries}",
+                    spec.name,
+                    flag.long
+                );
+            }
+        }
+    }
+}

@@ -72,6 +72,16 @@ pub struct TraceArgs {
     /// The user stack under each event.
     #[arg(short = 'U', long = "user-stack")]
     user_stack: bool,
+    /// Comma-separated ELF files whose symbols name the addresses (`-U`,
+    /// `%U`) of a mapped binary with the same build-id, or the same file
+    /// name where either has none: symbols for a stripped binary.
+    #[arg(
+        short = 's',
+        long = "sym-file-list",
+        value_name = "SYM_FILE_LIST",
+        value_delimiter = ','
+    )]
+    sym_files: Vec<std::path::PathBuf>,
     /// A TIME column (HH:MM:SS).
     #[arg(short = 'T', long = "time")]
     time: bool,
@@ -110,6 +120,7 @@ pub fn run(args: TraceArgs) -> Result<ExitCode> {
         return list(pattern);
     }
     super::kfunc::note_ignored_includes(&args.include);
+    use_symbol_files(&args.sym_files)?;
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let codegen = CodegenOptions {
@@ -184,6 +195,23 @@ thread_local! {
     /// The symbolizer caches what it read (kallsyms, ELF files); it cannot
     /// move between threads, and events are printed on one.
     static SYMBOLIZER: RefCell<Option<Symbolizer>> = const { RefCell::new(None) };
+}
+
+/// `-s`: the symbolizer of this thread (the one that prints) with the
+/// symbol files added; a file that is not readable ELF is an error here,
+/// before anything is loaded.
+fn use_symbol_files(paths: &[std::path::PathBuf]) -> Result<()> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut symbolizer = Symbolizer::new();
+    for path in paths {
+        symbolizer
+            .add_symbol_file(path)
+            .with_context(|| format!("-s {}", path.display()))?;
+    }
+    SYMBOLIZER.with_borrow_mut(|slot| *slot = Some(symbolizer));
+    Ok(())
 }
 
 fn with_symbolizer<T>(f: impl FnOnce(&mut Symbolizer) -> T) -> T {

@@ -249,8 +249,12 @@ pub(crate) fn run_session(
     if !flags.json && flags.verbose {
         eprintln!("bpfkit: {} events, stopped by {reason}", summary.events);
     }
+    // Written before detaching: closing hundreds of tracepoint perf events
+    // takes the kernel a grace period each (funccount 't:syscalls:*': ~30
+    // s), and the final counts must not wait for it.
+    let flushed = printer.flush();
     drop(session);
-    match printer.flush() {
+    match flushed {
         Err(e) if !crate::out::is_broken_pipe(&e) => Err(e),
         _ => Ok(ExitCode::SUCCESS),
     }

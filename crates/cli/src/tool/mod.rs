@@ -318,6 +318,10 @@ fn settings(spec: &ToolSpec, object: &Object, parsed: &Parsed) -> Result<(RunFla
                     flags.params.extend(values);
                 }
                 Effect::Runtime(r) => apply_runtime(r, flag, text, &mut flags, &mut opts)?,
+                Effect::MapSize(map, entries) if given => {
+                    let size = flags.map_sizes.entry(map.to_string()).or_default();
+                    *size = (*size).max(entries);
+                }
                 _ => {}
             }
         }

@@ -6,7 +6,7 @@ use bpfkit_output::semantic::TimeUnit;
 use bpfkit_output::{
     Align, CellFn, ColumnSpec, CustomCell, Render, SnapshotOptions, hist::HistKind, write_c_string,
 };
-use bpfkit_symbolize::{Symbolizer, stack_ips};
+use bpfkit_symbolize::{Sym, Symbolizer, stack_ips};
 use bpfkit_tools::{ArgKind, Call, Column, Format, Output, Scale, SentencePart};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -236,42 +236,61 @@ fn write_frames(out: &mut Vec<u8>, ips: &[u64], pid: Option<u32>, missing: &str)
         out.extend_from_slice(b"\n    ");
         out.extend_from_slice(missing.as_bytes());
     }
-    for &ip in ips {
-        out.extend_from_slice(b"\n        ");
-        // Escaped: a name can neither split the line nor send escapes.
-        FRAME_NAMES.with_borrow_mut(|names| write_c_string(out, names.name(pid, ip).as_bytes()));
-    }
+    FRAME_NAMES.with_borrow_mut(|names| {
+        for name in names.names(pid, ips) {
+            out.extend_from_slice(b"\n        ");
+            // Escaped: a name can neither split the line nor send escapes.
+            write_c_string(out, name.as_bytes());
+        }
+    });
 }
 
 thread_local! {
     /// Kept for the run: the same frames come again and again (every
-    /// capability check of a syscall has the same kernel stack).
+    /// capability check of a syscall has the same kernel stack), and every
+    /// process of a binary has the same user frames (the symbolizer caches
+    /// them per mapped file).
     static FRAME_NAMES: RefCell<FrameNames> = RefCell::new(FrameNames::default());
 }
 
-/// Symbolized frames, by process (none for the kernel) and address.
+/// Symbolized frames: kernel ones by address, user ones through the
+/// symbolizer's per-file cache.
 #[derive(Default)]
 struct FrameNames {
     symbolizer: Symbolizer,
-    names: HashMap<(Option<u32>, u64), String>,
+    kernel: HashMap<u64, String>,
 }
 
 impl FrameNames {
-    /// Frames remembered at most; then the cache starts over.
+    /// Kernel frames remembered at most; then the cache starts over.
     const LIMIT: usize = 100_000;
 
-    fn name(&mut self, pid: Option<u32>, ip: u64) -> &str {
-        if self.names.len() >= Self::LIMIT {
-            self.names.clear();
+    /// Names for `ips` (`name+0xoff`, bcc's `[unknown]`) in process `pid`,
+    /// `None` for kernel addresses: the process's maps are read once for
+    /// the whole stack.
+    fn names(&mut self, pid: Option<u32>, ips: &[u64]) -> Vec<String> {
+        let show =
+            |sym: Option<Sym>| sym.map_or_else(|| "[unknown]".to_string(), |s| s.to_string());
+        if let Some(pid) = pid {
+            return self
+                .symbolizer
+                .user_syms(pid, ips)
+                .into_iter()
+                .map(show)
+                .collect();
+        }
+        if self.kernel.len() >= Self::LIMIT {
+            self.kernel.clear();
         }
         let symbolizer = &mut self.symbolizer;
-        self.names.entry((pid, ip)).or_insert_with(|| {
-            let sym = match pid {
-                Some(pid) => symbolizer.user(pid, ip),
-                None => symbolizer.kernel(ip),
-            };
-            sym.map_or_else(|| "[unknown]".to_string(), |s| s.to_string())
-        })
+        ips.iter()
+            .map(|&ip| {
+                self.kernel
+                    .entry(ip)
+                    .or_insert_with(|| show(symbolizer.kernel(ip)))
+                    .clone()
+            })
+            .collect()
     }
 }
 

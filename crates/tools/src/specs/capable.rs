@@ -47,6 +47,11 @@ const CAPABILITIES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
+/// With stacks a record is ~560 bytes instead of ~40: a 4 MiB ring buffer
+/// (16 times common.h's) holds ~7,500 of them, a burst of checks from many
+/// processes starting at once (each new bpfkit checks CAP_BPF and more).
+const STACK_RECORDS: Effect = Effect::MapSize("events", 4 << 20);
+
 /// AUDIT and INSETID: 0, 1, or `-` where the hook does not tell (the
 /// tracepoint has no options).
 const OPTION: Format = Format::Names(&["0", "1", "-"]);
@@ -68,13 +73,13 @@ pub(crate) const SPEC: ToolSpec = ToolSpec {
             Some('K'),
             "kernel-stack",
             "output kernel stack trace",
-            &[Effect::Param("kernel_stack")],
+            &[Effect::Param("kernel_stack"), STACK_RECORDS],
         ),
         Flag::switch(
             Some('U'),
             "user-stack",
             "output user stack trace",
-            &[Effect::Param("user_stack")],
+            &[Effect::Param("user_stack"), STACK_RECORDS],
         ),
         Flag::switch(
             Some('x'),
