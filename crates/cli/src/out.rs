@@ -45,7 +45,8 @@ impl std::error::Error for GaveWay {}
 
 /// Stdout for a run: a write waits for room in poll(2), never in write(2),
 /// so that a stop request (SIGINT, SIGTERM) and the deadline end the wait
-/// even when stdout is a full pipe that stays open. A blocking write(2) would
+/// even when stdout is a full pipe that stays open: once the reader has
+/// taken nothing for a second (see [`AfterStop`]). A blocking write(2) would
 /// hold the run for as long as the reader does not read, handlers or not
 /// (SA_RESTART restarts it; Rust's `write_all` retries EINTR).
 #[derive(Default)]
@@ -57,13 +58,33 @@ pub struct StoppableStdout {
     gave_way: bool,
     /// The last byte written ended a line (or nothing was written yet).
     mid_line: bool,
-    /// Stopped (or past the deadline) while a line was half written: the
-    /// rest of that line may still go out until this instant, no more.
-    finishing_until: Option<Instant>,
+    /// What a stop (or the deadline) left of the run's output.
+    after_stop: AfterStop,
 }
 
-/// How long a stopped run waits for room to finish the line it had half
-/// written, so that a reader never sees a cut JSON line or table row.
+/// Output after a stop request: a reader that keeps reading gets all of it
+/// (the run's last events and its `exit` record); one that has stopped
+/// reading holds the run for at most [`STALLED_READER`], plus
+/// [`FINISH_LINE_GRACE`] when a line was half written.
+#[derive(Default, Clone, Copy, PartialEq, Debug)]
+enum AfterStop {
+    /// No stop seen yet: wait for room as long as it takes.
+    #[default]
+    Running,
+    /// Stopped: output goes on while the reader takes some before `until`
+    /// (moved on by every write).
+    Draining { until: Instant },
+    /// The reader stalled with a line half written: only the rest of that
+    /// line may still go out, until `until`.
+    FinishingLine { until: Instant },
+}
+
+/// How long a stopped run waits for a reader that takes nothing.
+const STALLED_READER: Duration = Duration::from_secs(1);
+
+/// How long a stopped run whose reader stalled waits for room to finish
+/// the line it had half written, so that a reader never sees a cut JSON
+/// line or table row.
 const FINISH_LINE_GRACE: Duration = Duration::from_secs(1);
 
 impl StoppableStdout {
@@ -82,24 +103,41 @@ impl StoppableStdout {
         std::io::Error::other(GaveWay)
     }
 
-    /// A stop (or the deadline) came while waiting for room: give way at
-    /// once at a line's end, else wait a little longer to finish the line.
+    /// A stop (or the deadline) came while waiting for room, or the wait
+    /// that followed it ran out: go on draining, then finish a half-written
+    /// line, then give way.
     fn stopped_while_waiting(&mut self) -> std::io::Result<()> {
-        if !self.mid_line || self.finishing_until.is_some() {
-            return Err(self.gave_way());
-        }
-        self.finishing_until = Some(Instant::now() + FINISH_LINE_GRACE);
+        let now = Instant::now();
+        self.after_stop = match self.after_stop {
+            AfterStop::Running => AfterStop::Draining {
+                until: now + STALLED_READER,
+            },
+            AfterStop::Draining { until } if now < until => return Ok(()),
+            AfterStop::Draining { .. } if self.mid_line => AfterStop::FinishingLine {
+                until: now + FINISH_LINE_GRACE,
+            },
+            AfterStop::Draining { .. } | AfterStop::FinishingLine { .. } => {
+                return Err(self.gave_way());
+            }
+        };
         Ok(())
+    }
+
+    /// The end of the current wait after a stop (`None`: none yet).
+    fn stop_wait_until(&self) -> Option<Instant> {
+        match self.after_stop {
+            AfterStop::Running => None,
+            AfterStop::Draining { until } | AfterStop::FinishingLine { until } => Some(until),
+        }
     }
 
     /// Returns once stdout takes at least [`libc::PIPE_BUF`] bytes without
     /// blocking (or reports an error on write), or gives way.
     fn wait_for_room(&mut self) -> std::io::Result<()> {
         loop {
-            // While finishing a line the stop is known: only room or the
-            // grace's end matter.
-            let stop_fd = match (&self.stop, self.finishing_until) {
-                (Some(stop), None) => stop.readable_when_stopped().as_raw_fd(),
+            // Once the stop is known only room or the wait's end matter.
+            let stop_fd = match (&self.stop, self.after_stop) {
+                (Some(stop), AfterStop::Running) => stop.readable_when_stopped().as_raw_fd(),
                 _ => -1,
             };
             let mut fds = [
@@ -123,7 +161,7 @@ impl StoppableStdout {
                     // Before the run loop, SIGINT/SIGTERM are only noted
                     // (the stop fd is not written yet): the note is the stop.
                     if crate::run::signals::stop_requested().is_some()
-                        && self.finishing_until.is_none()
+                        && self.after_stop == AfterStop::Running
                     {
                         self.stopped_while_waiting()?;
                     }
@@ -141,10 +179,10 @@ impl StoppableStdout {
         }
     }
 
-    /// poll(2)'s timeout: until the end of the grace for a half-written
-    /// line, else [`Self::give_up_at`], rounded up.
+    /// poll(2)'s timeout: until the end of the wait after a stop, else
+    /// [`Self::give_up_at`], rounded up.
     fn timeout_ms(&self) -> libc::c_int {
-        let Some(at) = self.finishing_until.or(self.give_up_at) else {
+        let Some(at) = self.stop_wait_until().or(self.give_up_at) else {
             return -1;
         };
         let left = at.saturating_duration_since(Instant::now());
@@ -161,17 +199,16 @@ impl Write for StoppableStdout {
         if buf.is_empty() {
             return Ok(0);
         }
-        // A line finished after the stop was the last one.
-        if self.finishing_until.is_some() && !self.mid_line {
+        // A line finished after the reader stalled was the last one.
+        let finishing = matches!(self.after_stop, AfterStop::FinishingLine { .. });
+        if finishing && !self.mid_line {
             return Err(self.gave_way());
         }
         self.wait_for_room()?;
         // A pipe that polls writable has room for PIPE_BUF bytes: no more,
         // so that write(2) cannot block.
         let mut len = buf.len().min(libc::PIPE_BUF);
-        if self.finishing_until.is_some()
-            && let Some(end) = buf[..len].iter().position(|&b| b == b'\n')
-        {
+        if finishing && let Some(end) = buf[..len].iter().position(|&b| b == b'\n') {
             len = end + 1;
         }
         // SAFETY: writing `len` bytes of `buf` to fd 1.
@@ -179,6 +216,10 @@ impl Write for StoppableStdout {
         let written = usize::try_from(written).map_err(|_| std::io::Error::last_os_error())?;
         if written > 0 {
             self.mid_line = buf[written - 1] != b'\n';
+            // The reader is reading: a stopped run goes on writing.
+            if let AfterStop::Draining { until } = &mut self.after_stop {
+                *until = Instant::now() + STALLED_READER;
+            }
         }
         Ok(written)
     }

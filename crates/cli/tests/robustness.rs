@@ -592,14 +592,54 @@ fn full_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
     (reader, writer)
 }
 
+/// A run stopped while its stdout pipe was full and whose reader comes
+/// back within a second gets everything: the buffered events and the
+/// `exit` record (a slow reader, e.g. a test's reading thread on a busy
+/// machine, lost the tail of the output before).
+#[test]
+fn a_stopped_run_whose_reader_reads_again_prints_everything() {
+    let test = "a_stopped_run_whose_reader_reads_again_prints_everything";
+    if !privileged(test) {
+        return;
+    }
+    let text = stopped_on_a_full_pipe(Duration::from_millis(300));
+    let last = text.lines().last().unwrap_or_default();
+    let last: serde_json::Value =
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {last}"));
+    assert_eq!(last["type"], "exit", "{last}");
+    let records = text.lines().filter(|l| l.contains("getpgid of")).count();
+    assert!(records > 100, "{records} records");
+}
+
 /// A run stopped while its stdout pipe was full, in the middle of a line,
-/// finishes that line once the reader reads again (within a grace), so a
-/// JSON reader never gets a cut record; no more lines follow the stop.
+/// whose reader stalls for longer than a second, finishes that line once
+/// the reader reads again (within a grace), so a JSON reader never gets a
+/// cut record; no more lines follow.
 #[test]
 fn a_run_stopped_on_a_full_pipe_ends_on_a_whole_line() {
     if !privileged("a_run_stopped_on_a_full_pipe_ends_on_a_whole_line") {
         return;
     }
+    let text = stopped_on_a_full_pipe(Duration::from_millis(1500));
+    assert!(text.len() > 32 * 1024, "only {} bytes", text.len());
+    assert!(
+        text.ends_with('\n'),
+        "cut last line: {:?}",
+        &text[text.len().saturating_sub(120)..]
+    );
+    let records = text.lines().filter(|l| l.contains("getpgid of")).count();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+    }
+    assert!(records > 100, "{records} records");
+    // The stall ended the output: not all 5000 records came out.
+    assert!(records < 5000, "{records} records after the stop");
+}
+
+/// `trace --json` of 5000 events into a pipe nobody reads, SIGINT, and the
+/// reader back after `reader_back_after`: what it read (bpfkit exited 0).
+fn stopped_on_a_full_pipe(reader_back_after: Duration) -> String {
     let mut fds = [0; 2];
     // SAFETY: pipe2(2) fills two fds, owned right after.
     assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
@@ -635,24 +675,10 @@ fn a_run_stopped_on_a_full_pipe_ends_on_a_whole_line() {
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(child.pid() as libc::pid_t, libc::SIGINT) };
     // Stopped and still waiting for room: the reader comes back only now.
-    thread::sleep(Duration::from_millis(300));
+    thread::sleep(reader_back_after);
     let mut out = Vec::new();
     reader.read_to_end(&mut out).expect("reading the pipe");
     let (status, stderr) = exits_in_bound(&mut child, "SIGINT");
     assert!(status.success(), "{status}: {stderr}");
-    let text = String::from_utf8_lossy(&out);
-    assert!(text.len() > 32 * 1024, "only {} bytes", text.len());
-    assert!(
-        text.ends_with('\n'),
-        "cut last line: {:?}",
-        &text[text.len().saturating_sub(120)..]
-    );
-    let records = text.lines().filter(|l| l.contains("getpgid of")).count();
-    for line in text.lines().filter(|l| l.starts_with('{')) {
-        serde_json::from_str::<serde_json::Value>(line)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-    }
-    assert!(records > 100, "{records} records");
-    // The stop ended the output: not all 5000 records came out.
-    assert!(records < 5000, "{records} records after the stop");
+    String::from_utf8_lossy(&out).into_owned()
 }
