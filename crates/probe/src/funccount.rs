@@ -464,7 +464,84 @@ fn lookup(a: &mut Asm, map: &str, key: (u8, i16)) {
 
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::{CountTarget, SyscallKeys, glob, through_raw_syscalls};
+    use std::path::Path;
+
+    fn tracepoints(names: &[&str]) -> Vec<CountTarget> {
+        names
+            .iter()
+            .map(|n| {
+                let (category, name) = n.split_once(':').unwrap();
+                CountTarget::tracepoint(category, name)
+            })
+            .collect()
+    }
+
+    /// A tracefs with `raw_syscalls:sys_enter` (its `id` at 8) and no
+    /// `sys_exit`.
+    fn tracefs_with_sys_enter(dir: &Path) {
+        let event = dir.join("events/raw_syscalls/sys_enter");
+        std::fs::create_dir_all(&event).unwrap();
+        std::fs::write(
+            event.join("format"),
+            "name: sys_enter\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+             \tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n\
+             \tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n",
+        )
+        .unwrap();
+    }
+
+    /// Numbered system call tracepoints move to raw_syscalls; one the
+    /// table lacks, one whose raw tracepoint is missing and other
+    /// tracepoints stay attached one by one.
+    #[test]
+    fn syscall_tracepoints_the_table_numbers_are_counted_by_number() {
+        let dir = bpfkit_testkit::TempDir::new("raw-syscalls");
+        tracefs_with_sys_enter(dir.path());
+        let table = [(4, "newstat"), (110, "getppid"), (124, "getsid")];
+        let targets = tracepoints(&[
+            "sched:sched_switch",
+            "syscalls:sys_enter_getppid",
+            "syscalls:sys_enter_getsid",
+            "syscalls:sys_enter_newstat",
+            "syscalls:sys_enter_uprobe",
+            "syscalls:sys_exit_getppid",
+            "syscalls:sys_enterx_getppid",
+        ]);
+        let out = through_raw_syscalls(targets, dir.path(), &table);
+        let sections: Vec<&str> = out.iter().map(|t| t.section.as_str()).collect();
+        assert_eq!(
+            sections,
+            [
+                "tracepoint/sched/sched_switch",
+                "tracepoint/syscalls/sys_enter_uprobe",
+                "tracepoint/syscalls/sys_enterx_getppid",
+                "tracepoint/raw_syscalls/sys_enter",
+                // No raw_syscalls:sys_exit in this tracefs.
+                "tracepoint/syscalls/sys_exit_getppid",
+            ]
+        );
+        let raw = &out[3];
+        assert_eq!(
+            raw.names,
+            ["sys_enter_getppid", "sys_enter_getsid", "sys_enter_newstat"]
+        );
+        assert_eq!(
+            raw.syscalls,
+            Some(SyscallKeys {
+                id_offset: 8,
+                numbers: vec![110, 124, 4],
+            })
+        );
+    }
+
+    #[test]
+    fn without_raw_syscalls_every_tracepoint_stays() {
+        let dir = bpfkit_testkit::TempDir::new("no-raw-syscalls");
+        let targets = tracepoints(&["syscalls:sys_enter_getppid", "syscalls:sys_exit_getppid"]);
+        let out = through_raw_syscalls(targets.clone(), dir.path(), &[(110, "getppid")]);
+        assert_eq!(out, targets);
+    }
 
     #[test]
     fn glob_matches_like_the_shell() {

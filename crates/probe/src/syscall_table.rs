@@ -375,3 +375,28 @@ pub const SYSCALLS_X86_64: &[(u32, &str)] = &[
     (468, "file_getattr"),
     (469, "file_setattr"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::SYSCALLS_X86_64;
+
+    /// A name twice would count one tracepoint under two numbers; the
+    /// renamed entry points are spelled as their tracepoints.
+    #[test]
+    fn numbers_ascend_and_names_are_unique() {
+        assert!(SYSCALLS_X86_64.windows(2).all(|w| w[0].0 < w[1].0));
+        let mut names: Vec<&str> = SYSCALLS_X86_64.iter().map(|(_, n)| *n).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count);
+        for (number, name) in [
+            (4, "newstat"),
+            (40, "sendfile64"),
+            (63, "newuname"),
+            (166, "umount"),
+        ] {
+            assert!(SYSCALLS_X86_64.contains(&(number, name)), "{name}");
+        }
+    }
+}
