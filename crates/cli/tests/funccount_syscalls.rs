@@ -31,8 +31,27 @@ fn make_known_calls() {
     }
 }
 
+/// getppid 11 times in a child process, which `-p` leaves out.
+fn make_calls_in_a_child() {
+    // SAFETY: the child only makes system calls and _exits (async-signal
+    // safe after fork in a threaded process).
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork failed");
+    if child == 0 {
+        for _ in 0..11 {
+            // SAFETY: getppid has no preconditions.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+        }
+        // SAFETY: ends the child without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    let mut status = 0;
+    // SAFETY: waits for the child just forked.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+}
+
 /// The counts (`(name, count)`, sorted) and attached hooks of one run over
-/// this process's known calls.
+/// this process's known calls (`-p`: not its child's).
 fn count_known_calls(extra: &[&str]) -> (Vec<(String, u64)>, Vec<String>) {
     let pid = std::process::id().to_string();
     let mut args = vec!["-p", pid.as_str()];
@@ -40,6 +59,7 @@ fn count_known_calls(extra: &[&str]) -> (Vec<(String, u64)>, Vec<String>) {
     args.extend(PATTERNS);
     let run = Run::start_tool_attached("funccount", &args);
     make_known_calls();
+    make_calls_in_a_child();
     let finished = run.stop();
     let map = finished
         .records
