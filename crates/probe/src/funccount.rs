@@ -31,6 +31,18 @@ pub struct CountTarget {
     /// What `-v` says about how the pattern was read (a `u:` pattern that
     /// counts functions because the binary has no USDT probe matching it).
     pub note: Option<String>,
+    /// A `raw_syscalls` tracepoint counting system call tracepoints by
+    /// number: `names[i]` is the system call numbered `syscalls.numbers[i]`.
+    pub syscalls: Option<SyscallKeys>,
+}
+
+/// How a `raw_syscalls:sys_enter`/`sys_exit` program finds its key: the
+/// system call number (`long id` at `id_offset` of the tracepoint's
+/// record) of each of its names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyscallKeys {
+    pub id_offset: i16,
+    pub numbers: Vec<u32>,
 }
 
 impl CountTarget {
@@ -137,6 +149,75 @@ pub fn expand(
     Ok(targets)
 }
 
+/// `targets` with the `syscalls:sys_enter_NAME`/`sys_exit_NAME`
+/// tracepoints that `table` (`(number, NAME)`, see `syscall_table`) numbers
+/// counted by one program on `raw_syscalls:sys_enter` and one on
+/// `raw_syscalls:sys_exit` instead of a program each. Attaching and above
+/// all detaching a tracepoint's perf event is slow (the kernel waits a
+/// grace period under a global mutex at each close: ~30 s for 720
+/// tracepoints); two cost next to nothing. The counts are the same: each
+/// per-syscall tracepoint fires from its `raw_syscalls` one, for its
+/// number. Tracepoints the table does not name stay as they were; so does
+/// everything when `tracefs` has no `raw_syscalls` tracepoint with an `id`.
+pub fn through_raw_syscalls(
+    targets: Vec<CountTarget>,
+    tracefs: &Path,
+    table: &[(u32, &str)],
+) -> Vec<CountTarget> {
+    let mut out = Vec::with_capacity(targets.len());
+    let mut raw = [("sys_enter", Vec::new()), ("sys_exit", Vec::new())];
+    for target in targets {
+        let numbered = target
+            .section
+            .strip_prefix("tracepoint/syscalls/")
+            .and_then(|event| {
+                raw.iter()
+                    .position(|(hook, _)| {
+                        event.strip_prefix(hook).is_some_and(|n| n.starts_with('_'))
+                    })
+                    .map(|side| (side, &event[raw[side].0.len() + 1..]))
+            })
+            .and_then(|(side, name)| {
+                table
+                    .iter()
+                    .find(|(_, known)| *known == name)
+                    .map(|(number, _)| (side, *number))
+            });
+        match numbered {
+            Some((side, number)) => raw[side].1.push((number, target)),
+            None => out.push(target),
+        }
+    }
+    for (hook, counted) in raw {
+        if counted.is_empty() {
+            continue;
+        }
+        let Some(id_offset) = syscall_id_offset(tracefs, hook) else {
+            out.extend(counted.into_iter().map(|(_, target)| target));
+            continue;
+        };
+        let (numbers, names) = counted
+            .into_iter()
+            .map(|(number, mut target)| (number, target.names.remove(0)))
+            .unzip();
+        out.push(CountTarget {
+            section: format!("tracepoint/raw_syscalls/{hook}"),
+            names,
+            syscalls: Some(SyscallKeys { id_offset, numbers }),
+            ..CountTarget::default()
+        });
+    }
+    out
+}
+
+/// Where `raw_syscalls:HOOK`'s record has the system call number (`long
+/// id`), if tracefs has that tracepoint.
+fn syscall_id_offset(tracefs: &Path, hook: &str) -> Option<i16> {
+    let fields = crate::tracefs::read_format(tracefs, "raw_syscalls", hook).ok()?;
+    let id = fields.iter().find(|f| f.name == "id" && f.size == 8)?;
+    i16::try_from(id.offset).ok()
+}
+
 fn matching_dirs(dir: &Path, pattern: &NameMatch) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -202,7 +283,12 @@ pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
         .iter()
         .enumerate()
         .map(|(i, target)| {
-            let asm = count_program(first_key, target.cookies, pid);
+            let key = match (&target.syscalls, target.cookies) {
+                (Some(syscalls), _) => Key::Syscall(first_key, syscalls),
+                (None, true) => Key::Cookie(first_key),
+                (None, false) => Key::Fixed(first_key),
+            };
+            let asm = count_program(key, pid);
             first_key += target.names.len() as u32;
             ProgramCode {
                 name: format!("count_{i}"),
@@ -259,10 +345,20 @@ pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
     )
 }
 
-/// `counts[index] += 1`, inserting the entry on the first hit (and adding
-/// to it when another CPU inserted it first). With `cookies`, the key is
-/// `index + cookie - 1`: the attach cookie says which function was hit.
-fn count_program(index: u32, cookies: bool, pid: Option<u32>) -> Asm {
+/// Which key of the counts map a program adds to.
+enum Key<'a> {
+    /// Always this one.
+    Fixed(u32),
+    /// `index + cookie - 1`: the attach cookie says which function was hit.
+    Cookie(u32),
+    /// `index + i` where the system call number is `numbers[i]`; other
+    /// numbers are not counted.
+    Syscall(u32, &'a SyscallKeys),
+}
+
+/// `counts[key] += 1`, inserting the entry on the first hit (and adding
+/// to it when another CPU inserted it first).
+fn count_program(key: Key, pid: Option<u32>) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
     a.mov(CTX, R1);
@@ -271,19 +367,57 @@ fn count_program(index: u32, cookies: bool, pid: Option<u32>) -> Asm {
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    if cookies {
-        a.mov(R1, CTX);
-        a.call(helper::GET_ATTACH_COOKIE);
-        a.alu_imm(crate::insn::Alu::Add, R0, index as i32 - 1);
-        a.store(Size::W, FP, -4, R0);
-    } else {
-        a.store_imm(Size::W, FP, -4, index as i32);
+    match key {
+        Key::Fixed(index) => a.store_imm(Size::W, FP, -4, index as i32),
+        Key::Cookie(index) => {
+            a.mov(R1, CTX);
+            a.call(helper::GET_ATTACH_COOKIE);
+            a.alu_imm(crate::insn::Alu::Add, R0, index as i32 - 1);
+            a.store(Size::W, FP, -4, R0);
+        }
+        Key::Syscall(index, syscalls) => {
+            let mut keys: Vec<(u32, u32)> = (index..)
+                .zip(&syscalls.numbers)
+                .map(|(key, &number)| (number, key))
+                .collect();
+            keys.sort_unstable();
+            let found = a.label();
+            a.load(Size::DW, R1, CTX, syscalls.id_offset);
+            syscall_key(&mut a, &keys, found, out);
+            a.bind(found);
+        }
     }
     add_one(&mut a, COUNTS_MAP, -4, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
+}
+
+/// fp-4 = the key of the system call number in R1 among `keys` (`(number,
+/// key)`, sorted by number, never empty), then on to `found`; numbers not
+/// among them go to `out`. A binary search: a few compares per system call
+/// however many are counted, where an array map would need filling from
+/// user space after loading.
+fn syscall_key(
+    a: &mut Asm,
+    keys: &[(u32, u32)],
+    found: crate::insn::Label,
+    out: crate::insn::Label,
+) {
+    if let [(number, key)] = keys {
+        a.jump_imm(Cond::Ne, R1, *number as i32, out);
+        a.store_imm(Size::W, FP, -4, *key as i32);
+        a.jump(found);
+        return;
+    }
+    let (low, high) = keys.split_at(keys.len() / 2);
+    let upper = a.label();
+    // Unsigned: a negative number (no system call) is above them all.
+    a.jump_imm(Cond::Ge, R1, high[0].0 as i32, upper);
+    syscall_key(a, low, found, out);
+    a.bind(upper);
+    syscall_key(a, high, found, out);
 }
 
 /// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on
@@ -330,7 +464,84 @@ fn lookup(a: &mut Asm, map: &str, key: (u8, i16)) {
 
 #[cfg(test)]
 mod tests {
-    use super::glob;
+    use super::{CountTarget, SyscallKeys, glob, through_raw_syscalls};
+    use std::path::Path;
+
+    fn tracepoints(names: &[&str]) -> Vec<CountTarget> {
+        names
+            .iter()
+            .map(|n| {
+                let (category, name) = n.split_once(':').unwrap();
+                CountTarget::tracepoint(category, name)
+            })
+            .collect()
+    }
+
+    /// A tracefs with `raw_syscalls:sys_enter` (its `id` at 8) and no
+    /// `sys_exit`.
+    fn tracefs_with_sys_enter(dir: &Path) {
+        let event = dir.join("events/raw_syscalls/sys_enter");
+        std::fs::create_dir_all(&event).unwrap();
+        std::fs::write(
+            event.join("format"),
+            "name: sys_enter\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+             \tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n\
+             \tfield:unsigned long args[6];\toffset:16;\tsize:48;\tsigned:0;\n",
+        )
+        .unwrap();
+    }
+
+    /// Numbered system call tracepoints move to raw_syscalls; one the
+    /// table lacks, one whose raw tracepoint is missing and other
+    /// tracepoints stay attached one by one.
+    #[test]
+    fn syscall_tracepoints_the_table_numbers_are_counted_by_number() {
+        let dir = bpfkit_testkit::TempDir::new("raw-syscalls");
+        tracefs_with_sys_enter(dir.path());
+        let table = [(4, "newstat"), (110, "getppid"), (124, "getsid")];
+        let targets = tracepoints(&[
+            "sched:sched_switch",
+            "syscalls:sys_enter_getppid",
+            "syscalls:sys_enter_getsid",
+            "syscalls:sys_enter_newstat",
+            "syscalls:sys_enter_uprobe",
+            "syscalls:sys_exit_getppid",
+            "syscalls:sys_enterx_getppid",
+        ]);
+        let out = through_raw_syscalls(targets, dir.path(), &table);
+        let sections: Vec<&str> = out.iter().map(|t| t.section.as_str()).collect();
+        assert_eq!(
+            sections,
+            [
+                "tracepoint/sched/sched_switch",
+                "tracepoint/syscalls/sys_enter_uprobe",
+                "tracepoint/syscalls/sys_enterx_getppid",
+                "tracepoint/raw_syscalls/sys_enter",
+                // No raw_syscalls:sys_exit in this tracefs.
+                "tracepoint/syscalls/sys_exit_getppid",
+            ]
+        );
+        let raw = &out[3];
+        assert_eq!(
+            raw.names,
+            ["sys_enter_getppid", "sys_enter_getsid", "sys_enter_newstat"]
+        );
+        assert_eq!(
+            raw.syscalls,
+            Some(SyscallKeys {
+                id_offset: 8,
+                numbers: vec![110, 124, 4],
+            })
+        );
+    }
+
+    #[test]
+    fn without_raw_syscalls_every_tracepoint_stays() {
+        let dir = bpfkit_testkit::TempDir::new("no-raw-syscalls");
+        let targets = tracepoints(&["syscalls:sys_enter_getppid", "syscalls:sys_exit_getppid"]);
+        let out = through_raw_syscalls(targets.clone(), dir.path(), &[(110, "getppid")]);
+        assert_eq!(out, targets);
+    }
 
     #[test]
     fn glob_matches_like_the_shell() {

@@ -726,6 +726,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 names: functions,
                 cookies: true,
                 note: None,
+                syscalls: None,
             });
             continue;
         }
@@ -747,6 +748,7 @@ pub fn programs(patterns: &[&str], kernel: &dyn Kernel) -> Result<Vec<CountTarge
                 names: vec![function],
                 cookies: false,
                 note: None,
+                syscalls: None,
             });
         }
     }

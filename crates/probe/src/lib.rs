@@ -19,6 +19,7 @@ pub mod parse;
 pub mod regex;
 pub mod stackcount;
 pub mod stacks;
+pub mod syscall_table;
 pub mod tracefs;
 pub mod uprobe;
 pub mod usdt;

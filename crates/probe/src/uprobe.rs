@@ -186,6 +186,7 @@ fn user_count_targets(
             names,
             cookies: true,
             note: None,
+            syscalls: None,
         }]);
     }
     Ok(names
@@ -195,6 +196,7 @@ fn user_count_targets(
             names: vec![name],
             cookies: false,
             note: None,
+            syscalls: None,
         })
         .collect())
 }

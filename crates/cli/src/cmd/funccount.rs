@@ -56,6 +56,10 @@ pub struct FunccountArgs {
     /// Say what was attached.
     #[arg(short = 'v', long = "verbose")]
     verbose: bool,
+    /// A program on each system call tracepoint, not two on raw_syscalls
+    /// (the tests compare both).
+    #[arg(long = "per-tracepoint", hide = true)]
+    per_tracepoint: bool,
 }
 
 pub fn run(args: FunccountArgs) -> Result<ExitCode> {
@@ -63,6 +67,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let duration = args.duration.as_deref().map(parse_duration).transpose()?;
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex, args.verbose)?;
+    let targets = count_syscalls_by_number(targets, &tracefs, &args);
     let counting = funccount::build(&targets, args.pid);
     let object =
         bpfkit_object::analyze(&counting.elf).context("analyzing the generated program")?;
@@ -107,6 +112,53 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
         ..Default::default()
     };
     crate::run::run_object(&object, &flags, print)
+}
+
+/// The system call tracepoints among `targets` counted through the two
+/// `raw_syscalls` tracepoints by number, where this program knows the
+/// numbers (x86-64), unless `--per-tracepoint`; `-v` says how many.
+fn count_syscalls_by_number(
+    targets: Vec<funccount::CountTarget>,
+    tracefs: &std::path::Path,
+    args: &FunccountArgs,
+) -> Vec<funccount::CountTarget> {
+    let targets = if cfg!(target_arch = "x86_64") && !args.per_tracepoint {
+        funccount::through_raw_syscalls(
+            targets,
+            tracefs,
+            bpfkit_probe::syscall_table::SYSCALLS_X86_64,
+        )
+    } else {
+        targets
+    };
+    if args.verbose {
+        let by_number: Vec<String> = targets
+            .iter()
+            .filter(|t| t.syscalls.is_some())
+            .map(|t| {
+                let hook = t
+                    .section
+                    .trim_start_matches("tracepoint/")
+                    .replace('/', ":");
+                format!("{} through {hook}", t.names.len())
+            })
+            .collect();
+        let attached = targets
+            .iter()
+            .filter(|t| t.section.starts_with("tracepoint/syscalls/"))
+            .count();
+        if !by_number.is_empty() || attached > 0 {
+            eprintln!(
+                "bpfkit: system call tracepoints counted by number: {}; {attached} attached one by one",
+                if by_number.is_empty() {
+                    "none".to_string()
+                } else {
+                    by_number.join(", ")
+                }
+            );
+        }
+    }
+    targets
 }
 
 /// FUNC (JSON: `"name"`): what a key counts as the pattern named it
