@@ -223,7 +223,7 @@ fn exit(unit: Unit) -> Asm {
     a.ld_map(R1, START_MAP);
     a.mov(R2, FP);
     a.alu_imm(Alu::Add, R2, -4);
-    a.call(MAP_DELETE_ELEM);
+    a.call(helper::MAP_DELETE_ELEM);
     add_to_hist(&mut a, HIST_MAP, out);
     a.bind(out);
     a.mov_imm(R0, 0);
@@ -255,8 +255,6 @@ pub(crate) fn add_to_hist(a: &mut Asm, map: &str, out: crate::insn::Label) {
     a.mov_imm(R1, 1);
     a.atomic_add32(R0, 0, R1);
 }
-
-const MAP_DELETE_ELEM: i32 = 3;
 
 /// R0 = floor(log2(value at fp-16)), 0 for 0 (libbpf-tools' `log2l`),
 /// by halving the range: no loop.

@@ -127,6 +127,11 @@ pub enum ExprKind {
     /// `arg1`..`arg6` or a name from the signature.
     Arg(String),
     Retval,
+    /// `$entry(NAME)` in a return probe: argument NAME as it was at the
+    /// function's entry (kept per thread by a companion entry program).
+    Entry(String),
+    /// `$latency` in a return probe: nanoseconds since the function's entry.
+    Latency,
     /// `BASE->member` (`arrow`) or `BASE.member`: a struct member of a
     /// kernel function's argument, typed from kernel BTF.
     Member {
@@ -548,12 +553,28 @@ impl Parser<'_> {
                 "COMM" => ExprKind::Builtin("comm".into()),
                 // bcc's argdist writes the return value `$retval`.
                 "retval" => ExprKind::Retval,
+                "latency" => ExprKind::Latency,
+                "entry" => {
+                    self.expect(Tok::LParen, "'(' after $entry: $entry(ARGUMENT)")?;
+                    let name = match self.bump()? {
+                        (Tok::Ident(name), _) => name,
+                        (_, c) => {
+                            return Err(SyntaxError::new(
+                                c,
+                                "expected an argument's name in $entry(ARGUMENT)",
+                            ));
+                        }
+                    };
+                    self.expect(Tok::RParen, "')' to close $entry(ARGUMENT)")?;
+                    ExprKind::Entry(name)
+                }
                 _ => {
                     return Err(SyntaxError::new(
                         column,
                         format!(
                             "unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu, $task, \
-                             $retval (and argdist's $PID, $COMM) are known"
+                             $retval, $latency, $entry(ARGUMENT) (and argdist's $PID, $COMM) \
+                             are known"
                         ),
                     ));
                 }
