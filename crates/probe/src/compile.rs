@@ -220,7 +220,7 @@ pub fn compile(
             code: asm.bytes(),
             map_relocs: asm.map_relocs,
         });
-        entries.extend(entry_half(t, &entry_map, opts, &mut btf).map_err(|e| (i, e))?);
+        entries.extend(entry_half(t, i, opts, &mut btf).map_err(|e| (i, e))?);
     }
     let _ = event;
     for (program, map) in entries {
@@ -1248,13 +1248,14 @@ fn entry_map_name(index: usize) -> String {
 /// entry is kept that nothing takes out.
 fn entry_half(
     t: &Typed,
-    map: &str,
+    index: usize,
     opts: &CodegenOptions,
     btf: &mut BtfBuilder,
 ) -> Result<Option<(ProgramCode, MapDecl)>, SyntaxError> {
     let Some(entry_ctx) = t.ctx.entry.as_deref().filter(|_| t.uses_entry) else {
         return Ok(None);
     };
+    let map = &entry_map_name(index);
     if t.entry_names.len() > MAX_ENTRY_VALUES {
         return Err(SyntaxError::new(
             1,
@@ -1335,7 +1336,7 @@ fn entry_half(
         }),
     });
     let program = ProgramCode {
-        name: format!("{map}_entry"),
+        name: format!("probe_{index}_entry"),
         section: entry_ctx.section.clone(),
         code: asm.bytes(),
         map_relocs: asm.map_relocs,
@@ -1518,7 +1519,8 @@ pub fn compile_aggregates(
         maps.push(map);
         for t in typed {
             let key = (key_offset, keys[i].as_slice());
-            let entry_map = entry_map_name(programs.len());
+            let program = programs.len();
+            let entry_map = entry_map_name(program);
             let asm = generate_aggregate(t, &layout, (i, spec), key, opts, &entry_map)
                 .map_err(|e| (i, e))?;
             programs.push(ProgramCode {
@@ -1527,7 +1529,7 @@ pub fn compile_aggregates(
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             });
-            entries.extend(entry_half(t, &entry_map, opts, &mut btf).map_err(|e| (i, e))?);
+            entries.extend(entry_half(t, program, opts, &mut btf).map_err(|e| (i, e))?);
         }
     }
     for (program, map) in entries {
