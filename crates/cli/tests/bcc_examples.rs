@@ -84,7 +84,7 @@
 //! | `funccount -r 'c:(write|read)$'`, `funccount t:block:*` | run (as [`funccount_malloc`], tests/funccount_uprobes.rs) |
 //! | `funccount u:pthread:*mutex* -p 1442` | not run: libpthread.so.0 has no USDT notes and no functions (glibc 2.34+ moved them to libc): one error naming both; `u:LIB:PROBE` on USDT: tests/usdt_probes.rs |
 //! | `funccount -p 1442 contentions:*`, `/home/ubuntu/contentions:*` | not run: no such program here (a program's functions: tests/funccount_uprobes.rs) |
-//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU) is not supported |
+//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU): [`funccount_counts_one_cpu`] |
 
 mod common;
 
@@ -978,6 +978,71 @@ fn funccount_malloc() {
             .any(|(name, c)| name == "malloc" && *c >= 500),
         "{counted:?}"
     );
+}
+
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: set is a valid cpu_set_t of `size` bytes.
+    let got = unsafe { libc::sched_getaffinity(0, size, &mut set) };
+    assert_eq!(got, 0, "sched_getaffinity");
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: cpu < CPU_SETSIZE.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect()
+}
+
+/// `times` getppid calls from a thread pinned to CPU `cpu`.
+fn getppid_on_cpu(cpu: usize, times: usize) {
+    std::thread::spawn(move || {
+        // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET adds cpu.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: cpu < CPU_SETSIZE (it came from sched_getaffinity).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: set is a valid cpu_set_t; 0 is this thread.
+        let pinned = unsafe { libc::sched_setaffinity(0, size, &set) };
+        assert_eq!(pinned, 0, "pinning to CPU {cpu}");
+        for _ in 0..times {
+            // SAFETY: getppid has no preconditions.
+            unsafe { libc::getppid() };
+        }
+    })
+    .join()
+    .expect("the pinned thread");
+}
+
+/// bcc's `funccount -c CPU` (trace this CPU only): of getppid calls made
+/// on two CPUs, only the chosen CPU's are counted; a CPU the machine cannot
+/// have is one clear error.
+#[test]
+fn funccount_counts_one_cpu() {
+    if !privileged("funccount_counts_one_cpu") {
+        return;
+    }
+    let cpus = allowed_cpus();
+    let (chosen, other) = (cpus[cpus.len() - 1], cpus[0]);
+    let pid = std::process::id().to_string();
+    let cpu = chosen.to_string();
+    let run = Run::start_tool_attached(
+        "funccount",
+        &["-p", &pid, "-c", &cpu, "t:syscalls:sys_enter_getppid"],
+    );
+    getppid_on_cpu(chosen, 7);
+    if other != chosen {
+        getppid_on_cpu(other, 5);
+    }
+    let counted = counts(&run.stop().records);
+    assert_eq!(counted, [("sys_enter_getppid".to_string(), 7)]);
+    let out = Command::new(BPFKIT)
+        .args(["funccount", "-c", "100000", "t:syscalls:sys_enter_getppid"])
+        .output()
+        .expect("running bpfkit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("-c 100000: no such CPU"), "{stderr}");
 }
 
 /// stackcount -p PID c:malloc: bcc counts kernel and user stacks unless

@@ -174,8 +174,16 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
+/// Which hits are counted: `-p PID` (a process), `-c CPU` (bcc's
+/// funccount: hits on that CPU only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Only {
+    pub pid: Option<u32>,
+    pub cpu: Option<u32>,
+}
+
 /// Builds the counting object for `targets` (from [`expand`]).
-pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
+pub fn build(targets: &[CountTarget], only: Only) -> Counting {
     let mut btf = BtfBuilder::new();
     let names: Vec<&String> = targets.iter().flat_map(|t| &t.names).collect();
     let values = names
@@ -202,7 +210,7 @@ pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
         .iter()
         .enumerate()
         .map(|(i, target)| {
-            let asm = count_program(first_key, target.cookies, pid);
+            let asm = count_program(first_key, target.cookies, only);
             first_key += target.names.len() as u32;
             ProgramCode {
                 name: format!("count_{i}"),
@@ -262,14 +270,18 @@ pub(crate) fn count_type(btf: &mut BtfBuilder) -> bpfkit_btf::TypeId {
 /// `counts[index] += 1`, inserting the entry on the first hit (and adding
 /// to it when another CPU inserted it first). With `cookies`, the key is
 /// `index + cookie - 1`: the attach cookie says which function was hit.
-fn count_program(index: u32, cookies: bool, pid: Option<u32>) -> Asm {
+fn count_program(index: u32, cookies: bool, only: Only) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
     a.mov(CTX, R1);
-    if let Some(pid) = pid {
+    if let Some(pid) = only.pid {
         a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
+    }
+    if let Some(cpu) = only.cpu {
+        a.call(helper::GET_SMP_PROCESSOR_ID);
+        a.jump_imm(Cond::Ne, R0, cpu as i32, out);
     }
     if cookies {
         a.mov(R1, CTX);
