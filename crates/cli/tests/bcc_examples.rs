@@ -38,7 +38,7 @@
 //! | `funccount t:sched:sched_fork` | [`funccount_forks`]: no such tracepoint in any kernel since 2.6.32's rename; `t:sched:sched_process_fork` instead |
 //! | `funccount -p 185 u:node:gc*` | not run: no node here (USDT globs: tests/usdt_probes.rs) |
 //! | `funccount c:malloc` | [`funccount_malloc`] |
-//! | `stackcount submit_bio`, `-d`, `-K`, `-U`, `ip_output`, `-s`, `-sv`, `'tcp_send*'`, `-r`, `-Ti 5`, `-p 185 ip_output`, `-c 1 put_prev_entity` | kernel functions (matrix) |
+//! | `stackcount submit_bio`, `-d`, `-K`, `-U`, `ip_output`, `-s`, `-sv`, `'tcp_send*'`, `-r`, `-Ti 5`, `-p 185 ip_output`, `-c 1 put_prev_entity` | kernel functions (matrix); `-c` (CPU): [`stackcount_counts_one_cpu`] |
 //! | `stackcount -p 185 c:malloc` | [`stackcount_malloc_user_stacks`] (this test's pid) |
 //! | `stackcount -p 185 u:pthread:pthread_create` | not run: no USDT notes in Debian's glibc |
 //! | `stackcount t:sched:sched_switch` | [`stackcount_sched_switch`] |
@@ -1022,27 +1022,50 @@ fn funccount_counts_one_cpu() {
     if !privileged("funccount_counts_one_cpu") {
         return;
     }
+    let records = getppid_counted_on_one_cpu("funccount", 7);
+    let counted = counts(&records);
+    assert_eq!(counted, [("sys_enter_getppid".to_string(), 7)]);
+}
+
+/// bcc's `stackcount -c CPU`: as funccount's, the hits on that CPU only.
+#[test]
+fn stackcount_counts_one_cpu() {
+    if !privileged("stackcount_counts_one_cpu") {
+        return;
+    }
+    let records = getppid_counted_on_one_cpu("stackcount", 4);
+    let hits: u64 = records
+        .iter()
+        .filter(|r| r["type"] == "stack")
+        .filter_map(|r| r["weight"].as_u64())
+        .sum();
+    assert_eq!(hits, 4, "{records:?}");
+}
+
+/// `TOOL -p PID -c CPU t:syscalls:sys_enter_getppid` while this process
+/// calls getppid `times` times on one CPU and 5 times on another (where it
+/// may run on two); its records. A CPU the machine cannot have is one
+/// clear error.
+fn getppid_counted_on_one_cpu(tool: &str, times: usize) -> Vec<Value> {
     let cpus = allowed_cpus();
     let (chosen, other) = (cpus[cpus.len() - 1], cpus[0]);
     let pid = std::process::id().to_string();
     let cpu = chosen.to_string();
-    let run = Run::start_tool_attached(
-        "funccount",
-        &["-p", &pid, "-c", &cpu, "t:syscalls:sys_enter_getppid"],
-    );
-    getppid_on_cpu(chosen, 7);
+    let tracepoint = "t:syscalls:sys_enter_getppid";
+    let run = Run::start_tool_attached(tool, &["-p", &pid, "-c", &cpu, tracepoint]);
+    getppid_on_cpu(chosen, times);
     if other != chosen {
         getppid_on_cpu(other, 5);
     }
-    let counted = counts(&run.stop().records);
-    assert_eq!(counted, [("sys_enter_getppid".to_string(), 7)]);
+    let records = run.stop().records;
     let out = Command::new(BPFKIT)
-        .args(["funccount", "-c", "100000", "t:syscalls:sys_enter_getppid"])
+        .args([tool, "-c", "100000", tracepoint])
         .output()
         .expect("running bpfkit");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("-c 100000: no such CPU"), "{stderr}");
+    records
 }
 
 /// stackcount -p PID c:malloc: bcc counts kernel and user stacks unless

@@ -279,10 +279,7 @@ fn count_program(index: u32, cookies: bool, only: Only) -> Asm {
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    if let Some(cpu) = only.cpu {
-        a.call(helper::GET_SMP_PROCESSOR_ID);
-        a.jump_imm(Cond::Ne, R0, cpu as i32, out);
-    }
+    only_cpu(&mut a, only.cpu, out);
     if cookies {
         a.mov(R1, CTX);
         a.call(helper::GET_ATTACH_COOKIE);
@@ -296,6 +293,14 @@ fn count_program(index: u32, cookies: bool, only: Only) -> Asm {
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
+}
+
+/// Jumps to `out` unless the program runs on CPU `cpu` (when given).
+pub(crate) fn only_cpu(a: &mut Asm, cpu: Option<u32>, out: crate::insn::Label) {
+    if let Some(cpu) = cpu {
+        a.call(helper::GET_SMP_PROCESSOR_ID);
+        a.jump_imm(Cond::Ne, R0, cpu as i32, out);
+    }
 }
 
 /// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on

@@ -122,7 +122,7 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
 
 /// `-c CPU` names a CPU this machine can have: a CPU it cannot would
 /// count nothing, silently.
-fn check_cpu(cpu: u32) -> Result<()> {
+pub(crate) fn check_cpu(cpu: u32) -> Result<()> {
     let cpus = bpfkit_sys::possible_cpus().context("reading the possible CPUs")?;
     if cpu as usize >= cpus {
         anyhow::bail!(
