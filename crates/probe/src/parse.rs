@@ -843,6 +843,20 @@ mod tests {
     }
 
     #[test]
+    fn latency_and_entry_arguments_parse() {
+        let probe = parse_probe("r:c:f(int n) ($latency > 1000) \"%d\", $entry(n)").unwrap();
+        let Some(Expr {
+            kind: ExprKind::Binary(BinOp::Gt, latency, _),
+            ..
+        }) = &probe.filter
+        else {
+            panic!("{:?}", probe.filter);
+        };
+        assert_eq!(latency.kind, ExprKind::Latency);
+        assert_eq!(probe.args[0].kind, ExprKind::Entry("n".into()));
+    }
+
+    #[test]
     fn errors_point_at_the_column() {
         let cases = [
             ("t:a:b (args->x == )", 19, "expected an expression"),
@@ -850,6 +864,9 @@ mod tests {
             ("t:a:b \"%d\" args->x", 12, "expected ','"),
             ("t:a:b \"unterminated", 7, "no closing '\"'"),
             ("t:a:b ($nope)", 8, "unknown $nope"),
+            ("r:c:f ($entry)", 14, "'(' after $entry"),
+            ("r:c:f ($entry(1))", 15, "an argument's name"),
+            ("r:c:f ($entry(n > 1)", 17, "')' to close $entry"),
             ("t:a:b (args.x)", 12, "expected '->' after args"),
             ("t:a:b (args->x->)", 17, "expected a member name"),
             ("t:a:b (args->x @)", 16, "unexpected character '@'"),
