@@ -803,28 +803,9 @@ impl Gen<'_> {
         if !self.t.uses_entry {
             return;
         }
-        let a = &mut self.asm;
-        a.call(helper::GET_CURRENT_PID_TGID);
-        a.store(Size::W, FP, ENTRY_KEY_SLOT, R0);
-        a.ld_map(R1, &self.entry_map);
-        a.mov(R2, FP);
-        a.alu_imm(Alu::Add, R2, ENTRY_KEY_SLOT as i32);
-        a.call(helper::MAP_LOOKUP_ELEM);
-        a.jump_imm(Cond::Eq, R0, 0, out);
-        for i in 0..self.t.entry_names.len() {
-            a.load(Size::DW, R1, R0, 8 * (i as i16 + 1));
-            a.store(Size::DW, FP, entry_slot(i), R1);
-        }
-        a.load(Size::DW, R1, R0, 0);
-        a.store(Size::DW, FP, LATENCY_SLOT, R1);
-        a.call(helper::KTIME_GET_NS);
-        a.load(Size::DW, R1, FP, LATENCY_SLOT);
-        a.alu_reg(Alu::Sub, R0, R1);
-        a.store(Size::DW, FP, LATENCY_SLOT, R0);
-        a.ld_map(R1, &self.entry_map);
-        a.mov(R2, FP);
-        a.alu_imm(Alu::Add, R2, ENTRY_KEY_SLOT as i32);
-        a.call(helper::MAP_DELETE_ELEM);
+        let values: Vec<i16> = (0..self.t.entry_names.len()).map(entry_slot).collect();
+        let slots = (ENTRY_KEY_SLOT, LATENCY_SLOT);
+        crate::funclatency::take_entry(&mut self.asm, &self.entry_map, slots, &values, out);
     }
 
     /// pid, tid, probe index, cpu, comm.
@@ -1306,18 +1287,7 @@ fn entry_half(
         g.eval(&arg, 0)?;
         g.asm.store(Size::DW, FP, base + 8 * (i as i16 + 1), R0);
     }
-    g.asm.call(helper::GET_CURRENT_PID_TGID);
-    g.asm.store(Size::W, FP, ENTRY_KEY_SLOT, R0);
-    // Last: the time as close to the function's start as can be.
-    g.asm.call(helper::KTIME_GET_NS);
-    g.asm.store(Size::DW, FP, base, R0);
-    g.asm.ld_map(R1, map);
-    g.asm.mov(R2, FP);
-    g.asm.alu_imm(Alu::Add, R2, ENTRY_KEY_SLOT as i32);
-    g.asm.mov(R3, FP);
-    g.asm.alu_imm(Alu::Add, R3, base as i32);
-    g.asm.mov_imm(crate::insn::R4, 0);
-    g.asm.call(helper::MAP_UPDATE_ELEM);
+    crate::funclatency::keep_entry(&mut g.asm, map, (ENTRY_KEY_SLOT, base));
     g.asm.bind(out);
     g.asm.mov_imm(R0, 0);
     g.asm.exit();
