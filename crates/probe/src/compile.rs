@@ -693,21 +693,7 @@ fn generate(
     let out = g.asm.label();
     let discard = g.asm.label();
     g.asm.mov(CTX, R1);
-    if let Some(pid) = opts.pid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        g.asm.alu_imm(Alu::Rsh, R0, 32);
-        g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
-    }
-    if let Some(pid) = opts.exclude_pid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        g.asm.alu_imm(Alu::Rsh, R0, 32);
-        g.asm.jump_imm(Cond::Eq, R0, pid as i32, out);
-    }
-    if let Some(tid) = opts.tid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        truncate_or_shift(&mut g.asm, false);
-        g.asm.jump_imm(Cond::Ne, R0, tid as i32, out);
-    }
+    only_traced_threads(&mut g.asm, opts, out);
     g.take_entry(out);
     g.asm.ld_map(R1, EVENTS_MAP);
     g.asm.mov_imm(R2, layout.size as i32);
@@ -764,6 +750,23 @@ fn generate(
     g.asm
         .finish()
         .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))
+}
+
+/// Jumps to `out` in a thread not traced: outside `-p PID` or `-L TID`, or
+/// in the tracer itself.
+fn only_traced_threads(a: &mut Asm, opts: &CodegenOptions, out: Label) {
+    for (pid, skip) in [(opts.pid, Cond::Ne), (opts.exclude_pid, Cond::Eq)] {
+        if let Some(pid) = pid {
+            a.call(helper::GET_CURRENT_PID_TGID);
+            a.alu_imm(Alu::Rsh, R0, 32);
+            a.jump_imm(skip, R0, pid as i32, out);
+        }
+    }
+    if let Some(tid) = opts.tid {
+        a.call(helper::GET_CURRENT_PID_TGID);
+        truncate_or_shift(a, false);
+        a.jump_imm(Cond::Ne, R0, tid as i32, out);
+    }
 }
 
 /// The expression of `probe` (format argument or filter operand) whose
@@ -1264,20 +1267,9 @@ fn entry_half(
     };
     let out = g.asm.label();
     g.asm.mov(CTX, R1);
-    for (pid, keep) in [(opts.pid, Cond::Ne), (opts.exclude_pid, Cond::Eq)] {
-        if let Some(pid) = pid {
-            g.asm.call(helper::GET_CURRENT_PID_TGID);
-            g.asm.alu_imm(Alu::Rsh, R0, 32);
-            g.asm.jump_imm(keep, R0, pid as i32, out);
-        }
-    }
-    if let Some(tid) = opts.tid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        truncate_or_shift(&mut g.asm, false);
-        g.asm.jump_imm(Cond::Ne, R0, tid as i32, out);
-    }
-    // The record is built where the return half copies it to: the time
-    // at the latency slot, the values below it.
+    only_traced_threads(&mut g.asm, opts, out);
+    // The record on the stack: the time at `base`, then the values (below
+    // the slots that reading an argument may use, as the return half's).
     let base = LATENCY_SLOT - 8 * t.entry_names.len() as i16;
     for (i, name) in t.entry_names.iter().enumerate() {
         let arg = Expr {
