@@ -21,7 +21,7 @@
 //! | `argdist -H 'p::__kmalloc(u64 size):u64:size'` | kernel function (matrix) |
 //! | `argdist -p 1005 -C 'p:c:malloc(size_t size):size_t:size:size==16'` | [`argdist_malloc_of_16_bytes`] (this test's pid) |
 //! | `argdist -C 'r:c:gets():char*:$retval'` | not run: glibc 2.36 keeps gets only as a compat symbol nothing here calls; an untyped value made a string by its TYPE char* is [`argdist_several_specifiers_in_one_run`] (`p:c:write():char*:arg2`) |
-//! | `argdist -H 'r::__vfs_read(...):size_t:$entry(count):$latency > 1000000'` | kernel function (matrix) |
+//! | `argdist -H 'r::__vfs_read(...):size_t:$entry(count):$latency > 1000000'` | kernel function (matrix); `$entry(NAME)` and `$latency` with a filter on uprobes: [`argdist_latency_and_entry_arguments_of_usleep`] (and in trace's format: [`trace_latency_and_entry_arguments_of_usleep`]) |
 //! | `argdist -p 1005 -C 'p:c:write(int fd):int:fd'` | [`argdist_writes_per_fd`] (this test's pid) |
 //! | `argdist -p 1005 -H 'r:c:read()'` | [`argdist_read_return_histogram`] (this test's pid) |
 //! | `argdist -H 'p:c:write(int fd, const void *buf, size_t count):size_t:count:fd==1'` | [`argdist_stdout_write_sizes`] |
@@ -38,7 +38,7 @@
 //! | `funccount t:sched:sched_fork` | [`funccount_forks`]: no such tracepoint in any kernel since 2.6.32's rename; `t:sched:sched_process_fork` instead |
 //! | `funccount -p 185 u:node:gc*` | not run: no node here (USDT globs: tests/usdt_probes.rs) |
 //! | `funccount c:malloc` | [`funccount_malloc`] |
-//! | `stackcount submit_bio`, `-d`, `-K`, `-U`, `ip_output`, `-s`, `-sv`, `'tcp_send*'`, `-r`, `-Ti 5`, `-p 185 ip_output`, `-c 1 put_prev_entity` | kernel functions (matrix) |
+//! | `stackcount submit_bio`, `-d`, `-K`, `-U`, `ip_output`, `-s`, `-sv`, `'tcp_send*'`, `-r`, `-Ti 5`, `-p 185 ip_output`, `-c 1 put_prev_entity` | kernel functions (matrix); `-c` (CPU): [`stackcount_counts_one_cpu`] |
 //! | `stackcount -p 185 c:malloc` | [`stackcount_malloc_user_stacks`] (this test's pid) |
 //! | `stackcount -p 185 u:pthread:pthread_create` | not run: no USDT notes in Debian's glibc |
 //! | `stackcount t:sched:sched_switch` | [`stackcount_sched_switch`] |
@@ -78,13 +78,13 @@
 //! | `argdist -c -C 'p:c:write():int:$PID#write per process' -n 2` | [`argdist_example_number_of_prints_without_interval`] (`-n` without `-i`: every second, as bcc) |
 //! | `argdist -c -H 'p:c:write(int fd, void *buf, size_t len):size_t:len'`, `-c -H '...:len:fd==1'`, `-i 10 -c -H 'r:c:read()'`, `-p 2420 -c -C 'p:c:malloc(size_t size):size_t:size'` | run (the man page's tests above cover each form) |
 //! | `argdist -C 't:net:net_dev_start_xmit():u16:args->protocol'` | runs |
-//! | `argdist -H 'r:c:malloc(size_t size):u64:$latency/$entry(size);ns per byte' -n 1 -i 10`, `-c -H 'r:c:open(char *file):u64:$latency/1000:STRCMP("test.txt",$entry(file))'`, `-C 'r::__vfs_read():u32:$PID:$latency > 100000'` | not run: `$latency` and `$entry(...)` (entry/return pairs) are not supported: one clear error |
+//! | `argdist -H 'r:c:malloc(size_t size):u64:$latency/$entry(size);ns per byte' -n 1 -i 10`, `-c -H 'r:c:open(char *file):u64:$latency/1000:STRCMP("test.txt",$entry(file))'`, `-C 'r::__vfs_read():u32:$PID:$latency > 100000'` | the first runs (`$latency/$entry(size)`; the label after `#`, as bcc's argdist.py, not the stale `;`); the second is one clear error: `$entry()` keeps numbers, not strings (`$entry(file)` compared as a string); the third is a kernel function (matrix). `$latency`, `$entry()`: [`argdist_latency_and_entry_arguments_of_usleep`] |
 //! | `argdist -C 't:syscalls:sys_exit_epoll_wait():char*:$COMM'`, `-i 10 -n 1 -C 'p:c:puts(char *str):char*:str'`, `-C 'r:c:gets():char*:(char*)$retval:$retval!=0'` | not run: string values: one clear error |
 //! | `argdist -c -C 'p::__kmalloc(size_t size, gfp_t flags):gfp_t,size_t:flags,size'`, `-i 3 -n 2 -H 'p::__kmalloc(size_t size):size_t:size'` | kernel functions (matrix); two values in one specifier are not supported |
 //! | `funccount -r 'c:(write|read)$'`, `funccount t:block:*` | run (as [`funccount_malloc`], tests/funccount_uprobes.rs) |
 //! | `funccount u:pthread:*mutex* -p 1442` | not run: libpthread.so.0 has no USDT notes and no functions (glibc 2.34+ moved them to libc): one error naming both; `u:LIB:PROBE` on USDT: tests/usdt_probes.rs |
 //! | `funccount -p 1442 contentions:*`, `/home/ubuntu/contentions:*` | not run: no such program here (a program's functions: tests/funccount_uprobes.rs) |
-//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU) is not supported |
+//! | `funccount 'vfs_*'`, `'tcp_*'`, `'*tcp*send*'`, `'*readdir*'`, `-i 1 'vfs_*'`, `-i 1 -d 5 vfs_read`, `-d 5 vfs_read`, `-i 1 -c 1 lapic_next_deadline` | kernel functions (matrix: `funccount-k`); `-c` (CPU): [`funccount_counts_one_cpu`] |
 
 mod common;
 
@@ -728,6 +728,121 @@ fn argdist_two_histograms() {
     assert_eq!(of("hist_2"), [(64, 3)], "{records:?}");
 }
 
+/// This test's `usleep(us)` calls: 20 ms three times, 3 ms twice, each
+/// well inside its log2 bucket of nanoseconds (16.7-33.5 ms, 2.1-4.2 ms)
+/// whatever the timer slack and probe overhead add.
+fn sleep_known_times() {
+    for us in [20_000, 3_000, 20_000, 3_000, 20_000] {
+        // SAFETY: usleep has no preconditions.
+        unsafe { libc::usleep(us) };
+    }
+}
+
+/// The issue's `argdist -H 'r:c:usleep(unsigned int us):u64:$latency'`, with
+/// `-C ...:$entry(us)` and the filter `$latency > 5000000` (bcc's
+/// `$latency > 1000000` of `r::__vfs_read`) in the same run: each call's
+/// time in its bucket, the calls counted per argument as it was at entry,
+/// and only the long ones kept by the filter.
+#[test]
+fn argdist_latency_and_entry_arguments_of_usleep() {
+    if !privileged("argdist_latency_and_entry_arguments_of_usleep") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "argdist",
+        &[
+            "-p",
+            &pid,
+            "-C",
+            "r:c:usleep(unsigned int us):u32:$entry(us)",
+            "-C",
+            "r:c:usleep(unsigned int us):u32:$entry(us):$latency > 5000000",
+            "-H",
+            "r:c:usleep(unsigned int us):u64:$latency",
+        ],
+    );
+    sleep_known_times();
+    let records = run.stop().records;
+    // Sorted by the key's text.
+    let per_argument = [(Value::from(20000), 3), (Value::from(3000), 2)];
+    assert_eq!(entries(&records, "counts"), per_argument, "{records:?}");
+    let long_ones = [(Value::from(20000), 3)];
+    assert_eq!(entries(&records, "counts_2"), long_ones, "{records:?}");
+    assert_eq!(
+        buckets(&records),
+        [(1 << 21, 2), (1 << 24, 3)],
+        "{records:?}"
+    );
+}
+
+/// `$latency` and `$entry(NAME)` in a return probe's format and filter too
+/// (`trace`): a message per long call, with its argument and its time.
+#[test]
+fn trace_latency_and_entry_arguments_of_usleep() {
+    if !privileged("trace_latency_and_entry_arguments_of_usleep") {
+        return;
+    }
+    let pid = std::process::id().to_string();
+    let run = Run::start_tool_attached(
+        "trace",
+        &[
+            "-p",
+            &pid,
+            r#"r:c:usleep(unsigned int us) ($entry(us) > 10000) "%u us: %u ns", $entry(us), $latency"#,
+        ],
+    );
+    sleep_known_times();
+    let records = run.stop().records;
+    let messages: Vec<&str> = records
+        .iter()
+        .filter(|r| r["type"] == "event")
+        .filter_map(|r| r["message"].as_str())
+        .collect();
+    assert_eq!(messages.len(), 3, "{records:?}");
+    for message in messages {
+        let nanoseconds = message
+            .strip_prefix("20000 us: ")
+            .and_then(|ns| ns.strip_suffix(" ns"))
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("not '20000 us: N ns': {message}"));
+        assert!((20_000_000..1 << 25).contains(&nanoseconds), "{message}");
+    }
+}
+
+/// `$latency` and `$entry()` need a function's entry: on an entry probe or
+/// a tracepoint they are one clear error, as an unknown argument is.
+#[test]
+fn latency_and_entry_outside_return_probes_are_one_clear_error() {
+    for (specifier, says) in [
+        (
+            "p:c:usleep(unsigned int us):u64:$latency",
+            "belong to r: probes",
+        ),
+        (
+            "t:syscalls:sys_enter_nanosleep():u64:$entry(rqtp)",
+            "belong to r: probes",
+        ),
+        (
+            "r:c:usleep(unsigned int us):u64:$entry(nope)",
+            "no field 'nope'",
+        ),
+        (
+            "r:c:usleep(unsigned int us):u64:$entry(us",
+            "')' to close $entry",
+        ),
+    ] {
+        let out = Command::new(BPFKIT)
+            .args(["argdist", "-H", specifier])
+            .output()
+            .expect("running bpfkit");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{specifier}: {stderr}");
+        assert!(stderr.contains(says), "{specifier}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{specifier}: {stderr}");
+    }
+}
+
 /// -z 4 keeps 4 characters of each string (bcc reads STRING_SIZE bytes),
 /// so `alpha-one` and `alphabet` are one key; -T 1 shows only the most
 /// frequent.
@@ -863,6 +978,94 @@ fn funccount_malloc() {
             .any(|(name, c)| name == "malloc" && *c >= 500),
         "{counted:?}"
     );
+}
+
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is an empty set; sched_getaffinity fills it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: set is a valid cpu_set_t of `size` bytes.
+    let got = unsafe { libc::sched_getaffinity(0, size, &mut set) };
+    assert_eq!(got, 0, "sched_getaffinity");
+    (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: cpu < CPU_SETSIZE.
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect()
+}
+
+/// `times` getppid calls from a thread pinned to CPU `cpu`.
+fn getppid_on_cpu(cpu: usize, times: usize) {
+    std::thread::spawn(move || {
+        // SAFETY: a zeroed cpu_set_t is an empty set; CPU_SET adds cpu.
+        let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: cpu < CPU_SETSIZE (it came from sched_getaffinity).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: set is a valid cpu_set_t; 0 is this thread.
+        let pinned = unsafe { libc::sched_setaffinity(0, size, &set) };
+        assert_eq!(pinned, 0, "pinning to CPU {cpu}");
+        for _ in 0..times {
+            // SAFETY: getppid has no preconditions.
+            unsafe { libc::getppid() };
+        }
+    })
+    .join()
+    .expect("the pinned thread");
+}
+
+/// bcc's `funccount -c CPU` (trace this CPU only): of getppid calls made
+/// on two CPUs, only the chosen CPU's are counted; a CPU the machine cannot
+/// have is one clear error.
+#[test]
+fn funccount_counts_one_cpu() {
+    if !privileged("funccount_counts_one_cpu") {
+        return;
+    }
+    let records = getppid_counted_on_one_cpu("funccount", 7);
+    let counted = counts(&records);
+    assert_eq!(counted, [("sys_enter_getppid".to_string(), 7)]);
+}
+
+/// bcc's `stackcount -c CPU`: as funccount's, the hits on that CPU only.
+#[test]
+fn stackcount_counts_one_cpu() {
+    if !privileged("stackcount_counts_one_cpu") {
+        return;
+    }
+    let records = getppid_counted_on_one_cpu("stackcount", 4);
+    let hits: u64 = records
+        .iter()
+        .filter(|r| r["type"] == "stack")
+        .filter_map(|r| r["weight"].as_u64())
+        .sum();
+    assert_eq!(hits, 4, "{records:?}");
+}
+
+/// `TOOL -p PID -c CPU t:syscalls:sys_enter_getppid` while this process
+/// calls getppid `times` times on one CPU and 5 times on another (where it
+/// may run on two); its records. A CPU the machine cannot have is one
+/// clear error.
+fn getppid_counted_on_one_cpu(tool: &str, times: usize) -> Vec<Value> {
+    let cpus = allowed_cpus();
+    let (chosen, other) = (cpus[cpus.len() - 1], cpus[0]);
+    let pid = std::process::id().to_string();
+    let cpu = chosen.to_string();
+    let tracepoint = "t:syscalls:sys_enter_getppid";
+    let run = Run::start_tool_attached(tool, &["-p", &pid, "-c", &cpu, tracepoint]);
+    getppid_on_cpu(chosen, times);
+    if other != chosen {
+        getppid_on_cpu(other, 5);
+    }
+    let records = run.stop().records;
+    let out = Command::new(BPFKIT)
+        .args([tool, "-c", "100000", tracepoint])
+        .output()
+        .expect("running bpfkit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("-c 100000: no such CPU"), "{stderr}");
+    records
 }
 
 /// stackcount -p PID c:malloc: bcc counts kernel and user stacks unless

@@ -32,6 +32,9 @@ pub struct ProbeContext {
     pub section: String,
     /// Struct member walks of kernel function arguments, resolved.
     pub walks: Vec<crate::kfunc::Walk>,
+    /// A return probe's entry (its arguments, where its companion program
+    /// attaches), when it reads `$latency` or `$entry(NAME)`.
+    pub entry: Option<Box<ProbeContext>>,
 }
 
 /// Options that become part of every program.
@@ -166,6 +169,12 @@ struct Typed<'p> {
     /// The slot of each format argument, or the header's comm.
     args: Vec<Option<usize>>,
     message: Vec<Piece>,
+    /// The `$entry(NAME)` arguments read, in the order the entry program
+    /// keeps them after the timestamp.
+    entry_names: Vec<String>,
+    /// Whether `$latency` or `$entry(...)` is read: the program has an
+    /// entry half.
+    uses_entry: bool,
 }
 
 /// Compiles `probes` (with their contexts) into one object.
@@ -193,17 +202,7 @@ pub fn compile(
     let mut btf = BtfBuilder::new();
     let event = event_btf(&mut btf, &layout, probes);
     let mut programs = Vec::new();
-    for (i, t) in typed.iter().enumerate() {
-        let asm = generate(t, i as u32, &layout, opts).map_err(|e| (i, e))?;
-        programs.push(ProgramCode {
-            name: format!("probe_{i}"),
-            section: t.ctx.section.clone(),
-            code: asm.bytes(),
-            map_relocs: asm.map_relocs,
-        });
-    }
-    let _ = event;
-    let maps = [MapDecl {
+    let mut maps = vec![MapDecl {
         name: EVENTS_MAP.into(),
         map_type: RINGBUF,
         max_entries: RINGBUF_BYTES,
@@ -211,6 +210,23 @@ pub fn compile(
         value: None,
         sizes: None,
     }];
+    let mut entries = Vec::new();
+    for (i, t) in typed.iter().enumerate() {
+        let entry_map = entry_map_name(i);
+        let asm = generate(t, i as u32, &layout, opts, &entry_map).map_err(|e| (i, e))?;
+        programs.push(ProgramCode {
+            name: format!("probe_{i}"),
+            section: t.ctx.section.clone(),
+            code: asm.bytes(),
+            map_relocs: asm.map_relocs,
+        });
+        entries.extend(entry_half(t, i, opts, &mut btf).map_err(|e| (i, e))?);
+    }
+    let _ = event;
+    for (program, map) in entries {
+        programs.push(program);
+        maps.push(map);
+    }
     let outputs = typed
         .iter()
         .map(|t| ProbeOutput {
@@ -240,6 +256,8 @@ fn type_probe<'p>(
         slots: HashMap::new(),
         args: Vec::new(),
         message: Vec::new(),
+        entry_names: Vec::new(),
+        uses_entry: false,
     };
     if let Some((text, column)) = &probe.format {
         t.message = format::parse_format(text, *column)?;
@@ -309,6 +327,8 @@ fn value_name(arg: &Expr, index: usize) -> String {
     match &arg.kind {
         ExprKind::Field(name) | ExprKind::Arg(name) | ExprKind::Builtin(name) => name.clone(),
         ExprKind::Retval => "retval".into(),
+        ExprKind::Latency => "latency".into(),
+        ExprKind::Entry(name) => format!("entry_{name}"),
         ExprKind::Member { member, .. } => member.clone(),
         _ => format!("arg{}", index + 1),
     }
@@ -382,6 +402,19 @@ impl Typed<'_> {
                     }
                 }
             }
+            ExprKind::Entry(name) => {
+                let ty = type_of(e, self.ctx)?;
+                if !self.entry_names.contains(name) {
+                    self.entry_names.push(name.clone());
+                }
+                self.uses_entry = true;
+                Ok(ty)
+            }
+            ExprKind::Latency => {
+                let ty = type_of(e, self.ctx)?;
+                self.uses_entry = true;
+                Ok(ty)
+            }
             _ => type_of(e, self.ctx),
         }
     }
@@ -445,6 +478,24 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
                 SyntaxError::new(e.column, "retval belongs to r: probes (function returns)")
             })
         }
+        ExprKind::Latency => {
+            entry_of(e, ctx)?;
+            Ok(Ty::Int { signed: false })
+        }
+        ExprKind::Entry(name) => {
+            let entry = entry_of(e, ctx)?;
+            let arg = Expr {
+                column: e.column,
+                kind: ExprKind::Arg(name.clone()),
+            };
+            match type_of(&arg, entry)? {
+                Ty::Int { signed } => Ok(Ty::Int { signed }),
+                _ => Err(SyntaxError::new(
+                    e.column,
+                    format!("$entry({name}) is a string: $entry keeps numbers (and pointers) only"),
+                )),
+            }
+        }
         ExprKind::Member { .. } => {
             let walk = walk_of(e, ctx)?;
             match walk.kind {
@@ -460,6 +511,17 @@ fn type_of(e: &Expr, ctx: &ProbeContext) -> Result<Ty, SyntaxError> {
         }
         ExprKind::Unary(..) | ExprKind::Binary(..) => Ok(Ty::Int { signed: true }),
     }
+}
+
+/// The entry of the return probe that `e` (`$latency`, `$entry(NAME)`) is in.
+fn entry_of<'c>(e: &Expr, ctx: &'c ProbeContext) -> Result<&'c ProbeContext, SyntaxError> {
+    ctx.entry.as_deref().ok_or_else(|| {
+        SyntaxError::new(
+            e.column,
+            "$latency and $entry(ARGUMENT) belong to r: probes (function returns): \
+             they are kept from the function's entry",
+        )
+    })
 }
 
 /// The resolved walk of member expression `e`.
@@ -482,6 +544,8 @@ pub fn expr_text(e: &Expr) -> String {
         ExprKind::Field(f) => format!("args->{f}"),
         ExprKind::Arg(a) => a.clone(),
         ExprKind::Retval => "retval".into(),
+        ExprKind::Latency => "$latency".into(),
+        ExprKind::Entry(name) => format!("$entry({name})"),
         ExprKind::Member {
             base,
             member,
@@ -618,30 +682,19 @@ fn generate(
     index: u32,
     layout: &Layout,
     opts: &CodegenOptions,
+    entry_map: &str,
 ) -> Result<Asm, SyntaxError> {
     let mut g = Gen {
         asm: Asm::default(),
         t,
         layout,
+        entry_map: entry_map.to_string(),
     };
     let out = g.asm.label();
     let discard = g.asm.label();
     g.asm.mov(CTX, R1);
-    if let Some(pid) = opts.pid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        g.asm.alu_imm(Alu::Rsh, R0, 32);
-        g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
-    }
-    if let Some(pid) = opts.exclude_pid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        g.asm.alu_imm(Alu::Rsh, R0, 32);
-        g.asm.jump_imm(Cond::Eq, R0, pid as i32, out);
-    }
-    if let Some(tid) = opts.tid {
-        g.asm.call(helper::GET_CURRENT_PID_TGID);
-        truncate_or_shift(&mut g.asm, false);
-        g.asm.jump_imm(Cond::Ne, R0, tid as i32, out);
-    }
+    only_traced_threads(&mut g.asm, opts, out);
+    g.take_entry(out);
     g.asm.ld_map(R1, EVENTS_MAP);
     g.asm.mov_imm(R2, layout.size as i32);
     g.asm.mov_imm(R3, 0);
@@ -699,6 +752,23 @@ fn generate(
         .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))
 }
 
+/// Jumps to `out` in a thread not traced: outside `-p PID` or `-L TID`, or
+/// in the tracer itself.
+fn only_traced_threads(a: &mut Asm, opts: &CodegenOptions, out: Label) {
+    for (pid, skip) in [(opts.pid, Cond::Ne), (opts.exclude_pid, Cond::Eq)] {
+        if let Some(pid) = pid {
+            a.call(helper::GET_CURRENT_PID_TGID);
+            a.alu_imm(Alu::Rsh, R0, 32);
+            a.jump_imm(skip, R0, pid as i32, out);
+        }
+    }
+    if let Some(tid) = opts.tid {
+        a.call(helper::GET_CURRENT_PID_TGID);
+        truncate_or_shift(a, false);
+        a.jump_imm(Cond::Ne, R0, tid as i32, out);
+    }
+}
+
 /// The expression of `probe` (format argument or filter operand) whose
 /// text is `key`.
 fn find_expr<'p>(probe: &'p Probe, key: &str) -> Option<&'p Expr> {
@@ -723,9 +793,24 @@ struct Gen<'a> {
     asm: Asm,
     t: &'a Typed<'a>,
     layout: &'a Layout,
+    /// The map a return probe's entry half keeps its record in.
+    entry_map: String,
 }
 
 impl Gen<'_> {
+    /// A return probe that reads `$latency` or `$entry(NAME)`: takes the
+    /// thread's entry record out of the entry map (no entry, as for a
+    /// function entered before tracing began: `out`, no event), with the
+    /// latency and the kept arguments left in their stack slots.
+    fn take_entry(&mut self, out: Label) {
+        if !self.t.uses_entry {
+            return;
+        }
+        let values: Vec<i16> = (0..self.t.entry_names.len()).map(entry_slot).collect();
+        let slots = (ENTRY_KEY_SLOT, LATENCY_SLOT);
+        crate::funclatency::take_entry(&mut self.asm, &self.entry_map, slots, &values, out);
+    }
+
     /// pid, tid, probe index, cpu, comm.
     fn header(&mut self, index: u32) {
         let a = &mut self.asm;
@@ -909,6 +994,14 @@ impl Gen<'_> {
                     kind: ExprKind::Arg("retval".into()),
                 };
                 self.eval(&retval, depth)?;
+            }
+            ExprKind::Latency => self.asm.load(Size::DW, R0, FP, LATENCY_SLOT),
+            ExprKind::Entry(name) => {
+                let index = self.t.entry_names.iter().position(|n| n == name);
+                let index = index.ok_or_else(|| {
+                    SyntaxError::new(e.column, "internal error: $entry() not typed")
+                })?;
+                self.asm.load(Size::DW, R0, FP, entry_slot(index));
             }
             ExprKind::Str(_) => {
                 return Err(SyntaxError::new(e.column, "not a number"));
@@ -1115,6 +1208,108 @@ impl Gen<'_> {
     }
 }
 
+/// Stack slots of a return probe's entry record, below the walk and USDT
+/// read slots (`kfunc.rs`, `usdt.rs`): the thread id looked up, the
+/// latency, then each `$entry(NAME)` value.
+const ENTRY_KEY_SLOT: i16 = -280;
+const LATENCY_SLOT: i16 = -288;
+/// `$entry()` values kept at most (a function's register arguments).
+const MAX_ENTRY_VALUES: usize = 6;
+
+fn entry_slot(index: usize) -> i16 {
+    LATENCY_SLOT - 8 * (index as i16 + 1)
+}
+
+/// The entry map of program `index`.
+fn entry_map_name(index: usize) -> String {
+    format!("entry_{index}")
+}
+
+/// The companion program and map of a return probe that reads `$latency`
+/// or `$entry(NAME)` (as `funclatency`'s entry half): at the function's
+/// entry, `map[tid] = { now, NAME... }`, for the threads the return
+/// program counts (`-p`, `-L`, the tracer's own excluded), so that no
+/// entry is kept that nothing takes out.
+fn entry_half(
+    t: &Typed,
+    index: usize,
+    opts: &CodegenOptions,
+    btf: &mut BtfBuilder,
+) -> Result<Option<(ProgramCode, MapDecl)>, SyntaxError> {
+    let Some(entry_ctx) = t.ctx.entry.as_deref().filter(|_| t.uses_entry) else {
+        return Ok(None);
+    };
+    let map = &entry_map_name(index);
+    if t.entry_names.len() > MAX_ENTRY_VALUES {
+        return Err(SyntaxError::new(
+            1,
+            format!("at most {MAX_ENTRY_VALUES} $entry() values per probe"),
+        ));
+    }
+    let entry_typed = Typed {
+        probe: t.probe,
+        ctx: entry_ctx,
+        slots: HashMap::new(),
+        args: Vec::new(),
+        message: Vec::new(),
+        entry_names: Vec::new(),
+        uses_entry: false,
+    };
+    let layout = Layout {
+        slots: Vec::new(),
+        size: 0,
+    };
+    let mut g = Gen {
+        asm: Asm::default(),
+        t: &entry_typed,
+        layout: &layout,
+        entry_map: map.to_string(),
+    };
+    let out = g.asm.label();
+    g.asm.mov(CTX, R1);
+    only_traced_threads(&mut g.asm, opts, out);
+    // The record on the stack: the time at `base`, then the values (below
+    // the slots that reading an argument may use, as the return half's).
+    let base = LATENCY_SLOT - 8 * t.entry_names.len() as i16;
+    for (i, name) in t.entry_names.iter().enumerate() {
+        let arg = Expr {
+            column: 1,
+            kind: ExprKind::Arg(name.clone()),
+        };
+        g.eval(&arg, 0)?;
+        g.asm.store(Size::DW, FP, base + 8 * (i as i16 + 1), R0);
+    }
+    crate::funclatency::keep_entry(&mut g.asm, map, (ENTRY_KEY_SLOT, base));
+    g.asm.bind(out);
+    g.asm.mov_imm(R0, 0);
+    g.asm.exit();
+    let asm = g
+        .asm
+        .finish()
+        .map_err(|e| SyntaxError::new(1, format!("internal error: {e}")))?;
+    let u32_ty = elf::int(btf, "unsigned int", 4, false);
+    let u64_ty = elf::int(btf, "unsigned long long", 8, false);
+    let record_ty = btf.add_type(Type {
+        name_off: 0,
+        kind: Kind::Array(Array {
+            elem: u64_ty,
+            index: u32_ty,
+            len: 1 + t.entry_names.len() as u32,
+        }),
+    });
+    let program = ProgramCode {
+        name: format!("probe_{index}_entry"),
+        section: entry_ctx.section.clone(),
+        code: asm.bytes(),
+        map_relocs: asm.map_relocs,
+    };
+    let map = crate::funclatency::map(map, HASH, ENTRY_THREADS, u32_ty, record_ty);
+    Ok(Some((program, map)))
+}
+
+/// Threads a return probe's entry map keeps at once (as `funclatency`).
+const ENTRY_THREADS: u32 = 10240;
+
 /// R0's high half (`high`) or low half.
 fn truncate_or_shift(a: &mut Asm, high: bool) {
     if high {
@@ -1138,6 +1333,7 @@ mod tests {
             user_strings: true,
             section: "tracepoint/syscalls/sys_enter_openat".into(),
             walks: Vec::new(),
+            entry: None,
         };
         compile(
             &[(parse_probe(text).unwrap(), ctx)],
@@ -1251,6 +1447,7 @@ pub fn compile_aggregates(
                 user_strings: first.is_some_and(|c| c.user_strings),
                 section: first.map(|c| c.section.clone()).unwrap_or_default(),
                 walks: Vec::new(),
+                entry: None,
             };
             (spec.probe.clone(), stub)
         })
@@ -1268,6 +1465,7 @@ pub fn compile_aggregates(
         sizes: None,
     }];
     let mut programs = Vec::new();
+    let mut entries = Vec::new();
     for (i, (spec, typed)) in specs.iter().zip(&typed_specs).enumerate() {
         let map = match spec.aggregate {
             Aggregate::Count => {
@@ -1283,14 +1481,22 @@ pub fn compile_aggregates(
         maps.push(map);
         for t in typed {
             let key = (key_offset, keys[i].as_slice());
-            let asm = generate_aggregate(t, &layout, (i, spec), key, opts).map_err(|e| (i, e))?;
+            let program = programs.len();
+            let entry_map = entry_map_name(program);
+            let asm = generate_aggregate(t, &layout, (i, spec), key, opts, &entry_map)
+                .map_err(|e| (i, e))?;
             programs.push(ProgramCode {
                 name: format!("probe_{}", programs.len()),
                 section: t.ctx.section.clone(),
                 code: asm.bytes(),
                 map_relocs: asm.map_relocs,
             });
+            entries.extend(entry_half(t, program, opts, &mut btf).map_err(|e| (i, e))?);
         }
+    }
+    for (program, map) in entries {
+        programs.push(program);
+        maps.push(map);
     }
     let members = keys
         .iter()
@@ -1460,11 +1666,13 @@ fn generate_aggregate(
     (index, spec): (usize, &AggregateSpec),
     key: (u32, &[KeyPart]),
     opts: &CodegenOptions,
+    entry_map: &str,
 ) -> Result<Asm, SyntaxError> {
     let mut g = Gen {
         asm: Asm::default(),
         t,
         layout,
+        entry_map: entry_map.to_string(),
     };
     let out = g.asm.label();
     g.asm.mov(CTX, R1);
@@ -1473,6 +1681,7 @@ fn generate_aggregate(
         g.asm.alu_imm(Alu::Rsh, R0, 32);
         g.asm.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
+    g.take_entry(out);
     g.asm.store_imm(Size::W, FP, -4, index as i32);
     g.asm.ld_map(R1, SCRATCH_MAP);
     g.asm.mov(R2, FP);

@@ -255,8 +255,16 @@ pub fn glob(pattern: &[u8], text: &[u8]) -> bool {
     pattern[p..].iter().all(|&c| c == b'*')
 }
 
+/// Which hits are counted: `-p PID` (a process), `-c CPU` (bcc's
+/// funccount: hits on that CPU only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Only {
+    pub pid: Option<u32>,
+    pub cpu: Option<u32>,
+}
+
 /// Builds the counting object for `targets` (from [`expand`]).
-pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
+pub fn build(targets: &[CountTarget], only: Only) -> Counting {
     let mut btf = BtfBuilder::new();
     let names: Vec<&String> = targets.iter().flat_map(|t| &t.names).collect();
     let values = names
@@ -288,7 +296,7 @@ pub fn build(targets: &[CountTarget], pid: Option<u32>) -> Counting {
                 (None, true) => Key::Cookie(first_key),
                 (None, false) => Key::Fixed(first_key),
             };
-            let asm = count_program(key, pid);
+            let asm = count_program(key, only);
             first_key += target.names.len() as u32;
             ProgramCode {
                 name: format!("count_{i}"),
@@ -358,15 +366,16 @@ enum Key<'a> {
 
 /// `counts[key] += 1`, inserting the entry on the first hit (and adding
 /// to it when another CPU inserted it first).
-fn count_program(key: Key, pid: Option<u32>) -> Asm {
+fn count_program(key: Key, only: Only) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
     a.mov(CTX, R1);
-    if let Some(pid) = pid {
+    if let Some(pid) = only.pid {
         a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(crate::insn::Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
+    only_cpu(&mut a, only.cpu, out);
     match key {
         Key::Fixed(index) => a.store_imm(Size::W, FP, -4, index as i32),
         Key::Cookie(index) => {
@@ -418,6 +427,14 @@ fn syscall_key(
     syscall_key(a, low, found, out);
     a.bind(upper);
     syscall_key(a, high, found, out);
+}
+
+/// Jumps to `out` unless the program runs on CPU `cpu` (when given).
+pub(crate) fn only_cpu(a: &mut Asm, cpu: Option<u32>, out: crate::insn::Label) {
+    if let Some(cpu) = cpu {
+        a.call(helper::GET_SMP_PROCESSOR_ID);
+        a.jump_imm(Cond::Ne, R0, cpu as i32, out);
+    }
 }
 
 /// `map[key at fp+key] += 1` (a `struct count`), inserting the entry on

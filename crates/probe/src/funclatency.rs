@@ -180,21 +180,12 @@ pub(crate) fn map(
 fn entry(pid: Option<u32>) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
-    a.call(helper::GET_CURRENT_PID_TGID);
-    a.store(Size::W, FP, -4, R0);
     if let Some(pid) = pid {
+        a.call(helper::GET_CURRENT_PID_TGID);
         a.alu_imm(Alu::Rsh, R0, 32);
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
-    a.call(helper::KTIME_GET_NS);
-    a.store(Size::DW, FP, -16, R0);
-    a.ld_map(R1, START_MAP);
-    a.mov(R2, FP);
-    a.alu_imm(Alu::Add, R2, -4);
-    a.mov(R3, FP);
-    a.alu_imm(Alu::Add, R3, -16);
-    a.mov_imm(R4, BPF_ANY);
-    a.call(helper::MAP_UPDATE_ELEM);
+    keep_entry(&mut a, START_MAP, (-4, -16));
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
@@ -206,29 +197,68 @@ fn exit(unit: Unit) -> Asm {
     const DELTA: i16 = -16;
     let mut a = Asm::default();
     let out = a.label();
-    a.call(helper::GET_CURRENT_PID_TGID);
-    a.store(Size::W, FP, -4, R0);
-    a.ld_map(R1, START_MAP);
-    a.mov(R2, FP);
-    a.alu_imm(Alu::Add, R2, -4);
-    a.call(helper::MAP_LOOKUP_ELEM);
-    a.jump_imm(Cond::Eq, R0, 0, out);
-    a.load(Size::DW, R1, R0, 0);
-    a.store(Size::DW, FP, DELTA, R1);
-    a.call(helper::KTIME_GET_NS);
-    a.load(Size::DW, R1, FP, DELTA);
-    a.alu_reg(Alu::Sub, R0, R1);
+    take_entry(&mut a, START_MAP, (-4, DELTA), &[], out);
+    a.load(Size::DW, R0, FP, DELTA);
     a.alu_imm(Alu::Div, R0, unit.divisor());
     a.store(Size::DW, FP, DELTA, R0);
-    a.ld_map(R1, START_MAP);
-    a.mov(R2, FP);
-    a.alu_imm(Alu::Add, R2, -4);
-    a.call(MAP_DELETE_ELEM);
     add_to_hist(&mut a, HIST_MAP, out);
     a.bind(out);
     a.mov_imm(R0, 0);
     a.exit();
     a.finish().expect("fixed control flow")
+}
+
+/// The entry half of a latency: `map[tid] = record`, the record on the
+/// stack at `record` with the time first (written here, last, as close
+/// to the function's start as can be) and any values after it, the
+/// thread id written at `key`. Shared with the probe compiler's return
+/// probes that read `$latency` and `$entry(NAME)`.
+pub(crate) fn keep_entry(a: &mut Asm, map: &str, (key, record): (i16, i16)) {
+    a.call(helper::GET_CURRENT_PID_TGID);
+    a.store(Size::W, FP, key, R0);
+    a.call(helper::KTIME_GET_NS);
+    a.store(Size::DW, FP, record, R0);
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, key as i32);
+    a.mov(R3, FP);
+    a.alu_imm(Alu::Add, R3, record as i32);
+    a.mov_imm(R4, BPF_ANY);
+    a.call(helper::MAP_UPDATE_ELEM);
+}
+
+/// The return half: takes the thread's record out of `map` (the thread
+/// id written at `key`; none, as for a call entered before tracing
+/// began: `out`), leaving `now - time` at `latency` and the record's
+/// values at `values`, in order.
+pub(crate) fn take_entry(
+    a: &mut Asm,
+    map: &str,
+    (key, latency): (i16, i16),
+    values: &[i16],
+    out: crate::insn::Label,
+) {
+    a.call(helper::GET_CURRENT_PID_TGID);
+    a.store(Size::W, FP, key, R0);
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, key as i32);
+    a.call(helper::MAP_LOOKUP_ELEM);
+    a.jump_imm(Cond::Eq, R0, 0, out);
+    for (i, slot) in values.iter().enumerate() {
+        a.load(Size::DW, R1, R0, 8 * (i as i16 + 1));
+        a.store(Size::DW, FP, *slot, R1);
+    }
+    a.load(Size::DW, R1, R0, 0);
+    a.store(Size::DW, FP, latency, R1);
+    a.call(helper::KTIME_GET_NS);
+    a.load(Size::DW, R1, FP, latency);
+    a.alu_reg(Alu::Sub, R0, R1);
+    a.store(Size::DW, FP, latency, R0);
+    a.ld_map(R1, map);
+    a.mov(R2, FP);
+    a.alu_imm(Alu::Add, R2, key as i32);
+    a.call(helper::MAP_DELETE_ELEM);
 }
 
 /// `map.slots[log2(value at fp-16)] += 1` (the last slot takes what is
@@ -255,8 +285,6 @@ pub(crate) fn add_to_hist(a: &mut Asm, map: &str, out: crate::insn::Label) {
     a.mov_imm(R1, 1);
     a.atomic_add32(R0, 0, R1);
 }
-
-const MAP_DELETE_ELEM: i32 = 3;
 
 /// R0 = floor(log2(value at fp-16)), 0 for 0 (libbpf-tools' `log2l`),
 /// by halving the range: no loop.

@@ -173,6 +173,7 @@ pub fn context(probe: &Probe, kernel: &dyn Kernel) -> Result<ProbeContext, Synta
         user_strings: false,
         section: hook.section(function, *return_probe),
         walks: Vec::new(),
+        entry: None,
     };
     for expr in probe.args.iter().chain(probe.filter.as_ref()) {
         collect_walks(expr, btf, &types, false, &mut ctx.walks)?;

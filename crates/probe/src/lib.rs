@@ -395,6 +395,19 @@ fn contexts(
     } else {
         vec![context(probe, tracefs, kernel)?]
     };
+    if let Some(entry) = entry_probe(probe) {
+        // One entry program for every site of the return probe.
+        let entry = context(&entry, tracefs, kernel)?;
+        for ctx in &mut contexts {
+            ctx.entry = Some(Box::new(ProbeContext {
+                fields: entry.fields.clone(),
+                user_strings: entry.user_strings,
+                section: entry.section.clone(),
+                walks: Vec::new(),
+                entry: None,
+            }));
+        }
+    }
     // A kernel function's context has its walks, `$task`'s among them.
     if !is_kernel_function(probe) {
         let walks = kfunc::task_walks(probe, kernel.map(|k| k.as_ref()))?;
@@ -403,6 +416,45 @@ fn contexts(
         }
     }
     Ok(contexts)
+}
+
+/// The entry probe of return probe `probe` when it reads `$latency` or
+/// `$entry(NAME)`: the same function and signature, nothing to print.
+fn entry_probe(probe: &Probe) -> Option<Probe> {
+    let Target::Function {
+        library,
+        function,
+        return_probe: true,
+    } = &probe.target
+    else {
+        return None;
+    };
+    let mut exprs = probe.args.iter().chain(probe.filter.as_ref());
+    if !exprs.any(reads_entry) {
+        return None;
+    }
+    Some(Probe {
+        target: Target::Function {
+            library: library.clone(),
+            function: function.clone(),
+            return_probe: false,
+        },
+        signature: probe.signature.clone(),
+        filter: None,
+        format: None,
+        args: Vec::new(),
+    })
+}
+
+/// Whether `e` reads `$latency` or `$entry(NAME)`.
+fn reads_entry(e: &parse::Expr) -> bool {
+    match &e.kind {
+        parse::ExprKind::Latency | parse::ExprKind::Entry(_) => true,
+        parse::ExprKind::Unary(_, inner) => reads_entry(inner),
+        parse::ExprKind::Binary(_, l, r) => reads_entry(l) || reads_entry(r),
+        parse::ExprKind::Member { base, .. } => reads_entry(base),
+        _ => false,
+    }
 }
 
 /// `p::FUNC`, `r::FUNC`: a function with no library.
@@ -424,6 +476,7 @@ fn context(
                 user_strings: category == "syscalls",
                 section: format!("tracepoint/{category}/{name}"),
                 walks: Vec::new(),
+                entry: None,
             })
         }
         Target::Function {
@@ -451,6 +504,7 @@ fn context(
                 user_strings: true,
                 section: format!("{kind}/{}:{function}", path.display()),
                 walks: Vec::new(),
+                entry: None,
             })
         }
         // `contexts` handles them (several programs per probe).
@@ -545,6 +599,7 @@ fn old_syscall_context(
         user_strings: true,
         section: format!("tracepoint/syscalls/{name}"),
         walks: Vec::new(),
+        entry: None,
     })
 }
 

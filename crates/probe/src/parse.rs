@@ -127,6 +127,11 @@ pub enum ExprKind {
     /// `arg1`..`arg6` or a name from the signature.
     Arg(String),
     Retval,
+    /// `$entry(NAME)` in a return probe: argument NAME as it was at the
+    /// function's entry (kept per thread by a companion entry program).
+    Entry(String),
+    /// `$latency` in a return probe: nanoseconds since the function's entry.
+    Latency,
     /// `BASE->member` (`arrow`) or `BASE.member`: a struct member of a
     /// kernel function's argument, typed from kernel BTF.
     Member {
@@ -548,12 +553,28 @@ impl Parser<'_> {
                 "COMM" => ExprKind::Builtin("comm".into()),
                 // bcc's argdist writes the return value `$retval`.
                 "retval" => ExprKind::Retval,
+                "latency" => ExprKind::Latency,
+                "entry" => {
+                    self.expect(Tok::LParen, "'(' after $entry: $entry(ARGUMENT)")?;
+                    let name = match self.bump()? {
+                        (Tok::Ident(name), _) => name,
+                        (_, c) => {
+                            return Err(SyntaxError::new(
+                                c,
+                                "expected an argument's name in $entry(ARGUMENT)",
+                            ));
+                        }
+                    };
+                    self.expect(Tok::RParen, "')' to close $entry(ARGUMENT)")?;
+                    ExprKind::Entry(name)
+                }
                 _ => {
                     return Err(SyntaxError::new(
                         column,
                         format!(
                             "unknown ${name}: $pid, $tgid, $uid, $gid, $comm, $cpu, $task, \
-                             $retval (and argdist's $PID, $COMM) are known"
+                             $retval, $latency, $entry(ARGUMENT) (and argdist's $PID, $COMM) \
+                             are known"
                         ),
                     ));
                 }
@@ -822,6 +843,20 @@ mod tests {
     }
 
     #[test]
+    fn latency_and_entry_arguments_parse() {
+        let probe = parse_probe("r:c:f(int n) ($latency > 1000) \"%d\", $entry(n)").unwrap();
+        let Some(Expr {
+            kind: ExprKind::Binary(BinOp::Gt, latency, _),
+            ..
+        }) = &probe.filter
+        else {
+            panic!("{:?}", probe.filter);
+        };
+        assert_eq!(latency.kind, ExprKind::Latency);
+        assert_eq!(probe.args[0].kind, ExprKind::Entry("n".into()));
+    }
+
+    #[test]
     fn errors_point_at_the_column() {
         let cases = [
             ("t:a:b (args->x == )", 19, "expected an expression"),
@@ -829,6 +864,9 @@ mod tests {
             ("t:a:b \"%d\" args->x", 12, "expected ','"),
             ("t:a:b \"unterminated", 7, "no closing '\"'"),
             ("t:a:b ($nope)", 8, "unknown $nope"),
+            ("r:c:f ($entry)", 14, "'(' after $entry"),
+            ("r:c:f ($entry(1))", 15, "an argument's name"),
+            ("r:c:f ($entry(n > 1)", 17, "')' to close $entry"),
             ("t:a:b (args.x)", 12, "expected '->' after args"),
             ("t:a:b (args->x->)", 17, "expected a member name"),
             ("t:a:b (args->x @)", 16, "unexpected character '@'"),

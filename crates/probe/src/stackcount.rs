@@ -31,7 +31,7 @@ pub struct Stacks {
 /// The object counting stacks at `targets` (from `funccount::expand`).
 pub fn build(
     targets: &[crate::funccount::CountTarget],
-    pid: Option<u32>,
+    only: crate::funccount::Only,
     stacks: Stacks,
 ) -> Vec<u8> {
     let mut btf = BtfBuilder::new();
@@ -93,7 +93,7 @@ pub fn build(
         .iter()
         .enumerate()
         .map(|(i, target)| {
-            let asm = program(pid, stacks);
+            let asm = program(only, stacks);
             ProgramCode {
                 name: format!("stack_{i}"),
                 section: target.section.clone(),
@@ -105,13 +105,14 @@ pub fn build(
     elf::write(&programs, &maps, btf)
 }
 
-fn program(pid: Option<u32>, stacks: Stacks) -> Asm {
+fn program(only: crate::funccount::Only, stacks: Stacks) -> Asm {
     let mut a = Asm::default();
     let out = a.label();
     a.mov(CTX, R1);
+    crate::funccount::only_cpu(&mut a, only.cpu, out);
     a.call(helper::GET_CURRENT_PID_TGID);
     a.alu_imm(Alu::Rsh, R0, 32);
-    if let Some(pid) = pid {
+    if let Some(pid) = only.pid {
         a.jump_imm(Cond::Ne, R0, pid as i32, out);
     }
     a.store(Size::W, FP, KEY, R0);

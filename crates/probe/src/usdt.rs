@@ -75,6 +75,7 @@ pub fn contexts(
             user_strings: true,
             section: format!("usdt/{}:{provider}:{name}", path.display()),
             walks: Vec::new(),
+            entry: None,
         }]);
     }
     if let Some(site) = sites.iter().find(|s| s.semaphore != 0) {
@@ -93,6 +94,7 @@ pub fn contexts(
                 user_strings: true,
                 section: format!("uprobe/{}:{:#x}", path.display(), site.file_offset),
                 walks: Vec::new(),
+                entry: None,
             })
         })
         .collect()

@@ -60,6 +60,22 @@ impl Grammar {
     }
 }
 
+/// A return probe of libc's usleep: `$latency` and `$entry(NAME)` (from a
+/// companion entry program) among the values.
+const RETURN_INT_LEAVES: &[&str] = &[
+    "$latency",
+    "$entry(us)",
+    "$entry(arg1)",
+    "retval",
+    "$pid",
+    "$cpu",
+    "0",
+    "-1",
+    "1000000",
+    "$task->tgid",
+];
+const RETURN_STR_LEAVES: &[&str] = &["$comm", "$task->comm"];
+
 /// usdt_args.c's probe: arguments in stack memory, registers, a constant
 /// (arg3), and a string pointer (arg4).
 const USDT_INT_LEAVES: &[&str] = &[
@@ -269,7 +285,14 @@ fn argdist_spec(g: &Grammar, rng: &mut Rng) -> ArgdistSpec {
         });
         types.push(if string != wrong_type { "char*" } else { "u64" });
     }
-    let mut text = format!("{}():{}:{}", g.head, types.join(","), exprs.join(","));
+    // A function's signature is part of its head already.
+    let signature = if g.head.ends_with(')') { "" } else { "()" };
+    let mut text = format!(
+        "{}{signature}:{}:{}",
+        g.head,
+        types.join(","),
+        exprs.join(",")
+    );
     if rng.below(2) == 0 {
         text += &format!(":{}", int_expr(g, rng, 3));
     }
@@ -289,14 +312,36 @@ fn random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts() {
     std::fs::create_dir_all(&events).expect("creating the fake tracefs");
     std::fs::write(events.join("format"), FORMAT).expect("writing the format file");
     let load = bpfkit_testkit::privileged(TEST);
-    let grammar = Grammar::openat();
+    fuzz_argdist(&Grammar::openat(), dir.path(), load, 150);
+}
+
+/// Return probes reading `$latency` and `$entry(NAME)` anywhere (filters,
+/// format arguments, argdist values and keys): an error or a return
+/// program and its entry half that the verifier accepts.
+#[test]
+fn random_return_probes_with_latency_and_entry_give_an_error_or_programs_the_verifier_accepts() {
+    const TEST: &str = "random_return_probes_with_latency_and_entry_give_an_error_or_programs_the_verifier_accepts";
+    let dir = TempDir::new("probe-fuzz-return");
+    let grammar = Grammar {
+        head: "r:c:usleep(unsigned int us)".into(),
+        int_leaves: RETURN_INT_LEAVES,
+        str_leaves: RETURN_STR_LEAVES,
+    };
+    let load = bpfkit_testkit::privileged(TEST);
+    fuzz(&grammar, dir.path(), load, 200);
+    fuzz_argdist(&grammar, dir.path(), load, 100);
+}
+
+/// `rounds` random sets of argdist specifiers of `grammar` (several maps in
+/// one object, string keys of random sizes): compiled, analyzed, and every
+/// fourth loaded when `load`.
+fn fuzz_argdist(grammar: &Grammar, tracefs: &std::path::Path, load: bool, rounds: usize) {
     let mut rng = Rng::new(0xa4_9d15_7000);
     let kernel = kernel_btf();
-    let rounds = 150;
     let (mut compiled, mut loaded, mut refused) = (0, 0, 0);
     for _ in 0..rounds {
         let specs: Vec<ArgdistSpec> = (0..1 + rng.below(3))
-            .map(|_| argdist_spec(&grammar, &mut rng))
+            .map(|_| argdist_spec(grammar, &mut rng))
             .collect();
         let string_size = [1, 4, 80, 200, 500][rng.below(5)];
         let opts = CodegenOptions {
@@ -306,7 +351,7 @@ fn random_argdist_specifiers_give_an_error_or_a_program_the_verifier_accepts() {
             ..Default::default()
         };
         let texts: Vec<&str> = specs.iter().map(|s| s.text.as_str()).collect();
-        let argdist = match build_argdist(&specs, string_size, &opts, dir.path()) {
+        let argdist = match build_argdist(&specs, string_size, &opts, tracefs) {
             Ok(argdist) => argdist,
             Err(e) => {
                 assert!(!e.message.is_empty(), "{texts:?}");

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use blazesym::symbolize::{
     self,
@@ -108,7 +109,20 @@ struct FileEntry {
 struct ProcessMaps {
     layout: Option<Layout>,
     maps: Rc<Vec<Mapping>>,
+    /// When the layout was last read.
+    checked: Instant,
 }
+
+/// How long a process's maps are used without reading its layout again.
+/// Reading `/proc/PID/stat` for every stack is an open per event: a tool
+/// that traces opens and shows stacks (opensnoop -c) would trace its own
+/// reads, each a new event, without end.
+const LAYOUT_RECHECK: Duration = Duration::from_secs(1);
+
+/// Sooner when an address is in none of the known mappings (an exec since:
+/// the new image lies elsewhere), but not for every such stack (addresses
+/// in the vDSO or JIT code are in no file).
+const LAYOUT_RECHECK_ON_MISS: Duration = Duration::from_millis(50);
 
 /// Where a process's program text and stack start (`/proc/PID/stat`'s
 /// startcode, endcode, startstack): an exec places them anew (ASLR), also
@@ -189,7 +203,7 @@ impl UserCache {
     /// vDSO: the caller asks blazesym's process source), `Some(None)` for
     /// one in a file but in none of its symbols.
     pub(crate) fn syms(&mut self, pid: u32, ips: &[u64]) -> Option<Vec<Option<Option<Sym>>>> {
-        let maps = self.process_maps(pid)?;
+        let maps = self.process_maps(pid, ips)?;
         if self.names.len() >= NAMES_LIMIT {
             self.names.clear();
         }
@@ -207,13 +221,30 @@ impl UserCache {
     /// same (also after it exited: its events may be read later).
     /// An address in a library mapped since is in none of them; the caller
     /// asks blazesym's process source, which reads the maps afresh.
-    fn process_maps(&mut self, pid: u32) -> Option<Rc<Vec<Mapping>>> {
+    /// This process (bpfkit) never execs while it runs: its maps are read
+    /// once.
+    fn process_maps(&mut self, pid: u32, ips: &[u64]) -> Option<Rc<Vec<Mapping>>> {
+        if let Some(known) = self.processes.get(&pid) {
+            let age = known.checked.elapsed();
+            let missed = ips
+                .iter()
+                .any(|&ip| ip != 0 && mapping_of(&known.maps, ip).is_none());
+            let recheck = if missed {
+                LAYOUT_RECHECK_ON_MISS
+            } else {
+                LAYOUT_RECHECK
+            };
+            if pid == std::process::id() || age < recheck {
+                return Some(Rc::clone(&known.maps));
+            }
+        }
         let layout = layout(pid);
         // Gone: the events were its own (a new process with its pid would
         // have a layout), so what was read while it ran still holds.
-        if let Some(known) = self.processes.get(&pid)
+        if let Some(known) = self.processes.get_mut(&pid)
             && (layout.is_none() || known.layout == layout)
         {
+            known.checked = Instant::now();
             return Some(Rc::clone(&known.maps));
         }
         let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
@@ -226,6 +257,7 @@ impl UserCache {
             ProcessMaps {
                 layout,
                 maps: Rc::clone(&maps),
+                checked: Instant::now(),
             },
         );
         Some(maps)

@@ -15,7 +15,8 @@ use std::process::ExitCode;
   bpfkit trace (t:CATEGORY:NAME, p:LIB:FUNC, r:LIB:FUNC, p::KFUNC, r::KFUNC, U:LIB:PROVIDER:NAME);
   EXPR and FILTER as trace's expressions. A TYPE of char* makes its EXPR a string (at most -z
   characters); several EXPRs are counted together. Any number of -C and -H: one map each, printed
-  in turn (every -C, then every -H).
+  in turn (every -C, then every -H). In r: probes, $latency is the nanoseconds since the
+  function's entry and $entry(ARG) the argument ARG as it was then (kept per thread).
 
 EXAMPLES:
     bpfkit argdist -H 'p:c:malloc(size_t size):size_t:size'        # allocation sizes, log2
@@ -28,7 +29,10 @@ EXAMPLES:
     bpfkit argdist -T 5 -i 1 -H 't:syscalls:sys_exit_read():long:args->ret:args->ret>0'
     bpfkit argdist -p 181 -C 'U:python3:python:gc__start():int:arg1'  # collections per generation
     bpfkit argdist -C 't:syscalls:sys_enter_getppid():int:$task->tgid'  # calls per process
-    bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'"
+    bpfkit argdist -H 'p::vfs_read(struct file *file, char *buf, size_t count):size_t:count'
+    bpfkit argdist -H 'r:c:usleep(u32 us):u64:$latency'             # time in usleep, ns
+    bpfkit argdist -C 'r:c:usleep(u32 us):u32:$entry(us):$latency > 5000000'  # slow calls' arguments
+    bpfkit argdist -H 'r::vfs_read(void *file, void *buf, size_t count):size_t:$entry(count):$latency > 1000000'"
 )]
 #[command(group(clap::ArgGroup::new("kind").required(true).multiple(true).args(["count", "histogram"])))]
 pub struct ArgdistArgs {

@@ -28,7 +28,8 @@ EXAMPLES:
     bpfkit funccount -p 181 'u:python3:*'              # USDT probes of python3 in process 181
     bpfkit funccount -r 'c:^(m|re|c)alloc$'             # -r: regular expressions, as bcc
     bpfkit funccount -i 1 -d 5 't:sched:*'             # scheduler events, every second for 5 s
-    bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181"
+    bpfkit funccount -p 181 't:syscalls:sys_enter_*'   # only process 181
+    bpfkit funccount -c 1 -i 1 't:sched:sched_switch'  # only CPU 1's hits, every second"
 )]
 pub struct FunccountArgs {
     /// Tracepoint, user function or kernel function patterns.
@@ -37,6 +38,9 @@ pub struct FunccountArgs {
     /// Only this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Only the hits on this CPU, as bcc's funccount -c.
+    #[arg(short = 'c', long = "cpu", value_name = "CPU")]
+    cpu: Option<u32>,
     /// Patterns are regular expressions (matched from the start, as bcc's
     /// re.match), not globs.
     #[arg(short = 'r', long = "regexp")]
@@ -68,7 +72,14 @@ pub fn run(args: FunccountArgs) -> Result<ExitCode> {
     let tracefs = bpfkit_runtime::features::ensure_tracefs()?;
     let targets = super::kfunc::count_targets(&args.patterns, &tracefs, args.regex, args.verbose)?;
     let targets = count_syscalls_by_number(targets, &tracefs, &args);
-    let counting = funccount::build(&targets, args.pid);
+    if let Some(cpu) = args.cpu {
+        check_cpu(cpu)?;
+    }
+    let only = funccount::Only {
+        pid: args.pid,
+        cpu: args.cpu,
+    };
+    let counting = funccount::build(&targets, only);
     let object =
         bpfkit_object::analyze(&counting.elf).context("analyzing the generated program")?;
     let flags = RunFlags {
@@ -159,6 +170,19 @@ fn count_syscalls_by_number(
         }
     }
     targets
+}
+
+/// `-c CPU` names a CPU this machine can have: a CPU it cannot would
+/// count nothing, silently.
+pub(crate) fn check_cpu(cpu: u32) -> Result<()> {
+    let cpus = bpfkit_sys::possible_cpus().context("reading the possible CPUs")?;
+    if cpu as usize >= cpus {
+        anyhow::bail!(
+            "-c {cpu}: no such CPU (this machine's CPUs are 0-{})",
+            cpus - 1
+        );
+    }
+    Ok(())
 }
 
 /// FUNC (JSON: `"name"`): what a key counts as the pattern named it

@@ -49,6 +49,9 @@ pub struct StackcountArgs {
     /// Only this process (tgid).
     #[arg(short = 'p', long = "pid", value_name = "PID")]
     pid: Option<u32>,
+    /// Only the hits on this CPU, as bcc's stackcount -c.
+    #[arg(short = 'c', long = "cpu", value_name = "CPU")]
+    cpu: Option<u32>,
     /// Patterns are regular expressions (matched from the start, as bcc's
     /// re.match), not globs.
     #[arg(short = 'r', long = "regexp")]
@@ -90,7 +93,14 @@ pub fn run(args: StackcountArgs) -> Result<ExitCode> {
         kernel: !args.user,
         user: !args.kernel,
     };
-    let elf = stackcount::build(&targets, args.pid, stacks);
+    if let Some(cpu) = args.cpu {
+        super::funccount::check_cpu(cpu)?;
+    }
+    let only = bpfkit_probe::funccount::Only {
+        pid: args.pid,
+        cpu: args.cpu,
+    };
+    let elf = stackcount::build(&targets, only, stacks);
     let object = bpfkit_object::analyze(&elf).context("analyzing the generated program")?;
     let flags = RunFlags {
         json: args.json,

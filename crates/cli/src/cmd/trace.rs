@@ -21,7 +21,8 @@ use std::sync::Arc;
   LIB: c (libc), a library name (pthread), a path or a program on PATH
   KFUNC: a kernel function, through fentry/fexit or kprobes (whichever the kernel has; -v says)
   values: args->NAME (tracepoint fields, from tracefs), arg1..arg6 or the signature's names (p:),
-          retval (r:), $pid (thread), $tgid, $uid, $gid, $comm, $cpu;
+          retval (r:), $latency (r:, ns since entry), $entry(NAME) (r:, argument NAME at entry),
+          $pid (thread), $tgid, $uid, $gid, $comm, $cpu;
           $task: the current struct task_struct *, in every probe ($task->real_parent->tgid,
           $task->comm, $task->cred->uid.val; members and bitfields typed from kernel BTF);
           kernel functions: arguments by their BTF names (args->file, count), arg1.., retval,
@@ -37,6 +38,7 @@ EXAMPLES:
     bpfkit trace 't:sched:sched_process_exec \"%s\", args->filename' 't:sched:sched_process_exit'
     bpfkit trace 'p:c:open(char *path, int flags) \"%s\", path' 'r:c:open \"fd %d\", retval'
     bpfkit trace 'p:c:malloc(size_t size) (size > 1048576) \"%llu bytes\", size'
+    bpfkit trace 'r:c:usleep(u32 us) ($latency > 2000000) \"%u us: %llu ns\", $entry(us), $latency'
     bpfkit trace -p 181 'U:python3:python:gc__start \"generation %d\", arg1'
     bpfkit trace -K -M 3 't:timer:hrtimer_start \"%K\", args->function'
     bpfkit trace -l 'U:python3:*'
