@@ -89,7 +89,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{BOUND, BPFKIT, Run, TempDir};
+use common::{BOUND, BPFKIT, Run, TempDir, map_counts};
 use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -544,23 +544,6 @@ fn argdist_block_sectors_and_irqs() {
     assert!(!counted.is_empty(), "no interrupt after block I/O");
 }
 
-/// `(key, count)` of every entry of map `map`'s record, keys as JSON
-/// (a string, a number, or an object of a key's several values).
-fn entries(records: &[Value], map: &str) -> Vec<(Value, u64)> {
-    let record = records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == map)
-        .unwrap_or_else(|| panic!("no map {map}: {records:?}"));
-    let mut entries: Vec<(Value, u64)> = record["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
-        .collect();
-    entries.sort_by_key(|(key, _)| key.to_string());
-    entries
-}
-
 /// Each string written `times` times into `fd` with libc's write, its
 /// length without the NUL that follows it in memory (so that a probe
 /// reading `buf` as a C string sees exactly the string).
@@ -588,7 +571,7 @@ fn argdist_written_strings_counted() {
     let spec = format!("p:c:write(int fd, char* buf, size_t len):char*:buf:fd=={w}");
     let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "120", "-C", &spec]);
     write_strings(w, &[("argdist-alpha", 3), ("argdist-beta", 2)]);
-    let counted = entries(&run.stop().records, "counts");
+    let counted = map_counts(&run.stop().records, "counts");
     close(r);
     close(w);
     assert_eq!(
@@ -623,7 +606,7 @@ fn argdist_opened_file_names_counted() {
         // Missing files: the syscall is made all the same.
         assert!(std::fs::File::open(path).is_err(), "{path:?} exists");
     }
-    let counted = entries(&run.stop().records, "counts");
+    let counted = map_counts(&run.stop().records, "counts");
     let ours: Vec<&(Value, u64)> = counted
         .iter()
         .filter(|(key, _)| {
@@ -672,13 +655,16 @@ fn argdist_several_specifiers_in_one_run() {
     close(w);
     let key = |text: &str, count: usize| serde_json::json!({"buf": text, "count": count});
     assert_eq!(
-        entries(&records, "counts"),
+        map_counts(&records, "counts"),
         [(key("argdist-alpha", 13), 3), (key("argdist-beta", 12), 2)]
     );
     let key = |count: usize| serde_json::json!({"fd": w, "count": count});
-    assert_eq!(entries(&records, "counts_2"), [(key(12), 2), (key(13), 3)]);
     assert_eq!(
-        entries(&records, "counts_3"),
+        map_counts(&records, "counts_2"),
+        [(key(12), 2), (key(13), 3)]
+    );
+    assert_eq!(
+        map_counts(&records, "counts_3"),
         [
             (Value::from("argdist-alpha"), 3),
             (Value::from("argdist-beta"), 2)
@@ -766,9 +752,9 @@ fn argdist_latency_and_entry_arguments_of_usleep() {
     let records = run.stop().records;
     // Sorted by the key's text.
     let per_argument = [(Value::from(20000), 3), (Value::from(3000), 2)];
-    assert_eq!(entries(&records, "counts"), per_argument, "{records:?}");
+    assert_eq!(map_counts(&records, "counts"), per_argument, "{records:?}");
     let long_ones = [(Value::from(20000), 3)];
-    assert_eq!(entries(&records, "counts_2"), long_ones, "{records:?}");
+    assert_eq!(map_counts(&records, "counts_2"), long_ones, "{records:?}");
     assert_eq!(
         buckets(&records),
         [(1 << 21, 2), (1 << 24, 3)],
@@ -856,7 +842,7 @@ fn argdist_string_size_and_top() {
     let spec = format!("p:c:write(int fd, char *buf, size_t count):char*:buf:fd=={w}");
     let run = Run::start_tool_attached("argdist", &["-p", &pid, "-z", "4", "-T", "1", "-C", &spec]);
     write_strings(w, &[("alpha-one", 3), ("beta-two", 2), ("alphabet", 1)]);
-    let counted = entries(&run.stop().records, "counts");
+    let counted = map_counts(&run.stop().records, "counts");
     close(r);
     close(w);
     assert_eq!(counted, [(Value::from("alph"), 4)]);
@@ -1267,7 +1253,7 @@ fn argdist_intervals_print_every_specifier() {
             .collect();
         assert_eq!(prints.len(), 2, "{map}: {:?}", finished.records);
         for print in prints {
-            let counted = entries(std::slice::from_ref(print), map);
+            let counted = map_counts(std::slice::from_ref(print), map);
             assert_eq!(
                 counted,
                 [(Value::from(key.parse::<u64>().unwrap_or(0)), 4)],

@@ -6,7 +6,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::Run;
+use common::{Run, map_counts};
 
 const PATTERNS: [&str; 3] = [
     "t:syscalls:sys_enter_getp*",
@@ -61,19 +61,9 @@ fn count_known_calls(extra: &[&str]) -> (Vec<(String, u64)>, Vec<String>) {
     make_known_calls();
     make_calls_in_a_child();
     let finished = run.stop();
-    let map = finished
-        .records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
-    let mut counts: Vec<(String, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            let name = e["key"].as_str().unwrap_or("?").to_string();
-            (name, e["value"]["count"].as_u64().unwrap_or(0))
-        })
+    let mut counts: Vec<(String, u64)> = map_counts(&finished.records, "counts")
+        .into_iter()
+        .map(|(key, count)| (key.as_str().unwrap_or("?").to_string(), count))
         .collect();
     counts.sort();
     let hooks = finished

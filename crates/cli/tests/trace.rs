@@ -4,7 +4,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{BOUND, BPFKIT, Run, TempDir, events};
+use common::{BOUND, BPFKIT, Run, TempDir, events, map_counts};
 use std::ffi::CString;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -300,24 +300,17 @@ fn argdist_counts_each_argument_value() {
     }
     fchownat(&file, uid - 1, 0);
     let finished = run.stop();
-    let map = finished
-        .records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
-    let mut counts: Vec<(u64, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            (
-                e["key"].as_u64().unwrap_or(0),
-                e["value"]["count"].as_u64().unwrap_or(0),
-            )
-        })
+    let mut counts: Vec<(u64, u64)> = map_counts(&finished.records, "counts")
+        .into_iter()
+        .map(|(key, count)| (key.as_u64().unwrap_or(0), count))
         .collect();
     counts.sort();
-    assert_eq!(counts, [(uid as u64, 3), (uid as u64 + 1, 2)], "{map}");
+    assert_eq!(
+        counts,
+        [(uid as u64, 3), (uid as u64 + 1, 2)],
+        "{:?}",
+        finished.records
+    );
 }
 
 /// argdist -H: a log2 histogram of a tracepoint field; every value lands

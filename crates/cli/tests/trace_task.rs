@@ -7,7 +7,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{Run, events};
+use common::{Run, events, map_counts};
 use serde_json::Value;
 use std::ffi::CString;
 
@@ -158,24 +158,14 @@ fn argdist_counts_per_task_tgid() {
     let three = child_calling_getppid("h12-three", false, 3);
     let five = child_calling_getppid("h12-five", false, 5);
     let finished = run.stop();
-    let map = finished
-        .records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
-    let mut counts: Vec<(u64, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            let key = e["key"].as_u64().unwrap_or(0);
-            (key, e["value"]["count"].as_u64().unwrap_or(0))
-        })
+    let mut counts: Vec<(u64, u64)> = map_counts(&finished.records, "counts")
+        .into_iter()
+        .map(|(key, count)| (key.as_u64().unwrap_or(0), count))
         .collect();
     counts.sort();
     let mut wanted = vec![(three as u64, 3), (five as u64, 5)];
     wanted.sort();
-    assert_eq!(counts, wanted, "{map}");
+    assert_eq!(counts, wanted, "{:?}", finished.records);
 }
 
 /// A `$task` member that is not there: one error naming the near ones,

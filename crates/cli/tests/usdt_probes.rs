@@ -7,7 +7,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{Run, TempDir, events};
+use common::{Run, TempDir, events, map_counts};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -106,24 +106,17 @@ fn argdist_counts_a_usdt_argument() {
     run.wait_attached(&["probe_0", "probe_1"]);
     release(child);
     let finished = run.stop();
-    let map = finished
-        .records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {:?}", finished.records));
-    let mut counts: Vec<(i64, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .map(|e| {
-            (
-                e["key"].as_i64().unwrap_or(-1),
-                e["value"]["count"].as_u64().unwrap_or(0),
-            )
-        })
+    let mut counts: Vec<(i64, u64)> = map_counts(&finished.records, "counts")
+        .into_iter()
+        .map(|(key, count)| (key.as_i64().unwrap_or(-1), count))
         .collect();
     counts.sort();
-    assert_eq!(counts, [(0, 2), (3, 2), (6, 2), (9, 2)], "{map}");
+    assert_eq!(
+        counts,
+        [(0, 2), (3, 2), (6, 2), (9, 2)],
+        "{:?}",
+        finished.records
+    );
 }
 
 /// argdist -C with a USDT string argument (TYPE char*) in the key, alone
@@ -145,21 +138,7 @@ fn argdist_counts_a_usdt_string_argument() {
     run.wait_attached(&["probe_0", "probe_1", "probe_2", "probe_3"]);
     release(child);
     let finished = run.stop();
-    let entries = |map: &str| -> Vec<(Value, u64)> {
-        let record = finished
-            .records
-            .iter()
-            .find(|r| r["type"] == "map" && r["map"] == map)
-            .unwrap_or_else(|| panic!("no {map}: {:?}", finished.records));
-        let mut entries: Vec<(Value, u64)> = record["entries"]
-            .as_array()
-            .expect("entries")
-            .iter()
-            .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
-            .collect();
-        entries.sort_by_key(|(key, _)| key.to_string());
-        entries
-    };
+    let entries = |map: &str| map_counts(&finished.records, map);
     assert_eq!(entries("counts"), [(Value::from("usdt-name"), 4)]);
     let key = |i: i64| serde_json::json!({"arg4": "usdt-name", "arg1": i});
     assert_eq!(entries("counts_2"), [(key(0), 2), (key(1), 2)]);

@@ -160,6 +160,24 @@ pub struct Run {
 }
 
 /// What a run printed, once it ended.
+/// `(key, count)` of every entry of map `map`'s record, keys as JSON (a
+/// string, a number, or an object of a key's several values), sorted by
+/// key text.
+pub fn map_counts(records: &[Value], map: &str) -> Vec<(Value, u64)> {
+    let record = records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == map)
+        .unwrap_or_else(|| panic!("no map {map}: {records:?}"));
+    let mut entries: Vec<(Value, u64)> = record["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
+        .collect();
+    entries.sort_by_key(|(key, _)| key.to_string());
+    entries
+}
+
 pub struct Finished {
     pub records: Vec<Value>,
     pub stderr: String,
