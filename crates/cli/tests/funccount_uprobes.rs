@@ -6,18 +6,12 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::Run;
+use common::{Run, map_entries};
 use serde_json::Value;
 
 /// `(name, count)` of every entry of the `counts` map record.
 fn counts(records: &[Value]) -> Vec<(String, u64)> {
-    let map = records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {records:?}"));
-    let mut counts: Vec<(String, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
+    let mut counts: Vec<(String, u64)> = map_entries(records, "counts")
         .iter()
         .map(|e| {
             (

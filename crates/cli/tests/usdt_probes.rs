@@ -7,7 +7,7 @@
 mod common;
 
 use bpfkit_testkit::privileged;
-use common::{Run, TempDir, events, map_counts};
+use common::{Run, TempDir, events, map_counts, map_entries};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -275,13 +275,7 @@ const COUNT_C: &str = "crates/probe/tests/usdt_count.c";
 /// `(name, count)` of every entry of funccount's `counts` map record, by
 /// the name the pattern gave the target (JSON's `name`), sorted.
 fn named_counts(records: &[Value]) -> Vec<(String, u64)> {
-    let map = records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == "counts")
-        .unwrap_or_else(|| panic!("no counts: {records:?}"));
-    let mut counts: Vec<(String, u64)> = map["entries"]
-        .as_array()
-        .expect("entries")
+    let mut counts: Vec<(String, u64)> = map_entries(records, "counts")
         .iter()
         .map(|e| {
             (

@@ -164,18 +164,21 @@ pub struct Run {
 /// string, a number, or an object of a key's several values), sorted by
 /// key text.
 pub fn map_counts(records: &[Value], map: &str) -> Vec<(Value, u64)> {
-    let record = records
-        .iter()
-        .find(|r| r["type"] == "map" && r["map"] == map)
-        .unwrap_or_else(|| panic!("no map {map}: {records:?}"));
-    let mut entries: Vec<(Value, u64)> = record["entries"]
-        .as_array()
-        .expect("entries")
+    let mut entries: Vec<(Value, u64)> = map_entries(records, map)
         .iter()
         .map(|e| (e["key"].clone(), e["value"]["count"].as_u64().unwrap_or(0)))
         .collect();
     entries.sort_by_key(|(key, _)| key.to_string());
     entries
+}
+
+/// The entries of map `map`'s record among `records`.
+pub fn map_entries<'a>(records: &'a [Value], map: &str) -> &'a [Value] {
+    records
+        .iter()
+        .find(|r| r["type"] == "map" && r["map"] == map)
+        .and_then(|r| r["entries"].as_array())
+        .unwrap_or_else(|| panic!("no map {map} with entries: {records:?}"))
 }
 
 pub struct Finished {
